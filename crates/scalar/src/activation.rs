@@ -1,0 +1,203 @@
+//! Activation functions: value, exact derivative, log of the derivative, and sup |f′|.
+//!
+//! | name | f(z) | f′(z) | sup \|f′\| |
+//! |---|---|---|---|
+//! | `sigmoid` | σ(z) = 1/(1+e^{−z}) | σ(z)·σ(−z) = e^{−\|z\|}/(1+e^{−\|z\|})² | 1/4 (at z = 0) |
+//! | `tanh` | tanh z | sech² z = 4e^{−2\|z\|}/(1+e^{−2\|z\|})² | 1 |
+//! | `relu` | max(z, 0) | 1 for z > 0, else 0 (**0 at z = 0**) | 1 |
+//! | `leaky_relu` | z for z > 0, else α·z | 1 for z > 0, else α (α at z = 0) | max(1, \|α\|) |
+//! | `softplus` | ln(1+e^z) = max(z,0) + ln(1+e^{−\|z\|}) | σ(z) | 1 |
+//! | `identity` | z | 1 | 1 |
+//!
+//! Every formula is written in the form that stays exact at extreme arguments: no `1 − σ(z)` that
+//! cancels to 0 for z ≥ 37, no `ln(1 + e^z)` that overflows for z ≥ 710. So values and derivatives
+//! are correct and finite at ±40, ±700, ±1e300 and at subnormals; `softplus(1e300)` is `1e300`.
+//! Where a derivative underflows `f64`, [`Activation::ln_abs_derivative`] and
+//! [`Activation::derivative_ext`] still give it.
+
+use crate::error::Error;
+use crate::ext::Ext;
+use std::fmt;
+
+/// An elementwise activation function.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    /// The logistic function σ(z) = 1/(1+e^{−z}); σ′ = σ(1−σ) ≤ 1/4.
+    Sigmoid,
+    /// The hyperbolic tangent; tanh′ = 1 − tanh² ≤ 1.
+    Tanh,
+    /// max(z, 0); its derivative at 0 is taken to be 0.
+    Relu,
+    /// z for z > 0, else `slope`·z; its derivative at 0 is taken to be `slope`.
+    LeakyRelu {
+        /// The slope α for z ≤ 0 (0.01 by convention).
+        slope: f64,
+    },
+    /// ln(1+e^z), the smooth ReLU; softplus′ = σ.
+    Softplus,
+    /// f(z) = z.
+    Identity,
+}
+
+/// The conventional leaky-ReLU slope, used when none is given.
+pub const DEFAULT_LEAKY_SLOPE: f64 = 0.01;
+
+impl Activation {
+    /// The names accepted by [`Activation::from_name`], in a stable order.
+    pub const NAMES: [&'static str; 6] = [
+        "sigmoid",
+        "tanh",
+        "relu",
+        "leaky_relu",
+        "softplus",
+        "identity",
+    ];
+
+    /// Parses a name of [`Activation::NAMES`]; `leaky_slope` is used for `leaky_relu` only.
+    ///
+    /// ```
+    /// use scalar::Activation;
+    /// assert_eq!(Activation::from_name("tanh", 0.01).unwrap(), Activation::Tanh);
+    /// assert!(Activation::from_name("sigmoidd", 0.01).is_err());
+    /// ```
+    pub fn from_name(name: &str, leaky_slope: f64) -> Result<Self, Error> {
+        Ok(match name {
+            "sigmoid" => Activation::Sigmoid,
+            "tanh" => Activation::Tanh,
+            "relu" => Activation::Relu,
+            "leaky_relu" => {
+                Error::check_finite(|| "leaky_relu slope".into(), leaky_slope)?;
+                Activation::LeakyRelu { slope: leaky_slope }
+            }
+            "softplus" => Activation::Softplus,
+            "identity" => Activation::Identity,
+            _ => {
+                return Err(Error::invalid(
+                    "activation",
+                    format!(
+                        "unknown name {name:?} (expected one of {})",
+                        Self::NAMES.join(", ")
+                    ),
+                ));
+            }
+        })
+    }
+
+    /// The name as [`Activation::from_name`] accepts it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu { .. } => "leaky_relu",
+            Activation::Softplus => "softplus",
+            Activation::Identity => "identity",
+        }
+    }
+
+    /// f(z).
+    pub fn value(self, z: f64) -> f64 {
+        match self {
+            Activation::Sigmoid => sigmoid(z),
+            Activation::Tanh => z.tanh(),
+            Activation::Relu => step(z, z, 0.0),
+            Activation::LeakyRelu { slope } => step(z, z, slope * z),
+            Activation::Softplus => z.max(0.0) + (-z.abs()).exp().ln_1p(),
+            Activation::Identity => z,
+        }
+    }
+
+    /// f′(z), exact to rounding, finite for every finite z.
+    pub fn derivative(self, z: f64) -> f64 {
+        match self {
+            Activation::Sigmoid => {
+                // σ(z)·σ(−z), written so that neither factor cancels.
+                let e = (-z.abs()).exp();
+                e / ((1.0 + e) * (1.0 + e))
+            }
+            Activation::Tanh => {
+                let e = (-2.0 * z.abs()).exp();
+                4.0 * e / ((1.0 + e) * (1.0 + e))
+            }
+            Activation::Relu => step(z, 1.0, 0.0),
+            Activation::LeakyRelu { slope } => step(z, 1.0, slope),
+            Activation::Softplus => sigmoid(z),
+            Activation::Identity => 1.0 + 0.0 * z, // NaN in, NaN out
+        }
+    }
+
+    /// ln |f′(z)|, finite wherever f′(z) ≠ 0 even when f′(z) underflows `f64`
+    /// (−∞ where f′ is exactly 0, as ReLU's is for z ≤ 0).
+    pub fn ln_abs_derivative(self, z: f64) -> f64 {
+        match self {
+            // ln σ′(z) = −|z| − 2·ln(1 + e^{−|z|})
+            Activation::Sigmoid => -z.abs() - 2.0 * (-z.abs()).exp().ln_1p(),
+            // ln sech²(z) = ln 4 − 2|z| − 2·ln(1 + e^{−2|z|})
+            Activation::Tanh => {
+                std::f64::consts::LN_2 * 2.0 - 2.0 * z.abs() - 2.0 * (-2.0 * z.abs()).exp().ln_1p()
+            }
+            // ln σ(z) = −softplus(−z)
+            Activation::Softplus => -Activation::Softplus.value(-z),
+            Activation::Relu | Activation::LeakyRelu { .. } | Activation::Identity => {
+                self.derivative(z).abs().ln()
+            }
+        }
+    }
+
+    /// f′(z) as an [`Ext`]: equal to [`Activation::derivative`] wherever that is a normal `f64`
+    /// (or exactly 0), and computed from [`Activation::ln_abs_derivative`] where it underflows.
+    pub fn derivative_ext(self, z: f64) -> Ext {
+        let d = self.derivative(z);
+        if d.is_normal()
+            || (d == 0.0 && self.ln_abs_derivative(z) == f64::NEG_INFINITY)
+            || !z.is_finite()
+        {
+            Ext::from_f64(d)
+        } else {
+            // Every activation's derivative is ≥ 0 except leaky ReLU's with a negative slope,
+            // whose derivative is ±1 or α and never underflows.
+            Ext::from_ln(self.ln_abs_derivative(z))
+        }
+    }
+
+    /// sup_z |f′(z)|: the per-layer constant in the article's bound.
+    pub fn sup_derivative(self) -> f64 {
+        match self {
+            Activation::Sigmoid => 0.25,
+            Activation::Tanh | Activation::Relu | Activation::Softplus | Activation::Identity => {
+                1.0
+            }
+            Activation::LeakyRelu { slope } => slope.abs().max(1.0),
+        }
+    }
+}
+
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Activation::LeakyRelu { slope } => write!(f, "leaky_relu({slope})"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+/// σ(z) = 1/(1+e^{−z}), evaluated on the side where e^{−|z|} cannot overflow.
+fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// `pos` for z > 0, `nonpos` for z ≤ 0, NaN for NaN.
+fn step(z: f64, pos: f64, nonpos: f64) -> f64 {
+    if z > 0.0 {
+        pos
+    } else if z.is_nan() {
+        f64::NAN
+    } else {
+        nonpos
+    }
+}
