@@ -1,1 +1,321 @@
-//! (being written)
+//! Dense networks built from scalar nodes: the oracle for the vectorised engine.
+//!
+//! Layer l = 1…L maps a_{l−1} (width n_{l−1}) to a_l (width n_l), with a_0 the input:
+//!
+//! ```text
+//! z_l[j] = Σ_i W_l[j][i]·a_{l−1}[i] + b_l[j]  (+ a_{l−s}[j] when s | l and n_{l−s} = n_l)
+//! a_l[j] = f_l(z_l[j])
+//! ```
+//!
+//! `W_l[j][i]` has one row per output unit j and one column per input i. The shortcut of span s is
+//! the chain's rule between layers of equal width: where the widths differ, that layer has none
+//! ([`Dense::shortcut_layers`] lists where it applies).
+//!
+//! Losses over a batch of B samples with outputs y = a_L and targets t:
+//!
+//! ```text
+//! SquaredError:        L = (1/B)·Σ_b Σ_j (y_bj − t_bj)²
+//! BinaryCrossEntropy:  L = (1/B)·Σ_b Σ_j [softplus(z_bj) − t_bj·z_bj]      (z = the last layer's
+//!                      pre-activation, which must be a sigmoid layer; this equals
+//!                      −[t·ln σ(z) + (1−t)·ln(1 − σ(z))] without its cancellation)
+//! ```
+//!
+//! The tape differentiates S = B·L (the plain sum) and each gradient is divided by B once at the
+//! end, so where every operation of S is exact (dyadic inputs, + and × only) every gradient is
+//! correctly rounded.
+
+use crate::activation::Activation;
+use crate::error::Error;
+use crate::tape::{Tape, Var};
+
+/// One dense layer: `weight[j][i]` from input i to output unit j.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseLayer {
+    /// One row per output unit, one column per input.
+    pub weight: Vec<Vec<f64>>,
+    /// One per output unit, if the layer has biases.
+    pub bias: Option<Vec<f64>>,
+    /// f_l.
+    pub activation: Activation,
+}
+
+/// A validated dense network (see the [module docs](self)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dense {
+    layers: Vec<DenseLayer>,
+    shortcut: Option<usize>,
+}
+
+/// The loss a network is trained on (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// (1/B)·Σ (y − t)².
+    SquaredError,
+    /// (1/B)·Σ [softplus(z) − t·z] on a sigmoid output layer.
+    BinaryCrossEntropy,
+}
+
+/// The loss and its gradient with respect to every weight and bias.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseGradients {
+    /// L.
+    pub loss: f64,
+    /// The network's outputs, one row per sample.
+    pub output: Vec<Vec<f64>>,
+    /// ∂L/∂W_l[j][i], per layer.
+    pub weight: Vec<Vec<Vec<f64>>>,
+    /// ∂L/∂b_l[j], per layer (computed whether or not the layer has biases).
+    pub bias: Vec<Vec<f64>>,
+}
+
+impl Dense {
+    /// Validates and builds a network.
+    ///
+    /// Refused: no layers, a layer with no units or no inputs, ragged weight rows, a layer whose
+    /// input width is not the previous layer's output width, a bias of the wrong length,
+    /// non-finite weights, biases or slopes, a shortcut span of 0 or beyond the depth.
+    pub fn new(layers: Vec<DenseLayer>, shortcut: Option<usize>) -> Result<Dense, Error> {
+        if layers.is_empty() {
+            return Err(Error::invalid("network", "it has no layers"));
+        }
+        let mut width_in = layers[0].weight.first().map_or(0, Vec::len);
+        for (idx, layer) in layers.iter().enumerate() {
+            let l = idx + 1;
+            if layer.weight.is_empty() {
+                return Err(Error::invalid(
+                    format!("layer {l} weight"),
+                    "it has no rows (output units)",
+                ));
+            }
+            if width_in == 0 {
+                return Err(Error::invalid(
+                    format!("layer {l} weight"),
+                    "it has no columns (inputs)",
+                ));
+            }
+            for (j, row) in layer.weight.iter().enumerate() {
+                Error::check_len(|| format!("layer {l} weight row {j}"), width_in, row.len())?;
+                for (i, &w) in row.iter().enumerate() {
+                    Error::check_finite(|| format!("layer {l} weight row {j} column {i}"), w)?;
+                }
+            }
+            if let Some(b) = &layer.bias {
+                Error::check_len(|| format!("layer {l} bias"), layer.weight.len(), b.len())?;
+                for (j, &v) in b.iter().enumerate() {
+                    Error::check_finite(|| format!("layer {l} bias {j}"), v)?;
+                }
+            }
+            if let Activation::LeakyRelu { slope } = layer.activation {
+                Error::check_finite(|| format!("layer {l} leaky_relu slope"), slope)?;
+            }
+            width_in = layer.weight.len();
+        }
+        if let Some(s) = shortcut {
+            if s == 0 || s > layers.len() {
+                return Err(Error::invalid(
+                    "shortcut",
+                    format!(
+                        "span {s} must be between 1 and the number of layers {}",
+                        layers.len()
+                    ),
+                ));
+            }
+        }
+        Ok(Dense { layers, shortcut })
+    }
+
+    /// The layers.
+    pub fn layers(&self) -> &[DenseLayer] {
+        &self.layers
+    }
+
+    /// The shortcut span, if any.
+    pub fn shortcut(&self) -> Option<usize> {
+        self.shortcut
+    }
+
+    /// n_0, the width of the input.
+    pub fn input_width(&self) -> usize {
+        self.layers[0].weight[0].len()
+    }
+
+    /// n_L, the width of the output.
+    pub fn output_width(&self) -> usize {
+        self.layers[self.layers.len() - 1].weight.len()
+    }
+
+    /// n_0, n_1, …, n_L.
+    pub fn widths(&self) -> Vec<usize> {
+        std::iter::once(self.input_width())
+            .chain(self.layers.iter().map(|l| l.weight.len()))
+            .collect()
+    }
+
+    /// The layers l (1-based) that receive a shortcut from a_{l−s}: s | l and equal widths.
+    pub fn shortcut_layers(&self) -> Vec<usize> {
+        let widths = self.widths();
+        match self.shortcut {
+            None => Vec::new(),
+            Some(s) => (s..=self.layers.len())
+                .step_by(s)
+                .filter(|&l| widths[l - s] == widths[l])
+                .collect(),
+        }
+    }
+
+    /// The outputs for a batch of inputs (one row per sample).
+    pub fn forward(&self, input: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, Error> {
+        self.check_rows("input", input, self.input_width())?;
+        let tape = Tape::new();
+        let params = Params::record(&tape, self);
+        Ok(input
+            .iter()
+            .map(|x| {
+                self.record_sample(&tape, &params, x)
+                    .0
+                    .iter()
+                    .map(|v| v.value())
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// The loss and every gradient for a batch (one row per sample in `input` and `target`).
+    pub fn gradients(
+        &self,
+        input: &[Vec<f64>],
+        target: &[Vec<f64>],
+        loss: Loss,
+    ) -> Result<DenseGradients, Error> {
+        self.check_rows("input", input, self.input_width())?;
+        self.check_rows("target", target, self.output_width())?;
+        Error::check_len(|| "target rows (samples)".into(), input.len(), target.len())?;
+        let last = self.layers[self.layers.len() - 1].activation;
+        if loss == Loss::BinaryCrossEntropy && last != Activation::Sigmoid {
+            return Err(Error::invalid(
+                "loss",
+                format!(
+                    "binary cross-entropy needs a sigmoid output layer, not {}",
+                    last.name()
+                ),
+            ));
+        }
+        let tape = Tape::new();
+        let params = Params::record(&tape, self);
+        let mut sum: Option<Var<'_>> = None;
+        let mut output = Vec::with_capacity(input.len());
+        for (x, t) in input.iter().zip(target) {
+            let (y, z) = self.record_sample(&tape, &params, x);
+            for j in 0..y.len() {
+                let term = match loss {
+                    Loss::SquaredError => (y[j] - t[j]).square(),
+                    Loss::BinaryCrossEntropy => z[j].activate(Activation::Softplus) - t[j] * z[j],
+                };
+                sum = Some(sum.map_or(term, |s| s + term));
+            }
+            output.push(y.iter().map(|v| v.value()).collect());
+        }
+        let sum = sum.expect("a validated batch has at least one sample and one output");
+        let grads = tape.backward(sum);
+        let batch = input.len() as f64;
+        Ok(DenseGradients {
+            loss: sum.value() / batch,
+            output,
+            weight: params
+                .weight
+                .iter()
+                .map(|layer| {
+                    layer
+                        .iter()
+                        .map(|row| row.iter().map(|&w| grads.wrt(w) / batch).collect())
+                        .collect()
+                })
+                .collect(),
+            bias: params
+                .bias
+                .iter()
+                .map(|layer| layer.iter().map(|&b| grads.wrt(b) / batch).collect())
+                .collect(),
+        })
+    }
+
+    /// Records one sample's forward pass; returns the last layer's outputs and pre-activations.
+    fn record_sample<'t>(
+        &self,
+        tape: &'t Tape,
+        params: &Params<'t>,
+        x: &[f64],
+    ) -> (Vec<Var<'t>>, Vec<Var<'t>>) {
+        let widths = self.widths();
+        let mut a: Vec<Vec<Var<'t>>> = vec![x.iter().map(|&v| tape.var(v)).collect()];
+        let mut z_last = Vec::new();
+        for (idx, layer) in self.layers.iter().enumerate() {
+            let l = idx + 1;
+            let shortcut_from = self
+                .shortcut
+                .filter(|&s| l % s == 0 && widths[l - s] == widths[l])
+                .map(|s| l - s);
+            let prev = &a[l - 1];
+            let z: Vec<Var<'t>> = (params.weight[idx].iter().zip(&params.bias[idx]))
+                .enumerate()
+                .map(|(j, (row, &bias))| {
+                    // Σ_i W[j][i]·a[i], summed left to right, then + b[j] (+ the shortcut).
+                    let mut terms = row.iter().zip(prev).map(|(&w, &u)| w * u);
+                    let first = terms
+                        .next()
+                        .expect("a validated layer has at least one input");
+                    let acc = terms.fold(first, |acc, t| acc + t) + bias;
+                    shortcut_from.map_or(acc, |from| acc + a[from][j])
+                })
+                .collect();
+            a.push(z.iter().map(|v| v.activate(layer.activation)).collect());
+            z_last = z;
+        }
+        (a.pop().expect("at least one layer"), z_last)
+    }
+
+    fn check_rows(&self, what: &str, rows: &[Vec<f64>], width: usize) -> Result<(), Error> {
+        if rows.is_empty() {
+            return Err(Error::invalid(what, "the batch is empty"));
+        }
+        for (b, row) in rows.iter().enumerate() {
+            Error::check_len(|| format!("{what} row {b}"), width, row.len())?;
+            for (i, &v) in row.iter().enumerate() {
+                Error::check_finite(|| format!("{what} row {b} column {i}"), v)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every weight and bias recorded once as a leaf, shared by all samples of a batch.
+struct Params<'t> {
+    weight: Vec<Vec<Vec<Var<'t>>>>,
+    bias: Vec<Vec<Var<'t>>>,
+}
+
+impl<'t> Params<'t> {
+    fn record(tape: &'t Tape, net: &Dense) -> Params<'t> {
+        Params {
+            weight: net
+                .layers
+                .iter()
+                .map(|layer| {
+                    layer
+                        .weight
+                        .iter()
+                        .map(|row| row.iter().map(|&w| tape.var(w)).collect())
+                        .collect()
+                })
+                .collect(),
+            bias: net
+                .layers
+                .iter()
+                .map(|layer| match &layer.bias {
+                    Some(b) => b.iter().map(|&v| tape.var(v)).collect(),
+                    None => (0..layer.weight.len()).map(|_| tape.var(0.0)).collect(),
+                })
+                .collect(),
+        }
+    }
+}

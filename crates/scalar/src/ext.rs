@@ -65,6 +65,11 @@ impl Ext {
         }
     }
 
+    /// 2^k, exactly, for any k.
+    pub fn pow2(k: i64) -> Ext {
+        Ext { m: 0.5, e: k + 1 }
+    }
+
     /// The nearest `f64` (0 or ±∞ where the value is outside `f64`'s range), rounded once.
     pub fn to_f64(self) -> f64 {
         if self.m == 0.0 || !self.m.is_finite() {

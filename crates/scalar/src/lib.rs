@@ -14,6 +14,7 @@
 //! - [`activation`]: activations with value, exact derivative and sup |f′|.
 //! - [`tape`]: the reverse-mode tape ([`Tape`], [`Var`], [`Gradients`]).
 //! - [`ext`]: [`Ext`], an `f64` mantissa with an `i64` binary exponent, for magnitudes beyond `f64`.
+//! - [`format`]: f16, bf16, f32, f64 and where an exact value underflows or overflows each.
 //! - [`chain`]: the single-neuron chain, its closed-form gradient, the article's bound and the
 //!   log-domain magnitudes.
 //! - [`dense`]: dense networks built from scalar nodes — the oracle for `vectorised`.
@@ -26,6 +27,7 @@ pub mod chain;
 pub mod dense;
 pub mod error;
 pub mod ext;
+pub mod format;
 pub mod gradcheck;
 pub mod init;
 pub mod rng;
@@ -34,4 +36,5 @@ pub mod tape;
 pub use activation::Activation;
 pub use error::Error;
 pub use ext::Ext;
+pub use format::{Fate, FloatFormat};
 pub use tape::{Gradients, Tape, Var};

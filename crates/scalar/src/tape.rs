@@ -243,6 +243,7 @@ impl<'t> Sub for Var<'t> {
 impl<'t> Div for Var<'t> {
     type Output = Var<'t>;
     /// a / b = a · b⁻¹.
+    #[allow(clippy::suspicious_arithmetic_impl)] // division is derived from × and powi(−1)
     fn div(self, rhs: Var<'t>) -> Var<'t> {
         self * rhs.recip()
     }

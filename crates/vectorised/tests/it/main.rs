@@ -1,0 +1,1 @@
+//! Integration tests of the fast engine, one module per subject.
