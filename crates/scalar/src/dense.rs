@@ -62,9 +62,9 @@ pub struct DenseGradients {
     pub loss: f64,
     /// The network's outputs, one row per sample.
     pub output: Vec<Vec<f64>>,
-    /// ∂L/∂W_l[j][i], per layer.
+    /// `∂L/∂W_l[j][i]`, per layer.
     pub weight: Vec<Vec<Vec<f64>>>,
-    /// ∂L/∂b_l[j], per layer (computed whether or not the layer has biases).
+    /// `∂L/∂b_l[j]`, per layer (computed whether or not the layer has biases).
     pub bias: Vec<Vec<f64>>,
 }
 

@@ -316,8 +316,8 @@ mod tests {
 
     #[test]
     fn to_f64_rounds_subnormals_once() {
-        // 0.75 · 2^−1074 is between the smallest subnormal (2^−1074) and 0: rounds to 2^−1074.
-        let x = Ext { m: 0.75, e: -1073 };
+        // 0.75 · 2^−1074 lies between 0 and the smallest subnormal 2^−1074, nearer to it.
+        let x = Ext { m: 0.75, e: -1074 };
         assert_eq!(x.to_f64(), 5e-324);
         assert_eq!(Ext { m: 0.5, e: -1074 }.to_f64(), 0.0); // exactly half of 2^-1074: ties to even (0)
     }

@@ -14,7 +14,7 @@
 //! - [`activation`]: activations with value, exact derivative and sup |f′|.
 //! - [`tape`]: the reverse-mode tape ([`Tape`], [`Var`], [`Gradients`]).
 //! - [`ext`]: [`Ext`], an `f64` mantissa with an `i64` binary exponent, for magnitudes beyond `f64`.
-//! - [`format`]: f16, bf16, f32, f64 and where an exact value underflows or overflows each.
+//! - [`mod@format`]: f16, bf16, f32, f64 and where an exact value underflows or overflows each.
 //! - [`chain`]: the single-neuron chain, its closed-form gradient, the article's bound and the
 //!   log-domain magnitudes.
 //! - [`dense`]: dense networks built from scalar nodes — the oracle for `vectorised`.

@@ -1,6 +1,6 @@
 //! The reverse-mode tape.
 //!
-//! Every operation pushes one [`Node`] (its value and how it was made) onto a `Vec` in creation
+//! Every operation pushes one node (its value and how it was made) onto a `Vec` in creation
 //! order, which is a topological order. [`Tape::backward`] walks that `Vec` once from the output
 //! back to the start, accumulating adjoints with `+=`:
 //!

@@ -1,0 +1,249 @@
+//! Activations: values and derivatives at ordinary and extreme arguments, checked against
+//! independent formulas.
+
+use scalar::Activation;
+
+const ALL: [Activation; 6] = [
+    Activation::Sigmoid,
+    Activation::Tanh,
+    Activation::Relu,
+    Activation::LeakyRelu { slope: 0.01 },
+    Activation::Softplus,
+    Activation::Identity,
+];
+
+/// Arguments from the ordinary to the absurd, both signs, subnormals included.
+fn arguments() -> Vec<f64> {
+    let mut zs = vec![
+        0.0,
+        -0.0,
+        5e-324,
+        -5e-324,
+        1e-310,
+        f64::MIN_POSITIVE,
+        1e-8,
+        0.5,
+        1.0,
+        3.0,
+    ];
+    zs.extend([
+        10.0,
+        20.0,
+        36.9,
+        40.0,
+        100.0,
+        355.0,
+        700.0,
+        709.9,
+        745.0,
+        800.0,
+        1e5,
+        1e300,
+        f64::MAX,
+    ]);
+    let neg: Vec<f64> = zs.iter().map(|z| -z).collect();
+    zs.extend(neg);
+    zs
+}
+
+/// Relative distance in units of f64 epsilon (0 when both are 0).
+fn rel_eps(a: f64, b: f64) -> f64 {
+    if a == b {
+        0.0
+    } else {
+        (a - b).abs() / (a.abs().max(b.abs()) * f64::EPSILON)
+    }
+}
+
+/// σ′ and tanh′ are each a product/quotient of a few correctly rounded operations.
+const DERIVATIVE_FORMULA_EPS: f64 = 8.0;
+
+#[test]
+fn values_and_derivatives_are_finite_at_every_finite_argument() {
+    for f in ALL {
+        for z in arguments() {
+            assert!(f.value(z).is_finite(), "{f}({z})");
+            assert!(f.derivative(z).is_finite(), "{f}′({z})");
+            assert!(
+                f.derivative(z).abs() <= f.sup_derivative(),
+                "|{f}′({z})| exceeds its sup"
+            );
+        }
+    }
+}
+
+#[test]
+fn values_at_extreme_arguments_are_the_limits() {
+    assert_eq!(Activation::Softplus.value(1e300), 1e300);
+    assert_eq!(Activation::Softplus.value(-1e300), 0.0);
+    assert_eq!(Activation::Softplus.value(f64::MAX), f64::MAX);
+    // softplus(−700) = ln(1 + e^−700) = e^−700 to within rounding.
+    assert!(rel_eps(Activation::Softplus.value(-700.0), (-700f64).exp()) <= 2.0);
+    assert_eq!(Activation::Sigmoid.value(1e300), 1.0);
+    assert_eq!(Activation::Sigmoid.value(-1e300), 0.0);
+    assert_eq!(Activation::Sigmoid.value(5e-324), 0.5);
+    assert!(rel_eps(Activation::Sigmoid.value(-700.0), (-700f64).exp()) <= 2.0);
+    assert_eq!(Activation::Tanh.value(1e300), 1.0);
+    assert_eq!(Activation::Tanh.value(-1e300), -1.0);
+    assert_eq!(Activation::Relu.value(-1e300), 0.0);
+    assert_eq!(Activation::Relu.value(1e300), 1e300);
+    assert!(rel_eps(Activation::LeakyRelu { slope: 0.01 }.value(-1e300), -1e298) <= 1.0);
+}
+
+#[test]
+fn sigmoid_derivative_equals_sigma_times_sigma_of_minus_z_everywhere() {
+    // σ′(z) = σ(z)·σ(−z): an independent formula, free of cancellation on both sides.
+    for z in arguments() {
+        let f = Activation::Sigmoid;
+        let expected = f.value(z) * f.value(-z);
+        if expected.is_normal() {
+            assert!(
+                rel_eps(f.derivative(z), expected) <= DERIVATIVE_FORMULA_EPS,
+                "σ′({z})"
+            );
+        }
+    }
+    // At z = 40 the textbook σ(1 − σ) is 0; the true value is e^−40.
+    let d = Activation::Sigmoid.derivative(40.0);
+    assert!(
+        rel_eps(d, (-40f64).exp()) <= DERIVATIVE_FORMULA_EPS,
+        "σ′(40) = {d}"
+    );
+    assert_eq!(Activation::Sigmoid.derivative(0.0), 0.25);
+}
+
+#[test]
+fn tanh_derivative_matches_one_minus_tanh_squared_and_its_tail() {
+    for z in [-0.9f64, -0.3, 0.0, 1e-9, 0.4, 0.99] {
+        let t = z.tanh();
+        assert!(
+            rel_eps(Activation::Tanh.derivative(z), 1.0 - t * t) <= DERIVATIVE_FORMULA_EPS,
+            "tanh′({z})"
+        );
+    }
+    // For |z| ≥ 20, sech²z = 4e^{−2|z|}(1 + O(e^{−2|z|})) and the O term is below f64's precision.
+    for z in [20.0, -40.0, 300.0, -350.0] {
+        let tail = 4.0 * (-2.0 * f64::abs(z)).exp();
+        assert!(
+            rel_eps(Activation::Tanh.derivative(z), tail) <= DERIVATIVE_FORMULA_EPS,
+            "tanh′({z})"
+        );
+    }
+}
+
+#[test]
+fn softplus_derivative_is_sigmoid() {
+    for z in arguments() {
+        assert_eq!(
+            Activation::Softplus.derivative(z),
+            Activation::Sigmoid.value(z),
+            "z = {z}"
+        );
+    }
+}
+
+#[test]
+fn derivatives_match_central_differences_on_smooth_activations() {
+    // Central difference with Richardson extrapolation: error O(h⁴) + round-off O(ε/h).
+    let h = 1e-3;
+    for f in [
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Softplus,
+        Activation::Identity,
+    ] {
+        for z in [-6.0, -2.5, -0.7, 0.0, 0.3, 1.1, 4.0] {
+            let d = |h: f64| (f.value(z + h) - f.value(z - h)) / (2.0 * h);
+            let numeric = (4.0 * d(h / 2.0) - d(h)) / 3.0;
+            let exact = f.derivative(z);
+            assert!(
+                (numeric - exact).abs() <= 1e-10 * exact.abs().max(1e-3),
+                "{f}′({z}): {exact} vs {numeric}"
+            );
+        }
+    }
+}
+
+#[test]
+fn relu_derivative_at_zero_is_zero_and_leaky_is_its_slope() {
+    assert_eq!(Activation::Relu.derivative(0.0), 0.0);
+    assert_eq!(Activation::Relu.derivative(-0.0), 0.0);
+    assert_eq!(Activation::Relu.derivative(1e-300), 1.0);
+    let leaky = Activation::LeakyRelu { slope: 0.125 };
+    assert_eq!(leaky.derivative(0.0), 0.125);
+    assert_eq!(leaky.derivative(-3.0), 0.125);
+    assert_eq!(leaky.derivative(3.0), 1.0);
+    assert_eq!(Activation::LeakyRelu { slope: -2.0 }.sup_derivative(), 2.0);
+}
+
+#[test]
+fn sup_derivative_is_attained_or_approached() {
+    // The bound is tight: sigmoid reaches 1/4 at 0, tanh 1 at 0, the others 1 for z > 0.
+    assert_eq!(
+        Activation::Sigmoid.derivative(0.0),
+        Activation::Sigmoid.sup_derivative()
+    );
+    assert_eq!(
+        Activation::Tanh.derivative(0.0),
+        Activation::Tanh.sup_derivative()
+    );
+    assert!(Activation::Softplus.derivative(40.0) == 1.0);
+    for f in [
+        Activation::Relu,
+        Activation::LeakyRelu { slope: 0.01 },
+        Activation::Identity,
+    ] {
+        assert_eq!(f.derivative(1.0), f.sup_derivative());
+    }
+}
+
+#[test]
+fn ln_abs_derivative_is_right_where_the_derivative_underflows() {
+    for f in [Activation::Sigmoid, Activation::Tanh, Activation::Softplus] {
+        for z in arguments() {
+            let d = f.derivative(z);
+            if d.is_normal() {
+                let l = f.ln_abs_derivative(z);
+                assert!(
+                    (l - d.ln()).abs() <= 4.0 * f64::EPSILON * l.abs().max(1.0),
+                    "{f}: ln f′({z})"
+                );
+            }
+        }
+    }
+    // Below the f64 range: ln σ′(−800) = −800 − 2·ln(1 + e^−800) = −800; ln tanh′(−800) = ln 4 − 1600.
+    assert_eq!(Activation::Sigmoid.ln_abs_derivative(-800.0), -800.0);
+    assert_eq!(
+        Activation::Tanh.ln_abs_derivative(-800.0),
+        4f64.ln() - 1600.0
+    );
+    assert_eq!(Activation::Softplus.ln_abs_derivative(-1e300), -1e300);
+    let ext = Activation::Sigmoid.derivative_ext(-800.0);
+    assert!((ext.ln_abs() + 800.0).abs() < 1e-12, "{ext}");
+    assert_eq!(Activation::Relu.ln_abs_derivative(-1.0), f64::NEG_INFINITY);
+    assert!(Activation::Relu.derivative_ext(-1.0).is_zero());
+}
+
+#[test]
+fn derivative_ext_equals_derivative_wherever_that_is_normal() {
+    for f in ALL {
+        for z in arguments() {
+            let d = f.derivative(z);
+            if d.is_normal() {
+                assert_eq!(f.derivative_ext(z).to_f64(), d, "{f}′({z})");
+            }
+        }
+    }
+}
+
+#[test]
+fn names_round_trip_and_unknown_names_are_refused() {
+    for name in Activation::NAMES {
+        assert_eq!(Activation::from_name(name, 0.01).unwrap().name(), name);
+    }
+    let err = Activation::from_name("sigmod", 0.01)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sigmod") && err.contains("sigmoid"), "{err}");
+    assert!(Activation::from_name("leaky_relu", f64::NAN).is_err());
+}

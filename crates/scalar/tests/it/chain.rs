@@ -1,0 +1,269 @@
+//! The single-neuron chain: tape against closed form, the article's bound, exact magnitudes far
+//! beyond f64, and the worked cases whose gradients can be derived by hand.
+
+use proptest::prelude::*;
+use scalar::chain::{Chain, Magnitudes};
+use scalar::{Activation, Ext, FloatFormat};
+
+/// A random chain and the (x, target) it is evaluated at.
+#[derive(Debug, Clone)]
+struct ChainCase {
+    chain: Chain,
+    x: f64,
+    target: f64,
+}
+
+fn activation_strategy() -> impl Strategy<Value = Activation> {
+    prop_oneof![
+        Just(Activation::Sigmoid),
+        Just(Activation::Tanh),
+        Just(Activation::Relu),
+        (-0.5f64..0.5).prop_map(|slope| Activation::LeakyRelu { slope }),
+        Just(Activation::Softplus),
+        Just(Activation::Identity),
+    ]
+}
+
+fn chain_case_strategy(max_depth: usize) -> impl Strategy<Value = ChainCase> {
+    (1..=max_depth)
+        .prop_flat_map(|depth| {
+            (
+                prop::collection::vec(-3.0f64..3.0, depth),
+                prop::collection::vec(activation_strategy(), depth),
+                prop::option::of(prop::collection::vec(-1.0f64..1.0, depth)),
+                prop::option::of(1..=depth.min(3)),
+                -2.0f64..2.0,
+                -1.0f64..1.0,
+            )
+        })
+        .prop_map(|(w, f, b, s, x, target)| ChainCase {
+            chain: Chain::new(w, f, b, s).unwrap(),
+            x,
+            target,
+        })
+}
+
+proptest! {
+    #[test]
+    fn tape_and_closed_form_agree_to_the_bit(case in chain_case_strategy(30)) {
+        // Both apply the same multiplications and two-term additions, each commutative in IEEE
+        // arithmetic, so they agree exactly (stronger than "a few ulps").
+        let tape = case.chain.gradients_tape(case.x, case.target);
+        let closed = case.chain.gradients_closed_form(case.x, case.target);
+        prop_assert_eq!(&tape, &closed);
+    }
+
+    #[test]
+    fn ext_gradients_equal_f64_gradients_inside_the_normal_range(case in chain_case_strategy(30)) {
+        let f = case.chain.gradients_closed_form(case.x, case.target);
+        let e = case.chain.gradients_ext(case.x, case.target);
+        for (d, (gf, ge)) in f.weight.iter().zip(&e.weight).enumerate() {
+            if gf.is_normal() {
+                prop_assert_eq!(ge.to_f64(), *gf, "layer {}", d + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn the_bound_always_holds(case in chain_case_strategy(30)) {
+        let g = case.chain.gradients_ext(case.x, case.target);
+        match case.chain.bound(case.x, case.target) {
+            None => prop_assert!(case.chain.shortcut().is_some()),
+            Some(bound) => {
+                for (d, (g, b)) in g.weight.iter().zip(&bound).enumerate() {
+                    // Where |f′| = sup|f′| (ReLU, identity) the two are equal in exact arithmetic
+                    // and differ only by the rounding of each product: allow that, per factor.
+                    let slack = 1.0 + 4.0 * f64::EPSILON * (case.chain.depth() + 2) as f64;
+                    prop_assert!(
+                        g.abs().cmp_abs(*b * slack) != Some(std::cmp::Ordering::Greater),
+                        "layer {}: |g| = {} > bound {}", d + 1, g, b
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn closed_form_is_the_articles_product_without_shortcut(case in chain_case_strategy(20)) {
+        prop_assume!(case.chain.shortcut().is_none());
+        // ∂L/∂w_d = 2(y−ŷ)·u_d·f′(z_d)·∏_{k>d} w_k·f′(z_k), multiplied in another order.
+        let chain = &case.chain;
+        let trace = chain.forward(case.x);
+        let g = chain.gradients_closed_form(case.x, case.target);
+        for d in 1..=chain.depth() {
+            let mut p = 2.0 * (trace.output - case.target) * trace.input[d - 1];
+            p *= chain.activations()[d - 1].derivative(trace.pre_activation[d - 1]);
+            for k in d + 1..=chain.depth() {
+                p *= chain.weights()[k - 1] * chain.activations()[k - 1].derivative(trace.pre_activation[k - 1]);
+            }
+            // Each of the ≤ 2D products rounds once: relative error ≤ 2D·ε (when nothing underflows).
+            let tol = 2.0 * (chain.depth() + 2) as f64 * f64::EPSILON * p.abs();
+            prop_assert!(
+                (g.weight[d - 1] - p).abs() <= tol || (p.abs() < 1e-290),
+                "layer {}: {} vs {}", d, g.weight[d - 1], p
+            );
+        }
+    }
+}
+
+#[test]
+fn the_articles_sigmoid_chain_of_depth_10_loses_at_least_a_factor_4_per_layer() {
+    let chain = Chain::uniform(Activation::Sigmoid, vec![1.0; 10]).unwrap();
+    let g = chain.gradients_closed_form(1.0, 0.0);
+    let bound = chain.bound(1.0, 0.0).unwrap();
+    for d in 1..10 {
+        // With w = 1, |g_d / g_{d+1}| = σ′(z_d)·u_d/u_{d+1} ≤ 1/4 · (u_d/u_{d+1}), and u ∈ (0.5, 1).
+        let ratio = g.weight[d - 1] / g.weight[d];
+        assert!(
+            ratio > 0.0 && ratio < 0.25 * 2.0,
+            "layer {d}: ratio {ratio}"
+        );
+        assert!(g.weight[d - 1].abs() <= bound[d - 1].to_f64());
+    }
+    // The last layer's gradient is 2(y − 0)·u_D·σ′(z_D), nothing else (in the closed form's order).
+    let t = chain.forward(1.0);
+    let last = Activation::Sigmoid.derivative(t.pre_activation[9]) * (2.0 * t.output) * t.input[9];
+    assert_eq!(g.weight[9], last);
+}
+
+/// A tolerance for log10 magnitudes summed over 100,000 layers: each ln f′ carries ≤ 2 ulps, so
+/// the sum carries ≤ 2·10⁵·ε·|Σ|; in log10 at ≈ 6·10⁴ that is below 1e−6.
+const DEEP_LOG10_TOL: f64 = 1e-6;
+
+#[test]
+fn a_sigmoid_chain_of_depth_100000_has_exact_log_magnitudes_far_below_f64() {
+    let depth = 100_000;
+    // Weights cycling through 0.5, 1, 1.5: each layer multiplies the gradient by ≈ w·σ′ ≤ 0.375.
+    let weights: Vec<f64> = (0..depth).map(|i| 0.5 * (1 + i % 3) as f64).collect();
+    let chain = Chain::uniform(Activation::Sigmoid, weights.clone()).unwrap();
+    let (x, target) = (1.0, 0.0);
+    let m = chain.magnitudes(x, target);
+    let trace = chain.forward(x);
+
+    // Independent reference: ln|g_d| = ln|2(y−ŷ)| + ln|u_d| + Σ_{k≥d} ln σ′(z_k) + Σ_{k>d} ln|w_k|,
+    // summed in f64 logarithms from the output down (no Ext involved).
+    let mut ln_tail = (2.0 * (trace.output - target)).abs().ln();
+    let mut reference = vec![0.0; depth];
+    for d in (1..=depth).rev() {
+        ln_tail += Activation::Sigmoid.ln_abs_derivative(trace.pre_activation[d - 1]);
+        reference[d - 1] = (ln_tail + trace.input[d - 1].abs().ln()) / std::f64::consts::LN_10;
+        ln_tail += weights[d - 1].abs().ln();
+    }
+    for d in [1, 2, 10, 1000, 50_000, depth] {
+        assert!(
+            (m.log10_abs[d - 1] - reference[d - 1]).abs() < DEEP_LOG10_TOL,
+            "layer {d}"
+        );
+        assert_eq!(m.sign[d - 1], 1);
+    }
+    assert!(m.log10_abs[0] < -50_000.0, "layer 1: 10^{}", m.log10_abs[0]);
+
+    // The f64 gradient is 0 there; the first layer from the output where it underflows is where
+    // the exact magnitude drops below half the smallest subnormal.
+    let f64_grads = chain.gradients_closed_form(x, target);
+    assert_eq!(f64_grads.weight[0], 0.0);
+    let d64 = m.first_underflow(FloatFormat::F64).unwrap();
+    let d32 = m.first_underflow(FloatFormat::F32).unwrap();
+    assert!(d32 > d64, "f32 underflows closer to the output than f64");
+    let half_subnormal = -1075.0 * std::f64::consts::LOG10_2; // log10 of 2^−1075
+    assert!(m.log10_abs[d64 - 1] <= half_subnormal && m.log10_abs[d64] > half_subnormal - 1e-9);
+    assert_eq!(f64_grads.weight[d64 - 1], 0.0);
+    assert_ne!(f64_grads.weight[d64], 0.0);
+    assert_eq!(m.first_overflow(FloatFormat::F64), None);
+}
+
+#[test]
+fn an_exploding_chain_overflows_f64_while_its_forward_pass_stays_finite() {
+    // Sigmoid, w = 8, biases that hold every z_d at 0: σ′(0) = 1/4, so each layer doubles δ.
+    // u_1 = x = 1, u_d = σ(0) = 1/2 for d ≥ 2; b_1 = −8, b_d = −4. With ŷ = 0, y = 1/2:
+    // δ_D = 2·(1/2)·(1/4) = 1/4, δ_d = 2^(D−d)/4, ∂L/∂w_d = 2^(D−d−2)·u_d = 2^(D−d−3) for d ≥ 2.
+    let depth = 1100;
+    let biases: Vec<f64> = (0..depth)
+        .map(|i| if i == 0 { -8.0 } else { -4.0 })
+        .collect();
+    let chain = Chain::new(
+        vec![8.0; depth],
+        vec![Activation::Sigmoid; depth],
+        Some(biases),
+        None,
+    )
+    .unwrap();
+    let trace = chain.forward(1.0);
+    assert!(trace.pre_activation.iter().all(|&z| z == 0.0) && trace.output == 0.5);
+
+    let exact = chain.gradients_ext(1.0, 0.0);
+    for d in 2..=depth {
+        assert_eq!(
+            exact.weight[d - 1],
+            Ext::pow2((depth - d) as i64 - 3),
+            "layer {d}"
+        );
+    }
+    assert_eq!(exact.weight[0], Ext::pow2(depth as i64 - 3)); // u_1 = 1
+    let f = chain.gradients_closed_form(1.0, 0.0);
+    assert_eq!(f.weight[1], f64::INFINITY);
+    // 2^(D−d−3) ≥ 2^1024 first (from the output) at d = D − 1027.
+    let m = Magnitudes::of(&exact.weight);
+    assert_eq!(m.first_overflow(FloatFormat::F64), Some(depth - 1027));
+    assert_eq!(m.first_overflow(FloatFormat::F32), Some(depth - 131));
+    assert_eq!(m.first_overflow(FloatFormat::F16), Some(depth - 19));
+    assert_eq!(m.first_underflow(FloatFormat::F64), None);
+}
+
+#[test]
+fn a_relu_chain_gradient_is_the_product_of_the_weights() {
+    // All z > 0: f′ = 1, so ∂L/∂w_d = 2(y−ŷ)·u_d·∏_{k>d} w_k with u_d = x·∏_{k<d} w_k.
+    let w = [0.5, 2.0, 1.5, 0.25];
+    let chain = Chain::uniform(Activation::Relu, w.to_vec()).unwrap();
+    let (x, t) = (2.0, 0.0);
+    let y: f64 = x * w.iter().product::<f64>();
+    let g = chain.gradients_closed_form(x, t);
+    for d in 1..=4 {
+        let below: f64 = w[..d - 1].iter().product();
+        let above: f64 = w[d..].iter().product();
+        assert_eq!(g.weight[d - 1], 2.0 * (y - t) * x * below * above);
+    }
+    // Every |f′| equals sup|f′| = 1 here, so the article's bound is attained (up to rounding).
+    let bound = chain.bound(x, t).unwrap();
+    for d in 1..=4 {
+        assert!(
+            (bound[d - 1].to_f64() - g.weight[d - 1].abs()).abs()
+                <= 4.0 * f64::EPSILON * g.weight[d - 1].abs()
+        );
+    }
+}
+
+#[test]
+fn a_shortcut_adds_the_extra_path() {
+    // Identity chain of depth 2 with span 2: y = w2·(w1·x) + x, so ∂L/∂x = 2(y−ŷ)(w1·w2 + 1).
+    let chain = Chain::new(vec![3.0, 0.5], vec![Activation::Identity; 2], None, Some(2)).unwrap();
+    let (x, t) = (2.0, 1.0);
+    let y = 0.5 * 3.0 * 2.0 + 2.0;
+    let g = chain.gradients_closed_form(x, t);
+    assert_eq!(g.output, y);
+    assert_eq!(g.input, 2.0 * (y - t) * (3.0 * 0.5 + 1.0));
+    assert_eq!(
+        g.weight,
+        vec![2.0 * (y - t) * 0.5 * x, 2.0 * (y - t) * 3.0 * x]
+    );
+    assert_eq!(chain.bound(x, t), None);
+}
+
+#[test]
+fn invalid_chains_are_refused_with_where() {
+    let e = |r: Result<Chain, scalar::Error>| r.unwrap_err().to_string();
+    assert!(e(Chain::uniform(Activation::Tanh, vec![])).contains("depth"));
+    assert!(e(Chain::uniform(Activation::Tanh, vec![1.0, f64::NAN])).contains("layer 2 weight"));
+    assert!(e(Chain::new(vec![1.0], vec![], None, None)).contains("activations"));
+    assert!(
+        e(Chain::new(
+            vec![1.0],
+            vec![Activation::Relu],
+            Some(vec![]),
+            None
+        ))
+        .contains("biases")
+    );
+    assert!(e(Chain::new(vec![1.0], vec![Activation::Relu], None, Some(0))).contains("shortcut"));
+    assert!(e(Chain::new(vec![1.0], vec![Activation::Relu], None, Some(2))).contains("shortcut"));
+}

@@ -1,0 +1,10 @@
+//! Integration tests of the oracle, one module per subject.
+mod activation;
+mod chain;
+mod dense;
+mod ext;
+mod format;
+mod gradcheck;
+mod init;
+mod rng;
+mod tape;
