@@ -1,0 +1,21 @@
+//! # report — what gradlab shows people
+//!
+//! `cargo run -p report` writes the gradient-decay report: exact tables of how gradients vanish or
+//! explode with depth, why, and what helps, measured on the engines and set beside what theory
+//! predicts. Its subcommands answer "is my backprop wrong?" for code written in any language:
+//! `chain` and `grad` print reference gradients, `check` compares someone's gradients with them.
+//!
+//! A key design decision made in this crate is that **computing and rendering are separate**: the
+//! sections compute plain data ([`sections`]), and pure functions turn it into Markdown, JSON or
+//! SVG ([`render`]) with every number formatted in one place ([`numfmt`]). Rendering does no
+//! arithmetic and no I/O, so snapshot tests see exactly what a person reads.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod io;
+pub mod numfmt;
+pub mod render;
+pub mod sections;
+
+pub use error::Error;
