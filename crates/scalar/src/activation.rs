@@ -144,19 +144,67 @@ impl Activation {
         }
     }
 
+    /// f(z) for an [`Ext`] argument: exact for the piecewise-linear activations at any magnitude,
+    /// and for the smooth ones equal to [`Activation::value`] wherever z is a normal `f64`, with
+    /// their limits beyond (σ(z) → 1/2, tanh z → z, softplus z → ln 2 as z → 0; the asymptotes
+    /// as |z| exceeds `f64::MAX`).
+    pub fn value_ext(self, z: Ext) -> Ext {
+        let positive = z.signum() > 0.0;
+        match self {
+            Activation::Relu => step_ext(z, z, Ext::ZERO),
+            Activation::LeakyRelu { slope } => step_ext(z, z, z * slope),
+            Activation::Identity => z,
+            Activation::Sigmoid | Activation::Tanh | Activation::Softplus => {
+                let zf = z.to_f64();
+                if zf.is_normal() || zf == 0.0 && z.is_zero() || z.is_nan() {
+                    Ext::from_f64(self.value(zf))
+                } else if zf.is_infinite() {
+                    match (self, positive) {
+                        (Activation::Sigmoid, true) => Ext::ONE,
+                        (Activation::Sigmoid, false) => Ext::ZERO, // e^{−|z|}: beyond even Ext
+                        (Activation::Tanh, _) => Ext::from_f64(z.signum()),
+                        (_, true) => z,
+                        (_, false) => Ext::ZERO,
+                    }
+                } else {
+                    // |z| < 2^−1022: the first-order term is far below half an ulp of the limit.
+                    match self {
+                        Activation::Sigmoid => Ext::from_f64(0.5),
+                        Activation::Tanh => z,
+                        _ => Ext::from_f64(std::f64::consts::LN_2),
+                    }
+                }
+            }
+        }
+    }
+
     /// f′(z) as an [`Ext`]: equal to [`Activation::derivative`] wherever that is a normal `f64`
-    /// (or exactly 0), and computed from [`Activation::ln_abs_derivative`] where it underflows.
-    pub fn derivative_ext(self, z: f64) -> Ext {
-        let d = self.derivative(z);
-        if d.is_normal()
-            || (d == 0.0 && self.ln_abs_derivative(z) == f64::NEG_INFINITY)
-            || !z.is_finite()
-        {
-            Ext::from_f64(d)
-        } else {
-            // Every activation's derivative is ≥ 0 except leaky ReLU's with a negative slope,
-            // whose derivative is ±1 or α and never underflows.
-            Ext::from_ln(self.ln_abs_derivative(z))
+    /// (or exactly 0), computed from [`Activation::ln_abs_derivative`] where it underflows, and
+    /// defined for arguments beyond `f64` too (see [`Activation::value_ext`]).
+    pub fn derivative_ext(self, z: Ext) -> Ext {
+        match self {
+            // Piecewise constant: only the sign of z matters.
+            Activation::Relu | Activation::LeakyRelu { .. } | Activation::Identity => {
+                Ext::from_f64(self.derivative(z.signum()))
+            }
+            Activation::Sigmoid | Activation::Tanh | Activation::Softplus => {
+                let zf = z.to_f64();
+                if zf.is_infinite() {
+                    // e^{−|z|} for |z| > f64::MAX is beyond even Ext's exponent.
+                    let one = self == Activation::Softplus && z.signum() > 0.0;
+                    return if one { Ext::ONE } else { Ext::ZERO };
+                }
+                let d = self.derivative(zf);
+                if d.is_normal()
+                    || d == 0.0 && self.ln_abs_derivative(zf) == f64::NEG_INFINITY
+                    || zf.is_nan()
+                {
+                    Ext::from_f64(d)
+                } else {
+                    // These derivatives are positive.
+                    Ext::from_ln(self.ln_abs_derivative(zf))
+                }
+            }
         }
     }
 
@@ -188,6 +236,17 @@ fn sigmoid(z: f64) -> f64 {
     } else {
         let e = z.exp();
         e / (1.0 + e)
+    }
+}
+
+/// [`step`] for an [`Ext`] argument.
+fn step_ext(z: Ext, pos: Ext, nonpos: Ext) -> Ext {
+    if z.signum() > 0.0 {
+        pos
+    } else if z.is_nan() {
+        z
+    } else {
+        nonpos
     }
 }
 

@@ -58,6 +58,19 @@ pub struct Trace {
     pub output: f64,
 }
 
+/// The forward pass in [`Ext`] arithmetic: the same bits as [`Trace`] wherever `f64` stays in
+/// its normal range, and exact where activations underflow or overflow `f64` (a ReLU chain whose
+/// activations shrink to 10^−400 still has non-zero gradients).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtTrace {
+    /// z_d.
+    pub pre_activation: Vec<Ext>,
+    /// u_d = a_{d−1}.
+    pub input: Vec<Ext>,
+    /// y = a_D.
+    pub output: Ext,
+}
+
 /// Gradients of L = (y − ŷ)² in `f64` (index d − 1 holds layer d).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChainGradients {
@@ -167,30 +180,55 @@ impl Chain {
 
     /// Whether layer d (1-based) receives a shortcut from layer d − s.
     pub fn has_shortcut_into(&self, layer: usize) -> bool {
-        self.shortcut.is_some_and(|s| layer % s == 0)
+        self.shortcut.is_some_and(|s| layer.is_multiple_of(s))
     }
 
     /// The forward pass from input x.
     pub fn forward(&self, x: f64) -> Trace {
-        let depth = self.depth();
-        let mut a = Vec::with_capacity(depth + 1); // a_0 … a_D
-        a.push(x);
-        let mut pre_activation = Vec::with_capacity(depth);
-        for d in 1..=depth {
-            let mut z = self.weights[d - 1] * a[d - 1] + self.bias(d - 1);
-            if let (true, Some(s)) = (self.has_shortcut_into(d), self.shortcut) {
-                z += a[d - s];
-            }
-            pre_activation.push(z);
-            a.push(self.activations[d - 1].value(z));
-        }
-        let output = a[depth];
-        a.pop();
+        let (pre_activation, mut a) = self.forward_in(x, |f, z| f.value(z), |v| v);
+        let output = a.pop().expect("depth ≥ 1");
         Trace {
             pre_activation,
             input: a,
             output,
         }
+    }
+
+    /// The forward pass in [`Ext`] arithmetic (exact beyond `f64`'s range).
+    pub fn forward_ext(&self, x: f64) -> ExtTrace {
+        let (pre_activation, mut a) =
+            self.forward_in(Ext::from_f64(x), |f, z| f.value_ext(z), Ext::from_f64);
+        let output = a.pop().expect("depth ≥ 1");
+        ExtTrace {
+            pre_activation,
+            input: a,
+            output,
+        }
+    }
+
+    /// z_1…z_D and a_0…a_D in any number type `T` (`f64` or [`Ext`]), written once.
+    fn forward_in<T>(
+        &self,
+        x: T,
+        value: impl Fn(Activation, T) -> T,
+        lift: impl Fn(f64) -> T,
+    ) -> (Vec<T>, Vec<T>)
+    where
+        T: Copy + std::ops::Mul<Output = T> + std::ops::Add<Output = T>,
+    {
+        let depth = self.depth();
+        let mut a = Vec::with_capacity(depth + 1); // a_0 … a_D
+        a.push(x);
+        let mut pre_activation = Vec::with_capacity(depth);
+        for d in 1..=depth {
+            let mut z = lift(self.weights[d - 1]) * a[d - 1] + lift(self.bias(d - 1));
+            if let (true, Some(s)) = (self.has_shortcut_into(d), self.shortcut) {
+                z = z + a[d - s];
+            }
+            pre_activation.push(z);
+            a.push(value(self.activations[d - 1], z));
+        }
+        (pre_activation, a)
     }
 
     /// L = (y − ŷ)² for input x and target ŷ.
@@ -230,7 +268,12 @@ impl Chain {
     pub fn gradients_closed_form(&self, x: f64, target: f64) -> ChainGradients {
         let trace = self.forward(x);
         let diff = trace.output - target;
-        let (delta, input) = self.deltas(&trace, 2.0 * diff, |f, z| f.derivative(z), |v| v);
+        let (delta, input) = self.deltas(
+            &trace.pre_activation,
+            2.0 * diff,
+            |f, z| f.derivative(z),
+            |v| v,
+        );
         ChainGradients {
             loss: diff * diff,
             output: trace.output,
@@ -244,18 +287,23 @@ impl Chain {
         }
     }
 
-    /// Gradients by the closed form in [`Ext`] arithmetic: the same operations as
-    /// [`Chain::gradients_closed_form`] (so the same bits wherever `f64` stays in its normal
-    /// range), with an exponent that neither underflows nor overflows.
+    /// Gradients by the closed form in [`Ext`] arithmetic, forward and backward: the same
+    /// operations as [`Chain::gradients_closed_form`] (so the same bits wherever `f64` stays in
+    /// its normal range), with an exponent that neither underflows nor overflows.
     pub fn gradients_ext(&self, x: f64, target: f64) -> ExtGradients {
-        let trace = self.forward(x);
-        let seed = Ext::from_f64(2.0 * (trace.output - target));
-        let (delta, input) = self.deltas(&trace, seed, |f, z| f.derivative_ext(z), Ext::from_f64);
+        let trace = self.forward_ext(x);
+        let seed = Ext::from_f64(2.0) * (trace.output - Ext::from_f64(target));
+        let (delta, input) = self.deltas(
+            &trace.pre_activation,
+            seed,
+            |f, z| f.derivative_ext(z),
+            Ext::from_f64,
+        );
         ExtGradients {
             weight: delta
                 .iter()
                 .zip(&trace.input)
-                .map(|(&dz, &u)| dz * Ext::from_f64(u))
+                .map(|(&dz, &u)| dz * u)
                 .collect(),
             bias: delta,
             input,
@@ -264,28 +312,28 @@ impl Chain {
 
     /// δ_d = ∂L/∂z_d for every layer, and ∂L/∂x, in any number type `T` (`f64` or [`Ext`]):
     /// the recurrence of the module docs, written once.
-    fn deltas<T>(
+    fn deltas<Z: Copy, T>(
         &self,
-        trace: &Trace,
+        pre_activation: &[Z],
         dl_dy: T,
-        derivative: impl Fn(Activation, f64) -> T,
+        derivative: impl Fn(Activation, Z) -> T,
         lift: impl Fn(f64) -> T,
     ) -> (Vec<T>, T)
     where
         T: Copy + std::ops::Mul<Output = T> + std::ops::Add<Output = T>,
     {
         let depth = self.depth();
-        // g[d] = ∂L/∂a_d for d = 0…D, filled from the output down.
+        // delta[k] holds layer D − k while it is filled from the output down.
         let mut delta: Vec<T> = Vec::with_capacity(depth);
         let mut dl_da = dl_dy; // ∂L/∂a_D
         for d in (1..=depth).rev() {
-            let dz = derivative(self.activations[d - 1], trace.pre_activation[d - 1]) * dl_da;
+            let dz = derivative(self.activations[d - 1], pre_activation[d - 1]) * dl_da;
             delta.push(dz);
             // ∂L/∂a_{d−1} = δ_d·w_d (+ δ_{d−1+s} when the shortcut leaves a_{d−1}).
             let mut next = dz * lift(self.weights[d - 1]);
             if let Some(s) = self.shortcut {
                 let from = d - 1; // a_{d−1} feeds layer d − 1 + s when s | (d − 1 + s)
-                if from % s == 0 && from + s <= depth {
+                if from.is_multiple_of(s) && from + s <= depth {
                     next = next + delta[depth - (from + s)];
                 }
             }
@@ -302,11 +350,11 @@ impl Chain {
         if self.shortcut.is_some() {
             return None;
         }
-        let trace = self.forward(x);
+        let trace = self.forward_ext(x);
         let depth = self.depth();
         let mut bound = vec![Ext::ZERO; depth];
         // tail = 2|y−ŷ|·∏_{k>d} sup|f′_k|·|w_k|, built from the output down.
-        let mut tail = Ext::from_f64(2.0 * (trace.output - target).abs());
+        let mut tail = Ext::from_f64(2.0) * (trace.output - Ext::from_f64(target)).abs();
         for d in (1..=depth).rev() {
             let with_layer = tail * self.activations[d - 1].sup_derivative();
             bound[d - 1] = with_layer * trace.input[d - 1].abs();

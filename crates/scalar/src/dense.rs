@@ -253,7 +253,7 @@ impl Dense {
             let l = idx + 1;
             let shortcut_from = self
                 .shortcut
-                .filter(|&s| l % s == 0 && widths[l - s] == widths[l])
+                .filter(|&s| l.is_multiple_of(s) && widths[l - s] == widths[l])
                 .map(|s| l - s);
             let prev = &a[l - 1];
             let z: Vec<Var<'t>> = (params.weight[idx].iter().zip(&params.bias[idx]))

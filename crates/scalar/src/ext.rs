@@ -11,6 +11,10 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::ops::{Add, Mul, Neg, Sub};
 
+/// The largest binary exponent an [`Ext`] is given: values beyond 2^±(2^62) become 0 or ±∞
+/// (far beyond any gradient gradlab meets: 2^(2^62) ≈ 10^(1.4·10^18)).
+pub const MAX_EXPONENT: i64 = 1 << 62;
+
 /// A real number with an `f64` mantissa and an unbounded (`i64`) binary exponent.
 #[derive(Debug, Clone, Copy)]
 pub struct Ext {
@@ -49,6 +53,16 @@ impl Ext {
             return Ext { m: l.exp(), e: 0 };
         }
         let k = (l / std::f64::consts::LN_2).round();
+        if k.abs() > MAX_EXPONENT as f64 {
+            return if k > 0.0 {
+                Ext {
+                    m: f64::INFINITY,
+                    e: 0,
+                }
+            } else {
+                Ext::ZERO
+            };
+        }
         let r = (l - k * LN_2_HI) - k * LN_2_LO; // |r| ≤ ln2/2, so e^r is a normal f64
         Ext { m: r.exp(), e: 0 }.scale(k as i64)
     }

@@ -1,1 +1,16 @@
-//! Pure rendering: report data in, text out (Markdown, JSON, SVG). No arithmetic, no I/O.
+//! Pure rendering: report data in, text out. No arithmetic beyond layout, no I/O; every number
+//! goes through [`crate::numfmt`].
+
+mod markdown;
+
+pub use markdown::markdown;
+
+use crate::sections::Report;
+
+/// The report as one pretty-printed JSON document (numbers print as shortest round-trip; −∞
+/// log10 values of exact zeros print as `null`).
+pub fn json(report: &Report) -> String {
+    let mut text = serde_json::to_string_pretty(report).expect("report data always serializes");
+    text.push('\n');
+    text
+}

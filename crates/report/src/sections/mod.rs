@@ -1,7 +1,20 @@
-//! The report's sections: each computes plain data from the engines; rendering is elsewhere.
+//! The report's sections: each computes plain data from the engines; [`crate::render`] turns the
+//! data into text.
+//!
+//! Every random draw comes from [`stream_rng`]`(seed, stream, index)`: one independent stream per
+//! section, configuration and sample, so the results do not depend on the order in which threads
+//! pick up work — the same seed gives the same bytes on any thread count.
+
+pub mod decay;
+pub mod stats;
+pub mod worked;
 
 use crate::cli::ReportArgs;
 use crate::error::Error;
+use crate::render;
+use scalar::rng::{Rng, SplitMix64};
+use serde::Serialize;
+use std::io::Write;
 use std::process::ExitCode;
 
 /// The report's output format.
@@ -14,7 +27,7 @@ pub enum OutputFormat {
 }
 
 /// What to compute: validated from the command line.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Config {
     /// The seed of every random draw.
     pub seed: u64,
@@ -22,22 +35,115 @@ pub struct Config {
     pub samples: usize,
     /// The deepest chain in the decay section.
     pub max_depth: usize,
-    /// Worker threads, if set.
-    pub threads: Option<usize>,
     /// Whether this is the small configuration.
     pub quick: bool,
 }
 
+/// The largest accepted `--samples`.
+pub const MAX_SAMPLES: usize = 100_000;
+/// The largest accepted `--max-depth`.
+pub const MAX_DEPTH: usize = 1_000_000;
+
 impl Config {
+    /// The default configuration (`quick` for the small one).
+    pub fn new(seed: u64, quick: bool) -> Config {
+        if quick {
+            Config {
+                seed,
+                samples: 24,
+                max_depth: 64,
+                quick,
+            }
+        } else {
+            Config {
+                seed,
+                samples: 200,
+                max_depth: 1000,
+                quick,
+            }
+        }
+    }
+
     /// Validates the command line's report options.
     pub fn from_args(args: &ReportArgs) -> Result<Config, Error> {
-        let _ = args;
-        Err(Error::input("the report is being written"))
+        let mut config = Config::new(args.seed, args.quick);
+        if let Some(samples) = args.samples {
+            if samples == 0 || samples > MAX_SAMPLES {
+                return Err(Error::input(format!(
+                    "--samples {samples}: must be between 1 and {MAX_SAMPLES}"
+                )));
+            }
+            config.samples = samples;
+        }
+        if let Some(depth) = args.max_depth {
+            if depth == 0 || depth > MAX_DEPTH {
+                return Err(Error::input(format!(
+                    "--max-depth {depth}: must be between 1 and {MAX_DEPTH}"
+                )));
+            }
+            config.max_depth = depth;
+        }
+        Ok(config)
     }
 }
 
-/// Computes and writes the report.
+/// Everything the report shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// How it was computed.
+    pub config: Config,
+    /// Section 1.
+    pub worked: worked::WorkedChain,
+    /// Section 2.
+    pub decay: decay::Decay,
+}
+
+/// Computes every section (in the current rayon pool).
+pub fn compute(config: &Config) -> Report {
+    Report {
+        config: config.clone(),
+        worked: worked::compute(),
+        decay: decay::compute(config),
+    }
+}
+
+/// An independent random stream for (`seed`, `stream`, `index`): SplitMix64 applied in turn to
+/// the seed, the stream and the index, then xoshiro256** seeded from the result.
+pub fn stream_rng(seed: u64, stream: u64, index: u64) -> Rng {
+    let mix = |x: u64| SplitMix64::new(x).next_u64();
+    Rng::new(mix(mix(mix(seed) ^ stream) ^ index))
+}
+
+/// Computes the report on `--threads` threads and writes it to stdout (and `--out`).
 pub fn run(config: &Config, args: &ReportArgs) -> Result<ExitCode, Error> {
-    let _ = (config, args);
-    Err(Error::input("the report is being written"))
+    if let Some(threads) = args.threads {
+        if threads == 0 || threads > 1024 {
+            return Err(Error::input(format!(
+                "--threads {threads}: must be between 1 and 1024"
+            )));
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| {
+            Error::input(format!(
+                "cannot start {} threads: {e}",
+                args.threads.unwrap_or(0)
+            ))
+        })?;
+    let report = pool.install(|| compute(config));
+    let text = match args.format {
+        OutputFormat::Md => render::markdown(&report),
+        OutputFormat::Json => render::json(&report),
+    };
+    if let Some(out) = &args.out {
+        crate::io::write_atomically(out, text.as_bytes())?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`report | head`) is not an error worth a message.
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,7 @@
 //! Activations: values and derivatives at ordinary and extreme arguments, checked against
 //! independent formulas.
 
-use scalar::Activation;
+use scalar::{Activation, Ext};
 
 const ALL: [Activation; 6] = [
     Activation::Sigmoid,
@@ -218,10 +218,14 @@ fn ln_abs_derivative_is_right_where_the_derivative_underflows() {
         4f64.ln() - 1600.0
     );
     assert_eq!(Activation::Softplus.ln_abs_derivative(-1e300), -1e300);
-    let ext = Activation::Sigmoid.derivative_ext(-800.0);
+    let ext = Activation::Sigmoid.derivative_ext(Ext::from_f64(-800.0));
     assert!((ext.ln_abs() + 800.0).abs() < 1e-12, "{ext}");
     assert_eq!(Activation::Relu.ln_abs_derivative(-1.0), f64::NEG_INFINITY);
-    assert!(Activation::Relu.derivative_ext(-1.0).is_zero());
+    assert!(
+        Activation::Relu
+            .derivative_ext(Ext::from_f64(-1.0))
+            .is_zero()
+    );
 }
 
 #[test]
@@ -230,7 +234,12 @@ fn derivative_ext_equals_derivative_wherever_that_is_normal() {
         for z in arguments() {
             let d = f.derivative(z);
             if d.is_normal() {
-                assert_eq!(f.derivative_ext(z).to_f64(), d, "{f}′({z})");
+                assert_eq!(f.derivative_ext(Ext::from_f64(z)).to_f64(), d, "{f}′({z})");
+                assert_eq!(
+                    f.value_ext(Ext::from_f64(z)).to_f64(),
+                    f.value(z),
+                    "{f}({z})"
+                );
             }
         }
     }
@@ -246,4 +255,27 @@ fn names_round_trip_and_unknown_names_are_refused() {
         .to_string();
     assert!(err.contains("sigmod") && err.contains("sigmoid"), "{err}");
     assert!(Activation::from_name("leaky_relu", f64::NAN).is_err());
+}
+
+#[test]
+fn value_ext_and_derivative_ext_reach_beyond_f64() {
+    let tiny = Ext::pow2(-5000);
+    let huge = Ext::pow2(5000);
+    assert_eq!(Activation::Tanh.value_ext(tiny), tiny);
+    assert_eq!(Activation::Sigmoid.value_ext(tiny).to_f64(), 0.5);
+    assert_eq!(
+        Activation::Softplus.value_ext(tiny).to_f64(),
+        std::f64::consts::LN_2
+    );
+    assert_eq!(Activation::Sigmoid.derivative_ext(tiny).to_f64(), 0.25);
+    assert_eq!(Activation::Tanh.derivative_ext(tiny).to_f64(), 1.0);
+    assert_eq!(Activation::Relu.value_ext(-huge), Ext::ZERO);
+    assert_eq!(
+        Activation::LeakyRelu { slope: 0.5 }.value_ext(-tiny),
+        -Ext::pow2(-5001)
+    );
+    assert_eq!(Activation::Softplus.value_ext(huge), huge);
+    assert_eq!(Activation::Sigmoid.value_ext(-huge), Ext::ZERO);
+    assert_eq!(Activation::Tanh.value_ext(-huge).to_f64(), -1.0);
+    assert_eq!(Activation::Softplus.derivative_ext(huge).to_f64(), 1.0);
 }

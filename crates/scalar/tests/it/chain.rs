@@ -267,3 +267,27 @@ fn invalid_chains_are_refused_with_where() {
     assert!(e(Chain::new(vec![1.0], vec![Activation::Relu], None, Some(0))).contains("shortcut"));
     assert!(e(Chain::new(vec![1.0], vec![Activation::Relu], None, Some(2))).contains("shortcut"));
 }
+
+#[test]
+fn gradients_stay_exact_when_the_forward_pass_underflows_f64() {
+    // Identity chain, w = 2^−10, depth 200, x = 1, ŷ = 1: a_d = 2^(−10d) underflows f64 from
+    // d = 108 on, but exactly y − ŷ = 2^−2000 − 1 → −1 after one rounding, so
+    // ∂L/∂w_d = 2(y−ŷ)·u_d·∏_{k>d} w_k = −2·2^(−10(d−1))·2^(−10(D−d)) = −2^(−1989) for every d.
+    let depth = 200;
+    let chain = Chain::uniform(Activation::Identity, vec![2f64.powi(-10); depth]).unwrap();
+    let trace = chain.forward_ext(1.0);
+    assert_eq!(trace.output, Ext::pow2(-2000));
+    assert_eq!(
+        chain.forward(1.0).output,
+        0.0,
+        "the f64 forward pass underflows"
+    );
+    let g = chain.gradients_ext(1.0, 1.0);
+    for d in 1..=depth {
+        assert_eq!(g.weight[d - 1], -Ext::pow2(-1989), "layer {d}");
+    }
+    assert_eq!(
+        chain.magnitudes(1.0, 1.0).first_underflow(FloatFormat::F64),
+        Some(depth)
+    );
+}

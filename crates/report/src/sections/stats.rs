@@ -1,0 +1,44 @@
+//! Order statistics and fits used by several sections.
+//!
+//! Percentiles are nearest-rank: the p-th percentile of n sorted values is the value at rank
+//! ⌈p·n/100⌉ (1-based). They are taken over log10 magnitudes, where an exact zero is −∞ and sorts
+//! first, so a median of −∞ means more than half the samples were exactly zero.
+
+/// Nearest-rank percentile `p` (0 < p ≤ 100) of `sorted` (ascending, non-empty).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    debug_assert!(!sorted.is_empty() && p > 0.0 && p <= 100.0);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Sorts log10 values ascending (−∞ first).
+pub fn sort(values: &mut [f64]) {
+    values.sort_by(f64::total_cmp);
+}
+
+/// The least-squares slope of y against x over the points where y is finite; `None` with fewer
+/// than two such points.
+pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
+    let finite: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .filter(|(_, y)| y.is_finite())
+        .collect();
+    if finite.len() < 2 {
+        return None;
+    }
+    let n = finite.len() as f64;
+    let (mx, my) = finite
+        .iter()
+        .fold((0.0, 0.0), |(sx, sy), (x, y)| (sx + x / n, sy + y / n));
+    let (sxy, sxx) = finite.iter().fold((0.0, 0.0), |(sxy, sxx), (x, y)| {
+        (sxy + (x - mx) * (y - my), sxx + (x - mx) * (x - mx))
+    });
+    Some(sxy / sxx)
+}
+
+/// E[log10 |w|] for w ~ N(0, 1): −(γ + ln 2)/(2·ln 10), with γ the Euler–Mascheroni constant.
+pub fn mean_log10_abs_std_normal() -> f64 {
+    const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+    -(EULER_GAMMA + std::f64::consts::LN_2) / (2.0 * std::f64::consts::LN_10)
+}

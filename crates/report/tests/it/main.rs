@@ -1,0 +1,1 @@
+//! The report crate's integration tests: one binary, one module per subject.
