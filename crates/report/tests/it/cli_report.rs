@@ -1,0 +1,78 @@
+//! The report's command line: flags, errors (one line, exit 2) and atomic output files.
+
+use std::process::Command;
+
+fn report(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_report"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn quick_json_parses_and_md_goes_to_out() {
+    let out = report(&["--quick", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["config"]["quick"], true);
+    let dir = std::env::temp_dir().join(format!("gradlab-cli-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("r.md");
+    let out = report(&["--quick", "--out", path.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(std::fs::read(&path).unwrap(), out.stdout);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_flags_get_one_line_and_exit_code_2() {
+    for (args, needle) in [
+        (vec!["--samples", "0"], "--samples 0"),
+        (vec!["--max-depth", "1000000000000"], "--max-depth"),
+        (vec!["--threads", "0"], "--threads 0"),
+        (vec!["--samples", "-3"], "-3"),
+        (vec!["--format", "xml"], "xml"),
+    ] {
+        let out = report(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn an_unwritable_out_fails_cleanly_and_an_existing_file_survives() {
+    let dir = std::env::temp_dir().join(format!("gradlab-cli-out-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A folder as --out: refused, nothing written.
+    let out = report(&["--quick", "--out", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("folder"));
+    // A file in a folder that does not exist: refused with the path.
+    let missing = dir.join("no/such/dir/r.md");
+    let out = report(&["--quick", "--out", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/dir"));
+    // A bad flag after --out: the existing file is untouched.
+    let existing = dir.join("keep.md");
+    std::fs::write(&existing, "precious").unwrap();
+    let out = report(&[
+        "--quick",
+        "--samples",
+        "0",
+        "--out",
+        existing.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "precious");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

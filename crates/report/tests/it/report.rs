@@ -1,0 +1,123 @@
+//! The report: snapshot, determinism across thread counts, the committed `docs/report.md`, and
+//! each section's numbers checked against the engines.
+
+use report::render;
+use report::sections::{self, Config, Report};
+use scalar::Activation;
+use scalar::chain::Chain;
+
+fn on_threads(threads: usize, config: &Config) -> Report {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(|| sections::compute(config))
+}
+
+#[test]
+fn quick_report_snapshot() {
+    let report = on_threads(2, &Config::new(1, true));
+    insta::assert_snapshot!("quick_report_seed_1", render::markdown(&report));
+}
+
+#[test]
+fn the_report_is_identical_on_one_two_and_seven_threads() {
+    let config = Config::new(7, true);
+    let one = on_threads(1, &config);
+    let md = render::markdown(&one);
+    let json = render::json(&one);
+    for threads in [2, 7] {
+        let other = on_threads(threads, &config);
+        assert_eq!(render::markdown(&other), md, "{threads} threads");
+        assert_eq!(render::json(&other), json, "{threads} threads");
+    }
+}
+
+#[test]
+fn docs_report_md_is_current() {
+    // Regenerate with: cargo run -p report -- --out docs/report.md
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/report.md"))
+            .expect("docs/report.md is committed");
+    let fresh = render::markdown(&sections::compute(&Config::new(1, false)));
+    assert!(
+        committed == fresh,
+        "docs/report.md is stale: regenerate it with `cargo run -p report -- --out docs/report.md`"
+    );
+}
+
+#[test]
+fn worked_chain_rows_are_the_oracles_tape_gradients() {
+    let worked = sections::worked::compute();
+    let chain = Chain::uniform(Activation::Sigmoid, vec![1.0; 10]).unwrap();
+    let tape = chain.gradients_tape(1.0, 0.0);
+    let trace = chain.forward(1.0);
+    for (i, row) in worked.layers.iter().enumerate() {
+        assert_eq!(row.grad, tape.weight[i]);
+        assert_eq!(row.pre_activation, trace.pre_activation[i]);
+        assert!(row.grad.abs() <= row.bound);
+        assert_eq!(row.ratio_to_last, tape.weight[i] / tape.weight[9]);
+    }
+    assert_eq!(worked.loss, tape.loss);
+}
+
+#[test]
+fn decay_medians_agree_with_f64_gradients_where_those_are_normal() {
+    // An independent path: redraw the same chains from the same streams, differentiate them in
+    // plain f64 on the tape, and compare the depth-1 and depth-4 medians of log10 |g| (which are far
+    // from underflow for sigmoid).
+    let config = Config::new(3, true);
+    let decay = sections::decay::compute(&config);
+    let d = config.max_depth;
+    let sigmoid = &decay.configs[0];
+    assert_eq!(
+        (sigmoid.activation.as_str(), sigmoid.shortcut),
+        ("sigmoid", None)
+    );
+    let stream = 2 << 16; // activation 0, shortcut 0 — as `decay::compute` numbers them
+    let mut at = |k: usize| {
+        let mut v: Vec<f64> = (0..config.samples)
+            .map(|i| {
+                let mut rng = sections::stream_rng(config.seed, stream, i as u64);
+                let w: Vec<f64> = (0..d).map(|_| rng.normal()).collect();
+                let (x, t) = (rng.normal(), rng.uniform(0.0, 1.0));
+                Chain::uniform(Activation::Sigmoid, w)
+                    .unwrap()
+                    .gradients_tape(x, t)
+                    .weight[d - k]
+                    .abs()
+                    .log10()
+            })
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v[(v.len() + 1) / 2 - 1]
+    };
+    for (row, k) in [(0, 1), (2, 4)] {
+        let expected = at(k);
+        assert_eq!(sigmoid.rows[row].depth, k);
+        assert!(
+            (sigmoid.rows[row].median - expected).abs() < 1e-12,
+            "depth {k}: {} vs {expected}",
+            sigmoid.rows[row].median
+        );
+    }
+}
+
+#[test]
+fn a_relu_chain_with_a_negative_weight_has_exactly_zero_gradients_above_it() {
+    // The dead-path share the report counts: a ReLU chain whose layer-2 weight is negative (and
+    // whose input is positive) outputs 0 from layer 2 on, so every layer above has u = 0 and g = 0.
+    let chain = Chain::uniform(Activation::Relu, vec![1.0, -1.0, 1.0, 1.0]).unwrap();
+    let m = chain.magnitudes(1.0, 0.5);
+    assert_eq!(m.sign, vec![0, 0, 0, 0]);
+    let decay = sections::decay::compute(&Config::new(5, true));
+    let relu = decay
+        .configs
+        .iter()
+        .find(|c| c.activation == "relu" && c.shortcut.is_none())
+        .unwrap();
+    assert!(
+        relu.rows.last().unwrap().zero_share > 0.9,
+        "deep ReLU chains with N(0,1) weights are dead"
+    );
+}
