@@ -14,7 +14,9 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod io;
+pub mod model;
 pub mod numfmt;
+pub mod reference;
 pub mod render;
 pub mod sections;
 

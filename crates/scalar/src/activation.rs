@@ -44,14 +44,7 @@ pub const DEFAULT_LEAKY_SLOPE: f64 = 0.01;
 
 impl Activation {
     /// The names accepted by [`Activation::from_name`], in a stable order.
-    pub const NAMES: [&'static str; 6] = [
-        "sigmoid",
-        "tanh",
-        "relu",
-        "leaky_relu",
-        "softplus",
-        "identity",
-    ];
+    pub const NAMES: [&'static str; 6] = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity"];
 
     /// Parses a name of [`Activation::NAMES`]; `leaky_slope` is used for `leaky_relu` only.
     ///
@@ -74,10 +67,7 @@ impl Activation {
             _ => {
                 return Err(Error::invalid(
                     "activation",
-                    format!(
-                        "unknown name {name:?} (expected one of {})",
-                        Self::NAMES.join(", ")
-                    ),
+                    format!("unknown name {name:?} (expected one of {})", Self::NAMES.join(", ")),
                 ));
             }
         })
@@ -133,14 +123,10 @@ impl Activation {
             // ln σ′(z) = −|z| − 2·ln(1 + e^{−|z|})
             Activation::Sigmoid => -z.abs() - 2.0 * (-z.abs()).exp().ln_1p(),
             // ln sech²(z) = ln 4 − 2|z| − 2·ln(1 + e^{−2|z|})
-            Activation::Tanh => {
-                std::f64::consts::LN_2 * 2.0 - 2.0 * z.abs() - 2.0 * (-2.0 * z.abs()).exp().ln_1p()
-            }
+            Activation::Tanh => std::f64::consts::LN_2 * 2.0 - 2.0 * z.abs() - 2.0 * (-2.0 * z.abs()).exp().ln_1p(),
             // ln σ(z) = −softplus(−z)
             Activation::Softplus => -Activation::Softplus.value(-z),
-            Activation::Relu | Activation::LeakyRelu { .. } | Activation::Identity => {
-                self.derivative(z).abs().ln()
-            }
+            Activation::Relu | Activation::LeakyRelu { .. } | Activation::Identity => self.derivative(z).abs().ln(),
         }
     }
 
@@ -195,10 +181,7 @@ impl Activation {
                     return if one { Ext::ONE } else { Ext::ZERO };
                 }
                 let d = self.derivative(zf);
-                if d.is_normal()
-                    || d == 0.0 && self.ln_abs_derivative(zf) == f64::NEG_INFINITY
-                    || zf.is_nan()
-                {
+                if d.is_normal() || d == 0.0 && self.ln_abs_derivative(zf) == f64::NEG_INFINITY || zf.is_nan() {
                     Ext::from_f64(d)
                 } else {
                     // These derivatives are positive.
@@ -212,9 +195,7 @@ impl Activation {
     pub fn sup_derivative(self) -> f64 {
         match self {
             Activation::Sigmoid => 0.25,
-            Activation::Tanh | Activation::Relu | Activation::Softplus | Activation::Identity => {
-                1.0
-            }
+            Activation::Tanh | Activation::Relu | Activation::Softplus | Activation::Identity => 1.0,
             Activation::LeakyRelu { slope } => slope.abs().max(1.0),
         }
     }

@@ -135,12 +135,7 @@ impl Chain {
                 ));
             }
         }
-        Ok(Chain {
-            weights,
-            activations,
-            biases,
-            shortcut,
-        })
+        Ok(Chain { weights, activations, biases, shortcut })
     }
 
     /// A chain of `weights.len()` layers that all use `activation`, without biases or shortcut.
@@ -187,32 +182,18 @@ impl Chain {
     pub fn forward(&self, x: f64) -> Trace {
         let (pre_activation, mut a) = self.forward_in(x, |f, z| f.value(z), |v| v);
         let output = a.pop().expect("depth ≥ 1");
-        Trace {
-            pre_activation,
-            input: a,
-            output,
-        }
+        Trace { pre_activation, input: a, output }
     }
 
     /// The forward pass in [`Ext`] arithmetic (exact beyond `f64`'s range).
     pub fn forward_ext(&self, x: f64) -> ExtTrace {
-        let (pre_activation, mut a) =
-            self.forward_in(Ext::from_f64(x), |f, z| f.value_ext(z), Ext::from_f64);
+        let (pre_activation, mut a) = self.forward_in(Ext::from_f64(x), |f, z| f.value_ext(z), Ext::from_f64);
         let output = a.pop().expect("depth ≥ 1");
-        ExtTrace {
-            pre_activation,
-            input: a,
-            output,
-        }
+        ExtTrace { pre_activation, input: a, output }
     }
 
     /// z_1…z_D and a_0…a_D in any number type `T` (`f64` or [`Ext`]), written once.
-    fn forward_in<T>(
-        &self,
-        x: T,
-        value: impl Fn(Activation, T) -> T,
-        lift: impl Fn(f64) -> T,
-    ) -> (Vec<T>, Vec<T>)
+    fn forward_in<T>(&self, x: T, value: impl Fn(Activation, T) -> T, lift: impl Fn(f64) -> T) -> (Vec<T>, Vec<T>)
     where
         T: Copy + std::ops::Mul<Output = T> + std::ops::Add<Output = T>,
     {
@@ -268,20 +249,11 @@ impl Chain {
     pub fn gradients_closed_form(&self, x: f64, target: f64) -> ChainGradients {
         let trace = self.forward(x);
         let diff = trace.output - target;
-        let (delta, input) = self.deltas(
-            &trace.pre_activation,
-            2.0 * diff,
-            |f, z| f.derivative(z),
-            |v| v,
-        );
+        let (delta, input) = self.deltas(&trace.pre_activation, 2.0 * diff, |f, z| f.derivative(z), |v| v);
         ChainGradients {
             loss: diff * diff,
             output: trace.output,
-            weight: delta
-                .iter()
-                .zip(&trace.input)
-                .map(|(&dz, &u)| dz * u)
-                .collect(),
+            weight: delta.iter().zip(&trace.input).map(|(&dz, &u)| dz * u).collect(),
             bias: delta,
             input,
         }
@@ -293,21 +265,8 @@ impl Chain {
     pub fn gradients_ext(&self, x: f64, target: f64) -> ExtGradients {
         let trace = self.forward_ext(x);
         let seed = Ext::from_f64(2.0) * (trace.output - Ext::from_f64(target));
-        let (delta, input) = self.deltas(
-            &trace.pre_activation,
-            seed,
-            |f, z| f.derivative_ext(z),
-            Ext::from_f64,
-        );
-        ExtGradients {
-            weight: delta
-                .iter()
-                .zip(&trace.input)
-                .map(|(&dz, &u)| dz * u)
-                .collect(),
-            bias: delta,
-            input,
-        }
+        let (delta, input) = self.deltas(&trace.pre_activation, seed, |f, z| f.derivative_ext(z), Ext::from_f64);
+        ExtGradients { weight: delta.iter().zip(&trace.input).map(|(&dz, &u)| dz * u).collect(), bias: delta, input }
     }
 
     /// δ_d = ∂L/∂z_d for every layer, and ∂L/∂x, in any number type `T` (`f64` or [`Ext`]):
@@ -403,8 +362,6 @@ impl Magnitudes {
     }
 
     fn first_from_output(&self, format: FloatFormat, fate: Fate) -> Option<usize> {
-        (1..=self.exact.len())
-            .rev()
-            .find(|&d| format.fate(self.exact[d - 1]) == fate)
+        (1..=self.exact.len()).rev().find(|&d| format.fate(self.exact[d - 1]) == fate)
     }
 }

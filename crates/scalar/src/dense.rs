@@ -82,16 +82,10 @@ impl Dense {
         for (idx, layer) in layers.iter().enumerate() {
             let l = idx + 1;
             if layer.weight.is_empty() {
-                return Err(Error::invalid(
-                    format!("layer {l} weight"),
-                    "it has no rows (output units)",
-                ));
+                return Err(Error::invalid(format!("layer {l} weight"), "it has no rows (output units)"));
             }
             if width_in == 0 {
-                return Err(Error::invalid(
-                    format!("layer {l} weight"),
-                    "it has no columns (inputs)",
-                ));
+                return Err(Error::invalid(format!("layer {l} weight"), "it has no columns (inputs)"));
             }
             for (j, row) in layer.weight.iter().enumerate() {
                 Error::check_len(|| format!("layer {l} weight row {j}"), width_in, row.len())?;
@@ -114,10 +108,7 @@ impl Dense {
             if s == 0 || s > layers.len() {
                 return Err(Error::invalid(
                     "shortcut",
-                    format!(
-                        "span {s} must be between 1 and the number of layers {}",
-                        layers.len()
-                    ),
+                    format!("span {s} must be between 1 and the number of layers {}", layers.len()),
                 ));
             }
         }
@@ -146,9 +137,7 @@ impl Dense {
 
     /// n_0, n_1, …, n_L.
     pub fn widths(&self) -> Vec<usize> {
-        std::iter::once(self.input_width())
-            .chain(self.layers.iter().map(|l| l.weight.len()))
-            .collect()
+        std::iter::once(self.input_width()).chain(self.layers.iter().map(|l| l.weight.len())).collect()
     }
 
     /// The layers l (1-based) that receive a shortcut from a_{l−s}: s | l and equal widths.
@@ -156,10 +145,7 @@ impl Dense {
         let widths = self.widths();
         match self.shortcut {
             None => Vec::new(),
-            Some(s) => (s..=self.layers.len())
-                .step_by(s)
-                .filter(|&l| widths[l - s] == widths[l])
-                .collect(),
+            Some(s) => (s..=self.layers.len()).step_by(s).filter(|&l| widths[l - s] == widths[l]).collect(),
         }
     }
 
@@ -168,25 +154,11 @@ impl Dense {
         self.check_rows("input", input, self.input_width())?;
         let tape = Tape::new();
         let params = Params::record(&tape, self);
-        Ok(input
-            .iter()
-            .map(|x| {
-                self.record_sample(&tape, &params, x)
-                    .0
-                    .iter()
-                    .map(|v| v.value())
-                    .collect()
-            })
-            .collect())
+        Ok(input.iter().map(|x| self.record_sample(&tape, &params, x).0.iter().map(|v| v.value()).collect()).collect())
     }
 
     /// The loss and every gradient for a batch (one row per sample in `input` and `target`).
-    pub fn gradients(
-        &self,
-        input: &[Vec<f64>],
-        target: &[Vec<f64>],
-        loss: Loss,
-    ) -> Result<DenseGradients, Error> {
+    pub fn gradients(&self, input: &[Vec<f64>], target: &[Vec<f64>], loss: Loss) -> Result<DenseGradients, Error> {
         self.check_rows("input", input, self.input_width())?;
         self.check_rows("target", target, self.output_width())?;
         Error::check_len(|| "target rows (samples)".into(), input.len(), target.len())?;
@@ -194,10 +166,7 @@ impl Dense {
         if loss == Loss::BinaryCrossEntropy && last != Activation::Sigmoid {
             return Err(Error::invalid(
                 "loss",
-                format!(
-                    "binary cross-entropy needs a sigmoid output layer, not {}",
-                    last.name()
-                ),
+                format!("binary cross-entropy needs a sigmoid output layer, not {}", last.name()),
             ));
         }
         let tape = Tape::new();
@@ -224,46 +193,28 @@ impl Dense {
             weight: params
                 .weight
                 .iter()
-                .map(|layer| {
-                    layer
-                        .iter()
-                        .map(|row| row.iter().map(|&w| grads.wrt(w) / batch).collect())
-                        .collect()
-                })
+                .map(|layer| layer.iter().map(|row| row.iter().map(|&w| grads.wrt(w) / batch).collect()).collect())
                 .collect(),
-            bias: params
-                .bias
-                .iter()
-                .map(|layer| layer.iter().map(|&b| grads.wrt(b) / batch).collect())
-                .collect(),
+            bias: params.bias.iter().map(|layer| layer.iter().map(|&b| grads.wrt(b) / batch).collect()).collect(),
         })
     }
 
     /// Records one sample's forward pass; returns the last layer's outputs and pre-activations.
-    fn record_sample<'t>(
-        &self,
-        tape: &'t Tape,
-        params: &Params<'t>,
-        x: &[f64],
-    ) -> (Vec<Var<'t>>, Vec<Var<'t>>) {
+    fn record_sample<'t>(&self, tape: &'t Tape, params: &Params<'t>, x: &[f64]) -> (Vec<Var<'t>>, Vec<Var<'t>>) {
         let widths = self.widths();
         let mut a: Vec<Vec<Var<'t>>> = vec![x.iter().map(|&v| tape.var(v)).collect()];
         let mut z_last = Vec::new();
         for (idx, layer) in self.layers.iter().enumerate() {
             let l = idx + 1;
-            let shortcut_from = self
-                .shortcut
-                .filter(|&s| l.is_multiple_of(s) && widths[l - s] == widths[l])
-                .map(|s| l - s);
+            let shortcut_from =
+                self.shortcut.filter(|&s| l.is_multiple_of(s) && widths[l - s] == widths[l]).map(|s| l - s);
             let prev = &a[l - 1];
             let z: Vec<Var<'t>> = (params.weight[idx].iter().zip(&params.bias[idx]))
                 .enumerate()
                 .map(|(j, (row, &bias))| {
                     // Σ_i W[j][i]·a[i], summed left to right, then + b[j] (+ the shortcut).
                     let mut terms = row.iter().zip(prev).map(|(&w, &u)| w * u);
-                    let first = terms
-                        .next()
-                        .expect("a validated layer has at least one input");
+                    let first = terms.next().expect("a validated layer has at least one input");
                     let acc = terms.fold(first, |acc, t| acc + t) + bias;
                     shortcut_from.map_or(acc, |from| acc + a[from][j])
                 })
@@ -300,13 +251,7 @@ impl<'t> Params<'t> {
             weight: net
                 .layers
                 .iter()
-                .map(|layer| {
-                    layer
-                        .weight
-                        .iter()
-                        .map(|row| row.iter().map(|&w| tape.var(w)).collect())
-                        .collect()
-                })
+                .map(|layer| layer.weight.iter().map(|row| row.iter().map(|&w| tape.var(w)).collect()).collect())
                 .collect(),
             bias: net
                 .layers

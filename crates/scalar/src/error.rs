@@ -35,39 +35,17 @@ pub enum Error {
 impl Error {
     /// Shorthand for [`Error::Invalid`].
     pub fn invalid(where_: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Invalid {
-            where_: where_.into(),
-            reason: reason.into(),
-        }
+        Error::Invalid { where_: where_.into(), reason: reason.into() }
     }
 
     /// Returns `Err(NonFinite)` when `value` is NaN or infinite.
     pub fn check_finite(where_: impl FnOnce() -> String, value: f64) -> Result<f64, Self> {
-        if value.is_finite() {
-            Ok(value)
-        } else {
-            Err(Error::NonFinite {
-                where_: where_(),
-                value,
-            })
-        }
+        if value.is_finite() { Ok(value) } else { Err(Error::NonFinite { where_: where_(), value }) }
     }
 
     /// Returns `Err(Shape)` when `got != expected`.
-    pub fn check_len(
-        where_: impl FnOnce() -> String,
-        expected: usize,
-        got: usize,
-    ) -> Result<(), Self> {
-        if got == expected {
-            Ok(())
-        } else {
-            Err(Error::Shape {
-                where_: where_(),
-                expected,
-                got,
-            })
-        }
+    pub fn check_len(where_: impl FnOnce() -> String, expected: usize, got: usize) -> Result<(), Self> {
+        if got == expected { Ok(()) } else { Err(Error::Shape { where_: where_(), expected, got }) }
     }
 }
 
@@ -77,11 +55,7 @@ impl fmt::Display for Error {
             Error::NonFinite { where_, value } => {
                 write!(f, "{where_}: {value} is not a finite number")
             }
-            Error::Shape {
-                where_,
-                expected,
-                got,
-            } => {
+            Error::Shape { where_, expected, got } => {
                 write!(f, "{where_}: expected length {expected}, got {got}")
             }
             Error::Invalid { where_, reason } => write!(f, "{where_}: {reason}"),

@@ -54,14 +54,7 @@ impl Ext {
         }
         let k = (l / std::f64::consts::LN_2).round();
         if k.abs() > MAX_EXPONENT as f64 {
-            return if k > 0.0 {
-                Ext {
-                    m: f64::INFINITY,
-                    e: 0,
-                }
-            } else {
-                Ext::ZERO
-            };
+            return if k > 0.0 { Ext { m: f64::INFINITY, e: 0 } } else { Ext::ZERO };
         }
         let r = (l - k * LN_2_HI) - k * LN_2_LO; // |r| ≤ ln2/2, so e^r is a normal f64
         Ext { m: r.exp(), e: 0 }.scale(k as i64)
@@ -73,10 +66,7 @@ impl Ext {
         if m == 0.0 || !m.is_finite() {
             return Ext { m, e: 0 };
         }
-        Ext {
-            m,
-            e: e + self.e + by,
-        }
+        Ext { m, e: e + self.e + by }
     }
 
     /// 2^k, exactly, for any k.
@@ -131,10 +121,7 @@ impl Ext {
 
     /// |x|.
     pub fn abs(self) -> Ext {
-        Ext {
-            m: self.m.abs(),
-            e: self.e,
-        }
+        Ext { m: self.m.abs(), e: self.e }
     }
 
     /// log10 |x| (−∞ for 0), accurate to about 1e−16 relative for any exponent.
@@ -196,11 +183,7 @@ impl PartialEq for Ext {
 impl Mul for Ext {
     type Output = Ext;
     fn mul(self, rhs: Ext) -> Ext {
-        Ext {
-            m: self.m * rhs.m,
-            e: 0,
-        }
-        .scale(self.e + rhs.e)
+        Ext { m: self.m * rhs.m, e: 0 }.scale(self.e + rhs.e)
     }
 }
 
@@ -214,21 +197,10 @@ impl Mul<f64> for Ext {
 impl Add for Ext {
     type Output = Ext;
     fn add(self, rhs: Ext) -> Ext {
-        let (big, small) = if self.m == 0.0 || (rhs.m != 0.0 && rhs.e > self.e) {
-            (rhs, self)
-        } else {
-            (self, rhs)
-        };
+        let (big, small) = if self.m == 0.0 || (rhs.m != 0.0 && rhs.e > self.e) { (rhs, self) } else { (self, rhs) };
         if small.m == 0.0 || !big.m.is_finite() || !small.m.is_finite() {
-            return Ext {
-                m: big.m + small.m,
-                e: if big.m.is_finite() && small.m.is_finite() {
-                    big.e
-                } else {
-                    0
-                },
-            }
-            .scale(0);
+            return Ext { m: big.m + small.m, e: if big.m.is_finite() && small.m.is_finite() { big.e } else { 0 } }
+                .scale(0);
         }
         let shift = big.e - small.e; // ≥ 0
         if shift > 1100 {
@@ -236,21 +208,14 @@ impl Add for Ext {
         }
         // small.m · 2^−shift: two exact steps, then one rounding in the sum.
         let aligned = small.m * pow2(-(shift.min(1000))) * pow2(-(shift - shift.min(1000)));
-        Ext {
-            m: big.m + aligned,
-            e: 0,
-        }
-        .scale(big.e)
+        Ext { m: big.m + aligned, e: 0 }.scale(big.e)
     }
 }
 
 impl Neg for Ext {
     type Output = Ext;
     fn neg(self) -> Ext {
-        Ext {
-            m: -self.m,
-            e: self.e,
-        }
+        Ext { m: -self.m, e: self.e }
     }
 }
 
@@ -283,11 +248,7 @@ impl fmt::Display for Ext {
 /// 2^k as an f64 for −1022 ≤ k ≤ 1023 (exact), and also for −1074 ≤ k < −1022 (subnormal).
 fn pow2(k: i64) -> f64 {
     debug_assert!((-1074..=1023).contains(&k), "pow2({k}) out of range");
-    if k >= -1022 {
-        f64::from_bits(((k + 1023) as u64) << 52)
-    } else {
-        f64::from_bits(1u64 << (k + 1074))
-    }
+    if k >= -1022 { f64::from_bits(((k + 1023) as u64) << 52) } else { f64::from_bits(1u64 << (k + 1074)) }
 }
 
 /// x = m·2^e with 0.5 ≤ |m| < 1; (x, 0) for 0 and non-finite x.
@@ -312,16 +273,7 @@ mod tests {
 
     #[test]
     fn frexp_round_trips_every_kind_of_f64() {
-        for x in [
-            1.0,
-            -3.5,
-            1e300,
-            -1e-300,
-            f64::MIN_POSITIVE,
-            5e-324,
-            f64::MAX,
-            0.1,
-        ] {
+        for x in [1.0, -3.5, 1e300, -1e-300, f64::MIN_POSITIVE, 5e-324, f64::MAX, 0.1] {
             let (m, e) = frexp(x);
             assert!((0.5..1.0).contains(&m.abs()), "{x}: m = {m}");
             assert_eq!(Ext { m, e }.to_f64(), x);

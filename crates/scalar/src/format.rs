@@ -41,33 +41,13 @@ pub enum Fate {
 
 impl FloatFormat {
     /// IEEE binary16.
-    pub const F16: FloatFormat = FloatFormat {
-        name: "f16",
-        precision: 11,
-        min_exponent: -14,
-        max_exponent: 15,
-    };
+    pub const F16: FloatFormat = FloatFormat { name: "f16", precision: 11, min_exponent: -14, max_exponent: 15 };
     /// bfloat16: f32's exponent range with 8 significand bits.
-    pub const BF16: FloatFormat = FloatFormat {
-        name: "bf16",
-        precision: 8,
-        min_exponent: -126,
-        max_exponent: 127,
-    };
+    pub const BF16: FloatFormat = FloatFormat { name: "bf16", precision: 8, min_exponent: -126, max_exponent: 127 };
     /// IEEE binary32.
-    pub const F32: FloatFormat = FloatFormat {
-        name: "f32",
-        precision: 24,
-        min_exponent: -126,
-        max_exponent: 127,
-    };
+    pub const F32: FloatFormat = FloatFormat { name: "f32", precision: 24, min_exponent: -126, max_exponent: 127 };
     /// IEEE binary64.
-    pub const F64: FloatFormat = FloatFormat {
-        name: "f64",
-        precision: 53,
-        min_exponent: -1022,
-        max_exponent: 1023,
-    };
+    pub const F64: FloatFormat = FloatFormat { name: "f64", precision: 53, min_exponent: -1022, max_exponent: 1023 };
     /// The four formats above, narrowest first.
     pub const ALL: [FloatFormat; 4] = [Self::F16, Self::BF16, Self::F32, Self::F64];
 
@@ -105,11 +85,7 @@ impl FloatFormat {
         }
         // Below 2^e_min (less half an ulp of the subnormals, which rounds up to it): subnormal.
         let normal = Ext::pow2(self.min_exponent) - Ext::pow2(self.min_exponent - p);
-        if x.cmp_abs(normal) == Some(Ordering::Less) {
-            Fate::Subnormal
-        } else {
-            Fate::Normal
-        }
+        if x.cmp_abs(normal) == Some(Ordering::Less) { Fate::Subnormal } else { Fate::Normal }
     }
 
     /// log10 of the smallest positive subnormal, 2^(e_min − p + 1).

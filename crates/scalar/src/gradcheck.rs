@@ -109,39 +109,23 @@ pub struct Options {
 impl Options {
     /// Central differences, h = ∛ε·max(1, |xᵢ|), atol = [`DEFAULT_ATOL`], rtol = [`DEFAULT_RTOL`].
     pub fn central() -> Self {
-        Options {
-            atol: DEFAULT_ATOL,
-            rtol: DEFAULT_RTOL,
-            rel_step: f64::EPSILON.cbrt(),
-            richardson: false,
-        }
+        Options { atol: DEFAULT_ATOL, rtol: DEFAULT_RTOL, rel_step: f64::EPSILON.cbrt(), richardson: false }
     }
 
     /// Richardson extrapolation, h = ε^{1/5}·max(1, |xᵢ|), atol = [`RICHARDSON_ATOL`],
     /// rtol = [`RICHARDSON_RTOL`].
     pub fn richardson() -> Self {
-        Options {
-            atol: RICHARDSON_ATOL,
-            rtol: RICHARDSON_RTOL,
-            rel_step: f64::EPSILON.powf(0.2),
-            richardson: true,
-        }
+        Options { atol: RICHARDSON_ATOL, rtol: RICHARDSON_RTOL, rel_step: f64::EPSILON.powf(0.2), richardson: true }
     }
 
     fn validate(&self) -> Result<(), Error> {
         for (what, value) in [("atol", self.atol), ("rtol", self.rtol)] {
             if !(value >= 0.0 && value.is_finite()) {
-                return Err(Error::invalid(
-                    format!("gradcheck {what}"),
-                    format!("{value} is not a finite number ≥ 0"),
-                ));
+                return Err(Error::invalid(format!("gradcheck {what}"), format!("{value} is not a finite number ≥ 0")));
             }
         }
         if !(self.rel_step > 0.0 && self.rel_step.is_finite()) {
-            return Err(Error::invalid(
-                "gradcheck rel_step",
-                format!("{} is not a finite number > 0", self.rel_step),
-            ));
+            return Err(Error::invalid("gradcheck rel_step", format!("{} is not a finite number > 0", self.rel_step)));
         }
         Ok(())
     }
@@ -226,18 +210,12 @@ impl Report {
     /// first one on ties), or `None` when there are no coordinates.
     pub fn worst(&self) -> Option<&CoordinateCheck> {
         let key = |c: &CoordinateCheck| {
-            if c.excess.is_nan() {
-                f64::INFINITY
-            } else {
-                c.excess
-            }
+            if c.excess.is_nan() { f64::INFINITY } else { c.excess }
         };
-        self.coordinates
-            .iter()
-            .fold(None, |best: Option<&CoordinateCheck>, c| match best {
-                Some(b) if key(b) >= key(c) => Some(b),
-                _ => Some(c),
-            })
+        self.coordinates.iter().fold(None, |best: Option<&CoordinateCheck>, c| match best {
+            Some(b) if key(b) >= key(c) => Some(b),
+            _ => Some(c),
+        })
     }
 }
 
@@ -259,11 +237,7 @@ pub fn check_gradient<F: Fn(&[f64]) -> f64>(
     options: &Options,
 ) -> Result<Report, Error> {
     options.validate()?;
-    Error::check_len(
-        || "gradcheck claimed gradient".into(),
-        x.len(),
-        claimed.len(),
-    )?;
+    Error::check_len(|| "gradcheck claimed gradient".into(), x.len(), claimed.len())?;
     for (i, (&xi, &ai)) in x.iter().zip(claimed).enumerate() {
         Error::check_finite(|| format!("gradcheck x[{i}]"), xi)?;
         Error::check_finite(|| format!("gradcheck claimed[{i}]"), ai)?;
@@ -290,17 +264,11 @@ pub fn check_gradient<F: Fn(&[f64]) -> f64>(
         let backward = one_sided_difference(&f, &mut xs, index, -h, f0);
 
         let abs_err = (claimed - numeric).abs();
-        let rel_err = if abs_err == 0.0 {
-            0.0
-        } else {
-            abs_err / numeric.abs()
-        };
+        let rel_err = if abs_err == 0.0 { 0.0 } else { abs_err / numeric.abs() };
         let kink_tol = kink_atol + kink_rtol * forward.abs().max(backward.abs());
         let kink = (forward - backward).abs() > kink_tol;
         let (tolerance, excess) = if kink {
-            let outside = (forward.min(backward) - claimed)
-                .max(claimed - forward.max(backward))
-                .max(0.0);
+            let outside = (forward.min(backward) - claimed).max(claimed - forward.max(backward)).max(0.0);
             (kink_tol, ratio(outside, kink_tol))
         } else {
             let tol = options.atol + options.rtol * numeric.abs();
@@ -326,10 +294,7 @@ pub fn check_gradient<F: Fn(&[f64]) -> f64>(
             verdict,
         });
     }
-    Ok(Report {
-        options: *options,
-        coordinates,
-    })
+    Ok(Report { options: *options, coordinates })
 }
 
 /// err / tol, with 0/0 = 0 (a zero tolerance accepts only a zero error).
@@ -358,13 +323,7 @@ fn central_difference<F: Fn(&[f64]) -> f64>(f: &F, xs: &mut [f64], index: usize,
 
 /// (−3f(x) + 4f(x + h·eᵢ) − f(x + 2h·eᵢ)) / 2h with the measured step h = (xᵢ + h) − xᵢ; a
 /// negative `h` gives the backward difference.
-fn one_sided_difference<F: Fn(&[f64]) -> f64>(
-    f: &F,
-    xs: &mut [f64],
-    index: usize,
-    h: f64,
-    f0: f64,
-) -> f64 {
+fn one_sided_difference<F: Fn(&[f64]) -> f64>(f: &F, xs: &mut [f64], index: usize, h: f64, f0: f64) -> f64 {
     let xi = xs[index];
     let h = (xi + h) - xi;
     let f1 = eval_at(f, xs, index, xi + h);
@@ -376,21 +335,13 @@ impl fmt::Display for Report {
     /// A header with the method, tolerances and overall outcome, then one row per coordinate.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let o = &self.options;
-        let method = if o.richardson {
-            "Richardson (h, h/2)"
-        } else {
-            "central differences"
-        };
+        let method = if o.richardson { "Richardson (h, h/2)" } else { "central differences" };
         write!(
             f,
             "gradient check, {method}, h = {:.2e}·max(1, |x|), atol {:.0e}, rtol {:.0e}: ",
             o.rel_step, o.atol, o.rtol
         )?;
-        let n_failed = self
-            .coordinates
-            .iter()
-            .filter(|c| !c.verdict.is_ok())
-            .count();
+        let n_failed = self.coordinates.iter().filter(|c| !c.verdict.is_ok()).count();
         match self.worst() {
             None => writeln!(f, "no coordinates")?,
             Some(w) if n_failed == 0 => writeln!(
@@ -425,11 +376,7 @@ impl fmt::Display for Report {
                 Verdict::Fail => "FAIL",
             };
             if c.kink {
-                writeln!(
-                    f,
-                    "{verdict} (kink: one-sided slopes {:.6e}, {:.6e})",
-                    c.backward, c.forward
-                )?;
+                writeln!(f, "{verdict} (kink: one-sided slopes {:.6e}, {:.6e})", c.backward, c.forward)?;
             } else {
                 writeln!(f, "{verdict}")?;
             }
@@ -453,11 +400,7 @@ impl Default for TaylorOptions {
     /// h₀ = 2⁻⁴, 20 halvings (down to h ≈ 6e−8, below which a right gradient's h² residual is
     /// round-off at |f| ~ 1), seed 0.
     fn default() -> Self {
-        TaylorOptions {
-            h0: 0.0625,
-            halvings: 20,
-            seed: 0,
-        }
+        TaylorOptions { h0: 0.0625, halvings: 20, seed: 0 }
     }
 }
 
@@ -549,25 +492,15 @@ pub fn taylor_test<F: Fn(&[f64]) -> f64>(
     claimed: &[f64],
     options: &TaylorOptions,
 ) -> Result<TaylorReport, Error> {
-    Error::check_len(
-        || "taylor_test claimed gradient".into(),
-        x.len(),
-        claimed.len(),
-    )?;
+    Error::check_len(|| "taylor_test claimed gradient".into(), x.len(), claimed.len())?;
     if x.is_empty() {
         return Err(Error::invalid("taylor_test x", "is empty: no direction"));
     }
     if !(options.h0 > 0.0 && options.h0.is_finite()) {
-        return Err(Error::invalid(
-            "taylor_test h0",
-            format!("{} is not a finite number > 0", options.h0),
-        ));
+        return Err(Error::invalid("taylor_test h0", format!("{} is not a finite number > 0", options.h0)));
     }
     if options.halvings == 0 {
-        return Err(Error::invalid(
-            "taylor_test halvings",
-            "must be ≥ 1 to compare two steps",
-        ));
+        return Err(Error::invalid("taylor_test halvings", "must be ≥ 1 to compare two steps"));
     }
     for (i, (&xi, &gi)) in x.iter().zip(claimed).enumerate() {
         Error::check_finite(|| format!("taylor_test x[{i}]"), xi)?;
@@ -585,34 +518,16 @@ pub fn taylor_test<F: Fn(&[f64]) -> f64>(
                 *m = xi + h * vi;
             }
             let f_moved = f(&moved);
-            let residual = if f_moved.is_finite() {
-                (f_moved - f0 - h * slope).abs()
-            } else {
-                f64::NAN
-            };
-            let round_off = TAYLOR_ROUNDOFF_FACTOR
-                * f64::EPSILON
-                * (f_moved.abs() + f0.abs() + (h * slope).abs());
-            TaylorStep {
-                h,
-                residual,
-                round_off,
-                usable: residual > round_off,
-            }
+            let residual = if f_moved.is_finite() { (f_moved - f0 - h * slope).abs() } else { f64::NAN };
+            let round_off = TAYLOR_ROUNDOFF_FACTOR * f64::EPSILON * (f_moved.abs() + f0.abs() + (h * slope).abs());
+            TaylorStep { h, residual, round_off, usable: residual > round_off }
         })
         .collect();
     let orders = steps
         .windows(2)
-        .map(|pair| {
-            (pair[0].usable && pair[1].usable).then(|| (pair[0].residual / pair[1].residual).log2())
-        })
+        .map(|pair| (pair[0].usable && pair[1].usable).then(|| (pair[0].residual / pair[1].residual).log2()))
         .collect();
-    Ok(TaylorReport {
-        direction,
-        slope,
-        steps,
-        orders,
-    })
+    Ok(TaylorReport { direction, slope, steps, orders })
 }
 
 /// A vector of `n ≥ 1` N(0, 1) draws scaled to unit length (redrawn in the never-seen case that
@@ -631,16 +546,8 @@ impl fmt::Display for TaylorReport {
     /// The direction's slope, one row per step (h, r(h), round-off level, order to the next step),
     /// then the conclusion.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "Taylor remainder test along a random unit direction v, ⟨g, v⟩ = {:.6e}",
-            self.slope
-        )?;
-        writeln!(
-            f,
-            "{:>10}  {:>10}  {:>10}  {:>6}  order (h → h/2)",
-            "h", "r(h)", "round-off", "counts"
-        )?;
+        writeln!(f, "Taylor remainder test along a random unit direction v, ⟨g, v⟩ = {:.6e}", self.slope)?;
+        writeln!(f, "{:>10}  {:>10}  {:>10}  {:>6}  order (h → h/2)", "h", "r(h)", "round-off", "counts")?;
         for (k, step) in self.steps.iter().enumerate() {
             write!(
                 f,
@@ -656,19 +563,17 @@ impl fmt::Display for TaylorReport {
             }
         }
         match self.outcome() {
-            TaylorOutcome::Order(order) => writeln!(
-                f,
-                "observed order {order:.3} (≈ 2: the gradient is right; ≈ 1: it is wrong along v)"
-            ),
+            TaylorOutcome::Order(order) => {
+                writeln!(f, "observed order {order:.3} (≈ 2: the gradient is right; ≈ 1: it is wrong along v)")
+            }
             TaylorOutcome::RoundOffOnly => writeln!(
                 f,
                 "every residual is at round-off level: f is linear along v and the gradient agrees \
                  there; no order can be measured"
             ),
-            TaylorOutcome::TooFewUsable => writeln!(
-                f,
-                "no two consecutive residuals above round-off level: no order can be measured"
-            ),
+            TaylorOutcome::TooFewUsable => {
+                writeln!(f, "no two consecutive residuals above round-off level: no order can be measured")
+            }
         }
     }
 }

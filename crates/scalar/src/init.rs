@@ -78,15 +78,8 @@ pub enum Init {
 
 impl Init {
     /// The names accepted by [`Init::from_name`], in a stable order.
-    pub const NAMES: [&'static str; 7] = [
-        "normal",
-        "uniform",
-        "xavier_normal",
-        "xavier_uniform",
-        "he",
-        "lecun",
-        "orthogonal",
-    ];
+    pub const NAMES: [&'static str; 7] =
+        ["normal", "uniform", "xavier_normal", "xavier_uniform", "he", "lecun", "orthogonal"];
 
     /// Parses a name of [`Init::NAMES`]. `scale` is σ for `normal`, a for `uniform` and the gain
     /// for `orthogonal`; the other schemes take their scale from the fans and ignore it.
@@ -111,10 +104,7 @@ impl Init {
             _ => {
                 return Err(Error::invalid(
                     "init",
-                    format!(
-                        "unknown name {name:?} (expected one of {})",
-                        Self::NAMES.join(", ")
-                    ),
+                    format!("unknown name {name:?} (expected one of {})", Self::NAMES.join(", ")),
                 ));
             }
         };
@@ -205,9 +195,7 @@ impl fmt::Display for Init {
 
 /// A `rows × cols` matrix filled row by row from `draw`.
 fn fill(rows: usize, cols: usize, mut draw: impl FnMut() -> f64) -> Vec<Vec<f64>> {
-    (0..rows)
-        .map(|_| (0..cols).map(|_| draw()).collect())
-        .collect()
+    (0..rows).map(|_| (0..cols).map(|_| draw()).collect()).collect()
 }
 
 /// `gain`·Q for a Haar-random Q with orthonormal columns (rows ≥ cols) or rows (rows < cols);
@@ -225,9 +213,7 @@ fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut Rng) -> Vec<Vec<f64
 
 /// A `rows × cols` matrix with entry (i, j) = `entry(i, j)`.
 fn fill_from(rows: usize, cols: usize, entry: impl Fn(usize, usize) -> f64) -> Vec<Vec<f64>> {
-    (0..rows)
-        .map(|i| (0..cols).map(|j| entry(i, j)).collect())
-        .collect()
+    (0..rows).map(|i| (0..cols).map(|j| entry(i, j)).collect()).collect()
 }
 
 /// The m × n factor Q of the Householder QR of `a` (m ≥ n ≥ 1, row-major), with column k

@@ -90,12 +90,7 @@ impl Rng {
     /// A generator seeded from `seed`: its state is the first four SplitMix64 outputs of `seed`.
     pub fn new(seed: u64) -> Self {
         let mut seeder = SplitMix64::new(seed);
-        let state = [
-            seeder.next_u64(),
-            seeder.next_u64(),
-            seeder.next_u64(),
-            seeder.next_u64(),
-        ];
+        let state = [seeder.next_u64(), seeder.next_u64(), seeder.next_u64(), seeder.next_u64()];
         Self::from_state(state).expect(
             "four consecutive SplitMix64 outputs are never all zero: its output function is a \
              bijection of distinct counter values",

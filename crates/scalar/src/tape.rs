@@ -70,9 +70,7 @@ impl Tape {
 
     /// An empty tape with room for `n` nodes (avoids reallocation while recording).
     pub fn with_capacity(n: usize) -> Self {
-        Tape {
-            nodes: RefCell::new(Vec::with_capacity(n)),
-        }
+        Tape { nodes: RefCell::new(Vec::with_capacity(n)) }
     }
 
     /// Records an input (a leaf). Its gradient is read with [`Gradients::wrt`].
@@ -93,10 +91,7 @@ impl Tape {
     fn push(&self, value: f64, op: Op) -> Var<'_> {
         let mut nodes = self.nodes.borrow_mut();
         nodes.push(Node { value, op });
-        Var {
-            tape: self,
-            idx: nodes.len() - 1,
-        }
+        Var { tape: self, idx: nodes.len() - 1 }
     }
 
     fn value(&self, idx: usize) -> f64 {
@@ -112,10 +107,7 @@ impl Tape {
     /// # Panics
     /// If `output` belongs to another tape.
     pub fn backward(&self, output: Var<'_>) -> Gradients {
-        assert!(
-            std::ptr::eq(self, output.tape),
-            "backward: the output belongs to another tape"
-        );
+        assert!(std::ptr::eq(self, output.tape), "backward: the output belongs to another tape");
         let nodes = self.nodes.borrow();
         let mut adj = vec![0.0; output.idx + 1];
         adj[output.idx] = 1.0;
@@ -134,11 +126,7 @@ impl Tape {
                 }
                 Op::Neg(a) => adj[a] -= g,
                 Op::Powi(a, n) => {
-                    let local = if n == 0 {
-                        0.0
-                    } else {
-                        f64::from(n) * nodes[a].value.powi(n - 1)
-                    };
+                    let local = if n == 0 { 0.0 } else { f64::from(n) * nodes[a].value.powi(n - 1) };
                     adj[a] += g * local;
                 }
                 Op::Exp(a) => adj[a] += g * node.value,
@@ -194,8 +182,7 @@ impl<'t> Var<'t> {
 
     /// f(self) for an activation f (primitive, with f′ from [`Activation::derivative`]).
     pub fn activate(self, f: Activation) -> Var<'t> {
-        self.tape
-            .push(f.value(self.value()), Op::Activate(self.idx, f))
+        self.tape.push(f.value(self.value()), Op::Activate(self.idx, f))
     }
 
     /// self² (derived: `powi(2)`).
@@ -212,16 +199,14 @@ impl<'t> Var<'t> {
 impl<'t> Add for Var<'t> {
     type Output = Var<'t>;
     fn add(self, rhs: Var<'t>) -> Var<'t> {
-        self.tape
-            .push(self.value() + rhs.value(), Op::Add(self.idx, rhs.idx))
+        self.tape.push(self.value() + rhs.value(), Op::Add(self.idx, rhs.idx))
     }
 }
 
 impl<'t> Mul for Var<'t> {
     type Output = Var<'t>;
     fn mul(self, rhs: Var<'t>) -> Var<'t> {
-        self.tape
-            .push(self.value() * rhs.value(), Op::Mul(self.idx, rhs.idx))
+        self.tape.push(self.value() * rhs.value(), Op::Mul(self.idx, rhs.idx))
     }
 }
 

@@ -25,9 +25,7 @@ pub const ACTIVATIONS: [Activation; 5] = [
     Activation::Sigmoid,
     Activation::Tanh,
     Activation::Relu,
-    Activation::LeakyRelu {
-        slope: scalar::activation::DEFAULT_LEAKY_SLOPE,
-    },
+    Activation::LeakyRelu { slope: scalar::activation::DEFAULT_LEAKY_SLOPE },
     Activation::Softplus,
 ];
 
@@ -105,9 +103,8 @@ struct ChainSample {
 
 /// 1, 2, 4, … below `max_depth`, then `max_depth`.
 pub fn reported_depths(max_depth: usize) -> Vec<usize> {
-    let mut depths: Vec<usize> = std::iter::successors(Some(1usize), |k| k.checked_mul(2))
-        .take_while(|&k| k < max_depth)
-        .collect();
+    let mut depths: Vec<usize> =
+        std::iter::successors(Some(1usize), |k| k.checked_mul(2)).take_while(|&k| k < max_depth).collect();
     depths.push(max_depth);
     depths
 }
@@ -122,12 +119,7 @@ pub fn compute(config: &Config) -> Decay {
             configs.push(measure(config, activation, shortcut, stream, &depths));
         }
     }
-    Decay {
-        max_depth: config.max_depth,
-        samples: config.samples,
-        depths,
-        configs,
-    }
+    Decay { max_depth: config.max_depth, samples: config.samples, depths, configs }
 }
 
 fn measure(
@@ -145,13 +137,8 @@ fn measure(
             let weights: Vec<f64> = (0..d).map(|_| rng.normal()).collect();
             let x = rng.normal();
             let target = rng.uniform(0.0, 1.0);
-            let chain = Chain::new(
-                weights,
-                vec![activation; d],
-                None,
-                shortcut.filter(|&s| s <= d),
-            )
-            .expect("finite N(0,1) weights");
+            let chain = Chain::new(weights, vec![activation; d], None, shortcut.filter(|&s| s <= d))
+                .expect("finite N(0,1) weights");
             let m = chain.magnitudes(x, target);
             if m.exact.iter().any(|g| !g.is_finite()) {
                 return ChainSample {
@@ -166,10 +153,7 @@ fn measure(
                 bound_at: bound.map(|b| depths.iter().map(|&k| b[d - k].log10_abs()).collect()),
                 underflow: FloatFormat::ALL
                     .iter()
-                    .map(|&f| {
-                        m.first_underflow(f)
-                            .map_or(usize::MAX, |layer| d - layer + 1)
-                    })
+                    .map(|&f| m.first_underflow(f).map_or(usize::MAX, |layer| d - layer + 1))
                     .collect(),
             }
         })
@@ -198,8 +182,7 @@ fn measure(
                     p10,
                     median: percentile(&values, 50.0),
                     p90: percentile(&values, 90.0),
-                    zero_share: values.iter().filter(|v| **v == f64::NEG_INFINITY).count() as f64
-                        / values.len() as f64,
+                    zero_share: values.iter().filter(|v| **v == f64::NEG_INFINITY).count() as f64 / values.len() as f64,
                     f16_loss_scale_log2: p10
                         .is_finite()
                         .then(|| ((-14.0 - p10 * std::f64::consts::LOG2_10).ceil() as i64).max(0)),
@@ -208,10 +191,7 @@ fn measure(
             .collect()
     };
     let medians: Vec<(f64, f64)> = rows.iter().map(|r| (r.depth as f64, r.median)).collect();
-    let bound_medians: Vec<(f64, f64)> = rows
-        .iter()
-        .filter_map(|r| Some((r.depth as f64, r.bound_median?)))
-        .collect();
+    let bound_medians: Vec<(f64, f64)> = rows.iter().filter_map(|r| Some((r.depth as f64, r.bound_median?))).collect();
     let underflow_depth = (0..FloatFormat::ALL.len())
         .map(|f| {
             let mut ks: Vec<usize> = samples.iter().map(|s| s.underflow[f]).collect();

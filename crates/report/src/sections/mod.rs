@@ -5,7 +5,9 @@
 //! section, configuration and sample, so the results do not depend on the order in which threads
 //! pick up work — the same seed gives the same bytes on any thread count.
 
+pub mod classic;
 pub mod decay;
+pub mod handwritten;
 pub mod stats;
 pub mod worked;
 
@@ -35,6 +37,8 @@ pub struct Config {
     pub samples: usize,
     /// The deepest chain in the decay section.
     pub max_depth: usize,
+    /// Training epochs per run in the classic section.
+    pub epochs: usize,
     /// Whether this is the small configuration.
     pub quick: bool,
 }
@@ -48,19 +52,9 @@ impl Config {
     /// The default configuration (`quick` for the small one).
     pub fn new(seed: u64, quick: bool) -> Config {
         if quick {
-            Config {
-                seed,
-                samples: 24,
-                max_depth: 64,
-                quick,
-            }
+            Config { seed, samples: 24, max_depth: 64, epochs: 300, quick }
         } else {
-            Config {
-                seed,
-                samples: 200,
-                max_depth: 1000,
-                quick,
-            }
+            Config { seed, samples: 200, max_depth: 1000, epochs: 2000, quick }
         }
     }
 
@@ -69,17 +63,13 @@ impl Config {
         let mut config = Config::new(args.seed, args.quick);
         if let Some(samples) = args.samples {
             if samples == 0 || samples > MAX_SAMPLES {
-                return Err(Error::input(format!(
-                    "--samples {samples}: must be between 1 and {MAX_SAMPLES}"
-                )));
+                return Err(Error::input(format!("--samples {samples}: must be between 1 and {MAX_SAMPLES}")));
             }
             config.samples = samples;
         }
         if let Some(depth) = args.max_depth {
             if depth == 0 || depth > MAX_DEPTH {
-                return Err(Error::input(format!(
-                    "--max-depth {depth}: must be between 1 and {MAX_DEPTH}"
-                )));
+                return Err(Error::input(format!("--max-depth {depth}: must be between 1 and {MAX_DEPTH}")));
             }
             config.max_depth = depth;
         }
@@ -96,6 +86,8 @@ pub struct Report {
     pub worked: worked::WorkedChain,
     /// Section 2.
     pub decay: decay::Decay,
+    /// Section 6.
+    pub classic: classic::Classic,
 }
 
 /// Computes every section (in the current rayon pool).
@@ -104,6 +96,7 @@ pub fn compute(config: &Config) -> Report {
         config: config.clone(),
         worked: worked::compute(),
         decay: decay::compute(config),
+        classic: classic::compute(config),
     }
 }
 
@@ -118,20 +111,13 @@ pub fn stream_rng(seed: u64, stream: u64, index: u64) -> Rng {
 pub fn run(config: &Config, args: &ReportArgs) -> Result<ExitCode, Error> {
     if let Some(threads) = args.threads {
         if threads == 0 || threads > 1024 {
-            return Err(Error::input(format!(
-                "--threads {threads}: must be between 1 and 1024"
-            )));
+            return Err(Error::input(format!("--threads {threads}: must be between 1 and 1024")));
         }
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))
         .build()
-        .map_err(|e| {
-            Error::input(format!(
-                "cannot start {} threads: {e}",
-                args.threads.unwrap_or(0)
-            ))
-        })?;
+        .map_err(|e| Error::input(format!("cannot start {} threads: {e}", args.threads.unwrap_or(0))))?;
     let report = pool.install(|| compute(config));
     let text = match args.format {
         OutputFormat::Md => render::markdown(&report),
@@ -142,8 +128,6 @@ pub fn run(config: &Config, args: &ReportArgs) -> Result<ExitCode, Error> {
     }
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`report | head`) is not an error worth a message.
-    let _ = stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush());
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
     Ok(ExitCode::SUCCESS)
 }

@@ -19,21 +19,14 @@ pub fn sort(values: &mut [f64]) {
 /// The least-squares slope of y against x over the points where y is finite; `None` with fewer
 /// than two such points.
 pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
-    let finite: Vec<(f64, f64)> = points
-        .iter()
-        .copied()
-        .filter(|(_, y)| y.is_finite())
-        .collect();
+    let finite: Vec<(f64, f64)> = points.iter().copied().filter(|(_, y)| y.is_finite()).collect();
     if finite.len() < 2 {
         return None;
     }
     let n = finite.len() as f64;
-    let (mx, my) = finite
-        .iter()
-        .fold((0.0, 0.0), |(sx, sy), (x, y)| (sx + x / n, sy + y / n));
-    let (sxy, sxx) = finite.iter().fold((0.0, 0.0), |(sxy, sxx), (x, y)| {
-        (sxy + (x - mx) * (y - my), sxx + (x - mx) * (x - mx))
-    });
+    let (mx, my) = finite.iter().fold((0.0, 0.0), |(sx, sy), (x, y)| (sx + x / n, sy + y / n));
+    let (sxy, sxx) =
+        finite.iter().fold((0.0, 0.0), |(sxy, sxx), (x, y)| (sxy + (x - mx) * (y - my), sxx + (x - mx) * (x - mx)));
     Some(sxy / sxx)
 }
 

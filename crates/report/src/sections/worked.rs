@@ -49,9 +49,7 @@ pub fn compute() -> WorkedChain {
     let chain = Chain::uniform(Activation::Sigmoid, vec![weight; depth]).expect("a valid chain");
     let trace = chain.forward(input);
     let grads = chain.gradients_closed_form(input, target);
-    let bound = chain
-        .bound(input, target)
-        .expect("no shortcut, so the bound applies");
+    let bound = chain.bound(input, target).expect("no shortcut, so the bound applies");
     let last = grads.weight[depth - 1];
     let layers = (0..depth)
         .map(|i| WorkedLayer {
@@ -64,13 +62,5 @@ pub fn compute() -> WorkedChain {
             ratio_to_last: grads.weight[i] / last,
         })
         .collect();
-    WorkedChain {
-        depth,
-        weight,
-        input,
-        target,
-        output: grads.output,
-        loss: grads.loss,
-        layers,
-    }
+    WorkedChain { depth, weight, input, target, output: grads.output, loss: grads.loss, layers }
 }

@@ -3,20 +3,13 @@
 use std::process::Command;
 
 fn report(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_report"))
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_report")).args(args).output().unwrap()
 }
 
 #[test]
 fn quick_json_parses_and_md_goes_to_out() {
     let out = report(&["--quick", "--format", "json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["config"]["quick"], true);
     let dir = std::env::temp_dir().join(format!("gradlab-cli-report-{}", std::process::id()));
@@ -41,10 +34,7 @@ fn bad_flags_get_one_line_and_exit_code_2() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
-        assert!(
-            !stderr.contains("panicked") && !stderr.contains("backtrace"),
-            "{stderr}"
-        );
+        assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
         assert!(out.stdout.is_empty());
     }
 }
@@ -65,13 +55,7 @@ fn an_unwritable_out_fails_cleanly_and_an_existing_file_survives() {
     // A bad flag after --out: the existing file is untouched.
     let existing = dir.join("keep.md");
     std::fs::write(&existing, "precious").unwrap();
-    let out = report(&[
-        "--quick",
-        "--samples",
-        "0",
-        "--out",
-        existing.to_str().unwrap(),
-    ]);
+    let out = report(&["--quick", "--samples", "0", "--out", existing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), "precious");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -1,4 +1,9 @@
 //! The report crate's integration tests: one binary, one module per subject.
 
+mod chain;
+mod check;
 mod cli_report;
+mod cli_run;
+mod grad;
+mod model;
 mod report;

@@ -7,11 +7,7 @@ use scalar::Activation;
 use scalar::chain::Chain;
 
 fn on_threads(threads: usize, config: &Config) -> Report {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap()
-        .install(|| sections::compute(config))
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| sections::compute(config))
 }
 
 #[test]
@@ -36,9 +32,8 @@ fn the_report_is_identical_on_one_two_and_seven_threads() {
 #[test]
 fn docs_report_md_is_current() {
     // Regenerate with: cargo run -p report -- --out docs/report.md
-    let committed =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/report.md"))
-            .expect("docs/report.md is committed");
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/report.md"))
+        .expect("docs/report.md is committed");
     let fresh = render::markdown(&sections::compute(&Config::new(1, false)));
     assert!(
         committed == fresh,
@@ -70,27 +65,19 @@ fn decay_medians_agree_with_f64_gradients_where_those_are_normal() {
     let decay = sections::decay::compute(&config);
     let d = config.max_depth;
     let sigmoid = &decay.configs[0];
-    assert_eq!(
-        (sigmoid.activation.as_str(), sigmoid.shortcut),
-        ("sigmoid", None)
-    );
+    assert_eq!((sigmoid.activation.as_str(), sigmoid.shortcut), ("sigmoid", None));
     let stream = 2 << 16; // activation 0, shortcut 0 — as `decay::compute` numbers them
-    let mut at = |k: usize| {
+    let at = |k: usize| {
         let mut v: Vec<f64> = (0..config.samples)
             .map(|i| {
                 let mut rng = sections::stream_rng(config.seed, stream, i as u64);
                 let w: Vec<f64> = (0..d).map(|_| rng.normal()).collect();
                 let (x, t) = (rng.normal(), rng.uniform(0.0, 1.0));
-                Chain::uniform(Activation::Sigmoid, w)
-                    .unwrap()
-                    .gradients_tape(x, t)
-                    .weight[d - k]
-                    .abs()
-                    .log10()
+                Chain::uniform(Activation::Sigmoid, w).unwrap().gradients_tape(x, t).weight[d - k].abs().log10()
             })
             .collect();
         v.sort_by(f64::total_cmp);
-        v[(v.len() + 1) / 2 - 1]
+        v[v.len().div_ceil(2) - 1]
     };
     for (row, k) in [(0, 1), (2, 4)] {
         let expected = at(k);
@@ -111,13 +98,6 @@ fn a_relu_chain_with_a_negative_weight_has_exactly_zero_gradients_above_it() {
     let m = chain.magnitudes(1.0, 0.5);
     assert_eq!(m.sign, vec![0, 0, 0, 0]);
     let decay = sections::decay::compute(&Config::new(5, true));
-    let relu = decay
-        .configs
-        .iter()
-        .find(|c| c.activation == "relu" && c.shortcut.is_none())
-        .unwrap();
-    assert!(
-        relu.rows.last().unwrap().zero_share > 0.9,
-        "deep ReLU chains with N(0,1) weights are dead"
-    );
+    let relu = decay.configs.iter().find(|c| c.activation == "relu" && c.shortcut.is_none()).unwrap();
+    assert!(relu.rows.last().unwrap().zero_share > 0.9, "deep ReLU chains with N(0,1) weights are dead");
 }

@@ -14,33 +14,8 @@ const ALL: [Activation; 6] = [
 
 /// Arguments from the ordinary to the absurd, both signs, subnormals included.
 fn arguments() -> Vec<f64> {
-    let mut zs = vec![
-        0.0,
-        -0.0,
-        5e-324,
-        -5e-324,
-        1e-310,
-        f64::MIN_POSITIVE,
-        1e-8,
-        0.5,
-        1.0,
-        3.0,
-    ];
-    zs.extend([
-        10.0,
-        20.0,
-        36.9,
-        40.0,
-        100.0,
-        355.0,
-        700.0,
-        709.9,
-        745.0,
-        800.0,
-        1e5,
-        1e300,
-        f64::MAX,
-    ]);
+    let mut zs = vec![0.0, -0.0, 5e-324, -5e-324, 1e-310, f64::MIN_POSITIVE, 1e-8, 0.5, 1.0, 3.0];
+    zs.extend([10.0, 20.0, 36.9, 40.0, 100.0, 355.0, 700.0, 709.9, 745.0, 800.0, 1e5, 1e300, f64::MAX]);
     let neg: Vec<f64> = zs.iter().map(|z| -z).collect();
     zs.extend(neg);
     zs
@@ -48,11 +23,7 @@ fn arguments() -> Vec<f64> {
 
 /// Relative distance in units of f64 epsilon (0 when both are 0).
 fn rel_eps(a: f64, b: f64) -> f64 {
-    if a == b {
-        0.0
-    } else {
-        (a - b).abs() / (a.abs().max(b.abs()) * f64::EPSILON)
-    }
+    if a == b { 0.0 } else { (a - b).abs() / (a.abs().max(b.abs()) * f64::EPSILON) }
 }
 
 /// σ′ and tanh′ are each a product/quotient of a few correctly rounded operations.
@@ -64,10 +35,7 @@ fn values_and_derivatives_are_finite_at_every_finite_argument() {
         for z in arguments() {
             assert!(f.value(z).is_finite(), "{f}({z})");
             assert!(f.derivative(z).is_finite(), "{f}′({z})");
-            assert!(
-                f.derivative(z).abs() <= f.sup_derivative(),
-                "|{f}′({z})| exceeds its sup"
-            );
+            assert!(f.derivative(z).abs() <= f.sup_derivative(), "|{f}′({z})| exceeds its sup");
         }
     }
 }
@@ -97,18 +65,12 @@ fn sigmoid_derivative_equals_sigma_times_sigma_of_minus_z_everywhere() {
         let f = Activation::Sigmoid;
         let expected = f.value(z) * f.value(-z);
         if expected.is_normal() {
-            assert!(
-                rel_eps(f.derivative(z), expected) <= DERIVATIVE_FORMULA_EPS,
-                "σ′({z})"
-            );
+            assert!(rel_eps(f.derivative(z), expected) <= DERIVATIVE_FORMULA_EPS, "σ′({z})");
         }
     }
     // At z = 40 the textbook σ(1 − σ) is 0; the true value is e^−40.
     let d = Activation::Sigmoid.derivative(40.0);
-    assert!(
-        rel_eps(d, (-40f64).exp()) <= DERIVATIVE_FORMULA_EPS,
-        "σ′(40) = {d}"
-    );
+    assert!(rel_eps(d, (-40f64).exp()) <= DERIVATIVE_FORMULA_EPS, "σ′(40) = {d}");
     assert_eq!(Activation::Sigmoid.derivative(0.0), 0.25);
 }
 
@@ -116,29 +78,19 @@ fn sigmoid_derivative_equals_sigma_times_sigma_of_minus_z_everywhere() {
 fn tanh_derivative_matches_one_minus_tanh_squared_and_its_tail() {
     for z in [-0.9f64, -0.3, 0.0, 1e-9, 0.4, 0.99] {
         let t = z.tanh();
-        assert!(
-            rel_eps(Activation::Tanh.derivative(z), 1.0 - t * t) <= DERIVATIVE_FORMULA_EPS,
-            "tanh′({z})"
-        );
+        assert!(rel_eps(Activation::Tanh.derivative(z), 1.0 - t * t) <= DERIVATIVE_FORMULA_EPS, "tanh′({z})");
     }
     // For |z| ≥ 20, sech²z = 4e^{−2|z|}(1 + O(e^{−2|z|})) and the O term is below f64's precision.
     for z in [20.0, -40.0, 300.0, -350.0] {
         let tail = 4.0 * (-2.0 * f64::abs(z)).exp();
-        assert!(
-            rel_eps(Activation::Tanh.derivative(z), tail) <= DERIVATIVE_FORMULA_EPS,
-            "tanh′({z})"
-        );
+        assert!(rel_eps(Activation::Tanh.derivative(z), tail) <= DERIVATIVE_FORMULA_EPS, "tanh′({z})");
     }
 }
 
 #[test]
 fn softplus_derivative_is_sigmoid() {
     for z in arguments() {
-        assert_eq!(
-            Activation::Softplus.derivative(z),
-            Activation::Sigmoid.value(z),
-            "z = {z}"
-        );
+        assert_eq!(Activation::Softplus.derivative(z), Activation::Sigmoid.value(z), "z = {z}");
     }
 }
 
@@ -146,20 +98,12 @@ fn softplus_derivative_is_sigmoid() {
 fn derivatives_match_central_differences_on_smooth_activations() {
     // Central difference with Richardson extrapolation: error O(h⁴) + round-off O(ε/h).
     let h = 1e-3;
-    for f in [
-        Activation::Sigmoid,
-        Activation::Tanh,
-        Activation::Softplus,
-        Activation::Identity,
-    ] {
+    for f in [Activation::Sigmoid, Activation::Tanh, Activation::Softplus, Activation::Identity] {
         for z in [-6.0, -2.5, -0.7, 0.0, 0.3, 1.1, 4.0] {
             let d = |h: f64| (f.value(z + h) - f.value(z - h)) / (2.0 * h);
             let numeric = (4.0 * d(h / 2.0) - d(h)) / 3.0;
             let exact = f.derivative(z);
-            assert!(
-                (numeric - exact).abs() <= 1e-10 * exact.abs().max(1e-3),
-                "{f}′({z}): {exact} vs {numeric}"
-            );
+            assert!((numeric - exact).abs() <= 1e-10 * exact.abs().max(1e-3), "{f}′({z}): {exact} vs {numeric}");
         }
     }
 }
@@ -179,20 +123,10 @@ fn relu_derivative_at_zero_is_zero_and_leaky_is_its_slope() {
 #[test]
 fn sup_derivative_is_attained_or_approached() {
     // The bound is tight: sigmoid reaches 1/4 at 0, tanh 1 at 0, the others 1 for z > 0.
-    assert_eq!(
-        Activation::Sigmoid.derivative(0.0),
-        Activation::Sigmoid.sup_derivative()
-    );
-    assert_eq!(
-        Activation::Tanh.derivative(0.0),
-        Activation::Tanh.sup_derivative()
-    );
+    assert_eq!(Activation::Sigmoid.derivative(0.0), Activation::Sigmoid.sup_derivative());
+    assert_eq!(Activation::Tanh.derivative(0.0), Activation::Tanh.sup_derivative());
     assert!(Activation::Softplus.derivative(40.0) == 1.0);
-    for f in [
-        Activation::Relu,
-        Activation::LeakyRelu { slope: 0.01 },
-        Activation::Identity,
-    ] {
+    for f in [Activation::Relu, Activation::LeakyRelu { slope: 0.01 }, Activation::Identity] {
         assert_eq!(f.derivative(1.0), f.sup_derivative());
     }
 }
@@ -204,28 +138,18 @@ fn ln_abs_derivative_is_right_where_the_derivative_underflows() {
             let d = f.derivative(z);
             if d.is_normal() {
                 let l = f.ln_abs_derivative(z);
-                assert!(
-                    (l - d.ln()).abs() <= 4.0 * f64::EPSILON * l.abs().max(1.0),
-                    "{f}: ln f′({z})"
-                );
+                assert!((l - d.ln()).abs() <= 4.0 * f64::EPSILON * l.abs().max(1.0), "{f}: ln f′({z})");
             }
         }
     }
     // Below the f64 range: ln σ′(−800) = −800 − 2·ln(1 + e^−800) = −800; ln tanh′(−800) = ln 4 − 1600.
     assert_eq!(Activation::Sigmoid.ln_abs_derivative(-800.0), -800.0);
-    assert_eq!(
-        Activation::Tanh.ln_abs_derivative(-800.0),
-        4f64.ln() - 1600.0
-    );
+    assert_eq!(Activation::Tanh.ln_abs_derivative(-800.0), 4f64.ln() - 1600.0);
     assert_eq!(Activation::Softplus.ln_abs_derivative(-1e300), -1e300);
     let ext = Activation::Sigmoid.derivative_ext(Ext::from_f64(-800.0));
     assert!((ext.ln_abs() + 800.0).abs() < 1e-12, "{ext}");
     assert_eq!(Activation::Relu.ln_abs_derivative(-1.0), f64::NEG_INFINITY);
-    assert!(
-        Activation::Relu
-            .derivative_ext(Ext::from_f64(-1.0))
-            .is_zero()
-    );
+    assert!(Activation::Relu.derivative_ext(Ext::from_f64(-1.0)).is_zero());
 }
 
 #[test]
@@ -235,11 +159,7 @@ fn derivative_ext_equals_derivative_wherever_that_is_normal() {
             let d = f.derivative(z);
             if d.is_normal() {
                 assert_eq!(f.derivative_ext(Ext::from_f64(z)).to_f64(), d, "{f}′({z})");
-                assert_eq!(
-                    f.value_ext(Ext::from_f64(z)).to_f64(),
-                    f.value(z),
-                    "{f}({z})"
-                );
+                assert_eq!(f.value_ext(Ext::from_f64(z)).to_f64(), f.value(z), "{f}({z})");
             }
         }
     }
@@ -250,9 +170,7 @@ fn names_round_trip_and_unknown_names_are_refused() {
     for name in Activation::NAMES {
         assert_eq!(Activation::from_name(name, 0.01).unwrap().name(), name);
     }
-    let err = Activation::from_name("sigmod", 0.01)
-        .unwrap_err()
-        .to_string();
+    let err = Activation::from_name("sigmod", 0.01).unwrap_err().to_string();
     assert!(err.contains("sigmod") && err.contains("sigmoid"), "{err}");
     assert!(Activation::from_name("leaky_relu", f64::NAN).is_err());
 }
@@ -263,17 +181,11 @@ fn value_ext_and_derivative_ext_reach_beyond_f64() {
     let huge = Ext::pow2(5000);
     assert_eq!(Activation::Tanh.value_ext(tiny), tiny);
     assert_eq!(Activation::Sigmoid.value_ext(tiny).to_f64(), 0.5);
-    assert_eq!(
-        Activation::Softplus.value_ext(tiny).to_f64(),
-        std::f64::consts::LN_2
-    );
+    assert_eq!(Activation::Softplus.value_ext(tiny).to_f64(), std::f64::consts::LN_2);
     assert_eq!(Activation::Sigmoid.derivative_ext(tiny).to_f64(), 0.25);
     assert_eq!(Activation::Tanh.derivative_ext(tiny).to_f64(), 1.0);
     assert_eq!(Activation::Relu.value_ext(-huge), Ext::ZERO);
-    assert_eq!(
-        Activation::LeakyRelu { slope: 0.5 }.value_ext(-tiny),
-        -Ext::pow2(-5001)
-    );
+    assert_eq!(Activation::LeakyRelu { slope: 0.5 }.value_ext(-tiny), -Ext::pow2(-5001));
     assert_eq!(Activation::Softplus.value_ext(huge), huge);
     assert_eq!(Activation::Sigmoid.value_ext(-huge), Ext::ZERO);
     assert_eq!(Activation::Tanh.value_ext(-huge).to_f64(), -1.0);

@@ -36,11 +36,7 @@ fn chain_case_strategy(max_depth: usize) -> impl Strategy<Value = ChainCase> {
                 -1.0f64..1.0,
             )
         })
-        .prop_map(|(w, f, b, s, x, target)| ChainCase {
-            chain: Chain::new(w, f, b, s).unwrap(),
-            x,
-            target,
-        })
+        .prop_map(|(w, f, b, s, x, target)| ChainCase { chain: Chain::new(w, f, b, s).unwrap(), x, target })
 }
 
 proptest! {
@@ -114,10 +110,7 @@ fn the_articles_sigmoid_chain_of_depth_10_loses_at_least_a_factor_4_per_layer() 
     for d in 1..10 {
         // With w = 1, |g_d / g_{d+1}| = σ′(z_d)·u_d/u_{d+1} ≤ 1/4 · (u_d/u_{d+1}), and u ∈ (0.5, 1).
         let ratio = g.weight[d - 1] / g.weight[d];
-        assert!(
-            ratio > 0.0 && ratio < 0.25 * 2.0,
-            "layer {d}: ratio {ratio}"
-        );
+        assert!(ratio > 0.0 && ratio < 0.25 * 2.0, "layer {d}: ratio {ratio}");
         assert!(g.weight[d - 1].abs() <= bound[d - 1].to_f64());
     }
     // The last layer's gradient is 2(y − 0)·u_D·σ′(z_D), nothing else (in the closed form's order).
@@ -150,10 +143,7 @@ fn a_sigmoid_chain_of_depth_100000_has_exact_log_magnitudes_far_below_f64() {
         ln_tail += weights[d - 1].abs().ln();
     }
     for d in [1, 2, 10, 1000, 50_000, depth] {
-        assert!(
-            (m.log10_abs[d - 1] - reference[d - 1]).abs() < DEEP_LOG10_TOL,
-            "layer {d}"
-        );
+        assert!((m.log10_abs[d - 1] - reference[d - 1]).abs() < DEEP_LOG10_TOL, "layer {d}");
         assert_eq!(m.sign[d - 1], 1);
     }
     assert!(m.log10_abs[0] < -50_000.0, "layer 1: 10^{}", m.log10_abs[0]);
@@ -178,26 +168,14 @@ fn an_exploding_chain_overflows_f64_while_its_forward_pass_stays_finite() {
     // u_1 = x = 1, u_d = σ(0) = 1/2 for d ≥ 2; b_1 = −8, b_d = −4. With ŷ = 0, y = 1/2:
     // δ_D = 2·(1/2)·(1/4) = 1/4, δ_d = 2^(D−d)/4, ∂L/∂w_d = 2^(D−d−2)·u_d = 2^(D−d−3) for d ≥ 2.
     let depth = 1100;
-    let biases: Vec<f64> = (0..depth)
-        .map(|i| if i == 0 { -8.0 } else { -4.0 })
-        .collect();
-    let chain = Chain::new(
-        vec![8.0; depth],
-        vec![Activation::Sigmoid; depth],
-        Some(biases),
-        None,
-    )
-    .unwrap();
+    let biases: Vec<f64> = (0..depth).map(|i| if i == 0 { -8.0 } else { -4.0 }).collect();
+    let chain = Chain::new(vec![8.0; depth], vec![Activation::Sigmoid; depth], Some(biases), None).unwrap();
     let trace = chain.forward(1.0);
     assert!(trace.pre_activation.iter().all(|&z| z == 0.0) && trace.output == 0.5);
 
     let exact = chain.gradients_ext(1.0, 0.0);
     for d in 2..=depth {
-        assert_eq!(
-            exact.weight[d - 1],
-            Ext::pow2((depth - d) as i64 - 3),
-            "layer {d}"
-        );
+        assert_eq!(exact.weight[d - 1], Ext::pow2((depth - d) as i64 - 3), "layer {d}");
     }
     assert_eq!(exact.weight[0], Ext::pow2(depth as i64 - 3)); // u_1 = 1
     let f = chain.gradients_closed_form(1.0, 0.0);
@@ -226,10 +204,7 @@ fn a_relu_chain_gradient_is_the_product_of_the_weights() {
     // Every |f′| equals sup|f′| = 1 here, so the article's bound is attained (up to rounding).
     let bound = chain.bound(x, t).unwrap();
     for d in 1..=4 {
-        assert!(
-            (bound[d - 1].to_f64() - g.weight[d - 1].abs()).abs()
-                <= 4.0 * f64::EPSILON * g.weight[d - 1].abs()
-        );
+        assert!((bound[d - 1].to_f64() - g.weight[d - 1].abs()).abs() <= 4.0 * f64::EPSILON * g.weight[d - 1].abs());
     }
 }
 
@@ -242,10 +217,7 @@ fn a_shortcut_adds_the_extra_path() {
     let g = chain.gradients_closed_form(x, t);
     assert_eq!(g.output, y);
     assert_eq!(g.input, 2.0 * (y - t) * (3.0 * 0.5 + 1.0));
-    assert_eq!(
-        g.weight,
-        vec![2.0 * (y - t) * 0.5 * x, 2.0 * (y - t) * 3.0 * x]
-    );
+    assert_eq!(g.weight, vec![2.0 * (y - t) * 0.5 * x, 2.0 * (y - t) * 3.0 * x]);
     assert_eq!(chain.bound(x, t), None);
 }
 
@@ -255,15 +227,7 @@ fn invalid_chains_are_refused_with_where() {
     assert!(e(Chain::uniform(Activation::Tanh, vec![])).contains("depth"));
     assert!(e(Chain::uniform(Activation::Tanh, vec![1.0, f64::NAN])).contains("layer 2 weight"));
     assert!(e(Chain::new(vec![1.0], vec![], None, None)).contains("activations"));
-    assert!(
-        e(Chain::new(
-            vec![1.0],
-            vec![Activation::Relu],
-            Some(vec![]),
-            None
-        ))
-        .contains("biases")
-    );
+    assert!(e(Chain::new(vec![1.0], vec![Activation::Relu], Some(vec![]), None)).contains("biases"));
     assert!(e(Chain::new(vec![1.0], vec![Activation::Relu], None, Some(0))).contains("shortcut"));
     assert!(e(Chain::new(vec![1.0], vec![Activation::Relu], None, Some(2))).contains("shortcut"));
 }
@@ -277,17 +241,10 @@ fn gradients_stay_exact_when_the_forward_pass_underflows_f64() {
     let chain = Chain::uniform(Activation::Identity, vec![2f64.powi(-10); depth]).unwrap();
     let trace = chain.forward_ext(1.0);
     assert_eq!(trace.output, Ext::pow2(-2000));
-    assert_eq!(
-        chain.forward(1.0).output,
-        0.0,
-        "the f64 forward pass underflows"
-    );
+    assert_eq!(chain.forward(1.0).output, 0.0, "the f64 forward pass underflows");
     let g = chain.gradients_ext(1.0, 1.0);
     for d in 1..=depth {
         assert_eq!(g.weight[d - 1], -Ext::pow2(-1989), "layer {d}");
     }
-    assert_eq!(
-        chain.magnitudes(1.0, 1.0).first_underflow(FloatFormat::F64),
-        Some(depth)
-    );
+    assert_eq!(chain.magnitudes(1.0, 1.0).first_underflow(FloatFormat::F64), Some(depth));
 }

@@ -6,11 +6,7 @@ use scalar::dense::{Dense, DenseLayer, Loss};
 use scalar::{Activation, Error};
 
 fn layer(weight: Vec<Vec<f64>>, bias: Option<Vec<f64>>, activation: Activation) -> DenseLayer {
-    DenseLayer {
-        weight,
-        bias,
-        activation,
-    }
+    DenseLayer { weight, bias, activation }
 }
 
 /// A 3→4→4→2 tanh/softplus/sigmoid network with a span-1 shortcut around the equal-width layer.
@@ -18,12 +14,7 @@ fn small_net() -> Dense {
     Dense::new(
         vec![
             layer(
-                vec![
-                    vec![0.3, -0.2, 0.5],
-                    vec![0.1, 0.4, -0.6],
-                    vec![-0.7, 0.2, 0.05],
-                    vec![0.25, -0.35, 0.15],
-                ],
+                vec![vec![0.3, -0.2, 0.5], vec![0.1, 0.4, -0.6], vec![-0.7, 0.2, 0.05], vec![0.25, -0.35, 0.15]],
                 Some(vec![0.1, -0.1, 0.0, 0.2]),
                 Activation::Tanh,
             ),
@@ -49,11 +40,7 @@ fn small_net() -> Dense {
 }
 
 fn batch() -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-    let x = vec![
-        vec![0.5, -1.0, 2.0],
-        vec![1.5, 0.25, -0.75],
-        vec![-0.3, 0.8, 0.1],
-    ];
+    let x = vec![vec![0.5, -1.0, 2.0], vec![1.5, 0.25, -0.75], vec![-0.3, 0.8, 0.1]];
     let t = vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![1.0, 1.0]];
     (x, t)
 }
@@ -91,53 +78,28 @@ fn gradients_match_central_differences_for_both_losses() {
 fn a_width_one_network_is_the_chain_to_the_bit() {
     let (w, f) = (
         vec![1.5, -0.5, 2.0, 0.75],
-        vec![
-            Activation::Tanh,
-            Activation::Sigmoid,
-            Activation::Softplus,
-            Activation::Tanh,
-        ],
+        vec![Activation::Tanh, Activation::Sigmoid, Activation::Softplus, Activation::Tanh],
     );
     for shortcut in [None, Some(2)] {
         let chain = Chain::new(w.clone(), f.clone(), None, shortcut).unwrap();
-        let net = Dense::new(
-            w.iter()
-                .zip(&f)
-                .map(|(&w, &f)| layer(vec![vec![w]], None, f))
-                .collect(),
-            shortcut,
-        )
-        .unwrap();
+        let net =
+            Dense::new(w.iter().zip(&f).map(|(&w, &f)| layer(vec![vec![w]], None, f)).collect(), shortcut).unwrap();
         let c = chain.gradients_tape(0.7, 0.2);
-        let d = net
-            .gradients(&[vec![0.7]], &[vec![0.2]], Loss::SquaredError)
-            .unwrap();
+        let d = net.gradients(&[vec![0.7]], &[vec![0.2]], Loss::SquaredError).unwrap();
         assert_eq!(d.loss, c.loss);
-        assert_eq!(
-            d.weight.iter().map(|l| l[0][0]).collect::<Vec<_>>(),
-            c.weight
-        );
+        assert_eq!(d.weight.iter().map(|l| l[0][0]).collect::<Vec<_>>(), c.weight);
     }
 }
 
 #[test]
 fn cross_entropy_output_delta_is_sigma_minus_target_over_batch() {
     // One sigmoid layer: ∂L/∂b_j = (1/B)·Σ_b (σ(z_bj) − t_bj).
-    let net = Dense::new(
-        vec![layer(
-            vec![vec![0.5, -1.0]],
-            Some(vec![0.25]),
-            Activation::Sigmoid,
-        )],
-        None,
-    )
-    .unwrap();
+    let net = Dense::new(vec![layer(vec![vec![0.5, -1.0]], Some(vec![0.25]), Activation::Sigmoid)], None).unwrap();
     let x = vec![vec![1.0, 2.0], vec![-1.0, 0.5]];
     let t = vec![vec![1.0], vec![0.0]];
     let g = net.gradients(&x, &t, Loss::BinaryCrossEntropy).unwrap();
     let z = [0.5 - 2.0 + 0.25, -0.5 - 0.5 + 0.25];
-    let expected =
-        ((Activation::Sigmoid.value(z[0]) - 1.0) + Activation::Sigmoid.value(z[1])) / 2.0;
+    let expected = ((Activation::Sigmoid.value(z[0]) - 1.0) + Activation::Sigmoid.value(z[1])) / 2.0;
     assert!((g.bias[0][0] - expected).abs() < 1e-15);
     let loss = (Activation::Softplus.value(z[0]) - z[0] + Activation::Softplus.value(z[1])) / 2.0;
     assert!((g.loss - loss).abs() < 1e-15);
@@ -148,15 +110,7 @@ fn dyadic_inputs_give_correctly_rounded_gradients() {
     // ReLU/identity with k/8 values: S = Σ(y − t)² is exact, so ∂L/∂W = (∂S/∂W)/B is one
     // correctly rounded division. Here B = 3: ∂L/∂b of the single identity output is
     // (2/3)·Σ_b (y_b − t_b).
-    let net = Dense::new(
-        vec![layer(
-            vec![vec![0.5, 0.25]],
-            Some(vec![0.125]),
-            Activation::Identity,
-        )],
-        None,
-    )
-    .unwrap();
+    let net = Dense::new(vec![layer(vec![vec![0.5, 0.25]], Some(vec![0.125]), Activation::Identity)], None).unwrap();
     let x = vec![vec![1.0, 2.0], vec![0.5, -1.0], vec![3.0, 0.0]];
     let t = vec![vec![0.0], vec![1.0], vec![0.5]];
     let g = net.gradients(&x, &t, Loss::SquaredError).unwrap();
@@ -184,45 +138,24 @@ fn shortcuts_apply_only_between_equal_widths() {
 fn bad_networks_and_batches_are_refused_with_where() {
     let msg = |e: Error| e.to_string();
     assert!(msg(Dense::new(vec![], None).unwrap_err()).contains("no layers"));
-    let ragged = Dense::new(
-        vec![layer(
-            vec![vec![1.0, 2.0], vec![3.0]],
-            None,
-            Activation::Tanh,
-        )],
-        None,
-    );
+    let ragged = Dense::new(vec![layer(vec![vec![1.0, 2.0], vec![3.0]], None, Activation::Tanh)], None);
     assert!(msg(ragged.unwrap_err()).contains("layer 1 weight row 1"));
-    let nan = Dense::new(
-        vec![layer(vec![vec![1.0, f64::NAN]], None, Activation::Tanh)],
-        None,
-    );
+    let nan = Dense::new(vec![layer(vec![vec![1.0, f64::NAN]], None, Activation::Tanh)], None);
     assert!(msg(nan.unwrap_err()).contains("layer 1 weight row 0 column 1"));
     let mismatch = Dense::new(
-        vec![
-            layer(vec![vec![1.0]; 2], None, Activation::Tanh),
-            layer(vec![vec![1.0; 3]], None, Activation::Tanh),
-        ],
+        vec![layer(vec![vec![1.0]; 2], None, Activation::Tanh), layer(vec![vec![1.0; 3]], None, Activation::Tanh)],
         None,
     );
     assert!(msg(mismatch.unwrap_err()).contains("layer 2 weight row 0"));
     let net = small_net();
     let (x, t) = batch();
     assert!(msg(net.gradients(&[], &[], Loss::SquaredError).unwrap_err()).contains("empty"));
-    assert!(
-        msg(net.gradients(&x, &t[..2], Loss::SquaredError).unwrap_err()).contains("target rows")
-    );
+    assert!(msg(net.gradients(&x, &t[..2], Loss::SquaredError).unwrap_err()).contains("target rows"));
     let mut bad = x.clone();
     bad[1][2] = f64::INFINITY;
-    assert!(
-        msg(net.gradients(&bad, &t, Loss::SquaredError).unwrap_err())
-            .contains("input row 1 column 2")
-    );
+    assert!(msg(net.gradients(&bad, &t, Loss::SquaredError).unwrap_err()).contains("input row 1 column 2"));
     let tanh_out = Dense::new(vec![layer(vec![vec![1.0]], None, Activation::Tanh)], None).unwrap();
     assert!(
-        msg(tanh_out
-            .gradients(&[vec![1.0]], &[vec![1.0]], Loss::BinaryCrossEntropy)
-            .unwrap_err())
-        .contains("sigmoid")
+        msg(tanh_out.gradients(&[vec![1.0]], &[vec![1.0]], Loss::BinaryCrossEntropy).unwrap_err()).contains("sigmoid")
     );
 }

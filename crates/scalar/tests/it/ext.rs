@@ -5,8 +5,7 @@ use scalar::Ext;
 
 /// Normal f64 values whose products and sums of a few stay normal.
 fn moderate_strategy() -> impl Strategy<Value = f64> {
-    (0.5f64..1.0, -60i32..60, any::<bool>())
-        .prop_map(|(m, e, neg)| if neg { -m } else { m } * 2f64.powi(e))
+    (0.5f64..1.0, -60i32..60, any::<bool>()).prop_map(|(m, e, neg)| if neg { -m } else { m } * 2f64.powi(e))
 }
 
 proptest! {

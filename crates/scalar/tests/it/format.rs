@@ -29,11 +29,7 @@ fn classify_f16(x: f64) -> Fate {
             Fate::Subnormal
         };
     }
-    if x >= 32768.0 && (x / 32.0).round_ties_even() * 32.0 > 65504.0 {
-        Fate::Overflows
-    } else {
-        Fate::Normal
-    }
+    if x >= 32768.0 && (x / 32.0).round_ties_even() * 32.0 > 65504.0 { Fate::Overflows } else { Fate::Normal }
 }
 
 proptest! {
@@ -56,11 +52,7 @@ proptest! {
 #[test]
 fn boundary_values_round_as_ieee_says() {
     let f16 = FloatFormat::F16;
-    assert_eq!(
-        f16.fate(Ext::pow2(-25)),
-        Fate::Underflows,
-        "half the smallest subnormal ties to 0"
-    );
+    assert_eq!(f16.fate(Ext::pow2(-25)), Fate::Underflows, "half the smallest subnormal ties to 0");
     assert_eq!(f16.fate(Ext::pow2(-25) + Ext::pow2(-40)), Fate::Subnormal);
     assert_eq!(f16.fate(Ext::from_f64(65504.0)), Fate::Normal);
     assert_eq!(f16.fate(Ext::from_f64(65519.99)), Fate::Normal);

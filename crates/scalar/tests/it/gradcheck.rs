@@ -2,9 +2,7 @@
 //! reject wrong ones and say where, recognise kinks, and report the convergence order.
 
 use proptest::prelude::*;
-use scalar::gradcheck::{
-    Options, TaylorOptions, TaylorOutcome, Verdict, check_gradient, taylor_test,
-};
+use scalar::gradcheck::{Options, TaylorOptions, TaylorOutcome, Verdict, check_gradient, taylor_test};
 use scalar::{Activation, Error, Tape};
 
 /// An observed Taylor order within this of 2 (or 1) counts as 2 (or 1). Residuals that count sit
@@ -27,12 +25,7 @@ fn smooth_gradient(p: &[f64]) -> Vec<f64> {
     ]
 }
 
-const POINTS: [[f64; 3]; 4] = [
-    [0.0, 0.0, 0.0],
-    [0.5, -1.25, 0.75],
-    [-2.0, 3.0, -1.5],
-    [40.0, -0.01, 2.0],
-];
+const POINTS: [[f64; 3]; 4] = [[0.0, 0.0, 0.0], [0.5, -1.25, 0.75], [-2.0, 3.0, -1.5], [40.0, -0.01, 2.0]];
 
 #[test]
 fn right_gradients_pass_every_coordinate_in_both_modes() {
@@ -41,10 +34,7 @@ fn right_gradients_pass_every_coordinate_in_both_modes() {
             let report = check_gradient(smooth, &x, &smooth_gradient(&x), &options).unwrap();
             assert!(report.passed(), "{report}");
             assert!(
-                report
-                    .coordinates
-                    .iter()
-                    .all(|c| c.verdict == Verdict::Pass),
+                report.coordinates.iter().all(|c| c.verdict == Verdict::Pass),
                 "a smooth point was taken for a kink:\n{report}"
             );
         }
@@ -63,11 +53,7 @@ fn wrong_gradient_fails_and_names_the_wrong_coordinate_as_worst() {
             let worst = report.worst().unwrap();
             assert_eq!(worst.index, wrong_idx, "{report}");
             assert_eq!(worst.verdict, Verdict::Fail);
-            let n_failed = report
-                .coordinates
-                .iter()
-                .filter(|c| c.verdict == Verdict::Fail)
-                .count();
+            let n_failed = report.coordinates.iter().filter(|c| c.verdict == Verdict::Fail).count();
             assert_eq!(n_failed, 1, "{report}");
             let table = report.to_string();
             let headline = format!("FAIL (1 of 3 coordinates; worst {wrong_idx} ");
@@ -118,10 +104,7 @@ fn central_error_stays_within_the_truncation_plus_round_off_bound() {
 fn richardson_is_more_accurate_than_central_differences() {
     let f = |p: &[f64]| (3.0 * p[0]).sin() * p[1].exp();
     let x = [0.4f64, 0.2];
-    let exact = [
-        3.0 * (3.0 * x[0]).cos() * x[1].exp(),
-        (3.0 * x[0]).sin() * x[1].exp(),
-    ];
+    let exact = [3.0 * (3.0 * x[0]).cos() * x[1].exp(), (3.0 * x[0]).sin() * x[1].exp()];
     let central = check_gradient(f, &x, &exact, &Options::central()).unwrap();
     let richardson = check_gradient(f, &x, &exact, &Options::richardson()).unwrap();
     for (c, r) in central.coordinates.iter().zip(&richardson.coordinates) {
@@ -173,17 +156,10 @@ fn abs_at_zero_accepts_zero_as_a_subgradient_and_rejects_five() {
 #[test]
 fn relu_at_zero_accepts_any_slope_between_zero_and_one() {
     let f = |p: &[f64]| Activation::Relu.value(p[0]);
-    let at_zero = |claimed: f64| {
-        check_gradient(f, &[0.0], &[claimed], &Options::default())
-            .unwrap()
-            .coordinates[0]
-            .verdict
-    };
+    let at_zero =
+        |claimed: f64| check_gradient(f, &[0.0], &[claimed], &Options::default()).unwrap().coordinates[0].verdict;
     // The tape's convention relu′(0) = 0 is a subgradient; so is 1 and anything between.
-    assert_eq!(
-        at_zero(Activation::Relu.derivative(0.0)),
-        Verdict::Subgradient
-    );
+    assert_eq!(at_zero(Activation::Relu.derivative(0.0)), Verdict::Subgradient);
     assert_eq!(at_zero(1.0), Verdict::Subgradient);
     assert_eq!(at_zero(0.3), Verdict::Subgradient);
     assert_eq!(at_zero(1.5), Verdict::Fail);
@@ -218,67 +194,21 @@ fn smooth_minimum_is_not_a_kink() {
 fn bad_inputs_are_errors_not_panics() {
     let f = |p: &[f64]| p.iter().sum::<f64>();
     let opts = Options::default();
-    assert!(matches!(
-        check_gradient(f, &[1.0, 2.0], &[1.0], &opts),
-        Err(Error::Shape {
-            expected: 2,
-            got: 1,
-            ..
-        })
-    ));
-    assert!(matches!(
-        check_gradient(f, &[f64::NAN], &[1.0], &opts),
-        Err(Error::NonFinite { .. })
-    ));
-    assert!(matches!(
-        check_gradient(f, &[1.0], &[f64::INFINITY], &opts),
-        Err(Error::NonFinite { .. })
-    ));
-    assert!(matches!(
-        check_gradient(|_: &[f64]| f64::NAN, &[1.0], &[1.0], &opts),
-        Err(Error::NonFinite { .. })
-    ));
-    for bad in [
-        Options { atol: -1.0, ..opts },
-        Options {
-            rtol: f64::NAN,
-            ..opts
-        },
-        Options {
-            rel_step: 0.0,
-            ..opts
-        },
-    ] {
-        assert!(matches!(
-            check_gradient(f, &[1.0], &[1.0], &bad),
-            Err(Error::Invalid { .. })
-        ));
+    assert!(matches!(check_gradient(f, &[1.0, 2.0], &[1.0], &opts), Err(Error::Shape { expected: 2, got: 1, .. })));
+    assert!(matches!(check_gradient(f, &[f64::NAN], &[1.0], &opts), Err(Error::NonFinite { .. })));
+    assert!(matches!(check_gradient(f, &[1.0], &[f64::INFINITY], &opts), Err(Error::NonFinite { .. })));
+    assert!(matches!(check_gradient(|_: &[f64]| f64::NAN, &[1.0], &[1.0], &opts), Err(Error::NonFinite { .. })));
+    for bad in [Options { atol: -1.0, ..opts }, Options { rtol: f64::NAN, ..opts }, Options { rel_step: 0.0, ..opts }] {
+        assert!(matches!(check_gradient(f, &[1.0], &[1.0], &bad), Err(Error::Invalid { .. })));
     }
     let taylor = TaylorOptions::default();
+    assert!(matches!(taylor_test(f, &[1.0], &[1.0, 2.0], &taylor), Err(Error::Shape { .. })));
+    assert!(matches!(taylor_test(f, &[], &[], &taylor), Err(Error::Invalid { .. })));
     assert!(matches!(
-        taylor_test(f, &[1.0], &[1.0, 2.0], &taylor),
-        Err(Error::Shape { .. })
-    ));
-    assert!(matches!(
-        taylor_test(f, &[], &[], &taylor),
+        taylor_test(f, &[1.0], &[1.0], &TaylorOptions { halvings: 0, ..taylor }),
         Err(Error::Invalid { .. })
     ));
-    assert!(matches!(
-        taylor_test(
-            f,
-            &[1.0],
-            &[1.0],
-            &TaylorOptions {
-                halvings: 0,
-                ..taylor
-            }
-        ),
-        Err(Error::Invalid { .. })
-    ));
-    assert!(matches!(
-        taylor_test(f, &[1.0], &[f64::NAN], &taylor),
-        Err(Error::NonFinite { .. })
-    ));
+    assert!(matches!(taylor_test(f, &[1.0], &[f64::NAN], &taylor), Err(Error::NonFinite { .. })));
 }
 
 #[test]
@@ -332,18 +262,7 @@ fn taylor_test_says_so_when_every_residual_is_round_off() {
 fn taylor_direction_is_a_seeded_unit_vector() {
     let x = [0.5, -1.25, 0.75];
     let g = smooth_gradient(&x);
-    let run = |seed| {
-        taylor_test(
-            smooth,
-            &x,
-            &g,
-            &TaylorOptions {
-                seed,
-                ..TaylorOptions::default()
-            },
-        )
-        .unwrap()
-    };
+    let run = |seed| taylor_test(smooth, &x, &g, &TaylorOptions { seed, ..TaylorOptions::default() }).unwrap();
     let (a, b, c) = (run(1), run(1), run(2));
     assert_eq!(a, b);
     assert_ne!(a.direction, c.direction);
@@ -371,9 +290,7 @@ fn quadratic_case_strategy() -> impl Strategy<Value = QuadraticCase> {
             proptest::collection::vec(dyadic, n),
         )
             .prop_map(move |(raw, b, x)| {
-                let a = (0..n)
-                    .map(|i| (0..n).map(|j| raw[i.min(j) * n + i.max(j)]).collect())
-                    .collect();
+                let a = (0..n).map(|i| (0..n).map(|j| raw[i.min(j) * n + i.max(j)]).collect()).collect();
                 QuadraticCase { a, b, x }
             })
     })

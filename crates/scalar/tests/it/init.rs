@@ -36,23 +36,14 @@ fn gram(w: &[Vec<f64>], of_rows: bool) -> Vec<Vec<f64>> {
     let n = if of_rows { rows } else { cols };
     let len = if of_rows { cols } else { rows };
     let at = |vec: usize, k: usize| if of_rows { w[vec][k] } else { w[k][vec] };
-    (0..n)
-        .map(|a| {
-            (0..n)
-                .map(|b| (0..len).map(|k| at(a, k) * at(b, k)).sum())
-                .collect()
-        })
-        .collect()
+    (0..n).map(|a| (0..n).map(|b| (0..len).map(|k| at(a, k) * at(b, k)).sum()).collect()).collect()
 }
 
 fn assert_gram_is_scaled_identity(g: &[Vec<f64>], scale: f64) {
     for (i, row) in g.iter().enumerate() {
         for (j, &gij) in row.iter().enumerate() {
             let target = if i == j { scale } else { 0.0 };
-            assert!(
-                (gij - target).abs() <= ORTHONORMAL_TOL * scale,
-                "gram[{i}][{j}] = {gij}, want {target}"
-            );
+            assert!((gij - target).abs() <= ORTHONORMAL_TOL * scale, "gram[{i}][{j}] = {gij}, want {target}");
         }
     }
 }
@@ -63,36 +54,17 @@ fn names_round_trip_through_from_name() {
         let init = Init::from_name(name, 1.0).unwrap();
         assert_eq!(init.name(), name);
     }
-    assert_eq!(
-        Init::from_name("uniform", 0.25).unwrap(),
-        Init::Uniform { a: 0.25 }
-    );
-    assert_eq!(
-        Init::from_name("orthogonal", 2.0).unwrap(),
-        Init::Orthogonal { gain: 2.0 }
-    );
+    assert_eq!(Init::from_name("uniform", 0.25).unwrap(), Init::Uniform { a: 0.25 });
+    assert_eq!(Init::from_name("orthogonal", 2.0).unwrap(), Init::Orthogonal { gain: 2.0 });
 }
 
 #[test]
 fn unknown_names_and_bad_parameters_are_errors() {
-    assert!(matches!(
-        Init::from_name("glorot", 1.0),
-        Err(Error::Invalid { .. })
-    ));
-    assert!(matches!(
-        Init::from_name("normal", -0.1),
-        Err(Error::Invalid { .. })
-    ));
-    assert!(matches!(
-        Init::from_name("uniform", f64::NAN),
-        Err(Error::NonFinite { .. })
-    ));
+    assert!(matches!(Init::from_name("glorot", 1.0), Err(Error::Invalid { .. })));
+    assert!(matches!(Init::from_name("normal", -0.1), Err(Error::Invalid { .. })));
+    assert!(matches!(Init::from_name("uniform", f64::NAN), Err(Error::NonFinite { .. })));
     let mut rng = Rng::new(0);
-    for bad in [
-        Init::Normal { std: f64::INFINITY },
-        Init::Uniform { a: -1.0 },
-        Init::Orthogonal { gain: f64::NAN },
-    ] {
+    for bad in [Init::Normal { std: f64::INFINITY }, Init::Uniform { a: -1.0 }, Init::Orthogonal { gain: f64::NAN }] {
         assert!(bad.matrix(2, 2, &mut rng).is_err(), "{bad}");
     }
 }
@@ -101,22 +73,10 @@ fn unknown_names_and_bad_parameters_are_errors() {
 fn every_scheme_has_the_requested_shape_including_empty() {
     let mut rng = Rng::new(1);
     for init in all_schemes() {
-        for (rows, cols) in [
-            (0, 0),
-            (0, 3),
-            (3, 0),
-            (1, 1),
-            (1, 5),
-            (5, 1),
-            (4, 7),
-            (7, 4),
-        ] {
+        for (rows, cols) in [(0, 0), (0, 3), (3, 0), (1, 1), (1, 5), (5, 1), (4, 7), (7, 4)] {
             let w = init.matrix(rows, cols, &mut rng).unwrap();
             assert_eq!(w.len(), rows, "{init} {rows}×{cols}");
-            assert!(
-                w.iter().all(|row| row.len() == cols),
-                "{init} {rows}×{cols}"
-            );
+            assert!(w.iter().all(|row| row.len() == cols), "{init} {rows}×{cols}");
             assert!(entries(&w).iter().all(|x| x.is_finite()), "{init}");
         }
     }
@@ -144,16 +104,8 @@ fn independent_schemes_have_zero_mean_and_the_target_variance() {
     let cases = [
         (Init::Normal { std: 0.3 }, 0.09, normal_kurtosis),
         (Init::Uniform { a: 0.7 }, 0.49 / 3.0, uniform_kurtosis),
-        (
-            Init::XavierNormal,
-            2.0 / (fan_in + fan_out),
-            normal_kurtosis,
-        ),
-        (
-            Init::XavierUniform,
-            (6.0 / (fan_in + fan_out)) / 3.0,
-            uniform_kurtosis,
-        ),
+        (Init::XavierNormal, 2.0 / (fan_in + fan_out), normal_kurtosis),
+        (Init::XavierUniform, (6.0 / (fan_in + fan_out)) / 3.0, uniform_kurtosis),
         (Init::He, 2.0 / fan_in, normal_kurtosis),
         (Init::LeCun, 1.0 / fan_in, normal_kurtosis),
     ];
@@ -162,10 +114,7 @@ fn independent_schemes_have_zero_mean_and_the_target_variance() {
         let w = entries(&init.matrix(ROWS, COLS, &mut rng).unwrap());
         let n = w.len() as f64;
         let mean = w.iter().sum::<f64>() / n;
-        assert!(
-            mean.abs() <= N_STANDARD_ERRORS * (variance / n).sqrt(),
-            "{init}: mean {mean}"
-        );
+        assert!(mean.abs() <= N_STANDARD_ERRORS * (variance / n).sqrt(), "{init}: mean {mean}");
         // The mean of w² (the mean is known to be 0) estimates σ² with variance
         // (E w⁴ − σ⁴)/n = (kurtosis − 1)·σ⁴/n.
         let mean_square = w.iter().map(|x| x * x).sum::<f64>() / n;
@@ -186,10 +135,7 @@ fn independent_schemes_have_zero_mean_and_the_target_variance() {
 fn uniform_schemes_fill_their_interval_and_never_leave_it() {
     let a_xavier = (6.0 / (ROWS + COLS) as f64).sqrt();
     let mut rng = Rng::new(5);
-    for (init, a) in [
-        (Init::Uniform { a: 0.7 }, 0.7),
-        (Init::XavierUniform, a_xavier),
-    ] {
+    for (init, a) in [(Init::Uniform { a: 0.7 }, 0.7), (Init::XavierUniform, a_xavier)] {
         let w = entries(&init.matrix(ROWS, COLS, &mut rng).unwrap());
         assert!(w.iter().all(|x| (-a..a).contains(x)), "{init}");
         // With 10⁵ draws, P(no draw above 0.999·a) = 0.9995^100000 ≈ e^{−50}.
@@ -203,9 +149,7 @@ fn orthogonal_rows_or_columns_are_orthonormal_times_the_gain() {
     let mut rng = Rng::new(11);
     for gain in [1.0, 2.5, -0.5] {
         for (rows, cols) in [(1, 1), (8, 8), (30, 30), (40, 12), (12, 40), (1, 9), (9, 1)] {
-            let w = Init::Orthogonal { gain }
-                .matrix(rows, cols, &mut rng)
-                .unwrap();
+            let w = Init::Orthogonal { gain }.matrix(rows, cols, &mut rng).unwrap();
             let g2 = gain * gain;
             if rows <= cols {
                 assert_gram_is_scaled_identity(&gram(&w, true), g2);
@@ -232,23 +176,15 @@ fn orthogonal_trace_has_the_haar_mean_and_second_moment() {
     let mut rng = Rng::new(123);
     let traces: Vec<f64> = (0..n_draws)
         .map(|_| {
-            let q = Init::Orthogonal { gain: 1.0 }
-                .matrix(n, n, &mut rng)
-                .unwrap();
+            let q = Init::Orthogonal { gain: 1.0 }.matrix(n, n, &mut rng).unwrap();
             (0..n).map(|i| q[i][i]).sum()
         })
         .collect();
     let count = n_draws as f64;
     let mean = traces.iter().sum::<f64>() / count;
     let mean_square = traces.iter().map(|t| t * t).sum::<f64>() / count;
-    assert!(
-        mean.abs() <= N_STANDARD_ERRORS / count.sqrt(),
-        "mean trace {mean}"
-    );
-    assert!(
-        (mean_square - 1.0).abs() <= N_STANDARD_ERRORS * (2.0 / count).sqrt(),
-        "mean squared trace {mean_square}"
-    );
+    assert!(mean.abs() <= N_STANDARD_ERRORS / count.sqrt(), "mean trace {mean}");
+    assert!((mean_square - 1.0).abs() <= N_STANDARD_ERRORS * (2.0 / count).sqrt(), "mean squared trace {mean_square}");
 }
 
 #[test]
@@ -257,18 +193,10 @@ fn orthogonal_first_column_entry_is_symmetric_for_tall_matrices() {
     // 0 with E W₀₀² = 1/rows. A missing sign correction would make it always negative.
     let (rows, cols, n_draws) = (6, 3, 4000);
     let mut rng = Rng::new(321);
-    let w00: Vec<f64> = (0..n_draws)
-        .map(|_| {
-            Init::Orthogonal { gain: 1.0 }
-                .matrix(rows, cols, &mut rng)
-                .unwrap()[0][0]
-        })
-        .collect();
+    let w00: Vec<f64> =
+        (0..n_draws).map(|_| Init::Orthogonal { gain: 1.0 }.matrix(rows, cols, &mut rng).unwrap()[0][0]).collect();
     let count = n_draws as f64;
     let mean = w00.iter().sum::<f64>() / count;
     let variance = 1.0 / rows as f64;
-    assert!(
-        mean.abs() <= N_STANDARD_ERRORS * (variance / count).sqrt(),
-        "mean W00 {mean}"
-    );
+    assert!(mean.abs() <= N_STANDARD_ERRORS * (variance / count).sqrt(), "mean W00 {mean}");
 }

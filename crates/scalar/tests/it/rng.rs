@@ -29,12 +29,7 @@ fn splitmix64_matches_reference_outputs_for_seed_0() {
     //   z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M
     //   z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M; out = z ^ (z >> 31)
     // The first value is also the one published for splitmix64.c with seed 0.
-    let expected = [
-        0xe220_a839_7b1d_cdaf,
-        0x6e78_9e6a_a1b9_65f4,
-        0x06c4_5d18_8009_454f,
-        0xf88b_b8a8_724c_81ec,
-    ];
+    let expected = [0xe220_a839_7b1d_cdaf, 0x6e78_9e6a_a1b9_65f4, 0x06c4_5d18_8009_454f, 0xf88b_b8a8_724c_81ec];
     let mut sm = SplitMix64::new(0);
     let got: Vec<u64> = (0..4).map(|_| sm.next_u64()).collect();
     assert_eq!(got, expected);
@@ -69,12 +64,7 @@ fn rng_new_seeds_xoshiro_with_four_splitmix64_outputs() {
     let rng = Rng::new(0);
     assert_eq!(
         rng.state(),
-        [
-            0xe220_a839_7b1d_cdaf,
-            0x6e78_9e6a_a1b9_65f4,
-            0x06c4_5d18_8009_454f,
-            0xf88b_b8a8_724c_81ec
-        ]
+        [0xe220_a839_7b1d_cdaf, 0x6e78_9e6a_a1b9_65f4, 0x06c4_5d18_8009_454f, 0xf88b_b8a8_724c_81ec]
     );
     assert_eq!(Rng::new(0).next_u64(), 0x99ec_5f36_cb75_f2b4);
 }
@@ -99,12 +89,7 @@ fn different_seeds_give_different_streams() {
     let firsts: Vec<[u64; 4]> = (0..256u64)
         .map(|seed| {
             let mut rng = Rng::new(seed);
-            [
-                rng.next_u64(),
-                rng.next_u64(),
-                rng.next_u64(),
-                rng.next_u64(),
-            ]
+            [rng.next_u64(), rng.next_u64(), rng.next_u64(), rng.next_u64()]
         })
         .collect();
     for (i, a) in firsts.iter().enumerate() {
@@ -140,12 +125,7 @@ fn each_output_bit_is_set_half_the_time() {
     // Each count is Binomial(N, 1/2): mean N/2, standard error √(N/4).
     let n = N_DRAWS as f64;
     for (bit, &count) in counts.iter().enumerate() {
-        assert_within_standard_errors(
-            &format!("bit {bit}"),
-            f64::from(count),
-            n / 2.0,
-            (n / 4.0).sqrt(),
-        );
+        assert_within_standard_errors(&format!("bit {bit}"), f64::from(count), n / 2.0, (n / 4.0).sqrt());
     }
 }
 
@@ -170,12 +150,7 @@ fn next_f64_has_the_mean_and_variance_of_u01() {
     // Var = E(u − 1/2)⁴ − (1/12)² = 1/80 − 1/144.
     assert_within_standard_errors("mean", mean(&us), 0.5, (1.0 / 12.0 / n).sqrt());
     let squares: Vec<f64> = us.iter().map(|u| (u - 0.5).powi(2)).collect();
-    assert_within_standard_errors(
-        "variance",
-        mean(&squares),
-        1.0 / 12.0,
-        ((1.0 / 80.0 - 1.0 / 144.0) / n).sqrt(),
-    );
+    assert_within_standard_errors("variance", mean(&squares), 1.0 / 12.0, ((1.0 / 80.0 - 1.0 / 144.0) / n).sqrt());
 }
 
 #[test]
@@ -207,12 +182,7 @@ fn normal_puts_the_right_mass_within_one_standard_deviation() {
     let mut rng = Rng::new(5);
     let inside = (0..N_DRAWS).filter(|_| rng.normal().abs() < 1.0).count();
     let n = N_DRAWS as f64;
-    assert_within_standard_errors(
-        "P(|z| < 1)",
-        inside as f64 / n,
-        p,
-        (p * (1.0 - p) / n).sqrt(),
-    );
+    assert_within_standard_errors("P(|z| < 1)", inside as f64 / n, p, (p * (1.0 - p) / n).sqrt());
 }
 
 #[test]

@@ -23,11 +23,7 @@ fn each_primitive_has_its_textbook_derivative() {
         ("x⁻²", Box::new(|x: f64| x.powi(-2)), -2.0 * x0.powi(-3)),
         ("eˣ", Box::new(f64::exp), x0.exp()),
         ("ln x", Box::new(f64::ln), 1.0 / x0),
-        (
-            "σ(x)",
-            Box::new(|x| Activation::Sigmoid.value(x)),
-            Activation::Sigmoid.derivative(x0),
-        ),
+        ("σ(x)", Box::new(|x| Activation::Sigmoid.value(x)), Activation::Sigmoid.derivative(x0)),
     ];
     let recorded: Vec<Recorded> = vec![
         Box::new(|x| x + x),
@@ -46,10 +42,7 @@ fn each_primitive_has_its_textbook_derivative() {
         assert_eq!(y.value(), f(x0), "{name} value");
         let g = tape.backward(y).wrt(x);
         assert_eq!(g, *exact, "{name}: tape rule");
-        assert!(
-            (g - numeric(f, x0)).abs() <= 1e-9 * exact.abs(),
-            "{name}: finite difference"
-        );
+        assert!((g - numeric(f, x0)).abs() <= 1e-9 * exact.abs(), "{name}: finite difference");
     }
 }
 
@@ -88,11 +81,7 @@ fn a_second_backward_is_independent_and_recording_may_continue() {
     let z = y * x; // recorded after the first backward
     let third = tape.backward(z);
     assert_eq!(third.wrt(x), 3.0 * 1.5 * 1.5);
-    assert_eq!(
-        first.wrt(z),
-        0.0,
-        "a node recorded after the output has no influence on it"
-    );
+    assert_eq!(first.wrt(z), 0.0, "a node recorded after the output has no influence on it");
     assert_eq!(tape.backward(x).wrt(x), 1.0);
 }
 

@@ -1,0 +1,347 @@
+//! The JSON model and gradient files of `report grad` and `report check`: parsing and validation.
+//!
+//! A model file describes a dense network, a batch and a loss (`docs/model-format.md` has the
+//! full contract and examples):
+//!
+//! ```text
+//! {"layers": [{"weight": [[…], …], "bias": […], "activation": "tanh"}, …],
+//!  "shortcut": 2, "leaky_slope": 0.01, "loss": "squared_error",
+//!  "input": [[…], …], "target": [[…], …]}
+//! ```
+//!
+//! Layer l (1-based; layer 1 reads the input) computes, with `weight` one row per output unit and
+//! one column per input — the model of [`scalar::dense`]:
+//!
+//! ```text
+//! z_l[j] = Σ_i W_l[j][i]·a_{l−1}[i] + b_l[j]   (+ a_{l−s}[j] when s | l and the widths agree)
+//! a_l[j] = f_l(z_l[j])
+//! squared_error (the default):  L = (1/B)·Σ_b Σ_j (y_bj − t_bj)²
+//! bce (sigmoid output layer):   L = (1/B)·Σ_b Σ_j [softplus(z_bj) − t_bj·z_bj]
+//! ```
+//!
+//! A gradients file has the shape `report grad` prints:
+//! `{"loss": L, "layers": [{"weight_grad": [[…]], "bias_grad": […]}, …]}`.
+//!
+//! Both are parsed with serde into structs that refuse unknown fields, then validated here — the
+//! boundary — so every later step trusts the validated [`Model`] and [`ClaimedGradients`]. Every
+//! message names the file and the place: layers count from 1 as everywhere in gradlab; rows,
+//! columns and samples are 0-based indices into the JSON arrays
+//! (`model.json: layer 2 weight row 3: expected 4 columns, got 5`). Malformed JSON gives serde's
+//! line and column, and so does a number beyond `f64` such as `1e400`, which serde refuses
+//! instead of reading it as ∞.
+
+use crate::error::Error;
+use scalar::Activation;
+use scalar::activation::DEFAULT_LEAKY_SLOPE;
+use scalar::dense::{Dense, DenseLayer, Loss};
+use serde::Deserialize;
+use std::path::Path;
+
+/// A validated model: a network, a batch of inputs and targets, and the loss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    net: Dense,
+    input: Vec<Vec<f64>>,
+    target: Vec<Vec<f64>>,
+    loss: Loss,
+}
+
+/// Gradients computed elsewhere, in the shape `report grad` prints (validated to be finite; their
+/// shape is checked against a model by [`crate::reference::check_gradients`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimedGradients {
+    /// Their loss, if they give it (compared too when present).
+    #[serde(default)]
+    pub loss: Option<f64>,
+    /// One entry per layer, layer 1 first.
+    pub layers: Vec<ClaimedLayer>,
+}
+
+/// One layer of [`ClaimedGradients`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimedLayer {
+    /// ∂L/∂W_l\[j\]\[i\]: one row per output unit, one column per input.
+    pub weight_grad: Vec<Vec<f64>>,
+    /// ∂L/∂b_l\[j\]; may be left out for a layer that has no bias in the model.
+    #[serde(default)]
+    pub bias_grad: Option<Vec<f64>>,
+}
+
+/// The model file as written (before validation).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelFile {
+    layers: Vec<LayerFile>,
+    #[serde(default)]
+    shortcut: Option<usize>,
+    #[serde(default)]
+    leaky_slope: Option<f64>,
+    #[serde(default)]
+    loss: Option<String>,
+    input: Vec<Vec<f64>>,
+    target: Vec<Vec<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayerFile {
+    weight: Vec<Vec<f64>>,
+    #[serde(default)]
+    bias: Option<Vec<f64>>,
+    activation: String,
+}
+
+/// The names of the `"loss"` field.
+pub const LOSS_NAMES: [&str; 2] = ["squared_error", "bce"];
+
+impl Model {
+    /// Validates a network, a batch and a loss.
+    ///
+    /// Refused: an empty batch, input or target rows of the wrong width, a target with another
+    /// number of rows than the input, non-finite values, and `bce` without a sigmoid output layer.
+    /// Messages name the place (`target row 1: expected 2 columns, got 3`).
+    pub fn new(net: Dense, input: Vec<Vec<f64>>, target: Vec<Vec<f64>>, loss: Loss) -> Result<Model, Error> {
+        check_batch("input", &input, net.input_width(), None)?;
+        check_batch("target", &target, net.output_width(), Some(input.len()))?;
+        let last = net.layers().len();
+        let last_activation = net.layers()[last - 1].activation;
+        if loss == Loss::BinaryCrossEntropy && last_activation != Activation::Sigmoid {
+            return Err(Error::input(format!(
+                "loss: bce needs a sigmoid output layer, but layer {last} is {}",
+                last_activation.name()
+            )));
+        }
+        Ok(Model { net, input, target, loss })
+    }
+
+    /// Parses and validates a model file's text; `source` (a file name) starts every message.
+    ///
+    /// ```
+    /// use report::model::Model;
+    /// let text = r#"{"layers": [{"weight": [[0.5, -1]], "activation": "tanh"}],
+    ///               "input": [[1, 2]], "target": [[0]]}"#;
+    /// let model = Model::from_json(text, "model.json")?;
+    /// assert_eq!(model.net().widths(), vec![2, 1]);
+    ///
+    /// let ragged = r#"{"layers": [{"weight": [[0.5, -1], [1]], "activation": "tanh"}],
+    ///                 "input": [[1, 2]], "target": [[0, 0]]}"#;
+    /// let err = Model::from_json(ragged, "model.json").unwrap_err();
+    /// assert_eq!(err.to_string(), "model.json: layer 1 weight row 1: expected 2 columns, got 1");
+    /// # Ok::<(), report::Error>(())
+    /// ```
+    pub fn from_json(text: &str, source: &str) -> Result<Model, Error> {
+        let file: ModelFile = serde_json::from_str(text).map_err(|e| in_source(source, e))?;
+        file.validate().map_err(|e| in_source(source, e))
+    }
+
+    /// Reads and validates a model file (messages start with the path as given).
+    pub fn from_file(path: &Path) -> Result<Model, Error> {
+        Model::from_json(&read(path)?, &path.display().to_string())
+    }
+
+    /// The network.
+    pub fn net(&self) -> &Dense {
+        &self.net
+    }
+
+    /// The batch of inputs, one row per sample.
+    pub fn input(&self) -> &[Vec<f64>] {
+        &self.input
+    }
+
+    /// The targets, one row per sample.
+    pub fn target(&self) -> &[Vec<f64>] {
+        &self.target
+    }
+
+    /// The loss.
+    pub fn loss(&self) -> Loss {
+        self.loss
+    }
+
+    /// B, the number of samples.
+    pub fn batch(&self) -> usize {
+        self.input.len()
+    }
+
+    /// The number of weights and biases (biases counted whether or not the model has them, as
+    /// their gradients are reported).
+    pub fn n_parameters(&self) -> u128 {
+        let widths = self.net.widths();
+        widths.windows(2).map(|w| w[1] as u128 * (w[0] as u128 + 1)).sum()
+    }
+
+    /// An upper estimate of the memory, in bytes, that the reference gradients take on the
+    /// [`scalar`] tape: [`TAPE_BYTES_PER_NODE`] per recorded node, with every parameter recorded
+    /// once and, per sample, its inputs, 2 nodes per multiply-add, 4 per unit (bias, shortcut,
+    /// activation and a spare) and 4 per output (the loss terms and their sum).
+    pub fn tape_bytes_estimate(&self) -> u128 {
+        let widths = self.net.widths();
+        let per_sample: u128 = widths[0] as u128
+            + widths.windows(2).map(|w| w[1] as u128 * (2 * w[0] as u128 + 4)).sum::<u128>()
+            + 4 * *widths.last().expect("a network has layers") as u128;
+        (self.n_parameters() + self.batch() as u128 * per_sample) * TAPE_BYTES_PER_NODE
+    }
+}
+
+/// Bytes per node of the [`scalar`] tape, generously: a 40-byte node, twice over for the `Vec`'s
+/// growth by doubling, and an 8-byte adjoint in the backward sweep, rounded up.
+pub const TAPE_BYTES_PER_NODE: u128 = 96;
+
+impl ModelFile {
+    fn validate(self) -> Result<Model, Error> {
+        if self.layers.is_empty() {
+            return Err(Error::input("layers: the network has no layers"));
+        }
+        let slope = self.leaky_slope.unwrap_or(DEFAULT_LEAKY_SLOPE);
+        check_finite("leaky_slope", slope)?;
+        let n_layers = self.layers.len();
+        let mut width_in = self.layers[0].weight.first().map_or(0, Vec::len);
+        let mut layers = Vec::with_capacity(n_layers);
+        for (idx, layer) in self.layers.into_iter().enumerate() {
+            let l = idx + 1;
+            if layer.weight.is_empty() {
+                return Err(Error::input(format!(
+                    "layer {l} weight: it has no rows (a layer needs at least one output unit)"
+                )));
+            }
+            if width_in == 0 {
+                return Err(Error::input(format!(
+                    "layer {l} weight row 0: it has no columns (a layer needs at least one input)"
+                )));
+            }
+            check_matrix(&format!("layer {l} weight"), &layer.weight, width_in)?;
+            if let Some(bias) = &layer.bias {
+                check_vector(&format!("layer {l} bias"), bias, layer.weight.len())?;
+            }
+            let activation = Activation::from_name(&layer.activation, slope).map_err(|_| {
+                Error::input(format!(
+                    "layer {l} activation: unknown name {:?} (expected one of {})",
+                    layer.activation,
+                    Activation::NAMES.join(", ")
+                ))
+            })?;
+            width_in = layer.weight.len();
+            layers.push(DenseLayer { weight: layer.weight, bias: layer.bias, activation });
+        }
+        if let Some(s) = self.shortcut {
+            if s == 0 || s > n_layers {
+                return Err(Error::input(format!(
+                    "shortcut: span {s} must be between 1 and the number of layers {n_layers}"
+                )));
+            }
+        }
+        let loss = match self.loss.as_deref() {
+            None | Some("squared_error") => Loss::SquaredError,
+            Some("bce") => Loss::BinaryCrossEntropy,
+            Some(other) => {
+                return Err(Error::input(format!(
+                    "loss: unknown name {other:?} (expected {})",
+                    LOSS_NAMES.join(" or ")
+                )));
+            }
+        };
+        // Everything Dense::new refuses has been refused above with a located message.
+        let net = Dense::new(layers, self.shortcut)?;
+        Model::new(net, self.input, self.target, loss)
+    }
+}
+
+impl ClaimedGradients {
+    /// Parses a gradients file's text and checks that every number is finite; `source` (a file
+    /// name) starts every message. Shapes are checked against a model later.
+    pub fn from_json(text: &str, source: &str) -> Result<ClaimedGradients, Error> {
+        let grads: ClaimedGradients = serde_json::from_str(text).map_err(|e| in_source(source, e))?;
+        grads.check_finite().map_err(|e| in_source(source, e))?;
+        Ok(grads)
+    }
+
+    /// Reads a gradients file (messages start with the path as given).
+    pub fn from_file(path: &Path) -> Result<ClaimedGradients, Error> {
+        ClaimedGradients::from_json(&read(path)?, &path.display().to_string())
+    }
+
+    fn check_finite(&self) -> Result<(), Error> {
+        if let Some(loss) = self.loss {
+            check_finite("loss", loss)?;
+        }
+        for (idx, layer) in self.layers.iter().enumerate() {
+            let l = idx + 1;
+            for (j, row) in layer.weight_grad.iter().enumerate() {
+                for (i, &v) in row.iter().enumerate() {
+                    check_finite(&format!("layer {l} weight_grad row {j} column {i}"), v)?;
+                }
+            }
+            for (j, &v) in layer.bias_grad.iter().flatten().enumerate() {
+                check_finite(&format!("layer {l} bias_grad {j}"), v)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads a whole file as UTF-8.
+fn read(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), action: "read", source })
+}
+
+/// Prefixes a message with the file it is about.
+pub(crate) fn in_source(source: &str, e: impl std::fmt::Display) -> Error {
+    Error::input(format!("{source}: {e}"))
+}
+
+/// `"1 column"`, `"4 columns"`.
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+fn check_finite(place: &str, v: f64) -> Result<(), Error> {
+    if v.is_finite() { Ok(()) } else { Err(Error::input(format!("{place}: {v} is not a finite number"))) }
+}
+
+/// Every row of `rows` has `width` finite entries.
+pub(crate) fn check_matrix(place: &str, rows: &[Vec<f64>], width: usize) -> Result<(), Error> {
+    for (j, row) in rows.iter().enumerate() {
+        if row.len() != width {
+            return Err(Error::input(format!(
+                "{place} row {j}: expected {}, got {}",
+                count(width, "column"),
+                row.len()
+            )));
+        }
+        for (i, &v) in row.iter().enumerate() {
+            check_finite(&format!("{place} row {j} column {i}"), v)?;
+        }
+    }
+    Ok(())
+}
+
+/// `values` has `len` finite entries.
+pub(crate) fn check_vector(place: &str, values: &[f64], len: usize) -> Result<(), Error> {
+    if values.len() != len {
+        return Err(Error::input(format!("{place}: expected {}, got {}", count(len, "value"), values.len())));
+    }
+    for (j, &v) in values.iter().enumerate() {
+        check_finite(&format!("{place} {j}"), v)?;
+    }
+    Ok(())
+}
+
+/// A non-empty batch of rows of `width` finite entries (and `rows` of them, if given).
+fn check_batch(place: &str, batch: &[Vec<f64>], width: usize, rows: Option<usize>) -> Result<(), Error> {
+    if batch.is_empty() {
+        return Err(Error::input(format!("{place}: the batch is empty (it needs at least one sample)")));
+    }
+    if let Some(rows) = rows {
+        if batch.len() != rows {
+            return Err(Error::input(format!(
+                "{place}: expected {} (one per input sample), got {}",
+                count(rows, "row"),
+                batch.len()
+            )));
+        }
+    }
+    check_matrix(place, batch, width)
+}

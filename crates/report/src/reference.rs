@@ -1,0 +1,693 @@
+//! Reference gradients and gradient checks as a library: what `report chain`, `report grad` and
+//! `report check` print, as typed results for a Rust project's own tests.
+//!
+//! - [`chain_gradients`]: the single-neuron chain of [`scalar::chain`] — per layer the forward
+//!   values, the gradient ∂L/∂w_d rounded to `f64`, and its exact sign and log10 magnitude, which
+//!   stay exact where the `f64` value underflows to 0 or overflows to ∞.
+//! - [`model_gradients`]: ∂L/∂W_l and ∂L/∂b_l of a dense [`Model`], from the [`scalar`] tape.
+//! - [`check_gradients`]: compares gradients computed elsewhere with those, entry by entry:
+//!   an entry passes when |theirs − ref| ≤ atol + rtol·|ref|.
+//!
+//! Every result serializes (serde) to the JSON contract of `docs/model-format.md`; `to_json`
+//! prints it the way the command does (one layer per line, numbers in shortest round-trip form,
+//! so they parse back to the same `f64`), and [`CheckReport`]'s `Display` is the command's table.
+//!
+//! **Which f64 is "the" gradient.** A chain's `grad` is the `f64` nearest the exact gradient
+//! ([`Ext::to_f64`], one rounding). While every intermediate product stays in `f64`'s normal
+//! range this is bit for bit the plain-`f64` closed form (and the tape); where the plain value
+//! underflows or overflows, it is the value a perfect `f64` implementation would hold. `grad` is
+//! `None` (JSON `null`) when that `f64` is ±∞ or is 0 while the exact value is not.
+//!
+//! **Which layer is wrong.** Backprop runs from the output down, and each layer's δ feeds every
+//! layer below it, so one wrong backward step makes its own layer and every layer below it wrong.
+//! [`CheckReport::first_wrong_layer`] is therefore the failing layer nearest the output — the
+//! first one backprop reaches — which is where to look for the bug.
+//!
+//! ```
+//! use report::model::{ClaimedGradients, Model};
+//! use report::reference::{check_gradients, model_gradients, Tolerance};
+//!
+//! let model = Model::from_json(
+//!     r#"{"layers": [{"weight": [[0.5, -0.25], [1, 2]], "bias": [0, 0.5], "activation": "tanh"},
+//!                    {"weight": [[1, -1]], "activation": "sigmoid"}],
+//!         "input": [[1, 2], [-1, 0.5]], "target": [[1], [0]]}"#,
+//!     "model.json",
+//! )?;
+//! let reference = model_gradients(&model)?;
+//!
+//! // Right gradients pass…
+//! let mut theirs = ClaimedGradients::from(&reference);
+//! assert!(check_gradients(&model, &theirs, Tolerance::default())?.pass);
+//!
+//! // …and a wrong entry in layer 1 is found and located.
+//! theirs.layers[0].weight_grad[1][0] *= 2.0;
+//! let report = check_gradients(&model, &theirs, Tolerance::default())?;
+//! assert!(!report.pass);
+//! assert_eq!(report.first_wrong_layer, Some(1));
+//! assert_eq!(report.layers[0].worst.entry, "weight_grad[1][0]");
+//! println!("{report}"); // the table `report check` prints
+//! # Ok::<(), report::Error>(())
+//! ```
+
+use crate::error::Error;
+use crate::model::{ClaimedGradients, ClaimedLayer, Model, count};
+use crate::numfmt;
+use scalar::Ext;
+use scalar::chain::{Chain, Magnitudes};
+use serde::Serialize;
+use std::fmt;
+use std::io;
+
+// ---------------------------------------------------------------------------------------------
+// The chain.
+
+/// A chain's loss, output and per-layer gradients (`report chain --format json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChainReport {
+    /// L = (y − ŷ)² (JSON `null` if it overflows `f64`; the gradients are still exact).
+    pub loss: f64,
+    /// y = a_D.
+    pub output: f64,
+    /// Layer 1 (at the input) first.
+    pub layers: Vec<ChainLayer>,
+}
+
+/// One layer of a [`ChainReport`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChainLayer {
+    /// d, from 1 at the input to D at the output.
+    pub layer: usize,
+    /// z_d.
+    pub pre_activation: f64,
+    /// u_d = a_{d−1} (u_1 = x).
+    pub input: f64,
+    /// ∂L/∂w_d correctly rounded to `f64`; `None` when that is ±∞, or 0 while the exact value is
+    /// not.
+    pub grad: Option<f64>,
+    /// log10 |∂L/∂w_d| of the exact value; `None` only when the exact gradient is 0.
+    pub log10_abs_grad: Option<f64>,
+    /// The sign of the exact gradient: −1, 0 or 1.
+    pub sign: i8,
+    /// log10 of the article's bound 2|y−ŷ|·|u_d|·∏_{k≥d} sup|f′_k|·∏_{k>d}|w_k| on |∂L/∂w_d|;
+    /// `None` when no bound applies (a chain with a shortcut) or the bound is exactly 0 (then so
+    /// is the gradient).
+    pub log10_bound: Option<f64>,
+    /// The exact gradient (not serialized: JSON has `grad`, `sign` and `log10_abs_grad`).
+    #[serde(skip)]
+    pub exact_grad: Ext,
+}
+
+/// The gradients of a chain at input `x` and target `target`, exact beyond `f64`'s range.
+///
+/// # Errors
+/// When the `f64` forward pass leaves `f64` (a pre-activation or the output is ±∞, e.g. weights
+/// near 1e300 on an identity chain) or 2(y − ŷ) overflows: the report's `pre_activation`, `input`
+/// and `loss` are the `f64` forward pass a user's code computes, so it must be finite. The message
+/// names the first layer where it is not.
+///
+/// ```
+/// use report::reference::chain_gradients;
+/// use scalar::{Activation, chain::Chain};
+/// // Sigmoid, w = 8, biases −8 then −4: every z is 0, σ′(0) = 1/4, so each layer doubles the
+/// // gradient: with x = 1 and ŷ = 0, ∂L/∂w_d = 2^(D−d−3) exactly for d ≥ 2 (u_d = σ(0) = 1/2)
+/// // and 2^(D−3) at layer 1 (u_1 = x = 1).
+/// let depth = 1100;
+/// let biases = std::iter::once(-8.0).chain(std::iter::repeat(-4.0)).take(depth).collect();
+/// let chain = Chain::new(vec![8.0; depth], vec![Activation::Sigmoid; depth], Some(biases), None)?;
+/// let report = chain_gradients(&chain, 1.0, 0.0)?;
+/// assert_eq!(report.layers[depth - 1].grad, Some(0.125));
+/// assert_eq!(report.layers[0].grad, None); // 2^1097 overflows f64…
+/// let l = report.layers[0].log10_abs_grad.unwrap(); // …but its log10 is exact
+/// assert!((l - 1097.0 * 2f64.log10()).abs() < 1e-12);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn chain_gradients(chain: &Chain, x: f64, target: f64) -> Result<ChainReport, Error> {
+    let trace = chain.forward(x);
+    if let Some(d) = trace.pre_activation.iter().position(|z| !z.is_finite()) {
+        return Err(Error::input(format!(
+            "layer {}: the pre-activation z = {} overflows f64 in the forward pass; the chain's \
+             report shows the f64 forward pass, so it needs one that stays finite",
+            d + 1,
+            trace.pre_activation[d]
+        )));
+    }
+    if !trace.output.is_finite() {
+        return Err(Error::input(format!(
+            "layer {}: the output {} is not finite in f64, so the gradients are undefined",
+            chain.depth(),
+            trace.output
+        )));
+    }
+    let dl_dy = 2.0 * (trace.output - target);
+    if !dl_dy.is_finite() {
+        return Err(Error::input(format!(
+            "target: 2(y − target) overflows f64 (y = {}, target = {target})",
+            trace.output
+        )));
+    }
+    let exact = chain.gradients_ext(x, target).weight;
+    let magnitudes = Magnitudes::of(&exact);
+    let bound = chain.bound(x, target);
+    let layers = (0..chain.depth())
+        .map(|idx| {
+            let g = exact[idx];
+            // An exact 0 is printed as 0.0, never −0.0: its sign carries no information.
+            let rounded = if g.is_zero() { 0.0 } else { g.to_f64() };
+            let representable = rounded.is_finite() && (rounded != 0.0 || g.is_zero());
+            let log10 = magnitudes.log10_abs[idx];
+            ChainLayer {
+                layer: idx + 1,
+                pre_activation: trace.pre_activation[idx],
+                input: trace.input[idx],
+                grad: representable.then_some(rounded),
+                log10_abs_grad: log10.is_finite().then_some(log10),
+                sign: magnitudes.sign[idx],
+                log10_bound: bound.as_ref().map(|b| b[idx].log10_abs()).filter(|l| l.is_finite()),
+                exact_grad: g,
+            }
+        })
+        .collect::<Vec<_>>();
+    if let Some(bad) = layers.iter().find(|l| !l.exact_grad.is_finite()) {
+        // Ext's exponent cannot overflow and every factor is finite, so this is a broken
+        // invariant; refuse rather than print a wrong number.
+        return Err(Error::input(format!("layer {}: the exact gradient is not finite (an internal error)", bad.layer)));
+    }
+    let diff = trace.output - target;
+    Ok(ChainReport { loss: diff * diff, output: trace.output, layers })
+}
+
+impl ChainReport {
+    /// The JSON `report chain --format json` prints (one layer per line, no trailing newline).
+    pub fn to_json(&self) -> String {
+        to_json(self)
+    }
+
+    /// The Markdown table `report chain` prints; numbers through [`numfmt`].
+    pub fn to_markdown(&self) -> String {
+        let mut out = format!("output y = {}, loss L = {}\n\n", numfmt::sig(self.output, 6), numfmt::sig(self.loss, 6));
+        out.push_str(
+            "| layer | z | u = a_{d−1} | ∂L/∂w (exact) | as f64 | log10 \\|∂L/∂w\\| | \
+             log10 bound |\n|---:|---:|---:|---:|---:|---:|---:|\n",
+        );
+        for l in &self.layers {
+            let as_f64 = match l.grad {
+                Some(g) => numfmt::sci(g, 4),
+                None if l.exact_grad.to_f64().is_infinite() => "overflows".into(),
+                None => "underflows".into(),
+            };
+            let bound = l.log10_bound.map_or_else(|| "—".into(), |b| numfmt::log10(b, 3));
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                l.layer,
+                numfmt::sig(l.pre_activation, 4),
+                numfmt::sig(l.input, 4),
+                numfmt::ext(l.exact_grad, 4),
+                as_f64,
+                numfmt::log10(l.log10_abs_grad.unwrap_or(f64::NEG_INFINITY), 3),
+                bound
+            ));
+        }
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dense models.
+
+/// The loss and gradients of a [`Model`] (`report grad`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelGradients {
+    /// L.
+    pub loss: f64,
+    /// Layer 1 first.
+    pub layers: Vec<LayerGradients>,
+}
+
+/// One layer of [`ModelGradients`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerGradients {
+    /// ∂L/∂W_l\[j\]\[i\]: one row per output unit, one column per input.
+    pub weight_grad: Vec<Vec<f64>>,
+    /// ∂L/∂b_l\[j\] (given whether or not the layer has a bias: it is ∂L/∂z summed over the batch).
+    pub bias_grad: Vec<f64>,
+}
+
+/// The reference gradients of a model, from the [`scalar`] oracle's tape.
+///
+/// # Errors
+/// When the loss or a gradient is not finite in `f64` (the message names the first such entry).
+pub fn model_gradients(model: &Model) -> Result<ModelGradients, Error> {
+    let grads = model.net().gradients(model.input(), model.target(), model.loss())?;
+    let not_finite = |place: String, v: f64| {
+        Error::input(format!(
+            "{place}: the reference value {v} is not finite in f64, so no comparison in f64 \
+             is meaningful (for exact log-domain magnitudes of a chain, see `report chain`)"
+        ))
+    };
+    if !grads.loss.is_finite() {
+        return Err(not_finite("loss".into(), grads.loss));
+    }
+    for (idx, (w, b)) in grads.weight.iter().zip(&grads.bias).enumerate() {
+        for (j, row) in w.iter().enumerate() {
+            if let Some(i) = row.iter().position(|v| !v.is_finite()) {
+                return Err(not_finite(format!("layer {} weight_grad row {j} column {i}", idx + 1), row[i]));
+            }
+        }
+        if let Some(j) = b.iter().position(|v| !v.is_finite()) {
+            return Err(not_finite(format!("layer {} bias_grad {j}", idx + 1), b[j]));
+        }
+    }
+    Ok(ModelGradients {
+        loss: grads.loss,
+        layers: grads
+            .weight
+            .into_iter()
+            .zip(grads.bias)
+            .map(|(weight_grad, bias_grad)| LayerGradients { weight_grad, bias_grad })
+            .collect(),
+    })
+}
+
+impl ModelGradients {
+    /// The JSON `report grad` prints (one layer per line, no trailing newline).
+    pub fn to_json(&self) -> String {
+        to_json(self)
+    }
+}
+
+impl From<&ModelGradients> for ClaimedGradients {
+    fn from(g: &ModelGradients) -> ClaimedGradients {
+        ClaimedGradients {
+            loss: Some(g.loss),
+            layers: g
+                .layers
+                .iter()
+                .map(|l| ClaimedLayer { weight_grad: l.weight_grad.clone(), bias_grad: Some(l.bias_grad.clone()) })
+                .collect(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks.
+
+/// The default absolute tolerance of [`Tolerance`].
+///
+/// Two correct `f64` backprops differ by rounding only: about ε ≈ 2.2e−16 times the size of the
+/// terms summed, times their number. 1e−8 leaves a margin of ~10⁴ over that for gradients built
+/// from terms up to ~1 summed over ~10⁴ products, and covers entries whose reference is near 0
+/// by cancellation (where no relative tolerance can work).
+pub const DEFAULT_ATOL: f64 = 1e-8;
+
+/// The default relative tolerance of [`Tolerance`]: 1e−6, a margin of ~10⁹ over `f64` rounding
+/// for different summation orders or formulas (σ(1−σ) against e^{−|z|}/(1+e^{−|z|})²). A real
+/// bug — a missing σ′ (≤ 1/4), a transposed weight, a sign, a forgotten 1/B — is an O(1)
+/// relative error and fails by orders of magnitude. For gradients computed in `f32`, use about
+/// `rtol = 1e-3, atol = 1e-5`.
+pub const DEFAULT_RTOL: f64 = 1e-6;
+
+/// When an entry passes: |theirs − ref| ≤ atol + rtol·|ref|.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Tolerance {
+    /// The absolute part.
+    pub atol: f64,
+    /// The relative part.
+    pub rtol: f64,
+}
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Tolerance { atol: DEFAULT_ATOL, rtol: DEFAULT_RTOL }
+    }
+}
+
+impl Tolerance {
+    /// A tolerance; both parts must be finite and ≥ 0.
+    pub fn new(atol: f64, rtol: f64) -> Result<Tolerance, Error> {
+        for (name, v) in [("--atol", atol), ("--rtol", rtol)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::input(format!("{name} {v}: a tolerance must be a finite number ≥ 0")));
+            }
+        }
+        Ok(Tolerance { atol, rtol })
+    }
+
+    /// Whether `theirs` passes against `reference`.
+    pub fn accepts(self, theirs: f64, reference: f64) -> bool {
+        (theirs - reference).abs() <= self.atol + self.rtol * reference.abs()
+    }
+
+    /// |theirs − ref| / (atol + rtol·|ref|): ≤ 1 passes (0/0 is 0, x/0 is ∞).
+    fn excess(self, theirs: f64, reference: f64) -> f64 {
+        let diff = (theirs - reference).abs();
+        let allowed = self.atol + self.rtol * reference.abs();
+        if diff == 0.0 {
+            0.0
+        } else if allowed == 0.0 {
+            f64::INFINITY
+        } else {
+            diff / allowed
+        }
+    }
+}
+
+/// The outcome of [`check_gradients`] (`report check --format json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckReport {
+    /// Whether every layer (and the loss, if they gave one) passes.
+    pub pass: bool,
+    /// The failing layer nearest the output, where backprop first went wrong (see the
+    /// [module docs](self)); `None` when every layer passes.
+    pub first_wrong_layer: Option<usize>,
+    /// The absolute tolerance used.
+    pub atol: f64,
+    /// The relative tolerance used.
+    pub rtol: f64,
+    /// Their loss against the reference, if they gave one.
+    pub loss: Option<LossCheck>,
+    /// Layer 1 first.
+    pub layers: Vec<LayerCheck>,
+}
+
+/// Their loss against the reference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LossCheck {
+    /// Their value.
+    pub theirs: f64,
+    /// The reference value.
+    pub reference: f64,
+    /// |theirs − reference|.
+    pub abs_error: f64,
+    /// Whether it passes the tolerance.
+    pub pass: bool,
+}
+
+/// One layer of a [`CheckReport`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerCheck {
+    /// l, from 1 at the input.
+    pub layer: usize,
+    /// How many entries were compared (weights, and biases unless they left them out).
+    pub entries: usize,
+    /// How many of them fail.
+    pub failed: usize,
+    /// max |theirs − ref|.
+    pub max_abs_error: f64,
+    /// max |theirs − ref| / |ref| (∞ — JSON `null` — when an entry whose reference is exactly 0
+    /// differs).
+    pub max_rel_error: f64,
+    /// The entry furthest outside (or least inside) its tolerance; the first one on ties.
+    pub worst: WorstEntry,
+    /// Whether every entry passes.
+    pub pass: bool,
+}
+
+/// Where a layer is furthest from the reference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorstEntry {
+    /// `weight_grad[j][i]` or `bias_grad[j]` (0-based, as in the JSON arrays).
+    pub entry: String,
+    /// Their value.
+    pub theirs: f64,
+    /// The reference value.
+    pub reference: f64,
+}
+
+/// Compares gradients computed elsewhere with the reference gradients of `model`.
+///
+/// `bias_grad` may be left out of a layer only when the model's layer has no bias.
+///
+/// # Errors
+/// When `theirs` does not have the model's shape (the message names the layer, row and column),
+/// or the reference is not finite ([`model_gradients`]).
+pub fn check_gradients(model: &Model, theirs: &ClaimedGradients, tolerance: Tolerance) -> Result<CheckReport, Error> {
+    check_shape(model, theirs)?;
+    let reference = model_gradients(model)?;
+    check_gradients_against(model, &reference, theirs, tolerance)
+}
+
+/// [`check_gradients`] with the reference gradients of `model` already computed (by
+/// [`model_gradients`]).
+///
+/// # Errors
+/// When `theirs` does not have the model's shape (the message names the layer, row and column).
+pub fn check_gradients_against(
+    model: &Model,
+    reference: &ModelGradients,
+    theirs: &ClaimedGradients,
+    tolerance: Tolerance,
+) -> Result<CheckReport, Error> {
+    check_shape(model, theirs)?;
+    let layers: Vec<LayerCheck> = reference
+        .layers
+        .iter()
+        .zip(&theirs.layers)
+        .enumerate()
+        .map(|(idx, (r, t))| check_layer(idx + 1, r, t, tolerance))
+        .collect();
+    let loss = theirs.loss.map(|their_loss| LossCheck {
+        theirs: their_loss,
+        reference: reference.loss,
+        abs_error: (their_loss - reference.loss).abs(),
+        pass: tolerance.accepts(their_loss, reference.loss),
+    });
+    let first_wrong_layer = layers.iter().rev().find(|l| !l.pass).map(|l| l.layer);
+    Ok(CheckReport {
+        pass: first_wrong_layer.is_none() && loss.as_ref().is_none_or(|l| l.pass),
+        first_wrong_layer,
+        atol: tolerance.atol,
+        rtol: tolerance.rtol,
+        loss,
+        layers,
+    })
+}
+
+fn check_shape(model: &Model, theirs: &ClaimedGradients) -> Result<(), Error> {
+    let layers = model.net().layers();
+    if theirs.layers.len() != layers.len() {
+        return Err(Error::input(format!(
+            "layers: expected {} (as in the model), got {}",
+            count(layers.len(), "layer"),
+            theirs.layers.len()
+        )));
+    }
+    let widths = model.net().widths();
+    for (idx, (layer, t)) in layers.iter().zip(&theirs.layers).enumerate() {
+        let l = idx + 1;
+        let (rows, cols) = (widths[l], widths[l - 1]);
+        if t.weight_grad.len() != rows {
+            return Err(Error::input(format!(
+                "layer {l} weight_grad: expected {} (one per output unit), got {}",
+                count(rows, "row"),
+                t.weight_grad.len()
+            )));
+        }
+        crate::model::check_matrix(&format!("layer {l} weight_grad"), &t.weight_grad, cols)?;
+        match (&t.bias_grad, &layer.bias) {
+            (Some(b), _) => {
+                crate::model::check_vector(&format!("layer {l} bias_grad"), b, rows)?;
+            }
+            (None, Some(_)) => {
+                return Err(Error::input(format!(
+                    "layer {l}: bias_grad is missing, and the model's layer {l} has a bias"
+                )));
+            }
+            (None, None) => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_layer(layer: usize, reference: &LayerGradients, theirs: &ClaimedLayer, tolerance: Tolerance) -> LayerCheck {
+    // (name, theirs, reference) for every compared entry, weights row by row, then biases.
+    let weights =
+        (reference.weight_grad.iter().zip(&theirs.weight_grad)).enumerate().flat_map(|(j, (r_row, t_row))| {
+            (r_row.iter().zip(t_row)).enumerate().map(move |(i, (&r, &t))| (Entry::Weight(j, i), t, r))
+        });
+    let biases = theirs.bias_grad.iter().flat_map(|t_bias| {
+        (reference.bias_grad.iter().zip(t_bias)).enumerate().map(|(j, (&r, &t))| (Entry::Bias(j), t, r))
+    });
+    let mut entries = 0;
+    let mut failed = 0;
+    let mut max_abs_error = 0.0f64;
+    let mut max_rel_error = 0.0f64;
+    let mut worst: Option<(f64, Entry, f64, f64)> = None;
+    for (entry, t, r) in weights.chain(biases) {
+        entries += 1;
+        let diff = (t - r).abs();
+        if !tolerance.accepts(t, r) {
+            failed += 1;
+        }
+        max_abs_error = max_abs_error.max(diff);
+        let rel = if diff == 0.0 {
+            0.0
+        } else {
+            diff / r.abs() // ∞ when r = 0
+        };
+        max_rel_error = max_rel_error.max(rel);
+        let excess = tolerance.excess(t, r);
+        if worst.as_ref().is_none_or(|w| excess > w.0) {
+            worst = Some((excess, entry, t, r));
+        }
+    }
+    let (_, entry, t, r) = worst.expect("a validated layer has at least one weight");
+    LayerCheck {
+        layer,
+        entries,
+        failed,
+        max_abs_error,
+        max_rel_error,
+        worst: WorstEntry { entry: entry.to_string(), theirs: t, reference: r },
+        pass: failed == 0,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    Weight(usize, usize),
+    Bias(usize),
+}
+
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Entry::Weight(j, i) => write!(f, "weight_grad[{j}][{i}]"),
+            Entry::Bias(j) => write!(f, "bias_grad[{j}]"),
+        }
+    }
+}
+
+impl CheckReport {
+    /// The JSON `report check --format json` prints (one layer per line, no trailing newline).
+    pub fn to_json(&self) -> String {
+        to_json(self)
+    }
+}
+
+impl fmt::Display for CheckReport {
+    /// The table `report check` prints; numbers through [`numfmt`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "An entry passes when |theirs − ref| ≤ atol + rtol·|ref|, with atol = {} and rtol = {}.",
+            numfmt::sci(self.atol, 2),
+            numfmt::sci(self.rtol, 2)
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "| layer | entries | failed | max abs error | max rel error | worst entry | theirs | reference | verdict |"
+        )?;
+        writeln!(f, "|---:|---:|---:|---:|---:|---|---:|---:|---|")?;
+        for l in &self.layers {
+            let rel = if l.max_rel_error.is_infinite() {
+                "∞ (reference 0)".into()
+            } else {
+                numfmt::sci(l.max_rel_error, 2)
+            };
+            writeln!(
+                f,
+                "| {} | {} | {} | {} | {} | `{}` | {} | {} | {} |",
+                l.layer,
+                l.entries,
+                l.failed,
+                numfmt::sci(l.max_abs_error, 2),
+                rel,
+                l.worst.entry,
+                numfmt::sci(l.worst.theirs, 6),
+                numfmt::sci(l.worst.reference, 6),
+                if l.pass { "pass" } else { "FAIL" }
+            )?;
+        }
+        writeln!(f)?;
+        if let Some(loss) = &self.loss {
+            writeln!(
+                f,
+                "Loss: theirs {}, reference {}, abs error {}: {}.",
+                numfmt::sci(loss.theirs, 6),
+                numfmt::sci(loss.reference, 6),
+                numfmt::sci(loss.abs_error, 2),
+                if loss.pass {
+                    "pass"
+                } else {
+                    "FAIL — the forward pass or the loss differs, and every gradient may inherit it"
+                }
+            )?;
+            writeln!(f)?;
+        }
+        match self.first_wrong_layer {
+            None if self.pass => write!(f, "PASS: every layer matches the reference."),
+            None => write!(f, "FAIL: the loss differs; every layer's gradients pass."),
+            Some(l) => {
+                let failing: Vec<String> =
+                    (self.layers.iter().rev()).filter(|c| !c.pass).map(|c| c.layer.to_string()).collect();
+                write!(
+                    f,
+                    "FAIL: layer {l} is the first wrong layer in backprop order (from the output; \
+                     failing: {}). The layers below it inherit its error: look for the bug in \
+                     layer {l}'s backward step.",
+                    failing.join(", ")
+                )
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON.
+
+/// Serializes with serde_json (shortest round-trip numbers, non-finite as `null`), putting each
+/// element of a top-level array on its own line.
+fn to_json<T: Serialize>(value: &T) -> String {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, LayerPerLine::default());
+    value.serialize(&mut ser).expect("serializing plain structs into memory cannot fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// serde_json's compact format, except that each element of an array held directly by the
+/// top-level object starts a new line (indented by two spaces).
+#[derive(Debug, Default)]
+struct LayerPerLine {
+    depth: usize,
+    top_array_has_elements: bool,
+}
+
+impl serde_json::ser::Formatter for LayerPerLine {
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        if self.depth == 2 {
+            self.top_array_has_elements = false;
+        }
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        if self.depth == 2 && self.top_array_has_elements {
+            w.write_all(b"\n")?;
+        }
+        self.depth -= 1;
+        w.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        if self.depth == 2 {
+            self.top_array_has_elements = true;
+            w.write_all(b"\n  ")?;
+        }
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth -= 1;
+        w.write_all(b"}")
+    }
+}

@@ -1,0 +1,246 @@
+//! Section 6 — why the network does not train, the classic case: AND and XOR with logistic units,
+//! 0–3 hidden layers of 2 units, with and without bias, trained by full-batch gradient descent on
+//! squared error over many seeds; and the classic bugs, reproduced with [`super::handwritten`] and caught
+//! (or not) by gradient checking against the oracle.
+//!
+//! The constant predictor's loss — what a network that outputs the mean target for every input
+//! reaches — is Var(t) = mean((t − mean t)²): 3/16 = 0.1875 for AND, 1/4 for XOR. A run that
+//! "plateaus" spends at least [`PLATEAU_EPOCHS`] consecutive epochs within [`PLATEAU_BAND`]
+//! (relative) of it.
+
+use super::handwritten::{Bug, Net, Scratch, oracle_loss};
+use super::{Config, stream_rng};
+use rayon::prelude::*;
+use scalar::gradcheck::{Options, check_gradient};
+use serde::Serialize;
+
+/// Full-batch gradient-descent step size.
+pub const LEARNING_RATE: f64 = 2.0;
+/// A run succeeds when its loss falls below this (every output within about 0.1 of its target).
+pub const TARGET_LOSS: f64 = 0.01;
+/// Relative distance from the constant predictor's loss that counts as "on the plateau".
+pub const PLATEAU_BAND: f64 = 0.02;
+/// Consecutive epochs on the plateau that make a plateau.
+pub const PLATEAU_EPOCHS: usize = 100;
+/// Hidden units per hidden layer.
+pub const HIDDEN_WIDTH: usize = 2;
+
+/// A task: four inputs and their targets.
+#[derive(Debug, Clone, Copy)]
+pub struct Task {
+    /// "AND" or "XOR".
+    pub name: &'static str,
+    /// The four targets for inputs (0,0), (0,1), (1,0), (1,1).
+    pub targets: [f64; 4],
+}
+
+/// The inputs of both tasks.
+pub const INPUTS: [[f64; 2]; 4] = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
+/// y = x1 AND x2.
+pub const AND: Task = Task { name: "AND", targets: [0.0, 0.0, 0.0, 1.0] };
+/// y = x1 XOR x2.
+pub const XOR: Task = Task { name: "XOR", targets: [0.0, 1.0, 1.0, 0.0] };
+
+impl Task {
+    /// Var(t): the loss of the best constant prediction.
+    pub fn constant_loss(&self) -> f64 {
+        let mean = self.targets.iter().sum::<f64>() / 4.0;
+        self.targets.iter().map(|t| (t - mean) * (t - mean)).sum::<f64>() / 4.0
+    }
+}
+
+/// The whole section.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Classic {
+    /// Epochs per run.
+    pub epochs: usize,
+    /// Seeds per configuration.
+    pub seeds: usize,
+    /// One row per (task, hidden layers, bias).
+    pub runs: Vec<ClassicRuns>,
+    /// One row per reproduced bug.
+    pub bugs: Vec<BugCase>,
+}
+
+/// The outcome of training one configuration over every seed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassicRuns {
+    /// "AND" or "XOR".
+    pub task: String,
+    /// Hidden layers.
+    pub hidden_layers: usize,
+    /// Whether the units have biases.
+    pub bias: bool,
+    /// The bug trained with ([`Bug::None`] for the main table).
+    pub bug: Bug,
+    /// The constant predictor's loss.
+    pub constant_loss: f64,
+    /// Share of seeds whose loss fell below [`TARGET_LOSS`].
+    pub success_rate: f64,
+    /// Median epochs to reach the target, over the successful seeds.
+    pub median_epochs_to_target: Option<usize>,
+    /// Median final loss over all seeds.
+    pub median_final_loss: f64,
+    /// Share of seeds whose loss sat on the constant predictor's plateau.
+    pub plateau_share: f64,
+    /// Share of seeds still on the plateau at the end.
+    pub stuck_share: f64,
+    /// Median over seeds of the largest spread between the weight rows of units of one hidden
+    /// layer at the end (0 means the units stayed identical).
+    pub median_hidden_spread: Option<f64>,
+    /// Seeds whose loss became non-finite, if any (never expected).
+    pub non_finite_runs: usize,
+}
+
+/// A bug, reproduced: what gradient checking says, and what training with it does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BugCase {
+    /// The bug.
+    pub bug: Bug,
+    /// What it is.
+    pub description: String,
+    /// The task it is shown on.
+    pub task: String,
+    /// Whether the hand-written gradient passes the check against the oracle's loss on the real
+    /// data.
+    pub gradient_check_passed: bool,
+    /// The worst coordinate: its name, the claimed and the numeric derivative.
+    pub worst: Option<(String, f64, f64)>,
+    /// Training with the bug (same seeds and budget as the main table).
+    pub training: ClassicRuns,
+    /// What reveals the bug, judged from the measurements above.
+    pub diagnosis: String,
+}
+
+/// Computes the section.
+pub fn compute(config: &Config) -> Classic {
+    let epochs = config.epochs;
+    let mut runs = Vec::new();
+    for (t, task) in [AND, XOR].iter().enumerate() {
+        for hidden in 0..=3 {
+            for bias in [true, false] {
+                let stream = (6 << 16) | (t as u64) << 8 | (hidden as u64) << 1 | u64::from(bias);
+                runs.push(train_many(config, task, hidden, bias, Bug::None, stream));
+            }
+        }
+    }
+    let bugs = Bug::ALL
+        .iter()
+        .enumerate()
+        .map(|(k, &bug)| {
+            let task = if matches!(bug, Bug::MissingSigmoidPrime | Bug::EqualInit) { XOR } else { AND };
+            let bias = bug != Bug::NoBias;
+            let hidden = if bug == Bug::NoBias { 0 } else { 1 };
+            let stream = (6 << 16) | (1 << 12) | k as u64;
+            bug_case(config, &task, hidden, bias, bug, stream)
+        })
+        .collect();
+    Classic { epochs, seeds: config.samples, runs, bugs }
+}
+
+fn bug_case(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: u64) -> BugCase {
+    let net = Net::init(hidden, HIDDEN_WIDTH, bias, bug, &mut stream_rng(config.seed, stream, u64::MAX));
+    let (_, claimed) = net.backprop(&INPUTS, &task.targets, bug);
+    let f = |p: &[f64]| oracle_loss(&net.unflatten(p), &INPUTS, &task.targets);
+    let report =
+        check_gradient(f, &net.flatten(), &claimed, &Options::default()).expect("finite parameters and gradients");
+    let training = train_many(config, task, hidden, bias, bug, stream);
+    let diagnosis = if !report.passed() {
+        "the gradient check against the oracle fails: the gradients are wrong".to_string()
+    } else if training.median_hidden_spread == Some(0.0) {
+        "gradients are right; every hidden unit stays identical to the others (symmetry is never broken)".to_string()
+    } else if training.success_rate == 0.0 {
+        format!(
+            "gradients are right; the model cannot fit the task: median final loss {:.4} against the constant predictor's {:.4}",
+            training.median_final_loss, training.constant_loss
+        )
+    } else {
+        "gradients are right and training succeeds".to_string()
+    };
+    BugCase {
+        bug,
+        description: bug.describe().to_string(),
+        task: task.name.to_string(),
+        gradient_check_passed: report.passed(),
+        worst: report.worst().map(|c| (net.param_name(c.index), c.claimed, c.numeric)),
+        training,
+        diagnosis,
+    }
+}
+
+/// One seed's run.
+struct Run {
+    epochs_to_target: Option<usize>,
+    final_loss: f64,
+    plateau: bool,
+    stuck: bool,
+    hidden_spread: Option<f64>,
+}
+
+fn train_many(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: u64) -> ClassicRuns {
+    let constant = task.constant_loss();
+    let runs: Vec<Run> = (0..config.samples)
+        .into_par_iter()
+        .map(|seed| {
+            let mut net = Net::init(hidden, HIDDEN_WIDTH, bias, bug, &mut stream_rng(config.seed, stream, seed as u64));
+            train(&mut net, task, bug, config.epochs, constant)
+        })
+        .collect();
+    let finite: Vec<&Run> = runs.iter().filter(|r| r.final_loss.is_finite()).collect();
+    let n = runs.len() as f64;
+    let mut epochs: Vec<usize> = finite.iter().filter_map(|r| r.epochs_to_target).collect();
+    epochs.sort_unstable();
+    let mut losses: Vec<f64> = finite.iter().map(|r| r.final_loss).collect();
+    losses.sort_by(f64::total_cmp);
+    let mut spreads: Vec<f64> = finite.iter().filter_map(|r| r.hidden_spread).collect();
+    spreads.sort_by(f64::total_cmp);
+    let median = |v: &[f64]| (!v.is_empty()).then(|| super::stats::percentile(v, 50.0));
+    ClassicRuns {
+        task: task.name.to_string(),
+        hidden_layers: hidden,
+        bias,
+        bug,
+        constant_loss: constant,
+        success_rate: epochs.len() as f64 / n,
+        median_epochs_to_target: (!epochs.is_empty()).then(|| epochs[epochs.len().div_ceil(2) - 1]),
+        median_final_loss: median(&losses).unwrap_or(f64::NAN),
+        plateau_share: finite.iter().filter(|r| r.plateau).count() as f64 / n,
+        stuck_share: finite.iter().filter(|r| r.stuck).count() as f64 / n,
+        median_hidden_spread: median(&spreads),
+        non_finite_runs: runs.len() - finite.len(),
+    }
+}
+
+fn train(net: &mut Net, task: &Task, bug: Bug, epochs: usize, constant: f64) -> Run {
+    let on_plateau = |loss: f64| (loss - constant).abs() <= PLATEAU_BAND * constant;
+    let (mut epochs_to_target, mut streak, mut plateau, mut loss) = (None, 0, false, f64::NAN);
+    let mut scratch = Scratch::default();
+    for epoch in 0..epochs {
+        loss = net.backprop_into(&INPUTS, &task.targets, bug, &mut scratch);
+        if !loss.is_finite() {
+            break;
+        }
+        if loss < TARGET_LOSS && epochs_to_target.is_none() {
+            epochs_to_target = Some(epoch);
+        }
+        streak = if on_plateau(loss) { streak + 1 } else { 0 };
+        plateau |= streak >= PLATEAU_EPOCHS;
+        net.step(&scratch.grads, LEARNING_RATE);
+    }
+    // The loss the (possibly buggy) code reports is on its own view of the data; judge the run on
+    // the real data.
+    let final_loss = if loss.is_finite() { oracle_loss(net, &INPUTS, &task.targets) } else { loss };
+    let hidden_spread = net.w[..net.w.len() - 1]
+        .iter()
+        .map(|layer| {
+            let mut spread: f64 = 0.0;
+            for a in layer {
+                for b in layer {
+                    spread = spread.max(a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max));
+                }
+            }
+            spread
+        })
+        .reduce(f64::max);
+    Run { epochs_to_target, final_loss, plateau, stuck: on_plateau(final_loss), hidden_spread }
+}

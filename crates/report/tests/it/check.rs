@@ -1,0 +1,269 @@
+//! `report check`: right gradients pass (exit 0), a wrong layer is named (exit 1), shapes that
+//! do not match the model are bad input (exit 2), and the worked example of
+//! `docs/model-format.md` — a hand-written backprop missing a σ′ — runs as written.
+
+use crate::cli_run::{assert_bad_input, repo_root, report, temp_file};
+use report::model::{ClaimedGradients, Model};
+use report::reference::{Tolerance, check_gradients, model_gradients};
+use serde_json::{Value, json};
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../examples/buggy_backprop.rs"]
+mod buggy_backprop;
+
+/// A 3-layer model with a bias in layers 1 and 3 only.
+fn three_layer_model() -> Value {
+    json!({
+        "layers": [
+            {"weight": [[0.5, -1.0], [0.25, 0.75], [-1.5, 1.0]], "bias": [0.0, 0.5, -0.25], "activation": "tanh"},
+            {"weight": [[1.0, -0.5, 0.25], [0.5, 0.5, -1.0]], "activation": "sigmoid"},
+            {"weight": [[1.25, -0.75]], "bias": [0.125], "activation": "identity"}
+        ],
+        "input": [[1.0, -1.0], [0.5, 2.0], [-0.25, 0.0]],
+        "target": [[0.5], [-1.0], [0.0]]
+    })
+}
+
+/// Writes the model and `grads` to files, runs `report check` with `extra` flags.
+fn check(stem: &str, model: &Value, grads: &Value, extra: &[&str]) -> crate::cli_run::Run {
+    let model_path = temp_file(&format!("{stem}-model.json"), &model.to_string());
+    let grads_path = temp_file(&format!("{stem}-grads.json"), &grads.to_string());
+    let mut args = vec![
+        "check".to_string(),
+        "--model".into(),
+        model_path.display().to_string(),
+        "--grads".into(),
+        grads_path.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    report(&args)
+}
+
+/// The reference gradients `report grad` prints for `model`.
+fn reference_grads(stem: &str, model: &Value) -> Value {
+    let path = temp_file(&format!("{stem}-ref-model.json"), &model.to_string());
+    let run = report(&["grad", "--model", path.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+#[test]
+fn right_gradients_pass_with_exit_code_0() {
+    let model = three_layer_model();
+    let grads = reference_grads("right", &model);
+    let run = check("right", &model, &grads, &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("PASS"), "{}", run.stdout);
+    let run = check("right-json", &model, &grads, &["--format", "json"]);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!((v["pass"].clone(), v["first_wrong_layer"].clone()), (json!(true), Value::Null));
+}
+
+#[test]
+fn a_wrong_entry_names_its_layer_with_exit_code_1() {
+    let model = three_layer_model();
+    let mut grads = reference_grads("wrong", &model);
+    let w = grads["layers"][1]["weight_grad"][1][2].as_f64().unwrap();
+    grads["layers"][1]["weight_grad"][1][2] = json!(w * 1.01 + 1e-3);
+    let run = check("wrong", &model, &grads, &[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("FAIL: layer 2 is the first wrong layer"), "{}", run.stdout);
+    let run = check("wrong-json", &model, &grads, &["--format", "json"]);
+    assert_eq!(run.code, 1);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["pass"], json!(false));
+    assert_eq!(v["first_wrong_layer"], json!(2));
+    let verdicts: Vec<bool> = (0..3).map(|l| v["layers"][l]["pass"].as_bool().unwrap()).collect();
+    assert_eq!(verdicts, [true, false, true]);
+    assert_eq!(v["layers"][1]["worst"]["entry"], json!("weight_grad[1][2]"));
+    assert_eq!(v["layers"][1]["failed"], json!(1));
+}
+
+#[test]
+fn the_wrong_layer_nearest_the_output_is_named_first() {
+    let model = three_layer_model();
+    let mut grads = reference_grads("two-wrong", &model);
+    for l in [0, 1] {
+        let b = grads["layers"][l]["weight_grad"][0][0].as_f64().unwrap();
+        grads["layers"][l]["weight_grad"][0][0] = json!(-b - 1.0);
+    }
+    let run = check("two-wrong", &model, &grads, &["--format", "json"]);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!((run.code, v["first_wrong_layer"].clone()), (1, json!(2)));
+}
+
+#[test]
+fn a_wrong_loss_alone_fails() {
+    let model = three_layer_model();
+    let mut grads = reference_grads("loss", &model);
+    grads["loss"] = json!(grads["loss"].as_f64().unwrap() + 0.5);
+    let run = check("loss", &model, &grads, &["--format", "json"]);
+    assert_eq!(run.code, 1);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!((v["first_wrong_layer"].clone(), v["loss"]["pass"].clone()), (Value::Null, json!(false)));
+    // Leaving the loss out is allowed: only the gradients are compared.
+    grads.as_object_mut().unwrap().remove("loss");
+    assert_eq!(check("no-loss", &model, &grads, &[]).code, 0);
+}
+
+#[test]
+fn the_tolerance_rule_is_inclusive() {
+    // One identity unit, w = 1, x = 1, t = 0: y = 1, ∂L/∂w = 2(y − t)·x = 2.
+    let model = Model::from_json(
+        r#"{"layers": [{"weight": [[1]], "activation": "identity"}], "input": [[1]], "target": [[0]]}"#,
+        "m.json",
+    )
+    .unwrap();
+    let reference = model_gradients(&model).unwrap();
+    let r = reference.layers[0].weight_grad[0][0];
+    let tolerance = Tolerance::new(0.5, 0.25).unwrap();
+    let edge = r + 0.5 + 0.25 * r.abs(); // exact: dyadic numbers
+    let mut theirs = ClaimedGradients::from(&reference);
+    theirs.layers[0].weight_grad[0][0] = edge;
+    assert!(check_gradients(&model, &theirs, tolerance).unwrap().pass, "|d| = atol + rtol·|ref| passes");
+    theirs.layers[0].weight_grad[0][0] = edge.next_up();
+    let report = check_gradients(&model, &theirs, tolerance).unwrap();
+    assert!(!report.pass);
+    assert_eq!(report.layers[0].worst.entry, "weight_grad[0][0]");
+}
+
+#[test]
+fn shapes_unlike_the_model_are_bad_input_naming_the_place() {
+    let model = three_layer_model();
+    let right = reference_grads("shapes", &model);
+    let mut fewer = right.clone();
+    fewer["layers"].as_array_mut().unwrap().pop();
+    let mut rows = right.clone();
+    rows["layers"][1]["weight_grad"].as_array_mut().unwrap().pop();
+    let mut cols = right.clone();
+    cols["layers"][1]["weight_grad"][1].as_array_mut().unwrap().push(json!(0.0));
+    let mut bias = right.clone();
+    bias["layers"][2]["bias_grad"] = json!([0.0, 0.0]);
+    let mut missing_bias = right.clone();
+    missing_bias["layers"][0].as_object_mut().unwrap().remove("bias_grad");
+    let mut extra = right.clone();
+    extra["layers"][0]["bias"] = json!([0.0]);
+    let cases: [(&str, Value, &str); 6] = [
+        ("fewer", fewer, "layers: expected 3 layers (as in the model), got 2"),
+        ("rows", rows, "layer 2 weight_grad: expected 2 rows (one per output unit), got 1"),
+        ("cols", cols, "layer 2 weight_grad row 1: expected 3 columns, got 4"),
+        ("bias", bias, "layer 3 bias_grad: expected 1 value, got 2"),
+        ("missing-bias", missing_bias, "layer 1: bias_grad is missing, and the model's layer 1 has a bias"),
+        ("extra", extra, "unknown field `bias`"),
+    ];
+    for (stem, grads, expected) in cases {
+        let run = check(&format!("shape-{stem}"), &model, &grads, &[]);
+        assert_bad_input(&run, &[&format!("shape-{stem}-grads.json: "), expected]);
+    }
+    // Layer 2 has no bias, so its bias_grad may be left out.
+    let mut no_bias = right;
+    no_bias["layers"][1].as_object_mut().unwrap().remove("bias_grad");
+    assert_eq!(check("no-bias", &model, &no_bias, &[]).code, 0);
+}
+
+#[test]
+fn bad_tolerances_and_files_are_bad_input() {
+    let model = three_layer_model();
+    let grads = reference_grads("tol", &model);
+    assert_bad_input(&check("tol", &model, &grads, &["--atol=-1"]), &["--atol -1", "≥ 0"]);
+    let path = temp_file("tol-huge.json", r#"{"layers": [{"weight_grad": [[1e999]]}]}"#);
+    let model_path = temp_file("tol-model.json", &model.to_string());
+    let run = report(&["check", "--model", model_path.to_str().unwrap(), "--grads", path.to_str().unwrap()]);
+    assert_bad_input(&run, &["tol-huge.json: number out of range at line 1"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The worked example.
+
+/// `docs/examples/xor.buggy-grads.json` is what the buggy backprop prints today: the doc's file
+/// of wrong gradients is produced by code in the repo, and this fails when it is stale.
+#[test]
+fn worked_example_grads_file_is_what_the_buggy_backprop_prints() {
+    let root = repo_root();
+    let model = Model::from_file(&root.join("docs/examples/xor.json")).unwrap();
+    let grads = buggy_backprop::backprop(&model, buggy_backprop::Backprop::MissingSigmoidDerivative).unwrap();
+    let committed = std::fs::read_to_string(root.join("docs/examples/xor.buggy-grads.json")).unwrap();
+    assert_eq!(
+        committed,
+        grads.to_json() + "\n",
+        "regenerate with: cargo run -q -p report --example buggy_backprop -- docs/examples/xor.json > docs/examples/xor.buggy-grads.json"
+    );
+}
+
+#[test]
+fn worked_example_bug_is_caught_in_layer_2_and_the_fix_passes() {
+    let model = Model::from_file(&repo_root().join("docs/examples/xor.json")).unwrap();
+    let buggy = buggy_backprop::backprop(&model, buggy_backprop::Backprop::MissingSigmoidDerivative).unwrap();
+    let report = check_gradients(&model, &ClaimedGradients::from(&buggy), Tolerance::default()).unwrap();
+    assert_eq!(report.first_wrong_layer, Some(2), "{report}");
+    assert_eq!(report.layers.iter().map(|l| l.pass).collect::<Vec<_>>(), [false, false, true]);
+    let fixed = buggy_backprop::backprop(&model, buggy_backprop::Backprop::Fixed).unwrap();
+    let report = check_gradients(&model, &ClaimedGradients::from(&fixed), Tolerance::default()).unwrap();
+    assert!(report.pass, "{report}");
+}
+
+/// A `console` block of a doc: `$ report ARGS` lines, each followed by its output, and optionally
+/// `$ echo $?` followed by the exit code.
+#[derive(Debug)]
+struct Transcript {
+    args: Vec<String>,
+    output: String,
+    exit_code: i32,
+}
+
+fn transcripts(doc: &str) -> Vec<Transcript> {
+    let mut found = Vec::new();
+    let mut in_console = false;
+    let mut expect_code = false;
+    for line in doc.lines() {
+        if !in_console {
+            in_console = line.trim_end() == "```console";
+            continue;
+        }
+        if line.trim_end() == "```" {
+            in_console = false;
+        } else if let Some(cmd) = line.strip_prefix("$ report ") {
+            found.push(Transcript {
+                // Shell quoting in the doc is only ever '…' around one word.
+                args: cmd.split_whitespace().map(|w| w.trim_matches('\'').to_string()).collect(),
+                output: String::new(),
+                exit_code: 0,
+            });
+        } else if line == "$ echo $?" {
+            expect_code = true;
+        } else if expect_code {
+            found.last_mut().expect("a command before `echo $?`").exit_code = line.parse().unwrap();
+            expect_code = false;
+        } else if line.starts_with("$ ") {
+            panic!("only `report` commands run in console blocks: {line}");
+        } else if let Some(t) = found.last_mut() {
+            t.output.push_str(line);
+            t.output.push('\n');
+        }
+    }
+    found
+}
+
+/// Every `console` block of `docs/model-format.md` is what the binary prints today.
+#[test]
+fn model_format_doc_transcripts_match_the_binary() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/model-format.md")).unwrap();
+    let found = transcripts(&doc);
+    assert!(found.len() >= 4, "the doc's transcripts were not found");
+    let mut stale = Vec::new();
+    for t in &found {
+        let run = report(&t.args);
+        let printed = run.stdout.clone() + &run.stderr;
+        if printed != t.output || run.code != t.exit_code {
+            stale.push(format!(
+                "$ report {}\n--- the doc shows (exit {}):\n{}--- the binary prints (exit {}):\n{}",
+                t.args.join(" "),
+                t.exit_code,
+                t.output,
+                run.code,
+                printed
+            ));
+        }
+    }
+    assert!(stale.is_empty(), "docs/model-format.md is stale:\n{}", stale.join("\n"));
+}

@@ -1,0 +1,282 @@
+//! `report grad`: random models against the `scalar` oracle, the output contract, and bad model
+//! files refused with the file and the place.
+
+use crate::cli_run::{assert_bad_input, report, temp_file};
+use proptest::prelude::*;
+use scalar::Activation;
+use scalar::dense::{Dense, DenseLayer, Loss};
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A fresh file name per call, so parallel tests and proptest cases never share a file.
+fn unique(stem: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("{stem}-{}-{}.json", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A dense model and its batch, as both the oracle's types and the model file's JSON.
+#[derive(Debug, Clone)]
+struct ModelCase {
+    layers: Vec<DenseLayer>,
+    shortcut: Option<usize>,
+    input: Vec<Vec<f64>>,
+    target: Vec<Vec<f64>>,
+    loss: Loss,
+}
+
+impl ModelCase {
+    fn to_json(&self) -> Value {
+        let layers: Vec<Value> = self
+            .layers
+            .iter()
+            .map(|l| {
+                let mut v = json!({"weight": l.weight, "activation": l.activation.name()});
+                if let Some(b) = &l.bias {
+                    v["bias"] = json!(b);
+                }
+                v
+            })
+            .collect();
+        let mut v = json!({"layers": layers, "input": self.input, "target": self.target,
+                           "leaky_slope": 0.125});
+        if let Some(s) = self.shortcut {
+            v["shortcut"] = json!(s);
+        }
+        if self.loss == Loss::BinaryCrossEntropy {
+            v["loss"] = json!("bce");
+        }
+        v
+    }
+}
+
+fn dyadic_strategy() -> impl Strategy<Value = f64> {
+    (-32i32..=32).prop_map(|k| f64::from(k) / 16.0)
+}
+
+fn matrix_strategy(rows: usize, cols: usize) -> impl Strategy<Value = Vec<Vec<f64>>> {
+    proptest::collection::vec(proptest::collection::vec(dyadic_strategy(), cols), rows)
+}
+
+fn model_case_strategy() -> impl Strategy<Value = ModelCase> {
+    let activation = prop_oneof![
+        Just(Activation::Sigmoid),
+        Just(Activation::Tanh),
+        Just(Activation::Relu),
+        Just(Activation::LeakyRelu { slope: 0.125 }),
+        Just(Activation::Softplus),
+        Just(Activation::Identity),
+    ];
+    (proptest::collection::vec(1usize..4, 2..5), 1usize..4).prop_flat_map(move |(widths, batch)| {
+        let n_layers = widths.len() - 1;
+        let layers: Vec<_> = widths
+            .windows(2)
+            .map(|w| {
+                (
+                    matrix_strategy(w[1], w[0]),
+                    proptest::option::of(proptest::collection::vec(dyadic_strategy(), w[1])),
+                    activation.clone(),
+                )
+                    .prop_map(|(weight, bias, activation)| DenseLayer { weight, bias, activation })
+            })
+            .collect();
+        (
+            layers,
+            proptest::option::of(1..=n_layers),
+            matrix_strategy(batch, widths[0]),
+            matrix_strategy(batch, widths[n_layers]),
+            any::<bool>(),
+        )
+            .prop_map(|(mut layers, shortcut, input, target, bce)| {
+                let loss = if bce {
+                    layers.last_mut().unwrap().activation = Activation::Sigmoid;
+                    Loss::BinaryCrossEntropy
+                } else {
+                    Loss::SquaredError
+                };
+                ModelCase { layers, shortcut, input, target, loss }
+            })
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn report_grad_equals_the_scalar_oracle_bit_for_bit(case in model_case_strategy()) {
+        let path = temp_file(&unique("grad-model"), &case.to_json().to_string());
+        let run = report(&["grad", "--model", path.to_str().unwrap()]);
+        prop_assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+        let printed: Value = serde_json::from_str(&run.stdout).unwrap();
+        let oracle = Dense::new(case.layers.clone(), case.shortcut)
+            .unwrap()
+            .gradients(&case.input, &case.target, case.loss)
+            .unwrap();
+        prop_assert_eq!(printed["loss"].as_f64().unwrap().to_bits(), oracle.loss.to_bits());
+        let layers = printed["layers"].as_array().unwrap();
+        prop_assert_eq!(layers.len(), case.layers.len());
+        for (l, layer) in layers.iter().enumerate() {
+            let w: Vec<Vec<f64>> = serde_json::from_value(layer["weight_grad"].clone()).unwrap();
+            let b: Vec<f64> = serde_json::from_value(layer["bias_grad"].clone()).unwrap();
+            let bits = |m: &[Vec<f64>]| -> Vec<Vec<u64>> {
+                m.iter().map(|r| r.iter().map(|v| v.to_bits()).collect()).collect()
+            };
+            prop_assert_eq!(bits(&w), bits(&oracle.weight[l]), "layer {}", l + 1);
+            prop_assert_eq!(bits(&[b]), bits(&[oracle.bias[l].clone()]), "layer {}", l + 1);
+        }
+        std::fs::remove_file(path).unwrap();
+    }
+}
+
+#[test]
+fn grad_prints_loss_and_a_bias_grad_for_every_layer() {
+    let model = json!({
+        "layers": [{"weight": [[1.0, -0.5]], "activation": "identity"}],
+        "input": [[1.0, 2.0]], "target": [[0.5]]
+    });
+    let path = temp_file(&unique("grad-no-bias"), &model.to_string());
+    let run = report(&["grad", "--model", path.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // y = 1 − 1 = 0, L = (0 − 0.5)² = 0.25, ∂L/∂z = 2(y − t) = −1: ∂L/∂W = −x, ∂L/∂b = −1.
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v, json!({"loss": 0.25, "layers": [{"weight_grad": [[-1.0, -2.0]], "bias_grad": [-1.0]}]}));
+    assert_eq!(run.stdout.lines().count(), 3, "one layer per line:\n{}", run.stdout);
+}
+
+#[test]
+fn grad_writes_out_file_atomically() {
+    let model = json!({
+        "layers": [{"weight": [[2.0]], "activation": "identity"}],
+        "input": [[1.0]], "target": [[0.0]]
+    });
+    let path = temp_file(&unique("grad-out-model"), &model.to_string());
+    let out = path.with_extension("grads.json");
+    let run = report(&["grad", "--model", path.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!((run.code, run.stdout.as_str()), (0, ""));
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+    assert_eq!(v["layers"][0]["weight_grad"], json!([[4.0]]));
+}
+
+/// Each bad model file and the fragments its one-line message must contain (`FILE` stands for the
+/// file's path as given).
+const BAD_MODELS: &[(&str, &str, &[&str])] = &[
+    ("malformed", r#"{"layers": [ "#, &["FILE: ", "line 1 column"]),
+    (
+        "ragged",
+        r#"{"layers": [{"weight": [[1, 2], [3]], "activation": "tanh"}], "input": [[1, 2]], "target": [[0, 0]]}"#,
+        &["FILE: layer 1 weight row 1: expected 2 columns, got 1"],
+    ),
+    (
+        "ragged-layer-2",
+        r#"{"layers": [{"weight": [[1], [2], [3], [4]], "activation": "tanh"},
+        {"weight": [[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4, 5]], "activation": "tanh"}],
+        "input": [[1]], "target": [[0, 0, 0, 0]]}"#,
+        &["FILE: layer 2 weight row 3: expected 4 columns, got 5"],
+    ),
+    (
+        "unknown-activation",
+        r#"{"layers": [{"weight": [[1]], "activation": "sigmod"}], "input": [[1]], "target": [[0]]}"#,
+        &["FILE: layer 1 activation: unknown name \"sigmod\"", "sigmoid, tanh"],
+    ),
+    (
+        "input-width",
+        r#"{"layers": [{"weight": [[1, 2]], "activation": "tanh"}], "input": [[1, 2], [3]], "target": [[0], [0]]}"#,
+        &["FILE: input row 1: expected 2 columns, got 1"],
+    ),
+    (
+        "target-rows",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh"}], "input": [[1], [2]], "target": [[0]]}"#,
+        &["FILE: target: expected 2 rows", "got 1"],
+    ),
+    (
+        "target-width",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh"}], "input": [[1]], "target": [[0, 1]]}"#,
+        &["FILE: target row 0: expected 1 column, got 2"],
+    ),
+    (
+        "bias-length",
+        r#"{"layers": [{"weight": [[1], [2]], "bias": [0], "activation": "tanh"}], "input": [[1]], "target": [[0, 0]]}"#,
+        &["FILE: layer 1 bias: expected 2 values, got 1"],
+    ),
+    (
+        "empty-layers",
+        r#"{"layers": [], "input": [[1]], "target": [[0]]}"#,
+        &["FILE: layers: the network has no layers"],
+    ),
+    (
+        "no-rows",
+        r#"{"layers": [{"weight": [], "activation": "tanh"}], "input": [[1]], "target": [[0]]}"#,
+        &["FILE: layer 1 weight: it has no rows"],
+    ),
+    (
+        "no-columns",
+        r#"{"layers": [{"weight": [[]], "activation": "tanh"}], "input": [[]], "target": [[0]]}"#,
+        &["FILE: layer 1 weight row 0: it has no columns"],
+    ),
+    (
+        "empty-batch",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh"}], "input": [], "target": []}"#,
+        &["FILE: input: the batch is empty"],
+    ),
+    (
+        "unknown-field",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh", "bais": [0]}], "input": [[1]], "target": [[0]]}"#,
+        &["FILE: unknown field `bais`", "line 1 column"],
+    ),
+    (
+        "huge-number",
+        "{\"layers\": [{\"weight\": [[1]], \"activation\": \"tanh\"}],\n \"input\": [[1e400]], \"target\": [[0]]}",
+        &["FILE: number out of range at line 2 column"],
+    ),
+    (
+        "shortcut-0",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh"}], "shortcut": 0, "input": [[1]], "target": [[0]]}"#,
+        &["FILE: shortcut: span 0 must be between 1 and the number of layers 1"],
+    ),
+    (
+        "unknown-loss",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh"}], "loss": "mse", "input": [[1]], "target": [[0]]}"#,
+        &["FILE: loss: unknown name \"mse\" (expected squared_error or bce)"],
+    ),
+    (
+        "bce-tanh",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh"}], "loss": "bce", "input": [[1]], "target": [[0]]}"#,
+        &["FILE: loss: bce needs a sigmoid output layer, but layer 1 is tanh"],
+    ),
+    (
+        "string-weight",
+        r#"{"layers": [{"weight": [["1"]], "activation": "tanh"}], "input": [[1]], "target": [[0]]}"#,
+        &["FILE: invalid type: string \"1\", expected f64 at line 1 column"],
+    ),
+];
+
+#[test]
+fn bad_model_files_are_refused_naming_the_file_and_the_place() {
+    for (stem, text, expected) in BAD_MODELS {
+        let path = temp_file(&unique(stem), text);
+        let shown = path.display().to_string();
+        let expected: Vec<String> = expected.iter().map(|e| e.replace("FILE", &shown)).collect();
+        let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+        assert_bad_input(&report(&["grad", "--model", &shown]), &expected);
+    }
+}
+
+#[test]
+fn a_missing_model_file_is_refused() {
+    let run = report(&["grad", "--model", "no/such/model.json"]);
+    assert_bad_input(&run, &["cannot read no/such/model.json"]);
+}
+
+#[test]
+fn a_model_over_the_memory_budget_is_refused_before_any_work() {
+    let square = vec![vec![1.0; 64]; 64];
+    let model = json!({
+        "layers": [{"weight": square, "activation": "tanh"}],
+        "input": square, "target": square
+    });
+    let path = temp_file(&unique("grad-budget"), &model.to_string());
+    let run = report(&["grad", "--model", path.to_str().unwrap(), "--memory-budget-mib", "1"]);
+    assert_bad_input(&run, &["4160 parameters, 64 samples", "memory budget of 1 MiB"]);
+    // Before even reading it: a file whose parsed form could exceed the budget.
+    let run = report(&["grad", "--model", path.to_str().unwrap(), "--memory-budget-mib", "0"]);
+    assert_bad_input(&run, &["reading", "bytes", "memory budget of 0 MiB"]);
+}

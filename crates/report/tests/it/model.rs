@@ -1,0 +1,100 @@
+//! The model and gradient file formats: numbers round-trip exactly, messages name the place.
+
+use proptest::prelude::*;
+use report::model::{ClaimedGradients, Model};
+use report::reference::{LayerGradients, ModelGradients};
+
+/// Every kind of finite f64: any bit pattern, subnormals, and the extremes.
+fn finite_f64_strategy() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        any::<u64>().prop_map(f64::from_bits).prop_filter("finite", |v| v.is_finite()),
+        (1u64..(1 << 52)).prop_map(f64::from_bits),
+        (1u64..(1 << 52)).prop_map(|b| -f64::from_bits(b)),
+        prop::sample::select(vec![
+            0.0,
+            -0.0,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            f64::from_bits(1),
+            -f64::from_bits(1),
+            f64::EPSILON,
+            0.1,
+            1.0 / 3.0,
+        ]),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn printed_numbers_parse_back_to_the_same_f64(
+        values in proptest::collection::vec(finite_f64_strategy(), 1..8),
+        loss in finite_f64_strategy(),
+    ) {
+        let grads = ModelGradients {
+            loss,
+            layers: vec![LayerGradients { weight_grad: vec![values.clone()], bias_grad: values.clone() }],
+        };
+        let text = grads.to_json();
+        let back = ClaimedGradients::from_json(&text, "grads.json").unwrap();
+        prop_assert_eq!(back.loss.map(f64::to_bits), Some(loss.to_bits()));
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&back.layers[0].weight_grad[0]), bits(&values));
+        prop_assert_eq!(bits(back.layers[0].bias_grad.as_ref().unwrap()), bits(&values));
+    }
+}
+
+#[test]
+fn messages_name_the_file_the_layer_the_row_and_the_column() {
+    let text = r#"{"layers": [
+        {"weight": [[1], [2], [3], [4]], "activation": "tanh"},
+        {"weight": [[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4, 5]], "activation": "tanh"}],
+        "input": [[1]], "target": [[0, 0, 0, 0]]}"#;
+    let err = Model::from_json(text, "model.json").unwrap_err();
+    assert_eq!(err.to_string(), "model.json: layer 2 weight row 3: expected 4 columns, got 5");
+}
+
+#[test]
+fn numbers_beyond_f64_are_refused_with_line_and_column() {
+    let text =
+        "{\"layers\": [{\"weight\": [[1e400]], \"activation\": \"tanh\"}],\n\"input\": [[1]], \"target\": [[0]]}";
+    let err = Model::from_json(text, "model.json").unwrap_err().to_string();
+    assert!(err.starts_with("model.json: number out of range at line 1 column"), "{err}");
+    let err =
+        ClaimedGradients::from_json(r#"{"layers": [{"weight_grad": [[-1e309]]}]}"#, "g.json").unwrap_err().to_string();
+    assert!(err.starts_with("g.json: number out of range at line 1"), "{err}");
+}
+
+#[test]
+fn optional_fields_take_their_documented_defaults() {
+    let text = r#"{"layers": [{"weight": [[-2]], "activation": "leaky_relu"}], "input": [[1]], "target": [[0]]}"#;
+    let model = Model::from_json(text, "m.json").unwrap();
+    assert_eq!(model.loss(), scalar::dense::Loss::SquaredError);
+    assert_eq!(model.net().shortcut(), None);
+    assert_eq!(model.net().layers()[0].bias, None);
+    assert_eq!(
+        model.net().layers()[0].activation,
+        scalar::Activation::LeakyRelu { slope: scalar::activation::DEFAULT_LEAKY_SLOPE }
+    );
+}
+
+#[test]
+fn the_tape_estimate_grows_with_parameters_and_samples() {
+    let model = |batch: usize| {
+        let rows = vec![vec![1.0; 3]; batch];
+        let text = serde_json::json!({
+            "layers": [{"weight": [[1, 1, 1], [1, 1, 1]], "activation": "tanh"}],
+            "input": rows, "target": vec![vec![0.0; 2]; batch]
+        });
+        Model::from_json(&text.to_string(), "m.json").unwrap()
+    };
+    let (one, two) = (model(1), model(2));
+    assert_eq!(one.n_parameters(), 2 * (3 + 1));
+    // Per sample: 3 inputs, 2 units × (2·3 + 4), 4 per output: 3 + 20 + 8 = 31 nodes.
+    let per_node = report::model::TAPE_BYTES_PER_NODE;
+    assert_eq!(one.tape_bytes_estimate(), (8 + 31) * per_node);
+    assert_eq!(two.tape_bytes_estimate() - one.tape_bytes_estimate(), 31 * per_node);
+}
