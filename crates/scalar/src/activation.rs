@@ -112,7 +112,13 @@ impl Activation {
             Activation::Relu => step(z, 1.0, 0.0),
             Activation::LeakyRelu { slope } => step(z, 1.0, slope),
             Activation::Softplus => sigmoid(z),
-            Activation::Identity => 1.0 + 0.0 * z, // NaN in, NaN out
+            Activation::Identity => {
+                if z.is_nan() {
+                    z
+                } else {
+                    1.0
+                }
+            }
         }
     }
 

@@ -66,12 +66,20 @@ impl Ext {
         if m == 0.0 || !m.is_finite() {
             return Ext { m, e: 0 };
         }
-        Ext { m, e: e + self.e + by }
+        // Saturating: exponents beyond ±MAX_EXPONENT (products of absurd factors) become 0 or ±∞.
+        let e = e.saturating_add(self.e).saturating_add(by);
+        if e > MAX_EXPONENT {
+            Ext { m: m.signum() * f64::INFINITY, e: 0 }
+        } else if e < -MAX_EXPONENT {
+            Ext { m: m.signum() * 0.0, e: 0 }
+        } else {
+            Ext { m, e }
+        }
     }
 
     /// 2^k, exactly, for any k.
     pub fn pow2(k: i64) -> Ext {
-        Ext { m: 0.5, e: k + 1 }
+        Ext { m: 0.5, e: 0 }.scale(k.saturating_add(1))
     }
 
     /// The nearest `f64` (0 or ±∞ where the value is outside `f64`'s range), rounded once.
@@ -183,7 +191,7 @@ impl PartialEq for Ext {
 impl Mul for Ext {
     type Output = Ext;
     fn mul(self, rhs: Ext) -> Ext {
-        Ext { m: self.m * rhs.m, e: 0 }.scale(self.e + rhs.e)
+        Ext { m: self.m * rhs.m, e: 0 }.scale(self.e.saturating_add(rhs.e))
     }
 }
 
@@ -202,7 +210,7 @@ impl Add for Ext {
             return Ext { m: big.m + small.m, e: if big.m.is_finite() && small.m.is_finite() { big.e } else { 0 } }
                 .scale(0);
         }
-        let shift = big.e - small.e; // ≥ 0
+        let shift = big.e.saturating_sub(small.e); // ≥ 0
         if shift > 1100 {
             return big; // far below half an ulp of `big`
         }

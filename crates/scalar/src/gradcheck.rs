@@ -221,7 +221,7 @@ impl Report {
 
 /// Checks `claimed` against finite differences of `f` at `x`, coordinate by coordinate.
 ///
-/// Costs 7 evaluations of f per coordinate (9 with Richardson), plus one at x.
+/// Costs 6 evaluations of f per coordinate (8 with Richardson), plus one at x.
 ///
 /// # Errors
 /// - [`Error::Shape`] when `claimed.len() != x.len()`;

@@ -8,6 +8,7 @@
 pub mod classic;
 pub mod decay;
 pub mod handwritten;
+pub mod meanfield;
 pub mod stats;
 pub mod worked;
 

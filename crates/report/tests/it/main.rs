@@ -5,5 +5,6 @@ mod check;
 mod cli_report;
 mod cli_run;
 mod grad;
+mod meanfield;
 mod model;
 mod report;

@@ -41,9 +41,10 @@ fn chain_case_strategy(max_depth: usize) -> impl Strategy<Value = ChainCase> {
 
 proptest! {
     #[test]
-    fn tape_and_closed_form_agree_to_the_bit(case in chain_case_strategy(30)) {
+    fn tape_and_closed_form_agree_exactly(case in chain_case_strategy(30)) {
         // Both apply the same multiplications and two-term additions, each commutative in IEEE
-        // arithmetic, so they agree exactly (stronger than "a few ulps").
+        // arithmetic, so they agree exactly (stronger than "a few ulps"; `==` treats −0 and +0 as
+        // equal, and a dead ReLU's zero gradient may carry either sign).
         let tape = case.chain.gradients_tape(case.x, case.target);
         let closed = case.chain.gradients_closed_form(case.x, case.target);
         prop_assert_eq!(&tape, &closed);
@@ -108,9 +109,9 @@ fn the_articles_sigmoid_chain_of_depth_10_loses_at_least_a_factor_4_per_layer() 
     let g = chain.gradients_closed_form(1.0, 0.0);
     let bound = chain.bound(1.0, 0.0).unwrap();
     for d in 1..10 {
-        // With w = 1, |g_d / g_{d+1}| = σ′(z_d)·u_d/u_{d+1} ≤ 1/4 · (u_d/u_{d+1}), and u ∈ (0.5, 1).
-        let ratio = g.weight[d - 1] / g.weight[d];
-        assert!(ratio > 0.0 && ratio < 0.25 * 2.0, "layer {d}: ratio {ratio}");
+        // δ_d = ∂L/∂b_d = δ_{d+1}·w_{d+1}·σ′(z_d) with w = 1: each layer costs a factor σ′ ≤ 1/4.
+        let ratio = g.bias[d - 1] / g.bias[d];
+        assert!(ratio > 0.0 && ratio <= 0.25, "layer {d}: δ ratio {ratio}");
         assert!(g.weight[d - 1].abs() <= bound[d - 1].to_f64());
     }
     // The last layer's gradient is 2(y − 0)·u_D·σ′(z_D), nothing else (in the closed form's order).
@@ -247,4 +248,16 @@ fn gradients_stay_exact_when_the_forward_pass_underflows_f64() {
         assert_eq!(g.weight[d - 1], -Ext::pow2(-1989), "layer {d}");
     }
     assert_eq!(chain.magnitudes(1.0, 1.0).first_underflow(FloatFormat::F64), Some(depth));
+}
+
+#[test]
+fn absurd_weights_saturate_ext_instead_of_overflowing_its_exponent() {
+    // w = 2e18 at every layer: products of weights reach 2^(60·D) and the sigmoid derivatives
+    // e^(−2e18) ≈ 2^(−2.9e18): beyond Ext's exponent range, they must saturate, not wrap or panic.
+    let chain = Chain::uniform(Activation::Sigmoid, vec![2e18; 5]).unwrap();
+    let g = chain.gradients_ext(1.0, 0.0);
+    for (d, g) in g.weight.iter().enumerate() {
+        assert!(!g.is_nan(), "layer {}: {g}", d + 1);
+        assert!(g.log10_abs() < 0.0, "layer {}: 10^{} is not small", d + 1, g.log10_abs());
+    }
 }

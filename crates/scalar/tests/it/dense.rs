@@ -75,7 +75,7 @@ fn gradients_match_central_differences_for_both_losses() {
 }
 
 #[test]
-fn a_width_one_network_is_the_chain_to_the_bit() {
+fn a_width_one_network_is_the_chain_exactly() {
     let (w, f) = (
         vec![1.5, -0.5, 2.0, 0.75],
         vec![Activation::Tanh, Activation::Sigmoid, Activation::Softplus, Activation::Tanh],
