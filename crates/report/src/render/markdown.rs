@@ -8,8 +8,9 @@ use crate::sections::worked::WorkedChain;
 use scalar::FloatFormat;
 use std::fmt::Write;
 
-/// Renders the whole report.
-pub fn markdown(report: &Report) -> String {
+/// Renders the whole report; `plots` is the folder (as the Markdown should link it) holding the
+/// SVG plots of [`super::svg::decay_plots`], if they were written.
+pub fn markdown(report: &Report, plots: Option<&str>) -> String {
     let mut out = String::new();
     let c = &report.config;
     let _ = writeln!(out, "# Why the network does not train: the gradient-decay report\n");
@@ -23,7 +24,7 @@ pub fn markdown(report: &Report) -> String {
         if c.quick { " (`--quick`)" } else { "" }
     );
     worked(&mut out, &report.worked);
-    decay(&mut out, &report.decay);
+    decay(&mut out, &report.decay, plots);
     classic(&mut out, &report.classic);
     out
 }
@@ -70,7 +71,7 @@ fn shortcut_name(s: Option<usize>) -> String {
     s.map_or_else(|| "none".into(), |s| format!("span {s}"))
 }
 
-fn decay(out: &mut String, d: &Decay) {
+fn decay(out: &mut String, d: &Decay, plots: Option<&str>) {
     let _ = writeln!(out, "## 2. Decay per depth\n");
     let _ = writeln!(
         out,
@@ -116,6 +117,13 @@ fn decay(out: &mut String, d: &Decay) {
         );
     }
     out.push('\n');
+    if let Some(dir) = plots {
+        let mut names: Vec<&str> = d.configs.iter().map(|c| c.activation.as_str()).collect();
+        names.dedup();
+        let links: Vec<String> =
+            names.iter().map(|n| format!("[{n}]({dir}/{})", super::svg::decay_plot_name(n))).collect();
+        let _ = writeln!(out, "Plots of the median and the 10th–90th percentile band: {}.\n", links.join(", "));
+    }
     for c in &d.configs {
         decay_detail(out, c);
     }

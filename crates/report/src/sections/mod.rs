@@ -93,12 +93,29 @@ pub struct Report {
 
 /// Computes every section (in the current rayon pool).
 pub fn compute(config: &Config) -> Report {
-    Report {
-        config: config.clone(),
-        worked: worked::compute(),
-        decay: decay::compute(config),
-        classic: classic::compute(config),
-    }
+    compute_with_progress(config, |_| {})
+}
+
+/// The sections, in order, as [`compute_with_progress`] announces them.
+pub const SECTIONS: [&str; 3] = ["worked chain", "decay per depth", "classic AND/XOR"];
+
+/// [`compute`], calling `started(name)` as each of [`SECTIONS`] begins.
+pub fn compute_with_progress(config: &Config, started: impl Fn(&str)) -> Report {
+    started(SECTIONS[0]);
+    let worked = worked::compute();
+    started(SECTIONS[1]);
+    let decay = decay::compute(config);
+    started(SECTIONS[2]);
+    let classic = classic::compute(config);
+    Report { config: config.clone(), worked, decay, classic }
+}
+
+/// How the Markdown links the plots folder: relative to the `--out` file's folder when the plots
+/// are inside it (`docs/plots` from `docs/report.md` is `plots`), otherwise as given.
+fn plot_link(dir: &std::path::Path, out: Option<&std::path::Path>) -> String {
+    let base = out.and_then(std::path::Path::parent).filter(|p| !p.as_os_str().is_empty());
+    let relative = base.and_then(|b| dir.strip_prefix(b).ok()).unwrap_or(dir);
+    relative.to_string_lossy().replace('\\', "/")
 }
 
 /// An independent random stream for (`seed`, `stream`, `index`): SplitMix64 applied in turn to
@@ -119,9 +136,28 @@ pub fn run(config: &Config, args: &ReportArgs) -> Result<ExitCode, Error> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .map_err(|e| Error::input(format!("cannot start {} threads: {e}", args.threads.unwrap_or(0))))?;
-    let report = pool.install(|| compute(config));
+    // A progress bar on stderr, drawn only when stderr is a terminal (indicatif hides it otherwise).
+    let bar = indicatif::ProgressBar::new(SECTIONS.len() as u64)
+        .with_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("a valid template"));
+    let report = pool.install(|| {
+        compute_with_progress(config, |name| {
+            bar.set_message(name.to_string());
+            bar.inc(1);
+        })
+    });
+    bar.finish_and_clear();
+    let plot_link = match &args.plots {
+        None => None,
+        Some(dir) => {
+            crate::io::ensure_dir(dir)?;
+            for (name, svg) in render::svg::decay_plots(&report.decay) {
+                crate::io::write_atomically(&dir.join(name), svg.as_bytes())?;
+            }
+            Some(plot_link(dir, args.out.as_deref()))
+        }
+    };
     let text = match args.format {
-        OutputFormat::Md => render::markdown(&report),
+        OutputFormat::Md => render::markdown(&report, plot_link.as_deref()),
         OutputFormat::Json => render::json(&report),
     };
     if let Some(out) = &args.out {

@@ -60,3 +60,22 @@ fn an_unwritable_out_fails_cleanly_and_an_existing_file_survives() {
     assert_eq!(std::fs::read_to_string(&existing).unwrap(), "precious");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn plots_go_into_a_folder_and_a_file_in_the_way_is_refused() {
+    let dir = std::env::temp_dir().join(format!("gradlab-cli-plots-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let plots = dir.join("plots");
+    let out_md = dir.join("r.md");
+    let out = report(&["--quick", "--plots", plots.to_str().unwrap(), "--out", out_md.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(plots.join("decay-sigmoid.svg").is_file());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(plots/decay-sigmoid.svg)"));
+    let file = dir.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let out = report(&["--quick", "--plots", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a folder"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -13,32 +13,54 @@ fn on_threads(threads: usize, config: &Config) -> Report {
 #[test]
 fn quick_report_snapshot() {
     let report = on_threads(2, &Config::new(1, true));
-    insta::assert_snapshot!("quick_report_seed_1", render::markdown(&report));
+    insta::assert_snapshot!("quick_report_seed_1", render::markdown(&report, None));
 }
 
 #[test]
 fn the_report_is_identical_on_one_two_and_seven_threads() {
     let config = Config::new(7, true);
     let one = on_threads(1, &config);
-    let md = render::markdown(&one);
+    let md = render::markdown(&one, None);
     let json = render::json(&one);
     for threads in [2, 7] {
         let other = on_threads(threads, &config);
-        assert_eq!(render::markdown(&other), md, "{threads} threads");
+        assert_eq!(render::markdown(&other, None), md, "{threads} threads");
         assert_eq!(render::json(&other), json, "{threads} threads");
     }
 }
 
+/// The command that regenerates `docs/report.md` and `docs/plots/`.
+const REGENERATE: &str = "cargo run -p report -- --out docs/report.md --plots docs/plots";
+
 #[test]
-fn docs_report_md_is_current() {
-    // Regenerate with: cargo run -p report -- --out docs/report.md
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/report.md"))
-        .expect("docs/report.md is committed");
-    let fresh = render::markdown(&sections::compute(&Config::new(1, false)));
+fn docs_report_md_and_its_plots_are_current() {
+    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs");
+    let report = sections::compute(&Config::new(1, false));
+    let committed = std::fs::read_to_string(format!("{docs}/report.md")).expect("docs/report.md is committed");
     assert!(
-        committed == fresh,
-        "docs/report.md is stale: regenerate it with `cargo run -p report -- --out docs/report.md`"
+        committed == render::markdown(&report, Some("plots")),
+        "docs/report.md is stale: regenerate it with `{REGENERATE}`"
     );
+    for (name, svg) in render::svg::decay_plots(&report.decay) {
+        let committed = std::fs::read_to_string(format!("{docs}/plots/{name}")).unwrap_or_default();
+        assert!(committed == svg, "docs/plots/{name} is stale or missing: regenerate it with `{REGENERATE}`");
+    }
+}
+
+#[test]
+fn one_plot_per_activation_with_one_curve_per_shortcut() {
+    let report = sections::compute(&Config::new(1, true));
+    let plots = render::svg::decay_plots(&report.decay);
+    assert_eq!(plots.len(), sections::decay::ACTIVATIONS.len());
+    for (name, svg) in &plots {
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{name}");
+        assert_eq!(svg.matches("shortcut span").count(), 2, "{name}: legend");
+        assert!(!svg.contains("NaN") && !svg.contains("inf"), "{name}");
+    }
+    // ReLU chains are dead: no median curve, and the legend says why.
+    let relu = &plots.iter().find(|(n, _)| n == "decay-relu.svg").unwrap().1;
+    assert!(relu.contains("median exactly 0"));
+    assert!(render::markdown(&report, Some("plots")).contains("[sigmoid](plots/decay-sigmoid.svg)"));
 }
 
 #[test]
