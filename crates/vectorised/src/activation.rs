@@ -40,9 +40,10 @@ impl Activation {
     pub fn value<T: Real>(self, z: T) -> T {
         match self {
             Activation::Sigmoid => {
+                // 1/(1+e^{−z}) for z ≥ 0, e^{z}/(1+e^{z}) for z < 0: one rounding each, as the
+                // oracle computes them (so generic sigmoid values have the oracle's bits).
                 let e = (-z.abs()).exp();
-                let r = T::ONE / (T::ONE + e);
-                if z >= T::ZERO { r } else { e * r }
+                if z >= T::ZERO { T::ONE / (T::ONE + e) } else { e / (T::ONE + e) }
             }
             Activation::Tanh => z.tanh(),
             Activation::Relu => {

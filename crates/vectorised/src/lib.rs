@@ -10,7 +10,22 @@
 //! 1, 2 or 16 threads.
 
 pub mod activation;
+pub mod chain;
+pub mod dense;
+pub mod error;
+pub mod parallel;
 pub mod real;
+pub mod scaled;
+pub mod simd_exp;
+pub mod stats;
+pub mod train;
+pub mod workload;
 
 pub use activation::Activation;
+pub use chain::{ChainBatch, ChainGradients, ChainWorkspace, Magnitudes};
+pub use dense::{Batch, Dense, DenseLayer, DenseReal, Gradients, Loss, Normalisation, Workspace};
+pub use error::Error;
 pub use real::Real;
+pub use scaled::Scaled;
+pub use simd_exp::SimdReal;
+pub use train::{Clip, Optimizer, StepReport, TrainConfig, Trainer};

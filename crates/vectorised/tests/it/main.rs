@@ -1,1 +1,5 @@
 //! Integration tests of the fast engine, one module per subject.
+mod chain;
+mod dense;
+mod stats;
+mod train;

@@ -1,0 +1,50 @@
+//! The `chain` kind (W1): S sigmoid chains of depth D on `vectorised::ChainBatch`.
+
+use crate::protocol::{Args, Check, bench};
+use vectorised::workload::chain_workload;
+use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, Magnitudes, SimdReal};
+
+/// `T` values that know whether they are subnormal (for the check line's `nsub`).
+pub trait PeerReal: SimdReal {
+    /// Whether the value is subnormal in this type.
+    fn subnormal(self) -> bool;
+}
+
+impl PeerReal for f64 {
+    fn subnormal(self) -> bool {
+        self.is_subnormal()
+    }
+}
+
+impl PeerReal for f32 {
+    fn subnormal(self) -> bool {
+        self.is_subnormal()
+    }
+}
+
+/// Runs W1 in `T`: builds the data (untimed setup, including the layer-major layout), times
+/// `gradients_into` (forward + backward, all S·D weight gradients written), prints the check.
+pub fn run<T: PeerReal>(args: &Args) -> Result<(), String> {
+    let (s, d) = (args.get("S", 4096usize)?, args.get("D", 256usize)?);
+    let data = chain_workload(s, d);
+    let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
+    let batch = ChainBatch::from_chain_major(s, &cast(&data.weights), vec![Activation::Sigmoid; d])
+        .map_err(|e| e.to_string())?;
+    let (x, t) = (cast(&data.inputs), cast(&data.targets));
+    let mut workspace = ChainWorkspace::new();
+    let mut out = ChainGradients::default();
+    let mut failure = None;
+    bench(args, || {
+        if let Err(e) = batch.gradients_into(&x, &t, Magnitudes::Plain, &mut workspace, &mut out) {
+            failure = Some(e.to_string());
+        }
+        std::hint::black_box(&out.weight);
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let mut check = Check::default();
+    check.add(out.weight.iter().map(|g| (g.to_f64(), g.subnormal())));
+    check.print();
+    Ok(())
+}

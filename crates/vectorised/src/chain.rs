@@ -1,0 +1,616 @@
+//! Batched single-neuron chains: S independent chains of depth D in one call, every per-layer
+//! gradient, in `f64` or `f32`, parallel and deterministic.
+//!
+//! One chain (layer d = 1..D, a₀ = x, shortcut span s optional):
+//!
+//! ```text
+//! forward   z_d = w_d·a_{d−1} + b_d + [s | d]·a_{d−s}        a_d = f_d(z_d)     y = a_D
+//! loss      L = (y − t)²
+//! backward  δ_D = 2(y − t)·f′_D(z_D)
+//!           δ_d = f′_d(z_d)·(δ_{d+1}·w_{d+1} + [s | d ∧ d+s ≤ D]·δ_{d+s})
+//!           ∂L/∂w_d = δ_d·a_{d−1}      ∂L/∂b_d = δ_d      ∂L/∂x = δ₁·w₁ + [s ≤ D]·δ_s
+//! ```
+//!
+//! (the same equations, in the same order of operations, as the oracle's `scalar::chain`).
+//!
+//! **Layout.** Struct of arrays, layer-major: weights, biases and gradients are `D × S` matrices
+//! with `[layer][chain]` indexing, so for a fixed layer the S chains are one contiguous slice and
+//! every inner loop runs across chains (independent lanes, hence SIMD). Internally a batch keeps
+//! its parameters block-major (each block's D rows of [`chain_chunk`] lanes contiguous), so a
+//! block's weights stream from memory instead of being gathered from D rows S apart.
+//!
+//! **Blocking.** The S chains are cut into blocks of [`chain_chunk`] chains. One task runs a
+//! block through all D layers forward and backward, keeping its activations a_d and derivatives
+//! f′_d (2·D·chain_chunk values) in a per-thread scratch that stays in the core's L2 cache, so
+//! the only traffic to memory is reading w and writing ∂L/∂w. The block size is a constant, so
+//! the cut never depends on the number of threads; chains are independent, so each chain's
+//! numbers are the same whichever thread computes it and however its block is vectorised.
+//!
+//! **Magnitudes beyond `f64`.** With [`Magnitudes::Extended`], each δ_d is also carried as a
+//! [`Scaled`] (mantissa, unbounded binary exponent), so sign and log10 |∂L/∂w_d| are exact to
+//! rounding even at depth 100,000 where the plain value has long underflowed to 0.
+//!
+//! **Sigmoid fast path.** Sigmoid layers use the branch-free exp and the division-free
+//! reciprocal of [`crate::simd_exp`], in a kernel compiled for AVX-512 and AVX2+FMA as well as
+//! the baseline, picked at run time by `multiversion`; every variant does the same IEEE
+//! operations (FMA is used explicitly, never contracted by the compiler), so the bits do not
+//! depend on the CPU's vector width either. (The baseline variant, for CPUs without FMA, calls
+//! a software `fma` and is slow, but gives the same bits.)
+//! Other activations use [`Activation::value`] / [`Activation::derivative`] (the oracle's
+//! formulas with libm).
+
+use crate::activation::Activation;
+use crate::error::Error;
+use crate::parallel::{PerThread, column_blocks_mut, map_chunks, n_chunks, sum_in_order};
+use crate::scaled::{Scaled, derivative_scaled};
+use crate::simd_exp::{SimdReal, sigmoid_in_place, sigmoid_parts};
+use multiversion::multiversion;
+use std::ops::Range;
+
+/// Bytes of one layer's row of a block: a block holds `CHAIN_CHUNK_BYTES / size_of::<T>()` chains
+/// (128 in `f64`, 256 in `f32`), so 256 layers of activations and derivatives (2 × 263 KB) stay
+/// in L2 and one layer offers 16 independent vectors of work to hide the sigmoid's latency.
+pub const CHAIN_CHUNK_BYTES: usize = 1024;
+
+/// Chains per task for element type `T`: fixed (independent of the thread count) for
+/// determinism.
+pub const fn chain_chunk<T>() -> usize {
+    CHAIN_CHUNK_BYTES / std::mem::size_of::<T>()
+}
+
+/// Which gradient representations to compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Magnitudes {
+    /// Plain `T` values only (0 or ±∞ where they leave `T`'s range). The fast path.
+    Plain,
+    /// Plain values and, per layer and chain, a [`Scaled`] value exact beyond `f64`'s range.
+    Extended,
+}
+
+/// S single-neuron chains of depth D with their parameters, validated.
+#[derive(Debug, Clone)]
+pub struct ChainBatch<T> {
+    n_chains: usize,
+    n_layers: usize,
+    /// Block-major: the chains of block b (`[b·C, b·C + n_b)`, C = [`chain_chunk`]) hold
+    /// `weights[b·C·D + l·n_b + i]` = w_{b·C+i, l+1}, so one block's D rows are contiguous and
+    /// stream from memory (see [`to_block_major`]).
+    weights: Vec<T>,
+    /// Block-major like the weights.
+    biases: Option<Vec<T>>,
+    activations: Vec<Activation>,
+    shortcut: Option<usize>,
+}
+
+/// Every gradient of a batch of chains (see the module docs for the equations).
+#[derive(Debug, Clone, Default)]
+pub struct ChainGradients<T> {
+    /// S, the number of chains.
+    pub n_chains: usize,
+    /// D, the depth.
+    pub n_layers: usize,
+    /// L_s = (y_s − t_s)² per chain.
+    pub loss: Vec<T>,
+    /// y_s = a_D per chain.
+    pub output: Vec<T>,
+    /// ∂L_s/∂x_s per chain.
+    pub input: Vec<T>,
+    /// ∂L_s/∂w_{s,d}, `[layer][chain]` (D × S).
+    pub weight: Vec<T>,
+    /// ∂L_s/∂b_{s,d}, `[layer][chain]`; empty when the batch has no biases.
+    pub bias: Vec<T>,
+    /// ∂L_s/∂w_{s,d} as [`Scaled`], `[layer][chain]`; empty unless [`Magnitudes::Extended`].
+    pub weight_scaled: Vec<Scaled>,
+    /// ∂L_s/∂b_{s,d} as [`Scaled`]; empty unless extended and biased.
+    pub bias_scaled: Vec<Scaled>,
+}
+
+impl<T: Real> ChainGradients<T> {
+    /// ∂L/∂w at `layer` (0-based: layer d = `layer` + 1) of `chain`.
+    pub fn weight_at(&self, layer: usize, chain: usize) -> T {
+        self.weight[layer * self.n_chains + chain]
+    }
+
+    /// The D weight gradients of one chain, input side first.
+    pub fn chain_weight(&self, chain: usize) -> Vec<T> {
+        (0..self.n_layers).map(|l| self.weight_at(l, chain)).collect()
+    }
+
+    /// Σ_s L_s, summed in chain order (so the same bits on any number of threads).
+    pub fn total_loss(&self) -> T {
+        sum_in_order(&self.loss)
+    }
+}
+
+use crate::real::Real;
+
+/// Scratch memory reused across calls: per worker thread, the activations and derivatives of
+/// one block of chains. Keep one per caller to make repeated calls allocation-free.
+#[derive(Debug, Default)]
+pub struct ChainWorkspace<T> {
+    slots: PerThread<Scratch<T>>,
+}
+
+impl<T: Real> ChainWorkspace<T> {
+    /// An empty workspace; it grows on first use.
+    pub fn new() -> Self {
+        ChainWorkspace { slots: PerThread::new() }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Scratch<T> {
+    /// a_0 … a_D, then (after a gap) f′_1 … f′_D, which the backward sweep overwrites with
+    /// δ_1 … δ_D; rows of `ld` values of which the block's lanes use the first n
+    /// (see [`RowLayout`]).
+    rows: Vec<T>,
+    /// δ_d as [`Scaled`] (extended mode only).
+    delta_scaled: Vec<Scaled>,
+}
+
+impl<T: SimdReal> ChainBatch<T> {
+    /// A batch of `n_chains` chains with depth D = `activations.len()`, whose weights are given
+    /// layer-major: `weights[l·S + s]` is w_{s, l+1}.
+    pub fn new(n_chains: usize, weights: Vec<T>, activations: Vec<Activation>) -> Result<Self, Error> {
+        let n_layers = activations.len();
+        if n_layers == 0 {
+            return Err(Error::invalid("chain depth", "a chain needs at least one layer"));
+        }
+        let size =
+            n_chains.checked_mul(n_layers).ok_or_else(|| Error::invalid("chain batch", "S × D overflows usize"))?;
+        Error::check_len("chain weights", size, weights.len())?;
+        Error::check_finite("chain weights", &weights)?;
+        for (layer, act) in activations.iter().enumerate() {
+            if let Activation::LeakyRelu { slope } = act
+                && !slope.is_finite()
+            {
+                return Err(Error::NonFinite { what: "leaky_relu slope (index = layer)", index: layer });
+            }
+        }
+        let weights = to_block_major(&weights, n_chains, n_layers);
+        Ok(ChainBatch { n_chains, n_layers, weights, biases: None, activations, shortcut: None })
+    }
+
+    /// Like [`ChainBatch::new`] with chain-major weights: `weights[s·D + l]` is w_{s, l+1}.
+    pub fn from_chain_major(n_chains: usize, weights: &[T], activations: Vec<Activation>) -> Result<Self, Error> {
+        let n_layers = activations.len();
+        let size = n_chains.saturating_mul(n_layers);
+        Error::check_len("chain weights", size, weights.len())?;
+        let layer_major = transpose(weights, n_chains, n_layers);
+        Self::new(n_chains, layer_major, activations)
+    }
+
+    /// Adds biases, layer-major like the weights (`biases[l·S + s]` is b_{s, l+1}).
+    pub fn with_biases(mut self, biases: Vec<T>) -> Result<Self, Error> {
+        Error::check_len("chain biases", self.weights.len(), biases.len())?;
+        Error::check_finite("chain biases", &biases)?;
+        self.biases = Some(to_block_major(&biases, self.n_chains, self.n_layers));
+        Ok(self)
+    }
+
+    /// Adds a shortcut of span 1 ≤ `span` ≤ D: layer d with `span | d` adds a_{d−span}.
+    pub fn with_shortcut(mut self, span: usize) -> Result<Self, Error> {
+        if span == 0 || span > self.n_layers {
+            return Err(Error::invalid(
+                "shortcut span",
+                format!("must be in 1..={} (the depth), got {span}", self.n_layers),
+            ));
+        }
+        self.shortcut = Some(span);
+        Ok(self)
+    }
+
+    /// S.
+    pub fn n_chains(&self) -> usize {
+        self.n_chains
+    }
+
+    /// D.
+    pub fn n_layers(&self) -> usize {
+        self.n_layers
+    }
+
+    /// The weights, layer-major `[layer][chain]` (a copy; the batch stores them block-major).
+    pub fn weights(&self) -> Vec<T> {
+        from_block_major(&self.weights, self.n_chains, self.n_layers)
+    }
+
+    /// The biases, layer-major `[layer][chain]`, if any (a copy).
+    pub fn biases(&self) -> Option<Vec<T>> {
+        self.biases.as_ref().map(|b| from_block_major(b, self.n_chains, self.n_layers))
+    }
+
+    /// The activation of each layer.
+    pub fn activations(&self) -> &[Activation] {
+        &self.activations
+    }
+
+    /// The shortcut span, if any.
+    pub fn shortcut(&self) -> Option<usize> {
+        self.shortcut
+    }
+
+    /// Gradients for inputs x_s and targets t_s (one per chain), in fresh buffers.
+    pub fn gradients(&self, inputs: &[T], targets: &[T], magnitudes: Magnitudes) -> Result<ChainGradients<T>, Error> {
+        let mut out = ChainGradients::default();
+        let mut ws = ChainWorkspace::new();
+        self.gradients_into(inputs, targets, magnitudes, &mut ws, &mut out)?;
+        Ok(out)
+    }
+
+    /// Gradients into `out`, reusing `workspace` and `out`'s buffers (no allocation once their
+    /// sizes fit, apart from one small vector of slice handles per call). Every element of `out`
+    /// is overwritten.
+    pub fn gradients_into(
+        &self,
+        inputs: &[T],
+        targets: &[T],
+        magnitudes: Magnitudes,
+        workspace: &mut ChainWorkspace<T>,
+        out: &mut ChainGradients<T>,
+    ) -> Result<(), Error> {
+        let (s, d) = (self.n_chains, self.n_layers);
+        Error::check_len("chain inputs", s, inputs.len())?;
+        Error::check_len("chain targets", s, targets.len())?;
+        Error::check_finite("chain inputs", inputs)?;
+        Error::check_finite("chain targets", targets)?;
+
+        let extended = magnitudes == Magnitudes::Extended;
+        let biased = self.biases.is_some();
+        out.n_chains = s;
+        out.n_layers = d;
+        resize(&mut out.loss, s, T::ZERO);
+        resize(&mut out.output, s, T::ZERO);
+        resize(&mut out.input, s, T::ZERO);
+        resize(&mut out.weight, s * d, T::ZERO);
+        resize(&mut out.bias, if biased { s * d } else { 0 }, T::ZERO);
+        resize(&mut out.weight_scaled, if extended { s * d } else { 0 }, Scaled::ZERO);
+        resize(&mut out.bias_scaled, if extended && biased { s * d } else { 0 }, Scaled::ZERO);
+        if s == 0 {
+            return Ok(());
+        }
+
+        workspace.slots.ensure_slots();
+        let chunk = chain_chunk::<T>();
+        let n_blocks = n_chunks(s, chunk);
+        let mut weight = column_blocks_mut(&mut out.weight, s, chunk).into_iter();
+        let mut bias = column_blocks_mut(&mut out.bias, s, chunk).into_iter();
+        let mut weight_scaled = column_blocks_mut(&mut out.weight_scaled, s, chunk).into_iter();
+        let mut bias_scaled = column_blocks_mut(&mut out.bias_scaled, s, chunk).into_iter();
+        let mut loss = out.loss.chunks_mut(chunk);
+        let mut output = out.output.chunks_mut(chunk);
+        let mut input = out.input.chunks_mut(chunk);
+        let parts: Vec<BlockOut<'_, T>> = (0..n_blocks)
+            .map(|_| BlockOut {
+                loss: loss.next().expect("one loss block per chain block"),
+                output: output.next().expect("one output block per chain block"),
+                input: input.next().expect("one input block per chain block"),
+                weight: weight.next().expect("one weight block per chain block"),
+                bias: bias.next().filter(|_| biased),
+                weight_scaled: weight_scaled.next().filter(|_| extended),
+                bias_scaled: bias_scaled.next().filter(|_| extended && biased),
+            })
+            .collect();
+
+        let slots = &workspace.slots;
+        map_chunks(s, chunk, parts, |_, lanes, part| {
+            slots.with(|scratch| {
+                run_block(
+                    &Block {
+                        batch: self,
+                        inputs: &inputs[lanes.clone()],
+                        targets: &targets[lanes.clone()],
+                        lanes,
+                        extended,
+                    },
+                    part,
+                    scratch,
+                )
+            })
+        });
+        Ok(())
+    }
+}
+
+/// The read-only side of one block's job.
+struct Block<'a, T> {
+    batch: &'a ChainBatch<T>,
+    lanes: Range<usize>,
+    inputs: &'a [T],
+    targets: &'a [T],
+    extended: bool,
+}
+
+/// One block's output slices (each of its `lanes.len()` chains, per layer where per layer).
+struct BlockOut<'a, T> {
+    loss: &'a mut [T],
+    output: &'a mut [T],
+    input: &'a mut [T],
+    weight: Vec<&'a mut [T]>,
+    bias: Option<Vec<&'a mut [T]>>,
+    weight_scaled: Option<Vec<&'a mut [Scaled]>>,
+    bias_scaled: Option<Vec<&'a mut [Scaled]>>,
+}
+
+fn run_block<T: SimdReal>(job: &Block<'_, T>, mut out: BlockOut<'_, T>, scratch: &mut Scratch<T>) {
+    let (n, d) = (job.lanes.len(), job.batch.n_layers);
+    let rows = RowLayout::new::<T>(n, d);
+    if scratch.rows.len() < rows.len() {
+        scratch.rows.resize(rows.len(), T::ZERO);
+    }
+    let (act, deriv) = scratch.rows[..rows.len()].split_at_mut(rows.deriv_start);
+    forward_backward(job, &mut out, rows.ld, act, deriv, {
+        if job.extended {
+            if scratch.delta_scaled.len() < d * n {
+                scratch.delta_scaled.resize(d * n, Scaled::ZERO);
+            }
+            Some(&mut scratch.delta_scaled)
+        } else {
+            None
+        }
+    });
+}
+
+/// Where a block's rows live in its scratch buffer.
+///
+/// Rows are `ld` values apart, with ld·size an odd number of 64-byte lines, and the derivative
+/// rows start 32 (mod 64) rows after the activation rows. So no two rows that one loop touches
+/// together sit a multiple of 4096 bytes apart: on x86, a load whose address matches an earlier
+/// store's in its low 12 bits waits for that store ("4K aliasing"), and with power-of-two row
+/// sizes every load of the backward sweep did (it cost about 2 ns per chain and layer).
+struct RowLayout {
+    ld: usize,
+    deriv_start: usize,
+    len: usize,
+}
+
+impl RowLayout {
+    fn new<T>(n: usize, d: usize) -> RowLayout {
+        let size = std::mem::size_of::<T>();
+        let mut lines = (n * size).div_ceil(64).max(1);
+        if lines.is_multiple_of(2) {
+            lines += 1;
+        }
+        let ld = lines * 64 / size;
+        let gap = (32 + 64 - (d + 1) % 64) % 64;
+        let deriv_start = (d + 1 + gap) * ld;
+        RowLayout { ld, deriv_start, len: deriv_start + d * ld }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// The per-block kernel: forward through every layer, then (extended) the scaled backward, then
+/// the plain backward. Compiled for AVX-512, AVX2+FMA and the baseline; chosen at run time.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma",))]
+fn forward_backward<T: SimdReal>(
+    job: &Block<'_, T>,
+    out: &mut BlockOut<'_, T>,
+    ld: usize,
+    act: &mut [T],
+    deriv: &mut [T],
+    delta_scaled: Option<&mut Vec<Scaled>>,
+) {
+    let batch = job.batch;
+    let (n, d) = (job.lanes.len(), batch.n_layers);
+    let lane0 = job.lanes.start;
+    // This block's parameters: D contiguous rows of n lanes.
+    let weights = &batch.weights[lane0 * d..][..d * n];
+    let biases = batch.biases.as_ref().map(|b| &b[lane0 * d..][..d * n]);
+    let act = &mut act[..(d + 1) * ld];
+    let deriv = &mut deriv[..d * ld];
+
+    // ---- forward: row l of `act` is a_l (a_0 = x), row l of `deriv` is f′_{l+1}(z_{l+1}).
+    act[..n].copy_from_slice(job.inputs);
+    for l in 0..d {
+        let layer = l + 1;
+        let (done, rest) = act.split_at_mut(layer * ld);
+        let prev = &done[l * ld..][..n];
+        let z = &mut rest[..n];
+        let w = &weights[l * n..][..n];
+        let f1 = &mut deriv[l * ld..][..n];
+        let b = biases.map(|b| &b[l * n..][..n]);
+        let skip = match batch.shortcut {
+            Some(span) if layer.is_multiple_of(span) => Some(&done[(layer - span) * ld..][..n]),
+            _ => None,
+        };
+        match (batch.activations[l], b, skip) {
+            // W1's layer: one fused pass, z never stored.
+            (Activation::Sigmoid, None, None) => {
+                for (((z, f1), &w), &a) in z.iter_mut().zip(f1.iter_mut()).zip(w).zip(prev) {
+                    let (value, d1) = sigmoid_parts(w * a);
+                    *z = value;
+                    *f1 = d1;
+                }
+            }
+            (f, b, skip) => {
+                match b {
+                    Some(b) => {
+                        for (((z, &w), &a), &b) in z.iter_mut().zip(w).zip(prev).zip(b) {
+                            *z = w * a + b;
+                        }
+                    }
+                    // + 0 as the oracle does (it adds b_d = 0): turns z = −0 into +0, which
+                    // identity and leaky ReLU would pass on as the sign of a zero gradient.
+                    None => {
+                        for ((z, &w), &a) in z.iter_mut().zip(w).zip(prev) {
+                            *z = w * a + T::ZERO;
+                        }
+                    }
+                }
+                if let Some(skip) = skip {
+                    for (z, &a) in z.iter_mut().zip(skip) {
+                        *z += a;
+                    }
+                }
+                if f == Activation::Sigmoid {
+                    sigmoid_in_place(z, f1);
+                } else {
+                    for (z, f1) in z.iter_mut().zip(f1.iter_mut()) {
+                        *f1 = f.derivative(*z);
+                        *z = f.value(*z);
+                    }
+                }
+            }
+        }
+    }
+    let y = &act[d * ld..][..n];
+    for (((loss, o), &y), &t) in out.loss.iter_mut().zip(out.output.iter_mut()).zip(y).zip(job.targets) {
+        *o = y;
+        *loss = (y - t) * (y - t);
+    }
+
+    if let Some(delta_scaled) = delta_scaled {
+        backward_scaled(job, out, ld, act, &mut delta_scaled[..d * n]);
+    }
+
+    // ---- backward: δ_d overwrites f′_d in `deriv`; one pass per layer also writes ∂L/∂w_d.
+    let two = T::from_f64(2.0);
+    for l in (0..d).rev() {
+        let layer = l + 1;
+        let (lower, upper) = deriv.split_at_mut(layer * ld);
+        let delta = &mut lower[l * ld..][..n];
+        let a = &act[l * ld..][..n];
+        let g = &mut *out.weight[l];
+        if layer == d {
+            for ((((dl, g), &a), &y), &t) in delta.iter_mut().zip(g).zip(a).zip(y).zip(job.targets) {
+                *dl *= two * (y - t);
+                *g = *dl * a;
+            }
+        } else {
+            let next = &upper[..n];
+            let w_next = &weights[layer * n..][..n];
+            match batch.shortcut {
+                Some(span) if layer.is_multiple_of(span) && layer + span <= d => {
+                    let skip = &upper[(span - 1) * ld..][..n];
+                    for (((((dl, g), &a), &dn), &w), &ds) in
+                        delta.iter_mut().zip(g).zip(a).zip(next).zip(w_next).zip(skip)
+                    {
+                        *dl *= dn * w + ds;
+                        *g = *dl * a;
+                    }
+                }
+                _ => {
+                    for ((((dl, g), &a), &dn), &w) in delta.iter_mut().zip(g).zip(a).zip(next).zip(w_next) {
+                        *dl *= dn * w;
+                        *g = *dl * a;
+                    }
+                }
+            }
+        }
+        if let Some(bias) = &mut out.bias {
+            bias[l].copy_from_slice(delta);
+        }
+    }
+    // ∂L/∂x = δ₁·w₁ + [s ≤ D]·δ_s
+    let w1 = &weights[..n];
+    match batch.shortcut {
+        Some(span) if span <= d => {
+            let skip = &deriv[(span - 1) * ld..][..n];
+            for (((g, &dl), &w), &ds) in out.input.iter_mut().zip(&deriv[..n]).zip(w1).zip(skip) {
+                *g = dl * w + ds;
+            }
+        }
+        _ => {
+            for ((g, &dl), &w) in out.input.iter_mut().zip(&deriv[..n]).zip(w1) {
+                *g = dl * w;
+            }
+        }
+    }
+}
+
+/// The backward sweep with δ as [`Scaled`] (`f64` mantissa, unbounded exponent). Reads only the
+/// activations; recomputes z_d with the forward's operations, in `T`.
+#[inline(always)]
+fn backward_scaled<T: SimdReal>(
+    job: &Block<'_, T>,
+    out: &mut BlockOut<'_, T>,
+    ld: usize,
+    act: &[T],
+    delta: &mut [Scaled],
+) {
+    let batch = job.batch;
+    let (n, d) = (job.lanes.len(), batch.n_layers);
+    let lane0 = job.lanes.start;
+    let weights = &batch.weights[lane0 * d..][..d * n];
+    let biases = batch.biases.as_ref().map(|b| &b[lane0 * d..][..d * n]);
+    let weight_scaled = out.weight_scaled.as_mut().expect("extended mode has scaled weight outputs");
+    for l in (0..d).rev() {
+        let layer = l + 1;
+        let f = batch.activations[l];
+        for i in 0..n {
+            // z_d, recomputed exactly as in the forward sweep.
+            let mut z = weights[l * n + i] * act[l * ld + i] + biases.map_or(T::ZERO, |b| b[l * n + i]);
+            if let Some(span) = batch.shortcut
+                && layer.is_multiple_of(span)
+            {
+                z += act[(layer - span) * ld + i];
+            }
+            let f1 = derivative_scaled(f, z.to_f64());
+            let acc = if layer == d {
+                let (y, t) = (act[d * ld + i], job.targets[i]);
+                Scaled::from_f64((T::from_f64(2.0) * (y - t)).to_f64())
+            } else {
+                let w = Scaled::from_f64(weights[layer * n + i].to_f64());
+                let mut acc = delta[layer * n + i] * w;
+                if let Some(span) = batch.shortcut
+                    && layer.is_multiple_of(span)
+                    && layer + span <= d
+                {
+                    acc = acc + delta[(l + span) * n + i];
+                }
+                acc
+            };
+            let dl = f1 * acc;
+            delta[l * n + i] = dl;
+            weight_scaled[l][i] = dl * Scaled::from_f64(act[l * ld + i].to_f64());
+            if let Some(bias_scaled) = &mut out.bias_scaled {
+                bias_scaled[l][i] = dl;
+            }
+        }
+    }
+}
+
+fn resize<V: Clone>(v: &mut Vec<V>, len: usize, fill: V) {
+    v.truncate(len);
+    v.resize(len, fill);
+}
+
+/// Layer-major `[layer][chain]` → block-major (see [`ChainBatch`]'s `weights` field).
+fn to_block_major<T: Copy>(m: &[T], n_chains: usize, n_layers: usize) -> Vec<T> {
+    let mut out = Vec::with_capacity(m.len());
+    let chunk = chain_chunk::<T>();
+    for b in 0..n_chunks(n_chains, chunk) {
+        let lanes = crate::parallel::chunk_range(b, n_chains, chunk);
+        for l in 0..n_layers {
+            out.extend_from_slice(&m[l * n_chains + lanes.start..l * n_chains + lanes.end]);
+        }
+    }
+    out
+}
+
+/// Block-major → layer-major `[layer][chain]`.
+fn from_block_major<T: Copy + Default>(m: &[T], n_chains: usize, n_layers: usize) -> Vec<T> {
+    let mut out = vec![T::default(); m.len()];
+    let chunk = chain_chunk::<T>();
+    for b in 0..n_chunks(n_chains, chunk) {
+        let lanes = crate::parallel::chunk_range(b, n_chains, chunk);
+        let n = lanes.len();
+        for l in 0..n_layers {
+            out[l * n_chains + lanes.start..l * n_chains + lanes.end]
+                .copy_from_slice(&m[lanes.start * n_layers + l * n..][..n]);
+        }
+    }
+    out
+}
+
+/// `[row][col]` (rows × cols) → `[col][row]`.
+fn transpose<T: Copy>(m: &[T], rows: usize, cols: usize) -> Vec<T> {
+    let mut t = Vec::with_capacity(rows * cols);
+    for c in 0..cols {
+        t.extend((0..rows).map(|r| m[r * cols + c]));
+    }
+    t
+}

@@ -1,0 +1,202 @@
+//! [`Scaled`]: an `f64` mantissa with an `i64` binary exponent, for gradients beyond `f64`'s range.
+//!
+//! value = m · 2ᵉ with 0.5 ≤ |m| < 1 (or m = 0, or m non-finite with e = 0) — the same
+//! representation and the same one-rounding-per-operation arithmetic as the oracle's `Ext`, so a
+//! product of factors that stays in `f64`'s normal range has the same bits as in `f64`, and a
+//! product of 100,000 sigmoid derivatives (≈ 10^−60,000) is still exact to rounding.
+//!
+//! The fast engine computes these only when asked ([`crate::chain::Magnitudes::Extended`]); the
+//! plain `T` gradients are always computed as well.
+
+use crate::activation::Activation;
+use std::fmt;
+
+/// A real number with an `f64` mantissa and an unbounded (`i64`) binary exponent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scaled {
+    m: f64,
+    e: i64,
+}
+
+/// log10(2) with its low 24 mantissa bits cleared: `e·HI` is exact for |e| < 2²⁴.
+const LOG10_2_HI: f64 = 0.301_029_995_083_808_9;
+/// log10(2) − LOG10_2_HI.
+const LOG10_2_LO: f64 = 5.801_722_962_879_576e-10;
+/// ln 2 with its low 24 mantissa bits cleared (a Cody–Waite split).
+const LN_2_HI: f64 = 0.693_147_178_739_309_3;
+/// ln 2 − LN_2_HI.
+const LN_2_LO: f64 = 1.820_635_998_504_146_2e-9;
+
+impl Scaled {
+    /// Zero.
+    pub const ZERO: Scaled = Scaled { m: 0.0, e: 0 };
+
+    /// The exact value of `x`.
+    pub fn from_f64(x: f64) -> Scaled {
+        let (m, e) = frexp(x);
+        Scaled { m, e }
+    }
+
+    /// e^l for any `l` (−∞ gives 0); relative error about |l|·2⁻⁵³ beyond rounding.
+    pub fn from_ln(l: f64) -> Scaled {
+        if l == f64::NEG_INFINITY {
+            return Scaled::ZERO;
+        }
+        if !l.is_finite() {
+            return Scaled { m: l.exp(), e: 0 };
+        }
+        let k = (l / std::f64::consts::LN_2).round();
+        let r = (l - k * LN_2_HI) - k * LN_2_LO;
+        Scaled { m: r.exp(), e: 0 }.scale(k as i64)
+    }
+
+    fn scale(self, by: i64) -> Scaled {
+        let (m, e) = frexp(self.m);
+        if m == 0.0 || !m.is_finite() {
+            return Scaled { m, e: 0 };
+        }
+        Scaled { m, e: e + self.e + by }
+    }
+
+    /// The mantissa m, 0.5 ≤ |m| < 1 (or 0, or non-finite).
+    pub fn mantissa(self) -> f64 {
+        self.m
+    }
+
+    /// The binary exponent e (value = m·2ᵉ).
+    pub fn exponent(self) -> i64 {
+        self.e
+    }
+
+    /// −1, 0 or 1 (NaN for NaN).
+    pub fn signum(self) -> f64 {
+        if self.m == 0.0 { 0.0 } else { self.m.signum() }
+    }
+
+    /// Whether the value is exactly 0.
+    pub fn is_zero(self) -> bool {
+        self.m == 0.0
+    }
+
+    /// log10 |x| (−∞ for 0), accurate to about 1e−16 relative for any exponent.
+    pub fn log10_abs(self) -> f64 {
+        if self.m == 0.0 {
+            return f64::NEG_INFINITY;
+        }
+        let e = self.e as f64;
+        self.m.abs().log10() + e * LOG10_2_LO + e * LOG10_2_HI
+    }
+
+    /// The nearest `f64` (0 or ±∞ outside `f64`'s range), rounded once.
+    pub fn to_f64(self) -> f64 {
+        if self.m == 0.0 || !self.m.is_finite() {
+            return self.m;
+        }
+        if self.e > 1024 {
+            return self.m.signum() * f64::INFINITY;
+        }
+        if self.e < -1080 {
+            return self.m.signum() * 0.0;
+        }
+        let first = self.e.clamp(-1000, 1000);
+        self.m * pow2(first) * pow2(self.e - first)
+    }
+}
+
+impl std::ops::Mul for Scaled {
+    type Output = Scaled;
+    /// x·y with one rounding.
+    #[inline]
+    fn mul(self, rhs: Scaled) -> Scaled {
+        Scaled { m: self.m * rhs.m, e: 0 }.scale(self.e + rhs.e)
+    }
+}
+
+impl std::ops::Add for Scaled {
+    type Output = Scaled;
+    /// x + y with one rounding (the smaller operand is aligned to the larger's exponent).
+    #[inline]
+    fn add(self, rhs: Scaled) -> Scaled {
+        let (big, small) = if self.m == 0.0 || (rhs.m != 0.0 && rhs.e > self.e) { (rhs, self) } else { (self, rhs) };
+        if small.m == 0.0 || !big.m.is_finite() || !small.m.is_finite() {
+            let finite = big.m.is_finite() && small.m.is_finite();
+            return Scaled { m: big.m + small.m, e: if finite { big.e } else { 0 } }.scale(0);
+        }
+        let shift = big.e - small.e;
+        if shift > 1100 {
+            return big;
+        }
+        let first = shift.min(1000);
+        let aligned = small.m * pow2(-first) * pow2(-(shift - first));
+        Scaled { m: big.m + aligned, e: 0 }.scale(big.e)
+    }
+}
+
+impl fmt::Display for Scaled {
+    /// Scientific notation with an exponent of any size, e.g. `-3.141592654e-60000`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.m == 0.0 || !self.m.is_finite() {
+            return write!(f, "{}", self.m);
+        }
+        let l = self.log10_abs();
+        let mut exp10 = l.floor();
+        let mut digits = 10f64.powf(l - exp10);
+        if digits >= 9.999_999_999_5 {
+            digits /= 10.0;
+            exp10 += 1.0;
+        }
+        let sign = if self.m < 0.0 { "-" } else { "" };
+        write!(f, "{sign}{digits:.9}e{exp10}")
+    }
+}
+
+/// ln |f′(z)|, finite wherever f′(z) ≠ 0 even when f′(z) underflows `f64`.
+pub fn ln_abs_derivative(act: Activation, z: f64) -> f64 {
+    match act {
+        // ln σ′(z) = −|z| − 2·ln(1 + e^{−|z|})
+        Activation::Sigmoid => -z.abs() - 2.0 * (-z.abs()).exp().ln_1p(),
+        // ln sech²(z) = ln 4 − 2|z| − 2·ln(1 + e^{−2|z|})
+        Activation::Tanh => std::f64::consts::LN_2 * 2.0 - 2.0 * z.abs() - 2.0 * (-2.0 * z.abs()).exp().ln_1p(),
+        // ln σ(z) = −softplus(−z)
+        Activation::Softplus => -Activation::Softplus.value(-z),
+        Activation::Relu | Activation::LeakyRelu { .. } | Activation::Identity => act.derivative(z).abs().ln(),
+    }
+}
+
+/// f′(z) as a [`Scaled`]: the `f64` derivative wherever that is normal (or exactly 0), and
+/// e^{ln |f′(z)|} where it underflows.
+pub fn derivative_scaled(act: Activation, z: f64) -> Scaled {
+    let d = act.derivative(z);
+    if d.is_normal() || !z.is_finite() {
+        return Scaled::from_f64(d);
+    }
+    let l = ln_abs_derivative(act, z);
+    if d == 0.0 && l == f64::NEG_INFINITY {
+        Scaled::ZERO
+    } else {
+        // Every derivative is ≥ 0 except leaky ReLU's with a negative slope, which is ±1 or α
+        // and never underflows to reach this branch.
+        Scaled::from_ln(l)
+    }
+}
+
+/// 2ᵏ for −1074 ≤ k ≤ 1023 (exact).
+fn pow2(k: i64) -> f64 {
+    debug_assert!((-1074..=1023).contains(&k), "pow2({k}) out of range");
+    if k >= -1022 { f64::from_bits(((k + 1023) as u64) << 52) } else { f64::from_bits(1u64 << (k + 1074)) }
+}
+
+/// x = m·2ᵉ with 0.5 ≤ |m| < 1; (x, 0) for 0 and non-finite x.
+fn frexp(x: f64) -> (f64, i64) {
+    if x == 0.0 || !x.is_finite() {
+        return (x, 0);
+    }
+    let bits = x.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i64;
+    if biased == 0 {
+        let (m, e) = frexp(x * pow2(64));
+        return (m, e - 64);
+    }
+    let m = f64::from_bits((bits & !(0x7ffu64 << 52)) | (1022u64 << 52));
+    (m, biased - 1022)
+}
