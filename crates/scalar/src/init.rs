@@ -259,11 +259,18 @@ fn haar_q(mut a: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
 /// mat[k.., first_col..] ← (I − 2·v·vᵀ)·mat[k.., first_col..] for a unit vector v of length
 /// `mat.len() − k`.
 fn apply_reflector(v: &[f64], k: usize, mat: &mut [Vec<f64>], first_col: usize) {
+    // w = vᵀ·mat[k.., first_col..], accumulated row by row (each column's sum in row order, as a
+    // column-by-column dot product would add them), then a rank-one update: row-major friendly.
     let n_cols = mat[0].len();
-    for j in first_col..n_cols {
-        let dot: f64 = v.iter().zip(&mat[k..]).map(|(vi, row)| vi * row[j]).sum();
-        for (vi, row) in v.iter().zip(&mut mat[k..]) {
-            row[j] -= 2.0 * vi * dot;
+    let mut w = vec![0.0; n_cols - first_col];
+    for (vi, row) in v.iter().zip(&mat[k..]) {
+        for (wj, x) in w.iter_mut().zip(&row[first_col..]) {
+            *wj += vi * x;
+        }
+    }
+    for (vi, row) in v.iter().zip(&mut mat[k..]) {
+        for (x, wj) in row[first_col..].iter_mut().zip(&w) {
+            *x -= 2.0 * vi * wj;
         }
     }
 }

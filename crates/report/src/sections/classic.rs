@@ -112,6 +112,11 @@ pub struct BugCase {
     pub diagnosis: String,
 }
 
+/// Seeds per configuration: half of `--samples` (training runs cost far more than chains).
+pub fn seeds(config: &Config) -> usize {
+    config.samples.div_ceil(2)
+}
+
 /// Computes the section.
 pub fn compute(config: &Config) -> Classic {
     let epochs = config.epochs;
@@ -135,7 +140,7 @@ pub fn compute(config: &Config) -> Classic {
             bug_case(config, &task, hidden, bias, bug, stream)
         })
         .collect();
-    Classic { epochs, seeds: config.samples, runs, bugs }
+    Classic { epochs, seeds: seeds(config), runs, bugs }
 }
 
 fn bug_case(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: u64) -> BugCase {
@@ -179,7 +184,7 @@ struct Run {
 
 fn train_many(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: u64) -> ClassicRuns {
     let constant = task.constant_loss();
-    let runs: Vec<Run> = (0..config.samples)
+    let runs: Vec<Run> = (0..seeds(config))
         .into_par_iter()
         .map(|seed| {
             let mut net = Net::init(hidden, HIDDEN_WIDTH, bias, bug, &mut stream_rng(config.seed, stream, seed as u64));

@@ -7,6 +7,7 @@
 
 pub mod classic;
 pub mod decay;
+pub mod dense_init;
 pub mod handwritten;
 pub mod meanfield;
 pub mod stats;
@@ -87,6 +88,8 @@ pub struct Report {
     pub worked: worked::WorkedChain,
     /// Section 2.
     pub decay: decay::Decay,
+    /// Section 3.
+    pub dense_init: dense_init::DenseInit,
     /// Section 6.
     pub classic: classic::Classic,
 }
@@ -97,7 +100,8 @@ pub fn compute(config: &Config) -> Report {
 }
 
 /// The sections, in order, as [`compute_with_progress`] announces them.
-pub const SECTIONS: [&str; 3] = ["worked chain", "decay per depth", "classic AND/XOR"];
+pub const SECTIONS: [&str; 4] =
+    ["worked chain", "decay per depth", "dense networks and initialisation", "classic AND/XOR"];
 
 /// [`compute`], calling `started(name)` as each of [`SECTIONS`] begins.
 pub fn compute_with_progress(config: &Config, started: impl Fn(&str)) -> Report {
@@ -106,8 +110,22 @@ pub fn compute_with_progress(config: &Config, started: impl Fn(&str)) -> Report 
     started(SECTIONS[1]);
     let decay = decay::compute(config);
     started(SECTIONS[2]);
+    let dense_init = dense_init::compute(config);
+    started(SECTIONS[3]);
     let classic = classic::compute(config);
-    Report { config: config.clone(), worked, decay, classic }
+    Report { config: config.clone(), worked, decay, dense_init, classic }
+}
+
+/// The vectorised engine's name for an activation of the oracle's.
+pub fn engine_activation(f: scalar::Activation) -> vectorised::Activation {
+    match f {
+        scalar::Activation::Sigmoid => vectorised::Activation::Sigmoid,
+        scalar::Activation::Tanh => vectorised::Activation::Tanh,
+        scalar::Activation::Relu => vectorised::Activation::Relu,
+        scalar::Activation::LeakyRelu { slope } => vectorised::Activation::LeakyRelu { slope },
+        scalar::Activation::Softplus => vectorised::Activation::Softplus,
+        scalar::Activation::Identity => vectorised::Activation::Identity,
+    }
 }
 
 /// How the Markdown links the plots folder: relative to the `--out` file's folder when the plots

@@ -123,3 +123,39 @@ fn a_relu_chain_with_a_negative_weight_has_exactly_zero_gradients_above_it() {
     let relu = decay.configs.iter().find(|c| c.activation == "relu" && c.shortcut.is_none()).unwrap();
     assert!(relu.rows.last().unwrap().zero_share > 0.9, "deep ReLU chains with N(0,1) weights are dead");
 }
+
+#[test]
+fn dense_init_weight_gradients_are_the_oracles() {
+    // Redraw the quick section's first scheme (U[±1/√n]) from its streams and differentiate the
+    // same networks on the scalar oracle's tape: the report's log10 mean ‖∂L/∂W_l‖² must agree.
+    use scalar::dense::{Dense, DenseLayer, Loss};
+    let config = Config::new(11, true);
+    let section = sections::dense_init::compute(&config);
+    let (width, depth, batch, nets) = (section.width, section.depth, section.batch, section.nets);
+    let (name, init) = sections::dense_init::schemes(width)[0];
+    for activation in sections::dense_init::ACTIVATIONS {
+        let measured = section.configs.iter().find(|c| c.init == name && c.activation == activation.name()).unwrap();
+        let mut sums = vec![0.0; depth];
+        for k in 0..nets {
+            let mut rng = sections::stream_rng(config.seed, 3 << 16, k as u64);
+            let layers: Vec<DenseLayer> = (0..depth)
+                .map(|l| DenseLayer {
+                    weight: init.matrix(width, width, &mut rng).unwrap(),
+                    bias: None,
+                    activation: if l + 1 == depth { Activation::Identity } else { activation },
+                })
+                .collect();
+            let mut rows =
+                |n: usize| -> Vec<Vec<f64>> { (0..n).map(|_| (0..width).map(|_| rng.normal()).collect()).collect() };
+            let (x, t) = (rows(batch), rows(batch));
+            let g = Dense::new(layers, None).unwrap().gradients(&x, &t, Loss::SquaredError).unwrap();
+            for (l, w) in g.weight.iter().enumerate() {
+                sums[l] += w.iter().flatten().map(|v| v * v).sum::<f64>();
+            }
+        }
+        for (l, (sum, reported)) in sums.iter().zip(&measured.weight_grad).enumerate() {
+            let oracle = (sum / nets as f64).log10();
+            assert!((reported - oracle).abs() < 1e-10, "{} layer {}: {reported} vs {oracle}", activation.name(), l + 1);
+        }
+    }
+}
