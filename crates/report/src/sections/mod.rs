@@ -8,9 +8,12 @@
 pub mod classic;
 pub mod decay;
 pub mod dense_init;
+pub mod exploding;
 pub mod handwritten;
 pub mod meanfield;
+pub mod remedies;
 pub mod stats;
+pub mod symptoms;
 pub mod worked;
 
 use crate::cli::ReportArgs;
@@ -90,8 +93,14 @@ pub struct Report {
     pub decay: decay::Decay,
     /// Section 3.
     pub dense_init: dense_init::DenseInit,
+    /// Section 4.
+    pub exploding: exploding::Exploding,
+    /// Section 5.
+    pub remedies: remedies::Remedies,
     /// Section 6.
     pub classic: classic::Classic,
+    /// Section 7.
+    pub symptoms: Vec<symptoms::Symptom>,
 }
 
 /// Computes every section (in the current rayon pool).
@@ -100,8 +109,14 @@ pub fn compute(config: &Config) -> Report {
 }
 
 /// The sections, in order, as [`compute_with_progress`] announces them.
-pub const SECTIONS: [&str; 4] =
-    ["worked chain", "decay per depth", "dense networks and initialisation", "classic AND/XOR"];
+pub const SECTIONS: [&str; 6] = [
+    "worked chain",
+    "decay per depth",
+    "dense networks and initialisation",
+    "exploding gradients",
+    "remedies",
+    "classic AND/XOR",
+];
 
 /// [`compute`], calling `started(name)` as each of [`SECTIONS`] begins.
 pub fn compute_with_progress(config: &Config, started: impl Fn(&str)) -> Report {
@@ -112,8 +127,13 @@ pub fn compute_with_progress(config: &Config, started: impl Fn(&str)) -> Report 
     started(SECTIONS[2]);
     let dense_init = dense_init::compute(config);
     started(SECTIONS[3]);
+    let exploding = exploding::compute(config);
+    started(SECTIONS[4]);
+    let remedies = remedies::compute(config);
+    started(SECTIONS[5]);
     let classic = classic::compute(config);
-    Report { config: config.clone(), worked, decay, dense_init, classic }
+    let symptoms = symptoms::compute(&exploding, &remedies, &classic);
+    Report { config: config.clone(), worked, decay, dense_init, exploding, remedies, classic, symptoms }
 }
 
 /// The vectorised engine's name for an activation of the oracle's.

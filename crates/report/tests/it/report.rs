@@ -159,3 +159,71 @@ fn dense_init_weight_gradients_are_the_oracles() {
         }
     }
 }
+
+#[test]
+fn exploding_locations_match_a_plain_forward_pass() {
+    // Redraw the quick sweep's networks and run the forward pass by hand, in f32: the first layer
+    // with a non-finite value must be the one the engine's statistics located.
+    use scalar::init::Init;
+    let config = Config::new(2, true);
+    let e = sections::exploding::compute(&config);
+    for (i, row) in e.sweep.iter().enumerate() {
+        let mut rng = sections::stream_rng(config.seed, 4 << 16, i as u64);
+        let init = Init::Normal { std: row.gain * (2.0 / e.width as f64).sqrt() };
+        let weights: Vec<Vec<Vec<f64>>> =
+            (0..e.depth).map(|_| init.matrix(e.width, e.width, &mut rng).unwrap()).collect();
+        let x: Vec<f64> = (0..e.batch * e.width).map(|_| rng.normal()).collect();
+        let mut first = None;
+        for b in 0..e.batch {
+            let mut a: Vec<f32> = x[b * e.width..(b + 1) * e.width].iter().map(|&v| v as f32).collect();
+            for (l, w) in weights.iter().enumerate() {
+                let z: Vec<f32> =
+                    w.iter().map(|row| row.iter().zip(&a).map(|(&wi, &ai)| wi as f32 * ai).sum()).collect();
+                a = if l + 1 == e.depth { z } else { z.iter().map(|&v| v.max(0.0)).collect() };
+                if a.iter().any(|v| !v.is_finite()) {
+                    first = Some(first.map_or(l + 1, |f: usize| f.min(l + 1)));
+                    break;
+                }
+            }
+        }
+        let reported = row.f32.as_ref().filter(|loc| loc.stage == "forward value").map(|loc| loc.layer);
+        assert_eq!(reported, first, "gain {}", row.gain);
+    }
+    // Clipping by norm leaves a gradient of exactly the threshold's norm, in the same direction.
+    let c = &e.clipping;
+    let clipped_norm = c.by_norm.iter().map(|v| v * v).sum::<f64>().sqrt();
+    assert!((clipped_norm - sections::exploding::CLIP_NORM).abs() < 1e-9 && (c.cos_norm - 1.0).abs() < 1e-12);
+    assert!(c.cos_value < c.cos_norm);
+}
+
+#[test]
+fn remedies_gradient_ratio_is_the_oracles() {
+    // The baseline's first run, rebuilt on the oracle's tape: ‖∂L/∂W_1‖ / ‖∂L/∂W_L‖ at
+    // initialisation under binary cross-entropy must match the engine's.
+    use scalar::dense::{Dense, DenseLayer, Loss};
+    use sections::remedies::{POINTS, WIDTH, variants};
+    let config = Config::new(4, true);
+    let r = sections::remedies::compute(&config);
+    let v = variants()[0];
+    let mut data_rng = sections::stream_rng(config.seed, 5 << 16, 0);
+    let x: Vec<f64> = (0..2 * POINTS).map(|_| data_rng.uniform(-1.0, 1.0)).collect();
+    let t: Vec<f64> = x.chunks(2).map(|p| if p[0] * p[1] > 0.0 { 1.0 } else { 0.0 }).collect();
+    let mut rng = sections::stream_rng(config.seed, (5 << 16) | 1 << 8, 0);
+    let widths: Vec<usize> = std::iter::once(2).chain(std::iter::repeat_n(WIDTH, v.hidden)).chain([1]).collect();
+    let layers: Vec<DenseLayer> = widths
+        .windows(2)
+        .enumerate()
+        .map(|(l, w)| DenseLayer {
+            weight: v.init.matrix(w[1], w[0], &mut rng).unwrap(),
+            bias: Some(vec![0.0; w[1]]),
+            activation: if l + 2 == widths.len() { Activation::Sigmoid } else { v.activation },
+        })
+        .collect();
+    let input: Vec<Vec<f64>> = x.chunks(2).map(<[f64]>::to_vec).collect();
+    let target: Vec<Vec<f64>> = t.iter().map(|&t| vec![t]).collect();
+    let g = Dense::new(layers, None).unwrap().gradients(&input, &target, Loss::BinaryCrossEntropy).unwrap();
+    let norm = |w: &Vec<Vec<f64>>| w.iter().flatten().map(|v| v * v).sum::<f64>().sqrt();
+    let oracle = norm(&g.weight[0]) / norm(&g.weight[g.weight.len() - 1]);
+    let engine = r.rows[0].runs[0].initial_grad_ratio.unwrap();
+    assert!((engine / oracle - 1.0).abs() < 1e-9, "{engine} vs {oracle}");
+}

@@ -1,0 +1,241 @@
+//! Section 5 — remedies compared: one task, a deep sigmoid network that fails to learn it, and
+//! the usual remedies one at a time — ReLU, softplus, a shortcut, an initialisation scaled for
+//! the sigmoid, gradient clipping, L2 decay, Adam, fewer layers — each trained on the vectorised
+//! engine's [`Trainer`] from the same seeds.
+//!
+//! Task: 32 points drawn uniformly from [−1, 1]², labelled 1 where x₁·x₂ > 0 (the XOR quadrants);
+//! binary cross-entropy on a sigmoid output; full-batch steps. Measured per run: the gradient ratio
+//! ‖∂L/∂W_1‖ / ‖∂L/∂W_L‖ at initialisation (the vanishing gradient in one number), the final loss
+//! and accuracy, and the loss and weight histories the symptom checklist (section 7) reads.
+
+use super::{Config, stream_rng};
+use rayon::prelude::*;
+use scalar::Activation;
+use scalar::init::Init;
+use serde::Serialize;
+use vectorised::train::{Clip, Optimizer, TrainConfig, Trainer};
+use vectorised::{Batch, Dense, DenseLayer, Loss};
+
+/// Points in the task.
+pub const POINTS: usize = 32;
+/// Hidden units per hidden layer.
+pub const WIDTH: usize = 8;
+/// Hidden layers of the deep networks.
+pub const DEEP: usize = 10;
+/// A run succeeds when it classifies at least this share of the points right.
+pub const SUCCESS_ACCURACY: f64 = 0.95;
+
+/// One remedy: how the network and the training differ from the baseline.
+#[derive(Debug, Clone, Copy)]
+pub struct Variant {
+    /// Its name in the report.
+    pub name: &'static str,
+    /// The hidden layers' activation.
+    pub activation: Activation,
+    /// Hidden layers.
+    pub hidden: usize,
+    /// The hidden layers' initialisation.
+    pub init: Init,
+    /// The shortcut span.
+    pub shortcut: Option<usize>,
+    /// The optimizer.
+    pub optimizer: Optimizer,
+    /// Its step size.
+    pub learning_rate: f64,
+    /// Gradient clipping.
+    pub clip: Clip,
+    /// L2 weight decay λ.
+    pub weight_decay: f64,
+}
+
+/// The baseline and the remedies, in the report's order.
+pub fn variants() -> Vec<Variant> {
+    let n = WIDTH as f64;
+    let base = Variant {
+        name: "baseline: sigmoid, U[±1/√n]",
+        activation: Activation::Sigmoid,
+        hidden: DEEP,
+        init: Init::Uniform { a: 1.0 / n.sqrt() },
+        shortcut: None,
+        optimizer: Optimizer::momentum(0.9),
+        learning_rate: 0.5,
+        clip: Clip::None,
+        weight_decay: 0.0,
+    };
+    vec![
+        base,
+        Variant { name: "ReLU, He", activation: Activation::Relu, init: Init::He, ..base },
+        Variant { name: "softplus, He", activation: Activation::Softplus, init: Init::He, ..base },
+        Variant { name: "sigmoid + shortcut span 2", shortcut: Some(2), ..base },
+        Variant {
+            name: "sigmoid, N(0, 16/n) (σ_w²·σ′(0)² = 1)", init: Init::Normal { std: 4.0 / n.sqrt() }, ..base
+        },
+        Variant { name: "sigmoid + clip norm 1", clip: Clip::Norm(1.0), ..base },
+        Variant { name: "sigmoid + L2 λ = 1e-3", weight_decay: 1e-3, ..base },
+        Variant { name: "sigmoid + Adam (η = 0.05)", optimizer: Optimizer::adam(), learning_rate: 0.05, ..base },
+        Variant { name: "sigmoid, 2 hidden layers", hidden: 2, ..base },
+    ]
+}
+
+/// The whole section.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Remedies {
+    /// Steps per run.
+    pub steps: usize,
+    /// Seeds per variant.
+    pub seeds: usize,
+    /// The baseline's step size (every row but Adam's).
+    pub learning_rate: f64,
+    /// One row per variant.
+    pub rows: Vec<RemedyRow>,
+}
+
+/// One variant over every seed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RemedyRow {
+    /// The variant's name.
+    pub name: String,
+    /// Median log10(‖∂L/∂W_1‖ / ‖∂L/∂W_L‖) at initialisation, over the runs where the last
+    /// layer's gradient is not 0 (`None` if there are none).
+    pub log10_grad_ratio: Option<f64>,
+    /// Runs whose last layer had an exactly zero gradient at initialisation (a dead ReLU network).
+    pub dead_at_init: usize,
+    /// Median final loss.
+    pub median_final_loss: f64,
+    /// Share of seeds reaching [`SUCCESS_ACCURACY`].
+    pub success_rate: f64,
+    /// The runs, for the symptom checklist.
+    pub runs: Vec<RunTrace>,
+}
+
+/// What the symptom checklist reads from one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunTrace {
+    /// The seed index.
+    pub seed: usize,
+    /// The loss before the first step.
+    pub initial_loss: f64,
+    /// ‖∂L/∂W_1‖ ÷ ‖∂L/∂W_L‖ at initialisation (`None` when ‖∂L/∂W_L‖ = 0).
+    pub initial_grad_ratio: Option<f64>,
+    /// The loss after the last step.
+    pub final_loss: f64,
+    /// Steps whose loss rose more than 5% over the step before.
+    pub loss_jumps: usize,
+    /// Steps the trainer refused (non-finite values), and the first refusal's description.
+    pub refused: Option<(usize, String)>,
+    /// ‖W‖ over every layer, after the last step ÷ before the first.
+    pub weight_growth: f64,
+    /// Σ over steps of ‖ΔW_1‖ ÷ Σ of ‖ΔW_L‖: how much the first layer moved relative to the last
+    /// (`None` if the last layer never moved).
+    pub first_last_update_ratio: Option<f64>,
+    /// Final accuracy.
+    pub accuracy: f64,
+}
+
+/// Computes the section.
+pub fn compute(config: &Config) -> Remedies {
+    let (steps, seeds) = if config.quick { (100, 2) } else { (800, 3) };
+    let rows = variants()
+        .iter()
+        .enumerate()
+        .map(|(v, variant)| {
+            let runs: Vec<RunTrace> =
+                (0..seeds).into_par_iter().map(|seed| train(config, variant, v as u64, seed, steps)).collect();
+            let median = |f: fn(&RunTrace) -> f64| {
+                let mut v: Vec<f64> = runs.iter().map(f).collect();
+                v.sort_by(f64::total_cmp);
+                super::stats::percentile(&v, 50.0)
+            };
+            RemedyRow {
+                name: variant.name.to_string(),
+                log10_grad_ratio: {
+                    let mut v: Vec<f64> = runs.iter().filter_map(|r| r.initial_grad_ratio.map(f64::log10)).collect();
+                    v.sort_by(f64::total_cmp);
+                    (!v.is_empty()).then(|| super::stats::percentile(&v, 50.0))
+                },
+                dead_at_init: runs.iter().filter(|r| r.initial_grad_ratio.is_none()).count(),
+                median_final_loss: median(|r| r.final_loss),
+                success_rate: runs.iter().filter(|r| r.accuracy >= SUCCESS_ACCURACY).count() as f64 / runs.len() as f64,
+                runs,
+            }
+        })
+        .collect();
+    Remedies { steps, seeds, learning_rate: variants()[0].learning_rate, rows }
+}
+
+fn train(config: &Config, v: &Variant, variant: u64, seed: usize, steps: usize) -> RunTrace {
+    // The data depend on the seed only, so every variant sees the same points.
+    let mut data_rng = stream_rng(config.seed, 5 << 16, seed as u64);
+    let x: Vec<f64> = (0..2 * POINTS).map(|_| data_rng.uniform(-1.0, 1.0)).collect();
+    let t: Vec<f64> = x.chunks(2).map(|p| if p[0] * p[1] > 0.0 { 1.0 } else { 0.0 }).collect();
+    let mut rng = stream_rng(config.seed, (5 << 16) | (variant + 1) << 8, seed as u64);
+    let widths: Vec<usize> = std::iter::once(2).chain(std::iter::repeat_n(WIDTH, v.hidden)).chain([1]).collect();
+    let layers: Vec<DenseLayer<f64>> = widths
+        .windows(2)
+        .enumerate()
+        .map(|(l, w)| {
+            let last = l + 2 == widths.len();
+            let rows = v.init.matrix(w[1], w[0], &mut rng).expect("valid scheme");
+            let f = if last { vectorised::Activation::Sigmoid } else { super::engine_activation(v.activation) };
+            DenseLayer::from_out_in(&rows, Some(vec![0.0; w[1]]), f).expect("finite weights")
+        })
+        .collect();
+    let mut net = Dense::new(layers, v.shortcut).expect("consistent widths");
+    let train_config = TrainConfig::new(v.learning_rate, v.optimizer, Loss::BinaryCrossEntropy)
+        .with_clip(v.clip)
+        .with_weight_decay(v.weight_decay);
+    let mut trainer = Trainer::new(&net, train_config).expect("valid hyper-parameters");
+    let input = Batch::new(&x, POINTS, 2).expect("shape");
+    let target = Batch::new(&t, POINTS, 1).expect("shape");
+    let weight_norm = |net: &Dense<f64>| {
+        net.layers().iter().map(|l| l.weight().iter().map(|w| w * w).sum::<f64>()).sum::<f64>().sqrt()
+    };
+    let initial_weights = weight_norm(&net);
+    let (mut initial_loss, mut initial_grad_ratio) = (f64::NAN, None);
+    let (mut previous, mut jumps, mut refused) = (f64::NAN, 0, None::<(usize, String)>);
+    let (mut first_moved, mut last_moved) = (0.0, 0.0);
+    for step in 0..steps {
+        let report = trainer.step(&mut net, input, target).expect("shapes checked above");
+        if step == 0 {
+            initial_loss = report.loss;
+            let layers = &report.stats.layers;
+            let last = layers[layers.len() - 1].weight.norm;
+            initial_grad_ratio = (last > 0.0).then(|| layers[0].weight.norm / last);
+        }
+        if let Some(why) = report.refused {
+            refused = Some(refused.map_or((1, format!("step {step}: {why:?}")), |(n, first)| (n + 1, first)));
+            continue;
+        }
+        if report.loss > previous * 1.05 {
+            jumps += 1;
+        }
+        previous = report.loss;
+        first_moved += report.update_norm[0];
+        last_moved += report.update_norm[report.update_norm.len() - 1];
+    }
+    let outputs = predict(&net, &x);
+    let final_loss =
+        outputs.iter().zip(&t).map(|(&y, &t)| -(t * y.ln() + (1.0 - t) * (1.0 - y).ln())).sum::<f64>() / POINTS as f64;
+    let correct = outputs.iter().zip(&t).filter(|(y, t)| (**y > 0.5) == (**t > 0.5)).count();
+    RunTrace {
+        seed,
+        initial_loss,
+        initial_grad_ratio,
+        final_loss,
+        loss_jumps: jumps,
+        refused,
+        weight_growth: weight_norm(&net) / initial_weights,
+        first_last_update_ratio: if last_moved > 0.0 { Some(first_moved / last_moved) } else { None },
+        accuracy: correct as f64 / POINTS as f64,
+    }
+}
+
+/// The network's outputs on `x` (2 inputs per point), by a forward pass of the engine.
+fn predict(net: &Dense<f64>, x: &[f64]) -> Vec<f64> {
+    let mut ws = vectorised::Workspace::new();
+    let zeros = vec![0.0; POINTS];
+    let input = Batch::new(x, POINTS, 2).expect("shape");
+    let target = Batch::new(&zeros, POINTS, 1).expect("shape");
+    net.gradients(input, target, Loss::SquaredError, vectorised::Normalisation::PerSample, &mut ws).expect("finite");
+    ws.activations(net.layers().len()).expect("the last layer").to_vec()
+}
