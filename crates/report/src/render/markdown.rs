@@ -424,13 +424,14 @@ fn remedies(out: &mut String, r: &Remedies) {
     let _ = writeln!(
         out,
         "One task — {} points uniform in [−1, 1]², labelled 1 where x₁·x₂ > 0 — and networks of {} hidden layers of {} units with a sigmoid output, \
-         binary cross-entropy, biases starting at 0, full-batch steps with heavy-ball momentum 0.9 and step {} unless the row says otherwise, \
+         binary cross-entropy, biases starting at 0, full-batch steps of {} with step {} unless the row says otherwise, \
          {} steps, {} seeds per row (the same points and seeds for every row), on the vectorised engine's trainer. \
          The gradient ratio is ‖∂L/∂W_1‖ ÷ ‖∂L/∂W_L‖ at initialisation: how much weaker the first layer's gradient is than the last one's. \
          A run succeeds when it classifies at least {} of the points right.\n",
         remedies::POINTS,
         remedies::DEEP,
         remedies::WIDTH,
+        r.optimizer,
         sig(r.learning_rate, 2),
         r.steps,
         r.seeds,
