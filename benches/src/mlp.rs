@@ -18,6 +18,8 @@ pub fn run<T: PeerReal + DenseReal>(args: &Args) -> Result<(), String> {
     let input = Batch::new(&x, b, n).map_err(|e| e.to_string())?;
     let target = Batch::new(&t, b, n).map_err(|e| e.to_string())?;
     let mut workspace = Workspace::new();
+    // Gradients only, as every other peer computes: no statistics.
+    workspace.set_stats(None).map_err(|e| e.to_string())?;
     let mut failure = None;
     bench(args, || {
         match net.gradients(input, target, Loss::SquaredError, Normalisation::PerElement, &mut workspace) {

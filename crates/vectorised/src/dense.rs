@@ -29,14 +29,18 @@
 //! Dividing once at the end is what the oracle does, so where every operation of S is exact
 //! (dyadic inputs, + and × only) both engines return the same correctly rounded bits.
 //!
-//! **Products** are `gemm` (private): every element is one FMA chain over its k terms in index order, so
-//! results do not depend on how a product is cut into blocks. **Parallelism**: each product is
-//! cut into fixed blocks of [`ROW_CHUNK`] rows (of the batch for Z and ∂S/∂A, of W's input units
-//! for ∂S/∂W, whose reduction over the batch stays whole inside one block) and rayon runs the
-//! blocks; the cut never depends on the thread count and no floating-point sum crosses blocks,
-//! so gradients have the same bits on 1, 2 or 7 threads. Bias gradients and the loss are summed
-//! over samples in index order on one thread. **Memory**: the [`Workspace`] keeps A_l, D_l and
-//! G_l for every layer (what backward needs) and is reused from call to call without allocating.
+//! **Products** are `gemm` (private): every element is one FMA chain over its k terms in index
+//! order, so results do not depend on how a product is cut into blocks. Two elementwise steps
+//! ride on the products' stores, with the same operations as a separate pass: ∂S/∂W·(1/ν) when
+//! 1/ν is exact (ν = 2ᵏ), and, without statistics, Δ_{l−1} = G_{l−1} ⊙ D_{l−1} as G_{l−1} is
+//! stored. **Parallelism**: each product is cut into fixed blocks of [`ROW_CHUNK`] rows (of the
+//! batch for Z and ∂S/∂A, of W's input units for ∂S/∂W, whose reduction over the batch stays
+//! whole inside one block) and rayon runs the blocks (on a one-thread pool, or for small layers,
+//! the calling thread runs them in order); the cut never depends on the thread count and no
+//! floating-point sum crosses blocks, so gradients have the same bits on 1, 2 or 7 threads. Bias
+//! gradients and the loss are summed over samples in index order on one thread. **Memory**: the
+//! [`Workspace`] keeps A_l, D_l and G_l for every layer (what backward needs) and is reused from
+//! call to call without allocating.
 
 mod gemm;
 mod tanh;
@@ -46,9 +50,10 @@ use crate::error::Error;
 use crate::parallel::PerThread;
 use crate::real::Real;
 use crate::stats::{self, GradientStats, LayerStats, NonFinite, Stage, Summary};
-use gemm::{ALayout, BOp, GemmReal, Init, Scratch, gemm, pack_b, should_pack};
+use gemm::{ALayout, BOp, GemmReal, Init, Scratch, gemm, pack_b, panel_stride, should_pack, transpose};
 use multiversion::multiversion;
 use rayon::prelude::*;
+use tanh::FastTanh;
 
 /// Rows per parallel block (samples for forward and ∂S/∂A, input units for ∂S/∂W).
 pub const ROW_CHUNK: usize = 64;
@@ -57,11 +62,19 @@ pub const ROW_CHUNK: usize = 64;
 /// waking the pool costs more than it saves. Results are the same either way.
 const PARALLEL_MIN_FMAS: usize = 1 << 18;
 
+/// Whether a layer's blocks go to the thread pool: only when it has at least two threads and
+/// the layer at least [`PARALLEL_MIN_FMAS`] multiply-adds. On a one-thread pool the blocks run
+/// on the calling thread instead of being handed to the pool's one worker and back (a wake-up
+/// per product, slow when the host is busy). Results are the same either way.
+fn run_in_parallel(fmas: usize) -> bool {
+    fmas >= PARALLEL_MIN_FMAS && rayon::current_num_threads() > 1
+}
+
 /// The element types the dense engine runs in: `f64` and `f32`.
 ///
 /// Sealed: implemented for exactly those two, which have register-blocked product kernels.
 #[allow(private_bounds)]
-pub trait DenseReal: Real + GemmReal {}
+pub trait DenseReal: Real + GemmReal + FastTanh {}
 impl DenseReal for f64 {}
 impl DenseReal for f32 {}
 
@@ -238,12 +251,14 @@ pub struct Workspace<T> {
     g: Vec<Vec<T>>,
     /// Whether G_l already holds a shortcut's contribution.
     pending: Vec<bool>,
+    /// Whether G_l already holds Δ_l (multiplied by D_l as the product above stored it).
+    delta_ready: Vec<bool>,
     /// Z_L, for binary cross-entropy.
     z_last: Vec<T>,
-    /// W_lᵀ (n_out × n_in), row-major or packed in panels (large layers).
-    wt: Vec<Vec<T>>,
-    /// W_l packed in panels, for large layers (empty otherwise).
-    wp: Vec<Vec<T>>,
+    /// W_lᵀ (n_out × n_in) of the layer being back-propagated, row-major or packed in panels.
+    wt: Vec<T>,
+    /// W_l packed in panels, one layer at a time (so it stays in L2), for large layers.
+    wp: Vec<T>,
     /// Δ_l packed in panels, for large layers.
     delta_pack: Vec<T>,
     scratch: PerThread<Scratch<T>>,
@@ -268,6 +283,7 @@ impl<T: DenseReal> Workspace<T> {
             d: Vec::new(),
             g: Vec::new(),
             pending: Vec::new(),
+            delta_ready: Vec::new(),
             z_last: Vec::new(),
             wt: Vec::new(),
             wp: Vec::new(),
@@ -319,12 +335,12 @@ impl<T: DenseReal> Workspace<T> {
         fit(&mut self.a, &mut net.layers.iter().map(|l| batch * l.n_out));
         fit(&mut self.d, &mut net.layers.iter().map(|l| batch * l.n_out));
         fit(&mut self.g, &mut net.layers.iter().map(|l| batch * l.n_out));
-        self.wt.resize_with(n_layers, Vec::new);
-        self.wp.resize_with(n_layers, Vec::new);
         fit(&mut self.grads.weight, &mut net.layers.iter().map(|l| l.n_in * l.n_out));
         fit(&mut self.grads.bias, &mut net.layers.iter().map(|l| l.n_out));
         self.pending.clear();
         self.pending.resize(n_layers, false);
+        self.delta_ready.clear();
+        self.delta_ready.resize(n_layers, false);
         self.scratch.ensure_slots();
         self.stats.layers.resize_with(n_layers, LayerStats::default);
         self.stats.first_non_finite = None;
@@ -419,16 +435,27 @@ impl<T: DenseReal> Dense<T> {
         ws.fit(self, batch);
         self.forward(input.data, batch, loss, ws);
         let sum = self.seed(target.data, batch, loss, ws);
-        self.backward(input.data, batch, ws);
         let nu = match normalisation {
             Normalisation::PerSample => batch,
             Normalisation::PerElement => batch * self.output_width(),
         } as f64;
         let nu_t = T::from_f64(nu);
+        // x/ν and x·(1/ν) are the same correctly rounded number when 1/ν is exact (ν = 2ᵏ, as in
+        // W2 and W3): then a multiplication, several times cheaper than a division, and done on
+        // ∂S/∂W as the product stores it.
+        let inv = T::ONE / nu_t;
+        let exact_inverse = ((nu as u64).is_power_of_two() && inv * nu_t == T::ONE).then_some(inv);
+        self.backward(input.data, batch, exact_inverse, ws);
         ws.grads.loss = sum / nu_t;
-        for (gw, gb) in ws.grads.weight.iter_mut().zip(&mut ws.grads.bias) {
-            gw.iter_mut().for_each(|v| *v = *v / nu_t);
-            gb.iter_mut().for_each(|v| *v = *v / nu_t);
+        if exact_inverse.is_some() {
+            for gb in &mut ws.grads.bias {
+                scale(gb, inv);
+            }
+        } else {
+            for (gw, gb) in ws.grads.weight.iter_mut().zip(&mut ws.grads.bias) {
+                gw.iter_mut().for_each(|v| *v = *v / nu_t);
+                gb.iter_mut().for_each(|v| *v = *v / nu_t);
+            }
         }
         if ws.stats_threshold.is_some() {
             self.finish_stats(ws, nu);
@@ -453,8 +480,8 @@ impl<T: DenseReal> Dense<T> {
             };
             let keep_z = idx + 1 == n_layers && loss == Loss::BinaryCrossEntropy;
             let w_op = if should_pack::<T>(n_in, n_out) {
-                pack_b(n_in, n_out, &layer.weight, n_out, &mut ws.wp[idx]);
-                BOp::Packed(&ws.wp[idx][..])
+                pack_b(n_in, n_out, &layer.weight, n_out, &mut ws.wp);
+                BOp::Packed(&ws.wp[..])
             } else {
                 BOp::Rows(&layer.weight[..], n_out)
             };
@@ -497,7 +524,7 @@ impl<T: DenseReal> Dense<T> {
                 ws.z_last.extend_from_slice(a_out);
                 activate(layer.activation, a_out, d_out);
                 first
-            } else if batch * n_in * n_out >= PARALLEL_MIN_FMAS {
+            } else if run_in_parallel(batch * n_in * n_out) {
                 let found: Vec<Option<usize>> = a_out
                     .par_chunks_mut(chunk_len)
                     .zip(d_out.par_chunks_mut(chunk_len))
@@ -559,32 +586,9 @@ impl<T: DenseReal> Dense<T> {
         sum.expect("a validated batch has at least one sample and one output")
     }
 
-    fn backward(&self, x: &[T], batch: usize, ws: &mut Workspace<T>) {
+    /// Δ_l, ∂S/∂W_l (times `weight_scale` if given), ∂S/∂b_l and G_{l−1}, layer L down to 1.
+    fn backward(&self, x: &[T], batch: usize, weight_scale: Option<T>, ws: &mut Workspace<T>) {
         let n_layers = self.layers.len();
-        // W_lᵀ (n_out × n_in), for G_{l−1} = Δ_l·W_lᵀ: row-major, or straight into panels of
-        // NR columns for large layers (panel q's row p, column jj is W[q·NR + jj][p]).
-        for (layer, wt) in self.layers.iter().zip(&mut ws.wt) {
-            let (n_in, n_out) = (layer.n_in, layer.n_out);
-            if should_pack::<T>(n_out, n_in) {
-                let nr = T::NR;
-                wt.resize(n_in.div_ceil(nr) * n_out * nr, T::ZERO);
-                for (q, panel) in wt.chunks_exact_mut(n_out * nr).enumerate() {
-                    for (p, row) in panel.chunks_exact_mut(nr).enumerate() {
-                        for (jj, v) in row.iter_mut().enumerate() {
-                            let i = q * nr + jj;
-                            *v = if i < n_in { layer.weight[i * n_out + p] } else { T::ZERO };
-                        }
-                    }
-                }
-            } else {
-                wt.resize(n_in * n_out, T::ZERO);
-                for i in 0..n_in {
-                    for j in 0..n_out {
-                        wt[j * n_in + i] = layer.weight[i * n_out + j];
-                    }
-                }
-            }
-        }
         let gather = ws.stats_threshold.is_some();
         for idx in (0..n_layers).rev() {
             let layer = &self.layers[idx];
@@ -604,10 +608,8 @@ impl<T: DenseReal> Dense<T> {
                 }
             }
             // Δ_l = G_l ⊙ D_l (already Δ for cross-entropy's top layer).
-            if !is_bce_top {
-                for (gv, &dv) in ws.g[idx].iter_mut().zip(&ws.d[idx]) {
-                    *gv *= dv;
-                }
+            if !is_bce_top && !ws.delta_ready[idx] {
+                hadamard(&mut ws.g[idx], &ws.d[idx]);
             }
             let (lower, upper) = ws.g.split_at_mut(idx);
             let delta: &[T] = &upper[0];
@@ -624,11 +626,13 @@ impl<T: DenseReal> Dense<T> {
             }
             let a_in: &[T] = if idx == 0 { x } else { &ws.a[idx - 1] };
             let gw = &mut ws.grads.weight[idx];
-            let wt_op = if should_pack::<T>(n_out, n_in) {
-                BOp::Packed(&ws.wt[idx][..])
-            } else {
-                BOp::Rows(&ws.wt[idx][..], n_in)
-            };
+            // W_lᵀ, just before its one use, into one buffer for all layers (so it stays in
+            // cache; layer 1's is never needed: there is no ∂S/∂A_0).
+            if idx > 0 {
+                transpose_weights(layer, &mut ws.wt);
+            }
+            let wt_op =
+                if should_pack::<T>(n_out, n_in) { BOp::Packed(&ws.wt[..]) } else { BOp::Rows(&ws.wt[..], n_in) };
             let delta_op = if should_pack::<T>(batch, n_out) {
                 pack_b(batch, n_out, delta, n_out, &mut ws.delta_pack);
                 BOp::Packed(&ws.delta_pack[..])
@@ -648,7 +652,7 @@ impl<T: DenseReal> Dense<T> {
                         delta_op,
                         gw_c,
                         n_out,
-                        Init::Zero,
+                        weight_scale.map_or(Init::Zero, Init::Scale),
                         s,
                     )
                 })
@@ -659,8 +663,20 @@ impl<T: DenseReal> Dense<T> {
             } else {
                 None
             };
+            // G_{l−1} is complete once this product is stored (shortcuts only reach down), so
+            // unless it also holds a shortcut's part or statistics need G itself, the store
+            // writes Δ_{l−1} = G_{l−1} ⊙ D_{l−1} at once.
+            let d_below: Option<&[T]> = (idx > 0 && !ws.pending[idx - 1] && !gather).then(|| &ws.d[idx - 1][..]);
+            if let Some(ready) = ws.delta_ready.get_mut(idx.wrapping_sub(1)) {
+                *ready = d_below.is_some();
+            }
             let input_job = |chunk: usize, g_c: &mut [T], accumulate: bool| {
                 let r0 = chunk * ROW_CHUNK;
+                let init = match (accumulate, d_below) {
+                    (true, _) => Init::Accumulate,
+                    (false, Some(d)) => Init::Hadamard(&d[r0 * n_in..], n_in),
+                    (false, None) => Init::Zero,
+                };
                 scratch.with(|s| {
                     gemm(
                         g_c.len() / n_in,
@@ -671,12 +687,12 @@ impl<T: DenseReal> Dense<T> {
                         wt_op,
                         g_c,
                         n_in,
-                        if accumulate { Init::Accumulate } else { Init::Zero },
+                        init,
                         s,
                     )
                 })
             };
-            if batch * n_in * n_out >= PARALLEL_MIN_FMAS {
+            if run_in_parallel(batch * n_in * n_out) {
                 rayon::join(
                     || gw.par_chunks_mut(ROW_CHUNK * n_out).enumerate().for_each(|(c, gw_c)| weight_job(c, gw_c)),
                     || {
@@ -700,11 +716,7 @@ impl<T: DenseReal> Dense<T> {
             }
             // ∂S/∂b_l = Σ_b Δ_l[b], samples in index order.
             let gb = &mut ws.grads.bias[idx];
-            // From +0, as the oracle's tape accumulates (so an all-−0 column gives +0 there too).
-            gb.iter_mut().for_each(|v| *v = T::ZERO);
-            for row in delta.chunks_exact(n_out) {
-                gb.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
-            }
+            column_sums(delta, gb);
         }
     }
 
@@ -728,12 +740,65 @@ impl<T: DenseReal> Dense<T> {
     }
 }
 
+/// W_lᵀ (n_out × n_in), for G_{l−1} = Δ_l·W_lᵀ: row-major, or straight into panels of NR
+/// columns for large layers (panel q's row p, column jj is W[q·NR + jj][p]; panels
+/// `panel_stride` apart).
+fn transpose_weights<T: DenseReal>(layer: &DenseLayer<T>, wt: &mut Vec<T>) {
+    let (n_in, n_out) = (layer.n_in, layer.n_out);
+    if should_pack::<T>(n_out, n_in) {
+        let nr = T::NR;
+        let stride = panel_stride::<T>(n_out);
+        wt.resize(n_in.div_ceil(nr) * stride, T::ZERO);
+        for (q, panel) in wt.chunks_exact_mut(stride).enumerate() {
+            let rows = nr.min(n_in - q * nr);
+            let block = &layer.weight[q * nr * n_out..(q * nr + rows) * n_out];
+            if rows == nr {
+                // A full panel is the transpose of NR rows of W.
+                transpose(nr, n_out, block, &mut panel[..n_out * nr]);
+            } else {
+                for (p, row) in panel[..n_out * nr].chunks_exact_mut(nr).enumerate() {
+                    for (jj, v) in row.iter_mut().enumerate() {
+                        *v = if jj < rows { block[jj * n_out + p] } else { T::ZERO };
+                    }
+                }
+            }
+        }
+    } else {
+        wt.resize(n_in * n_out, T::ZERO);
+        transpose(n_in, n_out, &layer.weight, wt);
+    }
+}
+
+/// g ← g ⊙ d (Δ = G ⊙ f′(Z)), vectorised for the CPU at hand.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
+fn hadamard<T: DenseReal>(g: &mut [T], d: &[T]) {
+    for (gv, &dv) in g.iter_mut().zip(d) {
+        *gv *= dv;
+    }
+}
+
+/// v ← v·s.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
+fn scale<T: DenseReal>(v: &mut [T], s: T) {
+    v.iter_mut().for_each(|x| *x *= s);
+}
+
+/// sums[j] = Σ_b rows[b][j] in sample order from +0 (as the oracle's tape accumulates, so an
+/// all-−0 column gives +0 there too); `rows` is a whole number of rows of `sums.len()` values.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
+fn column_sums<T: DenseReal>(rows: &[T], sums: &mut [T]) {
+    sums.iter_mut().for_each(|v| *v = T::ZERO);
+    for row in rows.chunks_exact(sums.len()) {
+        sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
+    }
+}
+
 /// z ← f(z) in place, d ← f′(z). Compiled for AVX-512, AVX2+FMA and the baseline (the same
 /// IEEE operations in each: FMA is explicit), chosen at run time.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
 fn activate<T: DenseReal>(act: Activation, za: &mut [T], d: &mut [T]) {
     match act {
-        Activation::Tanh => tanh::tanh_in_place(za, d),
+        Activation::Tanh => T::tanh_in_place(za, d),
         Activation::Identity => d.iter_mut().for_each(|v| *v = T::ONE),
         _ => {
             for (zv, dv) in za.iter_mut().zip(d.iter_mut()) {
@@ -761,4 +826,99 @@ pub fn mlp_network<T: DenseReal>(w: &crate::workload::MlpWorkload) -> Result<Den
         })
         .collect::<Result<Vec<_>, _>>()?;
     Dense::new(layers, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Wᵀ in both layouts (row-major, and packed panels with a partial last panel) against the
+    /// definition, in both element types.
+    fn check_transpose<T: DenseReal>(n_in: usize, n_out: usize) {
+        let weight: Vec<T> = (0..n_in * n_out).map(|v| T::from_f64(v as f64)).collect();
+        let layer = DenseLayer::new(n_in, n_out, weight.clone(), None, Activation::Identity).unwrap();
+        let mut wt = vec![T::from_f64(f64::NAN); 3];
+        transpose_weights(&layer, &mut wt);
+        let at = |i: usize, p: usize| weight[i * n_out + p].to_f64();
+        if should_pack::<T>(n_out, n_in) {
+            let (nr, stride) = (T::NR, panel_stride::<T>(n_out));
+            for i in 0..n_in.div_ceil(nr) * nr {
+                for p in 0..n_out {
+                    let got = wt[(i / nr) * stride + p * nr + i % nr].to_f64();
+                    assert_eq!(got, if i < n_in { at(i, p) } else { 0.0 }, "{n_in}x{n_out} packed ({i}, {p})");
+                }
+            }
+        } else {
+            for i in 0..n_in {
+                for p in 0..n_out {
+                    assert_eq!(wt[p * n_in + i].to_f64(), at(i, p), "{n_in}x{n_out} ({i}, {p})");
+                }
+            }
+        }
+    }
+
+    /// Every gradient's bits, with statistics gathered or not: without them the backward pass
+    /// writes Δ = G ⊙ D as the product stores G (the fused path), with them G is kept and
+    /// multiplied afterwards; the two must agree bit for bit (the integration tests, which
+    /// check the engine against the oracle, run with statistics on).
+    fn bits_with_and_without_stats<T: DenseReal>(
+        net: &Dense<T>,
+        x: &[T],
+        t: &[T],
+        batch: usize,
+        normalisation: Normalisation,
+    ) -> (Vec<u64>, Vec<u64>) {
+        let run = |stats: Option<f64>| {
+            let mut ws = Workspace::new();
+            ws.set_stats(stats).unwrap();
+            let g = net
+                .gradients(
+                    Batch::new(x, batch, net.input_width()).unwrap(),
+                    Batch::new(t, batch, net.output_width()).unwrap(),
+                    Loss::SquaredError,
+                    normalisation,
+                    &mut ws,
+                )
+                .unwrap()
+                .clone();
+            std::iter::once(g.loss)
+                .chain(g.weight.into_iter().flatten())
+                .chain(g.bias.into_iter().flatten())
+                .map(|v| v.to_f64().to_bits())
+                .collect::<Vec<u64>>()
+        };
+        (run(Some(0.9)), run(None))
+    }
+
+    fn check_fused_delta<T: DenseReal>(batch: usize, width: usize, depth: usize, shortcut: Option<usize>) {
+        let w = crate::workload::mlp_workload(batch, width, depth);
+        let mut net = mlp_network::<T>(&w).unwrap();
+        if shortcut.is_some() {
+            net = Dense::new(net.layers.clone(), shortcut).unwrap();
+        }
+        let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
+        let (x, t) = (cast(&w.inputs), cast(&w.targets));
+        for normalisation in [Normalisation::PerSample, Normalisation::PerElement] {
+            let (with, without) = bits_with_and_without_stats(&net, &x, &t, batch, normalisation);
+            assert_eq!(with, without, "B={batch} N={width} D={depth} shortcut {shortcut:?} {normalisation:?}");
+        }
+    }
+
+    #[test]
+    fn gradients_have_the_same_bits_with_and_without_statistics() {
+        for (batch, width, depth, shortcut) in
+            [(1, 3, 2, None), (9, 17, 4, Some(2)), (64, 32, 5, None), (65, 96, 3, Some(1)), (3, 70, 4, Some(3))]
+        {
+            check_fused_delta::<f64>(batch, width, depth, shortcut);
+            check_fused_delta::<f32>(batch, width, depth, shortcut);
+        }
+    }
+
+    #[test]
+    fn transposed_weights_match_the_definition_in_every_layout() {
+        for (n_in, n_out) in [(1, 1), (7, 9), (8, 8), (17, 33), (96, 96), (70, 100), (100, 70), (256, 256)] {
+            check_transpose::<f64>(n_in, n_out);
+            check_transpose::<f32>(n_in, n_out);
+        }
+    }
 }

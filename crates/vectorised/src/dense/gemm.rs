@@ -5,26 +5,33 @@
 //! ```
 //!
 //! A key design decision: **every element of C is one chain of fused multiply-adds over
-//! p = 0, 1, …, k−1, started from +0, and `init` is added once at the end** — whatever the
-//! element's position, the tile it falls in, the SIMD width, or how the caller cut C into blocks
-//! for its threads. There is no k-blocking and no parallel reduction inside a product, so a
-//! result depends only on the operands, never on the thread count or on the blocking. The
-//! scalar fallback performs the same IEEE operations (`mul_add` is correctly rounded) and so
-//! gives the same bits as the AVX-512 kernel.
+//! p = 0, 1, …, k−1, started from +0, and `init` is applied once at the end** (added, or
+//! multiplying the finished chain: [`Init`]) — whatever the element's position, the tile it
+//! falls in, the SIMD width, or how the caller cut C into blocks for its threads. There is no
+//! k-blocking and no parallel reduction inside a product, so a result depends only on the
+//! operands, never on the thread count or on the blocking. The scalar fallback performs the same
+//! IEEE operations (`mul_add` is correctly rounded) and so gives the same bits as the AVX-512
+//! kernel.
 //!
 //! Layouts: B is row-major (`B[p][j]` at `b[p·ldb + j]`); A is either row-major (`A(i,p)` at
 //! `a[i·lda + p]`, the forward Z = H·W and the backward ∂L/∂H = G·Wᵀ with a transposed copy of
 //! W) or column-major (`A(i,p)` at `a[p·lda + i]`, the backward ∂L/∂W = Hᵀ·G, where Hᵀ is H read
-//! by columns). Nothing is packed except the last partial tiles, which are copied into a
-//! zero-padded scratch panel; at this crate's sizes (k ≤ a few hundred) both operands stay in
-//! L1/L2, and packing would cost more than it saves (measured for W3: 64×32×32).
+//! by columns). A is read in place in both layouts — each A value is broadcast from memory, so
+//! MR rows far apart cost no more than a packed panel — except a column-major A whose columns
+//! lie far apart (W2: 2 KiB, whose per-step lines would share a few L1 sets) and the last partial
+//! row block, which are copied into a zero-padded scratch panel. B is read in place when its
+//! rows are close (W3: 64×32×32, everything in L1) and packed into panels of NR columns when they
+//! are far apart ([`should_pack`]; W2's 2 KiB rows), or when n is not a multiple of NR.
 //!
 //! The register tile is MR × NR = 8 × 16 for `f64` and 8 × 32 for `f32` on AVX-512: 16
-//! accumulators of one zmm each, two B loads and eight broadcasts of A per step p.
+//! accumulators of one zmm each, two B loads and eight broadcasts of A per step p. At W2's and
+//! W3's sizes the inner loop runs at the machine's FMA rate (one zmm FMA per cycle here, 58
+//! GFLOP/s in f64; `docs/performance.md`).
 
 use crate::real::Real;
 
-/// How C starts before the products are added.
+/// How C starts before the products are added, or what multiplies them as they are stored:
+/// in every case the same operations, in the same order, as a separate pass over C would do.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Init<'a, T> {
     /// C = A·B.
@@ -33,6 +40,10 @@ pub(crate) enum Init<'a, T> {
     Bias(&'a [T]),
     /// C[i][j] = C[i][j] + A·B[i][j].
     Accumulate,
+    /// C[i][j] = A·B[i][j] · s (the loss normalisation 1/ν when it is exact).
+    Scale(T),
+    /// C[i][j] = A·B[i][j] · d[i·ldd + j] (Δ = G ⊙ f′(Z) as G is written).
+    Hadamard(&'a [T], usize),
 }
 
 /// How A is stored.
@@ -59,22 +70,38 @@ pub(crate) fn should_pack<T>(k: usize, ldb: usize) -> bool {
     k * ldb * std::mem::size_of::<T>() > PACK_ABOVE_BYTES
 }
 
+/// The distance between packed panels of k rows: k·NR values and one spare row, so that the
+/// panels (32 KiB apart for W2, a multiple of the L1 way size) do not all start in the same
+/// cache set, which made the packing's stores, one per panel per row, conflict.
+pub(crate) fn panel_stride<T: GemmReal>(k: usize) -> usize {
+    (k + 1) * T::NR
+}
+
 /// Packs a row-major B (k × n) into panels of NR columns: panel q's row p at
-/// `out[q·k·NR + p·NR..][..NR]`, the last panel zero-padded.
+/// `out[q·panel_stride(k) + p·NR..][..NR]`, the last panel zero-padded.
 pub(crate) fn pack_b<T: GemmReal>(k: usize, n: usize, b: &[T], ldb: usize, out: &mut Vec<T>) {
     let nr = T::NR;
+    let (full, rest) = (n / nr, n % nr);
     let panels = n.div_ceil(nr);
-    out.resize(panels * k * nr, T::ZERO);
-    for q in 0..panels {
-        let (j0, w) = (q * nr, nr.min(n - q * nr));
-        let panel = &mut out[q * k * nr..(q + 1) * k * nr];
-        for p in 0..k {
-            let dst = &mut panel[p * nr..(p + 1) * nr];
-            dst[..w].copy_from_slice(&b[p * ldb + j0..p * ldb + j0 + w]);
-            dst[w..].iter_mut().for_each(|v| *v = T::ZERO);
+    let stride = panel_stride::<T>(k);
+    out.resize(panels * stride, T::ZERO);
+    // Row by row of B, so B is read sequentially (a row-by-panel order would read it with the
+    // row stride, which the prefetchers do not follow when that stride is ≥ 2 KiB).
+    for p in 0..k {
+        let src = &b[p * ldb..p * ldb + n];
+        for (q, chunk) in src.chunks_exact(nr).enumerate() {
+            T::copy_nr(&mut out[q * stride + p * nr..], chunk);
+        }
+        if rest > 0 {
+            let dst = &mut out[full * stride + p * nr..full * stride + (p + 1) * nr];
+            dst[..rest].copy_from_slice(&src[full * nr..]);
+            dst[rest..].iter_mut().for_each(|v| *v = T::ZERO);
         }
     }
 }
+
+/// MR as a literal, for fixed-size copies in generic code (checked against `GemmReal::MR`).
+const MR_COPY: usize = 8;
 
 /// Scratch for the padded edge tiles; reused from call to call.
 #[derive(Debug, Default, Clone)]
@@ -115,8 +142,28 @@ impl<T: Real> Store<'_, '_, T> {
                     *cv += s;
                 }
             }
+            Init::Scale(f) => {
+                for (cv, &s) in row.iter_mut().zip(acc) {
+                    *cv = s * f;
+                }
+            }
+            Init::Hadamard(d, ldd) => {
+                for ((cv, &s), &dv) in row.iter_mut().zip(acc).zip(&d[i * ldd..i * ldd + self.cols]) {
+                    *cv = s * dv;
+                }
+            }
         }
     }
+}
+
+/// A's MR rows for one tile: `A(i,p)` for i < MR, p < k.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum APanel<'a, T> {
+    /// `A(i,p)` at `a[p·step + i]`: a column-major A read in place, or a packed panel.
+    Steps(&'a [T], usize),
+    /// `A(i,p)` at `a[i·lda + p]`: a row-major A read in place (each value is broadcast from
+    /// memory anyway, so MR rows far apart cost nothing more than one packed panel).
+    Rows(&'a [T], usize),
 }
 
 /// The element types with a register-blocked kernel.
@@ -125,10 +172,159 @@ pub(crate) trait GemmReal: Real {
     const MR: usize = 8;
     /// Columns of the register tile.
     const NR: usize;
-    /// One MR × NR tile: `Σ_p a[p·a_step + i]·b[p·ldb + j]`, FMA chains from +0 over p, stored
+    /// One MR × NR tile: `Σ_p A(i,p)·b[p·ldb + j]`, FMA chains from +0 over p, stored
     /// through `store`. `simd` is `Some` on AVX-512 machines (inside `V4::vectorize`).
-    #[allow(clippy::too_many_arguments)]
-    fn tile(simd: Simd, k: usize, a: &[Self], a_step: usize, b: &[Self], ldb: usize, store: Store<'_, '_, Self>);
+    fn tile(simd: Simd, k: usize, a: APanel<'_, Self>, b: &[Self], ldb: usize, store: Store<'_, '_, Self>);
+    /// `dst ← src` for one panel row of NR values (a fixed-size copy, no `memcpy` call).
+    fn copy_nr(dst: &mut [Self], src: &[Self]);
+    /// `dst[j·rows + i] = src[i·cols + j]` (see [`transpose`]).
+    fn transpose(rows: usize, cols: usize, src: &[Self], dst: &mut [Self]);
+    /// One square block of [`transpose`] through AVX-512 registers.
+    #[cfg(target_arch = "x86_64")]
+    fn transpose_block(simd: pulp::x86::V4, src: &[Self], lds: usize, dst: &mut [Self], ldd: usize);
+}
+
+/// `dst[j·rows + i] = src[i·cols + j]`: the rows × cols matrix `src` transposed into `dst`
+/// (W_lᵀ for the backward product G_{l−1} = Δ_l·W_lᵀ). Copies only, so no rounding.
+pub(crate) fn transpose<T: GemmReal>(rows: usize, cols: usize, src: &[T], dst: &mut [T]) {
+    T::transpose(rows, cols, src, dst)
+}
+
+/// `dst[j·rows + i] = src[i·cols + j]`: blocks of 8 source rows, so each destination row gets
+/// 8 contiguous values per step and each source line is reused for 8 steps.
+fn transpose_blocked<T: Copy>(rows: usize, cols: usize, src: &[T], dst: &mut [T]) {
+    const BLOCK: usize = 8;
+    debug_assert!(src.len() >= rows * cols && dst.len() >= rows * cols);
+    for (blk, src_blk) in src[..rows * cols].chunks(BLOCK * cols).enumerate() {
+        let i0 = blk * BLOCK;
+        let ib = src_blk.len() / cols;
+        if ib == BLOCK {
+            let src_rows: [&[T]; BLOCK] = std::array::from_fn(|r| &src_blk[r * cols..(r + 1) * cols]);
+            for (j, dst_row) in dst[..rows * cols].chunks_exact_mut(rows).enumerate() {
+                let d: &mut [T; BLOCK] = (&mut dst_row[i0..i0 + BLOCK]).try_into().expect("BLOCK values");
+                *d = std::array::from_fn(|r| src_rows[r][j]);
+            }
+        } else {
+            for (j, dst_row) in dst[..rows * cols].chunks_exact_mut(rows).enumerate() {
+                for (r, v) in dst_row[i0..i0 + ib].iter_mut().enumerate() {
+                    *v = src_blk[r * cols + j];
+                }
+            }
+        }
+    }
+}
+
+/// [`transpose`] for `f64`: 8 × 8 blocks through AVX-512 registers (8 loads, 24 shuffles, 8
+/// stores instead of 64 scalar loads and stores), the edges element by element.
+fn transpose_f64(rows: usize, cols: usize, src: &[f64], dst: &mut [f64]) {
+    transpose_simd::<f64, 8>(rows, cols, src, dst)
+}
+
+/// [`transpose`] for `f32`: 16 × 16 blocks, whose row pairs interleaved are an 8 × 8 matrix
+/// of 64-bit pairs (transposed as for `f64`), the edges element by element.
+fn transpose_f32(rows: usize, cols: usize, src: &[f32], dst: &mut [f32]) {
+    transpose_simd::<f32, 16>(rows, cols, src, dst)
+}
+
+/// The blocks of B × B through registers where AVX-512 is available, the rest element by
+/// element; the portable blocked loop otherwise.
+fn transpose_simd<T: GemmReal, const B: usize>(rows: usize, cols: usize, src: &[T], dst: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V4::try_new() {
+        let (rows_b, cols_b) = (rows / B * B, cols / B * B);
+        simd.vectorize(
+            #[inline(always)]
+            || {
+                for i0 in (0..rows_b).step_by(B) {
+                    for j0 in (0..cols_b).step_by(B) {
+                        T::transpose_block(simd, &src[i0 * cols + j0..], cols, &mut dst[j0 * rows + i0..], rows);
+                    }
+                }
+            },
+        );
+        for i in 0..rows {
+            let j_start = if i < rows_b { cols_b } else { 0 };
+            for j in j_start..cols {
+                dst[j * rows + i] = src[i * cols + j];
+            }
+        }
+        return;
+    }
+    transpose_blocked(rows, cols, src, dst)
+}
+
+/// Eight zmm rows of eight 64-bit values, transposed: column c of the input is returned as
+/// vector c (unpack pairs of rows, then pairs of pairs, then halves: 24 shuffles).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn transpose_8x8_regs(simd: pulp::x86::V4, r: [core::arch::x86_64::__m512d; 8]) -> [core::arch::x86_64::__m512d; 8] {
+    use core::arch::x86_64::{__m512d, __m512i};
+    let f = simd.avx512f;
+    // Pairs of rows interleaved: a[2p] holds the even columns of rows 2p, 2p+1, a[2p+1] the odd.
+    let a: [__m512d; 8] = std::array::from_fn(|q| {
+        let (lo, hi) = (r[q / 2 * 2], r[q / 2 * 2 + 1]);
+        if q % 2 == 0 { f._mm512_unpacklo_pd(lo, hi) } else { f._mm512_unpackhi_pd(lo, hi) }
+    });
+    // Pairs of pairs: 4 rows of columns (c, c + 4) for c = 0, 1, 2, 3.
+    let first: __m512i = pulp::cast([0i64, 1, 8, 9, 4, 5, 12, 13]);
+    let second: __m512i = pulp::cast([2i64, 3, 10, 11, 6, 7, 14, 15]);
+    let quads = |base: usize| -> [__m512d; 4] {
+        [
+            f._mm512_permutex2var_pd(a[base], first, a[base + 2]),
+            f._mm512_permutex2var_pd(a[base + 1], first, a[base + 3]),
+            f._mm512_permutex2var_pd(a[base], second, a[base + 2]),
+            f._mm512_permutex2var_pd(a[base + 1], second, a[base + 3]),
+        ]
+    };
+    let (top, bottom) = (quads(0), quads(4));
+    // Halves joined: column c from top[c] and bottom[c] low halves, column c + 4 from the high.
+    let low: __m512i = pulp::cast([0i64, 1, 2, 3, 8, 9, 10, 11]);
+    let high: __m512i = pulp::cast([4i64, 5, 6, 7, 12, 13, 14, 15]);
+    std::array::from_fn(|c| {
+        if c < 4 {
+            f._mm512_permutex2var_pd(top[c], low, bottom[c])
+        } else {
+            f._mm512_permutex2var_pd(top[c - 4], high, bottom[c - 4])
+        }
+    })
+}
+
+/// One 8 × 8 `f64` block: `dst[j·ldd + i] = src[i·lds + j]` for i, j < 8.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn transpose_block_f64(simd: pulp::x86::V4, src: &[f64], lds: usize, dst: &mut [f64], ldd: usize) {
+    let r = std::array::from_fn(|i| {
+        let row: [f64; 8] = src[i * lds..i * lds + 8].try_into().expect("8 values");
+        pulp::cast(row)
+    });
+    for (c, col) in transpose_8x8_regs(simd, r).into_iter().enumerate() {
+        let d: &mut [f64; 8] = (&mut dst[c * ldd..c * ldd + 8]).try_into().expect("8 values");
+        *d = pulp::cast(col);
+    }
+}
+
+/// One 16 × 16 `f32` block: rows 2p and 2p+1 interleaved (`unpacklo/hi_ps`) hold, as 64-bit
+/// pairs, columns {0,1,4,5,8,9,12,13} and {2,3,6,7,10,11,14,15}; transposing those two 8 × 8
+/// pair matrices gives each output column as 8 pairs (rows 0,1 … 14,15) in order.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn transpose_block_f32(simd: pulp::x86::V4, src: &[f32], lds: usize, dst: &mut [f32], ldd: usize) {
+    use core::arch::x86_64::{__m512, __m512d};
+    let f = simd.avx512f;
+    let r: [__m512; 16] = std::array::from_fn(|i| {
+        let row: [f32; 16] = src[i * lds..i * lds + 16].try_into().expect("16 values");
+        pulp::cast(row)
+    });
+    let lo: [__m512d; 8] = std::array::from_fn(|p| pulp::cast(f._mm512_unpacklo_ps(r[2 * p], r[2 * p + 1])));
+    let hi: [__m512d; 8] = std::array::from_fn(|p| pulp::cast(f._mm512_unpackhi_ps(r[2 * p], r[2 * p + 1])));
+    const LO_COLS: [usize; 8] = [0, 1, 4, 5, 8, 9, 12, 13];
+    const HI_COLS: [usize; 8] = [2, 3, 6, 7, 10, 11, 14, 15];
+    for (cols, pairs) in [(LO_COLS, lo), (HI_COLS, hi)] {
+        for (&c, col) in cols.iter().zip(transpose_8x8_regs(simd, pairs)) {
+            let d: &mut [f32; 16] = (&mut dst[c * ldd..c * ldd + 16]).try_into().expect("16 values");
+            *d = pulp::cast(col);
+        }
+    }
 }
 
 /// The SIMD level a product runs at, detected once per product.
@@ -137,13 +333,17 @@ pub(crate) struct Simd(#[cfg(target_arch = "x86_64")] Option<pulp::x86::V4>);
 
 /// The portable tile: the same FMA chains, one element at a time.
 #[inline(always)]
-fn tile_scalar<T: GemmReal>(k: usize, a: &[T], a_step: usize, b: &[T], ldb: usize, mut store: Store<'_, '_, T>) {
+fn tile_scalar<T: GemmReal>(k: usize, a: APanel<'_, T>, b: &[T], ldb: usize, mut store: Store<'_, '_, T>) {
     let mut acc = [T::ZERO; 32];
+    let a_at = |i: usize, p: usize| match a {
+        APanel::Steps(a, step) => a[p * step + i],
+        APanel::Rows(a, lda) => a[i * lda + p],
+    };
     for i in 0..store.rows {
         for (j, slot) in acc.iter_mut().enumerate().take(store.cols) {
             let mut s = T::ZERO;
             for p in 0..k {
-                s = a[p * a_step + i].mul_add(b[p * ldb + j], s);
+                s = a_at(i, p).mul_add(b[p * ldb + j], s);
             }
             *slot = s;
         }
@@ -152,11 +352,25 @@ fn tile_scalar<T: GemmReal>(k: usize, a: &[T], a_step: usize, b: &[T], ldb: usiz
 }
 
 macro_rules! simd_tile {
-    ($t:ty, $nr:expr, $lanes:expr, $vec:ident, $splat:ident, $fma:ident, $add:ident) => {
+    ($t:ty, $nr:expr, $lanes:expr, $vec:ident, $splat:ident, $fma:ident, $add:ident, $mul:ident, $transpose:path, $block:path) => {
         impl GemmReal for $t {
             const NR: usize = $nr;
             #[inline(always)]
-            fn tile(simd: Simd, k: usize, a: &[$t], a_step: usize, b: &[$t], ldb: usize, mut store: Store<'_, '_, $t>) {
+            fn transpose(rows: usize, cols: usize, src: &[$t], dst: &mut [$t]) {
+                $transpose(rows, cols, src, dst)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[inline(always)]
+            fn transpose_block(simd: pulp::x86::V4, src: &[$t], lds: usize, dst: &mut [$t], ldd: usize) {
+                $block(simd, src, lds, dst, ldd)
+            }
+            #[inline(always)]
+            fn copy_nr(dst: &mut [$t], src: &[$t]) {
+                let d: &mut [$t; $nr] = (&mut dst[..$nr]).try_into().expect("NR values");
+                *d = src[..$nr].try_into().expect("NR values");
+            }
+            #[inline(always)]
+            fn tile(simd: Simd, k: usize, a: APanel<'_, $t>, b: &[$t], ldb: usize, mut store: Store<'_, '_, $t>) {
                 #[cfg(target_arch = "x86_64")]
                 if let Some(simd) = simd.0 {
                     use pulp::$vec;
@@ -167,19 +381,39 @@ macro_rules! simd_tile {
                         let arr: [$t; L] = s[..L].try_into().expect("L lanes");
                         pulp::cast(arr)
                     }
-                    let zero = simd.$splat(0.0);
-                    let mut c = [[zero; 2]; MR];
-                    for p in 0..k {
-                        let ap: &[$t; MR] = a[p * a_step..p * a_step + MR].try_into().expect("MR rows");
-                        let row = &b[p * ldb..p * ldb + 2 * L];
-                        let b0 = load(&row[..L]);
-                        let b1 = load(&row[L..]);
-                        for (ci, &av) in c.iter_mut().zip(ap) {
-                            let av = simd.$splat(av);
-                            ci[0] = simd.$fma(av, b0, ci[0]);
-                            ci[1] = simd.$fma(av, b1, ci[1]);
+                    #[inline(always)]
+                    fn chains(
+                        simd: pulp::x86::V4,
+                        k: usize,
+                        a_col: impl Fn(usize) -> [$t; MR],
+                        b: &[$t],
+                        ldb: usize,
+                    ) -> [[$vec; 2]; MR] {
+                        let zero = simd.$splat(0.0);
+                        let mut c = [[zero; 2]; MR];
+                        for p in 0..k {
+                            let ap = a_col(p);
+                            let row = &b[p * ldb..p * ldb + 2 * L];
+                            let b0 = load(&row[..L]);
+                            let b1 = load(&row[L..]);
+                            for (ci, &av) in c.iter_mut().zip(&ap) {
+                                let av = simd.$splat(av);
+                                ci[0] = simd.$fma(av, b0, ci[0]);
+                                ci[1] = simd.$fma(av, b1, ci[1]);
+                            }
                         }
+                        c
                     }
+                    // One monomorphic loop per layout, so the A addressing is fixed inside it.
+                    let c = match a {
+                        APanel::Steps(a, step) => {
+                            chains(simd, k, |p| a[p * step..p * step + MR].try_into().expect("MR rows"), b, ldb)
+                        }
+                        APanel::Rows(a, lda) => {
+                            let rows: [&[$t]; MR] = std::array::from_fn(|i| &a[i * lda..i * lda + k]);
+                            chains(simd, k, |p| std::array::from_fn(|i| rows[i][p]), b, ldb)
+                        }
+                    };
                     if store.rows == MR && store.cols == 2 * L {
                         for (i, ci) in c.iter().enumerate() {
                             let dst = &mut store.c[i * store.ldc..i * store.ldc + 2 * L];
@@ -190,6 +424,14 @@ macro_rules! simd_tile {
                                 }
                                 Init::Accumulate => {
                                     (simd.$add(load(&dst[..L]), ci[0]), simd.$add(load(&dst[L..]), ci[1]))
+                                }
+                                Init::Scale(f) => {
+                                    let f = simd.$splat(f);
+                                    (simd.$mul(ci[0], f), simd.$mul(ci[1], f))
+                                }
+                                Init::Hadamard(d, ldd) => {
+                                    let d = &d[i * ldd..i * ldd + 2 * L];
+                                    (simd.$mul(ci[0], load(&d[..L])), simd.$mul(ci[1], load(&d[L..])))
                                 }
                             };
                             let lo: [$t; L] = pulp::cast(v0);
@@ -214,14 +456,25 @@ macro_rules! simd_tile {
                     return;
                 }
                 let _ = simd;
-                tile_scalar(k, a, a_step, b, ldb, store)
+                tile_scalar(k, a, b, ldb, store)
             }
         }
     };
 }
 
-simd_tile!(f64, 16, 8, f64x8, splat_f64x8, mul_add_f64x8, add_f64x8);
-simd_tile!(f32, 32, 16, f32x16, splat_f32x16, mul_add_f32x16, add_f32x16);
+simd_tile!(f64, 16, 8, f64x8, splat_f64x8, mul_add_f64x8, add_f64x8, mul_f64x8, transpose_f64, transpose_block_f64);
+simd_tile!(
+    f32,
+    32,
+    16,
+    f32x16,
+    splat_f32x16,
+    mul_add_f32x16,
+    add_f32x16,
+    mul_f32x16,
+    transpose_f32,
+    transpose_block_f32
+);
 
 /// `C ← init + A·B` for an m × n block C (row stride `ldc`), with k products per element.
 ///
@@ -277,29 +530,33 @@ fn gemm_body<T: GemmReal>(
         return;
     }
     let (mr_full, nr_full) = (T::MR, T::NR);
+    debug_assert_eq!(mr_full, MR_COPY);
     // B as (slice, row stride, panel stride): panel q starts at q·panel_stride.
     let (b_all, ldb, panel_stride): (&[T], usize, usize) = match b {
-        BOp::Packed(panels) => (panels, nr_full, k * nr_full),
+        BOp::Packed(panels) => (panels, nr_full, panel_stride::<T>(k)),
         BOp::Rows(b, ldb) if should_pack::<T>(k, ldb) || !n.is_multiple_of(nr_full) => {
             let mut buf = std::mem::take(&mut scratch.b_pack);
             pack_b(k, n, b, ldb, &mut buf);
             scratch.b_pack = buf;
-            (&scratch.b_pack[..], nr_full, k * nr_full)
+            (&scratch.b_pack[..], nr_full, panel_stride::<T>(k))
         }
         BOp::Rows(b, ldb) => (b, ldb, nr_full),
     };
     let elem = std::mem::size_of::<T>();
-    let pack_a = match a_layout {
+    // A column-major A whose columns are far apart is packed: read in place, its per-step
+    // lines would fall into a handful of L1 sets (W2's 2 KiB stride).
+    let pack_col_major = match a_layout {
         ALayout::ColMajor(lda) => k * lda * elem > PACK_ABOVE_BYTES,
-        ALayout::RowMajor(_) => true,
+        ALayout::RowMajor(_) => false,
     };
     let mut i0 = 0;
     while i0 < m {
         let mr = mr_full.min(m - i0);
-        // A's rows i0..i0+MR as a slice with MR contiguous values per step p: a column-major A
-        // is read in place; a row-major one, or a partial last block, is copied (zero-padded).
-        let (a_blk, a_step): (&[T], usize) = match a_layout {
-            ALayout::ColMajor(lda) if mr == mr_full && !pack_a && k > 0 => (&a[i0..], lda),
+        // A's rows i0..i0+MR: read in place when the block is whole, else copied into a
+        // zero-padded panel with MR contiguous values per step p.
+        let a_blk: APanel<'_, T> = match a_layout {
+            ALayout::ColMajor(lda) if mr == mr_full && !pack_col_major && k > 0 => APanel::Steps(&a[i0..], lda),
+            ALayout::RowMajor(lda) if mr == mr_full && k > 0 => APanel::Rows(&a[i0 * lda..], lda),
             _ => {
                 if scratch.a_edge.len() != k * mr_full {
                     scratch.a_edge.resize(k * mr_full, T::ZERO);
@@ -316,6 +573,12 @@ fn gemm_body<T: GemmReal>(
                             }
                         }
                     }
+                    ALayout::ColMajor(lda) if mr == MR_COPY => {
+                        for (p, dst) in scratch.a_edge.chunks_exact_mut(MR_COPY).enumerate() {
+                            let dst: &mut [T; MR_COPY] = dst.try_into().expect("MR values");
+                            *dst = a[p * lda + i0..p * lda + i0 + MR_COPY].try_into().expect("MR values");
+                        }
+                    }
                     ALayout::ColMajor(lda) => {
                         for p in 0..k {
                             scratch.a_edge[p * mr_full..p * mr_full + mr]
@@ -323,7 +586,7 @@ fn gemm_body<T: GemmReal>(
                         }
                     }
                 }
-                (&scratch.a_edge[..], mr_full)
+                APanel::Steps(&scratch.a_edge[..], mr_full)
             }
         };
         let mut j0 = 0;
@@ -336,11 +599,12 @@ fn gemm_body<T: GemmReal>(
                 cols: nr,
                 init: match init {
                     Init::Bias(bias) => Init::Bias(&bias[j0..]),
+                    Init::Hadamard(d, ldd) => Init::Hadamard(&d[i0 * ldd + j0..], ldd),
                     other => other,
                 },
             };
             let q = j0 / nr_full;
-            T::tile(simd, k, a_blk, a_step, &b_all[q * panel_stride..], ldb, store);
+            T::tile(simd, k, a_blk, &b_all[q * panel_stride..], ldb, store);
             j0 += nr_full;
         }
         i0 += mr_full;
@@ -373,7 +637,11 @@ mod tests {
     #[test]
     fn every_size_and_layout_gives_the_reference_bits() {
         let mut scratch = Scratch::default();
-        for &(m, n, k) in &[(1, 1, 1), (7, 15, 3), (8, 16, 5), (9, 17, 33), (17, 40, 0), (3, 5, 64)] {
+        // The last two are big enough for packed B (with a partial panel) and packed
+        // column-major A (with a partial row block).
+        for &(m, n, k) in
+            &[(1, 1, 1), (7, 15, 3), (8, 16, 5), (9, 17, 33), (17, 40, 0), (3, 5, 64), (9, 70, 300), (20, 33, 520)]
+        {
             let a: Vec<f64> = (0..m * k).map(|i| ((i * 37 % 101) as f64 - 50.0) / 7.0).collect();
             let b: Vec<f64> = (0..k * n).map(|i| ((i * 53 % 89) as f64 - 44.0) / 3.0).collect();
             for al in [ALayout::RowMajor(k), ALayout::ColMajor(m)] {
