@@ -59,6 +59,9 @@ pub struct ReportArgs {
     /// Write SVG plots of the decay curves into this folder and link them from the markdown.
     #[arg(long, value_name = "DIR")]
     pub plots: Option<PathBuf>,
+    /// Refuse runs whose estimated memory exceeds this many MiB.
+    #[arg(long, value_name = "MIB", default_value_t = commands::DEFAULT_MEMORY_BUDGET_MIB)]
+    pub memory_budget_mib: u64,
 }
 
 /// Parses `args` (program name first) and runs what they ask for.
@@ -81,6 +84,7 @@ where
         Some(Command::Check(args)) => commands::check::run(&args),
         None => {
             let config = Config::from_args(&cli.report)?;
+            crate::limits::check(&config, &cli.report)?;
             sections::run(&config, &cli.report)
         }
     }

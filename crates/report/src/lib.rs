@@ -13,7 +13,9 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod fuzzing;
 pub mod io;
+pub mod limits;
 pub mod model;
 pub mod numfmt;
 pub mod reference;

@@ -287,9 +287,18 @@ fn read(path: &Path) -> Result<String, Error> {
     std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), action: "read", source })
 }
 
-/// Prefixes a message with the file it is about.
+/// Prefixes a message with the file it is about. Control characters are escaped: serde quotes
+/// the file's own text (an unknown field named `"a\nb"`), and the message must stay one line.
 pub(crate) fn in_source(source: &str, e: impl std::fmt::Display) -> Error {
-    Error::input(format!("{source}: {e}"))
+    let mut text = String::new();
+    for c in format!("{source}: {e}").chars() {
+        if c.is_control() {
+            text.extend(c.escape_debug());
+        } else {
+            text.push(c);
+        }
+    }
+    Error::input(text)
 }
 
 /// `"1 column"`, `"4 columns"`.

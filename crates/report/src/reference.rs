@@ -52,8 +52,8 @@
 use crate::error::Error;
 use crate::model::{ClaimedGradients, ClaimedLayer, Model, count};
 use crate::numfmt;
-use scalar::Ext;
 use scalar::chain::{Chain, Magnitudes};
+use scalar::{Activation, Ext};
 use serde::Serialize;
 use std::fmt;
 use std::io;
@@ -145,6 +145,12 @@ pub fn chain_gradients(chain: &Chain, x: f64, target: f64) -> Result<ChainReport
             trace.output
         )));
     }
+    if let Some(d) = beyond_exact_range(chain, x, target) {
+        return Err(Error::input(format!(
+            "layer {d}: a value of the exact computation is beyond 2^±2^60 (|log10| > 3.4e17), \
+             where Ext would round it to 0 or ∞; gradlab cannot give these gradients exactly"
+        )));
+    }
     let exact = chain.gradients_ext(x, target).weight;
     let magnitudes = Magnitudes::of(&exact);
     let bound = chain.bound(x, target);
@@ -176,6 +182,30 @@ pub fn chain_gradients(chain: &Chain, x: f64, target: f64) -> Result<ChainReport
     Ok(ChainReport { loss: diff * diff, output: trace.output, layers })
 }
 
+/// Ext's exponent saturates at ±2^62 (a value below 2^−2^62 becomes 0): a chain whose exact
+/// computation comes near that would report an "exact 0" that is not one. This returns the first
+/// layer (from the input) where a forward value, an activation derivative, a δ or a gradient is
+/// beyond 2^±2^60, or where a smooth activation's value or derivative, never 0 in exact
+/// arithmetic, came out as 0. While every factor stays within 2^±2^60 (and every parameter is
+/// an `f64`, within 2^±1074), no product of two of them reaches 2^±2^62, so no value saturates.
+fn beyond_exact_range(chain: &Chain, x: f64, target: f64) -> Option<usize> {
+    const LIMIT: i64 = 1 << 60;
+    let out = |v: Ext| !v.is_zero() && v.is_finite() && v.exponent().abs() > LIMIT || !v.is_finite();
+    let trace = chain.forward_ext(x);
+    let deltas = chain.gradients_ext(x, target);
+    (0..chain.depth())
+        .find(|&i| {
+            let f = chain.activations()[i];
+            let smooth = matches!(f, Activation::Sigmoid | Activation::Tanh | Activation::Softplus);
+            let (z, a) =
+                (trace.pre_activation[i], if i + 1 < chain.depth() { trace.input[i + 1] } else { trace.output });
+            let derivative = f.derivative_ext(z);
+            let false_zero = smooth && (derivative.is_zero() || a.is_zero() && !(f == Activation::Tanh && z.is_zero()));
+            false_zero || [z, a, derivative, deltas.bias[i], deltas.weight[i]].into_iter().any(out)
+        })
+        .map(|i| i + 1)
+}
+
 impl ChainReport {
     /// The JSON `report chain --format json` prints (one layer per line, no trailing newline).
     pub fn to_json(&self) -> String {
@@ -184,7 +214,9 @@ impl ChainReport {
 
     /// The Markdown table `report chain` prints; numbers through [`numfmt`].
     pub fn to_markdown(&self) -> String {
-        let mut out = format!("output y = {}, loss L = {}\n\n", numfmt::sig(self.output, 6), numfmt::sig(self.loss, 6));
+        // (y − ŷ)² can overflow f64 while y and the exact gradients are fine: say so, never `inf`.
+        let loss = if self.loss.is_finite() { numfmt::sig(self.loss, 6) } else { "overflows f64".into() };
+        let mut out = format!("output y = {}, loss L = {loss}\n\n", numfmt::sig(self.output, 6));
         out.push_str(
             "| layer | z | u = a_{d−1} | ∂L/∂w (exact) | as f64 | log10 \\|∂L/∂w\\| | \
              log10 bound |\n|---:|---:|---:|---:|---:|---:|---:|\n",

@@ -137,7 +137,9 @@ impl Activation {
     }
 
     /// f(z) for an [`Ext`] argument: exact for the piecewise-linear activations at any magnitude,
-    /// and for the smooth ones equal to [`Activation::value`] wherever z is a normal `f64`, with
+    /// and for the smooth ones equal to [`Activation::value`] wherever that is a normal `f64` (σ and
+    /// softplus below it, for z < −708, are e^z from its logarithm instead of an `f64` that
+    /// underflows to 0), with
     /// their limits beyond (σ(z) → 1/2, tanh z → z, softplus z → ln 2 as z → 0; the asymptotes
     /// as |z| exceeds `f64::MAX`).
     pub fn value_ext(self, z: Ext) -> Ext {
@@ -149,7 +151,11 @@ impl Activation {
             Activation::Sigmoid | Activation::Tanh | Activation::Softplus => {
                 let zf = z.to_f64();
                 if zf.is_normal() || zf == 0.0 && z.is_zero() || z.is_nan() {
-                    Ext::from_f64(self.value(zf))
+                    let v = self.value(zf);
+                    // σ(z) and softplus(z) leave f64's normal range for z < −708, where both are
+                    // e^z to a relative e^z: take them from their logarithm, which Ext keeps.
+                    let tiny = matches!(self, Activation::Sigmoid | Activation::Softplus) && zf < 0.0;
+                    if tiny && !v.is_normal() { Ext::from_ln(zf) } else { Ext::from_f64(v) }
                 } else if zf.is_infinite() {
                     match (self, positive) {
                         (Activation::Sigmoid, true) => Ext::ONE,

@@ -102,6 +102,11 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
             return Err(Error::input(format!("--shortcut {s}: the span must be between 1 and the depth {depth}")));
         }
     }
+    // Before the name: `from_name` also refuses a non-finite slope, which would read as an
+    // unknown name.
+    if !args.slope.is_finite() {
+        return Err(Error::input(format!("--slope: {} is not a finite number", args.slope)));
+    }
     let activation = Activation::from_name(&args.activation, args.slope).map_err(|_| {
         Error::input(format!(
             "--activation: unknown name {:?} (expected one of {})",
@@ -109,9 +114,6 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
             Activation::NAMES.join(", ")
         ))
     })?;
-    if !args.slope.is_finite() {
-        return Err(Error::input(format!("--slope: {} is not a finite number", args.slope)));
-    }
     let x = parse_number("--input", &args.input)?;
     let target = parse_number("--target", &args.target)?;
     let chain = Chain::new(weights, vec![activation; depth], biases, args.shortcut)?;

@@ -7,4 +7,5 @@ mod format;
 mod gradcheck;
 mod init;
 mod rng;
+mod robustness;
 mod tape;

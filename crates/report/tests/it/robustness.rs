@@ -1,0 +1,226 @@
+//! Bad input at every entry point, resource limits, and the regressions the fuzzers found (each
+//! with its root cause). The full list of bad inputs tried is the table in `docs/robustness.md`.
+
+use report::reference::chain_gradients;
+use scalar::Activation;
+use scalar::chain::Chain;
+use std::process::{Command, Output};
+
+fn report(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_report")).args(args).output().unwrap()
+}
+
+/// Exit code 2, one line on stderr containing every needle, no backtrace, nothing on stdout.
+fn assert_refused(args: &[&str], needles: &[&str]) {
+    let out = report(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: not one line: {stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "{args:?}: {needle:?} not in {stderr}");
+    }
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    assert!(out.stdout.is_empty(), "{args:?}: partial output on stdout");
+}
+
+fn temp_dir(stem: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("gradlab-robustness-{stem}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource limits of the default run (crates/report/src/limits.rs).
+
+#[test]
+fn a_report_over_the_memory_budget_is_refused_with_the_estimate() {
+    // 1024 threads × depth 10⁶ × 512 bytes per layer ≈ 500 GiB.
+    assert_refused(
+        &["--max-depth", "1000000", "--threads", "1024"],
+        &["--max-depth 1000000", "1024 threads", "MiB", "over the memory budget of 4096 MiB"],
+    );
+    assert_refused(&["--quick", "--memory-budget-mib", "0"], &["over the memory budget of 0 MiB"]);
+}
+
+#[test]
+fn a_report_with_absurd_work_is_refused_with_the_estimate() {
+    assert_refused(
+        &["--samples", "100000", "--max-depth", "1000000", "--threads", "1"],
+        &["chain layers", "over the limit", "--samples"],
+    );
+}
+
+#[test]
+fn the_default_run_is_well_inside_both_limits() {
+    let config = report::sections::Config::new(1, false);
+    let (bytes, work) = report::limits::estimate(&config, 16);
+    assert!(bytes < 64 << 20, "{bytes}");
+    assert!(work * 1000 <= report::limits::MAX_CHAIN_LAYERS, "{work}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input the existing per-command tests do not cover.
+
+#[test]
+fn bad_input_at_every_subcommand_gets_one_located_line() {
+    let dir = temp_dir("subcommands");
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    std::fs::write(path("empty.json"), "").unwrap();
+    std::fs::write(path("no-layers.json"), r#"{"layers": [], "input": [[1]], "target": [[0]]}"#).unwrap();
+    std::fs::write(
+        path("nan-input.json"),
+        r#"{"layers": [{"weight": [[1]], "activation": "relu"}], "input": [[NaN]], "target": [[0]]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        path("inf-target.json"),
+        r#"{"layers": [{"weight": [[1]], "activation": "relu"}], "input": [[1]], "target": [[1e999]]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        path("ok.json"),
+        r#"{"layers": [{"weight": [[1]], "activation": "relu"}], "input": [[1]], "target": [[0]]}"#,
+    )
+    .unwrap();
+    std::fs::write(path("grads-ragged.json"), r#"{"layers": [{"weight_grad": [[1, 2]]}]}"#).unwrap();
+    let (empty, no_layers, nan, inf, ok, ragged) = (
+        path("empty.json"),
+        path("no-layers.json"),
+        path("nan-input.json"),
+        path("inf-target.json"),
+        path("ok.json"),
+        path("grads-ragged.json"),
+    );
+    assert_refused(&["grad", "--model", &empty], &["empty.json", "line 1"]);
+    assert_refused(&["grad", "--model", &no_layers], &["no-layers.json", "no layers"]);
+    assert_refused(&["grad", "--model", &nan], &["nan-input.json", "line 1"]);
+    assert_refused(&["grad", "--model", &inf], &["inf-target.json", "line 1"]);
+    assert_refused(&["grad", "--model", dir.to_str().unwrap()], &["cannot read"]);
+    assert_refused(&["check", "--model", &ok, "--grads", &ragged], &["grads-ragged.json", "layer 1", "column"]);
+    assert_refused(&["check", "--model", &ok, "--grads", &ok], &["ok.json", "unknown field"]);
+    assert_refused(&["check", "--model", &ok, "--grads", &ragged, "--atol=-1"], &["--atol -1"]);
+    // clap's own usage errors: exit 2, the problem on the first line, then clap's usage hint.
+    for args in
+        [&["grad", "--model", &ok, "--memory-budget-mib=-1"][..], &["check", "--model", &ok, "--atol", "-1"][..]]
+    {
+        let out = report(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.lines().next().unwrap().contains("-1"), "{stderr}");
+        assert!(!stderr.contains("panicked") && out.stdout.is_empty());
+    }
+    assert_refused(
+        &["chain", "--activation", "relu", "--weights", "1", "--input", "nan", "--target", "0"],
+        &["--input"],
+    );
+    assert_refused(
+        &["chain", "--activation", "relu", "--weights", "1", "--input", "1", "--target", "inf"],
+        &["--target"],
+    );
+    assert_refused(
+        &["chain", "--activation", "leaky_relu", "--slope", "NaN", "--weights", "1", "--input", "1", "--target", "0"],
+        &["--slope"],
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_failed_subcommand_leaves_an_existing_out_file_untouched() {
+    let dir = temp_dir("out");
+    let out = dir.join("grads.json");
+    std::fs::write(&out, "precious").unwrap();
+    let missing = dir.join("missing.json");
+    assert_refused(&["grad", "--model", missing.to_str().unwrap(), "--out", out.to_str().unwrap()], &["missing.json"]);
+    assert_refused(
+        &[
+            "chain",
+            "--activation",
+            "sigmod",
+            "--weights",
+            "1",
+            "--input",
+            "1",
+            "--target",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &["sigmod"],
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "precious");
+    let into_missing_dir = dir.join("no/such/dir/out.md");
+    assert_refused(
+        &[
+            "chain",
+            "--activation",
+            "relu",
+            "--weights",
+            "1",
+            "--input",
+            "1",
+            "--target",
+            "0",
+            "--out",
+            into_missing_dir.to_str().unwrap(),
+        ],
+        &["cannot create"],
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 1, "temporary files left behind: {leftovers:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regressions found by the fuzz targets (fuzz/seeds/*/regression-*).
+
+/// Found by `model_files_give_a_result_or_an_error` (seed `regression-newline-in-unknown-field`).
+/// Root cause: serde's message quotes the offending key as decoded, so a JSON key `"in\nput"`
+/// put a raw newline into the one-line error; `model::in_source` now escapes control characters.
+#[test]
+fn unknown_field_with_a_newline_still_gives_a_one_line_message() {
+    let text = r#"{"layers": [{"weight": [[1]], "activation": "relu"}], "in\nput": [[1]], "target": [[0]]}"#;
+    let err = report::model::Model::from_json(text, "model.json").unwrap_err().to_string();
+    assert!(!err.contains('\n'), "{err:?}");
+    assert!(err.contains(r"in\nput"), "{err}");
+}
+
+/// Found by `chain_magnitudes_are_exact_or_refused` (seed `regression-ext-saturates-to-false-zero`).
+/// Root cause: `Ext` saturates exponents beyond ±2^62 to 0, so a sigmoid chain with w = −1e300
+/// (σ′ ≈ e^−1e300 per layer) was reported with gradients that were "exactly 0" (log10 `null`,
+/// sign 0) although no factor is 0. `chain_gradients` now refuses any chain whose exact
+/// computation leaves 2^±2^60, where no product can saturate.
+#[test]
+fn gradients_beyond_the_extended_range_are_refused_not_reported_as_exact_zeros() {
+    let chain = Chain::uniform(Activation::Sigmoid, vec![-1e300; 3]).unwrap();
+    let err = chain_gradients(&chain, 1.0, 0.0).unwrap_err().to_string();
+    assert!(err.contains("beyond 2^±2^60"), "{err}");
+    assert!(!err.contains('\n'));
+}
+
+/// Found by `chain_magnitudes_are_exact_or_refused` (seed `regression-overflowing-loss-printed-inf`).
+/// Root cause: `ChainReport::to_markdown` formatted the f64 loss (y − ŷ)², which overflows while
+/// y and the exact gradients are finite, through `numfmt::sig`, printing `non-finite (inf)`.
+#[test]
+fn an_overflowing_chain_loss_is_said_not_printed_as_inf() {
+    let chain = Chain::uniform(Activation::Identity, vec![1e200]).unwrap();
+    let report = chain_gradients(&chain, 1.0, -1e200).unwrap();
+    assert!(report.loss.is_infinite());
+    let text = report.to_markdown();
+    assert!(text.contains("loss L = overflows f64"), "{text}");
+    assert!(!text.contains("inf"), "{text}");
+}
+
+/// Found by `chain_magnitudes_are_exact_or_refused` (seed `regression-softplus-value-ext-underflow`).
+/// Root cause: `scalar::Activation::value_ext` took σ(z) and softplus(z) from the `f64` formula
+/// whenever z is a normal `f64`, so for z < −745 the "exact" forward value was 0 and the next
+/// layer's gradient δ·u came out as an exact 0 instead of ~10^(−4e9). They are now e^z from
+/// its logarithm there (relative error e^z).
+#[test]
+fn a_softplus_unit_far_below_zero_keeps_the_next_gradient_exact() {
+    let chain = Chain::new(vec![1.0, 1.0], vec![Activation::Softplus; 2], Some(vec![-1e10, 0.0]), None).unwrap();
+    let report = chain_gradients(&chain, 0.0, 1.0).unwrap();
+    let l = report.layers[1].log10_abs_grad.expect("the layer-2 gradient is not exactly 0");
+    // u_2 = softplus(−1e10) = e^−1e10: log10 u_2 = −1e10·log10(e); the other factors are O(1).
+    let want = -1e10 * std::f64::consts::LOG10_E;
+    assert!((l - want).abs() < 2.0, "{l} vs {want}");
+}
