@@ -72,10 +72,17 @@ where
 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            // A usage error: clap's first line names the problem; its usage hint would make it
+            // several lines, so point to --help instead. Exit 2 like every other bad input.
+            let text = e.render().to_string();
+            eprintln!("{} (see `report --help`)", text.lines().next().unwrap_or("error: invalid arguments"));
+            return Ok(ExitCode::from(2));
+        }
         Err(e) => {
-            // --help and --version print and succeed; usage errors print clap's message, exit 2.
+            // --help and --version print and succeed.
             let _ = e.print();
-            return Ok(ExitCode::from(if e.use_stderr() { 2 } else { 0 }));
+            return Ok(ExitCode::SUCCESS);
         }
     };
     match cli.command {

@@ -330,7 +330,7 @@ fn bad_chain_flags_are_refused_with_what_and_where() {
         all.extend_from_slice(args);
         assert_bad_input(&report(&all), expected);
     }
-    // Usage errors are clap's (several lines), still exit 2 without a panic.
+    // Usage errors come from clap: one line, exit 2, no panic.
     let run = report(&[
         "chain",
         "--activation",
