@@ -62,6 +62,21 @@ pub struct ReportArgs {
     /// Refuse runs whose estimated memory exceeds this many MiB.
     #[arg(long, value_name = "MIB", default_value_t = commands::DEFAULT_MEMORY_BUDGET_MIB)]
     pub memory_budget_mib: u64,
+    /// Refuse runs whose estimated time (measured rate, perfect scaling) exceeds this many minutes.
+    #[arg(long, value_name = "MINUTES", default_value_t = crate::limits::DEFAULT_TIME_BUDGET_MINUTES)]
+    pub time_budget_minutes: u64,
+}
+
+impl ReportArgs {
+    /// `--threads` is between 1 and 1024 when given.
+    pub fn check_threads(&self) -> Result<(), Error> {
+        match self.threads {
+            Some(threads) if threads == 0 || threads > 1024 => {
+                Err(Error::input(format!("--threads {threads}: must be between 1 and 1024")))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Parses `args` (program name first) and runs what they ask for.

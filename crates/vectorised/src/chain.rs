@@ -26,9 +26,11 @@
 //! the cut never depends on the number of threads; chains are independent, so each chain's
 //! numbers are the same whichever thread computes it and however its block is vectorised.
 //!
-//! **Magnitudes beyond `f64`.** With [`Magnitudes::Extended`], each δ_d is also carried as a
-//! [`Scaled`] (mantissa, unbounded binary exponent), so sign and log10 |∂L/∂w_d| are exact to
-//! rounding even at depth 100,000 where the plain value has long underflowed to 0.
+//! **Magnitudes beyond `f64`.** With [`Magnitudes::Extended`], each chain also runs forward and
+//! backward in [`Scaled`] (mantissa, 62-bit binary exponent) with the oracle's `Ext` operations in
+//! the oracle's order, so sign and log10 |∂L/∂w_d| are exact to rounding (the oracle's bits) even
+//! at depth 100,000, or where activations leave `f64` after a few tiny weights, where the plain
+//! values have long underflowed to 0. This pass is scalar, one chain at a time.
 //!
 //! **Sigmoid fast path.** Sigmoid layers use the branch-free exp and the division-free
 //! reciprocal of [`crate::simd_exp`], in a kernel compiled for AVX-512 and AVX2+FMA as well as
@@ -42,7 +44,7 @@
 use crate::activation::Activation;
 use crate::error::Error;
 use crate::parallel::{PerThread, column_blocks_mut, map_chunks, n_chunks, sum_in_order};
-use crate::scaled::{Scaled, derivative_scaled};
+use crate::scaled::{Scaled, derivative_scaled, value_scaled};
 use crate::simd_exp::{SimdReal, sigmoid_in_place, sigmoid_parts};
 use multiversion::multiversion;
 use std::ops::Range;
@@ -63,7 +65,10 @@ pub const fn chain_chunk<T>() -> usize {
 pub enum Magnitudes {
     /// Plain `T` values only (0 or ±∞ where they leave `T`'s range). The fast path.
     Plain,
-    /// Plain values and, per layer and chain, a [`Scaled`] value exact beyond `f64`'s range.
+    /// Plain values and, per layer and chain, a [`Scaled`] value exact beyond `f64`'s range
+    /// (forward and backward in [`Scaled`]; scalar, so much slower than [`Magnitudes::Plain`]).
+    /// Like the oracle's `Ext`, values beyond 2^±2⁶² (e.g. e^{−10³⁰⁰}, a sigmoid's slope at
+    /// z = 10³⁰⁰) saturate to 0 or ±∞; `report::reference` refuses such chains.
     Extended,
 }
 
@@ -144,8 +149,8 @@ struct Scratch<T> {
     /// δ_1 … δ_D; rows of `ld` values of which the block's lanes use the first n
     /// (see [`RowLayout`]).
     rows: Vec<T>,
-    /// δ_d as [`Scaled`] (extended mode only).
-    delta_scaled: Vec<Scaled>,
+    /// One chain's a_0 … a_D and f′_1 … f′_D / δ_1 … δ_D as [`Scaled`] (extended mode only).
+    extended: Vec<Scaled>,
 }
 
 impl<T: SimdReal> ChainBatch<T> {
@@ -333,22 +338,15 @@ struct BlockOut<'a, T> {
 }
 
 fn run_block<T: SimdReal>(job: &Block<'_, T>, mut out: BlockOut<'_, T>, scratch: &mut Scratch<T>) {
-    let (n, d) = (job.lanes.len(), job.batch.n_layers);
-    let rows = RowLayout::new::<T>(n, d);
+    let rows = RowLayout::new::<T>(job.lanes.len(), job.batch.n_layers);
     if scratch.rows.len() < rows.len() {
         scratch.rows.resize(rows.len(), T::ZERO);
     }
     let (act, deriv) = scratch.rows[..rows.len()].split_at_mut(rows.deriv_start);
-    forward_backward(job, &mut out, rows.ld, act, deriv, {
-        if job.extended {
-            if scratch.delta_scaled.len() < d * n {
-                scratch.delta_scaled.resize(d * n, Scaled::ZERO);
-            }
-            Some(&mut scratch.delta_scaled)
-        } else {
-            None
-        }
-    });
+    forward_backward(job, &mut out, rows.ld, act, deriv);
+    if job.extended {
+        extended_pass(job, &mut out, &mut scratch.extended);
+    }
 }
 
 /// Where a block's rows live in its scratch buffer.
@@ -382,8 +380,7 @@ impl RowLayout {
     }
 }
 
-/// The per-block kernel: forward through every layer, then (extended) the scaled backward, then
-/// the plain backward. Compiled for AVX-512, AVX2+FMA and the baseline; chosen at run time.
+/// The per-block kernel: forward through every layer, then backward. Compiled for AVX-512, AVX2+FMA and the baseline; chosen at run time.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma",))]
 fn forward_backward<T: SimdReal>(
     job: &Block<'_, T>,
@@ -391,7 +388,6 @@ fn forward_backward<T: SimdReal>(
     ld: usize,
     act: &mut [T],
     deriv: &mut [T],
-    delta_scaled: Option<&mut Vec<Scaled>>,
 ) {
     let batch = job.batch;
     let (n, d) = (job.lanes.len(), batch.n_layers);
@@ -462,10 +458,6 @@ fn forward_backward<T: SimdReal>(
         *loss = (y - t) * (y - t);
     }
 
-    if let Some(delta_scaled) = delta_scaled {
-        backward_scaled(job, out, ld, act, &mut delta_scaled[..d * n]);
-    }
-
     // ---- backward: δ_d overwrites f′_d in `deriv`; one pass per layer also writes ∂L/∂w_d.
     let two = T::from_f64(2.0);
     for l in (0..d).rev() {
@@ -521,53 +513,56 @@ fn forward_backward<T: SimdReal>(
     }
 }
 
-/// The backward sweep with δ as [`Scaled`] (`f64` mantissa, unbounded exponent). Reads only the
-/// activations; recomputes z_d with the forward's operations, in `T`.
-#[inline(always)]
-fn backward_scaled<T: SimdReal>(
-    job: &Block<'_, T>,
-    out: &mut BlockOut<'_, T>,
-    ld: usize,
-    act: &[T],
-    delta: &mut [Scaled],
-) {
+/// The extended pass: each chain of the block, forward and backward, in [`Scaled`] (`f64`
+/// mantissa, unbounded exponent), with the oracle's `forward_ext` / `gradients_ext` operations
+/// in the oracle's order, so a chain whose values all stay in `f64`'s normal range gets the plain
+/// gradients' bits, and one whose activations or gradients leave it (a_d ≈ 10⁻⁴⁰⁰ after a few
+/// tiny weights) keeps exact magnitudes instead of false zeros. Independent of the plain sweep:
+/// `f32` parameters are lifted to `f64` exactly, so for `f32` this is the exact magnitude of the
+/// `f32` chain's gradient rather than a re-rounding of the `f32` one. `buf` holds one chain:
+/// a_0 … a_D, then f′_1 … f′_D (overwritten by δ_1 … δ_D).
+fn extended_pass<T: SimdReal>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, buf: &mut Vec<Scaled>) {
     let batch = job.batch;
     let (n, d) = (job.lanes.len(), batch.n_layers);
     let lane0 = job.lanes.start;
     let weights = &batch.weights[lane0 * d..][..d * n];
     let biases = batch.biases.as_ref().map(|b| &b[lane0 * d..][..d * n]);
+    let lift = |x: T| Scaled::from_f64(x.to_f64());
+    let shortcut_into = |layer: usize| batch.shortcut.filter(|&span| layer.is_multiple_of(span));
     let weight_scaled = out.weight_scaled.as_mut().expect("extended mode has scaled weight outputs");
-    for l in (0..d).rev() {
-        let layer = l + 1;
-        let f = batch.activations[l];
-        for i in 0..n {
-            // z_d, recomputed exactly as in the forward sweep.
-            let mut z = weights[l * n + i] * act[l * ld + i] + biases.map_or(T::ZERO, |b| b[l * n + i]);
-            if let Some(span) = batch.shortcut
-                && layer.is_multiple_of(span)
-            {
-                z += act[(layer - span) * ld + i];
+    if buf.len() < 2 * d + 1 {
+        buf.resize(2 * d + 1, Scaled::ZERO);
+    }
+    let (a, delta) = buf[..2 * d + 1].split_at_mut(d + 1);
+    for i in 0..n {
+        let w = |l: usize| lift(weights[l * n + i]);
+        a[0] = lift(job.inputs[i]);
+        for l in 0..d {
+            let layer = l + 1;
+            let b = biases.map_or(Scaled::ZERO, |b| lift(b[l * n + i]));
+            let mut z = w(l) * a[l] + b;
+            if let Some(span) = shortcut_into(layer) {
+                z = z + a[layer - span];
             }
-            let f1 = derivative_scaled(f, z.to_f64());
-            let acc = if layer == d {
-                let (y, t) = (act[d * ld + i], job.targets[i]);
-                Scaled::from_f64((T::from_f64(2.0) * (y - t)).to_f64())
-            } else {
-                let w = Scaled::from_f64(weights[layer * n + i].to_f64());
-                let mut acc = delta[layer * n + i] * w;
-                if let Some(span) = batch.shortcut
-                    && layer.is_multiple_of(span)
-                    && layer + span <= d
-                {
-                    acc = acc + delta[(l + span) * n + i];
-                }
-                acc
-            };
-            let dl = f1 * acc;
-            delta[l * n + i] = dl;
-            weight_scaled[l][i] = dl * Scaled::from_f64(act[l * ld + i].to_f64());
+            let f = batch.activations[l];
+            delta[l] = derivative_scaled(f, z);
+            a[layer] = value_scaled(f, z);
+        }
+        // ∂L/∂a_D, then down: δ_d = f′_d·∂L/∂a_d, ∂L/∂a_{d−1} = δ_d·w_d (+ δ_{d−1+s}).
+        let mut dl_da = Scaled::from_f64(2.0) * (a[d] - lift(job.targets[i]));
+        for l in (0..d).rev() {
+            let dz = delta[l] * dl_da;
+            delta[l] = dz;
+            weight_scaled[l][i] = dz * a[l];
             if let Some(bias_scaled) = &mut out.bias_scaled {
-                bias_scaled[l][i] = dl;
+                bias_scaled[l][i] = dz;
+            }
+            dl_da = dz * w(l);
+            if let Some(span) = batch.shortcut
+                && l.is_multiple_of(span)
+                && l + span <= d
+            {
+                dl_da = dl_da + delta[l + span - 1];
             }
         }
     }

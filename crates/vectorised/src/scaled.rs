@@ -18,6 +18,10 @@ pub struct Scaled {
     e: i64,
 }
 
+/// The largest binary exponent kept; beyond ±2⁶² (values beyond 10^(±1.3·10¹⁸), e.g. e^{−10³⁰⁰}
+/// from a sigmoid at z = 10³⁰⁰) values saturate to 0 or ±∞, as in the oracle's `Ext`.
+pub const MAX_EXPONENT: i64 = 1 << 62;
+
 /// log10(2) with its low 24 mantissa bits cleared: `e·HI` is exact for |e| < 2²⁴.
 const LOG10_2_HI: f64 = 0.301_029_995_083_808_9;
 /// log10(2) − LOG10_2_HI.
@@ -30,6 +34,8 @@ const LN_2_LO: f64 = 1.820_635_998_504_146_2e-9;
 impl Scaled {
     /// Zero.
     pub const ZERO: Scaled = Scaled { m: 0.0, e: 0 };
+    /// One.
+    pub const ONE: Scaled = Scaled { m: 0.5, e: 1 };
 
     /// The exact value of `x`.
     pub fn from_f64(x: f64) -> Scaled {
@@ -46,6 +52,9 @@ impl Scaled {
             return Scaled { m: l.exp(), e: 0 };
         }
         let k = (l / std::f64::consts::LN_2).round();
+        if k.abs() > MAX_EXPONENT as f64 {
+            return if k > 0.0 { Scaled { m: f64::INFINITY, e: 0 } } else { Scaled::ZERO };
+        }
         let r = (l - k * LN_2_HI) - k * LN_2_LO;
         Scaled { m: r.exp(), e: 0 }.scale(k as i64)
     }
@@ -55,7 +64,15 @@ impl Scaled {
         if m == 0.0 || !m.is_finite() {
             return Scaled { m, e: 0 };
         }
-        Scaled { m, e: e + self.e + by }
+        // Saturating: exponents beyond ±MAX_EXPONENT become 0 or ±∞, as in the oracle's `Ext`.
+        let e = e.saturating_add(self.e).saturating_add(by);
+        if e > MAX_EXPONENT {
+            Scaled { m: m.signum() * f64::INFINITY, e: 0 }
+        } else if e < -MAX_EXPONENT {
+            Scaled { m: m.signum() * 0.0, e: 0 }
+        } else {
+            Scaled { m, e }
+        }
     }
 
     /// The mantissa m, 0.5 ≤ |m| < 1 (or 0, or non-finite).
@@ -76,6 +93,11 @@ impl Scaled {
     /// Whether the value is exactly 0.
     pub fn is_zero(self) -> bool {
         self.m == 0.0
+    }
+
+    /// Whether the value is NaN.
+    pub fn is_nan(self) -> bool {
+        self.m.is_nan()
     }
 
     /// log10 |x| (−∞ for 0), accurate to about 1e−16 relative for any exponent.
@@ -108,7 +130,7 @@ impl std::ops::Mul for Scaled {
     /// x·y with one rounding.
     #[inline]
     fn mul(self, rhs: Scaled) -> Scaled {
-        Scaled { m: self.m * rhs.m, e: 0 }.scale(self.e + rhs.e)
+        Scaled { m: self.m * rhs.m, e: 0 }.scale(self.e.saturating_add(rhs.e))
     }
 }
 
@@ -122,13 +144,31 @@ impl std::ops::Add for Scaled {
             let finite = big.m.is_finite() && small.m.is_finite();
             return Scaled { m: big.m + small.m, e: if finite { big.e } else { 0 } }.scale(0);
         }
-        let shift = big.e - small.e;
+        let shift = big.e.saturating_sub(small.e);
         if shift > 1100 {
             return big;
         }
         let first = shift.min(1000);
         let aligned = small.m * pow2(-first) * pow2(-(shift - first));
         Scaled { m: big.m + aligned, e: 0 }.scale(big.e)
+    }
+}
+
+impl std::ops::Neg for Scaled {
+    type Output = Scaled;
+    /// −x (exact).
+    #[inline]
+    fn neg(self) -> Scaled {
+        Scaled { m: -self.m, e: self.e }
+    }
+}
+
+impl std::ops::Sub for Scaled {
+    type Output = Scaled;
+    /// x − y with one rounding.
+    #[inline]
+    fn sub(self, rhs: Scaled) -> Scaled {
+        self + (-rhs)
     }
 }
 
@@ -163,20 +203,75 @@ pub fn ln_abs_derivative(act: Activation, z: f64) -> f64 {
     }
 }
 
-/// f′(z) as a [`Scaled`]: the `f64` derivative wherever that is normal (or exactly 0), and
-/// e^{ln |f′(z)|} where it underflows.
-pub fn derivative_scaled(act: Activation, z: f64) -> Scaled {
-    let d = act.derivative(z);
-    if d.is_normal() || !z.is_finite() {
-        return Scaled::from_f64(d);
+/// f(z) for a [`Scaled`] argument: the `f64` value wherever z and f(z) are normal `f64`s, and
+/// beyond `f64` what the oracle's `Activation::value_ext` gives (σ and softplus below z ≈ −708
+/// from their logarithm, e^z; limits for |z| beyond `f64`; the linear pieces in `Scaled`).
+pub fn value_scaled(act: Activation, z: Scaled) -> Scaled {
+    let step = |pos: Scaled, nonpos: Scaled| {
+        if z.signum() > 0.0 {
+            pos
+        } else if z.is_nan() {
+            z
+        } else {
+            nonpos
+        }
+    };
+    match act {
+        Activation::Relu => step(z, Scaled::ZERO),
+        Activation::LeakyRelu { slope } => step(z, z * Scaled::from_f64(slope)),
+        Activation::Identity => z,
+        Activation::Sigmoid | Activation::Tanh | Activation::Softplus => {
+            let zf = z.to_f64();
+            if zf.is_normal() || zf == 0.0 && z.is_zero() || z.is_nan() {
+                let v = act.value(zf);
+                // σ(z) and softplus(z) are e^z to a relative e^z where they leave f64's normal
+                // range (z < −708): take them from their logarithm, which `Scaled` keeps.
+                let tiny = matches!(act, Activation::Sigmoid | Activation::Softplus) && zf < 0.0;
+                if tiny && !v.is_normal() { Scaled::from_ln(zf) } else { Scaled::from_f64(v) }
+            } else if zf.is_infinite() {
+                match (act, z.signum() > 0.0) {
+                    (Activation::Sigmoid, true) => Scaled::ONE,
+                    (Activation::Tanh, _) => Scaled::from_f64(z.signum()),
+                    (Activation::Softplus, true) => z,
+                    // σ(z) and softplus(z) are e^z, below even `Scaled`'s range.
+                    _ => Scaled::ZERO,
+                }
+            } else {
+                // 0 < |z| < 2⁻¹⁰²²: the first-order term is far below half an ulp of f(0).
+                match act {
+                    Activation::Sigmoid => Scaled::from_f64(0.5),
+                    Activation::Tanh => z,
+                    _ => Scaled::from_f64(std::f64::consts::LN_2),
+                }
+            }
+        }
     }
-    let l = ln_abs_derivative(act, z);
-    if d == 0.0 && l == f64::NEG_INFINITY {
-        Scaled::ZERO
-    } else {
-        // Every derivative is ≥ 0 except leaky ReLU's with a negative slope, which is ±1 or α
-        // and never underflows to reach this branch.
-        Scaled::from_ln(l)
+}
+
+/// f′(z) for a [`Scaled`] argument: the `f64` derivative wherever that is normal (or exactly 0),
+/// e^{ln |f′(z)|} where it underflows, and the limits for |z| beyond `f64` (the oracle's
+/// `Activation::derivative_ext`).
+pub fn derivative_scaled(act: Activation, z: Scaled) -> Scaled {
+    match act {
+        // Piecewise constant: only the sign of z matters.
+        Activation::Relu | Activation::LeakyRelu { .. } | Activation::Identity => {
+            Scaled::from_f64(act.derivative(z.signum()))
+        }
+        Activation::Sigmoid | Activation::Tanh | Activation::Softplus => {
+            let zf = z.to_f64();
+            if zf.is_infinite() {
+                // e^{−|z|} for |z| beyond f64 is beyond even `Scaled`'s range.
+                let one = act == Activation::Softplus && z.signum() > 0.0;
+                return if one { Scaled::ONE } else { Scaled::ZERO };
+            }
+            let d = act.derivative(zf);
+            if d.is_normal() || d == 0.0 && ln_abs_derivative(act, zf) == f64::NEG_INFINITY || zf.is_nan() {
+                Scaled::from_f64(d)
+            } else {
+                // These derivatives are positive.
+                Scaled::from_ln(ln_abs_derivative(act, zf))
+            }
+        }
     }
 }
 

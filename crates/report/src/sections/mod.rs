@@ -165,11 +165,7 @@ pub fn stream_rng(seed: u64, stream: u64, index: u64) -> Rng {
 
 /// Computes the report on `--threads` threads and writes it to stdout (and `--out`).
 pub fn run(config: &Config, args: &ReportArgs) -> Result<ExitCode, Error> {
-    if let Some(threads) = args.threads {
-        if threads == 0 || threads > 1024 {
-            return Err(Error::input(format!("--threads {threads}: must be between 1 and 1024")));
-        }
-    }
+    args.check_threads()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))
         .build()

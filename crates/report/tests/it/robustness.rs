@@ -44,10 +44,26 @@ fn a_report_over_the_memory_budget_is_refused_with_the_estimate() {
 
 #[test]
 fn a_report_with_absurd_work_is_refused_with_the_estimate() {
+    // 15 configurations × 10⁵ samples × depth 10⁶ = 1.5·10¹² chain layers: days at any rate the
+    // oracle's `Ext` arithmetic reaches on one thread.
     assert_refused(
         &["--samples", "100000", "--max-depth", "1000000", "--threads", "1"],
-        &["chain layers", "over the limit", "--samples"],
+        &["1.5e12 chain layers", "layers/s", "over the time budget of 60 min", "--time-budget-minutes"],
     );
+    assert_refused(&["--quick", "--time-budget-minutes", "0"], &["over the time budget of 0 min"]);
+}
+
+#[test]
+fn the_time_estimate_divides_the_work_by_the_rate_and_the_threads() {
+    use clap::Parser;
+    let cli = report::cli::Cli::try_parse_from(["report", "--threads", "2", "--time-budget-minutes", "1"]).unwrap();
+    let config = report::sections::Config::new(1, false);
+    let (_, work) = report::limits::estimate(&config, 2);
+    // Exactly at the budget (60 s on 2 threads) passes; a rate 1% lower does not.
+    let at_budget = work as f64 / (2.0 * 60.0);
+    assert!(report::limits::check_with_rate(&config, &cli.report, at_budget).is_ok());
+    let message = report::limits::check_with_rate(&config, &cli.report, at_budget * 0.99).unwrap_err().to_string();
+    assert!(message.contains("at least 61 s") && message.contains("over the time budget of 1 min"), "{message}");
 }
 
 #[test]
@@ -55,7 +71,9 @@ fn the_default_run_is_well_inside_both_limits() {
     let config = report::sections::Config::new(1, false);
     let (bytes, work) = report::limits::estimate(&config, 16);
     assert!(bytes < 64 << 20, "{bytes}");
-    assert!(work * 1000 <= report::limits::MAX_CHAIN_LAYERS, "{work}");
+    // Its decay section takes seconds even on one thread: under a minute, far below the budget.
+    let seconds = work as f64 / report::limits::measure_rate();
+    assert!(seconds < 60.0 && report::limits::DEFAULT_TIME_BUDGET_MINUTES >= 60, "{seconds} s");
 }
 
 // ---------------------------------------------------------------------------------------------
