@@ -433,8 +433,6 @@ impl<T: DenseReal> Dense<T> {
             ));
         }
         ws.fit(self, batch);
-        self.forward(input.data, batch, loss, ws);
-        let sum = self.seed(target.data, batch, loss, ws);
         let nu = match normalisation {
             Normalisation::PerSample => batch,
             Normalisation::PerElement => batch * self.output_width(),
@@ -445,7 +443,23 @@ impl<T: DenseReal> Dense<T> {
         // ∂S/∂W as the product stores it.
         let inv = T::ONE / nu_t;
         let exact_inverse = ((nu as u64).is_power_of_two() && inv * nu_t == T::ONE).then_some(inv);
-        self.backward(input.data, batch, exact_inverse, ws);
+        let passes = |ws: &mut Workspace<T>| {
+            self.forward(input.data, batch, loss, ws);
+            let sum = self.seed(target.data, batch, loss, ws);
+            self.backward(input.data, batch, exact_inverse, ws);
+            sum
+        };
+        // Called from outside the pool (a program's main thread) with layers big enough to
+        // share: run both passes on a pool worker. Each layer's products then fork from a worker
+        // (the other worker may still be awake, and the forking one works too) instead of being
+        // injected from outside, which wakes the pool and puts the caller to sleep on a lock
+        // twice per layer and pass. Results are the same either way.
+        let share = self.layers.iter().any(|l| run_in_parallel(batch * l.n_in * l.n_out));
+        let sum = if share && rayon::current_thread_index().is_none() {
+            rayon::join(|| passes(ws), || ()).0
+        } else {
+            passes(ws)
+        };
         ws.grads.loss = sum / nu_t;
         if exact_inverse.is_some() {
             for gb in &mut ws.grads.bias {

@@ -511,6 +511,29 @@ fn gradients_are_bit_identical_on_1_2_and_7_threads() {
     }
 }
 
+/// From a thread outside every pool (as a program's main thread calls it), the passes run on a
+/// worker of the global pool (when it has two threads or more): the same bits.
+#[test]
+fn a_call_from_outside_the_pool_gives_the_same_bits() {
+    for batch in [ROW_CHUNK + 1, 3 * ROW_CHUNK + 17] {
+        let (net, x, t) = wide_net(batch);
+        let outside = std::thread::spawn(move || {
+            let mut ws = Workspace::new();
+            let g = net.gradients(
+                Batch::new(&x, batch, 96).unwrap(),
+                Batch::new(&t, batch, 96).unwrap(),
+                Loss::SquaredError,
+                Normalisation::PerElement,
+                &mut ws,
+            );
+            bits(g.unwrap())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(outside, bits(&gradients_on(1, batch)), "batch {batch}");
+    }
+}
+
 #[test]
 fn a_reused_workspace_gives_the_same_bits() {
     let (net, x, t) = wide_net(65);
