@@ -500,7 +500,9 @@ impl<T: DenseReal> Dense<T> {
                 BOp::Rows(&layer.weight[..], n_out)
             };
             let scratch = &ws.scratch;
-            let job = |chunk: usize, a_c: &mut [T], d_c: &mut [T]| -> Option<usize> {
+            // Each block: its product, its first non-finite z (flat index) and its saturated count
+            // when statistics are on. Both combine in any order (the smallest index; a sum).
+            let job = |chunk: usize, a_c: &mut [T], d_c: &mut [T]| -> (Option<usize>, usize) {
                 let r0 = chunk * ROW_CHUNK;
                 let rows = a_c.len() / n_out;
                 scratch.with(|s| {
@@ -513,10 +515,18 @@ impl<T: DenseReal> Dense<T> {
                 }
                 let bad = threshold.and_then(|_| stats::first_non_finite(a_c));
                 activate(layer.activation, a_c, d_c);
-                bad.map(|i| r0 * n_out + i)
+                let saturated = threshold.map_or(0, |theta| stats::saturated(layer.activation, d_c, theta));
+                (bad.map(|i| r0 * n_out + i), saturated)
+            };
+            let combine = |a: (Option<usize>, usize), b: (Option<usize>, usize)| {
+                let first = match (a.0, b.0) {
+                    (Some(x), Some(y)) => Some(x.min(y)),
+                    (x, y) => x.or(y),
+                };
+                (first, a.1 + b.1)
             };
             let chunk_len = ROW_CHUNK * n_out;
-            let bad: Option<usize> = if keep_z {
+            let (bad, saturated): (Option<usize>, usize) = if keep_z {
                 // Z_L is copied before the activation overwrites it (one layer, one thread).
                 let mut first = None;
                 for (c, a_c) in a_out.chunks_mut(chunk_len).enumerate() {
@@ -537,24 +547,22 @@ impl<T: DenseReal> Dense<T> {
                 ws.z_last.clear();
                 ws.z_last.extend_from_slice(a_out);
                 activate(layer.activation, a_out, d_out);
-                first
+                (first, threshold.map_or(0, |theta| stats::saturated(layer.activation, d_out, theta)))
             } else if run_in_parallel(batch * n_in * n_out) {
-                let found: Vec<Option<usize>> = a_out
+                a_out
                     .par_chunks_mut(chunk_len)
                     .zip(d_out.par_chunks_mut(chunk_len))
                     .enumerate()
                     .map(|(c, (a_c, d_c))| job(c, a_c, d_c))
-                    .collect();
-                found.into_iter().flatten().next()
+                    .reduce(|| (None, 0), combine)
             } else {
-                let mut first = None;
+                let mut found = (None, 0);
                 for (c, (a_c, d_c)) in a_out.chunks_mut(chunk_len).zip(d_out.chunks_mut(chunk_len)).enumerate() {
-                    let found = job(c, a_c, d_c);
-                    first = first.or(found);
+                    found = combine(found, job(c, a_c, d_c));
                 }
-                first
+                found
             };
-            if let Some(threshold) = threshold {
+            if threshold.is_some() {
                 if ws.stats.first_non_finite.is_none() {
                     ws.stats.first_non_finite = bad.map(|i| NonFinite {
                         layer: idx + 1,
@@ -563,7 +571,10 @@ impl<T: DenseReal> Dense<T> {
                         stage: Stage::Forward,
                     });
                 }
-                let (saturated, dead) = stats::saturation(layer.activation, &ws.d[idx], n_out, threshold, &mut ws.dead);
+                let dead = match layer.activation {
+                    Activation::Relu => stats::dead_units(&ws.d[idx], n_out, &mut ws.dead),
+                    _ => 0,
+                };
                 let st = &mut ws.stats.layers[idx];
                 st.saturated_fraction = saturated as f64 / (batch * n_out) as f64;
                 st.dead_units = dead;
@@ -608,10 +619,21 @@ impl<T: DenseReal> Dense<T> {
             let layer = &self.layers[idx];
             let (n_in, n_out) = (layer.n_in, layer.n_out);
             let is_bce_top = idx + 1 == n_layers && ws.z_last.len() == ws.g[idx].len();
+            // Δ_l = G_l ⊙ D_l (already Δ for cross-entropy's top layer, or written by the
+            // product that made G_l); with statistics, G_l is summarised in the same pass.
+            let multiply = !is_bce_top && !ws.delta_ready[idx];
             if gather {
-                ws.stats.layers[idx].activation = Summary::of(&ws.g[idx]);
+                let (summary, bad) = if multiply {
+                    Summary::of_then_multiply(&mut ws.g[idx], &ws.d[idx])
+                } else {
+                    // A NaN or ±∞ makes Σv² non-finite, so a finite norm means there is none to
+                    // look for (a non-finite norm from finite values that overflow Σv² finds none).
+                    let summary = Summary::of(&ws.g[idx]);
+                    (summary, if summary.norm.is_finite() { None } else { stats::first_non_finite(&ws.g[idx]) })
+                };
+                ws.stats.layers[idx].activation = summary;
                 if ws.stats.first_non_finite.is_none() {
-                    if let Some(i) = stats::first_non_finite(&ws.g[idx]) {
+                    if let Some(i) = bad {
                         ws.stats.first_non_finite = Some(NonFinite {
                             layer: idx + 1,
                             unit: i % n_out,
@@ -621,8 +643,7 @@ impl<T: DenseReal> Dense<T> {
                     }
                 }
             }
-            // Δ_l = G_l ⊙ D_l (already Δ for cross-entropy's top layer).
-            if !is_bce_top && !ws.delta_ready[idx] {
+            if multiply && !gather {
                 hadamard(&mut ws.g[idx], &ws.d[idx]);
             }
             let (lower, upper) = ws.g.split_at_mut(idx);
@@ -744,6 +765,9 @@ impl<T: DenseReal> Dense<T> {
             // each layer was scanned during backward, so only weights remain to be scanned here,
             // and a weight gradient can only be non-finite if some Δ or A was.
             for idx in (0..self.layers.len()).rev() {
+                if ws.stats.layers[idx].weight.norm.is_finite() {
+                    continue; // no NaN or ±∞ (see `backward`)
+                }
                 if let Some(i) = stats::first_non_finite(&ws.grads.weight[idx]) {
                     ws.stats.first_non_finite =
                         Some(NonFinite { layer: idx + 1, unit: i, sample: None, stage: Stage::WeightGradient });

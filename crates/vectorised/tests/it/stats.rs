@@ -103,3 +103,40 @@ fn statistics_are_bit_identical_on_1_2_and_7_threads() {
     assert_eq!(one, on(2));
     assert_eq!(one, on(7));
 }
+
+/// Sample 150 of 200 (the third block of rows) overflows first, sample 199 too: the first
+/// non-finite value is sample 150's, on any number of threads (the layer runs in parallel blocks).
+#[test]
+fn the_first_non_finite_forward_value_is_located_across_parallel_blocks() {
+    let (n, batch) = (96, 200);
+    let mut w1 = vec![0.0; n * n];
+    w1[..n].fill(1e200); // input unit 0 → every output unit
+    let l1 = DenseLayer::new(n, n, w1, None, Activation::Identity).unwrap();
+    let l2 = DenseLayer::new(n, 1, vec![1.0; n], None, Activation::Identity).unwrap();
+    let net = Dense::new(vec![l1, l2], None).unwrap();
+    let mut x = vec![0.0; batch * n];
+    x[150 * n] = 1e200;
+    x[199 * n] = 1e200;
+    for threads in [1, 2, 7] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let (stats, _) = pool.install(|| run(&net, &x, &vec![0.0; batch], batch));
+        let nf = stats.first_non_finite.unwrap();
+        assert_eq!((nf.layer, nf.unit, nf.sample, nf.stage), (1, 0, Some(150), Stage::Forward), "{threads} threads");
+    }
+}
+
+/// G_1 = Δ_2·W_2ᵀ overflows in unit 1 only (W_2 = [1e−300, 1e300]) while the forward pass and
+/// G_2 (≈ 1e300) stay finite: located in layer 1's ∂L/∂a, unit 1, sample 0 (the statistics summarise G_1
+/// in the same pass that turns it into Δ_1).
+#[test]
+fn a_non_finite_hidden_gradient_is_located_by_unit_and_sample() {
+    let l1 = DenseLayer::new(1, 2, vec![1.0, 1.0], None, Activation::Tanh).unwrap();
+    let l2 = DenseLayer::new(2, 1, vec![1e-300, 1e300], None, Activation::Identity).unwrap();
+    let net = Dense::new(vec![l1, l2], None).unwrap();
+    let (stats, _) = run(&net, &[0.5, 0.25], &[0.0, 0.0], 2);
+    let nf = stats.first_non_finite.unwrap();
+    assert_eq!((nf.layer, nf.unit, nf.sample, nf.stage), (1, 1, Some(0), Stage::ActivationGradient));
+    // G_2 ≈ 1e300 is finite although its Σv² overflows (a false alarm the search must survive).
+    assert!(stats.layers[1].activation.max_abs.is_finite() && !stats.layers[1].activation.norm.is_finite());
+    assert!(stats.layers[0].activation.max_abs.is_infinite());
+}
