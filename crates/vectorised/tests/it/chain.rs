@@ -451,20 +451,9 @@ fn engine_gradients(case: &OracleCase, magnitudes: Magnitudes) -> ChainGradients
     run_on(&Case { batch, inputs: x, targets: t }, 2, magnitudes)
 }
 
-fn to_oracle(a: Activation) -> scalar::Activation {
-    match a {
-        Activation::Sigmoid => scalar::Activation::Sigmoid,
-        Activation::Tanh => scalar::Activation::Tanh,
-        Activation::Relu => scalar::Activation::Relu,
-        Activation::LeakyRelu { slope } => scalar::Activation::LeakyRelu { slope },
-        Activation::Softplus => scalar::Activation::Softplus,
-        Activation::Identity => scalar::Activation::Identity,
-    }
-}
-
 impl OracleCase {
     fn oracle_activations(&self) -> Vec<scalar::Activation> {
-        self.activations.iter().map(|&a| to_oracle(a)).collect()
+        self.activations.iter().map(|&a| crate::to_oracle(a)).collect()
     }
 }
 

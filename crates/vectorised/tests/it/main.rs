@@ -4,3 +4,30 @@ mod dense;
 mod robustness;
 mod stats;
 mod train;
+
+/// The oracle's name for an activation of the fast engine (the two crates define their own).
+fn to_oracle(a: vectorised::Activation) -> scalar::Activation {
+    use vectorised::Activation;
+    match a {
+        Activation::Sigmoid => scalar::Activation::Sigmoid,
+        Activation::Tanh => scalar::Activation::Tanh,
+        Activation::Relu => scalar::Activation::Relu,
+        Activation::LeakyRelu { slope } => scalar::Activation::LeakyRelu { slope },
+        Activation::Softplus => scalar::Activation::Softplus,
+        Activation::Identity => scalar::Activation::Identity,
+    }
+}
+
+/// Any activation, leaky ReLU with a slope in ±`max_slope`.
+fn any_activation(max_slope: f64) -> impl proptest::strategy::Strategy<Value = vectorised::Activation> {
+    use proptest::prelude::*;
+    use vectorised::Activation;
+    prop_oneof![
+        Just(Activation::Sigmoid),
+        Just(Activation::Tanh),
+        Just(Activation::Relu),
+        (-max_slope..max_slope).prop_map(|slope| Activation::LeakyRelu { slope }),
+        Just(Activation::Softplus),
+        Just(Activation::Identity),
+    ]
+}

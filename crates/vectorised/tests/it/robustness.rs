@@ -33,17 +33,6 @@ fn extended_magnitudes_stay_exact_when_the_f64_forward_underflows() {
     }
 }
 
-fn to_oracle(a: Activation) -> scalar::Activation {
-    match a {
-        Activation::Sigmoid => scalar::Activation::Sigmoid,
-        Activation::Tanh => scalar::Activation::Tanh,
-        Activation::Relu => scalar::Activation::Relu,
-        Activation::LeakyRelu { slope } => scalar::Activation::LeakyRelu { slope },
-        Activation::Softplus => scalar::Activation::Softplus,
-        Activation::Identity => scalar::Activation::Identity,
-    }
-}
-
 /// ±m·2^k with m in [1, 2) and k in ±`max_k`: values from deep in the subnormals (and below, as
 /// products) to near `f64::MAX`.
 fn extreme(max_k: i32) -> impl Strategy<Value = f64> {
@@ -51,17 +40,6 @@ fn extreme(max_k: i32) -> impl Strategy<Value = f64> {
         let v = m * 2f64.powi(k);
         if neg { -v } else { v }
     })
-}
-
-fn any_activation() -> impl Strategy<Value = Activation> {
-    prop_oneof![
-        Just(Activation::Sigmoid),
-        Just(Activation::Tanh),
-        Just(Activation::Relu),
-        (-2.0f64..2.0).prop_map(|slope| Activation::LeakyRelu { slope }),
-        Just(Activation::Softplus),
-        Just(Activation::Identity),
-    ]
 }
 
 /// (activations, shortcut, per chain: weights, biases, x, t).
@@ -72,7 +50,11 @@ fn extreme_case() -> impl Strategy<Value = ExtremeCase> {
         let bias =
             if biased { prop::collection::vec(extreme(1000), d).prop_map(Some).boxed() } else { Just(None).boxed() };
         let chain = (prop::collection::vec(extreme(1000), d), bias, extreme(1000), extreme(4));
-        (prop::collection::vec(any_activation(), d), Just(span.map(|s| s.min(d))), prop::collection::vec(chain, s))
+        (
+            prop::collection::vec(crate::any_activation(2.0), d),
+            Just(span.map(|s| s.min(d))),
+            prop::collection::vec(chain, s),
+        )
     })
 }
 
@@ -96,7 +78,7 @@ proptest! {
         let x: Vec<f64> = chains.iter().map(|c| c.2).collect();
         let t: Vec<f64> = chains.iter().map(|c| c.3).collect();
         let g = batch.gradients(&x, &t, Magnitudes::Extended).unwrap();
-        let oracle_acts: Vec<_> = acts.iter().map(|&a| to_oracle(a)).collect();
+        let oracle_acts: Vec<_> = acts.iter().map(|&a| crate::to_oracle(a)).collect();
         for (c, (w, b, x, t)) in chains.iter().enumerate() {
             let oracle = Chain::new(w.clone(), oracle_acts.clone(), b.clone(), span).unwrap().gradients_ext(*x, *t);
             for l in 0..d {
