@@ -26,8 +26,9 @@
 //! Loop order: the row blocks of A that cannot be read in place are copied first, once per
 //! product (at most ROW_CHUNK × k values per thread); then B panel by B panel, every row block
 //! of A passes by the same panel, which stays in L1 (32 KiB at W2's k = 256) while A streams
-//! from L2. (Row block outer, B panels inner — the other order — reloaded every B panel from L2
-//! for every tile: W2 was 6% slower in `f64` and 14% in `f32`.)
+//! from L2. (Row block outer, B panels inner — the other order — reloads every B panel from L2
+//! for every tile; W2 in that order took 2–4% longer in `f64` and 5–9% in `f32`, `gradlab-peer`
+//! binaries of both alternated on one thread.)
 //!
 //! The register tile is MR × NR = 8 × 16 for `f64` and 8 × 32 for `f32` on AVX-512: 16
 //! accumulators of one zmm each, two B loads and eight broadcasts of A per step p.
