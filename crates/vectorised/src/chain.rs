@@ -514,7 +514,7 @@ fn forward_backward<T: SimdReal>(
 }
 
 /// The extended pass: each chain of the block, forward and backward, in [`Scaled`] (`f64`
-/// mantissa, unbounded exponent), with the oracle's `forward_ext` / `gradients_ext` operations
+/// mantissa, 62-bit exponent), with the oracle's `forward_ext` / `gradients_ext` operations
 /// in the oracle's order, so a chain whose values all stay in `f64`'s normal range gets the plain
 /// gradients' bits, and one whose activations or gradients leave it (a_d ≈ 10⁻⁴⁰⁰ after a few
 /// tiny weights) keeps exact magnitudes instead of false zeros. Independent of the plain sweep:

@@ -11,7 +11,8 @@
 use crate::activation::Activation;
 use std::fmt;
 
-/// A real number with an `f64` mantissa and an unbounded (`i64`) binary exponent.
+/// A real number with an `f64` mantissa and an `i64` binary exponent (saturating beyond ±2⁶²:
+/// [`MAX_EXPONENT`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Scaled {
     m: f64,
