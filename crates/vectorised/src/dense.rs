@@ -259,6 +259,8 @@ pub struct Workspace<T> {
     wt: Vec<T>,
     /// W_l packed in panels, one layer at a time (so it stays in L2), for large layers.
     wp: Vec<T>,
+    /// W_{l+1} packed while layer l's products run on the other threads.
+    wp_next: Vec<T>,
     /// Δ_l packed in panels, for large layers.
     delta_pack: Vec<T>,
     scratch: PerThread<Scratch<T>>,
@@ -287,6 +289,7 @@ impl<T: DenseReal> Workspace<T> {
             z_last: Vec::new(),
             wt: Vec::new(),
             wp: Vec::new(),
+            wp_next: Vec::new(),
             delta_pack: Vec::new(),
             scratch: PerThread::new(),
             grads: Gradients::default(),
@@ -480,6 +483,14 @@ impl<T: DenseReal> Dense<T> {
     fn forward(&self, x: &[T], batch: usize, loss: Loss, ws: &mut Workspace<T>) {
         let n_layers = self.layers.len();
         let threshold = ws.stats_threshold;
+        // Large layers' weights are packed into panels; layer l + 1's while layer l's products
+        // run (it needs nothing from them), so with two threads no pack waits alone.
+        let pack_weights = |layer: &DenseLayer<T>, out: &mut Vec<T>| {
+            if should_pack::<T>(layer.n_in, layer.n_out) {
+                pack_b(layer.n_in, layer.n_out, &layer.weight, layer.n_out, out);
+            }
+        };
+        pack_weights(&self.layers[0], &mut ws.wp);
         for (idx, layer) in self.layers.iter().enumerate() {
             let (done, rest) = ws.a.split_at_mut(idx);
             let a_out = &mut rest[0];
@@ -494,7 +505,6 @@ impl<T: DenseReal> Dense<T> {
             };
             let keep_z = idx + 1 == n_layers && loss == Loss::BinaryCrossEntropy;
             let w_op = if should_pack::<T>(n_in, n_out) {
-                pack_b(n_in, n_out, &layer.weight, n_out, &mut ws.wp);
                 BOp::Packed(&ws.wp[..])
             } else {
                 BOp::Rows(&layer.weight[..], n_out)
@@ -526,6 +536,7 @@ impl<T: DenseReal> Dense<T> {
                 (first, a.1 + b.1)
             };
             let chunk_len = ROW_CHUNK * n_out;
+            let mut packed_next = false;
             let (bad, saturated): (Option<usize>, usize) = if keep_z {
                 // Z_L is copied before the activation overwrites it (one layer, one thread).
                 let mut first = None;
@@ -549,12 +560,24 @@ impl<T: DenseReal> Dense<T> {
                 activate(layer.activation, a_out, d_out);
                 (first, threshold.map_or(0, |theta| stats::saturated(layer.activation, d_out, theta)))
             } else if run_in_parallel(batch * n_in * n_out) {
-                a_out
-                    .par_chunks_mut(chunk_len)
-                    .zip(d_out.par_chunks_mut(chunk_len))
-                    .enumerate()
-                    .map(|(c, (a_c, d_c))| job(c, a_c, d_c))
-                    .reduce(|| (None, 0), combine)
+                let wp_next = &mut ws.wp_next;
+                let (found, ()) = rayon::join(
+                    || {
+                        a_out
+                            .par_chunks_mut(chunk_len)
+                            .zip(d_out.par_chunks_mut(chunk_len))
+                            .enumerate()
+                            .map(|(c, (a_c, d_c))| job(c, a_c, d_c))
+                            .reduce(|| (None, 0), combine)
+                    },
+                    || {
+                        if let Some(next) = self.layers.get(idx + 1) {
+                            pack_weights(next, wp_next);
+                        }
+                    },
+                );
+                packed_next = true;
+                found
             } else {
                 let mut found = (None, 0);
                 for (c, (a_c, d_c)) in a_out.chunks_mut(chunk_len).zip(d_out.chunks_mut(chunk_len)).enumerate() {
@@ -562,6 +585,12 @@ impl<T: DenseReal> Dense<T> {
                 }
                 found
             };
+            if let Some(next) = self.layers.get(idx + 1) {
+                if !packed_next {
+                    pack_weights(next, &mut ws.wp_next);
+                }
+                std::mem::swap(&mut ws.wp, &mut ws.wp_next);
+            }
             if threshold.is_some() {
                 if ws.stats.first_non_finite.is_none() {
                     ws.stats.first_non_finite = bad.map(|i| NonFinite {
@@ -661,21 +690,23 @@ impl<T: DenseReal> Dense<T> {
             }
             let a_in: &[T] = if idx == 0 { x } else { &ws.a[idx - 1] };
             let gw = &mut ws.grads.weight[idx];
+            let gb = &mut ws.grads.bias[idx];
             // W_lᵀ, just before its one use, into one buffer for all layers (so it stays in
             // cache; layer 1's is never needed: there is no ∂S/∂A_0).
-            if idx > 0 {
-                transpose_weights(layer, &mut ws.wt);
-            }
-            let wt_op =
-                if should_pack::<T>(n_out, n_in) { BOp::Packed(&ws.wt[..]) } else { BOp::Rows(&ws.wt[..], n_in) };
-            let delta_op = if should_pack::<T>(batch, n_out) {
-                pack_b(batch, n_out, delta, n_out, &mut ws.delta_pack);
-                BOp::Packed(&ws.delta_pack[..])
-            } else {
-                BOp::Rows(delta, n_out)
+            let prepare_wt = |wt: &mut Vec<T>| {
+                if idx > 0 {
+                    transpose_weights(layer, wt);
+                }
+            };
+            let pack_wt = should_pack::<T>(n_out, n_in);
+            let pack_delta = should_pack::<T>(batch, n_out);
+            let prepare_delta = |out: &mut Vec<T>| {
+                if pack_delta {
+                    pack_b(batch, n_out, delta, n_out, out);
+                }
             };
             let scratch = &ws.scratch;
-            let weight_job = |chunk: usize, gw_c: &mut [T]| {
+            let weight_job = |chunk: usize, gw_c: &mut [T], delta_op: BOp<'_, T>| {
                 let i0 = chunk * ROW_CHUNK;
                 scratch.with(|s| {
                     gemm(
@@ -705,7 +736,7 @@ impl<T: DenseReal> Dense<T> {
             if let Some(ready) = ws.delta_ready.get_mut(idx.wrapping_sub(1)) {
                 *ready = d_below.is_some();
             }
-            let input_job = |chunk: usize, g_c: &mut [T], accumulate: bool| {
+            let input_job = |chunk: usize, g_c: &mut [T], accumulate: bool, wt_op: BOp<'_, T>| {
                 let r0 = chunk * ROW_CHUNK;
                 let init = match (accumulate, d_below) {
                     (true, _) => Init::Accumulate,
@@ -727,31 +758,43 @@ impl<T: DenseReal> Dense<T> {
                     )
                 })
             };
+            let (delta_pack, wt) = (&mut ws.delta_pack, &mut ws.wt);
             if run_in_parallel(batch * n_in * n_out) {
+                // Two independent halves, each with its own preparation: Δ_l packed, ∂S/∂W_l and
+                // ∂S/∂b_l; W_lᵀ and G_{l−1}. Either thread may take either.
                 rayon::join(
-                    || gw.par_chunks_mut(ROW_CHUNK * n_out).enumerate().for_each(|(c, gw_c)| weight_job(c, gw_c)),
+                    || {
+                        prepare_delta(delta_pack);
+                        let op = if pack_delta { BOp::Packed(&delta_pack[..]) } else { BOp::Rows(delta, n_out) };
+                        gw.par_chunks_mut(ROW_CHUNK * n_out).enumerate().for_each(|(c, gw_c)| weight_job(c, gw_c, op));
+                        column_sums(delta, gb);
+                    },
                     || {
                         if let Some((g_below, acc)) = below {
+                            prepare_wt(wt);
+                            let op = if pack_wt { BOp::Packed(&wt[..]) } else { BOp::Rows(&wt[..], n_in) };
                             g_below
                                 .par_chunks_mut(ROW_CHUNK * n_in)
                                 .enumerate()
-                                .for_each(|(c, g_c)| input_job(c, g_c, acc))
+                                .for_each(|(c, g_c)| input_job(c, g_c, acc, op))
                         }
                     },
                 );
             } else {
+                prepare_delta(delta_pack);
+                let op = if pack_delta { BOp::Packed(&delta_pack[..]) } else { BOp::Rows(delta, n_out) };
                 for (c, gw_c) in gw.chunks_mut(ROW_CHUNK * n_out).enumerate() {
-                    weight_job(c, gw_c);
+                    weight_job(c, gw_c, op);
                 }
+                column_sums(delta, gb);
                 if let Some((g_below, acc)) = below {
+                    prepare_wt(wt);
+                    let op = if pack_wt { BOp::Packed(&wt[..]) } else { BOp::Rows(&wt[..], n_in) };
                     for (c, g_c) in g_below.chunks_mut(ROW_CHUNK * n_in).enumerate() {
-                        input_job(c, g_c, acc);
+                        input_job(c, g_c, acc, op);
                     }
                 }
             }
-            // ∂S/∂b_l = Σ_b Δ_l[b], samples in index order.
-            let gb = &mut ws.grads.bias[idx];
-            column_sums(delta, gb);
         }
     }
 

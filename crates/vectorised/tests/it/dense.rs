@@ -493,6 +493,50 @@ fn gradients_are_bit_identical_on_1_2_and_7_threads() {
     }
 }
 
+/// Widths that alternate between layers whose weights are packed and products run in parallel
+/// blocks (96 × 96 at batch 200), and layers that are neither (96 × 4, 4 × 96), under a sigmoid
+/// top for cross-entropy (its Z is kept, so that layer runs on one thread): the packing of the
+/// next layer's weights beside this layer's products, and of Δ beside Wᵀ in backward, give the
+/// one-thread bits.
+#[test]
+fn mixed_widths_give_the_same_bits_on_1_2_and_7_threads() {
+    let widths = [96, 96, 4, 96, 96, 96];
+    let batch = 200;
+    let value = |seed: usize, i: usize| ((seed * 7919 + i * 104_729) % 2001) as f64 / 1000.0 - 1.0;
+    let layers: Vec<DenseLayer<f64>> = widths
+        .windows(2)
+        .enumerate()
+        .map(|(l, w)| {
+            let (n_in, n_out) = (w[0], w[1]);
+            let scale = 1.0 / (n_in as f64).sqrt();
+            let weight = (0..n_in * n_out).map(|i| value(l, i) * scale).collect();
+            let bias = (l % 2 == 0).then(|| (0..n_out).map(|j| 0.1 * value(l + 50, j)).collect());
+            let act = if l + 2 == widths.len() { Activation::Sigmoid } else { Activation::Tanh };
+            DenseLayer::new(n_in, n_out, weight, bias, act).unwrap()
+        })
+        .collect();
+    let net = Dense::new(layers, None).unwrap();
+    let x: Vec<f64> = (0..batch * widths[0]).map(|i| value(99, i)).collect();
+    let t: Vec<f64> = (0..batch * widths[widths.len() - 1]).map(|i| (value(98, i) + 1.0) / 2.0).collect();
+    let on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let mut ws = Workspace::new();
+            let g = net.gradients(
+                Batch::new(&x, batch, widths[0]).unwrap(),
+                Batch::new(&t, batch, widths[widths.len() - 1]).unwrap(),
+                Loss::BinaryCrossEntropy,
+                Normalisation::PerSample,
+                &mut ws,
+            );
+            bits(g.unwrap())
+        })
+    };
+    let one = on(1);
+    assert_eq!(one, on(2), "2 threads");
+    assert_eq!(one, on(7), "7 threads");
+}
+
 /// From a thread outside every pool (as a program's main thread calls it), the passes run on a
 /// worker of the global pool (when it has two threads or more): the same bits.
 #[test]
