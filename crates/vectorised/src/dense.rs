@@ -33,11 +33,12 @@
 //! order, so results do not depend on how a product is cut into blocks. Two elementwise steps
 //! ride on the products' stores, with the same operations as a separate pass: ∂S/∂W·(1/ν) when
 //! 1/ν is exact (ν = 2ᵏ), and, without statistics, Δ_{l−1} = G_{l−1} ⊙ D_{l−1} as G_{l−1} is
-//! stored. **Parallelism**: each product is cut into fixed blocks of [`ROW_CHUNK`] rows (of the
-//! batch for Z and ∂S/∂A, of W's input units for ∂S/∂W, whose reduction over the batch stays
-//! whole inside one block) and rayon runs the blocks (on a one-thread pool, or for small layers,
-//! the calling thread runs them in order); the cut never depends on the thread count and no
-//! floating-point sum crosses blocks, so gradients have the same bits on 1, 2 or 7 threads. Bias
+//! stored. **Parallelism**: each product is cut into blocks of rows (of the batch for Z and
+//! ∂S/∂A, of W's input units for ∂S/∂W, whose reduction over the batch stays whole inside one
+//! block): [`PARALLEL_ROW_CHUNK`] rows when rayon runs the blocks, [`ROW_CHUNK`] when the calling
+//! thread runs them in order (on a one-thread pool, or for small layers). No floating-point sum
+//! crosses blocks and each element of a product is one FMA chain however the product is cut,
+//! so gradients have the same bits on 1, 2 or 7 threads. Bias
 //! gradients and the loss are summed over samples in index order on one thread. **Memory**: the
 //! [`Workspace`] keeps A_l, D_l and G_l for every layer (what backward needs) and is reused from
 //! call to call without allocating.
@@ -55,8 +56,15 @@ use multiversion::multiversion;
 use rayon::prelude::*;
 use tanh::FastTanh;
 
-/// Rows per parallel block (samples for forward and ∂S/∂A, input units for ∂S/∂W).
+/// Rows per block of a product run on one thread (samples for forward and ∂S/∂A, input units
+/// for ∂S/∂W).
 pub const ROW_CHUNK: usize = 64;
+
+/// Rows per block of a product whose blocks go to the thread pool: half of [`ROW_CHUNK`], so
+/// that two threads of unequal speed (this host's vCPUs often are) still share a product
+/// evenly — eight blocks of W2's 256 rows instead of four. (How a product is cut never changes
+/// its bits: every element is one FMA chain.)
+pub const PARALLEL_ROW_CHUNK: usize = 32;
 
 /// A layer runs its blocks on the calling thread below this many multiply-adds (B·n_in·n_out):
 /// waking the pool costs more than it saves. Results are the same either way.
@@ -512,8 +520,7 @@ impl<T: DenseReal> Dense<T> {
             let scratch = &ws.scratch;
             // Each block: its product, its first non-finite z (flat index) and its saturated count
             // when statistics are on. Both combine in any order (the smallest index; a sum).
-            let job = |chunk: usize, a_c: &mut [T], d_c: &mut [T]| -> (Option<usize>, usize) {
-                let r0 = chunk * ROW_CHUNK;
+            let job = |r0: usize, a_c: &mut [T], d_c: &mut [T]| -> (Option<usize>, usize) {
                 let rows = a_c.len() / n_out;
                 scratch.with(|s| {
                     gemm(rows, n_out, n_in, &a_in[r0 * n_in..], ALayout::RowMajor(n_in), w_op, a_c, n_out, init, s)
@@ -535,12 +542,11 @@ impl<T: DenseReal> Dense<T> {
                 };
                 (first, a.1 + b.1)
             };
-            let chunk_len = ROW_CHUNK * n_out;
             let mut packed_next = false;
             let (bad, saturated): (Option<usize>, usize) = if keep_z {
                 // Z_L is copied before the activation overwrites it (one layer, one thread).
                 let mut first = None;
-                for (c, a_c) in a_out.chunks_mut(chunk_len).enumerate() {
+                for (c, a_c) in a_out.chunks_mut(ROW_CHUNK * n_out).enumerate() {
                     let r0 = c * ROW_CHUNK;
                     let rows = a_c.len() / n_out;
                     scratch.with(|s| {
@@ -563,11 +569,12 @@ impl<T: DenseReal> Dense<T> {
                 let wp_next = &mut ws.wp_next;
                 let (found, ()) = rayon::join(
                     || {
+                        let chunk_len = PARALLEL_ROW_CHUNK * n_out;
                         a_out
                             .par_chunks_mut(chunk_len)
                             .zip(d_out.par_chunks_mut(chunk_len))
                             .enumerate()
-                            .map(|(c, (a_c, d_c))| job(c, a_c, d_c))
+                            .map(|(c, (a_c, d_c))| job(c * PARALLEL_ROW_CHUNK, a_c, d_c))
                             .reduce(|| (None, 0), combine)
                     },
                     || {
@@ -580,8 +587,9 @@ impl<T: DenseReal> Dense<T> {
                 found
             } else {
                 let mut found = (None, 0);
+                let chunk_len = ROW_CHUNK * n_out;
                 for (c, (a_c, d_c)) in a_out.chunks_mut(chunk_len).zip(d_out.chunks_mut(chunk_len)).enumerate() {
-                    found = combine(found, job(c, a_c, d_c));
+                    found = combine(found, job(c * ROW_CHUNK, a_c, d_c));
                 }
                 found
             };
@@ -706,8 +714,7 @@ impl<T: DenseReal> Dense<T> {
                 }
             };
             let scratch = &ws.scratch;
-            let weight_job = |chunk: usize, gw_c: &mut [T], delta_op: BOp<'_, T>| {
-                let i0 = chunk * ROW_CHUNK;
+            let weight_job = |i0: usize, gw_c: &mut [T], delta_op: BOp<'_, T>| {
                 scratch.with(|s| {
                     gemm(
                         gw_c.len() / n_out,
@@ -736,8 +743,7 @@ impl<T: DenseReal> Dense<T> {
             if let Some(ready) = ws.delta_ready.get_mut(idx.wrapping_sub(1)) {
                 *ready = d_below.is_some();
             }
-            let input_job = |chunk: usize, g_c: &mut [T], accumulate: bool, wt_op: BOp<'_, T>| {
-                let r0 = chunk * ROW_CHUNK;
+            let input_job = |r0: usize, g_c: &mut [T], accumulate: bool, wt_op: BOp<'_, T>| {
                 let init = match (accumulate, d_below) {
                     (true, _) => Init::Accumulate,
                     (false, Some(d)) => Init::Hadamard(&d[r0 * n_in..], n_in),
@@ -766,7 +772,9 @@ impl<T: DenseReal> Dense<T> {
                     || {
                         prepare_delta(delta_pack);
                         let op = if pack_delta { BOp::Packed(&delta_pack[..]) } else { BOp::Rows(delta, n_out) };
-                        gw.par_chunks_mut(ROW_CHUNK * n_out).enumerate().for_each(|(c, gw_c)| weight_job(c, gw_c, op));
+                        gw.par_chunks_mut(PARALLEL_ROW_CHUNK * n_out)
+                            .enumerate()
+                            .for_each(|(c, gw_c)| weight_job(c * PARALLEL_ROW_CHUNK, gw_c, op));
                         column_sums(delta, gb);
                     },
                     || {
@@ -774,9 +782,9 @@ impl<T: DenseReal> Dense<T> {
                             prepare_wt(wt);
                             let op = if pack_wt { BOp::Packed(&wt[..]) } else { BOp::Rows(&wt[..], n_in) };
                             g_below
-                                .par_chunks_mut(ROW_CHUNK * n_in)
+                                .par_chunks_mut(PARALLEL_ROW_CHUNK * n_in)
                                 .enumerate()
-                                .for_each(|(c, g_c)| input_job(c, g_c, acc, op))
+                                .for_each(|(c, g_c)| input_job(c * PARALLEL_ROW_CHUNK, g_c, acc, op))
                         }
                     },
                 );
@@ -784,14 +792,14 @@ impl<T: DenseReal> Dense<T> {
                 prepare_delta(delta_pack);
                 let op = if pack_delta { BOp::Packed(&delta_pack[..]) } else { BOp::Rows(delta, n_out) };
                 for (c, gw_c) in gw.chunks_mut(ROW_CHUNK * n_out).enumerate() {
-                    weight_job(c, gw_c, op);
+                    weight_job(c * ROW_CHUNK, gw_c, op);
                 }
                 column_sums(delta, gb);
                 if let Some((g_below, acc)) = below {
                     prepare_wt(wt);
                     let op = if pack_wt { BOp::Packed(&wt[..]) } else { BOp::Rows(&wt[..], n_in) };
                     for (c, g_c) in g_below.chunks_mut(ROW_CHUNK * n_in).enumerate() {
-                        input_job(c, g_c, acc, op);
+                        input_job(c * ROW_CHUNK, g_c, acc, op);
                     }
                 }
             }

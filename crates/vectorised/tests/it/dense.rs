@@ -4,7 +4,8 @@
 use proptest::prelude::*;
 use scalar::dense as oracle;
 use vectorised::dense::{
-    Batch, Dense, DenseLayer, DenseReal, Gradients, Loss, Normalisation, ROW_CHUNK, Workspace, flatten_rows,
+    Batch, Dense, DenseLayer, DenseReal, Gradients, Loss, Normalisation, PARALLEL_ROW_CHUNK, ROW_CHUNK, Workspace,
+    flatten_rows,
 };
 use vectorised::{Activation, Error};
 
@@ -486,7 +487,10 @@ fn bits(g: &Gradients<f64>) -> Vec<u64> {
 
 #[test]
 fn gradients_are_bit_identical_on_1_2_and_7_threads() {
-    for batch in [1, ROW_CHUNK - 1, ROW_CHUNK, ROW_CHUNK + 1, 3 * ROW_CHUNK + 17] {
+    // Blocks of PARALLEL_ROW_CHUNK rows on 2 and 7 threads, of ROW_CHUNK on one: batches that
+    // do and do not divide either.
+    let p = PARALLEL_ROW_CHUNK;
+    for batch in [1, p - 1, p, p + 1, ROW_CHUNK - 1, ROW_CHUNK, ROW_CHUNK + 1, 3 * ROW_CHUNK + 17] {
         let one = bits(&gradients_on(1, batch));
         assert_eq!(one, bits(&gradients_on(2, batch)), "batch {batch}, 2 threads");
         assert_eq!(one, bits(&gradients_on(7, batch)), "batch {batch}, 7 threads");
