@@ -9,9 +9,9 @@
 //! multiplying the finished chain: [`Init`]) — whatever the element's position, the tile it
 //! falls in, the SIMD width, or how the caller cut C into blocks for its threads. There is no
 //! k-blocking and no parallel reduction inside a product, so a result depends only on the
-//! operands, never on the thread count or on the blocking. The scalar fallback performs the same
-//! IEEE operations (`mul_add` is correctly rounded) and so gives the same bits as the AVX-512
-//! kernel.
+//! operands, never on the thread count or on the blocking. Every SIMD level ([`Simd`]:
+//! AVX-512, AVX2 + FMA, portable) performs the same IEEE operations (`mul_add` is correctly
+//! rounded) and so gives the same bits; the tests run each level the CPU has.
 //!
 //! Layouts: B is row-major (`B[p][j]` at `b[p·ldb + j]`); A is either row-major (`A(i,p)` at
 //! `a[i·lda + p]`, the forward Z = H·W and the backward ∂L/∂H = G·Wᵀ with a transposed copy of
@@ -31,7 +31,10 @@
 //! binaries of both alternated on one thread.)
 //!
 //! The register tile is MR × NR = 8 × 16 for `f64` and 8 × 32 for `f32` on AVX-512: 16
-//! accumulators of one zmm each, two B loads and eight broadcasts of A per step p.
+//! accumulators of one zmm each, two B loads and eight broadcasts of A per step p. AVX2 has 16
+//! vector registers: the same tile runs as column strips one ymm wide (8 accumulators, one B
+//! load and eight broadcasts per step), so panels and packing are the same at every level. The
+//! portable tile (other CPUs, e.g. aarch64) runs a row at a time with the columns innermost.
 
 use crate::real::Real;
 
@@ -178,7 +181,7 @@ pub(crate) trait GemmReal: Real {
     /// Columns of the register tile.
     const NR: usize;
     /// One MR × NR tile: `Σ_p A(i,p)·b[p·ldb + j]`, FMA chains from +0 over p, stored
-    /// through `store`. `simd` is `Some` on AVX-512 machines (inside `V4::vectorize`).
+    /// through `store`, at the SIMD level `simd` (inside its `vectorize`).
     fn tile(simd: Simd, k: usize, a: APanel<'_, Self>, b: &[Self], ldb: usize, store: Store<'_, '_, Self>);
     /// `dst ← src` for one panel row of NR values (a fixed-size copy, no `memcpy` call).
     fn copy_nr(dst: &mut [Self], src: &[Self]);
@@ -334,30 +337,59 @@ fn transpose_block_f32(simd: pulp::x86::V4, src: &[f32], lds: usize, dst: &mut [
 
 /// The SIMD level a product runs at, detected once per product.
 #[derive(Clone, Copy)]
-pub(crate) struct Simd(#[cfg(target_arch = "x86_64")] Option<pulp::x86::V4>);
+pub(crate) enum Simd {
+    /// AVX-512: the MR × NR tile in registers (two vectors per row).
+    #[cfg(target_arch = "x86_64")]
+    V4(pulp::x86::V4),
+    /// AVX2 + FMA (16 vector registers): the MR × NR tile as column strips one vector wide.
+    #[cfg(target_arch = "x86_64")]
+    V3(pulp::x86::V3),
+    /// No SIMD kernel: the portable tile.
+    Portable,
+}
 
-/// The portable tile: the same FMA chains, one element at a time.
+impl Simd {
+    /// The best level this CPU has.
+    fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(v4) = pulp::x86::V4::try_new() {
+                return Simd::V4(v4);
+            }
+            if let Some(v3) = pulp::x86::V3::try_new() {
+                return Simd::V3(v3);
+            }
+        }
+        Simd::Portable
+    }
+}
+
+/// The portable tile: the same FMA chains, a row of the tile at a time with the columns
+/// innermost (a fixed-length loop the compiler can vectorise, e.g. for NEON).
 #[inline(always)]
 fn tile_scalar<T: GemmReal>(k: usize, a: APanel<'_, T>, b: &[T], ldb: usize, mut store: Store<'_, '_, T>) {
-    let mut acc = [T::ZERO; 32];
     let a_at = |i: usize, p: usize| match a {
         APanel::Steps(a, step) => a[p * step + i],
         APanel::Rows(a, lda) => a[i * lda + p],
     };
+    let cols = store.cols;
     for i in 0..store.rows {
-        for (j, slot) in acc.iter_mut().enumerate().take(store.cols) {
-            let mut s = T::ZERO;
-            for p in 0..k {
-                s = a_at(i, p).mul_add(b[p * ldb + j], s);
+        let mut acc = [T::ZERO; 32];
+        for p in 0..k {
+            let av = a_at(i, p);
+            for (s, &bv) in acc[..cols].iter_mut().zip(&b[p * ldb..p * ldb + cols]) {
+                *s = av.mul_add(bv, *s);
             }
-            *slot = s;
         }
         store.row(i, &acc);
     }
 }
 
 macro_rules! simd_tile {
-    ($t:ty, $nr:expr, $lanes:expr, $vec:ident, $splat:ident, $fma:ident, $add:ident, $mul:ident, $transpose:path, $block:path) => {
+    (
+        $t:ty, $nr:expr, $lanes:expr, $vec:ident, $splat:ident, $fma:ident, $add:ident, $mul:ident,
+        $lanes3:expr, $vec3:ident, $splat3:ident, $fma3:ident, $transpose:path, $block:path
+    ) => {
         impl GemmReal for $t {
             const NR: usize = $nr;
             #[inline(always)]
@@ -377,7 +409,59 @@ macro_rules! simd_tile {
             #[inline(always)]
             fn tile(simd: Simd, k: usize, a: APanel<'_, $t>, b: &[$t], ldb: usize, mut store: Store<'_, '_, $t>) {
                 #[cfg(target_arch = "x86_64")]
-                if let Some(simd) = simd.0 {
+                if let Simd::V3(simd) = simd {
+                    // Column strips of one vector (L3 lanes): MR accumulators, one B load and
+                    // MR broadcasts per step; each element is the same FMA chain as above.
+                    use pulp::$vec3;
+                    const MR: usize = 8;
+                    const L3: usize = $lanes3;
+                    #[inline(always)]
+                    fn load3(s: &[$t]) -> $vec3 {
+                        let arr: [$t; L3] = s[..L3].try_into().expect("L3 lanes");
+                        pulp::cast(arr)
+                    }
+                    #[inline(always)]
+                    fn strip(
+                        simd: pulp::x86::V3,
+                        k: usize,
+                        a_col: impl Fn(usize) -> [$t; MR],
+                        b: &[$t],
+                        ldb: usize,
+                    ) -> [$vec3; MR] {
+                        let mut c = [simd.$splat3(0.0); MR];
+                        for p in 0..k {
+                            let ap = a_col(p);
+                            let bv = load3(&b[p * ldb..]);
+                            for (ci, &av) in c.iter_mut().zip(&ap) {
+                                *ci = simd.$fma3(simd.$splat3(av), bv, *ci);
+                            }
+                        }
+                        c
+                    }
+                    let mut tile = [[0.0 as $t; $nr]; MR];
+                    for q in 0..store.cols.div_ceil(L3) {
+                        let b = &b[q * L3..];
+                        let c = match a {
+                            APanel::Steps(a, step) => {
+                                strip(simd, k, |p| a[p * step..p * step + MR].try_into().expect("MR rows"), b, ldb)
+                            }
+                            APanel::Rows(a, lda) => {
+                                let rows: [&[$t]; MR] = std::array::from_fn(|i| &a[i * lda..i * lda + k]);
+                                strip(simd, k, |p| std::array::from_fn(|i| rows[i][p]), b, ldb)
+                            }
+                        };
+                        for (row, ci) in tile.iter_mut().zip(&c) {
+                            let v: [$t; L3] = pulp::cast(*ci);
+                            row[q * L3..(q + 1) * L3].copy_from_slice(&v);
+                        }
+                    }
+                    for (i, row) in tile.iter().enumerate().take(store.rows) {
+                        store.row(i, row);
+                    }
+                    return;
+                }
+                #[cfg(target_arch = "x86_64")]
+                if let Simd::V4(simd) = simd {
                     use pulp::$vec;
                     const MR: usize = 8;
                     const L: usize = $lanes;
@@ -467,7 +551,22 @@ macro_rules! simd_tile {
     };
 }
 
-simd_tile!(f64, 16, 8, f64x8, splat_f64x8, mul_add_f64x8, add_f64x8, mul_f64x8, transpose_f64, transpose_block_f64);
+simd_tile!(
+    f64,
+    16,
+    8,
+    f64x8,
+    splat_f64x8,
+    mul_add_f64x8,
+    add_f64x8,
+    mul_f64x8,
+    4,
+    f64x4,
+    splat_f64x4,
+    mul_add_f64x4,
+    transpose_f64,
+    transpose_block_f64
+);
 simd_tile!(
     f32,
     32,
@@ -477,6 +576,10 @@ simd_tile!(
     mul_add_f32x16,
     add_f32x16,
     mul_f32x16,
+    8,
+    f32x8,
+    splat_f32x8,
+    mul_add_f32x8,
     transpose_f32,
     transpose_block_f32
 );
@@ -484,7 +587,7 @@ simd_tile!(
 /// `C ← init + A·B` for an m × n block C (row stride `ldc`), with k products per element.
 ///
 /// Every element is the same FMA chain whatever m, n and the caller's blocking (module docs).
-/// Runs the AVX-512 kernel when the CPU has it, the portable one otherwise (same bits).
+/// Runs the best kernel the CPU has (AVX-512, AVX2 + FMA, or the portable one; same bits).
 ///
 /// # Panics
 /// If a slice is too short for the given sizes and strides (a broken invariant of the caller).
@@ -501,19 +604,38 @@ pub(crate) fn gemm<T: GemmReal>(
     init: Init<'_, T>,
     scratch: &mut Scratch<T>,
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(v4) = pulp::x86::V4::try_new() {
-        let simd = Simd(Some(v4));
-        return v4.vectorize(
+    gemm_at(Simd::detect(), m, n, k, a, a_layout, b, c, ldc, init, scratch)
+}
+
+/// [`gemm`] at a given SIMD level (each level gives the same bits; tests run every level the
+/// CPU has).
+#[allow(clippy::too_many_arguments)]
+fn gemm_at<T: GemmReal>(
+    simd: Simd,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    a_layout: ALayout,
+    b: BOp<'_, T>,
+    c: &mut [T],
+    ldc: usize,
+    init: Init<'_, T>,
+    scratch: &mut Scratch<T>,
+) {
+    match simd {
+        #[cfg(target_arch = "x86_64")]
+        Simd::V4(v4) => v4.vectorize(
             #[inline(always)]
             || gemm_body(simd, m, n, k, a, a_layout, b, c, ldc, init, scratch),
-        );
+        ),
+        #[cfg(target_arch = "x86_64")]
+        Simd::V3(v3) => v3.vectorize(
+            #[inline(always)]
+            || gemm_body(simd, m, n, k, a, a_layout, b, c, ldc, init, scratch),
+        ),
+        Simd::Portable => gemm_body(simd, m, n, k, a, a_layout, b, c, ldc, init, scratch),
     }
-    #[cfg(target_arch = "x86_64")]
-    let simd = Simd(None);
-    #[cfg(not(target_arch = "x86_64"))]
-    let simd = Simd();
-    gemm_body(simd, m, n, k, a, a_layout, b, c, ldc, init, scratch)
 }
 
 #[inline(always)]
@@ -663,8 +785,29 @@ mod tests {
         c
     }
 
+    /// Every SIMD level this CPU has, and the portable tile.
+    fn levels() -> Vec<Simd> {
+        let mut levels = vec![Simd::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            levels.extend(pulp::x86::V3::try_new().map(Simd::V3));
+            levels.extend(pulp::x86::V4::try_new().map(Simd::V4));
+        }
+        levels
+    }
+
+    fn level_name(simd: Simd) -> &'static str {
+        match simd {
+            #[cfg(target_arch = "x86_64")]
+            Simd::V4(_) => "AVX-512",
+            #[cfg(target_arch = "x86_64")]
+            Simd::V3(_) => "AVX2",
+            Simd::Portable => "portable",
+        }
+    }
+
     #[test]
-    fn every_size_and_layout_gives_the_reference_bits() {
+    fn every_size_layout_and_simd_level_gives_the_reference_bits() {
         let mut scratch = Scratch::default();
         // The last two are big enough for packed B (with a partial panel) and packed
         // column-major A (with a partial row block).
@@ -675,14 +818,56 @@ mod tests {
             let b: Vec<f64> = (0..k * n).map(|i| ((i * 53 % 89) as f64 - 44.0) / 3.0).collect();
             for al in [ALayout::RowMajor(k), ALayout::ColMajor(m)] {
                 let want = reference(m, n, k, &a, al, &b);
-                let mut c = vec![f64::NAN; m * n];
-                gemm(m, n, k, &a, al, BOp::Rows(&b, n), &mut c, n, Init::Zero, &mut scratch);
-                assert_eq!(
-                    c.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                    want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                    "{m}x{n}x{k} {al:?}"
-                );
+                for simd in levels() {
+                    let mut c = vec![f64::NAN; m * n];
+                    gemm_at(simd, m, n, k, &a, al, BOp::Rows(&b, n), &mut c, n, Init::Zero, &mut scratch);
+                    assert_eq!(
+                        c.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                        want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                        "{m}x{n}x{k} {al:?} {}",
+                        level_name(simd)
+                    );
+                }
             }
         }
+    }
+
+    /// Every init and both element types: each SIMD level gives the portable tile's bits.
+    fn levels_agree<T: GemmReal>() {
+        let mut scratch = Scratch::default();
+        let value = |i: usize, m: usize| T::from_f64(((i * 37 % m) as f64 - (m / 2) as f64) / 7.0);
+        for &(m, n, k) in &[(9, 17, 33), (8, 32, 7), (20, 33, 520), (3, 70, 300)] {
+            let a: Vec<T> = (0..m * k).map(|i| value(i, 101)).collect();
+            let b: Vec<T> = (0..k * n).map(|i| value(i, 89)).collect();
+            let bias: Vec<T> = (0..n).map(|i| value(i, 13)).collect();
+            let d: Vec<T> = (0..m * n).map(|i| value(i, 11)).collect();
+            let start: Vec<T> = (0..m * n).map(|i| value(i, 17)).collect();
+            let inits = [
+                Init::Zero,
+                Init::Bias(&bias[..]),
+                Init::Accumulate,
+                Init::Scale(T::from_f64(0.125)),
+                Init::Hadamard(&d[..], n),
+            ];
+            for init in inits {
+                for al in [ALayout::RowMajor(k), ALayout::ColMajor(m)] {
+                    let run = |simd: Simd, scratch: &mut Scratch<T>| {
+                        let mut c = start.clone();
+                        gemm_at(simd, m, n, k, &a, al, BOp::Rows(&b, n), &mut c, n, init, scratch);
+                        c.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>()
+                    };
+                    let want = run(Simd::Portable, &mut scratch);
+                    for simd in levels() {
+                        assert_eq!(run(simd, &mut scratch), want, "{m}x{n}x{k} {al:?} {init:?} {}", level_name(simd));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_simd_level_gives_the_portable_bits_for_every_init_in_both_types() {
+        levels_agree::<f64>();
+        levels_agree::<f32>();
     }
 }
