@@ -34,7 +34,7 @@
 //! accumulators of one zmm each, two B loads and eight broadcasts of A per step p. AVX2 has 16
 //! vector registers: the same tile runs as column strips one ymm wide (8 accumulators, one B
 //! load and eight broadcasts per step), so panels and packing are the same at every level. The
-//! portable tile (other CPUs, e.g. aarch64) runs a row at a time with the columns innermost.
+//! portable tile (other CPUs, e.g. aarch64) computes one element at a time.
 
 use crate::real::Real;
 
@@ -364,22 +364,21 @@ impl Simd {
     }
 }
 
-/// The portable tile: the same FMA chains, a row of the tile at a time with the columns
-/// innermost (a fixed-length loop the compiler can vectorise, e.g. for NEON).
+/// The portable tile: the same FMA chains, one element at a time.
 #[inline(always)]
 fn tile_scalar<T: GemmReal>(k: usize, a: APanel<'_, T>, b: &[T], ldb: usize, mut store: Store<'_, '_, T>) {
+    let mut acc = [T::ZERO; 32];
     let a_at = |i: usize, p: usize| match a {
         APanel::Steps(a, step) => a[p * step + i],
         APanel::Rows(a, lda) => a[i * lda + p],
     };
-    let cols = store.cols;
     for i in 0..store.rows {
-        let mut acc = [T::ZERO; 32];
-        for p in 0..k {
-            let av = a_at(i, p);
-            for (s, &bv) in acc[..cols].iter_mut().zip(&b[p * ldb..p * ldb + cols]) {
-                *s = av.mul_add(bv, *s);
+        for (j, slot) in acc.iter_mut().enumerate().take(store.cols) {
+            let mut s = T::ZERO;
+            for p in 0..k {
+                s = a_at(i, p).mul_add(b[p * ldb + j], s);
             }
+            *slot = s;
         }
         store.row(i, &acc);
     }
