@@ -32,9 +32,11 @@
 //!
 //! The register tile is MR × NR = 8 × 16 for `f64` and 8 × 32 for `f32` on AVX-512: 16
 //! accumulators of one zmm each, two B loads and eight broadcasts of A per step p. AVX2 has 16
-//! vector registers: the same tile runs as column strips one ymm wide (8 accumulators, one B
-//! load and eight broadcasts per step), so panels and packing are the same at every level. The
-//! portable tile (other CPUs, e.g. aarch64) computes one element at a time.
+//! vector registers: the same tile runs as blocks of 4 rows × 2 ymm (8 accumulators, two B
+//! loads and four broadcasts per step; one-ymm strips of 8 rows, load-bound, ran at half the
+//! AVX2 FMA rate, these at 61–83%: `kernel_rate_beside_the_fma_peak`), so panels and packing
+//! are the same at every level. The portable tile (other CPUs, e.g. aarch64) computes one
+//! element at a time.
 
 use crate::real::Real;
 
@@ -341,7 +343,7 @@ pub(crate) enum Simd {
     /// AVX-512: the MR × NR tile in registers (two vectors per row).
     #[cfg(target_arch = "x86_64")]
     V4(pulp::x86::V4),
-    /// AVX2 + FMA (16 vector registers): the MR × NR tile as column strips one vector wide.
+    /// AVX2 + FMA (16 vector registers): the MR × NR tile in blocks of 4 rows × 2 vectors.
     #[cfg(target_arch = "x86_64")]
     V3(pulp::x86::V3),
     /// No SIMD kernel: the portable tile.
@@ -409,49 +411,63 @@ macro_rules! simd_tile {
             fn tile(simd: Simd, k: usize, a: APanel<'_, $t>, b: &[$t], ldb: usize, mut store: Store<'_, '_, $t>) {
                 #[cfg(target_arch = "x86_64")]
                 if let Simd::V3(simd) = simd {
-                    // Column strips of one vector (L3 lanes): MR accumulators, one B load and
-                    // MR broadcasts per step; each element is the same FMA chain as above.
+                    // Blocks of 4 rows × 2 vectors (2·L3 columns): 8 accumulators, two B loads
+                    // and four broadcasts per step; each element is the same FMA chain as above.
                     use pulp::$vec3;
                     const MR: usize = 8;
                     const L3: usize = $lanes3;
+                    const HALF: usize = MR / 2;
                     #[inline(always)]
                     fn load3(s: &[$t]) -> $vec3 {
                         let arr: [$t; L3] = s[..L3].try_into().expect("L3 lanes");
                         pulp::cast(arr)
                     }
                     #[inline(always)]
-                    fn strip(
+                    fn block(
                         simd: pulp::x86::V3,
                         k: usize,
-                        a_col: impl Fn(usize) -> [$t; MR],
+                        a_col: impl Fn(usize) -> [$t; HALF],
                         b: &[$t],
                         ldb: usize,
-                    ) -> [$vec3; MR] {
-                        let mut c = [simd.$splat3(0.0); MR];
+                    ) -> [[$vec3; 2]; HALF] {
+                        let mut c = [[simd.$splat3(0.0); 2]; HALF];
                         for p in 0..k {
                             let ap = a_col(p);
-                            let bv = load3(&b[p * ldb..]);
+                            let row = &b[p * ldb..p * ldb + 2 * L3];
+                            let (b0, b1) = (load3(&row[..L3]), load3(&row[L3..]));
                             for (ci, &av) in c.iter_mut().zip(&ap) {
-                                *ci = simd.$fma3(simd.$splat3(av), bv, *ci);
+                                let av = simd.$splat3(av);
+                                ci[0] = simd.$fma3(av, b0, ci[0]);
+                                ci[1] = simd.$fma3(av, b1, ci[1]);
                             }
                         }
                         c
                     }
                     let mut tile = [[0.0 as $t; $nr]; MR];
-                    for q in 0..store.cols.div_ceil(L3) {
-                        let b = &b[q * L3..];
-                        let c = match a {
-                            APanel::Steps(a, step) => {
-                                strip(simd, k, |p| a[p * step..p * step + MR].try_into().expect("MR rows"), b, ldb)
+                    for h in 0..store.rows.div_ceil(HALF) {
+                        let r0 = h * HALF;
+                        for q in 0..store.cols.div_ceil(2 * L3) {
+                            let b = &b[q * 2 * L3..];
+                            let c = match a {
+                                APanel::Steps(a, step) => block(
+                                    simd,
+                                    k,
+                                    |p| a[p * step + r0..p * step + r0 + HALF].try_into().expect("HALF rows"),
+                                    b,
+                                    ldb,
+                                ),
+                                APanel::Rows(a, lda) => {
+                                    let rows: [&[$t]; HALF] =
+                                        std::array::from_fn(|i| &a[(r0 + i) * lda..(r0 + i) * lda + k]);
+                                    block(simd, k, |p| std::array::from_fn(|i| rows[i][p]), b, ldb)
+                                }
+                            };
+                            for (row, ci) in tile[r0..r0 + HALF].iter_mut().zip(&c) {
+                                for (part, &v) in row[q * 2 * L3..(q + 1) * 2 * L3].chunks_exact_mut(L3).zip(ci) {
+                                    let v: [$t; L3] = pulp::cast(v);
+                                    part.copy_from_slice(&v);
+                                }
                             }
-                            APanel::Rows(a, lda) => {
-                                let rows: [&[$t]; MR] = std::array::from_fn(|i| &a[i * lda..i * lda + k]);
-                                strip(simd, k, |p| std::array::from_fn(|i| rows[i][p]), b, ldb)
-                            }
-                        };
-                        for (row, ci) in tile.iter_mut().zip(&c) {
-                            let v: [$t; L3] = pulp::cast(*ci);
-                            row[q * L3..(q + 1) * L3].copy_from_slice(&v);
                         }
                     }
                     for (i, row) in tile.iter().enumerate().take(store.rows) {
@@ -868,5 +884,112 @@ mod tests {
     fn every_simd_level_gives_the_portable_bits_for_every_init_in_both_types() {
         levels_agree::<f64>();
         levels_agree::<f32>();
+    }
+
+    /// GFLOP/s of an FMA loop with independent chains (16 zmm, 12 ymm): this level's one-thread peak.
+    #[cfg(target_arch = "x86_64")]
+    fn fma_peak(simd: Simd) -> Option<f64> {
+        const STEPS: usize = 2_000_000;
+        let time = |f: &mut dyn FnMut() -> f64| {
+            (0..3)
+                .map(|_| {
+                    let t = std::time::Instant::now();
+                    std::hint::black_box(f());
+                    t.elapsed().as_secs_f64()
+                })
+                .fold(f64::INFINITY, f64::min)
+        };
+        // (time, accumulators × lanes)
+        let (secs, lanes) = match simd {
+            Simd::V4(v4) => (
+                time(&mut || {
+                    v4.vectorize(
+                        #[inline(always)]
+                        || {
+                            let (x, y) = (v4.splat_f64x8(std::hint::black_box(0.999)), v4.splat_f64x8(1e-3));
+                            let mut acc = [v4.splat_f64x8(0.0); 16];
+                            for _ in 0..STEPS {
+                                acc.iter_mut().for_each(|c| *c = v4.mul_add_f64x8(x, *c, y));
+                            }
+                            acc.iter().map(|&c| pulp::cast::<_, [f64; 8]>(c)[0]).sum()
+                        },
+                    )
+                }),
+                16 * 8,
+            ),
+            Simd::V3(v3) => (
+                time(&mut || {
+                    v3.vectorize(
+                        #[inline(always)]
+                        || {
+                            let (x, y) = (v3.splat_f64x4(std::hint::black_box(0.999)), v3.splat_f64x4(1e-3));
+                            let mut acc = [v3.splat_f64x4(0.0); 12];
+                            for _ in 0..STEPS {
+                                acc.iter_mut().for_each(|c| *c = v3.mul_add_f64x4(x, *c, y));
+                            }
+                            acc.iter().map(|&c| pulp::cast::<_, [f64; 4]>(c)[0]).sum()
+                        },
+                    )
+                }),
+                12 * 4,
+            ),
+            Simd::Portable => return None,
+        };
+        Some((STEPS * lanes * 2) as f64 / secs / 1e9)
+    }
+
+    /// Not a speed test (nothing is asserted about time): prints the rate of a 256³ `f64` product
+    /// at every SIMD level this CPU has, with B already packed, beside that level's FMA loop in
+    /// the same process, and checks the product's bits. Run on one thread, on a quiet vCPU:
+    /// `cargo test -p vectorised --release --lib kernel_rate -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement; run by hand (docs/performance.md)"]
+    fn kernel_rate_beside_the_fma_peak() {
+        let (m, n, k) = (256, 256, 256);
+        let a: Vec<f64> = (0..m * k).map(|i| ((i * 37 % 101) as f64 - 50.0) / 700.0).collect();
+        let b: Vec<f64> = (0..k * n).map(|i| ((i * 53 % 89) as f64 - 44.0) / 300.0).collect();
+        let mut packed = Vec::new();
+        pack_b(k, n, &b, n, &mut packed);
+        let want = reference(m, n, k, &a, ALayout::RowMajor(k), &b);
+        let mut scratch = Scratch::default();
+        for simd in levels().into_iter().rev() {
+            for layout in [ALayout::RowMajor(k), ALayout::ColMajor(m)] {
+                // Column-major: A's transpose, so the same product is formed.
+                let a_op: Vec<f64> = match layout {
+                    ALayout::RowMajor(_) => a.clone(),
+                    ALayout::ColMajor(_) => (0..k * m).map(|idx| a[(idx % m) * k + idx / m]).collect(),
+                };
+                let mut c = vec![f64::NAN; m * n];
+                let reps = if matches!(simd, Simd::Portable) { 1 } else { 20 };
+                let best = (0..reps)
+                    .map(|_| {
+                        let t = std::time::Instant::now();
+                        gemm_at(
+                            simd,
+                            m,
+                            n,
+                            k,
+                            &a_op,
+                            layout,
+                            BOp::Packed(&packed),
+                            &mut c,
+                            n,
+                            Init::Zero,
+                            &mut scratch,
+                        );
+                        t.elapsed().as_secs_f64()
+                    })
+                    .fold(f64::INFINITY, f64::min);
+                assert!(c.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()), "{}", level_name(simd));
+                let rate = (2 * m * n * k) as f64 / best / 1e9;
+                #[cfg(target_arch = "x86_64")]
+                let peak = fma_peak(simd);
+                #[cfg(not(target_arch = "x86_64"))]
+                let peak: Option<f64> = None;
+                let share =
+                    peak.map_or(String::new(), |p| format!(", {:.0}% of its FMA loop's {p:.1}", 100.0 * rate / p));
+                println!("{:>8} {layout:?}: {rate:6.1} GFLOP/s ({:.3} ms){share}", level_name(simd), best * 1e3);
+            }
+        }
     }
 }
