@@ -38,8 +38,8 @@
 //! block): [`PARALLEL_ROW_CHUNK`] rows when rayon runs the blocks, [`ROW_CHUNK`] when the calling
 //! thread runs them in order (on a one-thread pool, or for small layers). No floating-point sum
 //! crosses blocks and each element of a product is one FMA chain however the product is cut,
-//! so gradients have the same bits on 1, 2 or 7 threads. Bias
-//! gradients and the loss are summed over samples in index order on one thread. **Memory**: the
+//! so gradients have the same bits on 1, 2 or 7 threads. Bias gradients and the loss are summed
+//! over samples in index order on one thread. **Memory**: the
 //! [`Workspace`] keeps A_l, D_l and G_l for every layer (what backward needs) and is reused from
 //! call to call without allocating.
 
@@ -512,11 +512,7 @@ impl<T: DenseReal> Dense<T> {
                 None => Init::Zero,
             };
             let keep_z = idx + 1 == n_layers && loss == Loss::BinaryCrossEntropy;
-            let w_op = if should_pack::<T>(n_in, n_out) {
-                BOp::Packed(&ws.wp[..])
-            } else {
-                BOp::Rows(&layer.weight[..], n_out)
-            };
+            let w_op = packed_or_rows(should_pack::<T>(n_in, n_out), &ws.wp, &layer.weight, n_out);
             let scratch = &ws.scratch;
             // Each block: its product, its first non-finite z (flat index) and its saturated count
             // when statistics are on. Both combine in any order (the smallest index; a sum).
@@ -771,16 +767,16 @@ impl<T: DenseReal> Dense<T> {
                 rayon::join(
                     || {
                         prepare_delta(delta_pack);
-                        let op = if pack_delta { BOp::Packed(&delta_pack[..]) } else { BOp::Rows(delta, n_out) };
+                        let op = packed_or_rows(pack_delta, delta_pack, delta, n_out);
                         gw.par_chunks_mut(PARALLEL_ROW_CHUNK * n_out)
                             .enumerate()
                             .for_each(|(c, gw_c)| weight_job(c * PARALLEL_ROW_CHUNK, gw_c, op));
-                        column_sums(delta, gb);
+                        column_sums(delta, gb); // ∂S/∂b_l = Σ_b Δ_l[b], samples in index order
                     },
                     || {
                         if let Some((g_below, acc)) = below {
                             prepare_wt(wt);
-                            let op = if pack_wt { BOp::Packed(&wt[..]) } else { BOp::Rows(&wt[..], n_in) };
+                            let op = packed_or_rows(pack_wt, wt, wt, n_in);
                             g_below
                                 .par_chunks_mut(PARALLEL_ROW_CHUNK * n_in)
                                 .enumerate()
@@ -790,14 +786,14 @@ impl<T: DenseReal> Dense<T> {
                 );
             } else {
                 prepare_delta(delta_pack);
-                let op = if pack_delta { BOp::Packed(&delta_pack[..]) } else { BOp::Rows(delta, n_out) };
+                let op = packed_or_rows(pack_delta, delta_pack, delta, n_out);
                 for (c, gw_c) in gw.chunks_mut(ROW_CHUNK * n_out).enumerate() {
                     weight_job(c * ROW_CHUNK, gw_c, op);
                 }
                 column_sums(delta, gb);
                 if let Some((g_below, acc)) = below {
                     prepare_wt(wt);
-                    let op = if pack_wt { BOp::Packed(&wt[..]) } else { BOp::Rows(&wt[..], n_in) };
+                    let op = packed_or_rows(pack_wt, wt, wt, n_in);
                     for (c, g_c) in g_below.chunks_mut(ROW_CHUNK * n_in).enumerate() {
                         input_job(c * ROW_CHUNK, g_c, acc, op);
                     }
@@ -827,6 +823,11 @@ impl<T: DenseReal> Dense<T> {
             }
         }
     }
+}
+
+/// A product's B: the panels in `packed` when it was packed, else `rows` with row stride `ld`.
+fn packed_or_rows<'a, T>(is_packed: bool, packed: &'a [T], rows: &'a [T], ld: usize) -> BOp<'a, T> {
+    if is_packed { BOp::Packed(packed) } else { BOp::Rows(rows, ld) }
 }
 
 /// W_lᵀ (n_out × n_in), for G_{l−1} = Δ_l·W_lᵀ: row-major, or straight into panels of NR
