@@ -41,10 +41,15 @@
 //! so gradients have the same bits on 1, 2 or 7 threads. Bias gradients and the loss are summed
 //! over samples in index order on one thread. **Memory**: the
 //! [`Workspace`] keeps A_l, D_l and G_l for every layer (what backward needs) and is reused from
-//! call to call without allocating.
+//! call to call without allocating. **SIMD**: the products run AVX-512 or AVX2 + FMA kernels
+//! where the CPU has them and a portable one elsewhere, all with the same bits; the
+//! [`SIMD_ENV`] environment variable (`GRADLAB_SIMD=avx2` or `portable`) caps the level, to
+//! measure or check a lower one.
 
 mod gemm;
 mod tanh;
+
+pub use gemm::SIMD_ENV;
 
 use crate::activation::Activation;
 use crate::error::Error;

@@ -350,18 +350,48 @@ pub(crate) enum Simd {
     Portable,
 }
 
+/// The environment variable that caps the SIMD level of the dense products (to measure or check
+/// a lower level on a machine that has a higher one): `avx512`, `avx2` or `portable`.
+pub const SIMD_ENV: &str = "GRADLAB_SIMD";
+
+/// The levels from best to worst, as [`SIMD_ENV`] names them.
+const LEVEL_NAMES: [&str; 3] = ["avx512", "avx2", "portable"];
+
+/// The highest level allowed by a [`SIMD_ENV`] value: an index into [`LEVEL_NAMES`] (0 when
+/// unset), or the value itself when it names no level.
+fn level_cap(value: Option<&str>) -> Result<usize, String> {
+    match value {
+        None => Ok(0),
+        Some(v) => LEVEL_NAMES.iter().position(|name| name.eq_ignore_ascii_case(v.trim())).ok_or_else(|| v.to_string()),
+    }
+}
+
 impl Simd {
-    /// The best level this CPU has.
+    /// The best level this CPU has, at most the one [`SIMD_ENV`] names (read once per process; a
+    /// value that names no level is reported once on standard error and ignored).
     fn detect() -> Self {
+        static CAP: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        let cap = *CAP.get_or_init(|| {
+            let value = std::env::var(SIMD_ENV).ok();
+            level_cap(value.as_deref()).unwrap_or_else(|bad| {
+                eprintln!("gradlab: {SIMD_ENV}={bad:?} is not one of {}; ignored", LEVEL_NAMES.join(", "));
+                0
+            })
+        });
         #[cfg(target_arch = "x86_64")]
         {
-            if let Some(v4) = pulp::x86::V4::try_new() {
-                return Simd::V4(v4);
+            if cap == 0 {
+                if let Some(v4) = pulp::x86::V4::try_new() {
+                    return Simd::V4(v4);
+                }
             }
-            if let Some(v3) = pulp::x86::V3::try_new() {
-                return Simd::V3(v3);
+            if cap <= 1 {
+                if let Some(v3) = pulp::x86::V3::try_new() {
+                    return Simd::V3(v3);
+                }
             }
         }
+        let _ = cap;
         Simd::Portable
     }
 }
@@ -991,5 +1021,15 @@ mod tests {
                 println!("{:>8} {layout:?}: {rate:6.1} GFLOP/s ({:.3} ms){share}", level_name(simd), best * 1e3);
             }
         }
+    }
+
+    #[test]
+    fn the_simd_variable_caps_the_level_and_names_a_bad_value() {
+        assert_eq!(level_cap(None), Ok(0));
+        assert_eq!(level_cap(Some("avx512")), Ok(0));
+        assert_eq!(level_cap(Some(" AVX2 ")), Ok(1));
+        assert_eq!(level_cap(Some("portable")), Ok(2));
+        assert_eq!(level_cap(Some("sse9")), Err("sse9".to_string()));
+        assert_eq!(level_cap(Some("")), Err(String::new()));
     }
 }
