@@ -351,7 +351,9 @@ pub(crate) enum Simd {
 }
 
 /// The environment variable that caps the SIMD level of the dense products (to measure or check
-/// a lower level on a machine that has a higher one): `avx512`, `avx2` or `portable`.
+/// a lower level on a machine that has a higher one): `avx512`, `avx2` or `portable`, any case.
+/// It is read once per process; a value that names no level is reported once on standard error
+/// and ignored. Every level gives the same bits.
 pub const SIMD_ENV: &str = "GRADLAB_SIMD";
 
 /// The levels from best to worst, as [`SIMD_ENV`] names them.
