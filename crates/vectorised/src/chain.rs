@@ -45,7 +45,7 @@ use crate::activation::Activation;
 use crate::error::Error;
 use crate::parallel::{PerThread, column_blocks_mut, map_chunks, n_chunks, sum_in_order};
 use crate::scaled::{Scaled, derivative_scaled, value_scaled};
-use crate::simd_exp::{SimdReal, sigmoid_in_place, sigmoid_parts};
+use crate::simd_exp::{SimdReal, sigmoid_exp, sigmoid_in_place, sigmoid_parts, sigmoid_parts_from_exp};
 use multiversion::multiversion;
 use std::ops::Range;
 
@@ -413,12 +413,24 @@ fn forward_backward<T: SimdReal>(
             _ => None,
         };
         match (batch.activations[l], b, skip) {
-            // W1's layer: one fused pass, z never stored.
+            // W1's layer: z = w·a is never stored apart from the sigmoid's own passes.
             (Activation::Sigmoid, None, None) => {
-                for (((z, f1), &w), &a) in z.iter_mut().zip(f1.iter_mut()).zip(w).zip(prev) {
-                    let (value, d1) = sigmoid_parts(w * a);
-                    *z = value;
-                    *f1 = d1;
+                if T::SIGMOID_IN_TWO_PASSES {
+                    for (((z, f1), &w), &a) in z.iter_mut().zip(f1.iter_mut()).zip(w).zip(prev) {
+                        *z = w * a;
+                        *f1 = sigmoid_exp(*z);
+                    }
+                    for (z, f1) in z.iter_mut().zip(f1.iter_mut()) {
+                        let (value, d1) = sigmoid_parts_from_exp(*z, *f1);
+                        *z = value;
+                        *f1 = d1;
+                    }
+                } else {
+                    for (((z, f1), &w), &a) in z.iter_mut().zip(f1.iter_mut()).zip(w).zip(prev) {
+                        let (value, d1) = sigmoid_parts(w * a);
+                        *z = value;
+                        *f1 = d1;
+                    }
                 }
             }
             (f, b, skip) => {
