@@ -972,7 +972,10 @@ mod tests {
 
     /// Not a speed test (nothing is asserted about time): prints the rate of a 256³ `f64` product
     /// at every SIMD level this CPU has, with B already packed, beside that level's FMA loop in
-    /// the same process, and checks the product's bits. Run on one thread, on a quiet vCPU:
+    /// the same process, and checks the product's bits. Each product is timed twice: "hot", the
+    /// same A and C every time (all in L2), and "cold", A and C rotated over `COLD_COPIES`
+    /// copies (24 MiB, beyond L2), as in a network where each layer's operands are new. Run on
+    /// one thread, on a quiet vCPU:
     /// `cargo test -p vectorised --release --lib kernel_rate -- --ignored --nocapture`.
     #[test]
     #[ignore = "a measurement; run by hand (docs/performance.md)"]
@@ -991,28 +994,27 @@ mod tests {
                     ALayout::RowMajor(_) => a.clone(),
                     ALayout::ColMajor(_) => (0..k * m).map(|idx| a[(idx % m) * k + idx / m]).collect(),
                 };
-                let mut c = vec![f64::NAN; m * n];
-                let reps = if matches!(simd, Simd::Portable) { 1 } else { 20 };
-                let best = (0..reps)
-                    .map(|_| {
-                        let t = std::time::Instant::now();
-                        gemm_at(
-                            simd,
-                            m,
-                            n,
-                            k,
-                            &a_op,
-                            layout,
-                            BOp::Packed(&packed),
-                            &mut c,
-                            n,
-                            Init::Zero,
-                            &mut scratch,
-                        );
-                        t.elapsed().as_secs_f64()
-                    })
-                    .fold(f64::INFINITY, f64::min);
-                assert!(c.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()), "{}", level_name(simd));
+                const COLD_COPIES: usize = 24;
+                let portable = matches!(simd, Simd::Portable);
+                let copies = if portable { 1 } else { COLD_COPIES };
+                let a_copies = vec![a_op; copies];
+                let mut c_copies = vec![vec![f64::NAN; m * n]; copies];
+                // The fastest of `reps` products, the i-th on copy `pick(i)` of A and C.
+                let mut best_of = |reps: usize, pick: &dyn Fn(usize) -> usize| {
+                    (0..reps)
+                        .map(|i| {
+                            let (a, c) = (&a_copies[pick(i)], &mut c_copies[pick(i)]);
+                            let t = std::time::Instant::now();
+                            gemm_at(simd, m, n, k, a, layout, BOp::Packed(&packed), c, n, Init::Zero, &mut scratch);
+                            t.elapsed().as_secs_f64()
+                        })
+                        .fold(f64::INFINITY, f64::min)
+                };
+                let best = best_of(if portable { 1 } else { 20 }, &|_| 0);
+                let cold = (!portable).then(|| best_of(20 * COLD_COPIES, &|i| i % COLD_COPIES));
+                for c in &c_copies {
+                    assert!(c.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()), "{}", level_name(simd));
+                }
                 let rate = (2 * m * n * k) as f64 / best / 1e9;
                 #[cfg(target_arch = "x86_64")]
                 let peak = fma_peak(simd);
@@ -1020,7 +1022,10 @@ mod tests {
                 let peak: Option<f64> = None;
                 let share =
                     peak.map_or(String::new(), |p| format!(", {:.0}% of its FMA loop's {p:.1}", 100.0 * rate / p));
-                println!("{:>8} {layout:?}: {rate:6.1} GFLOP/s ({:.3} ms){share}", level_name(simd), best * 1e3);
+                let cold = cold.map_or(String::new(), |t| {
+                    format!("; cold A and C {:.1} GFLOP/s", (2 * m * n * k) as f64 / t / 1e9)
+                });
+                println!("{:>8} {layout:?}: {rate:6.1} GFLOP/s ({:.3} ms){share}{cold}", level_name(simd), best * 1e3);
             }
         }
     }
