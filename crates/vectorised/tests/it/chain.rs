@@ -3,7 +3,9 @@
 
 use proptest::prelude::*;
 use vectorised::chain::chain_chunk;
-use vectorised::simd_exp::{exp_f32, exp_f64, exp_nonpositive_f32, exp_nonpositive_f64, recip_1_to_2_f64};
+use vectorised::simd_exp::{
+    exp_f32, exp_f64, exp_nonpositive_f32, exp_nonpositive_f64, recip_1_to_2_f64, sigmoid_parts, sigmoid_slice,
+};
 use vectorised::workload::{normal, uniform};
 use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, Error, Magnitudes, Real, SimdReal};
 
@@ -207,6 +209,49 @@ fn same_bits_on_1_2_and_7_threads<T: SimdReal>() {
             }
         }
     }
+}
+
+/// The slice kernel and the chains' sigmoid layers (two passes in `f64`, one in `f32`) give
+/// exactly the bits of the scalar `sigmoid_parts`, edges included.
+fn sigmoid_kernels_give_the_scalar_bits<T: SimdReal>() {
+    let mut z: Vec<T> = [0.0, -0.0, 1e-310, -1e-30, 0.5, -0.5, 37.0, -37.0, 40.0, -745.0, 800.0, -800.0]
+        .into_iter()
+        .chain((0..2000).map(|i| (i as f64 - 1000.0) * 0.0173))
+        .map(T::from_f64)
+        .collect();
+    z.push(T::from_f64(f64::NAN));
+    let (mut value, mut slope) = (z.clone(), vec![T::ZERO; z.len()]);
+    sigmoid_slice(&mut value, &mut slope);
+    for ((&z, &v), &d) in z.iter().zip(&value).zip(&slope) {
+        let (want_v, want_d) = sigmoid_parts(z);
+        assert_eq!(bits(&[v, d]), bits(&[want_v, want_d]), "σ and σ′ at z = {}", z.to_f64());
+    }
+
+    // Depth 2, no bias, no shortcut: both layers take the chains' fused sigmoid path; blocks
+    // of every size a batch can have (two whole blocks and a partial one).
+    let n = 2 * chain_chunk::<T>() + 5;
+    let case = seeded_case::<T>(n, vec![Activation::Sigmoid; 2], false, None);
+    let got = run_on(&case, 1, Magnitudes::Plain);
+    let (w, two) = (case.batch.weights(), T::from_f64(2.0));
+    for s in 0..n {
+        let (x, t) = (case.inputs[s], case.targets[s]);
+        let (a1, f1) = sigmoid_parts(w[s] * x);
+        let (y, f2) = sigmoid_parts(w[n + s] * a1);
+        let d2 = f2 * (two * (y - t));
+        let d1 = f1 * (d2 * w[n + s]);
+        let want = [y, d1 * x, d2 * a1];
+        assert_eq!(bits(&[got.output[s], got.weight_at(0, s), got.weight_at(1, s)]), bits(&want), "chain {s}");
+    }
+}
+
+#[test]
+fn sigmoid_kernels_give_the_scalar_bits_f64() {
+    sigmoid_kernels_give_the_scalar_bits::<f64>();
+}
+
+#[test]
+fn sigmoid_kernels_give_the_scalar_bits_f32() {
+    sigmoid_kernels_give_the_scalar_bits::<f32>();
 }
 
 #[test]
