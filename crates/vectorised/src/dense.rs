@@ -260,7 +260,8 @@ pub struct Workspace<T> {
     a: Vec<Vec<T>>,
     /// D_l = f′(Z_l).
     d: Vec<Vec<T>>,
-    /// G_l, then Δ_l in place.
+    /// G_l, then Δ_l in place. Without shortcuts the buffers trade places during backward (see
+    /// `Dense::backward`), so which Vec holds which layer changes from call to call.
     g: Vec<Vec<T>>,
     /// Whether G_l already holds a shortcut's contribution.
     pending: Vec<bool>,
@@ -683,6 +684,11 @@ impl<T: DenseReal> Dense<T> {
             }
             if multiply && !gather {
                 hadamard(&mut ws.g[idx], &ws.d[idx]);
+            }
+            // Without shortcuts this layer's product overwrites G_{l−1} whole: give it the buffer
+            // of Δ_{l+1}, used up in the previous step and still in cache, instead of its own.
+            if self.shortcut.is_none() && idx >= 1 && idx + 1 < n_layers && ws.g[idx - 1].len() == ws.g[idx + 1].len() {
+                ws.g.swap(idx - 1, idx + 1);
             }
             let (lower, upper) = ws.g.split_at_mut(idx);
             let delta: &[T] = &upper[0];

@@ -564,24 +564,34 @@ fn a_call_from_outside_the_pool_gives_the_same_bits() {
     }
 }
 
+/// A workspace reused call after call (whose backward buffers trade places between layers of
+/// equal width) gives a fresh workspace's bits, at several depths, with and without statistics.
 #[test]
 fn a_reused_workspace_gives_the_same_bits() {
-    let (net, x, t) = wide_net(65);
-    let mut ws = Workspace::new();
-    let run = |ws: &mut Workspace<f64>| {
-        bits(
-            net.gradients(
-                Batch::new(&x, 65, 96).unwrap(),
-                Batch::new(&t, 65, 96).unwrap(),
-                Loss::SquaredError,
-                Normalisation::PerSample,
-                ws,
+    for depth in [3, 4, 7] {
+        let w = vectorised::workload::mlp_workload(65, 96, depth);
+        let net = vectorised::dense::mlp_network::<f64>(&w).unwrap();
+        let run = |ws: &mut Workspace<f64>| {
+            bits(
+                net.gradients(
+                    Batch::new(&w.inputs, 65, 96).unwrap(),
+                    Batch::new(&w.targets, 65, 96).unwrap(),
+                    Loss::SquaredError,
+                    Normalisation::PerSample,
+                    ws,
+                )
+                .unwrap(),
             )
-            .unwrap(),
-        )
-    };
-    let first = run(&mut ws);
-    assert_eq!(first, run(&mut ws));
+        };
+        let fresh = run(&mut Workspace::new());
+        for stats in [None, Some(0.01)] {
+            let mut ws = Workspace::new();
+            ws.set_stats(stats).unwrap();
+            for call in 0..3 {
+                assert_eq!(run(&mut ws), fresh, "depth {depth}, statistics {stats:?}, call {call}");
+            }
+        }
+    }
 }
 
 #[test]
