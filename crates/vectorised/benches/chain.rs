@@ -6,7 +6,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use std::hint::black_box;
 use vectorised::simd_exp::{exp_slice, sigmoid_slice};
 use vectorised::workload::chain_workload;
-use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, Magnitudes, SimdReal};
+use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, GradientLayout, Magnitudes, SimdReal};
 
 const S: usize = 4096;
 const D: usize = 256;
@@ -17,19 +17,23 @@ fn w1<T: SimdReal>(c: &mut Criterion) {
     let batch = ChainBatch::from_chain_major(S, &cast(&data.weights), vec![Activation::Sigmoid; D]).unwrap();
     let (x, t) = (cast(&data.inputs), cast(&data.targets));
     let mut ws = ChainWorkspace::new();
-    let mut out = ChainGradients::default();
     let mut group = c.benchmark_group(format!("w1_chain_{}", T::NAME));
     group.throughput(Throughput::Elements((S * D) as u64));
-    for threads in [1usize, 2] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        group.bench_function(BenchmarkId::new("threads", threads), |b| {
-            pool.install(|| {
-                b.iter(|| {
-                    batch.gradients_into(&x, &t, Magnitudes::Plain, &mut ws, &mut out).unwrap();
-                    black_box(&out.weight);
+    // Gradients written block-major (the engine's layout, as `gradlab-peer` asks for) and
+    // `[layer][chain]`: the difference is the cost of the layer-major writes.
+    for (name, layout) in [("blocks", GradientLayout::Blocks), ("layers", GradientLayout::LayerMajor)] {
+        let mut out = ChainGradients::with_layout(layout);
+        for threads in [1usize, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            group.bench_function(BenchmarkId::new(format!("{name}_threads"), threads), |b| {
+                pool.install(|| {
+                    b.iter(|| {
+                        batch.gradients_into(&x, &t, Magnitudes::Plain, &mut ws, &mut out).unwrap();
+                        black_box(&out.weight);
+                    })
                 })
-            })
-        });
+            });
+        }
     }
     group.finish();
 }

@@ -17,7 +17,10 @@
 //! with `[layer][chain]` indexing, so for a fixed layer the S chains are one contiguous slice and
 //! every inner loop runs across chains (independent lanes, hence SIMD). Internally a batch keeps
 //! its parameters block-major (each block's D rows of [`chain_chunk`] lanes contiguous), so a
-//! block's weights stream from memory instead of being gathered from D rows S apart.
+//! block's weights stream from memory instead of being gathered from D rows S apart. The
+//! gradients can be delivered block-major too ([`GradientLayout::Blocks`]), so that each
+//! block's are written as one contiguous run instead of D pieces S apart: for batches much
+//! larger than the caches the cheaper layout to write (see [`GradientLayout`]).
 //!
 //! **Blocking.** The S chains are cut into blocks of [`chain_chunk`] chains. One task runs a
 //! block through all D layers forward and backward, keeping its activations a_d and derivatives
@@ -87,9 +90,33 @@ pub struct ChainBatch<T> {
     shortcut: Option<usize>,
 }
 
+/// How [`ChainGradients`] stores its per-layer values (`weight`, `bias`, `weight_scaled`,
+/// `bias_scaled`); [`ChainGradients::index`] finds a value in either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GradientLayout {
+    /// `[layer][chain]` (D × S): the value of layer l and chain s at `l·S + s`, the layout of
+    /// [`ChainBatch::new`]'s weights. The default.
+    #[default]
+    LayerMajor,
+    /// Block-major, as the engine computes them and as a batch stores its weights: the chains
+    /// are cut into blocks of [`chain_chunk`] (C) chains, and block b (chains `[b·C, b·C + n_b)`)
+    /// holds its D rows of n_b values one after the other, so layer l of chain b·C + i is at
+    /// `b·C·D + l·n_b + i`. Each block's gradients are then one contiguous run of memory
+    /// instead of D pieces S values apart; for a batch much larger than the caches (W1: 8 MiB of
+    /// gradients), writing them costs less (measured in `docs/performance.md`).
+    Blocks,
+}
+
 /// Every gradient of a batch of chains (see the module docs for the equations).
+///
+/// The per-layer values are stored in `layout` ([`GradientLayout::LayerMajor`] unless the
+/// buffer was made with [`ChainGradients::with_layout`]); [`ChainGradients::weight_at`] and
+/// [`ChainGradients::index`] read either.
 #[derive(Debug, Clone, Default)]
 pub struct ChainGradients<T> {
+    /// How `weight`, `bias`, `weight_scaled` and `bias_scaled` are laid out. Kept by
+    /// [`ChainBatch::gradients_into`], which fills the buffer in this layout.
+    pub layout: GradientLayout,
     /// S, the number of chains.
     pub n_chains: usize,
     /// D, the depth.
@@ -100,20 +127,40 @@ pub struct ChainGradients<T> {
     pub output: Vec<T>,
     /// ∂L_s/∂x_s per chain.
     pub input: Vec<T>,
-    /// ∂L_s/∂w_{s,d}, `[layer][chain]` (D × S).
+    /// ∂L_s/∂w_{s,d}, D × S values in `layout`.
     pub weight: Vec<T>,
-    /// ∂L_s/∂b_{s,d}, `[layer][chain]`; empty when the batch has no biases.
+    /// ∂L_s/∂b_{s,d} in `layout`; empty when the batch has no biases.
     pub bias: Vec<T>,
-    /// ∂L_s/∂w_{s,d} as [`Scaled`], `[layer][chain]`; empty unless [`Magnitudes::Extended`].
+    /// ∂L_s/∂w_{s,d} as [`Scaled`] in `layout`; empty unless [`Magnitudes::Extended`].
     pub weight_scaled: Vec<Scaled>,
-    /// ∂L_s/∂b_{s,d} as [`Scaled`]; empty unless extended and biased.
+    /// ∂L_s/∂b_{s,d} as [`Scaled`] in `layout`; empty unless extended and biased.
     pub bias_scaled: Vec<Scaled>,
 }
 
 impl<T: Real> ChainGradients<T> {
+    /// An empty buffer for [`ChainBatch::gradients_into`] that will hold the per-layer values in
+    /// `layout`.
+    pub fn with_layout(layout: GradientLayout) -> Self {
+        ChainGradients { layout, ..Self::default() }
+    }
+
+    /// Where the value of `layer` (0-based: layer d = `layer` + 1) and `chain` sits in `weight`,
+    /// `bias`, `weight_scaled` and `bias_scaled`, for this buffer's `layout`.
+    pub fn index(&self, layer: usize, chain: usize) -> usize {
+        debug_assert!(layer < self.n_layers && chain < self.n_chains);
+        match self.layout {
+            GradientLayout::LayerMajor => layer * self.n_chains + chain,
+            GradientLayout::Blocks => {
+                let start = chain / chain_chunk::<T>() * chain_chunk::<T>();
+                let n_b = chain_chunk::<T>().min(self.n_chains - start);
+                start * self.n_layers + layer * n_b + (chain - start)
+            }
+        }
+    }
+
     /// ∂L/∂w at `layer` (0-based: layer d = `layer` + 1) of `chain`.
     pub fn weight_at(&self, layer: usize, chain: usize) -> T {
-        self.weight[layer * self.n_chains + chain]
+        self.weight[self.index(layer, chain)]
     }
 
     /// The D weight gradients of one chain, input side first.
@@ -278,10 +325,11 @@ impl<T: SimdReal> ChainBatch<T> {
         workspace.slots.ensure_slots();
         let chunk = chain_chunk::<T>();
         let n_blocks = n_chunks(s, chunk);
-        let mut weight = column_blocks_mut(&mut out.weight, s, chunk).into_iter();
-        let mut bias = column_blocks_mut(&mut out.bias, s, chunk).into_iter();
-        let mut weight_scaled = column_blocks_mut(&mut out.weight_scaled, s, chunk).into_iter();
-        let mut bias_scaled = column_blocks_mut(&mut out.bias_scaled, s, chunk).into_iter();
+        let layout = out.layout;
+        let mut weight = layer_blocks_mut(layout, &mut out.weight, s, d, chunk).into_iter();
+        let mut bias = layer_blocks_mut(layout, &mut out.bias, s, d, chunk).into_iter();
+        let mut weight_scaled = layer_blocks_mut(layout, &mut out.weight_scaled, s, d, chunk).into_iter();
+        let mut bias_scaled = layer_blocks_mut(layout, &mut out.bias_scaled, s, d, chunk).into_iter();
         let mut loss = out.loss.chunks_mut(chunk);
         let mut output = out.output.chunks_mut(chunk);
         let mut input = out.input.chunks_mut(chunk);
@@ -584,6 +632,28 @@ fn extended_pass<T: SimdReal>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, buf
 fn resize<V: Clone>(v: &mut Vec<V>, len: usize, fill: V) {
     v.truncate(len);
     v.resize(len, fill);
+}
+
+/// Splits D × S per-layer values stored in `layout` into the blocks of `chunk` chains:
+/// `result[b][l]` is block b's slice of layer l, mutably (empty for an empty `values`, which is
+/// how a batch without biases or extended magnitudes leaves those outputs).
+fn layer_blocks_mut<V>(
+    layout: GradientLayout,
+    values: &mut [V],
+    n_chains: usize,
+    n_layers: usize,
+    chunk: usize,
+) -> Vec<Vec<&mut [V]>> {
+    match layout {
+        GradientLayout::LayerMajor => column_blocks_mut(values, n_chains, chunk),
+        GradientLayout::Blocks => values
+            .chunks_mut(chunk * n_layers)
+            .map(|block| {
+                let n_b = block.len() / n_layers;
+                block.chunks_mut(n_b).collect()
+            })
+            .collect(),
+    }
 }
 
 /// Layer-major `[layer][chain]` → block-major (see [`ChainBatch`]'s `weights` field).

@@ -22,7 +22,7 @@ pub mod train;
 pub mod workload;
 
 pub use activation::Activation;
-pub use chain::{ChainBatch, ChainGradients, ChainWorkspace, Magnitudes};
+pub use chain::{ChainBatch, ChainGradients, ChainWorkspace, GradientLayout, Magnitudes};
 pub use dense::{Batch, Dense, DenseLayer, DenseReal, Gradients, Loss, Normalisation, Workspace};
 pub use error::Error;
 pub use real::Real;

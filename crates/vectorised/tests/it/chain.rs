@@ -7,7 +7,9 @@ use vectorised::simd_exp::{
     exp_f32, exp_f64, exp_nonpositive_f32, exp_nonpositive_f64, recip_1_to_2_f64, sigmoid_parts, sigmoid_slice,
 };
 use vectorised::workload::{normal, uniform};
-use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, Error, Magnitudes, Real, SimdReal};
+use vectorised::{
+    Activation, ChainBatch, ChainGradients, ChainWorkspace, Error, GradientLayout, Magnitudes, Real, SimdReal,
+};
 
 /// Max error of [`exp_f64`] and [`exp_nonpositive_f64`] against libm's `exp`, in ulps of the
 /// result, over normal results. The polynomial is accurate to 0.14 ulp before rounding; the FMA
@@ -295,6 +297,81 @@ fn every_output_element_is_overwritten() {
         case.batch.gradients_into(&case.inputs, &case.targets, Magnitudes::Extended, &mut ws, &mut out).unwrap();
         assert_same_bits(&clean, &out, &format!("poisoned n={n}"));
     }
+}
+
+/// Layer-major `[layer][chain]` values rearranged block by block of `chunk` chains, each block's
+/// D rows one after the other: what [`GradientLayout::Blocks`] promises, spelled out with loops.
+fn to_blocks<V: Copy>(layer_major: &[V], n_chains: usize, n_layers: usize, chunk: usize) -> Vec<V> {
+    let mut out = Vec::with_capacity(layer_major.len());
+    let mut start = 0;
+    while start < n_chains {
+        let end = (start + chunk).min(n_chains);
+        for l in 0..n_layers {
+            out.extend_from_slice(&layer_major[l * n_chains + start..l * n_chains + end]);
+        }
+        start = end;
+    }
+    out
+}
+
+/// A buffer made for the block-major layout gets the layer-major buffer's values, rearranged
+/// block by block, on any number of threads; `index` and `weight_at` find them in both.
+fn blocks_layout_holds_the_layer_major_values<T: SimdReal>() {
+    const DEPTH: usize = 7;
+    let chunk = chain_chunk::<T>();
+    let scaled =
+        |v: &[vectorised::Scaled]| v.iter().map(|s| (s.mantissa().to_bits(), s.exponent())).collect::<Vec<_>>();
+    for n in edge_sizes() {
+        let case = seeded_case::<T>(n, mixed_activations(DEPTH), true, Some(2));
+        let layers = run_on(&case, 1, Magnitudes::Extended);
+        assert_eq!(layers.layout, GradientLayout::LayerMajor);
+        let mut ws = ChainWorkspace::new();
+        for threads in [1, 2, 7] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            // The same buffer each time: a reused buffer keeps its layout.
+            let mut blocks = ChainGradients::with_layout(GradientLayout::Blocks);
+            for _ in 0..2 {
+                pool.install(|| {
+                    case.batch.gradients_into(&case.inputs, &case.targets, Magnitudes::Extended, &mut ws, &mut blocks)
+                })
+                .unwrap();
+            }
+            let what = format!("n={n} threads={threads}");
+            assert_eq!(blocks.layout, GradientLayout::Blocks, "{what}");
+            assert_eq!(bits(&blocks.weight), bits(&to_blocks(&layers.weight, n, DEPTH, chunk)), "{what}: weight");
+            assert_eq!(bits(&blocks.bias), bits(&to_blocks(&layers.bias, n, DEPTH, chunk)), "{what}: bias");
+            let want_scaled = to_blocks(&layers.weight_scaled, n, DEPTH, chunk);
+            assert_eq!(scaled(&blocks.weight_scaled), scaled(&want_scaled), "{what}: weight_scaled");
+            let want_scaled = to_blocks(&layers.bias_scaled, n, DEPTH, chunk);
+            assert_eq!(scaled(&blocks.bias_scaled), scaled(&want_scaled), "{what}: bias_scaled");
+            for (ours, theirs) in
+                [(&blocks.loss, &layers.loss), (&blocks.output, &layers.output), (&blocks.input, &layers.input)]
+            {
+                assert_eq!(bits(ours), bits(theirs), "{what}: per-chain outputs");
+            }
+            for l in 0..DEPTH {
+                for c in 0..n {
+                    let (i, j) = (blocks.index(l, c), layers.index(l, c));
+                    assert_eq!(j, l * n + c, "{what}: layer-major index");
+                    assert_eq!(blocks.weight_at(l, c).to_f64().to_bits(), layers.weight_at(l, c).to_f64().to_bits());
+                    assert_eq!(blocks.bias[i].to_f64().to_bits(), layers.bias[j].to_f64().to_bits(), "{what}");
+                }
+                if n > 0 {
+                    assert_eq!(blocks.chain_weight(n - 1), layers.chain_weight(n - 1), "{what}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn blocks_layout_holds_the_layer_major_values_f64() {
+    blocks_layout_holds_the_layer_major_values::<f64>();
+}
+
+#[test]
+fn blocks_layout_holds_the_layer_major_values_f32() {
+    blocks_layout_holds_the_layer_major_values::<f32>();
 }
 
 #[test]
