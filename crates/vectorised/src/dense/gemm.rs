@@ -670,18 +670,43 @@ fn gemm_at<T: GemmReal>(
     init: Init<'_, T>,
     scratch: &mut Scratch<T>,
 ) {
+    let body = Body { simd, m, n, k, a, a_layout, b, c, ldc, init, scratch };
     match simd {
         #[cfg(target_arch = "x86_64")]
-        Simd::V4(v4) => v4.vectorize(
-            #[inline(always)]
-            || gemm_body(simd, m, n, k, a, a_layout, b, c, ldc, init, scratch),
-        ),
+        Simd::V4(v4) => v4.vectorize(body),
         #[cfg(target_arch = "x86_64")]
-        Simd::V3(v3) => v3.vectorize(
-            #[inline(always)]
-            || gemm_body(simd, m, n, k, a, a_layout, b, c, ldc, init, scratch),
-        ),
-        Simd::Portable => gemm_body(simd, m, n, k, a, a_layout, b, c, ldc, init, scratch),
+        Simd::V3(v3) => v3.vectorize(body),
+        Simd::Portable => pulp::NullaryFnOnce::call(body),
+    }
+}
+
+/// [`gemm_body`] with its arguments, for `vectorize`, which calls it through the
+/// `#[inline(always)]` method below. (With a closure it went through the closure's
+/// `FnOnce::call_once` shim, which LLVM inlines only while it looks cheap: when an experiment
+/// made the product's body a little larger, the shim stayed a call, every SIMD intrinsic inside
+/// it — now outside the function that enables AVX-512 — became a call too, and the 256³
+/// product fell from ≈ 60 to 1 GFLOP/s at every level.)
+struct Body<'a, T> {
+    simd: Simd,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &'a [T],
+    a_layout: ALayout,
+    b: BOp<'a, T>,
+    c: &'a mut [T],
+    ldc: usize,
+    init: Init<'a, T>,
+    scratch: &'a mut Scratch<T>,
+}
+
+impl<T: GemmReal> pulp::NullaryFnOnce for Body<'_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn call(self) {
+        let Body { simd, m, n, k, a, a_layout, b, c, ldc, init, scratch } = self;
+        gemm_body(simd, m, n, k, a, a_layout, b, c, ldc, init, scratch)
     }
 }
 
