@@ -148,8 +148,16 @@ impl<T: Real> ChainGradients<T> {
 
     /// Where the value of `layer` (0-based: layer d = `layer` + 1) and `chain` sits in `weight`,
     /// `bias`, `weight_scaled` and `bias_scaled`, for this buffer's `layout`.
+    ///
+    /// # Panics
+    /// If `layer` ≥ D or `chain` ≥ S (in either layout, rather than naming another value).
     pub fn index(&self, layer: usize, chain: usize) -> usize {
-        debug_assert!(layer < self.n_layers && chain < self.n_chains);
+        assert!(
+            layer < self.n_layers && chain < self.n_chains,
+            "layer {layer}, chain {chain} is outside D = {}, S = {}",
+            self.n_layers,
+            self.n_chains
+        );
         match self.layout {
             GradientLayout::LayerMajor => layer * self.n_chains + chain,
             GradientLayout::Blocks => {

@@ -365,6 +365,18 @@ fn blocks_layout_holds_the_layer_major_values<T: SimdReal>() {
 }
 
 #[test]
+#[should_panic(expected = "chain 3 is outside")]
+fn index_refuses_a_chain_beyond_the_batch() {
+    // In the block-major layout an index past S would otherwise name another chain's value.
+    let case = seeded_case::<f64>(3, vec![Activation::Sigmoid; 2], false, None);
+    let mut g = ChainGradients::with_layout(GradientLayout::Blocks);
+    case.batch
+        .gradients_into(&case.inputs, &case.targets, Magnitudes::Plain, &mut ChainWorkspace::new(), &mut g)
+        .unwrap();
+    g.index(0, 3);
+}
+
+#[test]
 fn blocks_layout_holds_the_layer_major_values_f64() {
     blocks_layout_holds_the_layer_major_values::<f64>();
 }
