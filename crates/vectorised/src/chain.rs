@@ -13,14 +13,14 @@
 //!
 //! (the same equations, in the same order of operations, as the oracle's `scalar::chain`).
 //!
-//! **Layout.** Struct of arrays, layer-major: weights, biases and gradients are `D × S` matrices
-//! with `[layer][chain]` indexing, so for a fixed layer the S chains are one contiguous slice and
-//! every inner loop runs across chains (independent lanes, hence SIMD). Internally a batch keeps
-//! its parameters block-major (each block's D rows of [`chain_chunk`] lanes contiguous), so a
-//! block's weights stream from memory instead of being gathered from D rows S apart. The
-//! gradients can be delivered block-major too ([`GradientLayout::Blocks`]), so that each
-//! block's are written as one contiguous run instead of D pieces S apart: for batches much
-//! larger than the caches the cheaper layout to write (see [`GradientLayout`]).
+//! **Layout.** Struct of arrays, layer-major: weights, biases and (by default) gradients are
+//! `D × S` matrices with `[layer][chain]` indexing, so for a fixed layer the S chains are one
+//! contiguous slice and every inner loop runs across chains (independent lanes, hence SIMD).
+//! Internally a batch keeps its parameters block-major (each block's D rows of [`chain_chunk`]
+//! lanes contiguous), so a block's weights stream from memory instead of being gathered from D
+//! rows S apart. The gradients can be delivered block-major too ([`GradientLayout::Blocks`]), so
+//! that each block's are written as one contiguous run instead of D pieces S apart: for batches
+//! much larger than the caches the cheaper layout to write (see [`GradientLayout`]).
 //!
 //! **Blocking.** The S chains are cut into blocks of [`chain_chunk`] chains. One task runs a
 //! block through all D layers forward and backward, keeping its activations a_d and derivatives
