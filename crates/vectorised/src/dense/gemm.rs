@@ -1061,6 +1061,72 @@ mod tests {
         }
     }
 
+    /// Not a speed test (nothing is asserted about time): W2's products (`rows` × 256 × 256, B
+    /// packed, A row-major in place), each timed right after its A and B were written again —
+    /// by the thread that runs the product ("local"), or by a second thread ("remote"), which
+    /// the OS runs on the other vCPU while the first one waits, as in two-thread W2, where a
+    /// block's operands were mostly written by the other core. The two alternate, 100 products
+    /// each; the bits are checked. Run with nothing else busy (both vCPUs are used):
+    /// `cargo test -p vectorised --release --lib another_core -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement; run by hand (docs/performance.md)"]
+    fn products_on_operands_another_core_wrote() {
+        use std::sync::{Barrier, Mutex};
+        const ROUNDS: usize = 200;
+        let (m, n, k) = (256, 256, 256);
+        let src_a: Vec<f64> = (0..m * k).map(|i| ((i * 37 % 101) as f64 - 50.0) / 700.0).collect();
+        let src_b: Vec<f64> = (0..k * n).map(|i| ((i * 53 % 89) as f64 - 44.0) / 300.0).collect();
+        let want = reference(m, n, k, &src_a, ALayout::RowMajor(k), &src_b);
+        let (a, b_packed) = (Mutex::new(vec![0.0; m * k]), Mutex::new(Vec::new()));
+        let write = || {
+            a.lock().expect("not poisoned").copy_from_slice(&src_a);
+            pack_b(k, n, &src_b, n, &mut b_packed.lock().expect("not poisoned"));
+        };
+        let remote = |round: usize| round % 2 == 1;
+        for rows in [32, 128, 256] {
+            let barrier = Barrier::new(2);
+            let mut times = [Vec::new(), Vec::new()];
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    for round in 0..ROUNDS {
+                        if remote(round) {
+                            write();
+                        }
+                        barrier.wait(); // operands written
+                        barrier.wait(); // product done
+                    }
+                });
+                let mut c = vec![f64::NAN; rows * n];
+                let mut scratch = Scratch::default();
+                for round in 0..ROUNDS {
+                    if !remote(round) {
+                        write();
+                    }
+                    barrier.wait();
+                    let (a, b) = (a.lock().expect("not poisoned"), b_packed.lock().expect("not poisoned"));
+                    let t = std::time::Instant::now();
+                    gemm(rows, n, k, &a, ALayout::RowMajor(k), BOp::Packed(&b), &mut c, n, Init::Zero, &mut scratch);
+                    times[usize::from(remote(round))].push(t.elapsed().as_secs_f64() * 1e3);
+                    drop((a, b));
+                    assert!(c.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()));
+                    barrier.wait();
+                }
+            });
+            let [local, remote] = times.map(|mut t| {
+                t.sort_by(f64::total_cmp);
+                (t[0], t[t.len() / 2])
+            });
+            println!(
+                "{rows:>3} rows: local {:.3} ms best, {:.3} median; remote {:.3} best, {:.3} median ({:.2}× the local median)",
+                local.0,
+                local.1,
+                remote.0,
+                remote.1,
+                remote.1 / local.1
+            );
+        }
+    }
+
     #[test]
     fn the_simd_variable_caps_the_level_and_names_a_bad_value() {
         assert_eq!(level_cap(None), Ok(0));
