@@ -187,7 +187,7 @@ impl<T: Real> ChainGradients<T> {
 use crate::real::Real;
 
 /// Scratch memory reused across calls: per worker thread, the activations and derivatives of
-/// one block of chains. Keep one per caller to make repeated calls allocation-free.
+/// one block of chains. Keep one per caller so that repeated calls do not allocate it again.
 #[derive(Debug, Default)]
 pub struct ChainWorkspace<T> {
     slots: PerThread<Scratch<T>>,
@@ -300,9 +300,10 @@ impl<T: SimdReal> ChainBatch<T> {
         Ok(out)
     }
 
-    /// Gradients into `out`, reusing `workspace` and `out`'s buffers (no allocation once their
-    /// sizes fit, apart from one small vector of slice handles per call). Every element of `out`
-    /// is overwritten.
+    /// Gradients into `out`, reusing `workspace` and `out`'s buffers. Once their sizes fit (and
+    /// every thread of the pool has worked on a call: scratch is per thread), a call allocates
+    /// only the handles that give each block of chains its rows — a few vectors, as many at any
+    /// depth (`tests/memory.rs`). Every element of `out` is overwritten.
     pub fn gradients_into(
         &self,
         inputs: &[T],

@@ -253,7 +253,9 @@ pub struct Gradients<T> {
     pub bias: Vec<Vec<T>>,
 }
 
-/// Buffers for [`Dense::gradients`], reused from call to call (no allocation once warm).
+/// Buffers for [`Dense::gradients`], reused from call to call: once warm (sized by a first
+/// call, and every thread of the pool has worked on one, since scratch is per thread), a call
+/// allocates nothing (`tests/memory.rs`).
 #[derive(Debug)]
 pub struct Workspace<T> {
     /// A_l (B × n_l) for l = 1…L; index l − 1.
