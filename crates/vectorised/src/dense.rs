@@ -40,7 +40,8 @@
 //! crosses blocks and each element of a product is one FMA chain however the product is cut,
 //! so gradients have the same bits on 1, 2 or 7 threads. Bias gradients and the loss are summed
 //! over samples in index order on one thread. **Memory**: the
-//! [`Workspace`] keeps A_l, D_l and G_l for every layer (what backward needs) and is reused from
+//! [`Workspace`] keeps A_l and D_l for every layer (what backward needs), G_l for every layer
+//! only with shortcuts (otherwise two buffers that backward passes down), and is reused from
 //! call to call without allocating. **SIMD**: the products run AVX-512 or AVX2 + FMA kernels
 //! where the CPU has them and a portable one elsewhere, all with the same bits; the
 //! [`SIMD_ENV`] environment variable (`GRADLAB_SIMD=avx2` or `portable`) caps the level, to
@@ -262,8 +263,9 @@ pub struct Workspace<T> {
     a: Vec<Vec<T>>,
     /// D_l = f′(Z_l).
     d: Vec<Vec<T>>,
-    /// G_l, then Δ_l in place. Without shortcuts the buffers trade places during backward (see
-    /// `Dense::backward`), so which Vec holds which layer changes from call to call.
+    /// G_l, then Δ_l in place. With shortcuts, one buffer per layer. Without, backward needs
+    /// only two at a time (Δ_l, and G_{l−1} being written), so only two exist: a call starts
+    /// with them at the top two layers and backward passes them down (see `Dense::backward`).
     g: Vec<Vec<T>>,
     /// Whether G_l already holds a shortcut's contribution.
     pending: Vec<bool>,
@@ -315,6 +317,37 @@ impl<T: DenseReal> Workspace<T> {
         }
     }
 
+    /// G's buffers for a call (see the field `g`).
+    fn fit_g(&mut self, net: &Dense<T>, batch: usize) {
+        let n_layers = net.layers.len();
+        let len = |idx: usize| batch * net.layers[idx].n_out;
+        self.g.resize_with(n_layers, Vec::new);
+        if net.shortcut.is_some() {
+            for (idx, buf) in self.g.iter_mut().enumerate() {
+                buf.resize(len(idx), T::ZERO);
+            }
+            return;
+        }
+        // The two buffers (wherever the last call left them) to the top two layers, each large
+        // enough for any layer, so that passing them down never allocates; any other buffer
+        // (from a network with shortcuts) is freed.
+        let top = n_layers.saturating_sub(2);
+        for idx in 0..top {
+            if self.g[idx].capacity() > 0 {
+                match (top..n_layers).find(|&j| self.g[j].capacity() == 0) {
+                    Some(j) => self.g.swap(idx, j),
+                    None => self.g[idx] = Vec::new(),
+                }
+            }
+        }
+        let widest = (0..n_layers).map(len).max().unwrap_or(0);
+        for idx in top..n_layers {
+            let buf = &mut self.g[idx];
+            buf.reserve_exact(widest.saturating_sub(buf.len()));
+            buf.resize(len(idx), T::ZERO); // writes nothing when the length is already right
+        }
+    }
+
     /// Gathers statistics with saturation threshold θ (`Some`), or not at all (`None`).
     ///
     /// Refused: θ not finite or negative.
@@ -353,7 +386,7 @@ impl<T: DenseReal> Workspace<T> {
         };
         fit(&mut self.a, &mut net.layers.iter().map(|l| batch * l.n_out));
         fit(&mut self.d, &mut net.layers.iter().map(|l| batch * l.n_out));
-        fit(&mut self.g, &mut net.layers.iter().map(|l| batch * l.n_out));
+        self.fit_g(net, batch);
         fit(&mut self.grads.weight, &mut net.layers.iter().map(|l| l.n_in * l.n_out));
         fit(&mut self.grads.bias, &mut net.layers.iter().map(|l| l.n_out));
         self.pending.clear();
@@ -687,10 +720,12 @@ impl<T: DenseReal> Dense<T> {
             if multiply && !gather {
                 hadamard(&mut ws.g[idx], &ws.d[idx]);
             }
-            // Without shortcuts this layer's product overwrites G_{l−1} whole: give it the buffer
-            // of Δ_{l+1}, used up in the previous step and still in cache, instead of its own.
-            if self.shortcut.is_none() && idx >= 1 && idx + 1 < n_layers && ws.g[idx - 1].len() == ws.g[idx + 1].len() {
+            // Without shortcuts this layer's product overwrites G_{l−1} whole, in the buffer of
+            // Δ_{l+1}: used up in the previous step and still in cache (G_{l−1} has none of its
+            // own; see `Workspace::g`). Its capacity fits any layer: no allocation.
+            if self.shortcut.is_none() && idx >= 1 && idx + 1 < n_layers {
                 ws.g.swap(idx - 1, idx + 1);
+                ws.g[idx - 1].resize(batch * n_in, T::ZERO);
             }
             let (lower, upper) = ws.g.split_at_mut(idx);
             let delta: &[T] = &upper[0];

@@ -80,8 +80,8 @@ fn cast<T: Real>(v: Vec<f64>) -> Vec<T> {
     v.into_iter().map(T::from_f64).collect()
 }
 
-/// A network of `n_layers` layers of `width` units over inputs of `width`, every layer biased,
-/// with its seeded batch (targets in (0, 1), as cross-entropy needs).
+/// A network with layer widths `widths` (the input's first), every layer biased, with its seeded
+/// batch (targets in (0, 1), as cross-entropy needs).
 struct DenseCase<T> {
     net: Dense<T>,
     batch: usize,
@@ -91,42 +91,51 @@ struct DenseCase<T> {
 }
 
 impl<T: DenseReal> DenseCase<T> {
-    fn new(batch: usize, width: usize, n_layers: usize, loss: Loss, shortcut: Option<usize>) -> Self {
+    fn new(batch: usize, widths: &[usize], loss: Loss, shortcut: Option<usize>) -> Self {
+        let n_layers = widths.len() - 1;
         let last = if loss == Loss::BinaryCrossEntropy { Activation::Sigmoid } else { Activation::Identity };
         let layers = (0..n_layers)
             .map(|l| {
                 let act = if l + 1 == n_layers { last } else { Activation::Tanh };
-                let w = normal(10 + l as u64, width * width).iter().map(|v| v / (width as f64).sqrt()).collect();
-                DenseLayer::new(width, width, cast(w), Some(cast(normal(50 + l as u64, width))), act).unwrap()
+                let (n_in, n_out) = (widths[l], widths[l + 1]);
+                let w = normal(10 + l as u64, n_in * n_out).iter().map(|v| v / (n_in as f64).sqrt()).collect();
+                DenseLayer::new(n_in, n_out, cast(w), Some(cast(normal(50 + l as u64, n_out))), act).unwrap()
             })
             .collect();
         let net = Dense::new(layers, shortcut).unwrap();
-        DenseCase { net, batch, loss, x: cast(normal(1, batch * width)), t: cast(uniform(2, batch * width)) }
+        let (x, t) = (normal(1, batch * widths[0]), uniform(2, batch * widths[n_layers]));
+        DenseCase { net, batch, loss, x: cast(x), t: cast(t) }
+    }
+
+    /// `n_layers` layers of `width` units over inputs of `width`.
+    fn uniform(batch: usize, width: usize, n_layers: usize, loss: Loss, shortcut: Option<usize>) -> Self {
+        Self::new(batch, &vec![width; n_layers + 1], loss, shortcut)
     }
 
     fn call(&self, ws: &mut Workspace<T>) {
-        let width = self.net.input_width();
-        let x = Batch::new(&self.x, self.batch, width).unwrap();
-        let t = Batch::new(&self.t, self.batch, width).unwrap();
+        let x = Batch::new(&self.x, self.batch, self.net.input_width()).unwrap();
+        let t = Batch::new(&self.t, self.batch, self.net.output_width()).unwrap();
         self.net.gradients(x, t, self.loss, Normalisation::PerSample, ws).unwrap();
     }
 }
 
 /// Warm calls of `Dense::gradients` allocate nothing at all: every buffer lives in the
 /// `Workspace`, sized by the first call. Small and large layers (the large ones run their
-/// products on both threads), shortcuts, cross-entropy, statistics on and off.
+/// products on both threads), layers of different widths, shortcuts, cross-entropy,
+/// statistics on and off.
 fn dense_calls_allocate_nothing_once_warm<T: DenseReal>() {
-    let cases = [
-        // (batch, width, layers, loss, shortcut span)
-        (9, 5, 3, Loss::SquaredError, None),
-        (64, 32, 8, Loss::BinaryCrossEntropy, Some(2)),
-        (64, 256, 3, Loss::SquaredError, None),
-        (64, 256, 4, Loss::BinaryCrossEntropy, Some(3)),
+    let cases: [(usize, &[usize], Loss, Option<usize>); 5] = [
+        // (batch, widths, loss, shortcut span)
+        (9, &[5, 5, 5, 5], Loss::SquaredError, None),
+        (7, &[3, 9, 2, 6, 1, 4], Loss::SquaredError, None),
+        (64, &[32; 9], Loss::BinaryCrossEntropy, Some(2)),
+        (64, &[256; 4], Loss::SquaredError, None),
+        (64, &[256; 5], Loss::BinaryCrossEntropy, Some(3)),
     ];
     for threads in [1, 2] {
         let pool = pool(threads);
-        for (batch, width, n_layers, loss, shortcut) in cases {
-            let case = DenseCase::<T>::new(batch, width, n_layers, loss, shortcut);
+        for (batch, widths, loss, shortcut) in cases {
+            let case = DenseCase::<T>::new(batch, widths, loss, shortcut);
             for stats in [Some(0.01), None] {
                 let mut ws = Workspace::new();
                 ws.set_stats(stats).unwrap();
@@ -137,8 +146,8 @@ fn dense_calls_allocate_nothing_once_warm<T: DenseReal>() {
                     let warm = pool.install(|| heap(|| case.call(&mut ws)));
                     assert_eq!(
                         warm.blocks, 0,
-                        "warm call {call} allocated ({warm:?}): {threads} threads, batch {batch}, width \
-                         {width}, {n_layers} layers, {loss:?}, shortcut {shortcut:?}, statistics {stats:?}"
+                        "warm call {call} allocated ({warm:?}): {threads} threads, batch {batch}, widths \
+                         {widths:?}, {loss:?}, shortcut {shortcut:?}, statistics {stats:?}"
                     );
                 }
             }
@@ -151,7 +160,7 @@ fn dense_calls_allocate_nothing_once_warm<T: DenseReal>() {
 fn training_steps_allocate_only_their_report() {
     let pool = pool(2);
     let blocks = |n_layers: usize| {
-        let case = DenseCase::<f64>::new(16, 8, n_layers, Loss::SquaredError, None);
+        let case = DenseCase::<f64>::uniform(16, 8, n_layers, Loss::SquaredError, None);
         let net = case.net.clone();
         let config =
             TrainConfig::new(0.01, Optimizer::adam(), case.loss).with_clip(Clip::Norm(1.0)).with_weight_decay(1e-3);
@@ -234,30 +243,34 @@ fn cold_peak(call: impl FnOnce() + Send) -> usize {
 }
 
 /// A first `Dense::gradients` call's peak memory grows with the depth by what backward must
-/// keep per layer, A_l and f′(Z_l) (B × n each) and ∂L/∂W_l, ∂L/∂b_l (the parameters' size),
-/// and by at most half as much again (the engine also keeps G_l, B × n, per layer) plus 256
-/// bytes of bookkeeping (the headers of the per-layer buffers, the layer's statistics).
+/// keep per layer — A_l and f′(Z_l) (B × n each) and ∂L/∂W_l, ∂L/∂b_l (the parameters' size) —
+/// plus at most 256 bytes of bookkeeping (the headers of the per-layer buffers, the layer's
+/// statistics); with shortcuts, plus G_l (B × n), which collects a shortcut's Δ for a later
+/// step. Without shortcuts G needs no buffer per layer: backward keeps two at a time.
 fn dense_memory_grows_with_what_backward_keeps<T: DenseReal>() {
     let size = std::mem::size_of::<T>();
     for (batch, width) in [(64, 256), (256, 64), (9, 5)] {
-        let peak = |n_layers| {
-            let case = DenseCase::<T>::new(batch, width, n_layers, Loss::SquaredError, None);
-            cold_peak(|| case.call(&mut Workspace::new()))
-        };
-        let (shallow, deep) = (peak(8), peak(16));
-        let per_layer = (deep - shallow) / 8;
-        let must_keep = (2 * batch * width + width * width + width) * size;
-        println!(
-            "dense {}, batch {batch}, width {width}: {per_layer} bytes per layer, {:.3}× the {must_keep} \
-             backward must keep",
-            std::any::type_name::<T>(),
-            per_layer as f64 / must_keep as f64
-        );
-        assert!(
-            must_keep <= per_layer && 2 * per_layer <= 3 * must_keep + 2 * 256,
-            "batch {batch}, width {width}: {per_layer} bytes per layer, backward keeps {must_keep} \
-             (peaks {shallow} at depth 8, {deep} at depth 16)"
-        );
+        for shortcut in [None, Some(2)] {
+            let peak = |n_layers| {
+                let case = DenseCase::<T>::uniform(batch, width, n_layers, Loss::SquaredError, shortcut);
+                cold_peak(|| case.call(&mut Workspace::new()))
+            };
+            let (shallow, deep) = (peak(8), peak(16));
+            let per_layer = (deep - shallow) / 8;
+            let must_keep = (2 * batch * width + width * width + width) * size;
+            let g = if shortcut.is_some() { batch * width * size } else { 0 };
+            println!(
+                "dense {}, batch {batch}, width {width}, shortcut {shortcut:?}: {per_layer} bytes per layer, \
+                 {:.3}× the {must_keep} backward must keep",
+                std::any::type_name::<T>(),
+                per_layer as f64 / must_keep as f64
+            );
+            assert!(
+                must_keep <= per_layer && per_layer <= must_keep + g + 256,
+                "batch {batch}, width {width}, shortcut {shortcut:?}: {per_layer} bytes per layer, backward \
+                 keeps {must_keep} (peaks {shallow} at depth 8, {deep} at depth 16)"
+            );
+        }
     }
 }
 
