@@ -23,3 +23,9 @@ pub mod render;
 pub mod sections;
 
 pub use error::Error;
+
+/// The README's Rust examples, compiled and run by `cargo test` (as doctests of this crate,
+/// which depends on both engines).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeExamples;
