@@ -640,8 +640,8 @@ fn error_scale(case: &OracleCase, chain: usize) -> (Vec<f64>, f64) {
         fa[l + 1] = f1(l) * fz[l] + a[l + 1].abs();
     }
 
-    // Backward, layer D − 1 down to 0: A (rounding), G and |δ| (magnitudes), B (inherited).
-    let (mut big_a, mut g, mut delta, mut big_b) = (vec![0.0; d], vec![0.0; d], vec![0.0; d], vec![0.0; d]);
+    // Backward, layer D − 1 down to 0: A (rounding), |δ| (a magnitude; G is `acc_g`), B (inherited).
+    let (mut big_a, mut delta, mut big_b) = (vec![0.0; d], vec![0.0; d], vec![0.0; d]);
     for l in (0..d).rev() {
         let (mut acc_a, mut acc_g, mut acc_b) = if l + 1 == d {
             (2.0 * (trace.output.abs() + t.abs()), 2.0 * (trace.output - t).abs(), 2.0 * fa[d])
@@ -658,9 +658,8 @@ fn error_scale(case: &OracleCase, chain: usize) -> (Vec<f64>, f64) {
             acc_b += big_b[l + s];
         }
         big_a[l] = f1(l) * acc_a;
-        g[l] = acc_g;
         delta[l] = f1(l) * acc_g;
-        big_b[l] = f1(l) * acc_b + f2(l) * fz[l] * g[l];
+        big_b[l] = f1(l) * acc_b + f2(l) * fz[l] * acc_g;
     }
     let scale = (0..d).map(|l| (big_a[l] + big_b[l]) * a[l].abs() + delta[l] * fa[l]).collect();
     let mut input = (big_a[0] + big_b[0]) * w[0].abs();
