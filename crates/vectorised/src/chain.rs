@@ -37,6 +37,13 @@
 //! at depth 100,000, or where activations leave `f64` after a few tiny weights, where the plain
 //! values have long underflowed to 0. This pass is scalar, one chain at a time.
 //!
+//! **Statistics.** Asked for with [`ChainWorkspace::set_stats`], each layer's statistics over
+//! the S chains (∂L/∂w_l, ∂L/∂a_l, saturated and dead units, the first non-finite value; see
+//! [`crate::stats`]) are gathered in a backward sweep of their own that does the same operations
+//! in the same order (so the same bits), each block summarising its share, combined in block
+//! order. Off by default: a chain's layer is a few operations per chain, and the statistics
+//! add about half as much again (W1: `examples/stats_cost.rs`, `docs/performance.md`).
+//!
 //! **Sigmoid fast path.** Sigmoid layers use the branch-free exp and the division-free
 //! reciprocal of [`crate::simd_exp`], in a kernel compiled for AVX-512 and AVX2+FMA as well as
 //! the baseline, picked at run time by `multiversion`; every variant does the same IEEE
@@ -51,6 +58,7 @@ use crate::error::Error;
 use crate::parallel::{PerThread, column_blocks_mut, map_chunks, n_chunks, sum_in_order};
 use crate::scaled::{Scaled, derivative_scaled, value_scaled};
 use crate::simd_exp::{SimdReal, sigmoid_exp, sigmoid_in_place, sigmoid_parts, sigmoid_parts_from_exp};
+use crate::stats::{self, GradientStats, LayerStats, NonFinite, PartialLayer, Stage};
 use multiversion::multiversion;
 use std::ops::Range;
 
@@ -187,16 +195,55 @@ impl<T: Real> ChainGradients<T> {
 use crate::real::Real;
 
 /// Scratch memory reused across calls: per worker thread, the activations and derivatives of
-/// one block of chains. Keep one per caller so that repeated calls do not allocate it again.
+/// one block of chains; and, when asked for, the per-layer statistics of the last call. Keep one
+/// per caller so that repeated calls do not allocate it again.
 #[derive(Debug, Default)]
 pub struct ChainWorkspace<T> {
     slots: PerThread<Scratch<T>>,
+    /// `Some(θ)` when statistics are gathered.
+    stats_threshold: Option<f64>,
+    /// Block b's share of layer l's statistics at `b·D + l`.
+    partial: Vec<PartialLayer>,
+    /// Block b's first non-finite value, in the scan order of [`crate::stats`].
+    first: Vec<Option<NonFinite>>,
+    stats: GradientStats,
 }
 
 impl<T: Real> ChainWorkspace<T> {
-    /// An empty workspace; it grows on first use.
+    /// An empty workspace that gathers no statistics; it grows on first use.
     pub fn new() -> Self {
-        ChainWorkspace { slots: PerThread::new() }
+        ChainWorkspace {
+            slots: PerThread::new(),
+            stats_threshold: None,
+            partial: Vec::new(),
+            first: Vec::new(),
+            stats: GradientStats::default(),
+        }
+    }
+
+    /// Gathers per-layer statistics during backward with saturation threshold θ (`Some`; see
+    /// [`crate::stats`]), or not at all (`None`, the default: the sweeps that call chains by
+    /// the thousand do not pay for them). The gradients have the same bits either way.
+    ///
+    /// Refused: θ not finite or negative.
+    pub fn set_stats(&mut self, threshold: Option<f64>) -> Result<(), Error> {
+        if let Some(t) = threshold
+            && !(t.is_finite() && t >= 0.0)
+        {
+            return Err(Error::invalid("saturation threshold", "must be finite and ≥ 0"));
+        }
+        self.stats_threshold = threshold;
+        Ok(())
+    }
+
+    /// The statistics of the last successful [`ChainBatch::gradients_into`] call with this
+    /// workspace, if gathered. For chains, layer l's units are the S chains' neurons at depth l,
+    /// each seen by one sample: the summaries run over the S values of ∂L/∂w_l and of ∂L/∂a_l,
+    /// a dead relu unit is one with f′ = 0, and a non-finite value's `unit` is its chain
+    /// (`sample` is `None`). The summaries describe the plain `T` values, also under
+    /// [`Magnitudes::Extended`] (where those underflow, the log-domain values do not).
+    pub fn stats(&self) -> Option<&GradientStats> {
+        self.stats_threshold.map(|_| &self.stats)
     }
 }
 
@@ -208,6 +255,8 @@ struct Scratch<T> {
     rows: Vec<T>,
     /// One chain's a_0 … a_D and f′_1 … f′_D / δ_1 … δ_D as [`Scaled`] (extended mode only).
     extended: Vec<Scaled>,
+    /// One layer's ∂L/∂a over the block (statistics only).
+    grad_a: Vec<T>,
 }
 
 impl<T: SimdReal> ChainBatch<T> {
@@ -329,6 +378,12 @@ impl<T: SimdReal> ChainBatch<T> {
         resize(&mut out.bias, if biased { s * d } else { 0 }, T::ZERO);
         resize(&mut out.weight_scaled, if extended { s * d } else { 0 }, Scaled::ZERO);
         resize(&mut out.bias_scaled, if extended && biased { s * d } else { 0 }, Scaled::ZERO);
+        let threshold = workspace.stats_threshold;
+        if threshold.is_some() {
+            workspace.stats.layers.clear();
+            workspace.stats.layers.resize_with(d, LayerStats::default);
+            workspace.stats.first_non_finite = None;
+        }
         if s == 0 {
             return Ok(());
         }
@@ -336,6 +391,11 @@ impl<T: SimdReal> ChainBatch<T> {
         workspace.slots.ensure_slots();
         let chunk = chain_chunk::<T>();
         let n_blocks = n_chunks(s, chunk);
+        let n_stats_blocks = if threshold.is_some() { n_blocks } else { 0 };
+        workspace.partial.resize_with(n_stats_blocks * d, PartialLayer::default);
+        workspace.first.resize(n_stats_blocks, None);
+        let mut partial = workspace.partial.chunks_mut(d);
+        let mut first = workspace.first.iter_mut();
         let layout = out.layout;
         let mut weight = layer_blocks_mut(layout, &mut out.weight, s, d, chunk).into_iter();
         let mut bias = layer_blocks_mut(layout, &mut out.bias, s, d, chunk).into_iter();
@@ -353,6 +413,11 @@ impl<T: SimdReal> ChainBatch<T> {
                 bias: bias.next().filter(|_| biased),
                 weight_scaled: weight_scaled.next().filter(|_| extended),
                 bias_scaled: bias_scaled.next().filter(|_| extended && biased),
+                stats: threshold.map(|threshold| BlockStats {
+                    threshold,
+                    layers: partial.next().expect("one statistics block per chain block"),
+                    first: first.next().expect("one statistics block per chain block"),
+                }),
             })
             .collect();
 
@@ -372,7 +437,29 @@ impl<T: SimdReal> ChainBatch<T> {
                 )
             })
         });
+        if threshold.is_some() {
+            workspace.finish_stats(&self.activations, s);
+        }
         Ok(())
+    }
+}
+
+impl<T: Real> ChainWorkspace<T> {
+    /// Combines the blocks' statistics in block order (the same bits on any number of threads).
+    fn finish_stats(&mut self, activations: &[Activation], n_chains: usize) {
+        let d = activations.len();
+        for (l, st) in self.stats.layers.iter_mut().enumerate() {
+            *st = PartialLayer::merged(&self.partial, l, d).finish(n_chains);
+        }
+        // Each block's first is the first in its own scan; the batch's is the earliest of those
+        // in the scan order (forward layer by layer up, then backward layer D down to 1, ∂L/∂a
+        // before ∂L/∂w; within a layer, chains in index order).
+        let rank = |nf: &NonFinite| match nf.stage {
+            Stage::Forward => (0, nf.layer, 0, nf.unit),
+            Stage::ActivationGradient => (1, d - nf.layer, 0, nf.unit),
+            Stage::WeightGradient => (1, d - nf.layer, 1, nf.unit),
+        };
+        self.stats.first_non_finite = self.first.iter().flatten().copied().min_by_key(rank);
     }
 }
 
@@ -385,6 +472,15 @@ struct Block<'a, T> {
     extended: bool,
 }
 
+impl<'a, T> Block<'a, T> {
+    /// This block's rows of a block-major D × S array (its weights or biases): D contiguous
+    /// rows of n lanes.
+    fn rows(&self, values: &'a [T]) -> &'a [T] {
+        let (n, d) = (self.lanes.len(), self.batch.n_layers);
+        &values[self.lanes.start * d..][..d * n]
+    }
+}
+
 /// One block's output slices (each of its `lanes.len()` chains, per layer where per layer).
 struct BlockOut<'a, T> {
     loss: &'a mut [T],
@@ -394,6 +490,14 @@ struct BlockOut<'a, T> {
     bias: Option<Vec<&'a mut [T]>>,
     weight_scaled: Option<Vec<&'a mut [Scaled]>>,
     bias_scaled: Option<Vec<&'a mut [Scaled]>>,
+    stats: Option<BlockStats<'a>>,
+}
+
+/// One block's share of the statistics: its part of every layer, and its first non-finite value.
+struct BlockStats<'a> {
+    threshold: f64,
+    layers: &'a mut [PartialLayer],
+    first: &'a mut Option<NonFinite>,
 }
 
 fn run_block<T: SimdReal>(job: &Block<'_, T>, mut out: BlockOut<'_, T>, scratch: &mut Scratch<T>) {
@@ -402,7 +506,16 @@ fn run_block<T: SimdReal>(job: &Block<'_, T>, mut out: BlockOut<'_, T>, scratch:
         scratch.rows.resize(rows.len(), T::ZERO);
     }
     let (act, deriv) = scratch.rows[..rows.len()].split_at_mut(rows.deriv_start);
-    forward_backward(job, &mut out, rows.ld, act, deriv);
+    forward(job, &mut out, rows.ld, act, deriv);
+    if out.stats.is_some() {
+        if scratch.grad_a.len() < job.lanes.len() {
+            scratch.grad_a.resize(job.lanes.len(), T::ZERO);
+        }
+        backward_with_stats(job, &mut out, rows.ld, act, deriv, &mut scratch.grad_a);
+    } else {
+        backward(job, &mut out, rows.ld, act, deriv);
+    }
+    input_gradient(job, &mut out, rows.ld, deriv);
     if job.extended {
         extended_pass(job, &mut out, &mut scratch.extended);
     }
@@ -439,15 +552,10 @@ impl RowLayout {
     }
 }
 
-/// The per-block kernel: forward through every layer, then backward. Compiled for AVX-512, AVX2+FMA and the baseline; chosen at run time.
+/// The per-block kernel's forward sweep, with the loss and the output. Compiled for AVX-512,
+/// AVX2+FMA and the baseline; chosen at run time (as are the backward sweeps).
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma",))]
-fn forward_backward<T: SimdReal>(
-    job: &Block<'_, T>,
-    out: &mut BlockOut<'_, T>,
-    ld: usize,
-    act: &mut [T],
-    deriv: &mut [T],
-) {
+fn forward<T: SimdReal>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, act: &mut [T], deriv: &mut [T]) {
     let batch = job.batch;
     let (n, d) = (job.lanes.len(), batch.n_layers);
     let lane0 = job.lanes.start;
@@ -535,7 +643,16 @@ fn forward_backward<T: SimdReal>(
         *o = y;
         *loss = (y - t) * (y - t);
     }
+}
 
+/// The per-block kernel's backward sweep, after [`forward`] (the plain one: see
+/// [`backward_with_stats`] for the one with statistics).
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma",))]
+fn backward<T: SimdReal>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, act: &[T], deriv: &mut [T]) {
+    let batch = job.batch;
+    let (n, d) = (job.lanes.len(), batch.n_layers);
+    let weights = job.rows(&batch.weights);
+    let y = &act[d * ld..][..n];
     // ---- backward: δ_d overwrites f′_d in `deriv`; one pass per layer also turns the a_{d−1}
     // that forward left in ∂L/∂w_d's row into ∂L/∂w_d = δ_d·a_{d−1}.
     let two = T::from_f64(2.0);
@@ -572,8 +689,14 @@ fn forward_backward<T: SimdReal>(
             bias[l].copy_from_slice(delta);
         }
     }
-    // ∂L/∂x = δ₁·w₁ + [s ≤ D]·δ_s
-    let w1 = &weights[..n];
+}
+
+/// ∂L/∂x = δ₁·w₁ + [s ≤ D]·δ_s, after either backward sweep.
+fn input_gradient<T: SimdReal>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, deriv: &[T]) {
+    let batch = job.batch;
+    let n = job.lanes.len();
+    let w1 = &job.rows(&batch.weights)[..n];
+    let d = batch.n_layers;
     match batch.shortcut {
         Some(span) if span <= d => {
             let skip = &deriv[(span - 1) * ld..][..n];
@@ -589,6 +712,77 @@ fn forward_backward<T: SimdReal>(
     }
 }
 
+/// [`backward`] with statistics (see [`ChainWorkspace::stats`]): the same operations in the
+/// same order, so the same bits, plus ∂L/∂a_l in a row of its own (`grad_a`), each layer's
+/// share summarised and counted, and the block's first non-finite value found in the scan
+/// order of [`crate::stats`].
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma",))]
+fn backward_with_stats<T: SimdReal>(
+    job: &Block<'_, T>,
+    out: &mut BlockOut<'_, T>,
+    ld: usize,
+    act: &[T],
+    deriv: &mut [T],
+    grad_a: &mut [T],
+) {
+    let batch = job.batch;
+    let (n, d) = (job.lanes.len(), batch.n_layers);
+    let lane0 = job.lanes.start;
+    let weights = job.rows(&batch.weights);
+    let y = &act[d * ld..][..n];
+    let two = T::from_f64(2.0);
+    let Some(st) = &mut out.stats else { return };
+    *st.first = (1..=d).find_map(|layer| {
+        stats::first_non_finite(&act[layer * ld..][..n]).map(|i| NonFinite {
+            layer,
+            unit: lane0 + i,
+            sample: None,
+            stage: Stage::Forward,
+        })
+    });
+    for l in (0..d).rev() {
+        let layer = l + 1;
+        let (lower, upper) = deriv.split_at_mut(layer * ld);
+        let delta = &mut lower[l * ld..][..n];
+        let g = &mut *out.weight[l];
+        // ∂L/∂a_l into its own row first, then the same operations as the loops below (so
+        // the same bits), then the row and ∂L/∂w_l summarised and scanned.
+        let ga = &mut grad_a[..n];
+        if layer == d {
+            for ((ga, &y), &t) in ga.iter_mut().zip(y).zip(job.targets) {
+                *ga = two * (y - t);
+            }
+        } else {
+            for ((ga, &dn), &w) in ga.iter_mut().zip(&upper[..n]).zip(&weights[layer * n..][..n]) {
+                *ga = dn * w;
+            }
+            if let Some(span) = batch.shortcut.filter(|&span| layer.is_multiple_of(span) && layer + span <= d) {
+                for (ga, &ds) in ga.iter_mut().zip(&upper[(span - 1) * ld..][..n]) {
+                    *ga += ds;
+                }
+            }
+        }
+        let mut part = PartialLayer::default();
+        part.count(batch.activations[l], delta, st.threshold);
+        for ((dl, g), &ga) in delta.iter_mut().zip(g.iter_mut()).zip(&*ga) {
+            *dl *= ga;
+            *g = *dl * *g;
+        }
+        part.summarise(g, ga);
+        let (in_g, in_ga) = part.may_be_non_finite();
+        st.layers[l] = part;
+        if st.first.is_none() && (in_g || in_ga) {
+            let at = |i: usize, stage: Stage| NonFinite { layer, unit: lane0 + i, sample: None, stage };
+            *st.first = stats::first_non_finite(ga)
+                .map(|i| at(i, Stage::ActivationGradient))
+                .or_else(|| stats::first_non_finite(g).map(|i| at(i, Stage::WeightGradient)));
+        }
+        if let Some(bias) = &mut out.bias {
+            bias[l].copy_from_slice(delta);
+        }
+    }
+}
+
 /// The extended pass: each chain of the block, forward and backward, in [`Scaled`] (`f64`
 /// mantissa, 62-bit exponent), with the oracle's `forward_ext` / `gradients_ext` operations
 /// in the oracle's order, so a chain whose values all stay in `f64`'s normal range gets the plain
@@ -600,9 +794,8 @@ fn forward_backward<T: SimdReal>(
 fn extended_pass<T: SimdReal>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, buf: &mut Vec<Scaled>) {
     let batch = job.batch;
     let (n, d) = (job.lanes.len(), batch.n_layers);
-    let lane0 = job.lanes.start;
-    let weights = &batch.weights[lane0 * d..][..d * n];
-    let biases = batch.biases.as_ref().map(|b| &b[lane0 * d..][..d * n]);
+    let weights = job.rows(&batch.weights);
+    let biases = batch.biases.as_deref().map(|b| job.rows(b));
     let lift = |x: T| Scaled::from_f64(x.to_f64());
     let shortcut_into = |layer: usize| batch.shortcut.filter(|&span| layer.is_multiple_of(span));
     let weight_scaled = out.weight_scaled.as_mut().expect("extended mode has scaled weight outputs");

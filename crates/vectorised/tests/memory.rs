@@ -205,17 +205,23 @@ impl<T: SimdReal> ChainCase<T> {
 /// Warm chain calls allocate only the handles that give each block of chains its rows (a few
 /// vectors per call and block): never per layer, so as many blocks at depth 4 as at depth 64,
 /// and at most 1 + 4·(1 + blocks) of them — the list of blocks, and per output array (∂L/∂w,
-/// ∂L/∂b, and their log-domain twins) one list of blocks and one list of rows per block.
+/// ∂L/∂b, and their log-domain twins) one list of blocks and one list of rows per block. The
+/// same with statistics gathered (their per-block, per-layer parts live in the workspace).
 fn chain_calls_allocate_per_call_not_per_layer<T: SimdReal>() {
     let n_chains = 2 * chain_chunk::<T>() + 3;
     let n_blocks = n_chunks(n_chains, chain_chunk::<T>()) as u64;
     for threads in [1, 2] {
         let pool = pool(threads);
-        for layout in [GradientLayout::LayerMajor, GradientLayout::Blocks] {
+        for (layout, stats) in [
+            (GradientLayout::LayerMajor, None),
+            (GradientLayout::Blocks, None),
+            (GradientLayout::LayerMajor, Some(vectorised::stats::DEFAULT_SATURATION_THRESHOLD)),
+        ] {
             for magnitudes in [Magnitudes::Plain, Magnitudes::Extended] {
                 let warm_blocks = |n_layers: usize| {
                     let case = ChainCase::<T>::new(n_chains, n_layers);
                     let mut state = (ChainWorkspace::new(), ChainGradients::with_layout(layout));
+                    state.0.set_stats(stats).unwrap();
                     let call = |(ws, out): &mut (ChainWorkspace<T>, ChainGradients<T>)| case.call(magnitudes, ws, out);
                     on_every_thread(&pool, &mut state, call);
                     let counts: Vec<u64> = (0..3).map(|_| pool.install(|| heap(|| call(&mut state))).blocks).collect();
@@ -223,7 +229,7 @@ fn chain_calls_allocate_per_call_not_per_layer<T: SimdReal>() {
                     counts[0]
                 };
                 let (shallow, deep) = (warm_blocks(4), warm_blocks(64));
-                let what = format!("{threads} threads, {layout:?}, {magnitudes:?}");
+                let what = format!("{threads} threads, {layout:?}, {magnitudes:?}, statistics {stats:?}");
                 println!(
                     "chain call, once warm, {} chains of {}: {what}: {shallow} allocations at depth 4, {deep} at \
                      depth 64",

@@ -1,9 +1,10 @@
-//! Per-layer gradient statistics of the dense engine: what they count, where they find the first
-//! non-finite value, and that they are deterministic.
+//! Per-layer gradient statistics of the dense and chain engines: what they count, where they
+//! find the first non-finite value, and that they are deterministic.
 
-use vectorised::Activation;
 use vectorised::dense::{Batch, Dense, DenseLayer, Loss, Normalisation, Workspace};
-use vectorised::stats::{GradientStats, Stage, Summary, sup_derivative};
+use vectorised::stats::{DEFAULT_SATURATION_THRESHOLD, GradientStats, NonFinite, Stage, Summary, sup_derivative};
+use vectorised::workload::{normal, uniform};
+use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, Magnitudes, SimdReal};
 
 fn run(net: &Dense<f64>, x: &[f64], t: &[f64], batch: usize) -> (GradientStats, Vec<Vec<f64>>) {
     let mut ws = Workspace::new();
@@ -136,7 +137,268 @@ fn a_non_finite_hidden_gradient_is_located_by_unit_and_sample() {
     let (stats, _) = run(&net, &[0.5, 0.25], &[0.0, 0.0], 2);
     let nf = stats.first_non_finite.unwrap();
     assert_eq!((nf.layer, nf.unit, nf.sample, nf.stage), (1, 1, Some(0), Stage::ActivationGradient));
-    // G_2 ≈ 1e300 is finite although its Σv² overflows (a false alarm the search must survive).
-    assert!(stats.layers[1].activation.max_abs.is_finite() && !stats.layers[1].activation.norm.is_finite());
+    // G_2 ≈ 1e300 (one value per sample) is finite, and so is its norm, although a plain Σv²
+    // would overflow: between max |g| and √2·max |g|.
+    let g2 = stats.layers[1].activation;
+    assert!(g2.max_abs > 1e299 && g2.max_abs <= g2.norm && g2.norm <= 2f64.sqrt() * g2.max_abs, "{g2:?}");
     assert!(stats.layers[0].activation.max_abs.is_infinite());
+}
+
+// ---- chains ----
+
+/// A batch of chains and its inputs and targets, with the statistics' reference computed
+/// independently (one chain at a time, the oracle's activations, in `f64`).
+struct ChainCase {
+    acts: Vec<Activation>,
+    n_chains: usize,
+    /// Layer-major, `[l·S + s]`.
+    weights: Vec<f64>,
+    biases: Option<Vec<f64>>,
+    span: Option<usize>,
+    inputs: Vec<f64>,
+    targets: Vec<f64>,
+}
+
+impl ChainCase {
+    /// Every activation, cycled over the layers; random weights of scale 1.5.
+    fn mixed(n_chains: usize, n_layers: usize, biased: bool, span: Option<usize>, seed: u64) -> ChainCase {
+        let kinds = [
+            Activation::Sigmoid,
+            Activation::Tanh,
+            Activation::Relu,
+            Activation::Softplus,
+            Activation::Identity,
+            Activation::LeakyRelu { slope: 0.1 },
+        ];
+        let acts = (0..n_layers).map(|l| kinds[(l + seed as usize) % kinds.len()]).collect();
+        let size = n_chains * n_layers;
+        ChainCase {
+            acts,
+            n_chains,
+            weights: normal(seed, size).iter().map(|w| 1.5 * w).collect(),
+            biases: biased.then(|| uniform(seed + 1, size).iter().map(|b| b - 0.5).collect()),
+            span,
+            inputs: normal(seed + 2, n_chains),
+            targets: uniform(seed + 3, n_chains),
+        }
+    }
+
+    fn batch<T: SimdReal>(&self) -> ChainBatch<T> {
+        let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
+        let mut batch = ChainBatch::new(self.n_chains, cast(&self.weights), self.acts.clone()).unwrap();
+        if let Some(b) = &self.biases {
+            batch = batch.with_biases(cast(b)).unwrap();
+        }
+        if let Some(span) = self.span {
+            batch = batch.with_shortcut(span).unwrap();
+        }
+        batch
+    }
+
+    /// Gradients, and statistics when `threshold` is given.
+    fn run<T: SimdReal>(&self, threshold: Option<f64>) -> (ChainGradients<T>, Option<GradientStats>) {
+        let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
+        let mut ws = ChainWorkspace::new();
+        ws.set_stats(threshold).unwrap();
+        let mut out = ChainGradients::default();
+        self.batch::<T>()
+            .gradients_into(&cast(&self.inputs), &cast(&self.targets), Magnitudes::Plain, &mut ws, &mut out)
+            .unwrap();
+        (out, ws.stats().cloned())
+    }
+
+    /// Per layer l (index l − 1), over the chains: ∂L/∂a_l and f′(z_l), by the equations of
+    /// `vectorised::chain`'s module docs, one chain at a time.
+    fn reference(&self) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let (s, d) = (self.n_chains, self.acts.len());
+        let mut grad_a = vec![vec![0.0; s]; d];
+        let mut deriv = vec![vec![0.0; s]; d];
+        for c in 0..s {
+            let w = |layer: usize| self.weights[(layer - 1) * s + c];
+            let into = |layer: usize| self.span.filter(|&span| layer.is_multiple_of(span));
+            let mut a = vec![self.inputs[c]];
+            for layer in 1..=d {
+                let f = crate::to_oracle(self.acts[layer - 1]);
+                let b = self.biases.as_ref().map_or(0.0, |b| b[(layer - 1) * s + c]);
+                let z = w(layer) * a[layer - 1] + b + into(layer).map_or(0.0, |span| a[layer - span]);
+                deriv[layer - 1][c] = f.derivative(z);
+                a.push(f.value(z));
+            }
+            let mut delta = vec![0.0; d + 1]; // δ_l at index l
+            for layer in (1..=d).rev() {
+                let g = if layer == d {
+                    2.0 * (a[d] - self.targets[c])
+                } else {
+                    let skip = into(layer).filter(|&span| layer + span <= d).map_or(0.0, |span| delta[layer + span]);
+                    delta[layer + 1] * w(layer + 1) + skip
+                };
+                grad_a[layer - 1][c] = g;
+                delta[layer] = deriv[layer - 1][c] * g;
+            }
+        }
+        (grad_a, deriv)
+    }
+}
+
+fn bits<T: SimdReal>(v: &[T]) -> Vec<u64> {
+    v.iter().map(|x| x.to_f64().to_bits()).collect()
+}
+
+/// `a` within `rel` of `b` (relative to |b|), or both equal.
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    a == b || (a - b).abs() <= rel * b.abs()
+}
+
+/// Gathering statistics leaves every gradient's bits as they are, in `f64` and `f32`, with and
+/// without biases and shortcuts, over batches of one block and of several (the last partial).
+#[test]
+fn chain_statistics_leave_the_gradients_bits_unchanged() {
+    fn check<T: SimdReal>(case: &ChainCase) {
+        let (plain, none) = case.run::<T>(None);
+        let (with, stats) = case.run::<T>(Some(DEFAULT_SATURATION_THRESHOLD));
+        assert!(none.is_none() && stats.is_some());
+        assert_eq!(bits(&plain.weight), bits(&with.weight));
+        assert_eq!(bits(&plain.bias), bits(&with.bias));
+        assert_eq!(bits(&plain.input), bits(&with.input));
+        assert_eq!(bits(&plain.loss), bits(&with.loss));
+    }
+    for (n_chains, biased, span) in [(1, false, None), (300, true, None), (300, false, Some(2)), (517, true, Some(3))] {
+        let case = ChainCase::mixed(n_chains, 9, biased, span, n_chains as u64);
+        check::<f64>(&case);
+        check::<f32>(&case);
+    }
+}
+
+/// Each layer's statistics are those of its S values of ∂L/∂w_l (the returned gradients), of
+/// ∂L/∂a_l and of f′(z_l) (from an independent computation, one chain at a time): counts exactly,
+/// maxima of ∂L/∂w exactly, sums to rounding (the engine adds block by block).
+#[test]
+fn chain_statistics_summarise_each_layer_over_the_chains() {
+    for (biased, span, seed) in [(false, None, 11), (true, Some(2), 12), (true, Some(3), 13)] {
+        let case = ChainCase::mixed(300, 12, biased, span, seed);
+        let (out, stats) = case.run::<f64>(Some(DEFAULT_SATURATION_THRESHOLD));
+        let stats = stats.unwrap();
+        let (grad_a, deriv) = case.reference();
+        let s = case.n_chains;
+        assert_eq!(stats.layers.len(), 12);
+        assert_eq!(stats.first_non_finite, None);
+        let (mut saturated_seen, mut dead_seen) = (false, false);
+        for (l, st) in stats.layers.iter().enumerate() {
+            let want_w = Summary::of(&out.weight[l * s..][..s]);
+            assert!(close(st.weight.norm, want_w.norm, 1e-14), "layer {}: {:?} vs {want_w:?}", l + 1, st.weight);
+            assert!(close(st.weight.mean_abs, want_w.mean_abs, 1e-14), "layer {}", l + 1);
+            assert_eq!(st.weight.max_abs, want_w.max_abs, "layer {}", l + 1);
+            let want_a = Summary::of(&grad_a[l]);
+            for (got, want) in [(st.activation.norm, want_a.norm), (st.activation.mean_abs, want_a.mean_abs)] {
+                assert!(close(got, want, 1e-10), "layer {}: {:?} vs {want_a:?}", l + 1, st.activation);
+            }
+            assert!(close(st.activation.max_abs, want_a.max_abs, 1e-10), "layer {}", l + 1);
+            let act = case.acts[l];
+            let limit = DEFAULT_SATURATION_THRESHOLD * sup_derivative(act);
+            let saturated = deriv[l].iter().filter(|v| v.abs() < limit).count();
+            assert_eq!(st.saturated_fraction, saturated as f64 / s as f64, "layer {} ({act:?})", l + 1);
+            let dead = if act == Activation::Relu { deriv[l].iter().filter(|&&v| v == 0.0).count() } else { 0 };
+            assert_eq!((st.dead_units, st.dead_fraction), (dead, dead as f64 / s as f64), "layer {}", l + 1);
+            saturated_seen |= saturated > 0;
+            dead_seen |= dead > 0;
+        }
+        // The cases exercise both counts (a relu chain with z < 0 is dead and saturated).
+        assert!(saturated_seen && dead_seen);
+    }
+}
+
+/// The same statistics, to the bit, on 1, 2 and 7 threads (blocks combine in block order).
+#[test]
+fn chain_statistics_are_bit_identical_on_1_2_and_7_threads() {
+    let case = ChainCase::mixed(517, 10, true, Some(2), 21);
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| {
+            let (_, s64) = case.run::<f64>(Some(DEFAULT_SATURATION_THRESHOLD));
+            let (_, s32) = case.run::<f32>(Some(DEFAULT_SATURATION_THRESHOLD));
+            format!("{s64:?} {s32:?}")
+        })
+    };
+    let one = on(1);
+    assert_eq!(one, on(2));
+    assert_eq!(one, on(7));
+}
+
+/// Identity chains of depth 3 whose x = 1e200 and w_2 = 1e200 overflow a_2 in chains 150 and 299
+/// (the second and third blocks of 128): chain 150's is the first non-finite value, on any
+/// number of threads; with the overflow in a_3 of chain 20 as well, chain 150's a_2 still
+/// comes first (forward values are scanned layer by layer).
+#[test]
+fn chain_statistics_locate_the_first_non_finite_forward_value_across_blocks() {
+    let (s, d) = (300, 3);
+    for extra in [false, true] {
+        let mut case = ChainCase::mixed(s, d, false, None, 31);
+        case.acts = vec![Activation::Identity; d];
+        case.weights = vec![1.0; s * d];
+        case.inputs = vec![0.0; s];
+        for c in [150, 299] {
+            case.inputs[c] = 1e200;
+            case.weights[s + c] = 1e200;
+        }
+        if extra {
+            case.inputs[20] = 1e160;
+            case.weights[s + 20] = 1e100;
+            case.weights[2 * s + 20] = 1e100;
+        }
+        for threads in [1, 2, 7] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let stats = pool.install(|| case.run::<f64>(Some(DEFAULT_SATURATION_THRESHOLD)).1.unwrap());
+            let nf = stats.first_non_finite.unwrap();
+            let want = NonFinite { layer: 2, unit: 150, sample: None, stage: Stage::Forward };
+            assert_eq!(nf, want, "{threads} threads, extra {extra}");
+        }
+    }
+}
+
+/// Forward finite, backward not, in identity chains of depth 2. Chain 200 (block 1): y = 1e308,
+/// t = −1e308, so ∂L/∂a_2 = 2(y − t) = +∞. Chain 7 (block 0): x = 1e300, w_1 = 1e−300,
+/// w_2 = 1e10, so every value is finite up to ∂L/∂a_1 = 2e20, and ∂L/∂w_1 = 2e20·x = +∞.
+/// Backward order puts layer 2 first, so chain 200's is found although chain 7's index is
+/// smaller; without it, chain 7's is found as a weight gradient.
+#[test]
+fn chain_statistics_locate_a_non_finite_gradient_in_backward_order() {
+    let (s, d) = (300, 2);
+    let mut case = ChainCase::mixed(s, d, false, None, 41);
+    case.acts = vec![Activation::Identity; d];
+    case.weights = vec![1.0; s * d];
+    case.inputs = vec![0.5; s];
+    case.targets = vec![0.0; s];
+    (case.inputs[200], case.targets[200]) = (1e308, -1e308);
+    (case.inputs[7], case.weights[7], case.weights[s + 7]) = (1e300, 1e-300, 1e10);
+    let first = |case: &ChainCase| {
+        let pool = |threads| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let found: Vec<_> = [1, 2, 7]
+            .map(|t| {
+                pool(t).install(|| case.run::<f64>(Some(DEFAULT_SATURATION_THRESHOLD)).1.unwrap().first_non_finite)
+            })
+            .into();
+        assert!(found.iter().all(|f| *f == found[0]), "{found:?}");
+        found[0]
+    };
+    let want = NonFinite { layer: 2, unit: 200, sample: None, stage: Stage::ActivationGradient };
+    assert_eq!(first(&case), Some(want));
+    (case.inputs[200], case.targets[200]) = (0.5, 0.0);
+    let want = NonFinite { layer: 1, unit: 7, sample: None, stage: Stage::WeightGradient };
+    assert_eq!(first(&case), Some(want));
+}
+
+/// Statistics are off unless asked for; a threshold that is NaN, infinite or negative is refused.
+#[test]
+fn chain_statistics_are_off_by_default_and_refuse_a_bad_threshold() {
+    let mut ws = ChainWorkspace::<f64>::new();
+    assert!(ws.stats().is_none());
+    for bad in [f64::NAN, f64::INFINITY, -1e-3] {
+        let e = ws.set_stats(Some(bad)).unwrap_err().to_string();
+        assert!(e.contains("saturation threshold"), "{e}");
+    }
+    ws.set_stats(Some(0.0)).unwrap();
+    let case = ChainCase::mixed(3, 2, false, None, 51);
+    case.batch::<f64>()
+        .gradients_into(&case.inputs, &case.targets, Magnitudes::Plain, &mut ws, &mut Default::default())
+        .unwrap();
+    assert_eq!(ws.stats().unwrap().layers.len(), 2);
 }
