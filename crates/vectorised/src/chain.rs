@@ -438,7 +438,7 @@ impl<T: SimdReal> ChainBatch<T> {
             })
         });
         if threshold.is_some() {
-            workspace.finish_stats(&self.activations, s);
+            workspace.finish_stats(d, s);
         }
         Ok(())
     }
@@ -446,8 +446,7 @@ impl<T: SimdReal> ChainBatch<T> {
 
 impl<T: Real> ChainWorkspace<T> {
     /// Combines the blocks' statistics in block order (the same bits on any number of threads).
-    fn finish_stats(&mut self, activations: &[Activation], n_chains: usize) {
-        let d = activations.len();
+    fn finish_stats(&mut self, d: usize, n_chains: usize) {
         for (l, st) in self.stats.layers.iter_mut().enumerate() {
             *st = PartialLayer::merged(&self.partial, l, d).finish(n_chains);
         }
