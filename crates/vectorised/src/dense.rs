@@ -700,8 +700,8 @@ impl<T: DenseReal> Dense<T> {
                 let (summary, bad) = if multiply {
                     Summary::of_then_multiply(&mut ws.g[idx], &ws.d[idx])
                 } else {
-                    // A NaN or ±∞ makes Σv² non-finite, so a finite norm means there is none to
-                    // look for (a non-finite norm from finite values that overflow Σv² finds none).
+                    // A NaN or ±∞ makes the norm non-finite, and finite values do not (its sums
+                    // are scaled), so a finite norm means there is none to look for.
                     let summary = Summary::of(&ws.g[idx]);
                     (summary, if summary.norm.is_finite() { None } else { stats::first_non_finite(&ws.g[idx]) })
                 };

@@ -61,8 +61,8 @@ impl Summary {
     /// [`Summary::of`] `g` (the same bits) and the index of its first NaN or ±∞, then
     /// g ← g ⊙ d, in one pass (the backward pass's Δ = G ⊙ f′(Z), whose G the statistics
     /// describe). Blocks of 64 values are summarised, checked, then multiplied: a NaN or ±∞ makes
-    /// Σv² non-finite, so only the block where that first happens is searched (and, if finite
-    /// values overflowed Σv² instead, every block after it).
+    /// Σ|v| non-finite, so only the block where that first happens is searched (and, if finite
+    /// values near `f64::MAX` overflowed Σ|v| instead, every block after it).
     pub(crate) fn of_then_multiply<T: Real>(g: &mut [T], d: &[T]) -> (Summary, Option<usize>) {
         const BLOCK: usize = 8 * LANES;
         debug_assert_eq!(g.len(), d.len());
@@ -288,8 +288,8 @@ impl PartialLayer {
     }
 
     /// Whether the ∂L/∂W and the ∂L/∂a values added so far may hold a NaN or ±∞: a non-finite
-    /// value makes its lane's Σv² non-finite, so `false` means none (`true` may also be finite
-    /// values whose Σv² overflowed: search to know).
+    /// value makes its lane's Σ|v| non-finite, so `false` means none (`true` may also be finite
+    /// values near `f64::MAX` whose Σ|v| overflowed: search to know).
     pub(crate) fn may_be_non_finite(&self) -> (bool, bool) {
         (self.weight.may_be_non_finite(), self.activation.may_be_non_finite())
     }
@@ -533,7 +533,7 @@ mod tests {
     }
 
     /// A NaN anywhere makes max |v| NaN (the maxima compare without testing for NaN: the lane's
-    /// Σv² carries it), in any lane, in the tail, and across merged parts; ±∞ is the max.
+    /// Σ|v| carries it), in any lane, in the tail, and across merged parts; ±∞ is the max.
     #[test]
     fn a_nan_is_the_maximum_and_an_infinity_is_too() {
         for n in [1usize, 8, 9, 20] {
@@ -556,7 +556,7 @@ mod tests {
     }
 
     /// The fused pass gives [`Summary::of`]'s bits, Δ = G ⊙ D, and G's first NaN or ±∞ exactly —
-    /// also when finite values overflow Σv² in an earlier block (a false alarm) and when the
+    /// also when finite values overflow Σ|v| in an earlier block (a false alarm) and when the
     /// product of a finite g and d overflows (Δ non-finite, G finite: not reported).
     #[test]
     fn the_fused_summary_and_product_match_the_separate_ones() {
@@ -571,9 +571,13 @@ mod tests {
                         g[bad] = v;
                         cases.push((g, Some(bad)));
                     }
-                    // Σv² overflows at index 0 (a false alarm); a NaN after it is still found.
+                    // Σ|v| of lane 0 overflows at index 8 (a false alarm); a NaN after it is
+                    // still found.
                     let mut g = g.clone();
-                    g[0] = 1e200;
+                    g[0] = f64::MAX;
+                    if n > 8 {
+                        g[8] = f64::MAX;
+                    }
                     if bad > 0 {
                         g[bad] = f64::NAN;
                         cases.push((g, Some(bad)));
