@@ -40,8 +40,8 @@
 //! crosses blocks and each element of a product is one FMA chain however the product is cut,
 //! so gradients have the same bits on 1, 2 or 7 threads. Bias gradients and the loss are summed
 //! over samples in index order on one thread. **Memory**: the
-//! [`Workspace`] keeps A_l and D_l for every layer (what backward needs), G_l for every layer
-//! only with shortcuts (otherwise two buffers that backward passes down), and is reused from
+//! [`Workspace`] keeps A_l and D_l for every layer (what backward needs) and s + 1 buffers for
+//! G (s the shortcut span, 1 without shortcuts), which backward passes down, and is reused from
 //! call to call without allocating. **SIMD**: the products run AVX-512 or AVX2 + FMA kernels
 //! where the CPU has them and a portable one elsewhere, all with the same bits; the
 //! [`SIMD_ENV`] environment variable (`GRADLAB_SIMD=avx2` or `portable`) caps the level, to
@@ -263,9 +263,10 @@ pub struct Workspace<T> {
     a: Vec<Vec<T>>,
     /// D_l = f′(Z_l).
     d: Vec<Vec<T>>,
-    /// G_l, then Δ_l in place. With shortcuts, one buffer per layer. Without, backward needs
-    /// only two at a time (Δ_l, and G_{l−1} being written), so only two exist: a call starts
-    /// with them at the top two layers and backward passes them down (see `Dense::backward`).
+    /// G_l, then Δ_l in place. Backward needs s + 1 at a time (s the shortcut span, 1 without
+    /// shortcuts): Δ_l, G_{l−1} being written, and G_{l−s} … G_{l−2}, which shortcuts from
+    /// layers above may have started. Only s + 1 exist: a call starts with them at the top
+    /// s + 1 layers, and backward passes each down when its layer is done (see `Dense::backward`).
     g: Vec<Vec<T>>,
     /// Whether G_l already holds a shortcut's contribution.
     pending: Vec<bool>,
@@ -322,16 +323,10 @@ impl<T: DenseReal> Workspace<T> {
         let n_layers = net.layers.len();
         let len = |idx: usize| batch * net.layers[idx].n_out;
         self.g.resize_with(n_layers, Vec::new);
-        if net.shortcut.is_some() {
-            for (idx, buf) in self.g.iter_mut().enumerate() {
-                buf.resize(len(idx), T::ZERO);
-            }
-            return;
-        }
-        // The two buffers (wherever the last call left them) to the top two layers, each large
-        // enough for any layer, so that passing them down never allocates; any other buffer
-        // (from a network with shortcuts) is freed.
-        let top = n_layers.saturating_sub(2);
+        // The s + 1 buffers (wherever the last call left them) to the top s + 1 layers, each
+        // large enough for any layer, so that passing them down never allocates; any other
+        // buffer (from a network with a longer span) is freed.
+        let top = n_layers.saturating_sub(net.g_window() + 1);
         for idx in 0..top {
             if self.g[idx].capacity() > 0 {
                 match (top..n_layers).find(|&j| self.g[j].capacity() == 0) {
@@ -441,6 +436,12 @@ impl<T: DenseReal> Dense<T> {
     pub fn shortcut(&self) -> Option<usize> {
         self.shortcut
     }
+    /// How many layers below the one being back-propagated G may be written in: the shortcut
+    /// span, or 1 (G_{l−1}, the product) without shortcuts.
+    fn g_window(&self) -> usize {
+        self.shortcut.unwrap_or(1)
+    }
+
     /// The layers l (1-based) that receive a shortcut.
     pub fn shortcut_layers(&self) -> Vec<usize> {
         (1..=self.layers.len()).filter(|&l| self.shortcut_from[l - 1].is_some()).collect()
@@ -720,12 +721,14 @@ impl<T: DenseReal> Dense<T> {
             if multiply && !gather {
                 hadamard(&mut ws.g[idx], &ws.d[idx]);
             }
-            // Without shortcuts this layer's product overwrites G_{l−1} whole, in the buffer of
-            // Δ_{l+1}: used up in the previous step and still in cache (G_{l−1} has none of its
-            // own; see `Workspace::g`). Its capacity fits any layer: no allocation.
-            if self.shortcut.is_none() && idx >= 1 && idx + 1 < n_layers {
-                ws.g.swap(idx - 1, idx + 1);
-                ws.g[idx - 1].resize(batch * n_in, T::ZERO);
+            // G_{l−s} (s = the span, 1 without shortcuts), which this layer's shortcut or product
+            // is the first to write, gets the buffer of Δ_{l+1}, used up in the previous step
+            // (see `Workspace::g`): without shortcuts G_{l−1}, whose product then overwrites it
+            // whole, in cache. Its capacity fits any layer: no allocation.
+            let window = self.g_window();
+            if idx >= window && idx + 1 < n_layers {
+                ws.g.swap(idx - window, idx + 1);
+                ws.g[idx - window].resize(batch * self.layers[idx - window].n_out, T::ZERO);
             }
             let (lower, upper) = ws.g.split_at_mut(idx);
             let delta: &[T] = &upper[0];

@@ -564,6 +564,52 @@ fn a_call_from_outside_the_pool_gives_the_same_bits() {
     }
 }
 
+/// Networks of one width with a shortcut of every span 1…8 (8 layers, dyadic values, exact
+/// activations) give the oracle's bits, through one workspace reused from span to span and
+/// back: backward keeps span + 1 buffers for G and passes them down, and a shortcut's Δ must
+/// land in a buffer that is still G_{l−s} when layer l − s is reached.
+#[test]
+fn shortcuts_of_every_span_give_the_oracles_bits_through_one_workspace() {
+    let (width, depth, batch) = (2, 8, 3);
+    let acts = [Activation::Identity, Activation::Relu, Activation::Identity];
+    let layers: Vec<LayerCase> = (0..depth)
+        .map(|l| {
+            let w = (0..width)
+                .map(|o| (0..width).map(|i| ((o * 7 + i * 3 + l) % 3) as f64 / 2.0 - 0.5).collect())
+                .collect();
+            let b = (l % 2 == 0).then(|| (0..width).map(|o| ((o + l) % 3) as f64 / 16.0).collect());
+            (w, b, acts[l % 3])
+        })
+        .collect();
+    let rows = |seed: usize| -> Vec<Vec<f64>> {
+        (0..batch).map(|b| (0..width).map(|i| ((b * 5 + i * 3 + seed) % 9) as f64 / 8.0 - 0.5).collect()).collect()
+    };
+    let mut ws = Workspace::new();
+    for span in (1..=depth).chain([3, 1, 8, 2]) {
+        let case = NetCase {
+            n_input: width,
+            layers: layers.clone(),
+            shortcut: Some(span),
+            input: rows(1),
+            target: rows(4),
+            loss: Loss::SquaredError,
+        };
+        assert!(exact_bits(&case) <= 52.0, "span {span}: the case must be exact ({} bits)", exact_bits(&case));
+        let (want, got) = (case.oracle(), case.fast::<f64>(&mut ws));
+        for l in 0..depth {
+            let w: Vec<u64> = oracle_weight_in_out(&want, l).iter().map(|v| v.to_bits()).collect();
+            assert_eq!(
+                got.weight[l].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                w,
+                "span {span}, layer {}",
+                l + 1
+            );
+            let b: Vec<u64> = want.bias[l].iter().map(|v| v.to_bits()).collect();
+            assert_eq!(got.bias[l].iter().map(|v| v.to_bits()).collect::<Vec<_>>(), b, "span {span}, layer {}", l + 1);
+        }
+    }
+}
+
 /// A workspace reused call after call (whose backward buffers trade places between layers of
 /// equal width) gives a fresh workspace's bits, at several depths, with and without statistics.
 #[test]
