@@ -269,41 +269,70 @@ fn chain_statistics_leave_the_gradients_bits_unchanged() {
     }
 }
 
-/// Each layer's statistics are those of its S values of ∂L/∂w_l (the returned gradients), of
-/// ∂L/∂a_l and of f′(z_l) (from an independent computation, one chain at a time): counts exactly,
-/// maxima of ∂L/∂w exactly, sums to rounding (the engine adds block by block).
+/// Checks `case`'s statistics against its S values of ∂L/∂w_l per layer (the returned
+/// gradients) and of ∂L/∂a_l and f′(z_l) (from an independent computation, one chain at a
+/// time): counts exactly, the maxima of ∂L/∂w exactly, their sums to rounding (the engine adds
+/// block by block), ∂L/∂a's summaries within `activation_tol` (relative: the two computations
+/// round differently). Returns whether any unit was saturated and whether any was dead.
+fn check_chain_statistics(case: &ChainCase, activation_tol: f64) -> (bool, bool) {
+    let (out, stats) = case.run::<f64>(Some(DEFAULT_SATURATION_THRESHOLD));
+    let stats = stats.unwrap();
+    let (grad_a, deriv) = case.reference();
+    let s = case.n_chains;
+    assert_eq!(stats.layers.len(), case.acts.len());
+    assert_eq!(stats.first_non_finite, None);
+    let (mut saturated_seen, mut dead_seen) = (false, false);
+    for (l, st) in stats.layers.iter().enumerate() {
+        let want_w = Summary::of(&out.weight[l * s..][..s]);
+        assert!(close(st.weight.norm, want_w.norm, 1e-14), "layer {}: {:?} vs {want_w:?}", l + 1, st.weight);
+        assert!(close(st.weight.mean_abs, want_w.mean_abs, 1e-14), "layer {}", l + 1);
+        assert_eq!(st.weight.max_abs, want_w.max_abs, "layer {}", l + 1);
+        let want_a = Summary::of(&grad_a[l]);
+        for (got, want) in [
+            (st.activation.norm, want_a.norm),
+            (st.activation.mean_abs, want_a.mean_abs),
+            (st.activation.max_abs, want_a.max_abs),
+        ] {
+            assert!(close(got, want, activation_tol), "layer {}: {:?} vs {want_a:?}", l + 1, st.activation);
+        }
+        let act = case.acts[l];
+        let limit = DEFAULT_SATURATION_THRESHOLD * sup_derivative(act);
+        let saturated = deriv[l].iter().filter(|v| v.abs() < limit).count();
+        assert_eq!(st.saturated_fraction, saturated as f64 / s as f64, "layer {} ({act:?})", l + 1);
+        let dead = if act == Activation::Relu { deriv[l].iter().filter(|&&v| v == 0.0).count() } else { 0 };
+        assert_eq!((st.dead_units, st.dead_fraction), (dead, dead as f64 / s as f64), "layer {}", l + 1);
+        saturated_seen |= saturated > 0;
+        dead_seen |= dead > 0;
+    }
+    (saturated_seen, dead_seen)
+}
+
+/// Each layer's statistics summarise its S chains (see [`check_chain_statistics`]), in cases
+/// that exercise both counts (a relu chain with z < 0 is dead and saturated).
 #[test]
 fn chain_statistics_summarise_each_layer_over_the_chains() {
     for (biased, span, seed) in [(false, None, 11), (true, Some(2), 12), (true, Some(3), 13)] {
-        let case = ChainCase::mixed(300, 12, biased, span, seed);
-        let (out, stats) = case.run::<f64>(Some(DEFAULT_SATURATION_THRESHOLD));
-        let stats = stats.unwrap();
-        let (grad_a, deriv) = case.reference();
-        let s = case.n_chains;
-        assert_eq!(stats.layers.len(), 12);
-        assert_eq!(stats.first_non_finite, None);
-        let (mut saturated_seen, mut dead_seen) = (false, false);
-        for (l, st) in stats.layers.iter().enumerate() {
-            let want_w = Summary::of(&out.weight[l * s..][..s]);
-            assert!(close(st.weight.norm, want_w.norm, 1e-14), "layer {}: {:?} vs {want_w:?}", l + 1, st.weight);
-            assert!(close(st.weight.mean_abs, want_w.mean_abs, 1e-14), "layer {}", l + 1);
-            assert_eq!(st.weight.max_abs, want_w.max_abs, "layer {}", l + 1);
-            let want_a = Summary::of(&grad_a[l]);
-            for (got, want) in [(st.activation.norm, want_a.norm), (st.activation.mean_abs, want_a.mean_abs)] {
-                assert!(close(got, want, 1e-10), "layer {}: {:?} vs {want_a:?}", l + 1, st.activation);
-            }
-            assert!(close(st.activation.max_abs, want_a.max_abs, 1e-10), "layer {}", l + 1);
-            let act = case.acts[l];
-            let limit = DEFAULT_SATURATION_THRESHOLD * sup_derivative(act);
-            let saturated = deriv[l].iter().filter(|v| v.abs() < limit).count();
-            assert_eq!(st.saturated_fraction, saturated as f64 / s as f64, "layer {} ({act:?})", l + 1);
-            let dead = if act == Activation::Relu { deriv[l].iter().filter(|&&v| v == 0.0).count() } else { 0 };
-            assert_eq!((st.dead_units, st.dead_fraction), (dead, dead as f64 / s as f64), "layer {}", l + 1);
-            saturated_seen |= saturated > 0;
-            dead_seen |= dead > 0;
-        }
-        // The cases exercise both counts (a relu chain with z < 0 is dead and saturated).
+        let (saturated_seen, dead_seen) = check_chain_statistics(&ChainCase::mixed(300, 12, biased, span, seed), 1e-10);
         assert!(saturated_seen && dead_seen);
+    }
+}
+
+proptest::proptest! {
+    /// The same over random batches: 1–400 chains (one block to four, the last partial),
+    /// depth 1–12, every activation, with and without biases and shortcuts. ∂L/∂a's tolerance
+    /// is wide (1e−6) because a random chain may cancel in δ_{l+1}·w_{l+1} + δ_{l+s}, where the
+    /// two computations' last-bit differences grow; a wrong row (δ for ∂L/∂a, a missing
+    /// shortcut term) is off by far more.
+    #[test]
+    fn chain_statistics_match_an_independent_computation(
+        n_chains in 1usize..400,
+        depth in 1usize..=12,
+        biased in proptest::bool::ANY,
+        span in proptest::option::of(1usize..=4),
+        seed in 0u64..100_000,
+    ) {
+        let case = ChainCase::mixed(n_chains, depth, biased, span.filter(|&s| s <= depth), seed);
+        check_chain_statistics(&case, 1e-6);
     }
 }
 
