@@ -223,9 +223,9 @@ impl Lanes {
 /// `4·LANES` of the whole set). The order: in each whole group of `4·LANES` values, each lane's
 /// four values are added pairwise ([`Lanes::add_four`]; a sum then waits for one addition per
 /// 32 values, not per 8; a group with nothing outside the middle range takes
-/// [`Lanes::add_four_middle`], the same bits at half the work); then the rest one by one. Cutting a set at multiples of `4·LANES`
-/// does not change the bits. Compiled for AVX-512 and AVX2 too (`multiversion`): eight
-/// independent chains per sum, so the loop runs on vectors.
+/// [`Lanes::add_four_middle`], the same bits at half the work); then the rest one by one.
+/// Cutting a set at multiples of `4·LANES` does not change the bits. Compiled for AVX-512 and
+/// AVX2 too (`multiversion`): eight independent chains per sum, so the loop runs on vectors.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
 fn summarise<T: Real>(acc: &mut Lanes, values: &[T]) {
     summarise_inline(acc, values);
