@@ -89,20 +89,22 @@ fn a_non_finite_gradient_is_located_in_backward_order() {
     assert_eq!((nf.layer, nf.stage), (1, Stage::ActivationGradient));
 }
 
+/// `f()` on pools of 1, 2 and 7 threads, checked to be the same each time (compare `Debug`
+/// text for the bits of floats); returns it.
+fn same_on_1_2_and_7_threads<R: PartialEq + std::fmt::Debug + Send>(f: impl Fn() -> R + Sync) -> R {
+    let on = |threads: usize| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(&f);
+    let one = on(1);
+    for threads in [2, 7] {
+        assert_eq!(on(threads), one, "{threads} threads against 1");
+    }
+    one
+}
+
 #[test]
 fn statistics_are_bit_identical_on_1_2_and_7_threads() {
     let w = vectorised::workload::mlp_workload(65, 96, 3);
     let net = vectorised::dense::mlp_network::<f64>(&w).unwrap();
-    let on = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| format!("{:?}", run(&net, &w.inputs, &w.targets, 65).0))
-    };
-    let one = on(1);
-    assert_eq!(one, on(2));
-    assert_eq!(one, on(7));
+    same_on_1_2_and_7_threads(|| format!("{:?}", run(&net, &w.inputs, &w.targets, 65).0));
 }
 
 /// Sample 150 of 200 (the third block of rows) overflows first, sample 199 too: the first
@@ -118,12 +120,8 @@ fn the_first_non_finite_forward_value_is_located_across_parallel_blocks() {
     let mut x = vec![0.0; batch * n];
     x[150 * n] = 1e200;
     x[199 * n] = 1e200;
-    for threads in [1, 2, 7] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        let (stats, _) = pool.install(|| run(&net, &x, &vec![0.0; batch], batch));
-        let nf = stats.first_non_finite.unwrap();
-        assert_eq!((nf.layer, nf.unit, nf.sample, nf.stage), (1, 0, Some(150), Stage::Forward), "{threads} threads");
-    }
+    let nf = same_on_1_2_and_7_threads(|| run(&net, &x, &vec![0.0; batch], batch).0.first_non_finite).unwrap();
+    assert_eq!((nf.layer, nf.unit, nf.sample, nf.stage), (1, 0, Some(150), Stage::Forward));
 }
 
 /// G_1 = Δ_2·W_2ᵀ overflows in unit 1 only (W_2 = [1e−300, 1e300]) while the forward pass and
@@ -340,16 +338,11 @@ proptest::proptest! {
 #[test]
 fn chain_statistics_are_bit_identical_on_1_2_and_7_threads() {
     let case = ChainCase::mixed(517, 10, true, Some(2), 21);
-    let on = |threads: usize| {
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| {
-            let (_, s64) = case.run::<f64>(Some(DEFAULT_SATURATION_THRESHOLD));
-            let (_, s32) = case.run::<f32>(Some(DEFAULT_SATURATION_THRESHOLD));
-            format!("{s64:?} {s32:?}")
-        })
-    };
-    let one = on(1);
-    assert_eq!(one, on(2));
-    assert_eq!(one, on(7));
+    same_on_1_2_and_7_threads(|| {
+        let (_, s64) = case.run::<f64>(Some(DEFAULT_SATURATION_THRESHOLD));
+        let (_, s32) = case.run::<f32>(Some(DEFAULT_SATURATION_THRESHOLD));
+        format!("{s64:?} {s32:?}")
+    });
 }
 
 /// Identity chains of depth 3 whose x = 1e200 and w_2 = 1e200 overflow a_2 in chains 150 and 299
@@ -373,13 +366,11 @@ fn chain_statistics_locate_the_first_non_finite_forward_value_across_blocks() {
             case.weights[s + 20] = 1e100;
             case.weights[2 * s + 20] = 1e100;
         }
-        for threads in [1, 2, 7] {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            let stats = pool.install(|| case.run::<f64>(Some(DEFAULT_SATURATION_THRESHOLD)).1.unwrap());
-            let nf = stats.first_non_finite.unwrap();
-            let want = NonFinite { layer: 2, unit: 150, sample: None, stage: Stage::Forward };
-            assert_eq!(nf, want, "{threads} threads, extra {extra}");
-        }
+        let first = same_on_1_2_and_7_threads(|| {
+            case.run::<f64>(Some(DEFAULT_SATURATION_THRESHOLD)).1.unwrap().first_non_finite
+        });
+        let want = NonFinite { layer: 2, unit: 150, sample: None, stage: Stage::Forward };
+        assert_eq!(first, Some(want), "extra {extra}");
     }
 }
 
@@ -399,14 +390,7 @@ fn chain_statistics_locate_a_non_finite_gradient_in_backward_order() {
     (case.inputs[200], case.targets[200]) = (1e308, -1e308);
     (case.inputs[7], case.weights[7], case.weights[s + 7]) = (1e300, 1e-300, 1e10);
     let first = |case: &ChainCase| {
-        let pool = |threads| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        let found: Vec<_> = [1, 2, 7]
-            .map(|t| {
-                pool(t).install(|| case.run::<f64>(Some(DEFAULT_SATURATION_THRESHOLD)).1.unwrap().first_non_finite)
-            })
-            .into();
-        assert!(found.iter().all(|f| *f == found[0]), "{found:?}");
-        found[0]
+        same_on_1_2_and_7_threads(|| case.run::<f64>(Some(DEFAULT_SATURATION_THRESHOLD)).1.unwrap().first_non_finite)
     };
     let want = NonFinite { layer: 2, unit: 200, sample: None, stage: Stage::ActivationGradient };
     assert_eq!(first(&case), Some(want));
