@@ -317,11 +317,11 @@ impl PartialLayer {
 
     /// The layer's statistics, for `n` units each seen by one sample (so a dead relu unit is one
     /// with f′ = 0).
-    pub(crate) fn finish(&self, n: usize) -> LayerStats {
+    pub(crate) fn finish(self, n: usize) -> LayerStats {
         let fraction = |count: usize| if n == 0 { 0.0 } else { count as f64 / n as f64 };
         LayerStats {
-            weight: self.weight.clone().finish(n),
-            activation: self.activation.clone().finish(n),
+            weight: self.weight.finish(n),
+            activation: self.activation.finish(n),
             saturated_fraction: fraction(self.saturated),
             dead_units: self.zeros,
             dead_fraction: fraction(self.zeros),
