@@ -5,6 +5,7 @@ mod check;
 mod cli_report;
 mod cli_run;
 mod fuzz_seeds;
+mod golden;
 mod grad;
 mod meanfield;
 mod model;
