@@ -13,7 +13,6 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
-pub mod fuzzing;
 pub mod io;
 pub mod limits;
 pub mod model;
