@@ -45,7 +45,7 @@ const RATE_PROBE_TIME: Duration = Duration::from_millis(10);
 /// Chain layers per second that one thread differentiates the way the decay section does: a
 /// sigmoid chain of N(0, 1) weights, its `Ext` magnitudes and its bound, timed for about 10 ms.
 pub fn measure_rate() -> f64 {
-    let mut rng = crate::sections::stream_rng(0, u64::MAX, 0);
+    let mut rng = crate::sections::stream_rng(0, crate::sections::Stream::RateProbe, 0);
     let weights: Vec<f64> = (0..RATE_PROBE_DEPTH).map(|_| rng.normal()).collect();
     let chain =
         Chain::new(weights, vec![Activation::Sigmoid; RATE_PROBE_DEPTH], None, None).expect("finite N(0,1) weights");

@@ -9,7 +9,7 @@
 //! (relative) of it.
 
 use super::handwritten::{Bug, Net, Scratch, oracle_loss};
-use super::{Config, stream_rng};
+use super::{Config, Stream, stream_rng};
 use rayon::prelude::*;
 use scalar::gradcheck::{Options, check_gradient};
 use serde::Serialize;
@@ -124,7 +124,7 @@ pub fn compute(config: &Config) -> Classic {
     for (t, task) in [AND, XOR].iter().enumerate() {
         for hidden in 0..=3 {
             for bias in [true, false] {
-                let stream = (6 << 16) | (t as u64) << 8 | (hidden as u64) << 1 | u64::from(bias);
+                let stream = Stream::ClassicRuns { task: t, hidden, bias };
                 runs.push(train_many(config, task, hidden, bias, Bug::None, stream));
             }
         }
@@ -136,14 +136,14 @@ pub fn compute(config: &Config) -> Classic {
             let task = if matches!(bug, Bug::MissingSigmoidPrime | Bug::EqualInit) { XOR } else { AND };
             let bias = bug != Bug::NoBias;
             let hidden = if bug == Bug::NoBias { 0 } else { 1 };
-            let stream = (6 << 16) | (1 << 12) | k as u64;
+            let stream = Stream::ClassicBug { bug: k };
             bug_case(config, &task, hidden, bias, bug, stream)
         })
         .collect();
     Classic { epochs, seeds: seeds(config), runs, bugs }
 }
 
-fn bug_case(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: u64) -> BugCase {
+fn bug_case(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: Stream) -> BugCase {
     let net = Net::init(hidden, HIDDEN_WIDTH, bias, bug, &mut stream_rng(config.seed, stream, u64::MAX));
     let (_, claimed) = net.backprop(&INPUTS, &task.targets, bug);
     let f = |p: &[f64]| oracle_loss(&net.unflatten(p), &INPUTS, &task.targets);
@@ -182,7 +182,7 @@ struct Run {
     hidden_spread: Option<f64>,
 }
 
-fn train_many(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: u64) -> ClassicRuns {
+fn train_many(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: Stream) -> ClassicRuns {
     let constant = task.constant_loss();
     let runs: Vec<Run> = (0..seeds(config))
         .into_par_iter()

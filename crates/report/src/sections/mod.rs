@@ -1,9 +1,9 @@
 //! The report's sections: each computes plain data from the engines; [`crate::render`] turns the
 //! data into text.
 //!
-//! Every random draw comes from [`stream_rng`]`(seed, stream, index)`: one independent stream per
-//! section, configuration and sample, so the results do not depend on the order in which threads
-//! pick up work — the same seed gives the same bytes on any thread count.
+//! Every random draw comes from [`stream_rng`]`(seed, stream, index)` with a named [`Stream`]: one
+//! independent stream per section, configuration and sample, so the results do not depend on the
+//! order in which threads pick up work — the same seed gives the same bytes on any thread count.
 
 pub mod classic;
 pub mod decay;
@@ -13,16 +13,17 @@ pub mod handwritten;
 pub mod meanfield;
 pub mod remedies;
 pub mod stats;
+pub mod streams;
 pub mod symptoms;
 pub mod worked;
 
 use crate::cli::ReportArgs;
 use crate::error::Error;
 use crate::render;
-use scalar::rng::{Rng, SplitMix64};
 use serde::Serialize;
 use std::io::Write;
 use std::process::ExitCode;
+pub use streams::{Stream, stream_rng};
 
 /// The report's output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -154,13 +155,6 @@ fn plot_link(dir: &std::path::Path, out: Option<&std::path::Path>) -> String {
     let base = out.and_then(std::path::Path::parent).filter(|p| !p.as_os_str().is_empty());
     let relative = base.and_then(|b| dir.strip_prefix(b).ok()).unwrap_or(dir);
     relative.to_string_lossy().replace('\\', "/")
-}
-
-/// An independent random stream for (`seed`, `stream`, `index`): SplitMix64 applied in turn to
-/// the seed, the stream and the index, then xoshiro256** seeded from the result.
-pub fn stream_rng(seed: u64, stream: u64, index: u64) -> Rng {
-    let mix = |x: u64| SplitMix64::new(x).next_u64();
-    Rng::new(mix(mix(mix(seed) ^ stream) ^ index))
 }
 
 /// Computes the report on `--threads` threads and writes it to stdout (and `--out`).
