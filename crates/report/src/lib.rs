@@ -10,11 +10,11 @@
 //! SVG ([`render`]) with every number formatted in one place ([`numfmt`]). Rendering does no
 //! arithmetic and no I/O, so snapshot tests see exactly what a person reads.
 
+pub mod budget;
 pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod io;
-pub mod limits;
 pub mod model;
 pub mod numfmt;
 pub mod reference;
