@@ -12,7 +12,7 @@
 //!
 //! The binary and its command line sit behind the `cli` feature (on by default). With
 //! `default-features = false` the crate is a library without `clap` or `indicatif`: the model
-//! format ([`model`]), reference gradients and gradient checks ([`reference`]), the budgets
+//! format ([`model`]), reference gradients and gradient checks ([`reference`](mod@reference)), the budgets
 //! ([`budget`]), the sections and their rendering.
 
 pub mod budget;

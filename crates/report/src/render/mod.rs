@@ -2,6 +2,7 @@
 //! goes through [`crate::numfmt`].
 
 mod markdown;
+pub mod reference;
 pub mod svg;
 
 pub use markdown::markdown;
