@@ -4,7 +4,7 @@
 
 use crate::assert_no_bare_non_finite;
 use crate::bytes::{Bytes, extreme};
-use report::sections::classic::{BugCase, Classic, ClassicRuns};
+use report::sections::classic::{BugCase, Classic, ClassicRuns, Diagnosis};
 use report::sections::decay::{Decay, DecayConfig, DecayRow};
 use report::sections::dense_init::{DenseInit, InitConfig};
 use report::sections::handwritten::Bug;
@@ -164,7 +164,7 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
                 gradient_check_passed: b.bool(),
                 worst: b.bool().then(|| ("W1[0][1]".to_string(), finite(b), finite(b))),
                 training: classic_runs(b),
-                diagnosis: "the gradient check fails at the first step".into(),
+                diagnosis: Diagnosis::GradientsWrong,
             }
         })
         .collect();

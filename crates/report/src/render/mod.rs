@@ -2,6 +2,7 @@
 //! goes through [`crate::numfmt`].
 
 mod markdown;
+pub mod prose;
 pub mod reference;
 pub mod svg;
 

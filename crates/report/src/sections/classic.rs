@@ -109,12 +109,31 @@ pub struct BugCase {
     /// Training with the bug (same seeds and budget as the main table).
     pub training: ClassicRuns,
     /// What reveals the bug, judged from the measurements above.
-    pub diagnosis: String,
+    pub diagnosis: Diagnosis,
 }
 
 /// Seeds per configuration: half of `--samples` (training runs cost far more than chains).
 pub fn seeds(config: &Config) -> usize {
     config.samples.div_ceil(2)
+}
+
+/// What a bug case shows, in the order it is decided (its sentence is `render`'s, in the Markdown
+/// and the JSON alike).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Diagnosis {
+    /// The gradient check against the oracle fails.
+    GradientsWrong,
+    /// The gradients are right, but every hidden unit stays identical to the others.
+    SymmetryNeverBroken,
+    /// The gradients are right, but no seed fits the task.
+    CannotFit {
+        /// The median final loss over the seeds.
+        median_final_loss: f64,
+        /// The constant predictor's loss.
+        constant_loss: f64,
+    },
+    /// The gradients are right and training succeeds.
+    TrainingSucceeds,
 }
 
 /// Computes the section.
@@ -151,16 +170,13 @@ fn bug_case(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, s
         check_gradient(f, &net.flatten(), &claimed, &Options::default()).expect("finite parameters and gradients");
     let training = train_many(config, task, hidden, bias, bug, stream);
     let diagnosis = if !report.passed() {
-        "the gradient check against the oracle fails: the gradients are wrong".to_string()
+        Diagnosis::GradientsWrong
     } else if training.median_hidden_spread == Some(0.0) {
-        "gradients are right; every hidden unit stays identical to the others (symmetry is never broken)".to_string()
+        Diagnosis::SymmetryNeverBroken
     } else if training.success_rate == 0.0 {
-        format!(
-            "gradients are right; the model cannot fit the task: median final loss {:.4} against the constant predictor's {:.4}",
-            training.median_final_loss, training.constant_loss
-        )
+        Diagnosis::CannotFit { median_final_loss: training.median_final_loss, constant_loss: training.constant_loss }
     } else {
-        "gradients are right and training succeeds".to_string()
+        Diagnosis::TrainingSucceeds
     };
     BugCase {
         bug,
