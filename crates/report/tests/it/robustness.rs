@@ -30,7 +30,7 @@ fn temp_dir(stem: &str) -> std::path::PathBuf {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Resource limits of the default run (crates/report/src/limits.rs).
+// Resource limits of the default run (crates/report/src/budget.rs).
 
 #[test]
 fn a_report_over_the_memory_budget_is_refused_with_the_estimate() {
