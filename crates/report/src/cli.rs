@@ -1,12 +1,11 @@
 //! The command line: `report` (the gradient-decay report) and its subcommands `chain`, `grad`
 //! and `check` (reference gradients and gradient checks for networks described in JSON).
+//! Parsing only: each command's flags and what it does live in [`commands`].
 
 use crate::commands;
 use crate::error::Error;
-use crate::sections::{self, Config, OutputFormat};
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use std::ffi::OsString;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Shows, exactly, why a deep network stops training.
@@ -18,7 +17,7 @@ pub struct Cli {
     pub command: Option<Command>,
     /// Options of the report.
     #[command(flatten)]
-    pub report: ReportArgs,
+    pub report: commands::report::Args,
 }
 
 /// The subcommands.
@@ -30,53 +29,6 @@ pub enum Command {
     Grad(commands::grad::Args),
     /// Compare gradients computed elsewhere with the reference; exit 0 only if every layer passes.
     Check(commands::check::Args),
-}
-
-/// Options of the gradient-decay report.
-#[derive(Debug, Args)]
-pub struct ReportArgs {
-    /// Also write the report to this file (atomically: an existing file survives a failed run).
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
-    /// Markdown for people, JSON for programs.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Md)]
-    pub format: OutputFormat,
-    /// The seed of every random draw; the same seed gives the same bytes on any thread count.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Samples (networks or chains) per measured configuration.
-    #[arg(long)]
-    pub samples: Option<usize>,
-    /// The deepest chain measured in the decay section.
-    #[arg(long, value_name = "DEPTH")]
-    pub max_depth: Option<usize>,
-    /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// A small, fast configuration (for tests and a first look).
-    #[arg(long)]
-    pub quick: bool,
-    /// Write SVG plots of the decay curves into this folder and link them from the markdown.
-    #[arg(long, value_name = "DIR")]
-    pub plots: Option<PathBuf>,
-    /// Refuse runs whose estimated memory exceeds this many MiB.
-    #[arg(long, value_name = "MIB", default_value_t = commands::DEFAULT_MEMORY_BUDGET_MIB)]
-    pub memory_budget_mib: u64,
-    /// Refuse runs whose estimated time (measured rate, perfect scaling) exceeds this many minutes.
-    #[arg(long, value_name = "MINUTES", default_value_t = crate::limits::DEFAULT_TIME_BUDGET_MINUTES)]
-    pub time_budget_minutes: u64,
-}
-
-impl ReportArgs {
-    /// `--threads` is between 1 and 1024 when given.
-    pub fn check_threads(&self) -> Result<(), Error> {
-        match self.threads {
-            Some(threads) if threads == 0 || threads > 1024 => {
-                Err(Error::input(format!("--threads {threads}: must be between 1 and 1024")))
-            }
-            _ => Ok(()),
-        }
-    }
 }
 
 /// Parses `args` (program name first) and runs what they ask for.
@@ -104,10 +56,6 @@ where
         Some(Command::Chain(args)) => commands::chain::run(&args),
         Some(Command::Grad(args)) => commands::grad::run(&args),
         Some(Command::Check(args)) => commands::check::run(&args),
-        None => {
-            let config = Config::from_args(&cli.report)?;
-            crate::limits::check(&config, &cli.report)?;
-            sections::run(&config, &cli.report)
-        }
+        None => commands::report::run(&cli.report),
     }
 }

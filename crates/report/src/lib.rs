@@ -9,13 +9,19 @@
 //! sections compute plain data ([`sections`]), and pure functions turn it into Markdown, JSON or
 //! SVG ([`render`]) with every number formatted in one place ([`numfmt`]). Rendering does no
 //! arithmetic and no I/O, so snapshot tests see exactly what a person reads.
+//!
+//! The binary and its command line sit behind the `cli` feature (on by default). With
+//! `default-features = false` the crate is a library without `clap` or `indicatif`: the model
+//! format ([`model`]), reference gradients and gradient checks ([`reference`](mod@reference)), the budgets
+//! ([`budget`]), the sections and their rendering.
 
+pub mod budget;
+#[cfg(feature = "cli")]
 pub mod cli;
+#[cfg(feature = "cli")]
 pub mod commands;
 pub mod error;
-pub mod fuzzing;
 pub mod io;
-pub mod limits;
 pub mod model;
 pub mod numfmt;
 pub mod reference;

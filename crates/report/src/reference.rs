@@ -51,12 +51,11 @@
 
 use crate::error::Error;
 use crate::model::{ClaimedGradients, ClaimedLayer, Model, count};
-use crate::numfmt;
+use crate::render::reference as render;
 use scalar::chain::{Chain, Magnitudes};
 use scalar::{Activation, Ext};
 use serde::Serialize;
 use std::fmt;
-use std::io;
 
 // ---------------------------------------------------------------------------------------------
 // The chain.
@@ -209,37 +208,12 @@ fn beyond_exact_range(chain: &Chain, x: f64, target: f64) -> Option<usize> {
 impl ChainReport {
     /// The JSON `report chain --format json` prints (one layer per line, no trailing newline).
     pub fn to_json(&self) -> String {
-        to_json(self)
+        render::layer_per_line_json(self)
     }
 
-    /// The Markdown table `report chain` prints; numbers through [`numfmt`].
+    /// The Markdown table `report chain` prints ([`crate::render::reference::chain_markdown`]).
     pub fn to_markdown(&self) -> String {
-        // (y − ŷ)² can overflow f64 while y and the exact gradients are fine: say so, never `inf`.
-        let loss = if self.loss.is_finite() { numfmt::sig(self.loss, 6) } else { "overflows f64".into() };
-        let mut out = format!("output y = {}, loss L = {loss}\n\n", numfmt::sig(self.output, 6));
-        out.push_str(
-            "| layer | z | u = a_{d−1} | ∂L/∂w (exact) | as f64 | log10 \\|∂L/∂w\\| | \
-             log10 bound |\n|---:|---:|---:|---:|---:|---:|---:|\n",
-        );
-        for l in &self.layers {
-            let as_f64 = match l.grad {
-                Some(g) => numfmt::sci(g, 4),
-                None if l.exact_grad.to_f64().is_infinite() => "overflows".into(),
-                None => "underflows".into(),
-            };
-            let bound = l.log10_bound.map_or_else(|| "—".into(), |b| numfmt::log10(b, 3));
-            out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} |\n",
-                l.layer,
-                numfmt::sig(l.pre_activation, 4),
-                numfmt::sig(l.input, 4),
-                numfmt::ext(l.exact_grad, 4),
-                as_f64,
-                numfmt::log10(l.log10_abs_grad.unwrap_or(f64::NEG_INFINITY), 3),
-                bound
-            ));
-        }
-        out
+        render::chain_markdown(self)
     }
 }
 
@@ -303,7 +277,7 @@ pub fn model_gradients(model: &Model) -> Result<ModelGradients, Error> {
 impl ModelGradients {
     /// The JSON `report grad` prints (one layer per line, no trailing newline).
     pub fn to_json(&self) -> String {
-        to_json(self)
+        render::layer_per_line_json(self)
     }
 }
 
@@ -592,134 +566,13 @@ impl fmt::Display for Entry {
 impl CheckReport {
     /// The JSON `report check --format json` prints (one layer per line, no trailing newline).
     pub fn to_json(&self) -> String {
-        to_json(self)
+        render::layer_per_line_json(self)
     }
 }
 
 impl fmt::Display for CheckReport {
-    /// The table `report check` prints; numbers through [`numfmt`].
+    /// The table `report check` prints ([`crate::render::reference::check_markdown`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "An entry passes when |theirs − ref| ≤ atol + rtol·|ref|, with atol = {} and rtol = {}.",
-            numfmt::sci(self.atol, 2),
-            numfmt::sci(self.rtol, 2)
-        )?;
-        writeln!(f)?;
-        writeln!(
-            f,
-            "| layer | entries | failed | max abs error | max rel error | worst entry | theirs | reference | verdict |"
-        )?;
-        writeln!(f, "|---:|---:|---:|---:|---:|---|---:|---:|---|")?;
-        for l in &self.layers {
-            let rel = if l.max_rel_error.is_infinite() {
-                "∞ (reference 0)".into()
-            } else {
-                numfmt::sci(l.max_rel_error, 2)
-            };
-            writeln!(
-                f,
-                "| {} | {} | {} | {} | {} | `{}` | {} | {} | {} |",
-                l.layer,
-                l.entries,
-                l.failed,
-                numfmt::sci(l.max_abs_error, 2),
-                rel,
-                l.worst.entry,
-                numfmt::sci(l.worst.theirs, 6),
-                numfmt::sci(l.worst.reference, 6),
-                if l.pass { "pass" } else { "FAIL" }
-            )?;
-        }
-        writeln!(f)?;
-        if let Some(loss) = &self.loss {
-            writeln!(
-                f,
-                "Loss: theirs {}, reference {}, abs error {}: {}.",
-                numfmt::sci(loss.theirs, 6),
-                numfmt::sci(loss.reference, 6),
-                numfmt::sci(loss.abs_error, 2),
-                if loss.pass {
-                    "pass"
-                } else {
-                    "FAIL — the forward pass or the loss differs, and every gradient may inherit it"
-                }
-            )?;
-            writeln!(f)?;
-        }
-        match self.first_wrong_layer {
-            None if self.pass => write!(f, "PASS: every layer matches the reference."),
-            None => write!(f, "FAIL: the loss differs; every layer's gradients pass."),
-            Some(l) => {
-                let failing: Vec<String> =
-                    (self.layers.iter().rev()).filter(|c| !c.pass).map(|c| c.layer.to_string()).collect();
-                write!(
-                    f,
-                    "FAIL: layer {l} is the first wrong layer in backprop order (from the output; \
-                     failing: {}). The layers below it inherit its error: look for the bug in \
-                     layer {l}'s backward step.",
-                    failing.join(", ")
-                )
-            }
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// JSON.
-
-/// Serializes with serde_json (shortest round-trip numbers, non-finite as `null`), putting each
-/// element of a top-level array on its own line.
-fn to_json<T: Serialize>(value: &T) -> String {
-    let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, LayerPerLine::default());
-    value.serialize(&mut ser).expect("serializing plain structs into memory cannot fail");
-    String::from_utf8(out).expect("serde_json writes UTF-8")
-}
-
-/// serde_json's compact format, except that each element of an array held directly by the
-/// top-level object starts a new line (indented by two spaces).
-#[derive(Debug, Default)]
-struct LayerPerLine {
-    depth: usize,
-    top_array_has_elements: bool,
-}
-
-impl serde_json::ser::Formatter for LayerPerLine {
-    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.depth += 1;
-        if self.depth == 2 {
-            self.top_array_has_elements = false;
-        }
-        w.write_all(b"[")
-    }
-
-    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        if self.depth == 2 && self.top_array_has_elements {
-            w.write_all(b"\n")?;
-        }
-        self.depth -= 1;
-        w.write_all(b"]")
-    }
-
-    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if !first {
-            w.write_all(b",")?;
-        }
-        if self.depth == 2 {
-            self.top_array_has_elements = true;
-            w.write_all(b"\n  ")?;
-        }
-        Ok(())
-    }
-
-    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.depth += 1;
-        w.write_all(b"{")
-    }
-
-    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.depth -= 1;
-        w.write_all(b"}")
+        f.write_str(&render::check_markdown(self))
     }
 }

@@ -6,10 +6,10 @@
 //! `--biases '-8,-4*1099'` is −8 followed by 1099 times −4. The memory a chain needs is estimated
 //! from the depth before any list is expanded, so `--depth 1000000000000` is refused at once.
 
+use super::OutputFormat;
 use super::{emit, parse_number};
 use crate::error::Error;
 use crate::reference::chain_gradients;
-use crate::sections::OutputFormat;
 use scalar::Activation;
 use scalar::activation::DEFAULT_LEAKY_SLOPE;
 use scalar::chain::Chain;
@@ -53,18 +53,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Refuse chains whose estimated memory exceeds this many MiB.
-    #[arg(long, value_name = "MIB", default_value_t = super::DEFAULT_MEMORY_BUDGET_MIB)]
+    #[arg(long, value_name = "MIB", default_value_t = crate::budget::DEFAULT_MEMORY_BUDGET_MIB)]
     pub memory_budget_mib: u64,
 }
 
-/// Bytes per layer of a chain, generously: the parsed lists (weight, bias, activation: 40), the
-/// forward trace (16), the exact gradients and deltas (32), the magnitudes (25), the bound (16),
-/// the report row (~100) and its JSON or Markdown text (~250), rounded up.
-pub const CHAIN_BYTES_PER_LAYER: u128 = 512;
-
 /// Runs `report chain`.
 pub fn run(args: &Args) -> Result<ExitCode, Error> {
-    let budget = u128::from(args.memory_budget_mib) << 20;
     let depth = match (&args.weights, &args.depth) {
         (Some(list), _) => list_len("--weights", list)?,
         (None, Some(depth)) => parse_count("--depth", depth)?,
@@ -73,14 +67,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
     if depth == 0 {
         return Err(Error::input("depth: a chain needs at least 1 layer"));
     }
-    let estimate = depth * CHAIN_BYTES_PER_LAYER;
-    if estimate > budget {
-        return Err(Error::TooLarge {
-            what: format!("a chain of depth {depth}"),
-            estimate_bytes: estimate,
-            budget_bytes: budget,
-        });
-    }
+    crate::budget::check_chain_depth(depth, args.memory_budget_mib)?;
     let depth = usize::try_from(depth).expect("a depth within the memory budget fits in usize");
     let weights = match (&args.weights, &args.weight) {
         (Some(list), _) => parse_list("--weights", list)?,

@@ -3,11 +3,11 @@
 //! [`crate::reference::check_gradients`]). Exit code 0 when everything passes, 1 when something
 //! fails, 2 for bad input.
 
+use super::OutputFormat;
 use super::emit;
 use crate::error::Error;
 use crate::model::{ClaimedGradients, in_source};
 use crate::reference::{DEFAULT_ATOL, DEFAULT_RTOL, Tolerance, check_gradients_against, model_gradients};
-use crate::sections::OutputFormat;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = OutputFormat::Md)]
     pub format: OutputFormat,
     /// Refuse models whose estimated memory on the reference tape exceeds this many MiB.
-    #[arg(long, value_name = "MIB", default_value_t = super::DEFAULT_MEMORY_BUDGET_MIB)]
+    #[arg(long, value_name = "MIB", default_value_t = crate::budget::DEFAULT_MEMORY_BUDGET_MIB)]
     pub memory_budget_mib: u64,
 }
 
@@ -38,7 +38,7 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<ExitCode, Error> {
     let tolerance = Tolerance::new(args.atol, args.rtol)?;
     let model = super::grad::load_model(&args.model, args.memory_budget_mib)?;
-    super::grad::check_file_size(&args.grads, args.memory_budget_mib)?;
+    crate::budget::check_file_size(&args.grads, args.memory_budget_mib)?;
     let theirs = ClaimedGradients::from_file(&args.grads)?;
     let reference = model_gradients(&model).map_err(|e| in_source(&args.model.display().to_string(), e))?;
     let report = check_gradients_against(&model, &reference, &theirs, tolerance)

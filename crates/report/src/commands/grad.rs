@@ -19,7 +19,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Refuse models whose estimated memory on the reference tape exceeds this many MiB.
-    #[arg(long, value_name = "MIB", default_value_t = super::DEFAULT_MEMORY_BUDGET_MIB)]
+    #[arg(long, value_name = "MIB", default_value_t = crate::budget::DEFAULT_MEMORY_BUDGET_MIB)]
     pub memory_budget_mib: u64,
 }
 
@@ -31,43 +31,11 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads and validates a model, and refuses it if the reference tape would exceed the budget.
+/// Reads and validates a model, and refuses it if the file or the reference tape would exceed
+/// the budget.
 pub(super) fn load_model(path: &std::path::Path, budget_mib: u64) -> Result<Model, Error> {
-    check_file_size(path, budget_mib)?;
+    crate::budget::check_file_size(path, budget_mib)?;
     let model = Model::from_file(path)?;
-    let budget = u128::from(budget_mib) << 20;
-    let estimate = model.tape_bytes_estimate();
-    if estimate > budget {
-        return Err(Error::TooLarge {
-            what: format!(
-                "the reference gradients of {} ({} parameters, {} samples)",
-                path.display(),
-                model.n_parameters(),
-                model.batch()
-            ),
-            estimate_bytes: estimate,
-            budget_bytes: budget,
-        });
-    }
+    crate::budget::check_model(&model, path, budget_mib)?;
     Ok(model)
-}
-
-/// Bytes of memory per byte of a JSON file, at most: the text itself, and each number takes at
-/// least 2 characters (`0,`) for its 8 bytes, each row at least 3 (`[0]`) for its 24-byte `Vec`.
-pub const BYTES_PER_FILE_BYTE: u128 = 9;
-
-/// Refuses, before reading it, a JSON file whose parsed form could exceed the memory budget.
-pub(super) fn check_file_size(path: &std::path::Path, budget_mib: u64) -> Result<(), Error> {
-    let len =
-        std::fs::metadata(path).map_err(|source| Error::Io { path: path.to_path_buf(), action: "read", source })?;
-    let estimate = u128::from(len.len()) * BYTES_PER_FILE_BYTE;
-    let budget = u128::from(budget_mib) << 20;
-    if estimate > budget {
-        return Err(Error::TooLarge {
-            what: format!("reading {} ({} bytes)", path.display(), len.len()),
-            estimate_bytes: estimate,
-            budget_bytes: budget,
-        });
-    }
-    Ok(())
 }

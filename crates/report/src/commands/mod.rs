@@ -1,19 +1,28 @@
-//! The subcommands that check other people's backprop: `chain`, `grad` and `check`.
+//! What the binary runs: the gradient-decay report (`report`, [`report`]) and the subcommands
+//! that check other people's backprop (`chain`, `grad` and `check`).
 //!
-//! Each parses its flags, refuses bad input with a located one-line message (the binary exits
-//! with 2), computes with [`crate::reference`] and prints what it returns. The file formats and
-//! output contracts are documented in `docs/model-format.md`.
+//! Each takes its parsed flags, refuses bad input with a located one-line message (the binary
+//! exits with 2), checks the request against its budget ([`crate::budget`]), computes (with
+//! [`crate::sections`] or [`crate::reference`]), renders and writes. The file formats and output
+//! contracts of the subcommands are documented in `docs/model-format.md`.
 
 pub mod chain;
 pub mod check;
 pub mod grad;
+pub mod report;
 
 use crate::error::Error;
 use std::io::Write;
 use std::path::Path;
 
-/// The default of `--memory-budget-mib`: 4 GiB, a sixth of the development machine.
-pub const DEFAULT_MEMORY_BUDGET_MIB: u64 = 4096;
+/// `--format`: Markdown for people, JSON for programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Markdown tables.
+    Md,
+    /// One JSON document.
+    Json,
+}
 
 /// A finite number given on the command line.
 fn parse_number(place: &str, text: &str) -> Result<f64, Error> {

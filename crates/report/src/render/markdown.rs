@@ -1,5 +1,6 @@
 //! The report as Markdown.
 
+use super::prose;
 use crate::numfmt::{log10, percent, sig};
 use crate::sections::Report;
 use crate::sections::classic::{self, Classic, ClassicRuns};
@@ -221,7 +222,7 @@ fn classic(out: &mut String, c: &Classic) {
             worst,
             percent(b.training.success_rate),
             sig(b.training.median_final_loss, 4),
-            b.diagnosis
+            prose::diagnosis(&b.diagnosis)
         );
     }
     out.push('\n');
@@ -472,9 +473,11 @@ fn symptoms(out: &mut String, symptoms: &[Symptom]) {
         let shown = if s.shown_by.is_empty() {
             "none".to_string()
         } else {
-            format!("{}: {}", s.shown_by.len(), s.shown_by.join("; "))
+            let names: Vec<String> = s.shown_by.iter().map(prose::witness).collect();
+            format!("{}: {}", s.shown_by.len(), names.join("; "))
         };
-        let _ = writeln!(out, "| {} | {} | {} | {} |", s.symptom, s.rule, s.checked, shown);
+        let (name, rule) = (prose::symptom_name(s.kind), prose::symptom_rule(s.kind));
+        let _ = writeln!(out, "| {name} | {rule} | {} | {shown} |", s.checked);
     }
     out.push('\n');
 }

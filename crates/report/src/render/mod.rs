@@ -2,6 +2,8 @@
 //! goes through [`crate::numfmt`].
 
 mod markdown;
+pub mod prose;
+pub mod reference;
 pub mod svg;
 
 pub use markdown::markdown;

@@ -9,7 +9,7 @@
 //! (relative) of it.
 
 use super::handwritten::{Bug, Net, Scratch, oracle_loss};
-use super::{Config, stream_rng};
+use super::{Config, Stream, stream_rng};
 use rayon::prelude::*;
 use scalar::gradcheck::{Options, check_gradient};
 use serde::Serialize;
@@ -109,12 +109,31 @@ pub struct BugCase {
     /// Training with the bug (same seeds and budget as the main table).
     pub training: ClassicRuns,
     /// What reveals the bug, judged from the measurements above.
-    pub diagnosis: String,
+    pub diagnosis: Diagnosis,
 }
 
 /// Seeds per configuration: half of `--samples` (training runs cost far more than chains).
 pub fn seeds(config: &Config) -> usize {
     config.samples.div_ceil(2)
+}
+
+/// What a bug case shows, in the order it is decided (its sentence is `render`'s, in the Markdown
+/// and the JSON alike).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Diagnosis {
+    /// The gradient check against the oracle fails.
+    GradientsWrong,
+    /// The gradients are right, but every hidden unit stays identical to the others.
+    SymmetryNeverBroken,
+    /// The gradients are right, but no seed fits the task.
+    CannotFit {
+        /// The median final loss over the seeds.
+        median_final_loss: f64,
+        /// The constant predictor's loss.
+        constant_loss: f64,
+    },
+    /// The gradients are right and training succeeds.
+    TrainingSucceeds,
 }
 
 /// Computes the section.
@@ -124,7 +143,7 @@ pub fn compute(config: &Config) -> Classic {
     for (t, task) in [AND, XOR].iter().enumerate() {
         for hidden in 0..=3 {
             for bias in [true, false] {
-                let stream = (6 << 16) | (t as u64) << 8 | (hidden as u64) << 1 | u64::from(bias);
+                let stream = Stream::ClassicRuns { task: t, hidden, bias };
                 runs.push(train_many(config, task, hidden, bias, Bug::None, stream));
             }
         }
@@ -136,14 +155,14 @@ pub fn compute(config: &Config) -> Classic {
             let task = if matches!(bug, Bug::MissingSigmoidPrime | Bug::EqualInit) { XOR } else { AND };
             let bias = bug != Bug::NoBias;
             let hidden = if bug == Bug::NoBias { 0 } else { 1 };
-            let stream = (6 << 16) | (1 << 12) | k as u64;
+            let stream = Stream::ClassicBug { bug: k };
             bug_case(config, &task, hidden, bias, bug, stream)
         })
         .collect();
     Classic { epochs, seeds: seeds(config), runs, bugs }
 }
 
-fn bug_case(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: u64) -> BugCase {
+fn bug_case(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: Stream) -> BugCase {
     let net = Net::init(hidden, HIDDEN_WIDTH, bias, bug, &mut stream_rng(config.seed, stream, u64::MAX));
     let (_, claimed) = net.backprop(&INPUTS, &task.targets, bug);
     let f = |p: &[f64]| oracle_loss(&net.unflatten(p), &INPUTS, &task.targets);
@@ -151,16 +170,13 @@ fn bug_case(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, s
         check_gradient(f, &net.flatten(), &claimed, &Options::default()).expect("finite parameters and gradients");
     let training = train_many(config, task, hidden, bias, bug, stream);
     let diagnosis = if !report.passed() {
-        "the gradient check against the oracle fails: the gradients are wrong".to_string()
+        Diagnosis::GradientsWrong
     } else if training.median_hidden_spread == Some(0.0) {
-        "gradients are right; every hidden unit stays identical to the others (symmetry is never broken)".to_string()
+        Diagnosis::SymmetryNeverBroken
     } else if training.success_rate == 0.0 {
-        format!(
-            "gradients are right; the model cannot fit the task: median final loss {:.4} against the constant predictor's {:.4}",
-            training.median_final_loss, training.constant_loss
-        )
+        Diagnosis::CannotFit { median_final_loss: training.median_final_loss, constant_loss: training.constant_loss }
     } else {
-        "gradients are right and training succeeds".to_string()
+        Diagnosis::TrainingSucceeds
     };
     BugCase {
         bug,
@@ -182,7 +198,7 @@ struct Run {
     hidden_spread: Option<f64>,
 }
 
-fn train_many(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: u64) -> ClassicRuns {
+fn train_many(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: Stream) -> ClassicRuns {
     let constant = task.constant_loss();
     let runs: Vec<Run> = (0..seeds(config))
         .into_par_iter()

@@ -14,7 +14,7 @@
 //! backward one shrinks towards the input), which is why both slopes are shown.
 
 use super::stats::{mean_log10_abs_std_normal, percentile, slope, sort};
-use super::{Config, stream_rng};
+use super::{Config, Stream, stream_rng};
 use rayon::prelude::*;
 use scalar::chain::Chain;
 use scalar::{Activation, FloatFormat};
@@ -115,7 +115,7 @@ pub fn compute(config: &Config) -> Decay {
     let mut configs = Vec::new();
     for (a, &activation) in ACTIVATIONS.iter().enumerate() {
         for (s, &shortcut) in SHORTCUTS.iter().enumerate() {
-            let stream = (2 << 16) | (a as u64) << 8 | s as u64;
+            let stream = Stream::Decay { activation: a, shortcut: s };
             configs.push(measure(config, activation, shortcut, stream, &depths));
         }
     }
@@ -126,7 +126,7 @@ fn measure(
     config: &Config,
     activation: Activation,
     shortcut: Option<usize>,
-    stream: u64,
+    stream: Stream,
     depths: &[usize],
 ) -> DecayConfig {
     let d = config.max_depth;

@@ -11,7 +11,7 @@
 //! at the measured top layer.
 
 use super::meanfield::{chi, fixed_point, layer_q};
-use super::{Config, stream_rng};
+use super::{Config, Stream, stream_rng};
 use rayon::prelude::*;
 use scalar::Activation;
 use scalar::init::Init;
@@ -91,7 +91,7 @@ pub fn compute(config: &Config) -> DenseInit {
     let mut by_scheme = Vec::new();
     for (s, (name, init)) in schemes(width).into_iter().enumerate() {
         // The same weights and data for every activation (a controlled comparison), drawn once.
-        let stream = (3 << 16) | s as u64;
+        let stream = Stream::DenseInit { scheme: s };
         let draws: Vec<Draw> =
             (0..nets).into_par_iter().map(|k| Draw::new(config.seed, stream, k, init, &shape)).collect();
         by_scheme.push(ACTIVATIONS.map(|activation| measure(activation, name, init, &draws, &shape)));
@@ -124,7 +124,7 @@ struct Draw {
 }
 
 impl Draw {
-    fn new(seed: u64, stream: u64, k: usize, init: Init, shape: &Shape) -> Draw {
+    fn new(seed: u64, stream: Stream, k: usize, init: Init, shape: &Shape) -> Draw {
         let mut rng = stream_rng(seed, stream, k as u64);
         let weights = (0..shape.depth)
             .map(|_| init.matrix(shape.width, shape.width, &mut rng).expect("valid scheme and shape"))

@@ -8,7 +8,7 @@
 //! f32, 308/log10 g in f64) — the "expected" columns. The back-propagated gradient grows the
 //! same way from the output down.
 
-use super::{Config, stream_rng};
+use super::{Config, Stream, stream_rng};
 use rayon::prelude::*;
 use scalar::init::Init;
 use serde::Serialize;
@@ -121,7 +121,7 @@ struct Draw {
 }
 
 fn draw(seed: u64, index: u64, gain: f64, width: usize, depth: usize, batch: usize) -> Draw {
-    let mut rng = stream_rng(seed, 4 << 16, index);
+    let mut rng = stream_rng(seed, Stream::Exploding, index);
     let init = Init::Normal { std: gain * (2.0 / width as f64).sqrt() };
     let weights = (0..depth).map(|_| init.matrix(width, width, &mut rng).expect("valid scheme")).collect();
     let x = (0..batch * width).map(|_| rng.normal()).collect();

@@ -1,9 +1,10 @@
-//! The report's sections: each computes plain data from the engines; [`crate::render`] turns the
-//! data into text.
+//! The report's sections: each computes plain data from the engines; `render` turns the data into
+//! text, and `commands::report` runs them. Sections import neither the command line, the
+//! renderer, the commands nor I/O (CI checks it).
 //!
-//! Every random draw comes from [`stream_rng`]`(seed, stream, index)`: one independent stream per
-//! section, configuration and sample, so the results do not depend on the order in which threads
-//! pick up work — the same seed gives the same bytes on any thread count.
+//! Every random draw comes from [`stream_rng`]`(seed, stream, index)` with a named [`Stream`]: one
+//! independent stream per section, configuration and sample, so the results do not depend on the
+//! order in which threads pick up work — the same seed gives the same bytes on any thread count.
 
 pub mod classic;
 pub mod decay;
@@ -13,27 +14,14 @@ pub mod handwritten;
 pub mod meanfield;
 pub mod remedies;
 pub mod stats;
+pub mod streams;
 pub mod symptoms;
 pub mod worked;
 
-use crate::cli::ReportArgs;
-use crate::error::Error;
-use crate::render;
-use scalar::rng::{Rng, SplitMix64};
 use serde::Serialize;
-use std::io::Write;
-use std::process::ExitCode;
+pub use streams::{Stream, stream_rng};
 
-/// The report's output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
-    /// Markdown tables.
-    Md,
-    /// One JSON document.
-    Json,
-}
-
-/// What to compute: validated from the command line.
+/// What to compute (the command line validates it: `commands::report`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Config {
     /// The seed of every random draw.
@@ -48,11 +36,6 @@ pub struct Config {
     pub quick: bool,
 }
 
-/// The largest accepted `--samples`.
-pub const MAX_SAMPLES: usize = 100_000;
-/// The largest accepted `--max-depth`.
-pub const MAX_DEPTH: usize = 1_000_000;
-
 impl Config {
     /// The default configuration (`quick` for the small one).
     pub fn new(seed: u64, quick: bool) -> Config {
@@ -61,24 +44,6 @@ impl Config {
         } else {
             Config { seed, samples: 200, max_depth: 1000, epochs: 2000, quick }
         }
-    }
-
-    /// Validates the command line's report options.
-    pub fn from_args(args: &ReportArgs) -> Result<Config, Error> {
-        let mut config = Config::new(args.seed, args.quick);
-        if let Some(samples) = args.samples {
-            if samples == 0 || samples > MAX_SAMPLES {
-                return Err(Error::input(format!("--samples {samples}: must be between 1 and {MAX_SAMPLES}")));
-            }
-            config.samples = samples;
-        }
-        if let Some(depth) = args.max_depth {
-            if depth == 0 || depth > MAX_DEPTH {
-                return Err(Error::input(format!("--max-depth {depth}: must be between 1 and {MAX_DEPTH}")));
-            }
-            config.max_depth = depth;
-        }
-        Ok(config)
     }
 }
 
@@ -146,59 +111,4 @@ pub fn engine_activation(f: scalar::Activation) -> vectorised::Activation {
         scalar::Activation::Softplus => vectorised::Activation::Softplus,
         scalar::Activation::Identity => vectorised::Activation::Identity,
     }
-}
-
-/// How the Markdown links the plots folder: relative to the `--out` file's folder when the plots
-/// are inside it (`docs/plots` from `docs/report.md` is `plots`), otherwise as given.
-fn plot_link(dir: &std::path::Path, out: Option<&std::path::Path>) -> String {
-    let base = out.and_then(std::path::Path::parent).filter(|p| !p.as_os_str().is_empty());
-    let relative = base.and_then(|b| dir.strip_prefix(b).ok()).unwrap_or(dir);
-    relative.to_string_lossy().replace('\\', "/")
-}
-
-/// An independent random stream for (`seed`, `stream`, `index`): SplitMix64 applied in turn to
-/// the seed, the stream and the index, then xoshiro256** seeded from the result.
-pub fn stream_rng(seed: u64, stream: u64, index: u64) -> Rng {
-    let mix = |x: u64| SplitMix64::new(x).next_u64();
-    Rng::new(mix(mix(mix(seed) ^ stream) ^ index))
-}
-
-/// Computes the report on `--threads` threads and writes it to stdout (and `--out`).
-pub fn run(config: &Config, args: &ReportArgs) -> Result<ExitCode, Error> {
-    args.check_threads()?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| Error::input(format!("cannot start {} threads: {e}", args.threads.unwrap_or(0))))?;
-    // A progress bar on stderr, drawn only when stderr is a terminal (indicatif hides it otherwise).
-    let bar = indicatif::ProgressBar::new(SECTIONS.len() as u64)
-        .with_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("a valid template"));
-    let report = pool.install(|| {
-        compute_with_progress(config, |name| {
-            bar.set_message(name.to_string());
-            bar.inc(1);
-        })
-    });
-    bar.finish_and_clear();
-    let plot_link = match &args.plots {
-        None => None,
-        Some(dir) => {
-            crate::io::ensure_dir(dir)?;
-            for (name, svg) in render::svg::decay_plots(&report.decay) {
-                crate::io::write_atomically(&dir.join(name), svg.as_bytes())?;
-            }
-            Some(plot_link(dir, args.out.as_deref()))
-        }
-    };
-    let text = match args.format {
-        OutputFormat::Md => render::markdown(&report, plot_link.as_deref()),
-        OutputFormat::Json => render::json(&report),
-    };
-    if let Some(out) = &args.out {
-        crate::io::write_atomically(out, text.as_bytes())?;
-    }
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`report | head`) is not an error worth a message.
-    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
-    Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,7 @@
 //! ‖∂L/∂W_1‖ / ‖∂L/∂W_L‖ at initialisation (the vanishing gradient in one number), the final loss
 //! and accuracy, and the loss and weight histories the symptom checklist (section 7) reads.
 
-use super::{Config, stream_rng};
+use super::{Config, Stream, stream_rng};
 use rayon::prelude::*;
 use scalar::Activation;
 use scalar::init::Init;
@@ -148,7 +148,7 @@ pub fn compute(config: &Config) -> Remedies {
         .enumerate()
         .map(|(v, variant)| {
             let runs: Vec<RunTrace> =
-                (0..seeds).into_par_iter().map(|seed| train(config, variant, v as u64, seed, steps)).collect();
+                (0..seeds).into_par_iter().map(|seed| train(config, variant, v, seed, steps)).collect();
             let median = |f: fn(&RunTrace) -> f64| {
                 let mut v: Vec<f64> = runs.iter().map(f).collect();
                 v.sort_by(f64::total_cmp);
@@ -176,12 +176,12 @@ pub fn compute(config: &Config) -> Remedies {
     Remedies { steps, seeds, optimizer, learning_rate: base.learning_rate, rows }
 }
 
-fn train(config: &Config, v: &Variant, variant: u64, seed: usize, steps: usize) -> RunTrace {
+fn train(config: &Config, v: &Variant, variant: usize, seed: usize, steps: usize) -> RunTrace {
     // The data depend on the seed only, so every variant sees the same points.
-    let mut data_rng = stream_rng(config.seed, 5 << 16, seed as u64);
+    let mut data_rng = stream_rng(config.seed, Stream::RemediesData, seed as u64);
     let x: Vec<f64> = (0..2 * POINTS).map(|_| data_rng.uniform(-1.0, 1.0)).collect();
     let t: Vec<f64> = x.chunks(2).map(|p| if p[0] * p[1] > 0.0 { 1.0 } else { 0.0 }).collect();
-    let mut rng = stream_rng(config.seed, (5 << 16) | (variant + 1) << 8, seed as u64);
+    let mut rng = stream_rng(config.seed, Stream::RemediesInit { variant }, seed as u64);
     let widths: Vec<usize> = std::iter::once(2).chain(std::iter::repeat_n(WIDTH, v.hidden)).chain([1]).collect();
     let layers: Vec<DenseLayer<f64>> = widths
         .windows(2)

@@ -4,7 +4,6 @@ mod chain;
 mod check;
 mod cli_report;
 mod cli_run;
-mod fuzz_seeds;
 mod golden;
 mod grad;
 mod meanfield;

@@ -2,7 +2,7 @@
 //! each section's numbers checked against the engines.
 
 use report::render;
-use report::sections::{self, Config, Report};
+use report::sections::{self, Config, Report, Stream};
 use scalar::Activation;
 use scalar::chain::Chain;
 
@@ -88,7 +88,7 @@ fn decay_medians_agree_with_f64_gradients_where_those_are_normal() {
     let d = config.max_depth;
     let sigmoid = &decay.configs[0];
     assert_eq!((sigmoid.activation.as_str(), sigmoid.shortcut), ("sigmoid", None));
-    let stream = 2 << 16; // activation 0, shortcut 0 — as `decay::compute` numbers them
+    let stream = Stream::Decay { activation: 0, shortcut: 0 }; // sigmoid, no shortcut
     let at = |k: usize| {
         let mut v: Vec<f64> = (0..config.samples)
             .map(|i| {
@@ -137,7 +137,7 @@ fn dense_init_weight_gradients_are_the_oracles() {
         let measured = section.configs.iter().find(|c| c.init == name && c.activation == activation.name()).unwrap();
         let mut sums = vec![0.0; depth];
         for k in 0..nets {
-            let mut rng = sections::stream_rng(config.seed, 3 << 16, k as u64);
+            let mut rng = sections::stream_rng(config.seed, Stream::DenseInit { scheme: 0 }, k as u64);
             let layers: Vec<DenseLayer> = (0..depth)
                 .map(|l| DenseLayer {
                     weight: init.matrix(width, width, &mut rng).unwrap(),
@@ -168,7 +168,7 @@ fn exploding_locations_match_a_plain_forward_pass() {
     let config = Config::new(2, true);
     let e = sections::exploding::compute(&config);
     for (i, row) in e.sweep.iter().enumerate() {
-        let mut rng = sections::stream_rng(config.seed, 4 << 16, i as u64);
+        let mut rng = sections::stream_rng(config.seed, Stream::Exploding, i as u64);
         let init = Init::Normal { std: row.gain * (2.0 / e.width as f64).sqrt() };
         let weights: Vec<Vec<Vec<f64>>> =
             (0..e.depth).map(|_| init.matrix(e.width, e.width, &mut rng).unwrap()).collect();
@@ -205,10 +205,10 @@ fn remedies_gradient_ratio_is_the_oracles() {
     let config = Config::new(4, true);
     let r = sections::remedies::compute(&config);
     let v = variants()[0];
-    let mut data_rng = sections::stream_rng(config.seed, 5 << 16, 0);
+    let mut data_rng = sections::stream_rng(config.seed, Stream::RemediesData, 0);
     let x: Vec<f64> = (0..2 * POINTS).map(|_| data_rng.uniform(-1.0, 1.0)).collect();
     let t: Vec<f64> = x.chunks(2).map(|p| if p[0] * p[1] > 0.0 { 1.0 } else { 0.0 }).collect();
-    let mut rng = sections::stream_rng(config.seed, (5 << 16) | 1 << 8, 0);
+    let mut rng = sections::stream_rng(config.seed, Stream::RemediesInit { variant: 0 }, 0);
     let widths: Vec<usize> = std::iter::once(2).chain(std::iter::repeat_n(WIDTH, v.hidden)).chain([1]).collect();
     let layers: Vec<DenseLayer> = widths
         .windows(2)
@@ -236,7 +236,13 @@ fn the_handwritten_backprop_without_bugs_is_the_oracles_gradient() {
     use scalar::dense::Loss;
     for (k, (hidden, bias)) in [(0, true), (1, true), (1, false), (2, true), (3, false)].into_iter().enumerate() {
         for task in [AND, XOR] {
-            let net = Net::init(hidden, 2, bias, Bug::None, &mut sections::stream_rng(9, 99, k as u64));
+            let net = Net::init(
+                hidden,
+                2,
+                bias,
+                Bug::None,
+                &mut sections::stream_rng(9, Stream::ClassicRuns { task: 0, hidden, bias }, k as u64),
+            );
             let (loss, grads) = net.backprop(&INPUTS, &task.targets, Bug::None);
             let input: Vec<Vec<f64>> = INPUTS.iter().map(|x| x.to_vec()).collect();
             let target: Vec<Vec<f64>> = task.targets.iter().map(|&t| vec![t]).collect();

@@ -30,7 +30,7 @@ fn temp_dir(stem: &str) -> std::path::PathBuf {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Resource limits of the default run (crates/report/src/limits.rs).
+// Resource limits of the default run (crates/report/src/budget.rs).
 
 #[test]
 fn a_report_over_the_memory_budget_is_refused_with_the_estimate() {
@@ -55,24 +55,24 @@ fn a_report_with_absurd_work_is_refused_with_the_estimate() {
 
 #[test]
 fn the_time_estimate_divides_the_work_by_the_rate_and_the_threads() {
-    use clap::Parser;
-    let cli = report::cli::Cli::try_parse_from(["report", "--threads", "2", "--time-budget-minutes", "1"]).unwrap();
+    use report::budget::{self, ReportBudget};
     let config = report::sections::Config::new(1, false);
-    let (_, work) = report::limits::estimate(&config, 2);
+    let budget = ReportBudget { time_minutes: 1, ..ReportBudget::default() };
+    let (_, work) = budget::estimate(&config, 2);
     // Exactly at the budget (60 s on 2 threads) passes; a rate 1% lower does not.
     let at_budget = work as f64 / (2.0 * 60.0);
-    assert!(report::limits::check_with_rate(&config, &cli.report, at_budget).is_ok());
-    let message = report::limits::check_with_rate(&config, &cli.report, at_budget * 0.99).unwrap_err().to_string();
+    assert!(budget::check_report_with_rate(&config, 2, budget, at_budget).is_ok());
+    let message = budget::check_report_with_rate(&config, 2, budget, at_budget * 0.99).unwrap_err().to_string();
     assert!(message.contains("at least 61 s") && message.contains("over the time budget of 1 min"), "{message}");
 }
 
 #[test]
 fn the_default_run_is_well_inside_both_limits() {
     let config = report::sections::Config::new(1, false);
-    let (bytes, work) = report::limits::estimate(&config, 16);
+    let (bytes, work) = report::budget::estimate(&config, 16);
     assert!(bytes < 64 << 20, "{bytes}");
     // Its decay section takes seconds even on one thread: under a minute, far below the budget.
-    let seconds = work as f64 / report::limits::measure_rate();
+    let seconds = work as f64 / report::budget::measure_rate();
     assert!(seconds < 60.0, "{seconds} s");
 }
 

@@ -1,5 +1,5 @@
 //! The fuzz targets' committed seed corpus (`fuzz/seeds/<target>/`), replayed on stable through
-//! the same property checks the targets run (`report::fuzzing`): every seed — including each
+//! the same property checks the targets run (`crosscheck`): every seed — including each
 //! crash the fuzzers found, kept under a `regression-…` name — must pass.
 
 use std::path::PathBuf;
@@ -23,20 +23,20 @@ fn replay(target: &str, check: fn(&[u8])) {
 
 #[test]
 fn model_file_seeds_give_a_result_or_an_error() {
-    replay("model_files_give_a_result_or_an_error", report::fuzzing::check_model_files);
+    replay("model_files_give_a_result_or_an_error", crosscheck::check_model_files);
 }
 
 #[test]
 fn exact_domain_seeds_agree_across_engines() {
-    replay("exact_domain_engines_agree", report::fuzzing::check_exact_domain);
+    replay("exact_domain_engines_agree", crosscheck::check_exact_domain);
 }
 
 #[test]
 fn chain_setting_seeds_are_exact_or_refused() {
-    replay("chain_magnitudes_are_exact_or_refused", report::fuzzing::check_chain_settings);
+    replay("chain_magnitudes_are_exact_or_refused", crosscheck::check_chain_settings);
 }
 
 #[test]
 fn rendering_seeds_keep_one_row_per_datum() {
-    replay("report_rendering_keeps_one_row_per_datum", report::fuzzing::check_report_rendering);
+    replay("report_rendering_keeps_one_row_per_datum", crosscheck::check_report_rendering);
 }

@@ -1,0 +1,279 @@
+//! Report rendering: a well-formed [`Report`] built from the bytes renders to Markdown with one
+//! table row per data row (each row as wide as its header), to JSON that parses, and to SVG,
+//! without `NaN` or `inf` anywhere.
+
+use crate::assert_no_bare_non_finite;
+use crate::bytes::{Bytes, extreme};
+use report::sections::classic::{BugCase, Classic, ClassicRuns, Diagnosis};
+use report::sections::decay::{Decay, DecayConfig, DecayRow};
+use report::sections::dense_init::{DenseInit, InitConfig};
+use report::sections::handwritten::Bug;
+use report::sections::worked::{WorkedChain, WorkedLayer};
+use report::sections::{Config, Report};
+
+/// Names the sections really use (including Markdown-sensitive characters such as `[±1/√n]`).
+const NAMES: [&str; 8] = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "U[±1/√n]", "N(0, 1)", "He"];
+
+fn finite(bytes: &mut Bytes<'_>) -> f64 {
+    let v = extreme(bytes);
+    if v.is_finite() { v } else { 0.5 }
+}
+
+/// A log10 value: finite (up to Ext's range, ±1.4e18) or −∞ (an exact zero).
+fn log10_value(bytes: &mut Bytes<'_>) -> f64 {
+    match bytes.byte() % 8 {
+        0 => f64::NEG_INFINITY,
+        1 => -1.38e18,
+        _ => finite(bytes).clamp(-1.38e18, 1.38e18),
+    }
+}
+
+fn share(bytes: &mut Bytes<'_>) -> f64 {
+    f64::from(bytes.byte()) / 255.0
+}
+
+fn name(bytes: &mut Bytes<'_>) -> String {
+    NAMES[usize::from(bytes.byte()) % NAMES.len()].to_string()
+}
+
+fn classic_runs(bytes: &mut Bytes<'_>) -> ClassicRuns {
+    ClassicRuns {
+        task: if bytes.bool() { "AND" } else { "XOR" }.into(),
+        hidden_layers: bytes.int_in(0, 3),
+        bias: bytes.bool(),
+        bug: Bug::None,
+        constant_loss: finite(bytes),
+        success_rate: share(bytes),
+        median_epochs_to_target: bytes.bool().then(|| bytes.int_in(0, 5000)),
+        median_final_loss: finite(bytes),
+        plateau_share: share(bytes),
+        stuck_share: share(bytes),
+        median_hidden_spread: bytes.bool().then(|| finite(bytes)),
+        non_finite_runs: bytes.int_in(0, 3),
+    }
+}
+
+/// A well-formed [`Report`] from fuzz bytes. Sections 1, 2, 3 and 6 are generated, in the shapes
+/// the sections produce (depth ≥ 1, one
+/// underflow depth per float format, per-layer vectors of the section's depth or shorter,
+/// configurations grouped by activation) with arbitrary finite numbers, −∞ where a log10 may
+/// stand for an exact zero and ∞ where q* may grow without bound; the others are a real quick
+/// run's.
+pub fn arbitrary_report(data: &[u8]) -> Report {
+    let mut bytes = Bytes::new(data);
+    let b = &mut bytes;
+    let config = Config {
+        seed: b.u64(),
+        samples: b.int_in(1, 100_000),
+        max_depth: b.int_in(1, 1_000_000),
+        epochs: b.int_in(1, 5000),
+        quick: b.bool(),
+    };
+    let worked_layers = (0..b.int_in(0, 12))
+        .map(|d| WorkedLayer {
+            layer: d + 1,
+            pre_activation: finite(b),
+            input: finite(b),
+            derivative: finite(b),
+            grad: finite(b),
+            bound: finite(b),
+            ratio_to_last: finite(b),
+        })
+        .collect::<Vec<_>>();
+    let worked = WorkedChain {
+        depth: worked_layers.len(),
+        weight: finite(b),
+        input: finite(b),
+        target: finite(b),
+        output: finite(b),
+        loss: finite(b),
+        layers: worked_layers,
+    };
+    let max_depth = config.max_depth;
+    let mut decay_configs: Vec<DecayConfig> = (0..b.int_in(0, 6))
+        .map(|_| {
+            let shortcut = if b.bool() { Some(b.int_in(1, 4)) } else { None };
+            DecayConfig {
+                activation: name(b),
+                shortcut,
+                rows: (0..b.int_in(0, 8))
+                    .map(|_| DecayRow {
+                        depth: b.int_in(1, max_depth),
+                        p10: log10_value(b),
+                        median: log10_value(b),
+                        p90: log10_value(b),
+                        bound_median: b.bool().then(|| log10_value(b)),
+                        zero_share: share(b),
+                        f16_loss_scale_log2: b.bool().then(|| b.int_in(0, 2000) as i64),
+                    })
+                    .collect(),
+                decades_per_layer: b.bool().then(|| finite(b)),
+                bound_decades_per_layer: b.bool().then(|| finite(b)),
+                expected_bound_decades_per_layer: b.bool().then(|| finite(b)),
+                underflow_depth: scalar::FloatFormat::ALL
+                    .iter()
+                    .map(|_| b.bool().then(|| b.int_in(1, max_depth)))
+                    .collect(),
+                non_finite_chains: if b.byte().is_multiple_of(8) { b.int_in(1, 10) } else { 0 },
+            }
+        })
+        .collect();
+    decay_configs.sort_by_key(|c| NAMES.iter().position(|n| *n == c.activation));
+    let depths = (0..b.int_in(1, 8)).map(|_| b.int_in(1, max_depth)).collect();
+    let decay = Decay { max_depth, samples: config.samples, depths, configs: decay_configs };
+    let dense_depth = b.int_in(1, 12);
+    let mut init_configs: Vec<InitConfig> = (0..b.int_in(0, 8))
+        .map(|_| {
+            let per_layer = |b: &mut Bytes<'_>| -> Vec<f64> {
+                let n = if b.byte().is_multiple_of(8) { b.int_in(0, dense_depth) } else { dense_depth };
+                (0..n).map(|_| log10_value(b)).collect()
+            };
+            InitConfig {
+                activation: name(b),
+                init: name(b),
+                sigma_w2: finite(b).abs(),
+                q_star: if b.byte().is_multiple_of(8) { f64::INFINITY } else { finite(b).abs() },
+                chi_1: finite(b).abs(),
+                activation_grad: per_layer(b),
+                weight_grad: per_layer(b),
+                predicted: per_layer(b),
+                measured_slope: b.bool().then(|| finite(b)),
+                predicted_slope: b.bool().then(|| finite(b)),
+                non_finite: None,
+                phase: ["vanishing", "critical", "exploding"][b.int_in(0, 2)].into(),
+                gap_at_layer_1: b.bool().then(|| finite(b)),
+            }
+        })
+        .collect();
+    init_configs.sort_by_key(|c| NAMES.iter().position(|n| *n == c.activation));
+    let dense_init = DenseInit {
+        width: b.int_in(1, 1024),
+        depth: dense_depth,
+        batch: b.int_in(1, 1024),
+        nets: b.int_in(1, 100),
+        configs: init_configs,
+    };
+    let runs = (0..b.int_in(0, 8)).map(|_| classic_runs(b)).collect();
+    let bugs = (0..b.int_in(0, 4))
+        .map(|i| {
+            let bug = Bug::ALL[i];
+            BugCase {
+                bug,
+                description: bug.describe().into(),
+                task: "XOR".into(),
+                gradient_check_passed: b.bool(),
+                worst: b.bool().then(|| ("W1[0][1]".to_string(), finite(b), finite(b))),
+                training: classic_runs(b),
+                diagnosis: Diagnosis::GradientsWrong,
+            }
+        })
+        .collect();
+    let classic = Classic { epochs: config.epochs, seeds: b.int_in(1, 1000), runs, bugs };
+    // The sections not generated here come from one real quick run, computed once.
+    Report { config, worked, decay, dense_init, classic, ..computed_sections().clone() }
+}
+
+/// A real report (`--quick`, seed 1), computed once per process, for the sections
+/// [`arbitrary_report`] does not generate.
+fn computed_sections() -> &'static Report {
+    static REPORT: std::sync::OnceLock<Report> = std::sync::OnceLock::new();
+    REPORT.get_or_init(|| report::sections::compute(&Config::new(1, true)))
+}
+
+/// Tables of a Markdown text: for each maximal block of lines starting with `|`, the number of
+/// cells of its header and of each body row (after the `|---|` line). Escaped pipes (`\|`) are
+/// part of a cell.
+pub fn markdown_tables(text: &str) -> Vec<(usize, Vec<usize>)> {
+    let cells = |line: &str| line.replace("\\|", "").matches('|').count().saturating_sub(1);
+    let mut tables = Vec::new();
+    let mut block: Vec<&str> = Vec::new();
+    for line in text.lines().chain(std::iter::once("")) {
+        if line.starts_with('|') {
+            block.push(line);
+        } else if !block.is_empty() {
+            let header = cells(block[0]);
+            tables.push((header, block.iter().skip(2).map(|l| cells(l)).collect()));
+            block.clear();
+        }
+    }
+    tables
+}
+
+/// The Markdown split at its `## ` headings: (heading, text up to the next heading).
+pub fn markdown_sections(text: &str) -> Vec<(&str, &str)> {
+    let mut starts: Vec<usize> = text.match_indices("\n## ").map(|(i, _)| i + 1).collect();
+    if text.starts_with("## ") {
+        starts.insert(0, 0);
+    }
+    starts
+        .iter()
+        .enumerate()
+        .map(|(k, &start)| {
+            let end = starts.get(k + 1).copied().unwrap_or(text.len());
+            let body = &text[start..end];
+            (body.lines().next().unwrap_or(""), body)
+        })
+        .collect()
+}
+
+/// Per section of [`report::render::markdown`] (by the start of its heading), the number of body
+/// rows its tables must have, in order, and whether that list is the whole section (`true`) or
+/// only its first tables (`false`, for sections whose further tables are not one row per datum).
+/// One row per: worked layer; decay configuration, then decay row (for each configuration with
+/// rows); init configuration, then layer (two tables per activation); classic run, then bug.
+/// The other sections are checked for rows as wide as their headers only.
+pub fn expected_table_rows(report: &Report) -> Vec<(&'static str, Vec<usize>, bool)> {
+    let mut decay = vec![report.decay.configs.len()];
+    decay.extend(report.decay.configs.iter().map(|c| c.rows.len()).filter(|&n| n > 0));
+    let mut dense = vec![report.dense_init.configs.len()];
+    let mut activations: Vec<&str> = report.dense_init.configs.iter().map(|c| c.activation.as_str()).collect();
+    activations.dedup();
+    for _ in activations {
+        dense.extend([report.dense_init.depth, report.dense_init.depth]);
+    }
+    vec![
+        ("## 1.", vec![report.worked.layers.len()], true),
+        ("## 2.", decay, true),
+        ("## 3.", dense, true),
+        ("## 6.", vec![report.classic.runs.len(), report.classic.bugs.len()], true),
+    ]
+}
+
+/// Report rendering: see the [module docs](self).
+///
+/// # Panics
+/// When a property fails.
+pub fn check_report_rendering(data: &[u8]) {
+    let report = arbitrary_report(data);
+    for plots in [None, Some("plots")] {
+        let text = report::render::markdown(&report, plots);
+        // Every section: numfmt's loud fallback never shows, nor does Rust's `inf`. (Section 7's
+        // prose names "NaN" as a symptom, so bare `NaN` is checked in the generated sections.)
+        assert!(!text.contains("non-finite ("), "numfmt's non-finite fallback in:\n{text}");
+        assert!(!text.split_whitespace().any(|w| w.trim_matches(|c: char| "|(),;:".contains(c)).ends_with("inf")));
+        for (header, body) in markdown_tables(&text) {
+            assert!(body.iter().all(|&n| n == header), "a row wider or narrower than its header:\n{text}");
+        }
+        let sections = markdown_sections(&text);
+        for (prefix, want, whole) in expected_table_rows(&report) {
+            let (_, body) = sections
+                .iter()
+                .find(|(heading, _)| heading.starts_with(prefix))
+                .unwrap_or_else(|| panic!("no section {prefix}:\n{text}"));
+            assert_no_bare_non_finite(body);
+            let rows: Vec<usize> = markdown_tables(body).iter().map(|(_, rows)| rows.len()).collect();
+            let got = if whole { &rows[..] } else { &rows[..want.len().min(rows.len())] };
+            assert_eq!(got, &want[..], "{prefix}: one table row per data row:\n{body}");
+        }
+    }
+    let json = report::render::json(&report);
+    let value: serde_json::Value = serde_json::from_str(&json).expect("the report is JSON");
+    for section in ["worked", "decay", "dense_init", "classic"] {
+        assert_no_bare_non_finite(&value[section].to_string());
+    }
+    assert_eq!(value["decay"]["configs"].as_array().map(Vec::len), Some(report.decay.configs.len()));
+    for (name, svg) in report::render::svg::decay_plots(&report.decay) {
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{name}");
+        assert_no_bare_non_finite(&svg);
+    }
+}

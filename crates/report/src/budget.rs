@@ -1,0 +1,185 @@
+//! The budgets every run is checked against before any work: a request is sized first, and one
+//! whose memory or time would be absurd is refused with the estimate, instead of being killed by
+//! the operating system (or abandoned by its user) hours later. Every budget constant, estimate
+//! and check lives here; the commands only pass their flags in.
+//!
+//! **Memory** (`--memory-budget-mib`, default [`DEFAULT_MEMORY_BUDGET_MIB`] for every command):
+//!
+//! ```text
+//! report chain   depth · CHAIN_BYTES_PER_LAYER                       (before any list is expanded)
+//! report grad    file bytes · BYTES_PER_FILE_BYTE, then the model's reference tape
+//! report check   the same for the model, and file bytes · BYTES_PER_FILE_BYTE for their gradients
+//! report         threads · max_depth · CHAIN_BYTES_PER_LAYER + configs · samples · ROW_BYTES_PER_SAMPLE
+//! ```
+//!
+//! **Time** (`--time-budget-minutes`, default [`DEFAULT_TIME_BUDGET_MINUTES`], the default report
+//! only). The decay section dominates: for each of its configurations (activations × shortcut
+//! spans) it differentiates `--samples` chains of depth `--max-depth` in [`scalar::Ext`]
+//! arithmetic, one chain per worker thread at a time, so
+//!
+//! ```text
+//! work   = configs · samples · max_depth   chain-layer evaluations
+//! time   ≈ work / (threads · rate)         rate measured here, on one thread, before the run
+//! ```
+//!
+//! The rate comes from [`measure_rate`]: a few milliseconds of the decay section's own work on
+//! this machine. Dividing by every thread assumes perfect scaling, so the time estimate is a
+//! lower bound, and a run refused for time would certainly have taken longer.
+
+use crate::error::Error;
+use crate::model::Model;
+use crate::sections::decay::{ACTIVATIONS, SHORTCUTS};
+use crate::sections::{Config, Stream, stream_rng};
+use scalar::Activation;
+use scalar::chain::Chain;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The default of `--memory-budget-mib`: 4 GiB, a sixth of the development machine.
+pub const DEFAULT_MEMORY_BUDGET_MIB: u64 = 4096;
+
+/// The default time budget of a run, in minutes: the default run takes seconds.
+pub const DEFAULT_TIME_BUDGET_MINUTES: u64 = 60;
+
+/// Bytes per layer of a chain, generously: the parsed lists (weight, bias, activation: 40), the
+/// forward trace (16), the exact gradients and deltas (32), the magnitudes (25), the bound (16),
+/// the report row (~100) and its JSON or Markdown text (~250), rounded up.
+pub const CHAIN_BYTES_PER_LAYER: u128 = 512;
+
+/// Bytes kept per sampled chain and configuration until the percentiles are taken: three log10
+/// values (p10, median, p90 inputs) and a bound per reported depth (≤ 64 depths) and the
+/// underflow depths, generously.
+pub const ROW_BYTES_PER_SAMPLE: u128 = 64 * 4 * 8 + 64;
+
+/// Bytes of memory per byte of a JSON file, at most: the text itself, and each number takes at
+/// least 2 characters (`0,`) for its 8 bytes, each row at least 3 (`[0]`) for its 24-byte `Vec`.
+pub const BYTES_PER_FILE_BYTE: u128 = 9;
+
+/// Depth of the chain [`measure_rate`] differentiates.
+const RATE_PROBE_DEPTH: usize = 256;
+
+/// How long [`measure_rate`] measures, at least.
+const RATE_PROBE_TIME: Duration = Duration::from_millis(10);
+
+/// A budget in MiB, in bytes.
+fn mib_to_bytes(mib: u64) -> u128 {
+    u128::from(mib) << 20
+}
+
+/// Refuses `what` when its estimated bytes exceed the budget of `budget_mib` MiB.
+fn check_memory(what: impl FnOnce() -> String, estimate_bytes: u128, budget_mib: u64) -> Result<(), Error> {
+    let budget_bytes = mib_to_bytes(budget_mib);
+    if estimate_bytes > budget_bytes {
+        return Err(Error::TooLarge { what: what(), estimate_bytes, budget_bytes });
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The subcommands.
+
+/// `report chain`: refuses a chain of `depth` layers over the budget, before any list is expanded.
+pub fn check_chain_depth(depth: u128, budget_mib: u64) -> Result<(), Error> {
+    check_memory(|| format!("a chain of depth {depth}"), depth * CHAIN_BYTES_PER_LAYER, budget_mib)
+}
+
+/// Refuses, before reading it, a JSON file whose parsed form could exceed the memory budget.
+pub fn check_file_size(path: &Path, budget_mib: u64) -> Result<(), Error> {
+    let len =
+        std::fs::metadata(path).map_err(|source| Error::Io { path: path.to_path_buf(), action: "read", source })?;
+    let what = || format!("reading {} ({} bytes)", path.display(), len.len());
+    check_memory(what, u128::from(len.len()) * BYTES_PER_FILE_BYTE, budget_mib)
+}
+
+/// Refuses a model (read from `path`) whose reference tape would exceed the memory budget.
+pub fn check_model(model: &Model, path: &Path, budget_mib: u64) -> Result<(), Error> {
+    let what = || {
+        format!(
+            "the reference gradients of {} ({} parameters, {} samples)",
+            path.display(),
+            model.n_parameters(),
+            model.batch()
+        )
+    };
+    check_memory(what, model.tape_bytes_estimate(), budget_mib)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The default report.
+
+/// Chain layers per second that one thread differentiates the way the decay section does: a
+/// sigmoid chain of N(0, 1) weights, its `Ext` magnitudes and its bound, timed for about 10 ms.
+pub fn measure_rate() -> f64 {
+    let mut rng = stream_rng(0, Stream::RateProbe, 0);
+    let weights: Vec<f64> = (0..RATE_PROBE_DEPTH).map(|_| rng.normal()).collect();
+    let chain =
+        Chain::new(weights, vec![Activation::Sigmoid; RATE_PROBE_DEPTH], None, None).expect("finite N(0,1) weights");
+    let start = Instant::now();
+    let mut layers = 0u64;
+    while start.elapsed() < RATE_PROBE_TIME {
+        std::hint::black_box((chain.magnitudes(0.5, 0.25), chain.bound(0.5, 0.25)));
+        layers += RATE_PROBE_DEPTH as u64;
+    }
+    layers as f64 / start.elapsed().as_secs_f64()
+}
+
+/// The estimated need of a report run: (bytes, chain-layer evaluations).
+pub fn estimate(config: &Config, threads: usize) -> (u128, u128) {
+    let configs = (ACTIVATIONS.len() * SHORTCUTS.len()) as u128;
+    let (samples, depth) = (config.samples as u128, config.max_depth as u128);
+    let bytes = threads as u128 * depth * CHAIN_BYTES_PER_LAYER + configs * samples * ROW_BYTES_PER_SAMPLE;
+    (bytes, configs * samples * depth)
+}
+
+/// The budgets of a report run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportBudget {
+    /// `--memory-budget-mib`.
+    pub memory_mib: u64,
+    /// `--time-budget-minutes`.
+    pub time_minutes: u64,
+}
+
+impl Default for ReportBudget {
+    fn default() -> Self {
+        ReportBudget { memory_mib: DEFAULT_MEMORY_BUDGET_MIB, time_minutes: DEFAULT_TIME_BUDGET_MINUTES }
+    }
+}
+
+/// Refuses a report run on `threads` threads over the memory or the time budget, with the
+/// estimate (the rate measured by [`measure_rate`]).
+pub fn check_report(config: &Config, threads: usize, budget: ReportBudget) -> Result<(), Error> {
+    check_report_with_rate(config, threads, budget, measure_rate())
+}
+
+/// [`check_report`] with a given single-thread rate (chain layers per second).
+pub fn check_report_with_rate(config: &Config, threads: usize, budget: ReportBudget, rate: f64) -> Result<(), Error> {
+    let (bytes, work) = estimate(config, threads);
+    let what = || {
+        format!("the report with --samples {} --max-depth {} on {threads} threads", config.samples, config.max_depth)
+    };
+    check_memory(what, bytes, budget.memory_mib)?;
+    let seconds = work as f64 / (rate * threads as f64);
+    if seconds > budget.time_minutes as f64 * 60.0 {
+        return Err(Error::input(format!(
+            "{} would differentiate about {work:.1e} chain layers: at least {} at the {:.2e} layers/s \
+             measured on one thread here, over the time budget of {} min; lower --samples or \
+             --max-depth, or raise --time-budget-minutes",
+            what(),
+            human_duration(seconds),
+            rate,
+            budget.time_minutes
+        )));
+    }
+    Ok(())
+}
+
+/// "12 s", "40 min", "3.5 h", "12 days".
+fn human_duration(seconds: f64) -> String {
+    match seconds {
+        s if s < 120.0 => format!("{s:.0} s"),
+        s if s < 2.0 * 3600.0 => format!("{:.0} min", s / 60.0),
+        s if s < 2.0 * 86400.0 => format!("{:.1} h", s / 3600.0),
+        s => format!("{:.0} days", s / 86400.0),
+    }
+}

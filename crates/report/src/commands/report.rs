@@ -1,0 +1,141 @@
+//! `report` without a subcommand: the gradient-decay report. This is the program's driver: it
+//! validates the flags into a [`Config`], checks the run against its budget ([`crate::budget`]),
+//! computes the sections ([`crate::sections`]) on a pool of `--threads` threads with a progress bar,
+//! renders them ([`crate::render`]: Markdown or JSON, SVG plots) and writes the text to standard
+//! output (and `--out`) and the plots to `--plots`, every file atomically ([`crate::io`]).
+
+use super::OutputFormat;
+use crate::budget::{self, ReportBudget};
+use crate::error::Error;
+use crate::render;
+use crate::sections::{self, Config};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The largest accepted `--samples`.
+pub const MAX_SAMPLES: usize = 100_000;
+/// The largest accepted `--max-depth`.
+pub const MAX_DEPTH: usize = 1_000_000;
+
+/// Options of the gradient-decay report.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Also write the report to this file (atomically: an existing file survives a failed run).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Markdown for people, JSON for programs.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Md)]
+    pub format: OutputFormat,
+    /// The seed of every random draw; the same seed gives the same bytes on any thread count.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Samples (networks or chains) per measured configuration.
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// The deepest chain measured in the decay section.
+    #[arg(long, value_name = "DEPTH")]
+    pub max_depth: Option<usize>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// A small, fast configuration (for tests and a first look).
+    #[arg(long)]
+    pub quick: bool,
+    /// Write SVG plots of the decay curves into this folder and link them from the markdown.
+    #[arg(long, value_name = "DIR")]
+    pub plots: Option<PathBuf>,
+    /// Refuse runs whose estimated memory exceeds this many MiB.
+    #[arg(long, value_name = "MIB", default_value_t = budget::DEFAULT_MEMORY_BUDGET_MIB)]
+    pub memory_budget_mib: u64,
+    /// Refuse runs whose estimated time (measured rate, perfect scaling) exceeds this many minutes.
+    #[arg(long, value_name = "MINUTES", default_value_t = budget::DEFAULT_TIME_BUDGET_MINUTES)]
+    pub time_budget_minutes: u64,
+}
+
+impl Args {
+    /// The configuration the flags ask for, validated.
+    pub fn config(&self) -> Result<Config, Error> {
+        let mut config = Config::new(self.seed, self.quick);
+        if let Some(samples) = self.samples {
+            if samples == 0 || samples > MAX_SAMPLES {
+                return Err(Error::input(format!("--samples {samples}: must be between 1 and {MAX_SAMPLES}")));
+            }
+            config.samples = samples;
+        }
+        if let Some(depth) = self.max_depth {
+            if depth == 0 || depth > MAX_DEPTH {
+                return Err(Error::input(format!("--max-depth {depth}: must be between 1 and {MAX_DEPTH}")));
+            }
+            config.max_depth = depth;
+        }
+        Ok(config)
+    }
+
+    /// `--threads` (between 1 and 1024 when given), or every core.
+    pub fn threads(&self) -> Result<usize, Error> {
+        match self.threads {
+            Some(threads) if threads == 0 || threads > 1024 => {
+                Err(Error::input(format!("--threads {threads}: must be between 1 and 1024")))
+            }
+            Some(threads) => Ok(threads),
+            None => Ok(std::thread::available_parallelism().map_or(1, usize::from)),
+        }
+    }
+
+    /// `--memory-budget-mib` and `--time-budget-minutes`.
+    pub fn budget(&self) -> ReportBudget {
+        ReportBudget { memory_mib: self.memory_budget_mib, time_minutes: self.time_budget_minutes }
+    }
+}
+
+/// Runs `report`: validates, checks the budget, computes on `--threads` threads and writes the
+/// report to stdout (and `--out`), the plots to `--plots`.
+pub fn run(args: &Args) -> Result<ExitCode, Error> {
+    let config = args.config()?;
+    let threads = args.threads()?;
+    budget::check_report(&config, threads, args.budget())?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::input(format!("cannot start {} threads: {e}", args.threads.unwrap_or(0))))?;
+    // A progress bar on stderr, drawn only when stderr is a terminal (indicatif hides it otherwise).
+    let bar = indicatif::ProgressBar::new(sections::SECTIONS.len() as u64)
+        .with_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("a valid template"));
+    let report = pool.install(|| {
+        sections::compute_with_progress(&config, |name| {
+            bar.set_message(name.to_string());
+            bar.inc(1);
+        })
+    });
+    bar.finish_and_clear();
+    let plot_link = match &args.plots {
+        None => None,
+        Some(dir) => {
+            crate::io::ensure_dir(dir)?;
+            for (name, svg) in render::svg::decay_plots(&report.decay) {
+                crate::io::write_atomically(&dir.join(name), svg.as_bytes())?;
+            }
+            Some(plot_link(dir, args.out.as_deref()))
+        }
+    };
+    let text = match args.format {
+        OutputFormat::Md => render::markdown(&report, plot_link.as_deref()),
+        OutputFormat::Json => render::json(&report),
+    };
+    if let Some(out) = &args.out {
+        crate::io::write_atomically(out, text.as_bytes())?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`report | head`) is not an error worth a message.
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How the Markdown links the plots folder: relative to the `--out` file's folder when the plots
+/// are inside it (`docs/plots` from `docs/report.md` is `plots`), otherwise as given.
+fn plot_link(dir: &Path, out: Option<&Path>) -> String {
+    let base = out.and_then(Path::parent).filter(|p| !p.as_os_str().is_empty());
+    let relative = base.and_then(|b| dir.strip_prefix(b).ok()).unwrap_or(dir);
+    relative.to_string_lossy().replace('\\', "/")
+}

@@ -1,0 +1,95 @@
+//! The report's sentences: what each symptom is called, the rule that detects it, the runs that
+//! show it, and what a hand-written-backprop bug case shows. The Markdown prints them, and the
+//! JSON carries the same words (these types serialize as their sentences), so the two never
+//! disagree.
+
+use crate::sections::classic::Diagnosis;
+use crate::sections::symptoms::{FIRST_LAST_MOVE, GROWTH, JUMPS, SHRINK, STUCK_BAND, Symptom, SymptomKind, Witness};
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+
+/// The symptom as people describe it.
+pub fn symptom_name(kind: SymptomKind) -> &'static str {
+    match kind {
+        SymptomKind::LossStuck => "loss stuck",
+        SymptomKind::LossJumping => "loss jumping",
+        SymptomKind::LossNonFinite => "loss NaN (or ±∞)",
+        SymptomKind::WeightsGrowing => "weights growing exponentially",
+        SymptomKind::GradientsAboveOne => "gradients above 1 in every layer",
+        SymptomKind::OutputSideMovesMore => "weights near the output change far more than near the input",
+        SymptomKind::WeightsShrinking => "weights shrinking to 0",
+    }
+}
+
+/// The rule used to detect it.
+pub fn symptom_rule(kind: SymptomKind) -> String {
+    match kind {
+        SymptomKind::LossStuck => format!(
+            "final loss within {:.0}% of the initial loss; or, in section 6, half the seeds still on the constant predictor's plateau",
+            100.0 * STUCK_BAND
+        ),
+        SymptomKind::LossJumping => format!("at least {JUMPS} steps where the loss rose by more than 5%"),
+        SymptomKind::LossNonFinite => {
+            "a non-finite value met by the engine (section 4), or a training step refused for one".into()
+        }
+        SymptomKind::WeightsGrowing => format!("‖W‖ at the end ≥ {GROWTH}× its start"),
+        SymptomKind::GradientsAboveOne => "‖∂L/∂W_l‖ > 1 for every layer l".into(),
+        SymptomKind::OutputSideMovesMore => format!("Σ‖ΔW_1‖ < {}·Σ‖ΔW_L‖ over training", FIRST_LAST_MOVE),
+        SymptomKind::WeightsShrinking => format!("‖W‖ at the end < {SHRINK}× its start"),
+    }
+}
+
+/// A run that shows a symptom, named so a reader can find it in its section.
+pub fn witness(w: &Witness) -> String {
+    match w {
+        Witness::Remedy { variant, seed } => format!("{variant} (seed {seed})"),
+        Witness::ClassicStuck { task, hidden_layers, bias, stuck_share } => format!(
+            "classic {task} with {hidden_layers} hidden layers, bias {}: {:.0}% of seeds",
+            if *bias { "yes" } else { "no" },
+            100.0 * stuck_share
+        ),
+        Witness::NonFinite { gain, format, layer, stage } => {
+            format!("gain {gain} in {format}: layer {layer} ({stage})")
+        }
+        Witness::Clipping { gain, depth } => format!("section 4's clipping example (gain {gain}, {depth} layers)"),
+    }
+}
+
+/// What a bug case shows.
+pub fn diagnosis(d: &Diagnosis) -> String {
+    match d {
+        Diagnosis::GradientsWrong => "the gradient check against the oracle fails: the gradients are wrong".into(),
+        Diagnosis::SymmetryNeverBroken => {
+            "gradients are right; every hidden unit stays identical to the others (symmetry is never broken)".into()
+        }
+        Diagnosis::CannotFit { median_final_loss, constant_loss } => format!(
+            "gradients are right; the model cannot fit the task: median final loss {median_final_loss:.4} against the constant predictor's {constant_loss:.4}"
+        ),
+        Diagnosis::TrainingSucceeds => "gradients are right and training succeeds".into(),
+    }
+}
+
+/// `{"symptom", "rule", "checked", "shown_by"}`, in words.
+impl Serialize for Symptom {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Symptom", 4)?;
+        s.serialize_field("symptom", symptom_name(self.kind))?;
+        s.serialize_field("rule", &symptom_rule(self.kind))?;
+        s.serialize_field("checked", &self.checked)?;
+        s.serialize_field("shown_by", &self.shown_by)?;
+        s.end()
+    }
+}
+
+/// The run's name ([`witness`]).
+impl Serialize for Witness {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&witness(self))
+    }
+}
+
+/// The sentence ([`diagnosis`]).
+impl Serialize for Diagnosis {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&diagnosis(self))
+    }
+}

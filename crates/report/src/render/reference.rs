@@ -1,0 +1,173 @@
+//! What `report chain`, `report check` and `report grad` print: the chain's table, the check's
+//! table and verdict, and the JSON style of their results (serde_json's compact form with one
+//! layer per line). Pure: data from [`crate::reference`] in, text out; every number through
+//! [`numfmt`].
+
+use crate::numfmt;
+use crate::reference::{ChainReport, CheckReport};
+use serde::Serialize;
+use std::fmt;
+use std::io;
+
+/// The Markdown table `report chain` prints: the output and loss, then one row per layer.
+pub fn chain_markdown(report: &ChainReport) -> String {
+    // (y − ŷ)² can overflow f64 while y and the exact gradients are fine: say so, never `inf`.
+    let loss = if report.loss.is_finite() { numfmt::sig(report.loss, 6) } else { "overflows f64".into() };
+    let mut out = format!("output y = {}, loss L = {loss}\n\n", numfmt::sig(report.output, 6));
+    out.push_str(
+        "| layer | z | u = a_{d−1} | ∂L/∂w (exact) | as f64 | log10 \\|∂L/∂w\\| | \
+         log10 bound |\n|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for l in &report.layers {
+        let as_f64 = match l.grad {
+            Some(g) => numfmt::sci(g, 4),
+            None if l.exact_grad.to_f64().is_infinite() => "overflows".into(),
+            None => "underflows".into(),
+        };
+        let bound = l.log10_bound.map_or_else(|| "—".into(), |b| numfmt::log10(b, 3));
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            l.layer,
+            numfmt::sig(l.pre_activation, 4),
+            numfmt::sig(l.input, 4),
+            numfmt::ext(l.exact_grad, 4),
+            as_f64,
+            numfmt::log10(l.log10_abs_grad.unwrap_or(f64::NEG_INFINITY), 3),
+            bound
+        ));
+    }
+    out
+}
+
+/// The table `report check` prints: the tolerance, one row per layer, the loss, and the verdict
+/// naming the first wrong layer in backprop order (no trailing newline).
+pub fn check_markdown(report: &CheckReport) -> String {
+    CheckTable(report).to_string()
+}
+
+/// [`check_markdown`] as a `Display`.
+struct CheckTable<'a>(&'a CheckReport);
+
+impl fmt::Display for CheckTable<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "An entry passes when |theirs − ref| ≤ atol + rtol·|ref|, with atol = {} and rtol = {}.",
+            numfmt::sci(self.0.atol, 2),
+            numfmt::sci(self.0.rtol, 2)
+        )?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "| layer | entries | failed | max abs error | max rel error | worst entry | theirs | reference | verdict |"
+        )?;
+        writeln!(f, "|---:|---:|---:|---:|---:|---|---:|---:|---|")?;
+        for l in &self.0.layers {
+            let rel = if l.max_rel_error.is_infinite() {
+                "∞ (reference 0)".into()
+            } else {
+                numfmt::sci(l.max_rel_error, 2)
+            };
+            writeln!(
+                f,
+                "| {} | {} | {} | {} | {} | `{}` | {} | {} | {} |",
+                l.layer,
+                l.entries,
+                l.failed,
+                numfmt::sci(l.max_abs_error, 2),
+                rel,
+                l.worst.entry,
+                numfmt::sci(l.worst.theirs, 6),
+                numfmt::sci(l.worst.reference, 6),
+                if l.pass { "pass" } else { "FAIL" }
+            )?;
+        }
+        writeln!(f)?;
+        if let Some(loss) = &self.0.loss {
+            writeln!(
+                f,
+                "Loss: theirs {}, reference {}, abs error {}: {}.",
+                numfmt::sci(loss.theirs, 6),
+                numfmt::sci(loss.reference, 6),
+                numfmt::sci(loss.abs_error, 2),
+                if loss.pass {
+                    "pass"
+                } else {
+                    "FAIL — the forward pass or the loss differs, and every gradient may inherit it"
+                }
+            )?;
+            writeln!(f)?;
+        }
+        match self.0.first_wrong_layer {
+            None if self.0.pass => write!(f, "PASS: every layer matches the reference."),
+            None => write!(f, "FAIL: the loss differs; every layer's gradients pass."),
+            Some(l) => {
+                let failing: Vec<String> =
+                    (self.0.layers.iter().rev()).filter(|c| !c.pass).map(|c| c.layer.to_string()).collect();
+                write!(
+                    f,
+                    "FAIL: layer {l} is the first wrong layer in backprop order (from the output; \
+                     failing: {}). The layers below it inherit its error: look for the bug in \
+                     layer {l}'s backward step.",
+                    failing.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// Serializes with serde_json (shortest round-trip numbers, non-finite as `null`), putting each
+/// element of a top-level array on its own line.
+pub fn layer_per_line_json<T: Serialize>(value: &T) -> String {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, LayerPerLine::default());
+    value.serialize(&mut ser).expect("serializing plain structs into memory cannot fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// serde_json's compact format, except that each element of an array held directly by the
+/// top-level object starts a new line (indented by two spaces).
+#[derive(Debug, Default)]
+struct LayerPerLine {
+    depth: usize,
+    top_array_has_elements: bool,
+}
+
+impl serde_json::ser::Formatter for LayerPerLine {
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        if self.depth == 2 {
+            self.top_array_has_elements = false;
+        }
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        if self.depth == 2 && self.top_array_has_elements {
+            w.write_all(b"\n")?;
+        }
+        self.depth -= 1;
+        w.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        if self.depth == 2 {
+            self.top_array_has_elements = true;
+            w.write_all(b"\n  ")?;
+        }
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth += 1;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.depth -= 1;
+        w.write_all(b"}")
+    }
+}

@@ -1,0 +1,82 @@
+//! The report's random streams: every random draw comes from [`stream_rng`]`(seed, stream,
+//! index)`, one independent stream per section, configuration and sample, so the results do not
+//! depend on the order in which threads pick up work — the same seed gives the same bytes on any
+//! thread count.
+//!
+//! A stream is named by a [`Stream`]; [`Stream::id`] is the number that is mixed into the seed.
+//! The numbers are part of the report's output (they decide every draw), so they never change:
+//! the section in bits 16 and up, its configuration below.
+
+use scalar::rng::{Rng, SplitMix64};
+
+/// A named random stream of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Section 2: the chains of activation `activation` (an index into
+    /// [`ACTIVATIONS`](super::decay::ACTIVATIONS)) and shortcut `shortcut` (an index into
+    /// [`SHORTCUTS`](super::decay::SHORTCUTS)).
+    Decay {
+        /// Index of the activation.
+        activation: usize,
+        /// Index of the shortcut span.
+        shortcut: usize,
+    },
+    /// Section 3: the weights and data of initialisation scheme `scheme` (the same for every
+    /// activation: a controlled comparison).
+    DenseInit {
+        /// Index of the scheme.
+        scheme: usize,
+    },
+    /// Section 4: the exploding nets.
+    Exploding,
+    /// Section 5: the training data, the same for every variant.
+    RemediesData,
+    /// Section 5: the initial weights of variant `variant`.
+    RemediesInit {
+        /// Index of the variant.
+        variant: usize,
+    },
+    /// Section 6: the runs of task `task` (0: AND, 1: XOR) with `hidden` hidden layers, with or
+    /// without biases.
+    ClassicRuns {
+        /// Index of the task.
+        task: usize,
+        /// Hidden layers (0–3).
+        hidden: usize,
+        /// Whether the net has biases.
+        bias: bool,
+    },
+    /// Section 6: the net of bug case `bug` (an index into `Bug::ALL`).
+    ClassicBug {
+        /// Index of the bug.
+        bug: usize,
+    },
+    /// The budget's measurement of this machine's rate (not part of any section).
+    RateProbe,
+}
+
+impl Stream {
+    /// The stream's number: `section << 16`, with the configuration in the bits below.
+    pub const fn id(self) -> u64 {
+        match self {
+            Stream::Decay { activation, shortcut } => (2 << 16) | (activation as u64) << 8 | shortcut as u64,
+            Stream::DenseInit { scheme } => (3 << 16) | scheme as u64,
+            Stream::Exploding => 4 << 16,
+            Stream::RemediesData => 5 << 16,
+            Stream::RemediesInit { variant } => (5 << 16) | (variant as u64 + 1) << 8,
+            Stream::ClassicRuns { task, hidden, bias } => {
+                (6 << 16) | (task as u64) << 8 | (hidden as u64) << 1 | bias as u64
+            }
+            Stream::ClassicBug { bug } => (6 << 16) | (1 << 12) | bug as u64,
+            Stream::RateProbe => u64::MAX,
+        }
+    }
+}
+
+/// An independent random stream for (`seed`, `stream`, `index`): SplitMix64 applied in turn to
+/// the seed, the stream's [id](Stream::id) and the index, then xoshiro256** seeded from the
+/// result.
+pub fn stream_rng(seed: u64, stream: Stream, index: u64) -> Rng {
+    let mix = |x: u64| SplitMix64::new(x).next_u64();
+    Rng::new(mix(mix(mix(seed) ^ stream.id()) ^ index))
+}
