@@ -1,3 +1,4 @@
 //! crosscheck's integration tests: one binary, one module per subject.
 
+mod engine;
 mod fuzz_seeds;

@@ -1,6 +1,7 @@
 //! The dense engine against a hand-derived case, against the `scalar` oracle (property tests),
 //! across thread counts, and at its boundary.
 
+use crosscheck::exactness::{DyadicLayer, DyadicNet, FractionBits, MAX_EXACT_BITS};
 use proptest::prelude::*;
 use scalar::dense as oracle;
 use vectorised::dense::{
@@ -31,7 +32,7 @@ impl NetCase {
             .map(|(w, b, a)| oracle::DenseLayer {
                 weight: w.clone(),
                 bias: b.clone(),
-                activation: crate::to_oracle(*a),
+                activation: super::to_oracle(*a),
             })
             .collect();
         let loss = match self.loss {
@@ -131,76 +132,16 @@ fn exact_activation_strategy() -> impl Strategy<Value = Activation> {
     ]
 }
 
-/// A sound bound on the bits every intermediate of the forward and backward passes needs
-/// (log2 of a magnitude bound plus fractional bits, per quantity); ≤ 52 means every operation
-/// of S and of its gradient is exact in `f64`, in any summation order.
+/// The one exactness bound ([`crosscheck::exactness`]) for a case of this file: inputs, biases
+/// and targets are sixteenths in [−1, 1], weights halves, leaky slopes ¼ or ½, and the loss is a
+/// mean over the batch. At most [`MAX_EXACT_BITS`] means every operation of the loss and its
+/// gradient is exact in `f64`, in any summation order.
 fn exact_bits(case: &NetCase) -> f64 {
-    let depth = case.layers.len();
-    let batch = case.input.len() as f64;
-    let mut widths = vec![case.n_input];
-    widths.extend(case.layers.iter().map(|(w, _, _)| w.len()));
-    let from = |l: usize| -> Option<usize> {
-        case.shortcut.filter(|&s| l.is_multiple_of(s) && widths[l - s] == widths[l]).map(|s| l - s)
-    };
-    let extra = |a: Activation| {
-        if matches!(a, Activation::LeakyRelu { .. }) { 2.0 } else { 0.0 }
-    };
-    let bits = |m: f64, f: f64| if m == 0.0 { 0.0 } else { m.log2() + f };
-    let mut worst: f64 = 0.0;
-    // Forward: magnitude bound m[l] of z_l and a_l, fractional bits f[l].
-    let mut m = vec![1.0f64];
-    let mut f = vec![4.0f64];
-    for l in 1..=depth {
-        let (w, b, act) = &case.layers[l - 1];
-        let mut ml: f64 = 0.0;
-        for (j, row) in w.iter().enumerate() {
-            let mut s: f64 = row.iter().map(|v| v.abs()).sum::<f64>() * m[l - 1];
-            s += b.as_ref().map_or(0.0, |b| b[j].abs());
-            if let Some(src) = from(l) {
-                s += m[src];
-            }
-            ml = ml.max(s);
-        }
-        let mut fl = f[l - 1] + 1.0;
-        fl = fl.max(4.0);
-        if let Some(src) = from(l) {
-            fl = fl.max(f[src]);
-        }
-        worst = worst.max(bits(ml, fl));
-        fl += extra(*act);
-        worst = worst.max(bits(ml, fl));
-        m.push(ml);
-        f.push(fl);
-    }
-    // Loss: y − t, its square, the sum over B·n_L terms.
-    let fy = f[depth].max(4.0);
-    let my = m[depth] + 1.0;
-    worst = worst.max(bits(batch * widths[depth] as f64 * my * my, 2.0 * fy));
-    // Backward: G_l bound mg, Δ_l bound md (same magnitude, more fractional bits for leaky).
-    let mut mg = vec![0.0f64; depth + 1];
-    let mut fg = vec![0.0f64; depth + 1];
-    mg[depth] = 2.0 * my;
-    fg[depth] = fy;
-    for l in (1..=depth).rev() {
-        let (w, _, act) = &case.layers[l - 1];
-        let (md, fd) = (mg[l], fg[l] + extra(*act));
-        worst = worst.max(bits(md, fd));
-        // ∂S/∂W_l and ∂S/∂b_l: sums over the batch.
-        worst = worst.max(bits(batch * m[l - 1] * md, f[l - 1] + fd));
-        worst = worst.max(bits(batch * md, fd));
-        if let Some(src) = from(l) {
-            mg[src] += md;
-            fg[src] = fg[src].max(fd);
-        }
-        if l > 1 {
-            let n_in = widths[l - 1];
-            let col_sum = (0..n_in).map(|i| w.iter().map(|row| row[i].abs()).sum::<f64>()).fold(0.0, f64::max);
-            mg[l - 1] += col_sum * md;
-            fg[l - 1] = fg[l - 1].max(fd + 1.0);
-            worst = worst.max(bits(mg[l - 1], fg[l - 1]));
-        }
-    }
-    worst
+    let layers: Vec<DyadicLayer> =
+        case.layers.iter().map(|(w, b, a)| (w.clone(), b.clone(), super::to_oracle(*a))).collect();
+    let fractions = FractionBits { value: 4.0, weight: 1.0, slope: 2.0, mean_over_batch: true };
+    DyadicNet { n_input: case.n_input, layers: &layers, shortcut: case.shortcut, batch: case.input.len(), fractions }
+        .exact_bits()
 }
 
 fn exact_case_strategy() -> impl Strategy<Value = NetCase> {
@@ -247,7 +188,7 @@ fn exact_case_strategy() -> impl Strategy<Value = NetCase> {
                     target: target.iter().map(|r| r[..n_out.min(r.len())].to_vec()).collect(),
                     loss: Loss::SquaredError,
                 };
-                if layers.len() == 1 || exact_bits(&case) <= 52.0 {
+                if layers.len() == 1 || exact_bits(&case) <= MAX_EXACT_BITS {
                     let n = case.layers.last().unwrap().0.len();
                     target = case.target.clone();
                     debug_assert!(target.iter().all(|r| r.len() == n));
@@ -269,7 +210,7 @@ proptest! {
     /// `exact_bits`), so any summation order gives the oracle's bits.
     #[test]
     fn exact_domain_gradients_are_bit_identical_to_scalar(case in exact_case_strategy()) {
-        prop_assume!(exact_bits(&case) <= 52.0);
+        prop_assume!(exact_bits(&case) <= MAX_EXACT_BITS);
         let want = case.oracle();
         let got = case.fast::<f64>(&mut Workspace::new());
         prop_assert_eq!(got.loss.to_bits(), want.loss.to_bits());
@@ -323,7 +264,7 @@ fn smooth_activation_strategy() -> impl Strategy<Value = Activation> {
 }
 
 fn general_case_strategy() -> impl Strategy<Value = NetCase> {
-    case_strategy(crate::any_activation(0.5).boxed())
+    case_strategy(super::any_activation(0.5).boxed())
 }
 
 fn smooth_case_strategy() -> impl Strategy<Value = NetCase> {
@@ -570,7 +511,7 @@ fn a_call_from_outside_the_pool_gives_the_same_bits() {
 /// land in a buffer that is still G_{l−s} when layer l − s is reached.
 #[test]
 fn shortcuts_of_every_span_give_the_oracles_bits_through_one_workspace() {
-    let (width, depth, batch) = (2, 8, 3);
+    let (width, depth, batch) = (2, 8, 4); // B a power of two: the loss's 1/B is exact
     let acts = [Activation::Identity, Activation::Relu, Activation::Identity];
     let layers: Vec<LayerCase> = (0..depth)
         .map(|l| {
@@ -594,7 +535,11 @@ fn shortcuts_of_every_span_give_the_oracles_bits_through_one_workspace() {
             target: rows(4),
             loss: Loss::SquaredError,
         };
-        assert!(exact_bits(&case) <= 52.0, "span {span}: the case must be exact ({} bits)", exact_bits(&case));
+        assert!(
+            exact_bits(&case) <= MAX_EXACT_BITS,
+            "span {span}: the case must be exact ({} bits)",
+            exact_bits(&case)
+        );
         let (want, got) = (case.oracle(), case.fast::<f64>(&mut ws));
         for l in 0..depth {
             let w: Vec<u64> = oracle_weight_in_out(&want, l).iter().map(|v| v.to_bits()).collect();

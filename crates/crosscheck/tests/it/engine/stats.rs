@@ -231,7 +231,7 @@ impl ChainCase {
             let into = |layer: usize| self.span.filter(|&span| layer.is_multiple_of(span));
             let mut a = vec![self.inputs[c]];
             for layer in 1..=d {
-                let f = crate::to_oracle(self.acts[layer - 1]);
+                let f = super::to_oracle(self.acts[layer - 1]);
                 let b = self.biases.as_ref().map_or(0.0, |b| b[(layer - 1) * s + c]);
                 let z = w(layer) * a[layer - 1] + b + into(layer).map_or(0.0, |span| a[layer - span]);
                 deriv[layer - 1][c] = f.derivative(z);

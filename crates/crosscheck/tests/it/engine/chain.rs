@@ -587,7 +587,7 @@ fn engine_gradients(case: &OracleCase, magnitudes: Magnitudes) -> ChainGradients
 
 impl OracleCase {
     fn oracle_activations(&self) -> Vec<scalar::Activation> {
-        self.activations.iter().map(|&a| crate::to_oracle(a)).collect()
+        self.activations.iter().map(|&a| super::to_oracle(a)).collect()
     }
 }
 
@@ -676,17 +676,14 @@ fn error_scale(case: &OracleCase, chain: usize) -> (Vec<f64>, f64) {
 /// ≤ `EXP_F64_MAX_ULPS` from libm's, and 1/(1+e) comes from Newton steps: σ and σ′ within about
 /// 2 ulps); tanh and softplus use libm with the oracle's formulas. Each term of the scale stands
 /// for one rounding or one such difference, carried to the gradient; the tolerance is the few
-/// ulps of each, times the terms that could line up. Measured over 2000 fixed-seed cases: 1.9 ε
-/// (`smooth_chain_error_is_well_inside_its_tolerance`, which asserts ≤ half of this), and 3.9 ε
-/// over 60,000 in a longer run of the same test. An earlier, backward-only scale needed 2048 ε
-/// and still failed where z cancels (1.3125·0.762… − 1: the case in the regression file).
+/// ulps of each, times the terms that could line up. A scale of backward terms alone is not
+/// enough where z cancels (1.3125·0.762… − 1: the case in the regression file).
 const SMOOTH_CHAIN_TOL_EPS: f64 = 64.0;
 
 /// Max ulps between the engine's and the oracle's ∂L/∂w on sigmoid chains of depth ≤ 3 with
 /// |w| ≤ 3, no shortcut or bias, and targets t ∈ [−2, −1] so that y − t ≥ 1 cannot cancel: per
 /// layer σ′ differs by ≤ 2 ulps and z (hence σ′ again) by the forward's σ difference, times up
-/// to three layers and the products that combine them. Measured: see
-/// `smooth_chain_error_is_well_inside_its_tolerance` (8 ulps over 2000 cases).
+/// to three layers and the products that combine them.
 const SIGMOID_SHALLOW_MAX_ULPS: u64 = 16;
 
 /// |log10|g|_engine − log10|g|_oracle| on depth-100,000 sigmoid chains: each layer's σ′ agrees
@@ -764,57 +761,6 @@ proptest! {
                 "layer {}: {:e} vs {:e}: {} ulps", l, got, want, ulps_f64(got, want));
         }
     }
-}
-
-/// The largest error, in ε of the error scale, over fixed-seed smooth cases (printed, so the
-/// named tolerance can be checked against what is actually seen).
-#[test]
-fn smooth_chain_error_is_well_inside_its_tolerance() {
-    use proptest::strategy::ValueTree;
-    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]));
-    let mut worst: f64 = 0.0;
-    let mut worst_shallow = 0;
-    let eps = f64::EPSILON / 2.0;
-    for _ in 0..2000 {
-        let case = oracle_case_strategy(true, 32).new_tree(&mut runner).unwrap().current();
-        let g = engine_gradients(&case, Magnitudes::Plain);
-        for c in 0..case.chains.len() {
-            let (_, _, x, t) = case.chains[c];
-            let oracle = oracle_chain_of(&case, c).gradients_closed_form(x, t);
-            let (scale, _) = error_scale(&case, c);
-            for (l, (&want, &sc)) in oracle.weight.iter().zip(&scale).enumerate() {
-                let got = g.weight_at(l, c);
-                if got != want {
-                    worst = worst.max((got - want).abs() / (sc * eps));
-                }
-            }
-        }
-        // Shallow sigmoid chains without cancellation (t ∈ [−2, −1]), from the same runner.
-        let shallow = (
-            prop::collection::vec(dyadic_strategy(48), 1..=3),
-            dyadic_strategy(32),
-            (-32i32..=-16).prop_map(|k| k as f64 / 16.0),
-        )
-            .new_tree(&mut runner)
-            .unwrap()
-            .current();
-        let (w, x, t) = shallow;
-        let depth = w.len();
-        let g = ChainBatch::new(1, w.clone(), vec![Activation::Sigmoid; depth])
-            .unwrap()
-            .gradients(&[x], &[t], Magnitudes::Plain)
-            .unwrap();
-        let oracle = scalar::chain::Chain::new(w, vec![scalar::Activation::Sigmoid; depth], None, None)
-            .unwrap()
-            .gradients_closed_form(x, t);
-        for (l, &want) in oracle.weight.iter().enumerate() {
-            worst_shallow = worst_shallow.max(ulps_f64(g.weight_at(l, 0), want));
-        }
-    }
-    eprintln!("smooth chains: worst {worst:.1} ε of the error scale; shallow sigmoid: {worst_shallow} ulps");
-    assert!(worst <= SMOOTH_CHAIN_TOL_EPS / 2.0, "worst {worst} ε");
-    assert!(worst_shallow <= SIGMOID_SHALLOW_MAX_ULPS, "worst {worst_shallow} ulps");
 }
 
 #[test]

@@ -51,7 +51,7 @@ fn extreme_case() -> impl Strategy<Value = ExtremeCase> {
             if biased { prop::collection::vec(extreme(1000), d).prop_map(Some).boxed() } else { Just(None).boxed() };
         let chain = (prop::collection::vec(extreme(1000), d), bias, extreme(1000), extreme(4));
         (
-            prop::collection::vec(crate::any_activation(2.0), d),
+            prop::collection::vec(super::any_activation(2.0), d),
             Just(span.map(|s| s.min(d))),
             prop::collection::vec(chain, s),
         )
@@ -78,7 +78,7 @@ proptest! {
         let x: Vec<f64> = chains.iter().map(|c| c.2).collect();
         let t: Vec<f64> = chains.iter().map(|c| c.3).collect();
         let g = batch.gradients(&x, &t, Magnitudes::Extended).unwrap();
-        let oracle_acts: Vec<_> = acts.iter().map(|&a| crate::to_oracle(a)).collect();
+        let oracle_acts: Vec<_> = acts.iter().map(|&a| super::to_oracle(a)).collect();
         for (c, (w, b, x, t)) in chains.iter().enumerate() {
             let oracle = Chain::new(w.clone(), oracle_acts.clone(), b.clone(), span).unwrap().gradients_ext(*x, *t);
             for l in 0..d {

@@ -1,4 +1,8 @@
-//! Integration tests of the fast engine, one module per subject.
+//! The fast engine (`vectorised`) against the oracle (`scalar`), one module per subject: property
+//! tests of the two engines' agreement (bit for bit where [`crosscheck::exactness`] vouches for
+//! it, within named tolerances elsewhere), and the engine's own thread-count, layout and boundary
+//! tests that share their cases. They live here so that `vectorised` does not depend on the
+//! oracle even for its tests.
 mod chain;
 mod dense;
 mod robustness;
