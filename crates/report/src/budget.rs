@@ -80,7 +80,8 @@ fn check_memory(what: impl FnOnce() -> String, estimate_bytes: u128, budget_mib:
 
 /// `report chain`: refuses a chain of `depth` layers over the budget, before any list is expanded.
 pub fn check_chain_depth(depth: u128, budget_mib: u64) -> Result<(), Error> {
-    check_memory(|| format!("a chain of depth {depth}"), depth * CHAIN_BYTES_PER_LAYER, budget_mib)
+    // Saturating: `--depth` and `VALUE*COUNT` accept counts up to 2^128 − 1.
+    check_memory(|| format!("a chain of depth {depth}"), depth.saturating_mul(CHAIN_BYTES_PER_LAYER), budget_mib)
 }
 
 /// Refuses, before reading it, a JSON file whose parsed form could exceed the memory budget.

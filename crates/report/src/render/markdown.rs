@@ -432,7 +432,7 @@ fn remedies(out: &mut String, r: &Remedies) {
         remedies::POINTS,
         remedies::DEEP,
         remedies::WIDTH,
-        r.optimizer,
+        prose::optimizer(&r.optimizer),
         sig(r.learning_rate, 2),
         r.steps,
         r.seeds,

@@ -1,9 +1,10 @@
 //! The report's sentences: what each symptom is called, the rule that detects it, the runs that
-//! show it, and what a hand-written-backprop bug case shows. The Markdown prints them, and the
+//! show it, what a hand-written-backprop bug case shows, and section 5's optimizer. The Markdown prints them, and the
 //! JSON carries the same words (these types serialize as their sentences), so the two never
 //! disagree.
 
 use crate::sections::classic::Diagnosis;
+use crate::sections::remedies::BaselineOptimizer;
 use crate::sections::symptoms::{FIRST_LAST_MOVE, GROWTH, JUMPS, SHRINK, STUCK_BAND, Symptom, SymptomKind, Witness};
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
@@ -65,6 +66,21 @@ pub fn diagnosis(d: &Diagnosis) -> String {
             "gradients are right; the model cannot fit the task: median final loss {median_final_loss:.4} against the constant predictor's {constant_loss:.4}"
         ),
         Diagnosis::TrainingSucceeds => "gradients are right and training succeeds".into(),
+    }
+}
+
+/// Section 5's baseline optimizer, named with its settings.
+pub fn optimizer(o: &BaselineOptimizer) -> String {
+    match o {
+        BaselineOptimizer::Adam { beta1, beta2 } => format!("Adam (β₁ = {beta1}, β₂ = {beta2})"),
+        BaselineOptimizer::Sgd { momentum } => format!("SGD with momentum {momentum}"),
+    }
+}
+
+/// The optimizer's name ([`optimizer`]).
+impl Serialize for BaselineOptimizer {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&optimizer(self))
     }
 }
 

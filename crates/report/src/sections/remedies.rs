@@ -90,12 +90,30 @@ pub struct Remedies {
     pub steps: usize,
     /// Seeds per variant.
     pub seeds: usize,
-    /// The baseline's optimizer, as the report names it (every row but the one that says otherwise).
-    pub optimizer: String,
+    /// The baseline's optimizer (every row but the one that says otherwise).
+    pub optimizer: BaselineOptimizer,
     /// Its step size.
     pub learning_rate: f64,
     /// One row per variant.
     pub rows: Vec<RemedyRow>,
+}
+
+/// The baseline's optimizer, as the report names it (its sentence is `render`'s, in the
+/// Markdown and the JSON alike).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BaselineOptimizer {
+    /// Adam with these moment decays.
+    Adam {
+        /// β₁.
+        beta1: f64,
+        /// β₂.
+        beta2: f64,
+    },
+    /// SGD with momentum.
+    Sgd {
+        /// The momentum.
+        momentum: f64,
+    },
 }
 
 /// One variant over every seed.
@@ -170,8 +188,8 @@ pub fn compute(config: &Config) -> Remedies {
         .collect();
     let base = variants()[0];
     let optimizer = match base.optimizer {
-        Optimizer::Adam { .. } => "Adam (β₁ = 0.9, β₂ = 0.999)".to_string(),
-        Optimizer::Sgd { momentum } => format!("SGD with momentum {momentum}"),
+        Optimizer::Adam { beta1, beta2, .. } => BaselineOptimizer::Adam { beta1, beta2 },
+        Optimizer::Sgd { momentum } => BaselineOptimizer::Sgd { momentum },
     };
     Remedies { steps, seeds, optimizer, learning_rate: base.learning_rate, rows }
 }

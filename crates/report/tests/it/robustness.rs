@@ -192,6 +192,19 @@ fn a_failed_subcommand_leaves_an_existing_out_file_untouched() {
 // Regressions found by the fuzz targets (fuzz/seeds/*/regression-*).
 
 /// Found by `model_files_give_a_result_or_an_error` (seed `regression-newline-in-unknown-field`).
+/// Found in the renovation that gathered the budgets (`budget.rs`). Root cause: `report chain`
+/// accepts a depth (or a `VALUE*COUNT`) up to 2^128 − 1 so that the budget can refuse it, but the
+/// estimate `depth × CHAIN_BYTES_PER_LAYER` overflowed `u128` first and the binary panicked;
+/// the estimate now saturates.
+#[test]
+fn a_chain_depth_near_u128_max_is_refused_not_a_panic() {
+    let max = u128::MAX.to_string();
+    let base = ["chain", "--activation", "relu", "--input", "1", "--target", "0"];
+    assert_refused(&[&base[..], &["--weight", "1", "--depth", &max]].concat(), &["over the memory budget"]);
+    let weights = format!("1*{max},1");
+    assert_refused(&[&base[..], &["--weights", &weights]].concat(), &["over the memory budget"]);
+}
+
 /// Root cause: serde's message quotes the offending key as decoded, so a JSON key `"in\nput"`
 /// put a raw newline into the one-line error; `model::in_source` now escapes control characters.
 #[test]
