@@ -47,17 +47,16 @@
 //! [`SIMD_ENV`] environment variable (`GRADLAB_SIMD=avx2` or `portable`) caps the level, to
 //! measure or check a lower one.
 
-mod gemm;
 mod tanh;
 
-pub use gemm::SIMD_ENV;
+pub use crate::gemm::SIMD_ENV;
 
 use crate::activation::Activation;
 use crate::error::Error;
+use crate::gemm::{ALayout, BOp, GemmReal, Init, Scratch, gemm, pack_b, panel_stride, should_pack, transpose};
 use crate::parallel::PerThread;
 use crate::real::Real;
 use crate::stats::{self, GradientStats, LayerStats, NonFinite, Stage, Summary};
-use gemm::{ALayout, BOp, GemmReal, Init, Scratch, gemm, pack_b, panel_stride, should_pack, transpose};
 use multiversion::multiversion;
 use rayon::prelude::*;
 use tanh::FastTanh;

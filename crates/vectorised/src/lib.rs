@@ -46,6 +46,7 @@ pub mod activation;
 pub mod chain;
 pub mod dense;
 pub mod error;
+mod gemm;
 pub mod parallel;
 pub mod real;
 pub mod scaled;
