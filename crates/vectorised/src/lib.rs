@@ -49,17 +49,16 @@ pub mod error;
 mod gemm;
 pub mod parallel;
 pub mod real;
-pub mod scaled;
 pub mod simd_exp;
 pub mod stats;
 pub mod train;
 pub mod workload;
 
 pub use activation::Activation;
+pub use chain::scaled::{self, Scaled};
 pub use chain::{ChainBatch, ChainGradients, ChainWorkspace, GradientLayout, Magnitudes};
 pub use dense::{Batch, Dense, DenseLayer, DenseReal, Gradients, Loss, Normalisation, Workspace};
 pub use error::Error;
 pub use real::Real;
-pub use scaled::Scaled;
 pub use simd_exp::SimdReal;
 pub use train::{Clip, Optimizer, StepReport, TrainConfig, Trainer};
