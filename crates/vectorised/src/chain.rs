@@ -45,7 +45,7 @@
 //! add about half as much again (W1: `examples/stats_cost.rs`, `docs/performance.md`).
 //!
 //! **Sigmoid fast path.** Sigmoid layers use the branch-free exp and the division-free
-//! reciprocal of [`crate::simd_exp`], in a kernel compiled for AVX-512 and AVX2+FMA as well as
+//! reciprocal of [`crate::math::exp`], in a kernel compiled for AVX-512 and AVX2+FMA as well as
 //! the baseline, picked at run time by `multiversion`; every variant does the same IEEE
 //! operations (FMA is used explicitly, never contracted by the compiler), so the bits do not
 //! depend on the CPU's vector width either. (The baseline variant, for CPUs without FMA, calls
@@ -55,9 +55,9 @@
 
 use crate::activation::Activation;
 use crate::error::Error;
+use crate::math::exp::{SimdReal, sigmoid_exp, sigmoid_in_place, sigmoid_parts, sigmoid_parts_from_exp};
 use crate::parallel::{PerThread, column_blocks_mut, map_chunks, n_chunks, sum_in_order};
 use crate::real::Real;
-use crate::simd_exp::{SimdReal, sigmoid_exp, sigmoid_in_place, sigmoid_parts, sigmoid_parts_from_exp};
 use crate::stats::{self, GradientStats, LayerStats, NonFinite, PartialLayer, Stage};
 use multiversion::multiversion;
 use std::ops::Range;

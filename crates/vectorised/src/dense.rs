@@ -49,7 +49,6 @@
 
 mod backward;
 mod forward;
-mod tanh;
 mod workspace;
 
 pub use crate::gemm::SIMD_ENV;
@@ -57,13 +56,13 @@ pub use crate::gemm::SIMD_ENV;
 use crate::activation::Activation;
 use crate::error::Error;
 use crate::gemm::{ALayout, BOp, GemmReal, Init, Scratch, gemm, pack_b, panel_stride, should_pack, transpose};
+use crate::math::tanh::FastTanh;
 use crate::parallel::PerThread;
 use crate::real::Real;
 use crate::stats::{self, GradientStats, LayerStats, NonFinite, Stage, Summary};
 use backward::{packed_or_rows, scale};
 use multiversion::multiversion;
 use rayon::prelude::*;
-use tanh::FastTanh;
 pub use workspace::Workspace;
 
 /// Rows per block of a product run on one thread (samples for forward and ∂S/∂A, input units

@@ -25,6 +25,7 @@
 //! The coefficients come from a Chebyshev fit of (eʳ − 1 − r)/r² on [−ln2/2, ln2/2]
 //! (`mpmath.chebyfit`, 50 digits), rounded to the working precision.
 
+use super::{LN2_HI_F64, LN2_LO_F64, SHIFTER_F64};
 use crate::real::Real;
 use multiversion::multiversion;
 
@@ -72,12 +73,6 @@ impl SimdReal for f32 {
     const SIGMOID_IN_TWO_PASSES: bool = false;
 }
 
-/// 1.5·2⁵²: adding it to |y| < 2⁵¹ rounds y to an integer held in the low mantissa bits.
-const SHIFTER_F64: f64 = 6_755_399_441_055_744.0;
-/// ln 2 with its low 32 bits cleared (fdlibm's `ln2HI`): k·LN2_HI_F64 is exact for |k| < 2²⁰.
-const LN2_HI_F64: f64 = 0.693_147_180_369_123_8;
-/// ln 2 − LN2_HI_F64 (fdlibm's `ln2LO`).
-const LN2_LO_F64: f64 = 1.908_214_929_270_587_7e-10;
 /// q(r) coefficients for f64, constant term first.
 const Q_F64: [f64; 10] = [
     0.500_000_000_000_000_1,

@@ -17,15 +17,10 @@
 //! once at the end. (A native f32 version with 16 lanes was faster still, but within 2–4 f32 ulps
 //! instead of ≈ 0.5, and through deep nets that broke the f32 tolerance against the oracle.)
 
+use super::{LN2_HI_F64 as LN2_HI, LN2_LO_F64 as LN2_LO, SHIFTER_F64 as SHIFTER};
 use crate::activation::Activation;
 use crate::real::Real;
 
-/// 1.5·2⁵²: adding it to |y| < 2⁵¹ rounds y to an integer held in the low mantissa bits.
-const SHIFTER: f64 = 6_755_399_441_055_744.0;
-/// ln 2 with its low 32 bits cleared (fdlibm's `ln2HI`).
-const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
-/// ln 2 − LN2_HI.
-const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
 /// Beyond this |z| the fast path would leave 2ⁿ's normal range.
 const FAST_LIMIT: f64 = 350.0;
 
