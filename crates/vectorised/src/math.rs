@@ -1,6 +1,6 @@
 //! The elementary functions of the fast engine, written once: a vectorisable `exp` and the
-//! sigmoid built on it ([`exp`]), tanh with its derivative from one `expm1` (`tanh`), and the
-//! Cody–Waite constants both reductions share.
+//! sigmoid built on it ([`exp`]), tanh with its derivative from one `expm1` (`tanh`), the
+//! Cody–Waite constants both reductions share, and the robust norms (`norm`).
 //!
 //! Both reduce x = k·ln 2 + r with |r| ≤ ln2/2 the same way (the shifter trick, ln 2 split in
 //! two); they differ in the polynomial for eʳ. Two exist on purpose: `exp`'s near-minimax q gives
@@ -9,6 +9,7 @@
 //! bits of every sigmoid chain or tanh network, and so the report.
 
 pub mod exp;
+pub(crate) mod norm;
 pub(crate) mod tanh;
 
 /// 1.5·2⁵²: adding it to |y| < 2⁵¹ rounds y to an integer held in the low mantissa bits.

@@ -38,8 +38,8 @@ mod summary;
 #[cfg(test)]
 mod tests;
 
+use crate::math::norm::{Lanes, summarise_inline};
 pub use summary::Summary;
-use summary::{Lanes, summarise_inline};
 
 /// One layer's statistics over a part of its units (one block of chains, in the chain engine),
 /// to be combined with the other parts in a fixed order ([`PartialLayer::merge`] in block

@@ -1,7 +1,7 @@
 //! The statistics' own tests: norms at the range's edges, the shortcut paths' bits, NaN and ∞,
 //! and the fused summary against the separate one.
-use super::summary::{LANES, Lanes, pow2};
 use super::*;
+use crate::math::norm::{LANES, Lanes, pow2};
 
 fn bits(s: Summary) -> [u64; 3] {
     [s.norm.to_bits(), s.mean_abs.to_bits(), s.max_abs.to_bits()]

@@ -1,6 +1,7 @@
 //! Clipping by norm and by value, and the gradient norms it and the report use.
 
 use crate::dense::Gradients;
+use crate::math::norm::norm_of_groups;
 use crate::real::Real;
 
 /// Gradient clipping, applied to the data gradient before decay.
@@ -41,45 +42,6 @@ pub fn global_norm<T: Real>(grads: &Gradients<T>) -> f64 {
 
 pub(super) fn groups<T>(grads: &Gradients<T>) -> impl Iterator<Item = &[T]> + Clone {
     grads.weight.iter().zip(&grads.bias).flat_map(|(w, b)| [&w[..], &b[..]])
-}
-
-/// √(Σ v²) over several slices in order: scaled by a power of two, eight lanes, lanes added 0…7.
-pub(super) fn norm_of_groups<'a, T: Real>(groups: impl Iterator<Item = &'a [T]> + Clone) -> f64 {
-    const LANES: usize = 8;
-    let mut max = 0.0f64;
-    for g in groups.clone() {
-        for v in g {
-            let a = v.to_f64().abs();
-            if a > max || a.is_nan() {
-                max = a;
-            }
-            if a.is_nan() {
-                return f64::NAN;
-            }
-        }
-    }
-    if max == 0.0 || !max.is_finite() {
-        return max;
-    }
-    // 2ᵉ ≤ max < 2ᵉ⁺¹ (e clamped so that both 2ᵉ and 2⁻ᵉ are normal).
-    let e = ((((max.to_bits() >> 52) & 0x7ff) as i64) - 1023).clamp(-1022, 1022);
-    let pow2 = |k: i64| f64::from_bits(((k + 1023) as u64) << 52);
-    let (scale, unscale) = (pow2(-e), pow2(e));
-    let mut lanes = [0.0f64; LANES];
-    for g in groups {
-        let mut chunks = g.chunks_exact(LANES);
-        for chunk in &mut chunks {
-            for l in 0..LANES {
-                let s = chunk[l].to_f64() * scale;
-                lanes[l] += s * s;
-            }
-        }
-        for (l, v) in chunks.remainder().iter().enumerate() {
-            let s = v.to_f64() * scale;
-            lanes[l] += s * s;
-        }
-    }
-    lanes.iter().fold(0.0, |s, &v| s + v).sqrt() * unscale
 }
 
 /// Clips `grads` in place (every weight and bias gradient; see [`global_norm`] about layers

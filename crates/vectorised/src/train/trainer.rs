@@ -1,8 +1,9 @@
 //! The [`Trainer`]: one step is gradients, refusal of non-finite values, clipping, decay and the
 //! update, with its [`StepReport`].
 
-use super::clip::{clip_with_norm, norm_of_groups};
+use super::clip::clip_with_norm;
 use super::*;
+use crate::math::norm::norm_of_groups;
 
 /// One parameter group (a layer's weights or its biases) and everything the update touches.
 pub(super) struct Group<'a, T> {
