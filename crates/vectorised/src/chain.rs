@@ -55,7 +55,7 @@
 
 use crate::activation::Activation;
 use crate::error::Error;
-use crate::math::exp::{SimdReal, sigmoid_exp, sigmoid_in_place, sigmoid_parts, sigmoid_parts_from_exp};
+use crate::math::exp::{sigmoid_exp, sigmoid_in_place, sigmoid_parts, sigmoid_parts_from_exp};
 use crate::parallel::{PerThread, column_blocks_mut, map_chunks, n_chunks, sum_in_order};
 use crate::real::Real;
 use crate::stats::{self, GradientStats, LayerStats, NonFinite, PartialLayer, Stage};
@@ -271,7 +271,7 @@ struct Scratch<T> {
     grad_a: Vec<T>,
 }
 
-impl<T: SimdReal> ChainBatch<T> {
+impl<T: Real> ChainBatch<T> {
     /// A batch of `n_chains` chains with depth D = `activations.len()`, whose weights are given
     /// layer-major: `weights[l·S + s]` is w_{s, l+1}.
     pub fn new(n_chains: usize, weights: Vec<T>, activations: Vec<Activation>) -> Result<Self, Error> {
@@ -511,7 +511,7 @@ struct BlockStats<'a> {
     first: &'a mut Option<NonFinite>,
 }
 
-fn run_block<T: SimdReal>(job: &Block<'_, T>, mut out: BlockOut<'_, T>, scratch: &mut Scratch<T>) {
+fn run_block<T: Real>(job: &Block<'_, T>, mut out: BlockOut<'_, T>, scratch: &mut Scratch<T>) {
     let rows = RowLayout::new::<T>(job.lanes.len(), job.batch.n_layers);
     if scratch.rows.len() < rows.len() {
         scratch.rows.resize(rows.len(), T::ZERO);

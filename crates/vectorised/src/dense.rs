@@ -55,8 +55,7 @@ pub use crate::gemm::SIMD_ENV;
 
 use crate::activation::Activation;
 use crate::error::Error;
-use crate::gemm::{ALayout, BOp, GemmReal, Init, Scratch, gemm, pack_b, panel_stride, should_pack, transpose};
-use crate::math::tanh::FastTanh;
+use crate::gemm::{ALayout, BOp, Init, Scratch, gemm, pack_b, panel_stride, should_pack, transpose};
 use crate::parallel::PerThread;
 use crate::real::Real;
 use crate::stats::{self, GradientStats, LayerStats, NonFinite, Stage, Summary};
@@ -87,13 +86,9 @@ fn run_in_parallel(fmas: usize) -> bool {
     fmas >= PARALLEL_MIN_FMAS && rayon::current_num_threads() > 1
 }
 
-/// The element types the dense engine runs in: `f64` and `f32`.
-///
-/// Sealed: implemented for exactly those two, which have register-blocked product kernels.
-#[allow(private_bounds)]
-pub trait DenseReal: Real + GemmReal + FastTanh {}
-impl DenseReal for f64 {}
-impl DenseReal for f32 {}
+/// The element types the dense engine runs in (`f64` and `f32`): the name older code uses for
+/// [`Real`], which carries the register-blocked product kernels.
+pub use crate::real::Real as DenseReal;
 
 /// One dense layer: `weight` is n_in × n_out, row-major.
 #[derive(Debug, Clone, PartialEq)]
@@ -257,7 +252,7 @@ pub struct Gradients<T> {
     pub bias: Vec<Vec<T>>,
 }
 
-impl<T: DenseReal> Dense<T> {
+impl<T: Real> Dense<T> {
     /// Validates and builds a network.
     ///
     /// Refused: no layers, a layer whose n_in is not the previous layer's n_out, a shortcut span
@@ -396,7 +391,7 @@ impl<T: DenseReal> Dense<T> {
 
 /// The peers' `mlp` network for a seeded [`crate::workload::MlpWorkload`]: D layers of width N,
 /// tanh everywhere but the last (linear) layer, biases, no shortcut. Values are rounded to `T`.
-pub fn mlp_network<T: DenseReal>(w: &crate::workload::MlpWorkload) -> Result<Dense<T>, Error> {
+pub fn mlp_network<T: Real>(w: &crate::workload::MlpWorkload) -> Result<Dense<T>, Error> {
     let (n, d) = (w.width, w.n_layers);
     let layers = (0..d)
         .map(|l| {

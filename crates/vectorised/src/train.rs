@@ -53,7 +53,7 @@
 //! step here is elementwise or a fixed-order reduction on the calling thread, so the weights
 //! after any number of steps have the same bits on 1, 2 or 7 threads.
 
-use crate::dense::{Batch, Dense, DenseReal, Gradients, Loss, Normalisation, Workspace};
+use crate::dense::{Batch, Dense, Gradients, Loss, Normalisation, Workspace};
 use crate::error::Error;
 use crate::real::Real;
 use crate::stats::{GradientStats, NonFinite};

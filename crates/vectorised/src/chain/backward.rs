@@ -6,13 +6,7 @@ use super::*;
 /// The per-block kernel's backward sweep, after [`forward`] (the plain one: see
 /// [`backward_with_stats`] for the one with statistics).
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma",))]
-pub(super) fn backward<T: SimdReal>(
-    job: &Block<'_, T>,
-    out: &mut BlockOut<'_, T>,
-    ld: usize,
-    act: &[T],
-    deriv: &mut [T],
-) {
+pub(super) fn backward<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, act: &[T], deriv: &mut [T]) {
     let batch = job.batch;
     let (n, d) = (job.lanes.len(), batch.n_layers);
     let weights = job.rows(&batch.weights);
@@ -56,7 +50,7 @@ pub(super) fn backward<T: SimdReal>(
 }
 
 /// ∂L/∂x = δ₁·w₁ + [s ≤ D]·δ_s, after either backward sweep.
-pub(super) fn input_gradient<T: SimdReal>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, deriv: &[T]) {
+pub(super) fn input_gradient<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, deriv: &[T]) {
     let batch = job.batch;
     let n = job.lanes.len();
     let w1 = &job.rows(&batch.weights)[..n];

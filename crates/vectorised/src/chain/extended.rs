@@ -11,7 +11,7 @@ use super::*;
 /// `f32` parameters are lifted to `f64` exactly, so for `f32` this is the exact magnitude of the
 /// `f32` chain's gradient rather than a re-rounding of the `f32` one. `buf` holds one chain:
 /// a_0 … a_D, then f′_1 … f′_D (overwritten by δ_1 … δ_D).
-pub(super) fn extended_pass<T: SimdReal>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, buf: &mut Vec<Scaled>) {
+pub(super) fn extended_pass<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, buf: &mut Vec<Scaled>) {
     let batch = job.batch;
     let (n, d) = (job.lanes.len(), batch.n_layers);
     let weights = job.rows(&batch.weights);

@@ -6,7 +6,7 @@ use super::*;
 /// The per-block kernel's forward sweep, with the loss and the output. Compiled for AVX-512,
 /// AVX2+FMA and the baseline; chosen at run time (as are the backward sweeps).
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma",))]
-pub(super) fn forward<T: SimdReal>(
+pub(super) fn forward<T: Real>(
     job: &Block<'_, T>,
     out: &mut BlockOut<'_, T>,
     ld: usize,

@@ -8,7 +8,7 @@ use super::*;
 /// share summarised and counted, and the block's first non-finite value found in the scan
 /// order of [`crate::stats`].
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma",))]
-pub(super) fn backward_with_stats<T: SimdReal>(
+pub(super) fn backward_with_stats<T: Real>(
     job: &Block<'_, T>,
     out: &mut BlockOut<'_, T>,
     ld: usize,

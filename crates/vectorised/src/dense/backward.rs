@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl<T: DenseReal> Dense<T> {
+impl<T: Real> Dense<T> {
     /// Δ_l, ∂S/∂W_l (times `weight_scale` if given), ∂S/∂b_l and G_{l−1}, layer L down to 1.
     pub(super) fn backward(&self, x: &[T], batch: usize, weight_scale: Option<T>, ws: &mut Workspace<T>) {
         let n_layers = self.layers.len();
@@ -202,7 +202,7 @@ pub(super) fn packed_or_rows<'a, T>(is_packed: bool, packed: &'a [T], rows: &'a 
 /// W_lᵀ (n_out × n_in), for G_{l−1} = Δ_l·W_lᵀ: row-major, or straight into panels of NR
 /// columns for large layers (panel q's row p, column jj is W[q·NR + jj][p]; panels
 /// `panel_stride` apart).
-pub(super) fn transpose_weights<T: DenseReal>(layer: &DenseLayer<T>, wt: &mut Vec<T>) {
+pub(super) fn transpose_weights<T: Real>(layer: &DenseLayer<T>, wt: &mut Vec<T>) {
     let (n_in, n_out) = (layer.n_in, layer.n_out);
     if should_pack::<T>(n_out, n_in) {
         let nr = T::NR;
@@ -230,7 +230,7 @@ pub(super) fn transpose_weights<T: DenseReal>(layer: &DenseLayer<T>, wt: &mut Ve
 
 /// g ← g ⊙ d (Δ = G ⊙ f′(Z)), vectorised for the CPU at hand.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-pub(super) fn hadamard<T: DenseReal>(g: &mut [T], d: &[T]) {
+pub(super) fn hadamard<T: Real>(g: &mut [T], d: &[T]) {
     for (gv, &dv) in g.iter_mut().zip(d) {
         *gv *= dv;
     }
@@ -238,14 +238,14 @@ pub(super) fn hadamard<T: DenseReal>(g: &mut [T], d: &[T]) {
 
 /// v ← v·s.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-pub(super) fn scale<T: DenseReal>(v: &mut [T], s: T) {
+pub(super) fn scale<T: Real>(v: &mut [T], s: T) {
     v.iter_mut().for_each(|x| *x *= s);
 }
 
 /// sums[j] = Σ_b rows[b][j] in sample order from +0 (as the oracle's tape accumulates, so an
 /// all-−0 column gives +0 there too); `rows` is a whole number of rows of `sums.len()` values.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-pub(super) fn column_sums<T: DenseReal>(rows: &[T], sums: &mut [T]) {
+pub(super) fn column_sums<T: Real>(rows: &[T], sums: &mut [T]) {
     sums.iter_mut().for_each(|v| *v = T::ZERO);
     for row in rows.chunks_exact(sums.len()) {
         sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v);

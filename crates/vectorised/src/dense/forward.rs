@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl<T: DenseReal> Dense<T> {
+impl<T: Real> Dense<T> {
     pub(super) fn forward(&self, x: &[T], batch: usize, loss: Loss, ws: &mut Workspace<T>) {
         let n_layers = self.layers.len();
         let threshold = ws.stats_threshold;
@@ -164,7 +164,7 @@ impl<T: DenseReal> Dense<T> {
 /// z ← f(z) in place, d ← f′(z). Compiled for AVX-512, AVX2+FMA and the baseline (the same
 /// IEEE operations in each: FMA is explicit), chosen at run time.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-pub(super) fn activate<T: DenseReal>(act: Activation, za: &mut [T], d: &mut [T]) {
+pub(super) fn activate<T: Real>(act: Activation, za: &mut [T], d: &mut [T]) {
     match act {
         Activation::Tanh => T::tanh_in_place(za, d),
         Activation::Identity => d.iter_mut().for_each(|v| *v = T::ONE),

@@ -6,7 +6,7 @@ use super::*;
 
 /// Wᵀ in both layouts (row-major, and packed panels with a partial last panel) against the
 /// definition, in both element types.
-fn check_transpose<T: DenseReal>(n_in: usize, n_out: usize) {
+fn check_transpose<T: Real>(n_in: usize, n_out: usize) {
     let weight: Vec<T> = (0..n_in * n_out).map(|v| T::from_f64(v as f64)).collect();
     let layer = DenseLayer::new(n_in, n_out, weight.clone(), None, Activation::Identity).unwrap();
     let mut wt = vec![T::from_f64(f64::NAN); 3];
@@ -33,7 +33,7 @@ fn check_transpose<T: DenseReal>(n_in: usize, n_out: usize) {
 /// writes Δ = G ⊙ D as the product stores G (the fused path), with them G is kept and
 /// multiplied afterwards; the two must agree bit for bit (the integration tests, which
 /// check the engine against the oracle, run with statistics on).
-fn bits_with_and_without_stats<T: DenseReal>(
+fn bits_with_and_without_stats<T: Real>(
     net: &Dense<T>,
     x: &[T],
     t: &[T],
@@ -62,7 +62,7 @@ fn bits_with_and_without_stats<T: DenseReal>(
     (run(Some(0.9)), run(None))
 }
 
-fn check_fused_delta<T: DenseReal>(batch: usize, width: usize, depth: usize, shortcut: Option<usize>) {
+fn check_fused_delta<T: Real>(batch: usize, width: usize, depth: usize, shortcut: Option<usize>) {
     let w = crate::workload::mlp_workload(batch, width, depth);
     let mut net = mlp_network::<T>(&w).unwrap();
     if shortcut.is_some() {

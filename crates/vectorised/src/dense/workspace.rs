@@ -39,13 +39,13 @@ pub struct Workspace<T> {
     pub(super) dead: Vec<bool>,
 }
 
-impl<T: DenseReal> Default for Workspace<T> {
+impl<T: Real> Default for Workspace<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: DenseReal> Workspace<T> {
+impl<T: Real> Workspace<T> {
     /// An empty workspace that gathers statistics with θ = [`stats::DEFAULT_SATURATION_THRESHOLD`].
     pub fn new() -> Self {
         Workspace {

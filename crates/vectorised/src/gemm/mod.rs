@@ -83,7 +83,7 @@ pub(crate) enum BOp<'a, T> {
 }
 
 /// The element types with a register-blocked kernel.
-pub(crate) trait GemmReal: Real {
+pub(crate) trait GemmReal: Copy + 'static {
     /// Rows of the register tile.
     const MR: usize = 8;
     /// Columns of the register tile.
@@ -169,7 +169,7 @@ impl Simd {
 /// # Panics
 /// If a slice is too short for the given sizes and strides (a broken invariant of the caller).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm<T: GemmReal>(
+pub(crate) fn gemm<T: Real>(
     m: usize,
     n: usize,
     k: usize,
@@ -187,7 +187,7 @@ pub(crate) fn gemm<T: GemmReal>(
 /// [`gemm`] at a given SIMD level (each level gives the same bits; tests run every level the
 /// CPU has).
 #[allow(clippy::too_many_arguments)]
-fn gemm_at<T: GemmReal>(
+fn gemm_at<T: Real>(
     simd: Simd,
     m: usize,
     n: usize,
@@ -230,7 +230,7 @@ struct Body<'a, T> {
     scratch: &'a mut Scratch<T>,
 }
 
-impl<T: GemmReal> pulp::NullaryFnOnce for Body<'_, T> {
+impl<T: Real> pulp::NullaryFnOnce for Body<'_, T> {
     type Output = ();
 
     #[inline(always)]
@@ -242,7 +242,7 @@ impl<T: GemmReal> pulp::NullaryFnOnce for Body<'_, T> {
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn gemm_body<T: GemmReal>(
+fn gemm_body<T: Real>(
     simd: Simd,
     m: usize,
     n: usize,

@@ -1,11 +1,11 @@
 //! Operand packing and transposition for the product: B in panels of NR columns, A's row blocks
 //! that cannot be read in place, and Wᵀ for the backward product (copies only, no rounding).
 
-use super::GemmReal;
+use crate::real::Real;
 
 /// `dst[j·rows + i] = src[i·cols + j]`: the rows × cols matrix `src` transposed into `dst`
 /// (W_lᵀ for the backward product G_{l−1} = Δ_l·W_lᵀ). Copies only, so no rounding.
-pub(crate) fn transpose<T: GemmReal>(rows: usize, cols: usize, src: &[T], dst: &mut [T]) {
+pub(crate) fn transpose<T: Real>(rows: usize, cols: usize, src: &[T], dst: &mut [T]) {
     T::transpose(rows, cols, src, dst)
 }
 
@@ -47,7 +47,7 @@ pub(super) fn transpose_f32(rows: usize, cols: usize, src: &[f32], dst: &mut [f3
 
 /// The blocks of B × B through registers where AVX-512 is available, the rest element by
 /// element; the portable blocked loop otherwise.
-pub(super) fn transpose_simd<T: GemmReal, const B: usize>(rows: usize, cols: usize, src: &[T], dst: &mut [T]) {
+pub(super) fn transpose_simd<T: Real, const B: usize>(rows: usize, cols: usize, src: &[T], dst: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     if let Some(simd) = pulp::x86::V4::try_new() {
         let (rows_b, cols_b) = (rows / B * B, cols / B * B);
@@ -157,13 +157,13 @@ pub(crate) fn should_pack<T>(k: usize, ldb: usize) -> bool {
 /// The distance between packed panels of k rows: k·NR values and one spare row, so that the
 /// panels (32 KiB apart for W2, a multiple of the L1 way size) do not all start in the same
 /// cache set, which made the packing's stores, one per panel per row, conflict.
-pub(crate) fn panel_stride<T: GemmReal>(k: usize) -> usize {
+pub(crate) fn panel_stride<T: Real>(k: usize) -> usize {
     (k + 1) * T::NR
 }
 
 /// Packs a row-major B (k × n) into panels of NR columns: panel q's row p at
 /// `out[q·panel_stride(k) + p·NR..][..NR]`, the last panel zero-padded.
-pub(crate) fn pack_b<T: GemmReal>(k: usize, n: usize, b: &[T], ldb: usize, out: &mut Vec<T>) {
+pub(crate) fn pack_b<T: Real>(k: usize, n: usize, b: &[T], ldb: usize, out: &mut Vec<T>) {
     let nr = T::NR;
     let (full, rest) = (n / nr, n % nr);
     let panels = n.div_ceil(nr);

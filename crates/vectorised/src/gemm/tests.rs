@@ -69,7 +69,7 @@ fn every_size_layout_and_simd_level_gives_the_reference_bits() {
 }
 
 /// Every init and both element types: each SIMD level gives the portable tile's bits.
-fn levels_agree<T: GemmReal>() {
+fn levels_agree<T: Real>() {
     let mut scratch = Scratch::default();
     let value = |i: usize, m: usize| T::from_f64(((i * 37 % m) as f64 - (m / 2) as f64) / 7.0);
     for &(m, n, k) in &[(9, 17, 33), (8, 32, 7), (20, 33, 520), (3, 70, 300)] {

@@ -6,7 +6,7 @@ use crate::real::Real;
 
 /// The portable tile: the same FMA chains, one element at a time.
 #[inline(always)]
-pub(super) fn tile_scalar<T: GemmReal>(k: usize, a: APanel<'_, T>, b: &[T], ldb: usize, mut store: Store<'_, '_, T>) {
+pub(super) fn tile_scalar<T: Real>(k: usize, a: APanel<'_, T>, b: &[T], ldb: usize, mut store: Store<'_, '_, T>) {
     let mut acc = [T::ZERO; 32];
     let a_at = |i: usize, p: usize| match a {
         APanel::Steps(a, step) => a[p * step + i],

@@ -84,7 +84,7 @@ pub struct Trainer<T> {
     beta_powers: (f64, f64),
 }
 
-impl<T: DenseReal> Trainer<T> {
+impl<T: Real> Trainer<T> {
     /// A trainer for networks shaped like `net`, with fresh optimizer state (zeros).
     ///
     /// Refused: any hyper-parameter out of range ([`TrainConfig::validate`]).
