@@ -389,24 +389,9 @@ impl<T: Real> Dense<T> {
     }
 }
 
-/// The peers' `mlp` network for a seeded [`crate::workload::MlpWorkload`]: D layers of width N,
-/// tanh everywhere but the last (linear) layer, biases, no shortcut. Values are rounded to `T`.
-pub fn mlp_network<T: Real>(w: &crate::workload::MlpWorkload) -> Result<Dense<T>, Error> {
-    let (n, d) = (w.width, w.n_layers);
-    let layers = (0..d)
-        .map(|l| {
-            let act = if l + 1 == d { Activation::Identity } else { Activation::Tanh };
-            DenseLayer::new(
-                n,
-                n,
-                w.weights[l * n * n..(l + 1) * n * n].iter().map(|&v| T::from_f64(v)).collect(),
-                Some(w.biases[l * n..(l + 1) * n].iter().map(|&v| T::from_f64(v)).collect()),
-                act,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Dense::new(layers, None)
-}
+/// The peers' `mlp` network (see [`crate::workload::mlp_network`]).
+#[cfg(feature = "workload")]
+pub use crate::workload::mlp_network;
 
 #[cfg(test)]
 mod tests;

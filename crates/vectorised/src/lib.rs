@@ -52,6 +52,7 @@ pub mod parallel;
 pub mod real;
 pub mod stats;
 pub mod train;
+#[cfg(feature = "workload")]
 pub mod workload;
 
 pub use activation::Activation;

@@ -27,14 +27,14 @@ pub struct ClipOutcome {
     pub clipped: bool,
 }
 
-/// ‖v‖₂ in `f64`, robust to overflow, in a fixed order (see the [module docs](self)).
+/// ‖v‖₂ in `f64`, robust to overflow, in a fixed order (see the [module docs](crate::train)).
 pub fn norm<T: Real>(values: &[T]) -> f64 {
     norm_of_groups([values].into_iter())
 }
 
 /// ‖g‖₂ over every weight and bias gradient, layer 1 to L, weights before biases.
 ///
-/// A layer without biases should hold an empty bias gradient (as a [`Trainer`]'s copy does):
+/// A layer without biases should hold an empty bias gradient (as a [`Trainer`](super::Trainer)'s copy does):
 /// the engine's [`Gradients::bias`] is computed for every layer.
 pub fn global_norm<T: Real>(grads: &Gradients<T>) -> f64 {
     norm_of_groups(groups(grads))
@@ -49,8 +49,8 @@ pub(super) fn groups<T>(grads: &Gradients<T>) -> impl Iterator<Item = &[T]> + Cl
 ///
 /// By norm, g ← g·s with s = c/‖g‖₂ computed in `f64` and rounded to `T`, when ‖g‖₂ > c; by value,
 /// each entry is clamped to [−c, c] with c rounded to `T`. Non-finite gradients are left as they
-/// are (a [`Trainer`] refuses them before clipping). The thresholds are trusted: see
-/// [`TrainConfig::validate`].
+/// are (a [`Trainer`](super::Trainer) refuses them before clipping). The thresholds are trusted: see
+/// [`TrainConfig::validate`](super::TrainConfig::validate).
 pub fn clip_gradients<T: Real>(grads: &mut Gradients<T>, clip: Clip) -> ClipOutcome {
     let before = global_norm(grads);
     clip_with_norm(grads, clip, before)

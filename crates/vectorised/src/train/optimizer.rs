@@ -9,7 +9,7 @@ pub const ADAM_DEFAULT_BETA2: f64 = 0.999;
 /// ε, Adam's default denominator guard.
 pub const ADAM_DEFAULT_EPSILON: f64 = 1e-8;
 
-/// The update rule (see the [module docs](self) for the equations).
+/// The update rule (see the [module docs](crate::train) for the equations).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Optimizer {
     /// Heavy-ball SGD: v ← μ·v + g, w ← w − η·v; μ = 0 is plain SGD w ← w − η·g (no state).
@@ -43,7 +43,7 @@ impl Optimizer {
     }
 }
 
-/// One step's update rule with its constants in `T` (see the [module docs](self)).
+/// One step's update rule with its constants in `T` (see the [module docs](crate::train)).
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Rule<T> {
     Sgd {

@@ -163,7 +163,7 @@ impl<T: Real> Trainer<T> {
         self.beta_powers = (1.0, 1.0);
     }
 
-    /// One training step on a batch (see the [module docs](self)).
+    /// One training step on a batch (see the [module docs](crate::train)).
     ///
     /// `Err` (nothing changed): a network shaped differently from the one the trainer was built
     /// for, and whatever [`Dense::gradients`] refuses (empty batch, wrong widths, non-finite
