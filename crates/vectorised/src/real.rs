@@ -68,7 +68,7 @@ pub trait Real:
     fn exp_nonpositive(x: Self) -> Self;
     /// 1/d for d ∈ [1, 2] without a division (see [`exp::recip_1_to_2_f64`]).
     fn recip_1_to_2(d: Self) -> Self;
-    /// Whether slice kernels run the sigmoid in two passes (see [`exp::sigmoid_in_place`]).
+    /// Whether slice kernels run the sigmoid in two passes (see `math::exp`'s `sigmoid_in_place`).
     const SIGMOID_IN_TWO_PASSES: bool;
     /// z ← tanh z (in place) and d ← tanh′ z over a slice (vectorised; see `math::tanh`).
     #[doc(hidden)]

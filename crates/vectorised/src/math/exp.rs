@@ -129,7 +129,7 @@ pub fn recip_1_to_2_f64(d: f64) -> f64 {
 
 /// 1/d in `f32`: a plain division (16 lanes per zmm make it cheap enough, and it is exact).
 #[inline(always)]
-pub fn recip_1_to_2_f32(d: f32) -> f32 {
+pub(crate) fn recip_1_to_2_f32(d: f32) -> f32 {
     1.0 / d
 }
 
@@ -205,13 +205,13 @@ pub fn sigmoid_parts<T: Real>(z: T) -> (T, T) {
 
 /// e^{−|z|}, the first half of [`sigmoid_parts`].
 #[inline(always)]
-pub fn sigmoid_exp<T: Real>(z: T) -> T {
+pub(crate) fn sigmoid_exp<T: Real>(z: T) -> T {
     T::exp_nonpositive(-z.abs())
 }
 
 /// The second half of [`sigmoid_parts`], from z and e = [`sigmoid_exp`]`(z)`.
 #[inline(always)]
-pub fn sigmoid_parts_from_exp<T: Real>(z: T, e: T) -> (T, T) {
+pub(crate) fn sigmoid_parts_from_exp<T: Real>(z: T, e: T) -> (T, T) {
     let r = T::recip_1_to_2(T::ONE + e);
     let s = e * r;
     let value = if z >= T::ZERO { r } else { s };
@@ -229,7 +229,7 @@ pub fn sigmoid_parts_from_exp<T: Real>(z: T, e: T) -> (T, T) {
 /// an Intel Xeon, one pass then two: `f64` 690 → 836 M elements/s (577 → 702 in a busier
 /// moment); `f32` (one division) 1.85 → 1.64 G elements/s, so `f32` keeps one pass.
 #[inline(always)]
-pub fn sigmoid_in_place<T: Real>(zy: &mut [T], dy: &mut [T]) {
+pub(crate) fn sigmoid_in_place<T: Real>(zy: &mut [T], dy: &mut [T]) {
     debug_assert_eq!(zy.len(), dy.len());
     if T::SIGMOID_IN_TWO_PASSES {
         for (v, d) in zy.iter_mut().zip(dy.iter_mut()) {
@@ -249,7 +249,7 @@ pub fn sigmoid_in_place<T: Real>(zy: &mut [T], dy: &mut [T]) {
     }
 }
 
-/// [`sigmoid_in_place`] as a stand-alone, dispatched function (for benches of the kernel itself).
+/// `sigmoid_in_place` as a stand-alone, dispatched function (for benches of the kernel itself).
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
 pub fn sigmoid_slice<T: Real>(zy: &mut [T], dy: &mut [T]) {
     sigmoid_in_place(zy, dy);
