@@ -9,7 +9,7 @@ use super::*;
 /// rows start 32 (mod 64) rows after the activation rows. So no two rows that one loop touches
 /// together sit a multiple of 4096 bytes apart: on x86, a load whose address matches an earlier
 /// store's in its low 12 bits waits for that store ("4K aliasing"), and with power-of-two row
-/// sizes every load of the backward sweep did (it cost about 2 ns per chain and layer).
+/// sizes every load of the backward sweep did.
 pub(super) struct RowLayout {
     pub(super) ld: usize,
     pub(super) deriv_start: usize,

@@ -27,14 +27,13 @@
 //! product (at most ROW_CHUNK × k values per thread); then B panel by B panel, every row block
 //! of A passes by the same panel, which stays in L1 (32 KiB at W2's k = 256) while A streams
 //! from L2. (Row block outer, B panels inner — the other order — reloads every B panel from L2
-//! for every tile; W2 in that order took 2–4% longer in `f64` and 5–9% in `f32`, `gradlab-peer`
-//! binaries of both alternated on one thread.)
+//! for every tile, and is slower.)
 //!
 //! The register tile is MR × NR = 8 × 16 for `f64` and 8 × 32 for `f32` on AVX-512: 16
 //! accumulators of one zmm each, two B loads and eight broadcasts of A per step p. AVX2 has 16
 //! vector registers: the same tile runs as blocks of 4 rows × 2 ymm (8 accumulators, two B
-//! loads and four broadcasts per step; one-ymm strips of 8 rows, load-bound, ran at half the
-//! AVX2 FMA rate, these at 61–83%: `kernel_rate_beside_the_fma_peak`), so panels and packing
+//! loads and four broadcasts per step; one-ymm strips of 8 rows are load-bound, as
+//! `examples/gemm_rate.rs` shows beside the FMA peak), so panels and packing
 //! are the same at every level. The portable tile (other CPUs, e.g. aarch64) computes one
 //! element at a time.
 
@@ -211,11 +210,9 @@ fn gemm_at<T: Real>(
 }
 
 /// [`gemm_body`] with its arguments, for `vectorize`, which calls it through the
-/// `#[inline(always)]` method below. (With a closure it went through the closure's
-/// `FnOnce::call_once` shim, which LLVM inlines only while it looks cheap: when an experiment
-/// made the product's body a little larger, the shim stayed a call, every SIMD intrinsic inside
-/// it — now outside the function that enables AVX-512 — became a call too, and the 256³
-/// product fell from ≈ 60 to 1 GFLOP/s at every level.)
+/// `#[inline(always)]` method below. (A closure would go through its `FnOnce::call_once` shim,
+/// which LLVM inlines only while it looks cheap; when it stays a call, every SIMD intrinsic
+/// inside it is outside the function that enables AVX-512 and becomes a call too.)
 struct Body<'a, T> {
     simd: Simd,
     m: usize,

@@ -153,10 +153,9 @@ macro_rules! simd_tile {
                             chains(simd, k, |p| a[p * step..p * step + MR].try_into().expect("MR rows"), b, ldb)
                         }
                         APanel::Rows(a, lda) => {
-                            // Spelled out, not `array::from_fn`: where LLVM outlined that call
-                            // (the kernel test's copy of this loop; W2's was inlined), it lost that
-                            // every row is k long, kept 7 bounds checks per step and broadcast A
-                            // from registers (port 5, beside the FMAs): 50-52 GFLOP/s, not 65-68.
+                            // Spelled out, not `array::from_fn`: where LLVM outlines that call,
+                            // it loses that every row is k long, keeps 7 bounds checks per step
+                            // and broadcasts A from registers (port 5, beside the FMAs).
                             let row = |i: usize| &a[i * lda..][..k];
                             let rows: [&[$t]; MR] = [row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7)];
                             chains(simd, k, |p| std::array::from_fn(|i| rows[i][p]), b, ldb)

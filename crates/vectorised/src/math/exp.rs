@@ -225,9 +225,8 @@ pub(crate) fn sigmoid_parts_from_exp<T: Real>(z: T, e: T) -> (T, T) {
 /// reciprocal and the products. One element's whole sigmoid is one dependency chain of about
 /// 100 cycles of latency in `f64` (the reciprocal is an `f32` division and two Newton steps), and
 /// a core overlaps only as many elements as its scheduler holds waiting operations; two chains
-/// of half the length overlap better. The L1-resident kernel of `benches/chain.rs`, one thread on
-/// an Intel Xeon, one pass then two: `f64` 690 → 836 M elements/s (577 → 702 in a busier
-/// moment); `f32` (one division) 1.85 → 1.64 G elements/s, so `f32` keeps one pass.
+/// of half the length overlap better (`benches/chain.rs`'s L1-resident kernel measures both).
+/// `f32`, whose reciprocal is one cheap division, is faster in one pass, so it keeps one.
 #[inline(always)]
 pub(crate) fn sigmoid_in_place<T: Real>(zy: &mut [T], dy: &mut [T]) {
     debug_assert_eq!(zy.len(), dy.len());

@@ -14,8 +14,8 @@
 //! a few ulps of libm (`TANH_F64_MAX_ULPS` in the tests). Arguments with 2|z| > 700 (where 2ⁿ
 //! would leave the normal range), and NaN, take the portable formulas of [`Activation`] instead.
 //! `f32` runs the same arithmetic in `f64` with q to degree 6 only (what f32 needs) and rounds
-//! once at the end. (A native f32 version with 16 lanes was faster still, but within 2–4 f32 ulps
-//! instead of ≈ 0.5, and through deep nets that broke the f32 tolerance against the oracle.)
+//! once at the end. (A native f32 version with 16 lanes would be within 2–4 f32 ulps instead of
+//! ≈ 0.5, and through deep nets that breaks the f32 tolerance against the oracle.)
 
 use super::{LN2_HI_F64 as LN2_HI, LN2_LO_F64 as LN2_LO, SHIFTER_F64 as SHIFTER};
 use crate::activation::Activation;
