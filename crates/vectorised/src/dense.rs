@@ -55,7 +55,7 @@ pub use crate::gemm::SIMD_ENV;
 
 use crate::activation::Activation;
 use crate::error::Error;
-use crate::gemm::{ALayout, BOp, Init, Scratch, gemm, pack_b, panel_stride, should_pack, transpose};
+use crate::gemm::{ALayout, BOp, Init, Product, Scratch, gemm, pack_b, panel_stride, should_pack, transpose};
 use crate::parallel::PerThread;
 use crate::real::Real;
 use crate::stats::{self, GradientStats, LayerStats, NonFinite, Stage, Summary};

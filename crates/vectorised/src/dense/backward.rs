@@ -82,15 +82,17 @@ impl<T: Real> Dense<T> {
             let weight_job = |i0: usize, gw_c: &mut [T], delta_op: BOp<'_, T>| {
                 scratch.with(|s| {
                     gemm(
-                        gw_c.len() / n_out,
-                        n_out,
-                        batch,
-                        &a_in[i0..],
-                        ALayout::ColMajor(n_in),
-                        delta_op,
-                        gw_c,
-                        n_out,
-                        weight_scale.map_or(Init::Zero, Init::Scale),
+                        Product {
+                            m: gw_c.len() / n_out,
+                            n: n_out,
+                            k: batch,
+                            a: &a_in[i0..],
+                            a_layout: ALayout::ColMajor(n_in),
+                            b: delta_op,
+                            c: gw_c,
+                            ldc: n_out,
+                            init: weight_scale.map_or(Init::Zero, Init::Scale),
+                        },
                         s,
                     )
                 })
@@ -116,15 +118,17 @@ impl<T: Real> Dense<T> {
                 };
                 scratch.with(|s| {
                     gemm(
-                        g_c.len() / n_in,
-                        n_in,
-                        n_out,
-                        &delta[r0 * n_out..],
-                        ALayout::RowMajor(n_out),
-                        wt_op,
-                        g_c,
-                        n_in,
-                        init,
+                        Product {
+                            m: g_c.len() / n_in,
+                            n: n_in,
+                            k: n_out,
+                            a: &delta[r0 * n_out..],
+                            a_layout: ALayout::RowMajor(n_out),
+                            b: wt_op,
+                            c: g_c,
+                            ldc: n_in,
+                            init,
+                        },
                         s,
                     )
                 })

@@ -35,7 +35,20 @@ impl<T: Real> Dense<T> {
             let job = |r0: usize, a_c: &mut [T], d_c: &mut [T]| -> (Option<usize>, usize) {
                 let rows = a_c.len() / n_out;
                 scratch.with(|s| {
-                    gemm(rows, n_out, n_in, &a_in[r0 * n_in..], ALayout::RowMajor(n_in), w_op, a_c, n_out, init, s)
+                    gemm(
+                        Product {
+                            m: rows,
+                            n: n_out,
+                            k: n_in,
+                            a: &a_in[r0 * n_in..],
+                            a_layout: ALayout::RowMajor(n_in),
+                            b: w_op,
+                            c: a_c,
+                            ldc: n_out,
+                            init,
+                        },
+                        s,
+                    )
                 });
                 if let Some(src) = shortcut {
                     for (zv, &sv) in a_c.iter_mut().zip(&src[r0 * n_out..]) {
@@ -62,7 +75,20 @@ impl<T: Real> Dense<T> {
                     let r0 = c * ROW_CHUNK;
                     let rows = a_c.len() / n_out;
                     scratch.with(|s| {
-                        gemm(rows, n_out, n_in, &a_in[r0 * n_in..], ALayout::RowMajor(n_in), w_op, a_c, n_out, init, s)
+                        gemm(
+                            Product {
+                                m: rows,
+                                n: n_out,
+                                k: n_in,
+                                a: &a_in[r0 * n_in..],
+                                a_layout: ALayout::RowMajor(n_in),
+                                b: w_op,
+                                c: a_c,
+                                ldc: n_out,
+                                init,
+                            },
+                            s,
+                        )
                     });
                     if let Some(src) = shortcut {
                         for (zv, &sv) in a_c.iter_mut().zip(&src[r0 * n_out..]) {

@@ -160,46 +160,44 @@ impl Simd {
     }
 }
 
-/// `C ← init + A·B` for an m × n block C (row stride `ldc`), with k products per element.
+/// `C ← init + A·B` for the [`Product`] (an m × n block C, k products per element).
 ///
 /// Every element is the same FMA chain whatever m, n and the caller's blocking (module docs).
 /// Runs the best kernel the CPU has (AVX-512, AVX2 + FMA, or the portable one; same bits).
 ///
 /// # Panics
 /// If a slice is too short for the given sizes and strides (a broken invariant of the caller).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm<T: Real>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    a_layout: ALayout,
-    b: BOp<'_, T>,
-    c: &mut [T],
-    ldc: usize,
-    init: Init<'_, T>,
-    scratch: &mut Scratch<T>,
-) {
-    gemm_at(Simd::detect(), m, n, k, a, a_layout, b, c, ldc, init, scratch)
+pub(crate) fn gemm<T: Real>(product: Product<'_, T>, scratch: &mut Scratch<T>) {
+    gemm_at(Simd::detect(), product, scratch)
+}
+
+/// One product's operands and output: `C ← init + A·B` for the m × n block C at `c` (row stride
+/// `ldc`), with k products per element, A in `a` as `a_layout` says and B as `b` says.
+pub(crate) struct Product<'a, T> {
+    /// Rows of A and C.
+    pub(crate) m: usize,
+    /// Columns of B and C.
+    pub(crate) n: usize,
+    /// Columns of A, rows of B: the products per element.
+    pub(crate) k: usize,
+    /// A's values.
+    pub(crate) a: &'a [T],
+    /// How A is stored.
+    pub(crate) a_layout: ALayout,
+    /// B.
+    pub(crate) b: BOp<'a, T>,
+    /// C's block (written).
+    pub(crate) c: &'a mut [T],
+    /// C's row stride.
+    pub(crate) ldc: usize,
+    /// How C starts, or what multiplies the products as they are stored.
+    pub(crate) init: Init<'a, T>,
 }
 
 /// [`gemm`] at a given SIMD level (each level gives the same bits; tests run every level the
 /// CPU has).
-#[allow(clippy::too_many_arguments)]
-fn gemm_at<T: Real>(
-    simd: Simd,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    a_layout: ALayout,
-    b: BOp<'_, T>,
-    c: &mut [T],
-    ldc: usize,
-    init: Init<'_, T>,
-    scratch: &mut Scratch<T>,
-) {
-    let body = Body { simd, m, n, k, a, a_layout, b, c, ldc, init, scratch };
+fn gemm_at<T: Real>(simd: Simd, product: Product<'_, T>, scratch: &mut Scratch<T>) {
+    let body = Body { simd, product, scratch };
     match simd {
         #[cfg(target_arch = "x86_64")]
         Simd::V4(v4) => v4.vectorize(body),
@@ -213,45 +211,25 @@ fn gemm_at<T: Real>(
 /// `#[inline(always)]` method below. (A closure would go through its `FnOnce::call_once` shim,
 /// which LLVM inlines only while it looks cheap; when it stays a call, every SIMD intrinsic
 /// inside it is outside the function that enables AVX-512 and becomes a call too.)
-struct Body<'a, T> {
+struct Body<'a, 'p, T> {
     simd: Simd,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &'a [T],
-    a_layout: ALayout,
-    b: BOp<'a, T>,
-    c: &'a mut [T],
-    ldc: usize,
-    init: Init<'a, T>,
+    product: Product<'p, T>,
     scratch: &'a mut Scratch<T>,
 }
 
-impl<T: Real> pulp::NullaryFnOnce for Body<'_, T> {
+impl<T: Real> pulp::NullaryFnOnce for Body<'_, '_, T> {
     type Output = ();
 
     #[inline(always)]
     fn call(self) {
-        let Body { simd, m, n, k, a, a_layout, b, c, ldc, init, scratch } = self;
-        gemm_body(simd, m, n, k, a, a_layout, b, c, ldc, init, scratch)
+        let Body { simd, product, scratch } = self;
+        gemm_body(simd, product, scratch)
     }
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn gemm_body<T: Real>(
-    simd: Simd,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    a_layout: ALayout,
-    b: BOp<'_, T>,
-    c: &mut [T],
-    ldc: usize,
-    init: Init<'_, T>,
-    scratch: &mut Scratch<T>,
-) {
+fn gemm_body<T: Real>(simd: Simd, product: Product<'_, T>, scratch: &mut Scratch<T>) {
+    let Product { m, n, k, a, a_layout, b, c, ldc, init } = product;
     if m == 0 || n == 0 {
         return;
     }

@@ -56,7 +56,11 @@ fn every_size_layout_and_simd_level_gives_the_reference_bits() {
             let want = reference(m, n, k, &a, al, &b);
             for simd in levels() {
                 let mut c = vec![f64::NAN; m * n];
-                gemm_at(simd, m, n, k, &a, al, BOp::Rows(&b, n), &mut c, n, Init::Zero, &mut scratch);
+                gemm_at(
+                    simd,
+                    Product { m, n, k, a: &a, a_layout: al, b: BOp::Rows(&b, n), c: &mut c, ldc: n, init: Init::Zero },
+                    &mut scratch,
+                );
                 assert_eq!(
                     c.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
                     want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
@@ -89,7 +93,11 @@ fn levels_agree<T: Real>() {
             for al in [ALayout::RowMajor(k), ALayout::ColMajor(m)] {
                 let run = |simd: Simd, scratch: &mut Scratch<T>| {
                     let mut c = start.clone();
-                    gemm_at(simd, m, n, k, &a, al, BOp::Rows(&b, n), &mut c, n, init, scratch);
+                    gemm_at(
+                        simd,
+                        Product { m, n, k, a: &a, a_layout: al, b: BOp::Rows(&b, n), c: &mut c, ldc: n, init },
+                        scratch,
+                    );
                     c.iter().map(|v| v.to_f64().to_bits()).collect::<Vec<_>>()
                 };
                 let want = run(Simd::Portable, &mut scratch);
@@ -194,7 +202,21 @@ fn kernel_rate_beside_the_fma_peak() {
                     .map(|i| {
                         let (a, c) = (&a_copies[pick(i)], &mut c_copies[pick(i)]);
                         let t = std::time::Instant::now();
-                        gemm_at(simd, m, n, k, a, layout, BOp::Packed(&packed), c, n, Init::Zero, &mut scratch);
+                        gemm_at(
+                            simd,
+                            Product {
+                                m,
+                                n,
+                                k,
+                                a,
+                                a_layout: layout,
+                                b: BOp::Packed(&packed),
+                                c,
+                                ldc: n,
+                                init: Init::Zero,
+                            },
+                            &mut scratch,
+                        );
                         t.elapsed().as_secs_f64()
                     })
                     .fold(f64::INFINITY, f64::min)
@@ -261,7 +283,20 @@ fn products_on_operands_another_core_wrote() {
                 barrier.wait();
                 let (a, b) = (a.lock().expect("not poisoned"), b_packed.lock().expect("not poisoned"));
                 let t = std::time::Instant::now();
-                gemm(rows, n, k, &a, ALayout::RowMajor(k), BOp::Packed(&b), &mut c, n, Init::Zero, &mut scratch);
+                gemm(
+                    Product {
+                        m: rows,
+                        n,
+                        k,
+                        a: &a,
+                        a_layout: ALayout::RowMajor(k),
+                        b: BOp::Packed(&b),
+                        c: &mut c,
+                        ldc: n,
+                        init: Init::Zero,
+                    },
+                    &mut scratch,
+                );
                 times[usize::from(remote(round))].push(t.elapsed().as_secs_f64() * 1e3);
                 drop((a, b));
                 assert!(c.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()));
