@@ -47,6 +47,8 @@ pub mod chain;
 pub mod dense;
 pub mod error;
 mod gemm;
+#[doc(hidden)]
+pub mod instruments;
 pub mod math;
 pub mod parallel;
 pub mod real;

@@ -43,13 +43,14 @@ mod pack;
 mod tile;
 
 use pack::{MR_COPY, PACK_ABOVE_BYTES, transpose_block_f32, transpose_block_f64, transpose_f32, transpose_f64};
-pub(crate) use pack::{Scratch, pack_b, panel_stride, should_pack, transpose};
+pub use pack::{Scratch, pack_b};
+pub(crate) use pack::{panel_stride, should_pack, transpose};
 use tile::{APanel, Store};
 
 /// How C starts before the products are added, or what multiplies them as they are stored:
 /// in every case the same operations, in the same order, as a separate pass over C would do.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Init<'a, T> {
+pub enum Init<'a, T> {
     /// C = A·B.
     Zero,
     /// C[i][j] = A·B[i][j] + bias[j].
@@ -64,7 +65,7 @@ pub(crate) enum Init<'a, T> {
 
 /// How A is stored.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum ALayout {
+pub enum ALayout {
     /// `A(i,p)` at `a[i·lda + p]`.
     RowMajor(usize),
     /// `A(i,p)` at `a[p·lda + i]`.
@@ -73,7 +74,7 @@ pub(crate) enum ALayout {
 
 /// The right operand B (k × n).
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum BOp<'a, T> {
+pub enum BOp<'a, T> {
     /// Row-major, `B[p][j]` at `b[p·ldb + j]`; packed inside the call when its rows are far
     /// apart.
     Rows(&'a [T], usize),
@@ -101,7 +102,7 @@ pub(crate) trait GemmReal: Copy + 'static {
 
 /// The SIMD level a product runs at, detected once per product.
 #[derive(Clone, Copy)]
-pub(crate) enum Simd {
+pub enum Simd {
     /// AVX-512: the MR × NR tile in registers (two vectors per row).
     #[cfg(target_arch = "x86_64")]
     V4(pulp::x86::V4),
@@ -131,6 +132,29 @@ fn level_cap(value: Option<&str>) -> Result<usize, String> {
 }
 
 impl Simd {
+    /// Every level this CPU has, best first, ending with the portable tile.
+    pub fn available() -> Vec<Simd> {
+        let mut levels = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            levels.extend(pulp::x86::V4::try_new().map(Simd::V4));
+            levels.extend(pulp::x86::V3::try_new().map(Simd::V3));
+        }
+        levels.push(Simd::Portable);
+        levels
+    }
+
+    /// The level's name for people.
+    pub fn name(self) -> &'static str {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Simd::V4(_) => "AVX-512",
+            #[cfg(target_arch = "x86_64")]
+            Simd::V3(_) => "AVX2",
+            Simd::Portable => "portable",
+        }
+    }
+
     /// The best level this CPU has, at most the one [`SIMD_ENV`] names (read once per process; a
     /// value that names no level is reported once on standard error and ignored).
     fn detect() -> Self {
@@ -167,36 +191,36 @@ impl Simd {
 ///
 /// # Panics
 /// If a slice is too short for the given sizes and strides (a broken invariant of the caller).
-pub(crate) fn gemm<T: Real>(product: Product<'_, T>, scratch: &mut Scratch<T>) {
+pub fn gemm<T: Real>(product: Product<'_, T>, scratch: &mut Scratch<T>) {
     gemm_at(Simd::detect(), product, scratch)
 }
 
 /// One product's operands and output: `C ← init + A·B` for the m × n block C at `c` (row stride
 /// `ldc`), with k products per element, A in `a` as `a_layout` says and B as `b` says.
-pub(crate) struct Product<'a, T> {
+pub struct Product<'a, T> {
     /// Rows of A and C.
-    pub(crate) m: usize,
+    pub m: usize,
     /// Columns of B and C.
-    pub(crate) n: usize,
+    pub n: usize,
     /// Columns of A, rows of B: the products per element.
-    pub(crate) k: usize,
+    pub k: usize,
     /// A's values.
-    pub(crate) a: &'a [T],
+    pub a: &'a [T],
     /// How A is stored.
-    pub(crate) a_layout: ALayout,
+    pub a_layout: ALayout,
     /// B.
-    pub(crate) b: BOp<'a, T>,
+    pub b: BOp<'a, T>,
     /// C's block (written).
-    pub(crate) c: &'a mut [T],
+    pub c: &'a mut [T],
     /// C's row stride.
-    pub(crate) ldc: usize,
+    pub ldc: usize,
     /// How C starts, or what multiplies the products as they are stored.
-    pub(crate) init: Init<'a, T>,
+    pub init: Init<'a, T>,
 }
 
 /// [`gemm`] at a given SIMD level (each level gives the same bits; tests run every level the
 /// CPU has).
-fn gemm_at<T: Real>(simd: Simd, product: Product<'_, T>, scratch: &mut Scratch<T>) {
+pub fn gemm_at<T: Real>(simd: Simd, product: Product<'_, T>, scratch: &mut Scratch<T>) {
     let body = Body { simd, product, scratch };
     match simd {
         #[cfg(target_arch = "x86_64")]

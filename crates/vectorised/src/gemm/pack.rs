@@ -163,7 +163,7 @@ pub(crate) fn panel_stride<T: Real>(k: usize) -> usize {
 
 /// Packs a row-major B (k × n) into panels of NR columns: panel q's row p at
 /// `out[q·panel_stride(k) + p·NR..][..NR]`, the last panel zero-padded.
-pub(crate) fn pack_b<T: Real>(k: usize, n: usize, b: &[T], ldb: usize, out: &mut Vec<T>) {
+pub fn pack_b<T: Real>(k: usize, n: usize, b: &[T], ldb: usize, out: &mut Vec<T>) {
     let nr = T::NR;
     let (full, rest) = (n / nr, n % nr);
     let panels = n.div_ceil(nr);
@@ -189,7 +189,7 @@ pub(super) const MR_COPY: usize = 8;
 
 /// Scratch for A's copied row blocks and B's panels; reused from call to call.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Scratch<T> {
+pub struct Scratch<T> {
     pub(super) a_edge: Vec<T>,
     pub(super) b_pack: Vec<T>,
 }
