@@ -53,13 +53,13 @@ use tile::{APanel, Store};
 pub enum Init<'a, T> {
     /// C = A·B.
     Zero,
-    /// C[i][j] = A·B[i][j] + bias[j].
+    /// `C[i][j] = A·B[i][j] + bias[j]`.
     Bias(&'a [T]),
-    /// C[i][j] = C[i][j] + A·B[i][j].
+    /// `C[i][j] = C[i][j] + A·B[i][j]`.
     Accumulate,
-    /// C[i][j] = A·B[i][j] · s (the loss normalisation 1/ν when it is exact).
+    /// `C[i][j] = A·B[i][j] · s` (the loss normalisation 1/ν when it is exact).
     Scale(T),
-    /// C[i][j] = A·B[i][j] · d[i·ldd + j] (Δ = G ⊙ f′(Z) as G is written).
+    /// `C[i][j] = A·B[i][j] · d[i·ldd + j]` (Δ = G ⊙ f′(Z) as G is written).
     Hadamard(&'a [T], usize),
 }
 
