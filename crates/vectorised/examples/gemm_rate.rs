@@ -108,7 +108,7 @@ fn kernel_rate_beside_the_fma_peak() {
     pack_b(k, n, &b, n, &mut packed);
     let want = reference(m, n, k, &a, ALayout::RowMajor(k), &b);
     let mut scratch = Scratch::default();
-    for simd in Simd::available().into_iter().rev() {
+    for simd in Simd::available() {
         for layout in [ALayout::RowMajor(k), ALayout::ColMajor(m)] {
             // Column-major: A's transpose, so the same product is formed.
             let a_op: Vec<f64> = match layout {
