@@ -45,7 +45,7 @@
 //! add about half as much again (W1: `examples/stats_cost.rs`, `docs/performance.md`).
 //!
 //! **Sigmoid fast path.** Sigmoid layers use the branch-free exp and the division-free
-//! reciprocal of [`crate::simd_exp`], in a kernel compiled for AVX-512 and AVX2+FMA as well as
+//! reciprocal of [`crate::math::exp`], in a kernel compiled for AVX-512 and AVX2+FMA as well as
 //! the baseline, picked at run time by `multiversion`; every variant does the same IEEE
 //! operations (FMA is used explicitly, never contracted by the compiler), so the bits do not
 //! depend on the CPU's vector width either. (The baseline variant, for CPUs without FMA, calls
@@ -55,12 +55,26 @@
 
 use crate::activation::Activation;
 use crate::error::Error;
+use crate::math::exp::{sigmoid_exp, sigmoid_in_place, sigmoid_parts, sigmoid_parts_from_exp};
 use crate::parallel::{PerThread, column_blocks_mut, map_chunks, n_chunks, sum_in_order};
-use crate::scaled::{Scaled, derivative_scaled, value_scaled};
-use crate::simd_exp::{SimdReal, sigmoid_exp, sigmoid_in_place, sigmoid_parts, sigmoid_parts_from_exp};
+use crate::real::Real;
 use crate::stats::{self, GradientStats, LayerStats, NonFinite, PartialLayer, Stage};
 use multiversion::multiversion;
 use std::ops::Range;
+
+mod backward;
+mod extended;
+mod forward;
+mod layout;
+pub mod scaled;
+mod stats_sweep;
+
+use backward::{backward, input_gradient};
+use extended::extended_pass;
+use forward::forward;
+use layout::{RowLayout, from_block_major, layer_blocks_mut, resize, to_block_major, transpose};
+use scaled::{Scaled, derivative_scaled, value_scaled};
+use stats_sweep::backward_with_stats;
 
 /// Bytes of one layer's row of a block: a block holds `CHAIN_CHUNK_BYTES / size_of::<T>()` chains
 /// (128 in `f64`, 256 in `f32`), so 256 layers of activations and derivatives (2 × 263 KB) stay
@@ -192,8 +206,6 @@ impl<T: Real> ChainGradients<T> {
     }
 }
 
-use crate::real::Real;
-
 /// Scratch memory reused across calls: per worker thread, the activations and derivatives of
 /// one block of chains; and, when asked for, the per-layer statistics of the last call. Keep one
 /// per caller so that repeated calls do not allocate it again.
@@ -259,7 +271,7 @@ struct Scratch<T> {
     grad_a: Vec<T>,
 }
 
-impl<T: SimdReal> ChainBatch<T> {
+impl<T: Real> ChainBatch<T> {
     /// A batch of `n_chains` chains with depth D = `activations.len()`, whose weights are given
     /// layer-major: `weights[l·S + s]` is w_{s, l+1}.
     pub fn new(n_chains: usize, weights: Vec<T>, activations: Vec<Activation>) -> Result<Self, Error> {
@@ -499,7 +511,7 @@ struct BlockStats<'a> {
     first: &'a mut Option<NonFinite>,
 }
 
-fn run_block<T: SimdReal>(job: &Block<'_, T>, mut out: BlockOut<'_, T>, scratch: &mut Scratch<T>) {
+fn run_block<T: Real>(job: &Block<'_, T>, mut out: BlockOut<'_, T>, scratch: &mut Scratch<T>) {
     let rows = RowLayout::new::<T>(job.lanes.len(), job.batch.n_layers);
     if scratch.rows.len() < rows.len() {
         scratch.rows.resize(rows.len(), T::ZERO);
@@ -518,384 +530,4 @@ fn run_block<T: SimdReal>(job: &Block<'_, T>, mut out: BlockOut<'_, T>, scratch:
     if job.extended {
         extended_pass(job, &mut out, &mut scratch.extended);
     }
-}
-
-/// Where a block's rows live in its scratch buffer.
-///
-/// Rows are `ld` values apart, with ld·size an odd number of 64-byte lines, and the derivative
-/// rows start 32 (mod 64) rows after the activation rows. So no two rows that one loop touches
-/// together sit a multiple of 4096 bytes apart: on x86, a load whose address matches an earlier
-/// store's in its low 12 bits waits for that store ("4K aliasing"), and with power-of-two row
-/// sizes every load of the backward sweep did (it cost about 2 ns per chain and layer).
-struct RowLayout {
-    ld: usize,
-    deriv_start: usize,
-    len: usize,
-}
-
-impl RowLayout {
-    fn new<T>(n: usize, d: usize) -> RowLayout {
-        let size = std::mem::size_of::<T>();
-        let mut lines = (n * size).div_ceil(64).max(1);
-        if lines.is_multiple_of(2) {
-            lines += 1;
-        }
-        let ld = lines * 64 / size;
-        let gap = (32 + 64 - (d + 1) % 64) % 64;
-        let deriv_start = (d + 1 + gap) * ld;
-        RowLayout { ld, deriv_start, len: deriv_start + d * ld }
-    }
-
-    fn len(&self) -> usize {
-        self.len
-    }
-}
-
-/// The per-block kernel's forward sweep, with the loss and the output. Compiled for AVX-512,
-/// AVX2+FMA and the baseline; chosen at run time (as are the backward sweeps).
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma",))]
-fn forward<T: SimdReal>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, act: &mut [T], deriv: &mut [T]) {
-    let batch = job.batch;
-    let (n, d) = (job.lanes.len(), batch.n_layers);
-    let lane0 = job.lanes.start;
-    // This block's parameters: D contiguous rows of n lanes.
-    let weights = &batch.weights[lane0 * d..][..d * n];
-    let biases = batch.biases.as_ref().map(|b| &b[lane0 * d..][..d * n]);
-    let act = &mut act[..(d + 1) * ld];
-    let deriv = &mut deriv[..d * ld];
-
-    // ---- forward: row l of `act` is a_l (a_0 = x), row l of `deriv` is f′_{l+1}(z_{l+1}).
-    act[..n].copy_from_slice(job.inputs);
-    for l in 0..d {
-        let layer = l + 1;
-        let (done, rest) = act.split_at_mut(layer * ld);
-        let prev = &done[l * ld..][..n];
-        // a_{l−1} goes into ∂L/∂w_l's row now, and backward multiplies it by δ_l in place: the
-        // row's lines (from memory: the gradients of a large batch are not in any cache) are
-        // then fetched for writing while this layer's sigmoid computes, not while backward
-        // waits for them; and backward reads one row less. W1: 0.82–0.84 of the time on one
-        // thread, 0.89 on two (docs/performance.md).
-        out.weight[l].copy_from_slice(prev);
-        let z = &mut rest[..n];
-        let w = &weights[l * n..][..n];
-        let f1 = &mut deriv[l * ld..][..n];
-        let b = biases.map(|b| &b[l * n..][..n]);
-        let skip = match batch.shortcut {
-            Some(span) if layer.is_multiple_of(span) => Some(&done[(layer - span) * ld..][..n]),
-            _ => None,
-        };
-        match (batch.activations[l], b, skip) {
-            // W1's layer: z = w·a formed inside the sigmoid's first pass (W1 5–6% faster than a
-            // pass of its own followed by `sigmoid_in_place`, as the general arm below does).
-            (Activation::Sigmoid, None, None) => {
-                if T::SIGMOID_IN_TWO_PASSES {
-                    for (((z, f1), &w), &a) in z.iter_mut().zip(f1.iter_mut()).zip(w).zip(prev) {
-                        *z = w * a;
-                        *f1 = sigmoid_exp(*z);
-                    }
-                    for (z, f1) in z.iter_mut().zip(f1.iter_mut()) {
-                        let (value, d1) = sigmoid_parts_from_exp(*z, *f1);
-                        *z = value;
-                        *f1 = d1;
-                    }
-                } else {
-                    for (((z, f1), &w), &a) in z.iter_mut().zip(f1.iter_mut()).zip(w).zip(prev) {
-                        let (value, d1) = sigmoid_parts(w * a);
-                        *z = value;
-                        *f1 = d1;
-                    }
-                }
-            }
-            (f, b, skip) => {
-                match b {
-                    Some(b) => {
-                        for (((z, &w), &a), &b) in z.iter_mut().zip(w).zip(prev).zip(b) {
-                            *z = w * a + b;
-                        }
-                    }
-                    // + 0 as the oracle does (it adds b_d = 0): turns z = −0 into +0, which
-                    // identity and leaky ReLU would pass on as the sign of a zero gradient.
-                    None => {
-                        for ((z, &w), &a) in z.iter_mut().zip(w).zip(prev) {
-                            *z = w * a + T::ZERO;
-                        }
-                    }
-                }
-                if let Some(skip) = skip {
-                    for (z, &a) in z.iter_mut().zip(skip) {
-                        *z += a;
-                    }
-                }
-                if f == Activation::Sigmoid {
-                    sigmoid_in_place(z, f1);
-                } else {
-                    for (z, f1) in z.iter_mut().zip(f1.iter_mut()) {
-                        *f1 = f.derivative(*z);
-                        *z = f.value(*z);
-                    }
-                }
-            }
-        }
-    }
-    let y = &act[d * ld..][..n];
-    for (((loss, o), &y), &t) in out.loss.iter_mut().zip(out.output.iter_mut()).zip(y).zip(job.targets) {
-        *o = y;
-        *loss = (y - t) * (y - t);
-    }
-}
-
-/// The per-block kernel's backward sweep, after [`forward`] (the plain one: see
-/// [`backward_with_stats`] for the one with statistics).
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma",))]
-fn backward<T: SimdReal>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, act: &[T], deriv: &mut [T]) {
-    let batch = job.batch;
-    let (n, d) = (job.lanes.len(), batch.n_layers);
-    let weights = job.rows(&batch.weights);
-    let y = &act[d * ld..][..n];
-    // ---- backward: δ_d overwrites f′_d in `deriv`; one pass per layer also turns the a_{d−1}
-    // that forward left in ∂L/∂w_d's row into ∂L/∂w_d = δ_d·a_{d−1}.
-    let two = T::from_f64(2.0);
-    for l in (0..d).rev() {
-        let layer = l + 1;
-        let (lower, upper) = deriv.split_at_mut(layer * ld);
-        let delta = &mut lower[l * ld..][..n];
-        let g = &mut *out.weight[l];
-        if layer == d {
-            for (((dl, g), &y), &t) in delta.iter_mut().zip(g).zip(y).zip(job.targets) {
-                *dl *= two * (y - t);
-                *g = *dl * *g;
-            }
-        } else {
-            let next = &upper[..n];
-            let w_next = &weights[layer * n..][..n];
-            match batch.shortcut {
-                Some(span) if layer.is_multiple_of(span) && layer + span <= d => {
-                    let skip = &upper[(span - 1) * ld..][..n];
-                    for ((((dl, g), &dn), &w), &ds) in delta.iter_mut().zip(g).zip(next).zip(w_next).zip(skip) {
-                        *dl *= dn * w + ds;
-                        *g = *dl * *g;
-                    }
-                }
-                _ => {
-                    for (((dl, g), &dn), &w) in delta.iter_mut().zip(g).zip(next).zip(w_next) {
-                        *dl *= dn * w;
-                        *g = *dl * *g;
-                    }
-                }
-            }
-        }
-        if let Some(bias) = &mut out.bias {
-            bias[l].copy_from_slice(delta);
-        }
-    }
-}
-
-/// ∂L/∂x = δ₁·w₁ + [s ≤ D]·δ_s, after either backward sweep.
-fn input_gradient<T: SimdReal>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, deriv: &[T]) {
-    let batch = job.batch;
-    let n = job.lanes.len();
-    let w1 = &job.rows(&batch.weights)[..n];
-    let d = batch.n_layers;
-    match batch.shortcut {
-        Some(span) if span <= d => {
-            let skip = &deriv[(span - 1) * ld..][..n];
-            for (((g, &dl), &w), &ds) in out.input.iter_mut().zip(&deriv[..n]).zip(w1).zip(skip) {
-                *g = dl * w + ds;
-            }
-        }
-        _ => {
-            for ((g, &dl), &w) in out.input.iter_mut().zip(&deriv[..n]).zip(w1) {
-                *g = dl * w;
-            }
-        }
-    }
-}
-
-/// [`backward`] with statistics (see [`ChainWorkspace::stats`]): the same operations in the
-/// same order, so the same bits, plus ∂L/∂a_l in a row of its own (`grad_a`), each layer's
-/// share summarised and counted, and the block's first non-finite value found in the scan
-/// order of [`crate::stats`].
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma",))]
-fn backward_with_stats<T: SimdReal>(
-    job: &Block<'_, T>,
-    out: &mut BlockOut<'_, T>,
-    ld: usize,
-    act: &[T],
-    deriv: &mut [T],
-    grad_a: &mut [T],
-) {
-    let batch = job.batch;
-    let (n, d) = (job.lanes.len(), batch.n_layers);
-    let lane0 = job.lanes.start;
-    let weights = job.rows(&batch.weights);
-    let y = &act[d * ld..][..n];
-    let two = T::from_f64(2.0);
-    let Some(st) = &mut out.stats else { return };
-    *st.first = (1..=d).find_map(|layer| {
-        stats::first_non_finite(&act[layer * ld..][..n]).map(|i| NonFinite {
-            layer,
-            unit: lane0 + i,
-            sample: None,
-            stage: Stage::Forward,
-        })
-    });
-    for l in (0..d).rev() {
-        let layer = l + 1;
-        let (lower, upper) = deriv.split_at_mut(layer * ld);
-        let delta = &mut lower[l * ld..][..n];
-        let g = &mut *out.weight[l];
-        // ∂L/∂a_l into its own row first, then the same operations as the loops below (so
-        // the same bits), then the row and ∂L/∂w_l summarised and scanned.
-        let ga = &mut grad_a[..n];
-        if layer == d {
-            for ((ga, &y), &t) in ga.iter_mut().zip(y).zip(job.targets) {
-                *ga = two * (y - t);
-            }
-        } else {
-            for ((ga, &dn), &w) in ga.iter_mut().zip(&upper[..n]).zip(&weights[layer * n..][..n]) {
-                *ga = dn * w;
-            }
-            if let Some(span) = batch.shortcut.filter(|&span| layer.is_multiple_of(span) && layer + span <= d) {
-                for (ga, &ds) in ga.iter_mut().zip(&upper[(span - 1) * ld..][..n]) {
-                    *ga += ds;
-                }
-            }
-        }
-        let mut part = PartialLayer::default();
-        part.count(batch.activations[l], delta, st.threshold);
-        for ((dl, g), &ga) in delta.iter_mut().zip(g.iter_mut()).zip(&*ga) {
-            *dl *= ga;
-            *g = *dl * *g;
-        }
-        part.summarise(g, ga);
-        let (in_g, in_ga) = part.may_be_non_finite();
-        st.layers[l] = part;
-        if st.first.is_none() && (in_g || in_ga) {
-            let at = |i: usize, stage: Stage| NonFinite { layer, unit: lane0 + i, sample: None, stage };
-            *st.first = stats::first_non_finite(ga)
-                .map(|i| at(i, Stage::ActivationGradient))
-                .or_else(|| stats::first_non_finite(g).map(|i| at(i, Stage::WeightGradient)));
-        }
-        if let Some(bias) = &mut out.bias {
-            bias[l].copy_from_slice(delta);
-        }
-    }
-}
-
-/// The extended pass: each chain of the block, forward and backward, in [`Scaled`] (`f64`
-/// mantissa, 62-bit exponent), with the oracle's `forward_ext` / `gradients_ext` operations
-/// in the oracle's order, so a chain whose values all stay in `f64`'s normal range gets the plain
-/// gradients' bits, and one whose activations or gradients leave it (a_d ≈ 10⁻⁴⁰⁰ after a few
-/// tiny weights) keeps exact magnitudes instead of false zeros. Independent of the plain sweep:
-/// `f32` parameters are lifted to `f64` exactly, so for `f32` this is the exact magnitude of the
-/// `f32` chain's gradient rather than a re-rounding of the `f32` one. `buf` holds one chain:
-/// a_0 … a_D, then f′_1 … f′_D (overwritten by δ_1 … δ_D).
-fn extended_pass<T: SimdReal>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, buf: &mut Vec<Scaled>) {
-    let batch = job.batch;
-    let (n, d) = (job.lanes.len(), batch.n_layers);
-    let weights = job.rows(&batch.weights);
-    let biases = batch.biases.as_deref().map(|b| job.rows(b));
-    let lift = |x: T| Scaled::from_f64(x.to_f64());
-    let shortcut_into = |layer: usize| batch.shortcut.filter(|&span| layer.is_multiple_of(span));
-    let weight_scaled = out.weight_scaled.as_mut().expect("extended mode has scaled weight outputs");
-    if buf.len() < 2 * d + 1 {
-        buf.resize(2 * d + 1, Scaled::ZERO);
-    }
-    let (a, delta) = buf[..2 * d + 1].split_at_mut(d + 1);
-    for i in 0..n {
-        let w = |l: usize| lift(weights[l * n + i]);
-        a[0] = lift(job.inputs[i]);
-        for l in 0..d {
-            let layer = l + 1;
-            let b = biases.map_or(Scaled::ZERO, |b| lift(b[l * n + i]));
-            let mut z = w(l) * a[l] + b;
-            if let Some(span) = shortcut_into(layer) {
-                z = z + a[layer - span];
-            }
-            let f = batch.activations[l];
-            delta[l] = derivative_scaled(f, z);
-            a[layer] = value_scaled(f, z);
-        }
-        // ∂L/∂a_D, then down: δ_d = f′_d·∂L/∂a_d, ∂L/∂a_{d−1} = δ_d·w_d (+ δ_{d−1+s}).
-        let mut dl_da = Scaled::from_f64(2.0) * (a[d] - lift(job.targets[i]));
-        for l in (0..d).rev() {
-            let dz = delta[l] * dl_da;
-            delta[l] = dz;
-            weight_scaled[l][i] = dz * a[l];
-            if let Some(bias_scaled) = &mut out.bias_scaled {
-                bias_scaled[l][i] = dz;
-            }
-            dl_da = dz * w(l);
-            if let Some(span) = batch.shortcut
-                && l.is_multiple_of(span)
-                && l + span <= d
-            {
-                dl_da = dl_da + delta[l + span - 1];
-            }
-        }
-    }
-}
-
-fn resize<V: Clone>(v: &mut Vec<V>, len: usize, fill: V) {
-    v.truncate(len);
-    v.resize(len, fill);
-}
-
-/// Splits D × S per-layer values stored in `layout` into the blocks of `chunk` chains:
-/// `result[b][l]` is block b's slice of layer l, mutably (empty for an empty `values`, which is
-/// how a batch without biases or extended magnitudes leaves those outputs).
-fn layer_blocks_mut<V>(
-    layout: GradientLayout,
-    values: &mut [V],
-    n_chains: usize,
-    n_layers: usize,
-    chunk: usize,
-) -> Vec<Vec<&mut [V]>> {
-    match layout {
-        GradientLayout::LayerMajor => column_blocks_mut(values, n_chains, chunk),
-        GradientLayout::Blocks => values
-            .chunks_mut(chunk * n_layers)
-            .map(|block| {
-                let n_b = block.len() / n_layers;
-                block.chunks_mut(n_b).collect()
-            })
-            .collect(),
-    }
-}
-
-/// Layer-major `[layer][chain]` → block-major (see [`ChainBatch`]'s `weights` field).
-fn to_block_major<T: Copy>(m: &[T], n_chains: usize, n_layers: usize) -> Vec<T> {
-    let mut out = Vec::with_capacity(m.len());
-    let chunk = chain_chunk::<T>();
-    for b in 0..n_chunks(n_chains, chunk) {
-        let lanes = crate::parallel::chunk_range(b, n_chains, chunk);
-        for l in 0..n_layers {
-            out.extend_from_slice(&m[l * n_chains + lanes.start..l * n_chains + lanes.end]);
-        }
-    }
-    out
-}
-
-/// Block-major → layer-major `[layer][chain]`.
-fn from_block_major<T: Copy + Default>(m: &[T], n_chains: usize, n_layers: usize) -> Vec<T> {
-    let mut out = vec![T::default(); m.len()];
-    let chunk = chain_chunk::<T>();
-    for b in 0..n_chunks(n_chains, chunk) {
-        let lanes = crate::parallel::chunk_range(b, n_chains, chunk);
-        let n = lanes.len();
-        for l in 0..n_layers {
-            out[l * n_chains + lanes.start..l * n_chains + lanes.end]
-                .copy_from_slice(&m[lanes.start * n_layers + l * n..][..n]);
-        }
-    }
-    out
-}
-
-/// `[row][col]` (rows × cols) → `[col][row]`.
-fn transpose<T: Copy>(m: &[T], rows: usize, cols: usize) -> Vec<T> {
-    let mut t = Vec::with_capacity(rows * cols);
-    for c in 0..cols {
-        t.extend((0..rows).map(|r| m[r * cols + c]));
-    }
-    t
 }

@@ -44,12 +44,12 @@ pub enum Error {
 
 impl Error {
     /// `Err(Shape)` unless `got == expected`.
-    pub fn check_len(what: &'static str, expected: usize, got: usize) -> Result<(), Error> {
+    pub(crate) fn check_len(what: &'static str, expected: usize, got: usize) -> Result<(), Error> {
         if got == expected { Ok(()) } else { Err(Error::Shape { what, expected, got }) }
     }
 
     /// `Err(NonFinite)` at the first element of `values` that is NaN or ±∞.
-    pub fn check_finite<T: crate::Real>(what: &'static str, values: &[T]) -> Result<(), Error> {
+    pub(crate) fn check_finite<T: crate::Real>(what: &'static str, values: &[T]) -> Result<(), Error> {
         match values.iter().position(|v| !v.is_finite()) {
             None => Ok(()),
             Some(index) => Err(Error::NonFinite { what, index }),
@@ -57,7 +57,7 @@ impl Error {
     }
 
     /// An [`Error::Invalid`].
-    pub fn invalid(what: &'static str, reason: impl Into<String>) -> Error {
+    pub(crate) fn invalid(what: &'static str, reason: impl Into<String>) -> Error {
         Error::Invalid { what, reason: reason.into() }
     }
 }

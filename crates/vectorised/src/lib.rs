@@ -46,19 +46,24 @@ pub mod activation;
 pub mod chain;
 pub mod dense;
 pub mod error;
+mod gemm;
+#[doc(hidden)]
+pub mod instruments;
+pub mod math;
 pub mod parallel;
 pub mod real;
-pub mod scaled;
-pub mod simd_exp;
 pub mod stats;
 pub mod train;
+#[cfg(feature = "workload")]
 pub mod workload;
 
 pub use activation::Activation;
+pub use chain::scaled::{self, Scaled};
 pub use chain::{ChainBatch, ChainGradients, ChainWorkspace, GradientLayout, Magnitudes};
 pub use dense::{Batch, Dense, DenseLayer, DenseReal, Gradients, Loss, Normalisation, Workspace};
 pub use error::Error;
+/// The vectorisable `exp` and sigmoid kernels under their older path (now [`math::exp`]).
+pub use math::exp as simd_exp;
+pub use math::exp::SimdReal;
 pub use real::Real;
-pub use scaled::Scaled;
-pub use simd_exp::SimdReal;
 pub use train::{Clip, Optimizer, StepReport, TrainConfig, Trainer};

@@ -20,7 +20,7 @@ pub fn n_chunks(len: usize, chunk: usize) -> usize {
 }
 
 /// The item range of chunk `index`: `[index·chunk, min((index+1)·chunk, len))`.
-pub fn chunk_range(index: usize, len: usize, chunk: usize) -> Range<usize> {
+pub(crate) fn chunk_range(index: usize, len: usize, chunk: usize) -> Range<usize> {
     let start = (index * chunk).min(len);
     start..(start + chunk).min(len)
 }
@@ -33,7 +33,7 @@ pub fn chunk_range(index: usize, len: usize, chunk: usize) -> Range<usize> {
 ///
 /// # Panics
 /// If `matrix.len()` is not a multiple of `n_cols` (for `n_cols > 0`), or `chunk == 0`.
-pub fn column_blocks_mut<T>(matrix: &mut [T], n_cols: usize, chunk: usize) -> Vec<Vec<&mut [T]>> {
+pub(crate) fn column_blocks_mut<T>(matrix: &mut [T], n_cols: usize, chunk: usize) -> Vec<Vec<&mut [T]>> {
     let blocks = n_chunks(n_cols, chunk);
     if n_cols == 0 {
         return Vec::new();
@@ -52,7 +52,7 @@ pub fn column_blocks_mut<T>(matrix: &mut [T], n_cols: usize, chunk: usize) -> Ve
 /// Runs `job(chunk_index, item_range, part)` for every chunk of `len` items in parallel, where
 /// `part` is the caller's per-chunk state (e.g. the chunk's output slices), and returns each
 /// job's result in chunk-index order.
-pub fn map_chunks<P, R, F>(len: usize, chunk: usize, parts: Vec<P>, job: F) -> Vec<R>
+pub(crate) fn map_chunks<P, R, F>(len: usize, chunk: usize, parts: Vec<P>, job: F) -> Vec<R>
 where
     P: Send,
     R: Send,
@@ -68,7 +68,7 @@ where
 }
 
 /// Σ values, added left to right (a fixed order, whatever produced the values).
-pub fn sum_in_order<T: crate::Real>(values: &[T]) -> T {
+pub(crate) fn sum_in_order<T: crate::Real>(values: &[T]) -> T {
     values.iter().fold(T::ZERO, |acc, &v| acc + v)
 }
 
@@ -78,18 +78,18 @@ pub fn sum_in_order<T: crate::Real>(values: &[T]) -> T {
 ///
 /// What a slot holds never influences results: kernels overwrite every scratch element they read.
 #[derive(Debug, Default)]
-pub struct PerThread<S> {
+pub(crate) struct PerThread<S> {
     slots: Vec<Mutex<S>>,
 }
 
 impl<S: Default + Send> PerThread<S> {
     /// An empty pool of slots (they are created on first use).
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         PerThread { slots: Vec::new() }
     }
 
     /// Makes sure there is a slot for every thread of the current rayon pool.
-    pub fn ensure_slots(&mut self) {
+    pub(crate) fn ensure_slots(&mut self) {
         let n = rayon::current_num_threads().max(1);
         while self.slots.len() < n {
             self.slots.push(Mutex::new(S::default()));
@@ -97,7 +97,7 @@ impl<S: Default + Send> PerThread<S> {
     }
 
     /// Runs `f` with the calling thread's slot.
-    pub fn with<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut S) -> R) -> R {
         debug_assert!(!self.slots.is_empty(), "call ensure_slots first");
         let index = rayon::current_thread_index().unwrap_or(0) % self.slots.len();
         // A poisoned slot only means another job panicked while holding it; its contents are

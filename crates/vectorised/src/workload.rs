@@ -8,6 +8,14 @@
 //!
 //! where the finaliser is `z ^= z>>30; z *= 0xBF58476D1CE4E5B9; z ^= z>>27; z *= 0x94D049BB133111EB;
 //! z ^= z>>31` (wrapping u64). Independent of any thread count: element i depends only on (seed, i).
+//!
+//! Behind the `workload` feature: benches, examples, tests and the peer harness turn it on; the
+//! engine itself never draws from it.
+
+use crate::Activation;
+use crate::dense::{Dense, DenseLayer};
+use crate::error::Error;
+use crate::real::Real;
 
 /// U(seed, i) ∈ [0, 1).
 pub fn uniform_at(seed: u64, i: u64) -> f64 {
@@ -92,4 +100,23 @@ pub fn mlp_workload(batch: usize, width: usize, n_layers: usize) -> MlpWorkload 
         inputs: normal(203, batch * width),
         targets: normal(204, batch * width),
     }
+}
+
+/// The peers' `mlp` network for a seeded [`MlpWorkload`]: D layers of width N,
+/// tanh everywhere but the last (linear) layer, biases, no shortcut. Values are rounded to `T`.
+pub fn mlp_network<T: Real>(w: &MlpWorkload) -> Result<Dense<T>, Error> {
+    let (n, d) = (w.width, w.n_layers);
+    let layers = (0..d)
+        .map(|l| {
+            let act = if l + 1 == d { Activation::Identity } else { Activation::Tanh };
+            DenseLayer::new(
+                n,
+                n,
+                w.weights[l * n * n..(l + 1) * n * n].iter().map(|&v| T::from_f64(v)).collect(),
+                Some(w.biases[l * n..(l + 1) * n].iter().map(|&v| T::from_f64(v)).collect()),
+                act,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Dense::new(layers, None)
 }

@@ -1,7 +1,7 @@
 //! A vectorisable `exp` and the sigmoid slice kernel built on it.
 //!
 //! libm's `exp` is a function call with branches, so a loop that calls it runs one element at a
-//! time. [`SimdReal::exp_vectorisable`] is plain branch-free arithmetic that LLVM turns into
+//! time. [`Real::exp_vectorisable`] is plain branch-free arithmetic that LLVM turns into
 //! AVX2 / AVX-512 code when the caller is compiled for those features (see `chain.rs`, which
 //! dispatches at run time):
 //!
@@ -25,59 +25,13 @@
 //! The coefficients come from a Chebyshev fit of (eʳ − 1 − r)/r² on [−ln2/2, ln2/2]
 //! (`mpmath.chebyfit`, 50 digits), rounded to the working precision.
 
+use super::{LN2_HI_F64, LN2_LO_F64, SHIFTER_F64};
 use crate::real::Real;
 use multiversion::multiversion;
 
-/// A [`Real`] with a vectorisable `exp` and the slice kernels that need it.
-pub trait SimdReal: Real {
-    /// eˣ as branch-free arithmetic (within a few ulps of libm; see the module docs).
-    fn exp_vectorisable(x: Self) -> Self;
-    /// eˣ for x ≤ 0 (or NaN), cheaper than [`SimdReal::exp_vectorisable`]: see [`exp_nonpositive_f64`].
-    fn exp_nonpositive(x: Self) -> Self;
-    /// 1/d for d ∈ [1, 2] without a division (see [`recip_1_to_2_f64`]).
-    fn recip_1_to_2(d: Self) -> Self;
-    /// Whether slice kernels run the sigmoid in two passes (see [`sigmoid_in_place`]).
-    const SIGMOID_IN_TWO_PASSES: bool;
-}
+/// The name older code uses for [`Real`], whose vectorisable `exp` and reciprocal live here.
+pub use crate::real::Real as SimdReal;
 
-impl SimdReal for f64 {
-    #[inline(always)]
-    fn exp_vectorisable(x: f64) -> f64 {
-        exp_f64(x)
-    }
-    #[inline(always)]
-    fn exp_nonpositive(x: f64) -> f64 {
-        exp_nonpositive_f64(x)
-    }
-    #[inline(always)]
-    fn recip_1_to_2(d: f64) -> f64 {
-        recip_1_to_2_f64(d)
-    }
-    const SIGMOID_IN_TWO_PASSES: bool = true;
-}
-
-impl SimdReal for f32 {
-    #[inline(always)]
-    fn exp_vectorisable(x: f32) -> f32 {
-        exp_f32(x)
-    }
-    #[inline(always)]
-    fn exp_nonpositive(x: f32) -> f32 {
-        exp_nonpositive_f32(x)
-    }
-    #[inline(always)]
-    fn recip_1_to_2(d: f32) -> f32 {
-        recip_1_to_2_f32(d)
-    }
-    const SIGMOID_IN_TWO_PASSES: bool = false;
-}
-
-/// 1.5·2⁵²: adding it to |y| < 2⁵¹ rounds y to an integer held in the low mantissa bits.
-const SHIFTER_F64: f64 = 6_755_399_441_055_744.0;
-/// ln 2 with its low 32 bits cleared (fdlibm's `ln2HI`): k·LN2_HI_F64 is exact for |k| < 2²⁰.
-const LN2_HI_F64: f64 = 0.693_147_180_369_123_8;
-/// ln 2 − LN2_HI_F64 (fdlibm's `ln2LO`).
-const LN2_LO_F64: f64 = 1.908_214_929_270_587_7e-10;
 /// q(r) coefficients for f64, constant term first.
 const Q_F64: [f64; 10] = [
     0.500_000_000_000_000_1,
@@ -175,7 +129,7 @@ pub fn recip_1_to_2_f64(d: f64) -> f64 {
 
 /// 1/d in `f32`: a plain division (16 lanes per zmm make it cheap enough, and it is exact).
 #[inline(always)]
-pub fn recip_1_to_2_f32(d: f32) -> f32 {
+pub(crate) fn recip_1_to_2_f32(d: f32) -> f32 {
     1.0 / d
 }
 
@@ -245,19 +199,19 @@ fn pow2_f32(k: f32) -> f32 {
 /// Returns (σ(z), σ′(z)), each within a few ulps of the oracle's formulas (the tolerances are
 /// named and measured in the tests). NaN gives NaN.
 #[inline(always)]
-pub fn sigmoid_parts<T: SimdReal>(z: T) -> (T, T) {
+pub fn sigmoid_parts<T: Real>(z: T) -> (T, T) {
     sigmoid_parts_from_exp(z, sigmoid_exp(z))
 }
 
 /// e^{−|z|}, the first half of [`sigmoid_parts`].
 #[inline(always)]
-pub fn sigmoid_exp<T: SimdReal>(z: T) -> T {
+pub(crate) fn sigmoid_exp<T: Real>(z: T) -> T {
     T::exp_nonpositive(-z.abs())
 }
 
 /// The second half of [`sigmoid_parts`], from z and e = [`sigmoid_exp`]`(z)`.
 #[inline(always)]
-pub fn sigmoid_parts_from_exp<T: SimdReal>(z: T, e: T) -> (T, T) {
+pub(crate) fn sigmoid_parts_from_exp<T: Real>(z: T, e: T) -> (T, T) {
     let r = T::recip_1_to_2(T::ONE + e);
     let s = e * r;
     let value = if z >= T::ZERO { r } else { s };
@@ -267,15 +221,14 @@ pub fn sigmoid_parts_from_exp<T: SimdReal>(z: T, e: T) -> (T, T) {
 /// Sigmoid over a slice, in place, with its derivative: on entry `zy` holds z, on exit σ(z);
 /// `dy` receives σ′(z) ([`sigmoid_parts`], same operations and bits).
 ///
-/// In `f64`, two passes ([`SimdReal::SIGMOID_IN_TWO_PASSES`]): e^{−|z|} into `dy`, then the
+/// In `f64`, two passes ([`Real::SIGMOID_IN_TWO_PASSES`]): e^{−|z|} into `dy`, then the
 /// reciprocal and the products. One element's whole sigmoid is one dependency chain of about
 /// 100 cycles of latency in `f64` (the reciprocal is an `f32` division and two Newton steps), and
 /// a core overlaps only as many elements as its scheduler holds waiting operations; two chains
-/// of half the length overlap better. The L1-resident kernel of `benches/chain.rs`, one thread on
-/// an Intel Xeon, one pass then two: `f64` 690 → 836 M elements/s (577 → 702 in a busier
-/// moment); `f32` (one division) 1.85 → 1.64 G elements/s, so `f32` keeps one pass.
+/// of half the length overlap better (`benches/chain.rs`'s L1-resident kernel measures both).
+/// `f32`, whose reciprocal is one cheap division, is faster in one pass, so it keeps one.
 #[inline(always)]
-pub fn sigmoid_in_place<T: SimdReal>(zy: &mut [T], dy: &mut [T]) {
+pub(crate) fn sigmoid_in_place<T: Real>(zy: &mut [T], dy: &mut [T]) {
     debug_assert_eq!(zy.len(), dy.len());
     if T::SIGMOID_IN_TWO_PASSES {
         for (v, d) in zy.iter_mut().zip(dy.iter_mut()) {
@@ -295,15 +248,15 @@ pub fn sigmoid_in_place<T: SimdReal>(zy: &mut [T], dy: &mut [T]) {
     }
 }
 
-/// [`sigmoid_in_place`] as a stand-alone, dispatched function (for benches of the kernel itself).
+/// `sigmoid_in_place` as a stand-alone, dispatched function (for benches of the kernel itself).
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-pub fn sigmoid_slice<T: SimdReal>(zy: &mut [T], dy: &mut [T]) {
+pub fn sigmoid_slice<T: Real>(zy: &mut [T], dy: &mut [T]) {
     sigmoid_in_place(zy, dy);
 }
 
 /// eˣ over a slice (for tests and benches of the kernel itself), dispatched like the chain kernel.
 #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-pub fn exp_slice<T: SimdReal>(x: &[T], out: &mut [T]) {
+pub fn exp_slice<T: Real>(x: &[T], out: &mut [T]) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = T::exp_vectorisable(v);
     }

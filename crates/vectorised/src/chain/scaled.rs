@@ -207,7 +207,7 @@ pub fn ln_abs_derivative(act: Activation, z: f64) -> f64 {
 /// f(z) for a [`Scaled`] argument: the `f64` value wherever z and f(z) are normal `f64`s, and
 /// beyond `f64` what the oracle's `Activation::value_ext` gives (σ and softplus below z ≈ −708
 /// from their logarithm, e^z; limits for |z| beyond `f64`; the linear pieces in `Scaled`).
-pub fn value_scaled(act: Activation, z: Scaled) -> Scaled {
+pub(crate) fn value_scaled(act: Activation, z: Scaled) -> Scaled {
     let step = |pos: Scaled, nonpos: Scaled| {
         if z.signum() > 0.0 {
             pos
@@ -252,7 +252,7 @@ pub fn value_scaled(act: Activation, z: Scaled) -> Scaled {
 /// f′(z) for a [`Scaled`] argument: the `f64` derivative wherever that is normal (or exactly 0),
 /// e^{ln |f′(z)|} where it underflows, and the limits for |z| beyond `f64` (the oracle's
 /// `Activation::derivative_ext`).
-pub fn derivative_scaled(act: Activation, z: Scaled) -> Scaled {
+pub(crate) fn derivative_scaled(act: Activation, z: Scaled) -> Scaled {
     match act {
         // Piecewise constant: only the sign of z matters.
         Activation::Relu | Activation::LeakyRelu { .. } | Activation::Identity => {

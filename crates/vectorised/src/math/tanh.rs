@@ -14,18 +14,13 @@
 //! a few ulps of libm (`TANH_F64_MAX_ULPS` in the tests). Arguments with 2|z| > 700 (where 2ⁿ
 //! would leave the normal range), and NaN, take the portable formulas of [`Activation`] instead.
 //! `f32` runs the same arithmetic in `f64` with q to degree 6 only (what f32 needs) and rounds
-//! once at the end. (A native f32 version with 16 lanes was faster still, but within 2–4 f32 ulps
-//! instead of ≈ 0.5, and through deep nets that broke the f32 tolerance against the oracle.)
+//! once at the end. (A native f32 version with 16 lanes would be within 2–4 f32 ulps instead of
+//! ≈ 0.5, and through deep nets that breaks the f32 tolerance against the oracle.)
 
+use super::{LN2_HI_F64 as LN2_HI, LN2_LO_F64 as LN2_LO, SHIFTER_F64 as SHIFTER};
 use crate::activation::Activation;
 use crate::real::Real;
 
-/// 1.5·2⁵²: adding it to |y| < 2⁵¹ rounds y to an integer held in the low mantissa bits.
-const SHIFTER: f64 = 6_755_399_441_055_744.0;
-/// ln 2 with its low 32 bits cleared (fdlibm's `ln2HI`).
-const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
-/// ln 2 − LN2_HI.
-const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
 /// Beyond this |z| the fast path would leave 2ⁿ's normal range.
 const FAST_LIMIT: f64 = 350.0;
 
@@ -99,37 +94,30 @@ pub(crate) fn tanh_and_derivative_f32(z: f32) -> (f32, f32) {
     (value as f32, derivative as f32)
 }
 
-/// The element types with a vectorised tanh.
-pub(crate) trait FastTanh: Real {
-    /// z ← tanh z (in place) and d ← tanh′ z over a slice (vectorised; see the module docs).
-    fn tanh_in_place(za: &mut [Self], d: &mut [Self]);
-}
-
-impl FastTanh for f64 {
-    #[inline(always)]
-    fn tanh_in_place(za: &mut [f64], d: &mut [f64]) {
-        let fast = za.iter().fold(true, |ok, &z| ok & (z.abs() <= FAST_LIMIT));
-        if fast {
-            for (zi, di) in za.iter_mut().zip(d.iter_mut()) {
-                (*zi, *di) = tanh_and_derivative(*zi);
-            }
-        } else {
-            portable(za, d);
+/// z ← tanh z (in place) and d ← tanh′ z over an `f64` slice (vectorised; see the module docs):
+/// [`Real::tanh_in_place`] for `f64`.
+#[inline(always)]
+pub(crate) fn tanh_in_place_f64(za: &mut [f64], d: &mut [f64]) {
+    let fast = za.iter().fold(true, |ok, &z| ok & (z.abs() <= FAST_LIMIT));
+    if fast {
+        for (zi, di) in za.iter_mut().zip(d.iter_mut()) {
+            (*zi, *di) = tanh_and_derivative(*zi);
         }
+    } else {
+        portable(za, d);
     }
 }
 
-impl FastTanh for f32 {
-    #[inline(always)]
-    fn tanh_in_place(za: &mut [f32], d: &mut [f32]) {
-        let fast = za.iter().fold(true, |ok, &z| ok & (f64::from(z).abs() <= FAST_LIMIT));
-        if fast {
-            for (zi, di) in za.iter_mut().zip(d.iter_mut()) {
-                (*zi, *di) = tanh_and_derivative_f32(*zi);
-            }
-        } else {
-            portable(za, d);
+/// [`tanh_in_place_f64`] for `f32`, through [`tanh_and_derivative_f32`].
+#[inline(always)]
+pub(crate) fn tanh_in_place_f32(za: &mut [f32], d: &mut [f32]) {
+    let fast = za.iter().fold(true, |ok, &z| ok & (f64::from(z).abs() <= FAST_LIMIT));
+    if fast {
+        for (zi, di) in za.iter_mut().zip(d.iter_mut()) {
+            (*zi, *di) = tanh_and_derivative_f32(*zi);
         }
+    } else {
+        portable(za, d);
     }
 }
 
@@ -225,12 +213,12 @@ mod tests {
     fn the_f64_and_f32_slices_take_the_portable_path_beyond_the_fast_limit() {
         let mut z = [0.5f32, 400.0, f32::NAN];
         let mut d = [0.0f32; 3];
-        FastTanh::tanh_in_place(&mut z, &mut d);
+        Real::tanh_in_place(&mut z, &mut d);
         assert_eq!(z[1], 1.0);
         assert!(z[2].is_nan());
         let mut z = [0.5f64, 400.0];
         let mut d = [0.0f64; 2];
-        FastTanh::tanh_in_place(&mut z, &mut d);
+        Real::tanh_in_place(&mut z, &mut d);
         assert_eq!((z[1], d[1]), (1.0, 0.0));
     }
 }

@@ -1,0 +1,204 @@
+//! Forward: Z_l = A_{l−1}·W_l + b_l (+ the shortcut), A_l = f_l(Z_l) and D_l = f′_l(Z_l) kept for
+//! backward, per-layer statistics of A; then the loss's seed G_L (or Δ_L) and the sum S.
+
+use super::*;
+
+impl<T: Real> Dense<T> {
+    pub(super) fn forward(&self, x: &[T], batch: usize, loss: Loss, ws: &mut Workspace<T>) {
+        let n_layers = self.layers.len();
+        let threshold = ws.stats_threshold;
+        // Large layers' weights are packed into panels; layer l + 1's while layer l's products
+        // run (it needs nothing from them), so with two threads no pack waits alone.
+        let pack_weights = |layer: &DenseLayer<T>, out: &mut Vec<T>| {
+            if should_pack::<T>(layer.n_in, layer.n_out) {
+                pack_b(layer.n_in, layer.n_out, &layer.weight, layer.n_out, out);
+            }
+        };
+        pack_weights(&self.layers[0], &mut ws.wp);
+        for (idx, layer) in self.layers.iter().enumerate() {
+            let (done, rest) = ws.a.split_at_mut(idx);
+            let a_out = &mut rest[0];
+            let a_in: &[T] = if idx == 0 { x } else { &done[idx - 1] };
+            let shortcut: Option<&[T]> =
+                self.shortcut_from[idx].map(|from| if from == 0 { x } else { &done[from - 1][..] });
+            let d_out = &mut ws.d[idx];
+            let (n_in, n_out) = (layer.n_in, layer.n_out);
+            let init = match &layer.bias {
+                Some(b) => Init::Bias(&b[..]),
+                None => Init::Zero,
+            };
+            let keep_z = idx + 1 == n_layers && loss == Loss::BinaryCrossEntropy;
+            let w_op = packed_or_rows(should_pack::<T>(n_in, n_out), &ws.wp, &layer.weight, n_out);
+            let scratch = &ws.scratch;
+            // Each block: its product, its first non-finite z (flat index) and its saturated count
+            // when statistics are on. Both combine in any order (the smallest index; a sum).
+            let job = |r0: usize, a_c: &mut [T], d_c: &mut [T]| -> (Option<usize>, usize) {
+                let rows = a_c.len() / n_out;
+                scratch.with(|s| {
+                    gemm(
+                        Product {
+                            m: rows,
+                            n: n_out,
+                            k: n_in,
+                            a: &a_in[r0 * n_in..],
+                            a_layout: ALayout::RowMajor(n_in),
+                            b: w_op,
+                            c: a_c,
+                            ldc: n_out,
+                            init,
+                        },
+                        s,
+                    )
+                });
+                if let Some(src) = shortcut {
+                    for (zv, &sv) in a_c.iter_mut().zip(&src[r0 * n_out..]) {
+                        *zv += sv;
+                    }
+                }
+                let bad = threshold.and_then(|_| stats::first_non_finite(a_c));
+                activate(layer.activation, a_c, d_c);
+                let saturated = threshold.map_or(0, |theta| stats::saturated(layer.activation, d_c, theta));
+                (bad.map(|i| r0 * n_out + i), saturated)
+            };
+            let combine = |a: (Option<usize>, usize), b: (Option<usize>, usize)| {
+                let first = match (a.0, b.0) {
+                    (Some(x), Some(y)) => Some(x.min(y)),
+                    (x, y) => x.or(y),
+                };
+                (first, a.1 + b.1)
+            };
+            let mut packed_next = false;
+            let (bad, saturated): (Option<usize>, usize) = if keep_z {
+                // Z_L is copied before the activation overwrites it (one layer, one thread).
+                let mut first = None;
+                for (c, a_c) in a_out.chunks_mut(ROW_CHUNK * n_out).enumerate() {
+                    let r0 = c * ROW_CHUNK;
+                    let rows = a_c.len() / n_out;
+                    scratch.with(|s| {
+                        gemm(
+                            Product {
+                                m: rows,
+                                n: n_out,
+                                k: n_in,
+                                a: &a_in[r0 * n_in..],
+                                a_layout: ALayout::RowMajor(n_in),
+                                b: w_op,
+                                c: a_c,
+                                ldc: n_out,
+                                init,
+                            },
+                            s,
+                        )
+                    });
+                    if let Some(src) = shortcut {
+                        for (zv, &sv) in a_c.iter_mut().zip(&src[r0 * n_out..]) {
+                            *zv += sv;
+                        }
+                    }
+                    if first.is_none() && threshold.is_some() {
+                        first = stats::first_non_finite(a_c).map(|i| r0 * n_out + i);
+                    }
+                }
+                ws.z_last.clear();
+                ws.z_last.extend_from_slice(a_out);
+                activate(layer.activation, a_out, d_out);
+                (first, threshold.map_or(0, |theta| stats::saturated(layer.activation, d_out, theta)))
+            } else if run_in_parallel(batch * n_in * n_out) {
+                let wp_next = &mut ws.wp_next;
+                let (found, ()) = rayon::join(
+                    || {
+                        let chunk_len = PARALLEL_ROW_CHUNK * n_out;
+                        a_out
+                            .par_chunks_mut(chunk_len)
+                            .zip(d_out.par_chunks_mut(chunk_len))
+                            .enumerate()
+                            .map(|(c, (a_c, d_c))| job(c * PARALLEL_ROW_CHUNK, a_c, d_c))
+                            .reduce(|| (None, 0), combine)
+                    },
+                    || {
+                        if let Some(next) = self.layers.get(idx + 1) {
+                            pack_weights(next, wp_next);
+                        }
+                    },
+                );
+                packed_next = true;
+                found
+            } else {
+                let mut found = (None, 0);
+                let chunk_len = ROW_CHUNK * n_out;
+                for (c, (a_c, d_c)) in a_out.chunks_mut(chunk_len).zip(d_out.chunks_mut(chunk_len)).enumerate() {
+                    found = combine(found, job(c * ROW_CHUNK, a_c, d_c));
+                }
+                found
+            };
+            if let Some(next) = self.layers.get(idx + 1) {
+                if !packed_next {
+                    pack_weights(next, &mut ws.wp_next);
+                }
+                std::mem::swap(&mut ws.wp, &mut ws.wp_next);
+            }
+            if threshold.is_some() {
+                if ws.stats.first_non_finite.is_none() {
+                    ws.stats.first_non_finite = bad.map(|i| NonFinite {
+                        layer: idx + 1,
+                        unit: i % n_out,
+                        sample: Some(i / n_out),
+                        stage: Stage::Forward,
+                    });
+                }
+                let dead = match layer.activation {
+                    Activation::Relu => stats::dead_units(&ws.d[idx], n_out, &mut ws.dead),
+                    _ => 0,
+                };
+                let st = &mut ws.stats.layers[idx];
+                st.saturated_fraction = saturated as f64 / (batch * n_out) as f64;
+                st.dead_units = dead;
+                st.dead_fraction = dead as f64 / n_out as f64;
+            }
+        }
+    }
+
+    /// G_L (or Δ_L for cross-entropy) into `ws.g[L−1]`; returns S, summed sample by sample.
+    pub(super) fn seed(&self, t: &[T], batch: usize, loss: Loss, ws: &mut Workspace<T>) -> T {
+        let last = self.layers.len() - 1;
+        let n_out = self.layers[last].n_out;
+        let y = &ws.a[last];
+        let g = &mut ws.g[last];
+        let mut sum: Option<T> = None;
+        match loss {
+            Loss::SquaredError => {
+                for ((gv, &yv), &tv) in g.iter_mut().zip(y).zip(t) {
+                    let diff = yv - tv;
+                    let term = diff * diff;
+                    sum = Some(sum.map_or(term, |s| s + term));
+                    *gv = T::from_f64(2.0) * diff;
+                }
+            }
+            Loss::BinaryCrossEntropy => {
+                for (((gv, &yv), &tv), &zv) in g.iter_mut().zip(y).zip(t).zip(&ws.z_last) {
+                    let term = Activation::Softplus.value(zv) - tv * zv;
+                    sum = Some(sum.map_or(term, |s| s + term));
+                    *gv = yv - tv;
+                }
+            }
+        }
+        debug_assert_eq!(g.len(), batch * n_out);
+        sum.expect("a validated batch has at least one sample and one output")
+    }
+}
+
+/// z ← f(z) in place, d ← f′(z). Compiled for AVX-512, AVX2+FMA and the baseline (the same
+/// IEEE operations in each: FMA is explicit), chosen at run time.
+#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
+pub(super) fn activate<T: Real>(act: Activation, za: &mut [T], d: &mut [T]) {
+    match act {
+        Activation::Tanh => T::tanh_in_place(za, d),
+        Activation::Identity => d.iter_mut().for_each(|v| *v = T::ONE),
+        _ => {
+            for (zv, dv) in za.iter_mut().zip(d.iter_mut()) {
+                *dv = act.derivative(*zv);
+                *zv = act.value(*zv);
+            }
+        }
+    }
+}

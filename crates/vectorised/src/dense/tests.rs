@@ -1,0 +1,95 @@
+//! The dense engine's own tests: transposed weights in every layout, and the same
+//! bits with and without statistics or the fused Δ.
+
+use super::backward::transpose_weights;
+use super::*;
+
+/// Wᵀ in both layouts (row-major, and packed panels with a partial last panel) against the
+/// definition, in both element types.
+fn check_transpose<T: Real>(n_in: usize, n_out: usize) {
+    let weight: Vec<T> = (0..n_in * n_out).map(|v| T::from_f64(v as f64)).collect();
+    let layer = DenseLayer::new(n_in, n_out, weight.clone(), None, Activation::Identity).unwrap();
+    let mut wt = vec![T::from_f64(f64::NAN); 3];
+    transpose_weights(&layer, &mut wt);
+    let at = |i: usize, p: usize| weight[i * n_out + p].to_f64();
+    if should_pack::<T>(n_out, n_in) {
+        let (nr, stride) = (T::NR, panel_stride::<T>(n_out));
+        for i in 0..n_in.div_ceil(nr) * nr {
+            for p in 0..n_out {
+                let got = wt[(i / nr) * stride + p * nr + i % nr].to_f64();
+                assert_eq!(got, if i < n_in { at(i, p) } else { 0.0 }, "{n_in}x{n_out} packed ({i}, {p})");
+            }
+        }
+    } else {
+        for i in 0..n_in {
+            for p in 0..n_out {
+                assert_eq!(wt[p * n_in + i].to_f64(), at(i, p), "{n_in}x{n_out} ({i}, {p})");
+            }
+        }
+    }
+}
+
+/// Every gradient's bits, with statistics gathered or not: without them the backward pass
+/// writes Δ = G ⊙ D as the product stores G (the fused path), with them G is kept and
+/// multiplied afterwards; the two must agree bit for bit (the integration tests, which
+/// check the engine against the oracle, run with statistics on).
+fn bits_with_and_without_stats<T: Real>(
+    net: &Dense<T>,
+    x: &[T],
+    t: &[T],
+    batch: usize,
+    normalisation: Normalisation,
+) -> (Vec<u64>, Vec<u64>) {
+    let run = |stats: Option<f64>| {
+        let mut ws = Workspace::new();
+        ws.set_stats(stats).unwrap();
+        let g = net
+            .gradients(
+                Batch::new(x, batch, net.input_width()).unwrap(),
+                Batch::new(t, batch, net.output_width()).unwrap(),
+                Loss::SquaredError,
+                normalisation,
+                &mut ws,
+            )
+            .unwrap()
+            .clone();
+        std::iter::once(g.loss)
+            .chain(g.weight.into_iter().flatten())
+            .chain(g.bias.into_iter().flatten())
+            .map(|v| v.to_f64().to_bits())
+            .collect::<Vec<u64>>()
+    };
+    (run(Some(0.9)), run(None))
+}
+
+fn check_fused_delta<T: Real>(batch: usize, width: usize, depth: usize, shortcut: Option<usize>) {
+    let w = crate::workload::mlp_workload(batch, width, depth);
+    let mut net = mlp_network::<T>(&w).unwrap();
+    if shortcut.is_some() {
+        net = Dense::new(net.layers.clone(), shortcut).unwrap();
+    }
+    let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
+    let (x, t) = (cast(&w.inputs), cast(&w.targets));
+    for normalisation in [Normalisation::PerSample, Normalisation::PerElement] {
+        let (with, without) = bits_with_and_without_stats(&net, &x, &t, batch, normalisation);
+        assert_eq!(with, without, "B={batch} N={width} D={depth} shortcut {shortcut:?} {normalisation:?}");
+    }
+}
+
+#[test]
+fn gradients_have_the_same_bits_with_and_without_statistics() {
+    for (batch, width, depth, shortcut) in
+        [(1, 3, 2, None), (9, 17, 4, Some(2)), (64, 32, 5, None), (65, 96, 3, Some(1)), (3, 70, 4, Some(3))]
+    {
+        check_fused_delta::<f64>(batch, width, depth, shortcut);
+        check_fused_delta::<f32>(batch, width, depth, shortcut);
+    }
+}
+
+#[test]
+fn transposed_weights_match_the_definition_in_every_layout() {
+    for (n_in, n_out) in [(1, 1), (7, 9), (8, 8), (17, 33), (96, 96), (70, 100), (100, 70), (256, 256)] {
+        check_transpose::<f64>(n_in, n_out);
+        check_transpose::<f32>(n_in, n_out);
+    }
+}

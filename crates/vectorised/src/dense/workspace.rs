@@ -1,0 +1,144 @@
+//! The dense engine's [`Workspace`]: every buffer a call needs (A_l, D_l, the G window, packed
+//! operands, per-thread scratch, statistics), sized once and reused without allocating.
+
+use super::*;
+
+/// Buffers for [`Dense::gradients`], reused from call to call: once warm (sized by a first
+/// call, and every thread of the pool has worked on one, since scratch is per thread), a call
+/// allocates nothing (`tests/memory.rs`).
+#[derive(Debug)]
+pub struct Workspace<T> {
+    /// A_l (B × n_l) for l = 1…L; index l − 1.
+    pub(super) a: Vec<Vec<T>>,
+    /// D_l = f′(Z_l).
+    pub(super) d: Vec<Vec<T>>,
+    /// G_l, then Δ_l in place. Backward needs s + 1 at a time (s the shortcut span, 1 without
+    /// shortcuts): Δ_l, G_{l−1} being written, and G_{l−s} … G_{l−2}, which shortcuts from
+    /// layers above may have started. Only s + 1 exist: a call starts with them at the top
+    /// s + 1 layers, and backward passes each down when its layer is done (see `Dense::backward`).
+    pub(super) g: Vec<Vec<T>>,
+    /// Whether G_l already holds a shortcut's contribution.
+    pub(super) pending: Vec<bool>,
+    /// Whether G_l already holds Δ_l (multiplied by D_l as the product above stored it).
+    pub(super) delta_ready: Vec<bool>,
+    /// Z_L, for binary cross-entropy.
+    pub(super) z_last: Vec<T>,
+    /// W_lᵀ (n_out × n_in) of the layer being back-propagated, row-major or packed in panels.
+    pub(super) wt: Vec<T>,
+    /// W_l packed in panels, one layer at a time (so it stays in L2), for large layers.
+    pub(super) wp: Vec<T>,
+    /// W_{l+1} packed while layer l's products run on the other threads.
+    pub(super) wp_next: Vec<T>,
+    /// Δ_l packed in panels, for large layers.
+    pub(super) delta_pack: Vec<T>,
+    pub(super) scratch: PerThread<Scratch<T>>,
+    pub(super) grads: Gradients<T>,
+    /// `Some(θ)` when statistics are gathered.
+    pub(super) stats_threshold: Option<f64>,
+    pub(super) stats: GradientStats,
+    pub(super) dead: Vec<bool>,
+}
+
+impl<T: Real> Default for Workspace<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Real> Workspace<T> {
+    /// An empty workspace that gathers statistics with θ = [`stats::DEFAULT_SATURATION_THRESHOLD`].
+    pub fn new() -> Self {
+        Workspace {
+            a: Vec::new(),
+            d: Vec::new(),
+            g: Vec::new(),
+            pending: Vec::new(),
+            delta_ready: Vec::new(),
+            z_last: Vec::new(),
+            wt: Vec::new(),
+            wp: Vec::new(),
+            wp_next: Vec::new(),
+            delta_pack: Vec::new(),
+            scratch: PerThread::new(),
+            grads: Gradients::default(),
+            stats_threshold: Some(stats::DEFAULT_SATURATION_THRESHOLD),
+            stats: GradientStats::default(),
+            dead: Vec::new(),
+        }
+    }
+
+    /// G's buffers for a call (see the field `g`).
+    pub(super) fn fit_g(&mut self, net: &Dense<T>, batch: usize) {
+        let n_layers = net.layers.len();
+        let len = |idx: usize| batch * net.layers[idx].n_out;
+        self.g.resize_with(n_layers, Vec::new);
+        // The s + 1 buffers (wherever the last call left them) to the top s + 1 layers, each
+        // large enough for any layer, so that passing them down never allocates; any other
+        // buffer (from a network with a longer span) is freed.
+        let top = n_layers.saturating_sub(net.g_window() + 1);
+        for idx in 0..top {
+            if self.g[idx].capacity() > 0 {
+                match (top..n_layers).find(|&j| self.g[j].capacity() == 0) {
+                    Some(j) => self.g.swap(idx, j),
+                    None => self.g[idx] = Vec::new(),
+                }
+            }
+        }
+        let widest = (0..n_layers).map(len).max().unwrap_or(0);
+        for idx in top..n_layers {
+            let buf = &mut self.g[idx];
+            buf.reserve_exact(widest.saturating_sub(buf.len()));
+            buf.resize(len(idx), T::ZERO); // writes nothing when the length is already right
+        }
+    }
+
+    /// Gathers statistics with saturation threshold θ (`Some`), or not at all (`None`).
+    ///
+    /// Refused: θ not finite or negative.
+    pub fn set_stats(&mut self, threshold: Option<f64>) -> Result<(), Error> {
+        if let Some(t) = threshold {
+            if !(t.is_finite() && t >= 0.0) {
+                return Err(Error::invalid("saturation threshold", "must be finite and ≥ 0"));
+            }
+        }
+        self.stats_threshold = threshold;
+        Ok(())
+    }
+
+    /// The statistics of the last successful [`Dense::gradients`] call, if gathered.
+    pub fn stats(&self) -> Option<&GradientStats> {
+        self.stats_threshold.map(|_| &self.stats)
+    }
+
+    /// The gradients of the last successful [`Dense::gradients`] call.
+    pub fn gradients(&self) -> &Gradients<T> {
+        &self.grads
+    }
+
+    /// A_l of the last call (B × n_l, row-major), l = 1…L.
+    pub fn activations(&self, layer: usize) -> Option<&[T]> {
+        layer.checked_sub(1).and_then(|i| self.a.get(i)).map(Vec::as_slice)
+    }
+
+    pub(super) fn fit(&mut self, net: &Dense<T>, batch: usize) {
+        let n_layers = net.layers.len();
+        let fit = |v: &mut Vec<Vec<T>>, lens: &mut dyn Iterator<Item = usize>| {
+            v.resize_with(n_layers, Vec::new);
+            for (buf, len) in v.iter_mut().zip(lens) {
+                buf.resize(len, T::ZERO);
+            }
+        };
+        fit(&mut self.a, &mut net.layers.iter().map(|l| batch * l.n_out));
+        fit(&mut self.d, &mut net.layers.iter().map(|l| batch * l.n_out));
+        self.fit_g(net, batch);
+        fit(&mut self.grads.weight, &mut net.layers.iter().map(|l| l.n_in * l.n_out));
+        fit(&mut self.grads.bias, &mut net.layers.iter().map(|l| l.n_out));
+        self.pending.clear();
+        self.pending.resize(n_layers, false);
+        self.delta_ready.clear();
+        self.delta_ready.resize(n_layers, false);
+        self.scratch.ensure_slots();
+        self.stats.layers.resize_with(n_layers, LayerStats::default);
+        self.stats.first_non_finite = None;
+    }
+}
