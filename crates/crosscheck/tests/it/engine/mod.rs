@@ -4,6 +4,7 @@
 //! tests that share their cases. They live here so that `vectorised` does not depend on the
 //! oracle even for its tests.
 mod chain;
+mod chain_oracle;
 mod dense;
 mod robustness;
 mod stats;
