@@ -237,3 +237,9 @@ fn ext_values_at_signed_zero_and_nan_have_the_bits_of_f64_values() {
         assert!(f.derivative_ext(Ext::from_f64(f64::NAN)).is_nan(), "{f}′(NaN)");
     }
 }
+
+// Mutants that `cargo mutants -p scalar -f crates/scalar/src/activation.rs` leaves alive, each
+// equivalent (no test can tell it from the original):
+// - `replace > with >= in Activation::value_ext` (`positive = z.signum() > 0.0`): `positive` is
+//   read only where z is beyond `f64`'s range (|z| > f64::MAX, so z ≠ 0 and signum is ±1), and
+//   there `>` and `>=` agree.

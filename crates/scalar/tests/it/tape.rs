@@ -162,3 +162,10 @@ fn wrt_all_returns_each_gradient_in_the_order_asked() {
     assert_eq!(g.wrt_all(&[c, a]), vec![-2.0, 3.0]);
     assert_eq!(g.wrt_all(&[]), Vec::<f64>::new());
 }
+
+// Mutants that `cargo mutants -p scalar -f crates/scalar/src/tape.rs` leaves alive, each
+// equivalent (no test can tell it from the original):
+// - `replace Tape::with_capacity -> Self with Default::default()`: the capacity is a reservation
+//   only; no value, gradient or `len` depends on it.
+// Two mutants time out instead of failing, which cargo-mutants counts apart from caught: `a − b`
+// as `a − (−b)` and `a / b` as `a / b⁻¹` call themselves without end.
