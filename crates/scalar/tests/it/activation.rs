@@ -191,3 +191,55 @@ fn value_ext_and_derivative_ext_reach_beyond_f64() {
     assert_eq!(Activation::Tanh.value_ext(-huge).to_f64(), -1.0);
     assert_eq!(Activation::Softplus.derivative_ext(huge).to_f64(), 1.0);
 }
+
+#[test]
+fn display_writes_the_name_and_a_leaky_slope() {
+    let shown: Vec<String> = ALL.iter().map(|f| f.to_string()).collect();
+    assert_eq!(shown, ["sigmoid", "tanh", "relu", "leaky_relu(0.01)", "softplus", "identity"]);
+    assert_eq!(Activation::LeakyRelu { slope: -0.125 }.to_string(), "leaky_relu(-0.125)");
+}
+
+#[test]
+fn value_ext_follows_e_to_the_z_where_sigmoid_and_softplus_underflow_f64() {
+    // For z < −745 both σ(z) and softplus(z) are e^z to a relative e^z, far below f64's
+    // subnormals; from the logarithm, ln f(z) = z to within `from_ln`'s rounding.
+    for f in [Activation::Sigmoid, Activation::Softplus] {
+        let v = f.value_ext(Ext::from_f64(-800.0));
+        assert!((v.ln_abs() + 800.0).abs() < 1e-12, "{f}(−800) = {v}");
+    }
+    // Tanh's value never leaves f64's range: tanh(−800) = −1.
+    assert_eq!(Activation::Tanh.value_ext(Ext::from_f64(-800.0)), -Ext::ONE);
+}
+
+#[test]
+fn derivative_ext_at_huge_arguments_is_the_limit_of_each_derivative() {
+    // σ′, tanh′ → 0 as |z| → ∞; softplus′ = σ → 1 as z → +∞ and → 0 as z → −∞.
+    let huge = Ext::pow2(5000);
+    for z in [huge, -huge] {
+        assert!(Activation::Sigmoid.derivative_ext(z).is_zero(), "σ′({z})");
+        assert!(Activation::Tanh.derivative_ext(z).is_zero(), "tanh′({z})");
+    }
+    assert_eq!(Activation::Softplus.derivative_ext(huge), Ext::ONE);
+    assert!(Activation::Softplus.derivative_ext(-huge).is_zero());
+    assert_eq!(Activation::Relu.derivative_ext(huge), Ext::ONE);
+    assert_eq!(Activation::LeakyRelu { slope: 0.25 }.derivative_ext(-huge), Ext::from_f64(0.25));
+}
+
+#[test]
+fn ext_values_at_signed_zero_and_nan_have_the_bits_of_f64_values() {
+    // relu(−0) = max(−0, 0) takes the "z ≤ 0" side: +0, in f64 and in Ext alike.
+    for f in ALL {
+        for z in [0.0, -0.0] {
+            let (ext, plain) = (f.value_ext(Ext::from_f64(z)).to_f64(), f.value(z));
+            assert_eq!(ext.to_bits(), plain.to_bits(), "{f}({z:?}): {ext:?} vs {plain:?}");
+        }
+        assert!(f.value_ext(Ext::from_f64(f64::NAN)).is_nan(), "{f}(NaN)");
+        assert!(f.derivative_ext(Ext::from_f64(f64::NAN)).is_nan(), "{f}′(NaN)");
+    }
+}
+
+// Mutants that `cargo mutants -p scalar -f crates/scalar/src/activation.rs` leaves alive, each
+// equivalent (no test can tell it from the original):
+// - `replace > with >= in Activation::value_ext` (`positive = z.signum() > 0.0`): `positive` is
+//   read only where z is beyond `f64`'s range (|z| > f64::MAX, so z ≠ 0 and signum is ±1), and
+//   there `>` and `>=` agree.

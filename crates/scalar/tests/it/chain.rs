@@ -2,7 +2,7 @@
 //! beyond f64, and the worked cases whose gradients can be derived by hand.
 
 use proptest::prelude::*;
-use scalar::chain::{Chain, Magnitudes};
+use scalar::chain::{Chain, ChainGradients, Magnitudes};
 use scalar::{Activation, Ext, FloatFormat};
 
 /// A random chain and the (x, target) it is evaluated at.
@@ -260,4 +260,159 @@ fn absurd_weights_saturate_ext_instead_of_overflowing_its_exponent() {
         assert!(!g.is_nan(), "layer {}: {g}", d + 1);
         assert!(g.log10_abs() < 0.0, "layer {}: 10^{} is not small", d + 1, g.log10_abs());
     }
+}
+
+// The public API, pinned value by value. Weights, biases and inputs are dyadic (k/16 and powers
+// of two) and the activations piecewise linear wherever possible, so every sum and product is
+// exact and the expected values below are derived by hand, not recorded from a run.
+
+/// Identity chain of depth 3 with biases and a shortcut of span 2 (layer 2 also receives a_0):
+/// w = (1/2, 2, 1/4), b = (1/8, −1/4, 1/2), x = 1, ŷ = 0.
+///
+/// Forward: z_1 = 1/2·1 + 1/8 = 5/8;  z_2 = 2·5/8 − 1/4 + a_0 = 2;  z_3 = 1/4·2 + 1/2 = 1 = y.
+/// Backward (f′ = 1): δ_3 = 2(y − ŷ) = 2;  δ_2 = δ_3·w_3 = 1/2;  δ_1 = δ_2·w_2 = 1;
+/// ∂L/∂x = δ_1·w_1 + δ_2 (the shortcut from a_0 into layer 2) = 1;
+/// ∂L/∂w_d = δ_d·u_d with u = (1, 5/8, 2): (1, 5/16, 4);  ∂L/∂b_d = δ_d;  L = 1.
+fn hand_worked_chain() -> Chain {
+    Chain::new(vec![0.5, 2.0, 0.25], vec![Activation::Identity; 3], Some(vec![0.125, -0.25, 0.5]), Some(2)).unwrap()
+}
+
+#[test]
+fn accessors_return_what_the_chain_was_built_with() {
+    let chain = hand_worked_chain();
+    assert_eq!(chain.depth(), 3);
+    assert_eq!(chain.weights(), &[0.5, 2.0, 0.25]);
+    assert_eq!(chain.activations(), &[Activation::Identity; 3]);
+    assert_eq!(chain.biases(), Some(&[0.125, -0.25, 0.5][..]));
+    assert_eq!(chain.shortcut(), Some(2));
+    let plain = Chain::uniform(Activation::Tanh, vec![1.5, -0.5]).unwrap();
+    assert_eq!(plain.depth(), 2);
+    assert_eq!(plain.activations(), &[Activation::Tanh; 2]);
+    assert_eq!(plain.biases(), None);
+    assert_eq!(plain.shortcut(), None);
+}
+
+#[test]
+fn a_layer_receives_a_shortcut_exactly_when_the_span_divides_it() {
+    let chain = Chain::new(vec![1.0; 6], vec![Activation::Relu; 6], None, Some(3)).unwrap();
+    let receiving: Vec<usize> = (1..=6).filter(|&d| chain.has_shortcut_into(d)).collect();
+    assert_eq!(receiving, vec![3, 6]);
+    let plain = Chain::uniform(Activation::Relu, vec![1.0; 6]).unwrap();
+    assert!((1..=6).all(|d| !plain.has_shortcut_into(d)));
+    // A span equal to the depth is allowed (the last layer receives x).
+    assert!(Chain::new(vec![1.0; 3], vec![Activation::Relu; 3], None, Some(3)).is_ok());
+}
+
+#[test]
+fn the_forward_pass_of_the_hand_worked_chain_is_exact() {
+    let chain = hand_worked_chain();
+    let trace = chain.forward(1.0);
+    assert_eq!(trace.pre_activation, vec![0.625, 2.0, 1.0]);
+    assert_eq!(trace.input, vec![1.0, 0.625, 2.0]);
+    assert_eq!(trace.output, 1.0);
+    let ext = chain.forward_ext(1.0);
+    assert_eq!(ext.pre_activation, [0.625, 2.0, 1.0].map(Ext::from_f64).to_vec());
+    assert_eq!(ext.input, [1.0, 0.625, 2.0].map(Ext::from_f64).to_vec());
+    assert_eq!(ext.output, Ext::ONE);
+}
+
+#[test]
+fn the_gradients_of_the_hand_worked_chain_are_exact_in_every_engine() {
+    let chain = hand_worked_chain();
+    let expected = ChainGradients {
+        loss: 1.0,
+        output: 1.0,
+        weight: vec![1.0, 0.3125, 4.0],
+        bias: vec![1.0, 0.5, 2.0],
+        input: 1.0,
+    };
+    assert_eq!(chain.gradients_closed_form(1.0, 0.0), expected);
+    assert_eq!(chain.gradients_tape(1.0, 0.0), expected);
+    let ext = chain.gradients_ext(1.0, 0.0);
+    assert_eq!(ext.weight, expected.weight.iter().map(|&g| Ext::from_f64(g)).collect::<Vec<_>>());
+    assert_eq!(ext.bias, expected.bias.iter().map(|&g| Ext::from_f64(g)).collect::<Vec<_>>());
+    assert_eq!(ext.input, Ext::from_f64(expected.input));
+}
+
+#[test]
+fn a_span_one_shortcut_feeds_every_layer_from_the_one_below() {
+    // Identity, depth 2, s = 1, w = (1/2, 1/4), x = 1, ŷ = 0:
+    // z_1 = 1/2 + a_0 = 3/2;  z_2 = 1/4·3/2 + a_1 = 15/8 = y;  L = 225/64.
+    // δ_2 = 2y = 15/4;  ∂L/∂a_1 = δ_2·w_2 + δ_2 = 75/16 = δ_1;  ∂L/∂x = δ_1·w_1 + δ_1 = 225/32.
+    // ∂L/∂w = (δ_1·x, δ_2·a_1) = (75/16, 45/8).
+    let chain = Chain::new(vec![0.5, 0.25], vec![Activation::Identity; 2], None, Some(1)).unwrap();
+    let g = chain.gradients_closed_form(1.0, 0.0);
+    assert_eq!((g.output, g.loss), (15.0 / 8.0, 225.0 / 64.0));
+    assert_eq!(g.bias, vec![75.0 / 16.0, 15.0 / 4.0]);
+    assert_eq!(g.weight, vec![75.0 / 16.0, 45.0 / 8.0]);
+    assert_eq!(g.input, 225.0 / 32.0);
+    assert_eq!(chain.gradients_tape(1.0, 0.0), g);
+}
+
+#[test]
+fn loss_is_the_squared_error_of_the_output() {
+    // The hand-worked chain: y = 1, so L = (1 − ŷ)²: 1 at ŷ = 0, 9/16 at ŷ = 1/4, 9/4 at ŷ = −1/2.
+    let chain = hand_worked_chain();
+    assert_eq!(chain.loss(1.0, 0.0), 1.0);
+    assert_eq!(chain.loss(1.0, 0.25), 0.5625);
+    assert_eq!(chain.loss(1.0, -0.5), 2.25);
+    assert_eq!(chain.loss(1.0, 1.0), 0.0);
+    // ReLU, w = (1/2, 3/4), x = 2: y = 3/4; with ŷ = 1/4, L = 1/4 (also from the tape).
+    let relu = Chain::uniform(Activation::Relu, vec![0.5, 0.75]).unwrap();
+    assert_eq!(relu.loss(2.0, 0.25), 0.25);
+    assert_eq!(relu.gradients_tape(2.0, 0.25).loss, 0.25);
+}
+
+#[test]
+fn the_bound_is_the_articles_product_of_sups_and_weights() {
+    // Sigmoid with power-of-two weights: (1/4)^(D−d+1)·∏_{k>d}|w_k| is a power of two, so the
+    // bound 2|y−ŷ|·|u_d|·(1/4)^(D−d+1)·∏_{k>d}|w_k| rounds only in 2|y−ŷ|·|u_d|: exact equality.
+    let w = [2.0, -4.0, 0.5, 8.0];
+    let chain = Chain::uniform(Activation::Sigmoid, w.to_vec()).unwrap();
+    let (x, target) = (0.75, -0.5);
+    let trace = chain.forward(x);
+    let bound = chain.bound(x, target).unwrap();
+    let depth = w.len();
+    for d in 1..=depth {
+        let sups = 0.25f64.powi((depth - d + 1) as i32);
+        let weights: f64 = w[d..].iter().map(|w| w.abs()).product();
+        let expected = 2.0 * (trace.output - target).abs() * trace.input[d - 1].abs() * sups * weights;
+        assert_eq!(bound[d - 1], Ext::from_f64(expected), "layer {d}");
+    }
+    // Leaky ReLU with slope −2 has sup|f′| = 2 per layer: for one layer, 2|y−ŷ|·|x|·2.
+    let leaky = Chain::uniform(Activation::LeakyRelu { slope: -2.0 }, vec![0.5]).unwrap();
+    // z = 1/2·(−1) = −1/2, y = (−2)(−1/2) = 1; with ŷ = 0: bound = 2·1·1·2 = 4.
+    assert_eq!(leaky.bound(-1.0, 0.0).unwrap(), vec![Ext::from_f64(4.0)]);
+}
+
+/// log10 of a power of two computed in f64 carries a few ulps of log10 2 times the exponent.
+const LOG10_POW2_TOL: f64 = 1e-12;
+
+#[test]
+fn magnitudes_summarise_sign_and_log10_of_each_layer() {
+    let exact = [Ext::from_f64(-0.25), Ext::ZERO, Ext::pow2(-2000), Ext::pow2(2000)];
+    let m = Magnitudes::of(&exact);
+    assert_eq!(m.exact, exact.to_vec());
+    assert_eq!(m.sign, vec![-1, 0, 1, 1]);
+    assert!((m.log10_abs[0] - (-2.0 * std::f64::consts::LOG10_2)).abs() < LOG10_POW2_TOL);
+    assert_eq!(m.log10_abs[1], f64::NEG_INFINITY);
+    assert!((m.log10_abs[2] - (-2000.0 * std::f64::consts::LOG10_2)).abs() < LOG10_POW2_TOL);
+    assert!((m.log10_abs[3] - 2000.0 * std::f64::consts::LOG10_2).abs() < LOG10_POW2_TOL);
+    // Counting from the output: layer 4 overflows every format, layer 3 underflows every format.
+    assert_eq!(m.first_overflow(FloatFormat::F64), Some(4));
+    assert_eq!(m.first_underflow(FloatFormat::F64), Some(3));
+    // The chain's own summary is of its exact gradients: the hand-worked chain's are (1, 5/16, 4).
+    let chain_m = hand_worked_chain().magnitudes(1.0, 0.0);
+    assert_eq!(chain_m.exact, [1.0, 0.3125, 4.0].map(Ext::from_f64).to_vec());
+    assert_eq!(chain_m.sign, vec![1, 1, 1]);
+    assert_eq!(chain_m.first_underflow(FloatFormat::F16), None);
+}
+
+#[test]
+fn leaky_slopes_and_biases_must_be_finite() {
+    let e = |r: Result<Chain, scalar::Error>| r.unwrap_err().to_string();
+    let leaky = vec![Activation::Relu, Activation::LeakyRelu { slope: f64::NAN }];
+    assert!(e(Chain::new(vec![1.0; 2], leaky, None, None)).contains("layer 2 leaky_relu slope"));
+    let biases = Some(vec![0.0, f64::INFINITY]);
+    assert!(e(Chain::new(vec![1.0; 2], vec![Activation::Relu; 2], biases, None)).contains("layer 2 bias"));
 }

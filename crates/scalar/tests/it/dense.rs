@@ -159,3 +159,107 @@ fn bad_networks_and_batches_are_refused_with_where() {
         msg(tanh_out.gradients(&[vec![1.0]], &[vec![1.0]], Loss::BinaryCrossEntropy).unwrap_err()).contains("sigmoid")
     );
 }
+
+/// A 2→2→2 identity/ReLU network with a shortcut of span 2 (layer 2 also receives a_0), dyadic
+/// throughout, and a batch of two samples whose values are worked by hand:
+///
+/// ```text
+/// W_1 = [[1/2, 1/4], [−1, 3/4]], b_1 = (1/8, 0), identity;  W_2 = [[1, 1/2], [1/4, −2]], ReLU
+/// x = (1, 2):   z_1 = (9/8, 1/2);   z_2 = (9/8 + 1/4 + 1, 9/32 − 1 + 2) = (19/8, 41/32) = y
+/// x = (−1, 1/2): z_1 = (−1/4, 11/8); z_2 = (−1/4 + 11/16 − 1, −1/16 − 11/4 + 1/2) < 0, y = (0, 0)
+/// ```
+fn hand_worked_net() -> Dense {
+    Dense::new(
+        vec![
+            layer(vec![vec![0.5, 0.25], vec![-1.0, 0.75]], Some(vec![0.125, 0.0]), Activation::Identity),
+            layer(vec![vec![1.0, 0.5], vec![0.25, -2.0]], None, Activation::Relu),
+        ],
+        Some(2),
+    )
+    .unwrap()
+}
+
+fn hand_worked_batch() -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    (vec![vec![1.0, 2.0], vec![-1.0, 0.5]], vec![vec![2.0, 1.0], vec![0.0, 0.0]])
+}
+
+#[test]
+fn forward_of_the_hand_worked_net_is_exact() {
+    let (x, _) = hand_worked_batch();
+    let y = hand_worked_net().forward(&x).unwrap();
+    assert_eq!(y, vec![vec![19.0 / 8.0, 41.0 / 32.0], vec![0.0, 0.0]]);
+}
+
+#[test]
+fn gradients_of_the_hand_worked_net_are_exact() {
+    // Squared error, B = 2, t = ((2, 1), (0, 0)). Sample 1: residual r = y − t = (3/8, 9/32), both
+    // ReLUs active, so ∂S/∂z_2 = 2r = (3/4, 9/16) and ∂S/∂a_1 = W_2ᵀ·(3/4, 9/16) = (57/64, −3/4)
+    // (identity: = ∂S/∂z_1). Sample 2: y = t = 0 and ReLU′ = 0: it contributes nothing.
+    // L = (r₁² + r₂²)/B = (9/64 + 81/1024)/2 = 225/2048.
+    // ∂L/∂W_2 = (2r ⊗ a_1)/B with a_1 = (9/8, 1/2);  ∂L/∂W_1 = (δ_1 ⊗ x)/B with x = (1, 2).
+    let net = hand_worked_net();
+    let (x, t) = hand_worked_batch();
+    let g = net.gradients(&x, &t, Loss::SquaredError).unwrap();
+    assert_eq!(g.loss, 225.0 / 2048.0);
+    assert_eq!(g.output, net.forward(&x).unwrap());
+    let (d2, d1) = ([0.75, 0.5625], [57.0 / 64.0, -0.75]);
+    let half = |v: f64| v / 2.0;
+    assert_eq!(g.bias, vec![d1.map(half).to_vec(), d2.map(half).to_vec()]);
+    assert_eq!(
+        g.weight,
+        vec![
+            vec![vec![half(d1[0]), half(2.0 * d1[0])], vec![half(d1[1]), half(2.0 * d1[1])]],
+            vec![vec![half(d2[0] * 1.125), half(d2[0] * 0.5)], vec![half(d2[1] * 1.125), half(d2[1] * 0.5)]],
+        ]
+    );
+}
+
+#[test]
+fn forward_refuses_bad_batches_with_where() {
+    let net = hand_worked_net();
+    let msg = |e: Error| e.to_string();
+    assert!(msg(net.forward(&[]).unwrap_err()).contains("input"));
+    assert!(msg(net.forward(&[vec![1.0, 2.0], vec![1.0]]).unwrap_err()).contains("input row 1"));
+    assert!(msg(net.forward(&[vec![1.0, f64::NAN]]).unwrap_err()).contains("input row 0 column 1"));
+    let (x, _) = hand_worked_batch();
+    assert!(msg(net.gradients(&x, &[vec![1.0], vec![1.0]], Loss::SquaredError).unwrap_err()).contains("target row 0"));
+}
+
+#[test]
+fn accessors_return_the_shape_of_the_network() {
+    let net = small_net();
+    assert_eq!(net.layers().len(), 3);
+    assert_eq!(net.layers()[2].activation, Activation::Sigmoid);
+    assert_eq!(net.shortcut(), Some(1));
+    assert_eq!(net.input_width(), 3);
+    assert_eq!(net.output_width(), 2);
+    assert_eq!(net.widths(), vec![3, 4, 4, 2]);
+    // s = 1: layer l receives a_{l−1} only where n_{l−1} = n_l, here layer 2 (4 → 4).
+    assert_eq!(net.shortcut_layers(), vec![2]);
+    let plain = Dense::new(net.layers().to_vec(), None).unwrap();
+    assert_eq!(plain.shortcut(), None);
+    assert_eq!(plain.shortcut_layers(), Vec::<usize>::new());
+    let hand = hand_worked_net();
+    assert_eq!((hand.input_width(), hand.output_width()), (2, 2));
+    assert_eq!(hand.shortcut_layers(), vec![2]);
+}
+
+#[test]
+fn shortcut_spans_and_layer_shapes_are_checked() {
+    let msg = |r: Result<Dense, Error>| r.unwrap_err().to_string();
+    let layers = small_net().layers().to_vec();
+    assert!(msg(Dense::new(layers.clone(), Some(0))).contains("shortcut"));
+    assert!(msg(Dense::new(layers.clone(), Some(4))).contains("shortcut"));
+    assert_eq!(Dense::new(layers.clone(), Some(3)).unwrap().shortcut_layers(), Vec::<usize>::new());
+    assert!(msg(Dense::new(vec![layer(vec![], None, Activation::Relu)], None)).contains("no rows"));
+    assert!(msg(Dense::new(vec![layer(vec![vec![]], None, Activation::Relu)], None)).contains("no columns"));
+    let short_bias = layer(vec![vec![1.0]; 2], Some(vec![0.0]), Activation::Relu);
+    assert!(msg(Dense::new(vec![short_bias], None)).contains("layer 1 bias"));
+    let nan_bias = layer(vec![vec![1.0]; 2], Some(vec![0.0, f64::NAN]), Activation::Relu);
+    assert!(msg(Dense::new(vec![nan_bias], None)).contains("layer 1 bias 1"));
+    let nan_slope = layer(vec![vec![1.0]], None, Activation::LeakyRelu { slope: f64::NAN });
+    assert!(
+        msg(Dense::new(vec![layer(vec![vec![1.0]], None, Activation::Relu), nan_slope], None))
+            .contains("layer 2 leaky_relu slope")
+    );
+}

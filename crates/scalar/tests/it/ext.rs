@@ -89,3 +89,115 @@ fn non_finite_values_stay_non_finite() {
     let inf = Ext::from_f64(f64::INFINITY);
     assert!(!inf.is_finite() && (inf * Ext::from_f64(2.0)).to_f64() == f64::INFINITY);
 }
+
+#[test]
+fn from_f64_splits_into_mantissa_and_exponent() {
+    // 12 = 0.75·2⁴;  −0.375 = −0.75·2⁻¹;  2⁻¹⁰⁷⁴ (the smallest subnormal) = 0.5·2⁻¹⁰⁷³.
+    let twelve = Ext::from_f64(12.0);
+    assert_eq!((twelve.mantissa(), twelve.exponent()), (0.75, 4));
+    let neg = Ext::from(-0.375);
+    assert_eq!((neg.mantissa(), neg.exponent()), (-0.75, -1));
+    let sub = Ext::from_f64(5e-324);
+    assert_eq!((sub.mantissa(), sub.exponent()), (0.5, -1073));
+    for x in [1.0, -3.5, 1e300, -1e-300, f64::MIN_POSITIVE, 5e-324, -2.5e-320, f64::MAX, 0.1] {
+        let e = Ext::from_f64(x);
+        assert!((0.5..1.0).contains(&e.mantissa().abs()), "{x}");
+        assert_eq!(e.to_f64().to_bits(), x.to_bits(), "{x} round trip");
+    }
+    // 0 and non-finite values keep the exponent 0, also after arithmetic.
+    assert_eq!((Ext::ZERO * Ext::pow2(10)).exponent(), 0);
+    assert_eq!((Ext::from_f64(f64::INFINITY) * Ext::pow2(10)).exponent(), 0);
+}
+
+#[test]
+fn predicates_sign_and_magnitude() {
+    let (three, zero, nan, inf) =
+        (Ext::from_f64(-3.0), Ext::from_f64(-0.0), Ext::from_f64(f64::NAN), Ext::from_f64(f64::INFINITY));
+    assert!(three.is_finite() && zero.is_finite() && !nan.is_finite() && !inf.is_finite());
+    assert!(nan.is_nan() && !three.is_nan() && !inf.is_nan());
+    assert!(zero.is_zero() && Ext::ZERO.is_zero() && !three.is_zero() && !Ext::pow2(-5000).is_zero());
+    assert_eq!([three.signum(), zero.signum(), Ext::pow2(-5000).signum()], [-1.0, 0.0, 1.0]);
+    assert!(nan.signum().is_nan());
+    assert_eq!(three.abs(), Ext::from_f64(3.0));
+    assert_eq!((-Ext::pow2(-5000)).abs(), Ext::pow2(-5000));
+    assert_eq!(Ext::from_f64(0.375).to_f32(), 0.375f32);
+    assert_eq!(Ext::pow2(-200).to_f32(), 0.0f32);
+}
+
+#[test]
+fn equality_is_by_value_with_both_zeros_equal() {
+    assert_eq!(Ext::from_f64(-0.0), Ext::ZERO);
+    assert_eq!(Ext::from_f64(1.0), Ext::ONE);
+    assert_ne!(Ext::ONE, Ext::ZERO);
+    assert_ne!(Ext::ZERO, Ext::ONE);
+    assert_ne!(Ext::pow2(0), Ext::pow2(1)); // same mantissa, different exponents
+    assert_ne!(Ext::from_f64(0.75), Ext::ONE); // same exponent, different mantissas
+}
+
+#[test]
+fn cmp_abs_orders_magnitudes_across_exponents() {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let (small, big) = (Ext::pow2(-10), Ext::pow2(10));
+    let inf = Ext::from_f64(f64::NEG_INFINITY);
+    assert_eq!(small.cmp_abs(big), Some(Less));
+    assert_eq!(big.cmp_abs(-small), Some(Greater));
+    assert_eq!(Ext::from_f64(-0.75).cmp_abs(Ext::from_f64(0.5)), Some(Greater)); // same exponent
+    assert_eq!(Ext::ZERO.cmp_abs(small), Some(Less));
+    assert_eq!(small.cmp_abs(Ext::ZERO), Some(Greater));
+    assert_eq!(Ext::ZERO.cmp_abs(Ext::from_f64(-0.0)), Some(Equal));
+    assert_eq!(inf.cmp_abs(big), Some(Greater));
+    assert_eq!(big.cmp_abs(inf), Some(Less));
+    let nan = Ext::from_f64(f64::NAN);
+    assert_eq!(nan.cmp_abs(Ext::ZERO), None);
+    assert_eq!(Ext::ZERO.cmp_abs(nan), None);
+}
+
+#[test]
+fn the_exponent_saturates_exactly_at_max_exponent() {
+    use scalar::ext::MAX_EXPONENT;
+    // pow2(k) = 0.5·2^(k+1): the largest finite one has exponent MAX_EXPONENT.
+    assert!(Ext::pow2(MAX_EXPONENT - 1).is_finite());
+    assert_eq!(Ext::pow2(MAX_EXPONENT).to_f64(), f64::INFINITY);
+    assert_eq!((Ext::pow2(MAX_EXPONENT - 1) * Ext::from_f64(-4.0)).to_f64(), f64::NEG_INFINITY);
+    assert!(!Ext::pow2(-MAX_EXPONENT - 1).is_zero());
+    assert!(Ext::pow2(-MAX_EXPONENT - 2).is_zero());
+    let below = Ext::pow2(-MAX_EXPONENT - 1) * Ext::from_f64(-0.25);
+    assert!(below.is_zero() && below.to_f64().is_sign_negative(), "keeps its sign: {below:?}");
+    // from_ln at the edge: e^(−2^62·ln 2) = 2^(−2^62) is representable; e^(±1e30) is beyond.
+    let edge = -(2f64.powi(62)) * std::f64::consts::LN_2;
+    assert!(!Ext::from_ln(edge).is_zero());
+    assert_eq!(Ext::from_ln(1e30).to_f64(), f64::INFINITY);
+    assert!(Ext::from_ln(-1e30).is_zero());
+    assert!(Ext::from_ln(f64::NEG_INFINITY).is_zero());
+    assert!(Ext::from_ln(f64::NAN).is_nan());
+}
+
+#[test]
+fn to_f64_at_the_top_of_the_range_is_exact() {
+    // pow2(1023) = 0.5·2^1024 is 2^1023, a finite f64; pow2(1024) is not.
+    assert_eq!(Ext::pow2(1023).to_f64(), 2f64.powi(1023));
+    assert_eq!(Ext::pow2(1024).to_f64(), f64::INFINITY);
+    assert_eq!(Ext::from_f64(f64::MAX).to_f64(), f64::MAX);
+}
+
+#[test]
+fn mul_by_f64_and_sums_with_zero_and_infinities() {
+    assert_eq!(Ext::from_f64(3.0) * 0.5, Ext::from_f64(1.5));
+    let tiny = Ext::pow2(-5000);
+    assert_eq!(tiny + Ext::ZERO, tiny);
+    assert_eq!(Ext::ZERO + tiny, tiny);
+    assert_eq!(-tiny - Ext::ZERO, -tiny);
+    let (inf, ninf) = (Ext::from_f64(f64::INFINITY), Ext::from_f64(f64::NEG_INFINITY));
+    assert!((inf + ninf).is_nan(), "∞ − ∞ is NaN");
+    assert_eq!((inf + Ext::pow2(5000)).to_f64(), f64::INFINITY);
+    assert_eq!((Ext::pow2(5000) + ninf).to_f64(), f64::NEG_INFINITY);
+}
+
+#[test]
+fn display_rounds_up_into_the_next_decade() {
+    // 9.9999999999 has nine decimals of mantissa "9.999999999|9": it rounds to 1.000000000e1.
+    assert_eq!(Ext::from_f64(9.999_999_999_9).to_string(), "1.000000000e1");
+    assert_eq!(format!("{:.2}", Ext::from_f64(0.125)), "1.25e-1");
+    assert_eq!(Ext::from_f64(f64::NEG_INFINITY).to_string(), "-inf");
+    assert_eq!(Ext::from_f64(f64::NAN).to_string(), "NaN");
+}
