@@ -6,6 +6,7 @@
 mod chain;
 mod chain_oracle;
 mod dense;
+mod dense_engine;
 mod robustness;
 mod stats;
 mod train;
