@@ -10,6 +10,7 @@ mod dense_engine;
 mod robustness;
 mod stats;
 mod train;
+mod train_refusals;
 
 /// The oracle's name for an activation of the fast engine (the two crates define their own).
 fn to_oracle(a: vectorised::Activation) -> scalar::Activation {

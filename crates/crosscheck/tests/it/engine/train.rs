@@ -1,19 +1,18 @@
 //! Training: each update rule against its equations redone by hand from the engine's gradients,
-//! clipping and decay, refusal of non-finite steps, hyper-parameter validation, XOR, and bitwise
-//! determinism across thread counts.
+//! clipping and decay, hyper-parameter validation, XOR, and bitwise determinism across thread
+//! counts (refusals of non-finite steps are `train_refusals.rs`).
 
 use scalar::rng::Rng;
+use vectorised::Activation;
 use vectorised::dense::{Batch, Dense, DenseLayer, Gradients, Loss, Normalisation, Workspace};
-use vectorised::stats::Stage;
 use vectorised::train::{
-    Clip, ClipOutcome, Optimizer, Refusal, StepReport, TrainConfig, Trainer, clip_gradients, global_norm, norm,
+    Clip, ClipOutcome, Optimizer, StepReport, TrainConfig, Trainer, clip_gradients, global_norm, norm,
 };
-use vectorised::{Activation, Error};
 
-const EPS64: f64 = f64::EPSILON;
+pub(super) const EPS64: f64 = f64::EPSILON;
 
 /// A 3-4-2 tanh/sigmoid network with seeded weights in [−1, 1), biases on both layers.
-fn small_net(seed: u64) -> Dense<f64> {
+pub(super) fn small_net(seed: u64) -> Dense<f64> {
     let mut rng = Rng::new(seed);
     let mut draw = |n: usize| (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<f64>>();
     let l1 = DenseLayer::new(3, 4, draw(12), Some(draw(4)), Activation::Tanh).unwrap();
@@ -22,7 +21,7 @@ fn small_net(seed: u64) -> Dense<f64> {
 }
 
 /// A seeded batch of `rows` samples for `small_net`: inputs in [−2, 2), targets in [0, 1).
-fn small_batch(seed: u64, rows: usize) -> (Vec<f64>, Vec<f64>) {
+pub(super) fn small_batch(seed: u64, rows: usize) -> (Vec<f64>, Vec<f64>) {
     let mut rng = Rng::new(seed);
     let x = (0..rows * 3).map(|_| rng.uniform(-2.0, 2.0)).collect();
     let t = (0..rows * 2).map(|_| rng.next_f64()).collect();
@@ -30,7 +29,7 @@ fn small_batch(seed: u64, rows: usize) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// The engine's gradients for `net` on a batch (what the trainer must start from).
-fn engine_gradients(net: &Dense<f64>, x: &[f64], t: &[f64], loss: Loss) -> Gradients<f64> {
+pub(super) fn engine_gradients(net: &Dense<f64>, x: &[f64], t: &[f64], loss: Loss) -> Gradients<f64> {
     let rows = x.len() / net.input_width();
     let mut ws = Workspace::new();
     net.gradients(
@@ -44,14 +43,14 @@ fn engine_gradients(net: &Dense<f64>, x: &[f64], t: &[f64], loss: Loss) -> Gradi
     .clone()
 }
 
-fn step(trainer: &mut Trainer<f64>, net: &mut Dense<f64>, x: &[f64], t: &[f64]) -> StepReport {
+pub(super) fn step(trainer: &mut Trainer<f64>, net: &mut Dense<f64>, x: &[f64], t: &[f64]) -> StepReport {
     let rows = x.len() / net.input_width();
     let (n_in, n_out) = (net.input_width(), net.output_width());
     trainer.step(net, Batch::new(x, rows, n_in).unwrap(), Batch::new(t, rows, n_out).unwrap()).unwrap()
 }
 
 /// Every weight and bias, layer by layer, as bits.
-fn bits(net: &Dense<f64>) -> Vec<u64> {
+pub(super) fn bits(net: &Dense<f64>) -> Vec<u64> {
     net.layers()
         .iter()
         .flat_map(|l| l.weight().iter().chain(l.bias().unwrap_or(&[])).map(|v| v.to_bits()).collect::<Vec<_>>())
@@ -59,7 +58,11 @@ fn bits(net: &Dense<f64>) -> Vec<u64> {
 }
 
 /// Applies `f(w, g, layer_idx, is_bias, i)` to every parameter of `net` with its gradient.
-fn update_by_hand(net: &mut Dense<f64>, g: &Gradients<f64>, mut f: impl FnMut(f64, f64, usize, bool, usize) -> f64) {
+pub(super) fn update_by_hand(
+    net: &mut Dense<f64>,
+    g: &Gradients<f64>,
+    mut f: impl FnMut(f64, f64, usize, bool, usize) -> f64,
+) {
     for (idx, layer) in net.layers_mut().iter_mut().enumerate() {
         for (i, w) in layer.weight_mut().iter_mut().enumerate() {
             *w = f(*w, g.weight[idx][i], idx, false, i);
@@ -413,154 +416,6 @@ fn adam_learns_xor_to_a_cross_entropy_below_one_hundredth() {
 }
 
 #[test]
-fn a_non_finite_input_is_an_error_and_changes_nothing() {
-    let mut net = small_net(13);
-    let before = bits(&net);
-    let (mut x, t) = small_batch(14, 3);
-    x[4] = f64::NAN;
-    let mut trainer = Trainer::new(&net, TrainConfig::new(0.1, Optimizer::adam(), Loss::SquaredError)).unwrap();
-    let err = trainer.step(&mut net, Batch::new(&x, 3, 3).unwrap(), Batch::new(&t, 3, 2).unwrap()).unwrap_err();
-    assert_eq!(err, Error::NonFinite { what: "input", index: 4 });
-    assert_eq!(bits(&net), before);
-    assert_eq!(trainer.steps(), 0);
-}
-
-/// 1 → 1 → 1 identity layers, no biases.
-fn identity_chain(w1: f64, w2: f64) -> Dense<f64> {
-    let l1 = DenseLayer::new(1, 1, vec![w1], None, Activation::Identity).unwrap();
-    let l2 = DenseLayer::new(1, 1, vec![w2], None, Activation::Identity).unwrap();
-    Dense::new(vec![l1, l2], None).unwrap()
-}
-
-#[test]
-fn a_step_whose_forward_pass_overflows_is_refused_with_its_location_and_state_untouched() {
-    // z₁ = 10³⁰⁰·10¹⁰ = +∞ for sample 1, then 0·∞ = NaN in layer 2.
-    let mut net = identity_chain(1e300, 0.0);
-    let config = TrainConfig::new(0.01, Optimizer::adam(), Loss::SquaredError);
-    let mut trainer = Trainer::new(&net, config).unwrap();
-    let before = bits(&net);
-    let report = step(&mut trainer, &mut net, &[1e-300, 1e10], &[0.0, 0.0]);
-    assert!(!report.applied());
-    let Some(Refusal::Network(at)) = report.refused else { panic!("refused by the network: {:?}", report.refused) };
-    assert_eq!((at.layer, at.unit, at.sample, at.stage), (1, 0, Some(1), Stage::Forward));
-    assert_eq!(bits(&net), before);
-    assert_eq!(trainer.steps(), 0);
-    assert_eq!(report.update_norm, vec![0.0, 0.0]);
-    // The optimizer state is untouched too: the next (finite) step is a first step.
-    let x = [1e-300, -1e-300];
-    let mut fresh_net = net.clone();
-    let mut fresh = Trainer::new(&fresh_net, config).unwrap();
-    let a = step(&mut trainer, &mut net, &x, &[1.0, 1.0]);
-    let b = step(&mut fresh, &mut fresh_net, &x, &[1.0, 1.0]);
-    assert!(a.applied());
-    assert_eq!(a, b);
-    assert_eq!(bits(&net), bits(&fresh_net));
-}
-
-#[test]
-fn a_loss_that_overflows_while_gradients_are_finite_is_refused() {
-    // One layer, y = 10²⁰⁰·x, x = 1, t = −10²⁰⁰: (y − t)² = +∞ but ∂L/∂w = 2(y − t)·x = 4·10²⁰⁰.
-    let layer = || DenseLayer::new(1, 1, vec![1e200], None, Activation::Identity).unwrap();
-    let mut net = Dense::new(vec![layer()], None).unwrap();
-    let mut trainer = Trainer::new(&net, TrainConfig::new(1e-300, Optimizer::sgd(), Loss::SquaredError)).unwrap();
-    let report = step(&mut trainer, &mut net, &[1.0], &[-1e200]);
-    assert_eq!(report.refused, Some(Refusal::Loss));
-    assert_eq!(report.loss, f64::INFINITY);
-    assert!(report.grad_norm_before_clip.is_finite());
-    assert_eq!(net.layers()[0], layer());
-}
-
-#[test]
-fn a_bias_gradient_that_overflows_in_its_sum_over_the_batch_is_refused() {
-    // Δ = 2(y − t) = 10³⁰⁸ for each of two samples: the bias gradient's sum is +∞ while every
-    // ∂L/∂a (10³⁰⁸) and the weight gradient (Σ x·Δ with x = 10⁻¹⁰) are finite.
-    let layer = || DenseLayer::new(1, 1, vec![0.0], Some(vec![0.0]), Activation::Identity).unwrap();
-    let mut net = Dense::new(vec![layer()], None).unwrap();
-    let mut trainer = Trainer::new(&net, TrainConfig::new(1e-3, Optimizer::sgd(), Loss::SquaredError)).unwrap();
-    let report = step(&mut trainer, &mut net, &[1e-10, 1e-10], &[-0.5e308, -0.5e308]);
-    assert_eq!(report.stats.first_non_finite, None);
-    assert_eq!(report.refused, Some(Refusal::Gradient { layer: 1, bias: true, index: 0 }));
-    assert_eq!(net.layers()[0], layer());
-}
-
-#[test]
-fn an_update_that_would_overflow_is_refused_naming_the_parameter() {
-    // g = ∂(w₂·w₁·x − 0)²/∂w₁ = 2·w₂·x·y = 2; η·g = 2·10³⁰⁸ overflows.
-    let mut net = identity_chain(1.0, 1.0);
-    let mut trainer = Trainer::new(&net, TrainConfig::new(1e308, Optimizer::sgd(), Loss::SquaredError)).unwrap();
-    let report = step(&mut trainer, &mut net, &[1.0], &[0.0]);
-    assert_eq!(report.refused, Some(Refusal::Update { layer: 1, bias: false, index: 0 }));
-    assert_eq!(bits(&net), bits(&identity_chain(1.0, 1.0)));
-    assert_eq!(trainer.steps(), 0);
-}
-
-#[test]
-fn adam_refuses_a_gradient_whose_square_overflows_and_takes_it_once_clipped() {
-    // One sigmoid unit, z = w·x = 10⁻²⁰⁰·10²⁰⁰ = 1, cross-entropy with t = 0: the loss is finite,
-    // g = x·σ(1) ≈ 0.73·10²⁰⁰ is finite, and g·g overflows.
-    let layer = || DenseLayer::new(1, 1, vec![1e-200], None, Activation::Sigmoid).unwrap();
-    let eta = 1e-3;
-    let adam = TrainConfig::new(eta, Optimizer::adam(), Loss::BinaryCrossEntropy);
-    for (clip, applied) in [(Clip::None, false), (Clip::Norm(1.0), true), (Clip::Value(1.0), true)] {
-        let mut net = Dense::new(vec![layer()], None).unwrap();
-        let mut trainer = Trainer::new(&net, adam.with_clip(clip)).unwrap();
-        let report = step(&mut trainer, &mut net, &[1e200], &[0.0]);
-        assert!(report.loss.is_finite() && report.grad_norm_before_clip > 1e199);
-        if applied {
-            assert!(report.applied() && report.clipped, "{clip:?}");
-            assert!((report.grad_norm_after_clip - 1.0).abs() <= 4.0 * EPS64);
-            // A first Adam step with |g| = 1 moves w by η/(1 + ε).
-            assert!((report.update_norm[0] - eta).abs() <= 2e-8 * eta, "{}", report.update_norm[0]);
-        } else {
-            assert_eq!(report.refused, Some(Refusal::Update { layer: 1, bias: false, index: 0 }));
-            assert_eq!(net.layers()[0], layer());
-        }
-    }
-}
-
-#[test]
-fn out_of_range_hyper_parameters_are_refused_by_name() {
-    let net = small_net(15);
-    let base = TrainConfig::new(0.1, Optimizer::sgd(), Loss::SquaredError);
-    let adam = |beta1, beta2, epsilon| TrainConfig { optimizer: Optimizer::Adam { beta1, beta2, epsilon }, ..base };
-    let cases: Vec<(TrainConfig, &str)> = vec![
-        (TrainConfig { learning_rate: 0.0, ..base }, "learning_rate"),
-        (TrainConfig { learning_rate: -1.0, ..base }, "learning_rate"),
-        (TrainConfig { learning_rate: f64::NAN, ..base }, "learning_rate"),
-        (TrainConfig { learning_rate: f64::INFINITY, ..base }, "learning_rate"),
-        (TrainConfig { optimizer: Optimizer::momentum(1.0), ..base }, "momentum"),
-        (TrainConfig { optimizer: Optimizer::momentum(-0.1), ..base }, "momentum"),
-        (TrainConfig { optimizer: Optimizer::momentum(f64::NAN), ..base }, "momentum"),
-        (adam(1.0, 0.999, 1e-8), "adam beta1"),
-        (adam(-0.5, 0.999, 1e-8), "adam beta1"),
-        (adam(0.9, 1.0, 1e-8), "adam beta2"),
-        (adam(0.9, 0.999, 0.0), "adam epsilon"),
-        (adam(0.9, 0.999, f64::NAN), "adam epsilon"),
-        (base.with_clip(Clip::Norm(0.0)), "clip norm"),
-        (base.with_clip(Clip::Norm(f64::INFINITY)), "clip norm"),
-        (base.with_clip(Clip::Value(-1.0)), "clip value"),
-        (base.with_weight_decay(-1e-3), "weight_decay"),
-        (base.with_weight_decay(f64::NAN), "weight_decay"),
-    ];
-    for (config, name) in cases {
-        match Trainer::new(&net, config) {
-            Err(Error::Invalid { what, .. }) => assert_eq!(what, name, "{config:?}"),
-            other => panic!("{config:?} gave {other:?}"),
-        }
-    }
-    // The edges that are allowed.
-    assert!(Trainer::new(&net, adam(0.0, 0.0, 1e-300)).is_ok());
-    assert!(Trainer::new(&net, base.with_weight_decay(0.0)).is_ok());
-    // ε = 10⁻³⁰⁰ rounds to 0 in f32: refused there.
-    let net32 =
-        Dense::new(vec![DenseLayer::new(1, 1, vec![1.0f32], None, Activation::Identity).unwrap()], None).unwrap();
-    match Trainer::new(&net32, adam(0.9, 0.999, 1e-300)) {
-        Err(Error::Invalid { what, .. }) => assert_eq!(what, "adam epsilon"),
-        other => panic!("{other:?}"),
-    }
-}
-
-#[test]
 fn a_network_of_another_shape_is_refused() {
     let net = small_net(16);
     let mut trainer = Trainer::new(&net, TrainConfig::new(0.1, Optimizer::sgd(), Loss::SquaredError)).unwrap();
@@ -615,4 +470,11 @@ fn training_has_the_same_bits_on_1_2_and_7_threads() {
     assert_ne!(bits(&vectorised::dense::mlp_network::<f64>(&w).unwrap()), one.0);
     assert_eq!(one, on(2));
     assert_eq!(one, on(7));
+}
+
+/// 1 → 1 → 1 identity layers, no biases.
+pub(super) fn identity_chain(w1: f64, w2: f64) -> Dense<f64> {
+    let l1 = DenseLayer::new(1, 1, vec![w1], None, Activation::Identity).unwrap();
+    let l2 = DenseLayer::new(1, 1, vec![w2], None, Activation::Identity).unwrap();
+    Dense::new(vec![l1, l2], None).unwrap()
 }
