@@ -30,9 +30,8 @@ impl<T: Real> Dense<T> {
             let keep_z = idx + 1 == n_layers && loss == Loss::BinaryCrossEntropy;
             let w_op = packed_or_rows(should_pack::<T>(n_in, n_out), &ws.wp, &layer.weight, n_out);
             let scratch = &ws.scratch;
-            // Each block: its product, its first non-finite z (flat index) and its saturated count
-            // when statistics are on. Both combine in any order (the smallest index; a sum).
-            let job = |r0: usize, a_c: &mut [T], d_c: &mut [T]| -> (Option<usize>, usize) {
+            // Z for the rows from r0: the product, then the shortcut's A_{l−s} added.
+            let z_rows = |r0: usize, a_c: &mut [T]| {
                 let rows = a_c.len() / n_out;
                 scratch.with(|s| {
                     gemm(
@@ -55,6 +54,11 @@ impl<T: Real> Dense<T> {
                         *zv += sv;
                     }
                 }
+            };
+            // Each block: its product, its first non-finite z (flat index) and its saturated count
+            // when statistics are on. Both combine in any order (the smallest index; a sum).
+            let job = |r0: usize, a_c: &mut [T], d_c: &mut [T]| -> (Option<usize>, usize) {
+                z_rows(r0, a_c);
                 let bad = threshold.and_then(|_| stats::first_non_finite(a_c));
                 activate(layer.activation, a_c, d_c);
                 let saturated = threshold.map_or(0, |theta| stats::saturated(layer.activation, d_c, theta));
@@ -73,28 +77,7 @@ impl<T: Real> Dense<T> {
                 let mut first = None;
                 for (c, a_c) in a_out.chunks_mut(ROW_CHUNK * n_out).enumerate() {
                     let r0 = c * ROW_CHUNK;
-                    let rows = a_c.len() / n_out;
-                    scratch.with(|s| {
-                        gemm(
-                            Product {
-                                m: rows,
-                                n: n_out,
-                                k: n_in,
-                                a: &a_in[r0 * n_in..],
-                                a_layout: ALayout::RowMajor(n_in),
-                                b: w_op,
-                                c: a_c,
-                                ldc: n_out,
-                                init,
-                            },
-                            s,
-                        )
-                    });
-                    if let Some(src) = shortcut {
-                        for (zv, &sv) in a_c.iter_mut().zip(&src[r0 * n_out..]) {
-                            *zv += sv;
-                        }
-                    }
+                    z_rows(r0, a_c);
                     if first.is_none() && threshold.is_some() {
                         first = stats::first_non_finite(a_c).map(|i| r0 * n_out + i);
                     }
