@@ -267,3 +267,27 @@ fn the_handwritten_backprop_without_bugs_is_the_oracles_gradient() {
     assert_eq!(AND.constant_loss(), 3.0 / 16.0);
     assert_eq!(XOR.constant_loss(), 0.25);
 }
+
+/// Two configurations that shared a stream id would draw the same numbers: every stream the
+/// report draws from, over ranges wider than its sections use, has an id of its own.
+#[test]
+fn every_stream_has_an_id_of_its_own() {
+    use report::sections::decay::{ACTIVATIONS, SHORTCUTS};
+    use report::sections::handwritten::Bug;
+    let mut streams = vec![Stream::Exploding, Stream::RemediesData, Stream::RateProbe];
+    for activation in 0..ACTIVATIONS.len() {
+        for shortcut in 0..SHORTCUTS.len() {
+            streams.push(Stream::Decay { activation, shortcut });
+        }
+    }
+    streams.extend((0..64).map(|scheme| Stream::DenseInit { scheme }));
+    streams.extend((0..64).map(|variant| Stream::RemediesInit { variant }));
+    for task in 0..2 {
+        for hidden in 0..=3 {
+            streams.extend([false, true].map(|bias| Stream::ClassicRuns { task, hidden, bias }));
+        }
+    }
+    streams.extend((0..Bug::ALL.len()).map(|bug| Stream::ClassicBug { bug }));
+    let ids: std::collections::HashSet<u64> = streams.iter().map(|s| s.id()).collect();
+    assert_eq!(ids.len(), streams.len(), "two streams share an id");
+}
