@@ -2,10 +2,10 @@
 
 use crate::protocol::{Args, Check, bench};
 use vectorised::workload::chain_workload;
-use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, GradientLayout, Magnitudes, SimdReal};
+use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, GradientLayout, Magnitudes, Real};
 
 /// `T` values that know whether they are subnormal (for the check line's `nsub`).
-pub trait PeerReal: SimdReal {
+pub trait PeerReal: Real {
     /// Whether the value is subnormal in this type.
     fn subnormal(self) -> bool;
 }

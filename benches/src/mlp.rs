@@ -3,13 +3,14 @@
 
 use crate::chain::PeerReal;
 use crate::protocol::{Args, Check, bench};
-use vectorised::dense::{Batch, DenseReal, Loss, Normalisation, Workspace, mlp_network};
+use vectorised::Real;
+use vectorised::dense::{Batch, Loss, Normalisation, Workspace, mlp_network};
 use vectorised::workload::mlp_workload;
 
 /// Runs W2/W3 in `T`: builds the network and data (untimed), times `Dense::gradients`
 /// (forward + backward, every ∂L/∂W_l and ∂L/∂b_l written), prints the check over all weight
 /// gradients then all bias gradients (the peers' order).
-pub fn run<T: PeerReal + DenseReal>(args: &Args) -> Result<(), String> {
+pub fn run<T: PeerReal + Real>(args: &Args) -> Result<(), String> {
     let (b, n, d) = (args.get("B", 256usize)?, args.get("N", 256usize)?, args.get("D", 16usize)?);
     let data = mlp_workload(b, n, d);
     let net = mlp_network::<T>(&data).map_err(|e| e.to_string())?;

@@ -4,14 +4,14 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use vectorised::simd_exp::{exp_slice, sigmoid_slice};
+use vectorised::math::exp::{exp_slice, sigmoid_slice};
 use vectorised::workload::chain_workload;
-use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, GradientLayout, Magnitudes, SimdReal};
+use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, GradientLayout, Magnitudes, Real};
 
 const S: usize = 4096;
 const D: usize = 256;
 
-fn w1<T: SimdReal>(c: &mut Criterion) {
+fn w1<T: Real>(c: &mut Criterion) {
     let data = chain_workload(S, D);
     let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
     let batch = ChainBatch::from_chain_major(S, &cast(&data.weights), vec![Activation::Sigmoid; D]).unwrap();
@@ -38,7 +38,7 @@ fn w1<T: SimdReal>(c: &mut Criterion) {
     group.finish();
 }
 
-fn exp<T: SimdReal>(c: &mut Criterion) {
+fn exp<T: Real>(c: &mut Criterion) {
     let n = 1 << 16;
     let x: Vec<T> =
         (0..n).map(|i| T::from_f64(-50.0 + 100.0 * vectorised::workload::uniform_at(7, i as u64))).collect();
@@ -58,7 +58,7 @@ fn exp<T: SimdReal>(c: &mut Criterion) {
 
 /// The sigmoid kernel alone (value and derivative in place), L1-resident: the compute ceiling of
 /// a sigmoid layer without any memory traffic.
-fn sigmoid<T: SimdReal>(c: &mut Criterion) {
+fn sigmoid<T: Real>(c: &mut Criterion) {
     let n = 1024;
     let z: Vec<T> = (0..n).map(|i| T::from_f64(-8.0 + 16.0 * vectorised::workload::uniform_at(8, i as u64))).collect();
     let mut zy = z.clone();

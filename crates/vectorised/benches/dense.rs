@@ -6,10 +6,11 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use vectorised::dense::{Batch, DenseReal, Loss, Normalisation, Workspace, mlp_network};
+use vectorised::Real;
+use vectorised::dense::{Batch, Loss, Normalisation, Workspace, mlp_network};
 use vectorised::workload::mlp_workload;
 
-fn mlp<T: DenseReal>(c: &mut Criterion, id: &str, batch: usize, width: usize, depth: usize, stats: bool) {
+fn mlp<T: Real>(c: &mut Criterion, id: &str, batch: usize, width: usize, depth: usize, stats: bool) {
     let w = mlp_workload(batch, width, depth);
     let net = mlp_network::<T>(&w).unwrap();
     let x: Vec<T> = w.inputs.iter().map(|&v| T::from_f64(v)).collect();

@@ -86,10 +86,6 @@ fn run_in_parallel(fmas: usize) -> bool {
     fmas >= PARALLEL_MIN_FMAS && rayon::current_num_threads() > 1
 }
 
-/// The element types the dense engine runs in (`f64` and `f32`): the name older code uses for
-/// [`Real`], which carries the register-blocked product kernels.
-pub use crate::real::Real as DenseReal;
-
 /// One dense layer: `weight` is n_in × n_out, row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DenseLayer<T> {

@@ -60,10 +60,7 @@ pub mod workload;
 pub use activation::Activation;
 pub use chain::scaled::{self, Scaled};
 pub use chain::{ChainBatch, ChainGradients, ChainWorkspace, GradientLayout, Magnitudes};
-pub use dense::{Batch, Dense, DenseLayer, DenseReal, Gradients, Loss, Normalisation, Workspace};
+pub use dense::{Batch, Dense, DenseLayer, Gradients, Loss, Normalisation, Workspace};
 pub use error::Error;
-/// The vectorisable `exp` and sigmoid kernels under their older path (now [`math::exp`]).
-pub use math::exp as simd_exp;
-pub use math::exp::SimdReal;
 pub use real::Real;
 pub use train::{Clip, Optimizer, StepReport, TrainConfig, Trainer};

@@ -4,7 +4,6 @@
 //!
 //! One trait, sealed: the register-blocked product's plumbing (`GemmReal`, crate-private since
 //! it names the SIMD level) is its supertrait, so `f64` and `f32` are the only implementations.
-//! `SimdReal` and `DenseReal`, the names older code uses, are re-exports of it.
 
 use crate::gemm::GemmReal;
 use crate::math::{exp, tanh};

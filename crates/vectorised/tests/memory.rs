@@ -16,8 +16,8 @@ use vectorised::chain::chain_chunk;
 use vectorised::parallel::n_chunks;
 use vectorised::workload::{chain_workload, normal, uniform};
 use vectorised::{
-    Activation, Batch, ChainBatch, ChainGradients, ChainWorkspace, Clip, Dense, DenseLayer, DenseReal, GradientLayout,
-    Loss, Magnitudes, Normalisation, Optimizer, Real, SimdReal, TrainConfig, Trainer, Workspace,
+    Activation, Batch, ChainBatch, ChainGradients, ChainWorkspace, Clip, Dense, DenseLayer, GradientLayout, Loss,
+    Magnitudes, Normalisation, Optimizer, Real, TrainConfig, Trainer, Workspace,
 };
 
 #[global_allocator]
@@ -96,7 +96,7 @@ struct DenseCase<T> {
     t: Vec<T>,
 }
 
-impl<T: DenseReal> DenseCase<T> {
+impl<T: Real> DenseCase<T> {
     fn new(batch: usize, widths: &[usize], loss: Loss, shortcut: Option<usize>) -> Self {
         let n_layers = widths.len() - 1;
         let last = if loss == Loss::BinaryCrossEntropy { Activation::Sigmoid } else { Activation::Identity };
@@ -129,7 +129,7 @@ impl<T: DenseReal> DenseCase<T> {
 /// `Workspace`, sized by the first call. Small and large layers (the large ones run their
 /// products on both threads), layers of different widths, shortcuts, cross-entropy,
 /// statistics on and off.
-fn dense_calls_allocate_nothing_once_warm<T: DenseReal>() {
+fn dense_calls_allocate_nothing_once_warm<T: Real>() {
     let cases: [(usize, &[usize], Loss, Option<usize>); 5] = [
         // (batch, widths, loss, shortcut span)
         (9, &[5, 5, 5, 5], Loss::SquaredError, None),
@@ -196,7 +196,7 @@ struct ChainCase<T> {
     targets: Vec<T>,
 }
 
-impl<T: SimdReal> ChainCase<T> {
+impl<T: Real> ChainCase<T> {
     fn new(n_chains: usize, n_layers: usize) -> Self {
         let w = chain_workload(n_chains, n_layers);
         let batch = ChainBatch::new(n_chains, cast(w.weights), vec![Activation::Sigmoid; n_layers]).unwrap();
@@ -213,7 +213,7 @@ impl<T: SimdReal> ChainCase<T> {
 /// and at most 1 + 4·(1 + blocks) of them — the list of blocks, and per output array (∂L/∂w,
 /// ∂L/∂b, and their log-domain twins) one list of blocks and one list of rows per block. The
 /// same with statistics gathered (their per-block, per-layer parts live in the workspace).
-fn chain_calls_allocate_per_call_not_per_layer<T: SimdReal>() {
+fn chain_calls_allocate_per_call_not_per_layer<T: Real>() {
     let n_chains = 2 * chain_chunk::<T>() + 3;
     let n_blocks = n_chunks(n_chains, chain_chunk::<T>()) as u64;
     for threads in [1, 2] {
@@ -259,7 +259,7 @@ fn cold_peak(call: impl FnOnce() + Send) -> usize {
 /// plus at most 256 bytes of bookkeeping (the headers of the per-layer buffers, the layer's
 /// statistics). G needs no buffer per layer, with shortcuts or without: backward keeps s + 1
 /// at a time (s the span, 1 without).
-fn dense_memory_grows_with_what_backward_keeps<T: DenseReal>() {
+fn dense_memory_grows_with_what_backward_keeps<T: Real>() {
     let size = std::mem::size_of::<T>();
     for (batch, width) in [(64, 256), (256, 64), (9, 5)] {
         for shortcut in [None, Some(2)] {
@@ -290,7 +290,7 @@ fn dense_memory_grows_with_what_backward_keeps<T: DenseReal>() {
 /// derivatives of the one block of chains in flight — within 10% (rows padded against 4K
 /// aliasing, and the handles to each block's rows); with the number of chains, by their
 /// outputs only: the scratch is per thread, not per chain.
-fn chain_memory_grows_with_what_backward_keeps<T: SimdReal>() {
+fn chain_memory_grows_with_what_backward_keeps<T: Real>() {
     let size = std::mem::size_of::<T>();
     let scaled = std::mem::size_of::<vectorised::Scaled>();
     let chunk = chain_chunk::<T>();

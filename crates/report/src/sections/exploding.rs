@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use scalar::init::Init;
 use serde::Serialize;
 use vectorised::train::{Clip, clip_gradients, global_norm, norm};
-use vectorised::{Batch, Dense, DenseLayer, DenseReal, Gradients, Loss, Normalisation, Workspace};
+use vectorised::{Batch, Dense, DenseLayer, Gradients, Loss, Normalisation, Real, Workspace};
 
 /// The gains swept.
 pub const GAINS: [f64; 4] = [1.0, 2.0, 4.0, 16.0];
@@ -130,7 +130,7 @@ fn draw(seed: u64, index: u64, gain: f64, width: usize, depth: usize, batch: usi
 }
 
 /// Differentiates the drawn network in `T`: the first non-finite value, or the gradients.
-fn run<T: DenseReal>(draw: &Draw, width: usize, batch: usize) -> (Option<Location>, Option<Gradients<T>>) {
+fn run<T: Real>(draw: &Draw, width: usize, batch: usize) -> (Option<Location>, Option<Gradients<T>>) {
     let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
     let depth = draw.weights.len();
     let layers: Vec<DenseLayer<T>> = draw

@@ -29,9 +29,6 @@ use super::{LN2_HI_F64, LN2_LO_F64, SHIFTER_F64};
 use crate::real::Real;
 use multiversion::multiversion;
 
-/// The name older code uses for [`Real`], whose vectorisable `exp` and reciprocal live here.
-pub use crate::real::Real as SimdReal;
-
 /// q(r) coefficients for f64, constant term first.
 const Q_F64: [f64; 10] = [
     0.500_000_000_000_000_1,

@@ -4,13 +4,11 @@
 
 use proptest::prelude::*;
 use vectorised::chain::chain_chunk;
-use vectorised::simd_exp::{
+use vectorised::math::exp::{
     exp_f32, exp_f64, exp_nonpositive_f32, exp_nonpositive_f64, recip_1_to_2_f64, sigmoid_parts, sigmoid_slice,
 };
 use vectorised::workload::{normal, uniform};
-use vectorised::{
-    Activation, ChainBatch, ChainGradients, ChainWorkspace, Error, GradientLayout, Magnitudes, Real, SimdReal,
-};
+use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, Error, GradientLayout, Magnitudes, Real};
 
 /// Max error of [`exp_f64`] and [`exp_nonpositive_f64`] against libm's `exp`, in ulps of the
 /// result, over normal results. The polynomial is accurate to 0.14 ulp before rounding; the FMA
@@ -137,7 +135,7 @@ pub(super) struct Case<T> {
     pub(super) targets: Vec<T>,
 }
 
-pub(super) fn seeded_case<T: SimdReal>(
+pub(super) fn seeded_case<T: Real>(
     n_chains: usize,
     activations: Vec<Activation>,
     biased: bool,
@@ -171,7 +169,7 @@ pub(super) fn bits<T: Real>(v: &[T]) -> Vec<u64> {
     v.iter().map(|x| x.to_f64().to_bits()).collect()
 }
 
-pub(super) fn run_on<T: SimdReal>(case: &Case<T>, threads: usize, magnitudes: Magnitudes) -> ChainGradients<T> {
+pub(super) fn run_on<T: Real>(case: &Case<T>, threads: usize, magnitudes: Magnitudes) -> ChainGradients<T> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     pool.install(|| case.batch.gradients(&case.inputs, &case.targets, magnitudes).unwrap())
 }
@@ -196,7 +194,7 @@ fn assert_same_bits<T: Real>(a: &ChainGradients<T>, b: &ChainGradients<T>, what:
     assert_eq!(scaled(a), scaled(b), "{what}: scaled");
 }
 
-fn same_bits_on_1_2_and_7_threads<T: SimdReal>() {
+fn same_bits_on_1_2_and_7_threads<T: Real>() {
     for n in edge_sizes() {
         for (biased, shortcut) in [(false, None), (true, Some(3))] {
             for acts in [vec![Activation::Sigmoid; 9], mixed_activations(9)] {
@@ -216,7 +214,7 @@ fn same_bits_on_1_2_and_7_threads<T: SimdReal>() {
 
 /// The slice kernel and the chains' sigmoid layers (two passes in `f64`, one in `f32`) give
 /// exactly the bits of the scalar `sigmoid_parts`, edges included.
-fn sigmoid_kernels_give_the_scalar_bits<T: SimdReal>() {
+fn sigmoid_kernels_give_the_scalar_bits<T: Real>() {
     let mut z: Vec<T> = [0.0, -0.0, 1e-310, -1e-30, 0.5, -0.5, 37.0, -37.0, 40.0, -745.0, 800.0, -800.0]
         .into_iter()
         .chain((0..2000).map(|i| (i as f64 - 1000.0) * 0.0173))
@@ -317,7 +315,7 @@ fn to_blocks<V: Copy>(layer_major: &[V], n_chains: usize, n_layers: usize, chunk
 
 /// A buffer made for the block-major layout gets the layer-major buffer's values, rearranged
 /// block by block, on any number of threads; `index` and `weight_at` find them in both.
-fn blocks_layout_holds_the_layer_major_values<T: SimdReal>() {
+fn blocks_layout_holds_the_layer_major_values<T: Real>() {
     const DEPTH: usize = 7;
     let chunk = chain_chunk::<T>();
     let scaled =

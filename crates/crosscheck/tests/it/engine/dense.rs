@@ -6,7 +6,8 @@ use crosscheck::exactness::{DyadicLayer, DyadicNet, FractionBits, MAX_EXACT_BITS
 use proptest::prelude::*;
 use scalar::dense as oracle;
 use vectorised::Activation;
-use vectorised::dense::{Batch, Dense, DenseLayer, DenseReal, Gradients, Loss, Normalisation, Workspace, flatten_rows};
+use vectorised::Real;
+use vectorised::dense::{Batch, Dense, DenseLayer, Gradients, Loss, Normalisation, Workspace, flatten_rows};
 
 /// One layer in the oracle's terms: `[out][in]` weights, optional bias, activation.
 type LayerCase = (Vec<Vec<f64>>, Option<Vec<f64>>, Activation);
@@ -40,7 +41,7 @@ impl NetCase {
         oracle::Dense::new(layers, self.shortcut).unwrap().gradients(&self.input, &self.target, loss).unwrap()
     }
 
-    fn fast<T: DenseReal>(&self, ws: &mut Workspace<T>) -> Gradients<T> {
+    fn fast<T: Real>(&self, ws: &mut Workspace<T>) -> Gradients<T> {
         let cast = |rows: &[Vec<f64>]| -> Vec<Vec<T>> {
             rows.iter().map(|r| r.iter().map(|&v| T::from_f64(v)).collect()).collect()
         };
@@ -318,7 +319,7 @@ fn case_strategy(activation: BoxedStrategy<Activation>) -> impl Strategy<Value =
 }
 
 /// Checks `got` against the oracle layer by layer with a normwise tolerance.
-fn assert_close<T: DenseReal>(
+fn assert_close<T: Real>(
     case: &NetCase,
     got: &Gradients<T>,
     want: &oracle::DenseGradients,
@@ -328,7 +329,7 @@ fn assert_close<T: DenseReal>(
 }
 
 /// As [`assert_close`], with every layer scaled by the network's largest gradient entry.
-fn assert_close_network<T: DenseReal>(
+fn assert_close_network<T: Real>(
     case: &NetCase,
     got: &Gradients<T>,
     want: &oracle::DenseGradients,
@@ -337,7 +338,7 @@ fn assert_close_network<T: DenseReal>(
     assert_close_scoped(case, got, want, tol, true)
 }
 
-fn assert_close_scoped<T: DenseReal>(
+fn assert_close_scoped<T: Real>(
     case: &NetCase,
     got: &Gradients<T>,
     want: &oracle::DenseGradients,

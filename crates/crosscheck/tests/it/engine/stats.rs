@@ -4,7 +4,7 @@
 use vectorised::dense::{Batch, Dense, DenseLayer, Loss, Normalisation, Workspace};
 use vectorised::stats::{DEFAULT_SATURATION_THRESHOLD, GradientStats, NonFinite, Stage, Summary, sup_derivative};
 use vectorised::workload::{normal, uniform};
-use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, Magnitudes, SimdReal};
+use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, Magnitudes, Real};
 
 fn run(net: &Dense<f64>, x: &[f64], t: &[f64], batch: usize) -> (GradientStats, Vec<Vec<f64>>) {
     let mut ws = Workspace::new();
@@ -196,7 +196,7 @@ impl ChainCase {
         }
     }
 
-    fn batch<T: SimdReal>(&self) -> ChainBatch<T> {
+    fn batch<T: Real>(&self) -> ChainBatch<T> {
         let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
         let mut batch = ChainBatch::new(self.n_chains, cast(&self.weights), self.acts.clone()).unwrap();
         if let Some(b) = &self.biases {
@@ -209,7 +209,7 @@ impl ChainCase {
     }
 
     /// Gradients, and statistics when `threshold` is given.
-    fn run<T: SimdReal>(&self, threshold: Option<f64>) -> (ChainGradients<T>, Option<GradientStats>) {
+    fn run<T: Real>(&self, threshold: Option<f64>) -> (ChainGradients<T>, Option<GradientStats>) {
         let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
         let mut ws = ChainWorkspace::new();
         ws.set_stats(threshold).unwrap();
@@ -253,7 +253,7 @@ impl ChainCase {
     }
 }
 
-fn bits<T: SimdReal>(v: &[T]) -> Vec<u64> {
+fn bits<T: Real>(v: &[T]) -> Vec<u64> {
     v.iter().map(|x| x.to_f64().to_bits()).collect()
 }
 
@@ -266,7 +266,7 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
 /// without biases and shortcuts, over batches of one block and of several (the last partial).
 #[test]
 fn chain_statistics_leave_the_gradients_bits_unchanged() {
-    fn check<T: SimdReal>(case: &ChainCase) {
+    fn check<T: Real>(case: &ChainCase) {
         let (plain, none) = case.run::<T>(None);
         let (with, stats) = case.run::<T>(Some(DEFAULT_SATURATION_THRESHOLD));
         assert!(none.is_none() && stats.is_some());
