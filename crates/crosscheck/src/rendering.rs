@@ -7,9 +7,9 @@ use crate::bytes::{Bytes, extreme};
 use report::sections::classic::{BugCase, Classic, ClassicRuns, Diagnosis};
 use report::sections::decay::{Decay, DecayConfig, DecayRow};
 use report::sections::dense_init::{DenseInit, InitConfig};
-use report::sections::handwritten::Bug;
+use report::sections::handwritten::{Bug, Param};
 use report::sections::worked::{WorkedChain, WorkedLayer};
-use report::sections::{Config, Report};
+use report::sections::{Config, Label, Report};
 
 /// Names the sections really use (including Markdown-sensitive characters such as `[±1/√n]`).
 const NAMES: [&str; 8] = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "U[±1/√n]", "N(0, 1)", "He"];
@@ -159,10 +159,10 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
             let bug = Bug::ALL[i];
             BugCase {
                 bug,
-                description: bug.describe().into(),
+                description: Label(bug),
                 task: "XOR".into(),
                 gradient_check_passed: b.bool(),
-                worst: b.bool().then(|| ("W1[0][1]".to_string(), finite(b), finite(b))),
+                worst: b.bool().then(|| (Label(Param::Weight { layer: 1, row: 0, col: 1 }), finite(b), finite(b))),
                 training: classic_runs(b),
                 diagnosis: Diagnosis::GradientsWrong,
             }

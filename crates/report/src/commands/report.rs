@@ -103,8 +103,8 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
     let bar = indicatif::ProgressBar::new(sections::SECTIONS.len() as u64)
         .with_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("a valid template"));
     let report = pool.install(|| {
-        sections::compute_with_progress(&config, |name| {
-            bar.set_message(name.to_string());
+        sections::compute_with_progress(&config, |section| {
+            bar.set_message(render::labels::section(section));
             bar.inc(1);
         })
     });

@@ -8,8 +8,8 @@
 //! "plateaus" spends at least [`PLATEAU_EPOCHS`] consecutive epochs within [`PLATEAU_BAND`]
 //! (relative) of it.
 
-use super::handwritten::{Bug, Net, Scratch, oracle_loss};
-use super::{Config, Stream, stream_rng};
+use super::handwritten::{Bug, Net, Param, Scratch, oracle_loss};
+use super::{Config, Label, Stream, stream_rng};
 use rayon::prelude::*;
 use scalar::gradcheck::{Options, check_gradient};
 use serde::Serialize;
@@ -97,15 +97,15 @@ pub struct ClassicRuns {
 pub struct BugCase {
     /// The bug.
     pub bug: Bug,
-    /// What it is.
-    pub description: String,
+    /// What it is (serialized as its description).
+    pub description: Label<Bug>,
     /// The task it is shown on.
     pub task: String,
     /// Whether the hand-written gradient passes the check against the oracle's loss on the real
     /// data.
     pub gradient_check_passed: bool,
-    /// The worst coordinate: its name, the claimed and the numeric derivative.
-    pub worst: Option<(String, f64, f64)>,
+    /// The worst coordinate: which parameter, the claimed and the numeric derivative.
+    pub worst: Option<(Label<Param>, f64, f64)>,
     /// Training with the bug (same seeds and budget as the main table).
     pub training: ClassicRuns,
     /// What reveals the bug, judged from the measurements above.
@@ -180,10 +180,12 @@ fn bug_case(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, s
     };
     BugCase {
         bug,
-        description: bug.describe().to_string(),
+        description: Label(bug),
         task: task.name.to_string(),
         gradient_check_passed: report.passed(),
-        worst: report.worst().map(|c| (net.param_name(c.index), c.claimed, c.numeric)),
+        worst: report
+            .worst()
+            .map(|c| (Label(net.param(c.index).expect("an index of flatten()")), c.claimed, c.numeric)),
         training,
         diagnosis,
     }

@@ -8,10 +8,11 @@
 //! f32, 308/log10 g in f64) — the "expected" columns. The back-propagated gradient grows the
 //! same way from the output down.
 
-use super::{Config, Stream, stream_rng};
+use super::{Config, Label, Stream, stream_rng};
 use rayon::prelude::*;
 use scalar::init::Init;
 use serde::Serialize;
+use vectorised::stats::Stage;
 use vectorised::train::{Clip, clip_gradients, global_norm, norm};
 use vectorised::{Batch, Dense, DenseLayer, Gradients, Loss, Normalisation, Real, Workspace};
 
@@ -63,8 +64,8 @@ pub struct Location {
     pub unit: usize,
     /// The sample, for forward values and activation gradients.
     pub sample: Option<usize>,
-    /// "forward value", "activation gradient" or "weight gradient".
-    pub stage: String,
+    /// Which value: a forward value, an activation gradient or a weight gradient.
+    pub stage: Label<Stage>,
 }
 
 /// What clipping does to one exploding gradient.
@@ -151,20 +152,9 @@ fn run<T: Real>(draw: &Draw, width: usize, batch: usize) -> (Option<Location>, O
     let grads = net.gradients(input, target, Loss::SquaredError, Normalisation::PerSample, &mut ws).ok().cloned();
     let stats = ws.stats().expect("statistics are on by default");
     match stats.first_non_finite {
-        Some(nf) => (
-            Some(Location {
-                layer: nf.layer,
-                unit: nf.unit,
-                sample: nf.sample,
-                stage: match nf.stage {
-                    vectorised::stats::Stage::Forward => "forward value",
-                    vectorised::stats::Stage::ActivationGradient => "activation gradient",
-                    vectorised::stats::Stage::WeightGradient => "weight gradient",
-                }
-                .to_string(),
-            }),
-            None,
-        ),
+        Some(nf) => {
+            (Some(Location { layer: nf.layer, unit: nf.unit, sample: nf.sample, stage: Label(nf.stage) }), None)
+        }
         None => (None, grads),
     }
 }

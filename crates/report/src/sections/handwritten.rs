@@ -31,17 +31,27 @@ pub enum Bug {
 impl Bug {
     /// The bugs the report reproduces, in order.
     pub const ALL: [Bug; 4] = [Bug::MissingSigmoidPrime, Bug::InputsAsZeros, Bug::NoBias, Bug::EqualInit];
+}
 
-    /// A short description.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Bug::None => "correct backprop",
-            Bug::MissingSigmoidPrime => "missing σ′ in the hidden delta",
-            Bug::InputsAsZeros => "inputs fed as zeros",
-            Bug::NoBias => "no bias unit",
-            Bug::EqualInit => "all-equal initial weights",
-        }
-    }
+/// One parameter of a [`Net`] (layers 1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Param {
+    /// `W[row][col]` of `layer`.
+    Weight {
+        /// The layer, 1-based.
+        layer: usize,
+        /// The unit (row).
+        row: usize,
+        /// The input (column).
+        col: usize,
+    },
+    /// `b[unit]` of `layer`.
+    Bias {
+        /// The layer, 1-based.
+        layer: usize,
+        /// The unit.
+        unit: usize,
+    },
 }
 
 /// Weights `w[l][j][i]` and biases `b[l][j]` of a network of logistic units.
@@ -89,23 +99,23 @@ impl Net {
         Net { w, b, bias: self.bias }
     }
 
-    /// The name of parameter `index` of [`Net::flatten`], e.g. `layer 2 W[0][1]`.
-    pub fn param_name(&self, index: usize) -> String {
+    /// Where parameter `index` of [`Net::flatten`] sits (`None` past the last one).
+    pub fn param(&self, index: usize) -> Option<Param> {
         let mut k = index;
         for (l, layer) in self.w.iter().enumerate() {
             let n = layer.len() * layer[0].len();
             if k < n {
-                return format!("layer {} W[{}][{}]", l + 1, k / layer[0].len(), k % layer[0].len());
+                return Some(Param::Weight { layer: l + 1, row: k / layer[0].len(), col: k % layer[0].len() });
             }
             k -= n;
         }
         for (l, layer) in self.b.iter().enumerate() {
             if k < layer.len() {
-                return format!("layer {} b[{}]", l + 1, k);
+                return Some(Param::Bias { layer: l + 1, unit: k });
             }
             k -= layer.len();
         }
-        format!("parameter {index}")
+        None
     }
 
     /// The same network on the oracle's tape (for gradient checking against it).

@@ -21,6 +21,11 @@ pub mod worked;
 use serde::Serialize;
 pub use streams::{Stream, stream_rng};
 
+/// A value that reads as its name for people: `render::labels` says the name (every string a
+/// person or program reads is made in `render`), and the JSON carries that same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Label<T>(pub T);
+
 /// What to compute (the command line validates it: `commands::report`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Config {
@@ -73,29 +78,40 @@ pub fn compute(config: &Config) -> Report {
     compute_with_progress(config, |_| {})
 }
 
-/// The sections, in order, as [`compute_with_progress`] announces them.
-pub const SECTIONS: [&str; 6] = [
-    "worked chain",
-    "decay per depth",
-    "dense networks and initialisation",
-    "exploding gradients",
-    "remedies",
-    "classic AND/XOR",
-];
+/// The computed sections, in the order [`compute_with_progress`] announces them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// Section 1.
+    Worked,
+    /// Section 2.
+    Decay,
+    /// Section 3.
+    DenseInit,
+    /// Section 4.
+    Exploding,
+    /// Section 5.
+    Remedies,
+    /// Section 6 (section 7 reads the others and costs nothing).
+    Classic,
+}
 
-/// [`compute`], calling `started(name)` as each of [`SECTIONS`] begins.
-pub fn compute_with_progress(config: &Config, started: impl Fn(&str)) -> Report {
-    started(SECTIONS[0]);
+/// Every [`Section`], in order.
+pub const SECTIONS: [Section; 6] =
+    [Section::Worked, Section::Decay, Section::DenseInit, Section::Exploding, Section::Remedies, Section::Classic];
+
+/// [`compute`], calling `started(section)` as each of [`SECTIONS`] begins.
+pub fn compute_with_progress(config: &Config, started: impl Fn(Section)) -> Report {
+    started(Section::Worked);
     let worked = worked::compute();
-    started(SECTIONS[1]);
+    started(Section::Decay);
     let decay = decay::compute(config);
-    started(SECTIONS[2]);
+    started(Section::DenseInit);
     let dense_init = dense_init::compute(config);
-    started(SECTIONS[3]);
+    started(Section::Exploding);
     let exploding = exploding::compute(config);
-    started(SECTIONS[4]);
+    started(Section::Remedies);
     let remedies = remedies::compute(config);
-    started(SECTIONS[5]);
+    started(Section::Classic);
     let classic = classic::compute(config);
     let symptoms = symptoms::compute(&exploding, &remedies, &classic);
     Report { config: config.clone(), worked, decay, dense_init, exploding, remedies, classic, symptoms }

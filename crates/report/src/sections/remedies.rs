@@ -9,12 +9,12 @@
 //! ‖∂L/∂W_1‖ / ‖∂L/∂W_L‖ at initialisation (the vanishing gradient in one number), the final loss
 //! and accuracy, and the loss and weight histories the symptom checklist (section 7) reads.
 
-use super::{Config, Stream, stream_rng};
+use super::{Config, Label, Stream, stream_rng};
 use rayon::prelude::*;
 use scalar::Activation;
 use scalar::init::Init;
 use serde::Serialize;
-use vectorised::train::{Clip, Optimizer, TrainConfig, Trainer};
+use vectorised::train::{Clip, Optimizer, Refusal, TrainConfig, Trainer};
 use vectorised::{Batch, Dense, DenseLayer, Loss};
 
 /// Points in the task.
@@ -26,11 +26,34 @@ pub const DEEP: usize = 10;
 /// A run succeeds when it classifies at least this share of the points right.
 pub const SUCCESS_ACCURACY: f64 = 0.95;
 
+/// The rows of the section: the baseline and each remedy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remedy {
+    /// Sigmoid, U[±1/√n], Adam.
+    Baseline,
+    /// ReLU hidden layers under He.
+    ReluHe,
+    /// Softplus hidden layers under He.
+    SoftplusHe,
+    /// A shortcut of span 2.
+    Shortcut2,
+    /// N(0, 16/n): σ_w²·σ′(0)² = 1.
+    ScaledNormal,
+    /// Gradient norm clipped to 1.
+    ClipNorm1,
+    /// L2 decay λ = 10⁻³.
+    L2,
+    /// Plain momentum SGD instead of Adam.
+    Momentum,
+    /// Two hidden layers instead of ten.
+    TwoHidden,
+}
+
 /// One remedy: how the network and the training differ from the baseline.
 #[derive(Debug, Clone, Copy)]
 pub struct Variant {
-    /// Its name in the report.
-    pub name: &'static str,
+    /// Which row it is.
+    pub name: Remedy,
     /// The hidden layers' activation.
     pub activation: Activation,
     /// Hidden layers.
@@ -53,7 +76,7 @@ pub struct Variant {
 pub fn variants() -> Vec<Variant> {
     let n = WIDTH as f64;
     let base = Variant {
-        name: "baseline: sigmoid, U[±1/√n]",
+        name: Remedy::Baseline,
         activation: Activation::Sigmoid,
         hidden: DEEP,
         init: Init::Uniform { a: 1.0 / n.sqrt() },
@@ -65,21 +88,14 @@ pub fn variants() -> Vec<Variant> {
     };
     vec![
         base,
-        Variant { name: "ReLU, He", activation: Activation::Relu, init: Init::He, ..base },
-        Variant { name: "softplus, He", activation: Activation::Softplus, init: Init::He, ..base },
-        Variant { name: "sigmoid + shortcut span 2", shortcut: Some(2), ..base },
-        Variant {
-            name: "sigmoid, N(0, 16/n) (σ_w²·σ′(0)² = 1)", init: Init::Normal { std: 4.0 / n.sqrt() }, ..base
-        },
-        Variant { name: "sigmoid + clip norm 1", clip: Clip::Norm(1.0), ..base },
-        Variant { name: "sigmoid + L2 λ = 1e-3", weight_decay: 1e-3, ..base },
-        Variant {
-            name: "sigmoid + plain momentum SGD (η = 0.5, μ = 0.9)",
-            optimizer: Optimizer::momentum(0.9),
-            learning_rate: 0.5,
-            ..base
-        },
-        Variant { name: "sigmoid, 2 hidden layers", hidden: 2, ..base },
+        Variant { name: Remedy::ReluHe, activation: Activation::Relu, init: Init::He, ..base },
+        Variant { name: Remedy::SoftplusHe, activation: Activation::Softplus, init: Init::He, ..base },
+        Variant { name: Remedy::Shortcut2, shortcut: Some(2), ..base },
+        Variant { name: Remedy::ScaledNormal, init: Init::Normal { std: 4.0 / n.sqrt() }, ..base },
+        Variant { name: Remedy::ClipNorm1, clip: Clip::Norm(1.0), ..base },
+        Variant { name: Remedy::L2, weight_decay: 1e-3, ..base },
+        Variant { name: Remedy::Momentum, optimizer: Optimizer::momentum(0.9), learning_rate: 0.5, ..base },
+        Variant { name: Remedy::TwoHidden, hidden: 2, ..base },
     ]
 }
 
@@ -119,8 +135,8 @@ pub enum BaselineOptimizer {
 /// One variant over every seed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RemedyRow {
-    /// The variant's name.
-    pub name: String,
+    /// The variant (serialized as its name).
+    pub name: Label<Remedy>,
     /// Median log10(‖∂L/∂W_1‖ / ‖∂L/∂W_L‖) at initialisation, over the runs where the last
     /// layer's gradient is not 0 (`None` if there are none).
     pub log10_grad_ratio: Option<f64>,
@@ -147,8 +163,8 @@ pub struct RunTrace {
     pub final_loss: f64,
     /// Steps whose loss rose more than 5% over the step before.
     pub loss_jumps: usize,
-    /// Steps the trainer refused (non-finite values), and the first refusal's description.
-    pub refused: Option<(usize, String)>,
+    /// Steps the trainer refused for a non-finite value, if any.
+    pub refused: Option<Refused>,
     /// ‖W‖ over every layer, after the last step ÷ before the first.
     pub weight_growth: f64,
     /// Σ over steps of ‖ΔW_1‖ ÷ Σ of ‖ΔW_L‖: how much the first layer moved relative to the last
@@ -156,6 +172,17 @@ pub struct RunTrace {
     pub first_last_update_ratio: Option<f64>,
     /// Final accuracy.
     pub accuracy: f64,
+}
+
+/// The steps of one run that the trainer refused.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Refused {
+    /// How many.
+    pub steps: usize,
+    /// The first one (0-based).
+    pub first_step: usize,
+    /// Why the first one was refused.
+    pub first: Label<Refusal>,
 }
 
 /// Computes the section.
@@ -173,7 +200,7 @@ pub fn compute(config: &Config) -> Remedies {
                 super::stats::percentile(&v, 50.0)
             };
             RemedyRow {
-                name: variant.name.to_string(),
+                name: Label(variant.name),
                 log10_grad_ratio: {
                     let mut v: Vec<f64> = runs.iter().filter_map(|r| r.initial_grad_ratio.map(f64::log10)).collect();
                     v.sort_by(f64::total_cmp);
@@ -223,7 +250,7 @@ fn train(config: &Config, v: &Variant, variant: usize, seed: usize, steps: usize
     };
     let initial_weights = weight_norm(&net);
     let (mut initial_loss, mut initial_grad_ratio) = (f64::NAN, None);
-    let (mut previous, mut jumps, mut refused) = (f64::NAN, 0, None::<(usize, String)>);
+    let (mut previous, mut jumps, mut refused) = (f64::NAN, 0, None::<Refused>);
     let (mut first_moved, mut last_moved) = (0.0, 0.0);
     for step in 0..steps {
         let report = trainer.step(&mut net, input, target).expect("shapes checked above");
@@ -234,7 +261,10 @@ fn train(config: &Config, v: &Variant, variant: usize, seed: usize, steps: usize
             initial_grad_ratio = (last > 0.0).then(|| layers[0].weight.norm / last);
         }
         if let Some(why) = report.refused {
-            refused = Some(refused.map_or((1, format!("step {step}: {why:?}")), |(n, first)| (n + 1, first)));
+            refused = Some(refused.map_or(Refused { steps: 1, first_step: step, first: Label(why) }, |r| Refused {
+                steps: r.steps + 1,
+                ..r
+            }));
             continue;
         }
         if report.loss > previous * 1.05 {

@@ -1,9 +1,11 @@
 //! Section 7 — the symptom checklist, evaluated on the runs of sections 4–6: each symptom with the
 //! rule that detects it and the runs that show it, as data (the sentences are `render`'s).
 
+use super::Label;
 use super::classic::Classic;
 use super::exploding::Exploding;
-use super::remedies::Remedies;
+use super::remedies::{Remedies, Remedy};
+use vectorised::stats::Stage;
 
 /// Loss within this relative distance of where it started counts as stuck.
 pub const STUCK_BAND: f64 = 0.01;
@@ -41,8 +43,8 @@ pub enum SymptomKind {
 pub enum Witness {
     /// A run of section 5.
     Remedy {
-        /// The variant's name.
-        variant: String,
+        /// The variant.
+        variant: Label<Remedy>,
         /// The seed index.
         seed: usize,
     },
@@ -65,8 +67,8 @@ pub enum Witness {
         format: &'static str,
         /// The layer, 1-based.
         layer: usize,
-        /// Where in the layer.
-        stage: String,
+        /// Which value.
+        stage: Label<Stage>,
     },
     /// Section 4's clipping example.
     Clipping {
@@ -90,13 +92,10 @@ pub struct Symptom {
 
 /// Evaluates the checklist.
 pub fn compute(exploding: &Exploding, remedies: &Remedies, classic: &Classic) -> Vec<Symptom> {
-    let runs: Vec<(&str, &super::remedies::RunTrace)> =
-        remedies.rows.iter().flat_map(|row| row.runs.iter().map(move |r| (row.name.as_str(), r))).collect();
+    let runs: Vec<(Label<Remedy>, &super::remedies::RunTrace)> =
+        remedies.rows.iter().flat_map(|row| row.runs.iter().map(move |r| (row.name, r))).collect();
     let select = |pred: &dyn Fn(&super::remedies::RunTrace) -> bool| -> Vec<Witness> {
-        runs.iter()
-            .filter(|(_, r)| pred(r))
-            .map(|(name, r)| Witness::Remedy { variant: name.to_string(), seed: r.seed })
-            .collect()
+        runs.iter().filter(|(_, r)| pred(r)).map(|&(name, r)| Witness::Remedy { variant: name, seed: r.seed }).collect()
     };
     let mut stuck = select(&|r| (r.final_loss - r.initial_loss).abs() <= STUCK_BAND * r.initial_loss);
     stuck.extend(classic.runs.iter().filter(|c| c.stuck_share >= 0.5).map(|c| Witness::ClassicStuck {
@@ -110,12 +109,7 @@ pub fn compute(exploding: &Exploding, remedies: &Remedies, classic: &Classic) ->
         .iter()
         .flat_map(|row| {
             [("f32", &row.f32), ("f64", &row.f64)].into_iter().filter_map(move |(format, loc)| {
-                loc.as_ref().map(|l| Witness::NonFinite {
-                    gain: row.gain,
-                    format,
-                    layer: l.layer,
-                    stage: l.stage.clone(),
-                })
+                loc.as_ref().map(|l| Witness::NonFinite { gain: row.gain, format, layer: l.layer, stage: l.stage })
             })
         })
         .collect();

@@ -2,9 +2,10 @@
 //! each section's numbers checked against the engines.
 
 use report::render;
-use report::sections::{self, Config, Report, Stream};
+use report::sections::{self, Config, Label, Report, Stream};
 use scalar::Activation;
 use scalar::chain::Chain;
+use vectorised::stats::Stage;
 
 fn on_threads(threads: usize, config: &Config) -> Report {
     rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| sections::compute(config))
@@ -186,7 +187,7 @@ fn exploding_locations_match_a_plain_forward_pass() {
                 }
             }
         }
-        let reported = row.f32.as_ref().filter(|loc| loc.stage == "forward value").map(|loc| loc.layer);
+        let reported = row.f32.as_ref().filter(|loc| loc.stage == Label(Stage::Forward)).map(|loc| loc.layer);
         assert_eq!(reported, first, "gain {}", row.gain);
     }
     // Clipping by norm leaves a gradient of exactly the threshold's norm, in the same direction.
@@ -255,9 +256,9 @@ fn the_handwritten_backprop_without_bugs_is_the_oracles_gradient() {
             for (i, (g, e)) in grads.iter().zip(&expected).enumerate() {
                 assert!(
                     (g - e).abs() <= 1e-15 + 1e-12 * e.abs(),
-                    "{} H={hidden} {}: {g} vs {e}",
+                    "{} H={hidden} {:?}: {g} vs {e}",
                     task.name,
-                    net.param_name(i)
+                    net.param(i)
                 );
             }
         }
