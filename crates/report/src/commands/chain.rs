@@ -108,6 +108,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
     let text = match args.format {
         OutputFormat::Json => report.to_json() + "\n",
         OutputFormat::Md => report.to_markdown(),
+        OutputFormat::Html => crate::render::html::page(&report.to_markdown(), &[]),
     };
     emit(&text, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)

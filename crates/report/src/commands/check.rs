@@ -46,6 +46,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
     let text = match args.format {
         OutputFormat::Json => report.to_json() + "\n",
         OutputFormat::Md => report.to_string() + "\n",
+        OutputFormat::Html => crate::render::html::page(&(report.to_string() + "\n"), &[]),
     };
     emit(&text, None)?;
     Ok(if report.pass { ExitCode::SUCCESS } else { ExitCode::from(1) })

@@ -15,13 +15,15 @@ use crate::error::Error;
 use std::io::Write;
 use std::path::Path;
 
-/// `--format`: Markdown for people, JSON for programs.
+/// `--format`: Markdown for people, JSON for programs, or one self-contained web page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     /// Markdown tables.
     Md,
     /// One JSON document.
     Json,
+    /// One HTML page with its figures and styles inline (nothing is fetched).
+    Html,
 }
 
 /// A finite number given on the command line.

@@ -42,7 +42,7 @@ pub struct Args {
     /// A small, fast configuration (for tests and a first look).
     #[arg(long)]
     pub quick: bool,
-    /// Write SVG plots of the decay curves into this folder and link them from the markdown.
+    /// Write the SVG figures into this folder and show them in the markdown (`--format html` holds them inline).
     #[arg(long, value_name = "DIR")]
     pub plots: Option<PathBuf>,
     /// Refuse runs whose estimated memory exceeds this many MiB.
@@ -109,11 +109,12 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
         })
     });
     bar.finish_and_clear();
+    let figures = render::svg::decay_plots(&report.decay);
     let plot_link = match &args.plots {
         None => None,
         Some(dir) => {
             crate::io::ensure_dir(dir)?;
-            for (name, svg) in render::svg::decay_plots(&report.decay) {
+            for (name, svg) in &figures {
                 crate::io::write_atomically(&dir.join(name), svg.as_bytes())?;
             }
             Some(plot_link(dir, args.out.as_deref()))
@@ -122,6 +123,8 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
     let text = match args.format {
         OutputFormat::Md => render::markdown(&report, plot_link.as_deref()),
         OutputFormat::Json => render::json(&report),
+        // The page holds its figures: the Markdown refers to them by file name only.
+        OutputFormat::Html => render::html::page(&render::markdown(&report, Some("plots")), &figures),
     };
     if let Some(out) = &args.out {
         crate::io::write_atomically(out, text.as_bytes())?;

@@ -44,7 +44,7 @@ fn worked(out: &mut String, w: &WorkedChain) {
         out,
         "A chain of {} sigmoid neurons, every weight w = {}, input x = {}, target ŷ = {}: output y = {}, loss L = (y − ŷ)² = {}. \
          Each layer multiplies the gradient by w·σ′(z) ≤ 1/4, so it shrinks by at least a factor 4 per layer towards the input; \
-         the bound is 2|y−ŷ|·|u_d|·∏_{{k≥d}} sup|σ′|·∏_{{k>d}} |w_k|.\n",
+         the bound is `2|y−ŷ|·|u_d|·∏_{{k≥d}} sup|σ′|·∏_{{k>d}} |w_k|`.\n",
         w.depth,
         sig(w.weight, 3),
         sig(w.input, 3),
@@ -129,9 +129,17 @@ fn decay(out: &mut String, d: &Decay, plots: Option<&str>) {
     if let Some(dir) = plots {
         let mut names: Vec<&str> = d.configs.iter().map(|c| c.activation.as_str()).collect();
         names.dedup();
-        let links: Vec<String> =
-            names.iter().map(|n| format!("[{n}]({dir}/{})", super::svg::decay_plot_name(n))).collect();
-        let _ = writeln!(out, "Plots of the median and the 10th–90th percentile band: {}.\n", links.join(", "));
+        let _ = writeln!(out, "The median and the 10th–90th percentile band, per activation:\n");
+        for n in names {
+            if super::svg::decay_figure(d, n).has_data() {
+                let _ = writeln!(out, "![{n}: log10 |∂L/∂w| by depth]({dir}/{})\n", super::svg::decay_plot_name(n));
+            } else {
+                let _ = writeln!(
+                    out,
+                    "No figure for {n}: its median gradient is exactly 0 at every depth (the tables give the share of exact zeros).\n"
+                );
+            }
+        }
     }
     for c in &d.configs {
         decay_detail(out, c);

@@ -1,6 +1,8 @@
 //! Pure rendering: report data in, text out. No arithmetic beyond layout, no I/O; every number
 //! goes through [`crate::numfmt`].
 
+pub mod figure;
+pub mod html;
 pub mod labels;
 mod markdown;
 pub mod prose;

@@ -6,6 +6,7 @@ mod cli_report;
 mod cli_run;
 mod golden;
 mod grad;
+mod html;
 mod meanfield;
 mod model;
 mod report;

@@ -49,19 +49,43 @@ fn docs_report_md_and_its_plots_are_current() {
 }
 
 #[test]
-fn one_plot_per_activation_with_one_curve_per_shortcut() {
+fn one_plot_per_activation_with_data_and_one_curve_per_shortcut() {
     let report = sections::compute(&Config::new(1, true));
     let plots = render::svg::decay_plots(&report.decay);
-    assert_eq!(plots.len(), sections::decay::ACTIVATIONS.len());
-    for (name, svg) in &plots {
-        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{name}");
-        assert_eq!(svg.matches("shortcut span").count(), 2, "{name}: legend");
-        assert!(!svg.contains("NaN") && !svg.contains("inf"), "{name}");
+    let md = render::markdown(&report, Some("plots"));
+    for activation in sections::decay::ACTIVATIONS {
+        let name = activation.name();
+        let figure = render::svg::decay_figure(&report.decay, name);
+        let all_medians_zero = report
+            .decay
+            .configs
+            .iter()
+            .filter(|c| c.activation == name)
+            .all(|c| c.rows.iter().all(|r| r.median == f64::NEG_INFINITY));
+        let bands_empty = report
+            .decay
+            .configs
+            .iter()
+            .filter(|c| c.activation == name)
+            .all(|c| c.rows.iter().all(|r| !r.p10.is_finite() || !r.p90.is_finite()));
+        // A figure exactly when there is something to draw; otherwise the text says why.
+        assert_eq!(figure.has_data(), !(all_medians_zero && bands_empty), "{name}");
+        let file = render::svg::decay_plot_name(name);
+        match plots.iter().find(|(n, _)| *n == file) {
+            Some((_, svg)) => {
+                assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{name}");
+                assert_eq!(svg.matches("shortcut span").count(), 2, "{name}: legend");
+                assert!(!svg.contains("NaN") && !svg.contains("inf"), "{name}");
+                assert!(md.contains(&format!("](plots/{file})")), "{name}: the Markdown shows it");
+            }
+            None => {
+                assert!(all_medians_zero, "{name}: no figure although some median is not 0");
+                assert!(md.contains(&format!("No figure for {name}: its median gradient is exactly 0")), "{name}");
+            }
+        }
     }
-    // ReLU chains are dead: no median curve, and the legend says why.
-    let relu = &plots.iter().find(|(n, _)| n == "decay-relu.svg").unwrap().1;
-    assert!(relu.contains("median exactly 0"));
-    assert!(render::markdown(&report, Some("plots")).contains("[sigmoid](plots/decay-sigmoid.svg)"));
+    // ReLU chains without biases are dead: nothing to draw.
+    assert!(plots.iter().all(|(n, _)| n != "decay-relu.svg"));
 }
 
 #[test]

@@ -1,0 +1,423 @@
+//! One kind of figure for every section: curves, bands and points on linear or logarithmic axes,
+//! with horizontal reference lines, as hand-written SVG.
+//!
+//! Why not a plotting crate: `plotters`' SVG backend measures text through a font backend, so its
+//! layout depends on the fonts a machine has; the report's figures must be the same bytes on any
+//! machine. Here nothing is measured: every position is computed from the data and fixed
+//! constants, every coordinate is printed with one decimal, and text is placed, never fitted. The
+//! only arithmetic is layout (data → pixels); values that people read go through `numfmt`.
+
+use crate::numfmt::sig;
+use std::fmt::Write;
+
+const WIDTH: f64 = 680.0;
+const PLOT_HEIGHT: f64 = 300.0;
+const LEFT: f64 = 72.0;
+const RIGHT: f64 = 24.0;
+const TOP: f64 = 52.0;
+/// Below the plot area: tick labels and the axis label.
+const AXIS_BAND: f64 = 46.0;
+/// One legend entry's height (entries are stacked, one per row, under the axis).
+const LEGEND_ROW: f64 = 18.0;
+/// A categorical palette readable in colour and in grey print (Tableau's first eight).
+const COLOURS: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+
+/// How an axis maps values to positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// Equal steps are equal distances.
+    Linear,
+    /// Equal ratios are equal distances (values ≤ 0 are not drawn).
+    Log10,
+}
+
+/// An axis: its label and scale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// What the axis measures.
+    pub label: String,
+    /// Its scale.
+    pub scale: Scale,
+}
+
+impl Axis {
+    /// A linear axis.
+    pub fn linear(label: impl Into<String>) -> Axis {
+        Axis { label: label.into(), scale: Scale::Linear }
+    }
+
+    /// A logarithmic axis.
+    pub fn log10(label: impl Into<String>) -> Axis {
+        Axis { label: label.into(), scale: Scale::Log10 }
+    }
+}
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// A solid line through the points, in order.
+    Line,
+    /// A dashed line (a prediction beside a measurement).
+    Dashed,
+    /// A dot per point (measurements on a theory curve).
+    Dots,
+}
+
+/// One series: points, a mark, and an optional band (low, high) at the same or other x.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// The legend's text.
+    pub label: String,
+    /// How the points are drawn.
+    pub mark: Mark,
+    /// The palette index (series with the same index share a colour: a measurement and its
+    /// prediction).
+    pub colour: usize,
+    /// (x, y); non-finite values leave a gap.
+    pub points: Vec<(f64, f64)>,
+    /// (x, low, high): a shaded band, e.g. the 10th–90th percentiles.
+    pub band: Vec<(f64, f64, f64)>,
+}
+
+impl Series {
+    /// A series without a band.
+    pub fn new(label: impl Into<String>, mark: Mark, colour: usize, points: Vec<(f64, f64)>) -> Series {
+        Series { label: label.into(), mark, colour, points, band: Vec::new() }
+    }
+
+    /// The same series with a band.
+    pub fn with_band(mut self, band: Vec<(f64, f64, f64)>) -> Series {
+        self.band = band;
+        self
+    }
+}
+
+/// A horizontal reference line (a plateau, a format's limit), labelled at its right end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    /// Where it is.
+    pub y: f64,
+    /// What it is.
+    pub label: String,
+}
+
+/// A figure: a title, a subtitle (what was measured, how many samples), two axes, series and
+/// rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// The title.
+    pub title: String,
+    /// One line under it.
+    pub subtitle: String,
+    /// The horizontal axis.
+    pub x: Axis,
+    /// The vertical axis.
+    pub y: Axis,
+    /// The series, drawn in order (bands first).
+    pub series: Vec<Series>,
+    /// Horizontal reference lines.
+    pub rules: Vec<Rule>,
+}
+
+/// A range of drawable values along one axis, in the axis's own coordinate (log10 for a log axis).
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    lo: f64,
+    hi: f64,
+}
+
+fn transform(scale: Scale, v: f64) -> Option<f64> {
+    match scale {
+        Scale::Linear => v.is_finite().then_some(v),
+        Scale::Log10 => (v.is_finite() && v > 0.0).then(|| v.log10()),
+    }
+}
+
+fn range(values: impl Iterator<Item = f64>) -> Option<Range> {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if !lo.is_finite() {
+        return None;
+    }
+    // A single value still gets an axis: one unit around it.
+    if hi - lo < 1e-12 * lo.abs().max(1.0) {
+        Some(Range { lo: lo - 0.5, hi: hi + 0.5 })
+    } else {
+        Some(Range { lo, hi })
+    }
+}
+
+/// Tick positions: 1, 2 or 5 × 10^k apart, at most about `max` of them, covering the range (the
+/// range is widened to the outer ticks).
+fn ticks(r: Range, max: f64) -> (Range, Vec<f64>) {
+    let raw = ((r.hi - r.lo) / max).max(1e-300);
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * magnitude).find(|&s| s >= raw).unwrap_or(10.0 * magnitude);
+    let (first, last) = ((r.lo / step).floor() as i64, (r.hi / step).ceil() as i64);
+    let ticks: Vec<f64> = (first..=last).map(|k| k as f64 * step).collect();
+    (Range { lo: first as f64 * step, hi: last as f64 * step }, ticks)
+}
+
+/// A tick's label: the value itself (an integer as one), or 10 with a superscript exponent on a
+/// log axis.
+fn tick_label(scale: Scale, t: f64) -> String {
+    let minus = |k: i64| if k < 0 { format!("−{}", -k) } else { k.to_string() };
+    match scale {
+        Scale::Linear if t.fract() == 0.0 && t.abs() < 1e15 => minus(t as i64),
+        Scale::Linear => sig(t, 3),
+        Scale::Log10 if t.fract() == 0.0 => format!(r#"10<tspan dy="-6" font-size="9">{}</tspan>"#, minus(t as i64)),
+        Scale::Log10 => sig(10f64.powf(t), 2),
+    }
+}
+
+/// Escapes text for SVG.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+impl Figure {
+    /// Whether any series has a point or a band that can be drawn on these axes.
+    pub fn has_data(&self) -> bool {
+        let (xs, ys) = (self.x.scale, self.y.scale);
+        let drawable = |x: f64, y: f64| transform(xs, x).is_some() && transform(ys, y).is_some();
+        self.series.iter().any(|s| {
+            s.points.iter().any(|&(x, y)| drawable(x, y))
+                || s.band.iter().any(|&(x, lo, hi)| drawable(x, lo) && drawable(x, hi))
+        })
+    }
+
+    /// The SVG, or `None` when there is nothing to draw (the caller says so in text instead).
+    pub fn svg(&self) -> Option<String> {
+        if !self.has_data() {
+            return None;
+        }
+        let (xs, ys) = (self.x.scale, self.y.scale);
+        let x_values = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0).chain(s.band.iter().map(|b| b.0)))
+            .filter_map(|x| transform(xs, x));
+        let y_values = self
+            .series
+            .iter()
+            .flat_map(|s| {
+                let band = s.band.iter().filter(|b| transform(xs, b.0).is_some()).flat_map(|b| [b.1, b.2]);
+                s.points.iter().filter(|p| transform(xs, p.0).is_some()).map(|p| p.1).chain(band)
+            })
+            .chain(self.rules.iter().map(|r| r.y))
+            .filter_map(|y| transform(ys, y));
+        let (xr, x_ticks) = ticks(range(x_values)?, 8.0);
+        let (yr, y_ticks) = ticks(range(y_values)?, 6.0);
+        let (x0, x1, y0, y1) = (LEFT, WIDTH - RIGHT, TOP, TOP + PLOT_HEIGHT);
+        let px = |x: f64| x0 + (x - xr.lo) / (xr.hi - xr.lo) * (x1 - x0);
+        let py = |y: f64| y1 - (y - yr.lo) / (yr.hi - yr.lo) * (y1 - y0);
+        let point = |x: f64, y: f64| Some((px(transform(xs, x)?), py(transform(ys, y)?)));
+
+        let legend_rows = self.series.len() + self.rules.len();
+        let height = y1 + AXIS_BAND + LEGEND_ROW * legend_rows as f64 + 8.0;
+        let mut svg = String::new();
+        let _ = writeln!(
+            svg,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
+        );
+        let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+        let _ = writeln!(svg, r#"<text x="{x0}" y="20" font-size="15">{}</text>"#, escape(&self.title));
+        let _ = writeln!(svg, r#"<text x="{x0}" y="36" font-size="11">{}</text>"#, escape(&self.subtitle));
+        // Grid, ticks and axes.
+        for &t in &y_ticks {
+            let y = py(t);
+            let _ = writeln!(svg, r##"<line x1="{x0}" y1="{y:.1}" x2="{x1}" y2="{y:.1}" stroke="#e0e0e0"/>"##);
+            let _ = writeln!(
+                svg,
+                r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+                x0 - 6.0,
+                y + 4.0,
+                tick_label(ys, t)
+            );
+        }
+        for &t in &x_ticks {
+            let x = px(t);
+            let _ = writeln!(svg, r#"<line x1="{x:.1}" y1="{y1}" x2="{x:.1}" y2="{}" stroke="black"/>"#, y1 + 4.0);
+            let _ = writeln!(
+                svg,
+                r#"<text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"#,
+                y1 + 18.0,
+                tick_label(xs, t)
+            );
+        }
+        let _ = writeln!(svg, r#"<path d="M{x0} {y0} V{y1} H{x1}" stroke="black" fill="none"/>"#);
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
+            (x0 + x1) / 2.0,
+            y1 + 36.0,
+            escape(&self.x.label)
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text transform="translate(16 {:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
+            (y0 + y1) / 2.0,
+            escape(&self.y.label)
+        );
+        // Bands under every line.
+        for s in &self.series {
+            let colour = COLOURS[s.colour % COLOURS.len()];
+            for run in runs(s.band.iter().map(|&(x, lo, hi)| Some((point(x, lo)?, point(x, hi)?)))) {
+                if run.len() < 2 {
+                    continue;
+                }
+                let upper = run.iter().map(|(_, (x, y))| format!("{x:.1},{y:.1}"));
+                let lower = run.iter().rev().map(|((x, y), _)| format!("{x:.1},{y:.1}"));
+                let points: Vec<String> = upper.chain(lower).collect();
+                let _ = writeln!(
+                    svg,
+                    r#"<polygon points="{}" fill="{colour}" fill-opacity="0.18" stroke="none"/>"#,
+                    points.join(" ")
+                );
+            }
+        }
+        for rule in &self.rules {
+            if let Some(y) = transform(ys, rule.y).map(py) {
+                let _ = writeln!(
+                    svg,
+                    r##"<line x1="{x0}" y1="{y:.1}" x2="{x1}" y2="{y:.1}" stroke="#444" stroke-dasharray="2 3"/>"##
+                );
+            }
+        }
+        for s in &self.series {
+            let colour = COLOURS[s.colour % COLOURS.len()];
+            let points = s.points.iter().map(|&(x, y)| point(x, y));
+            match s.mark {
+                Mark::Line | Mark::Dashed => {
+                    let dash = if s.mark == Mark::Dashed { r#" stroke-dasharray="6 4""# } else { "" };
+                    for run in runs(points) {
+                        let coords: Vec<String> = run.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+                        if coords.len() == 1 {
+                            let (x, y) = run[0];
+                            let _ = writeln!(svg, r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.5" fill="{colour}"/>"#);
+                        } else {
+                            let _ = writeln!(
+                                svg,
+                                r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>"#,
+                                coords.join(" ")
+                            );
+                        }
+                    }
+                }
+                Mark::Dots => {
+                    for (x, y) in points.flatten() {
+                        let _ = writeln!(svg, r#"<circle cx="{x:.1}" cy="{y:.1}" r="3.5" fill="{colour}"/>"#);
+                    }
+                }
+            }
+        }
+        // The legend: one row per series and rule, under the axis label.
+        let mut ly = y1 + AXIS_BAND + 4.0;
+        for s in &self.series {
+            let colour = COLOURS[s.colour % COLOURS.len()];
+            let sample = match s.mark {
+                Mark::Line => format!(
+                    r#"<line x1="{x0}" y1="{ly}" x2="{}" y2="{ly}" stroke="{colour}" stroke-width="2"/>"#,
+                    x0 + 24.0
+                ),
+                Mark::Dashed => format!(
+                    r#"<line x1="{x0}" y1="{ly}" x2="{}" y2="{ly}" stroke="{colour}" stroke-width="2" stroke-dasharray="6 4"/>"#,
+                    x0 + 24.0
+                ),
+                Mark::Dots => format!(r#"<circle cx="{}" cy="{ly}" r="3.5" fill="{colour}"/>"#, x0 + 12.0),
+            };
+            let _ = writeln!(svg, "{sample}");
+            let empty = if s.points.iter().any(|&(x, y)| point(x, y).is_some()) { "" } else { " (nothing to draw)" };
+            let _ = writeln!(svg, r#"<text x="{}" y="{}">{}{empty}</text>"#, x0 + 32.0, ly + 4.0, escape(&s.label));
+            ly += LEGEND_ROW;
+        }
+        for rule in &self.rules {
+            let _ = writeln!(
+                svg,
+                r##"<line x1="{x0}" y1="{ly}" x2="{}" y2="{ly}" stroke="#444" stroke-dasharray="2 3"/>"##,
+                x0 + 24.0
+            );
+            let _ = writeln!(svg, r#"<text x="{}" y="{}">{}</text>"#, x0 + 32.0, ly + 4.0, escape(&rule.label));
+            ly += LEGEND_ROW;
+        }
+        let _ = writeln!(svg, "</svg>");
+        Some(svg)
+    }
+}
+
+/// Splits a sequence at its gaps (`None`) into runs of consecutive drawable items.
+fn runs<T>(items: impl Iterator<Item = Option<T>>) -> Vec<Vec<T>> {
+    let mut out: Vec<Vec<T>> = vec![Vec::new()];
+    for item in items {
+        match item {
+            Some(v) => out.last_mut().expect("never empty").push(v),
+            None if out.last().is_some_and(|r| !r.is_empty()) => out.push(Vec::new()),
+            None => {}
+        }
+    }
+    out.retain(|r| !r.is_empty());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figure(series: Vec<Series>) -> Figure {
+        Figure {
+            title: "t".into(),
+            subtitle: "s".into(),
+            x: Axis::linear("x"),
+            y: Axis::linear("y"),
+            series,
+            rules: vec![Rule { y: 0.5, label: "plateau".into() }],
+        }
+    }
+
+    #[test]
+    fn nothing_to_draw_gives_no_figure() {
+        let nan = Series::new("gone", Mark::Line, 0, vec![(1.0, f64::NAN), (2.0, f64::NEG_INFINITY)]);
+        assert_eq!(figure(vec![nan]).svg(), None);
+        assert_eq!(figure(vec![]).svg(), None);
+        let log = Figure { y: Axis::log10("y"), ..figure(vec![Series::new("zeros", Mark::Dots, 0, vec![(1.0, 0.0)])]) };
+        assert_eq!(log.svg(), None, "0 has no place on a log axis");
+    }
+
+    #[test]
+    fn gaps_split_lines_and_bands() {
+        let s = Series::new("m", Mark::Line, 0, vec![(1.0, 1.0), (2.0, 2.0), (3.0, f64::NAN), (4.0, 1.0), (5.0, 3.0)])
+            .with_band(vec![(1.0, 0.0, 2.0), (2.0, 1.0, 3.0)]);
+        let svg = figure(vec![s]).svg().unwrap();
+        assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
+        assert_eq!(svg.matches("<polygon").count(), 1, "{svg}");
+        assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+    }
+
+    #[test]
+    fn every_point_lies_inside_the_plot_area() {
+        let s = Series::new("m", Mark::Dots, 1, vec![(-3.0, 1e-9), (0.0, 1e5), (7.5, 2.0)]);
+        let f = Figure { y: Axis::log10("y"), ..figure(vec![s]) };
+        let svg = f.svg().unwrap();
+        for circle in svg.lines().filter(|l| l.starts_with("<circle") && l.contains(r#"r="3.5""#)) {
+            let num = |key: &str| -> f64 {
+                let rest = &circle[circle.find(key).unwrap() + key.len()..];
+                rest[..rest.find('"').unwrap()].parse().unwrap()
+            };
+            let (cx, cy) = (num("cx=\""), num("cy=\""));
+            if cy > TOP + PLOT_HEIGHT {
+                continue; // the legend's sample dot
+            }
+            assert!((LEFT..=WIDTH - RIGHT).contains(&cx) && (TOP..=TOP + PLOT_HEIGHT).contains(&cy), "{circle}");
+        }
+        assert!(svg.contains(">−9</tspan>") || svg.contains(">−10</tspan>"), "{svg}");
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        let f = Figure {
+            title: "a < b & c".into(),
+            ..figure(vec![Series::new("x<y", Mark::Line, 0, vec![(0.0, 0.0), (1.0, 1.0)])])
+        };
+        let svg = f.svg().unwrap();
+        assert!(svg.contains("a &lt; b &amp; c") && svg.contains("x&lt;y"), "{svg}");
+    }
+}

@@ -1,0 +1,59 @@
+//! `--format html` and the figures: the page holds every figure the Markdown shows, fetches
+//! nothing, and the Markdown renders as written (no stray emphasis); each figure kind's SVG is
+//! pinned by a snapshot of a small fixed input. The browser test (`tests/browser/`, run by
+//! `.ci/run`) checks the page as Chromium draws it.
+
+use pulldown_cmark::{Event, Options, Parser, Tag};
+use report::render::figure::{Axis, Figure, Mark, Rule, Series};
+use report::render::{self, html};
+use report::sections::{self, Config};
+
+#[test]
+fn the_markdown_renders_as_written_with_no_stray_emphasis() {
+    // The report writes no italics: a pair of `_` or `*` in a formula would make some.
+    let report = sections::compute(&Config::new(1, true));
+    let md = render::markdown(&report, Some("plots"));
+    let emphasised: Vec<String> = Parser::new_ext(&md, Options::ENABLE_TABLES)
+        .filter(|e| matches!(e, Event::Start(Tag::Emphasis)))
+        .map(|e| format!("{e:?}"))
+        .collect();
+    assert!(emphasised.is_empty(), "{} emphasis spans in the report's Markdown", emphasised.len());
+}
+
+#[test]
+fn the_page_holds_every_figure_and_fetches_nothing() {
+    let report = sections::compute(&Config::new(1, true));
+    let figures = render::svg::decay_plots(&report.decay);
+    let md = render::markdown(&report, Some("plots"));
+    let page = html::page(&md, &figures);
+    let images = Parser::new(&md).filter(|e| matches!(e, Event::Start(Tag::Image { .. }))).count();
+    assert!(images > 0);
+    assert_eq!(page.matches("<svg").count(), images, "one inline SVG per image of the Markdown");
+    assert!(!page.contains("figure not in this page"));
+    for forbidden in ["src=", "href=\"http", "<script", "<link", "url("] {
+        assert!(!page.contains(forbidden), "the page contains {forbidden}");
+    }
+    for section in ["1. The article", "2. Decay per depth", "7. Symptoms"] {
+        assert!(page.contains(&format!("\">{section}")), "the table of contents lacks {section}");
+    }
+}
+
+/// One figure of every mark, on a log axis, with a rule: the SVG is pinned byte for byte.
+#[test]
+fn figure_svg_snapshot() {
+    let measured: Vec<(f64, f64)> = (1..=6i32).map(|d| (f64::from(d), 10f64.powi(-d))).collect();
+    let band = measured.iter().map(|&(x, y)| (x, y / 3.0, y * 3.0)).collect();
+    let figure = Figure {
+        title: "log10 |g| by depth".into(),
+        subtitle: "6 depths; band: 10th–90th percentile".into(),
+        x: Axis::linear("depth"),
+        y: Axis::log10("|g|"),
+        series: vec![
+            Series::new("measured", Mark::Line, 0, measured.clone()).with_band(band),
+            Series::new("predicted", Mark::Dashed, 0, measured.iter().map(|&(x, y)| (x, y * 2.0)).collect()),
+            Series::new("networks", Mark::Dots, 1, vec![(2.0, 1e-3), (4.0, f64::NAN), (5.0, 1e-4)]),
+        ],
+        rules: vec![Rule { y: 1e-5, label: "a format's smallest normal".into() }],
+    };
+    insta::assert_snapshot!("figure_all_marks", figure.svg().expect("data to draw"));
+}
