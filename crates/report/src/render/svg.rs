@@ -1,10 +1,11 @@
 //! SVG plots of the decay curves: one plot per activation, the median log10 |∂L/∂w| against
-//! depth (log₂ axis) for each shortcut setting, with the 10th–90th percentile band. Hand-written
+//! depth (log₂ axis) for each shortcut setting (and the live chains, where measured), with the
+//! 10th–90th percentile band, and dashed the median backward factor log10 |∂L/∂a|. Hand-written
 //! SVG: a few rectangles, polylines and labels need no plotting library. The only arithmetic
 //! here is layout (data → pixel coordinates); data values reach the text through `numfmt`.
 
 use crate::numfmt::sig;
-use crate::sections::decay::{Decay, DecayConfig};
+use crate::sections::decay::{ChainSet, Decay, DecayConfig};
 use std::fmt::Write;
 
 const WIDTH: f64 = 640.0;
@@ -13,7 +14,7 @@ const LEFT: f64 = 70.0;
 const RIGHT: f64 = 150.0;
 const TOP: f64 = 48.0;
 const BOTTOM: f64 = 50.0;
-const COLOURS: [&str; 3] = ["#1f77b4", "#d62728", "#2ca02c"];
+const COLOURS: [&str; 4] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
 
 /// The file name of the plot for `activation`.
 pub fn decay_plot_name(activation: &str) -> String {
@@ -35,7 +36,11 @@ pub fn decay_plots(decay: &Decay) -> Vec<(String, String)> {
 
 fn plot(activation: &str, configs: &[&DecayConfig], decay: &Decay) -> String {
     // Finite values only: an exact-zero median (−∞) leaves a gap in its curve.
-    let finite = configs.iter().flat_map(|c| c.rows.iter()).flat_map(|r| [r.p10, r.p90]).filter(|v| v.is_finite());
+    let finite = configs
+        .iter()
+        .flat_map(|c| c.rows.iter())
+        .flat_map(|r| [r.p10, r.p90, r.backward_median])
+        .filter(|v| v.is_finite());
     let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let (lo, hi) = if lo.is_finite() { (lo.floor().min(-1.0), hi.ceil().max(0.0)) } else { (-1.0, 0.0) };
     let x_max = (decay.max_depth as f64).log2().max(1.0);
@@ -54,7 +59,7 @@ fn plot(activation: &str, configs: &[&DecayConfig], decay: &Decay) -> String {
     );
     let _ = writeln!(
         svg,
-        r#"<text x="{LEFT}" y="34" font-size="11">{} chains of depth {}, N(0, 1) weights; bands: 10th–90th percentile</text>"#,
+        r#"<text x="{LEFT}" y="34" font-size="11">{} chains of depth {}, N(0, 1) weights; bands: 10th–90th percentile; dashed: median log10 |∂L/∂a|</text>"#,
         decay.samples, decay.max_depth
     );
     // Axes, ticks and grid.
@@ -115,7 +120,23 @@ fn plot(activation: &str, configs: &[&DecayConfig], decay: &Decay) -> String {
                 line.join(" ")
             );
         }
-        let label = c.shortcut.map_or_else(|| "no shortcut".to_string(), |s| format!("shortcut span {s}"));
+        let backward: Vec<String> = c
+            .rows
+            .iter()
+            .filter(|r| r.backward_median.is_finite())
+            .map(|r| format!("{:.1},{:.1}", px(r.depth), py(r.backward_median)))
+            .collect();
+        if backward.len() >= 2 {
+            let _ = writeln!(
+                svg,
+                r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="1.5" stroke-dasharray="5 3"/>"#,
+                backward.join(" ")
+            );
+        }
+        let mut label = c.shortcut.map_or_else(|| "no shortcut".to_string(), |s| format!("shortcut span {s}"));
+        if c.chains == ChainSet::Live {
+            label.push_str(", live");
+        }
         let ly = TOP + 20.0 + 20.0 * i as f64;
         let _ = writeln!(
             svg,
