@@ -278,8 +278,12 @@ fn every_stream_has_an_id_of_its_own() {
     for activation in 0..ACTIVATIONS.len() {
         for shortcut in 0..SHORTCUTS.len() {
             streams.push(Stream::Decay { activation, shortcut });
+            for live in [false, true] {
+                streams.extend((0..3).map(|quantity| Stream::DecayBootstrap { activation, shortcut, live, quantity }));
+            }
         }
     }
+    streams.extend((1..=64).map(|depth| Stream::DecaySurvival { depth }));
     streams.extend((0..64).map(|scheme| Stream::DenseInit { scheme }));
     streams.extend((0..64).map(|variant| Stream::RemediesInit { variant }));
     for task in 0..2 {
