@@ -194,8 +194,8 @@ fn explanations(out: &mut String, d: &Decay) {
             "- **ReLU** (no shortcut, no biases): a gradient is non-zero only if all D units are active, which happens with probability \
              2^−D, the same at every layer (the survival table below); at D = {} {} of the {} chains survive ({} exact zeros at k = {}). \
              The live chains' statistics come from the same draws folded to |w_d|, |x|: survival depends only on the signs, so these are \
-             distributed exactly as surviving chains. Their ∂L/∂w {} (w_d·∂L/∂w_d = 2(y − ŷ)·y again, largest relative \
-             deviation {}), their backward factor decays at {} (predicted {}).",
+             distributed exactly as surviving chains. Their ∂L/∂w {}; w_d·∂L/∂w_d = 2(y − ŷ)·y again (largest relative \
+             deviation {}); their backward factor decays at {} (predicted {}).",
             d.max_depth,
             if relu.all_exact_zero { "none" } else { "some" },
             d.samples,
@@ -249,7 +249,7 @@ fn formats(out: &mut String, d: &Decay) {
          within D, \"— (all exact 0)\" that no chain has a non-zero gradient.\n",
         d.max_depth
     );
-    let _ = writeln!(
+    let _ = write!(
         out,
         "**The f16 loss scale.** Training in f16 multiplies the loss by a scale S = 2^n before the backward pass, so that small \
          gradients S·g are not lost below f16's smallest normal 2^{}. The detail tables' last column is the least such n that lifts \
