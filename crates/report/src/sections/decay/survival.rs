@@ -1,8 +1,8 @@
 //! Survival of bias-free width-1 ReLU chains against their depth D.
 //!
 //! ∂L/∂w_d = δ_d·u_d is non-zero only if u_d ≠ 0 (layers 1…d − 1 active) and δ_d ≠ 0 (layers
-//! d…D active, ReLU′ = [z > 0]): so only if **all D units are active**, the same condition at
-//! every layer. Unit d is active iff w_d·u_d > 0; u_d > 0 for d ≥ 2 (an active ReLU's output) and
+//! d…D active, ReLU′(z) = 1 only for z > 0): so only if **all D units are active**, the same
+//! condition at every layer. Unit d is active iff w_d·u_d > 0; u_d > 0 for d ≥ 2 (an active ReLU's output) and
 //! u_1 = x, so it is active iff sign(w_d) = sign(u_d): a fair coin, independent of the others and
 //! of every |w|. Hence
 //!
