@@ -5,7 +5,10 @@
 use crate::assert_no_bare_non_finite;
 use crate::bytes::{Bytes, extreme};
 use report::sections::classic::{BugCase, Classic, ClassicRuns, Diagnosis};
-use report::sections::decay::{Decay, DecayConfig, DecayRow};
+use report::sections::decay::survival::{Survival, SurvivalRow};
+use report::sections::decay::{
+    Basis, ChainSet, Collapse, Decay, DecayConfig, DecayRow, Fit, LossScale, Prediction, Underflow, f16_range,
+};
 use report::sections::dense_init::{DenseInit, InitConfig};
 use report::sections::handwritten::{Bug, Param};
 use report::sections::worked::{WorkedChain, WorkedLayer};
@@ -34,6 +37,19 @@ fn share(bytes: &mut Bytes<'_>) -> f64 {
 
 fn name(bytes: &mut Bytes<'_>) -> String {
     NAMES[usize::from(bytes.byte()) % NAMES.len()].to_string()
+}
+
+fn fit(bytes: &mut Bytes<'_>) -> Option<Fit> {
+    bytes.bool().then(|| Fit { slope: finite(bytes), standard_error: finite(bytes).abs(), flat: bytes.bool() })
+}
+
+fn loss_scale(bytes: &mut Bytes<'_>) -> LossScale {
+    match bytes.byte() % 4 {
+        0 => LossScale::NotNeeded,
+        1 => LossScale::Scale(bytes.int_in(1, 2000) as i64),
+        2 => LossScale::BeyondRange(bytes.int_in(1, 1 << 40) as i64),
+        _ => LossScale::ExactZero,
+    }
 }
 
 fn classic_runs(bytes: &mut Bytes<'_>) -> ClassicRuns {
@@ -93,34 +109,86 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
     let mut decay_configs: Vec<DecayConfig> = (0..b.int_in(0, 6))
         .map(|_| {
             let shortcut = if b.bool() { Some(b.int_in(1, 4)) } else { None };
+            let layer_spread = b.bool().then(|| finite(b).abs());
             DecayConfig {
                 activation: name(b),
                 shortcut,
+                chains: if b.bool() { ChainSet::All } else { ChainSet::Live },
                 rows: (0..b.int_in(0, 8))
                     .map(|_| DecayRow {
                         depth: b.int_in(1, max_depth),
                         p10: log10_value(b),
                         median: log10_value(b),
                         p90: log10_value(b),
+                        backward_median: log10_value(b),
+                        forward_median: log10_value(b),
                         bound_median: b.bool().then(|| log10_value(b)),
                         zero_share: share(b),
-                        f16_loss_scale_log2: b.bool().then(|| b.int_in(0, 2000) as i64),
+                        f16_loss_scale: loss_scale(b),
                     })
                     .collect(),
-                decades_per_layer: b.bool().then(|| finite(b)),
-                bound_decades_per_layer: b.bool().then(|| finite(b)),
-                expected_bound_decades_per_layer: b.bool().then(|| finite(b)),
-                underflow_depth: scalar::FloatFormat::ALL
+                all_exact_zero: b.bool(),
+                weight_fit: fit(b),
+                backward_fit: fit(b),
+                forward_fit: fit(b),
+                prediction: b.bool().then(|| Prediction {
+                    basis: match b.byte() % 3 {
+                        0 => Basis::CollapsedTanh,
+                        1 => Basis::LeakyHalf { slope: finite(b) },
+                        _ => Basis::LiveRelu,
+                    },
+                    slope: finite(b),
+                    agrees: b.bool(),
+                }),
+                backward_slope_bound: b.bool().then(|| finite(b)),
+                weight_bound_slope: b.bool().then(|| finite(b)),
+                collapse: if b.bool() {
+                    Collapse::FromLayer { layer: b.int_in(1, max_depth), through_depth: b.int_in(1, max_depth) }
+                } else {
+                    Collapse::NotCollapsed
+                },
+                homogeneity_deviation: b.bool().then(|| finite(b).abs()),
+                underflow: scalar::FloatFormat::ALL
                     .iter()
-                    .map(|_| b.bool().then(|| b.int_in(1, max_depth)))
+                    .map(|_| match b.byte() % 3 {
+                        0 => Underflow::At(b.int_in(1, max_depth)),
+                        1 => Underflow::BeyondDepth,
+                        _ => Underflow::AllExactZero,
+                    })
                     .collect(),
+                loss_scale_cap: b.int_in(0, 1 << 20) as i64 - (1 << 19),
+                layer_spread,
+                spread_fits_f16: layer_spread.map(|_| b.bool()),
                 non_finite_chains: if b.byte().is_multiple_of(8) { b.int_in(1, 10) } else { 0 },
             }
         })
         .collect();
     decay_configs.sort_by_key(|c| NAMES.iter().position(|n| *n == c.activation));
     let depths = (0..b.int_in(1, 8)).map(|_| b.int_in(1, max_depth)).collect();
-    let decay = Decay { max_depth, samples: config.samples, depths, configs: decay_configs };
+    let survival = Survival {
+        chains: b.int_in(1, 1 << 20),
+        rows: (0..b.int_in(0, 12))
+            .map(|depth| SurvivalRow {
+                depth: depth + 1,
+                live_everywhere: b.int_in(0, 1 << 20),
+                live_somewhere: b.int_in(0, 1 << 20),
+                share: share(b),
+                expected_share: share(b),
+                standard_error: share(b),
+                deviation: finite(b),
+            })
+            .collect(),
+    };
+    let decay = Decay {
+        max_depth,
+        samples: config.samples,
+        bootstrap_resamples: b.int_in(1, 1000),
+        depths,
+        collapse_level_log10: finite(b),
+        f16: f16_range(),
+        configs: decay_configs,
+        survival,
+    };
     let dense_depth = b.int_in(1, 12);
     let mut init_configs: Vec<InitConfig> = (0..b.int_in(0, 8))
         .map(|_| {
@@ -219,11 +287,12 @@ pub fn markdown_sections(text: &str) -> Vec<(&str, &str)> {
 /// Per section of [`report::render::markdown`] (by the start of its heading), the number of body
 /// rows its tables must have, in order, and whether that list is the whole section (`true`) or
 /// only its first tables (`false`, for sections whose further tables are not one row per datum).
-/// One row per: worked layer; decay configuration, then decay row (for each configuration with
-/// rows); init configuration, then layer (two tables per activation); classic run, then bug.
-/// The other sections are checked for rows as wide as their headers only.
+/// One row per: worked layer; decay configuration (slopes), survival depth, decay configuration
+/// (formats), then decay row (for each configuration with rows); init configuration, then layer
+/// (two tables per activation); classic run, then bug. The other sections are checked for rows as wide as their headers only.
 pub fn expected_table_rows(report: &Report) -> Vec<(&'static str, Vec<usize>, bool)> {
-    let mut decay = vec![report.decay.configs.len()];
+    let configs = report.decay.configs.len();
+    let mut decay = vec![configs, report.decay.survival.rows.len(), configs];
     decay.extend(report.decay.configs.iter().map(|c| c.rows.len()).filter(|&n| n > 0));
     let mut dense = vec![report.dense_init.configs.len()];
     let mut activations: Vec<&str> = report.dense_init.configs.iter().map(|c| c.activation.as_str()).collect();

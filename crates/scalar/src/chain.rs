@@ -15,7 +15,13 @@
 //! δ_D = 2(y − ŷ)·f′_D(z_D)
 //! δ_d = f′_d(z_d)·(δ_{d+1}·w_{d+1} + [s | d, d + s ≤ D]·δ_{d+s})
 //! ∂L/∂w_d = δ_d·u_d,   ∂L/∂b_d = δ_d,   ∂L/∂x = δ_1·w_1 + [s ≤ D]·δ_s
+//! ∂L/∂a_D = 2(y − ŷ),   ∂L/∂a_d = δ_{d+1}·w_{d+1} + [s | d, d + s ≤ D]·δ_{d+s}   (d < D)
 //! ```
+//!
+//! ∂L/∂a_d, the gradient with respect to layer d's output, is the **backward factor**: what the
+//! backward recursion has made of the seed 2(y − ŷ) by the time it reaches layer d. The weight
+//! gradient multiplies it by the layer's own f′_d(z_d) and by the forward signal u_d, so the two
+//! can trend differently with depth.
 //!
 //! Without a shortcut this unrolls to ∂L/∂w_d = 2(y−ŷ)·u_d·f′_d(z_d)·∏_{k>d} w_k·f′_k(z_k), and
 //! since |f′_k| ≤ sup|f′_k| the article's bound follows ([`Chain::bound`]):
@@ -82,6 +88,8 @@ pub struct ChainGradients {
     pub weight: Vec<f64>,
     /// ∂L/∂b_d (computed whether or not the chain has biases: it is δ_d).
     pub bias: Vec<f64>,
+    /// ∂L/∂a_d, the gradient with respect to layer d's output (the backward factor).
+    pub layer_output: Vec<f64>,
     /// ∂L/∂x.
     pub input: f64,
 }
@@ -93,6 +101,8 @@ pub struct ExtGradients {
     pub weight: Vec<Ext>,
     /// ∂L/∂b_d = δ_d.
     pub bias: Vec<Ext>,
+    /// ∂L/∂a_d, the gradient with respect to layer d's output (the backward factor).
+    pub layer_output: Vec<Ext>,
     /// ∂L/∂x.
     pub input: Ext,
 }
@@ -241,6 +251,7 @@ impl Chain {
             output: output.value(),
             weight: grads.wrt_all(&weights),
             bias: grads.wrt_all(&biases),
+            layer_output: grads.wrt_all(&a[1..]),
             input: grads.wrt(input),
         }
     }
@@ -249,12 +260,14 @@ impl Chain {
     pub fn gradients_closed_form(&self, x: f64, target: f64) -> ChainGradients {
         let trace = self.forward(x);
         let diff = trace.output - target;
-        let (delta, input) = self.deltas(&trace.pre_activation, 2.0 * diff, |f, z| f.derivative(z), |v| v);
+        let Backward { delta, layer_output, input } =
+            self.deltas(&trace.pre_activation, 2.0 * diff, |f, z| f.derivative(z), |v| v);
         ChainGradients {
             loss: diff * diff,
             output: trace.output,
             weight: delta.iter().zip(&trace.input).map(|(&dz, &u)| dz * u).collect(),
             bias: delta,
+            layer_output,
             input,
         }
     }
@@ -263,29 +276,43 @@ impl Chain {
     /// operations as [`Chain::gradients_closed_form`] (so the same bits wherever `f64` stays in
     /// its normal range), with an exponent that neither underflows nor overflows.
     pub fn gradients_ext(&self, x: f64, target: f64) -> ExtGradients {
-        let trace = self.forward_ext(x);
-        let seed = Ext::from_f64(2.0) * (trace.output - Ext::from_f64(target));
-        let (delta, input) = self.deltas(&trace.pre_activation, seed, |f, z| f.derivative_ext(z), Ext::from_f64);
-        ExtGradients { weight: delta.iter().zip(&trace.input).map(|(&dz, &u)| dz * u).collect(), bias: delta, input }
+        self.backward_ext(&self.forward_ext(x), target)
     }
 
-    /// δ_d = ∂L/∂z_d for every layer, and ∂L/∂x, in any number type `T` (`f64` or [`Ext`]):
-    /// the recurrence of the module docs, written once.
+    /// The backward half of [`Chain::gradients_ext`], from a forward pass `trace` (of
+    /// [`Chain::forward_ext`]) the caller keeps: for callers that need u_d as well as the
+    /// gradients, without a second forward pass.
+    pub fn backward_ext(&self, trace: &ExtTrace, target: f64) -> ExtGradients {
+        let seed = Ext::from_f64(2.0) * (trace.output - Ext::from_f64(target));
+        let Backward { delta, layer_output, input } =
+            self.deltas(&trace.pre_activation, seed, |f, z| f.derivative_ext(z), Ext::from_f64);
+        ExtGradients {
+            weight: delta.iter().zip(&trace.input).map(|(&dz, &u)| dz * u).collect(),
+            bias: delta,
+            layer_output,
+            input,
+        }
+    }
+
+    /// δ_d = ∂L/∂z_d and ∂L/∂a_d for every layer, and ∂L/∂x, in any number type `T` (`f64` or
+    /// [`Ext`]): the recurrence of the module docs, written once.
     fn deltas<Z: Copy, T>(
         &self,
         pre_activation: &[Z],
         dl_dy: T,
         derivative: impl Fn(Activation, Z) -> T,
         lift: impl Fn(f64) -> T,
-    ) -> (Vec<T>, T)
+    ) -> Backward<T>
     where
         T: Copy + std::ops::Mul<Output = T> + std::ops::Add<Output = T>,
     {
         let depth = self.depth();
-        // delta[k] holds layer D − k while it is filled from the output down.
+        // delta[k] and layer_output[k] hold layer D − k while they are filled from the output down.
         let mut delta: Vec<T> = Vec::with_capacity(depth);
+        let mut layer_output: Vec<T> = Vec::with_capacity(depth);
         let mut dl_da = dl_dy; // ∂L/∂a_D
         for d in (1..=depth).rev() {
+            layer_output.push(dl_da);
             let dz = derivative(self.activations[d - 1], pre_activation[d - 1]) * dl_da;
             delta.push(dz);
             // ∂L/∂a_{d−1} = δ_d·w_d (+ δ_{d−1+s} when the shortcut leaves a_{d−1}).
@@ -299,17 +326,22 @@ impl Chain {
             dl_da = next;
         }
         delta.reverse();
-        (delta, dl_da)
+        layer_output.reverse();
+        Backward { delta, layer_output, input: dl_da }
     }
 
     /// The article's bound on |∂L/∂w_d| per layer, in [`Ext`] (it underflows as the gradient
     /// does): 2|y−ŷ|·|u_d|·∏_{k≥d} sup|f′_k|·∏_{k>d}|w_k|. `None` for a chain with a shortcut,
     /// where the extra paths make it inapplicable.
     pub fn bound(&self, x: f64, target: f64) -> Option<Vec<Ext>> {
+        self.bound_from(&self.forward_ext(x), target)
+    }
+
+    /// [`Chain::bound`] from a forward pass `trace` (of [`Chain::forward_ext`]) the caller keeps.
+    pub fn bound_from(&self, trace: &ExtTrace, target: f64) -> Option<Vec<Ext>> {
         if self.shortcut.is_some() {
             return None;
         }
-        let trace = self.forward_ext(x);
         let depth = self.depth();
         let mut bound = vec![Ext::ZERO; depth];
         // tail = 2|y−ŷ|·∏_{k>d} sup|f′_k|·|w_k|, built from the output down.
@@ -326,6 +358,16 @@ impl Chain {
     pub fn magnitudes(&self, x: f64, target: f64) -> Magnitudes {
         Magnitudes::of(&self.gradients_ext(x, target).weight)
     }
+}
+
+/// What [`Chain::deltas`] computes, layer d at index d − 1.
+struct Backward<T> {
+    /// δ_d = ∂L/∂z_d.
+    delta: Vec<T>,
+    /// ∂L/∂a_d.
+    layer_output: Vec<T>,
+    /// ∂L/∂x = ∂L/∂a_0.
+    input: T,
 }
 
 /// Sign and log10 magnitude of each layer's gradient (index d − 1 holds layer d), exact beyond

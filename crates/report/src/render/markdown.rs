@@ -1,16 +1,16 @@
 //! The report as Markdown.
 
+mod decay;
+
 use super::prose;
 use crate::numfmt::{log10, percent, sig};
 use crate::sections::Report;
 use crate::sections::classic::{self, Classic, ClassicRuns};
-use crate::sections::decay::{Decay, DecayConfig};
 use crate::sections::dense_init::{self, DenseInit};
 use crate::sections::exploding::{self, Exploding, Location};
 use crate::sections::remedies::{self, Remedies};
 use crate::sections::symptoms::Symptom;
 use crate::sections::worked::WorkedChain;
-use scalar::FloatFormat;
 use std::fmt::Write;
 
 /// Renders the whole report; `plots` is the folder (as the Markdown should link it) holding the
@@ -29,7 +29,7 @@ pub fn markdown(report: &Report, plots: Option<&str>) -> String {
         if c.quick { " (`--quick`)" } else { "" }
     );
     worked(&mut out, &report.worked);
-    decay(&mut out, &report.decay, plots);
+    decay::decay(&mut out, &report.decay, plots);
     dense_init(&mut out, &report.dense_init);
     exploding(&mut out, &report.exploding);
     remedies(&mut out, &report.remedies);
@@ -65,117 +65,6 @@ fn worked(out: &mut String, w: &WorkedChain) {
             sig(l.grad, 6),
             sig(l.bound, 6),
             sig(l.ratio_to_last, 4)
-        );
-    }
-    out.push('\n');
-}
-
-/// Why a slope is missing: the bound does not apply with a shortcut; otherwise too few non-zero
-/// medians to fit.
-fn missing(c: &DecayConfig) -> String {
-    if c.shortcut.is_some() { "— (shortcut)".into() } else { "— (median is exact 0)".into() }
-}
-
-fn shortcut_name(s: Option<usize>) -> String {
-    s.map_or_else(|| "none".into(), |s| format!("span {s}"))
-}
-
-fn decay(out: &mut String, d: &Decay, plots: Option<&str>) {
-    let _ = writeln!(out, "## 2. Decay per depth\n");
-    let _ = writeln!(
-        out,
-        "{} single-neuron chains of depth D = {} per configuration, weights w ~ N(0, 1), input x ~ N(0, 1), target ŷ ~ U(0, 1). \
-         Depth k is the layer k layers below the output (k = 1 is the output layer). Gradients are exact in the log domain \
-         (no underflow): log10 |∂L/∂w| of −∞ means the gradient is exactly 0 (a dead ReLU path), not that it underflowed. \
-         Percentiles are nearest-rank over the samples.\n",
-        d.samples, d.max_depth
-    );
-    let _ = writeln!(
-        out,
-        "Decades per layer is the least-squares slope of the median against depth (negative: vanishing). \
-         Beside it, the article's bound 2|y−ŷ|·|u_d|·∏ sup|f′|·∏|w|, computed for every chain: the slope of its median, and its slope in expectation \
-         without the |u_d| factor, log10(sup|f′|) + E[log10|w|] with E[log10|w|] = −(γ + ln 2)/(2 ln 10) for N(0, 1) weights. \
-         Where u_d itself shrinks towards the output (tanh: the forward signal dies as fast as the backward one), the two differ. \
-         The underflow depth is the median over chains of the first depth (from the output) where the gradient rounds to 0 in that format.\n"
-    );
-    let formats: Vec<&str> = FloatFormat::ALL.iter().map(|f| f.name).collect();
-    let _ = writeln!(
-        out,
-        "| activation | shortcut | decades per layer (measured) | bound's slope (median bound) | bound's slope in expectation | exact zeros at k = {} | underflow depth {} |",
-        d.max_depth,
-        formats.join(" | underflow depth ")
-    );
-    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|{}", "---:|".repeat(formats.len()));
-    for c in &d.configs {
-        let zeros = c.rows.last().map_or_else(|| "—".into(), |r| percent(r.zero_share));
-        let underflow: Vec<String> = c
-            .underflow_depth
-            .iter()
-            .map(|k| k.map_or_else(|| format!("> {}", d.max_depth), |k| k.to_string()))
-            .collect();
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            c.activation,
-            shortcut_name(c.shortcut),
-            c.decades_per_layer.map_or_else(|| "— (median is exact 0)".into(), |s| sig(s, 3)),
-            c.bound_decades_per_layer.map_or_else(|| missing(c), |s| sig(s, 3)),
-            c.expected_bound_decades_per_layer.map_or_else(|| missing(c), |s| sig(s, 3)),
-            zeros,
-            underflow.join(" | ")
-        );
-    }
-    out.push('\n');
-    if let Some(dir) = plots {
-        let mut names: Vec<&str> = d.configs.iter().map(|c| c.activation.as_str()).collect();
-        names.dedup();
-        let _ = writeln!(out, "The median and the 10th–90th percentile band, per activation:\n");
-        for n in names {
-            if super::svg::decay_figure(d, n).has_data() {
-                let _ = writeln!(out, "![{n}: log10 |∂L/∂w| by depth]({dir}/{})\n", super::svg::decay_plot_name(n));
-            } else {
-                let _ = writeln!(
-                    out,
-                    "No figure for {n}: its median gradient is exactly 0 at every depth (the tables give the share of exact zeros).\n"
-                );
-            }
-        }
-    }
-    for c in &d.configs {
-        decay_detail(out, c);
-    }
-}
-
-fn decay_detail(out: &mut String, c: &DecayConfig) {
-    let _ = writeln!(out, "### {}, shortcut {}\n", c.activation, shortcut_name(c.shortcut));
-    if c.non_finite_chains > 0 {
-        let _ = writeln!(out, "{} chains overflowed in the forward pass and are left out.\n", c.non_finite_chains);
-    }
-    if c.rows.is_empty() {
-        let _ = writeln!(out, "No chain had a finite forward pass.\n");
-        return;
-    }
-    let _ = writeln!(
-        out,
-        "| depth k | p10 log10 \\|g\\| | median | p90 | median bound | exact zeros | f16 loss scale for p10 |"
-    );
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|");
-    for r in &c.rows {
-        let scale = match r.f16_loss_scale_log2 {
-            None => "— (exact 0)".to_string(),
-            Some(0) => "none needed".to_string(),
-            Some(n) => format!("2^{n}"),
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            r.depth,
-            log10(r.p10, 2),
-            log10(r.median, 2),
-            log10(r.p90, 2),
-            r.bound_median.map_or_else(|| missing(c), |b| log10(b, 2)),
-            percent(r.zero_share),
-            scale
         );
     }
     out.push('\n');

@@ -3,7 +3,7 @@
 //! each shortcut setting, with the 10th–90th percentile band. Drawn by [`super::figure`].
 
 use super::figure::{Axis, Figure, Mark, Series};
-use crate::sections::decay::{Decay, DecayConfig};
+use crate::sections::decay::{ChainSet, Decay, DecayConfig};
 
 /// The file name of the plot for `activation`.
 pub fn decay_plot_name(activation: &str) -> String {
@@ -31,21 +31,28 @@ pub fn decay_figure(decay: &Decay, activation: &str) -> Figure {
     let series = configs
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            let label = c.shortcut.map_or_else(|| "no shortcut".to_string(), |s| format!("shortcut span {s}"));
+        .flat_map(|(i, c)| {
+            let mut label = c.shortcut.map_or_else(|| "no shortcut".to_string(), |s| format!("shortcut span {s}"));
+            if c.chains == ChainSet::Live {
+                label.push_str(", live chains");
+            }
             let median = c.rows.iter().map(|r| (r.depth as f64, r.median)).collect();
             let band = c.rows.iter().map(|r| (r.depth as f64, r.p10, r.p90)).collect();
-            Series::new(label, Mark::Line, i, median).with_band(band)
+            let backward = c.rows.iter().map(|r| (r.depth as f64, r.backward_median)).collect();
+            [
+                Series::new(format!("{label}: ∂L/∂w"), Mark::Line, i, median).with_band(band),
+                Series::new(format!("{label}: ∂L/∂a (backward factor)"), Mark::Dashed, i, backward),
+            ]
         })
         .collect();
     Figure {
         title: format!("{activation}: log10 |∂L/∂w| by depth below the output"),
         subtitle: format!(
-            "{} chains of depth {}, N(0, 1) weights; median, and the 10th–90th percentile band",
+            "{} chains of depth {}, N(0, 1) weights; median, 10th–90th percentile band; dashed: median log10 |∂L/∂a|",
             decay.samples, decay.max_depth
         ),
         x: Axis::linear("depth k (layers below the output)"),
-        y: Axis::linear("log10 |∂L/∂w|"),
+        y: Axis::linear("log10 |∂L/∂w|, log10 |∂L/∂a|"),
         series,
         rules: Vec::new(),
     }

@@ -21,6 +21,24 @@ pub enum Stream {
         /// Index of the shortcut span.
         shortcut: usize,
     },
+    /// Section 2: the bootstrap resamples of configuration (`activation`, `shortcut`, `live`)'s
+    /// chains behind the standard error of `quantity`'s slope (0: weight gradient, 1: backward
+    /// factor, 2: forward signal; below 4).
+    DecayBootstrap {
+        /// Index of the activation.
+        activation: usize,
+        /// Index of the shortcut span.
+        shortcut: usize,
+        /// Whether these are the live (folded) chains.
+        live: bool,
+        /// Which slope.
+        quantity: usize,
+    },
+    /// Section 2: the ReLU chains of depth `depth` whose survival is counted.
+    DecaySurvival {
+        /// D.
+        depth: usize,
+    },
     /// Section 3: the weights and data of initialisation scheme `scheme` (the same for every
     /// activation: a controlled comparison).
     DenseInit {
@@ -60,6 +78,15 @@ impl Stream {
     pub const fn id(self) -> u64 {
         match self {
             Stream::Decay { activation, shortcut } => (2 << 16) | (activation as u64) << 8 | shortcut as u64,
+            Stream::DecayBootstrap { activation, shortcut, live, quantity } => {
+                (2 << 16)
+                    | (1 << 15)
+                    | (quantity as u64) << 13
+                    | (live as u64) << 12
+                    | (activation as u64) << 8
+                    | shortcut as u64
+            }
+            Stream::DecaySurvival { depth } => (2 << 16) | (1 << 14) | depth as u64,
             Stream::DenseInit { scheme } => (3 << 16) | scheme as u64,
             Stream::Exploding => 4 << 16,
             Stream::RemediesData => 5 << 16,

@@ -74,7 +74,10 @@ fn one_plot_per_activation_with_data_and_one_curve_per_shortcut() {
         match plots.iter().find(|(n, _)| *n == file) {
             Some((_, svg)) => {
                 assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{name}");
-                assert_eq!(svg.matches("shortcut span").count(), 2, "{name}: legend");
+                // Per configuration, the weight gradient and the backward factor in the legend.
+                let configs = report.decay.configs.iter().filter(|c| c.activation == name).count();
+                assert_eq!(svg.matches(": ∂L/∂w").count(), configs, "{name}: legend");
+                assert_eq!(svg.matches(": ∂L/∂a (backward factor)").count(), configs, "{name}: legend");
                 assert!(!svg.contains("NaN") && !svg.contains("inf"), "{name}");
                 assert!(md.contains(&format!("](plots/{file})")), "{name}: the Markdown shows it");
             }
@@ -84,8 +87,9 @@ fn one_plot_per_activation_with_data_and_one_curve_per_shortcut() {
             }
         }
     }
-    // ReLU chains without biases are dead: nothing to draw.
-    assert!(plots.iter().all(|(n, _)| n != "decay-relu.svg"));
+    // ReLU chains without biases are dead; their figure shows the live chains.
+    let relu = &plots.iter().find(|(n, _)| n == "decay-relu.svg").expect("the live chains are drawn").1;
+    assert!(relu.contains("live chains"));
 }
 
 #[test]
@@ -303,8 +307,12 @@ fn every_stream_has_an_id_of_its_own() {
     for activation in 0..ACTIVATIONS.len() {
         for shortcut in 0..SHORTCUTS.len() {
             streams.push(Stream::Decay { activation, shortcut });
+            for live in [false, true] {
+                streams.extend((0..3).map(|quantity| Stream::DecayBootstrap { activation, shortcut, live, quantity }));
+            }
         }
     }
+    streams.extend((1..=64).map(|depth| Stream::DecaySurvival { depth }));
     streams.extend((0..64).map(|scheme| Stream::DenseInit { scheme }));
     streams.extend((0..64).map(|variant| Stream::RemediesInit { variant }));
     for task in 0..2 {

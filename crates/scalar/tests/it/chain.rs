@@ -59,6 +59,23 @@ proptest! {
                 prop_assert_eq!(ge.to_f64(), *gf, "layer {}", d + 1);
             }
         }
+        for (d, (af, ae)) in f.layer_output.iter().zip(&e.layer_output).enumerate() {
+            if af.is_normal() {
+                prop_assert_eq!(ae.to_f64(), *af, "∂L/∂a at layer {}", d + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn the_weight_gradient_is_the_backward_factor_times_the_layers_slope_and_input(case in chain_case_strategy(30)) {
+        // ∂L/∂w_d = f′_d(z_d)·∂L/∂a_d·u_d: the same two roundings as the closed form, in its order.
+        let trace = case.chain.forward(case.x);
+        let g = case.chain.gradients_closed_form(case.x, case.target);
+        prop_assert_eq!(g.layer_output[case.chain.depth() - 1], 2.0 * (trace.output - case.target));
+        for d in 1..=case.chain.depth() {
+            let slope = case.chain.activations()[d - 1].derivative(trace.pre_activation[d - 1]);
+            prop_assert_eq!(g.weight[d - 1], slope * g.layer_output[d - 1] * trace.input[d - 1], "layer {}", d);
+        }
     }
 
     #[test]
@@ -272,7 +289,8 @@ fn absurd_weights_saturate_ext_instead_of_overflowing_its_exponent() {
 /// Forward: z_1 = 1/2·1 + 1/8 = 5/8;  z_2 = 2·5/8 − 1/4 + a_0 = 2;  z_3 = 1/4·2 + 1/2 = 1 = y.
 /// Backward (f′ = 1): δ_3 = 2(y − ŷ) = 2;  δ_2 = δ_3·w_3 = 1/2;  δ_1 = δ_2·w_2 = 1;
 /// ∂L/∂x = δ_1·w_1 + δ_2 (the shortcut from a_0 into layer 2) = 1;
-/// ∂L/∂w_d = δ_d·u_d with u = (1, 5/8, 2): (1, 5/16, 4);  ∂L/∂b_d = δ_d;  L = 1.
+/// ∂L/∂w_d = δ_d·u_d with u = (1, 5/8, 2): (1, 5/16, 4);  ∂L/∂b_d = δ_d;  L = 1;
+/// ∂L/∂a_d = δ_{d+1}·w_{d+1} (a_1 feeds no shortcut: 2 ∤ 1) and ∂L/∂a_3 = 2(y − ŷ): (1, 1/2, 2).
 fn hand_worked_chain() -> Chain {
     Chain::new(vec![0.5, 2.0, 0.25], vec![Activation::Identity; 3], Some(vec![0.125, -0.25, 0.5]), Some(2)).unwrap()
 }
@@ -324,6 +342,7 @@ fn the_gradients_of_the_hand_worked_chain_are_exact_in_every_engine() {
         output: 1.0,
         weight: vec![1.0, 0.3125, 4.0],
         bias: vec![1.0, 0.5, 2.0],
+        layer_output: vec![1.0, 0.5, 2.0],
         input: 1.0,
     };
     assert_eq!(chain.gradients_closed_form(1.0, 0.0), expected);
@@ -331,6 +350,7 @@ fn the_gradients_of_the_hand_worked_chain_are_exact_in_every_engine() {
     let ext = chain.gradients_ext(1.0, 0.0);
     assert_eq!(ext.weight, expected.weight.iter().map(|&g| Ext::from_f64(g)).collect::<Vec<_>>());
     assert_eq!(ext.bias, expected.bias.iter().map(|&g| Ext::from_f64(g)).collect::<Vec<_>>());
+    assert_eq!(ext.layer_output, expected.layer_output.iter().map(|&g| Ext::from_f64(g)).collect::<Vec<_>>());
     assert_eq!(ext.input, Ext::from_f64(expected.input));
 }
 
@@ -415,4 +435,74 @@ fn leaky_slopes_and_biases_must_be_finite() {
     assert!(e(Chain::new(vec![1.0; 2], leaky, None, None)).contains("layer 2 leaky_relu slope"));
     let biases = Some(vec![0.0, f64::INFINITY]);
     assert!(e(Chain::new(vec![1.0; 2], vec![Activation::Relu; 2], biases, None)).contains("layer 2 bias"));
+}
+
+// Positive homogeneity. For f(z) = f′(z)·z (ReLU, leaky ReLU, identity) and no bias or shortcut,
+// z_d = w_d·u_d, so w_d·∂L/∂w_d = δ_d·z_d = ∂L/∂a_d·f′(z_d)·z_d = ∂L/∂a_d·a_d, and
+// ∂L/∂a_{d−1}·a_{d−1} = δ_d·w_d·u_d = δ_d·z_d as well: the product ∂L/∂a_d·a_d is the same at every
+// layer, ∂L/∂a_D·a_D = 2(y − ŷ)·y. The weight gradient's trend with depth is therefore exactly the
+// inverse of the weight's own: it cannot show the backward factor's decay.
+
+/// The identity's value at every layer of `chain` (bias-free, no shortcut): w_d·∂L/∂w_d and
+/// ∂L/∂a_d·a_d beside 2(y − ŷ)·y, in `Ext`.
+fn homogeneity_terms(chain: &Chain, x: f64, target: f64) -> (Ext, Vec<(Ext, Ext)>) {
+    let trace = chain.forward_ext(x);
+    let g = chain.backward_ext(&trace, target);
+    let expected = Ext::from_f64(2.0) * (trace.output - Ext::from_f64(target)) * trace.output;
+    let mut outputs = trace.input[1..].to_vec();
+    outputs.push(trace.output);
+    let terms =
+        (0..chain.depth()).map(|i| (g.weight[i] * chain.weights()[i], g.layer_output[i] * outputs[i])).collect();
+    (expected, terms)
+}
+
+#[test]
+fn w_times_the_weight_gradient_is_2_y_minus_target_times_y_at_every_layer_exactly_for_dyadic_chains() {
+    // Weights k/16, x and ŷ dyadic, leaky slope 1/4: every product and difference is exact, so the
+    // identity holds bit for bit.
+    let weights = [0.75, -1.25, 1.5, -0.5, 2.0, 0.625, -1.0, 1.125];
+    for activation in [Activation::Relu, Activation::LeakyRelu { slope: 0.25 }, Activation::Identity] {
+        for (x, target) in [(1.5, 0.25), (-0.75, 0.5), (0.5, -2.0)] {
+            let chain = Chain::uniform(activation, weights.to_vec()).unwrap();
+            let (expected, terms) = homogeneity_terms(&chain, x, target);
+            for (d, (w_g, a_g)) in terms.iter().enumerate() {
+                assert_eq!(*w_g, expected, "{activation:?}, x = {x}: w·∂L/∂w at layer {}", d + 1);
+                assert_eq!(*a_g, expected, "{activation:?}, x = {x}: a·∂L/∂a at layer {}", d + 1);
+            }
+        }
+    }
+}
+
+#[test]
+fn w_times_the_weight_gradient_is_2_y_minus_target_times_y_at_every_layer_to_rounding_for_normal_weights() {
+    // N(0, 1) weights, the report's leaky slope 0.01, depth 400 (so y is far below f64's range:
+    // Ext). Along one layer's path each side has at most D + 3 roundings of relative ε/2 each
+    // (forward products, backward products, the seed), so the two agree to (2D + 8)·ε.
+    const DEPTH: usize = 400;
+    let tolerance = (2 * DEPTH + 8) as f64 * f64::EPSILON;
+    let mut rng = scalar::rng::Rng::new(17);
+    for activation in [Activation::Relu, Activation::LeakyRelu { slope: scalar::activation::DEFAULT_LEAKY_SLOPE }] {
+        for _ in 0..20 {
+            let mut weights: Vec<f64> = (0..DEPTH).map(|_| rng.normal()).collect();
+            let x = rng.normal();
+            let target = rng.uniform(0.0, 1.0);
+            if activation == Activation::Relu {
+                // A dead ReLU chain satisfies the identity trivially (0 = 0): make it live.
+                weights.iter_mut().for_each(|w| *w = w.abs());
+            }
+            let chain = Chain::uniform(activation, weights).unwrap();
+            let (expected, terms) = homogeneity_terms(&chain, x.abs(), target);
+            assert!(!expected.is_zero());
+            for (d, (w_g, a_g)) in terms.iter().enumerate() {
+                for (what, v) in [("w·∂L/∂w", w_g), ("a·∂L/∂a", a_g)] {
+                    let deviation = ((*v - expected).log10_abs() - expected.log10_abs()).max(-300.0);
+                    assert!(
+                        deviation <= tolerance.log10(),
+                        "{activation:?}: {what} at layer {} deviates by 10^{deviation}",
+                        d + 1
+                    );
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,304 @@
+//! Section 2's explanations, each a claim with a test that fails if it is wrong: the backward
+//! factor's derived slopes (tanh, leaky ReLU, live ReLU), the homogeneity identity, ReLU survival
+//! 2^−D, the folding of live chains, the f16 loss scale's target and cap, the dynamic-range
+//! argument, the collapse criterion and the one sign convention.
+//!
+//! The claims about the default report are checked on the default section itself (seed 1, the
+//! seed of `docs/report.md`), computed once for the whole module.
+
+use report::render;
+use report::sections::decay::{self, ChainSet, Collapse, Decay, DecayConfig, Fit, LossScale, Underflow, survival};
+use report::sections::{self, Config, Stream};
+use scalar::chain::Chain;
+use scalar::{Activation, Ext};
+use std::sync::OnceLock;
+
+/// The default report's section 2 (seed 1).
+fn default_decay() -> &'static Decay {
+    static DECAY: OnceLock<Decay> = OnceLock::new();
+    DECAY.get_or_init(|| decay::compute(&Config::new(1, false)))
+}
+
+fn config<'a>(d: &'a Decay, name: &str, chains: ChainSet) -> &'a DecayConfig {
+    d.config(name, None, chains).unwrap_or_else(|| panic!("{name} is measured"))
+}
+
+/// Whether `fit` is within 3 standard errors of `value`.
+fn within_3_se(fit: Fit, value: f64) -> bool {
+    (fit.slope - value).abs() <= 3.0 * fit.standard_error
+}
+
+/// E[g(w)] for w ~ N(0, 1) by composite Simpson quadrature, with g even and a logarithmic
+/// singularity at 0 allowed: 2∫_0^1 g(t²)·φ(t²)·2t dt + 2∫_1^9 g(w)·φ(w) dw (the mass beyond 9 is
+/// below 1e−18).
+fn expectation_over_standard_normal(g: impl Fn(f64) -> f64) -> f64 {
+    let phi = |w: f64| (-0.5 * w * w).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    let simpson = |f: &dyn Fn(f64) -> f64, a: f64, b: f64, n: usize| {
+        let h = (b - a) / n as f64;
+        let inner: f64 = (1..n).map(|i| f(a + i as f64 * h) * if i % 2 == 1 { 4.0 } else { 2.0 }).sum();
+        (f(a) + inner + f(b)) * h / 3.0
+    };
+    let near = |t: f64| if t == 0.0 { 0.0 } else { g(t * t) * phi(t * t) * 2.0 * t };
+    2.0 * simpson(&near, 0.0, 1.0, 200_000) + 2.0 * simpson(&|w| g(w) * phi(w), 1.0, 9.0, 200_000)
+}
+
+#[test]
+fn the_closed_form_of_e_log10_abs_w_agrees_with_quadrature() {
+    let quadrature = expectation_over_standard_normal(|w| w.abs().log10());
+    let closed = report::sections::stats::mean_log10_abs_std_normal();
+    assert!((quadrature - closed).abs() < 1e-6, "quadrature {quadrature} vs closed form {closed}");
+}
+
+#[test]
+fn tanh_backward_factor_decays_at_e_log10_abs_w_once_the_forward_signal_has_collapsed() {
+    let d = default_decay();
+    let tanh = config(d, "tanh", ChainSet::All);
+    // The chain's actual per-layer factor once collapsed: z = w·u with |u| below the level 2^−14;
+    // E[log10|w·tanh′(w·u)|] by quadrature differs from E[log10|w|] by at most u²/ln 10.
+    let u = 2f64.powi(-14);
+    let collapsed =
+        expectation_over_standard_normal(|w| (w * Activation::Tanh.derivative(w * u)).abs().log10().max(-400.0));
+    let prediction = tanh.prediction.expect("tanh without shortcut has a prediction");
+    assert!((collapsed - prediction.slope).abs() < 1e-6, "quadrature {collapsed} vs {}", prediction.slope);
+    let backward = tanh.backward_fit.unwrap();
+    assert!(within_3_se(backward, prediction.slope), "backward {backward:?} vs {}", prediction.slope);
+    assert!(prediction.agrees);
+    // The collapse the prediction rests on happens within the chain's first tenth.
+    match tanh.collapse {
+        Collapse::FromLayer { layer, .. } => assert!(layer < d.max_depth / 10, "collapsed only from layer {layer}"),
+        Collapse::NotCollapsed => panic!("tanh's forward signal must collapse"),
+    }
+}
+
+#[test]
+fn tanh_and_leaky_relu_weight_gradients_are_flat_because_the_forward_signal_cancels_the_backward_decay() {
+    let d = default_decay();
+    for name in ["tanh", "leaky_relu"] {
+        let c = config(d, name, ChainSet::All);
+        let (w, b, f) = (c.weight_fit.unwrap(), c.backward_fit.unwrap(), c.forward_fit.unwrap());
+        assert!(within_3_se(w, 0.0), "{name}: ∂L/∂w slope {w:?} is not flat");
+        assert!(b.slope < -0.2, "{name}: the backward factor must vanish: {b:?}");
+        // The forward signal grows towards the input as fast as the backward factor shrinks.
+        let se = (b.standard_error.powi(2) + f.standard_error.powi(2)).sqrt();
+        assert!((f.slope + b.slope).abs() <= 3.0 * se, "{name}: forward {f:?} vs backward {b:?}");
+    }
+    // Control: sigmoid's forward signal stays in (0, 1), so its ∂L/∂w shows the backward decay.
+    let sigmoid = config(d, "sigmoid", ChainSet::All);
+    assert!(sigmoid.weight_fit.unwrap().slope < -0.5);
+    assert_eq!(sigmoid.collapse, Collapse::NotCollapsed);
+}
+
+#[test]
+fn leaky_relu_backward_factor_decays_at_the_derived_rate_faster_than_sigmoids() {
+    let d = default_decay();
+    let leaky = config(d, "leaky_relu", ChainSet::All);
+    let alpha = scalar::activation::DEFAULT_LEAKY_SLOPE;
+    // Each unit is on its α side with probability ½ (w's sign is a fair coin independent of |w|).
+    let derived = expectation_over_standard_normal(|w| w.abs().log10()) + 0.5 * alpha.log10();
+    let prediction = leaky.prediction.unwrap();
+    assert!((prediction.slope - derived).abs() < 1e-6, "{} vs {derived}", prediction.slope);
+    let backward = leaky.backward_fit.unwrap();
+    assert!(within_3_se(backward, derived) && prediction.agrees, "{backward:?} vs {derived}");
+    let sigmoid = config(d, "sigmoid", ChainSet::All).backward_fit.unwrap();
+    let se = (backward.standard_error.powi(2) + sigmoid.standard_error.powi(2)).sqrt();
+    assert!(backward.slope + 3.0 * se < sigmoid.slope, "leaky {backward:?} vs sigmoid {sigmoid:?}");
+}
+
+#[test]
+fn w_times_the_weight_gradient_is_the_same_at_every_layer_of_the_sections_leaky_and_live_relu_chains() {
+    // Over every chain and layer, to rounding: (2D + 8)·ε (scalar's test derives it).
+    let d = default_decay();
+    let tolerance = (2 * d.max_depth + 8) as f64 * f64::EPSILON;
+    for (name, chains) in [("leaky_relu", ChainSet::All), ("relu", ChainSet::Live), ("relu", ChainSet::All)] {
+        let deviation = config(d, name, chains).homogeneity_deviation.expect("positively homogeneous");
+        assert!(deviation <= tolerance, "{name}: {deviation}");
+    }
+    assert_eq!(config(d, "tanh", ChainSet::All).homogeneity_deviation, None);
+    // Control: for tanh, whose f(z) ≠ f′(z)·z, w_d·∂L/∂w_d is not constant along a chain.
+    let chain = Chain::uniform(Activation::Tanh, vec![1.5, -2.0, 0.75, 1.25]).unwrap();
+    let g = chain.gradients_ext(0.8, 0.3);
+    let terms: Vec<f64> = g.weight.iter().zip(chain.weights()).map(|(g, w)| (*g * *w).to_f64()).collect();
+    assert!(terms.windows(2).any(|t| (t[0] - t[1]).abs() > 1e-3 * t[0].abs()), "{terms:?}");
+}
+
+#[test]
+fn relu_survival_is_two_to_the_minus_depth_and_the_same_at_every_layer() {
+    let s = &default_decay().survival;
+    assert!(s.rows.len() >= 8, "a range of depths");
+    let deepest = s.rows.last().unwrap();
+    assert!(deepest.expected_share * s.chains as f64 >= 30.0, "enough chains that the deepest row means something");
+    for r in &s.rows {
+        assert_eq!(r.expected_share, 2f64.powi(-(r.depth as i32)));
+        assert_eq!(r.live_everywhere, r.live_somewhere, "D = {}: non-zero at some layers only", r.depth);
+        let se = (r.expected_share * (1.0 - r.expected_share) / s.chains as f64).sqrt();
+        assert!((r.share - r.expected_share).abs() <= 3.0 * se, "D = {}: {} vs {}", r.depth, r.share, r.expected_share);
+    }
+}
+
+#[test]
+fn a_live_relu_chain_is_its_fold_so_folded_chains_are_distributed_as_survivors() {
+    // Every live chain of depth 6 among the survival streams' first 2000 has |∂L/∂w_d| bit for
+    // bit equal to its fold (|w|, |x|), and every fold is live.
+    let mut live = 0;
+    for i in 0..2000 {
+        let (chain, x, target) = survival::draw(1, 6, i);
+        let g = chain.gradients_ext(x, target);
+        let folded = Chain::uniform(Activation::Relu, chain.weights().iter().map(|w| w.abs()).collect()).unwrap();
+        let fg = folded.gradients_ext(x.abs(), target);
+        assert!(fg.weight.iter().all(|g| !g.is_zero()), "chain {i}: a fold is live");
+        if g.weight.iter().all(|g| !g.is_zero()) {
+            live += 1;
+            for (a, b) in g.weight.iter().zip(&fg.weight) {
+                assert_eq!(a.abs(), b.abs(), "chain {i}");
+            }
+        }
+    }
+    assert!(live > 10, "{live} live chains");
+}
+
+#[test]
+fn dead_relu_chains_say_all_exact_zero_instead_of_never_underflowing() {
+    let d = default_decay();
+    let relu = config(d, "relu", ChainSet::All);
+    assert!(relu.all_exact_zero);
+    assert!(relu.underflow.iter().all(|u| *u == Underflow::AllExactZero));
+    let md = render::markdown(&sections::Report { decay: d.clone(), ..sections::compute(&Config::new(1, true)) }, None);
+    let row = md.lines().find(|l| l.starts_with("| relu | none | all | — (all exact 0) | — (all exact 0) |")).unwrap();
+    assert!(!row.contains("> "), "{row}");
+    // Live chains do underflow, and say where.
+    let live = config(d, "relu", ChainSet::Live);
+    assert!(matches!(live.underflow[0], Underflow::At(_)));
+}
+
+#[test]
+fn the_f16_loss_scale_lifts_the_p10_gradient_to_2_to_the_minus_14_up_to_where_the_scaled_loss_overflows() {
+    // Independently: the quick configuration's sigmoid chains, redrawn; the median loss gives the cap.
+    let config = Config::new(3, true);
+    let d = decay::compute(&config);
+    let sigmoid = config_of(&d, "sigmoid");
+    let mut losses: Vec<f64> = (0..config.samples)
+        .map(|i| {
+            let mut rng = sections::stream_rng(config.seed, Stream::Decay { activation: 0, shortcut: 0 }, i as u64);
+            let w: Vec<f64> = (0..config.max_depth).map(|_| rng.normal()).collect();
+            let (x, t) = (rng.normal(), rng.uniform(0.0, 1.0));
+            Chain::uniform(Activation::Sigmoid, w).unwrap().loss(x, t)
+        })
+        .collect();
+    losses.sort_by(f64::total_cmp);
+    let median_loss = losses[losses.len().div_ceil(2) - 1];
+    let cap = sigmoid.loss_scale_cap;
+    assert!(2f64.powi(cap as i32) * median_loss <= 65504.0, "2^{cap}·{median_loss} overflows f16");
+    assert!(2f64.powi(cap as i32 + 1) * median_loss > 65504.0, "2^{cap} is not the largest");
+    for c in &d.configs {
+        for r in &c.rows {
+            let lifted = |n: i64| Ext::from_ln(r.p10 * std::f64::consts::LN_10) * 2f64.powi(n as i32);
+            match r.f16_loss_scale {
+                LossScale::Scale(n) | LossScale::BeyondRange(n) => {
+                    assert!(lifted(n).cmp_abs(Ext::pow2(-14)).unwrap().is_ge(), "{}: 2^{n} too small", c.activation);
+                    assert!(
+                        lifted(n - 1).cmp_abs(Ext::pow2(-14)).unwrap().is_lt(),
+                        "{}: 2^{n} not least",
+                        c.activation
+                    );
+                    assert_eq!(matches!(r.f16_loss_scale, LossScale::BeyondRange(_)), n > c.loss_scale_cap);
+                }
+                LossScale::NotNeeded => assert!(r.p10 >= -14.0 * std::f64::consts::LOG10_2),
+                LossScale::ExactZero => assert_eq!(r.p10, f64::NEG_INFINITY),
+            }
+        }
+    }
+}
+
+fn config_of<'a>(d: &'a Decay, name: &str) -> &'a DecayConfig {
+    config(d, name, ChainSet::All)
+}
+
+#[test]
+fn one_f16_scale_cannot_hold_a_sigmoid_chain_whose_layers_spread_over_hundreds_of_decades() {
+    let d = default_decay();
+    let decades = 65504f64.log10() - 2f64.powi(-24).log10();
+    assert!((d.f16.decades - decades).abs() < 1e-12, "{} vs {decades}", d.f16.decades);
+    // The spread, recomputed on the quick configuration's sigmoid chains from the oracle.
+    let config = Config::new(3, true);
+    let quick = decay::compute(&config);
+    let mut spreads: Vec<f64> = (0..config.samples)
+        .map(|i| {
+            let mut rng = sections::stream_rng(config.seed, Stream::Decay { activation: 0, shortcut: 0 }, i as u64);
+            let w: Vec<f64> = (0..config.max_depth).map(|_| rng.normal()).collect();
+            let (x, t) = (rng.normal(), rng.uniform(0.0, 1.0));
+            let m = Chain::uniform(Activation::Sigmoid, w).unwrap().magnitudes(x, t);
+            let hi = m.log10_abs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let lo = m.log10_abs.iter().copied().fold(f64::INFINITY, f64::min);
+            hi - lo
+        })
+        .collect();
+    spreads.sort_by(f64::total_cmp);
+    assert_eq!(config_of(&quick, "sigmoid").layer_spread, Some(spreads[spreads.len().div_ceil(2) - 1]));
+    for c in d.configs.iter().chain(&quick.configs) {
+        assert_eq!(c.spread_fits_f16, c.layer_spread.map(|s| s <= d.f16.decades), "{}", c.activation);
+    }
+    let sigmoid = config_of(d, "sigmoid").layer_spread.unwrap();
+    assert!(sigmoid > 10.0 * decades, "sigmoid's spread {sigmoid} is not hundreds of decades");
+}
+
+#[test]
+fn the_collapse_layer_is_the_median_layer_from_which_every_input_is_below_2_to_the_minus_14() {
+    let config = Config::new(3, true);
+    let quick = decay::compute(&config);
+    let level = 2f64.powi(-14);
+    let mut layers: Vec<usize> = (0..config.samples)
+        .map(|i| {
+            let mut rng = sections::stream_rng(config.seed, Stream::Decay { activation: 1, shortcut: 0 }, i as u64);
+            let w: Vec<f64> = (0..config.max_depth).map(|_| rng.normal()).collect();
+            let x = rng.normal();
+            let trace = Chain::uniform(Activation::Tanh, w).unwrap().forward_ext(x);
+            let above = trace.input.iter().rposition(|u| u.cmp_abs(Ext::from_f64(level)).unwrap().is_ge());
+            above.map_or(1, |i| i + 2)
+        })
+        .collect();
+    layers.sort_unstable();
+    let median = layers[layers.len().div_ceil(2) - 1];
+    let expected = if median > config.max_depth {
+        Collapse::NotCollapsed
+    } else {
+        Collapse::FromLayer { layer: median, through_depth: config.max_depth - median + 1 }
+    };
+    assert_eq!(config_of(&quick, "tanh").collapse, expected);
+    assert!(matches!(expected, Collapse::FromLayer { .. }));
+}
+
+#[test]
+fn every_slope_is_decades_per_layer_negative_when_shrinking_towards_the_input() {
+    // The sign of each fitted slope is the sign of (median at k = D) − (median at k = 1) wherever
+    // that difference is large; and the bound on the backward slope is above it.
+    let d = default_decay();
+    for c in &d.configs {
+        let first = c.rows.first().unwrap();
+        let last = c.rows.last().unwrap();
+        let columns = [
+            (c.weight_fit, first.median, last.median),
+            (c.backward_fit, first.backward_median, last.backward_median),
+            (c.forward_fit, first.forward_median, last.forward_median),
+        ];
+        for (fit, top, bottom) in columns {
+            if let Some(f) = fit.filter(|_| (bottom - top).abs() > 20.0 && bottom.is_finite() && top.is_finite()) {
+                assert_eq!(f.slope.signum(), (bottom - top).signum(), "{} {:?}", c.activation, c.shortcut);
+            }
+        }
+        if let (Some(bound), Some(b)) = (c.backward_slope_bound, c.backward_fit) {
+            assert!(b.slope <= bound + 3.0 * b.standard_error, "{}: {b:?} above its bound {bound}", c.activation);
+        }
+    }
+}
+
+#[test]
+fn section_2_states_its_own_sample_counts() {
+    let d = default_decay();
+    let md = render::markdown(&sections::Report { decay: d.clone(), ..sections::compute(&Config::new(1, true)) }, None);
+    let section = &md[md.find("## 2.").unwrap()..md.find("## 3.").unwrap()];
+    assert!(
+        section.contains(&format!("{} single-neuron chains of depth D = {} per configuration", d.samples, d.max_depth))
+    );
+    assert!(section.contains(&format!("{} bootstrap resamples", d.bootstrap_resamples)));
+    assert!(section.contains(&format!("{} chains per depth", d.survival.chains)));
+}
