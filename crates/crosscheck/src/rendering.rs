@@ -9,8 +9,9 @@ use report::sections::decay::survival::{Survival, SurvivalRow};
 use report::sections::decay::{
     Basis, ChainSet, Collapse, Decay, DecayConfig, DecayRow, Fit, LossScale, Prediction, Underflow, f16_range,
 };
-use report::sections::dense_init::{DenseInit, InitConfig};
+use report::sections::dense_init::{Decades, DenseInit, Estimate, ForwardCollapse, InitConfig};
 use report::sections::handwritten::{Bug, Param};
+use report::sections::meanfield::FixedPoint;
 use report::sections::worked::{WorkedChain, WorkedLayer};
 use report::sections::{Config, Label, Report};
 
@@ -196,20 +197,44 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
                 let n = if b.byte().is_multiple_of(8) { b.int_in(0, dense_depth) } else { dense_depth };
                 (0..n).map(|_| log10_value(b)).collect()
             };
+            let estimates = |b: &mut Bytes<'_>| -> Vec<Estimate> {
+                per_layer(b).into_iter().map(|log10_mean| Estimate { log10_mean, se: finite(b).abs() }).collect()
+            };
+            let decades = |b: &mut Bytes<'_>| Decades {
+                measured: log10_value(b),
+                se: finite(b).abs(),
+                spread: finite(b).abs(),
+                mean_field: log10_value(b),
+                corrected: b.bool().then(|| log10_value(b)),
+                agrees: b.bool(),
+                agrees_with_mean_field: b.bool(),
+            };
             InitConfig {
                 activation: name(b),
                 init: name(b),
                 sigma_w2: finite(b).abs(),
-                q_star: if b.byte().is_multiple_of(8) { f64::INFINITY } else { finite(b).abs() },
+                q_star: match b.byte() % 4 {
+                    0 => FixedPoint::Zero,
+                    1 => FixedPoint::Every,
+                    2 => FixedPoint::Unbounded,
+                    _ => FixedPoint::At(finite(b).abs()),
+                },
                 chi_1: finite(b).abs(),
-                activation_grad: per_layer(b),
-                weight_grad: per_layer(b),
+                phase: ["vanishing", "critical", "exploding"][b.int_in(0, 2)].into(),
+                networks: b.int_in(0, 100),
+                activation_grad: estimates(b),
+                weight_grad: estimates(b),
+                probe_grad: estimates(b),
                 predicted: per_layer(b),
+                corrected: b.bool().then(|| per_layer(b)),
                 measured_slope: b.bool().then(|| finite(b)),
                 predicted_slope: b.bool().then(|| finite(b)),
+                decades: decades(b),
+                probe_decades: decades(b),
+                forward_decades: log10_value(b),
+                weight_decades: log10_value(b),
+                output_share: log10_value(b),
                 non_finite: None,
-                phase: ["vanishing", "critical", "exploding"][b.int_in(0, 2)].into(),
-                gap_at_layer_1: b.bool().then(|| finite(b)),
             }
         })
         .collect();
@@ -219,6 +244,14 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
         depth: dense_depth,
         batch: b.int_in(1, 1024),
         nets: b.int_in(1, 100),
+        resamples: b.int_in(1, 1000),
+        collapse: b.bool().then(|| ForwardCollapse {
+            rows: init_configs.iter().map(|c| (c.activation.clone(), c.init.clone())).collect(),
+            backward: (log10_value(b), log10_value(b)),
+            forward: (log10_value(b), log10_value(b)),
+            weight_max_abs: finite(b).abs(),
+            output_share_max: log10_value(b),
+        }),
         configs: init_configs,
     };
     let runs = (0..b.int_in(0, 8)).map(|_| classic_runs(b)).collect();
@@ -288,13 +321,14 @@ pub fn markdown_sections(text: &str) -> Vec<(&str, &str)> {
 /// rows its tables must have, in order, and whether that list is the whole section (`true`) or
 /// only its first tables (`false`, for sections whose further tables are not one row per datum).
 /// One row per: worked layer; decay configuration (slopes), survival depth, decay configuration
-/// (formats), then decay row (for each configuration with rows); init configuration, then layer
-/// (two tables per activation); classic run, then bug. The other sections are checked for rows as wide as their headers only.
+/// (formats), then decay row (for each configuration with rows); init configuration (the
+/// summary, then what vanishes), then layer (two tables per activation); classic run, then bug.
+/// The other sections are checked for rows as wide as their headers only.
 pub fn expected_table_rows(report: &Report) -> Vec<(&'static str, Vec<usize>, bool)> {
     let configs = report.decay.configs.len();
     let mut decay = vec![configs, report.decay.survival.rows.len(), configs];
     decay.extend(report.decay.configs.iter().map(|c| c.rows.len()).filter(|&n| n > 0));
-    let mut dense = vec![report.dense_init.configs.len()];
+    let mut dense = vec![report.dense_init.configs.len(), report.dense_init.configs.len()];
     let mut activations: Vec<&str> = report.dense_init.configs.iter().map(|c| c.activation.as_str()).collect();
     activations.dedup();
     for _ in activations {

@@ -18,6 +18,8 @@
 //! BinaryCrossEntropy:  L = (1/B)·Σ_b Σ_j [softplus(z_bj) − t_bj·z_bj]      (z = the last layer's
 //!                      pre-activation, which must be a sigmoid layer; this equals
 //!                      −[t·ln σ(z) + (1−t)·ln(1 − σ(z))] without its cancellation)
+//! Linear:              L = (1/B)·Σ_b Σ_j t_bj·y_bj      (∂L/∂y = t/B: back-propagates the seed t,
+//!                      whatever the network outputs)
 //! ```
 //!
 //! The tape differentiates S = B·L (the plain sum) and each gradient is divided by B once at the
@@ -53,6 +55,8 @@ pub enum Loss {
     SquaredError,
     /// (1/B)·Σ [softplus(z) − t·z] on a sigmoid output layer.
     BinaryCrossEntropy,
+    /// (1/B)·Σ t·y: its gradient back-propagates the seed t, whatever the network outputs.
+    Linear,
 }
 
 /// The loss and its gradient with respect to every weight and bias.
@@ -179,6 +183,7 @@ impl Dense {
                 let term = match loss {
                     Loss::SquaredError => (y[j] - t[j]).square(),
                     Loss::BinaryCrossEntropy => z[j].activate(Activation::Softplus) - t[j] * z[j],
+                    Loss::Linear => t[j] * y[j],
                 };
                 sum = Some(sum.map_or(term, |s| s + term));
             }

@@ -16,7 +16,11 @@
 //! ```text
 //! SquaredError:        S = Σ_b Σ_j (y_bj − t_bj)²,                 G_L = ∂S/∂A_L = 2(Y − T)
 //! BinaryCrossEntropy:  S = Σ_b Σ_j [softplus(z_bj) − t_bj·z_bj],  Δ_L = ∂S/∂Z_L = σ(Z_L) − T
+//! Linear:              S = Σ_b Σ_j t_bj·y_bj,                      G_L = ∂S/∂A_L = T
 //! ```
+//!
+//! `Linear` starts backward from a given seed: with T = P, its gradients are the vector–Jacobian
+//! products Pᵀ·∂Y/∂θ / ν, whatever the network outputs (a probe independent of the weights).
 //!
 //! Backward, layer L down to 1, with G_l = ∂S/∂A_l and Δ_l = ∂S/∂Z_l:
 //!
@@ -187,6 +191,9 @@ pub enum Loss {
     SquaredError,
     /// Σ [softplus(z) − t·z] on a sigmoid output layer's logits z, divided by ν.
     BinaryCrossEntropy,
+    /// Σ t·y, divided by ν: linear in the output, so backward starts from the seed G_L = T
+    /// whatever the network outputs (the target batch is the seed: a vector–Jacobian product).
+    Linear,
 }
 
 /// ν, what the summed loss is divided by.

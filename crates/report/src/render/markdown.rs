@@ -6,7 +6,6 @@ use super::prose;
 use crate::numfmt::{log10, percent, sig};
 use crate::sections::Report;
 use crate::sections::classic::{self, Classic, ClassicRuns};
-use crate::sections::dense_init::{self, DenseInit};
 use crate::sections::exploding::{self, Exploding, Location};
 use crate::sections::remedies::{self, Remedies};
 use crate::sections::symptoms::Symptom;
@@ -30,7 +29,7 @@ pub fn markdown(report: &Report, plots: Option<&str>) -> String {
     );
     worked(&mut out, &report.worked);
     decay::decay(&mut out, &report.decay, plots);
-    dense_init(&mut out, &report.dense_init);
+    super::dense_init::dense_init(&mut out, &report.dense_init);
     exploding(&mut out, &report.exploding);
     remedies(&mut out, &report.remedies);
     classic(&mut out, &report.classic);
@@ -140,108 +139,6 @@ fn classic_row(out: &mut String, r: &ClassicRuns) {
         percent(r.stuck_share),
         r.median_hidden_spread.map_or_else(|| "— (no hidden layer)".into(), |s| sig(s, 3)),
     );
-}
-
-fn dense_init(out: &mut String, d: &DenseInit) {
-    let _ = writeln!(out, "## 3. Dense networks and initialisation\n");
-    let _ = writeln!(
-        out,
-        "{} networks per row of {} square layers of width {} (no biases, the top layer linear; the same weights for both activations), \
-         a batch of {} inputs x ~ N(0, 1) with targets t ~ N(0, 1), squared error, differentiated on the vectorised engine. \
-         Per layer l the engine's statistics give ‖∂L/∂a_l‖² (the back-propagated activation gradient) and ‖∂L/∂W_l‖²; \
-         the tables show log10 of their mean over the networks. \
-         Mean-field theory predicts ‖∂L/∂a_{{l−1}}‖² ≈ χ_l·‖∂L/∂a_l‖² with χ_l = σ_w²·E[φ′(√q_l·z)²], q_l the pre-activation variance \
-         (σ_w² = width·Var(w)); at the fixed point q*, χ₁ < 1 means vanishing, χ₁ > 1 exploding, χ₁ = 1 the critical line. \
-         The expectations are computed by quadrature; the prediction is anchored at the measured top layer.\n",
-        d.nets, d.depth, d.width, d.batch
-    );
-    let _ = writeln!(
-        out,
-        "The slope columns are the least-squares slope of log10 ‖∂L/∂a_l‖² against l, in decades per layer: positive means the gradient shrinks towards the input.\n"
-    );
-    let _ = writeln!(
-        out,
-        "| activation | init | σ_w² | q* | χ₁ | phase | slope, measured | slope, predicted | measured − predicted at layer 1 |"
-    );
-    let _ = writeln!(out, "|---|---|---:|---:|---:|---|---:|---:|---:|");
-    for c in &d.configs {
-        let q_star = if c.q_star.is_infinite() {
-            "∞ (grows every layer)".to_string()
-        } else if c.q_star < 1e-100 {
-            "0".into()
-        } else {
-            sig(c.q_star, 3)
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            c.activation,
-            c.init,
-            sig(c.sigma_w2, 3),
-            q_star,
-            sig(c.chi_1, 4),
-            c.phase,
-            c.measured_slope.map_or_else(|| "—".into(), |v| sig(v, 3)),
-            c.predicted_slope.map_or_else(|| "—".into(), |v| sig(v, 3)),
-            c.gap_at_layer_1.map_or_else(|| "—".into(), |v| sig(v, 2)),
-        );
-    }
-    out.push('\n');
-    let off: Vec<String> = d
-        .configs
-        .iter()
-        .filter(|c| c.gap_at_layer_1.is_some_and(|g| g.abs() > dense_init::DISAGREEMENT_DECADES))
-        .map(|c| format!("{} with {} ({} decades)", c.activation, c.init, sig(c.gap_at_layer_1.unwrap_or(0.0), 2)))
-        .collect();
-    if off.is_empty() {
-        let _ = writeln!(
-            out,
-            "Measurement and theory agree within {} decades at every layer of every row.\n",
-            sig(dense_init::DISAGREEMENT_DECADES, 2)
-        );
-    } else {
-        let _ = writeln!(
-            out,
-            "Where they disagree by more than {} decades after the whole depth: {}. Mean-field theory is exact for infinitely wide layers; \
-             at width {} the squared norm of a product of {} random layers fluctuates from network to network, with a spread that grows like depth/width, \
-             and a mean over {} networks is dominated by its largest member. For ReLU these fluctuations compound even on the critical line \
-             (the mean squared gradient grows like e^(c·depth/width)), so the measured mean drifts above the flat prediction.\n",
-            sig(dense_init::DISAGREEMENT_DECADES, 2),
-            off.join("; "),
-            d.width,
-            d.depth,
-            d.nets
-        );
-    }
-    let mut activations: Vec<&str> = d.configs.iter().map(|c| c.activation.as_str()).collect();
-    activations.dedup();
-    for activation in activations {
-        let rows: Vec<_> = d.configs.iter().filter(|c| c.activation == activation).collect();
-        let _ = writeln!(out, "### {activation}: log10 ‖∂L/∂a_l‖², measured (predicted)\n");
-        let names: Vec<&str> = rows.iter().map(|c| c.init.as_str()).collect();
-        let _ = writeln!(out, "| layer | {} |", names.join(" | "));
-        let _ = writeln!(out, "|---:|{}", "---:|".repeat(names.len()));
-        for l in 0..d.depth {
-            let cells: Vec<String> = rows
-                .iter()
-                .map(|c| match (c.activation_grad.get(l), c.predicted.get(l)) {
-                    (Some(&m), Some(&p)) => format!("{} ({})", log10(m, 2), log10(p, 2)),
-                    _ => "—".into(),
-                })
-                .collect();
-            let _ = writeln!(out, "| {} | {} |", l + 1, cells.join(" | "));
-        }
-        out.push('\n');
-        let _ = writeln!(out, "### {activation}: log10 ‖∂L/∂W_l‖², measured\n");
-        let _ = writeln!(out, "| layer | {} |", names.join(" | "));
-        let _ = writeln!(out, "|---:|{}", "---:|".repeat(names.len()));
-        for l in 0..d.depth {
-            let cells: Vec<String> =
-                rows.iter().map(|c| c.weight_grad.get(l).map_or_else(|| "—".into(), |&v| log10(v, 2))).collect();
-            let _ = writeln!(out, "| {} | {} |", l + 1, cells.join(" | "));
-        }
-        out.push('\n');
-    }
 }
 
 fn location(l: &Option<Location>) -> String {

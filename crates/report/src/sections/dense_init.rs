@@ -3,14 +3,22 @@
 //! mean-field prediction ([`super::meanfield`]).
 //!
 //! For every initialisation scheme and activation, `nets` networks of `depth` square layers of
-//! `width` units (no biases, the last layer linear; the same weights for each activation) are drawn and differentiated on a batch of
-//! inputs x ~ N(0, 1) with targets t ~ N(0, 1) under squared error. Per layer l the engine's
-//! statistics give ‖∂L/∂a_l‖² (over the batch) and ‖∂L/∂W_l‖²; the section reports log10 of their
-//! means over the networks. The prediction: ‖∂L/∂a_{l−1}‖² ≈ χ_l·‖∂L/∂a_l‖², with
-//! χ_l = σ_w²·E[f′_l(√q_l·z)²] and q_l the mean-field pre-activation variance of layer l, anchored
-//! at the measured top layer.
+//! `width` units (no biases, the last layer linear; the same weights for each activation) are
+//! drawn and differentiated on a batch of inputs x ~ N(0, 1) twice: under squared error with
+//! targets t ~ N(0, 1), and under the linear loss L = Σ p·y/B with a probe p ~ N(0, 1) drawn
+//! independently of the weights (the control: its backward seed does not depend on the network).
+//! Per layer l the engine's statistics give ‖∂L/∂a_l‖² (over the batch) and ‖∂L/∂W_l‖², and
+//! the workspace the forward signal ‖a_l‖²; the section reports log10 of their means over the
+//! networks, each with its bootstrap standard error over networks ([`super::bootstrap`]).
+//!
+//! Predictions, anchored at the measured top layer: mean field, ‖∂L/∂a_{l−1}‖² ≈ χ_l·‖∂L/∂a_l‖²
+//! with χ_l = σ_w²·E[f′_l(√q_l·z)²], which assumes a backward signal independent of the weights;
+//! and, for ReLU with Gaussian weights under squared error, whose seed 2(y − t) carries the
+//! network's Jacobian (y = J·x), the exact second moment of [`meanfield::relu_squared_error_grad`].
+//! The comparison is the statistic log10(mean ‖∂L/∂a_1‖² / mean ‖∂L/∂a_D‖²) ([`Decades`]).
 
-use super::meanfield::{chi, fixed_point, layer_q};
+use super::bootstrap::{self, Bootstrap};
+use super::meanfield::{self, FixedPoint, chi, fixed_point, layer_q};
 use super::{Config, Stream, stream_rng};
 use rayon::prelude::*;
 use scalar::Activation;
@@ -18,20 +26,55 @@ use scalar::init::Init;
 use serde::Serialize;
 use vectorised::{Batch, Dense, DenseLayer, Loss, Normalisation, Workspace};
 
-/// The schemes compared, with the names the report prints.
-pub fn schemes(width: usize) -> Vec<(&'static str, Init)> {
+/// One scheme: its stream index (fixed forever: [`Stream::DenseInit`]), name and distribution.
+#[derive(Debug, Clone, Copy)]
+pub struct Scheme {
+    /// The `scheme` of its [`Stream::DenseInit`].
+    pub stream: usize,
+    /// The name the report prints.
+    pub name: &'static str,
+    /// The distribution.
+    pub init: Init,
+}
+
+/// The schemes compared. LeCun's N(0, 1/n_in) (stream 2) is Xavier's N(0, 2/(n_in + n_out))
+/// for square layers, so it is not drawn again; the others keep their streams.
+pub fn schemes(width: usize) -> Vec<Scheme> {
+    let scheme = |stream, name, init| Scheme { stream, name, init };
     vec![
-        ("U[±1/√n]", Init::Uniform { a: 1.0 / (width as f64).sqrt() }),
-        ("Xavier", Init::XavierNormal),
-        ("LeCun", Init::LeCun),
-        ("He", Init::He),
-        ("orthogonal", Init::Orthogonal { gain: 1.0 }),
-        ("N(0, 1)", Init::Normal { std: 1.0 }),
+        scheme(0, "U[±1/√n]", Init::Uniform { a: 1.0 / (width as f64).sqrt() }),
+        scheme(1, "Xavier", Init::XavierNormal),
+        scheme(3, "He", Init::He),
+        scheme(4, "orthogonal", Init::Orthogonal { gain: 1.0 }),
+        scheme(5, "N(0, 1)", Init::Normal { std: 1.0 }),
     ]
+}
+
+/// Whether every weight of the scheme is an independent Gaussian (what the corrected
+/// prediction's derivation assumes).
+pub fn is_gaussian(init: Init) -> bool {
+    matches!(init, Init::Normal { .. } | Init::XavierNormal | Init::He | Init::LeCun)
 }
 
 /// The activations compared.
 pub const ACTIVATIONS: [Activation; 2] = [Activation::Tanh, Activation::Relu];
+
+/// Networks per configuration in the default report: enough that the bootstrap standard error of
+/// the top-to-layer-1 decades is about 0.1 or less where networks differ by half a decade or
+/// less, few enough that the default report stays well under 30 s on two cores (drawing the
+/// weights, orthogonal ones above all, costs more than differentiating them).
+pub const NETS: usize = 16;
+/// Networks per configuration with `--quick`.
+pub const QUICK_NETS: usize = 8;
+
+/// Theory and measurement agree when they differ by at most this many decades, or by at most
+/// [`AGREEMENT_SE`] bootstrap standard errors, whichever is larger.
+pub const AGREEMENT_DECADES: f64 = 0.15;
+/// See [`AGREEMENT_DECADES`].
+pub const AGREEMENT_SE: f64 = 3.0;
+
+/// |χ₁ − 1| below this counts as critical.
+pub const CRITICAL_BAND: f64 = 0.01;
 
 /// The whole section.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -42,10 +85,59 @@ pub struct DenseInit {
     pub depth: usize,
     /// Samples per batch.
     pub batch: usize,
-    /// Networks per configuration.
+    /// Networks drawn per configuration.
     pub nets: usize,
-    /// One entry per (activation, scheme).
+    /// Bootstrap resamples per configuration.
+    pub resamples: usize,
+    /// One entry per (activation, scheme), by activation then scheme.
     pub configs: Vec<InitConfig>,
+    /// What the vanishing rows' forward signal does, if there are vanishing rows.
+    pub collapse: Option<ForwardCollapse>,
+}
+
+/// log10 of a mean over networks, with its bootstrap standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Estimate {
+    /// log10 of the mean over the networks.
+    pub log10_mean: f64,
+    /// Its bootstrap standard error over networks (decades).
+    pub se: f64,
+}
+
+/// The statistic theory is checked on: log10(mean ‖∂L/∂a_1‖² / mean ‖∂L/∂a_D‖²), the decades the
+/// back-propagated gradient gains from the top layer down to layer 1 (negative: vanishing).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Decades {
+    /// Measured, on the networks drawn.
+    pub measured: f64,
+    /// Its bootstrap standard error over networks.
+    pub se: f64,
+    /// The spread over networks: the standard deviation of the per-network log10 ratio.
+    pub spread: f64,
+    /// Mean field's prediction: log10 of the product of χ over layers D … 2.
+    pub mean_field: f64,
+    /// The corrected prediction, where one is derived (ReLU, Gaussian weights, squared error).
+    pub corrected: Option<f64>,
+    /// Whether the measurement agrees with the prediction that applies (the corrected one where
+    /// there is one) within max([`AGREEMENT_DECADES`], [`AGREEMENT_SE`]·se).
+    pub agrees: bool,
+    /// Whether it agrees with mean field within the same tolerance.
+    pub agrees_with_mean_field: bool,
+}
+
+impl Decades {
+    fn new(measured: f64, se: f64, spread: f64, mean_field: f64, corrected: Option<f64>) -> Decades {
+        let close = |p: f64| (measured - p).abs() <= AGREEMENT_DECADES.max(AGREEMENT_SE * se);
+        Decades {
+            measured,
+            se,
+            spread,
+            mean_field,
+            corrected,
+            agrees: close(corrected.unwrap_or(mean_field)),
+            agrees_with_mean_field: close(mean_field),
+        }
+    }
 }
 
 /// One (activation, scheme) measured and predicted.
@@ -57,50 +149,81 @@ pub struct InitConfig {
     pub init: String,
     /// σ_w² = width·Var(w).
     pub sigma_w2: f64,
-    /// The fixed point q*.
-    pub q_star: f64,
+    /// Where mean field's pre-activation variance goes.
+    pub q_star: FixedPoint,
     /// χ₁ = χ(q*): < 1 vanishing, > 1 exploding, 1 critical.
     pub chi_1: f64,
-    /// Per layer (index l − 1): log10 of the mean of ‖∂L/∂a_l‖² over the networks.
-    pub activation_grad: Vec<f64>,
-    /// Per layer: log10 of the mean of ‖∂L/∂W_l‖².
-    pub weight_grad: Vec<f64>,
-    /// Per layer: the mean-field prediction for `activation_grad`, anchored at the top layer.
+    /// "vanishing", "critical" or "exploding", from χ₁ (critical within ±[`CRITICAL_BAND`]).
+    pub phase: String,
+    /// Networks whose gradients were finite (the means are over these).
+    pub networks: usize,
+    /// Per layer (index l − 1): ‖∂L/∂a_l‖² under squared error.
+    pub activation_grad: Vec<Estimate>,
+    /// Per layer: ‖∂L/∂W_l‖² under squared error.
+    pub weight_grad: Vec<Estimate>,
+    /// Per layer: ‖∂L/∂a_l‖² under the probe seed.
+    pub probe_grad: Vec<Estimate>,
+    /// Per layer: mean field's prediction for `activation_grad`, anchored at the measured top.
     pub predicted: Vec<f64>,
-    /// Least-squares slope of `activation_grad` against l (decades per layer, towards the output).
+    /// Per layer: the corrected prediction for `activation_grad`, anchored at the measured top.
+    pub corrected: Option<Vec<f64>>,
+    /// Least-squares slope of log10 mean ‖∂L/∂a_l‖² against D − l, the layers below the top
+    /// (decades per layer; negative: vanishing).
     pub measured_slope: Option<f64>,
     /// The same for `predicted`.
     pub predicted_slope: Option<f64>,
+    /// Squared error: top to layer 1.
+    pub decades: Decades,
+    /// The probe seed: top to layer 1.
+    pub probe_decades: Decades,
+    /// log10(mean ‖a_D‖² / mean ‖a_1‖²): what the forward signal gains over the same layers.
+    pub forward_decades: f64,
+    /// log10(mean ‖∂L/∂W_1‖² / mean ‖∂L/∂W_D‖²).
+    pub weight_decades: f64,
+    /// log10(mean ‖y‖² / mean ‖y − t‖²): the share of the output error that depends on the input.
+    pub output_share: f64,
     /// Networks whose gradients were not finite (left out), with the first location met.
     pub non_finite: Option<(usize, String)>,
-    /// "vanishing", "critical" or "exploding", from χ₁ (critical within ±[`CRITICAL_BAND`]).
-    pub phase: String,
-    /// Measured minus predicted log10 ‖∂L/∂a_1‖²: how far theory is off after the whole depth.
-    pub gap_at_layer_1: Option<f64>,
 }
 
-/// |χ₁ − 1| below this counts as critical.
-pub const CRITICAL_BAND: f64 = 0.01;
-/// A gap at layer 1 beyond this many decades is called a disagreement.
-pub const DISAGREEMENT_DECADES: f64 = 0.5;
+/// The vanishing rows' backward and forward signals and weight gradients, side by side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForwardCollapse {
+    /// The rows: (activation, scheme).
+    pub rows: Vec<(String, String)>,
+    /// Least and most decades ‖∂L/∂a_l‖² gains from the top to layer 1.
+    pub backward: (f64, f64),
+    /// Least and most decades ‖a_l‖² gains from layer 1 to the top.
+    pub forward: (f64, f64),
+    /// The largest |decades| of ‖∂L/∂W_l‖² from the top to layer 1.
+    pub weight_max_abs: f64,
+    /// The largest log10 share of the output error that depends on the input.
+    pub output_share_max: f64,
+}
 
 /// Computes the section.
 pub fn compute(config: &Config) -> DenseInit {
-    let (width, depth, batch, nets) = if config.quick { (32, 8, 8, 2) } else { (256, 30, 16, 3) };
+    let (width, depth, batch, nets) = if config.quick { (32, 8, 8, QUICK_NETS) } else { (256, 30, 16, NETS) };
     let shape = Shape { width, depth, batch };
     let mut by_scheme = Vec::new();
-    for (s, (name, init)) in schemes(width).into_iter().enumerate() {
-        // The same weights and data for every activation (a controlled comparison), drawn once.
-        let stream = Stream::DenseInit { scheme: s };
-        let draws: Vec<Draw> =
-            (0..nets).into_par_iter().map(|k| Draw::new(config.seed, stream, k, init, &shape)).collect();
-        by_scheme.push(ACTIVATIONS.map(|activation| measure(activation, name, init, &draws, &shape)));
+    for scheme in schemes(width) {
+        // The same weights and data for every activation (a controlled comparison), drawn once
+        // per network, which is then differentiated under each activation and both seeds.
+        let runs: Vec<[Result<NetRun, String>; 2]> =
+            (0..nets).into_par_iter().map(|k| Draw::new(config.seed, scheme, k, &shape).run_all(&shape)).collect();
+        by_scheme.push((scheme, runs));
     }
     // Order: by activation, then by scheme.
-    let configs = (0..ACTIVATIONS.len())
-        .flat_map(|a| by_scheme.iter().map(move |per_activation| per_activation[a].clone()))
-        .collect();
-    DenseInit { width, depth, batch, nets, configs }
+    let mut configs = Vec::new();
+    for (a, &activation) in ACTIVATIONS.iter().enumerate() {
+        for (scheme, runs) in &by_scheme {
+            let runs: Vec<&Result<NetRun, String>> = runs.iter().map(|r| &r[a]).collect();
+            let mut rng = stream_rng(config.seed, Stream::DenseInitBootstrap { config: configs.len() }, 0);
+            configs.push(summarise(activation, *scheme, &runs, &shape, &mut rng));
+        }
+    }
+    let collapse = forward_collapse(&configs);
+    DenseInit { width, depth, batch, nets, resamples: bootstrap::RESAMPLES, configs, collapse }
 }
 
 /// The section's sizes.
@@ -110,33 +233,55 @@ struct Shape {
     batch: usize,
 }
 
-/// ‖∂L/∂a_l‖² and ‖∂L/∂W_l‖² of one network, per layer.
-struct Norms {
+/// One network's squared norms (each over the batch), per layer l = 1…D (index l − 1).
+struct NetRun {
+    /// ‖∂L/∂a_l‖², squared error.
     activation: Vec<f64>,
+    /// ‖∂L/∂W_l‖², squared error.
     weight: Vec<f64>,
+    /// ‖∂L/∂a_l‖², probe seed.
+    probe: Vec<f64>,
+    /// ‖a_l‖².
+    forward: Vec<f64>,
+    /// ‖y − t‖².
+    error: f64,
 }
 
-/// One network's weights (`[layer][out][in]`) and batch.
+/// One network's weights (`[layer][out][in]`), batch, targets and probe.
 struct Draw {
     weights: Vec<Vec<Vec<f64>>>,
     x: Vec<f64>,
     t: Vec<f64>,
+    probe: Vec<f64>,
 }
 
 impl Draw {
-    fn new(seed: u64, stream: Stream, k: usize, init: Init, shape: &Shape) -> Draw {
-        let mut rng = stream_rng(seed, stream, k as u64);
+    fn new(seed: u64, scheme: Scheme, k: usize, shape: &Shape) -> Draw {
+        let mut rng = stream_rng(seed, Stream::DenseInit { scheme: scheme.stream }, k as u64);
         let weights = (0..shape.depth)
-            .map(|_| init.matrix(shape.width, shape.width, &mut rng).expect("valid scheme and shape"))
+            .map(|_| scheme.init.matrix(shape.width, shape.width, &mut rng).expect("valid scheme and shape"))
             .collect();
         let n = shape.batch * shape.width;
         let x = (0..n).map(|_| rng.normal()).collect();
         let t = (0..n).map(|_| rng.normal()).collect();
-        Draw { weights, x, t }
+        let mut rng = stream_rng(seed, Stream::DenseInitProbe { scheme: scheme.stream }, k as u64);
+        let probe = (0..n).map(|_| rng.normal()).collect();
+        Draw { weights, x, t, probe }
     }
 
-    /// ‖∂L/∂a_l‖² and ‖∂L/∂W_l‖² per layer, or where a value first became non-finite.
-    fn squared_norms(&self, activation: vectorised::Activation, shape: &Shape) -> Result<Norms, String> {
+    fn run_all(&self, shape: &Shape) -> [Result<NetRun, String>; 2] {
+        let mut ws = Workspace::new();
+        ACTIVATIONS.map(|a| self.run(super::engine_activation(a), shape, &mut ws))
+    }
+
+    /// The squared-error and the probe runs of one activation, or where a value first became
+    /// non-finite.
+    fn run(
+        &self,
+        activation: vectorised::Activation,
+        shape: &Shape,
+        ws: &mut Workspace<f64>,
+    ) -> Result<NetRun, String> {
         let layers: Vec<DenseLayer<f64>> = self
             .weights
             .iter()
@@ -147,70 +292,102 @@ impl Draw {
             })
             .collect();
         let net = Dense::new(layers, None).expect("consistent widths");
-        let mut ws = Workspace::new();
         let input = Batch::new(&self.x, shape.batch, shape.width).expect("shape");
-        let target = Batch::new(&self.t, shape.batch, shape.width).expect("shape");
-        net.gradients(input, target, Loss::SquaredError, Normalisation::PerSample, &mut ws)
-            .map_err(|e| e.to_string())?;
-        let stats = ws.stats().expect("statistics are on by default");
-        if let Some(nf) = stats.first_non_finite {
-            return Err(format!("layer {} unit {} ({:?})", nf.layer, nf.unit, nf.stage));
-        }
         let sq = |v: f64| v * v;
-        Ok(Norms {
-            activation: stats.layers.iter().map(|s| sq(s.activation.norm)).collect(),
-            weight: stats.layers.iter().map(|s| sq(s.weight.norm)).collect(),
-        })
+        let mut pass = |seed: &[f64], loss: Loss| -> Result<(Vec<f64>, Vec<f64>), String> {
+            let seed = Batch::new(seed, shape.batch, shape.width).expect("shape");
+            net.gradients(input, seed, loss, Normalisation::PerSample, ws).map_err(|e| e.to_string())?;
+            let stats = ws.stats().expect("statistics are on by default");
+            if let Some(nf) = stats.first_non_finite {
+                return Err(format!("layer {} unit {} ({:?})", nf.layer, nf.unit, nf.stage));
+            }
+            Ok(stats.layers.iter().map(|s| (sq(s.activation.norm), sq(s.weight.norm))).unzip())
+        };
+        let (probe, _) = pass(&self.probe, Loss::Linear)?;
+        let (activation, weight) = pass(&self.t, Loss::SquaredError)?;
+        let sum_sq = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>();
+        let forward: Vec<f64> =
+            (1..=shape.depth).map(|l| sum_sq(ws.activations(l).expect("the network has layer l"))).collect();
+        let y = ws.activations(shape.depth).expect("the network has an output");
+        let error = y.iter().zip(&self.t).map(|(y, t)| sq(y - t)).sum();
+        Ok(NetRun { activation, weight, probe, forward, error })
     }
 }
 
-fn measure(activation: Activation, name: &str, init: Init, draws: &[Draw], shape: &Shape) -> InitConfig {
+/// Means, standard errors, predictions and comparisons of one configuration's networks.
+fn summarise(
+    activation: Activation,
+    scheme: Scheme,
+    runs: &[&Result<NetRun, String>],
+    shape: &Shape,
+    rng: &mut scalar::rng::Rng,
+) -> InitConfig {
     let (width, depth) = (shape.width, shape.depth);
-    let engine_activation = super::engine_activation(activation);
-    let runs: Vec<Result<Norms, String>> =
-        draws.par_iter().map(|draw| draw.squared_norms(engine_activation, shape)).collect();
-    let ok: Vec<&Norms> = runs.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let ok: Vec<&NetRun> = runs.iter().filter_map(|r| r.as_ref().ok()).collect();
     let non_finite = runs.iter().filter(|r| r.is_err()).count();
     let first_error = runs.iter().find_map(|r| r.as_ref().err().cloned());
-    let mean_log = |pick: fn(&Norms) -> &Vec<f64>, l: usize| {
-        (ok.iter().map(|r| pick(r)[l]).sum::<f64>() / ok.len() as f64).log10()
+    let boot = Bootstrap::new(rng, ok.len());
+    let every = bootstrap::all(ok.len());
+    // Per network, the value `pick` gives; then its log10 mean with a standard error.
+    let column = |pick: &dyn Fn(&NetRun) -> f64| -> Vec<f64> { ok.iter().map(|r| pick(r)).collect() };
+    let estimate = |values: &[f64]| Estimate {
+        log10_mean: bootstrap::log10_mean(values, &every),
+        se: boot.standard_error(|idx| bootstrap::log10_mean(values, idx)),
     };
-    let (activation_grad, weight_grad): (Vec<f64>, Vec<f64>) = if ok.is_empty() {
-        (Vec::new(), Vec::new())
-    } else {
-        (0..depth).map(|l| (mean_log(|r| &r.activation, l), mean_log(|r| &r.weight, l))).unzip()
+    let per_layer = |pick: fn(&NetRun) -> &Vec<f64>| -> Vec<Estimate> {
+        (0..depth).map(|l| estimate(&column(&|r| pick(r)[l]))).collect()
     };
-    let sigma_w2 = init.std_dev(width, width).powi(2) * width as f64;
+    let activation_grad = per_layer(|r| &r.activation);
+    let weight_grad = per_layer(|r| &r.weight);
+    let probe_grad = per_layer(|r| &r.probe);
+    // log10(mean bottom / mean top) with its standard error and spread over networks.
+    let ratio = |bottom: &[f64], top: &[f64], idx: &[usize]| {
+        bootstrap::log10_mean(bottom, idx) - bootstrap::log10_mean(top, idx)
+    };
+    let measured_ratio = |pick: fn(&NetRun) -> &Vec<f64>| {
+        let (bottom, top) = (column(&|r| pick(r)[0]), column(&|r| pick(r)[depth - 1]));
+        let per_net: Vec<f64> = bottom.iter().zip(&top).map(|(b, t)| (b / t).log10()).collect();
+        let n = per_net.len() as f64;
+        let mean = per_net.iter().sum::<f64>() / n;
+        let spread = (per_net.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1.0)).sqrt();
+        (ratio(&bottom, &top, &every), boot.standard_error(|idx| ratio(&bottom, &top, idx)), spread)
+    };
+
+    let sigma_w2 = scheme.init.std_dev(width, width).powi(2) * width as f64;
     let (q_star, chi_1) = fixed_point(activation, sigma_w2, 0.0);
-    // q_l for the hidden layers (inputs have E[x²] = 1); the top layer is linear.
+    // q_l for the hidden layers (inputs have E[x²] = 1); the top layer is linear. chi_down[l − 1]
+    // is log10 χ_{l+1}: from ∂L/∂a_{l+1} to ∂L/∂a_l.
     let q = layer_q(activation, sigma_w2, 0.0, 1.0, depth);
-    let predicted = if activation_grad.is_empty() {
-        Vec::new()
-    } else {
-        let mut p = vec![0.0; depth];
-        p[depth - 1] = activation_grad[depth - 1];
-        for l in (1..depth).rev() {
-            // p[l − 1] is layer l, p[l] layer l + 1: ‖∂L/∂a_l‖² ≈ χ_{l+1}·‖∂L/∂a_{l+1}‖², where
-            // χ_{l+1} uses q_{l+1} = q[l], and the linear top layer passes σ_w² back.
-            let layer_chi = if l + 1 == depth { sigma_w2 } else { chi(activation, sigma_w2, q[l]) };
-            p[l - 1] = p[l] + layer_chi.log10();
-        }
-        p
+    let chi_down: Vec<f64> =
+        (1..depth).map(|l| if l + 1 == depth { sigma_w2 } else { chi(activation, sigma_w2, q[l]) }.log10()).collect();
+    let mean_field: f64 = chi_down.iter().sum();
+    let corrected_profile = (activation == Activation::Relu && is_gaussian(scheme.init))
+        .then(|| meanfield::relu_squared_error_grad(sigma_w2, width, depth));
+    let top = activation_grad.last().map_or(f64::NAN, |e| e.log10_mean);
+    let mut predicted = vec![top; depth];
+    for l in (0..depth - 1).rev() {
+        predicted[l] = predicted[l + 1] + chi_down[l];
+    }
+    let corrected = corrected_profile.as_ref().map(|p| p.iter().map(|v| top + (v / p[depth - 1]).log10()).collect());
+    let corrected_decades = corrected_profile.as_ref().map(|p| (p[0] / p[depth - 1]).log10());
+
+    let (measured, se, spread) = measured_ratio(|r| &r.activation);
+    let decades = Decades::new(measured, se, spread, mean_field, corrected_decades);
+    let (measured, se, spread) = measured_ratio(|r| &r.probe);
+    let probe_decades = Decades::new(measured, se, spread, mean_field, None);
+    let forward = |l: usize| bootstrap::log10_mean(&column(&|r| r.forward[l]), &every);
+    let weight = |l: usize| bootstrap::log10_mean(&column(&|r| r.weight[l]), &every);
+    let output_share = forward(depth - 1) - bootstrap::log10_mean(&column(&|r| r.error), &every);
+    // Slopes against the layers below the top, D − l: negative means vanishing.
+    let points = |v: &mut dyn Iterator<Item = f64>| -> Vec<(f64, f64)> {
+        v.enumerate().map(|(l, y)| ((depth - 1 - l) as f64, y)).collect()
     };
-    let gap_at_layer_1 = activation_grad.first().zip(predicted.first()).map(|(m, p)| m - p);
-    let points = |v: &[f64]| -> Vec<(f64, f64)> { v.iter().enumerate().map(|(l, &y)| ((l + 1) as f64, y)).collect() };
     InitConfig {
         activation: activation.name().to_string(),
-        init: name.to_string(),
+        init: scheme.name.to_string(),
         sigma_w2,
         q_star,
         chi_1,
-        measured_slope: super::stats::slope(&points(&activation_grad)),
-        predicted_slope: super::stats::slope(&points(&predicted)),
-        activation_grad,
-        weight_grad,
-        predicted,
-        non_finite: first_error.map(|e| (non_finite, e)),
         phase: if chi_1 < 1.0 - CRITICAL_BAND {
             "vanishing"
         } else if chi_1 > 1.0 + CRITICAL_BAND {
@@ -219,6 +396,34 @@ fn measure(activation: Activation, name: &str, init: Init, draws: &[Draw], shape
             "critical"
         }
         .to_string(),
-        gap_at_layer_1,
+        networks: ok.len(),
+        measured_slope: super::stats::slope(&points(&mut activation_grad.iter().map(|e| e.log10_mean))),
+        predicted_slope: super::stats::slope(&points(&mut predicted.iter().copied())),
+        activation_grad,
+        weight_grad,
+        probe_grad,
+        predicted,
+        corrected,
+        decades,
+        probe_decades,
+        forward_decades: forward(depth - 1) - forward(0),
+        weight_decades: weight(0) - weight(depth - 1),
+        output_share,
+        non_finite: first_error.map(|e| (non_finite, e)),
     }
+}
+
+/// The vanishing rows side by side, if any.
+fn forward_collapse(configs: &[InitConfig]) -> Option<ForwardCollapse> {
+    let rows: Vec<&InitConfig> = configs.iter().filter(|c| c.phase == "vanishing").collect();
+    let range = |pick: fn(&InitConfig) -> f64| {
+        rows.iter().map(|c| pick(c)).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)))
+    };
+    (!rows.is_empty()).then(|| ForwardCollapse {
+        rows: rows.iter().map(|c| (c.activation.clone(), c.init.clone())).collect(),
+        backward: range(|c| c.decades.measured),
+        forward: range(|c| c.forward_decades),
+        weight_max_abs: rows.iter().map(|c| c.weight_decades.abs()).fold(0.0, f64::max),
+        output_share_max: range(|c| c.output_share).1,
+    })
 }

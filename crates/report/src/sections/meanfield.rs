@@ -20,6 +20,7 @@
 //! z ∈ [−[`Z_MAX`], [`Z_MAX`]] with [`INTERVALS`] intervals, split at z = 0 where ReLU′ jumps.
 
 use scalar::Activation;
+use serde::Serialize;
 
 /// Half-width of the quadrature interval: the normal density beyond 12 is below 1e−31.
 pub const Z_MAX: f64 = 12.0;
@@ -73,19 +74,98 @@ pub fn layer_q(f: Activation, sigma_w2: f64, sigma_b2: f64, input_q: f64, depth:
     q
 }
 
-/// The fixed point q* (iterated from q = 1 until the relative change is below 1e−12, for at most
-/// [`FIXED_POINT_STEPS`] layers) and χ₁ = χ(q*). On the critical line the approach is slow
-/// (q_l ≈ 1/(2l) for tanh at σ_w² = 1), so there the result is q after that many layers, ≈ 2.5e−4,
-/// where χ differs from its limit 1 by about 5e−4.
-pub fn fixed_point(f: Activation, sigma_w2: f64, sigma_b2: f64) -> (f64, f64) {
+/// Where q_l goes as l grows: the fixed point q* of `next_q`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum FixedPoint {
+    /// q* = 0: the signal dies (the iteration may approach it only like 1/l, as tanh at
+    /// σ_w² = 1 does; then q after any finite number of layers is not q*).
+    Zero,
+    /// q* > 0, reached by the iteration.
+    At(f64),
+    /// Every q is fixed: q_{l+1} = q_l whatever q_l (ReLU at σ_w² = 2 with σ_b = 0), so q_l = q_1.
+    Every,
+    /// q_l grows without bound.
+    Unbounded,
+}
+
+/// The fixed point and χ₁ = χ(q*) (χ(0⁺) for [`FixedPoint::Zero`], χ(1) for
+/// [`FixedPoint::Every`], the limit of χ(q_l) for [`FixedPoint::Unbounded`]).
+///
+/// Iterated from q = 1 until the relative change is below 1e−12, for at most
+/// [`FIXED_POINT_STEPS`] layers. Exactly neutral maps (q_{l+1} = q_l at q = 1 and q = 4) are
+/// [`FixedPoint::Every`]. An iteration that has not converged but still falls, with σ_b² = 0 and
+/// φ(0) = 0 (so 0 is a fixed point), is going to 0: on the critical line of an odd activation
+/// q_l ≈ 1/(2l), so after 2000 layers q is still ≈ 2.5e−4, which is not q*.
+pub fn fixed_point(f: Activation, sigma_w2: f64, sigma_b2: f64) -> (FixedPoint, f64) {
+    let neutral = |q: f64| (next_q(f, sigma_w2, sigma_b2, q) - q).abs() <= 1e-12 * q;
+    if neutral(1.0) && neutral(4.0) {
+        return (FixedPoint::Every, chi(f, sigma_w2, 1.0));
+    }
     let mut q = 1.0;
     for _ in 0..FIXED_POINT_STEPS {
         let next = next_q(f, sigma_w2, sigma_b2, q);
         let done = (next - q).abs() <= 1e-12 * q.max(1e-300);
+        let falling = next < q;
         q = next;
-        if done || q < 1e-200 || !q.is_finite() {
-            break;
+        if !q.is_finite() {
+            return (FixedPoint::Unbounded, chi(f, sigma_w2, f64::MAX.sqrt()));
+        }
+        if q < 1e-200 {
+            return (FixedPoint::Zero, chi(f, sigma_w2, 0.0));
+        }
+        if done {
+            return (FixedPoint::At(q), chi(f, sigma_w2, q));
+        }
+        if !falling && q > 1e200 {
+            return (FixedPoint::Unbounded, chi(f, sigma_w2, q));
         }
     }
-    (q, chi(f, sigma_w2, q))
+    if sigma_b2 == 0.0 && f.value(0.0) == 0.0 && next_q(f, sigma_w2, sigma_b2, q) < q {
+        (FixedPoint::Zero, chi(f, sigma_w2, 0.0))
+    } else {
+        (FixedPoint::At(q), chi(f, sigma_w2, q))
+    }
+}
+
+/// E‖∂S/∂a_l‖²/n, l = 1…D (index l − 1), for the squared-error seed ∂S/∂y = y − t of a ReLU
+/// network of D square layers of width n with N(0, σ_w²/n) weights and no biases, the top layer
+/// linear, inputs x ~ N(0, I_n) and targets t ~ N(0, I_n) independent of everything
+/// (`docs/derivation.md`, "The squared-error seed"). Exact at every width.
+///
+/// With c = σ_w²/2 and K_l = ∂y/∂a_l, y = K_l·a_l exactly (positive homogeneity), so
+/// ‖∂S/∂a_l‖² = ‖K_lᵀy‖² − 2tᵀK_lK_lᵀy + ‖K_lᵀt‖². The last term is plain mean field
+/// (E = n·σ_w²·c^(D−1−l)); the first follows the recursion, over the layers l above a_{l−1},
+///
+/// ```text
+/// f_D = σ_w⁴(1 + 2/n),         f_l = c²(1 + 5/n)·f_{l+1}             E‖y‖⁴ = f_l·‖a_{l−1}‖⁴
+/// ρ_D = σ_w²,                  ρ_l = c·(f_{l+1} + σ_w²·(n − 1)/(2n)·ρ_{l+1})
+/// γ_l = f_l + σ_w²(1 − 1/n)·ρ_l                                       E‖K_{l−1}ᵀy‖² = γ_l·‖a_{l−1}‖²
+/// ```
+///
+/// and E‖a_l‖² = c^l·n. At infinite width and σ_w² = 2 (He), γ_l = 8 + 8(D − l): the second
+/// moment of the Jacobian's spectrum, which grows linearly with depth (Pennington et al. 2017).
+///
+/// # Panics
+/// If `width` or `depth` is 0.
+pub fn relu_squared_error_grad(sigma_w2: f64, width: usize, depth: usize) -> Vec<f64> {
+    assert!(width > 0 && depth > 0, "a network needs a layer and a unit");
+    let (n, c, s) = (width as f64, sigma_w2 / 2.0, sigma_w2);
+    // f[l], ρ[l], γ[l] for l = 1…D (index l − 1).
+    let (mut f, mut rho) = (vec![0.0; depth], vec![0.0; depth]);
+    f[depth - 1] = s * s * (1.0 + 2.0 / n);
+    rho[depth - 1] = s;
+    for l in (1..depth).rev() {
+        f[l - 1] = c * c * (1.0 + 5.0 / n) * f[l];
+        rho[l - 1] = c * (f[l] + s * (n - 1.0) / (2.0 * n) * rho[l]);
+    }
+    let gamma = |l: usize| f[l - 1] + s * (1.0 - 1.0 / n) * rho[l - 1];
+    (1..=depth)
+        .map(|l| {
+            if l == depth {
+                s * c.powi(depth as i32 - 1) + 1.0
+            } else {
+                gamma(l + 1) * c.powi(l as i32) + s * c.powi((depth - 1 - l) as i32)
+            }
+        })
+        .collect()
 }

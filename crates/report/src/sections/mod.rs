@@ -6,6 +6,7 @@
 //! independent stream per section, configuration and sample, so the results do not depend on the
 //! order in which threads pick up work — the same seed gives the same bytes on any thread count.
 
+pub mod bootstrap;
 pub mod classic;
 pub mod decay;
 pub mod dense_init;

@@ -45,6 +45,16 @@ pub enum Stream {
         /// Index of the scheme.
         scheme: usize,
     },
+    /// Section 3: the probe seeds (independent of the weights) of scheme `scheme`'s networks.
+    DenseInitProbe {
+        /// Index of the scheme (as in [`Stream::DenseInit`]).
+        scheme: usize,
+    },
+    /// Section 3: the bootstrap resamples of configuration `config`.
+    DenseInitBootstrap {
+        /// Index of the configuration (activation-major).
+        config: usize,
+    },
     /// Section 4: the exploding nets.
     Exploding,
     /// Section 5: the training data, the same for every variant.
@@ -88,6 +98,8 @@ impl Stream {
             }
             Stream::DecaySurvival { depth } => (2 << 16) | (1 << 14) | depth as u64,
             Stream::DenseInit { scheme } => (3 << 16) | scheme as u64,
+            Stream::DenseInitProbe { scheme } => (3 << 16) | (1 << 12) | scheme as u64,
+            Stream::DenseInitBootstrap { config } => (3 << 16) | (2 << 12) | config as u64,
             Stream::Exploding => 4 << 16,
             Stream::RemediesData => 5 << 16,
             Stream::RemediesInit { variant } => (5 << 16) | (variant as u64 + 1) << 8,

@@ -5,6 +5,7 @@ mod check;
 mod cli_report;
 mod cli_run;
 mod decay;
+mod dense_init;
 mod golden;
 mod grad;
 mod html;

@@ -161,12 +161,13 @@ fn dense_init_weight_gradients_are_the_oracles() {
     let config = Config::new(11, true);
     let section = sections::dense_init::compute(&config);
     let (width, depth, batch, nets) = (section.width, section.depth, section.batch, section.nets);
-    let (name, init) = sections::dense_init::schemes(width)[0];
+    let scheme = sections::dense_init::schemes(width)[0];
+    let (name, init) = (scheme.name, scheme.init);
     for activation in sections::dense_init::ACTIVATIONS {
         let measured = section.configs.iter().find(|c| c.init == name && c.activation == activation.name()).unwrap();
         let mut sums = vec![0.0; depth];
         for k in 0..nets {
-            let mut rng = sections::stream_rng(config.seed, Stream::DenseInit { scheme: 0 }, k as u64);
+            let mut rng = sections::stream_rng(config.seed, Stream::DenseInit { scheme: scheme.stream }, k as u64);
             let layers: Vec<DenseLayer> = (0..depth)
                 .map(|l| DenseLayer {
                     weight: init.matrix(width, width, &mut rng).unwrap(),
@@ -183,7 +184,7 @@ fn dense_init_weight_gradients_are_the_oracles() {
             }
         }
         for (l, (sum, reported)) in sums.iter().zip(&measured.weight_grad).enumerate() {
-            let oracle = (sum / nets as f64).log10();
+            let (reported, oracle) = (reported.log10_mean, (sum / nets as f64).log10());
             assert!((reported - oracle).abs() < 1e-10, "{} layer {}: {reported} vs {oracle}", activation.name(), l + 1);
         }
     }
@@ -314,6 +315,8 @@ fn every_stream_has_an_id_of_its_own() {
     }
     streams.extend((1..=64).map(|depth| Stream::DecaySurvival { depth }));
     streams.extend((0..64).map(|scheme| Stream::DenseInit { scheme }));
+    streams.extend((0..64).map(|scheme| Stream::DenseInitProbe { scheme }));
+    streams.extend((0..64).map(|config| Stream::DenseInitBootstrap { config }));
     streams.extend((0..64).map(|variant| Stream::RemediesInit { variant }));
     for task in 0..2 {
         for hidden in 0..=3 {

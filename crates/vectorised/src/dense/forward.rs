@@ -164,6 +164,13 @@ impl<T: Real> Dense<T> {
                     *gv = yv - tv;
                 }
             }
+            Loss::Linear => {
+                for ((gv, &yv), &tv) in g.iter_mut().zip(y).zip(t) {
+                    let term = tv * yv;
+                    sum = Some(sum.map_or(term, |s| s + term));
+                    *gv = tv;
+                }
+            }
         }
         debug_assert_eq!(g.len(), batch * n_out);
         sum.expect("a validated batch has at least one sample and one output")

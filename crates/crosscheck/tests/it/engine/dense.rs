@@ -37,6 +37,7 @@ impl NetCase {
         let loss = match self.loss {
             Loss::SquaredError => oracle::Loss::SquaredError,
             Loss::BinaryCrossEntropy => oracle::Loss::BinaryCrossEntropy,
+            Loss::Linear => oracle::Loss::Linear,
         };
         oracle::Dense::new(layers, self.shortcut).unwrap().gradients(&self.input, &self.target, loss).unwrap()
     }
@@ -108,6 +109,35 @@ fn hand_derived_two_layer_gradients() {
     // [in][out]: W1[i][j]: i = input, j = unit → [[0, 16], [0, 32]].
     assert_eq!(g.weight[0], vec![0.0, 16.0, 0.0, 32.0]);
     assert_eq!(g.bias[0], vec![0.0, 16.0]);
+}
+
+#[test]
+fn linear_loss_backpropagates_its_seed_whatever_the_output() {
+    // The network above with the linear loss L = t·y and t = 4: the seed is 4, as squared
+    // error's 2(y − t) = 4 was, so every gradient is the same; the loss is 4·10 = 40. With
+    // t = 4 and y = 10 or any other output, the seed stays 4: a probe independent of the net.
+    let mut case = NetCase {
+        n_input: 2,
+        layers: vec![
+            (vec![vec![1.0, -1.0], vec![0.5, 0.5]], Some(vec![0.0, 1.0]), Activation::Relu),
+            (vec![vec![2.0, 4.0]], None, Activation::Identity),
+        ],
+        shortcut: None,
+        input: vec![vec![1.0, 2.0]],
+        target: vec![vec![4.0]],
+        loss: Loss::Linear,
+    };
+    let g = case.fast::<f64>(&mut Workspace::new());
+    assert_eq!(g.loss, 40.0);
+    assert_eq!(g.weight, vec![vec![0.0, 16.0, 0.0, 32.0], vec![0.0, 10.0]]);
+    assert_eq!(g.bias, vec![vec![0.0, 16.0], vec![4.0]]);
+    // Other weights and input (z1 = [1, 3.5], y = −2 + 14 = 12): another output, the same seed.
+    case.layers[1].0 = vec![vec![-2.0, 4.0]];
+    case.input = vec![vec![3.0, 2.0]];
+    let g = case.fast::<f64>(&mut Workspace::new());
+    assert_eq!(g.loss, 48.0);
+    assert_eq!(g.bias[1], vec![4.0]);
+    assert_eq!(g.bias[0], vec![-8.0, 16.0]);
 }
 
 // ---------------------------------------------------------------- exact domain: bit-identical
@@ -210,6 +240,35 @@ proptest! {
     #[test]
     fn exact_domain_gradients_are_bit_identical_to_scalar(case in exact_case_strategy()) {
         prop_assume!(exact_bits(&case) <= MAX_EXACT_BITS);
+        let want = case.oracle();
+        let got = case.fast::<f64>(&mut Workspace::new());
+        prop_assert_eq!(got.loss.to_bits(), want.loss.to_bits());
+        for l in 0..case.layers.len() {
+            let w = oracle_weight_in_out(&want, l);
+            prop_assert_eq!(
+                got.weight[l].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                w.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "weight gradient of layer {}", l + 1
+            );
+            prop_assert_eq!(
+                got.bias[l].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                want.bias[l].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "bias gradient of layer {}", l + 1
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// The same cases under the linear loss Σ t·y: its seed T and sum need no more bits than
+    /// squared error's 2(y − t) and Σ (y − t)² (|t| ≤ 1 ≤ 2(m_L + 1), and t·y has fewer
+    /// fractional bits than (y − t)²), so the same bound vouches for bit-identical gradients.
+    #[test]
+    fn exact_domain_linear_loss_gradients_are_bit_identical_to_scalar(case in exact_case_strategy()) {
+        prop_assume!(exact_bits(&case) <= MAX_EXACT_BITS);
+        let case = NetCase { loss: Loss::Linear, ..case };
         let want = case.oracle();
         let got = case.fast::<f64>(&mut Workspace::new());
         prop_assert_eq!(got.loss.to_bits(), want.loss.to_bits());

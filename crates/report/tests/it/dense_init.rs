@@ -1,0 +1,116 @@
+//! Section 3's explanations, each a claim with a test that fails if the reason were wrong: the
+//! default report's section is computed once and its rows checked, with the agreement rule
+//! written out again here (|measured − predicted| ≤ max(0.15 decades, 3 standard errors)).
+
+use report::sections::dense_init::{self, DenseInit, InitConfig};
+use report::sections::{Config, meanfield};
+
+/// The default report's section 3 (seed 1), computed once for every test here.
+fn section() -> &'static DenseInit {
+    static SECTION: std::sync::OnceLock<DenseInit> = std::sync::OnceLock::new();
+    SECTION.get_or_init(|| dense_init::compute(&Config::new(1, false)))
+}
+
+fn row(activation: &str, init: &str) -> &'static InitConfig {
+    section().configs.iter().find(|c| c.activation == activation && c.init == init).expect("the row exists")
+}
+
+/// Whether `measured ± se` agrees with `predicted` by the report's rule.
+fn agrees(measured: f64, se: f64, predicted: f64) -> bool {
+    (measured - predicted).abs() <= 0.15f64.max(3.0 * se)
+}
+
+/// The control: a backward seed drawn independently of the weights follows plain mean field in
+/// every row, so mean field is right for what it assumes.
+#[test]
+fn probe_seed_follows_mean_field_in_every_row() {
+    for c in &section().configs {
+        let d = &c.probe_decades;
+        assert_eq!(c.networks, section().nets, "{} {}: every network finite", c.activation, c.init);
+        assert!(agrees(d.measured, d.se, d.mean_field), "{} {}: {d:?}", c.activation, c.init);
+        assert!(d.agrees);
+    }
+}
+
+/// The ReLU gaps under squared error are real (the control is meaningful): mean field misses
+/// ReLU with He and with N(0, 1) by more than the tolerance, in the same networks where the probe
+/// seed follows it.
+#[test]
+fn mean_field_misses_squared_error_relu_with_he_and_n01() {
+    for init in ["He", "N(0, 1)"] {
+        let d = &row("relu", init).decades;
+        assert!(!agrees(d.measured, d.se, d.mean_field), "relu {init}: {d:?}");
+        assert!(!d.agrees_with_mean_field);
+        // Above mean field by more than a decade: the squared-error seed adds, it does not scatter.
+        assert!(d.measured - d.mean_field > 1.0, "relu {init}: {d:?}");
+    }
+}
+
+/// The reason: y = J·x makes the seed 2(y − t) carry J; the exact second moment of that
+/// back-propagation for Gaussian ReLU layers agrees with the measurement.
+#[test]
+fn squared_error_relu_with_gaussian_weights_agrees_with_the_corrected_prediction() {
+    for init in ["Xavier", "He", "N(0, 1)"] {
+        let d = &row("relu", init).decades;
+        let corrected = d.corrected.expect("Gaussian ReLU rows have a corrected prediction");
+        assert!(agrees(d.measured, d.se, corrected), "relu {init}: {d:?}");
+        assert!(d.agrees);
+    }
+    // And the corrected prediction is the formula's, anchored at the top.
+    let s = section();
+    let p = meanfield::relu_squared_error_grad(2.0, s.width, s.depth);
+    let he = &row("relu", "He").decades;
+    assert!((he.corrected.unwrap() - (p[0] / p[s.depth - 1]).log10()).abs() < 1e-12);
+}
+
+/// What must hold: every row agrees with the prediction that applies to it.
+#[test]
+fn every_row_agrees_with_its_prediction() {
+    for c in &section().configs {
+        let d = &c.decades;
+        assert!(agrees(d.measured, d.se, d.corrected.unwrap_or(d.mean_field)), "{} {}: {d:?}", c.activation, c.init);
+        assert!(d.agrees);
+        // The corrected prediction exists only where derived: ReLU with Gaussian weights.
+        assert_eq!(
+            d.corrected.is_some(),
+            c.activation == "relu" && ["Xavier", "He", "N(0, 1)"].contains(&c.init.as_str())
+        );
+    }
+}
+
+/// Item 3: in the vanishing rows the weight gradient is flat because the forward signal collapses
+/// as fast as the backward one: ‖∂L/∂W_l‖² multiplies them. The control: where the forward signal
+/// does not keep pace with the backward one, the weight gradient is not flat.
+#[test]
+fn vanishing_rows_have_flat_weight_gradients_because_the_forward_signal_collapses() {
+    let collapse = section().collapse.as_ref().expect("there are vanishing rows");
+    let vanishing: Vec<&InitConfig> = section().configs.iter().filter(|c| c.phase == "vanishing").collect();
+    assert_eq!(collapse.rows.len(), vanishing.len());
+    for c in &vanishing {
+        let name = format!("{} {}", c.activation, c.init);
+        assert!(c.decades.measured < -5.0, "{name}: the backward signal vanishes");
+        assert!((c.forward_decades - c.decades.measured).abs() < 0.5, "{name}: forward keeps pace with backward");
+        assert!(c.weight_decades.abs() < 0.2, "{name}: the weight gradient is flat");
+        assert!(c.output_share < -5.0, "{name}: the output barely depends on the input");
+        assert!(c.weight_decades.abs() <= collapse.weight_max_abs && c.output_share <= collapse.output_share_max);
+    }
+    let mut controls = 0;
+    for c in section().configs.iter().filter(|c| (c.forward_decades - c.decades.measured).abs() > 1.0) {
+        controls += 1;
+        assert!(c.weight_decades.abs() > 0.3, "{} {}: {}", c.activation, c.init, c.weight_decades);
+    }
+    assert!(controls > 0, "no row without the collapse to compare with");
+}
+
+/// The sign convention: negative decades and slopes mean vanishing, as in section 2.
+#[test]
+fn vanishing_rows_have_negative_slopes_and_exploding_rows_positive() {
+    for c in &section().configs {
+        let slope = c.measured_slope.expect("finite layers");
+        match c.phase.as_str() {
+            "vanishing" => assert!(slope < 0.0 && c.decades.measured < 0.0, "{} {}", c.activation, c.init),
+            "exploding" => assert!(slope > 0.0 && c.decades.measured > 0.0, "{} {}", c.activation, c.init),
+            _ => {}
+        }
+    }
+}
