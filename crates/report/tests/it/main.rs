@@ -4,6 +4,7 @@ mod chain;
 mod check;
 mod cli_report;
 mod cli_run;
+mod exploding;
 mod golden;
 mod grad;
 mod meanfield;
