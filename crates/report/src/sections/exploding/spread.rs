@@ -290,13 +290,14 @@ fn network(w: &Weights, reference_layer: usize) -> NetworkResult {
     let signal = (0..b).map(|s| log_norms[reference_layer][s] - log_norms[0][s]).sum::<f64>() / b as f64;
     let first_weight_grad =
         forward64.is_none().then(|| norm(&ws64.gradients().weight[0]).log10()).filter(|v| v.is_finite());
-    let forward_layer = |l: Option<Location>| l.filter(|l| l.stage == Label(Stage::Forward)).map(|l| l.layer);
-    let forward64 = forward_layer(forward64);
+    let forward_layer = |l: &Option<Location>| l.as_ref().filter(|l| l.stage == Label(Stage::Forward)).map(|l| l.layer);
+    let full64 = forward64;
+    let forward64 = forward_layer(&full64);
     // In f32 the forward pass is run as deep as its values can stay finite by the naive count
-    // (where the f64 pass has grown past f32's largest value), or to the end.
+    // (until the f64 pass has grown past the square of f32's largest value), or to the end.
     let depth32 = log_norms.iter().position(|l| l.iter().any(|&v| v >= 2.0 * (f32::MAX as f64).log10() || v.is_nan()));
-    let forward32 =
-        forward_layer(differentiate(w, depth32.unwrap_or(depth).clamp(1, depth), &mut Workspace::<f32>::new()));
+    let full32 = differentiate(w, depth32.unwrap_or(depth).clamp(1, depth), &mut Workspace::<f32>::new());
+    let forward32 = forward_layer(&full32);
     // Where to start looking (only the number of probes depends on it): the top layer's weight
     // gradient is about (2/B)·Σ_b ‖a_{D−1,b}‖²·g, and the largest layer's some decades more.
     let gain_log10 = w.gain.log10();
@@ -305,8 +306,9 @@ fn network(w: &Weights, reference_layer: usize) -> NetworkResult {
             |d: usize| 2.0 * log_norms[d - 1].iter().copied().fold(f64::NEG_INFINITY, f64::max) + gain_log10 + 2.0;
         (2..=depth).find(|&d| top(d) >= log10_max || top(d).is_nan()).unwrap_or(depth)
     };
-    let gradient32 = gradient_overflow::<f32>(w, forward32, guess((f32::MAX as f64).log10()));
-    let gradient64 = gradient_overflow::<f64>(w, forward64, guess(f64::MAX.log10()));
+    // A run that met no non-finite value at all had a finite gradient too: nothing to look for.
+    let gradient32 = full32.and_then(|_| gradient_overflow::<f32>(w, forward32, guess((f32::MAX as f64).log10())));
+    let gradient64 = full64.and_then(|_| gradient_overflow::<f64>(w, forward64, guess(f64::MAX.log10())));
     NetworkResult { signal, forward: [forward32, forward64], gradient: [gradient32, gradient64], first_weight_grad }
 }
 
