@@ -4,14 +4,18 @@
 
 use report::sections::exploding::spread::{self, Spread};
 use report::sections::exploding::walk::{ReluWalk, digamma_half, mean_log10_chi2};
-use report::sections::exploding::{self, GAINS, NETWORKS};
-use report::sections::{Stream, stream_rng};
+use report::sections::exploding::{self, Exploding, NETWORKS};
+use report::sections::{Config, Stream, stream_rng};
 use std::sync::OnceLock;
 
-/// The default report's spread (seed 1), computed once for the tests below.
+/// The default report's section 4 (seed 1), computed once for the tests below.
+fn default_section() -> &'static Exploding {
+    static SECTION: OnceLock<Exploding> = OnceLock::new();
+    SECTION.get_or_init(|| exploding::compute(&Config::new(1, false)))
+}
+
 fn default_spread() -> &'static Spread {
-    static SPREAD: OnceLock<Spread> = OnceLock::new();
-    SPREAD.get_or_init(|| spread::compute(1, &GAINS, NETWORKS, 1200, 32, 8))
+    &default_section().spread
 }
 
 #[test]
@@ -130,6 +134,9 @@ fn at_gain_one_the_first_weight_gradient_spreads_over_decades_far_below_the_naiv
     // The drift, not a bad draw: the typical network sits many standard errors below 0.
     assert!(w.median + 3.0 * w.median_se < -10.0, "{w:?}");
     assert_eq!(one.f32.forward_finite + one.f64.forward_finite, 2 * s.networks);
+    // "The sweep's single network is one draw of it": its value lies inside the spread.
+    let (sweep_first, _) = default_section().sweep[0].f64_first_last_grad_log10.unwrap();
+    assert!((w.p10..=w.p90).contains(&sweep_first), "{sweep_first} outside {w:?}");
 }
 
 #[test]
