@@ -6,7 +6,6 @@ use super::prose;
 use crate::numfmt::{log10, percent, sig};
 use crate::sections::Report;
 use crate::sections::classic::{self, Classic, ClassicRuns};
-use crate::sections::exploding::{self, Exploding, Location};
 use crate::sections::remedies::{self, Remedies};
 use crate::sections::symptoms::Symptom;
 use crate::sections::worked::WorkedChain;
@@ -30,7 +29,7 @@ pub fn markdown(report: &Report, plots: Option<&str>) -> String {
     worked(&mut out, &report.worked);
     decay::decay(&mut out, &report.decay, plots);
     super::dense_init::dense_init(&mut out, &report.dense_init);
-    exploding(&mut out, &report.exploding);
+    super::exploding::exploding(&mut out, &report.exploding);
     remedies(&mut out, &report.remedies);
     classic(&mut out, &report.classic);
     symptoms(&mut out, &report.symptoms);
@@ -139,79 +138,6 @@ fn classic_row(out: &mut String, r: &ClassicRuns) {
         percent(r.stuck_share),
         r.median_hidden_spread.map_or_else(|| "— (no hidden layer)".into(), |s| sig(s, 3)),
     );
-}
-
-fn location(l: &Option<Location>) -> String {
-    match l {
-        None => "stays finite".into(),
-        Some(l) => {
-            let sample = l.sample.map_or_else(String::new, |b| format!(", sample {b}"));
-            format!("layer {}, unit {}{sample}: {}", l.layer, l.unit, l.stage)
-        }
-    }
-}
-
-fn exploding(out: &mut String, e: &Exploding) {
-    let _ = writeln!(out, "## 4. Exploding gradients\n");
-    let _ = writeln!(
-        out,
-        "ReLU networks of {} layers of width {} (the top layer linear), weights N(0, g²·2/n): He initialisation times a gain g, \
-         a batch of {} inputs x ~ N(0, 1), squared error against t ~ N(0, 1), the same network in f32 and in f64 on the vectorised engine. \
-         A gain g multiplies activations by about g per layer, so a unit reaches a format's largest value after about log10(max)/log10(g) layers (\"expected\"). \
-         The location is the first non-finite value the engine's statistics meet, scanning forward values layer by layer, then gradients from the output down.\n",
-        e.depth, e.width, e.batch
-    );
-    let _ = writeln!(
-        out,
-        "| gain g | f32: first non-finite | expected f32 layer | f64: first non-finite | expected f64 layer | log10 ‖∂L/∂W‖, layer 1 / layer {} (f64) |",
-        e.depth
-    );
-    let _ = writeln!(out, "|---:|---|---:|---|---:|---:|");
-    for r in &e.sweep {
-        let expected = |v: Option<f64>| v.map_or_else(|| "never".into(), |l| sig(l, 3));
-        let grads = r
-            .f64_first_last_grad_log10
-            .map_or_else(|| "— (not finite)".into(), |(a, b)| format!("{} / {}", log10(a, 2), log10(b, 2)));
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} |",
-            sig(r.gain, 3),
-            location(&r.f32),
-            expected(r.expected_f32_layer),
-            location(&r.f64),
-            expected(r.expected_f64_layer),
-            grads
-        );
-    }
-    out.push('\n');
-    let c = &e.clipping;
-    let _ = writeln!(
-        out,
-        "Clipping one exploding gradient (gain {}, {} layers, f64): its global norm is {}. Clipping the norm to {} rescales every layer by the same factor, \
-         so the direction is kept (cos = {}); clamping every entry to ±{} flattens the largest layers and changes the direction (cos = {}).\n",
-        sig(c.gain, 2),
-        c.depth,
-        sig(c.raw_norm, 4),
-        sig(exploding::CLIP_NORM, 2),
-        sig(c.cos_norm, 6),
-        sig(exploding::CLIP_VALUE, 2),
-        sig(c.cos_value, 4)
-    );
-    let _ = writeln!(out, "| layer | ‖∂L/∂W_l‖ raw | clipped by norm | clipped by value |");
-    let _ = writeln!(out, "|---:|---:|---:|---:|");
-    let n = c.raw.len();
-    let shown: Vec<usize> = (0..n).filter(|&l| l < 3 || l + 3 >= n || (l + 1) % 10 == 0).collect();
-    for l in shown {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} |",
-            l + 1,
-            sig(c.raw[l], 4),
-            sig(c.by_norm[l], 4),
-            sig(c.by_value[l], 4)
-        );
-    }
-    out.push('\n');
 }
 
 fn remedies(out: &mut String, r: &Remedies) {

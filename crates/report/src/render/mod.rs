@@ -2,6 +2,7 @@
 //! goes through [`crate::numfmt`].
 
 mod dense_init;
+mod exploding;
 pub mod figure;
 pub mod html;
 pub mod labels;

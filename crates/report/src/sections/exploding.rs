@@ -5,8 +5,11 @@
 //! Weights are He-scaled times a gain g: w ~ N(0, g²·2/n). He (g = 1) keeps a ReLU network's
 //! activations the same size layer to layer; a gain g multiplies them by about g per layer, so a
 //! unit reaches a format's largest value after about log10(max)/log10(g) layers (38.5/log10 g in
-//! f32, 308/log10 g in f64) — the "expected" columns. The back-propagated gradient grows the
-//! same way from the output down.
+//! f32, 308/log10 g in f64) — the naive expectation. The typical network of finite width grows
+//! more slowly: `walk` has the exact law of its signal and the corrected expectation; `spread`
+//! measures many networks, the forward signal and where the gradient leaves each format (at about
+//! half the forward pass's depth: the output error grows with the signal, so the weight gradient's
+//! log grows twice as fast).
 
 use super::{Config, Label, Stream, stream_rng};
 use rayon::prelude::*;
@@ -15,6 +18,14 @@ use serde::Serialize;
 use vectorised::stats::Stage;
 use vectorised::train::{Clip, clip_gradients, global_norm, norm};
 use vectorised::{Batch, Dense, DenseLayer, Gradients, Loss, Normalisation, Real, Workspace};
+
+pub mod spread;
+pub mod walk;
+
+/// Networks per gain in [`spread`] (the default report; `--quick` draws [`QUICK_NETWORKS`]).
+pub const NETWORKS: usize = 32;
+/// Networks per gain under `--quick`.
+pub const QUICK_NETWORKS: usize = 8;
 
 /// The gains swept.
 pub const GAINS: [f64; 4] = [1.0, 2.0, 4.0, 16.0];
@@ -36,6 +47,8 @@ pub struct Exploding {
     pub sweep: Vec<GainRow>,
     /// Clipping on one exploding (but finite) network.
     pub clipping: ClipDemo,
+    /// Many networks per gain: spread, overflow depths, expectations.
+    pub spread: spread::Spread,
 }
 
 /// Where one gain's network first produced a non-finite value, in each format.
@@ -48,9 +61,14 @@ pub struct GainRow {
     /// The same in f64.
     pub f64: Option<Location>,
     /// log10(f32::MAX)/log10(g): where a unit of size ≈ g^l reaches f32's largest value.
-    pub expected_f32_layer: Option<f64>,
+    pub naive_f32_layer: Option<f64>,
     /// The same for f64.
-    pub expected_f64_layer: Option<f64>,
+    pub naive_f64_layer: Option<f64>,
+    /// Where the typical sample's pre-activation norm reaches f32's largest value
+    /// ([`walk::ReluWalk::forward_crossing`]).
+    pub corrected_f32_layer: Option<f64>,
+    /// The same for f64.
+    pub corrected_f64_layer: Option<f64>,
     /// log10 ‖∂L/∂W_l‖ at the first and the last layer in f64, when finite.
     pub f64_first_last_grad_log10: Option<(f64, f64)>,
 }
@@ -99,19 +117,24 @@ pub fn compute(config: &Config) -> Exploding {
             let draw = draw(config.seed, i as u64, gain, width, depth, batch);
             let (f64_loc, f64_grads) = run::<f64>(&draw, width, batch);
             let (f32_loc, _) = run::<f32>(&draw, width, batch);
-            let expected = |max: f64| (gain > 1.0).then(|| max.log10() / gain.log10());
+            let naive = |max: f64| (gain > 1.0).then(|| max.log10() / gain.log10());
+            let walk = walk::ReluWalk { width, gain };
             GainRow {
                 gain,
                 f32: f32_loc,
                 f64: f64_loc,
-                expected_f32_layer: expected(f32::MAX as f64),
-                expected_f64_layer: expected(f64::MAX),
+                naive_f32_layer: naive(f32::MAX as f64),
+                naive_f64_layer: naive(f64::MAX),
+                corrected_f32_layer: walk.forward_crossing((f32::MAX as f64).log10()),
+                corrected_f64_layer: walk.forward_crossing(f64::MAX.log10()),
                 f64_first_last_grad_log10: f64_grads
                     .map(|g| (norm(&g.weight[0]).log10(), norm(&g.weight[g.weight.len() - 1]).log10())),
             }
         })
         .collect();
-    Exploding { width, depth, batch, sweep, clipping: clip_demo(config, width, batch) }
+    let networks = if config.quick { QUICK_NETWORKS } else { NETWORKS };
+    let spread = spread::compute(config.seed, &GAINS, networks, depth, width, batch);
+    Exploding { width, depth, batch, sweep, clipping: clip_demo(config, width, batch), spread }
 }
 
 /// Weights `[layer][out][in]` and a batch for one gain.
@@ -133,18 +156,18 @@ fn draw(seed: u64, index: u64, gain: f64, width: usize, depth: usize, batch: usi
 /// Differentiates the drawn network in `T`: the first non-finite value, or the gradients.
 fn run<T: Real>(draw: &Draw, width: usize, batch: usize) -> (Option<Location>, Option<Gradients<T>>) {
     let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
-    let depth = draw.weights.len();
-    let layers: Vec<DenseLayer<T>> = draw
-        .weights
-        .iter()
-        .enumerate()
-        .map(|(l, rows)| {
-            let rows: Vec<Vec<T>> = rows.iter().map(|r| cast(r)).collect();
-            let f = if l + 1 == depth { vectorised::Activation::Identity } else { vectorised::Activation::Relu };
-            DenseLayer::from_out_in(&rows, None, f).expect("finite weights")
-        })
-        .collect();
-    let net = Dense::new(layers, None).expect("consistent widths");
+    let net = relu_net(
+        draw.weights.iter().map(|rows| {
+            let mut flat = vec![T::ZERO; width * width];
+            for (j, row) in rows.iter().enumerate() {
+                for (i, &w) in row.iter().enumerate() {
+                    flat[i * width + j] = T::from_f64(w);
+                }
+            }
+            flat
+        }),
+        width,
+    );
     let (x, t) = (cast(&draw.x), cast(&draw.t));
     let mut ws = Workspace::new();
     let input = Batch::new(&x, batch, width).expect("shape");
@@ -157,6 +180,20 @@ fn run<T: Real>(draw: &Draw, width: usize, batch: usize) -> (Option<Location>, O
         }
         None => (None, grads),
     }
+}
+
+/// A network of square ReLU layers of `width` without biases, the last layer linear, from
+/// weights `[i·n + j]` (input i to unit j).
+fn relu_net<T: Real>(layers: impl ExactSizeIterator<Item = Vec<T>>, width: usize) -> Dense<T> {
+    let depth = layers.len();
+    let layers = layers
+        .enumerate()
+        .map(|(l, w)| {
+            let f = if l + 1 == depth { vectorised::Activation::Identity } else { vectorised::Activation::Relu };
+            DenseLayer::new(width, width, w, None, f).expect("finite weights of the right length")
+        })
+        .collect();
+    Dense::new(layers, None).expect("consistent widths")
 }
 
 fn clip_demo(config: &Config, width: usize, batch: usize) -> ClipDemo {

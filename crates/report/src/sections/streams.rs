@@ -57,6 +57,17 @@ pub enum Stream {
     },
     /// Section 4: the exploding nets.
     Exploding,
+    /// Section 4: the networks of gain `gain` (an index into
+    /// [`GAINS`](super::exploding::GAINS)) measured for their spread, one index per network.
+    ExplodingSpread {
+        /// Index of the gain.
+        gain: usize,
+    },
+    /// Section 4: the bootstrap resamples of gain `gain`'s statistics, one index per statistic.
+    ExplodingBootstrap {
+        /// Index of the gain.
+        gain: usize,
+    },
     /// Section 5: the training data, the same for every variant.
     RemediesData,
     /// Section 5: the initial weights of variant `variant`.
@@ -101,6 +112,8 @@ impl Stream {
             Stream::DenseInitProbe { scheme } => (3 << 16) | (1 << 12) | scheme as u64,
             Stream::DenseInitBootstrap { config } => (3 << 16) | (2 << 12) | config as u64,
             Stream::Exploding => 4 << 16,
+            Stream::ExplodingSpread { gain } => (4 << 16) | (1 << 12) | gain as u64,
+            Stream::ExplodingBootstrap { gain } => (4 << 16) | (2 << 12) | gain as u64,
             Stream::RemediesData => 5 << 16,
             Stream::RemediesInit { variant } => (5 << 16) | (variant as u64 + 1) << 8,
             Stream::ClassicRuns { task, hidden, bias } => {

@@ -6,6 +6,7 @@ mod cli_report;
 mod cli_run;
 mod decay;
 mod dense_init;
+mod exploding;
 mod golden;
 mod grad;
 mod html;

@@ -324,6 +324,8 @@ fn every_stream_has_an_id_of_its_own() {
         }
     }
     streams.extend((0..Bug::ALL.len()).map(|bug| Stream::ClassicBug { bug }));
+    streams.extend((0..64).map(|gain| Stream::ExplodingSpread { gain }));
+    streams.extend((0..64).map(|gain| Stream::ExplodingBootstrap { gain }));
     let ids: std::collections::HashSet<u64> = streams.iter().map(|s| s.id()).collect();
     assert_eq!(ids.len(), streams.len(), "two streams share an id");
 }
