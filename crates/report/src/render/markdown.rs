@@ -466,18 +466,23 @@ fn remedies(out: &mut String, r: &Remedies) {
 
 fn symptoms(out: &mut String, symptoms: &[Symptom]) {
     let _ = writeln!(out, "## 7. Symptoms\n");
-    let _ = writeln!(out, "The usual checklist, each symptom tested by a stated rule on the runs of sections 4–6.\n");
-    let _ = writeln!(out, "| symptom | rule | runs checked | shown by |");
-    let _ = writeln!(out, "|---|---|---:|---|");
+    let _ = writeln!(
+        out,
+        "The usual checklist, each symptom tested by a stated rule on the runs of sections 4–6. Every run that shows a symptom \
+         is named with whether it succeeded (section 4's networks are not trained); where a symptom also shows in healthy runs, \
+         or is an artefact of the optimiser, the caveat says so.\n"
+    );
+    let _ = writeln!(out, "| symptom | rule | runs checked | runs showing it | shown by | caveat |");
+    let _ = writeln!(out, "|---|---|---:|---:|---|---|");
     for s in symptoms {
         let shown = if s.shown_by.is_empty() {
             "none".to_string()
         } else {
-            let names: Vec<String> = s.shown_by.iter().map(prose::witness).collect();
-            format!("{}: {}", s.shown_by.len(), names.join("; "))
+            s.shown_by.iter().map(prose::witness).collect::<Vec<_>>().join("; ")
         };
         let (name, rule) = (prose::symptom_name(s.kind), prose::symptom_rule(s.kind));
-        let _ = writeln!(out, "| {name} | {rule} | {} | {shown} |", s.checked);
+        let caveat = s.caveat.as_ref().map_or_else(|| "—".into(), prose::caveat);
+        let _ = writeln!(out, "| {name} | {rule} | {} | {} | {shown} | {caveat} |", s.checked, s.runs);
     }
     out.push('\n');
 }

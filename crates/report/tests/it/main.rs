@@ -10,3 +10,4 @@ mod meanfield;
 mod model;
 mod report;
 mod robustness;
+mod symptoms;
