@@ -161,10 +161,21 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
                 bug,
                 description: Label(bug),
                 task: "XOR".into(),
+                hidden_width: b.int_in(1, 8),
                 gradient_check_passed: b.bool(),
+                gradient_check_on_seen_data_passed: b.bool(),
                 worst: b.bool().then(|| (Label(Param::Weight { layer: 1, row: 0, col: 1 }), finite(b), finite(b))),
                 training: classic_runs(b),
-                diagnosis: Diagnosis::GradientsWrong,
+                median_reported_final_loss: finite(b),
+                diagnosis: if b.bool() {
+                    Diagnosis::GradientsWrong
+                } else {
+                    Diagnosis::WrongData {
+                        median_reported_final_loss: finite(b),
+                        constant_loss: finite(b),
+                        settles_at_constant: b.bool(),
+                    }
+                },
             }
         })
         .collect();

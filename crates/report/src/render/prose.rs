@@ -101,7 +101,30 @@ pub fn caveat(c: &Caveat) -> String {
 /// What a bug case shows.
 pub fn diagnosis(d: &Diagnosis) -> String {
     match d {
-        Diagnosis::GradientsWrong => "the gradient check against the oracle fails: the gradients are wrong".into(),
+        Diagnosis::GradientsWrong => {
+            "the gradient check against the oracle fails, on the data the code computes with as on the real data: the gradients are wrong"
+                .into()
+        }
+        Diagnosis::WrongData { median_reported_final_loss, constant_loss, settles_at_constant } => {
+            let tell = if *settles_at_constant {
+                format!(
+                    "the tell in training: the loss the code reports settles at the constant predictor's, median {} against Var(t) = {} \
+                     (its inputs are all the same, so only the biases matter and the best it can do is answer mean(t) everywhere)",
+                    sig(*median_reported_final_loss, 4),
+                    sig(*constant_loss, 4)
+                )
+            } else {
+                format!(
+                    "the loss the code reports ends at a median {} against the constant predictor's {}",
+                    sig(*median_reported_final_loss, 4),
+                    sig(*constant_loss, 4)
+                )
+            };
+            format!(
+                "gradients are right for the data the code computes with (they pass the check against the oracle on it) \
+                 and fail only against the real data: the data is wrong, not the backprop; {tell}"
+            )
+        }
         Diagnosis::SymmetryNeverBroken => {
             "gradients are right; every hidden unit stays identical to the others (symmetry is never broken)".into()
         }
