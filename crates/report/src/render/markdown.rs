@@ -33,6 +33,7 @@ pub fn markdown(report: &Report, plots: Option<&str>) -> String {
     remedies(&mut out, &report.remedies);
     classic(&mut out, &report.classic);
     symptoms(&mut out, &report.symptoms);
+    super::citations::markdown(&mut out, &report.references, 8);
     out
 }
 

@@ -9,6 +9,7 @@ mod golden;
 mod grad;
 mod meanfield;
 mod model;
+mod references;
 mod report;
 mod robustness;
 mod symptoms;
