@@ -231,7 +231,8 @@ pub fn markdown_sections(text: &str) -> Vec<(&str, &str)> {
 /// rows its tables must have, in order, and whether that list is the whole section (`true`) or
 /// only its first tables (`false`, for sections whose further tables are not one row per datum).
 /// One row per: worked layer; decay configuration, then decay row (for each configuration with
-/// rows); init configuration, then layer (two tables per activation); classic run, then bug.
+/// rows); init configuration, then layer (two tables per activation); classic run, then bug;
+/// claim of the references.
 /// The other sections are checked for rows as wide as their headers only.
 pub fn expected_table_rows(report: &Report) -> Vec<(&'static str, Vec<usize>, bool)> {
     let mut decay = vec![report.decay.configs.len()];
@@ -247,6 +248,7 @@ pub fn expected_table_rows(report: &Report) -> Vec<(&'static str, Vec<usize>, bo
         ("## 2.", decay, true),
         ("## 3.", dense, true),
         ("## 6.", vec![report.classic.runs.len(), report.classic.bugs.len()], true),
+        ("## 8.", vec![report.references.claims.len()], true),
     ]
 }
 

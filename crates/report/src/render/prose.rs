@@ -86,7 +86,7 @@ pub fn caveat(c: &Caveat) -> String {
         Caveat::CoupledDecayUnderAdam { coupled, runs, learning_rate, weight_decay, steps, reach, decay_alone } => {
             format!(
                 "{coupled} of {runs} runs showing it add L2 decay λ·w (λ = {}) to the gradient under Adam (coupled decay): \
-                 where λ|w| dominates a tiny data gradient, Adam's normalised step moves each weight by about the learning rate \
+                 where λ·w outweighs a tiny data gradient, Adam's normalised step moves each weight by about the learning rate \
                  η = {} towards 0 per step ({} over {steps} steps), while the same λ under plain gradient descent would shrink ‖W‖ \
                  by at most (1 − ηλ)^T = {}: the shrinking is the optimiser's artefact, not a sign of the network",
                 sig(*weight_decay, 2),
