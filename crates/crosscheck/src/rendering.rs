@@ -262,10 +262,21 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
                 bug,
                 description: Label(bug),
                 task: "XOR".into(),
+                hidden_width: b.int_in(1, 8),
                 gradient_check_passed: b.bool(),
+                gradient_check_on_seen_data_passed: b.bool(),
                 worst: b.bool().then(|| (Label(Param::Weight { layer: 1, row: 0, col: 1 }), finite(b), finite(b))),
                 training: classic_runs(b),
-                diagnosis: Diagnosis::GradientsWrong,
+                median_reported_final_loss: finite(b),
+                diagnosis: if b.bool() {
+                    Diagnosis::GradientsWrong
+                } else {
+                    Diagnosis::WrongData {
+                        median_reported_final_loss: finite(b),
+                        constant_loss: finite(b),
+                        settles_at_constant: b.bool(),
+                    }
+                },
             }
         })
         .collect();
@@ -322,7 +333,8 @@ pub fn markdown_sections(text: &str) -> Vec<(&str, &str)> {
 /// only its first tables (`false`, for sections whose further tables are not one row per datum).
 /// One row per: worked layer; decay configuration (slopes), survival depth, decay configuration
 /// (formats), then decay row (for each configuration with rows); init configuration (the
-/// summary, then what vanishes), then layer (two tables per activation); classic run, then bug.
+/// summary, then what vanishes), then layer (two tables per activation); classic run, then bug;
+/// claim of the references.
 /// The other sections are checked for rows as wide as their headers only.
 pub fn expected_table_rows(report: &Report) -> Vec<(&'static str, Vec<usize>, bool)> {
     let configs = report.decay.configs.len();
@@ -339,6 +351,7 @@ pub fn expected_table_rows(report: &Report) -> Vec<(&'static str, Vec<usize>, bo
         ("## 2.", decay, true),
         ("## 3.", dense, true),
         ("## 6.", vec![report.classic.runs.len(), report.classic.bugs.len()], true),
+        ("## 8.", vec![report.references.claims.len()], true),
     ]
 }
 

@@ -1,6 +1,7 @@
 //! Pure rendering: report data in, text out. No arithmetic beyond layout, no I/O; every number
 //! goes through [`crate::numfmt`].
 
+pub mod citations;
 mod dense_init;
 mod exploding;
 pub mod figure;

@@ -101,13 +101,21 @@ pub struct BugCase {
     pub description: Label<Bug>,
     /// The task it is shown on.
     pub task: String,
+    /// Hidden layers, as in `training`, of this many units each.
+    pub hidden_width: usize,
     /// Whether the hand-written gradient passes the check against the oracle's loss on the real
     /// data.
     pub gradient_check_passed: bool,
+    /// Whether it passes the check against the oracle's loss on the data the code computes with
+    /// ([`Bug::input_seen`]: zeros for [`Bug::InputsAsZeros`], the real inputs otherwise).
+    pub gradient_check_on_seen_data_passed: bool,
     /// The worst coordinate: which parameter, the claimed and the numeric derivative.
     pub worst: Option<(Label<Param>, f64, f64)>,
     /// Training with the bug (same seeds and budget as the main table).
     pub training: ClassicRuns,
+    /// Median over the seeds of the final loss the code itself reports (on the data it sees;
+    /// `training.median_final_loss` is judged on the real data).
+    pub median_reported_final_loss: f64,
     /// What reveals the bug, judged from the measurements above.
     pub diagnosis: Diagnosis,
 }
@@ -121,8 +129,21 @@ pub fn seeds(config: &Config) -> usize {
 /// and the JSON alike).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Diagnosis {
-    /// The gradient check against the oracle fails.
+    /// The gradient check against the oracle fails, on the data the code sees as on the real data.
     GradientsWrong,
+    /// The gradients are right for the data the code computes with, which is not the real data:
+    /// the check passes against the oracle on that data and fails on the real data. Training
+    /// settles where that data lets it: for zeroed inputs only the biases matter, the output is
+    /// one constant for every point, and the best constant, mean(t), costs Var(t).
+    WrongData {
+        /// The median final loss the code itself reports.
+        median_reported_final_loss: f64,
+        /// The constant predictor's loss, Var(t).
+        constant_loss: f64,
+        /// Whether the first is within [`PLATEAU_BAND`] of the second: training found no more in
+        /// the data it sees than the constant predictor does.
+        settles_at_constant: bool,
+    },
     /// The gradients are right, but every hidden unit stays identical to the others.
     SymmetryNeverBroken,
     /// The gradients are right, but no seed fits the task.
@@ -144,7 +165,7 @@ pub fn compute(config: &Config) -> Classic {
         for hidden in 0..=3 {
             for bias in [true, false] {
                 let stream = Stream::ClassicRuns { task: t, hidden, bias };
-                runs.push(train_many(config, task, hidden, bias, Bug::None, stream));
+                runs.push(train_many(config, task, hidden, bias, Bug::None, stream).0);
             }
         }
     }
@@ -165,12 +186,22 @@ pub fn compute(config: &Config) -> Classic {
 fn bug_case(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: Stream) -> BugCase {
     let net = Net::init(hidden, HIDDEN_WIDTH, bias, bug, &mut stream_rng(config.seed, stream, u64::MAX));
     let (_, claimed) = net.backprop(&INPUTS, &task.targets, bug);
-    let f = |p: &[f64]| oracle_loss(&net.unflatten(p), &INPUTS, &task.targets);
-    let report =
-        check_gradient(f, &net.flatten(), &claimed, &Options::default()).expect("finite parameters and gradients");
-    let training = train_many(config, task, hidden, bias, bug, stream);
-    let diagnosis = if !report.passed() {
+    let check = |inputs: &[[f64; 2]]| {
+        let f = |p: &[f64]| oracle_loss(&net.unflatten(p), inputs, &task.targets);
+        check_gradient(f, &net.flatten(), &claimed, &Options::default()).expect("finite parameters and gradients")
+    };
+    let report = check(&INPUTS);
+    let seen_passed = check(&INPUTS.map(|x| bug.input_seen(x))).passed();
+    let (training, median_reported_final_loss) = train_many(config, task, hidden, bias, bug, stream);
+    let diagnosis = if !seen_passed {
         Diagnosis::GradientsWrong
+    } else if !report.passed() {
+        let constant_loss = training.constant_loss;
+        Diagnosis::WrongData {
+            median_reported_final_loss,
+            constant_loss,
+            settles_at_constant: (median_reported_final_loss - constant_loss).abs() <= PLATEAU_BAND * constant_loss,
+        }
     } else if training.median_hidden_spread == Some(0.0) {
         Diagnosis::SymmetryNeverBroken
     } else if training.success_rate == 0.0 {
@@ -182,11 +213,14 @@ fn bug_case(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, s
         bug,
         description: Label(bug),
         task: task.name.to_string(),
+        hidden_width: HIDDEN_WIDTH,
         gradient_check_passed: report.passed(),
+        gradient_check_on_seen_data_passed: seen_passed,
         worst: report
             .worst()
             .map(|c| (Label(net.param(c.index).expect("an index of flatten()")), c.claimed, c.numeric)),
         training,
+        median_reported_final_loss,
         diagnosis,
     }
 }
@@ -195,12 +229,15 @@ fn bug_case(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, s
 struct Run {
     epochs_to_target: Option<usize>,
     final_loss: f64,
+    /// The loss the code itself reports at the final weights (on the data it sees).
+    reported_loss: f64,
     plateau: bool,
     stuck: bool,
     hidden_spread: Option<f64>,
 }
 
-fn train_many(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: Stream) -> ClassicRuns {
+/// The runs of every seed, summarised, and the median final loss the code itself reports.
+fn train_many(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: Stream) -> (ClassicRuns, f64) {
     let constant = task.constant_loss();
     let runs: Vec<Run> = (0..seeds(config))
         .into_par_iter()
@@ -218,7 +255,9 @@ fn train_many(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug,
     let mut spreads: Vec<f64> = finite.iter().filter_map(|r| r.hidden_spread).collect();
     spreads.sort_by(f64::total_cmp);
     let median = |v: &[f64]| (!v.is_empty()).then(|| super::stats::percentile(v, 50.0));
-    ClassicRuns {
+    let mut reported: Vec<f64> = finite.iter().map(|r| r.reported_loss).collect();
+    reported.sort_by(f64::total_cmp);
+    let runs = ClassicRuns {
         task: task.name.to_string(),
         hidden_layers: hidden,
         bias,
@@ -231,7 +270,8 @@ fn train_many(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug,
         stuck_share: finite.iter().filter(|r| r.stuck).count() as f64 / n,
         median_hidden_spread: median(&spreads),
         non_finite_runs: runs.len() - finite.len(),
-    }
+    };
+    (runs, median(&reported).unwrap_or(f64::NAN))
 }
 
 fn train(net: &mut Net, task: &Task, bug: Bug, epochs: usize, constant: f64) -> Run {
@@ -253,6 +293,8 @@ fn train(net: &mut Net, task: &Task, bug: Bug, epochs: usize, constant: f64) -> 
     // The loss the (possibly buggy) code reports is on its own view of the data; judge the run on
     // the real data.
     let final_loss = if loss.is_finite() { oracle_loss(net, &INPUTS, &task.targets) } else { loss };
+    let reported_loss =
+        if loss.is_finite() { net.backprop_into(&INPUTS, &task.targets, bug, &mut scratch) } else { loss };
     let hidden_spread = net.w[..net.w.len() - 1]
         .iter()
         .map(|layer| {
@@ -265,5 +307,5 @@ fn train(net: &mut Net, task: &Task, bug: Bug, epochs: usize, constant: f64) -> 
             spread
         })
         .reduce(f64::max);
-    Run { epochs_to_target, final_loss, plateau, stuck: on_plateau(final_loss), hidden_spread }
+    Run { epochs_to_target, final_loss, reported_loss, plateau, stuck: on_plateau(final_loss), hidden_spread }
 }

@@ -31,6 +31,11 @@ pub enum Bug {
 impl Bug {
     /// The bugs the report reproduces, in order.
     pub const ALL: [Bug; 4] = [Bug::MissingSigmoidPrime, Bug::InputsAsZeros, Bug::NoBias, Bug::EqualInit];
+
+    /// The input the code with this bug computes with, for the real input `x`.
+    pub fn input_seen(self, x: [f64; 2]) -> [f64; 2] {
+        if self == Bug::InputsAsZeros { [0.0, 0.0] } else { x }
+    }
 }
 
 /// One parameter of a [`Net`] (layers 1-based).
@@ -166,7 +171,7 @@ impl Net {
         a.resize(self.w.len() + 1, Vec::new());
         let mut loss = 0.0;
         for (x, &t) in xs.iter().zip(ts) {
-            let input = if bug == Bug::InputsAsZeros { [0.0, 0.0] } else { *x };
+            let input = bug.input_seen(*x);
             self.forward(&input, a);
             let y = a[a.len() - 1][0];
             loss += (y - t) * (y - t) / batch;

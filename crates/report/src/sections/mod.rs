@@ -13,6 +13,7 @@ pub mod dense_init;
 pub mod exploding;
 pub mod handwritten;
 pub mod meanfield;
+pub mod references;
 pub mod remedies;
 pub mod stats;
 pub mod streams;
@@ -72,6 +73,8 @@ pub struct Report {
     pub classic: classic::Classic,
     /// Section 7.
     pub symptoms: Vec<symptoms::Symptom>,
+    /// The last section: the papers, and their claims beside our numbers.
+    pub references: references::References,
 }
 
 /// Computes every section (in the current rayon pool).
@@ -92,7 +95,7 @@ pub enum Section {
     Exploding,
     /// Section 5.
     Remedies,
-    /// Section 6 (section 7 reads the others and costs nothing).
+    /// Section 6 (section 7 and the references read the others and cost nothing).
     Classic,
 }
 
@@ -115,7 +118,8 @@ pub fn compute_with_progress(config: &Config, started: impl Fn(Section)) -> Repo
     started(Section::Classic);
     let classic = classic::compute(config);
     let symptoms = symptoms::compute(&exploding, &remedies, &classic);
-    Report { config: config.clone(), worked, decay, dense_init, exploding, remedies, classic, symptoms }
+    let references = references::compute(&worked, &decay, &dense_init, &exploding, &remedies);
+    Report { config: config.clone(), worked, decay, dense_init, exploding, remedies, classic, symptoms, references }
 }
 
 /// The vectorised engine's name for an activation of the oracle's.

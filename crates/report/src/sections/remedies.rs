@@ -157,6 +157,10 @@ pub struct RunTrace {
     pub seed: usize,
     /// The loss before the first step.
     pub initial_loss: f64,
+    /// The constant predictor's loss on this run's points: the label entropy
+    /// H(p) = −p·ln p − (1 − p)·ln(1 − p), p the share of points labelled 1 (the cross-entropy
+    /// of always answering p, the best constant answer; [`label_entropy`]).
+    pub constant_loss: f64,
     /// ‖∂L/∂W_1‖ ÷ ‖∂L/∂W_L‖ at initialisation (`None` when ‖∂L/∂W_L‖ = 0).
     pub initial_grad_ratio: Option<f64>,
     /// The loss after the last step.
@@ -279,6 +283,7 @@ fn train(config: &Config, v: &Variant, variant: usize, seed: usize, steps: usize
     RunTrace {
         seed,
         initial_loss,
+        constant_loss: label_entropy(&t),
         initial_grad_ratio,
         final_loss,
         loss_jumps: jumps,
@@ -287,6 +292,15 @@ fn train(config: &Config, v: &Variant, variant: usize, seed: usize, steps: usize
         first_last_update_ratio: if last_moved > 0.0 { Some(first_moved / last_moved) } else { None },
         accuracy: correct as f64 / POINTS as f64,
     }
+}
+
+/// The binary cross-entropy of the best constant answer for targets `t` in {0, 1}: answering
+/// p = mean(t) costs H(p) = −p·ln p − (1 − p)·ln(1 − p) per point (0 when every label is equal), and
+/// no other constant costs less (the cross-entropy −p·ln c − (1 − p)·ln(1 − c) is least at c = p).
+pub fn label_entropy(t: &[f64]) -> f64 {
+    let p = t.iter().sum::<f64>() / t.len() as f64;
+    let term = |q: f64| if q > 0.0 { -q * q.ln() } else { 0.0 };
+    term(p) + term(1.0 - p)
 }
 
 /// The loss (computed by the engine from the logits, so a saturated output costs no precision) and

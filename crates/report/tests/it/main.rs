@@ -2,6 +2,7 @@
 
 mod chain;
 mod check;
+mod classic;
 mod cli_report;
 mod cli_run;
 mod decay;
@@ -12,5 +13,7 @@ mod grad;
 mod html;
 mod meanfield;
 mod model;
+mod references;
 mod report;
 mod robustness;
+mod symptoms;

@@ -1,0 +1,244 @@
+//! The report's last section: the papers it leans on, and each of their claims beside the number
+//! of ours that tests it — read from the computed sections, never typed in — with whether the two
+//! agree. The paper's number is the paper's (a citation); where it is a prediction for our own
+//! setting (a rate from our χ₁, a decay factor from our η, λ and T), it is computed here from
+//! the same data. Authors, titles and the claims in words are `render`'s.
+
+use super::decay::Decay;
+use super::dense_init::{self, DenseInit};
+use super::exploding::Exploding;
+use super::remedies::{Remedies, Remedy, variants};
+use super::worked::WorkedChain;
+
+/// A paper the report cites (its entry is `render`'s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paper {
+    /// Hochreiter (1991), diploma thesis.
+    Hochreiter1991,
+    /// Bengio, Simard & Frasconi (1994).
+    BengioSimardFrasconi1994,
+    /// Glorot & Bengio (2010).
+    GlorotBengio2010,
+    /// Pascanu, Mikolov & Bengio (2013).
+    PascanuMikolovBengio2013,
+    /// Saxe, McClelland & Ganguli (2014).
+    SaxeMcClellandGanguli2014,
+    /// He, Zhang, Ren & Sun (2015), the rectifier initialisation.
+    HeZhangRenSun2015,
+    /// He, Zhang, Ren & Sun (2016), residual networks.
+    HeZhangRenSun2016,
+    /// Poole, Lahiri, Raghu, Sohl-Dickstein & Ganguli (2016).
+    Poole2016,
+    /// Veit, Wilber & Belongie (2016).
+    VeitWilberBelongie2016,
+    /// Schoenholz, Gilmer, Ganguli & Sohl-Dickstein (2017).
+    Schoenholz2017,
+    /// Pennington, Schoenholz & Ganguli (2017).
+    PenningtonSchoenholzGanguli2017,
+    /// Hanin (2018).
+    Hanin2018,
+    /// Loshchilov & Hutter (2019).
+    LoshchilovHutter2019,
+}
+
+impl Paper {
+    /// Every paper, in the order the section lists them (by year).
+    pub const ALL: [Paper; 13] = [
+        Paper::Hochreiter1991,
+        Paper::BengioSimardFrasconi1994,
+        Paper::GlorotBengio2010,
+        Paper::PascanuMikolovBengio2013,
+        Paper::SaxeMcClellandGanguli2014,
+        Paper::HeZhangRenSun2015,
+        Paper::HeZhangRenSun2016,
+        Paper::Poole2016,
+        Paper::VeitWilberBelongie2016,
+        Paper::Schoenholz2017,
+        Paper::PenningtonSchoenholzGanguli2017,
+        Paper::Hanin2018,
+        Paper::LoshchilovHutter2019,
+    ];
+
+    /// Its number in the list, 1-based.
+    pub fn number(self) -> usize {
+        Paper::ALL.iter().position(|&p| p == self).expect("every paper is listed") + 1
+    }
+}
+
+/// A claim of the literature that the report measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimKind {
+    /// The error signal shrinks exponentially with the layers it crosses; ours: §2's slope of
+    /// log10 |∂L/∂w| for sigmoid chains without a shortcut (decades per layer).
+    ExponentialDecay,
+    /// |σ′| ≤ γ = 1/4; ours: the largest σ′(z_d) of §1's chain.
+    SigmoidDerivativeBound,
+    /// Var(W) = 2/(n_in + n_out), σ_w² = 1 for square layers; ours: §3's σ_w² under Xavier.
+    GlorotVariance,
+    /// Var(W) = 2/n, σ_w² = 2; ours: §3's σ_w² under He.
+    HeVariance,
+    /// ReLU at σ_w² = 2 keeps the gradient's scale, χ₁ = σ_w²/2 = 1; ours: §3's χ₁ of ReLU under He.
+    ReluCritical,
+    /// tanh at σ_b = 0 is critical on σ_w² = 1, χ₁ = 1; ours: §3's χ₁ of tanh under Xavier.
+    TanhCritical,
+    /// ‖∂L/∂a‖² changes by χ₁ per layer: log10 χ₁ decades per layer towards the input (the
+    /// paper's rate, for §3's tanh under U[±1/√n]; negative: vanishing); ours: §3's measured
+    /// slope of that row.
+    GradientRateIsChi,
+    /// Clipping by norm keeps the gradient's direction, cos = 1; ours: §4's cosine.
+    ClippingKeepsDirection,
+    /// L2 is weight decay for SGD — ‖W‖ shrinks by at most (1 − ηλ)^T with no data gradient,
+    /// evaluated for §5's L2 row — but not under Adam; ours: that row's median ‖W‖ end ÷ start.
+    L2IsNotDecayUnderAdam,
+}
+
+impl ClaimKind {
+    /// Every claim, in the order the section shows them.
+    pub const ALL: [ClaimKind; 9] = [
+        ClaimKind::ExponentialDecay,
+        ClaimKind::SigmoidDerivativeBound,
+        ClaimKind::GlorotVariance,
+        ClaimKind::HeVariance,
+        ClaimKind::ReluCritical,
+        ClaimKind::TanhCritical,
+        ClaimKind::GradientRateIsChi,
+        ClaimKind::ClippingKeepsDirection,
+        ClaimKind::L2IsNotDecayUnderAdam,
+    ];
+
+    /// The papers that make it.
+    pub fn papers(self) -> &'static [Paper] {
+        match self {
+            ClaimKind::ExponentialDecay => &[Paper::Hochreiter1991, Paper::BengioSimardFrasconi1994],
+            ClaimKind::SigmoidDerivativeBound | ClaimKind::ClippingKeepsDirection => &[Paper::PascanuMikolovBengio2013],
+            ClaimKind::GlorotVariance => &[Paper::GlorotBengio2010],
+            ClaimKind::HeVariance | ClaimKind::ReluCritical => &[Paper::HeZhangRenSun2015],
+            ClaimKind::TanhCritical => &[Paper::Poole2016],
+            ClaimKind::GradientRateIsChi => &[Paper::Schoenholz2017],
+            ClaimKind::L2IsNotDecayUnderAdam => &[Paper::LoshchilovHutter2019],
+        }
+    }
+
+    /// How our number must stand to the paper's for the two to agree.
+    pub fn relation(self) -> Relation {
+        match self {
+            ClaimKind::ExponentialDecay => Relation::Negative,
+            ClaimKind::SigmoidDerivativeBound => Relation::AtMost,
+            ClaimKind::GlorotVariance | ClaimKind::HeVariance => Relation::Equal { tolerance: EXACT },
+            ClaimKind::ReluCritical | ClaimKind::TanhCritical => {
+                Relation::Equal { tolerance: dense_init::CRITICAL_BAND }
+            }
+            ClaimKind::GradientRateIsChi => Relation::Equal { tolerance: RATE_TOLERANCE },
+            ClaimKind::ClippingKeepsDirection => Relation::Equal { tolerance: EXACT },
+            ClaimKind::L2IsNotDecayUnderAdam => Relation::Below,
+        }
+    }
+}
+
+/// Equal up to rounding.
+pub const EXACT: f64 = 1e-9;
+/// A measured rate agrees with −log10 χ₁ within this many decades per layer (the prediction
+/// holds at the fixed point; the first layers, where q_l has not yet reached q*, and the finite
+/// width move the fitted slope by a few hundredths).
+pub const RATE_TOLERANCE: f64 = 0.05;
+
+/// How ours must relate to the paper's number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Relation {
+    /// Ours < 0 (no paper number: the claim is a direction).
+    Negative,
+    /// Ours ≤ the paper's (a bound).
+    AtMost,
+    /// |ours − paper's| ≤ tolerance.
+    Equal {
+        /// The tolerance.
+        tolerance: f64,
+    },
+    /// Ours < the paper's (the paper says they differ, and which way).
+    Below,
+}
+
+/// One claim with its numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    /// Which claim.
+    pub kind: ClaimKind,
+    /// The paper's number, in our units (`None` where the claim is a direction).
+    pub paper_number: Option<f64>,
+    /// Ours, from the computed sections (`None` if the section has no such row).
+    pub ours: Option<f64>,
+    /// Whether ours stands to the paper's as [`ClaimKind::relation`] says.
+    pub agrees: Option<bool>,
+}
+
+/// The section: the papers, and the claims measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct References {
+    /// The papers, in order.
+    pub papers: Vec<Paper>,
+    /// The claims, in [`ClaimKind::ALL`]'s order.
+    pub claims: Vec<Claim>,
+}
+
+/// The numbers of each claim, read from the sections.
+pub fn compute(
+    worked: &WorkedChain,
+    decay: &Decay,
+    dense_init: &DenseInit,
+    exploding: &Exploding,
+    remedies: &Remedies,
+) -> References {
+    let init = |activation: &str, scheme: &str| {
+        dense_init.configs.iter().find(|c| c.activation == activation && c.init == scheme)
+    };
+    let n = dense_init.width as f64;
+    let claims = ClaimKind::ALL
+        .iter()
+        .map(|&kind| {
+            let (paper_number, ours) = match kind {
+                ClaimKind::ExponentialDecay => (
+                    None,
+                    decay
+                        .configs
+                        .iter()
+                        .find(|c| c.activation == "sigmoid" && c.shortcut.is_none())
+                        .and_then(|c| c.weight_fit.map(|f| f.slope)),
+                ),
+                ClaimKind::SigmoidDerivativeBound => {
+                    (Some(0.25), worked.layers.iter().map(|l| l.derivative).reduce(f64::max))
+                }
+                // σ_w² = n·Var(W) for §3's square layers, n_in = n_out = n.
+                ClaimKind::GlorotVariance => (Some(n * 2.0 / (n + n)), init("tanh", "Xavier").map(|c| c.sigma_w2)),
+                ClaimKind::HeVariance => (Some(n * 2.0 / n), init("relu", "He").map(|c| c.sigma_w2)),
+                ClaimKind::ReluCritical => (Some(1.0), init("relu", "He").map(|c| c.chi_1)),
+                ClaimKind::TanhCritical => (Some(1.0), init("tanh", "Xavier").map(|c| c.chi_1)),
+                ClaimKind::GradientRateIsChi => {
+                    let row = init("tanh", "U[±1/√n]");
+                    (row.map(|c| c.chi_1.log10()), row.and_then(|c| c.measured_slope))
+                }
+                ClaimKind::ClippingKeepsDirection => (Some(1.0), Some(exploding.clipping.cos_norm)),
+                ClaimKind::L2IsNotDecayUnderAdam => {
+                    let variant = variants().into_iter().find(|v| v.name == Remedy::L2);
+                    let decay_alone =
+                        variant.map(|v| (1.0 - v.learning_rate * v.weight_decay).powi(remedies.steps as i32));
+                    let row = remedies.rows.iter().find(|r| r.name.0 == Remedy::L2);
+                    let median = row.map(|r| {
+                        let mut v: Vec<f64> = r.runs.iter().map(|run| run.weight_growth).collect();
+                        v.sort_by(f64::total_cmp);
+                        super::stats::percentile(&v, 50.0)
+                    });
+                    (decay_alone, median)
+                }
+            };
+            let agrees = ours.and_then(|ours| match (kind.relation(), paper_number) {
+                (Relation::Negative, _) => Some(ours < 0.0),
+                (Relation::AtMost, Some(p)) => Some(ours <= p),
+                (Relation::Equal { tolerance }, Some(p)) => Some((ours - p).abs() <= tolerance),
+                (Relation::Below, Some(p)) => Some(ours < p),
+                (_, None) => None,
+            });
+            Claim { kind, paper_number, ours, agrees }
+        })
+        .collect();
+    References { papers: Paper::ALL.to_vec(), claims }
+}
