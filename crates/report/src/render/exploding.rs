@@ -100,13 +100,15 @@ fn spread(out: &mut String, s: &Spread, depth: usize) {
             log10(r.signal_naive, 2),
             log10(r.signal_corrected, 2),
             log10(m.mean, 2),
-            sig(m.mean_se, 2),
+            // A network whose signal is exactly 0 (every unit of a layer inactive) makes the mean
+            // −∞: it has no standard error, and no rate.
+            if m.mean.is_finite() { sig(m.mean_se, 2) } else { "— (a network's signal is exactly 0)".into() },
             log10(m.median, 2),
             log10(m.p10, 2),
             log10(m.p90, 2),
             sig(r.step[0], 4),
             sig(r.step[1], 4),
-            sig(r.step[2], 4),
+            if r.step[2].is_finite() { sig(r.step[2], 4) } else { "—".into() },
             agrees(r.signal_agrees[0]),
             agrees(r.signal_agrees[1])
         );
