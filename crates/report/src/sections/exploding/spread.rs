@@ -6,7 +6,7 @@
 //! Per network:
 //! - the forward signal's growth log10(‖a_ℓ‖/‖x‖) at a reference layer ℓ where every value stays
 //!   finite in f64 (the mean over the batch's samples), to compare with ℓ·log10 g (naive) and
-//!   ℓ·E[step] (the walk's exact mean);
+//!   ℓ·E\[step\] (the walk's exact mean);
 //! - in f32 and f64, the first layer with a non-finite forward value (the engine's statistics);
 //! - in f32 and f64, the depth D at which the gradient first leaves the format: the smallest depth
 //!   whose network (the first D − 1 ReLU layers and layer D linear, the same weights) holds a
@@ -109,7 +109,7 @@ pub struct SpreadRow {
     pub signal_naive: f64,
     /// ℓ·E[log10 ‖a_l‖/‖a_{l−1}‖]: the walk's exact mean.
     pub signal_corrected: f64,
-    /// Decades per layer (positive: growing): naive log10 g, corrected E[step], measured mean/ℓ.
+    /// Decades per layer (positive: growing): naive log10 g, corrected E\[step\], measured mean/ℓ.
     pub step: [f64; 3],
     /// max(0.15 decades, 3 standard errors of the mean).
     pub signal_tolerance: f64,
