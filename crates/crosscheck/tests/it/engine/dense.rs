@@ -91,17 +91,7 @@ fn hand_derived_two_layer_gradients() {
     // layer 2: W = [[2, 4]], identity: y = 0·2 + 2.5·4 = 10; t = 8; L = (10 − 8)² = 4.
     // ∂L/∂y = 4; ∂L/∂W2 = 4·a1 = [0, 10]; ∂L/∂b2 = 4; Δ1 = [4·2·0, 4·4·1] = [0, 16];
     // ∂L/∂W1 = Δ1ᵀ·x: [[0, 0], [16, 32]] ([out][in]); ∂L/∂b1 = [0, 16].
-    let case = NetCase {
-        n_input: 2,
-        layers: vec![
-            (vec![vec![1.0, -1.0], vec![0.5, 0.5]], Some(vec![0.0, 1.0]), Activation::Relu),
-            (vec![vec![2.0, 4.0]], None, Activation::Identity),
-        ],
-        shortcut: None,
-        input: vec![vec![1.0, 2.0]],
-        target: vec![vec![8.0]],
-        loss: Loss::SquaredError,
-    };
+    let case = two_layer_relu_net(8.0, Loss::SquaredError);
     let g = case.fast::<f64>(&mut Workspace::new());
     assert_eq!(g.loss, 4.0);
     assert_eq!(g.weight[1], vec![0.0, 10.0]);
@@ -111,12 +101,10 @@ fn hand_derived_two_layer_gradients() {
     assert_eq!(g.bias[0], vec![0.0, 16.0]);
 }
 
-#[test]
-fn linear_loss_backpropagates_its_seed_whatever_the_output() {
-    // The network above with the linear loss L = t·y and t = 4: the seed is 4, as squared
-    // error's 2(y − t) = 4 was, so every gradient is the same; the loss is 4·10 = 40. With
-    // t = 4 and y = 10 or any other output, the seed stays 4: a probe independent of the net.
-    let mut case = NetCase {
+/// The hand-derived network of the two tests around it: a ReLU layer of 2 units on 2 inputs, then
+/// an identity unit, one sample x = [1, 2], and target `t`.
+fn two_layer_relu_net(t: f64, loss: Loss) -> NetCase {
+    NetCase {
         n_input: 2,
         layers: vec![
             (vec![vec![1.0, -1.0], vec![0.5, 0.5]], Some(vec![0.0, 1.0]), Activation::Relu),
@@ -124,9 +112,17 @@ fn linear_loss_backpropagates_its_seed_whatever_the_output() {
         ],
         shortcut: None,
         input: vec![vec![1.0, 2.0]],
-        target: vec![vec![4.0]],
-        loss: Loss::Linear,
-    };
+        target: vec![vec![t]],
+        loss,
+    }
+}
+
+#[test]
+fn linear_loss_backpropagates_its_seed_whatever_the_output() {
+    // The network above with the linear loss L = t·y and t = 4: the seed is 4, as squared
+    // error's 2(y − t) = 4 was, so every gradient is the same; the loss is 4·10 = 40. With
+    // t = 4 and y = 10 or any other output, the seed stays 4: a probe independent of the net.
+    let mut case = two_layer_relu_net(4.0, Loss::Linear);
     let g = case.fast::<f64>(&mut Workspace::new());
     assert_eq!(g.loss, 40.0);
     assert_eq!(g.weight, vec![vec![0.0, 16.0, 0.0, 32.0], vec![0.0, 10.0]]);
