@@ -31,10 +31,12 @@ pub mod format;
 pub mod gradcheck;
 pub mod init;
 pub mod rng;
+pub mod skip;
 pub mod tape;
 
 pub use activation::Activation;
 pub use error::Error;
 pub use ext::Ext;
 pub use format::{Fate, FloatFormat};
+pub use skip::Skip;
 pub use tape::{Gradients, Tape, Var};

@@ -52,6 +52,7 @@ pub mod instruments;
 pub mod math;
 pub mod parallel;
 pub mod real;
+pub mod skip;
 pub mod stats;
 pub mod train;
 #[cfg(feature = "workload")]
@@ -63,4 +64,5 @@ pub use chain::{ChainBatch, ChainGradients, ChainWorkspace, GradientLayout, Magn
 pub use dense::{Batch, Dense, DenseLayer, Gradients, Loss, Normalisation, Workspace};
 pub use error::Error;
 pub use real::Real;
+pub use skip::Skip;
 pub use train::{Clip, Optimizer, StepReport, TrainConfig, Trainer};
