@@ -210,7 +210,7 @@ fn per_layer(out: &mut String, d: &DenseInit) {
         );
         let names: Vec<String> = rows
             .iter()
-            .map(|c| if c.corrected.is_some() { format!("{} (corrected)", c.init) } else { c.init.clone() })
+            .map(|c| if c.corrected.is_some() { format!("{} (corrected)", c.init) } else { c.init.to_string() })
             .collect();
         let _ = writeln!(out, "| layer | {} |", names.join(" | "));
         let _ = writeln!(out, "|---:|{}", "---:|".repeat(names.len()));
@@ -229,7 +229,7 @@ fn per_layer(out: &mut String, d: &DenseInit) {
         }
         out.push('\n');
         let _ = writeln!(out, "### {activation}: log10 ‖∂L/∂W_l‖², squared error, measured ± SE\n");
-        let names: Vec<&str> = rows.iter().map(|c| c.init.as_str()).collect();
+        let names: Vec<String> = rows.iter().map(|c| c.init.to_string()).collect();
         let _ = writeln!(out, "| layer | {} |", names.join(" | "));
         let _ = writeln!(out, "|---:|{}", "---:|".repeat(names.len()));
         for l in 0..d.depth {

@@ -1,6 +1,7 @@
 //! The names people read for the values sections hold as [`Label`]s: each label's text, shown by
 //! `Display` in tables and sentences and carried by the JSON as the same string.
 
+use crate::sections::dense_init::{Phase, SchemeName};
 use crate::sections::handwritten::{Bug, Param};
 use crate::sections::remedies::Remedy;
 use crate::sections::{Label, Section};
@@ -54,6 +55,18 @@ labelled! {
         Stage::Forward => "forward value",
         Stage::ActivationGradient => "activation gradient",
         Stage::WeightGradient => "weight gradient",
+    });
+    SchemeName => |scheme, f| f.write_str(match scheme {
+        SchemeName::Uniform => "U[±1/√n]",
+        SchemeName::Xavier => "Xavier",
+        SchemeName::He => "He",
+        SchemeName::Orthogonal => "orthogonal",
+        SchemeName::StandardNormal => "N(0, 1)",
+    });
+    Phase => |phase, f| f.write_str(match phase {
+        Phase::Vanishing => "vanishing",
+        Phase::Critical => "critical",
+        Phase::Exploding => "exploding",
     });
     Remedy => |remedy, f| f.write_str(match remedy {
         Remedy::Baseline => "baseline: sigmoid, U[±1/√n]",

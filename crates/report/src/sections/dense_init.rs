@@ -19,7 +19,7 @@
 
 use super::bootstrap::{self, Bootstrap};
 use super::meanfield::{self, FixedPoint, chi, fixed_point, layer_q};
-use super::{Config, Stream, stream_rng};
+use super::{Config, Label, Stream, stream_rng};
 use rayon::prelude::*;
 use scalar::Activation;
 use scalar::init::Init;
@@ -31,10 +31,49 @@ use vectorised::{Batch, Dense, DenseLayer, Loss, Normalisation, Workspace};
 pub struct Scheme {
     /// The `scheme` of its [`Stream::DenseInit`].
     pub stream: usize,
-    /// The name the report prints.
-    pub name: &'static str,
+    /// Which scheme it is (its name is `render::labels`').
+    pub name: SchemeName,
     /// The distribution.
     pub init: Init,
+}
+
+/// The schemes section 3 compares, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemeName {
+    /// U[±1/√n], the classic default.
+    Uniform,
+    /// Glorot and Bengio's N(0, 2/(n_in + n_out)).
+    Xavier,
+    /// He et al.'s N(0, 2/n_in).
+    He,
+    /// A random orthogonal matrix.
+    Orthogonal,
+    /// N(0, 1), unscaled.
+    StandardNormal,
+}
+
+/// Where χ₁ puts a configuration (critical within ±[`CRITICAL_BAND`] of 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// χ₁ < 1 − [`CRITICAL_BAND`]: gradients shrink layer by layer on the way down.
+    Vanishing,
+    /// |χ₁ − 1| ≤ [`CRITICAL_BAND`].
+    Critical,
+    /// χ₁ > 1 + [`CRITICAL_BAND`]: gradients grow layer by layer on the way down.
+    Exploding,
+}
+
+impl Phase {
+    /// The phase of χ₁.
+    pub fn of(chi_1: f64) -> Phase {
+        if chi_1 < 1.0 - CRITICAL_BAND {
+            Phase::Vanishing
+        } else if chi_1 > 1.0 + CRITICAL_BAND {
+            Phase::Exploding
+        } else {
+            Phase::Critical
+        }
+    }
 }
 
 /// The schemes compared. LeCun's N(0, 1/n_in) (stream 2) is Xavier's N(0, 2/(n_in + n_out))
@@ -42,11 +81,11 @@ pub struct Scheme {
 pub fn schemes(width: usize) -> Vec<Scheme> {
     let scheme = |stream, name, init| Scheme { stream, name, init };
     vec![
-        scheme(0, "U[±1/√n]", Init::Uniform { a: 1.0 / (width as f64).sqrt() }),
-        scheme(1, "Xavier", Init::XavierNormal),
-        scheme(3, "He", Init::He),
-        scheme(4, "orthogonal", Init::Orthogonal { gain: 1.0 }),
-        scheme(5, "N(0, 1)", Init::Normal { std: 1.0 }),
+        scheme(0, SchemeName::Uniform, Init::Uniform { a: 1.0 / (width as f64).sqrt() }),
+        scheme(1, SchemeName::Xavier, Init::XavierNormal),
+        scheme(3, SchemeName::He, Init::He),
+        scheme(4, SchemeName::Orthogonal, Init::Orthogonal { gain: 1.0 }),
+        scheme(5, SchemeName::StandardNormal, Init::Normal { std: 1.0 }),
     ]
 }
 
@@ -145,16 +184,16 @@ impl Decades {
 pub struct InitConfig {
     /// The activation's name.
     pub activation: String,
-    /// The scheme's name.
-    pub init: String,
+    /// The scheme.
+    pub init: Label<SchemeName>,
     /// σ_w² = width·Var(w).
     pub sigma_w2: f64,
     /// Where mean field's pre-activation variance goes.
     pub q_star: FixedPoint,
     /// χ₁ = χ(q*): < 1 vanishing, > 1 exploding, 1 critical.
     pub chi_1: f64,
-    /// "vanishing", "critical" or "exploding", from χ₁ (critical within ±[`CRITICAL_BAND`]).
-    pub phase: String,
+    /// Vanishing, critical or exploding, from χ₁.
+    pub phase: Label<Phase>,
     /// Networks whose gradients were finite (the means are over these).
     pub networks: usize,
     /// Per layer (index l − 1): ‖∂L/∂a_l‖² under squared error.
@@ -190,7 +229,7 @@ pub struct InitConfig {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ForwardCollapse {
     /// The rows: (activation, scheme).
-    pub rows: Vec<(String, String)>,
+    pub rows: Vec<(String, Label<SchemeName>)>,
     /// Least and most decades ‖∂L/∂a_l‖² gains from the top to layer 1.
     pub backward: (f64, f64),
     /// Least and most decades ‖a_l‖² gains from layer 1 to the top.
@@ -384,18 +423,11 @@ fn summarise(
     };
     InitConfig {
         activation: activation.name().to_string(),
-        init: scheme.name.to_string(),
+        init: Label(scheme.name),
         sigma_w2,
         q_star,
         chi_1,
-        phase: if chi_1 < 1.0 - CRITICAL_BAND {
-            "vanishing"
-        } else if chi_1 > 1.0 + CRITICAL_BAND {
-            "exploding"
-        } else {
-            "critical"
-        }
-        .to_string(),
+        phase: Label(Phase::of(chi_1)),
         networks: ok.len(),
         measured_slope: super::stats::slope(&points(&mut activation_grad.iter().map(|e| e.log10_mean))),
         predicted_slope: super::stats::slope(&points(&mut predicted.iter().copied())),
@@ -415,12 +447,12 @@ fn summarise(
 
 /// The vanishing rows side by side, if any.
 fn forward_collapse(configs: &[InitConfig]) -> Option<ForwardCollapse> {
-    let rows: Vec<&InitConfig> = configs.iter().filter(|c| c.phase == "vanishing").collect();
+    let rows: Vec<&InitConfig> = configs.iter().filter(|c| c.phase.0 == Phase::Vanishing).collect();
     let range = |pick: fn(&InitConfig) -> f64| {
         rows.iter().map(|c| pick(c)).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)))
     };
     (!rows.is_empty()).then(|| ForwardCollapse {
-        rows: rows.iter().map(|c| (c.activation.clone(), c.init.clone())).collect(),
+        rows: rows.iter().map(|c| (c.activation.clone(), c.init)).collect(),
         backward: range(|c| c.decades.measured),
         forward: range(|c| c.forward_decades),
         weight_max_abs: rows.iter().map(|c| c.weight_decades.abs()).fold(0.0, f64::max),
