@@ -11,9 +11,25 @@ use crate::sections::symptoms::Symptom;
 use crate::sections::worked::WorkedChain;
 use std::fmt::Write;
 
-/// Renders the whole report; `plots` is the folder (as the Markdown should link it) holding the
-/// SVG plots of [`super::svg::decay_plots`], if they were written.
+/// How much of the per-layer data the Markdown holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Summary tables and the figures: readable in one sitting (the Markdown people read; the
+    /// per-layer numbers are in the JSON).
+    Summary,
+    /// Also the long per-layer tables (the HTML page, where they fold away).
+    Full,
+}
+
+/// Renders the whole report as its summary ([`Detail::Summary`]); `plots` is the folder (as the
+/// Markdown should link it) holding the SVG figures of [`super::svg::figures`], if they were
+/// written.
 pub fn markdown(report: &Report, plots: Option<&str>) -> String {
+    markdown_with(report, plots, Detail::Summary)
+}
+
+/// Renders the whole report with the given [`Detail`].
+pub fn markdown_with(report: &Report, plots: Option<&str>, detail: Detail) -> String {
     let mut out = String::new();
     let c = &report.config;
     let _ = writeln!(out, "# Why the network does not train: the gradient-decay report\n");
@@ -26,7 +42,7 @@ pub fn markdown(report: &Report, plots: Option<&str>) -> String {
     );
     worked(&mut out, &report.worked);
     decay::decay(&mut out, &report.decay, plots);
-    super::dense_init::dense_init(&mut out, &report.dense_init);
+    super::dense_init::dense_init(&mut out, &report.dense_init, plots, detail);
     super::exploding::exploding(&mut out, &report.exploding);
     remedies(&mut out, &report.remedies);
     classic(&mut out, &report.classic);

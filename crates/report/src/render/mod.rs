@@ -12,7 +12,7 @@ pub mod prose;
 pub mod reference;
 pub mod svg;
 
-pub use markdown::markdown;
+pub use markdown::{Detail, markdown, markdown_with};
 
 use crate::sections::Report;
 

@@ -132,6 +132,52 @@ pub struct DenseInit {
     pub configs: Vec<InitConfig>,
     /// What the vanishing rows' forward signal does, if there are vanishing rows.
     pub collapse: Option<ForwardCollapse>,
+    /// Mean field's χ₁ against σ_w², per activation: the curve the rows' measured factors sit on.
+    pub chi_curves: Vec<ChiCurve>,
+}
+
+/// Mean field's χ₁ = χ(q*) against σ_w² for one activation, without biases, and its prediction of
+/// what the section measures in networks of its depth.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChiCurve {
+    /// The activation's name.
+    pub activation: String,
+    /// (σ_w², χ₁) for σ_w² = 2^{k/4}, from 1/4 to 64.
+    pub chi_1: Vec<(f64, f64)>,
+    /// (σ_w², the geometric mean of χ_l over the D − 2 hidden steps from a_{D−1} down to a_1),
+    /// with q_l from q_1 = 1 (inputs x ~ N(0, 1)): the per-layer factor the measured networks
+    /// should show, since q_l is still on its way to q* in a network of D layers.
+    pub at_depth: Vec<(f64, f64)>,
+}
+
+/// The χ curves of [`ACTIVATIONS`] for networks of `depth` layers (no `at_depth` below 3).
+pub fn chi_curves(depth: usize) -> Vec<ChiCurve> {
+    let grid: Vec<f64> = (-8..=24).map(|k| 2f64.powf(f64::from(k) / 4.0)).collect();
+    ACTIVATIONS
+        .iter()
+        .map(|&activation| ChiCurve {
+            activation: activation.name().to_string(),
+            chi_1: grid.iter().map(|&s| (s, fixed_point(activation, s, 0.0).1)).collect(),
+            at_depth: grid.iter().filter_map(|&s| Some((s, hidden_factor(activation, s, depth)?))).collect(),
+        })
+        .collect()
+}
+
+/// The geometric mean of χ_{l+1} = χ(q_l), l = 1 … D − 2: the hidden steps of ‖∂L/∂a‖² from
+/// a_{D−1} down to a_1 (the step from the linear top, σ_w², left out); `None` below 3 layers.
+pub fn hidden_factor(activation: Activation, sigma_w2: f64, depth: usize) -> Option<f64> {
+    let steps = depth.checked_sub(2).filter(|&s| s > 0)?;
+    let q = layer_q(activation, sigma_w2, 0.0, 1.0, depth);
+    let log_sum: f64 = (1..=steps).map(|l| chi(activation, sigma_w2, q[l]).log10()).sum();
+    Some(10f64.powf(log_sum / steps as f64))
+}
+
+/// The measured counterpart of [`hidden_factor`] for one row: the geometric mean per-layer
+/// factor of mean ‖∂L/∂a_l‖² under the probe seed from layer D − 1 down to 1; `None` below 3
+/// layers.
+pub fn measured_hidden_factor(c: &InitConfig) -> Option<f64> {
+    let steps = c.probe_grad.len().checked_sub(2).filter(|&s| s > 0)?;
+    Some(10f64.powf((c.probe_grad[0].log10_mean - c.probe_grad[steps].log10_mean) / steps as f64))
 }
 
 /// log10 of a mean over networks, with its bootstrap standard error.
@@ -262,7 +308,16 @@ pub fn compute(config: &Config) -> DenseInit {
         }
     }
     let collapse = forward_collapse(&configs);
-    DenseInit { width, depth, batch, nets, resamples: bootstrap::RESAMPLES, configs, collapse }
+    DenseInit {
+        width,
+        depth,
+        batch,
+        nets,
+        resamples: bootstrap::RESAMPLES,
+        configs,
+        collapse,
+        chi_curves: chi_curves(depth),
+    }
 }
 
 /// The section's sizes.

@@ -115,3 +115,25 @@ fn vanishing_rows_have_negative_slopes_and_exploding_rows_positive() {
         }
     }
 }
+
+/// The χ₁ figure's claim: each row's measured per-layer factor (probe seed, layers D − 1 → 1)
+/// sits on mean field's curve for networks of this depth — by the report's agreement rule spread
+/// over the D − 2 steps — and the asymptotic χ₁ is not that curve where q_l is still moving
+/// (tanh at σ_w² = 1: q_l → 0 only like 1/(2l)).
+#[test]
+fn measured_per_layer_factors_sit_on_mean_fields_curve_at_this_depth() {
+    let s = section();
+    let steps = (s.depth - 2) as f64;
+    for c in &s.configs {
+        let activation = dense_init::ACTIVATIONS.into_iter().find(|a| a.name() == c.activation).unwrap();
+        let predicted = dense_init::hidden_factor(activation, c.sigma_w2, s.depth).unwrap().log10();
+        let measured = dense_init::measured_hidden_factor(c).unwrap().log10();
+        let tolerance = 0.15f64.max(3.0 * c.probe_decades.se) / steps;
+        assert!((measured - predicted).abs() <= tolerance, "{} {}: {measured} vs {predicted}", c.activation, c.init);
+    }
+    let curve = s.chi_curves.iter().find(|c| c.activation == "tanh").unwrap();
+    let at = |points: &[(f64, f64)]| points.iter().find(|p| p.0 == 1.0).unwrap().1;
+    assert!((at(&curve.chi_1) - 1.0).abs() < 1e-12);
+    // Further below χ₁ than the agreement rule allows: the dots could not sit on χ₁'s curve.
+    assert!(at(&curve.at_depth).log10() < -0.15 / steps, "{}", at(&curve.at_depth));
+}

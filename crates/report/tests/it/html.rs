@@ -31,8 +31,8 @@ fn the_markdown_renders_as_written_with_no_stray_emphasis() {
 #[test]
 fn the_page_holds_every_figure_and_fetches_nothing() {
     let report = sections::compute(&Config::new(1, true));
-    let figures = render::svg::decay_plots(&report.decay);
-    let md = render::markdown(&report, Some("plots"));
+    let figures = render::svg::figures(&report);
+    let md = render::markdown_with(&report, Some("plots"), render::Detail::Full);
     let page = html::page(&md, &figures);
     let images = Parser::new(&md).filter(|e| matches!(e, Event::Start(Tag::Image { .. }))).count();
     assert!(images > 0);

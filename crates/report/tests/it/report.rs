@@ -42,7 +42,7 @@ fn docs_report_md_and_its_plots_are_current() {
         committed == render::markdown(&report, Some("plots")),
         "docs/report.md is stale: regenerate it with `{REGENERATE}`"
     );
-    for (name, svg) in render::svg::decay_plots(&report.decay) {
+    for (name, svg) in render::svg::figures(&report) {
         let committed = std::fs::read_to_string(format!("{docs}/plots/{name}")).unwrap_or_default();
         assert!(committed == svg, "docs/plots/{name} is stale or missing: regenerate it with `{REGENERATE}`");
     }
