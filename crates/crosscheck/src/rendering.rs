@@ -72,6 +72,7 @@ fn classic_runs(bytes: &mut Bytes<'_>) -> ClassicRuns {
         stuck_share: share(bytes),
         median_hidden_spread: bytes.bool().then(|| finite(bytes)),
         non_finite_runs: bytes.int_in(0, 3),
+        loss_curve: (0..bytes.int_in(0, 8)).map(|k| (k * 20, finite(bytes).abs())).collect(),
     }
 }
 

@@ -45,7 +45,7 @@ pub fn markdown_with(report: &Report, plots: Option<&str>, detail: Detail) -> St
     super::dense_init::dense_init(&mut out, &report.dense_init, plots, detail);
     super::exploding::exploding(&mut out, &report.exploding);
     remedies(&mut out, &report.remedies);
-    classic(&mut out, &report.classic);
+    classic(&mut out, &report.classic, plots);
     symptoms(&mut out, &report.symptoms);
     super::citations::markdown(&mut out, &report.references, 8);
     out
@@ -83,7 +83,7 @@ fn worked(out: &mut String, w: &WorkedChain) {
     out.push('\n');
 }
 
-fn classic(out: &mut String, c: &Classic) {
+fn classic(out: &mut String, c: &Classic, plots: Option<&str>) {
     let _ = writeln!(out, "## 6. Why the network does not train: the classic case\n");
     let _ = writeln!(
         out,
@@ -108,6 +108,31 @@ fn classic(out: &mut String, c: &Classic) {
         classic_row(out, r);
     }
     out.push('\n');
+    match plots {
+        Some(dir) => {
+            let _ = writeln!(
+                out,
+                "The median loss of each network by epoch, beside the constant predictor's loss (a network on it has learnt nothing about the inputs):\n"
+            );
+            for task in super::svg::classic_tasks(c) {
+                if super::svg::classic_figure(c, task).has_data() {
+                    let _ = writeln!(
+                        out,
+                        "![{task}: median training loss by epoch]({dir}/{})\n",
+                        super::svg::classic_plot_name(task)
+                    );
+                } else {
+                    let _ = writeln!(out, "No loss curve for {task}: no run had a finite loss.\n");
+                }
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "The loss curves of these runs are drawn with `--plots DIR` (the medians by epoch are in `--format json`).\n"
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "The classic bugs, reproduced in a hand-written backprop (`report::sections::handwritten`), each in the network stated: its gradient at the initial weights \
