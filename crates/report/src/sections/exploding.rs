@@ -19,6 +19,7 @@ use vectorised::stats::Stage;
 use vectorised::train::{Clip, clip_gradients, global_norm, norm};
 use vectorised::{Batch, Dense, DenseLayer, Gradients, Loss, Normalisation, Real, Workspace};
 
+pub mod largest;
 pub mod spread;
 pub mod walk;
 
@@ -133,7 +134,7 @@ pub fn compute(config: &Config) -> Exploding {
         })
         .collect();
     let networks = if config.quick { QUICK_NETWORKS } else { NETWORKS };
-    let spread = spread::compute(config.seed, &GAINS, networks, depth, width, batch);
+    let spread = spread::compute(config.seed, &GAINS, networks, depth, width, batch, !config.quick);
     Exploding { width, depth, batch, sweep, clipping: clip_demo(config, width, batch), spread }
 }
 
