@@ -9,7 +9,7 @@
 //! more slowly: `walk` has the exact law of its signal and the corrected expectation; `spread`
 //! measures many networks, the forward signal and where the gradient leaves each format (at about
 //! half the forward pass's depth: the output error grows with the signal, so the weight gradient's
-//! log grows twice as fast).
+//! log grows twice as fast); `largest` predicts that depth from the largest layer's gradient.
 
 use super::{Config, Label, Stream, stream_rng};
 use rayon::prelude::*;
