@@ -21,14 +21,14 @@
 //! So Y_l = log10(‖∂S/∂W_l‖/‖∂S/∂W_D‖) ≈ log10(√n/|ξ|), whose tail is exponential: P(Y_l > y) ≈
 //! √(2n/π)·10^−y (|ξ|'s density at 0 is √(2/π)). The largest entry of u·vᵀ is ‖u‖·‖v‖·ρ_u·ρ_v
 //! with ρ = max_j |v_j|/‖v‖, and u, v each have about n/2 Gaussian-like nonzero entries (u masked
-//! by the layer's active units, v a ReLU's output): the entries' tail is √(2n/π)·E[ρ]²·10^−y.
+//! by the layer's active units, v a ReLU's output): the entries' tail is √(2n/π)·E\[ρ\]²·10^−y.
 //!
 //! From layer to layer uᵀ·W·v stays C, so log cos θ changes by a forward step minus a backward
 //! step (independent, variances [`ReluWalk::hidden_step_variance`] and
 //! [`ReluWalk::backward_step_variance`]): an Ornstein–Uhlenbeck process of stationary variance
 //! Var(log10 |ξ|) = π²/(8·ln²10) forgets in τ = 2·Var(Y)/(Var_fwd + Var_bwd) layers. Counting the
 //! D layers as D/τ independent draws (an approximation), the largest (Gumbel) is in expectation
-//! log10((D/τ)·√(2n/π)·E[ρ]²) + γ/ln 10 above the top layer's norm. `docs/derivation.md` §13.
+//! log10((D/τ)·√(2n/π)·E\[ρ\]²) + γ/ln 10 above the top layer's norm. `docs/derivation.md` §13.
 
 use super::walk::ReluWalk;
 use crate::sections::{Stream, stream_rng};
@@ -59,7 +59,7 @@ pub struct LargestLaw {
 }
 
 impl LargestLaw {
-    /// The law for `walk` and `batch`; E[ρ] by [`RATIO_DRAWS`] draws from a fixed stream (the
+    /// The law for `walk` and `batch`; E\[ρ\] by 20,000 draws from a fixed stream (the
     /// same for every report seed: it is a constant of the model, not of the networks).
     pub fn new(walk: ReluWalk, batch: usize) -> LargestLaw {
         let mut rng = stream_rng(0, Stream::Exploding, 200);
@@ -82,7 +82,7 @@ impl LargestLaw {
     }
 
     /// E[max over layers and entries of log10 |∂S/∂W_l| − log10 ‖∂S/∂W_D‖] for a depth-D
-    /// network: log10((D/τ)·√(2n/π)·E[ρ]²) + γ/ln 10.
+    /// network: log10((D/τ)·√(2n/π)·E\[ρ\]²) + γ/ln 10.
     pub fn excess(&self, depth: f64) -> f64 {
         let n = self.walk.width as f64;
         let tail = (2.0 * n / PI).sqrt() * self.entry_ratio * self.entry_ratio;
