@@ -161,8 +161,9 @@ fn spread(out: &mut String, s: &Spread, depth: usize, width: usize) {
          It comes too late, for two reasons the prediction adds (docs/derivation.md §13): the engine differentiates the summed loss S = B·L and divides by B only as it stores ∂L/∂W, \
          so the values that overflow are B times larger (log10 B decades); and the top layer's gradient is not the largest. \
          Every layer's ⟨∂S/∂W_l, W_l⟩ is the same number (Euler's theorem: y is homogeneous of degree 1 in each W_l), so layers differ only by the angle between ∂S/∂W_l and W_l: \
-         its cosine is near 1/√n at the linear top and about |ξ|/n (ξ ~ N(0, 1)) inside, where it has an exponential tail in decades; the largest over D layers (about D/τ independent ones, τ the layers the angle takes to forget) \
-         lies log10((D/τ)·√(2n/π)·E[ρ]²) + γ/ln 10 decades above the top layer (ρ the largest entry of a ReLU's output over its norm). \
+         its cosine is near 1/√n at the linear top, and about |ξ|/n (ξ ~ N(0, 1)) inside if the error and the signal there were independent of the weights (an approximation); \
+         counting the D layers as D/τ independent ones (another approximation, τ the layers the angle takes to forget), the largest lies \
+         log10((D/τ)·√(2n/π)·E[ρ]²) + γ/ln 10 decades above the top layer (ρ the largest entry of a ReLU's output over its norm). \
          The predicted depth is where the typical top layer's ∂L/∂W_D, times B, plus that excess reaches the largest value; it agrees with the measured median within max(0.15 decades at the gradient's step, 3 standard errors) plus one layer.\n"
     );
     let _ = writeln!(
