@@ -164,7 +164,7 @@ fn spread(out: &mut String, s: &Spread, depth: usize, width: usize) {
          its cosine is near 1/√n at the linear top, and about |ξ|/n (ξ ~ N(0, 1)) inside if the error and the signal there were independent of the weights (an approximation); \
          counting the D layers as D/τ independent ones (another approximation, τ the layers the angle takes to forget), the largest lies \
          log10((D/τ)·√(2n/π)·E[ρ]²) + γ/ln 10 decades above the top layer (ρ the largest entry of a ReLU's output over its norm). \
-         The predicted depth is where the typical top layer's ∂L/∂W_D, times B, plus that excess reaches the largest value; it agrees with the measured median within max(0.15 decades at the gradient's step, 3 standard errors) plus one layer.\n"
+         The predicted depth is where the typical top layer's ∂L/∂W_D, times B, plus that excess reaches the largest value; the statistic compared is the median depth over networks, and it agrees when within max(0.15 decades at the gradient's step, 3 standard errors) plus the one layer a depth cannot resolve.\n"
     );
     let _ = writeln!(
         out,
