@@ -18,6 +18,7 @@ pub fn section(section: Section) -> &'static str {
         Section::DenseInit => "dense networks and initialisation",
         Section::Exploding => "exploding gradients",
         Section::Remedies => "remedies",
+        Section::Shortcuts => "shortcuts",
         Section::Classic => "classic AND/XOR",
     }
 }

@@ -45,6 +45,7 @@ pub fn markdown_with(report: &Report, plots: Option<&str>, detail: Detail) -> St
     super::dense_init::dense_init(&mut out, &report.dense_init, plots, detail);
     super::exploding::exploding(&mut out, &report.exploding);
     remedies(&mut out, &report.remedies);
+    super::shortcuts::shortcuts(&mut out, &report.shortcuts);
     classic(&mut out, &report.classic, plots);
     symptoms(&mut out, &report.symptoms);
     super::citations::markdown(&mut out, &report.references, 8);

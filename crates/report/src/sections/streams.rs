@@ -75,6 +75,13 @@ pub enum Stream {
         /// Index of the variant.
         variant: usize,
     },
+    /// Section 5's shortcuts: ReLU network `index` (weights, inputs, probe), the same for every
+    /// shortcut form.
+    ShortcutsRelu,
+    /// Section 5's shortcuts: sigmoid network `index`, the same for every shortcut form.
+    ShortcutsSigmoid,
+    /// Section 5's shortcuts: residual network `index`, the same draws for every branch scale.
+    ShortcutsGrowth,
     /// Section 6: the runs of task `task` (0: AND, 1: XOR) with `hidden` hidden layers, with or
     /// without biases.
     ClassicRuns {
@@ -116,6 +123,10 @@ impl Stream {
             Stream::ExplodingBootstrap { gain } => (4 << 16) | (2 << 12) | gain as u64,
             Stream::RemediesData => 5 << 16,
             Stream::RemediesInit { variant } => (5 << 16) | (variant as u64 + 1) << 8,
+            // Bit 15 above §5's variants (whose ids stay below it for fewer than 127 variants).
+            Stream::ShortcutsRelu => (5 << 16) | (1 << 15),
+            Stream::ShortcutsSigmoid => (5 << 16) | (1 << 15) | 1,
+            Stream::ShortcutsGrowth => (5 << 16) | (1 << 15) | 2,
             Stream::ClassicRuns { task, hidden, bias } => {
                 (6 << 16) | (task as u64) << 8 | (hidden as u64) << 1 | bias as u64
             }

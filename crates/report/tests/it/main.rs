@@ -16,4 +16,5 @@ mod model;
 mod references;
 mod report;
 mod robustness;
+mod shortcuts;
 mod symptoms;
