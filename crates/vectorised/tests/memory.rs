@@ -125,12 +125,15 @@ impl<T: Real> DenseCase<T> {
     }
 }
 
+/// (batch, widths, loss, shortcut span, its form).
+type DenseCaseSpec = (usize, &'static [usize], Loss, Option<usize>, Skip);
+
 /// Warm calls of `Dense::gradients` allocate nothing at all: every buffer lives in the
 /// `Workspace`, sized by the first call. Small and large layers (the large ones run their
 /// products on both threads), layers of different widths, shortcuts, cross-entropy,
 /// statistics on and off.
 fn dense_calls_allocate_nothing_once_warm<T: Real>() {
-    let cases: [(usize, &[usize], Loss, Option<usize>, Skip); 7] = [
+    let cases: [DenseCaseSpec; 7] = [
         // (batch, widths, loss, shortcut span, its form)
         (9, &[5, 5, 5, 5], Loss::SquaredError, None, Skip::PreActivation),
         (7, &[3, 9, 2, 6, 1, 4], Loss::SquaredError, None, Skip::PreActivation),
