@@ -87,9 +87,9 @@ pub(super) fn shortcuts(out: &mut String, s: &Shortcuts) {
     let joins = s.sigmoid_joins;
     let _ = writeln!(
         out,
-        "**Sigmoid.** Without a shortcut every layer multiplies the gradient by σ′ ≤ 1/4 (median {}). The pre-activation shortcut adds a_(m−2) *before* σ, \
+        "**Sigmoid.** Without a shortcut every layer multiplies the gradient by σ′ ≤ 1/4 (median {}). The pre-activation shortcut adds a_(m−2) before σ, \
          so a gradient taking the shortcut at each of the {joins} joins between layer {} and layer {} still meets σ′ ≤ 1/4 at every one: at most 10^{} — \
-         measured {} at layer {}: it helps, but cannot stop the decay. The identity shortcut adds a_(m−2) *after* σ, so ∂a_m/∂a_(m−2) = I: \
+         measured {} at layer {}: it helps, but cannot stop the decay. The identity shortcut adds a_(m−2) after σ, so ∂a_m/∂a_(m−2) = I: \
          the gradient reaches layer {} undiminished ({}), and layer 1, which is not on the shortcut's path, gets ∂L/∂a_2 through one σ′·W_2 — \
          about 1/4 of it ({} against log10(1/4) = {}). With f = identity the two forms are one network (f(z) + a = f(z + a)): the difference is f′'s. \
          Derivations: `docs/derivation.md` §13.\n",
