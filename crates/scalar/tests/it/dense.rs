@@ -47,28 +47,37 @@ fn batch() -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
 
 #[test]
 fn gradients_match_central_differences_for_both_losses() {
-    let net = small_net();
-    let (x, t) = batch();
     for loss in [Loss::SquaredError, Loss::BinaryCrossEntropy] {
-        let g = net.gradients(&x, &t, loss).unwrap();
-        let loss_at = |net: &Dense| net.gradients(&x, &t, loss).unwrap().loss;
-        for (l, lw) in g.weight.iter().enumerate() {
-            for (j, row) in lw.iter().enumerate() {
-                for (i, &claimed) in row.iter().enumerate() {
-                    let h = 1e-5;
-                    let mut layers = net.layers().to_vec();
-                    layers[l].weight[j][i] += h;
-                    let up = loss_at(&Dense::new(layers.clone(), net.shortcut()).unwrap());
-                    layers[l].weight[j][i] -= 2.0 * h;
-                    let down = loss_at(&Dense::new(layers, net.shortcut()).unwrap());
-                    let numeric = (up - down) / (2.0 * h);
-                    // O(h²) truncation ≈ 1e−10 here, round-off ≈ ε/h ≈ 1e−11.
-                    assert!(
-                        (claimed - numeric).abs() < 1e-8,
-                        "{loss:?} layer {} W[{j}][{i}]: {claimed} vs {numeric}",
-                        l + 1
-                    );
-                }
+        assert_matches_central_differences(&small_net(), loss);
+    }
+}
+
+/// Every weight gradient of `net` (its shortcut and skip kept) against a central difference of
+/// its loss on [`batch`].
+fn assert_matches_central_differences(net: &Dense, loss: Loss) {
+    let (x, t) = batch();
+    let g = net.gradients(&x, &t, loss).unwrap();
+    let loss_at = |layers: Vec<DenseLayer>| {
+        let perturbed = Dense::new(layers, net.shortcut()).unwrap().with_skip(net.skip());
+        perturbed.gradients(&x, &t, loss).unwrap().loss
+    };
+    for (l, lw) in g.weight.iter().enumerate() {
+        for (j, row) in lw.iter().enumerate() {
+            for (i, &claimed) in row.iter().enumerate() {
+                let h = 1e-5;
+                let mut layers = net.layers().to_vec();
+                layers[l].weight[j][i] += h;
+                let up = loss_at(layers.clone());
+                layers[l].weight[j][i] -= 2.0 * h;
+                let down = loss_at(layers);
+                let numeric = (up - down) / (2.0 * h);
+                // O(h²) truncation ≈ 1e−10 here, round-off ≈ ε/h ≈ 1e−11.
+                assert!(
+                    (claimed - numeric).abs() < 1e-8,
+                    "{loss:?}, {:?} layer {} W[{j}][{i}]: {claimed} vs {numeric}",
+                    net.skip(),
+                    l + 1
+                );
             }
         }
     }
@@ -305,24 +314,7 @@ fn gradients_of_the_hand_worked_identity_net_are_exact() {
 
 #[test]
 fn identity_skip_matches_central_differences() {
-    let net = small_net().with_skip(Skip::Identity);
-    let (x, t) = batch();
-    let g = net.gradients(&x, &t, Loss::SquaredError).unwrap();
-    let loss_at = |net: &Dense| net.gradients(&x, &t, Loss::SquaredError).unwrap().loss;
-    for (l, lw) in g.weight.iter().enumerate() {
-        for (j, row) in lw.iter().enumerate() {
-            for (i, &claimed) in row.iter().enumerate() {
-                let h = 1e-5;
-                let mut layers = net.layers().to_vec();
-                layers[l].weight[j][i] += h;
-                let up = loss_at(&Dense::new(layers.clone(), net.shortcut()).unwrap().with_skip(Skip::Identity));
-                layers[l].weight[j][i] -= 2.0 * h;
-                let down = loss_at(&Dense::new(layers, net.shortcut()).unwrap().with_skip(Skip::Identity));
-                let fd = (up - down) / (2.0 * h);
-                assert!((fd - claimed).abs() <= 1e-8 * (1.0 + fd.abs()), "layer {l} [{j}][{i}]: {fd} vs {claimed}");
-            }
-        }
-    }
+    assert_matches_central_differences(&small_net().with_skip(Skip::Identity), Loss::SquaredError);
 }
 
 #[test]
