@@ -92,7 +92,7 @@ pub(super) fn shortcuts(out: &mut String, s: &Shortcuts) {
          measured {} at layer {}: it helps, but cannot stop the decay. The identity shortcut adds a_(m−2) after σ, so ∂a_m/∂a_(m−2) = I: \
          the gradient reaches layer {} undiminished ({}), and layer 1, which is not on the shortcut's path, gets ∂L/∂a_2 through one σ′·W_2 — \
          about 1/4 of it ({} against log10(1/4) = {}). With f = identity the two forms are one network (f(z) + a = f(z + a)): the difference is f′'s. \
-         Derivations: `docs/derivation.md` §13.\n",
+         Derivations: `docs/derivation.md` §14.\n",
         log10(sigmoid[0].median, 2),
         shortcuts::SIGMOID_DEPTH,
         shortcuts::SPAN,
@@ -108,7 +108,7 @@ pub(super) fn shortcuts(out: &mut String, s: &Shortcuts) {
         out,
         "**Residual blocks grow.** {} blocks a_m = a_(m−2) + α·W_m·relu(W_(m−1)·a_(m−2)) of width {} (identity skip; the branch's ReLU layer He, \
          its linear layer N(0, g/n)), {} networks per row, batches of {}. Given a_(m−2), E‖a_m‖² = (1 + g·α²)·‖a_(m−2)‖² exactly \
-         (`docs/derivation.md` §13): unscaled (α = 1, g = 1) the squared norm doubles per block; with α = 1/√(blocks) it grows by (1 + 1/B)^B < e in all. \
+         (`docs/derivation.md` §14): unscaled (α = 1, g = 1) the squared norm doubles per block; with α = 1/√(blocks) it grows by (1 + 1/B)^B < e in all. \
          For ReLU, scaling the branch by α is scaling its ReLU layer's W and b by α (relu(α·z) = α·relu(z) for α > 0), which is how it is done here. \
          g = 2 (He for the linear layer too) is the control: 3 per block. Measured: the mean over the networks of ‖a_B‖² ÷ ‖a_0‖², ± one standard error.\n",
         shortcuts::BLOCKS,

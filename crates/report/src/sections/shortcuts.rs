@@ -15,7 +15,7 @@
 //!
 //! - **Growth** ([`Shortcuts::growth`]): residual blocks a_m = a_{m−2} + α·W_m·relu(W_{m−1}·a_{m−2})
 //!   (identity skip of span 2; the branch's ReLU layer He, N(0, 2/n), its linear layer N(0, g/n)).
-//!   Given a_{m−2}, E‖a_m‖² = (1 + g·α²)·‖a_{m−2}‖² exactly (`docs/derivation.md` §13): the
+//!   Given a_{m−2}, E‖a_m‖² = (1 + g·α²)·‖a_{m−2}‖² exactly (`docs/derivation.md` §14): the
 //!   squared norm doubles per block for g = 1, α = 1, and over B blocks grows by (1 + 1/B)^B < e
 //!   with α = 1/√B. The branch is scaled by scaling its ReLU layer's W (and b, here 0): for α > 0,
 //!   relu(α·z) = α·relu(z) (positive homogeneity), so the two are the same network. g = 2 (He's

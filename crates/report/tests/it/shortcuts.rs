@@ -14,7 +14,7 @@ fn computed() -> &'static Shortcuts {
 
 /// How far a measured mean may sit from its prediction: 4 standard errors (a normal deviate
 /// beyond 4 has probability 6e−5; each network's value has exactly the predicted expectation,
-/// `docs/derivation.md` §13, so only sampling separates them).
+/// `docs/derivation.md` §14, so only sampling separates them).
 const STANDARD_ERRORS: f64 = 4.0;
 
 #[test]
