@@ -340,9 +340,20 @@ fn the_forward_pass_of_the_hand_worked_chain_is_exact() {
     assert_eq!(ext.output, Ext::ONE);
 }
 
+/// `chain`'s gradients at x = 1, ŷ = 0 are `expected` by closed form, tape and in `Ext`.
+fn assert_exact_in_every_engine(chain: &Chain, expected: &ChainGradients) {
+    assert_eq!(&chain.gradients_closed_form(1.0, 0.0), expected);
+    assert_eq!(&chain.gradients_tape(1.0, 0.0), expected);
+    let ext = chain.gradients_ext(1.0, 0.0);
+    let lift = |v: &[f64]| v.iter().map(|&g| Ext::from_f64(g)).collect::<Vec<_>>();
+    assert_eq!(ext.weight, lift(&expected.weight));
+    assert_eq!(ext.bias, lift(&expected.bias));
+    assert_eq!(ext.layer_output, lift(&expected.layer_output));
+    assert_eq!(ext.input, Ext::from_f64(expected.input));
+}
+
 #[test]
 fn the_gradients_of_the_hand_worked_chain_are_exact_in_every_engine() {
-    let chain = hand_worked_chain();
     let expected = ChainGradients {
         loss: 1.0,
         output: 1.0,
@@ -351,13 +362,7 @@ fn the_gradients_of_the_hand_worked_chain_are_exact_in_every_engine() {
         layer_output: vec![1.0, 0.5, 2.0],
         input: 1.0,
     };
-    assert_eq!(chain.gradients_closed_form(1.0, 0.0), expected);
-    assert_eq!(chain.gradients_tape(1.0, 0.0), expected);
-    let ext = chain.gradients_ext(1.0, 0.0);
-    assert_eq!(ext.weight, expected.weight.iter().map(|&g| Ext::from_f64(g)).collect::<Vec<_>>());
-    assert_eq!(ext.bias, expected.bias.iter().map(|&g| Ext::from_f64(g)).collect::<Vec<_>>());
-    assert_eq!(ext.layer_output, expected.layer_output.iter().map(|&g| Ext::from_f64(g)).collect::<Vec<_>>());
-    assert_eq!(ext.input, Ext::from_f64(expected.input));
+    assert_exact_in_every_engine(&hand_worked_chain(), &expected);
 }
 
 #[test]
@@ -550,16 +555,9 @@ fn the_identity_skips_hand_worked_chain_is_exact_in_every_engine() {
         layer_output: vec![0.0, 0.375, 1.5],
         input: 0.375,
     };
-    assert_eq!(chain.gradients_closed_form(1.0, 0.0), expected);
-    assert_eq!(chain.gradients_tape(1.0, 0.0), expected);
-    let ext = chain.gradients_ext(1.0, 0.0);
-    let lift = |v: &[f64]| v.iter().map(|&g| Ext::from_f64(g)).collect::<Vec<_>>();
-    assert_eq!(ext.weight, lift(&expected.weight));
-    assert_eq!(ext.bias, lift(&expected.bias));
-    assert_eq!(ext.layer_output, lift(&expected.layer_output));
-    assert_eq!(ext.input, Ext::from_f64(0.375));
+    assert_exact_in_every_engine(&chain, &expected);
     assert_eq!(chain.loss(1.0, 0.0), 0.5625);
-    assert_eq!(chain.magnitudes(1.0, 0.0).exact, lift(&expected.weight));
+    assert_eq!(chain.magnitudes(1.0, 0.0).exact, [0.0, 0.0, 1.5].map(Ext::from_f64).to_vec());
     assert_eq!(chain.bound(1.0, 0.0), None, "no bound with a shortcut, in either form");
 
     // Control, the same parameters in the pre-activation form: z_2 = −5/4 + a_0 = −1/4 is dead

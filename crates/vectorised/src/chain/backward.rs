@@ -50,9 +50,11 @@ pub(super) fn backward<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, l
     }
 }
 
-/// [`backward`] for the identity skip (the shortcut of span `span` joins after f): g_l = δ_{l+1}·w_{l+1} (+ g_{l+s} where the skip leaves
-/// a_l), δ_l = f′_l·g_l, with g_l written over a_l's row where s | l (the rows a later layer, or
-/// ∂L/∂x, reads back). Each value is the oracle's: the same two roundings in its order.
+/// [`backward`] for the identity skip (the shortcut of span `span` joins after f):
+/// g_l = δ_{l+1}·w_{l+1} (+ g_{l+s} where the skip leaves a_l), δ_l = f′_l·g_l, with g_l written
+/// over a_l's row where s | l (the rows a later layer, or ∂L/∂x, reads back). Each value is the
+/// oracle's: the same two roundings in its order. A kernel of its own rather than a branch in
+/// [`backward`], so that the pre-activation sweep stays as it was.
 pub(super) fn backward_identity<T: Real>(
     job: &Block<'_, T>,
     out: &mut BlockOut<'_, T>,
