@@ -484,3 +484,25 @@ fn skip_without_a_shortcut_or_with_an_unknown_form_is_refused() {
     unknown.extend_from_slice(&["--shortcut", "1", "--skip", "post-activation"]);
     assert_bad_input(&report(&unknown), &["--skip", "\"post-activation\"", "pre-activation or identity"]);
 }
+
+proptest! {
+    #[test]
+    fn an_identity_skip_chains_grad_is_its_tape_gradient_bit_for_bit_in_f64_range(
+        case in chain_case_strategy(),
+        span in 1usize..=3,
+    ) {
+        let depth = case.weights.len();
+        let chain = Chain::new(case.weights, vec![case.activation; depth], case.biases, Some(span.min(depth)))
+            .unwrap()
+            .with_skip(scalar::Skip::Identity);
+        let report = chain_gradients(&chain, case.x, case.target).unwrap();
+        prop_assert_eq!(report.skip, Some("identity"));
+        let tape = chain.gradients_tape(case.x, case.target);
+        for (d, layer) in report.layers.iter().enumerate() {
+            if tape.weight[d].is_normal() || tape.weight[d] == 0.0 && layer.exact_grad.is_zero() {
+                prop_assert_eq!(layer.grad.map(f64::to_bits), Some(tape.weight[d].to_bits()), "layer {}", d + 1);
+            }
+            prop_assert_eq!(layer.log10_bound, None);
+        }
+    }
+}
