@@ -1,5 +1,5 @@
-//! Chain settings: a chain of any activation, weights, biases, depth (≤ 2048), shortcut and
-//! extreme values is refused by `Chain::new` exactly when it is invalid, and otherwise either
+//! Chain settings: a chain of any activation, weights, biases, depth (≤ 2048), shortcut (in
+//! either skip form) and extreme values is refused by `Chain::new` exactly when it is invalid, and otherwise either
 //! refused by `report::reference::chain_gradients` with a one-line message or reported with log10
 //! magnitudes that are finite or stand for an exact zero, a `grad` that is the exact value
 //! correctly rounded (never a silently wrong finite number), agreement with an independent log-sum
@@ -9,8 +9,8 @@ use crate::bytes::{Bytes, extreme};
 use crate::{assert_no_bare_non_finite, assert_one_line};
 use report::reference::{ChainReport, chain_gradients};
 use report::sections::engine_activation as vectorised_activation;
-use scalar::Activation;
 use scalar::chain::Chain;
+use scalar::{Activation, Skip};
 
 fn any_activation(bytes: &mut Bytes<'_>) -> Activation {
     match bytes.int_in(0, 5) {
@@ -38,6 +38,8 @@ pub struct ChainSettings {
     pub biases: Option<Vec<f64>>,
     /// The span (0 or > D refused).
     pub shortcut: Option<usize>,
+    /// Where the shortcut joins.
+    pub skip: Skip,
     /// x.
     pub x: f64,
     /// ŷ.
@@ -64,7 +66,9 @@ impl ChainSettings {
         let shortcut = if bytes.bool() { Some(bytes.int_in(0, depth + 1)) } else { None };
         let x = extreme(&mut bytes);
         let target = extreme(&mut bytes);
-        ChainSettings { depth, activations, weights, biases, shortcut, x, target }
+        // Read last, so that the seed corpus's older inputs decode to the chains they always did.
+        let skip = if bytes.bool() { Skip::Identity } else { Skip::PreActivation };
+        ChainSettings { depth, activations, weights, biases, shortcut, skip, x, target }
     }
 }
 
@@ -74,7 +78,7 @@ impl ChainSettings {
 /// # Panics
 /// When a property fails.
 pub fn check_chain_settings(data: &[u8]) {
-    let ChainSettings { depth, activations, weights, biases, shortcut, x, target } = ChainSettings::decode(data);
+    let ChainSettings { depth, activations, weights, biases, shortcut, skip, x, target } = ChainSettings::decode(data);
     let slopes_finite = activations.iter().all(|f| !matches!(f, Activation::LeakyRelu { slope } if !slope.is_finite()));
     let valid = depth > 0
         && weights.iter().all(|w| w.is_finite())
@@ -82,7 +86,7 @@ pub fn check_chain_settings(data: &[u8]) {
         && slopes_finite
         && shortcut.is_none_or(|s| (1..=depth).contains(&s));
     let chain = match Chain::new(weights, activations, biases, shortcut) {
-        Ok(chain) => chain,
+        Ok(chain) => chain.with_skip(skip),
         Err(e) => {
             assert!(!valid, "a valid chain was refused: {e}");
             return assert_one_line(&e.to_string());
@@ -230,7 +234,11 @@ fn vectorised_magnitudes_agree(chain: &Chain, x: f64, target: f64, report: &Chai
         batch = batch.with_biases(b.to_vec()).expect("valid biases");
     }
     if let Some(s) = chain.shortcut() {
-        batch = batch.with_shortcut(s).expect("a valid span");
+        let skip = match chain.skip() {
+            Skip::PreActivation => vectorised::Skip::PreActivation,
+            Skip::Identity => vectorised::Skip::Identity,
+        };
+        batch = batch.with_shortcut(s).expect("a valid span").with_skip(skip);
     }
     let g = batch.gradients(&[x], &[target], vectorised::Magnitudes::Extended).expect("valid inputs");
     for (d, layer) in report.layers.iter().enumerate() {

@@ -8,7 +8,7 @@ use report::render::Detail;
 use report::sections::classic::{BugCase, Classic, ClassicRuns, Diagnosis};
 use report::sections::decay::survival::{Survival, SurvivalRow};
 use report::sections::decay::{
-    Basis, ChainSet, Collapse, Decay, DecayConfig, DecayRow, Fit, LossScale, Prediction, Underflow, f16_range,
+    Basis, ChainSet, Collapse, Decay, DecayConfig, DecayRow, Fit, LossScale, Prediction, SkipForm, Underflow, f16_range,
 };
 use report::sections::dense_init::{
     ChiCurve, Decades, DenseInit, Estimate, ForwardCollapse, InitConfig, Phase, SchemeName,
@@ -116,10 +116,15 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
     let mut decay_configs: Vec<DecayConfig> = (0..b.int_in(0, 6))
         .map(|_| {
             let shortcut = if b.bool() { Some(b.int_in(1, 4)) } else { None };
+            // The form from the span's parity, reading no byte of its own: the seed corpus's
+            // older inputs decode to the reports they always did.
+            let skip = shortcut.map(|s| if s % 2 == 1 { SkipForm::Identity } else { SkipForm::PreActivation });
             let layer_spread = b.bool().then(|| finite(b).abs());
             DecayConfig {
                 activation: name(b),
                 shortcut,
+                skip,
+                chain_depth: max_depth,
                 chains: if b.bool() { ChainSet::All } else { ChainSet::Live },
                 rows: (0..b.int_in(0, 8))
                     .map(|_| DecayRow {
@@ -139,10 +144,11 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
                 backward_fit: fit(b),
                 forward_fit: fit(b),
                 prediction: b.bool().then(|| Prediction {
-                    basis: match b.byte() % 3 {
-                        0 => Basis::CollapsedTanh,
-                        1 => Basis::LeakyHalf { slope: finite(b) },
-                        _ => Basis::LiveRelu,
+                    basis: match (b.byte() % 3, shortcut.filter(|_| skip == Some(SkipForm::Identity))) {
+                        (1, _) => Basis::LeakyHalf { slope: finite(b) },
+                        (_, Some(span)) => Basis::IdentitySkip { span },
+                        (0, None) => Basis::CollapsedTanh,
+                        (_, None) => Basis::LiveRelu,
                     },
                     slope: finite(b),
                     agrees: b.bool(),

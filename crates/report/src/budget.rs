@@ -14,13 +14,14 @@
 //!
 //! **Time** (`--time-budget-minutes`, default [`DEFAULT_TIME_BUDGET_MINUTES`], the default report
 //! only). The flags scale the decay section's work: for each of its [`DECAY_CONFIGS`]
-//! configurations (activations × shortcut spans, and the live ReLU chains) it differentiates
-//! `--samples` chains of depth `--max-depth` in [`scalar::Ext`] arithmetic, one chain per worker
-//! thread at a time; its survival table differentiates chains of the same kind, `chains` of each
-//! depth 1…`D_s` ([`survival::CHAINS`] and [`survival::MAX_DEPTH`], fewer under `--quick`). So
+//! configurations (activations × shortcut spans, the live ReLU chains, and the identity-skip rows)
+//! it differentiates `--samples` chains of depth `--max-depth` (s·⌊max_depth/s⌋ for an identity
+//! skip of span s) in [`scalar::Ext`] arithmetic, one chain per worker thread at a time; its
+//! survival table differentiates chains of the same kind, `chains` of each depth 1…`D_s`
+//! ([`survival::CHAINS`] and [`survival::MAX_DEPTH`], fewer under `--quick`). So
 //!
 //! ```text
-//! work   = configs · samples · max_depth + chains · D_s·(D_s + 1)/2   chain-layer evaluations
+//! work   = samples · Σ_configs depth + chains · D_s·(D_s + 1)/2   chain-layer evaluations
 //! time   ≈ work / (threads · rate)         rate measured here, on one thread, before the run
 //! ```
 //!
@@ -37,7 +38,7 @@
 
 use crate::error::Error;
 use crate::model::Model;
-use crate::sections::decay::{ACTIVATIONS, SHORTCUTS, survival};
+use crate::sections::decay::{ACTIVATIONS, IDENTITY_SKIP_SPANS, SHORTCUTS, survival};
 use crate::sections::{Config, Stream, stream_rng};
 use scalar::Activation;
 use scalar::chain::Chain;
@@ -133,9 +134,18 @@ pub fn measure_rate() -> f64 {
     layers as f64 / start.elapsed().as_secs_f64()
 }
 
-/// The decay section's configurations: every activation with every shortcut span, and the live
-/// ReLU chains beside the ReLU chains without shortcut.
-pub const DECAY_CONFIGS: usize = ACTIVATIONS.len() * SHORTCUTS.len() + 1;
+/// The decay section's configurations: every activation with every shortcut span, the live
+/// ReLU chains beside the ReLU chains without shortcut, and the identity-skip rows.
+pub const DECAY_CONFIGS: usize = ACTIVATIONS.len() * SHORTCUTS.len() + 1 + IDENTITY_SKIP_SPANS.len();
+
+/// The chain layers of the decay section's configurations: `samples` chains each, of depth
+/// `max_depth`, or s·⌊max_depth/s⌋ for an identity skip of span s.
+pub fn decay_configs_work(config: &Config) -> u128 {
+    let depth = config.max_depth as u128;
+    let identity: u128 = IDENTITY_SKIP_SPANS.iter().map(|&s| (config.max_depth / s * s) as u128).sum();
+    let full_depth = (DECAY_CONFIGS - IDENTITY_SKIP_SPANS.len()) as u128;
+    config.samples as u128 * (full_depth * depth + identity)
+}
 
 /// The chain layers of the decay section's survival table: `chains` chains of each depth 1…D_s.
 pub fn survival_work(config: &Config) -> u128 {
@@ -152,7 +162,7 @@ pub fn estimate(config: &Config, threads: usize) -> (u128, u128) {
     let configs = DECAY_CONFIGS as u128;
     let (samples, depth) = (config.samples as u128, config.max_depth as u128);
     let bytes = threads as u128 * depth * CHAIN_BYTES_PER_LAYER + configs * samples * ROW_BYTES_PER_SAMPLE;
-    (bytes, configs * samples * depth + survival_work(config))
+    (bytes, decay_configs_work(config) + survival_work(config))
 }
 
 /// The budgets of a report run.

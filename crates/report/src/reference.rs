@@ -53,7 +53,7 @@ use crate::error::Error;
 use crate::model::{ClaimedGradients, ClaimedLayer, Model, count};
 use crate::render::reference as render;
 use scalar::chain::{Chain, Magnitudes};
-use scalar::{Activation, Ext};
+use scalar::{Activation, Ext, Skip};
 use serde::Serialize;
 use std::fmt;
 
@@ -67,6 +67,11 @@ pub struct ChainReport {
     pub loss: f64,
     /// y = a_D.
     pub output: f64,
+    /// `"identity"` when the chain's shortcut joins after f (a_d = f(z_d) + a_{d−s}); absent
+    /// (JSON: no `skip` key) without a shortcut and for the pre-activation form, which is what
+    /// output without the key has always meant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip: Option<&'static str>,
     /// Layer 1 (at the input) first.
     pub layers: Vec<ChainLayer>,
 }
@@ -178,7 +183,11 @@ pub fn chain_gradients(chain: &Chain, x: f64, target: f64) -> Result<ChainReport
         return Err(Error::input(format!("layer {}: the exact gradient is not finite (an internal error)", bad.layer)));
     }
     let diff = trace.output - target;
-    Ok(ChainReport { loss: diff * diff, output: trace.output, layers })
+    let skip = match (chain.shortcut(), chain.skip()) {
+        (Some(_), Skip::Identity) => Some("identity"),
+        (None, _) | (Some(_), Skip::PreActivation) => None,
+    };
+    Ok(ChainReport { loss: diff * diff, output: trace.output, skip, layers })
 }
 
 /// Ext's exponent saturates at ±2^62 (a value below 2^−2^62 becomes 0): a chain whose exact

@@ -2,7 +2,9 @@
 //!
 //! Layer d = 1…D (layer 1 at the input) has one neuron with weight w_d, optional bias b_d and
 //! activation f_d. With a shortcut of span s, the neuron at every layer m = s, 2s, 3s, … also
-//! receives the output of the neuron s layers below it (the article's shortcut):
+//! receives the output of the neuron s layers below it, in one of two forms ([`Skip`]). The
+//! pre-activation form ([`Skip::PreActivation`], the default and the form gradlab had first) adds
+//! it before f:
 //!
 //! ```text
 //! a_0 = x,   u_d = a_{d−1},   z_d = w_d·u_d + b_d (+ a_{d−s} when s | d),   a_d = f_d(z_d)
@@ -16,6 +18,16 @@
 //! δ_d = f′_d(z_d)·(δ_{d+1}·w_{d+1} + [s | d, d + s ≤ D]·δ_{d+s})
 //! ∂L/∂w_d = δ_d·u_d,   ∂L/∂b_d = δ_d,   ∂L/∂x = δ_1·w_1 + [s ≤ D]·δ_s
 //! ∂L/∂a_D = 2(y − ŷ),   ∂L/∂a_d = δ_{d+1}·w_{d+1} + [s | d, d + s ≤ D]·δ_{d+s}   (d < D)
+//! ```
+//!
+//! The identity form ([`Skip::Identity`]) adds it after f, so ∂a_{d+s}/∂a_d = 1 instead of
+//! f′_{d+s}(z_{d+s})·1: the skipped path bypasses f′, and the recursion carries ∂L/∂a_{d+s} where
+//! the pre-activation form carries δ_{d+s} (docs/derivation.md §5a):
+//!
+//! ```text
+//! z_d = w_d·u_d + b_d,   a_d = f_d(z_d) (+ a_{d−s} when s | d)
+//! ∂L/∂a_d = δ_{d+1}·w_{d+1} + [s | d, d + s ≤ D]·∂L/∂a_{d+s}   (d < D),   δ_d = f′_d(z_d)·∂L/∂a_d
+//! ∂L/∂x = δ_1·w_1 + [s ≤ D]·∂L/∂a_s
 //! ```
 //!
 //! ∂L/∂a_d, the gradient with respect to layer d's output, is the **backward factor**: what the
@@ -42,6 +54,7 @@ use crate::activation::Activation;
 use crate::error::Error;
 use crate::ext::Ext;
 use crate::format::{Fate, FloatFormat};
+use crate::skip::Skip;
 use crate::tape::Tape;
 
 /// A validated single-neuron chain (see the [module docs](self) for the model).
@@ -51,6 +64,7 @@ pub struct Chain {
     activations: Vec<Activation>,
     biases: Option<Vec<f64>>,
     shortcut: Option<usize>,
+    skip: Skip,
 }
 
 /// The forward pass, layer by layer (index d − 1 holds layer d).
@@ -145,7 +159,13 @@ impl Chain {
                 ));
             }
         }
-        Ok(Chain { weights, activations, biases, shortcut })
+        Ok(Chain { weights, activations, biases, shortcut, skip: Skip::PreActivation })
+    }
+
+    /// The same chain with its shortcut joining in `skip`'s form (a chain from [`Chain::new`]
+    /// uses [`Skip::PreActivation`]). Without a shortcut the form changes nothing.
+    pub fn with_skip(self, skip: Skip) -> Chain {
+        Chain { skip, ..self }
     }
 
     /// A chain of `weights.len()` layers that all use `activation`, without biases or shortcut.
@@ -179,6 +199,11 @@ impl Chain {
         self.shortcut
     }
 
+    /// Where the shortcut joins: before f ([`Skip::PreActivation`]) or after it.
+    pub fn skip(&self) -> Skip {
+        self.skip
+    }
+
     fn bias(&self, layer_idx: usize) -> f64 {
         self.biases.as_ref().map_or(0.0, |b| b[layer_idx])
     }
@@ -186,6 +211,11 @@ impl Chain {
     /// Whether layer d (1-based) receives a shortcut from layer d − s.
     pub fn has_shortcut_into(&self, layer: usize) -> bool {
         self.shortcut.is_some_and(|s| layer.is_multiple_of(s))
+    }
+
+    /// d − s, the layer whose output a shortcut feeds into layer d, if one does.
+    fn shortcut_from(&self, layer: usize) -> Option<usize> {
+        self.shortcut.filter(|&s| layer.is_multiple_of(s)).map(|s| layer - s)
     }
 
     /// The forward pass from input x.
@@ -213,11 +243,16 @@ impl Chain {
         let mut pre_activation = Vec::with_capacity(depth);
         for d in 1..=depth {
             let mut z = lift(self.weights[d - 1]) * a[d - 1] + lift(self.bias(d - 1));
-            if let (true, Some(s)) = (self.has_shortcut_into(d), self.shortcut) {
-                z = z + a[d - s];
+            let from = self.shortcut_from(d);
+            if let (Some(from), Skip::PreActivation) = (from, self.skip) {
+                z = z + a[from];
             }
             pre_activation.push(z);
-            a.push(value(self.activations[d - 1], z));
+            let mut out = value(self.activations[d - 1], z);
+            if let (Some(from), Skip::Identity) = (from, self.skip) {
+                out = out + a[from];
+            }
+            a.push(out);
         }
         (pre_activation, a)
     }
@@ -238,10 +273,15 @@ impl Chain {
         let mut a = vec![input];
         for d in 1..=depth {
             let mut z = weights[d - 1] * a[d - 1] + biases[d - 1];
-            if let (true, Some(s)) = (self.has_shortcut_into(d), self.shortcut) {
-                z = z + a[d - s];
+            let from = self.shortcut_from(d);
+            if let (Some(from), Skip::PreActivation) = (from, self.skip) {
+                z = z + a[from];
             }
-            a.push(z.activate(self.activations[d - 1]));
+            let mut out = z.activate(self.activations[d - 1]);
+            if let (Some(from), Skip::Identity) = (from, self.skip) {
+                out = out + a[from];
+            }
+            a.push(out);
         }
         let output = a[depth];
         let loss = (output - target).square();
@@ -315,12 +355,18 @@ impl Chain {
             layer_output.push(dl_da);
             let dz = derivative(self.activations[d - 1], pre_activation[d - 1]) * dl_da;
             delta.push(dz);
-            // ∂L/∂a_{d−1} = δ_d·w_d (+ δ_{d−1+s} when the shortcut leaves a_{d−1}).
+            // ∂L/∂a_{d−1} = δ_d·w_d, plus, when the shortcut leaves a_{d−1}, δ_{d−1+s}
+            // (pre-activation) or ∂L/∂a_{d−1+s} (identity: the path bypasses f′).
             let mut next = dz * lift(self.weights[d - 1]);
             if let Some(s) = self.shortcut {
                 let from = d - 1; // a_{d−1} feeds layer d − 1 + s when s | (d − 1 + s)
                 if from.is_multiple_of(s) && from + s <= depth {
-                    next = next + delta[depth - (from + s)];
+                    let joined = depth - (from + s);
+                    next = next
+                        + match self.skip {
+                            Skip::PreActivation => delta[joined],
+                            Skip::Identity => layer_output[joined],
+                        };
                 }
             }
             dl_da = next;

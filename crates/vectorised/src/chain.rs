@@ -1,7 +1,8 @@
 //! Batched single-neuron chains: S independent chains of depth D in one call, every per-layer
 //! gradient, in `f64` or `f32`, parallel and deterministic.
 //!
-//! One chain (layer d = 1..D, a₀ = x, shortcut span s optional):
+//! One chain (layer d = 1..D, a₀ = x, shortcut span s optional), with the shortcut in the
+//! pre-activation form ([`Skip::PreActivation`], the default):
 //!
 //! ```text
 //! forward   z_d = w_d·a_{d−1} + b_d + [s | d]·a_{d−s}        a_d = f_d(z_d)     y = a_D
@@ -11,7 +12,18 @@
 //!           ∂L/∂w_d = δ_d·a_{d−1}      ∂L/∂b_d = δ_d      ∂L/∂x = δ₁·w₁ + [s ≤ D]·δ_s
 //! ```
 //!
-//! (the same equations, in the same order of operations, as the oracle's `scalar::chain`).
+//! or in the identity form ([`Skip::Identity`], [`ChainBatch::with_skip`]), whose skipped path
+//! bypasses f′ and so carries g_d = ∂L/∂a_d where the other carries δ:
+//!
+//! ```text
+//! forward   z_d = w_d·a_{d−1} + b_d        a_d = f_d(z_d) + [s | d]·a_{d−s}
+//! backward  g_D = 2(y − t),   g_d = δ_{d+1}·w_{d+1} + [s | d ∧ d+s ≤ D]·g_{d+s},   δ_d = f′_d(z_d)·g_d
+//!           ∂L/∂x = δ₁·w₁ + [s ≤ D]·g_s
+//! ```
+//!
+//! (the same equations, in the same order of operations, as the oracle's `scalar::chain`). The
+//! kernels keep no row of g; in the identity form backward writes g_d over the activation row
+//! a_d, which forward has already copied where it is needed, at the layers the skip leaves.
 //!
 //! **Layout.** Struct of arrays, layer-major: weights, biases and (by default) gradients are
 //! `D × S` matrices with `[layer][chain]` indexing, so for a fixed layer the S chains are one
@@ -58,6 +70,7 @@ use crate::error::Error;
 use crate::math::exp::{sigmoid_exp, sigmoid_in_place, sigmoid_parts, sigmoid_parts_from_exp};
 use crate::parallel::{PerThread, column_blocks_mut, map_chunks, n_chunks, sum_in_order};
 use crate::real::Real;
+use crate::skip::Skip;
 use crate::stats::{self, GradientStats, LayerStats, NonFinite, PartialLayer, Stage};
 use multiversion::multiversion;
 use std::ops::Range;
@@ -69,7 +82,7 @@ mod layout;
 pub mod scaled;
 mod stats_sweep;
 
-use backward::{backward, input_gradient};
+use backward::{backward, backward_identity, input_gradient};
 use extended::extended_pass;
 use forward::forward;
 use layout::{RowLayout, from_block_major, layer_blocks_mut, resize, to_block_major, transpose};
@@ -112,6 +125,7 @@ pub struct ChainBatch<T> {
     biases: Option<Vec<T>>,
     activations: Vec<Activation>,
     shortcut: Option<usize>,
+    skip: Skip,
 }
 
 /// How [`ChainGradients`] stores its per-layer values (`weight`, `bias`, `weight_scaled`,
@@ -291,7 +305,7 @@ impl<T: Real> ChainBatch<T> {
             }
         }
         let weights = to_block_major(&weights, n_chains, n_layers);
-        Ok(ChainBatch { n_chains, n_layers, weights, biases: None, activations, shortcut: None })
+        Ok(ChainBatch { n_chains, n_layers, weights, biases: None, activations, shortcut: None, skip: Skip::default() })
     }
 
     /// Like [`ChainBatch::new`] with chain-major weights: `weights[s·D + l]` is w_{s, l+1}.
@@ -323,6 +337,13 @@ impl<T: Real> ChainBatch<T> {
         Ok(self)
     }
 
+    /// Where the shortcut joins: before the activation ([`Skip::PreActivation`], the default) or
+    /// after it ([`Skip::Identity`]). Without a shortcut the form changes nothing.
+    pub fn with_skip(mut self, skip: Skip) -> Self {
+        self.skip = skip;
+        self
+    }
+
     /// S.
     pub fn n_chains(&self) -> usize {
         self.n_chains
@@ -351,6 +372,17 @@ impl<T: Real> ChainBatch<T> {
     /// The shortcut span, if any.
     pub fn shortcut(&self) -> Option<usize> {
         self.shortcut
+    }
+
+    /// Where the shortcut joins.
+    pub fn skip(&self) -> Skip {
+        self.skip
+    }
+
+    /// The span s when the shortcut joins in the identity form, whose backward pass carries
+    /// g_d = ∂L/∂a_d along the skipped path.
+    fn identity_span(&self) -> Option<usize> {
+        self.shortcut.filter(|_| self.skip == Skip::Identity)
     }
 
     /// Gradients for inputs x_s and targets t_s (one per chain), in fresh buffers.
@@ -523,10 +555,12 @@ fn run_block<T: Real>(job: &Block<'_, T>, mut out: BlockOut<'_, T>, scratch: &mu
             scratch.grad_a.resize(job.lanes.len(), T::ZERO);
         }
         backward_with_stats(job, &mut out, rows.ld, act, deriv, &mut scratch.grad_a);
+    } else if let Some(span) = job.batch.identity_span() {
+        backward_identity(job, &mut out, rows.ld, span, act, deriv);
     } else {
         backward(job, &mut out, rows.ld, act, deriv);
     }
-    input_gradient(job, &mut out, rows.ld, deriv);
+    input_gradient(job, &mut out, rows.ld, act, deriv);
     if job.extended {
         extended_pass(job, &mut out, &mut scratch.extended);
     }

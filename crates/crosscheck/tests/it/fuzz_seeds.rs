@@ -40,3 +40,15 @@ fn chain_setting_seeds_are_exact_or_refused() {
 fn rendering_seeds_keep_one_row_per_datum() {
     replay("report_rendering_keeps_one_row_per_datum", crosscheck::check_report_rendering);
 }
+
+#[test]
+fn the_identity_skip_seed_decodes_to_an_identity_skip_chain() {
+    // The corpus holds at least one chain whose shortcut joins after f (the skip form is the
+    // decoder's last byte, so older seeds keep their meaning).
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/chain_magnitudes_are_exact_or_refused");
+    let data = std::fs::read(dir.join("identity-skip-sigmoid-span-3")).unwrap();
+    let settings = crosscheck::chain_settings::ChainSettings::decode(&data);
+    assert_eq!((settings.depth, settings.shortcut, settings.skip), (9, Some(3), scalar::Skip::Identity));
+    assert_eq!(settings.activations, vec![scalar::Activation::Sigmoid; 9]);
+    assert_eq!((settings.x, settings.target), (1.0, 0.25));
+}

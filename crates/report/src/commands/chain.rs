@@ -2,6 +2,10 @@
 //! `f64`'s range (the model and the JSON contract are in `docs/model-format.md`;
 //! the computation is [`crate::reference::chain_gradients`]).
 //!
+//! With `--shortcut S`, `--skip` says where the shortcut joins: `pre-activation` (the default,
+//! a_d = f(w_d·a_{d−1} + b_d + a_{d−S})) or `identity` (a_d = a_{d−S} + f(w_d·a_{d−1} + b_d), whose
+//! path bypasses f′; the output then says so). `--skip` without `--shortcut` is refused.
+//!
 //! Lists of numbers are comma-separated, and `VALUE*COUNT` repeats a value:
 //! `--biases '-8,-4*1099'` is −8 followed by 1099 times −4. The memory a chain needs is estimated
 //! from the depth before any list is expanded, so `--depth 1000000000000` is refused at once.
@@ -10,9 +14,9 @@ use super::OutputFormat;
 use super::{emit, parse_number};
 use crate::error::Error;
 use crate::reference::chain_gradients;
-use scalar::Activation;
 use scalar::activation::DEFAULT_LEAKY_SLOPE;
 use scalar::chain::Chain;
+use scalar::{Activation, Skip};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -43,6 +47,10 @@ pub struct Args {
     /// A shortcut of span S: layers S, 2S, … also receive the output of the layer S below.
     #[arg(long)]
     pub shortcut: Option<usize>,
+    /// Where the shortcut joins (with --shortcut): pre-activation, a_d = f(w·a_{d−1} + b + a_{d−S})
+    /// (the default), or identity, a_d = a_{d−S} + f(w·a_{d−1} + b), whose path bypasses f′.
+    #[arg(long, value_name = "FORM")]
+    pub skip: Option<String>,
     /// The slope α of leaky_relu for z ≤ 0.
     #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_LEAKY_SLOPE)]
     pub slope: f64,
@@ -89,6 +97,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
             return Err(Error::input(format!("--shortcut {s}: the span must be between 1 and the depth {depth}")));
         }
     }
+    let skip = parse_skip(args.skip.as_deref(), args.shortcut)?;
     // Before the name: `from_name` also refuses a non-finite slope, which would read as an
     // unknown name.
     if !args.slope.is_finite() {
@@ -103,7 +112,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
     })?;
     let x = parse_number("--input", &args.input)?;
     let target = parse_number("--target", &args.target)?;
-    let chain = Chain::new(weights, vec![activation; depth], biases, args.shortcut)?;
+    let chain = Chain::new(weights, vec![activation; depth], biases, args.shortcut)?.with_skip(skip);
     let report = chain_gradients(&chain, x, target)?;
     let text = match args.format {
         OutputFormat::Json => report.to_json() + "\n",
@@ -112,6 +121,20 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
     };
     emit(&text, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The form `--skip` names (pre-activation without the flag); refused without `--shortcut`,
+/// where it would say nothing.
+fn parse_skip(skip: Option<&str>, shortcut: Option<usize>) -> Result<Skip, Error> {
+    let Some(name) = skip else { return Ok(Skip::PreActivation) };
+    if shortcut.is_none() {
+        return Err(Error::input(format!("--skip {name}: says where a shortcut joins, so it needs --shortcut S")));
+    }
+    match name {
+        "pre-activation" => Ok(Skip::PreActivation),
+        "identity" => Ok(Skip::Identity),
+        _ => Err(Error::input(format!("--skip: unknown form {name:?} (expected pre-activation or identity)"))),
+    }
 }
 
 /// Splits `VALUE*COUNT` into its parts (`COUNT` = 1 without a `*`).

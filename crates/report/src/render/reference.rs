@@ -14,6 +14,12 @@ pub fn chain_markdown(report: &ChainReport) -> String {
     // (y − ŷ)² can overflow f64 while y and the exact gradients are fine: say so, never `inf`.
     let loss = if report.loss.is_finite() { numfmt::sig(report.loss, 6) } else { "overflows f64".into() };
     let mut out = format!("output y = {}, loss L = {loss}\n\n", numfmt::sig(report.output, 6));
+    if report.skip.is_some() {
+        out.push_str(
+            "The shortcut joins after f (the identity skip): a_d = f(z_d) + a_{d−s} at d = s, 2s, …, \
+             so its path bypasses f′.\n\n",
+        );
+    }
     out.push_str(
         "| layer | z | u = a_{d−1} | ∂L/∂w (exact) | as f64 | log10 \\|∂L/∂w\\| | \
          log10 bound |\n|---:|---:|---:|---:|---:|---:|---:|\n",

@@ -10,7 +10,7 @@
 use super::figure::{Axis, Figure, Mark, Rule, Series};
 use crate::sections::Report;
 use crate::sections::classic::{self, Classic};
-use crate::sections::decay::{ChainSet, Decay, DecayConfig};
+use crate::sections::decay::{ChainSet, Decay, DecayConfig, SkipForm};
 use crate::sections::dense_init::{DenseInit, measured_hidden_factor};
 
 /// Every figure of the report that has something to draw, as (file name, contents).
@@ -48,7 +48,11 @@ pub fn decay_figure(decay: &Decay, activation: &str) -> Figure {
         .iter()
         .enumerate()
         .flat_map(|(i, c)| {
-            let mut label = c.shortcut.map_or_else(|| "no shortcut".to_string(), |s| format!("shortcut span {s}"));
+            let mut label = match (c.shortcut, c.skip) {
+                (None, _) => "no shortcut".to_string(),
+                (Some(s), Some(SkipForm::Identity)) => format!("identity skip span {s}"),
+                (Some(s), _) => format!("pre-activation shortcut span {s}"),
+            };
             if c.chains == ChainSet::Live {
                 label.push_str(", live chains");
             }

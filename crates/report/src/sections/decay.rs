@@ -22,6 +22,9 @@
 //! expectation, log10 sup|f′| + E[log10|w|] ≥ E[log10|w·f′(z)|]: a bound on the backward slope,
 //! not a prediction.
 //!
+//! **Shortcuts** in two forms, the pre-activation shortcut (today's) and the identity skip,
+//! with their per-block recursions, bounds and prediction: [`skips`].
+//!
 //! A bias-free ReLU chain's gradient is non-zero only if all D units are active, which happens
 //! with probability 2^−D ([`survival`]); its "live" chains are drawn exactly from that condition
 //! by folding each chain to |w_d|, |x| ([`ChainSet::Live`]).
@@ -33,7 +36,10 @@
 
 mod chains;
 mod fit;
+pub mod skips;
 pub mod survival;
+
+pub use skips::{IDENTITY_SKIP_ACTIVATION, IDENTITY_SKIP_SPANS, SkipForm, identity_depths, skip_slope_bound};
 
 use super::stats::{mean_log10_abs_std_normal, percentile, sort};
 use super::{Config, Stream};
@@ -51,7 +57,7 @@ pub const ACTIVATIONS: [Activation; 5] = [
     Activation::Softplus,
 ];
 
-/// The shortcut spans compared (none, 2, 3).
+/// The shortcut spans compared (none, 2, 3), in the pre-activation form.
 pub const SHORTCUTS: [Option<usize>; 3] = [None, Some(2), Some(3)];
 
 /// Bootstrap resamples (of the chains, with replacement) behind every slope's standard error.
@@ -134,6 +140,11 @@ pub enum Basis {
     },
     /// Live ReLU chains: every f′ = 1.
     LiveRelu,
+    /// The identity skip: at the layers it joins, ∂L/∂a_m = (1 + P_m)·∂L/∂a_{m+s} with P_m → 0.
+    IdentitySkip {
+        /// s.
+        span: usize,
+    },
 }
 
 /// A derived backward slope beside the measured one.
@@ -194,6 +205,10 @@ pub struct DecayConfig {
     pub activation: String,
     /// The shortcut span, if any.
     pub shortcut: Option<usize>,
+    /// Where the shortcut joins (`None` without one).
+    pub skip: Option<SkipForm>,
+    /// D for this configuration's chains: s·⌊D/s⌋ with the identity skip, D otherwise.
+    pub chain_depth: usize,
     /// Which chains.
     pub chains: ChainSet,
     /// One row per reported depth.
@@ -209,8 +224,8 @@ pub struct DecayConfig {
     pub forward_fit: Option<Fit>,
     /// The derived backward slope, where there is one.
     pub prediction: Option<Prediction>,
-    /// The article's bound in expectation, log10(sup|f′|) + E[log10|w|] ≥ E[log10|w·f′(z)|]: an
-    /// upper bound on the backward slope. `None` with a shortcut.
+    /// An upper bound on the backward slope in expectation: without a shortcut the article's,
+    /// log10(sup|f′|) + E[log10|w|] ≥ E[log10|w·f′(z)|]; with one, [`skip_slope_bound`].
     pub backward_slope_bound: Option<f64>,
     /// Slope of the median of the article's bound on |∂L/∂w| (computed per chain; it carries
     /// |u_d|). `None` with a shortcut.
@@ -259,9 +274,22 @@ pub struct DecayRow {
 }
 
 impl Decay {
-    /// The configuration of `activation` (by name), `shortcut` and `chains`, if measured.
+    /// The configuration of `activation` (by name), `shortcut` (pre-activation) and `chains`, if
+    /// measured.
     pub fn config(&self, activation: &str, shortcut: Option<usize>, chains: ChainSet) -> Option<&DecayConfig> {
-        self.configs.iter().find(|c| c.activation == activation && c.shortcut == shortcut && c.chains == chains)
+        self.configs.iter().find(|c| {
+            c.activation == activation
+                && c.shortcut == shortcut
+                && c.chains == chains
+                && c.skip != Some(SkipForm::Identity)
+        })
+    }
+
+    /// The identity-skip configuration of `activation` (by name) with span `span`, if measured.
+    pub fn identity_config(&self, activation: &str, span: usize) -> Option<&DecayConfig> {
+        self.configs
+            .iter()
+            .find(|c| c.activation == activation && c.shortcut == Some(span) && c.skip == Some(SkipForm::Identity))
     }
 }
 
@@ -296,9 +324,30 @@ pub fn compute(config: &Config) -> Decay {
             } else {
                 &[ChainSet::All]
             };
+            let skip = shortcut.map(|_| SkipForm::PreActivation);
             for &chains in sets {
-                let setting = Setting { activation, shortcut, chains, index: (a, s) };
+                let setting =
+                    Setting { activation, shortcut, skip, chains, chain_depth: config.max_depth, index: (a, s) };
                 configs.push(measure(config, &setting, &depths, &f16));
+            }
+        }
+        if activation == IDENTITY_SKIP_ACTIVATION {
+            for span in IDENTITY_SKIP_SPANS {
+                let chain_depth = config.max_depth / span * span;
+                if chain_depth == 0 {
+                    continue;
+                }
+                // The pre-activation row's stream: the same draws (common random numbers).
+                let s = SHORTCUTS.iter().position(|&sc| sc == Some(span)).expect("each identity span is a shortcut's");
+                let setting = Setting {
+                    activation,
+                    shortcut: Some(span),
+                    skip: Some(SkipForm::Identity),
+                    chains: ChainSet::All,
+                    chain_depth,
+                    index: (a, s),
+                };
+                configs.push(measure(config, &setting, &identity_depths(&depths, chain_depth, span), &f16));
             }
         }
     }
@@ -323,7 +372,10 @@ fn collapse_level_log10() -> f64 {
 struct Setting {
     activation: Activation,
     shortcut: Option<usize>,
+    skip: Option<SkipForm>,
     chains: ChainSet,
+    /// D of the chains (the first `chain_depth` of the D weights drawn).
+    chain_depth: usize,
     /// Indices into [`ACTIVATIONS`] and [`SHORTCUTS`]: the random stream.
     index: (usize, usize),
 }
@@ -385,6 +437,7 @@ fn measure(config: &Config, setting: &Setting, depths: &[usize], f16: &F16Range)
         let slope = match basis {
             Basis::CollapsedTanh | Basis::LiveRelu => mean_log10_w,
             Basis::LeakyHalf { slope } => mean_log10_w + 0.5 * slope.abs().log10(),
+            Basis::IdentitySkip { .. } => 0.0,
         };
         let agrees =
             backward_fit.is_some_and(|f| (f.slope - slope).abs() <= AGREEMENT_STANDARD_ERRORS * f.standard_error);
@@ -396,6 +449,8 @@ fn measure(config: &Config, setting: &Setting, depths: &[usize], f16: &F16Range)
     DecayConfig {
         activation: setting.activation.name().to_string(),
         shortcut: setting.shortcut,
+        skip: setting.skip,
+        chain_depth: setting.chain_depth,
         chains: setting.chains,
         all_exact_zero: weight.iter().flatten().all(|v| *v == f64::NEG_INFINITY),
         rows,
@@ -403,12 +458,12 @@ fn measure(config: &Config, setting: &Setting, depths: &[usize], f16: &F16Range)
         backward_fit,
         forward_fit,
         prediction,
-        backward_slope_bound: setting
-            .shortcut
-            .is_none()
-            .then(|| setting.activation.sup_derivative().log10() + mean_log10_w),
+        backward_slope_bound: Some(match (setting.shortcut, setting.skip) {
+            (Some(span), Some(form)) => skip_slope_bound(setting.activation, span, form),
+            _ => setting.activation.sup_derivative().log10() + mean_log10_w,
+        }),
         weight_bound_slope: super::stats::slope(&bound_medians),
-        collapse: collapse(&finite, config.max_depth),
+        collapse: collapse(&finite, setting.chain_depth),
         homogeneity_deviation: chains::positively_homogeneous(setting.activation, setting.shortcut)
             .then(|| finite.iter().filter_map(|s| s.homogeneity_deviation).fold(0.0, f64::max)),
         underflow: (0..FloatFormat::ALL.len()).map(|f| underflow(&samples, f)).collect(),
@@ -419,9 +474,11 @@ fn measure(config: &Config, setting: &Setting, depths: &[usize], f16: &F16Range)
     }
 }
 
-/// The derivation that applies to `setting`'s backward slope, if any (none with a shortcut).
+/// The derivation that applies to `setting`'s backward slope, if any (none with a shortcut
+/// before f).
 fn basis(setting: &Setting) -> Option<Basis> {
     match (setting.activation, setting.shortcut, setting.chains) {
+        (_, Some(span), _) if setting.skip == Some(SkipForm::Identity) => Some(Basis::IdentitySkip { span }),
         (_, Some(_), _) => None,
         (Activation::Tanh, None, _) => Some(Basis::CollapsedTanh),
         (Activation::LeakyRelu { slope }, None, _) => Some(Basis::LeakyHalf { slope }),

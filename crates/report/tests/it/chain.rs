@@ -363,3 +363,146 @@ fn exact_zero_gradient_is_printed_as_positive_zero() {
     let v = chain_json(&["--activation", "sigmoid", "--weights", "0", "--input", "0", "--target", "0.5625"]);
     assert_eq!(layers(&v)[0]["grad"].to_string(), "0.0");
 }
+
+/// The identity skip's hand-derived chain of `scalar`'s tests (ReLU, span 2, a dead unit at
+/// layer 2 that the skipped path bypasses): ∂L/∂w = (0, 0, 3/2), y = 3/4.
+const IDENTITY_SKIP_CHAIN: [&str; 14] = [
+    "--activation",
+    "relu",
+    "--weights",
+    "0.5,-2,0.25",
+    "--biases",
+    "0.125,0,0.5",
+    "--shortcut",
+    "2",
+    "--input",
+    "1",
+    "--target",
+    "0",
+    "--skip",
+    "identity",
+];
+
+#[test]
+fn skip_identity_gives_the_oracles_identity_skip_gradients_and_says_so() {
+    let v = chain_json(&IDENTITY_SKIP_CHAIN);
+    assert_eq!(v["skip"], "identity");
+    assert_eq!(v["output"].as_f64(), Some(0.75));
+    let grads: Vec<Option<f64>> = layers(&v).iter().map(|l| opt(&l["grad"])).collect();
+    assert_eq!(grads, [Some(0.0), Some(0.0), Some(1.5)]);
+    // The same flags without --skip: the pre-activation form, a different chain (y = 1/2).
+    let pre = chain_json(&IDENTITY_SKIP_CHAIN[..12]);
+    assert_eq!(pre["output"].as_f64(), Some(0.5));
+    assert!(pre.get("skip").is_none(), "the pre-activation form has no skip key, as before");
+
+    // Bit for bit the oracle's, on a smooth chain with biases and span 3.
+    let args = [
+        "--activation",
+        "sigmoid",
+        "--weights",
+        "1.5,-0.75,2,0.5,-1.25,1,0.25",
+        "--biases",
+        "0.1,-0.2,0.3,0,0.05,-0.4,0.2",
+        "--shortcut",
+        "3",
+        "--skip",
+        "identity",
+        "--input",
+        "0.7",
+        "--target",
+        "0.2",
+    ];
+    let v = chain_json(&args);
+    let chain = Chain::new(
+        vec![1.5, -0.75, 2.0, 0.5, -1.25, 1.0, 0.25],
+        vec![Activation::Sigmoid; 7],
+        Some(vec![0.1, -0.2, 0.3, 0.0, 0.05, -0.4, 0.2]),
+        Some(3),
+    )
+    .unwrap()
+    .with_skip(scalar::Skip::Identity);
+    let closed = chain.gradients_closed_form(0.7, 0.2);
+    let trace = chain.forward(0.7);
+    assert_eq!(v["output"].as_f64().unwrap().to_bits(), closed.output.to_bits());
+    for (d, layer) in layers(&v).iter().enumerate() {
+        assert_eq!(opt(&layer["grad"]).unwrap().to_bits(), closed.weight[d].to_bits(), "layer {}", d + 1);
+        assert_eq!(layer["input"].as_f64().unwrap().to_bits(), trace.input[d].to_bits(), "layer {}", d + 1);
+        assert!(layer["log10_bound"].is_null(), "no bound with a shortcut");
+    }
+
+    // The table names the form; the pre-activation table does not change.
+    let md = |args: &[&str]| {
+        let mut all = vec!["chain"];
+        all.extend_from_slice(args);
+        let run = report(&all);
+        assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+        run.stdout
+    };
+    let identity = md(&IDENTITY_SKIP_CHAIN);
+    assert!(identity.contains("joins after f (the identity skip)"), "{identity}");
+    let default = md(&IDENTITY_SKIP_CHAIN[..12]);
+    assert!(!default.contains("identity skip"), "{default}");
+}
+
+#[test]
+fn skip_pre_activation_is_the_output_without_the_flag_byte_for_byte() {
+    for format in ["md", "json"] {
+        let base = [
+            "chain",
+            "--format",
+            format,
+            "--activation",
+            "tanh",
+            "--weights",
+            "0.5,-1.25,2,1",
+            "--shortcut",
+            "2",
+            "--input",
+            "0.75",
+            "--target",
+            "-0.5",
+        ];
+        let without = report(&base);
+        let mut with = base.to_vec();
+        with.extend_from_slice(&["--skip", "pre-activation"]);
+        let with = report(&with);
+        assert_eq!((without.code, with.code), (0, 0), "{}", with.stderr);
+        assert_eq!(without.stdout, with.stdout, "{format}");
+        let mut identity = base.to_vec();
+        identity.extend_from_slice(&["--skip", "identity"]);
+        assert_ne!(report(&identity).stdout, without.stdout, "{format}: the flag changes the chain");
+    }
+}
+
+#[test]
+fn skip_without_a_shortcut_or_with_an_unknown_form_is_refused() {
+    let base = ["chain", "--activation", "sigmoid", "--weights", "1,2", "--input", "1", "--target", "0"];
+    let mut no_shortcut = base.to_vec();
+    no_shortcut.extend_from_slice(&["--skip", "identity"]);
+    assert_bad_input(&report(&no_shortcut), &["--skip identity", "needs --shortcut"]);
+    let mut unknown = base.to_vec();
+    unknown.extend_from_slice(&["--shortcut", "1", "--skip", "post-activation"]);
+    assert_bad_input(&report(&unknown), &["--skip", "\"post-activation\"", "pre-activation or identity"]);
+}
+
+proptest! {
+    #[test]
+    fn an_identity_skip_chains_grad_is_its_tape_gradient_bit_for_bit_in_f64_range(
+        case in chain_case_strategy(),
+        span in 1usize..=3,
+    ) {
+        let depth = case.weights.len();
+        let chain = Chain::new(case.weights, vec![case.activation; depth], case.biases, Some(span.min(depth)))
+            .unwrap()
+            .with_skip(scalar::Skip::Identity);
+        let report = chain_gradients(&chain, case.x, case.target).unwrap();
+        prop_assert_eq!(report.skip, Some("identity"));
+        let tape = chain.gradients_tape(case.x, case.target);
+        for (d, layer) in report.layers.iter().enumerate() {
+            if tape.weight[d].is_normal() || tape.weight[d] == 0.0 && layer.exact_grad.is_zero() {
+                prop_assert_eq!(layer.grad.map(f64::to_bits), Some(tape.weight[d].to_bits()), "layer {}", d + 1);
+            }
+            prop_assert_eq!(layer.log10_bound, None);
+        }
+    }
+}

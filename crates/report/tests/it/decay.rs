@@ -7,10 +7,12 @@
 //! seed of `docs/report.md`), computed once for the whole module.
 
 use report::render;
-use report::sections::decay::{self, ChainSet, Collapse, Decay, DecayConfig, Fit, LossScale, Underflow, survival};
+use report::sections::decay::{
+    self, Basis, ChainSet, Collapse, Decay, DecayConfig, Fit, LossScale, SkipForm, Underflow, survival,
+};
 use report::sections::{self, Config, Stream};
 use scalar::chain::Chain;
-use scalar::{Activation, Ext};
+use scalar::{Activation, Ext, Skip};
 use std::sync::OnceLock;
 
 /// The default report's section 2 (seed 1).
@@ -301,4 +303,121 @@ fn section_2_states_its_own_sample_counts() {
     );
     assert!(section.contains(&format!("{} bootstrap resamples", d.bootstrap_resamples)));
     assert!(section.contains(&format!("{} chains per depth", d.survival.chains)));
+}
+
+// The two shortcuts (docs/derivation.md §5a).
+
+#[test]
+fn the_shortcut_bounds_are_the_derivations_with_e_abs_w_by_quadrature() {
+    // Pre-activation: [log10 sup|f′| + log10(1 + sup^{s−1}·E|w|^s)]/s; identity:
+    // log10(1 + sup^s·E|w|^s)/s, with E|w| for w ~ N(0, 1) by quadrature (√(2/π) in closed form).
+    let mean_abs_w = expectation_over_standard_normal(f64::abs);
+    for span in [1usize, 2, 3, 5] {
+        let s = span as f64;
+        for f in [Activation::Sigmoid, Activation::Tanh, Activation::Relu] {
+            let sup = f.sup_derivative();
+            let pre = (sup.log10() + (1.0 + sup.powf(s - 1.0) * mean_abs_w.powf(s)).log10()) / s;
+            let identity = (1.0 + sup.powf(s) * mean_abs_w.powf(s)).log10() / s;
+            let got_pre = decay::skip_slope_bound(f, span, SkipForm::PreActivation);
+            let got_identity = decay::skip_slope_bound(f, span, SkipForm::Identity);
+            assert!((got_pre - pre).abs() < 1e-9, "{f:?} span {span}: {got_pre} vs {pre}");
+            assert!((got_identity - identity).abs() < 1e-9, "{f:?} span {span}: {got_identity} vs {identity}");
+        }
+    }
+    // For a sigmoid the pre-activation bound is below 0 (its path meets σ′ ≤ 1/4 once per block);
+    // the identity bound is above 0 (nothing on its path shrinks).
+    assert!(decay::skip_slope_bound(Activation::Sigmoid, 2, SkipForm::PreActivation) < -0.25);
+    assert!(decay::skip_slope_bound(Activation::Sigmoid, 2, SkipForm::Identity) > 0.0);
+}
+
+#[test]
+fn per_block_the_backward_factor_is_multiplied_by_f_prime_times_1_plus_p_before_f_and_by_1_plus_p_after_it() {
+    // The recursion the section's prediction and bounds rest on, checked in Ext on chains drawn
+    // like the section's (N(0, 1) weights, sigmoid) at every layer m the skip leaves:
+    //   pre-activation  ∂L/∂a_m = σ′(z_{m+s})·(1 + P′_m)·∂L/∂a_{m+s},  P′_m = ∏ w_{m+j} · ∏_{j<s} σ′(z_{m+j})
+    //   identity        ∂L/∂a_m = (1 + P_m)·∂L/∂a_{m+s},               P_m = ∏ w_{m+j}·σ′(z_{m+j})
+    // (each side rounded differently: a relative tolerance of a few ε per factor).
+    const TOL: f64 = 1e-12;
+    let mut rng = scalar::rng::Rng::new(99);
+    for span in [2usize, 3] {
+        for skip in [Skip::PreActivation, Skip::Identity] {
+            for _ in 0..5 {
+                let depth = 12 * span;
+                let weights: Vec<f64> = (0..depth).map(|_| rng.normal()).collect();
+                let (x, target) = (rng.normal(), rng.uniform(0.0, 1.0));
+                let chain =
+                    Chain::new(weights, vec![Activation::Sigmoid; depth], None, Some(span)).unwrap().with_skip(skip);
+                let trace = chain.forward_ext(x);
+                let g = chain.backward_ext(&trace, target);
+                let slope = |layer: usize| Activation::Sigmoid.derivative_ext(trace.pre_activation[layer - 1]);
+                let w = |layer: usize| Ext::from_f64(chain.weights()[layer - 1]);
+                for m in (span..=depth - span).step_by(span) {
+                    let mut p = Ext::ONE;
+                    for j in 1..=span {
+                        p = p * w(m + j);
+                        if skip == Skip::Identity || j < span {
+                            p = p * slope(m + j);
+                        }
+                    }
+                    let mut want = (Ext::ONE + p) * g.layer_output[m + span - 1];
+                    if skip == Skip::PreActivation {
+                        want = want * slope(m + span);
+                    }
+                    let got = g.layer_output[m - 1];
+                    let deviation = (got - want).log10_abs() - want.log10_abs();
+                    assert!(deviation <= TOL.log10() || got == want, "{skip:?} span {span} layer {m}: {got} vs {want}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_identity_skips_backward_factor_is_flat_as_predicted_while_the_pre_activation_shortcut_decays_below_its_bound() {
+    let d = default_decay();
+    let plain = config(d, "sigmoid", ChainSet::All).backward_fit.unwrap();
+    for span in decay::IDENTITY_SKIP_SPANS {
+        let identity = d.identity_config("sigmoid", span).expect("identity rows are measured");
+        let pre = d.config("sigmoid", Some(span), ChainSet::All).unwrap();
+        assert_eq!((pre.skip, identity.skip), (Some(SkipForm::PreActivation), Some(SkipForm::Identity)));
+        // The prediction: slope 0, and the measurement agrees within 3 standard errors.
+        let prediction = identity.prediction.expect("the identity skip has a prediction");
+        assert_eq!((prediction.basis, prediction.slope), (Basis::IdentitySkip { span }, 0.0));
+        let b = identity.backward_fit.unwrap();
+        assert!(within_3_se(b, 0.0) && prediction.agrees, "span {span}: {b:?}");
+        assert!(b.slope.abs() < 1e-3, "span {span}: {b:?} is not near 0");
+        // The weight gradient at the layers the skip joins does not decay like (1/4)^D either.
+        let w = identity.weight_fit.unwrap();
+        assert!(w.slope.abs() < 0.02, "span {span}: ∂L/∂w slope {w:?}");
+        // The pre-activation shortcut on the same draws: decaying, at or below its derived bound
+        // (less than 1/4 per block), and far from the identity skip's flat line.
+        let p = pre.backward_fit.unwrap();
+        let bound = decay::skip_slope_bound(Activation::Sigmoid, span, SkipForm::PreActivation);
+        assert_eq!(pre.backward_slope_bound, Some(bound));
+        assert!(p.slope <= bound + 3.0 * p.standard_error, "span {span}: {p:?} above {bound}");
+        assert!(p.slope < -0.15 && p.slope > plain.slope, "span {span}: {p:?} vs no shortcut {plain:?}");
+        assert_eq!(pre.prediction, None);
+        // Identity chains end on a layer the skip joins, and every row is such a layer.
+        assert_eq!(identity.chain_depth % span, 0);
+        assert!(identity.chain_depth + span > d.max_depth);
+        let depths: Vec<usize> = identity.rows.iter().map(|r| r.depth).collect();
+        assert_eq!(depths, decay::identity_depths(&d.depths, identity.chain_depth, span));
+        assert!(depths.iter().all(|&k| (identity.chain_depth + 1 - k).is_multiple_of(span)), "{depths:?}");
+    }
+    // The rendered section names both forms and says what the measurements say.
+    let md = render::markdown(&sections::Report { decay: d.clone(), ..sections::compute(&Config::new(1, true)) }, None);
+    assert!(md.contains("| sigmoid | span 2, pre-activation (through f′) | all |"));
+    assert!(md.contains("| sigmoid | span 2, identity (bypasses f′) | all |"));
+    assert!(md.contains("### sigmoid, shortcut span 3, identity (bypasses f′)"));
+    let bullet = md.lines().find(|l| l.starts_with("- **sigmoid with a shortcut**")).expect("the shortcut bullet");
+    assert!(bullet.contains("at or below its bound") && bullet.matches("agrees with the predicted 0").count() == 2);
+}
+
+#[test]
+fn identity_depths_are_the_joined_layers_at_or_below_each_depth() {
+    // Chain depth 999, span 3: k = 1 is layer 999 (joined); k = 2 → layer 998 → 996 (k = 4);
+    // k = 4 → layer 996 (k = 4, once); k = 8 → layer 992 → 990 (k = 10); k = 1000 → layer 0 → 3.
+    assert_eq!(decay::identity_depths(&[1, 2, 4, 8, 1000], 999, 3), vec![1, 4, 10, 997]);
+    // Span 2 on an even depth: every odd layer moves down one.
+    assert_eq!(decay::identity_depths(&[1, 2, 4, 64], 64, 2), vec![1, 3, 5, 63]);
 }

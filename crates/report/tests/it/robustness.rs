@@ -44,11 +44,11 @@ fn a_report_over_the_memory_budget_is_refused_with_the_estimate() {
 
 #[test]
 fn a_report_with_absurd_work_is_refused_with_the_estimate() {
-    // 15 configurations × 10⁵ samples × depth 10⁶ = 1.5·10¹² chain layers: days at any rate the
-    // oracle's `Ext` arithmetic reaches on one thread.
+    // 18 configurations × 10⁵ samples × depth 10⁶ ≈ 1.8·10¹² chain layers: days at any rate the
+    // oracle's `Ext` arithmetic reaches on one thread (with the memory budget their rows need).
     assert_refused(
-        &["--samples", "100000", "--max-depth", "1000000", "--threads", "1"],
-        &["1.6e12 chain layers", "layers/s", "over the time budget of 60 min", "--time-budget-minutes"],
+        &["--samples", "100000", "--max-depth", "1000000", "--threads", "1", "--memory-budget-mib", "8192"],
+        &["1.8e12 chain layers", "layers/s", "over the time budget of 60 min", "--time-budget-minutes"],
     );
     assert_refused(&["--quick", "--time-budget-minutes", "0"], &["over the time budget of 0 min"]);
 }
@@ -71,24 +71,27 @@ fn the_time_estimate_counts_every_chain_the_decay_section_differentiates() {
     use report::budget;
     use report::sections::{Config, decay};
     // The chain layers the section reports having differentiated: each configuration's samples
-    // at the full depth, and the survival table's chains at each of its depths.
-    let counted = |configs: usize, samples: usize, depth: usize, survival: &decay::survival::Survival| {
-        (configs * samples * depth) as u128
-            + survival.rows.iter().map(|r| (r.depth * survival.chains) as u128).sum::<u128>()
+    // at its chains' depth, and the survival table's chains at each of its depths.
+    let counted = |depths: usize, samples: usize, survival: &decay::survival::Survival| {
+        (depths * samples) as u128 + survival.rows.iter().map(|r| (r.depth * survival.chains) as u128).sum::<u128>()
     };
     let quick = Config::new(1, true);
     let d = decay::compute(&quick);
     assert_eq!(d.configs.len(), budget::DECAY_CONFIGS);
-    assert_eq!(budget::estimate(&quick, 1).1, counted(d.configs.len(), d.samples, d.max_depth, &d.survival));
-    // The default run: the same configurations; its survival table alone (the chains are the
-    // flags' business, counted above by the same formula).
+    let depths: usize = d.configs.iter().map(|c| c.chain_depth).sum();
+    assert_eq!(budget::estimate(&quick, 1).1, counted(depths, d.samples, &d.survival));
+    // The default run: the same configurations at its depth (an identity skip of span s on
+    // s·⌊D/s⌋ layers); its survival table alone (the chains are the flags' business, counted
+    // above by the same formula).
     let default = Config::new(1, false);
     let survival = decay::survival::compute(&default);
-    assert_eq!(
-        budget::estimate(&default, 1).1,
-        counted(budget::DECAY_CONFIGS, default.samples, default.max_depth, &survival)
-    );
-    assert_eq!(budget::survival_work(&default), counted(0, 0, 0, &survival));
+    let depth_at = |c: &decay::DecayConfig| match (c.skip, c.shortcut) {
+        (Some(decay::SkipForm::Identity), Some(s)) => default.max_depth / s * s,
+        _ => default.max_depth,
+    };
+    let depths: usize = d.configs.iter().map(depth_at).sum();
+    assert_eq!(budget::estimate(&default, 1).1, counted(depths, default.samples, &survival));
+    assert_eq!(budget::survival_work(&default), counted(0, 0, &survival));
 }
 
 #[test]

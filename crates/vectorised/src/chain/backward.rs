@@ -1,5 +1,6 @@
-//! The per-block backward kernels: δ_D = 2(y − t)·f′_D, δ_l = δ_{l+1}·w_{l+1}·f′_l (+ δ_{l+s}),
-//! ∂L/∂w_l = δ_l·a_{l−1}, ∂L/∂b_l = δ_l, and ∂L/∂x = δ₁·w₁ (+ δ_s).
+//! The per-block backward kernels: δ_D = 2(y − t)·f′_D, δ_l = f′_l·(δ_{l+1}·w_{l+1} (+ δ_{l+s}, or
+//! g_{l+s} = ∂L/∂a_{l+s} for the identity skip)), ∂L/∂w_l = δ_l·a_{l−1}, ∂L/∂b_l = δ_l, and
+//! ∂L/∂x = δ₁·w₁ (+ δ_s or g_s).
 
 use super::*;
 
@@ -49,15 +50,89 @@ pub(super) fn backward<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, l
     }
 }
 
-/// ∂L/∂x = δ₁·w₁ + [s ≤ D]·δ_s, after either backward sweep.
-pub(super) fn input_gradient<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, deriv: &[T]) {
+/// [`backward`] for the identity skip (the shortcut of span `span` joins after f):
+/// g_l = δ_{l+1}·w_{l+1} (+ g_{l+s} where the skip leaves a_l), δ_l = f′_l·g_l, with g_l written
+/// over a_l's row where s | l (the rows a later layer, or ∂L/∂x, reads back). Each value is the
+/// oracle's: the same two roundings in its order. A kernel of its own rather than a branch in
+/// [`backward`], so that the pre-activation sweep stays as it was.
+pub(super) fn backward_identity<T: Real>(
+    job: &Block<'_, T>,
+    out: &mut BlockOut<'_, T>,
+    ld: usize,
+    span: usize,
+    act: &mut [T],
+    deriv: &mut [T],
+) {
+    let batch = job.batch;
+    let (n, d) = (job.lanes.len(), batch.n_layers);
+    let weights = job.rows(&batch.weights);
+    let two = T::from_f64(2.0);
+    for l in (0..d).rev() {
+        let layer = l + 1;
+        let (lower, upper) = deriv.split_at_mut(layer * ld);
+        let delta = &mut lower[l * ld..][..n];
+        let g = &mut *out.weight[l];
+        let (below, above) = act.split_at_mut((layer + 1) * ld);
+        let row = &mut below[layer * ld..][..n]; // a_l, and g_l where the skip leaves it
+        let keep = layer.is_multiple_of(span);
+        if layer == d {
+            for (((dl, g), ga), &t) in delta.iter_mut().zip(g).zip(row.iter_mut()).zip(job.targets) {
+                let grad_a = two * (*ga - t);
+                *dl *= grad_a;
+                *g = *dl * *g;
+                if keep {
+                    *ga = grad_a;
+                }
+            }
+        } else {
+            let next = &upper[..n];
+            let w_next = &weights[layer * n..][..n];
+            if keep && layer + span <= d {
+                let skip = &above[(span - 1) * ld..][..n]; // g_{l+s}
+                for (((((dl, g), ga), &dn), &w), &gs) in
+                    delta.iter_mut().zip(g).zip(row.iter_mut()).zip(next).zip(w_next).zip(skip)
+                {
+                    let grad_a = dn * w + gs;
+                    *dl *= grad_a;
+                    *g = *dl * *g;
+                    *ga = grad_a;
+                }
+            } else {
+                for ((((dl, g), ga), &dn), &w) in delta.iter_mut().zip(g).zip(row.iter_mut()).zip(next).zip(w_next) {
+                    let grad_a = dn * w;
+                    *dl *= grad_a;
+                    *g = *dl * *g;
+                    if keep {
+                        *ga = grad_a;
+                    }
+                }
+            }
+        }
+        if let Some(bias) = &mut out.bias {
+            bias[l].copy_from_slice(delta);
+        }
+    }
+}
+
+/// ∂L/∂x = δ₁·w₁ + [s ≤ D]·δ_s (or g_s, left in a_s's row by the identity skip's sweep), after
+/// either backward sweep.
+pub(super) fn input_gradient<T: Real>(
+    job: &Block<'_, T>,
+    out: &mut BlockOut<'_, T>,
+    ld: usize,
+    act: &[T],
+    deriv: &[T],
+) {
     let batch = job.batch;
     let n = job.lanes.len();
     let w1 = &job.rows(&batch.weights)[..n];
     let d = batch.n_layers;
     match batch.shortcut {
         Some(span) if span <= d => {
-            let skip = &deriv[(span - 1) * ld..][..n];
+            let skip = match batch.skip {
+                Skip::PreActivation => &deriv[(span - 1) * ld..][..n],
+                Skip::Identity => &act[span * ld..][..n],
+            };
             for (((g, &dl), &w), &ds) in out.input.iter_mut().zip(&deriv[..n]).zip(w1).zip(skip) {
                 *g = dl * w + ds;
             }

@@ -10,7 +10,8 @@ use super::*;
 /// tiny weights) keeps exact magnitudes instead of false zeros. Independent of the plain sweep:
 /// `f32` parameters are lifted to `f64` exactly, so for `f32` this is the exact magnitude of the
 /// `f32` chain's gradient rather than a re-rounding of the `f32` one. `buf` holds one chain:
-/// a_0 … a_D, then f′_1 … f′_D (overwritten by δ_1 … δ_D).
+/// a_0 … a_D (a_d overwritten by ∂L/∂a_d as backward passes it, for the identity skip), then
+/// f′_1 … f′_D (overwritten by δ_1 … δ_D).
 pub(super) fn extended_pass<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, buf: &mut Vec<Scaled>) {
     let batch = job.batch;
     let (n, d) = (job.lanes.len(), batch.n_layers);
@@ -30,16 +31,24 @@ pub(super) fn extended_pass<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, 
             let layer = l + 1;
             let b = biases.map_or(Scaled::ZERO, |b| lift(b[l * n + i]));
             let mut z = w(l) * a[l] + b;
-            if let Some(span) = shortcut_into(layer) {
-                z = z + a[layer - span];
+            let from = shortcut_into(layer).map(|span| layer - span);
+            if let (Some(from), Skip::PreActivation) = (from, batch.skip) {
+                z = z + a[from];
             }
             let f = batch.activations[l];
             delta[l] = derivative_scaled(f, z);
             a[layer] = value_scaled(f, z);
+            if let (Some(from), Skip::Identity) = (from, batch.skip) {
+                a[layer] = a[layer] + a[from];
+            }
         }
-        // ∂L/∂a_D, then down: δ_d = f′_d·∂L/∂a_d, ∂L/∂a_{d−1} = δ_d·w_d (+ δ_{d−1+s}).
+        // ∂L/∂a_D, then down: δ_d = f′_d·∂L/∂a_d, ∂L/∂a_{d−1} = δ_d·w_d (+ δ_{d−1+s}, or
+        // ∂L/∂a_{d−1+s} for the identity skip, kept over a_{d−1+s} once that is no longer read).
         let mut dl_da = Scaled::from_f64(2.0) * (a[d] - lift(job.targets[i]));
         for l in (0..d).rev() {
+            if batch.skip == Skip::Identity {
+                a[l + 1] = dl_da;
+            }
             let dz = delta[l] * dl_da;
             delta[l] = dz;
             weight_scaled[l][i] = dz * a[l];
@@ -51,7 +60,11 @@ pub(super) fn extended_pass<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, 
                 && l.is_multiple_of(span)
                 && l + span <= d
             {
-                dl_da = dl_da + delta[l + span - 1];
+                let joined = match batch.skip {
+                    Skip::PreActivation => delta[l + span - 1],
+                    Skip::Identity => a[l + span],
+                };
+                dl_da = dl_da + joined;
             }
         }
     }

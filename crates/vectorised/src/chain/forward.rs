@@ -1,5 +1,6 @@
-//! The per-block forward kernel: a_l = f_l(w_l·a_{l−1} + b_l) (+ a_{l−s} through a shortcut) and
-//! f′_l for every chain of a block, layer by layer across chains, then the loss (y − t)².
+//! The per-block forward kernel: a_l = f_l(w_l·a_{l−1} + b_l) (+ a_{l−s} through a shortcut,
+//! inside f or after it: [`Skip`]) and f′_l for every chain of a block, layer by layer across
+//! chains, then the loss (y − t)².
 
 use super::*;
 
@@ -42,7 +43,12 @@ pub(super) fn forward<T: Real>(
             Some(span) if layer.is_multiple_of(span) => Some(&done[(layer - span) * ld..][..n]),
             _ => None,
         };
-        match (batch.activations[l], b, skip) {
+        // a_{l−s} joins z (pre-activation) or the activation's value (identity).
+        let (into_z, into_a) = match batch.skip {
+            Skip::PreActivation => (skip, None),
+            Skip::Identity => (None, skip),
+        };
+        match (batch.activations[l], b, into_z) {
             // W1's layer: z = w·a formed inside the sigmoid's first pass (one pass over the rows
             // fewer than `sigmoid_in_place` after a pass of its own, as the general arm does).
             (Activation::Sigmoid, None, None) => {
@@ -92,6 +98,12 @@ pub(super) fn forward<T: Real>(
                         *z = f.value(*z);
                     }
                 }
+            }
+        }
+        // The row now holds f_l(z_l); the identity skip adds a_{l−s} to it, as the oracle does.
+        if let Some(skip) = into_a {
+            for (a, &from) in z.iter_mut().zip(skip) {
+                *a += from;
             }
         }
     }

@@ -1,5 +1,7 @@
-//! The backward kernel with statistics: the plain sweep's operations in the same order (so the
-//! same bits), plus each layer's ∂L/∂a summarised and the block's first non-finite value found.
+//! The backward kernel with statistics: the plain sweeps' operations in the same order (so the
+//! same bits), plus each layer's ∂L/∂a summarised and the block's first non-finite value found;
+//! for both skip forms (the identity skip's g_l kept over a_l's row, as
+//! [`backward_identity`] keeps it).
 
 use super::*;
 
@@ -12,7 +14,7 @@ pub(super) fn backward_with_stats<T: Real>(
     job: &Block<'_, T>,
     out: &mut BlockOut<'_, T>,
     ld: usize,
-    act: &[T],
+    act: &mut [T],
     deriv: &mut [T],
     grad_a: &mut [T],
 ) {
@@ -20,7 +22,6 @@ pub(super) fn backward_with_stats<T: Real>(
     let (n, d) = (job.lanes.len(), batch.n_layers);
     let lane0 = job.lanes.start;
     let weights = job.rows(&batch.weights);
-    let y = &act[d * ld..][..n];
     let two = T::from_f64(2.0);
     let Some(st) = &mut out.stats else { return };
     *st.first = (1..=d).find_map(|layer| {
@@ -40,7 +41,7 @@ pub(super) fn backward_with_stats<T: Real>(
         // the same bits), then the row and ∂L/∂w_l summarised and scanned.
         let ga = &mut grad_a[..n];
         if layer == d {
-            for ((ga, &y), &t) in ga.iter_mut().zip(y).zip(job.targets) {
+            for ((ga, &y), &t) in ga.iter_mut().zip(&act[d * ld..][..n]).zip(job.targets) {
                 *ga = two * (y - t);
             }
         } else {
@@ -48,10 +49,19 @@ pub(super) fn backward_with_stats<T: Real>(
                 *ga = dn * w;
             }
             if let Some(span) = batch.shortcut.filter(|&span| layer.is_multiple_of(span) && layer + span <= d) {
-                for (ga, &ds) in ga.iter_mut().zip(&upper[(span - 1) * ld..][..n]) {
+                // δ_{l+s} (pre-activation), or g_{l+s}, which this sweep left in a_{l+s}'s row.
+                let skip = match batch.skip {
+                    Skip::PreActivation => &upper[(span - 1) * ld..][..n],
+                    Skip::Identity => &act[(layer + span) * ld..][..n],
+                };
+                for (ga, &ds) in ga.iter_mut().zip(skip) {
                     *ga += ds;
                 }
             }
+        }
+        // The identity skip reads g_l back at layer l − s and in ∂L/∂x: keep it over a_l.
+        if batch.identity_span().is_some_and(|span| layer.is_multiple_of(span)) {
+            act[layer * ld..][..n].copy_from_slice(ga);
         }
         let mut part = PartialLayer::default();
         part.count(batch.activations[l], delta, st.threshold);

@@ -8,7 +8,9 @@ use vectorised::math::exp::{
     exp_f32, exp_f64, exp_nonpositive_f32, exp_nonpositive_f64, recip_1_to_2_f64, sigmoid_parts, sigmoid_slice,
 };
 use vectorised::workload::{normal, uniform};
-use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, Error, GradientLayout, Magnitudes, Real};
+use vectorised::{
+    Activation, ChainBatch, ChainGradients, ChainWorkspace, Error, GradientLayout, Magnitudes, Real, Skip,
+};
 
 /// Max error of [`exp_f64`] and [`exp_nonpositive_f64`] against libm's `exp`, in ulps of the
 /// result, over normal results. The polynomial is accurate to 0.14 ulp before rounding; the FMA
@@ -153,6 +155,11 @@ pub(super) fn seeded_case<T: Real>(
     Case { batch, inputs: cast(normal(3, n_chains)), targets: cast(uniform(4, n_chains)) }
 }
 
+/// `case` with its shortcut joining in `skip`'s form.
+pub(super) fn with_skip<T: Real>(case: Case<T>, skip: Skip) -> Case<T> {
+    Case { batch: case.batch.with_skip(skip), ..case }
+}
+
 fn mixed_activations(d: usize) -> Vec<Activation> {
     let all = [
         Activation::Sigmoid,
@@ -196,15 +203,17 @@ fn assert_same_bits<T: Real>(a: &ChainGradients<T>, b: &ChainGradients<T>, what:
 
 fn same_bits_on_1_2_and_7_threads<T: Real>() {
     for n in edge_sizes() {
-        for (biased, shortcut) in [(false, None), (true, Some(3))] {
+        for (biased, shortcut, skip) in
+            [(false, None, Skip::PreActivation), (true, Some(3), Skip::PreActivation), (true, Some(3), Skip::Identity)]
+        {
             for acts in [vec![Activation::Sigmoid; 9], mixed_activations(9)] {
-                let case = seeded_case::<T>(n, acts, biased, shortcut);
+                let case = with_skip(seeded_case::<T>(n, acts, biased, shortcut), skip);
                 for magnitudes in [Magnitudes::Plain, Magnitudes::Extended] {
                     let one = run_on(&case, 1, magnitudes);
                     assert_eq!(one.weight.len(), n * 9);
                     for threads in [2, 7] {
                         let many = run_on(&case, threads, magnitudes);
-                        assert_same_bits(&one, &many, &format!("n={n} threads={threads}"));
+                        assert_same_bits(&one, &many, &format!("n={n} threads={threads} {skip:?}"));
                     }
                 }
             }
@@ -267,8 +276,8 @@ fn gradients_have_the_same_bits_on_1_2_and_7_threads_f32() {
 
 #[test]
 fn every_output_element_is_overwritten() {
-    for n in edge_sizes() {
-        let case = seeded_case::<f64>(n, mixed_activations(7), true, Some(2));
+    for (n, skip) in edge_sizes().into_iter().flat_map(|n| [(n, Skip::PreActivation), (n, Skip::Identity)]) {
+        let case = with_skip(seeded_case::<f64>(n, mixed_activations(7), true, Some(2)), skip);
         let clean = run_on(&case, 2, Magnitudes::Extended);
         // Poison a reused output and workspace, then recompute into them.
         let mut out = clean.clone();
@@ -294,7 +303,7 @@ fn every_output_element_is_overwritten() {
             )
             .unwrap();
         case.batch.gradients_into(&case.inputs, &case.targets, Magnitudes::Extended, &mut ws, &mut out).unwrap();
-        assert_same_bits(&clean, &out, &format!("poisoned n={n}"));
+        assert_same_bits(&clean, &out, &format!("poisoned n={n} {skip:?}"));
     }
 }
 
@@ -442,6 +451,8 @@ fn bad_arguments_are_errors_not_panics() {
     assert!(matches!(batch.clone().with_shortcut(0), Err(Error::Invalid { .. })));
     assert!(matches!(batch.clone().with_shortcut(4), Err(Error::Invalid { .. })));
     assert!(batch.clone().with_shortcut(3).is_ok());
+    assert_eq!(batch.skip(), Skip::PreActivation, "a batch's shortcut joins before f unless told");
+    assert_eq!(batch.clone().with_skip(Skip::Identity).skip(), Skip::Identity);
     assert!(matches!(
         batch.gradients(&[1.0], &[0.0, 0.0], Magnitudes::Plain),
         Err(Error::Shape { what: "chain inputs", .. })
@@ -503,7 +514,9 @@ proptest! {
     #[test]
     fn any_chunking_gives_the_same_bits(n in 0usize..300, threads in 1usize..8, seed in 0u64..1000) {
         let d = 1 + (seed as usize % 6);
+        let skip = if seed % 4 < 2 { Skip::PreActivation } else { Skip::Identity };
         let case = seeded_case::<f64>(n, mixed_activations(d), seed % 2 == 0, Some((1 + seed as usize % 3).min(d)));
+        let case = with_skip(case, skip);
         let one = run_on(&case, 1, Magnitudes::Extended);
         let many = run_on(&case, threads, Magnitudes::Extended);
         assert_same_bits(&one, &many, "proptest");

@@ -25,6 +25,14 @@ fn to_oracle(a: vectorised::Activation) -> scalar::Activation {
     }
 }
 
+/// The oracle's name for a skip form of the engine's.
+fn to_oracle_skip(skip: vectorised::Skip) -> scalar::Skip {
+    match skip {
+        vectorised::Skip::PreActivation => scalar::Skip::PreActivation,
+        vectorised::Skip::Identity => scalar::Skip::Identity,
+    }
+}
+
 /// Any activation, leaky ReLU with a slope in ±`max_slope`.
 fn any_activation(max_slope: f64) -> impl proptest::strategy::Strategy<Value = vectorised::Activation> {
     use proptest::prelude::*;

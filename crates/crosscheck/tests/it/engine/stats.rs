@@ -168,6 +168,8 @@ struct ChainCase {
     weights: Vec<f64>,
     biases: Option<Vec<f64>>,
     span: Option<usize>,
+    /// Where the shortcut joins.
+    skip: Skip,
     inputs: Vec<f64>,
     targets: Vec<f64>,
 }
@@ -191,9 +193,15 @@ impl ChainCase {
             weights: normal(seed, size).iter().map(|w| 1.5 * w).collect(),
             biases: biased.then(|| uniform(seed + 1, size).iter().map(|b| b - 0.5).collect()),
             span,
+            skip: Skip::PreActivation,
             inputs: normal(seed + 2, n_chains),
             targets: uniform(seed + 3, n_chains),
         }
+    }
+
+    /// The same case with its shortcut joining in `skip`'s form.
+    fn with_skip(self, skip: Skip) -> ChainCase {
+        ChainCase { skip, ..self }
     }
 
     fn batch<T: Real>(&self) -> ChainBatch<T> {
@@ -203,7 +211,7 @@ impl ChainCase {
             batch = batch.with_biases(cast(b)).unwrap();
         }
         if let Some(span) = self.span {
-            batch = batch.with_shortcut(span).unwrap();
+            batch = batch.with_shortcut(span).unwrap().with_skip(self.skip);
         }
         batch
     }
@@ -229,20 +237,24 @@ impl ChainCase {
         for c in 0..s {
             let w = |layer: usize| self.weights[(layer - 1) * s + c];
             let into = |layer: usize| self.span.filter(|&span| layer.is_multiple_of(span));
+            let identity = self.skip == Skip::Identity;
             let mut a = vec![self.inputs[c]];
             for layer in 1..=d {
                 let f = super::to_oracle(self.acts[layer - 1]);
                 let b = self.biases.as_ref().map_or(0.0, |b| b[(layer - 1) * s + c]);
-                let z = w(layer) * a[layer - 1] + b + into(layer).map_or(0.0, |span| a[layer - span]);
+                let skipped = into(layer).map_or(0.0, |span| a[layer - span]);
+                let z = w(layer) * a[layer - 1] + b + if identity { 0.0 } else { skipped };
                 deriv[layer - 1][c] = f.derivative(z);
-                a.push(f.value(z));
+                a.push(f.value(z) + if identity { skipped } else { 0.0 });
             }
             let mut delta = vec![0.0; d + 1]; // δ_l at index l
             for layer in (1..=d).rev() {
                 let g = if layer == d {
                     2.0 * (a[d] - self.targets[c])
                 } else {
-                    let skip = into(layer).filter(|&span| layer + span <= d).map_or(0.0, |span| delta[layer + span]);
+                    // δ_{l+s}, or ∂L/∂a_{l+s} for the identity skip (already in grad_a).
+                    let joined = |span: usize| if identity { grad_a[layer + span - 1][c] } else { delta[layer + span] };
+                    let skip = into(layer).filter(|&span| layer + span <= d).map_or(0.0, joined);
                     delta[layer + 1] * w(layer + 1) + skip
                 };
                 grad_a[layer - 1][c] = g;
@@ -276,9 +288,11 @@ fn chain_statistics_leave_the_gradients_bits_unchanged() {
         assert_eq!(bits(&plain.loss), bits(&with.loss));
     }
     for (n_chains, biased, span) in [(1, false, None), (300, true, None), (300, false, Some(2)), (517, true, Some(3))] {
-        let case = ChainCase::mixed(n_chains, 9, biased, span, n_chains as u64);
-        check::<f64>(&case);
-        check::<f32>(&case);
+        for skip in [Skip::PreActivation, Skip::Identity] {
+            let case = ChainCase::mixed(n_chains, 9, biased, span, n_chains as u64).with_skip(skip);
+            check::<f64>(&case);
+            check::<f32>(&case);
+        }
     }
 }
 
@@ -325,8 +339,11 @@ fn check_chain_statistics(case: &ChainCase, activation_tol: f64) -> (bool, bool)
 #[test]
 fn chain_statistics_summarise_each_layer_over_the_chains() {
     for (biased, span, seed) in [(false, None, 11), (true, Some(2), 12), (true, Some(3), 13)] {
-        let (saturated_seen, dead_seen) = check_chain_statistics(&ChainCase::mixed(300, 12, biased, span, seed), 1e-10);
-        assert!(saturated_seen && dead_seen);
+        for skip in [Skip::PreActivation, Skip::Identity] {
+            let case = ChainCase::mixed(300, 12, biased, span, seed).with_skip(skip);
+            let (saturated_seen, dead_seen) = check_chain_statistics(&case, 1e-10);
+            assert!(saturated_seen && dead_seen);
+        }
     }
 }
 
@@ -342,9 +359,11 @@ proptest::proptest! {
         depth in 1usize..=12,
         biased in proptest::bool::ANY,
         span in proptest::option::of(1usize..=4),
+        identity in proptest::bool::ANY,
         seed in 0u64..100_000,
     ) {
-        let case = ChainCase::mixed(n_chains, depth, biased, span.filter(|&s| s <= depth), seed);
+        let skip = if identity { Skip::Identity } else { Skip::PreActivation };
+        let case = ChainCase::mixed(n_chains, depth, biased, span.filter(|&s| s <= depth), seed).with_skip(skip);
         check_chain_statistics(&case, 1e-6);
     }
 }
@@ -352,12 +371,14 @@ proptest::proptest! {
 /// The same statistics, to the bit, on 1, 2 and 7 threads (blocks combine in block order).
 #[test]
 fn chain_statistics_are_bit_identical_on_1_2_and_7_threads() {
-    let case = ChainCase::mixed(517, 10, true, Some(2), 21);
-    same_on_1_2_and_7_threads(|| {
-        let (_, s64) = case.run::<f64>(Some(DEFAULT_SATURATION_THRESHOLD));
-        let (_, s32) = case.run::<f32>(Some(DEFAULT_SATURATION_THRESHOLD));
-        format!("{s64:?} {s32:?}")
-    });
+    for skip in [Skip::PreActivation, Skip::Identity] {
+        let case = ChainCase::mixed(517, 10, true, Some(2), 21).with_skip(skip);
+        same_on_1_2_and_7_threads(|| {
+            let (_, s64) = case.run::<f64>(Some(DEFAULT_SATURATION_THRESHOLD));
+            let (_, s32) = case.run::<f32>(Some(DEFAULT_SATURATION_THRESHOLD));
+            format!("{s64:?} {s32:?}")
+        });
+    }
 }
 
 /// Identity chains of depth 3 whose x = 1e200 and w_2 = 1e200 overflow a_2 in chains 150 and 299

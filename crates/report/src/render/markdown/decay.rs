@@ -3,7 +3,8 @@
 
 use crate::numfmt::{log10, percent, sci, sig};
 use crate::sections::decay::{
-    AGREEMENT_STANDARD_ERRORS, Basis, ChainSet, Collapse, Decay, DecayConfig, Fit, LossScale, Underflow,
+    AGREEMENT_STANDARD_ERRORS, Basis, ChainSet, Collapse, Decay, DecayConfig, Fit, IDENTITY_SKIP_ACTIVATION, LossScale,
+    SkipForm, Underflow,
 };
 use scalar::FloatFormat;
 use std::fmt::Write;
@@ -49,6 +50,17 @@ pub(super) fn decay(out: &mut String, d: &Decay, plots: Option<&str>) {
          2|y−ŷ|·|u_d|·∏ sup|f′|·∏|w|, computed per chain: it carries |u_d| too.\n",
         sig(AGREEMENT_STANDARD_ERRORS, 2)
     );
+    let _ = writeln!(
+        out,
+        "**Two shortcuts** (docs/derivation.md §5a). The pre-activation shortcut adds a_{{m−s}} before f, a_m = f(w·a_{{m−1}} + a_{{m−s}}): \
+         per block of s layers its path meets one f′, so the backward slope is at most [log10 sup|f′| + log10(1 + sup|f′|^{{s−1}}·(2/π)^{{s/2}})]/s \
+         in expectation (the bound column). The identity skip adds it after f, a_m = a_{{m−s}} + f(w·a_{{m−1}}): ∂a_m/∂a_{{m−s}} = 1, so at the \
+         layers it joins ∂L/∂a_m = (1 + P_m)·∂L/∂a_{{m+s}} with P_m = ∏ w·f′ over the block, predicted slope 0 (bound \
+         log10(1 + sup|f′|^s·(2/π)^{{s/2}})/s). The identity rows ({}) use the draws of the pre-activation rows of the same span, chains of \
+         depth s·⌊D/s⌋ so that the output layer is one the skip joins, and the layers the skip joins (each reported depth moved down to the \
+         nearest one), where that recursion holds.\n",
+        IDENTITY_SKIP_ACTIVATION.name()
+    );
     slopes_table(out, d);
     explanations(out, d);
     survival(out, d);
@@ -77,8 +89,13 @@ pub(super) fn decay(out: &mut String, d: &Decay, plots: Option<&str>) {
     }
 }
 
-fn shortcut_name(s: Option<usize>) -> String {
-    s.map_or_else(|| "none".into(), |s| format!("span {s}"))
+/// The shortcut's span and where it joins: before f, its path meets f′; after f, it does not.
+fn shortcut_name(c: &DecayConfig) -> String {
+    match (c.shortcut, c.skip) {
+        (None, _) => "none".into(),
+        (Some(s), Some(SkipForm::Identity)) => format!("span {s}, identity (bypasses f′)"),
+        (Some(s), Some(SkipForm::PreActivation) | None) => format!("span {s}, pre-activation (through f′)"),
+    }
 }
 
 fn chains_name(c: &DecayConfig) -> &'static str {
@@ -108,7 +125,7 @@ fn slopes_table(out: &mut String, d: &Decay) {
     for c in &d.configs {
         let prediction = match (c.prediction, c.shortcut) {
             (Some(p), _) => format!("{} ({})", sig(p.slope, 3), if p.agrees { "agrees" } else { "disagrees" }),
-            (None, Some(_)) => "— (shortcut)".into(),
+            (None, Some(_)) => "— (before f: no closed form)".into(),
             (None, None) if c.all_exact_zero => "— (all exact 0)".into(),
             (None, None) => "— (no closed form)".into(),
         };
@@ -121,7 +138,7 @@ fn slopes_table(out: &mut String, d: &Decay) {
             out,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             c.activation,
-            shortcut_name(c.shortcut),
+            shortcut_name(c),
             chains_name(c),
             fit(c.weight_fit, c),
             fit(c.backward_fit, c),
@@ -196,6 +213,7 @@ fn explanations(out: &mut String, d: &Decay) {
             collapsed(leaky)
         );
     }
+    skips(out, d, &slope);
     if let (Some(relu), Some(live)) = (find("relu", ChainSet::All), find("relu", ChainSet::Live)) {
         let _ = writeln!(
             out,
@@ -216,6 +234,46 @@ fn explanations(out: &mut String, d: &Decay) {
         );
     }
     out.push('\n');
+}
+
+/// The sigmoid's two shortcuts side by side (pinned by `tests/it/decay.rs`).
+fn skips(out: &mut String, d: &Decay, slope: &dyn Fn(Option<Fit>) -> String) {
+    let name = IDENTITY_SKIP_ACTIVATION.name();
+    let Some(plain) = d.config(name, None, ChainSet::All) else { return };
+    let pairs: Vec<(&DecayConfig, &DecayConfig)> = d
+        .configs
+        .iter()
+        .filter(|c| c.activation == name && c.skip == Some(SkipForm::Identity))
+        .filter_map(|identity| Some((d.config(name, identity.shortcut, ChainSet::All)?, identity)))
+        .collect();
+    if pairs.is_empty() {
+        return;
+    }
+    let bound = |c: &DecayConfig| c.backward_slope_bound.map_or_else(|| "—".into(), |b| sig(b, 3));
+    let span = |c: &DecayConfig| c.shortcut.map_or_else(String::new, |s| s.to_string());
+    let pre: Vec<String> = pairs
+        .iter()
+        .map(|(p, _)| format!("{} (span {}; bound {})", slope(p.backward_fit), span(p), bound(p)))
+        .collect();
+    let identity: Vec<String> = pairs
+        .iter()
+        .map(|(_, i)| {
+            let agrees = match i.prediction {
+                Some(p) if p.agrees => "agrees with the predicted 0",
+                _ => "disagrees with the predicted 0",
+            };
+            format!("span {}: {} ({agrees}; ∂L/∂w there: {})", span(i), slope(i.backward_fit), slope(i.weight_fit))
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "- **{name} with a shortcut**: before f, the shortcut's path meets σ′ ≤ 1/4 once per block, and the backward factor decays at {} \
+         decades per layer, at or below its bound, where the chain without a shortcut decays at {}. After f (the identity skip, on the same \
+         draws), the path bypasses σ′: at the layers it joins the backward factor's slope is, for {}.",
+        pre.join(" and "),
+        slope(plain.backward_fit),
+        identity.join("; ")
+    );
 }
 
 fn survival(out: &mut String, d: &Decay) {
@@ -280,7 +338,7 @@ fn formats(out: &mut String, d: &Decay) {
             format!(
                 "{} {}{} ({} decades)",
                 c.activation,
-                shortcut_name(c.shortcut),
+                shortcut_name(c),
                 if c.chains == ChainSet::Live { " live" } else { "" },
                 c.layer_spread.map_or_else(|| "—".into(), |s| sig(s, 3))
             )
@@ -317,7 +375,7 @@ fn formats(out: &mut String, d: &Decay) {
             out,
             "| {} | {} | {} | {} | {} | {} | 2^{} |",
             c.activation,
-            shortcut_name(c.shortcut),
+            shortcut_name(c),
             chains_name(c),
             underflow.join(" | "),
             c.layer_spread.map_or_else(|| "— (no two non-zero layers)".into(), |s| sig(s, 3)),
@@ -334,7 +392,10 @@ fn formats(out: &mut String, d: &Decay) {
 
 fn detail(out: &mut String, c: &DecayConfig) {
     let live = if c.chains == ChainSet::Live { ", live chains (folded)" } else { "" };
-    let _ = writeln!(out, "### {}, shortcut {}{live}\n", c.activation, shortcut_name(c.shortcut));
+    let _ = writeln!(out, "### {}, shortcut {}{live}\n", c.activation, shortcut_name(c));
+    if c.skip == Some(SkipForm::Identity) {
+        let _ = writeln!(out, "Chains of depth {}; the depths below are the layers the skip joins.\n", c.chain_depth);
+    }
     if c.non_finite_chains > 0 {
         let _ = writeln!(out, "{} chains overflowed in the forward pass and are left out.\n", c.non_finite_chains);
     }

@@ -12,9 +12,9 @@
 //! ```
 
 use super::super::{Config, Stream, stream_rng};
-use super::{ChainSet, Setting};
+use super::{ChainSet, Setting, SkipForm};
 use scalar::chain::{Chain, Magnitudes};
-use scalar::{Activation, Ext, FloatFormat};
+use scalar::{Activation, Ext, FloatFormat, Skip};
 
 /// What one sampled chain contributes (log10 magnitudes; −∞ for an exact 0).
 pub(super) struct ChainSample {
@@ -64,17 +64,24 @@ impl ChainSample {
         depths: &[usize],
         collapse_level_log10: f64,
     ) -> ChainSample {
-        let d = config.max_depth;
         let mut rng = stream_rng(config.seed, stream, index as u64);
-        let mut weights: Vec<f64> = (0..d).map(|_| rng.normal()).collect();
+        let mut weights: Vec<f64> = (0..config.max_depth).map(|_| rng.normal()).collect();
         let mut x = rng.normal();
         let target = rng.uniform(0.0, 1.0);
+        // The same draws for every depth: a shorter chain keeps the first of the D weights.
+        let d = setting.chain_depth;
+        weights.truncate(d);
         if setting.chains == ChainSet::Live {
             weights.iter_mut().for_each(|w| *w = w.abs());
             x = x.abs();
         }
+        let skip = match setting.skip {
+            Some(SkipForm::Identity) => Skip::Identity,
+            Some(SkipForm::PreActivation) | None => Skip::PreActivation,
+        };
         let chain = Chain::new(weights, vec![setting.activation; d], None, setting.shortcut.filter(|&s| s <= d))
-            .expect("finite N(0,1) weights");
+            .expect("finite N(0,1) weights")
+            .with_skip(skip);
         let trace = chain.forward_ext(x);
         let g = chain.backward_ext(&trace, target);
         let m = Magnitudes::of(&g.weight);
