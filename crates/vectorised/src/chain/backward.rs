@@ -3,10 +3,29 @@
 
 use super::*;
 
-/// The per-block kernel's backward sweep, after [`forward`] (the plain one: see
+/// [`backward`]'s arguments, for [`Simd::run`](crate::simd::Simd::run).
+pub(super) struct Backward<'a, 'j, 'o, T> {
+    pub(super) job: &'a Block<'j, T>,
+    pub(super) out: &'a mut BlockOut<'o, T>,
+    pub(super) ld: usize,
+    pub(super) act: &'a [T],
+    pub(super) deriv: &'a mut [T],
+}
+
+impl<T: Real> pulp::NullaryFnOnce for Backward<'_, '_, '_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn call(self) {
+        let Backward { job, out, ld, act, deriv } = self;
+        backward(job, out, ld, act, deriv)
+    }
+}
+
+/// The per-block kernel's backward sweep, after the forward one (the plain sweep: see
 /// [`backward_with_stats`] for the one with statistics).
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma",))]
-pub(super) fn backward<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, act: &[T], deriv: &mut [T]) {
+#[inline(always)]
+fn backward<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, act: &[T], deriv: &mut [T]) {
     let batch = job.batch;
     let (n, d) = (job.lanes.len(), batch.n_layers);
     let weights = job.rows(&batch.weights);

@@ -3,16 +3,29 @@
 
 use super::*;
 
-/// The per-block kernel's forward sweep, with the loss and the output. Compiled for AVX-512,
-/// AVX2+FMA and the baseline; chosen at run time (as are the backward sweeps).
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma",))]
-pub(super) fn forward<T: Real>(
-    job: &Block<'_, T>,
-    out: &mut BlockOut<'_, T>,
-    ld: usize,
-    act: &mut [T],
-    deriv: &mut [T],
-) {
+/// [`forward`]'s arguments, for [`Simd::run`](crate::simd::Simd::run): one block's forward sweep
+/// at the workspace's SIMD level.
+pub(super) struct Forward<'a, 'j, 'o, T> {
+    pub(super) job: &'a Block<'j, T>,
+    pub(super) out: &'a mut BlockOut<'o, T>,
+    pub(super) ld: usize,
+    pub(super) act: &'a mut [T],
+    pub(super) deriv: &'a mut [T],
+}
+
+impl<T: Real> pulp::NullaryFnOnce for Forward<'_, '_, '_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn call(self) {
+        let Forward { job, out, ld, act, deriv } = self;
+        forward(job, out, ld, act, deriv)
+    }
+}
+
+/// The per-block kernel's forward sweep, with the loss and the output.
+#[inline(always)]
+fn forward<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, act: &mut [T], deriv: &mut [T]) {
     let batch = job.batch;
     let (n, d) = (job.lanes.len(), batch.n_layers);
     let lane0 = job.lanes.start;
