@@ -25,6 +25,7 @@ impl<T: Real> pulp::NullaryFnOnce for Forward<'_, '_, '_, T> {
 
 /// The per-block kernel's forward sweep, with the loss and the output.
 #[inline(always)]
+#[track_caller]
 fn forward<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, act: &mut [T], deriv: &mut [T]) {
     let batch = job.batch;
     let (n, d) = (job.lanes.len(), batch.n_layers);
@@ -39,8 +40,13 @@ fn forward<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, ac
     act[..n].copy_from_slice(job.inputs);
     for l in 0..d {
         let layer = l + 1;
-        let (done, rest) = act.split_at_mut(layer * ld);
-        let prev = &done[l * ld..][..n];
+        // a_l's row starts at an offset LLVM cannot follow from layer to layer: otherwise it
+        // checks whether the rows a_{l−1} and a_l overlap once for all layers (hoisting the
+        // vectoriser's run-time check out of this loop), finds that they do, and runs every
+        // layer's loops scalar. Checked per layer, the rows never overlap.
+        let row = std::hint::black_box(layer * ld);
+        let (done, rest) = act.split_at_mut(row);
+        let prev = &done[row - ld..][..n];
         // a_{l−1} goes into ∂L/∂w_l's row now, and backward multiplies it by δ_l in place: the
         // row's lines (from memory: the gradients of a large batch are not in any cache) are
         // then fetched for writing while this layer's sigmoid computes, not while backward
