@@ -25,7 +25,6 @@ impl<T: Real> pulp::NullaryFnOnce for Forward<'_, '_, '_, T> {
 
 /// The per-block kernel's forward sweep, with the loss and the output.
 #[inline(always)]
-#[track_caller]
 fn forward<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, act: &mut [T], deriv: &mut [T]) {
     let batch = job.batch;
     let (n, d) = (job.lanes.len(), batch.n_layers);
