@@ -3,4 +3,3 @@
 //! docs, may change with the kernel). The engine itself never goes through it.
 
 pub use crate::gemm::{ALayout, BOp, Init, Product, Scratch, gemm, gemm_at, pack_b};
-pub use crate::simd::Simd;

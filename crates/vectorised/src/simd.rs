@@ -4,11 +4,18 @@
 //! explicit tiles and the auto-vectorised chain, elementwise and statistics loops alike), and one
 //! level per call, carried by the caller's workspace ([`crate::Workspace::set_simd`],
 //! [`crate::ChainWorkspace::set_simd`]). A kernel is an argument struct implementing
-//! [`pulp::NullaryFnOnce`] with an `#[inline(always)]` `call`; [`Simd::run`] calls it inside the
+//! [`pulp::NullaryFnOnce`] with an `#[inline(always)]` `call`; `Simd::run` calls it inside the
 //! function that enables AVX-512 (`x86-v4`) or AVX2 + FMA (`x86-v3`), or as it is (portable: the
 //! baseline target). Inlined there, the loops are compiled and vectorised for that level. (A
 //! closure would go through `FnOnce::call_once`, which LLVM inlines only while it looks cheap;
 //! when it stays a call, its loops are compiled for the baseline.)
+//!
+//! One cost of inlining: the kernel's slices are no longer parameters of a function of their
+//! own, so LLVM no longer knows that they do not overlap and checks at run time before it runs a
+//! loop on vectors. Where a kernel's outer loop moves through rows of one buffer, LLVM may
+//! hoist that check out of the outer loop, over every row at once, where rows written and rows
+//! read do overlap, and then runs the inner loops scalar: `chain/forward.rs` keeps its row
+//! offset opaque for that reason.
 //!
 //! Every level performs the same IEEE operations (FMA is written explicitly, never contracted by
 //! the compiler; reductions run in a fixed order of lanes), so every level gives the same bits.
