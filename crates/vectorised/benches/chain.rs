@@ -6,7 +6,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use std::hint::black_box;
 use vectorised::math::exp::{exp_slice, sigmoid_slice};
 use vectorised::workload::chain_workload;
-use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, GradientLayout, Magnitudes, Real};
+use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, GradientLayout, Magnitudes, Real, Simd};
 
 const S: usize = 4096;
 const D: usize = 256;
@@ -45,7 +45,7 @@ fn exp<T: Real>(c: &mut Criterion) {
     let mut out = vec![T::ZERO; n];
     let mut group = c.benchmark_group(format!("exp_{}", T::NAME));
     group.throughput(Throughput::Elements(n as u64));
-    group.bench_function("vectorisable", |b| b.iter(|| exp_slice(black_box(&x), &mut out)));
+    group.bench_function("vectorisable", |b| b.iter(|| exp_slice(Simd::detect(), black_box(&x), &mut out)));
     group.bench_function("libm", |b| {
         b.iter(|| {
             for (o, &v) in out.iter_mut().zip(black_box(&x)) {
@@ -68,7 +68,7 @@ fn sigmoid<T: Real>(c: &mut Criterion) {
     group.bench_function("in_place_l1", |b| {
         b.iter(|| {
             zy.copy_from_slice(&z);
-            sigmoid_slice(black_box(&mut zy), &mut dy)
+            sigmoid_slice(Simd::detect(), black_box(&mut zy), &mut dy)
         })
     });
     group.finish();

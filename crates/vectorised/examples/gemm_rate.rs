@@ -9,7 +9,8 @@
 //!
 //! They reach the kernel through `vectorised::instruments`, the crate's one door for them.
 
-use vectorised::instruments::{ALayout, BOp, Init, Product, Scratch, Simd, gemm, gemm_at, pack_b};
+use vectorised::Simd;
+use vectorised::instruments::{ALayout, BOp, Init, Product, Scratch, gemm, gemm_at, pack_b};
 
 fn main() {
     let what: Vec<String> = std::env::args().skip(1).collect();

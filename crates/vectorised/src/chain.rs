@@ -57,11 +57,11 @@
 //! add about half as much again (W1: `examples/stats_cost.rs`, `docs/performance.md`).
 //!
 //! **Sigmoid fast path.** Sigmoid layers use the branch-free exp and the division-free
-//! reciprocal of [`crate::math::exp`], in a kernel compiled for AVX-512 and AVX2+FMA as well as
-//! the baseline, picked at run time by `multiversion`; every variant does the same IEEE
-//! operations (FMA is used explicitly, never contracted by the compiler), so the bits do not
-//! depend on the CPU's vector width either. (The baseline variant, for CPUs without FMA, calls
-//! a software `fma` and is slow, but gives the same bits.)
+//! reciprocal of [`crate::math::exp`]. The per-block kernels run at the workspace's SIMD level
+//! ([`ChainWorkspace::set_simd`]; [`crate::simd`]); every level does the same IEEE operations
+//! (FMA is used explicitly, never contracted by the compiler), so the bits do not depend on the
+//! CPU's vector width either. (The portable level, on CPUs without FMA, calls a software `fma`
+//! and is slow, but gives the same bits.)
 //! Other activations use [`Activation::value`] / [`Activation::derivative`] (the oracle's
 //! formulas with libm).
 
@@ -70,9 +70,9 @@ use crate::error::Error;
 use crate::math::exp::{sigmoid_exp, sigmoid_in_place, sigmoid_parts, sigmoid_parts_from_exp};
 use crate::parallel::{PerThread, column_blocks_mut, map_chunks, n_chunks, sum_in_order};
 use crate::real::Real;
+use crate::simd::Simd;
 use crate::skip::Skip;
 use crate::stats::{self, GradientStats, LayerStats, NonFinite, PartialLayer, Stage};
-use multiversion::multiversion;
 use std::ops::Range;
 
 mod backward;
@@ -82,12 +82,12 @@ mod layout;
 pub mod scaled;
 mod stats_sweep;
 
-use backward::{backward, backward_identity, input_gradient};
+use backward::{Backward, BackwardIdentity, input_gradient};
 use extended::extended_pass;
-use forward::forward;
+use forward::Forward;
 use layout::{RowLayout, from_block_major, layer_blocks_mut, resize, to_block_major, transpose};
 use scaled::{Scaled, derivative_scaled, value_scaled};
-use stats_sweep::backward_with_stats;
+use stats_sweep::BackwardWithStats;
 
 /// Bytes of one layer's row of a block: a block holds `CHAIN_CHUNK_BYTES / size_of::<T>()` chains
 /// (128 in `f64`, 256 in `f32`), so 256 layers of activations and derivatives (2 × 263 KB) stay
@@ -226,6 +226,8 @@ impl<T: Real> ChainGradients<T> {
 #[derive(Debug, Default)]
 pub struct ChainWorkspace<T> {
     slots: PerThread<Scratch<T>>,
+    /// The SIMD level of the kernels.
+    simd: Simd,
     /// `Some(θ)` when statistics are gathered.
     stats_threshold: Option<f64>,
     /// Block b's share of layer l's statistics at `b·D + l`.
@@ -236,15 +238,28 @@ pub struct ChainWorkspace<T> {
 }
 
 impl<T: Real> ChainWorkspace<T> {
-    /// An empty workspace that gathers no statistics; it grows on first use.
+    /// An empty workspace that gathers no statistics and runs at [`Simd::detect`]'s level; it
+    /// grows on first use.
     pub fn new() -> Self {
         ChainWorkspace {
             slots: PerThread::new(),
+            simd: Simd::detect(),
             stats_threshold: None,
             partial: Vec::new(),
             first: Vec::new(),
             stats: GradientStats::default(),
         }
+    }
+
+    /// Runs the kernels at `simd` (every level gives the same bits: for tests and measurements
+    /// of a level below the best).
+    pub fn set_simd(&mut self, simd: Simd) {
+        self.simd = simd;
+    }
+
+    /// The SIMD level the kernels run at.
+    pub fn simd(&self) -> Simd {
+        self.simd
     }
 
     /// Gathers per-layer statistics during backward with saturation threshold θ (`Some`; see
@@ -465,7 +480,7 @@ impl<T: Real> ChainBatch<T> {
             })
             .collect();
 
-        let slots = &workspace.slots;
+        let (slots, simd) = (&workspace.slots, workspace.simd);
         map_chunks(s, chunk, parts, |_, lanes, part| {
             slots.with(|scratch| {
                 run_block(
@@ -475,6 +490,7 @@ impl<T: Real> ChainBatch<T> {
                         targets: &targets[lanes.clone()],
                         lanes,
                         extended,
+                        simd,
                     },
                     part,
                     scratch,
@@ -492,7 +508,7 @@ impl<T: Real> ChainWorkspace<T> {
     /// Combines the blocks' statistics in block order (the same bits on any number of threads).
     fn finish_stats(&mut self, d: usize, n_chains: usize) {
         for (l, st) in self.stats.layers.iter_mut().enumerate() {
-            *st = PartialLayer::merged(&self.partial, l, d).finish(n_chains);
+            *st = PartialLayer::merged(self.simd, &self.partial, l, d).finish(n_chains);
         }
         // Each block's first is the first in its own scan; the batch's is the earliest of those
         // in the scan order (forward layer by layer up, then backward layer D down to 1, ∂L/∂a
@@ -513,6 +529,7 @@ struct Block<'a, T> {
     inputs: &'a [T],
     targets: &'a [T],
     extended: bool,
+    simd: Simd,
 }
 
 impl<'a, T> Block<'a, T> {
@@ -549,16 +566,17 @@ fn run_block<T: Real>(job: &Block<'_, T>, mut out: BlockOut<'_, T>, scratch: &mu
         scratch.rows.resize(rows.len(), T::ZERO);
     }
     let (act, deriv) = scratch.rows[..rows.len()].split_at_mut(rows.deriv_start);
-    forward(job, &mut out, rows.ld, act, deriv);
+    let (simd, ld) = (job.simd, rows.ld);
+    simd.run(Forward { job, out: &mut out, ld, act, deriv });
     if out.stats.is_some() {
         if scratch.grad_a.len() < job.lanes.len() {
             scratch.grad_a.resize(job.lanes.len(), T::ZERO);
         }
-        backward_with_stats(job, &mut out, rows.ld, act, deriv, &mut scratch.grad_a);
+        simd.run(BackwardWithStats { job, out: &mut out, ld, act, deriv, grad_a: &mut scratch.grad_a });
     } else if let Some(span) = job.batch.identity_span() {
-        backward_identity(job, &mut out, rows.ld, span, act, deriv);
+        simd.run(BackwardIdentity { job, out: &mut out, ld, span, act, deriv });
     } else {
-        backward(job, &mut out, rows.ld, act, deriv);
+        simd.run(Backward { job, out: &mut out, ld, act, deriv });
     }
     input_gradient(job, &mut out, rows.ld, act, deriv);
     if job.extended {

@@ -50,26 +50,27 @@
 //! over samples in index order on one thread. **Memory**: the
 //! [`Workspace`] keeps A_l and D_l for every layer (what backward needs) and s + 1 buffers for
 //! G (s the shortcut span, 1 without shortcuts), which backward passes down, and is reused from
-//! call to call without allocating. **SIMD**: the products run AVX-512 or AVX2 + FMA kernels
-//! where the CPU has them and a portable one elsewhere, all with the same bits; the
-//! [`SIMD_ENV`] environment variable (`GRADLAB_SIMD=avx2` or `portable`) caps the level, to
-//! measure or check a lower one.
+//! call to call without allocating. **SIMD**: the products and the elementwise and statistics
+//! kernels run at the workspace's level ([`Workspace::set_simd`]; [`crate::simd`]): AVX-512 or
+//! AVX2 + FMA where the CPU has them and the portable one elsewhere, all with the same bits; the
+//! [`SIMD_ENV`] environment variable (`GRADLAB_SIMD=avx2` or `portable`) caps it, to measure or
+//! check a lower one.
 
 mod backward;
 mod forward;
 mod workspace;
 
-pub use crate::gemm::SIMD_ENV;
+pub use crate::simd::SIMD_ENV;
 
 use crate::activation::Activation;
 use crate::error::Error;
-use crate::gemm::{ALayout, BOp, Init, Product, Scratch, gemm, pack_b, panel_stride, should_pack, transpose};
+use crate::gemm::{ALayout, BOp, Init, Product, Scratch, gemm_at, pack_b, panel_stride, should_pack, transpose};
 use crate::parallel::PerThread;
 use crate::real::Real;
+use crate::simd::{Simd, kernel};
 pub use crate::skip::Skip;
 use crate::stats::{self, GradientStats, LayerStats, NonFinite, Stage, Summary};
 use backward::{packed_or_rows, scale};
-use multiversion::multiversion;
 use rayon::prelude::*;
 pub use workspace::Workspace;
 
@@ -412,7 +413,7 @@ impl<T: Real> Dense<T> {
         ws.grads.loss = sum / nu_t;
         if exact_inverse.is_some() {
             for gb in &mut ws.grads.bias {
-                scale(gb, inv);
+                scale(ws.simd, gb, inv);
             }
         } else {
             for (gw, gb) in ws.grads.weight.iter_mut().zip(&mut ws.grads.bias) {

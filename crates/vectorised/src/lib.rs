@@ -52,6 +52,7 @@ pub mod instruments;
 pub mod math;
 pub mod parallel;
 pub mod real;
+pub mod simd;
 pub mod skip;
 pub mod stats;
 pub mod train;
@@ -64,5 +65,6 @@ pub use chain::{ChainBatch, ChainGradients, ChainWorkspace, GradientLayout, Magn
 pub use dense::{Batch, Dense, DenseLayer, Gradients, Loss, Normalisation, Workspace};
 pub use error::Error;
 pub use real::Real;
+pub use simd::Simd;
 pub use skip::Skip;
 pub use train::{Clip, Optimizer, StepReport, TrainConfig, Trainer};

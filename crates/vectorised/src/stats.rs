@@ -32,7 +32,7 @@
 
 use crate::activation::Activation;
 use crate::real::Real;
-use multiversion::multiversion;
+use crate::simd::{Simd, kernel};
 
 mod summary;
 #[cfg(test)]
@@ -78,15 +78,10 @@ impl PartialLayer {
     }
 
     /// Layer `layer`'s parts (every `stride`-th of `parts`, from `layer`) merged in order
-    /// ([`PartialLayer::merge`]; compiled for AVX-512 / AVX2 too: a batch has blocks × layers
-    /// of them).
-    #[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-    pub(crate) fn merged(parts: &[PartialLayer], layer: usize, stride: usize) -> PartialLayer {
-        let mut all = PartialLayer::default();
-        for part in parts.iter().skip(layer).step_by(stride) {
-            all.merge(part);
-        }
-        all
+    /// ([`PartialLayer::merge`]; at the SIMD level `simd`: a batch has blocks × layers of
+    /// them).
+    pub(crate) fn merged(simd: Simd, parts: &[PartialLayer], layer: usize, stride: usize) -> PartialLayer {
+        simd.run(Merged { parts, layer, stride })
     }
 
     /// Adds the next part (sums lane by lane, counts added).
@@ -109,6 +104,26 @@ impl PartialLayer {
             dead_units: self.zeros,
             dead_fraction: fraction(self.zeros),
         }
+    }
+}
+
+/// [`PartialLayer::merged`]'s arguments, for [`Simd::run`].
+struct Merged<'a> {
+    parts: &'a [PartialLayer],
+    layer: usize,
+    stride: usize,
+}
+
+impl pulp::NullaryFnOnce for Merged<'_> {
+    type Output = PartialLayer;
+
+    #[inline(always)]
+    fn call(self) -> PartialLayer {
+        let mut all = PartialLayer::default();
+        for part in self.parts.iter().skip(self.layer).step_by(self.stride) {
+            all.merge(part);
+        }
+        all
     }
 }
 
@@ -173,11 +188,12 @@ pub fn sup_derivative(act: Activation) -> f64 {
     }
 }
 
-/// How many of `d`'s derivatives have |f′| < θ·sup|f′| (any block of a layer's derivative
-/// matrix: counts add up, in any order).
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-pub(crate) fn saturated<T: Real>(act: Activation, d: &[T], threshold: f64) -> usize {
-    saturated_inline(act, d, threshold)
+kernel! {
+    /// How many of `d`'s derivatives have |f′| < θ·sup|f′| (any block of a layer's derivative
+    /// matrix: counts add up, in any order).
+    pub(crate) fn saturated<'a, T>(act: Activation, d: &'a [T], threshold: f64) -> usize {
+        saturated_inline(act, d, threshold)
+    }
 }
 
 /// [`saturated`] inlined into the caller (see [`summarise_inline`]).
@@ -209,9 +225,16 @@ pub(crate) fn dead_units<T: Real>(d: &[T], n: usize, dead: &mut Vec<bool>) -> us
     if d.is_empty() { 0 } else { dead.iter().filter(|&&f| f).count() }
 }
 
-/// The flat index of the first NaN or ±∞ in `values`, if any.
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-pub(crate) fn first_non_finite<T: Real>(values: &[T]) -> Option<usize> {
+kernel! {
+    /// The flat index of the first NaN or ±∞ in `values`, if any.
+    pub(crate) fn first_non_finite<'a, T>(values: &'a [T]) -> Option<usize> {
+        first_non_finite_inline(values)
+    }
+}
+
+/// [`first_non_finite`] inlined into the caller.
+#[inline(always)]
+pub(crate) fn first_non_finite_inline<T: Real>(values: &[T]) -> Option<usize> {
     // v·0 is 0 exactly when v is finite: a vectorisable pass (eight chains) in the common case.
     let mut probe = [T::ZERO; 8];
     let mut chunks = values.chunks_exact(8);

@@ -4,10 +4,29 @@
 
 use super::*;
 
-/// The per-block kernel's backward sweep, after [`forward`] (the plain one: see
+/// [`backward`]'s arguments, for [`Simd::run`](crate::simd::Simd::run).
+pub(super) struct Backward<'a, 'j, 'o, T> {
+    pub(super) job: &'a Block<'j, T>,
+    pub(super) out: &'a mut BlockOut<'o, T>,
+    pub(super) ld: usize,
+    pub(super) act: &'a [T],
+    pub(super) deriv: &'a mut [T],
+}
+
+impl<T: Real> pulp::NullaryFnOnce for Backward<'_, '_, '_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn call(self) {
+        let Backward { job, out, ld, act, deriv } = self;
+        backward(job, out, ld, act, deriv)
+    }
+}
+
+/// The per-block kernel's backward sweep, after the forward one (the plain sweep: see
 /// [`backward_with_stats`] for the one with statistics).
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma",))]
-pub(super) fn backward<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, act: &[T], deriv: &mut [T]) {
+#[inline(always)]
+fn backward<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, act: &[T], deriv: &mut [T]) {
     let batch = job.batch;
     let (n, d) = (job.lanes.len(), batch.n_layers);
     let weights = job.rows(&batch.weights);
@@ -50,12 +69,33 @@ pub(super) fn backward<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, l
     }
 }
 
+/// [`backward_identity`]'s arguments, for [`Simd::run`](crate::simd::Simd::run).
+pub(super) struct BackwardIdentity<'a, 'j, 'o, T> {
+    pub(super) job: &'a Block<'j, T>,
+    pub(super) out: &'a mut BlockOut<'o, T>,
+    pub(super) ld: usize,
+    pub(super) span: usize,
+    pub(super) act: &'a mut [T],
+    pub(super) deriv: &'a mut [T],
+}
+
+impl<T: Real> pulp::NullaryFnOnce for BackwardIdentity<'_, '_, '_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn call(self) {
+        let BackwardIdentity { job, out, ld, span, act, deriv } = self;
+        backward_identity(job, out, ld, span, act, deriv)
+    }
+}
+
 /// [`backward`] for the identity skip (the shortcut of span `span` joins after f):
 /// g_l = δ_{l+1}·w_{l+1} (+ g_{l+s} where the skip leaves a_l), δ_l = f′_l·g_l, with g_l written
 /// over a_l's row where s | l (the rows a later layer, or ∂L/∂x, reads back). Each value is the
 /// oracle's: the same two roundings in its order. A kernel of its own rather than a branch in
 /// [`backward`], so that the pre-activation sweep stays as it was.
-pub(super) fn backward_identity<T: Real>(
+#[inline(always)]
+fn backward_identity<T: Real>(
     job: &Block<'_, T>,
     out: &mut BlockOut<'_, T>,
     ld: usize,

@@ -4,16 +4,29 @@
 
 use super::*;
 
-/// The per-block kernel's forward sweep, with the loss and the output. Compiled for AVX-512,
-/// AVX2+FMA and the baseline; chosen at run time (as are the backward sweeps).
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma",))]
-pub(super) fn forward<T: Real>(
-    job: &Block<'_, T>,
-    out: &mut BlockOut<'_, T>,
-    ld: usize,
-    act: &mut [T],
-    deriv: &mut [T],
-) {
+/// [`forward`]'s arguments, for [`Simd::run`](crate::simd::Simd::run): one block's forward sweep
+/// at the workspace's SIMD level.
+pub(super) struct Forward<'a, 'j, 'o, T> {
+    pub(super) job: &'a Block<'j, T>,
+    pub(super) out: &'a mut BlockOut<'o, T>,
+    pub(super) ld: usize,
+    pub(super) act: &'a mut [T],
+    pub(super) deriv: &'a mut [T],
+}
+
+impl<T: Real> pulp::NullaryFnOnce for Forward<'_, '_, '_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn call(self) {
+        let Forward { job, out, ld, act, deriv } = self;
+        forward(job, out, ld, act, deriv)
+    }
+}
+
+/// The per-block kernel's forward sweep, with the loss and the output.
+#[inline(always)]
+fn forward<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, ld: usize, act: &mut [T], deriv: &mut [T]) {
     let batch = job.batch;
     let (n, d) = (job.lanes.len(), batch.n_layers);
     let lane0 = job.lanes.start;
@@ -27,8 +40,13 @@ pub(super) fn forward<T: Real>(
     act[..n].copy_from_slice(job.inputs);
     for l in 0..d {
         let layer = l + 1;
-        let (done, rest) = act.split_at_mut(layer * ld);
-        let prev = &done[l * ld..][..n];
+        // a_l's row starts at an offset LLVM cannot follow from layer to layer: otherwise it
+        // checks whether the rows a_{l−1} and a_l overlap once for all layers (hoisting the
+        // vectoriser's run-time check out of this loop), finds that they do, and runs every
+        // layer's loops scalar. Checked per layer, the rows never overlap.
+        let row = std::hint::black_box(layer * ld);
+        let (done, rest) = act.split_at_mut(row);
+        let prev = &done[row - ld..][..n];
         // a_{l−1} goes into ∂L/∂w_l's row now, and backward multiplies it by δ_l in place: the
         // row's lines (from memory: the gradients of a large batch are not in any cache) are
         // then fetched for writing while this layer's sigmoid computes, not while backward

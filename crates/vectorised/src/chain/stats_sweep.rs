@@ -5,12 +5,33 @@
 
 use super::*;
 
+/// [`backward_with_stats`]'s arguments, for [`Simd::run`](crate::simd::Simd::run).
+pub(super) struct BackwardWithStats<'a, 'j, 'o, T> {
+    pub(super) job: &'a Block<'j, T>,
+    pub(super) out: &'a mut BlockOut<'o, T>,
+    pub(super) ld: usize,
+    pub(super) act: &'a mut [T],
+    pub(super) deriv: &'a mut [T],
+    /// One row of ∂L/∂a (scratch).
+    pub(super) grad_a: &'a mut [T],
+}
+
+impl<T: Real> pulp::NullaryFnOnce for BackwardWithStats<'_, '_, '_, T> {
+    type Output = ();
+
+    #[inline(always)]
+    fn call(self) {
+        let BackwardWithStats { job, out, ld, act, deriv, grad_a } = self;
+        backward_with_stats(job, out, ld, act, deriv, grad_a)
+    }
+}
+
 /// [`backward`] with statistics (see [`ChainWorkspace::stats`]): the same operations in the
 /// same order, so the same bits, plus ∂L/∂a_l in a row of its own (`grad_a`), each layer's
 /// share summarised and counted, and the block's first non-finite value found in the scan
 /// order of [`crate::stats`].
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma",))]
-pub(super) fn backward_with_stats<T: Real>(
+#[inline(always)]
+fn backward_with_stats<T: Real>(
     job: &Block<'_, T>,
     out: &mut BlockOut<'_, T>,
     ld: usize,
@@ -25,7 +46,7 @@ pub(super) fn backward_with_stats<T: Real>(
     let two = T::from_f64(2.0);
     let Some(st) = &mut out.stats else { return };
     *st.first = (1..=d).find_map(|layer| {
-        stats::first_non_finite(&act[layer * ld..][..n]).map(|i| NonFinite {
+        stats::first_non_finite(job.simd, &act[layer * ld..][..n]).map(|i| NonFinite {
             layer,
             unit: lane0 + i,
             sample: None,
@@ -74,9 +95,9 @@ pub(super) fn backward_with_stats<T: Real>(
         st.layers[l] = part;
         if st.first.is_none() && (in_g || in_ga) {
             let at = |i: usize, stage: Stage| NonFinite { layer, unit: lane0 + i, sample: None, stage };
-            *st.first = stats::first_non_finite(ga)
+            *st.first = stats::first_non_finite(job.simd, ga)
                 .map(|i| at(i, Stage::ActivationGradient))
-                .or_else(|| stats::first_non_finite(g).map(|i| at(i, Stage::WeightGradient)));
+                .or_else(|| stats::first_non_finite(job.simd, g).map(|i| at(i, Stage::WeightGradient)));
         }
         if let Some(bias) = &mut out.bias {
             bias[l].copy_from_slice(delta);

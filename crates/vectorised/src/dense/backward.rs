@@ -8,7 +8,7 @@ impl<T: Real> Dense<T> {
     /// Δ_l, ∂S/∂W_l (times `weight_scale` if given), ∂S/∂b_l and G_{l−1}, layer L down to 1.
     pub(super) fn backward(&self, x: &[T], batch: usize, weight_scale: Option<T>, ws: &mut Workspace<T>) {
         let n_layers = self.layers.len();
-        let gather = ws.stats_threshold.is_some();
+        let (gather, simd) = (ws.stats_threshold.is_some(), ws.simd);
         for idx in (0..n_layers).rev() {
             let layer = &self.layers[idx];
             let (n_in, n_out) = (layer.n_in, layer.n_out);
@@ -31,12 +31,12 @@ impl<T: Real> Dense<T> {
             let multiply = !is_bce_top && !ws.delta_ready[idx];
             if gather {
                 let (summary, bad) = if multiply {
-                    Summary::of_then_multiply(&mut ws.g[idx], &ws.d[idx])
+                    Summary::of_then_multiply(simd, &mut ws.g[idx], &ws.d[idx])
                 } else {
                     // A NaN or ±∞ makes the norm non-finite, and finite values do not (its sums
                     // are scaled), so a finite norm means there is none to look for.
-                    let summary = Summary::of(&ws.g[idx]);
-                    (summary, if summary.norm.is_finite() { None } else { stats::first_non_finite(&ws.g[idx]) })
+                    let summary = Summary::of_at(simd, &ws.g[idx]);
+                    (summary, if summary.norm.is_finite() { None } else { stats::first_non_finite(simd, &ws.g[idx]) })
                 };
                 ws.stats.layers[idx].activation = summary;
                 if ws.stats.first_non_finite.is_none() {
@@ -51,7 +51,7 @@ impl<T: Real> Dense<T> {
                 }
             }
             if multiply && !gather {
-                hadamard(&mut ws.g[idx], &ws.d[idx]);
+                hadamard(simd, &mut ws.g[idx], &ws.d[idx]);
             }
             // A pre-activation shortcut passes Δ_l down.
             if let Some(from) = self.pre_activation_from(idx) {
@@ -79,7 +79,8 @@ impl<T: Real> Dense<T> {
             let scratch = &ws.scratch;
             let weight_job = |i0: usize, gw_c: &mut [T], delta_op: BOp<'_, T>| {
                 scratch.with(|s| {
-                    gemm(
+                    gemm_at(
+                        simd,
                         Product {
                             m: gw_c.len() / n_out,
                             n: n_out,
@@ -118,7 +119,8 @@ impl<T: Real> Dense<T> {
                     (false, None) => Init::Zero,
                 };
                 scratch.with(|s| {
-                    gemm(
+                    gemm_at(
+                        simd,
                         Product {
                             m: g_c.len() / n_in,
                             n: n_in,
@@ -145,7 +147,7 @@ impl<T: Real> Dense<T> {
                         gw.par_chunks_mut(PARALLEL_ROW_CHUNK * n_out)
                             .enumerate()
                             .for_each(|(c, gw_c)| weight_job(c * PARALLEL_ROW_CHUNK, gw_c, op));
-                        column_sums(delta, gb); // ∂S/∂b_l = Σ_b Δ_l[b], samples in index order
+                        column_sums(simd, delta, gb); // ∂S/∂b_l = Σ_b Δ_l[b], samples in index order
                     },
                     || {
                         if let Some((g_below, acc)) = below {
@@ -164,7 +166,7 @@ impl<T: Real> Dense<T> {
                 for (c, gw_c) in gw.chunks_mut(ROW_CHUNK * n_out).enumerate() {
                     weight_job(c * ROW_CHUNK, gw_c, op);
                 }
-                column_sums(delta, gb);
+                column_sums(simd, delta, gb);
                 if let Some((g_below, acc)) = below {
                     prepare_wt(wt);
                     let op = packed_or_rows(pack_wt, wt, wt, n_in);
@@ -179,7 +181,7 @@ impl<T: Real> Dense<T> {
     pub(super) fn finish_stats(&self, ws: &mut Workspace<T>, nu: f64) {
         for (idx, st) in ws.stats.layers.iter_mut().enumerate().rev() {
             st.activation = st.activation.divided_by(nu);
-            st.weight = Summary::of(&ws.grads.weight[idx]);
+            st.weight = Summary::of_at(ws.simd, &ws.grads.weight[idx]);
         }
         if ws.stats.first_non_finite.is_none() {
             // Gradients in backward order: layer L down to 1, ∂L/∂a before ∂L/∂W. The ∂L/∂a of
@@ -189,7 +191,7 @@ impl<T: Real> Dense<T> {
                 if ws.stats.layers[idx].weight.norm.is_finite() {
                     continue; // no NaN or ±∞ (see `backward`)
                 }
-                if let Some(i) = stats::first_non_finite(&ws.grads.weight[idx]) {
+                if let Some(i) = stats::first_non_finite(ws.simd, &ws.grads.weight[idx]) {
                     ws.stats.first_non_finite =
                         Some(NonFinite { layer: idx + 1, unit: i, sample: None, stage: Stage::WeightGradient });
                     break;
@@ -250,26 +252,29 @@ pub(super) fn transpose_weights<T: Real>(layer: &DenseLayer<T>, wt: &mut Vec<T>)
     }
 }
 
-/// g ← g ⊙ d (Δ = G ⊙ f′(Z)), vectorised for the CPU at hand.
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-pub(super) fn hadamard<T: Real>(g: &mut [T], d: &[T]) {
-    for (gv, &dv) in g.iter_mut().zip(d) {
-        *gv *= dv;
+kernel! {
+    /// g ← g ⊙ d (Δ = G ⊙ f′(Z)).
+    pub(super) fn hadamard<'a, T>(g: &'a mut [T], d: &'a [T]) {
+        for (gv, &dv) in g.iter_mut().zip(d) {
+            *gv *= dv;
+        }
     }
 }
 
-/// v ← v·s.
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-pub(super) fn scale<T: Real>(v: &mut [T], s: T) {
-    v.iter_mut().for_each(|x| *x *= s);
+kernel! {
+    /// v ← v·s.
+    pub(super) fn scale<'a, T>(v: &'a mut [T], s: T) {
+        v.iter_mut().for_each(|x| *x *= s);
+    }
 }
 
-/// sums[j] = Σ_b rows[b][j] in sample order from +0 (as the oracle's tape accumulates, so an
-/// all-−0 column gives +0 there too); `rows` is a whole number of rows of `sums.len()` values.
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-pub(super) fn column_sums<T: Real>(rows: &[T], sums: &mut [T]) {
-    sums.iter_mut().for_each(|v| *v = T::ZERO);
-    for row in rows.chunks_exact(sums.len()) {
-        sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
+kernel! {
+    /// sums[j] = Σ_b rows[b][j] in sample order from +0 (as the oracle's tape accumulates, so an
+    /// all-−0 column gives +0 there too); `rows` is a whole number of rows of `sums.len()` values.
+    pub(super) fn column_sums<'a, T>(rows: &'a [T], sums: &'a mut [T]) {
+        sums.iter_mut().for_each(|v| *v = T::ZERO);
+        for row in rows.chunks_exact(sums.len()) {
+            sums.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
+        }
     }
 }

@@ -7,7 +7,7 @@ use super::*;
 impl<T: Real> Dense<T> {
     pub(super) fn forward(&self, x: &[T], batch: usize, loss: Loss, ws: &mut Workspace<T>) {
         let n_layers = self.layers.len();
-        let threshold = ws.stats_threshold;
+        let (threshold, simd) = (ws.stats_threshold, ws.simd);
         // Large layers' weights are packed into panels; layer l + 1's while layer l's products
         // run (it needs nothing from them), so with two threads no pack waits alone.
         let pack_weights = |layer: &DenseLayer<T>, out: &mut Vec<T>| {
@@ -36,7 +36,8 @@ impl<T: Real> Dense<T> {
             let z_rows = |r0: usize, a_c: &mut [T]| {
                 let rows = a_c.len() / n_out;
                 scratch.with(|s| {
-                    gemm(
+                    gemm_at(
+                        simd,
                         Product {
                             m: rows,
                             n: n_out,
@@ -69,10 +70,10 @@ impl<T: Real> Dense<T> {
             // when statistics are on. Both combine in any order (the smallest index; a sum).
             let job = |r0: usize, a_c: &mut [T], d_c: &mut [T]| -> (Option<usize>, usize) {
                 z_rows(r0, a_c);
-                let bad = threshold.and_then(|_| stats::first_non_finite(a_c));
-                activate(layer.activation, a_c, d_c);
+                let bad = threshold.and_then(|_| stats::first_non_finite(simd, a_c));
+                activate(simd, layer.activation, a_c, d_c);
                 add_identity(r0, a_c);
-                let saturated = threshold.map_or(0, |theta| stats::saturated(layer.activation, d_c, theta));
+                let saturated = threshold.map_or(0, |theta| stats::saturated(simd, layer.activation, d_c, theta));
                 (bad.map(|i| r0 * n_out + i), saturated)
             };
             let combine = |a: (Option<usize>, usize), b: (Option<usize>, usize)| {
@@ -90,14 +91,14 @@ impl<T: Real> Dense<T> {
                     let r0 = c * ROW_CHUNK;
                     z_rows(r0, a_c);
                     if first.is_none() && threshold.is_some() {
-                        first = stats::first_non_finite(a_c).map(|i| r0 * n_out + i);
+                        first = stats::first_non_finite(simd, a_c).map(|i| r0 * n_out + i);
                     }
                 }
                 ws.z_last.clear();
                 ws.z_last.extend_from_slice(a_out);
-                activate(layer.activation, a_out, d_out);
+                activate(simd, layer.activation, a_out, d_out);
                 add_identity(0, a_out);
-                (first, threshold.map_or(0, |theta| stats::saturated(layer.activation, d_out, theta)))
+                (first, threshold.map_or(0, |theta| stats::saturated(simd, layer.activation, d_out, theta)))
             } else if run_in_parallel(batch * n_in * n_out) {
                 let wp_next = &mut ws.wp_next;
                 let (found, ()) = rayon::join(
@@ -189,17 +190,18 @@ impl<T: Real> Dense<T> {
     }
 }
 
-/// z ← f(z) in place, d ← f′(z). Compiled for AVX-512, AVX2+FMA and the baseline (the same
-/// IEEE operations in each: FMA is explicit), chosen at run time.
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-pub(super) fn activate<T: Real>(act: Activation, za: &mut [T], d: &mut [T]) {
-    match act {
-        Activation::Tanh => T::tanh_in_place(za, d),
-        Activation::Identity => d.iter_mut().for_each(|v| *v = T::ONE),
-        _ => {
-            for (zv, dv) in za.iter_mut().zip(d.iter_mut()) {
-                *dv = act.derivative(*zv);
-                *zv = act.value(*zv);
+kernel! {
+    /// z ← f(z) in place, d ← f′(z), at the SIMD level `simd` (the same IEEE operations at every
+    /// level: FMA is explicit).
+    pub(super) fn activate<'a, T>(act: Activation, za: &'a mut [T], d: &'a mut [T]) {
+        match act {
+            Activation::Tanh => T::tanh_in_place(za, d),
+            Activation::Identity => d.iter_mut().for_each(|v| *v = T::ONE),
+            _ => {
+                for (zv, dv) in za.iter_mut().zip(d.iter_mut()) {
+                    *dv = act.derivative(*zv);
+                    *zv = act.value(*zv);
+                }
             }
         }
     }

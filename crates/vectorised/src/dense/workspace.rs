@@ -32,6 +32,8 @@ pub struct Workspace<T> {
     /// Δ_l packed in panels, for large layers.
     pub(super) delta_pack: Vec<T>,
     pub(super) scratch: PerThread<Scratch<T>>,
+    /// The SIMD level of every kernel.
+    pub(super) simd: Simd,
     pub(super) grads: Gradients<T>,
     /// `Some(θ)` when statistics are gathered.
     pub(super) stats_threshold: Option<f64>,
@@ -46,7 +48,8 @@ impl<T: Real> Default for Workspace<T> {
 }
 
 impl<T: Real> Workspace<T> {
-    /// An empty workspace that gathers statistics with θ = [`stats::DEFAULT_SATURATION_THRESHOLD`].
+    /// An empty workspace that gathers statistics with θ = [`stats::DEFAULT_SATURATION_THRESHOLD`]
+    /// and runs at [`Simd::detect`]'s level.
     pub fn new() -> Self {
         Workspace {
             a: Vec::new(),
@@ -60,6 +63,7 @@ impl<T: Real> Workspace<T> {
             wp_next: Vec::new(),
             delta_pack: Vec::new(),
             scratch: PerThread::new(),
+            simd: Simd::detect(),
             grads: Gradients::default(),
             stats_threshold: Some(stats::DEFAULT_SATURATION_THRESHOLD),
             stats: GradientStats::default(),
@@ -90,6 +94,17 @@ impl<T: Real> Workspace<T> {
             buf.reserve_exact(widest.saturating_sub(buf.len()));
             buf.resize(len(idx), T::ZERO); // writes nothing when the length is already right
         }
+    }
+
+    /// Runs every kernel at `simd` (every level gives the same bits: for tests and measurements
+    /// of a level below the best).
+    pub fn set_simd(&mut self, simd: Simd) {
+        self.simd = simd;
+    }
+
+    /// The SIMD level the kernels run at.
+    pub fn simd(&self) -> Simd {
+        self.simd
     }
 
     /// Gathers statistics with saturation threshold θ (`Some`), or not at all (`None`).

@@ -38,6 +38,7 @@
 //! element at a time.
 
 use crate::real::Real;
+use crate::simd::Simd;
 
 mod pack;
 mod tile;
@@ -100,90 +101,6 @@ pub(crate) trait GemmReal: Copy + 'static {
     fn transpose_block(simd: pulp::x86::V4, src: &[Self], lds: usize, dst: &mut [Self], ldd: usize);
 }
 
-/// The SIMD level a product runs at, detected once per product.
-#[derive(Clone, Copy)]
-pub enum Simd {
-    /// AVX-512: the MR × NR tile in registers (two vectors per row).
-    #[cfg(target_arch = "x86_64")]
-    V4(pulp::x86::V4),
-    /// AVX2 + FMA (16 vector registers): the MR × NR tile in blocks of 4 rows × 2 vectors.
-    #[cfg(target_arch = "x86_64")]
-    V3(pulp::x86::V3),
-    /// No SIMD kernel: the portable tile.
-    Portable,
-}
-
-/// The environment variable that caps the SIMD level of the dense products (to measure or check
-/// a lower level on a machine that has a higher one): `avx512`, `avx2` or `portable`, any case.
-/// It is read once per process; a value that names no level is reported once on standard error
-/// and ignored. Every level gives the same bits.
-pub const SIMD_ENV: &str = "GRADLAB_SIMD";
-
-/// The levels from best to worst, as [`SIMD_ENV`] names them.
-const LEVEL_NAMES: [&str; 3] = ["avx512", "avx2", "portable"];
-
-/// The highest level allowed by a [`SIMD_ENV`] value: an index into [`LEVEL_NAMES`] (0 when
-/// unset), or the value itself when it names no level.
-fn level_cap(value: Option<&str>) -> Result<usize, String> {
-    match value {
-        None => Ok(0),
-        Some(v) => LEVEL_NAMES.iter().position(|name| name.eq_ignore_ascii_case(v.trim())).ok_or_else(|| v.to_string()),
-    }
-}
-
-impl Simd {
-    /// Every level this CPU has, best first, ending with the portable tile.
-    pub fn available() -> Vec<Simd> {
-        let mut levels = Vec::new();
-        #[cfg(target_arch = "x86_64")]
-        {
-            levels.extend(pulp::x86::V4::try_new().map(Simd::V4));
-            levels.extend(pulp::x86::V3::try_new().map(Simd::V3));
-        }
-        levels.push(Simd::Portable);
-        levels
-    }
-
-    /// The level's name for people.
-    pub fn name(self) -> &'static str {
-        match self {
-            #[cfg(target_arch = "x86_64")]
-            Simd::V4(_) => "AVX-512",
-            #[cfg(target_arch = "x86_64")]
-            Simd::V3(_) => "AVX2",
-            Simd::Portable => "portable",
-        }
-    }
-
-    /// The best level this CPU has, at most the one [`SIMD_ENV`] names (read once per process; a
-    /// value that names no level is reported once on standard error and ignored).
-    fn detect() -> Self {
-        static CAP: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        let cap = *CAP.get_or_init(|| {
-            let value = std::env::var(SIMD_ENV).ok();
-            level_cap(value.as_deref()).unwrap_or_else(|bad| {
-                eprintln!("gradlab: {SIMD_ENV}={bad:?} is not one of {}; ignored", LEVEL_NAMES.join(", "));
-                0
-            })
-        });
-        #[cfg(target_arch = "x86_64")]
-        {
-            if cap == 0 {
-                if let Some(v4) = pulp::x86::V4::try_new() {
-                    return Simd::V4(v4);
-                }
-            }
-            if cap <= 1 {
-                if let Some(v3) = pulp::x86::V3::try_new() {
-                    return Simd::V3(v3);
-                }
-            }
-        }
-        let _ = cap;
-        Simd::Portable
-    }
-}
-
 /// `C ← init + A·B` for the [`Product`] (an m × n block C, k products per element).
 ///
 /// Every element is the same FMA chain whatever m, n and the caller's blocking (module docs).
@@ -221,20 +138,12 @@ pub struct Product<'a, T> {
 /// [`gemm`] at a given SIMD level (each level gives the same bits; tests run every level the
 /// CPU has).
 pub fn gemm_at<T: Real>(simd: Simd, product: Product<'_, T>, scratch: &mut Scratch<T>) {
-    let body = Body { simd, product, scratch };
-    match simd {
-        #[cfg(target_arch = "x86_64")]
-        Simd::V4(v4) => v4.vectorize(body),
-        #[cfg(target_arch = "x86_64")]
-        Simd::V3(v3) => v3.vectorize(body),
-        Simd::Portable => pulp::NullaryFnOnce::call(body),
-    }
+    simd.run(Body { simd, product, scratch })
 }
 
-/// [`gemm_body`] with its arguments, for `vectorize`, which calls it through the
-/// `#[inline(always)]` method below. (A closure would go through its `FnOnce::call_once` shim,
-/// which LLVM inlines only while it looks cheap; when it stays a call, every SIMD intrinsic
-/// inside it is outside the function that enables AVX-512 and becomes a call too.)
+/// [`gemm_body`] with its arguments, for [`Simd::run`], which calls it through the
+/// `#[inline(always)]` method below (a closure might stay a call, and then every SIMD intrinsic
+/// inside it would be outside the function that enables AVX-512 and become a call too).
 struct Body<'a, 'p, T> {
     simd: Simd,
     product: Product<'p, T>,

@@ -94,13 +94,3 @@ fn every_simd_level_gives_the_portable_bits_for_every_init_in_both_types() {
     levels_agree::<f64>();
     levels_agree::<f32>();
 }
-
-#[test]
-fn the_simd_variable_caps_the_level_and_names_a_bad_value() {
-    assert_eq!(level_cap(None), Ok(0));
-    assert_eq!(level_cap(Some("avx512")), Ok(0));
-    assert_eq!(level_cap(Some(" AVX2 ")), Ok(1));
-    assert_eq!(level_cap(Some("portable")), Ok(2));
-    assert_eq!(level_cap(Some("sse9")), Err("sse9".to_string()));
-    assert_eq!(level_cap(Some("")), Err(String::new()));
-}

@@ -2,8 +2,7 @@
 //!
 //! libm's `exp` is a function call with branches, so a loop that calls it runs one element at a
 //! time. [`Real::exp_vectorisable`] is plain branch-free arithmetic that LLVM turns into
-//! AVX2 / AVX-512 code when the caller is compiled for those features (see `chain.rs`, which
-//! dispatches at run time):
+//! AVX2 / AVX-512 code when the caller runs at those levels (see [`crate::simd`]):
 //!
 //! ```text
 //! eˣ = 2ᵏ · eʳ,   k = round(x·log₂e),   r = x − k·ln2_hi − k·ln2_lo   (Cody–Waite, |r| ≤ ln2/2)
@@ -27,7 +26,7 @@
 
 use super::{LN2_HI_F64, LN2_LO_F64, SHIFTER_F64};
 use crate::real::Real;
-use multiversion::multiversion;
+use crate::simd::kernel;
 
 /// q(r) coefficients for f64, constant term first.
 const Q_F64: [f64; 10] = [
@@ -245,16 +244,19 @@ pub(crate) fn sigmoid_in_place<T: Real>(zy: &mut [T], dy: &mut [T]) {
     }
 }
 
-/// `sigmoid_in_place` as a stand-alone, dispatched function (for benches of the kernel itself).
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-pub fn sigmoid_slice<T: Real>(zy: &mut [T], dy: &mut [T]) {
-    sigmoid_in_place(zy, dy);
+kernel! {
+    /// `sigmoid_in_place` as a stand-alone kernel at the SIMD level `simd` (for tests and benches
+    /// of the kernel itself).
+    pub fn sigmoid_slice<'a, T>(zy: &'a mut [T], dy: &'a mut [T]) {
+        sigmoid_in_place(zy, dy);
+    }
 }
 
-/// eˣ over a slice (for tests and benches of the kernel itself), dispatched like the chain kernel.
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-pub fn exp_slice<T: Real>(x: &[T], out: &mut [T]) {
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = T::exp_vectorisable(v);
+kernel! {
+    /// eˣ over a slice at the SIMD level `simd` (for tests and benches of the kernel itself).
+    pub fn exp_slice<'a, T>(x: &'a [T], out: &'a mut [T]) {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = T::exp_vectorisable(v);
+        }
     }
 }

@@ -9,8 +9,8 @@
 //! which the report prints too, would change the other way.
 
 use crate::real::Real;
+use crate::simd::kernel;
 use crate::stats::Summary;
-use multiversion::multiversion;
 
 /// Lanes of [`Summary::of`]: element i goes to lane i mod `LANES`.
 pub(crate) const LANES: usize = 8;
@@ -146,20 +146,21 @@ impl Lanes {
     }
 }
 
-/// Adds `values` to the lanes, element i to lane i mod `LANES` (`values` starts at a multiple of
-/// `4·LANES` of the whole set). The order: in each whole group of `4·LANES` values, each lane's
-/// four values are added pairwise ([`Lanes::add_four`]; a sum then waits for one addition per
-/// 32 values, not per 8; a group with nothing outside the middle range takes
-/// [`Lanes::add_four_middle`], the same bits at half the work); then the rest one by one.
-/// Cutting a set at multiples of `4·LANES` does not change the bits. Compiled for AVX-512 and
-/// AVX2 too (`multiversion`): eight independent chains per sum, so the loop runs on vectors.
-#[multiversion(targets("x86_64+avx512f+avx512vl+avx512dq+avx2+fma", "x86_64+avx2+fma"))]
-pub(crate) fn summarise<T: Real>(acc: &mut Lanes, values: &[T]) {
-    summarise_inline(acc, values);
+kernel! {
+    /// Adds `values` to the lanes, element i to lane i mod `LANES` (`values` starts at a multiple of
+    /// `4·LANES` of the whole set). The order: in each whole group of `4·LANES` values, each lane's
+    /// four values are added pairwise ([`Lanes::add_four`]; a sum then waits for one addition per
+    /// 32 values, not per 8; a group with nothing outside the middle range takes
+    /// [`Lanes::add_four_middle`], the same bits at half the work); then the rest one by one.
+    /// Cutting a set at multiples of `4·LANES` does not change the bits. At the SIMD level `simd`:
+    /// eight independent chains per sum, so the loop runs on vectors.
+    pub(crate) fn summarise<'a, T>(acc: &'a mut Lanes, values: &'a [T]) {
+        summarise_inline(acc, values);
+    }
 }
 
-/// [`summarise`] inlined into the caller, for callers compiled for AVX-512 / AVX2 already (the
-/// chain engine's backward sweep), which then pay no dispatch per row.
+/// [`summarise`] inlined into the caller, for kernels running at a SIMD level already (the chain
+/// engine's backward sweep), which then pay no dispatch per row.
 #[inline(always)]
 pub(crate) fn summarise_inline<T: Real>(acc: &mut Lanes, values: &[T]) {
     let mut groups = values.chunks_exact(4 * LANES);

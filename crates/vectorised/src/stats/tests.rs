@@ -122,7 +122,7 @@ fn the_fused_summary_and_product_match_the_separate_ones() {
             if n > 1 {
                 d[1] = 1e300; // g[1]·d[1] may overflow: Δ non-finite, G finite
             }
-            let (summary, first) = Summary::of_then_multiply(&mut fused, &d);
+            let (summary, first) = Summary::of_then_multiply(crate::simd::Simd::detect(), &mut fused, &d);
             assert_eq!(bits(summary), bits(Summary::of(&g)), "n {n}");
             assert_eq!(first, want, "n {n}: {g:?}");
             let product: Vec<u64> = g.iter().zip(&d).map(|(a, b)| (a * b).to_bits()).collect();

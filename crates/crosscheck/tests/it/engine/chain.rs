@@ -9,7 +9,7 @@ use vectorised::math::exp::{
 };
 use vectorised::workload::{normal, uniform};
 use vectorised::{
-    Activation, ChainBatch, ChainGradients, ChainWorkspace, Error, GradientLayout, Magnitudes, Real, Skip,
+    Activation, ChainBatch, ChainGradients, ChainWorkspace, Error, GradientLayout, Magnitudes, Real, Simd, Skip,
 };
 
 /// Max error of [`exp_f64`] and [`exp_nonpositive_f64`] against libm's `exp`, in ulps of the
@@ -221,8 +221,8 @@ fn same_bits_on_1_2_and_7_threads<T: Real>() {
     }
 }
 
-/// The slice kernel and the chains' sigmoid layers (two passes in `f64`, one in `f32`) give
-/// exactly the bits of the scalar `sigmoid_parts`, edges included.
+/// The slice kernel (at every SIMD level the CPU has) and the chains' sigmoid layers (two passes
+/// in `f64`, one in `f32`) give exactly the bits of the scalar `sigmoid_parts`, edges included.
 fn sigmoid_kernels_give_the_scalar_bits<T: Real>() {
     let mut z: Vec<T> = [0.0, -0.0, 1e-310, -1e-30, 0.5, -0.5, 37.0, -37.0, 40.0, -745.0, 800.0, -800.0]
         .into_iter()
@@ -230,11 +230,13 @@ fn sigmoid_kernels_give_the_scalar_bits<T: Real>() {
         .map(T::from_f64)
         .collect();
     z.push(T::from_f64(f64::NAN));
-    let (mut value, mut slope) = (z.clone(), vec![T::ZERO; z.len()]);
-    sigmoid_slice(&mut value, &mut slope);
-    for ((&z, &v), &d) in z.iter().zip(&value).zip(&slope) {
-        let (want_v, want_d) = sigmoid_parts(z);
-        assert_eq!(bits(&[v, d]), bits(&[want_v, want_d]), "σ and σ′ at z = {}", z.to_f64());
+    for simd in Simd::available() {
+        let (mut value, mut slope) = (z.clone(), vec![T::ZERO; z.len()]);
+        sigmoid_slice(simd, &mut value, &mut slope);
+        for ((&z, &v), &d) in z.iter().zip(&value).zip(&slope) {
+            let (want_v, want_d) = sigmoid_parts(z);
+            assert_eq!(bits(&[v, d]), bits(&[want_v, want_d]), "σ and σ′ at z = {} ({})", z.to_f64(), simd.name());
+        }
     }
 
     // Depth 2, no bias, no shortcut: both layers take the chains' fused sigmoid path; blocks

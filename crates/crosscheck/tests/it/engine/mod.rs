@@ -8,6 +8,7 @@ mod chain_oracle;
 mod dense;
 mod dense_engine;
 mod robustness;
+mod simd_levels;
 mod stats;
 mod train;
 mod train_refusals;
