@@ -65,4 +65,4 @@ pub use dense::{Batch, Dense, DenseLayer, Gradients, Loss, Normalisation, Worksp
 pub use error::Error;
 pub use real::Real;
 pub use skip::Skip;
-pub use train::{Clip, Optimizer, StepReport, TrainConfig, Trainer};
+pub use train::{Clip, DecayForm, Optimizer, StepReport, TrainConfig, Trainer};
