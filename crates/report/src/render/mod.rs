@@ -10,6 +10,7 @@ pub mod labels;
 mod markdown;
 pub mod prose;
 pub mod reference;
+mod remedies;
 pub mod svg;
 
 pub use markdown::markdown;

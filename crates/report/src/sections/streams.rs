@@ -70,10 +70,14 @@ pub enum Stream {
     },
     /// Section 5: the training data, the same for every variant.
     RemediesData,
-    /// Section 5: the initial weights of variant `variant`.
-    RemediesInit {
-        /// Index of the variant.
-        variant: usize,
+    /// Section 5: the initial weights of the networks with `hidden` hidden layers of `width`
+    /// units (every row with those widths, whatever its activation, skip or training; the
+    /// initialisation scheme transforms the same draws).
+    RemediesWeights {
+        /// Hidden layers.
+        hidden: usize,
+        /// Units per hidden layer.
+        width: usize,
     },
     /// Section 6: the runs of task `task` (0: AND, 1: XOR) with `hidden` hidden layers, with or
     /// without biases.
@@ -115,7 +119,7 @@ impl Stream {
             Stream::ExplodingSpread { gain } => (4 << 16) | (1 << 12) | gain as u64,
             Stream::ExplodingBootstrap { gain } => (4 << 16) | (2 << 12) | gain as u64,
             Stream::RemediesData => 5 << 16,
-            Stream::RemediesInit { variant } => (5 << 16) | (variant as u64 + 1) << 8,
+            Stream::RemediesWeights { hidden, width } => (5 << 16) | (1 << 15) | (width as u64) << 8 | hidden as u64,
             Stream::ClassicRuns { task, hidden, bias } => {
                 (6 << 16) | (task as u64) << 8 | (hidden as u64) << 1 | bias as u64
             }
