@@ -77,12 +77,21 @@ pub fn remedies(out: &mut String, r: &Remedies) {
     epsilon(out, r);
     decay(out, r);
     let _ = writeln!(out, "### The vanishing gradient, under momentum SGD\n");
-    let _ = writeln!(
+    let adam_only: Vec<String> = r.adam_only.iter().map(ToString::to_string).collect();
+    let _ = write!(
         out,
-        "The same networks under one momentum-SGD setting (below), so each remedy is compared with the baseline under the same optimizer: \
-         Adam's per-weight normalisation is itself a remedy for small gradients, and the rows above do not show what the initialisation or \
-         the activation does without it.\n"
+        "The same networks under one momentum-SGD setting, each compared with the baseline under that optimizer, so that what a remedy \
+         does is not mixed with what Adam's per-weight normalisation does."
     );
+    if adam_only.is_empty() {
+        let _ = writeln!(out, " Every network that Adam rescues, this setting rescues too.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            " Rescued under Adam above but not here: {} — under this optimizer, part of the remedy was Adam's.\n",
+            adam_only.join("; ")
+        );
+    }
     vanishing_table(out, r.rows.iter().filter(vanishing).filter(|row| !adam(row)));
     let _ = writeln!(out, "### The exploding gradient\n");
     exploding_table(out, r.rows.iter().filter(|row| row.problem == Problem::Exploding));
@@ -94,7 +103,7 @@ fn constant_predictor(out: &mut String, r: &Remedies) {
         .baselines
         .iter()
         .filter(|b| b.at_constant)
-        .map(|b| format!("{} (within {})", b.name, percent(b.largest_relative_gap)))
+        .map(|b| format!("{} (largest relative gap {})", b.name, sci(b.largest_relative_gap, 2)))
         .collect();
     let off: Vec<String> = r
         .baselines
@@ -124,7 +133,7 @@ fn constant_predictor(out: &mut String, r: &Remedies) {
 fn vanishing_table<'a>(out: &mut String, rows: impl Iterator<Item = &'a RemedyRow>) {
     let _ = writeln!(
         out,
-        "| network and training | changes against its control | control | training | χ₁ | log10 gradient ratio, first ÷ last layer (median) | largest first-layer abs(∂L/∂w) (median) | final loss, median (range) | change against the control, median (range) | success | verdict |"
+        "| row | changes against its control | control | training | χ₁ | log10 gradient ratio, first ÷ last layer (median) | largest first-layer abs(∂L/∂w) (median) | final loss, median (range) | change against the control, median (range) | success | verdict |"
     );
     let _ = writeln!(out, "|---|---|---|---|---:|---:|---:|---:|---:|---:|---|");
     for row in rows {
@@ -159,7 +168,7 @@ fn vanishing_table<'a>(out: &mut String, rows: impl Iterator<Item = &'a RemedyRo
 fn exploding_table<'a>(out: &mut String, rows: impl Iterator<Item = &'a RemedyRow>) {
     let _ = writeln!(
         out,
-        "| network and training | changes against its control | control | training | ‖g‖ at initialisation (range) | first step: largest ‖ΔW_l‖ ÷ ‖W_l‖ (range) | steps clipped (median) | blew up | final loss, median (range) | change against the control, median (range) | success | verdict |"
+        "| row | changes against its control | control | training | ‖g‖ at initialisation (range) | first step: largest ‖ΔW_l‖ ÷ ‖W_l‖ (range) | steps clipped (median) | blew up | final loss, median (range) | change against the control, median (range) | success | verdict |"
     );
     let _ = writeln!(out, "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for row in rows {

@@ -68,6 +68,9 @@ pub struct Remedies {
     pub epsilon: EpsilonCheck,
     /// Coupled against decoupled decay under Adam.
     pub decay: DecayCheck,
+    /// The momentum-SGD rows that do not address the vanishing gradient while the same network
+    /// under Adam does ([`Remedy::adam_twin`]).
+    pub adam_only: Vec<Label<Remedy>>,
     /// One row per variant.
     pub rows: Vec<RemedyRow>,
 }
@@ -332,7 +335,14 @@ pub fn compute(config: &Config) -> Remedies {
         baseline: growth(Remedy::Baseline),
         coupled_below_decoupled: coupled < decoupled,
     };
-    Remedies { steps, seeds, constant_loss_range, baselines, epsilon, decay, rows }
+    let addresses =
+        |name: Remedy| rows.iter().any(|r| r.name.0 == name && r.verdict == Some(Label(Verdict::Addresses)));
+    let adam_only = rows
+        .iter()
+        .filter(|r| r.name.0.adam_twin().is_some_and(addresses) && !addresses(r.name.0))
+        .map(|r| r.name)
+        .collect();
+    Remedies { steps, seeds, constant_loss_range, baselines, epsilon, decay, adam_only, rows }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

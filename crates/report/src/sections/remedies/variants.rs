@@ -170,6 +170,19 @@ pub fn variants() -> Vec<Variant> {
     ]
 }
 
+impl Remedy {
+    /// The same network under Adam, for a row under momentum SGD.
+    pub fn adam_twin(self) -> Option<Remedy> {
+        match self {
+            Remedy::BaselineSgd => Some(Remedy::Baseline),
+            Remedy::ReluHeSgd => Some(Remedy::ReluHe),
+            Remedy::ScaledNormalSgd => Some(Remedy::ScaledNormal),
+            Remedy::TwoHiddenSgd => Some(Remedy::TwoHidden),
+            _ => None,
+        }
+    }
+}
+
 impl Variant {
     /// The layer widths: 2 inputs, the hidden layers, 1 output.
     pub fn widths(&self) -> Vec<usize> {
