@@ -91,7 +91,7 @@ labelled! {
                 sig(beta2, 3),
                 sig(epsilon, 1)
             )?,
-            Optimizer::Sgd { momentum } if momentum == 0.0 => f.write_str("SGD")?,
+            Optimizer::Sgd { momentum: 0.0 } => f.write_str("SGD")?,
             Optimizer::Sgd { momentum } => write!(f, "momentum SGD (μ = {})", sig(momentum, 2))?,
         }
         write!(f, ", η = {}", sig(t.learning_rate, 2))?;

@@ -1,7 +1,7 @@
 //! Section 5 — remedies as controlled experiments: one task, two networks that fail to learn it —
 //! a deep sigmoid network whose gradient vanishes and a deep ReLU network whose gradient explodes
 //! — and the usual remedies one at a time, each row against its control (the row it changes one
-//! thing of), trained on the vectorised engine's [`Trainer`].
+//! thing of), trained on the vectorised engine's [`Trainer`](vectorised::train::Trainer).
 //!
 //! Task: 32 points drawn uniformly from [−1, 1]², labelled 1 where x₁·x₂ > 0 (the XOR quadrants);
 //! binary cross-entropy on a sigmoid output; full-batch steps. Measured per run: the gradient
@@ -259,7 +259,7 @@ impl RunTrace {
     pub fn blown_up(&self) -> bool {
         self.first_step_relative_update.is_none_or(|u| u >= BLOWN_UP)
             || self.refused.is_some()
-            || !(self.final_loss <= self.initial_loss)
+            || self.final_loss.partial_cmp(&self.initial_loss).is_none_or(std::cmp::Ordering::is_gt)
     }
 }
 
