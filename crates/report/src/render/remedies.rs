@@ -36,13 +36,20 @@ fn control(row: &RemedyRow) -> String {
     row.control.map_or_else(|| "—".into(), |c| c.to_string())
 }
 
-fn verdict(row: &RemedyRow) -> String {
-    row.verdict.map_or_else(|| "—".into(), |v| v.to_string())
-}
-
-fn paired(row: &RemedyRow) -> String {
-    row.paired
-        .map_or_else(|| "—".into(), |p| format!("{} ({})", sig(p.median_loss_change, 3), range(p.loss_change_range, 3)))
+/// The last four cells both tables share: final loss, change against the control, success,
+/// verdict.
+fn outcome(row: &RemedyRow) -> String {
+    let paired = row.paired.map_or_else(
+        || "—".into(),
+        |p| format!("{} ({})", sig(p.median_loss_change, 3), range(p.loss_change_range, 3)),
+    );
+    let verdict = row.verdict.map_or_else(|| "—".into(), |v| v.to_string());
+    format!(
+        "{} ({}) | {paired} | {} | {verdict}",
+        sig(row.median_final_loss, 4),
+        range(row.final_loss_range, 3),
+        percent(row.success_rate)
+    )
 }
 
 /// Section 5.
@@ -146,7 +153,7 @@ fn vanishing_table<'a>(out: &mut String, rows: impl Iterator<Item = &'a RemedyRo
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {}{} | {} | {} ({}) | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {}{} | {} | {} |",
             row.name,
             change(row.name.0),
             control(row),
@@ -155,11 +162,7 @@ fn vanishing_table<'a>(out: &mut String, rows: impl Iterator<Item = &'a RemedyRo
             ratio,
             dead,
             sci(row.first_layer_max_grad, 2),
-            sig(row.median_final_loss, 4),
-            range(row.final_loss_range, 3),
-            paired(row),
-            percent(row.success_rate),
-            verdict(row)
+            outcome(row)
         );
     }
     out.push('\n');
@@ -174,7 +177,7 @@ fn exploding_table<'a>(out: &mut String, rows: impl Iterator<Item = &'a RemedyRo
     for row in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} of {} | {} ({}) | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} of {} | {} |",
             row.name,
             change(row.name.0),
             control(row),
@@ -184,11 +187,7 @@ fn exploding_table<'a>(out: &mut String, rows: impl Iterator<Item = &'a RemedyRo
             sig(row.median_clipped_steps, 3),
             row.blown_up,
             row.runs.len(),
-            sig(row.median_final_loss, 4),
-            range(row.final_loss_range, 3),
-            paired(row),
-            percent(row.success_rate),
-            verdict(row)
+            outcome(row)
         );
     }
     out.push('\n');

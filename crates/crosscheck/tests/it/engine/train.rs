@@ -185,6 +185,54 @@ fn adams_first_step_moves_each_parameter_by_eta_g_over_abs_g_plus_epsilon() {
     assert_eq!(checked, 12 + 4 + 8 + 2);
 }
 
+/// An optimizer's state kept by hand, per layer (weights, biases): Adam's m and v (m doubles as
+/// momentum's velocity), and β₁ᵗ, β₂ᵗ.
+struct StateByHand {
+    m: Vec<(Vec<f64>, Vec<f64>)>,
+    v: Vec<(Vec<f64>, Vec<f64>)>,
+    b1_pow: f64,
+    b2_pow: f64,
+}
+
+impl StateByHand {
+    fn new(net: &Dense<f64>) -> Self {
+        let zeros = || net.layers().iter().map(|l| (vec![0.0; l.weight().len()], vec![0.0; l.n_out()])).collect();
+        StateByHand { m: zeros(), v: zeros(), b1_pow: 1.0, b2_pow: 1.0 }
+    }
+
+    /// Advances β₁ᵗ and β₂ᵗ to the coming step's t.
+    fn next_step(&mut self, b1: f64, b2: f64) {
+        self.b1_pow *= b1;
+        self.b2_pow *= b2;
+    }
+
+    fn first(&mut self, idx: usize, is_bias: bool, i: usize) -> &mut f64 {
+        if is_bias { &mut self.m[idx].1[i] } else { &mut self.m[idx].0[i] }
+    }
+
+    /// Adam's update of w with gradient g, as the module docs write it.
+    #[allow(clippy::too_many_arguments)]
+    fn adam(
+        &mut self,
+        w: f64,
+        g: f64,
+        (idx, is_bias, i): (usize, bool, usize),
+        b1: f64,
+        b2: f64,
+        eta: f64,
+        eps: f64,
+    ) -> f64 {
+        let (b1_pow, b2_pow) = (self.b1_pow, self.b2_pow);
+        let vi = if is_bias { &mut self.v[idx].1[i] } else { &mut self.v[idx].0[i] };
+        *vi = b2 * *vi + (1.0 - b2) * (g * g);
+        let v_hat = *vi / (1.0 - b2_pow);
+        let mi = self.first(idx, is_bias, i);
+        *mi = b1 * *mi + (1.0 - b1) * g;
+        let m_hat = *mi / (1.0 - b1_pow);
+        w - eta * (m_hat / (v_hat.sqrt() + eps))
+    }
+}
+
 #[test]
 fn adam_over_three_steps_equals_its_bias_corrected_recurrence_bitwise() {
     let (eta, b1, b2, eps) = (0.01, 0.9, 0.999, 1e-8);
@@ -193,24 +241,11 @@ fn adam_over_three_steps_equals_its_bias_corrected_recurrence_bitwise() {
     let config = TrainConfig::new(eta, Optimizer::Adam { beta1: b1, beta2: b2, epsilon: eps }, Loss::SquaredError);
     let mut trainer = Trainer::new(&net, config).unwrap();
     let mut expected = net.clone();
-    let zeros = |net: &Dense<f64>| -> Vec<(Vec<f64>, Vec<f64>)> {
-        net.layers().iter().map(|l| (vec![0.0; l.weight().len()], vec![0.0; l.n_out()])).collect()
-    };
-    let (mut m, mut v) = (zeros(&net), zeros(&net));
-    let (mut b1_pow, mut b2_pow) = (1.0, 1.0);
+    let mut adam = StateByHand::new(&net);
     for _ in 0..3 {
-        b1_pow *= b1;
-        b2_pow *= b2;
+        adam.next_step(b1, b2);
         let g = engine_gradients(&expected, &x, &t, Loss::SquaredError);
-        update_by_hand(&mut expected, &g, |w, g, idx, is_bias, i| {
-            let (mi, vi) =
-                if is_bias { (&mut m[idx].1[i], &mut v[idx].1[i]) } else { (&mut m[idx].0[i], &mut v[idx].0[i]) };
-            *mi = b1 * *mi + (1.0 - b1) * g;
-            *vi = b2 * *vi + (1.0 - b2) * (g * g);
-            let m_hat = *mi / (1.0 - b1_pow);
-            let v_hat = *vi / (1.0 - b2_pow);
-            w - eta * (m_hat / (v_hat.sqrt() + eps))
-        });
+        update_by_hand(&mut expected, &g, |w, g, idx, is_bias, i| adam.adam(w, g, (idx, is_bias, i), b1, b2, eta, eps));
         assert!(step(&mut trainer, &mut net, &x, &t).applied());
         assert_eq!(bits(&net), bits(&expected));
     }
@@ -390,34 +425,19 @@ fn decoupled_decay_shrinks_by_one_minus_eta_lambda_then_steps_from_the_data_grad
             assert_eq!(config.decay_form, DecayForm::Decoupled);
             let mut trainer = Trainer::new(&net, config).unwrap();
             let mut expected = net.clone();
-            let zeros = |net: &Dense<f64>| -> Vec<(Vec<f64>, Vec<f64>)> {
-                net.layers().iter().map(|l| (vec![0.0; l.weight().len()], vec![0.0; l.n_out()])).collect()
-            };
-            let (mut m, mut v) = (zeros(&net), zeros(&net));
-            let (mut b1_pow, mut b2_pow) = (1.0, 1.0);
+            let mut state = StateByHand::new(&net);
             let keep = 1.0 - eta * lambda;
             for _ in 0..3 {
-                b1_pow *= b1;
-                b2_pow *= b2;
+                state.next_step(b1, b2);
                 let g = engine_gradients(&expected, &x, &t, Loss::SquaredError);
                 update_by_hand(&mut expected, &g, |w, g, idx, is_bias, i| {
-                    let (mi, vi) = if is_bias {
-                        (&mut m[idx].1[i], &mut v[idx].1[i])
-                    } else {
-                        (&mut m[idx].0[i], &mut v[idx].0[i])
-                    };
                     let w = if is_bias && !decay_biases { w } else { w * keep };
                     match optimizer {
-                        Optimizer::Adam { .. } => {
-                            *mi = b1 * *mi + (1.0 - b1) * g;
-                            *vi = b2 * *vi + (1.0 - b2) * (g * g);
-                            let m_hat = *mi / (1.0 - b1_pow);
-                            let v_hat = *vi / (1.0 - b2_pow);
-                            w - eta * (m_hat / (v_hat.sqrt() + eps))
-                        }
+                        Optimizer::Adam { .. } => state.adam(w, g, (idx, is_bias, i), b1, b2, eta, eps),
                         Optimizer::Sgd { .. } => {
-                            *mi = mu * *mi + g;
-                            w - eta * *mi
+                            let velocity = state.first(idx, is_bias, i);
+                            *velocity = mu * *velocity + g;
+                            w - eta * *velocity
                         }
                     }
                 });
