@@ -229,3 +229,26 @@ fn coupled_l2_under_adam_moves_each_starved_weight_by_about_the_learning_rate() 
     });
     assert!(lo > 0.99 && hi < 1.01, "SGD + L2: |Δw|/(ηλ|w|) in [{lo}, {hi}]");
 }
+
+#[test]
+fn gradients_above_one_lists_exactly_the_runs_whose_every_layer_started_above_one() {
+    // Section 5's exploding network shows the symptom at initialisation (clipped or not: the
+    // symptom is the network's, the remedy acts on the step); the vanishing networks do not.
+    let report = sections::compute(&Config::new(1, true));
+    let s = report.symptoms.iter().find(|s| s.kind == SymptomKind::GradientsAboveOne).unwrap();
+    let mut listed = 0;
+    for row in &report.remedies.rows {
+        for r in &row.runs {
+            let shown = s.shown_by.contains(&Witness::Remedy {
+                variant: row.name,
+                seed: r.seed,
+                succeeded: symptoms::succeeded(r),
+            });
+            assert_eq!(shown, r.initial_min_layer_grad > 1.0, "{} seed {}", row.name, r.seed);
+            assert_eq!(shown, row.problem == remedies::Problem::Exploding, "{} seed {}", row.name, r.seed);
+            listed += usize::from(shown);
+        }
+    }
+    assert!(listed > 0);
+    assert_eq!(s.runs, s.shown_by.len());
+}
