@@ -95,7 +95,8 @@ pub fn remedies(out: &mut String, r: &Remedies) {
     } else {
         let _ = writeln!(
             out,
-            " Rescued under Adam above but not here: {} — under this optimizer, part of the remedy was Adam's.\n",
+            " Rescued under Adam above but not at this setting: {}. A conjecture, not tested here: part of what rescued them under Adam \
+             is Adam's per-weight normalisation, not the remedy alone (another SGD step size could rescue them too).\n",
             adam_only.join("; ")
         );
     }
