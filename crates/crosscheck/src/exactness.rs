@@ -27,6 +27,11 @@
 //!
 //! with the loss's 1/B adding log2 B fractional bits to every backward quantity when the loss is
 //! a mean over the batch (B a power of two, so 1/B is exact).
+//!
+//! The bound is written for the pre-activation shortcut and holds for the identity one
+//! (A_l = f(Z_l) + A_{l−s}, G_{l−s} += G_l) too: for the activations this bound admits,
+//! |f(z)| ≤ |z|, so |A_l| ≤ m_l as before, with at most f_l fractional bits (A_{l−s} is added after
+//! the slope's bits, not before); and G_l needs no more bits than Δ_l = G_l ⊙ f′ and is no larger.
 
 use scalar::Activation;
 

@@ -1,10 +1,12 @@
 //! Model and gradient files: any bytes, read as a model file and a gradients file, give a result
 //! or a one-line error located in its file; a model's reference gradients pass `check` against
-//! themselves and survive the JSON round trip bit for bit.
+//! themselves and survive the JSON round trip bit for bit — in the form of shortcut the file names,
+//! and in the form the bytes draw.
 
 use crate::{assert_no_bare_non_finite, assert_one_line};
 use report::model::{ClaimedGradients, Model};
 use report::reference::{Tolerance, check_gradients_against, model_gradients};
+use scalar::Skip;
 
 /// The memory budget of [`check_model_files`] for the reference tape (the binary's default is
 /// 4 GiB; a fuzzer's input cannot describe a tape anywhere near this, but a bug in the estimate
@@ -12,7 +14,9 @@ use report::reference::{Tolerance, check_gradients_against, model_gradients};
 pub const FUZZ_TAPE_BUDGET_BYTES: u128 = 64 << 20;
 
 /// Model and gradient files: the bytes before the first 0 byte are the model file, the rest the
-/// gradients file (both read as UTF-8, lossily, as `report` reads files).
+/// gradients file (both read as UTF-8, lossily, as `report` reads files). A model with a
+/// shortcut is checked as written and again with the [`Skip`] the last byte's low bit draws
+/// (where its loss admits that form).
 ///
 /// # Panics
 /// When a property fails: a panic inside parsing or the reference, an error message that is not
@@ -44,7 +48,23 @@ pub fn check_model_files(data: &[u8]) {
     if model.tape_bytes_estimate() > FUZZ_TAPE_BUDGET_BYTES {
         return; // `report grad` refuses it with the estimate (tested in tests/it/robustness.rs)
     }
-    let reference = match model_gradients(&model) {
+    let drawn = if data.last().is_some_and(|b| b & 1 == 1) { Skip::Identity } else { Skip::PreActivation };
+    let other = (model.net().shortcut().is_some() && drawn != model.net().skip())
+        .then(|| {
+            let net = model.net().clone().with_skip(drawn);
+            Model::new(net, model.input().to_vec(), model.target().to_vec(), model.loss()).ok()
+        })
+        .flatten();
+    check_reference(&model, theirs.as_ref().ok());
+    if let Some(other) = other {
+        check_reference(&other, theirs.as_ref().ok());
+    }
+}
+
+/// The reference gradients of `model` pass against themselves and survive the JSON round trip;
+/// `theirs`, if given, gives a report or a located shape error, with a coherent verdict.
+fn check_reference(model: &Model, theirs: Option<&ClaimedGradients>) {
+    let reference = match model_gradients(model) {
         Ok(reference) => reference,
         Err(e) => return assert_one_line(&e.to_string()),
     };
@@ -52,15 +72,15 @@ pub fn check_model_files(data: &[u8]) {
     // The reference passes against itself, at zero tolerance.
     let own = ClaimedGradients::from(&reference);
     let exact = Tolerance::new(0.0, 0.0).expect("zero is a valid tolerance");
-    let report = check_gradients_against(&model, &reference, &own, exact).expect("the reference has the model's shape");
+    let report = check_gradients_against(model, &reference, &own, exact).expect("the reference has the model's shape");
     assert!(report.pass && report.first_wrong_layer.is_none(), "the reference fails against itself: {report}");
     // What `report grad` prints parses back as a gradients file with the same bits.
     let printed = reference.to_json();
     let parsed = ClaimedGradients::from_json(&printed, "printed").expect("printed gradients parse");
     assert_eq!(bits_of(&parsed), bits_of(&own), "the JSON round trip changed a gradient:\n{printed}");
     // Their gradients, if they parse: a report or a located shape error, and a coherent verdict.
-    if let Ok(theirs) = theirs {
-        match check_gradients_against(&model, &reference, &theirs, Tolerance::default()) {
+    if let Some(theirs) = theirs {
+        match check_gradients_against(model, &reference, theirs, Tolerance::default()) {
             Err(e) => assert_one_line(&e.to_string()),
             Ok(report) => {
                 let failing = report.layers.iter().filter(|l| !l.pass).map(|l| l.layer).max();

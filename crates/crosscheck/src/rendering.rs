@@ -4,18 +4,23 @@
 
 use crate::assert_no_bare_non_finite;
 use crate::bytes::{Bytes, extreme};
+use report::render::Detail;
 use report::sections::classic::{BugCase, Classic, ClassicRuns, Diagnosis};
 use report::sections::decay::survival::{Survival, SurvivalRow};
 use report::sections::decay::{
     Basis, ChainSet, Collapse, Decay, DecayConfig, DecayRow, Fit, LossScale, Prediction, Underflow, f16_range,
 };
-use report::sections::dense_init::{Decades, DenseInit, Estimate, ForwardCollapse, InitConfig};
+use report::sections::dense_init::{
+    ChiCurve, Decades, DenseInit, Estimate, ForwardCollapse, InitConfig, Phase, SchemeName,
+};
 use report::sections::handwritten::{Bug, Param};
 use report::sections::meanfield::FixedPoint;
 use report::sections::worked::{WorkedChain, WorkedLayer};
 use report::sections::{Config, Label, Report};
 
 /// Names the sections really use (including Markdown-sensitive characters such as `[±1/√n]`).
+const SCHEMES: [SchemeName; 5] =
+    [SchemeName::Uniform, SchemeName::Xavier, SchemeName::He, SchemeName::Orthogonal, SchemeName::StandardNormal];
 const NAMES: [&str; 8] = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "U[±1/√n]", "N(0, 1)", "He"];
 
 fn finite(bytes: &mut Bytes<'_>) -> f64 {
@@ -67,6 +72,7 @@ fn classic_runs(bytes: &mut Bytes<'_>) -> ClassicRuns {
         stuck_share: share(bytes),
         median_hidden_spread: bytes.bool().then(|| finite(bytes)),
         non_finite_runs: bytes.int_in(0, 3),
+        loss_curve: (0..bytes.int_in(0, 8)).map(|k| (k * 20, finite(bytes).abs())).collect(),
     }
 }
 
@@ -211,7 +217,7 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
             };
             InitConfig {
                 activation: name(b),
-                init: name(b),
+                init: Label(SCHEMES[b.int_in(0, SCHEMES.len() - 1)]),
                 sigma_w2: finite(b).abs(),
                 q_star: match b.byte() % 4 {
                     0 => FixedPoint::Zero,
@@ -220,7 +226,7 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
                     _ => FixedPoint::At(finite(b).abs()),
                 },
                 chi_1: finite(b).abs(),
-                phase: ["vanishing", "critical", "exploding"][b.int_in(0, 2)].into(),
+                phase: Label([Phase::Vanishing, Phase::Critical, Phase::Exploding][b.int_in(0, 2)]),
                 networks: b.int_in(0, 100),
                 activation_grad: estimates(b),
                 weight_grad: estimates(b),
@@ -246,13 +252,20 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
         nets: b.int_in(1, 100),
         resamples: b.int_in(1, 1000),
         collapse: b.bool().then(|| ForwardCollapse {
-            rows: init_configs.iter().map(|c| (c.activation.clone(), c.init.clone())).collect(),
+            rows: init_configs.iter().map(|c| (c.activation.clone(), c.init)).collect(),
             backward: (log10_value(b), log10_value(b)),
             forward: (log10_value(b), log10_value(b)),
             weight_max_abs: finite(b).abs(),
             output_share_max: log10_value(b),
         }),
         configs: init_configs,
+        chi_curves: NAMES[..b.int_in(0, NAMES.len())]
+            .iter()
+            .map(|name| {
+                let curve = |b: &mut Bytes<'_>| (0..b.int_in(0, 6)).map(|_| (finite(b), finite(b))).collect();
+                ChiCurve { activation: name.to_string(), chi_1: curve(b), at_depth: curve(b) }
+            })
+            .collect(),
     };
     let runs = (0..b.int_in(0, 8)).map(|_| classic_runs(b)).collect();
     let bugs = (0..b.int_in(0, 4))
@@ -334,16 +347,16 @@ pub fn markdown_sections(text: &str) -> Vec<(&str, &str)> {
 /// One row per: worked layer; decay configuration (slopes), survival depth, decay configuration
 /// (formats), then decay row (for each configuration with rows); init configuration (the
 /// summary, then what vanishes), then layer (two tables per activation); classic run, then bug;
-/// claim of the references.
+/// claim of the references. With [`Detail::Summary`] section 3 keeps its two summary tables only.
 /// The other sections are checked for rows as wide as their headers only.
-pub fn expected_table_rows(report: &Report) -> Vec<(&'static str, Vec<usize>, bool)> {
+pub fn expected_table_rows(report: &Report, detail: Detail) -> Vec<(&'static str, Vec<usize>, bool)> {
     let configs = report.decay.configs.len();
     let mut decay = vec![configs, report.decay.survival.rows.len(), configs];
     decay.extend(report.decay.configs.iter().map(|c| c.rows.len()).filter(|&n| n > 0));
     let mut dense = vec![report.dense_init.configs.len(), report.dense_init.configs.len()];
     let mut activations: Vec<&str> = report.dense_init.configs.iter().map(|c| c.activation.as_str()).collect();
     activations.dedup();
-    for _ in activations {
+    for _ in activations.iter().filter(|_| detail == Detail::Full) {
         dense.extend([report.dense_init.depth, report.dense_init.depth]);
     }
     vec![
@@ -361,8 +374,8 @@ pub fn expected_table_rows(report: &Report) -> Vec<(&'static str, Vec<usize>, bo
 /// When a property fails.
 pub fn check_report_rendering(data: &[u8]) {
     let report = arbitrary_report(data);
-    for plots in [None, Some("plots")] {
-        let text = report::render::markdown(&report, plots);
+    for (plots, detail) in [(None, Detail::Summary), (Some("plots"), Detail::Summary), (Some("plots"), Detail::Full)] {
+        let text = report::render::markdown_with(&report, plots, detail);
         // Every section: numfmt's loud fallback never shows, nor does Rust's `inf`. (Section 7's
         // prose names "NaN" as a symptom, so bare `NaN` is checked in the generated sections.)
         assert!(!text.contains("non-finite ("), "numfmt's non-finite fallback in:\n{text}");
@@ -371,7 +384,7 @@ pub fn check_report_rendering(data: &[u8]) {
             assert!(body.iter().all(|&n| n == header), "a row wider or narrower than its header:\n{text}");
         }
         let sections = markdown_sections(&text);
-        for (prefix, want, whole) in expected_table_rows(&report) {
+        for (prefix, want, whole) in expected_table_rows(&report, detail) {
             let (_, body) = sections
                 .iter()
                 .find(|(heading, _)| heading.starts_with(prefix))
@@ -388,7 +401,7 @@ pub fn check_report_rendering(data: &[u8]) {
         assert_no_bare_non_finite(&value[section].to_string());
     }
     assert_eq!(value["decay"]["configs"].as_array().map(Vec::len), Some(report.decay.configs.len()));
-    for (name, svg) in report::render::svg::decay_plots(&report.decay) {
+    for (name, svg) in report::render::svg::figures(&report) {
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{name}");
         assert_no_bare_non_finite(&svg);
     }

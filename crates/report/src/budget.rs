@@ -13,22 +13,31 @@
 //! ```
 //!
 //! **Time** (`--time-budget-minutes`, default [`DEFAULT_TIME_BUDGET_MINUTES`], the default report
-//! only). The decay section dominates: for each of its configurations (activations × shortcut
-//! spans) it differentiates `--samples` chains of depth `--max-depth` in [`scalar::Ext`]
-//! arithmetic, one chain per worker thread at a time, so
+//! only). The flags scale the decay section's work: for each of its [`DECAY_CONFIGS`]
+//! configurations (activations × shortcut spans, and the live ReLU chains) it differentiates
+//! `--samples` chains of depth `--max-depth` in [`scalar::Ext`] arithmetic, one chain per worker
+//! thread at a time; its survival table differentiates chains of the same kind, `chains` of each
+//! depth 1…`D_s` ([`survival::CHAINS`] and [`survival::MAX_DEPTH`], fewer under `--quick`). So
 //!
 //! ```text
-//! work   = configs · samples · max_depth   chain-layer evaluations
+//! work   = configs · samples · max_depth + chains · D_s·(D_s + 1)/2   chain-layer evaluations
 //! time   ≈ work / (threads · rate)         rate measured here, on one thread, before the run
 //! ```
 //!
 //! The rate comes from [`measure_rate`]: a few milliseconds of the decay section's own work on
 //! this machine. Dividing by every thread assumes perfect scaling, so the time estimate is a
 //! lower bound, and a run refused for time would certainly have taken longer.
+//!
+//! Not counted, so the estimate stays a lower bound: the work of the dense networks, which no
+//! flag scales — section 3's networks per row ([`dense_init::NETS`](crate::sections::dense_init::NETS)),
+//! section 4's sweep and its [`NETWORKS`](crate::sections::exploding::NETWORKS) networks per gain
+//! (each differentiated in f64 and f32, then at the depths its bisection probes, a number that
+//! depends on the draw), section 5's training runs and section 6's. Counting them would need a
+//! second rate (dense products, not `Ext` chains) and a copy of each section's probing logic.
 
 use crate::error::Error;
 use crate::model::Model;
-use crate::sections::decay::{ACTIVATIONS, SHORTCUTS};
+use crate::sections::decay::{ACTIVATIONS, SHORTCUTS, survival};
 use crate::sections::{Config, Stream, stream_rng};
 use scalar::Activation;
 use scalar::chain::Chain;
@@ -124,12 +133,26 @@ pub fn measure_rate() -> f64 {
     layers as f64 / start.elapsed().as_secs_f64()
 }
 
+/// The decay section's configurations: every activation with every shortcut span, and the live
+/// ReLU chains beside the ReLU chains without shortcut.
+pub const DECAY_CONFIGS: usize = ACTIVATIONS.len() * SHORTCUTS.len() + 1;
+
+/// The chain layers of the decay section's survival table: `chains` chains of each depth 1…D_s.
+pub fn survival_work(config: &Config) -> u128 {
+    let (chains, max_depth) = if config.quick {
+        (survival::QUICK_CHAINS, survival::QUICK_MAX_DEPTH)
+    } else {
+        (survival::CHAINS, survival::MAX_DEPTH)
+    };
+    (chains * max_depth * (max_depth + 1) / 2) as u128
+}
+
 /// The estimated need of a report run: (bytes, chain-layer evaluations).
 pub fn estimate(config: &Config, threads: usize) -> (u128, u128) {
-    let configs = (ACTIVATIONS.len() * SHORTCUTS.len()) as u128;
+    let configs = DECAY_CONFIGS as u128;
     let (samples, depth) = (config.samples as u128, config.max_depth as u128);
     let bytes = threads as u128 * depth * CHAIN_BYTES_PER_LAYER + configs * samples * ROW_BYTES_PER_SAMPLE;
-    (bytes, configs * samples * depth)
+    (bytes, configs * samples * depth + survival_work(config))
 }
 
 /// The budgets of a report run.

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! {"layers": [{"weight": [[…], …], "bias": […], "activation": "tanh"}, …],
-//!  "shortcut": 2, "leaky_slope": 0.01, "loss": "squared_error",
+//!  "shortcut": 2, "skip": "identity", "leaky_slope": 0.01, "loss": "squared_error",
 //!  "input": [[…], …], "target": [[…], …]}
 //! ```
 //!
@@ -13,11 +13,14 @@
 //! one column per input — the model of [`scalar::dense`]:
 //!
 //! ```text
-//! z_l[j] = Σ_i W_l[j][i]·a_{l−1}[i] + b_l[j]   (+ a_{l−s}[j] when s | l and the widths agree)
-//! a_l[j] = f_l(z_l[j])
+//! z_l[j] = Σ_i W_l[j][i]·a_{l−1}[i] + b_l[j]   (+ a_{l−s}[j]: "skip": "pre_activation", the default)
+//! a_l[j] = f_l(z_l[j])                         (+ a_{l−s}[j]: "skip": "identity")
 //! squared_error (the default):  L = (1/B)·Σ_b Σ_j (y_bj − t_bj)²
 //! bce (sigmoid output layer):   L = (1/B)·Σ_b Σ_j [softplus(z_bj) − t_bj·z_bj]
 //! ```
+//!
+//! where layer l receives a_{l−s} when s | l and the widths agree. A file without `"skip"` means
+//! the pre-activation form, as before the field existed; `"skip"` without `"shortcut"` is refused.
 //!
 //! A gradients file has the shape `report grad` prints:
 //! `{"loss": L, "layers": [{"weight_grad": [[…]], "bias_grad": […]}, …]}`.
@@ -31,9 +34,9 @@
 //! instead of reading it as ∞.
 
 use crate::error::Error;
-use scalar::Activation;
 use scalar::activation::DEFAULT_LEAKY_SLOPE;
 use scalar::dense::{Dense, DenseLayer, Loss};
+use scalar::{Activation, Skip};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -77,6 +80,8 @@ struct ModelFile {
     #[serde(default)]
     shortcut: Option<usize>,
     #[serde(default)]
+    skip: Option<String>,
+    #[serde(default)]
     leaky_slope: Option<f64>,
     #[serde(default)]
     loss: Option<String>,
@@ -96,12 +101,24 @@ struct LayerFile {
 /// The names of the `"loss"` field.
 pub const LOSS_NAMES: [&str; 2] = ["squared_error", "bce"];
 
+/// The names of the `"skip"` field: where the shortcut joins, in [`Skip`]'s order.
+pub const SKIP_NAMES: [&str; 2] = ["pre_activation", "identity"];
+
+/// The `"skip"` name of a form (the inverse of the model file's parsing).
+pub fn skip_name(skip: Skip) -> &'static str {
+    match skip {
+        Skip::PreActivation => SKIP_NAMES[0],
+        Skip::Identity => SKIP_NAMES[1],
+    }
+}
+
 impl Model {
     /// Validates a network, a batch and a loss.
     ///
     /// Refused: an empty batch, input or target rows of the wrong width, a target with another
-    /// number of rows than the input, non-finite values, and `bce` without a sigmoid output layer.
-    /// Messages name the place (`target row 1: expected 2 columns, got 3`).
+    /// number of rows than the input, non-finite values, and `bce` without a sigmoid output layer
+    /// or with an identity shortcut into it. Messages name the place
+    /// (`target row 1: expected 2 columns, got 3`).
     pub fn new(net: Dense, input: Vec<Vec<f64>>, target: Vec<Vec<f64>>, loss: Loss) -> Result<Model, Error> {
         check_batch("input", &input, net.input_width(), None)?;
         check_batch("target", &target, net.output_width(), Some(input.len()))?;
@@ -111,6 +128,13 @@ impl Model {
             return Err(Error::input(format!(
                 "loss: bce needs a sigmoid output layer, but layer {last} is {}",
                 last_activation.name()
+            )));
+        }
+        if loss == Loss::BinaryCrossEntropy && net.skip() == Skip::Identity && net.shortcut_layers().contains(&last) {
+            return Err(Error::input(format!(
+                "skip: bce needs layer {last}'s sigmoid output, but an identity shortcut adds a_{} to it \
+                 (use \"pre_activation\" or squared_error)",
+                last - net.shortcut().expect("a layer receives a shortcut")
             )));
         }
         Ok(Model { net, input, target, loss })
@@ -233,6 +257,22 @@ impl ModelFile {
                 )));
             }
         }
+        let skip = match (self.skip.as_deref(), self.shortcut) {
+            (None, _) => Skip::PreActivation,
+            (Some(name), None) => {
+                return Err(Error::input(format!(
+                    "skip: {name:?} needs a \"shortcut\" span (without one no layer has a shortcut to place)"
+                )));
+            }
+            (Some("pre_activation"), Some(_)) => Skip::PreActivation,
+            (Some("identity"), Some(_)) => Skip::Identity,
+            (Some(other), Some(_)) => {
+                return Err(Error::input(format!(
+                    "skip: unknown name {other:?} (expected {})",
+                    SKIP_NAMES.join(" or ")
+                )));
+            }
+        };
         let loss = match self.loss.as_deref() {
             None | Some("squared_error") => Loss::SquaredError,
             Some("bce") => Loss::BinaryCrossEntropy,
@@ -244,7 +284,7 @@ impl ModelFile {
             }
         };
         // Everything Dense::new refuses has been refused above with a located message.
-        let net = Dense::new(layers, self.shortcut)?;
+        let net = Dense::new(layers, self.shortcut)?.with_skip(skip);
         Model::new(net, self.input, self.target, loss)
     }
 }

@@ -3,13 +3,16 @@
 //! Layer l = 1…L maps a_{l−1} (width n_{l−1}) to a_l (width n_l), with a_0 the input:
 //!
 //! ```text
-//! z_l[j] = Σ_i W_l[j][i]·a_{l−1}[i] + b_l[j]  (+ a_{l−s}[j] when s | l and n_{l−s} = n_l)
-//! a_l[j] = f_l(z_l[j])
+//! z_l[j] = Σ_i W_l[j][i]·a_{l−1}[i] + b_l[j]  (+ a_{l−s}[j]: Skip::PreActivation)
+//! a_l[j] = f_l(z_l[j])                          (+ a_{l−s}[j]: Skip::Identity)
 //! ```
 //!
 //! `W_l[j][i]` has one row per output unit j and one column per input i. The shortcut of span s is
-//! the chain's rule between layers of equal width: where the widths differ, that layer has none
-//! ([`Dense::shortcut_layers`] lists where it applies).
+//! the chain's rule between layers of equal width: layer l receives a_{l−s} when s | l and
+//! n_{l−s} = n_l; where the widths differ, that layer has none ([`Dense::shortcut_layers`] lists
+//! where it applies). Where it joins is the network's [`Skip`] ([`Dense::with_skip`]; by default
+//! the pre-activation, gradlab's first form): added to z, it reaches a_l through f′; added to a_l,
+//! ∂a_l/∂a_{l−s} = 1 whatever f′ is.
 //!
 //! Losses over a batch of B samples with outputs y = a_L and targets t:
 //!
@@ -22,12 +25,16 @@
 //!                      whatever the network outputs)
 //! ```
 //!
+//! Binary cross-entropy is refused when the last layer receives an identity shortcut: its output
+//! a_{L−s} + σ(z) is then no probability, and the loss is written in terms of z.
+//!
 //! The tape differentiates S = B·L (the plain sum) and each gradient is divided by B once at the
 //! end, so where every operation of S is exact (dyadic inputs, + and × only) every gradient is
 //! correctly rounded.
 
 use crate::activation::Activation;
 use crate::error::Error;
+use crate::skip::Skip;
 use crate::tape::{Tape, Var};
 
 /// One dense layer: `weight[j][i]` from input i to output unit j.
@@ -46,6 +53,7 @@ pub struct DenseLayer {
 pub struct Dense {
     layers: Vec<DenseLayer>,
     shortcut: Option<usize>,
+    skip: Skip,
 }
 
 /// The loss a network is trained on (see the [module docs](self)).
@@ -116,7 +124,18 @@ impl Dense {
                 ));
             }
         }
-        Ok(Dense { layers, shortcut })
+        Ok(Dense { layers, shortcut, skip: Skip::default() })
+    }
+
+    /// The same network with its shortcut joining as `skip` says ([`Skip::PreActivation`] unless
+    /// set). Without a shortcut it changes nothing.
+    pub fn with_skip(self, skip: Skip) -> Dense {
+        Dense { skip, ..self }
+    }
+
+    /// Where the shortcut joins.
+    pub fn skip(&self) -> Skip {
+        self.skip
     }
 
     /// The layers.
@@ -173,6 +192,15 @@ impl Dense {
                 format!("binary cross-entropy needs a sigmoid output layer, not {}", last.name()),
             ));
         }
+        if loss == Loss::BinaryCrossEntropy
+            && self.skip == Skip::Identity
+            && self.shortcut_from(self.layers.len()).is_some()
+        {
+            return Err(Error::invalid(
+                "loss",
+                "binary cross-entropy needs the sigmoid's output, and an identity shortcut adds to the last layer's",
+            ));
+        }
         let tape = Tape::new();
         let params = Params::record(&tape, self);
         let mut sum: Option<Var<'_>> = None;
@@ -204,15 +232,23 @@ impl Dense {
         })
     }
 
+    /// The index l − s of the activation layer l (1-based) receives through its shortcut.
+    fn shortcut_from(&self, l: usize) -> Option<usize> {
+        let widths = self.widths();
+        self.shortcut.filter(|&s| l.is_multiple_of(s) && widths[l - s] == widths[l]).map(|s| l - s)
+    }
+
     /// Records one sample's forward pass; returns the last layer's outputs and pre-activations.
     fn record_sample<'t>(&self, tape: &'t Tape, params: &Params<'t>, x: &[f64]) -> (Vec<Var<'t>>, Vec<Var<'t>>) {
-        let widths = self.widths();
         let mut a: Vec<Vec<Var<'t>>> = vec![x.iter().map(|&v| tape.var(v)).collect()];
         let mut z_last = Vec::new();
         for (idx, layer) in self.layers.iter().enumerate() {
             let l = idx + 1;
-            let shortcut_from =
-                self.shortcut.filter(|&s| l.is_multiple_of(s) && widths[l - s] == widths[l]).map(|s| l - s);
+            let shortcut_from = self.shortcut_from(l);
+            let (into_z, into_a) = match self.skip {
+                Skip::PreActivation => (shortcut_from, None),
+                Skip::Identity => (None, shortcut_from),
+            };
             let prev = &a[l - 1];
             let z: Vec<Var<'t>> = (params.weight[idx].iter().zip(&params.bias[idx]))
                 .enumerate()
@@ -221,10 +257,15 @@ impl Dense {
                     let mut terms = row.iter().zip(prev).map(|(&w, &u)| w * u);
                     let first = terms.next().expect("a validated layer has at least one input");
                     let acc = terms.fold(first, |acc, t| acc + t) + bias;
-                    shortcut_from.map_or(acc, |from| acc + a[from][j])
+                    into_z.map_or(acc, |from| acc + a[from][j])
                 })
                 .collect();
-            a.push(z.iter().map(|v| v.activate(layer.activation)).collect());
+            // f(z[j]), then (identity skip) + a_{l−s}[j].
+            let out = z.iter().enumerate().map(|(j, v)| {
+                let fz = v.activate(layer.activation);
+                into_a.map_or(fz, |from| a[from][j] + fz)
+            });
+            a.push(out.collect());
             z_last = z;
         }
         (a.pop().expect("at least one layer"), z_last)

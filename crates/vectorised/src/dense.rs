@@ -4,9 +4,13 @@
 //! Layer l = 1…L maps a_{l−1} (B × n_{l−1}, one row per sample) to a_l (B × n_l), a_0 = the input:
 //!
 //! ```text
-//! Z_l = A_{l−1}·W_l + 1·b_lᵀ  (+ A_{l−s} when s | l and n_{l−s} = n_l: the oracle's shortcut)
-//! A_l = f_l(Z_l),  D_l = f′_l(Z_l)                         (elementwise; both kept for backward)
+//! Z_l = A_{l−1}·W_l + 1·b_lᵀ  (+ A_{l−s}: Skip::PreActivation)
+//! A_l = f_l(Z_l)               (+ A_{l−s}: Skip::Identity)
+//! D_l = f′_l(Z_l)                                          (elementwise; A, D kept for backward)
 //! ```
+//!
+//! The shortcut is the oracle's: layer l receives A_{l−s} when s | l and n_{l−s} = n_l; where it
+//! joins is the network's [`Skip`] ([`Dense::with_skip`]; pre-activation unless set).
 //!
 //! `W_l` is n_{l−1} × n_l, row-major (`weight[i·n_out + j]` joins input i to unit j): the peers'
 //! layout, and the transpose of the oracle's `weight[j][i]` ([`DenseLayer::from_out_in`] converts).
@@ -25,7 +29,7 @@
 //! Backward, layer L down to 1, with G_l = ∂S/∂A_l and Δ_l = ∂S/∂Z_l:
 //!
 //! ```text
-//! Δ_l = G_l ⊙ D_l                    G_{l−s} += Δ_l     (where layer l has a shortcut)
+//! Δ_l = G_l ⊙ D_l          G_{l−s} += Δ_l (pre-activation shortcut), += G_l (identity: past f′)
 //! ∂S/∂W_l = A_{l−1}ᵀ·Δ_l             ∂S/∂b_l = Σ_b Δ_l[b]     G_{l−1} (+)= Δ_l·W_lᵀ
 //! ∂L/∂W_l = (∂S/∂W_l)/ν              ∂L/∂b_l = (∂S/∂b_l)/ν    L = S/ν
 //! ```
@@ -62,6 +66,7 @@ use crate::error::Error;
 use crate::gemm::{ALayout, BOp, Init, Product, Scratch, gemm, pack_b, panel_stride, should_pack, transpose};
 use crate::parallel::PerThread;
 use crate::real::Real;
+pub use crate::skip::Skip;
 use crate::stats::{self, GradientStats, LayerStats, NonFinite, Stage, Summary};
 use backward::{packed_or_rows, scale};
 use multiversion::multiversion;
@@ -180,6 +185,7 @@ impl<T: Real> DenseLayer<T> {
 pub struct Dense<T> {
     layers: Vec<DenseLayer<T>>,
     shortcut: Option<usize>,
+    skip: Skip,
     /// Per layer (0-based), the activation index (0 = input) its shortcut comes from.
     shortcut_from: Vec<Option<usize>>,
 }
@@ -282,7 +288,29 @@ impl<T: Real> Dense<T> {
         let shortcut_from = (1..=layers.len())
             .map(|l| shortcut.filter(|&s| l.is_multiple_of(s) && width(l - s) == width(l)).map(|s| l - s))
             .collect();
-        Ok(Dense { layers, shortcut, shortcut_from })
+        Ok(Dense { layers, shortcut, skip: Skip::default(), shortcut_from })
+    }
+
+    /// The same network with its shortcut joining as `skip` says ([`Skip::PreActivation`] unless
+    /// set). Without a shortcut it changes nothing.
+    pub fn with_skip(self, skip: Skip) -> Self {
+        Dense { skip, ..self }
+    }
+
+    /// Where the shortcut joins.
+    pub fn skip(&self) -> Skip {
+        self.skip
+    }
+
+    /// The activation index (0 = input) layer `idx` + 1 adds to its A past f: an identity
+    /// shortcut's source.
+    fn identity_from(&self, idx: usize) -> Option<usize> {
+        self.shortcut_from[idx].filter(|_| self.skip == Skip::Identity)
+    }
+
+    /// The activation index layer `idx` + 1 adds to its Z: a pre-activation shortcut's source.
+    fn pre_activation_from(&self, idx: usize) -> Option<usize> {
+        self.shortcut_from[idx].filter(|_| self.skip == Skip::PreActivation)
     }
 
     /// The layers.
@@ -319,7 +347,8 @@ impl<T: Real> Dense<T> {
     /// The loss and every gradient for a batch; statistics in [`Workspace::stats`].
     ///
     /// Refused: an empty batch, a batch or target of the wrong width or a different number of
-    /// rows, non-finite inputs or targets, binary cross-entropy without a sigmoid output layer.
+    /// rows, non-finite inputs or targets, binary cross-entropy without a sigmoid output layer or
+    /// with an identity shortcut into it (its output is then no probability).
     /// Overflow inside the network is not an error: the gradients then hold ±∞ or NaN and the
     /// statistics say where the first one arose.
     pub fn gradients<'w>(
@@ -344,6 +373,12 @@ impl<T: Real> Dense<T> {
             return Err(Error::invalid(
                 "loss",
                 format!("binary cross-entropy needs a sigmoid output layer, not {}", last.name()),
+            ));
+        }
+        if loss == Loss::BinaryCrossEntropy && self.identity_from(self.layers.len() - 1).is_some() {
+            return Err(Error::invalid(
+                "loss",
+                "binary cross-entropy needs the sigmoid's output, and an identity shortcut adds to the last layer's",
             ));
         }
         ws.fit(self, batch);

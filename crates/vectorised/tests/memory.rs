@@ -17,7 +17,7 @@ use vectorised::parallel::n_chunks;
 use vectorised::workload::{chain_workload, normal, uniform};
 use vectorised::{
     Activation, Batch, ChainBatch, ChainGradients, ChainWorkspace, Clip, Dense, DenseLayer, GradientLayout, Loss,
-    Magnitudes, Normalisation, Optimizer, Real, TrainConfig, Trainer, Workspace,
+    Magnitudes, Normalisation, Optimizer, Real, Skip, TrainConfig, Trainer, Workspace,
 };
 
 #[global_allocator]
@@ -125,23 +125,29 @@ impl<T: Real> DenseCase<T> {
     }
 }
 
+/// (batch, widths, loss, shortcut span, its form).
+type DenseCaseSpec = (usize, &'static [usize], Loss, Option<usize>, Skip);
+
 /// Warm calls of `Dense::gradients` allocate nothing at all: every buffer lives in the
 /// `Workspace`, sized by the first call. Small and large layers (the large ones run their
 /// products on both threads), layers of different widths, shortcuts, cross-entropy,
 /// statistics on and off.
 fn dense_calls_allocate_nothing_once_warm<T: Real>() {
-    let cases: [(usize, &[usize], Loss, Option<usize>); 5] = [
-        // (batch, widths, loss, shortcut span)
-        (9, &[5, 5, 5, 5], Loss::SquaredError, None),
-        (7, &[3, 9, 2, 6, 1, 4], Loss::SquaredError, None),
-        (64, &[32; 9], Loss::BinaryCrossEntropy, Some(2)),
-        (64, &[256; 4], Loss::SquaredError, None),
-        (64, &[256; 5], Loss::BinaryCrossEntropy, Some(3)),
+    let cases: [DenseCaseSpec; 7] = [
+        // (batch, widths, loss, shortcut span, its form)
+        (9, &[5, 5, 5, 5], Loss::SquaredError, None, Skip::PreActivation),
+        (7, &[3, 9, 2, 6, 1, 4], Loss::SquaredError, None, Skip::PreActivation),
+        (64, &[32; 9], Loss::BinaryCrossEntropy, Some(2), Skip::PreActivation),
+        (64, &[32; 9], Loss::SquaredError, Some(3), Skip::Identity),
+        (64, &[256; 4], Loss::SquaredError, None, Skip::PreActivation),
+        (64, &[256; 5], Loss::BinaryCrossEntropy, Some(3), Skip::PreActivation),
+        (64, &[256; 5], Loss::SquaredError, Some(2), Skip::Identity),
     ];
     for threads in [1, 2] {
         let pool = pool(threads);
-        for (batch, widths, loss, shortcut) in cases {
-            let case = DenseCase::<T>::new(batch, widths, loss, shortcut);
+        for (batch, widths, loss, shortcut, skip) in cases {
+            let mut case = DenseCase::<T>::new(batch, widths, loss, shortcut);
+            case.net = case.net.with_skip(skip);
             for stats in [Some(0.01), None] {
                 let mut ws = Workspace::new();
                 ws.set_stats(stats).unwrap();
@@ -153,7 +159,7 @@ fn dense_calls_allocate_nothing_once_warm<T: Real>() {
                     assert_eq!(
                         warm.blocks, 0,
                         "warm call {call} allocated ({warm:?}): {threads} threads, batch {batch}, widths \
-                         {widths:?}, {loss:?}, shortcut {shortcut:?}, statistics {stats:?}"
+                         {widths:?}, {loss:?}, shortcut {shortcut:?} {skip:?}, statistics {stats:?}"
                     );
                 }
             }
@@ -262,23 +268,25 @@ fn cold_peak(call: impl FnOnce() + Send) -> usize {
 fn dense_memory_grows_with_what_backward_keeps<T: Real>() {
     let size = std::mem::size_of::<T>();
     for (batch, width) in [(64, 256), (256, 64), (9, 5)] {
-        for shortcut in [None, Some(2)] {
+        for (shortcut, skip) in [(None, Skip::PreActivation), (Some(2), Skip::PreActivation), (Some(2), Skip::Identity)]
+        {
             let peak = |n_layers| {
-                let case = DenseCase::<T>::uniform(batch, width, n_layers, Loss::SquaredError, shortcut);
+                let mut case = DenseCase::<T>::uniform(batch, width, n_layers, Loss::SquaredError, shortcut);
+                case.net = case.net.with_skip(skip);
                 cold_peak(|| case.call(&mut Workspace::new()))
             };
             let (shallow, deep) = (peak(8), peak(16));
             let per_layer = (deep - shallow) / 8;
             let must_keep = (2 * batch * width + width * width + width) * size;
             println!(
-                "dense {}, batch {batch}, width {width}, shortcut {shortcut:?}: {per_layer} bytes per layer, \
+                "dense {}, batch {batch}, width {width}, shortcut {shortcut:?} {skip:?}: {per_layer} bytes per layer, \
                  {:.3}× the {must_keep} backward must keep",
                 std::any::type_name::<T>(),
                 per_layer as f64 / must_keep as f64
             );
             assert!(
                 must_keep <= per_layer && per_layer <= must_keep + 256,
-                "batch {batch}, width {width}, shortcut {shortcut:?}: {per_layer} bytes per layer, backward \
+                "batch {batch}, width {width}, shortcut {shortcut:?} {skip:?}: {per_layer} bytes per layer, backward \
                  keeps {must_keep} (peaks {shallow} at depth 8, {deep} at depth 16)"
             );
         }

@@ -109,7 +109,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
         })
     });
     bar.finish_and_clear();
-    let figures = render::svg::decay_plots(&report.decay);
+    let figures = render::svg::figures(&report);
     let plot_link = match &args.plots {
         None => None,
         Some(dir) => {
@@ -124,7 +124,9 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
         OutputFormat::Md => render::markdown(&report, plot_link.as_deref()),
         OutputFormat::Json => render::json(&report),
         // The page holds its figures: the Markdown refers to them by file name only.
-        OutputFormat::Html => render::html::page(&render::markdown(&report, Some("plots")), &figures),
+        OutputFormat::Html => {
+            render::html::page(&render::markdown_with(&report, Some("plots"), render::Detail::Full), &figures)
+        }
     };
     if let Some(out) = &args.out {
         crate::io::write_atomically(out, text.as_bytes())?;

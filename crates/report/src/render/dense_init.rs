@@ -1,5 +1,7 @@
 //! Section 3 as Markdown: dense networks and initialisation (data: [`crate::sections::dense_init`]).
 
+use super::markdown::Detail;
+use super::svg::dense_activations;
 use crate::numfmt::{log10, sig};
 use crate::sections::dense_init::{
     AGREEMENT_DECADES, AGREEMENT_SE, Decades, DenseInit, Estimate, ForwardCollapse, InitConfig,
@@ -7,8 +9,9 @@ use crate::sections::dense_init::{
 use crate::sections::meanfield::FixedPoint;
 use std::fmt::Write;
 
-/// Appends section 3.
-pub fn dense_init(out: &mut String, d: &DenseInit) {
+/// Appends section 3; `plots` is the folder of the figures, if they were written; the per-layer
+/// tables only with [`Detail::Full`].
+pub fn dense_init(out: &mut String, d: &DenseInit, plots: Option<&str>, detail: Detail) {
     let _ = writeln!(out, "## 3. Dense networks and initialisation\n");
     let _ = writeln!(
         out,
@@ -62,9 +65,40 @@ pub fn dense_init(out: &mut String, d: &DenseInit) {
         );
     }
     out.push('\n');
+    if let Some(dir) = plots {
+        let _ = writeln!(
+            out,
+            "![χ₁ against σ_w², with each row's measured per-layer factor]({dir}/{})\n",
+            super::svg::CHI_PLOT
+        );
+    }
     agreement(out, d);
     forward_collapse(out, d);
-    per_layer(out, d);
+    match plots {
+        Some(dir) => {
+            for a in dense_activations(d) {
+                if super::svg::dense_layers_figure(d, a).has_data() {
+                    let _ = writeln!(
+                        out,
+                        "![{a}: log10 ‖∂L/∂a_l‖² per layer against the prediction]({dir}/{})\n",
+                        super::svg::dense_layers_plot_name(a)
+                    );
+                } else {
+                    let _ = writeln!(out, "No per-layer figure for {a}: no network's gradients were finite.\n");
+                }
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "The figures of this section (χ₁ against σ_w², and ‖∂L/∂a_l‖² per layer against the prediction) are written with `--plots DIR`; \
+                 the per-layer numbers are in `--format json` and `--format html`.\n"
+            );
+        }
+    }
+    if detail == Detail::Full {
+        per_layer(out, d);
+    }
 }
 
 fn q_star(q: FixedPoint) -> String {
@@ -200,9 +234,7 @@ fn cell(e: &Estimate) -> String {
 
 /// The per-layer tables of each activation.
 fn per_layer(out: &mut String, d: &DenseInit) {
-    let mut activations: Vec<&str> = d.configs.iter().map(|c| c.activation.as_str()).collect();
-    activations.dedup();
-    for activation in activations {
+    for activation in dense_activations(d) {
         let rows: Vec<_> = d.configs.iter().filter(|c| c.activation == activation).collect();
         let _ = writeln!(
             out,
@@ -210,7 +242,7 @@ fn per_layer(out: &mut String, d: &DenseInit) {
         );
         let names: Vec<String> = rows
             .iter()
-            .map(|c| if c.corrected.is_some() { format!("{} (corrected)", c.init) } else { c.init.clone() })
+            .map(|c| if c.corrected.is_some() { format!("{} (corrected)", c.init) } else { c.init.to_string() })
             .collect();
         let _ = writeln!(out, "| layer | {} |", names.join(" | "));
         let _ = writeln!(out, "|---:|{}", "---:|".repeat(names.len()));
@@ -229,7 +261,7 @@ fn per_layer(out: &mut String, d: &DenseInit) {
         }
         out.push('\n');
         let _ = writeln!(out, "### {activation}: log10 ‖∂L/∂W_l‖², squared error, measured ± SE\n");
-        let names: Vec<&str> = rows.iter().map(|c| c.init.as_str()).collect();
+        let names: Vec<String> = rows.iter().map(|c| c.init.to_string()).collect();
         let _ = writeln!(out, "| layer | {} |", names.join(" | "));
         let _ = writeln!(out, "|---:|{}", "---:|".repeat(names.len()));
         for l in 0..d.depth {

@@ -1,7 +1,8 @@
 //! Section 4 as Markdown: the sweep, the spread over networks with its expectations, clipping.
 
 use crate::numfmt::{log10, sig};
-use crate::sections::exploding::spread::{OverNetworks, Overflow, Spread};
+use crate::sections::exploding::largest::APPROXIMATION;
+use crate::sections::exploding::spread::{Largest, OverNetworks, Overflow, Spread};
 use crate::sections::exploding::{self, Exploding, Location};
 use std::fmt::Write;
 
@@ -28,8 +29,14 @@ fn median(m: &Option<OverNetworks>, finite: usize) -> String {
     }
 }
 
-fn agrees(yes: bool) -> &'static str {
-    if yes { "agrees" } else { "does not agree" }
+/// A comparison's verdict; "not compared" where the configuration does not bear it
+/// ([`Spread::compared`]).
+fn agrees(compared: bool, yes: bool) -> &'static str {
+    match (compared, yes) {
+        (false, _) => "not compared",
+        (true, true) => "agrees",
+        (true, false) => "does not agree",
+    }
 }
 
 /// Renders the section.
@@ -70,11 +77,12 @@ pub(super) fn exploding(out: &mut String, e: &Exploding) {
         );
     }
     out.push('\n');
-    spread(out, &e.spread, e.depth);
+    spread(out, &e.spread, e.depth, e.width);
     clipping(out, e);
 }
 
-fn spread(out: &mut String, s: &Spread, depth: usize) {
+fn spread(out: &mut String, s: &Spread, depth: usize, width: usize) {
+    let compared = s.compared;
     let _ = writeln!(
         out,
         "### Over {} networks per gain\n\n\
@@ -85,6 +93,14 @@ fn spread(out: &mut String, s: &Spread, depth: usize) {
          and it agrees with an expectation when within max(0.15 decades, 3 standard errors).\n",
         s.networks, s.networks, s.resamples
     );
+    if !compared {
+        let _ = writeln!(
+            out,
+            "This configuration's rows are shown, not compared: at width {width} a layer has every unit inactive with probability 2^−{width}, \
+             which kills a network (its signal and gradients exactly 0, the −∞ below), and {depth} layers are too few for the smaller gains to overflow. \
+             The default report's networks bear the comparisons.\n"
+        );
+    }
     let _ = writeln!(
         out,
         "| gain g | ℓ | naive ℓ·log10 g | corrected ℓ·E[step] | measured mean ± SE | median (p10 to p90) | decades per layer: naive / corrected / measured | corrected / naive |"
@@ -109,8 +125,8 @@ fn spread(out: &mut String, s: &Spread, depth: usize) {
             sig(r.step[0], 4),
             sig(r.step[1], 4),
             if r.step[2].is_finite() { sig(r.step[2], 4) } else { "—".into() },
-            agrees(r.signal_agrees[0]),
-            agrees(r.signal_agrees[1])
+            agrees(compared, r.signal_agrees[0]),
+            agrees(compared, r.signal_agrees[1])
         );
     }
     out.push('\n');
@@ -126,7 +142,7 @@ fn spread(out: &mut String, s: &Spread, depth: usize) {
                 log10(one.signal.p10, 1),
                 log10(one.signal.p90, 1),
                 log10(one.signal_corrected, 1),
-                agrees(one.signal_agrees[0]),
+                agrees(compared, one.signal_agrees[0]),
                 log10(one.signal_naive, 1),
                 log10(w.median, 2),
                 log10(w.p10, 2),
@@ -141,36 +157,100 @@ fn spread(out: &mut String, s: &Spread, depth: usize) {
          Gradient: the smallest depth D at which the network of the first D layers (the last linear) holds a non-finite value, by bisection on the engine's located first non-finite value. \
          The output error y − t grows with the forward signal and the weight gradient ∂L/∂W_l = Σ_b δ_l,b·a_(l−1),b multiplies the back-propagated error by the signal, \
          so its log grows twice as fast: it leaves the format at about half the forward pass's depth (naive: log10(max)/(2·log10 g)). \
-         The \"top-layer estimate\" is where the drift-corrected norm of the top layer's ∂L/∂W_D reaches the largest value (log10 2 + 2·E[log10 ‖a_(D−1)‖] + E[log10 ‖W_D·v‖]); \
-         it is an estimate, not a prediction we test to 3 standard errors: the measured depth comes a few layers earlier, because some other layer's weight gradient, \
-         or the batch's largest sample, is larger than the typical one (a conjecture, not derived here).\n"
+         The top-layer estimate is where the drift-corrected norm of the top layer's ∂L/∂W_D reaches the largest value (log10 2 + 2·E[log10 ‖a_(D−1)‖] + E[log10 ‖W_D·v‖]). \
+         It comes too late, for two reasons the prediction adds (docs/derivation.md §13): the engine differentiates the summed loss S = B·L and divides by B only as it stores ∂L/∂W, \
+         so the values that overflow are B times larger (log10 B decades); and the top layer's gradient is not the largest. \
+         Every layer's ⟨∂S/∂W_l, W_l⟩ is the same number (Euler's theorem: y is homogeneous of degree 1 in each W_l), so layers differ only by the angle between ∂S/∂W_l and W_l: \
+         its cosine is near 1/√n at the linear top, and about |ξ|/n (ξ ~ N(0, 1)) inside if the error and the signal there were independent of the weights (an approximation); \
+         counting the D layers as D/τ independent ones (another approximation, τ the layers the angle takes to forget), the largest lies \
+         log10((D/τ)·√(2n/π)·E[ρ]²) + γ/ln 10 decades above the top layer (ρ the largest entry of a ReLU's output over its norm). \
+         The predicted depth is where the typical top layer's ∂L/∂W_D, times B, plus that excess reaches the largest value; the statistic compared is the median depth over networks, and it agrees when within max(0.15 decades at the gradient's step, 3 standard errors) plus the one layer a depth cannot resolve.\n"
     );
     let _ = writeln!(
         out,
-        "| gain g | format | forward: naive | corrected | measured median ± SE (p10 to p90) | corrected / naive | gradient: naive | top-layer estimate | measured median ± SE (p10 to p90) | first non-finite in ∂L/∂W / forward finite | gradient ÷ forward |"
+        "| gain g | format | forward: naive | corrected | measured median ± SE (p10 to p90) | corrected / naive | gradient: naive | top-layer estimate | predicted | measured median ± SE (p10 to p90) | predicted / top-layer | first non-finite in ∂L/∂W / forward finite | gradient ÷ forward |"
     );
-    let _ = writeln!(out, "|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---|---:|---:|");
     for r in s.rows.iter().filter(|r| r.gain > 1.0) {
         for (name, o) in [("f32", &r.f32), ("f64", &r.f64)] {
-            overflow_row(out, r.gain, name, o, s.networks);
+            overflow_row(out, r.gain, name, o, s.networks, compared);
         }
+    }
+    out.push('\n');
+    largest(out, s);
+}
+
+/// The largest gradient value at the predicted depth: the measurement behind the prediction.
+fn largest(out: &mut String, s: &Spread) {
+    let compared = s.compared;
+    let rows: Vec<(f64, &str, &Largest)> = s
+        .rows
+        .iter()
+        .filter(|r| r.gain > 1.0)
+        .flat_map(|r| [(r.gain, "f32", &r.f32), (r.gain, "f64", &r.f64)])
+        .filter_map(|(g, name, o)| o.largest.as_ref().map(|l| (g, name, l)))
+        .collect();
+    if rows.is_empty() {
+        let _ = writeln!(
+            out,
+            "The largest gradient value is not compared here: some networks of this configuration die (a layer with every unit inactive, probability 2^−n per layer) and hold no gradient at all.\n"
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Which layer holds the largest gradient value, at the predicted depth D (rounded), in each network: the largest |∂S/∂W_l| or |∂S/∂a_l| entry, computed in f64 on inputs and targets scaled by a power of two \
+         (exact, as a ReLU network without biases is homogeneous), and how many decades it lies above the top layer's ‖∂S/∂W_D‖. \
+         The statistic compared is the mean over networks of that excess; it agrees with 0 (the top layer the largest, as the top-layer estimate assumes) within max(0.15 decades, 3 standard errors), \
+         and with the prediction within that plus {} decades for the prediction's two approximations (the angle's law inside the network, and D/τ independent layers; docs/derivation.md §13), \
+         which moves the predicted depth by under half a layer wherever the gradient grows by more than 0.4 decades per layer, as it does at every gain here.\n",
+        sig(APPROXIMATION, 2)
+    );
+    let _ = writeln!(
+        out,
+        "| gain g | format | D | layer of the largest: median (p10 to p90) | in ∂S/∂W | excess over the top layer: measured mean ± SE (p10 to p90) | predicted | predicted / 0 |"
+    );
+    let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|---:|---|");
+    for (gain, name, l) in rows {
+        let e = &l.excess;
+        let _ = writeln!(
+            out,
+            "| {} | {name} | {} | {} ({} to {}) | {} of {} | {} ± {} ({} to {}) | {} | {} / {} |",
+            sig(gain, 3),
+            l.depth,
+            sig(l.layer.median, 4),
+            sig(l.layer.p10, 4),
+            sig(l.layer.p90, 4),
+            l.in_weights,
+            s.networks,
+            log10(e.mean, 2),
+            sig(e.mean_se, 2),
+            log10(e.p10, 2),
+            log10(e.p90, 2),
+            log10(l.excess_predicted, 2),
+            agrees(compared, l.excess_agrees[0]),
+            agrees(compared, l.excess_agrees[1])
+        );
     }
     out.push('\n');
 }
 
-fn overflow_row(out: &mut String, gain: f64, name: &str, o: &Overflow, networks: usize) {
+fn overflow_row(out: &mut String, gain: f64, name: &str, o: &Overflow, networks: usize, compared: bool) {
     let _ = writeln!(
         out,
-        "| {} | {name} | {} | {} | {} | {} / {} | {} | {} | {} | {} of {} / {} of {} | {} |",
+        "| {} | {name} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} / {} | {} of {} / {} of {} | {} |",
         sig(gain, 3),
         layer(o.forward_naive),
         layer(o.forward_corrected),
         median(&o.forward, o.forward_finite),
-        agrees(o.forward_agrees[0]),
-        agrees(o.forward_agrees[1]),
+        agrees(compared, o.forward_agrees[0]),
+        agrees(compared, o.forward_agrees[1]),
         layer(o.gradient_naive),
-        layer(o.gradient_corrected),
+        layer(o.gradient_top_layer),
+        layer(o.gradient_predicted),
         median(&o.gradient, networks - o.gradient_found),
+        agrees(compared, o.gradient_agrees[0]),
+        agrees(compared, o.gradient_agrees[1]),
         o.gradient_in_weights,
         o.gradient_found,
         o.gradient_forward_finite,

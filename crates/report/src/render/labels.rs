@@ -2,6 +2,7 @@
 //! `Display` in tables and sentences and carried by the JSON as the same string.
 
 use crate::numfmt::sig;
+use crate::sections::dense_init::{Phase, SchemeName};
 use crate::sections::handwritten::{Bug, Param};
 use crate::sections::remedies::{self, Remedy, Training, Verdict};
 use crate::sections::{Label, Section};
@@ -18,6 +19,7 @@ pub fn section(section: Section) -> &'static str {
         Section::DenseInit => "dense networks and initialisation",
         Section::Exploding => "exploding gradients",
         Section::Remedies => "remedies",
+        Section::Shortcuts => "shortcuts",
         Section::Classic => "classic AND/XOR",
     }
 }
@@ -55,6 +57,18 @@ labelled! {
         Stage::Forward => "forward value",
         Stage::ActivationGradient => "activation gradient",
         Stage::WeightGradient => "weight gradient",
+    });
+    SchemeName => |scheme, f| f.write_str(match scheme {
+        SchemeName::Uniform => "U[±1/√n]",
+        SchemeName::Xavier => "Xavier",
+        SchemeName::He => "He",
+        SchemeName::Orthogonal => "orthogonal",
+        SchemeName::StandardNormal => "N(0, 1)",
+    });
+    Phase => |phase, f| f.write_str(match phase {
+        Phase::Vanishing => "vanishing",
+        Phase::Critical => "critical",
+        Phase::Exploding => "exploding",
     });
     Remedy => |remedy, f| match remedy {
         Remedy::Baseline => f.write_str("baseline: sigmoid, U[±1/√n], Adam"),

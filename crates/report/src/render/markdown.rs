@@ -10,9 +10,25 @@ use crate::sections::symptoms::Symptom;
 use crate::sections::worked::WorkedChain;
 use std::fmt::Write;
 
-/// Renders the whole report; `plots` is the folder (as the Markdown should link it) holding the
-/// SVG plots of [`super::svg::decay_plots`], if they were written.
+/// How much of the per-layer data the Markdown holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Summary tables and the figures: readable in one sitting (the Markdown people read; the
+    /// per-layer numbers are in the JSON).
+    Summary,
+    /// Also the long per-layer tables (the HTML page, where they fold away).
+    Full,
+}
+
+/// Renders the whole report as its summary ([`Detail::Summary`]); `plots` is the folder (as the
+/// Markdown should link it) holding the SVG figures of [`super::svg::figures`], if they were
+/// written.
 pub fn markdown(report: &Report, plots: Option<&str>) -> String {
+    markdown_with(report, plots, Detail::Summary)
+}
+
+/// Renders the whole report with the given [`Detail`].
+pub fn markdown_with(report: &Report, plots: Option<&str>, detail: Detail) -> String {
     let mut out = String::new();
     let c = &report.config;
     let _ = writeln!(out, "# Why the network does not train: the gradient-decay report\n");
@@ -25,10 +41,11 @@ pub fn markdown(report: &Report, plots: Option<&str>) -> String {
     );
     worked(&mut out, &report.worked);
     decay::decay(&mut out, &report.decay, plots);
-    super::dense_init::dense_init(&mut out, &report.dense_init);
+    super::dense_init::dense_init(&mut out, &report.dense_init, plots, detail);
     super::exploding::exploding(&mut out, &report.exploding);
     super::remedies::remedies(&mut out, &report.remedies);
-    classic(&mut out, &report.classic);
+    super::shortcuts::shortcuts(&mut out, &report.shortcuts);
+    classic(&mut out, &report.classic, plots);
     symptoms(&mut out, &report.symptoms);
     super::citations::markdown(&mut out, &report.references, 8);
     out
@@ -66,7 +83,7 @@ fn worked(out: &mut String, w: &WorkedChain) {
     out.push('\n');
 }
 
-fn classic(out: &mut String, c: &Classic) {
+fn classic(out: &mut String, c: &Classic, plots: Option<&str>) {
     let _ = writeln!(out, "## 6. Why the network does not train: the classic case\n");
     let _ = writeln!(
         out,
@@ -91,6 +108,31 @@ fn classic(out: &mut String, c: &Classic) {
         classic_row(out, r);
     }
     out.push('\n');
+    match plots {
+        Some(dir) => {
+            let _ = writeln!(
+                out,
+                "The median loss of each network by epoch, beside the constant predictor's loss (a network on it has learnt nothing about the inputs):\n"
+            );
+            for task in super::svg::classic_tasks(c) {
+                if super::svg::classic_figure(c, task).has_data() {
+                    let _ = writeln!(
+                        out,
+                        "![{task}: median training loss by epoch]({dir}/{})\n",
+                        super::svg::classic_plot_name(task)
+                    );
+                } else {
+                    let _ = writeln!(out, "No loss curve for {task}: no run had a finite loss.\n");
+                }
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "The loss curves of these runs are drawn with `--plots DIR` (the medians by epoch are in `--format json`).\n"
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "The classic bugs, reproduced in a hand-written backprop (`report::sections::handwritten`), each in the network stated: its gradient at the initial weights \

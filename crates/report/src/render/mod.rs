@@ -11,9 +11,10 @@ mod markdown;
 pub mod prose;
 pub mod reference;
 mod remedies;
+mod shortcuts;
 pub mod svg;
 
-pub use markdown::markdown;
+pub use markdown::{Detail, markdown, markdown_with};
 
 use crate::sections::Report;
 

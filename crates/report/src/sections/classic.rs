@@ -24,6 +24,8 @@ pub const PLATEAU_BAND: f64 = 0.02;
 pub const PLATEAU_EPOCHS: usize = 100;
 /// Hidden units per hidden layer.
 pub const HIDDEN_WIDTH: usize = 2;
+/// Points of each configuration's loss curve (the epochs 0, k, 2k, … with k = ⌈epochs / this⌉).
+pub const CURVE_POINTS: usize = 100;
 
 /// A task: four inputs and their targets.
 #[derive(Debug, Clone, Copy)]
@@ -90,6 +92,11 @@ pub struct ClassicRuns {
     pub median_hidden_spread: Option<f64>,
     /// Seeds whose loss became non-finite, if any (never expected).
     pub non_finite_runs: usize,
+    /// (epoch, median loss over the seeds) at the epochs 0, k, 2k, … (k = ⌈epochs /
+    /// [`CURVE_POINTS`]⌉), the loss the training code computes before that epoch's step (with a
+    /// bug in the data, on the data it sees); a seed whose loss became non-finite leaves the
+    /// medians from then on.
+    pub loss_curve: Vec<(usize, f64)>,
 }
 
 /// A bug, reproduced: what gradient checking says, and what training with it does.
@@ -234,6 +241,13 @@ struct Run {
     plateau: bool,
     stuck: bool,
     hidden_spread: Option<f64>,
+    /// The loss at the epochs of [`curve_step`], while it is finite.
+    curve: Vec<f64>,
+}
+
+/// The epochs between two points of a loss curve.
+pub fn curve_step(epochs: usize) -> usize {
+    epochs.div_ceil(CURVE_POINTS).max(1)
 }
 
 /// The runs of every seed, summarised, and the median final loss the code itself reports.
@@ -270,18 +284,36 @@ fn train_many(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug,
         stuck_share: finite.iter().filter(|r| r.stuck).count() as f64 / n,
         median_hidden_spread: median(&spreads),
         non_finite_runs: runs.len() - finite.len(),
+        loss_curve: loss_curve(&runs, config.epochs),
     };
     (runs, median(&reported).unwrap_or(f64::NAN))
+}
+
+/// The median over the runs of the loss at each sampled epoch (runs without a finite loss there
+/// left out).
+fn loss_curve(runs: &[Run], epochs: usize) -> Vec<(usize, f64)> {
+    let step = curve_step(epochs);
+    (0..epochs.div_ceil(step))
+        .filter_map(|k| {
+            let mut at: Vec<f64> = runs.iter().filter_map(|r| r.curve.get(k).copied()).collect();
+            at.sort_by(f64::total_cmp);
+            (!at.is_empty()).then(|| (k * step, super::stats::percentile(&at, 50.0)))
+        })
+        .collect()
 }
 
 fn train(net: &mut Net, task: &Task, bug: Bug, epochs: usize, constant: f64) -> Run {
     let on_plateau = |loss: f64| (loss - constant).abs() <= PLATEAU_BAND * constant;
     let (mut epochs_to_target, mut streak, mut plateau, mut loss) = (None, 0, false, f64::NAN);
     let mut scratch = Scratch::default();
+    let mut curve = Vec::with_capacity(CURVE_POINTS);
     for epoch in 0..epochs {
         loss = net.backprop_into(&INPUTS, &task.targets, bug, &mut scratch);
         if !loss.is_finite() {
             break;
+        }
+        if epoch % curve_step(epochs) == 0 {
+            curve.push(loss);
         }
         if loss < TARGET_LOSS && epochs_to_target.is_none() {
             epochs_to_target = Some(epoch);
@@ -307,5 +339,5 @@ fn train(net: &mut Net, task: &Task, bug: Bug, epochs: usize, constant: f64) -> 
             spread
         })
         .reduce(f64::max);
-    Run { epochs_to_target, final_loss, reported_loss, plateau, stuck: on_plateau(final_loss), hidden_spread }
+    Run { epochs_to_target, final_loss, reported_loss, plateau, stuck: on_plateau(final_loss), hidden_spread, curve }
 }

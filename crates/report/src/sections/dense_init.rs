@@ -19,7 +19,7 @@
 
 use super::bootstrap::{self, Bootstrap};
 use super::meanfield::{self, FixedPoint, chi, fixed_point, layer_q};
-use super::{Config, Stream, stream_rng};
+use super::{Config, Label, Stream, stream_rng};
 use rayon::prelude::*;
 use scalar::Activation;
 use scalar::init::Init;
@@ -31,10 +31,49 @@ use vectorised::{Batch, Dense, DenseLayer, Loss, Normalisation, Workspace};
 pub struct Scheme {
     /// The `scheme` of its [`Stream::DenseInit`].
     pub stream: usize,
-    /// The name the report prints.
-    pub name: &'static str,
+    /// Which scheme it is (its name is `render::labels`').
+    pub name: SchemeName,
     /// The distribution.
     pub init: Init,
+}
+
+/// The schemes section 3 compares, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemeName {
+    /// U[±1/√n], the classic default.
+    Uniform,
+    /// Glorot and Bengio's N(0, 2/(n_in + n_out)).
+    Xavier,
+    /// He et al.'s N(0, 2/n_in).
+    He,
+    /// A random orthogonal matrix.
+    Orthogonal,
+    /// N(0, 1), unscaled.
+    StandardNormal,
+}
+
+/// Where χ₁ puts a configuration (critical within ±[`CRITICAL_BAND`] of 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// χ₁ < 1 − [`CRITICAL_BAND`]: gradients shrink layer by layer on the way down.
+    Vanishing,
+    /// |χ₁ − 1| ≤ [`CRITICAL_BAND`].
+    Critical,
+    /// χ₁ > 1 + [`CRITICAL_BAND`]: gradients grow layer by layer on the way down.
+    Exploding,
+}
+
+impl Phase {
+    /// The phase of χ₁.
+    pub fn of(chi_1: f64) -> Phase {
+        if chi_1 < 1.0 - CRITICAL_BAND {
+            Phase::Vanishing
+        } else if chi_1 > 1.0 + CRITICAL_BAND {
+            Phase::Exploding
+        } else {
+            Phase::Critical
+        }
+    }
 }
 
 /// The schemes compared. LeCun's N(0, 1/n_in) (stream 2) is Xavier's N(0, 2/(n_in + n_out))
@@ -42,11 +81,11 @@ pub struct Scheme {
 pub fn schemes(width: usize) -> Vec<Scheme> {
     let scheme = |stream, name, init| Scheme { stream, name, init };
     vec![
-        scheme(0, "U[±1/√n]", Init::Uniform { a: 1.0 / (width as f64).sqrt() }),
-        scheme(1, "Xavier", Init::XavierNormal),
-        scheme(3, "He", Init::He),
-        scheme(4, "orthogonal", Init::Orthogonal { gain: 1.0 }),
-        scheme(5, "N(0, 1)", Init::Normal { std: 1.0 }),
+        scheme(0, SchemeName::Uniform, Init::Uniform { a: 1.0 / (width as f64).sqrt() }),
+        scheme(1, SchemeName::Xavier, Init::XavierNormal),
+        scheme(3, SchemeName::He, Init::He),
+        scheme(4, SchemeName::Orthogonal, Init::Orthogonal { gain: 1.0 }),
+        scheme(5, SchemeName::StandardNormal, Init::Normal { std: 1.0 }),
     ]
 }
 
@@ -93,6 +132,52 @@ pub struct DenseInit {
     pub configs: Vec<InitConfig>,
     /// What the vanishing rows' forward signal does, if there are vanishing rows.
     pub collapse: Option<ForwardCollapse>,
+    /// Mean field's χ₁ against σ_w², per activation: the curve the rows' measured factors sit on.
+    pub chi_curves: Vec<ChiCurve>,
+}
+
+/// Mean field's χ₁ = χ(q*) against σ_w² for one activation, without biases, and its prediction of
+/// what the section measures in networks of its depth.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChiCurve {
+    /// The activation's name.
+    pub activation: String,
+    /// (σ_w², χ₁) for σ_w² = 2^{k/4}, from 1/4 to 64.
+    pub chi_1: Vec<(f64, f64)>,
+    /// (σ_w², the geometric mean of χ_l over the D − 2 hidden steps from a_{D−1} down to a_1),
+    /// with q_l from q_1 = 1 (inputs x ~ N(0, 1)): the per-layer factor the measured networks
+    /// should show, since q_l is still on its way to q* in a network of D layers.
+    pub at_depth: Vec<(f64, f64)>,
+}
+
+/// The χ curves of [`ACTIVATIONS`] for networks of `depth` layers (no `at_depth` below 3).
+pub fn chi_curves(depth: usize) -> Vec<ChiCurve> {
+    let grid: Vec<f64> = (-8..=24).map(|k| 2f64.powf(f64::from(k) / 4.0)).collect();
+    ACTIVATIONS
+        .iter()
+        .map(|&activation| ChiCurve {
+            activation: activation.name().to_string(),
+            chi_1: grid.iter().map(|&s| (s, fixed_point(activation, s, 0.0).1)).collect(),
+            at_depth: grid.iter().filter_map(|&s| Some((s, hidden_factor(activation, s, depth)?))).collect(),
+        })
+        .collect()
+}
+
+/// The geometric mean of χ_{l+1} = χ(q_l), l = 1 … D − 2: the hidden steps of ‖∂L/∂a‖² from
+/// a_{D−1} down to a_1 (the step from the linear top, σ_w², left out); `None` below 3 layers.
+pub fn hidden_factor(activation: Activation, sigma_w2: f64, depth: usize) -> Option<f64> {
+    let steps = depth.checked_sub(2).filter(|&s| s > 0)?;
+    let q = layer_q(activation, sigma_w2, 0.0, 1.0, depth);
+    let log_sum: f64 = (1..=steps).map(|l| chi(activation, sigma_w2, q[l]).log10()).sum();
+    Some(10f64.powf(log_sum / steps as f64))
+}
+
+/// The measured counterpart of [`hidden_factor`] for one row: the geometric mean per-layer
+/// factor of mean ‖∂L/∂a_l‖² under the probe seed from layer D − 1 down to 1; `None` below 3
+/// layers.
+pub fn measured_hidden_factor(c: &InitConfig) -> Option<f64> {
+    let steps = c.probe_grad.len().checked_sub(2).filter(|&s| s > 0)?;
+    Some(10f64.powf((c.probe_grad[0].log10_mean - c.probe_grad[steps].log10_mean) / steps as f64))
 }
 
 /// log10 of a mean over networks, with its bootstrap standard error.
@@ -145,16 +230,16 @@ impl Decades {
 pub struct InitConfig {
     /// The activation's name.
     pub activation: String,
-    /// The scheme's name.
-    pub init: String,
+    /// The scheme.
+    pub init: Label<SchemeName>,
     /// σ_w² = width·Var(w).
     pub sigma_w2: f64,
     /// Where mean field's pre-activation variance goes.
     pub q_star: FixedPoint,
     /// χ₁ = χ(q*): < 1 vanishing, > 1 exploding, 1 critical.
     pub chi_1: f64,
-    /// "vanishing", "critical" or "exploding", from χ₁ (critical within ±[`CRITICAL_BAND`]).
-    pub phase: String,
+    /// Vanishing, critical or exploding, from χ₁.
+    pub phase: Label<Phase>,
     /// Networks whose gradients were finite (the means are over these).
     pub networks: usize,
     /// Per layer (index l − 1): ‖∂L/∂a_l‖² under squared error.
@@ -190,7 +275,7 @@ pub struct InitConfig {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ForwardCollapse {
     /// The rows: (activation, scheme).
-    pub rows: Vec<(String, String)>,
+    pub rows: Vec<(String, Label<SchemeName>)>,
     /// Least and most decades ‖∂L/∂a_l‖² gains from the top to layer 1.
     pub backward: (f64, f64),
     /// Least and most decades ‖a_l‖² gains from layer 1 to the top.
@@ -223,7 +308,16 @@ pub fn compute(config: &Config) -> DenseInit {
         }
     }
     let collapse = forward_collapse(&configs);
-    DenseInit { width, depth, batch, nets, resamples: bootstrap::RESAMPLES, configs, collapse }
+    DenseInit {
+        width,
+        depth,
+        batch,
+        nets,
+        resamples: bootstrap::RESAMPLES,
+        configs,
+        collapse,
+        chi_curves: chi_curves(depth),
+    }
 }
 
 /// The section's sizes.
@@ -384,18 +478,11 @@ fn summarise(
     };
     InitConfig {
         activation: activation.name().to_string(),
-        init: scheme.name.to_string(),
+        init: Label(scheme.name),
         sigma_w2,
         q_star,
         chi_1,
-        phase: if chi_1 < 1.0 - CRITICAL_BAND {
-            "vanishing"
-        } else if chi_1 > 1.0 + CRITICAL_BAND {
-            "exploding"
-        } else {
-            "critical"
-        }
-        .to_string(),
+        phase: Label(Phase::of(chi_1)),
         networks: ok.len(),
         measured_slope: super::stats::slope(&points(&mut activation_grad.iter().map(|e| e.log10_mean))),
         predicted_slope: super::stats::slope(&points(&mut predicted.iter().copied())),
@@ -415,12 +502,12 @@ fn summarise(
 
 /// The vanishing rows side by side, if any.
 fn forward_collapse(configs: &[InitConfig]) -> Option<ForwardCollapse> {
-    let rows: Vec<&InitConfig> = configs.iter().filter(|c| c.phase == "vanishing").collect();
+    let rows: Vec<&InitConfig> = configs.iter().filter(|c| c.phase.0 == Phase::Vanishing).collect();
     let range = |pick: fn(&InitConfig) -> f64| {
         rows.iter().map(|c| pick(c)).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)))
     };
     (!rows.is_empty()).then(|| ForwardCollapse {
-        rows: rows.iter().map(|c| (c.activation.clone(), c.init.clone())).collect(),
+        rows: rows.iter().map(|c| (c.activation.clone(), c.init)).collect(),
         backward: range(|c| c.decades.measured),
         forward: range(|c| c.forward_decades),
         weight_max_abs: rows.iter().map(|c| c.weight_decades.abs()).fold(0.0, f64::max),

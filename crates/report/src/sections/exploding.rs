@@ -9,7 +9,7 @@
 //! more slowly: `walk` has the exact law of its signal and the corrected expectation; `spread`
 //! measures many networks, the forward signal and where the gradient leaves each format (at about
 //! half the forward pass's depth: the output error grows with the signal, so the weight gradient's
-//! log grows twice as fast).
+//! log grows twice as fast); `largest` predicts that depth from the largest layer's gradient.
 
 use super::{Config, Label, Stream, stream_rng};
 use rayon::prelude::*;
@@ -19,6 +19,7 @@ use vectorised::stats::Stage;
 use vectorised::train::{Clip, clip_gradients, global_norm, norm};
 use vectorised::{Batch, Dense, DenseLayer, Gradients, Loss, Normalisation, Real, Workspace};
 
+pub mod largest;
 pub mod spread;
 pub mod walk;
 
@@ -133,7 +134,7 @@ pub fn compute(config: &Config) -> Exploding {
         })
         .collect();
     let networks = if config.quick { QUICK_NETWORKS } else { NETWORKS };
-    let spread = spread::compute(config.seed, &GAINS, networks, depth, width, batch);
+    let spread = spread::compute(config.seed, &GAINS, networks, depth, width, batch, !config.quick);
     Exploding { width, depth, batch, sweep, clipping: clip_demo(config, width, batch), spread }
 }
 

@@ -88,6 +88,13 @@ pub enum FixedPoint {
     Unbounded,
 }
 
+/// χ(0⁺), the limit of χ(q) as q falls to 0: σ_w²·φ′(0)² where φ′ is continuous at 0, σ_w²/2
+/// for ReLU (φ′ = 1 on half the line at every q > 0; χ(0) itself would read φ′(0) = 0, a
+/// gradient that vanishes in one layer, which no network with q_l > 0 shows).
+fn chi_at_zero(f: Activation, sigma_w2: f64) -> f64 {
+    chi(f, sigma_w2, f64::MIN_POSITIVE)
+}
+
 /// The fixed point and χ₁ = χ(q*) (χ(0⁺) for [`FixedPoint::Zero`], χ(1) for
 /// [`FixedPoint::Every`], the limit of χ(q_l) for [`FixedPoint::Unbounded`]).
 ///
@@ -111,7 +118,7 @@ pub fn fixed_point(f: Activation, sigma_w2: f64, sigma_b2: f64) -> (FixedPoint, 
             return (FixedPoint::Unbounded, chi(f, sigma_w2, f64::MAX.sqrt()));
         }
         if q < 1e-200 {
-            return (FixedPoint::Zero, chi(f, sigma_w2, 0.0));
+            return (FixedPoint::Zero, chi_at_zero(f, sigma_w2));
         }
         if done {
             return (FixedPoint::At(q), chi(f, sigma_w2, q));
@@ -121,7 +128,7 @@ pub fn fixed_point(f: Activation, sigma_w2: f64, sigma_b2: f64) -> (FixedPoint, 
         }
     }
     if sigma_b2 == 0.0 && f.value(0.0) == 0.0 && next_q(f, sigma_w2, sigma_b2, q) < q {
-        (FixedPoint::Zero, chi(f, sigma_w2, 0.0))
+        (FixedPoint::Zero, chi_at_zero(f, sigma_w2))
     } else {
         (FixedPoint::At(q), chi(f, sigma_w2, q))
     }

@@ -15,6 +15,7 @@ pub mod handwritten;
 pub mod meanfield;
 pub mod references;
 pub mod remedies;
+pub mod shortcuts;
 pub mod stats;
 pub mod streams;
 pub mod symptoms;
@@ -69,6 +70,8 @@ pub struct Report {
     pub exploding: exploding::Exploding,
     /// Section 5.
     pub remedies: remedies::Remedies,
+    /// Section 5's shortcuts, shown working.
+    pub shortcuts: shortcuts::Shortcuts,
     /// Section 6.
     pub classic: classic::Classic,
     /// Section 7.
@@ -95,13 +98,22 @@ pub enum Section {
     Exploding,
     /// Section 5.
     Remedies,
+    /// Section 5's shortcuts.
+    Shortcuts,
     /// Section 6 (section 7 and the references read the others and cost nothing).
     Classic,
 }
 
 /// Every [`Section`], in order.
-pub const SECTIONS: [Section; 6] =
-    [Section::Worked, Section::Decay, Section::DenseInit, Section::Exploding, Section::Remedies, Section::Classic];
+pub const SECTIONS: [Section; 7] = [
+    Section::Worked,
+    Section::Decay,
+    Section::DenseInit,
+    Section::Exploding,
+    Section::Remedies,
+    Section::Shortcuts,
+    Section::Classic,
+];
 
 /// [`compute`], calling `started(section)` as each of [`SECTIONS`] begins.
 pub fn compute_with_progress(config: &Config, started: impl Fn(Section)) -> Report {
@@ -115,11 +127,24 @@ pub fn compute_with_progress(config: &Config, started: impl Fn(Section)) -> Repo
     let exploding = exploding::compute(config);
     started(Section::Remedies);
     let remedies = remedies::compute(config);
+    started(Section::Shortcuts);
+    let shortcuts = shortcuts::compute(config);
     started(Section::Classic);
     let classic = classic::compute(config);
     let symptoms = symptoms::compute(&exploding, &remedies, &classic);
     let references = references::compute(&worked, &decay, &dense_init, &exploding, &remedies);
-    Report { config: config.clone(), worked, decay, dense_init, exploding, remedies, classic, symptoms, references }
+    Report {
+        config: config.clone(),
+        worked,
+        decay,
+        dense_init,
+        exploding,
+        remedies,
+        shortcuts,
+        classic,
+        symptoms,
+        references,
+    }
 }
 
 /// The vectorised engine's name for an activation of the oracle's.

@@ -5,7 +5,7 @@
 //! the same data. Authors, titles and the claims in words are `render`'s.
 
 use super::decay::Decay;
-use super::dense_init::{self, DenseInit};
+use super::dense_init::{self, DenseInit, SchemeName};
 use super::exploding::Exploding;
 use super::remedies::{Remedies, Remedy, variants};
 use super::worked::WorkedChain;
@@ -188,8 +188,8 @@ pub fn compute(
     exploding: &Exploding,
     remedies: &Remedies,
 ) -> References {
-    let init = |activation: &str, scheme: &str| {
-        dense_init.configs.iter().find(|c| c.activation == activation && c.init == scheme)
+    let init = |activation: &str, scheme: SchemeName| {
+        dense_init.configs.iter().find(|c| c.activation == activation && c.init.0 == scheme)
     };
     let n = dense_init.width as f64;
     let claims = ClaimKind::ALL
@@ -208,12 +208,14 @@ pub fn compute(
                     (Some(0.25), worked.layers.iter().map(|l| l.derivative).reduce(f64::max))
                 }
                 // σ_w² = n·Var(W) for §3's square layers, n_in = n_out = n.
-                ClaimKind::GlorotVariance => (Some(n * 2.0 / (n + n)), init("tanh", "Xavier").map(|c| c.sigma_w2)),
-                ClaimKind::HeVariance => (Some(n * 2.0 / n), init("relu", "He").map(|c| c.sigma_w2)),
-                ClaimKind::ReluCritical => (Some(1.0), init("relu", "He").map(|c| c.chi_1)),
-                ClaimKind::TanhCritical => (Some(1.0), init("tanh", "Xavier").map(|c| c.chi_1)),
+                ClaimKind::GlorotVariance => {
+                    (Some(n * 2.0 / (n + n)), init("tanh", SchemeName::Xavier).map(|c| c.sigma_w2))
+                }
+                ClaimKind::HeVariance => (Some(n * 2.0 / n), init("relu", SchemeName::He).map(|c| c.sigma_w2)),
+                ClaimKind::ReluCritical => (Some(1.0), init("relu", SchemeName::He).map(|c| c.chi_1)),
+                ClaimKind::TanhCritical => (Some(1.0), init("tanh", SchemeName::Xavier).map(|c| c.chi_1)),
                 ClaimKind::GradientRateIsChi => {
-                    let row = init("tanh", "U[±1/√n]");
+                    let row = init("tanh", SchemeName::Uniform);
                     (row.map(|c| c.chi_1.log10()), row.and_then(|c| c.measured_slope))
                 }
                 ClaimKind::ClippingKeepsDirection => (Some(1.0), Some(exploding.clipping.cos_norm)),

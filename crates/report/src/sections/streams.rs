@@ -72,13 +72,20 @@ pub enum Stream {
     RemediesData,
     /// Section 5: the initial weights of the networks with `hidden` hidden layers of `width`
     /// units (every row with those widths, whatever its activation, skip or training; the
-    /// initialisation scheme transforms the same draws).
+    /// initialisation scheme transforms the same draws). 1 ≤ width < 128, hidden < 256.
     RemediesWeights {
         /// Hidden layers.
         hidden: usize,
         /// Units per hidden layer.
         width: usize,
     },
+    /// Section 5's shortcuts: ReLU network `index` (weights, inputs, probe), the same for every
+    /// shortcut form.
+    ShortcutsRelu,
+    /// Section 5's shortcuts: sigmoid network `index`, the same for every shortcut form.
+    ShortcutsSigmoid,
+    /// Section 5's shortcuts: residual network `index`, the same draws for every branch scale.
+    ShortcutsGrowth,
     /// Section 6: the runs of task `task` (0: AND, 1: XOR) with `hidden` hidden layers, with or
     /// without biases.
     ClassicRuns {
@@ -119,7 +126,11 @@ impl Stream {
             Stream::ExplodingSpread { gain } => (4 << 16) | (1 << 12) | gain as u64,
             Stream::ExplodingBootstrap { gain } => (4 << 16) | (2 << 12) | gain as u64,
             Stream::RemediesData => 5 << 16,
+            // Bit 15 with width ≥ 1 in bits 8 and up: apart from §5.1's streams below (bits 0–1).
             Stream::RemediesWeights { hidden, width } => (5 << 16) | (1 << 15) | (width as u64) << 8 | hidden as u64,
+            Stream::ShortcutsRelu => (5 << 16) | (1 << 15),
+            Stream::ShortcutsSigmoid => (5 << 16) | (1 << 15) | 1,
+            Stream::ShortcutsGrowth => (5 << 16) | (1 << 15) | 2,
             Stream::ClassicRuns { task, hidden, bias } => {
                 (6 << 16) | (task as u64) << 8 | (hidden as u64) << 1 | bias as u64
             }

@@ -267,3 +267,24 @@ fn model_format_doc_transcripts_match_the_binary() {
     }
     assert!(stale.is_empty(), "docs/model-format.md is stale:\n{}", stale.join("\n"));
 }
+
+/// `check` reads the model's `"skip"`: gradients of the identity-skip model pass against it and
+/// fail (exit 1) against the same layers without the field (the pre-activation form).
+#[test]
+fn check_honours_the_model_files_skip() {
+    let mut identity = json!({
+        "layers": [
+            {"weight": [[0.5, -1.0], [0.25, 0.75]], "bias": [0.0, 0.5], "activation": "sigmoid"},
+            {"weight": [[1.0, -0.5], [0.5, 0.5]], "activation": "sigmoid"}
+        ],
+        "shortcut": 1,
+        "input": [[1.0, -1.0], [0.5, 2.0]],
+        "target": [[0.5, 0.0], [-1.0, 1.0]]
+    });
+    let pre = identity.clone();
+    identity["skip"] = json!("identity");
+    let grads = reference_grads("skip-identity", &identity);
+    assert_eq!(check("skip-identity", &identity, &grads, &[]).code, 0);
+    let run = check("skip-pre", &pre, &grads, &[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+}

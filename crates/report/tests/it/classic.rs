@@ -88,3 +88,30 @@ fn the_bug_table_states_each_cases_network() {
     }
     assert!(md.contains("| no bias unit | AND | no hidden layer, no biases |"));
 }
+
+/// The loss curves the figure draws are the runs the table summarises: where most seeds are stuck
+/// on the constant predictor's loss at the end, the median curve ends on it; where most succeed,
+/// it ends below it. The curve starts at epoch 0 and steps by `curve_step`.
+#[test]
+fn loss_curves_end_where_the_table_says_the_runs_end() {
+    let c = classic::compute(&Config::new(1, false));
+    let step = classic::curve_step(c.epochs);
+    for r in &c.runs {
+        let name = format!("{} {} hidden bias {}", r.task, r.hidden_layers, r.bias);
+        assert_eq!(r.loss_curve.len(), c.epochs.div_ceil(step), "{name}");
+        assert!(r.loss_curve.iter().enumerate().all(|(k, &(e, _))| e == k * step), "{name}");
+        let (_, last) = *r.loss_curve.last().unwrap();
+        let on_plateau = (last - r.constant_loss).abs() <= classic::PLATEAU_BAND * r.constant_loss;
+        if r.stuck_share > 0.5 {
+            assert!(on_plateau, "{name}: mostly stuck, yet the curve ends at {last}");
+        }
+        if r.success_rate > 0.5 {
+            assert!(
+                last < r.constant_loss * (1.0 - classic::PLATEAU_BAND),
+                "{name}: mostly successful, yet ends at {last}"
+            );
+        }
+    }
+    // Both kinds occur, so neither check above is vacuous.
+    assert!(c.runs.iter().any(|r| r.stuck_share > 0.5) && c.runs.iter().any(|r| r.success_rate > 0.5));
+}

@@ -2,7 +2,7 @@
 //! default report's section is computed once and its rows checked, with the agreement rule
 //! written out again here (|measured − predicted| ≤ max(0.15 decades, 3 standard errors)).
 
-use report::sections::dense_init::{self, DenseInit, InitConfig};
+use report::sections::dense_init::{self, DenseInit, InitConfig, Phase, SchemeName};
 use report::sections::{Config, meanfield};
 
 /// The default report's section 3 (seed 1), computed once for every test here.
@@ -11,8 +11,8 @@ fn section() -> &'static DenseInit {
     SECTION.get_or_init(|| dense_init::compute(&Config::new(1, false)))
 }
 
-fn row(activation: &str, init: &str) -> &'static InitConfig {
-    section().configs.iter().find(|c| c.activation == activation && c.init == init).expect("the row exists")
+fn row(activation: &str, init: SchemeName) -> &'static InitConfig {
+    section().configs.iter().find(|c| c.activation == activation && c.init.0 == init).expect("the row exists")
 }
 
 /// Whether `measured ± se` agrees with `predicted` by the report's rule.
@@ -37,12 +37,12 @@ fn probe_seed_follows_mean_field_in_every_row() {
 /// seed follows it.
 #[test]
 fn mean_field_misses_squared_error_relu_with_he_and_n01() {
-    for init in ["He", "N(0, 1)"] {
+    for init in [SchemeName::He, SchemeName::StandardNormal] {
         let d = &row("relu", init).decades;
-        assert!(!agrees(d.measured, d.se, d.mean_field), "relu {init}: {d:?}");
+        assert!(!agrees(d.measured, d.se, d.mean_field), "relu {init:?}: {d:?}");
         assert!(!d.agrees_with_mean_field);
         // Above mean field by more than a decade: the squared-error seed adds, it does not scatter.
-        assert!(d.measured - d.mean_field > 1.0, "relu {init}: {d:?}");
+        assert!(d.measured - d.mean_field > 1.0, "relu {init:?}: {d:?}");
     }
 }
 
@@ -50,16 +50,16 @@ fn mean_field_misses_squared_error_relu_with_he_and_n01() {
 /// back-propagation for Gaussian ReLU layers agrees with the measurement.
 #[test]
 fn squared_error_relu_with_gaussian_weights_agrees_with_the_corrected_prediction() {
-    for init in ["Xavier", "He", "N(0, 1)"] {
+    for init in [SchemeName::Xavier, SchemeName::He, SchemeName::StandardNormal] {
         let d = &row("relu", init).decades;
         let corrected = d.corrected.expect("Gaussian ReLU rows have a corrected prediction");
-        assert!(agrees(d.measured, d.se, corrected), "relu {init}: {d:?}");
+        assert!(agrees(d.measured, d.se, corrected), "relu {init:?}: {d:?}");
         assert!(d.agrees);
     }
     // And the corrected prediction is the formula's, anchored at the top.
     let s = section();
     let p = meanfield::relu_squared_error_grad(2.0, s.width, s.depth);
-    let he = &row("relu", "He").decades;
+    let he = &row("relu", SchemeName::He).decades;
     assert!((he.corrected.unwrap() - (p[0] / p[s.depth - 1]).log10()).abs() < 1e-12);
 }
 
@@ -73,7 +73,8 @@ fn every_row_agrees_with_its_prediction() {
         // The corrected prediction exists only where derived: ReLU with Gaussian weights.
         assert_eq!(
             d.corrected.is_some(),
-            c.activation == "relu" && ["Xavier", "He", "N(0, 1)"].contains(&c.init.as_str())
+            c.activation == "relu"
+                && [SchemeName::Xavier, SchemeName::He, SchemeName::StandardNormal].contains(&c.init.0)
         );
     }
 }
@@ -84,7 +85,7 @@ fn every_row_agrees_with_its_prediction() {
 #[test]
 fn vanishing_rows_have_flat_weight_gradients_because_the_forward_signal_collapses() {
     let collapse = section().collapse.as_ref().expect("there are vanishing rows");
-    let vanishing: Vec<&InitConfig> = section().configs.iter().filter(|c| c.phase == "vanishing").collect();
+    let vanishing: Vec<&InitConfig> = section().configs.iter().filter(|c| c.phase.0 == Phase::Vanishing).collect();
     assert_eq!(collapse.rows.len(), vanishing.len());
     for c in &vanishing {
         let name = format!("{} {}", c.activation, c.init);
@@ -107,10 +108,32 @@ fn vanishing_rows_have_flat_weight_gradients_because_the_forward_signal_collapse
 fn vanishing_rows_have_negative_slopes_and_exploding_rows_positive() {
     for c in &section().configs {
         let slope = c.measured_slope.expect("finite layers");
-        match c.phase.as_str() {
-            "vanishing" => assert!(slope < 0.0 && c.decades.measured < 0.0, "{} {}", c.activation, c.init),
-            "exploding" => assert!(slope > 0.0 && c.decades.measured > 0.0, "{} {}", c.activation, c.init),
-            _ => {}
+        match c.phase.0 {
+            Phase::Vanishing => assert!(slope < 0.0 && c.decades.measured < 0.0, "{} {}", c.activation, c.init),
+            Phase::Exploding => assert!(slope > 0.0 && c.decades.measured > 0.0, "{} {}", c.activation, c.init),
+            Phase::Critical => {}
         }
     }
+}
+
+/// The χ₁ figure's claim: each row's measured per-layer factor (probe seed, layers D − 1 → 1)
+/// sits on mean field's curve for networks of this depth — by the report's agreement rule spread
+/// over the D − 2 steps — and the asymptotic χ₁ is not that curve where q_l is still moving
+/// (tanh at σ_w² = 1: q_l → 0 only like 1/(2l)).
+#[test]
+fn measured_per_layer_factors_sit_on_mean_fields_curve_at_this_depth() {
+    let s = section();
+    let steps = (s.depth - 2) as f64;
+    for c in &s.configs {
+        let activation = dense_init::ACTIVATIONS.into_iter().find(|a| a.name() == c.activation).unwrap();
+        let predicted = dense_init::hidden_factor(activation, c.sigma_w2, s.depth).unwrap().log10();
+        let measured = dense_init::measured_hidden_factor(c).unwrap().log10();
+        let tolerance = 0.15f64.max(3.0 * c.probe_decades.se) / steps;
+        assert!((measured - predicted).abs() <= tolerance, "{} {}: {measured} vs {predicted}", c.activation, c.init);
+    }
+    let curve = s.chi_curves.iter().find(|c| c.activation == "tanh").unwrap();
+    let at = |points: &[(f64, f64)]| points.iter().find(|p| p.0 == 1.0).unwrap().1;
+    assert!((at(&curve.chi_1) - 1.0).abs() < 1e-12);
+    // Further below χ₁ than the agreement rule allows: the dots could not sit on χ₁'s curve.
+    assert!(at(&curve.at_depth).log10() < -0.15 / steps, "{}", at(&curve.at_depth));
 }

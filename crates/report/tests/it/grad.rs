@@ -3,8 +3,8 @@
 
 use crate::cli_run::{assert_bad_input, report, temp_file};
 use proptest::prelude::*;
-use scalar::Activation;
 use scalar::dense::{Dense, DenseLayer, Loss};
+use scalar::{Activation, Skip};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -19,6 +19,8 @@ fn unique(stem: &str) -> String {
 struct ModelCase {
     layers: Vec<DenseLayer>,
     shortcut: Option<usize>,
+    /// The `"skip"` field, if written (only with a shortcut).
+    skip: Option<Skip>,
     input: Vec<Vec<f64>>,
     target: Vec<Vec<f64>>,
     loss: Loss,
@@ -41,6 +43,9 @@ impl ModelCase {
                            "leaky_slope": 0.125});
         if let Some(s) = self.shortcut {
             v["shortcut"] = json!(s);
+        }
+        if let Some(skip) = self.skip {
+            v["skip"] = json!(report::model::skip_name(skip));
         }
         if self.loss == Loss::BinaryCrossEntropy {
             v["loss"] = json!("bce");
@@ -85,15 +90,19 @@ fn model_case_strategy() -> impl Strategy<Value = ModelCase> {
             matrix_strategy(batch, widths[0]),
             matrix_strategy(batch, widths[n_layers]),
             any::<bool>(),
+            prop_oneof![Just(None), Just(Some(Skip::PreActivation)), Just(Some(Skip::Identity))],
         )
-            .prop_map(|(mut layers, shortcut, input, target, bce)| {
+            .prop_map(move |(mut layers, shortcut, input, target, bce, skip)| {
                 let loss = if bce {
                     layers.last_mut().unwrap().activation = Activation::Sigmoid;
                     Loss::BinaryCrossEntropy
                 } else {
                     Loss::SquaredError
                 };
-                ModelCase { layers, shortcut, input, target, loss }
+                // `skip` only beside a shortcut; bce refuses an identity shortcut into its output.
+                let into_top = shortcut.is_some_and(|s| n_layers % s == 0 && widths[n_layers - s] == widths[n_layers]);
+                let skip = shortcut.and(skip).filter(|&k| !(bce && k == Skip::Identity && into_top));
+                ModelCase { layers, shortcut, skip, input, target, loss }
             })
     })
 }
@@ -109,6 +118,7 @@ proptest! {
         let printed: Value = serde_json::from_str(&run.stdout).unwrap();
         let oracle = Dense::new(case.layers.clone(), case.shortcut)
             .unwrap()
+            .with_skip(case.skip.unwrap_or_default())
             .gradients(&case.input, &case.target, case.loss)
             .unwrap();
         prop_assert_eq!(printed["loss"].as_f64().unwrap().to_bits(), oracle.loss.to_bits());
@@ -236,6 +246,21 @@ const BAD_MODELS: &[(&str, &str, &[&str])] = &[
         "unknown-loss",
         r#"{"layers": [{"weight": [[1]], "activation": "tanh"}], "loss": "mse", "input": [[1]], "target": [[0]]}"#,
         &["FILE: loss: unknown name \"mse\" (expected squared_error or bce)"],
+    ),
+    (
+        "unknown-skip",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh"}], "shortcut": 1, "skip": "post", "input": [[1]], "target": [[0]]}"#,
+        &["FILE: skip: unknown name \"post\" (expected pre_activation or identity)"],
+    ),
+    (
+        "skip-without-shortcut",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh"}], "skip": "identity", "input": [[1]], "target": [[0]]}"#,
+        &["FILE: skip: \"identity\" needs a \"shortcut\" span"],
+    ),
+    (
+        "bce-identity-skip",
+        r#"{"layers": [{"weight": [[1]], "activation": "sigmoid"}], "shortcut": 1, "skip": "identity", "loss": "bce", "input": [[1]], "target": [[0]]}"#,
+        &["FILE: skip: bce needs layer 1's sigmoid output, but an identity shortcut adds a_0 to it"],
     ),
     (
         "bce-tanh",

@@ -31,8 +31,8 @@ fn the_markdown_renders_as_written_with_no_stray_emphasis() {
 #[test]
 fn the_page_holds_every_figure_and_fetches_nothing() {
     let report = sections::compute(&Config::new(1, true));
-    let figures = render::svg::decay_plots(&report.decay);
-    let md = render::markdown(&report, Some("plots"));
+    let figures = render::svg::figures(&report);
+    let md = render::markdown_with(&report, Some("plots"), render::Detail::Full);
     let page = html::page(&md, &figures);
     let images = Parser::new(&md).filter(|e| matches!(e, Event::Start(Tag::Image { .. }))).count();
     assert!(images > 0);
@@ -64,4 +64,22 @@ fn figure_svg_snapshot() {
         rules: vec![Rule { y: 1e-5, label: "a format's smallest normal".into() }],
     };
     insta::assert_snapshot!("figure_all_marks", figure.svg().expect("data to draw"));
+}
+
+/// Logarithmic on both axes, as section 3's χ₁ against σ_w²: pinned byte for byte.
+#[test]
+fn figure_svg_snapshot_log_log() {
+    let curve: Vec<(f64, f64)> = (-4..=8i32).map(|k| (2f64.powi(k), 2f64.powi(k) / 2.0)).collect();
+    let figure = Figure {
+        title: "χ₁ against σ_w²".into(),
+        subtitle: "a curve, dots on it, the critical line".into(),
+        x: Axis::log10("σ_w²"),
+        y: Axis::log10("χ₁"),
+        series: vec![
+            Series::new("χ₁", Mark::Line, 0, curve),
+            Series::new("measured", Mark::Dots, 0, vec![(1.0 / 3.0, 1.0 / 6.0), (2.0, 1.0), (32.0, 16.0)]),
+        ],
+        rules: vec![Rule { y: 1.0, label: "critical".into() }],
+    };
+    insta::assert_snapshot!("figure_log_log", figure.svg().expect("data to draw"));
 }

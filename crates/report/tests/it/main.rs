@@ -17,4 +17,5 @@ mod references;
 mod remedies;
 mod report;
 mod robustness;
+mod shortcuts;
 mod symptoms;

@@ -53,6 +53,20 @@ fn tanh_at_unit_weight_variance_has_fixed_point_zero_not_the_iterations_last_val
     assert_eq!(fixed_point(Activation::Relu, 1.0, 0.0).0, FixedPoint::Zero);
 }
 
+/// Below He, ReLU's q_l falls to 0, but every layer with q_l > 0 still passes half its units:
+/// χ₁ is the limit χ(0⁺) = σ_w²/2, not χ(0) = σ_w²·relu′(0)² = 0 (which the report once printed,
+/// a gradient vanishing in one layer).
+#[test]
+fn relu_below_he_has_chi_one_half_sigma_w_squared_at_its_zero_fixed_point() {
+    for sigma_w2 in [1.0 / 3.0, 1.0, 1.5] {
+        let (q, chi_1) = fixed_point(Activation::Relu, sigma_w2, 0.0);
+        assert_eq!(q, FixedPoint::Zero);
+        assert!((chi_1 - sigma_w2 / 2.0).abs() < 1e-12, "σ_w² = {sigma_w2}: χ₁ = {chi_1}");
+    }
+    // Where φ′ is continuous at 0 the limit is σ_w²·φ′(0)² (tanh: σ_w²).
+    assert!((fixed_point(Activation::Tanh, 0.5, 0.0).1 - 0.5).abs() < 1e-12);
+}
+
 /// At infinite width and σ_w² = 2 the squared-error moment has the closed form
 /// E‖∂S/∂a_l‖²/n = 2 + 8(D − l) for l < D and 3 at the top (`docs/derivation.md`): the second
 /// moment of the Jacobian's spectrum, linear in depth, where mean field predicts 2 at every l < D.

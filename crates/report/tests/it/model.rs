@@ -74,6 +74,7 @@ fn optional_fields_take_their_documented_defaults() {
     let model = Model::from_json(text, "m.json").unwrap();
     assert_eq!(model.loss(), scalar::dense::Loss::SquaredError);
     assert_eq!(model.net().shortcut(), None);
+    assert_eq!(model.net().skip(), scalar::Skip::PreActivation);
     assert_eq!(model.net().layers()[0].bias, None);
     assert_eq!(
         model.net().layers()[0].activation,
@@ -97,4 +98,34 @@ fn the_tape_estimate_grows_with_parameters_and_samples() {
     let per_node = report::model::TAPE_BYTES_PER_NODE;
     assert_eq!(one.tape_bytes_estimate(), (8 + 31) * per_node);
     assert_eq!(two.tape_bytes_estimate() - one.tape_bytes_estimate(), 31 * per_node);
+}
+
+/// `"skip"` picks where the shortcut joins; a file without it means the pre-activation form (what
+/// every model file meant before the field existed), and the two forms give other gradients.
+#[test]
+fn skip_names_the_form_and_defaults_to_pre_activation() {
+    let text = |skip: Option<&str>| {
+        let mut v = serde_json::json!({
+            "layers": [{"weight": [[1, 0.5], [0.25, -1]], "activation": "tanh"},
+                       {"weight": [[0.5, 1], [-1, 0.75]], "activation": "sigmoid"}],
+            "shortcut": 1, "input": [[1, -0.5]], "target": [[0, 1]]
+        });
+        if let Some(name) = skip {
+            v["skip"] = serde_json::json!(name);
+        }
+        v.to_string()
+    };
+    let parse = |skip| Model::from_json(&text(skip), "m.json").unwrap();
+    let (absent, pre, identity) = (parse(None), parse(Some("pre_activation")), parse(Some("identity")));
+    assert_eq!(absent, pre);
+    assert_eq!(identity.net().skip(), scalar::Skip::Identity);
+    assert_eq!(
+        report::model::SKIP_NAMES.map(|n| parse(Some(n)).net().skip()),
+        [scalar::Skip::PreActivation, scalar::Skip::Identity]
+    );
+    for skip in [scalar::Skip::PreActivation, scalar::Skip::Identity] {
+        assert_eq!(parse(Some(report::model::skip_name(skip))).net().skip(), skip);
+    }
+    let grads = |m: &Model| report::reference::model_gradients(m).unwrap().layers;
+    assert_ne!(grads(&pre), grads(&identity));
 }

@@ -3,6 +3,7 @@
 //! in Markdown and structured in JSON; and the header leaves sample counts to the sections.
 
 use report::render;
+use report::sections::dense_init::SchemeName;
 use report::sections::references::{self, ClaimKind, Paper, References};
 use report::sections::remedies::Remedy;
 use report::sections::{self, Config, Report};
@@ -28,8 +29,8 @@ fn every_claims_ours_follows_the_report_data() {
         let mut changed = report.clone();
         // Move the one number the claim reads, by a factor no computation would hit by chance.
         const F: f64 = 1.375;
-        let find = |r: &mut Report, activation: &str, init: &str| -> usize {
-            r.dense_init.configs.iter().position(|c| c.activation == activation && c.init == init).unwrap()
+        let find = |r: &mut Report, activation: &str, init: SchemeName| -> usize {
+            r.dense_init.configs.iter().position(|c| c.activation == activation && c.init.0 == init).unwrap()
         };
         let expected = match kind {
             ClaimKind::ExponentialDecay => {
@@ -45,8 +46,8 @@ fn every_claims_ours_follows_the_report_data() {
             }
             ClaimKind::GlorotVariance | ClaimKind::TanhCritical | ClaimKind::HeVariance | ClaimKind::ReluCritical => {
                 let (activation, init) = match kind {
-                    ClaimKind::GlorotVariance | ClaimKind::TanhCritical => ("tanh", "Xavier"),
-                    _ => ("relu", "He"),
+                    ClaimKind::GlorotVariance | ClaimKind::TanhCritical => ("tanh", SchemeName::Xavier),
+                    _ => ("relu", SchemeName::He),
                 };
                 let k = find(&mut changed, activation, init);
                 let c = &mut changed.dense_init.configs[k];
@@ -59,7 +60,7 @@ fn every_claims_ours_follows_the_report_data() {
                 *v
             }
             ClaimKind::GradientRateIsChi => {
-                let k = find(&mut changed, "tanh", "U[±1/√n]");
+                let k = find(&mut changed, "tanh", SchemeName::Uniform);
                 let slope = changed.dense_init.configs[k].measured_slope.as_mut().unwrap();
                 *slope *= F;
                 *slope
@@ -90,7 +91,12 @@ fn the_paper_numbers_that_are_predictions_follow_our_setting() {
     let report = quick();
     let paper = |r: &Report, kind: ClaimKind| claims_of(r).claims.iter().find(|c| c.kind == kind).unwrap().paper_number;
     let mut changed = report.clone();
-    let k = changed.dense_init.configs.iter().position(|c| c.activation == "tanh" && c.init == "U[±1/√n]").unwrap();
+    let k = changed
+        .dense_init
+        .configs
+        .iter()
+        .position(|c| c.activation == "tanh" && c.init.0 == SchemeName::Uniform)
+        .unwrap();
     changed.dense_init.configs[k].chi_1 = 0.01;
     assert_eq!(paper(&changed, ClaimKind::GradientRateIsChi), Some(-2.0));
     changed.remedies.steps *= 2;

@@ -42,7 +42,7 @@ fn docs_report_md_and_its_plots_are_current() {
         committed == render::markdown(&report, Some("plots")),
         "docs/report.md is stale: regenerate it with `{REGENERATE}`"
     );
-    for (name, svg) in render::svg::decay_plots(&report.decay) {
+    for (name, svg) in render::svg::figures(&report) {
         let committed = std::fs::read_to_string(format!("{docs}/plots/{name}")).unwrap_or_default();
         assert!(committed == svg, "docs/plots/{name} is stale or missing: regenerate it with `{REGENERATE}`");
     }
@@ -164,7 +164,7 @@ fn dense_init_weight_gradients_are_the_oracles() {
     let scheme = sections::dense_init::schemes(width)[0];
     let (name, init) = (scheme.name, scheme.init);
     for activation in sections::dense_init::ACTIVATIONS {
-        let measured = section.configs.iter().find(|c| c.init == name && c.activation == activation.name()).unwrap();
+        let measured = section.configs.iter().find(|c| c.init.0 == name && c.activation == activation.name()).unwrap();
         let mut sums = vec![0.0; depth];
         for k in 0..nets {
             let mut rng = sections::stream_rng(config.seed, Stream::DenseInit { scheme: scheme.stream }, k as u64);

@@ -48,7 +48,7 @@ fn a_report_with_absurd_work_is_refused_with_the_estimate() {
     // oracle's `Ext` arithmetic reaches on one thread.
     assert_refused(
         &["--samples", "100000", "--max-depth", "1000000", "--threads", "1"],
-        &["1.5e12 chain layers", "layers/s", "over the time budget of 60 min", "--time-budget-minutes"],
+        &["1.6e12 chain layers", "layers/s", "over the time budget of 60 min", "--time-budget-minutes"],
     );
     assert_refused(&["--quick", "--time-budget-minutes", "0"], &["over the time budget of 0 min"]);
 }
@@ -64,6 +64,31 @@ fn the_time_estimate_divides_the_work_by_the_rate_and_the_threads() {
     assert!(budget::check_report_with_rate(&config, 2, budget, at_budget).is_ok());
     let message = budget::check_report_with_rate(&config, 2, budget, at_budget * 0.99).unwrap_err().to_string();
     assert!(message.contains("at least 61 s") && message.contains("over the time budget of 1 min"), "{message}");
+}
+
+#[test]
+fn the_time_estimate_counts_every_chain_the_decay_section_differentiates() {
+    use report::budget;
+    use report::sections::{Config, decay};
+    // The chain layers the section reports having differentiated: each configuration's samples
+    // at the full depth, and the survival table's chains at each of its depths.
+    let counted = |configs: usize, samples: usize, depth: usize, survival: &decay::survival::Survival| {
+        (configs * samples * depth) as u128
+            + survival.rows.iter().map(|r| (r.depth * survival.chains) as u128).sum::<u128>()
+    };
+    let quick = Config::new(1, true);
+    let d = decay::compute(&quick);
+    assert_eq!(d.configs.len(), budget::DECAY_CONFIGS);
+    assert_eq!(budget::estimate(&quick, 1).1, counted(d.configs.len(), d.samples, d.max_depth, &d.survival));
+    // The default run: the same configurations; its survival table alone (the chains are the
+    // flags' business, counted above by the same formula).
+    let default = Config::new(1, false);
+    let survival = decay::survival::compute(&default);
+    assert_eq!(
+        budget::estimate(&default, 1).1,
+        counted(budget::DECAY_CONFIGS, default.samples, default.max_depth, &survival)
+    );
+    assert_eq!(budget::survival_work(&default), counted(0, 0, 0, &survival));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use scalar::chain::Chain;
 use scalar::dense::{Dense, DenseLayer, Loss};
-use scalar::{Activation, Error};
+use scalar::{Activation, Error, Skip};
 
 fn layer(weight: Vec<Vec<f64>>, bias: Option<Vec<f64>>, activation: Activation) -> DenseLayer {
     DenseLayer { weight, bias, activation }
@@ -47,28 +47,37 @@ fn batch() -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
 
 #[test]
 fn gradients_match_central_differences_for_both_losses() {
-    let net = small_net();
-    let (x, t) = batch();
     for loss in [Loss::SquaredError, Loss::BinaryCrossEntropy] {
-        let g = net.gradients(&x, &t, loss).unwrap();
-        let loss_at = |net: &Dense| net.gradients(&x, &t, loss).unwrap().loss;
-        for (l, lw) in g.weight.iter().enumerate() {
-            for (j, row) in lw.iter().enumerate() {
-                for (i, &claimed) in row.iter().enumerate() {
-                    let h = 1e-5;
-                    let mut layers = net.layers().to_vec();
-                    layers[l].weight[j][i] += h;
-                    let up = loss_at(&Dense::new(layers.clone(), net.shortcut()).unwrap());
-                    layers[l].weight[j][i] -= 2.0 * h;
-                    let down = loss_at(&Dense::new(layers, net.shortcut()).unwrap());
-                    let numeric = (up - down) / (2.0 * h);
-                    // O(h²) truncation ≈ 1e−10 here, round-off ≈ ε/h ≈ 1e−11.
-                    assert!(
-                        (claimed - numeric).abs() < 1e-8,
-                        "{loss:?} layer {} W[{j}][{i}]: {claimed} vs {numeric}",
-                        l + 1
-                    );
-                }
+        assert_matches_central_differences(&small_net(), loss);
+    }
+}
+
+/// Every weight gradient of `net` (its shortcut and skip kept) against a central difference of
+/// its loss on [`batch`].
+fn assert_matches_central_differences(net: &Dense, loss: Loss) {
+    let (x, t) = batch();
+    let g = net.gradients(&x, &t, loss).unwrap();
+    let loss_at = |layers: Vec<DenseLayer>| {
+        let perturbed = Dense::new(layers, net.shortcut()).unwrap().with_skip(net.skip());
+        perturbed.gradients(&x, &t, loss).unwrap().loss
+    };
+    for (l, lw) in g.weight.iter().enumerate() {
+        for (j, row) in lw.iter().enumerate() {
+            for (i, &claimed) in row.iter().enumerate() {
+                let h = 1e-5;
+                let mut layers = net.layers().to_vec();
+                layers[l].weight[j][i] += h;
+                let up = loss_at(layers.clone());
+                layers[l].weight[j][i] -= 2.0 * h;
+                let down = loss_at(layers);
+                let numeric = (up - down) / (2.0 * h);
+                // O(h²) truncation ≈ 1e−10 here, round-off ≈ ε/h ≈ 1e−11.
+                assert!(
+                    (claimed - numeric).abs() < 1e-8,
+                    "{loss:?}, {:?} layer {} W[{j}][{i}]: {claimed} vs {numeric}",
+                    net.skip(),
+                    l + 1
+                );
             }
         }
     }
@@ -262,4 +271,78 @@ fn shortcut_spans_and_layer_shapes_are_checked() {
         msg(Dense::new(vec![layer(vec![vec![1.0]], None, Activation::Relu), nan_slope], None))
             .contains("layer 2 leaky_relu slope")
     );
+}
+
+/// [`hand_worked_net`]'s layers with a span-1 identity skip, a_l = a_{l−1} + f(z_l) (both layers
+/// receive one: all widths are 2), worked by hand with t = ((5, 2), (−1, 2)):
+///
+/// ```text
+/// x = (1, 2):    z_1 = (9/8, 1/2),   a_1 = x + z_1 = (17/8, 5/2);
+///                z_2 = (27/8, −143/32), a_2 = a_1 + relu(z_2) = (11/2, 5/2)
+/// x = (−1, 1/2): z_1 = (−1/4, 11/8), a_1 = (−5/4, 15/8);  z_2 = (−5/16, −65/16) < 0, a_2 = a_1
+/// r = y − t = (1/2, 1/2), (−1/4, −1/8);  L = (1/4 + 1/4 + 1/16 + 1/64)/2 = 37/128
+/// G_2 = 2r = (1, 1), (−1/2, −1/4);  Δ_2 = G_2 ⊙ relu′(z_2) = (1, 0), (0, 0)
+/// G_1 = G_2 + Δ_2·W_2 = (2, 3/2), (−1/2, −1/4)   (the identity path passes G_2, not Δ_2)
+/// ```
+fn hand_worked_identity_net() -> Dense {
+    Dense::new(hand_worked_net().layers().to_vec(), Some(1)).unwrap().with_skip(Skip::Identity)
+}
+
+#[test]
+fn forward_of_the_hand_worked_identity_net_is_exact() {
+    let x = vec![vec![1.0, 2.0], vec![-1.0, 0.5]];
+    let y = hand_worked_identity_net().forward(&x).unwrap();
+    assert_eq!(y, vec![vec![5.5, 2.5], vec![-1.25, 1.875]]);
+}
+
+#[test]
+fn gradients_of_the_hand_worked_identity_net_are_exact() {
+    // ∂S/∂W_2 = Δ_2ᵀ·a_1: row 0 = 1·(17/8, 5/2), row 1 = 0; ∂S/∂b_2 = (1, 0).
+    // Δ_1 = G_1 (identity activation): ∂S/∂W_1 = Δ_1ᵀ·x = [[5/2, 15/4], [7/4, 23/8]],
+    // ∂S/∂b_1 = (3/2, 5/4). Every gradient is ∂S/∂θ divided by B = 2.
+    let net = hand_worked_identity_net();
+    let (x, t) = (vec![vec![1.0, 2.0], vec![-1.0, 0.5]], vec![vec![5.0, 2.0], vec![-1.0, 2.0]]);
+    let g = net.gradients(&x, &t, Loss::SquaredError).unwrap();
+    assert_eq!(g.loss, 37.0 / 128.0);
+    assert_eq!(g.bias, vec![vec![0.75, 0.625], vec![0.5, 0.0]]);
+    assert_eq!(g.weight, vec![vec![vec![1.25, 1.875], vec![0.875, 1.4375]], vec![vec![1.0625, 1.25], vec![0.0, 0.0]]]);
+    // The pre-activation form of the same layers passes Δ_2 = (1, 0) down the shortcut instead of
+    // G_2 = (1, 1): another G_1, other first-layer gradients.
+    let pre = Dense::new(net.layers().to_vec(), Some(1)).unwrap();
+    assert_ne!(pre.gradients(&x, &t, Loss::SquaredError).unwrap().weight[0], g.weight[0]);
+}
+
+#[test]
+fn identity_skip_matches_central_differences() {
+    assert_matches_central_differences(&small_net().with_skip(Skip::Identity), Loss::SquaredError);
+}
+
+#[test]
+fn skip_defaults_to_pre_activation_and_with_skip_sets_it() {
+    let net = small_net();
+    assert_eq!(net.skip(), Skip::PreActivation);
+    assert_eq!(net.clone().with_skip(Skip::PreActivation), net);
+    let identity = net.clone().with_skip(Skip::Identity);
+    assert_eq!(identity.skip(), Skip::Identity);
+    assert_eq!((identity.shortcut(), identity.shortcut_layers()), (Some(1), vec![2]));
+    // Without a shortcut the form changes nothing.
+    let plain = Dense::new(net.layers().to_vec(), None).unwrap();
+    let (x, t) = batch();
+    assert_eq!(
+        plain.clone().with_skip(Skip::Identity).gradients(&x, &t, Loss::SquaredError).unwrap(),
+        plain.gradients(&x, &t, Loss::SquaredError).unwrap()
+    );
+}
+
+#[test]
+fn cross_entropy_refuses_an_identity_shortcut_into_the_output_layer() {
+    // small_net's shortcut reaches layer 2 only: its sigmoid output stays a probability.
+    let (x, t) = batch();
+    assert!(small_net().with_skip(Skip::Identity).gradients(&x, &t, Loss::BinaryCrossEntropy).is_ok());
+    let sig = |w: Vec<Vec<f64>>| layer(w, None, Activation::Sigmoid);
+    let net = Dense::new(vec![sig(vec![vec![0.5, 0.25]; 2]), sig(vec![vec![1.0, -1.0]; 2])], Some(1)).unwrap();
+    let (x, t) = (vec![vec![1.0, 2.0]], vec![vec![1.0, 0.0]]);
+    assert!(net.gradients(&x, &t, Loss::BinaryCrossEntropy).is_ok());
+    let err = net.with_skip(Skip::Identity).gradients(&x, &t, Loss::BinaryCrossEntropy).unwrap_err();
+    assert!(err.to_string().contains("loss") && err.to_string().contains("identity"), "{err}");
 }

@@ -1,5 +1,6 @@
 //! Backward, layer L down to 1: Δ_l = G_l ⊙ D_l, ∂S/∂W_l = A_{l−1}ᵀ·Δ_l, ∂S/∂b_l = Σ_b Δ_l[b],
-//! G_{l−1} (+)= Δ_l·W_lᵀ (and G_{l−s} += Δ_l through a shortcut); then the statistics finished.
+//! G_{l−1} (+)= Δ_l·W_lᵀ (and through a shortcut G_{l−s} += Δ_l, pre-activation, or += G_l,
+//! identity); then the statistics finished.
 
 use super::*;
 
@@ -12,6 +13,19 @@ impl<T: Real> Dense<T> {
             let layer = &self.layers[idx];
             let (n_in, n_out) = (layer.n_in, layer.n_out);
             let is_bce_top = idx + 1 == n_layers && ws.z_last.len() == ws.g[idx].len();
+            // G_{l−s} (s = the span, 1 without shortcuts), which this layer's shortcut or product
+            // is the first to write, gets the buffer of Δ_{l+1}, used up in the previous step
+            // (see `Workspace::g`): without shortcuts G_{l−1}, whose product then overwrites it
+            // whole, in cache. Its capacity fits any layer: no allocation.
+            let window = self.g_window();
+            if idx >= window && idx + 1 < n_layers {
+                ws.g.swap(idx - window, idx + 1);
+                ws.g[idx - window].resize(batch * self.layers[idx - window].n_out, T::ZERO);
+            }
+            // An identity shortcut passes G_l itself down, before it becomes Δ_l.
+            if let Some(from) = self.identity_from(idx) {
+                add_shortcut(ws, idx, from);
+            }
             // Δ_l = G_l ⊙ D_l (already Δ for cross-entropy's top layer, or written by the
             // product that made G_l); with statistics, G_l is summarised in the same pass.
             let multiply = !is_bce_top && !ws.delta_ready[idx];
@@ -39,28 +53,12 @@ impl<T: Real> Dense<T> {
             if multiply && !gather {
                 hadamard(&mut ws.g[idx], &ws.d[idx]);
             }
-            // G_{l−s} (s = the span, 1 without shortcuts), which this layer's shortcut or product
-            // is the first to write, gets the buffer of Δ_{l+1}, used up in the previous step
-            // (see `Workspace::g`): without shortcuts G_{l−1}, whose product then overwrites it
-            // whole, in cache. Its capacity fits any layer: no allocation.
-            let window = self.g_window();
-            if idx >= window && idx + 1 < n_layers {
-                ws.g.swap(idx - window, idx + 1);
-                ws.g[idx - window].resize(batch * self.layers[idx - window].n_out, T::ZERO);
+            // A pre-activation shortcut passes Δ_l down.
+            if let Some(from) = self.pre_activation_from(idx) {
+                add_shortcut(ws, idx, from);
             }
             let (lower, upper) = ws.g.split_at_mut(idx);
             let delta: &[T] = &upper[0];
-            if let Some(from) = self.shortcut_from[idx] {
-                if from > 0 {
-                    let target = &mut lower[from - 1];
-                    if ws.pending[from - 1] {
-                        target.iter_mut().zip(delta).for_each(|(t, &v)| *t += v);
-                    } else {
-                        target.copy_from_slice(delta);
-                        ws.pending[from - 1] = true;
-                    }
-                }
-            }
             let a_in: &[T] = if idx == 0 { x } else { &ws.a[idx - 1] };
             let gw = &mut ws.grads.weight[idx];
             let gb = &mut ws.grads.bias[idx];
@@ -104,9 +102,12 @@ impl<T: Real> Dense<T> {
                 None
             };
             // G_{l−1} is complete once this product is stored (shortcuts only reach down), so
-            // unless it also holds a shortcut's part or statistics need G itself, the store
-            // writes Δ_{l−1} = G_{l−1} ⊙ D_{l−1} at once.
-            let d_below: Option<&[T]> = (idx > 0 && !ws.pending[idx - 1] && !gather).then(|| &ws.d[idx - 1][..]);
+            // unless it also holds a shortcut's part, statistics need G itself, or layer l − 1's
+            // identity shortcut must pass G_{l−1} down, the store writes Δ_{l−1} = G_{l−1} ⊙ D_{l−1}
+            // at once.
+            let d_below: Option<&[T]> =
+                (idx > 0 && !ws.pending[idx - 1] && !gather && self.identity_from(idx - 1).is_none())
+                    .then(|| &ws.d[idx - 1][..]);
             if let Some(ready) = ws.delta_ready.get_mut(idx.wrapping_sub(1)) {
                 *ready = d_below.is_some();
             }
@@ -195,6 +196,23 @@ impl<T: Real> Dense<T> {
                 }
             }
         }
+    }
+}
+
+/// G_{from} += G_l (or Δ_l: whatever `ws.g[idx]` holds now) for layer `idx` + 1's shortcut from
+/// activation `from`; the first part to reach G_{from} writes it, later ones (the product's
+/// included, see `pending`) add. The input (`from` = 0) needs no gradient.
+fn add_shortcut<T: Real>(ws: &mut Workspace<T>, idx: usize, from: usize) {
+    if from == 0 {
+        return;
+    }
+    let (lower, upper) = ws.g.split_at_mut(idx);
+    let (source, target) = (&upper[0], &mut lower[from - 1]);
+    if ws.pending[from - 1] {
+        target.iter_mut().zip(source).for_each(|(t, &v)| *t += v);
+    } else {
+        target.copy_from_slice(source);
+        ws.pending[from - 1] = true;
     }
 }
 

@@ -1,5 +1,6 @@
-//! Forward: Z_l = A_{l−1}·W_l + b_l (+ the shortcut), A_l = f_l(Z_l) and D_l = f′_l(Z_l) kept for
-//! backward, per-layer statistics of A; then the loss's seed G_L (or Δ_L) and the sum S.
+//! Forward: Z_l = A_{l−1}·W_l + b_l (+ a pre-activation shortcut's A_{l−s}), A_l = f_l(Z_l)
+//! (+ an identity shortcut's A_{l−s}) and D_l = f′_l(Z_l) kept for backward, per-layer statistics;
+//! then the loss's seed G_L (or Δ_L) and the sum S.
 
 use super::*;
 
@@ -19,8 +20,9 @@ impl<T: Real> Dense<T> {
             let (done, rest) = ws.a.split_at_mut(idx);
             let a_out = &mut rest[0];
             let a_in: &[T] = if idx == 0 { x } else { &done[idx - 1] };
-            let shortcut: Option<&[T]> =
-                self.shortcut_from[idx].map(|from| if from == 0 { x } else { &done[from - 1][..] });
+            let source = |from: usize| -> &[T] { if from == 0 { x } else { &done[from - 1][..] } };
+            let shortcut: Option<&[T]> = self.pre_activation_from(idx).map(source);
+            let identity: Option<&[T]> = self.identity_from(idx).map(source);
             let d_out = &mut ws.d[idx];
             let (n_in, n_out) = (layer.n_in, layer.n_out);
             let init = match &layer.bias {
@@ -55,12 +57,21 @@ impl<T: Real> Dense<T> {
                     }
                 }
             };
+            // An identity shortcut's A_{l−s} added to f(Z) for the rows from r0.
+            let add_identity = |r0: usize, a_c: &mut [T]| {
+                if let Some(src) = identity {
+                    for (av, &sv) in a_c.iter_mut().zip(&src[r0 * n_out..]) {
+                        *av += sv;
+                    }
+                }
+            };
             // Each block: its product, its first non-finite z (flat index) and its saturated count
             // when statistics are on. Both combine in any order (the smallest index; a sum).
             let job = |r0: usize, a_c: &mut [T], d_c: &mut [T]| -> (Option<usize>, usize) {
                 z_rows(r0, a_c);
                 let bad = threshold.and_then(|_| stats::first_non_finite(a_c));
                 activate(layer.activation, a_c, d_c);
+                add_identity(r0, a_c);
                 let saturated = threshold.map_or(0, |theta| stats::saturated(layer.activation, d_c, theta));
                 (bad.map(|i| r0 * n_out + i), saturated)
             };
@@ -85,6 +96,7 @@ impl<T: Real> Dense<T> {
                 ws.z_last.clear();
                 ws.z_last.extend_from_slice(a_out);
                 activate(layer.activation, a_out, d_out);
+                add_identity(0, a_out);
                 (first, threshold.map_or(0, |theta| stats::saturated(layer.activation, d_out, theta)))
             } else if run_in_parallel(batch * n_in * n_out) {
                 let wp_next = &mut ws.wp_next;

@@ -1,13 +1,14 @@
 //! The dense engine against a hand-derived case and against the `scalar` oracle: bits wherever
 //! [`crosscheck::exactness`] vouches for them (property tests, and shortcuts of every span),
-//! normwise tolerances elsewhere. The engine on its own is `dense_engine.rs`.
+//! normwise tolerances elsewhere; both shortcut forms ([`Skip`]) drawn in every property. The
+//! engine on its own is `dense_engine.rs`.
 
 use crosscheck::exactness::{DyadicLayer, DyadicNet, FractionBits, MAX_EXACT_BITS};
 use proptest::prelude::*;
 use scalar::dense as oracle;
 use vectorised::Activation;
-use vectorised::Real;
 use vectorised::dense::{Batch, Dense, DenseLayer, Gradients, Loss, Normalisation, Workspace, flatten_rows};
+use vectorised::{Real, Skip};
 
 /// One layer in the oracle's terms: `[out][in]` weights, optional bias, activation.
 type LayerCase = (Vec<Vec<f64>>, Option<Vec<f64>>, Activation);
@@ -18,6 +19,7 @@ struct NetCase {
     n_input: usize,
     layers: Vec<LayerCase>,
     shortcut: Option<usize>,
+    skip: Skip,
     input: Vec<Vec<f64>>,
     target: Vec<Vec<f64>>,
     loss: Loss,
@@ -39,7 +41,15 @@ impl NetCase {
             Loss::BinaryCrossEntropy => oracle::Loss::BinaryCrossEntropy,
             Loss::Linear => oracle::Loss::Linear,
         };
-        oracle::Dense::new(layers, self.shortcut).unwrap().gradients(&self.input, &self.target, loss).unwrap()
+        let skip = match self.skip {
+            Skip::PreActivation => scalar::Skip::PreActivation,
+            Skip::Identity => scalar::Skip::Identity,
+        };
+        oracle::Dense::new(layers, self.shortcut)
+            .unwrap()
+            .with_skip(skip)
+            .gradients(&self.input, &self.target, loss)
+            .unwrap()
     }
 
     fn fast<T: Real>(&self, ws: &mut Workspace<T>) -> Gradients<T> {
@@ -54,7 +64,7 @@ impl NetCase {
                 DenseLayer::from_out_in(&cast(w), bias, *a).unwrap()
             })
             .collect();
-        let net = Dense::new(layers, self.shortcut).unwrap();
+        let net = Dense::new(layers, self.shortcut).unwrap().with_skip(self.skip);
         let n_out = net.output_width();
         let x = flatten_rows("input", &cast(&self.input), self.n_input).unwrap();
         let t = flatten_rows("target", &cast(&self.target), n_out).unwrap();
@@ -111,10 +121,82 @@ fn two_layer_relu_net(t: f64, loss: Loss) -> NetCase {
             (vec![vec![2.0, 4.0]], None, Activation::Identity),
         ],
         shortcut: None,
+        skip: Skip::PreActivation,
         input: vec![vec![1.0, 2.0]],
         target: vec![vec![t]],
         loss,
     }
+}
+
+/// The scalar suite's hand-worked identity-skip network (`scalar/tests/it/dense.rs`: a 2→2→2
+/// identity/ReLU net, span 1, a_l = a_{l−1} + f(z_l)), here through the engine: G_1 = G_2 + Δ_2·W_2
+/// = (2, 3/2), (−1/2, −1/4), so ∂S/∂b_1 = (3/2, 5/4) and ∂S/∂W_1 = [[5/2, 15/4], [7/4, 23/8]]
+/// ([out][in]), each over B = 2; L = 37/128.
+#[test]
+fn hand_derived_identity_skip_gradients() {
+    let case = NetCase {
+        n_input: 2,
+        layers: vec![
+            (vec![vec![0.5, 0.25], vec![-1.0, 0.75]], Some(vec![0.125, 0.0]), Activation::Identity),
+            (vec![vec![1.0, 0.5], vec![0.25, -2.0]], None, Activation::Relu),
+        ],
+        shortcut: Some(1),
+        skip: Skip::Identity,
+        input: vec![vec![1.0, 2.0], vec![-1.0, 0.5]],
+        target: vec![vec![5.0, 2.0], vec![-1.0, 2.0]],
+        loss: Loss::SquaredError,
+    };
+    for stats in [Some(0.01), None] {
+        let mut ws = Workspace::new();
+        ws.set_stats(stats).unwrap();
+        let g = case.fast::<f64>(&mut ws);
+        assert_eq!(g.loss, 37.0 / 128.0);
+        assert_eq!(g.bias, vec![vec![0.75, 0.625], vec![0.5, 0.0]]);
+        // [in][out]: W_1[i][j] = (∂S/∂W_1[j][i])/2.
+        assert_eq!(g.weight, vec![vec![1.25, 0.875, 1.875, 1.4375], vec![1.0625, 0.0, 1.25, 0.0]]);
+    }
+}
+
+/// Binary cross-entropy is refused by both engines when an identity shortcut reaches the sigmoid
+/// output layer (the output is then no probability), and accepted in the pre-activation form.
+#[test]
+fn identity_shortcut_into_cross_entropy_is_refused_by_both() {
+    let sig = |w: Vec<Vec<f64>>| (w, None, Activation::Sigmoid);
+    let mut case = NetCase {
+        n_input: 2,
+        layers: vec![sig(vec![vec![0.5, 0.25]; 2]), sig(vec![vec![1.0, -1.0]; 2])],
+        shortcut: Some(1),
+        skip: Skip::PreActivation,
+        input: vec![vec![1.0, 2.0]],
+        target: vec![vec![1.0, 0.0]],
+        loss: Loss::BinaryCrossEntropy,
+    };
+    assert_eq!(case.fast::<f64>(&mut Workspace::new()).loss, case.oracle().loss);
+    case.skip = Skip::Identity;
+    let net = Dense::new(
+        case.layers.iter().map(|(w, b, a)| DenseLayer::from_out_in(w, b.clone(), *a).unwrap()).collect(),
+        Some(1),
+    )
+    .unwrap()
+    .with_skip(Skip::Identity);
+    let (x, t) = ([1.0, 2.0], [1.0, 0.0]);
+    let err = net
+        .gradients(
+            Batch::new(&x, 1, 2).unwrap(),
+            Batch::new(&t, 1, 2).unwrap(),
+            Loss::BinaryCrossEntropy,
+            Normalisation::PerSample,
+            &mut Workspace::new(),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("identity"), "{err}");
+    let oracle_layers = case
+        .layers
+        .iter()
+        .map(|(w, b, a)| oracle::DenseLayer { weight: w.clone(), bias: b.clone(), activation: super::to_oracle(*a) })
+        .collect();
+    let oracle_net = oracle::Dense::new(oracle_layers, Some(1)).unwrap().with_skip(scalar::Skip::Identity);
+    assert!(oracle_net.gradients(&case.input, &case.target, oracle::Loss::BinaryCrossEntropy).is_err());
 }
 
 #[test]
@@ -160,7 +242,8 @@ fn exact_activation_strategy() -> impl Strategy<Value = Activation> {
 /// The one exactness bound ([`crosscheck::exactness`]) for a case of this file: inputs, biases
 /// and targets are sixteenths in [−1, 1], weights halves, leaky slopes ¼ or ½, and the loss is a
 /// mean over the batch. At most [`MAX_EXACT_BITS`] means every operation of the loss and its
-/// gradient is exact in `f64`, in any summation order.
+/// gradient is exact in `f64`, in any summation order. The bound holds for either [`Skip`] (see
+/// `crosscheck::exactness`), so the case's form is not an input.
 fn exact_bits(case: &NetCase) -> f64 {
     let layers: Vec<DyadicLayer> =
         case.layers.iter().map(|(w, b, a)| (w.clone(), b.clone(), super::to_oracle(*a))).collect();
@@ -169,14 +252,20 @@ fn exact_bits(case: &NetCase) -> f64 {
         .exact_bits()
 }
 
+/// Both shortcut forms, equally often.
+fn skip_strategy() -> impl Strategy<Value = Skip> {
+    prop_oneof![Just(Skip::PreActivation), Just(Skip::Identity)]
+}
+
 fn exact_case_strategy() -> impl Strategy<Value = NetCase> {
     (
         1usize..=8,
         proptest::collection::vec((1usize..=8, exact_activation_strategy(), any::<bool>()), 1..=12),
         prop_oneof![Just(None), (1usize..=4).prop_map(Some)],
         prop_oneof![Just(1usize), Just(2), Just(4), Just(8)],
+        skip_strategy(),
     )
-        .prop_flat_map(|(n_input, shape, shortcut, batch)| {
+        .prop_flat_map(|(n_input, shape, shortcut, batch, skip)| {
             let mut fan_in = n_input;
             let layers: Vec<_> = shape
                 .iter()
@@ -199,9 +288,10 @@ fn exact_case_strategy() -> impl Strategy<Value = NetCase> {
                 Just(shortcut),
                 proptest::collection::vec(proptest::collection::vec(sixteenths(), n_input), batch),
                 proptest::collection::vec(proptest::collection::vec(sixteenths(), n_out), batch),
+                Just(skip),
             )
         })
-        .prop_map(|(n_input, mut layers, shortcut, input, mut target)| {
+        .prop_map(|(n_input, mut layers, shortcut, input, mut target, skip)| {
             // Keep the deepest prefix whose every operation is provably exact (see exact_bits).
             loop {
                 let n_out = layers.last().map_or(0, |(w, _, _)| w.len());
@@ -209,6 +299,7 @@ fn exact_case_strategy() -> impl Strategy<Value = NetCase> {
                     n_input,
                     layers: layers.clone(),
                     shortcut: shortcut.filter(|&s| s <= layers.len()),
+                    skip,
                     input: input.clone(),
                     target: target.iter().map(|r| r[..n_out.min(r.len())].to_vec()).collect(),
                     loss: Loss::SquaredError,
@@ -232,12 +323,16 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// Dyadic inputs, relu/leaky/identity, squared error: every operation is exact (checked by
-    /// `exact_bits`), so any summation order gives the oracle's bits.
+    /// `exact_bits`), so any summation order gives the oracle's bits — with statistics (G kept
+    /// whole for its summary) and without (a product may store Δ = G ⊙ D at once, except where
+    /// an identity shortcut needs G).
     #[test]
-    fn exact_domain_gradients_are_bit_identical_to_scalar(case in exact_case_strategy()) {
+    fn exact_domain_gradients_are_bit_identical_to_scalar(case in exact_case_strategy(), stats in any::<bool>()) {
         prop_assume!(exact_bits(&case) <= MAX_EXACT_BITS);
         let want = case.oracle();
-        let got = case.fast::<f64>(&mut Workspace::new());
+        let mut ws = Workspace::new();
+        ws.set_stats(stats.then_some(0.01)).unwrap();
+        let got = case.fast::<f64>(&mut ws);
         prop_assert_eq!(got.loss.to_bits(), want.loss.to_bits());
         for l in 0..case.layers.len() {
             let w = oracle_weight_in_out(&want, l);
@@ -332,8 +427,9 @@ fn case_strategy(activation: BoxedStrategy<Activation>) -> impl Strategy<Value =
         prop_oneof![Just(None), (1usize..=4).prop_map(Some)],
         1usize..=9,
         prop_oneof![Just(Loss::SquaredError), Just(Loss::BinaryCrossEntropy)],
+        skip_strategy(),
     )
-        .prop_flat_map(|(n_input, mut shape, shortcut, batch, loss)| {
+        .prop_flat_map(|(n_input, mut shape, shortcut, batch, loss, skip)| {
             if loss == Loss::BinaryCrossEntropy {
                 shape.last_mut().unwrap().1 = Activation::Sigmoid;
             }
@@ -361,15 +457,19 @@ fn case_strategy(activation: BoxedStrategy<Activation>) -> impl Strategy<Value =
                 proptest::collection::vec(proptest::collection::vec(-2.0f64..2.0, n_input), batch),
                 proptest::collection::vec(proptest::collection::vec(target, n_out), batch),
                 Just(loss),
+                Just(skip),
             )
         })
-        .prop_map(|(n_input, layers, shortcut, input, target, loss)| NetCase {
-            n_input,
-            layers,
-            shortcut,
-            input,
-            target,
-            loss,
+        .prop_map(|(n_input, layers, shortcut, input, target, loss, skip)| {
+            // Cross-entropy is refused with an identity shortcut into its sigmoid output layer
+            // (`identity_shortcut_into_cross_entropy_is_refused_by_both`).
+            let into_top = shortcut.is_some_and(|s| {
+                let depth = layers.len();
+                let width = |l: usize| if l == 0 { n_input } else { layers[l - 1].0.len() };
+                depth.is_multiple_of(s) && width(depth - s) == width(depth)
+            });
+            let skip = if loss == Loss::BinaryCrossEntropy && into_top { Skip::PreActivation } else { skip };
+            NetCase { n_input, layers, shortcut, skip, input, target, loss }
         })
 }
 
@@ -445,8 +545,8 @@ proptest! {
     }
 }
 
-/// Networks of one width with a shortcut of every span 1…8 (8 layers, dyadic values, exact
-/// activations) give the oracle's bits, through one workspace reused from span to span and
+/// Networks of one width with a shortcut of every span 1…8, in both forms (8 layers, dyadic
+/// values, exact activations) give the oracle's bits, through one workspace reused from span to span and
 /// back: backward keeps span + 1 buffers for G and passes them down, and a shortcut's Δ must
 /// land in a buffer that is still G_{l−s} when layer l − s is reached.
 #[test]
@@ -465,19 +565,31 @@ fn shortcuts_of_every_span_give_the_oracles_bits_through_one_workspace() {
     let rows = |seed: usize| -> Vec<Vec<f64>> {
         (0..batch).map(|b| (0..width).map(|i| ((b * 5 + i * 3 + seed) % 9) as f64 / 8.0 - 0.5).collect()).collect()
     };
+    // With statistics G_l is kept whole for its summary; without, a product may store
+    // Δ_{l−1} = G_{l−1} ⊙ D_{l−1} at once — except where layer l − 1's identity shortcut needs G.
+    for stats in [Some(0.01), None] {
+        every_span_through_one_workspace(&layers, &rows(1), &rows(4), stats);
+    }
+}
+
+fn every_span_through_one_workspace(layers: &[LayerCase], input: &[Vec<f64>], target: &[Vec<f64>], stats: Option<f64>) {
+    let (width, depth) = (input[0].len(), layers.len());
     let mut ws = Workspace::new();
-    for span in (1..=depth).chain([3, 1, 8, 2]) {
+    ws.set_stats(stats).unwrap();
+    let spans = (1..=depth).chain([3, 1, 8, 2]);
+    for (span, skip) in spans.clone().map(|s| (s, Skip::PreActivation)).chain(spans.map(|s| (s, Skip::Identity))) {
         let case = NetCase {
             n_input: width,
-            layers: layers.clone(),
+            layers: layers.to_vec(),
             shortcut: Some(span),
-            input: rows(1),
-            target: rows(4),
+            skip,
+            input: input.to_vec(),
+            target: target.to_vec(),
             loss: Loss::SquaredError,
         };
         assert!(
             exact_bits(&case) <= MAX_EXACT_BITS,
-            "span {span}: the case must be exact ({} bits)",
+            "span {span}, {skip:?}: the case must be exact ({} bits)",
             exact_bits(&case)
         );
         let (want, got) = (case.oracle(), case.fast::<f64>(&mut ws));
@@ -486,11 +598,16 @@ fn shortcuts_of_every_span_give_the_oracles_bits_through_one_workspace() {
             assert_eq!(
                 got.weight[l].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
                 w,
-                "span {span}, layer {}",
+                "span {span}, {skip:?}, statistics {stats:?}, layer {}",
                 l + 1
             );
             let b: Vec<u64> = want.bias[l].iter().map(|v| v.to_bits()).collect();
-            assert_eq!(got.bias[l].iter().map(|v| v.to_bits()).collect::<Vec<_>>(), b, "span {span}, layer {}", l + 1);
+            assert_eq!(
+                got.bias[l].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                b,
+                "span {span}, {skip:?}, layer {}",
+                l + 1
+            );
         }
     }
 }

@@ -4,7 +4,7 @@
 use vectorised::dense::{
     Batch, Dense, DenseLayer, Gradients, Loss, Normalisation, PARALLEL_ROW_CHUNK, ROW_CHUNK, Workspace, flatten_rows,
 };
-use vectorised::{Activation, Error};
+use vectorised::{Activation, Error, Skip};
 
 // ---------------------------------------------------------------- determinism across threads
 
@@ -250,4 +250,42 @@ fn bad_networks_are_errors_not_panics() {
     assert!(matches!(Dense::new(vec![l1.clone(), l2], None), Err(Error::InLayer { layer: 2, .. })));
     assert!(Dense::new(vec![l1.clone()], Some(0)).is_err());
     assert!(Dense::new(vec![l1], Some(2)).is_err());
+}
+
+/// The wide net's layers under an identity shortcut of span 2 and of span 1 (every layer 96
+/// wide, so every layer receives one; A_{l−s} added after f, G_l passed down before f′): the
+/// gradients and the statistics have the same bits on 1, 2 and 7 threads.
+#[test]
+fn identity_shortcuts_give_the_same_bits_on_1_2_and_7_threads() {
+    let batch = 3 * ROW_CHUNK + 17;
+    let w = vectorised::workload::mlp_workload(batch, 96, 4);
+    let plain = vectorised::dense::mlp_network::<f64>(&w).unwrap();
+    // The gradients' bits and the statistics of `net`, on the calling thread's pool.
+    let run = |net: &Dense<f64>| {
+        let mut ws = Workspace::new();
+        let g = net
+            .gradients(
+                Batch::new(&w.inputs, batch, 96).unwrap(),
+                Batch::new(&w.targets, batch, 96).unwrap(),
+                Loss::SquaredError,
+                Normalisation::PerElement,
+                &mut ws,
+            )
+            .unwrap()
+            .clone();
+        (bits(&g), format!("{:?}", ws.stats()))
+    };
+    for span in [1, 2] {
+        let net = Dense::new(plain.layers().to_vec(), Some(span)).unwrap().with_skip(Skip::Identity);
+        assert_eq!(net.shortcut_layers().len(), plain.layers().len() / span, "span {span}: every s-th layer");
+        let on = |threads: usize| {
+            rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| run(&net))
+        };
+        let one = on(1);
+        assert_eq!(one, on(2), "span {span}, 2 threads");
+        assert_eq!(one, on(7), "span {span}, 7 threads");
+        // And the form matters: the pre-activation network has other gradients.
+        let pre = Dense::new(plain.layers().to_vec(), Some(span)).unwrap();
+        assert_ne!(run(&pre).0, one.0, "span {span}");
+    }
 }

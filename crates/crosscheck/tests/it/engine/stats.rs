@@ -4,7 +4,7 @@
 use vectorised::dense::{Batch, Dense, DenseLayer, Loss, Normalisation, Workspace};
 use vectorised::stats::{DEFAULT_SATURATION_THRESHOLD, GradientStats, NonFinite, Stage, Summary, sup_derivative};
 use vectorised::workload::{normal, uniform};
-use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, Magnitudes, Real};
+use vectorised::{Activation, ChainBatch, ChainGradients, ChainWorkspace, Magnitudes, Real, Skip};
 
 fn run(net: &Dense<f64>, x: &[f64], t: &[f64], batch: usize) -> (GradientStats, Vec<Vec<f64>>) {
     let mut ws = Workspace::new();
@@ -429,4 +429,21 @@ fn chain_statistics_are_off_by_default_and_refuse_a_bad_threshold() {
         .gradients_into(&case.inputs, &case.targets, Magnitudes::Plain, &mut ws, &mut Default::default())
         .unwrap();
     assert_eq!(ws.stats().unwrap().layers.len(), 2);
+}
+
+/// With an identity shortcut the statistics of ∂L/∂a summarise G_l, which the shortcut carries
+/// past f′: the hand-worked net of `dense.rs` (2 → 2 → 2, identity then ReLU, span 1, B = 2) has
+/// ∂L/∂a_1 = G_1/B = (1, 3/4), (−1/4, −1/8): mean |·| 17/32, max 1 (G_1 = G_2 + Δ_2·W_2; passing
+/// Δ_2 down instead would give (1, 1/4), (0, 0), mean 5/16). The pre-activation form of the
+/// same layers is another network, with another summary.
+#[test]
+fn identity_shortcut_statistics_summarise_the_gradient_it_carries() {
+    let l1 = DenseLayer::new(2, 2, vec![0.5, -1.0, 0.25, 0.75], Some(vec![0.125, 0.0]), Activation::Identity).unwrap();
+    let l2 = DenseLayer::new(2, 2, vec![1.0, 0.25, 0.5, -2.0], None, Activation::Relu).unwrap();
+    let (x, t) = ([1.0, 2.0, -1.0, 0.5], [5.0, 2.0, -1.0, 2.0]);
+    let net = Dense::new(vec![l1, l2], Some(1)).unwrap();
+    let (identity, _) = run(&net.clone().with_skip(Skip::Identity), &x, &t, 2);
+    assert_eq!((identity.layers[0].activation.mean_abs, identity.layers[0].activation.max_abs), (17.0 / 32.0, 1.0));
+    let (pre, _) = run(&net, &x, &t, 2);
+    assert_ne!(pre.layers[0].activation.mean_abs, 17.0 / 32.0);
 }

@@ -13,8 +13,14 @@
 //!   non-finite value, found by bisection on the engine's located first non-finite value (the
 //!   log of the gradient grows by about twice the forward step per layer of depth, by far more
 //!   than its noise, so it crosses once), and what the engine located there;
-//! - log10 ‖∂L/∂W_1‖ of the whole network in f64 where it is finite.
+//! - log10 ‖∂L/∂W_1‖ of the whole network in f64 where it is finite;
+//! - at the depth where [`LargestLaw`] expects the gradient to leave each format, the largest
+//!   gradient value the engine holds (which layer, and how far above the top layer's norm), in
+//!   f64 on inputs and targets scaled by a power of two so that it stays finite (exact: without
+//!   biases a ReLU network is positively homogeneous, so values scale by 2^s and weight
+//!   gradients by 2^2s, with the same roundings).
 
+use super::largest::LargestLaw;
 use super::walk::ReluWalk;
 use super::{Location, relu_net};
 use crate::sections::stats::{percentile, sort};
@@ -89,6 +95,10 @@ pub struct Spread {
     pub networks: usize,
     /// Bootstrap resamples per standard error.
     pub resamples: usize,
+    /// Whether the configuration bears the comparisons with the expectations: not `--quick`'s,
+    /// whose networks (width 8) die, one layer in 2⁸ having every unit inactive, and whose 150
+    /// layers are too few for most gains to overflow; its rows are shown, not compared.
+    pub compared: bool,
     /// One row per gain.
     pub rows: Vec<SpreadRow>,
 }
@@ -143,8 +153,20 @@ pub struct Overflow {
     pub forward_agrees: [bool; 2],
     /// log10(max)/(2·log10 g).
     pub gradient_naive: Option<f64>,
-    /// [`ReluWalk::gradient_crossing`].
-    pub gradient_corrected: Option<f64>,
+    /// The top-layer estimate, [`ReluWalk::gradient_crossing`].
+    pub gradient_top_layer: Option<f64>,
+    /// The prediction, [`LargestLaw::crossing`]: where the expected largest gradient value
+    /// reaches the format's largest value.
+    pub gradient_predicted: Option<f64>,
+    /// Layers: max(0.15 decades at the gradient's step 2·E\[step\], 3 standard errors of the
+    /// median), plus the one layer a depth cannot resolve.
+    pub gradient_tolerance: f64,
+    /// Whether the measured median is within the tolerance of the prediction and of the
+    /// top-layer estimate.
+    pub gradient_agrees: [bool; 2],
+    /// The largest gradient value at the predicted depth, if every network's is finite and
+    /// nonzero.
+    pub largest: Option<Largest>,
     /// The depth at which the gradient first leaves the range, if it does in every network.
     pub gradient: Option<OverNetworks>,
     /// Networks in which it does, before the forward pass does.
@@ -157,12 +179,42 @@ pub struct Overflow {
     pub gradient_ratio: Option<f64>,
 }
 
+/// The largest gradient value at depth D, over the networks: which layer holds it and how far
+/// above the top layer's norm it lies (the measurement behind [`LargestLaw`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Largest {
+    /// D: the predicted depth, rounded (at least 2, at most the networks' depth).
+    pub depth: usize,
+    /// log10 of the largest |∂S/∂W_l| or |∂S/∂a_l| entry minus log10 ‖∂S/∂W_D‖, per network
+    /// (S = B·L, the summed loss the engine differentiates).
+    pub excess: OverNetworks,
+    /// [`LargestLaw::excess`] at D.
+    pub excess_predicted: f64,
+    /// max(0.15 decades, 3 standard errors of the mean).
+    pub excess_tolerance: f64,
+    /// The tolerance plus [`APPROXIMATION`](super::largest::APPROXIMATION): what the prediction
+    /// is allowed.
+    pub excess_model_tolerance: f64,
+    /// Whether the measured mean is within the model's tolerance of the prediction, and within
+    /// the tolerance of 0 (the top layer's gradient the largest, as the top-layer estimate assumes).
+    pub excess_agrees: [bool; 2],
+    /// The layer holding the largest value.
+    pub layer: OverNetworks,
+    /// Networks in which the largest value is a weight gradient (else ∂S/∂a_l).
+    pub in_weights: usize,
+}
+
+/// One network's largest gradient value at a depth: (excess over the top layer's norm, layer,
+/// whether a weight gradient).
+type LargestAt = (f64, usize, bool);
+
 /// What one network gave.
 struct NetworkResult {
     signal: f64,
     forward: [Option<usize>; 2],
     gradient: [Option<(usize, Location)>; 2],
     first_weight_grad: Option<f64>,
+    largest: [Option<LargestAt>; 2],
 }
 
 /// The weights (`[layer][i·n + j]`, input i to unit j), inputs and targets of one network.
@@ -175,8 +227,17 @@ pub(super) struct Weights {
     pub(super) gain: f64,
 }
 
-/// Computes the rows: `networks` per gain, `max_depth` layers at most, width and batch as the sweep.
-pub fn compute(seed: u64, gains: &[f64], networks: usize, max_depth: usize, width: usize, batch: usize) -> Spread {
+/// Computes the rows: `networks` per gain, `max_depth` layers at most, width and batch as the
+/// sweep; `compared` says whether the configuration bears the comparisons ([`Spread::compared`]).
+pub fn compute(
+    seed: u64,
+    gains: &[f64],
+    networks: usize,
+    max_depth: usize,
+    width: usize,
+    batch: usize,
+    compared: bool,
+) -> Spread {
     let rows = gains
         .iter()
         .enumerate()
@@ -185,20 +246,28 @@ pub fn compute(seed: u64, gains: &[f64], networks: usize, max_depth: usize, widt
             let depth = if gain > 1.0 { max_depth.min((1.25 * naive_f64).ceil() as usize) } else { max_depth };
             let reference_layer =
                 if gain > 1.0 { (depth - 1).min((0.75 * naive_f64).floor() as usize) } else { depth - 1 };
+            let walk = ReluWalk { width, gain };
+            let law = LargestLaw::new(walk, batch);
+            let log10_max = [(f32::MAX as f64).log10(), f64::MAX.log10()];
+            let predicted = log10_max.map(|m| law.crossing(m));
+            let largest_depth = predicted.map(|p| p.map(|d| (d.round() as usize).clamp(2, depth)));
             let results: Vec<NetworkResult> = (0..networks)
                 .into_par_iter()
                 .map(|k| {
                     let mut rng = stream_rng(seed, Stream::ExplodingSpread { gain: gi }, k as u64);
-                    network(&draw(&mut rng, gain, width, depth, batch), reference_layer)
+                    network(&draw(&mut rng, gain, width, depth, batch), reference_layer, largest_depth, log10_max)
                 })
                 .collect();
-            let walk = ReluWalk { width, gain };
             let boot = |q: u64| stream_rng(seed, Stream::ExplodingBootstrap { gain: gi }, q);
             let all = |v: Vec<Option<f64>>, rng: &mut scalar::rng::Rng| {
                 let found: Vec<f64> = v.into_iter().flatten().collect();
                 (found.len() == networks).then(|| OverNetworks::of(&found, rng))
             };
-            let overflow = |f: usize, log10_max: f64, rng: &mut scalar::rng::Rng, rng2: &mut scalar::rng::Rng| {
+            let overflow = |f: usize,
+                            log10_max: f64,
+                            rng: &mut scalar::rng::Rng,
+                            rng2: &mut scalar::rng::Rng,
+                            rng3: &mut scalar::rng::Rng| {
                 let grown = gain > 1.0;
                 let found: Vec<&(usize, Location)> = results.iter().filter_map(|r| r.gradient[f].as_ref()).collect();
                 let forward_naive = grown.then(|| log10_max / gain.log10());
@@ -210,6 +279,13 @@ pub fn compute(seed: u64, gains: &[f64], networks: usize, max_depth: usize, widt
                 let within = |expected: Option<f64>| {
                     forward.zip(expected).is_some_and(|(m, e)| (m.median - e).abs() <= forward_tolerance)
                 };
+                let gradient_tolerance = gradient.map_or(f64::INFINITY, |m| {
+                    (MIN_TOLERANCE / (2.0 * walk.hidden_step())).max(3.0 * m.median_se) + 1.0
+                });
+                let gradient_within = |expected: Option<f64>| {
+                    gradient.zip(expected).is_some_and(|(m, e)| (m.median - e).abs() <= gradient_tolerance)
+                };
+                let (gradient_predicted, gradient_top_layer) = (predicted[f], walk.gradient_crossing(log10_max));
                 Overflow {
                     log10_max,
                     forward_naive,
@@ -219,7 +295,11 @@ pub fn compute(seed: u64, gains: &[f64], networks: usize, max_depth: usize, widt
                     forward_agrees: [within(forward_corrected), within(forward_naive)],
                     forward_finite: results.iter().filter(|r| r.forward[f].is_none()).count(),
                     gradient_naive: grown.then(|| log10_max / (2.0 * gain.log10())),
-                    gradient_corrected: walk.gradient_crossing(log10_max),
+                    gradient_top_layer,
+                    gradient_predicted,
+                    gradient_tolerance,
+                    gradient_agrees: [gradient_within(gradient_predicted), gradient_within(gradient_top_layer)],
+                    largest: largest_depth[f].and_then(|d| largest(&results, f, d, &law, rng3)),
                     gradient,
                     gradient_ratio: gradient.zip(forward).map(|(g, f)| g.median / f.median),
                     gradient_found: found.len(),
@@ -245,13 +325,13 @@ pub fn compute(seed: u64, gains: &[f64], networks: usize, max_depth: usize, widt
                     (signal.mean - signal_corrected).abs() <= signal_tolerance,
                     (signal.mean - signal_naive).abs() <= signal_tolerance,
                 ],
-                f32: overflow(0, (f32::MAX as f64).log10(), &mut boot(1), &mut boot(2)),
-                f64: overflow(1, f64::MAX.log10(), &mut boot(3), &mut boot(4)),
+                f32: overflow(0, log10_max[0], &mut boot(1), &mut boot(2), &mut boot(6)),
+                f64: overflow(1, log10_max[1], &mut boot(3), &mut boot(4), &mut boot(7)),
                 first_weight_grad: all(results.iter().map(|r| r.first_weight_grad).collect(), &mut boot(5)),
             }
         })
         .collect();
-    Spread { networks, resamples: RESAMPLES, rows }
+    Spread { networks, resamples: RESAMPLES, compared, rows }
 }
 
 /// One network's draw: inputs and targets first, then the layers in order, so that a shallower
@@ -264,12 +344,13 @@ pub(super) fn draw(rng: &mut scalar::rng::Rng, gain: f64, width: usize, depth: u
     Weights { layers, x, t, width, batch, gain }
 }
 
-/// Differentiates the first `depth` layers of `w` (the last one linear) in `T`: the first
-/// non-finite value, if any; the rest is in `ws`.
-pub(super) fn differentiate<T: Real>(w: &Weights, depth: usize, ws: &mut Workspace<T>) -> Option<Location> {
-    let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
-    let net = relu_net(w.layers[..depth].iter().map(|l| cast(l)), w.width);
-    let (x, t) = (cast(&w.x), cast(&w.t));
+/// Differentiates the first `depth` layers of `w` (the last one linear) in `T`, on inputs and
+/// targets times 2^`scale`: the first non-finite value, if any; the rest is in `ws`.
+pub(super) fn differentiate<T: Real>(w: &Weights, depth: usize, scale: i32, ws: &mut Workspace<T>) -> Option<Location> {
+    let cast = |v: &[f64], by: f64| v.iter().map(|&x| T::from_f64(x * by)).collect::<Vec<T>>();
+    let net = relu_net(w.layers[..depth].iter().map(|l| cast(l, 1.0)), w.width);
+    let by = 2f64.powi(scale);
+    let (x, t) = (cast(&w.x, by), cast(&w.t, by));
     let input = Batch::new(&x, w.batch, w.width).expect("shape");
     let target = Batch::new(&t, w.batch, w.width).expect("shape");
     net.gradients(input, target, Loss::SquaredError, Normalisation::PerSample, ws).expect("valid inputs");
@@ -277,11 +358,75 @@ pub(super) fn differentiate<T: Real>(w: &Weights, depth: usize, ws: &mut Workspa
     nf.map(|nf| Location { layer: nf.layer, unit: nf.unit, sample: nf.sample, stage: Label(nf.stage) })
 }
 
-fn network(w: &Weights, reference_layer: usize) -> NetworkResult {
+/// The networks' largest values in format `f` at depth `depth`, if every network has one.
+fn largest(
+    results: &[NetworkResult],
+    f: usize,
+    depth: usize,
+    law: &LargestLaw,
+    rng: &mut scalar::rng::Rng,
+) -> Option<Largest> {
+    let found: Vec<LargestAt> = results.iter().filter_map(|r| r.largest[f]).collect();
+    if found.len() < results.len() {
+        return None;
+    }
+    let excess = OverNetworks::of(&found.iter().map(|v| v.0).collect::<Vec<f64>>(), rng);
+    let layer = OverNetworks::of(&found.iter().map(|v| v.1 as f64).collect::<Vec<f64>>(), rng);
+    let excess_predicted = law.excess(depth as f64);
+    let excess_tolerance = MIN_TOLERANCE.max(3.0 * excess.mean_se);
+    let excess_model_tolerance = excess_tolerance + super::largest::APPROXIMATION;
+    Some(Largest {
+        depth,
+        excess,
+        excess_predicted,
+        excess_tolerance,
+        excess_model_tolerance,
+        excess_agrees: [
+            (excess.mean - excess_predicted).abs() <= excess_model_tolerance,
+            excess.mean.abs() <= excess_tolerance,
+        ],
+        layer,
+        in_weights: found.iter().filter(|v| v.2).count(),
+    })
+}
+
+/// The largest |∂S/∂W_l| or |∂S/∂a_l| entry of the first `depth` layers of `w`, as
+/// (log10 of it − log10 ‖∂S/∂W_D‖, its layer, whether a weight gradient); in f64 on x and t scaled
+/// by 2^s, s = −⌊log10_max/(2·log10 2)⌉, so that values near 10^log10_max are near 1. `None`
+/// if a value is non-finite or the top layer's gradient is 0 (a network that died).
+fn largest_at(w: &Weights, depth: usize, log10_max: f64) -> Option<LargestAt> {
+    let s = -(log10_max / (2.0 * std::f64::consts::LOG10_2)).round() as i32;
+    let mut ws = Workspace::<f64>::new();
+    if differentiate(w, depth, s, &mut ws).is_some() {
+        return None;
+    }
+    let stats = ws.stats().expect("statistics are on by default");
+    // The statistics hold ∂L = ∂S/B; ∂S/∂a_l is scaled by 2^s, ∂S/∂W_l by 2^2s.
+    let shift = (w.batch as f64).log10() - f64::from(s) * std::f64::consts::LOG10_2;
+    let top = stats.layers[depth - 1].weight.norm.log10() + 2.0 * shift;
+    let (mut best, mut layer, mut weight) = (f64::NEG_INFINITY, 0, false);
+    for (l, st) in stats.layers.iter().enumerate() {
+        for (v, is_weight) in
+            [(st.activation.max_abs.log10() + shift, false), (st.weight.max_abs.log10() + 2.0 * shift, true)]
+        {
+            if v > best {
+                (best, layer, weight) = (v, l + 1, is_weight);
+            }
+        }
+    }
+    (top.is_finite() && best.is_finite()).then_some((best - top, layer, weight))
+}
+
+fn network(
+    w: &Weights,
+    reference_layer: usize,
+    largest_depth: [Option<usize>; 2],
+    log10_max: [f64; 2],
+) -> NetworkResult {
     let depth = w.layers.len();
     let (n, b) = (w.width, w.batch);
     let mut ws64 = Workspace::<f64>::new();
-    let forward64 = differentiate(w, depth, &mut ws64);
+    let forward64 = differentiate(w, depth, 0, &mut ws64);
     // log10 ‖a_l,b‖ for l = 0 (the input) … depth, per sample; ±∞ or NaN once values overflow.
     let log_norms: Vec<Vec<f64>> = std::iter::once(w.x.as_slice())
         .chain((1..=depth).map(|l| ws64.activations(l).expect("a layer of the network")))
@@ -296,7 +441,7 @@ fn network(w: &Weights, reference_layer: usize) -> NetworkResult {
     // In f32 the forward pass is run as deep as its values can stay finite by the naive count
     // (until the f64 pass has grown past the square of f32's largest value), or to the end.
     let depth32 = log_norms.iter().position(|l| l.iter().any(|&v| v >= 2.0 * (f32::MAX as f64).log10() || v.is_nan()));
-    let full32 = differentiate(w, depth32.unwrap_or(depth).clamp(1, depth), &mut Workspace::<f32>::new());
+    let full32 = differentiate(w, depth32.unwrap_or(depth).clamp(1, depth), 0, &mut Workspace::<f32>::new());
     let forward32 = forward_layer(&full32);
     // Where to start looking (only the number of probes depends on it): the top layer's weight
     // gradient is about (2/B)·Σ_b ‖a_{D−1,b}‖²·g, and the largest layer's some decades more.
@@ -309,7 +454,14 @@ fn network(w: &Weights, reference_layer: usize) -> NetworkResult {
     // A run that met no non-finite value at all had a finite gradient too: nothing to look for.
     let gradient32 = full32.and_then(|_| gradient_overflow::<f32>(w, forward32, guess((f32::MAX as f64).log10())));
     let gradient64 = full64.and_then(|_| gradient_overflow::<f64>(w, forward64, guess(f64::MAX.log10())));
-    NetworkResult { signal, forward: [forward32, forward64], gradient: [gradient32, gradient64], first_weight_grad }
+    let largest = [0, 1].map(|f| largest_depth[f].and_then(|d| largest_at(w, d, log10_max[f])));
+    NetworkResult {
+        signal,
+        forward: [forward32, forward64],
+        gradient: [gradient32, gradient64],
+        first_weight_grad,
+        largest,
+    }
 }
 
 /// The smallest depth D ≤ the last whose forward pass the full network keeps finite at which the
@@ -321,7 +473,7 @@ fn gradient_overflow<T: Real>(w: &Weights, forward: Option<usize>, guess: usize)
         return None;
     }
     let mut ws = Workspace::<T>::new();
-    let mut probe = |d: usize| differentiate(w, d, &mut ws);
+    let mut probe = |d: usize| differentiate(w, d, 0, &mut ws);
     // A bracket: depth lo finite (depth 1, a single product, always is), depth hi not.
     let (mut d, mut step) = (guess.clamp(2, limit), 2);
     let (mut lo, hi) = match probe(d) {

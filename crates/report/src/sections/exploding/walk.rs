@@ -36,6 +36,19 @@ pub fn digamma_half(k: usize) -> f64 {
     psi
 }
 
+/// ψ′(k/2) for k ≥ 1 (the trigamma function): ψ′(1/2) = π²/2, ψ′(1) = π²/6,
+/// ψ′(x + 1) = ψ′(x) − 1/x².
+pub fn trigamma_half(k: usize) -> f64 {
+    debug_assert!(k >= 1);
+    let pi2 = std::f64::consts::PI * std::f64::consts::PI;
+    let (mut psi1, mut x) = if k % 2 == 1 { (pi2 / 2.0, 0.5) } else { (pi2 / 6.0, 1.0) };
+    while x < k as f64 / 2.0 {
+        psi1 -= 1.0 / (x * x);
+        x += 1.0;
+    }
+    psi1
+}
+
 /// E[log10 χ²_k] = (ψ(k/2) + ln 2)/ln 10.
 pub fn mean_log10_chi2(k: usize) -> f64 {
     (digamma_half(k) + std::f64::consts::LN_2) / LN_10
@@ -63,6 +76,29 @@ impl ReluWalk {
         }
         let alive = 1.0 - 0.5f64.powi(n as i32);
         self.gain.log10() + 0.5 * ((2.0 / n as f64).log10() + sum / alive)
+    }
+
+    /// Var(log10 ‖a_l‖/‖a_{l−1}‖) for a ReLU layer, conditioned on K ≥ 1: exact. Given K = k,
+    /// Var(ln χ²_k) = ψ′(k/2); over K, the law of total variance adds Var(ψ(K/2)); ½ for the
+    /// norm's square root.
+    pub fn hidden_step_variance(&self) -> f64 {
+        let n = self.width;
+        let mut p = 0.5f64.powi(n as i32);
+        let (mut mean, mut square, mut within) = (0.0, 0.0, 0.0);
+        for k in 1..=n {
+            p *= (n - k + 1) as f64 / k as f64;
+            let psi = digamma_half(k);
+            (mean, square, within) = (mean + p * psi, square + p * psi * psi, within + p * trigamma_half(k));
+        }
+        let alive = 1.0 - 0.5f64.powi(n as i32);
+        let (mean, square, within) = (mean / alive, square / alive, within / alive);
+        (within + square - mean * mean) / (4.0 * LN_10 * LN_10)
+    }
+
+    /// Var(log10 ‖W_lᵀ·u‖/‖u‖) for a unit vector u independent of W_l (all n rows): ψ′(n/2)/(4·ln²10),
+    /// the backward pass's step through a layer.
+    pub fn backward_step_variance(&self) -> f64 {
+        trigamma_half(self.width) / (4.0 * LN_10 * LN_10)
     }
 
     /// E[log10 ‖z_l‖/‖a_{l−1}‖] for a linear layer (all n units): exact.
