@@ -67,4 +67,4 @@ pub use error::Error;
 pub use real::Real;
 pub use simd::Simd;
 pub use skip::Skip;
-pub use train::{Clip, Optimizer, StepReport, TrainConfig, Trainer};
+pub use train::{Clip, DecayForm, Optimizer, StepReport, TrainConfig, Trainer};

@@ -1,6 +1,6 @@
 //! Training a [`Dense`] network: SGD with momentum and Adam, gradient clipping by global norm or
-//! by value, L2 weight decay, and a [`StepReport`] per step (loss, gradient norms, the engine's
-//! per-layer statistics, per-layer update and weight norms).
+//! by value, weight decay coupled (L2) or decoupled (AdamW), and a [`StepReport`] per step (loss,
+//! gradient norms, the engine's per-layer statistics, per-layer update and weight norms).
 //!
 //! One [`Trainer::step`] on a batch, with g the engine's gradient of the data loss L (every
 //! weight and bias, [`Dense::gradients`]), η the learning rate, λ the weight decay and t the
@@ -12,10 +12,13 @@
 //! 3. clip, on the data gradient only:
 //!      by norm c:   ‖g‖₂ = √(Σ g²) over every weight and bias;  if ‖g‖₂ > c:  g ← g·(c/‖g‖₂)
 //!      by value c:  g ← min(max(g, −c), c)                       elementwise
-//! 4. decay:         g ← g + λ·w    for weights (and biases only if `decay_biases`)
-//!                   i.e. the objective is L + (λ/2)·Σ_l ‖W_l‖²  (L2, "coupled": Adam sees λ·w
-//!                   through its moments; this is not AdamW's decoupled decay)
-//! 5. update, elementwise:
+//! 4. decay, on weights (and biases only if `decay_biases`), in one of two forms (`decay_form`):
+//!      coupled (L2, the default):  g ← g + λ·w
+//!                   i.e. the objective is L + (λ/2)·Σ_l ‖W_l‖², and Adam sees λ·w through its
+//!                   moments (normalised like the data gradient)
+//!      decoupled (AdamW, SGDW):    w ← w·(1 − ηλ)     g unchanged; 1 − ηλ computed in f64, rounded to T
+//!                   the shrinking happens beside the optimizer, not through its moments
+//! 5. update, elementwise (w being the decoupled form's shrunk weight):
 //!      SGD (μ = 0):       w ← w − η·g                               (no state)
 //!      momentum μ > 0:    v ← μ·v + g,  w ← w − η·v                  (heavy ball; v₀ = 0)
 //!      Adam:              m ← β₁·m + (1−β₁)·g,   v ← β₂·v + (1−β₂)·(g·g)      (m₀ = v₀ = 0)
@@ -23,6 +26,15 @@
 //!                         w ← w − η·(m̂ / (√v̂ + ε))
 //! 6. refuse the step if any new weight or state would be NaN or ±∞
 //! ```
+//!
+//! **Coupled against decoupled decay.** Under plain SGD (μ = 0) the two forms are the same step,
+//! w − η·(g + λ·w) = w·(1 − ηλ) − η·g, up to rounding. Under Adam they differ (Loshchilov &
+//! Hutter, "Decoupled Weight Decay Regularization", ICLR 2019): in the coupled form Adam divides
+//! g + λ·w by its own running magnitude, so wherever λ|w| dominates |g| every weight moves by about
+//! η per step towards 0, whatever λ — an artefact of the normalisation, not a decay by ηλ|w|; the
+//! decoupled form shrinks each weight by exactly the factor 1 − ηλ per step, whatever g. The decay
+//! is scaled by η as in PyTorch's and Optax's `AdamW` (the paper scales it by the schedule's
+//! multiplier only; its λ is this λ times η).
 //!
 //! The momentum form is the "heavy ball" of Polyak (PyTorch's `SGD(momentum=μ, dampening=0)`):
 //! v accumulates raw gradients and η multiplies it at the update. Adam's defaults are β₁ = 0.9,
@@ -76,8 +88,11 @@ pub struct TrainConfig {
     pub optimizer: Optimizer,
     /// Gradient clipping ([`Clip::None`] by default).
     pub clip: Clip,
-    /// λ ≥ 0, the L2 weight decay (0 by default).
+    /// λ ≥ 0, the weight decay (0 by default).
     pub weight_decay: f64,
+    /// How λ enters the step: [`DecayForm::Coupled`] (L2, the default) or
+    /// [`DecayForm::Decoupled`] (AdamW).
+    pub decay_form: DecayForm,
     /// Whether λ also applies to biases (`false` by default: the usual L2 penalises weights only).
     pub decay_biases: bool,
     /// The loss the engine differentiates.
@@ -94,6 +109,7 @@ impl TrainConfig {
             optimizer,
             clip: Clip::None,
             weight_decay: 0.0,
+            decay_form: DecayForm::Coupled,
             decay_biases: false,
             loss,
             normalisation: Normalisation::PerSample,
@@ -103,9 +119,14 @@ impl TrainConfig {
     pub fn with_clip(self, clip: Clip) -> Self {
         TrainConfig { clip, ..self }
     }
-    /// This configuration with weight decay λ (on weights; see [`TrainConfig::decay_biases`]).
+    /// This configuration with weight decay λ (on weights; see [`TrainConfig::decay_biases`]), in
+    /// the form it has ([`DecayForm::Coupled`] unless set).
     pub fn with_weight_decay(self, weight_decay: f64) -> Self {
         TrainConfig { weight_decay, ..self }
+    }
+    /// This configuration with decoupled weight decay λ (AdamW's form: [`DecayForm::Decoupled`]).
+    pub fn with_decoupled_weight_decay(self, weight_decay: f64) -> Self {
+        TrainConfig { weight_decay, decay_form: DecayForm::Decoupled, ..self }
     }
     /// This configuration with λ applied to biases too (`true`) or to weights only (`false`).
     pub fn with_decay_biases(self, decay_biases: bool) -> Self {
@@ -121,7 +142,7 @@ impl TrainConfig {
     ///
     /// Refused, each with the parameter's name: η not finite or ≤ 0, μ outside [0, 1), β₁ or β₂
     /// outside [0, 1), ε not finite or ≤ 0, a clip threshold not finite or ≤ 0, λ not finite or
-    /// < 0.
+    /// < 0, and for decoupled decay η·λ ≥ 1 (the factor 1 − ηλ would zero or flip every weight).
     pub fn validate<T: Real>(&self) -> Result<(), Error> {
         positive::<T>("learning_rate", self.learning_rate)?;
         match self.optimizer {
@@ -140,6 +161,13 @@ impl TrainConfig {
         let lambda = self.weight_decay;
         if !(lambda.is_finite() && lambda >= 0.0 && T::from_f64(lambda).is_finite()) {
             return Err(Error::invalid("weight_decay", format!("must be finite and ≥ 0, got {lambda}")));
+        }
+        let eta_lambda = self.learning_rate * lambda;
+        if self.decay_form == DecayForm::Decoupled && eta_lambda >= 1.0 {
+            return Err(Error::invalid(
+                "weight_decay",
+                format!("decoupled decay needs learning_rate·weight_decay < 1, got {eta_lambda}"),
+            ));
         }
         Ok(())
     }
@@ -160,6 +188,18 @@ fn positive<T: Real>(what: &'static str, x: f64) -> Result<(), Error> {
 /// `Err` unless `x` ∈ [0, 1).
 fn unit_interval(what: &'static str, x: f64) -> Result<(), Error> {
     if (0.0..1.0).contains(&x) { Ok(()) } else { Err(Error::invalid(what, format!("must be in [0, 1), got {x}"))) }
+}
+
+/// How the weight decay λ enters a step (see the [module docs](crate::train)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DecayForm {
+    /// L2: λ·w is added to the (clipped) data gradient and the optimizer steps on the sum (the
+    /// objective L + (λ/2)·Σ‖W‖²; under Adam, λ·w is normalised with g).
+    #[default]
+    Coupled,
+    /// Decoupled (Loshchilov & Hutter's AdamW, SGDW): w ← w·(1 − ηλ), then the optimizer's step
+    /// from the data gradient alone.
+    Decoupled,
 }
 
 /// Why a step was refused (weights and optimizer state are then untouched).
@@ -201,8 +241,9 @@ pub struct StepReport {
     pub step: u64,
     /// The data loss L at the weights the gradient was taken at.
     pub loss: f64,
-    /// (λ/2)·Σ_l ‖W_l‖² at those weights (and biases, if decayed); the regularised objective is
-    /// `loss + penalty`. 0 when λ = 0.
+    /// (λ/2)·Σ_l ‖W_l‖² at those weights (and biases, if decayed); with coupled decay the
+    /// regularised objective is `loss + penalty` (decoupled decay under Adam follows no
+    /// objective's gradient: the same number is reported for comparison). 0 when λ = 0.
     pub penalty: f64,
     /// ‖g‖₂ of the data gradient over every weight and bias.
     pub grad_norm_before_clip: f64,

@@ -1,14 +1,15 @@
 //! The names people read for the values sections hold as [`Label`]s: each label's text, shown by
 //! `Display` in tables and sentences and carried by the JSON as the same string.
 
+use crate::numfmt::sig;
 use crate::sections::dense_init::{Phase, SchemeName};
 use crate::sections::handwritten::{Bug, Param};
-use crate::sections::remedies::Remedy;
+use crate::sections::remedies::{self, Remedy, Training, Verdict};
 use crate::sections::{Label, Section};
 use serde::{Serialize, Serializer};
 use std::fmt;
 use vectorised::stats::Stage;
-use vectorised::train::Refusal;
+use vectorised::train::{Clip, DecayForm, Optimizer, Refusal};
 
 /// The progress bar's name for a section.
 pub fn section(section: Section) -> &'static str {
@@ -69,17 +70,60 @@ labelled! {
         Phase::Critical => "critical",
         Phase::Exploding => "exploding",
     });
-    Remedy => |remedy, f| f.write_str(match remedy {
-        Remedy::Baseline => "baseline: sigmoid, U[±1/√n]",
-        Remedy::ReluHe => "ReLU, He",
-        Remedy::SoftplusHe => "softplus, He",
-        Remedy::Shortcut2 => "sigmoid + shortcut span 2",
-        Remedy::ScaledNormal => "sigmoid, N(0, 16/n) (σ_w²·σ′(0)² = 1)",
-        Remedy::ClipNorm1 => "sigmoid + clip norm 1",
-        Remedy::L2 => "sigmoid + L2 λ = 1e-3",
-        Remedy::Momentum => "sigmoid + plain momentum SGD (η = 0.5, μ = 0.9)",
-        Remedy::TwoHidden => "sigmoid, 2 hidden layers",
+    Remedy => |remedy, f| match remedy {
+        Remedy::Baseline => f.write_str("baseline: sigmoid, U[±1/√n], Adam"),
+        Remedy::ReluHe => f.write_str("ReLU, He, Adam"),
+        Remedy::SoftplusHe => f.write_str("softplus, He, Adam"),
+        Remedy::PreActivationSkip2 => f.write_str("sigmoid + pre-activation skip of span 2, Adam"),
+        Remedy::ScaledNormal => f.write_str("sigmoid, N(0, 16/n), Adam"),
+        Remedy::TwoHidden => f.write_str("sigmoid, 2 hidden layers, Adam"),
+        Remedy::SmallEpsilon => write!(f, "baseline, Adam with ε = {}", sig(remedies::SMALL_EPSILON, 1)),
+        Remedy::L2 => f.write_str("baseline + coupled L2 decay, Adam"),
+        Remedy::DecoupledDecay => f.write_str("baseline + decoupled decay (AdamW)"),
+        Remedy::BaselineSgd => f.write_str("baseline: sigmoid, U[±1/√n], momentum SGD"),
+        Remedy::ReluHeSgd => f.write_str("ReLU, He, momentum SGD"),
+        Remedy::ScaledNormalSgd => f.write_str("sigmoid, N(0, 16/n), momentum SGD"),
+        Remedy::TwoHiddenSgd => f.write_str("sigmoid, 2 hidden layers, momentum SGD"),
+        Remedy::Exploding => write!(f, "exploding baseline: ReLU, He × gain {}², SGD", sig(remedies::EXPLODING_GAIN, 2)),
+        Remedy::ExplodingClipNorm => f.write_str("exploding + clipping by norm, SGD"),
+        Remedy::ExplodingClipValue => f.write_str("exploding + clipping by value, SGD"),
+        Remedy::ExplodingL2 => f.write_str("exploding + L2 decay, SGD"),
+        Remedy::ExplodingAdam => f.write_str("exploding, Adam"),
+    };
+    Verdict => |verdict, f| f.write_str(match verdict {
+        Verdict::Addresses => "addresses it",
+        Verdict::Helps => "helps on some seeds",
+        Verdict::LowersLoss => "lowers the loss, no more successes",
+        Verdict::DoesNotHelp => "does not help",
     });
+    Training => |t, f| {
+        match t.optimizer {
+            Optimizer::Adam { beta1, beta2, epsilon } => write!(
+                f,
+                "Adam (β₁ = {}, β₂ = {}, ε = {})",
+                sig(beta1, 3),
+                sig(beta2, 3),
+                sig(epsilon, 1)
+            )?,
+            Optimizer::Sgd { momentum: 0.0 } => f.write_str("SGD")?,
+            Optimizer::Sgd { momentum } => write!(f, "momentum SGD (μ = {})", sig(momentum, 2))?,
+        }
+        write!(f, ", η = {}", sig(t.learning_rate, 2))?;
+        match t.clip {
+            Clip::None => {}
+            Clip::Norm(c) => write!(f, ", clipped by norm to ‖g‖ ≤ {}", sig(c, 2))?,
+            Clip::Value(c) => write!(f, ", clipped by value to [−{0}, {0}] per entry", sig(c, 2))?,
+        }
+        if t.weight_decay > 0.0 {
+            match t.decay_form {
+                DecayForm::Coupled => write!(f, ", L2 decay λ = {} (coupled: λ·w added to g)", sig(t.weight_decay, 2))?,
+                DecayForm::Decoupled => {
+                    write!(f, ", decoupled decay λ = {} (w ← w·(1 − ηλ) beside the step)", sig(t.weight_decay, 2))?
+                }
+            }
+        }
+        Ok(())
+    };
     Refusal => |refusal, f| {
         let which = |bias: bool| if bias { "bias" } else { "weight" };
         match refusal {

@@ -3,10 +3,9 @@
 mod decay;
 
 use super::prose;
-use crate::numfmt::{log10, percent, sig};
+use crate::numfmt::{percent, sig};
 use crate::sections::Report;
 use crate::sections::classic::{self, Classic, ClassicRuns};
-use crate::sections::remedies::{self, Remedies};
 use crate::sections::symptoms::Symptom;
 use crate::sections::worked::WorkedChain;
 use std::fmt::Write;
@@ -44,7 +43,7 @@ pub fn markdown_with(report: &Report, plots: Option<&str>, detail: Detail) -> St
     decay::decay(&mut out, &report.decay, plots);
     super::dense_init::dense_init(&mut out, &report.dense_init, plots, detail);
     super::exploding::exploding(&mut out, &report.exploding);
-    remedies(&mut out, &report.remedies);
+    super::remedies::remedies(&mut out, &report.remedies);
     super::shortcuts::shortcuts(&mut out, &report.shortcuts);
     classic(&mut out, &report.classic, plots);
     symptoms(&mut out, &report.symptoms);
@@ -185,50 +184,6 @@ fn classic_row(out: &mut String, r: &ClassicRuns) {
         percent(r.stuck_share),
         r.median_hidden_spread.map_or_else(|| "— (no hidden layer)".into(), |s| sig(s, 3)),
     );
-}
-
-fn remedies(out: &mut String, r: &Remedies) {
-    let _ = writeln!(out, "## 5. Remedies compared\n");
-    let _ = writeln!(
-        out,
-        "One task — {} points uniform in [−1, 1]², labelled 1 where x₁·x₂ > 0 — and networks of {} hidden layers of {} units with a sigmoid output, \
-         binary cross-entropy, biases starting at 0, full-batch steps of {} with step {} unless the row says otherwise, \
-         {} steps, {} seeds per row (the same points and seeds for every row), on the vectorised engine's trainer. \
-         The gradient ratio is ‖∂L/∂W_1‖ ÷ ‖∂L/∂W_L‖ at initialisation: how much weaker the first layer's gradient is than the last one's. \
-         A run succeeds when it classifies at least {} of the points right.\n",
-        remedies::POINTS,
-        remedies::DEEP,
-        remedies::WIDTH,
-        prose::optimizer(&r.optimizer),
-        sig(r.learning_rate, 2),
-        r.steps,
-        r.seeds,
-        percent(remedies::SUCCESS_ACCURACY)
-    );
-    let _ = writeln!(
-        out,
-        "| network and training | log10 gradient ratio, first ÷ last layer (median) | median final loss | success |"
-    );
-    let _ = writeln!(out, "|---|---:|---:|---:|");
-    for row in &r.rows {
-        let ratio =
-            row.log10_grad_ratio.map_or_else(|| "— (no gradient reaches the last layer)".into(), |r| log10(r, 2));
-        let dead = if row.dead_at_init > 0 {
-            format!(" ({} of {} runs dead at initialisation)", row.dead_at_init, row.runs.len())
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {}{} | {} | {} |",
-            row.name,
-            ratio,
-            dead,
-            sig(row.median_final_loss, 4),
-            percent(row.success_rate)
-        );
-    }
-    out.push('\n');
 }
 
 fn symptoms(out: &mut String, symptoms: &[Symptom]) {

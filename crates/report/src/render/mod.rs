@@ -10,6 +10,7 @@ pub mod labels;
 mod markdown;
 pub mod prose;
 pub mod reference;
+mod remedies;
 mod shortcuts;
 pub mod svg;
 

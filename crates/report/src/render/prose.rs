@@ -1,12 +1,11 @@
 //! The report's sentences: what each symptom is called, the rule that detects it, the runs that
-//! show it, what a hand-written-backprop bug case shows, and section 5's optimizer. The Markdown prints them, and the
+//! show it, what a hand-written-backprop bug case shows. The Markdown prints them, and the
 //! JSON carries the same words (these types serialize as their sentences), so the two never
 //! disagree.
 
 use crate::numfmt::{percent, sig};
 use crate::sections::classic::Diagnosis;
 use crate::sections::handwritten::Bug;
-use crate::sections::remedies::BaselineOptimizer;
 use crate::sections::symptoms::{
     Caveat, FIRST_LAST_MOVE, GROWTH, JUMPS, SHRINK, STUCK_BAND, Symptom, SymptomKind, Witness,
 };
@@ -38,7 +37,7 @@ pub fn symptom_rule(kind: SymptomKind) -> String {
             "a non-finite value met by the engine (section 4), or a training step refused for one".into()
         }
         SymptomKind::WeightsGrowing => format!("‖W‖ at the end ≥ {GROWTH}× its start"),
-        SymptomKind::GradientsAboveOne => "‖∂L/∂W_l‖ > 1 for every layer l".into(),
+        SymptomKind::GradientsAboveOne => "‖∂L/∂W_l‖ > 1 for every layer l (a trained run: at initialisation)".into(),
         SymptomKind::OutputSideMovesMore => format!("Σ‖ΔW_1‖ < {}·Σ‖ΔW_L‖ over training", FIRST_LAST_MOVE),
         SymptomKind::WeightsShrinking => format!("‖W‖ at the end < {SHRINK}× its start"),
     }
@@ -132,21 +131,6 @@ pub fn diagnosis(d: &Diagnosis) -> String {
             "gradients are right; the model cannot fit the task: median final loss {median_final_loss:.4} against the constant predictor's {constant_loss:.4}"
         ),
         Diagnosis::TrainingSucceeds => "gradients are right and training succeeds".into(),
-    }
-}
-
-/// Section 5's baseline optimizer, named with its settings.
-pub fn optimizer(o: &BaselineOptimizer) -> String {
-    match o {
-        BaselineOptimizer::Adam { beta1, beta2 } => format!("Adam (β₁ = {beta1}, β₂ = {beta2})"),
-        BaselineOptimizer::Sgd { momentum } => format!("SGD with momentum {momentum}"),
-    }
-}
-
-/// The optimizer's name ([`optimizer`]).
-impl Serialize for BaselineOptimizer {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&optimizer(self))
     }
 }
 

@@ -221,8 +221,9 @@ pub fn compute(
                 ClaimKind::ClippingKeepsDirection => (Some(1.0), Some(exploding.clipping.cos_norm)),
                 ClaimKind::L2IsNotDecayUnderAdam => {
                     let variant = variants().into_iter().find(|v| v.name == Remedy::L2);
-                    let decay_alone =
-                        variant.map(|v| (1.0 - v.learning_rate * v.weight_decay).powi(remedies.steps as i32));
+                    let decay_alone = variant.map(|v| {
+                        (1.0 - v.training.learning_rate * v.training.weight_decay).powi(remedies.steps as i32)
+                    });
                     let row = remedies.rows.iter().find(|r| r.name.0 == Remedy::L2);
                     let median = row.map(|r| {
                         let mut v: Vec<f64> = r.runs.iter().map(|run| run.weight_growth).collect();

@@ -70,10 +70,14 @@ pub enum Stream {
     },
     /// Section 5: the training data, the same for every variant.
     RemediesData,
-    /// Section 5: the initial weights of variant `variant`.
-    RemediesInit {
-        /// Index of the variant.
-        variant: usize,
+    /// Section 5: the initial weights of the networks with `hidden` hidden layers of `width`
+    /// units (every row with those widths, whatever its activation, skip or training; the
+    /// initialisation scheme transforms the same draws). 1 ≤ width < 128, hidden < 256.
+    RemediesWeights {
+        /// Hidden layers.
+        hidden: usize,
+        /// Units per hidden layer.
+        width: usize,
     },
     /// Section 5's shortcuts: ReLU network `index` (weights, inputs, probe), the same for every
     /// shortcut form.
@@ -122,8 +126,8 @@ impl Stream {
             Stream::ExplodingSpread { gain } => (4 << 16) | (1 << 12) | gain as u64,
             Stream::ExplodingBootstrap { gain } => (4 << 16) | (2 << 12) | gain as u64,
             Stream::RemediesData => 5 << 16,
-            Stream::RemediesInit { variant } => (5 << 16) | (variant as u64 + 1) << 8,
-            // Bit 15 above §5's variants (whose ids stay below it for fewer than 127 variants).
+            // Bit 15 with width ≥ 1 in bits 8 and up: apart from §5.1's streams below (bits 0–1).
+            Stream::RemediesWeights { hidden, width } => (5 << 16) | (1 << 15) | (width as u64) << 8 | hidden as u64,
             Stream::ShortcutsRelu => (5 << 16) | (1 << 15),
             Stream::ShortcutsSigmoid => (5 << 16) | (1 << 15) | 1,
             Stream::ShortcutsGrowth => (5 << 16) | (1 << 15) | 2,

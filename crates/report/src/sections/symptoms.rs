@@ -21,7 +21,7 @@ use super::exploding::Exploding;
 use super::handwritten::Bug;
 use super::remedies::{self, Remedies, Remedy, RunTrace};
 use vectorised::stats::Stage;
-use vectorised::train::Optimizer;
+use vectorised::train::{DecayForm, Optimizer};
 
 /// A final loss within this relative distance of the constant predictor's loss is stuck on its
 /// plateau (section 6's band, so both sections use one rule).
@@ -55,6 +55,12 @@ pub fn weights_shrinking(run: &RunTrace) -> bool {
     run.weight_growth < SHRINK
 }
 
+/// "Gradients above 1 in every layer", for a run of section 5: ‖∂L/∂W_l‖ > 1 for every layer l at
+/// initialisation.
+pub fn gradients_above_one(run: &RunTrace) -> bool {
+    run.initial_min_layer_grad > 1.0
+}
+
 /// "Output side moves more": Σ‖ΔW_1‖ < [`FIRST_LAST_MOVE`]·Σ‖ΔW_L‖.
 pub fn output_side_moves_more(run: &RunTrace) -> bool {
     run.first_last_update_ratio.is_some_and(|x| x < FIRST_LAST_MOVE)
@@ -78,7 +84,8 @@ pub enum SymptomKind {
     LossNonFinite,
     /// [`weights_growing`].
     WeightsGrowing,
-    /// ‖∂L/∂W_l‖ > 1 for every layer l.
+    /// ‖∂L/∂W_l‖ > 1 for every layer l: section 4's clipping example, or a run of section 5 at
+    /// initialisation ([`gradients_above_one`]).
     GradientsAboveOne,
     /// [`output_side_moves_more`].
     OutputSideMovesMore,
@@ -245,6 +252,8 @@ pub fn compute(exploding: &Exploding, remedies: &Remedies, classic: &Classic) ->
     non_finite.extend(select(|r| r.refused.is_some()));
     let every_layer_above_1 = exploding.clipping.raw.iter().all(|&g| g > 1.0);
     let clipping = Witness::Clipping { gain: exploding.clipping.gain, depth: exploding.clipping.depth };
+    let mut above_one = if every_layer_above_1 { vec![clipping] } else { Vec::new() };
+    above_one.extend(select(gradients_above_one));
     let symptom = |kind, checked, shown_by: Vec<Witness>| {
         let runs = shown_by.iter().map(Witness::runs).sum();
         Symptom { kind, checked, runs, shown_by, caveat: None }
@@ -255,23 +264,28 @@ pub fn compute(exploding: &Exploding, remedies: &Remedies, classic: &Classic) ->
         Symptom { caveat, ..s }
     };
     let coupled_decay = |s: Symptom| {
-        let coupled: Vec<&remedies::Variant> = s
+        let coupled: Vec<remedies::Training> = s
             .shown_by
             .iter()
             .filter_map(|w| match w {
                 Witness::Remedy { variant, .. } => variants.iter().find(|v| v.name == variant.0),
                 _ => None,
             })
-            .filter(|v| v.weight_decay > 0.0 && matches!(v.optimizer, Optimizer::Adam { .. }))
+            .map(|v| v.training)
+            .filter(|t| {
+                t.weight_decay > 0.0
+                    && t.decay_form == DecayForm::Coupled
+                    && matches!(t.optimizer, Optimizer::Adam { .. })
+            })
             .collect();
-        let caveat = coupled.first().map(|v| Caveat::CoupledDecayUnderAdam {
+        let caveat = coupled.first().map(|t| Caveat::CoupledDecayUnderAdam {
             coupled: coupled.len(),
             runs: s.runs,
-            learning_rate: v.learning_rate,
-            weight_decay: v.weight_decay,
+            learning_rate: t.learning_rate,
+            weight_decay: t.weight_decay,
             steps: remedies.steps,
-            reach: v.learning_rate * remedies.steps as f64,
-            decay_alone: (1.0 - v.learning_rate * v.weight_decay).powi(remedies.steps as i32),
+            reach: t.learning_rate * remedies.steps as f64,
+            decay_alone: (1.0 - t.learning_rate * t.weight_decay).powi(remedies.steps as i32),
         });
         Symptom { caveat, ..s }
     };
@@ -280,7 +294,7 @@ pub fn compute(exploding: &Exploding, remedies: &Remedies, classic: &Classic) ->
         healthy(symptom(SymptomKind::LossJumping, runs.len(), select(loss_jumping))),
         symptom(SymptomKind::LossNonFinite, runs.len() + 2 * exploding.sweep.len(), non_finite),
         healthy(symptom(SymptomKind::WeightsGrowing, runs.len(), select(weights_growing))),
-        symptom(SymptomKind::GradientsAboveOne, 1, if every_layer_above_1 { vec![clipping] } else { Vec::new() }),
+        symptom(SymptomKind::GradientsAboveOne, 1 + runs.len(), above_one),
         symptom(SymptomKind::OutputSideMovesMore, runs.len(), select(output_side_moves_more)),
         coupled_decay(symptom(SymptomKind::WeightsShrinking, runs.len(), select(weights_shrinking))),
     ]

@@ -14,6 +14,7 @@ mod html;
 mod meanfield;
 mod model;
 mod references;
+mod remedies;
 mod report;
 mod robustness;
 mod shortcuts;

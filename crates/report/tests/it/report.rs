@@ -235,18 +235,18 @@ fn remedies_gradient_ratio_is_the_oracles() {
     let config = Config::new(4, true);
     let r = sections::remedies::compute(&config);
     let v = variants()[0];
-    let mut data_rng = sections::stream_rng(config.seed, Stream::RemediesData, 0);
-    let x: Vec<f64> = (0..2 * POINTS).map(|_| data_rng.uniform(-1.0, 1.0)).collect();
-    let t: Vec<f64> = x.chunks(2).map(|p| if p[0] * p[1] > 0.0 { 1.0 } else { 0.0 }).collect();
-    let mut rng = sections::stream_rng(config.seed, Stream::RemediesInit { variant: 0 }, 0);
-    let widths: Vec<usize> = std::iter::once(2).chain(std::iter::repeat_n(WIDTH, v.hidden)).chain([1]).collect();
-    let layers: Vec<DenseLayer> = widths
-        .windows(2)
+    let (x, t) = sections::remedies::task(config.seed, 0);
+    assert_eq!(x.len(), 2 * POINTS);
+    let weights = sections::remedies::initial_weights(config.seed, &v, 0);
+    let last = weights.len() - 1;
+    assert_eq!(weights[1].len(), WIDTH);
+    let layers: Vec<DenseLayer> = weights
+        .into_iter()
         .enumerate()
-        .map(|(l, w)| DenseLayer {
-            weight: v.init.matrix(w[1], w[0], &mut rng).unwrap(),
-            bias: Some(vec![0.0; w[1]]),
-            activation: if l + 2 == widths.len() { Activation::Sigmoid } else { v.activation },
+        .map(|(l, weight)| DenseLayer {
+            bias: Some(vec![0.0; weight.len()]),
+            weight,
+            activation: if l == last { Activation::Sigmoid } else { v.activation },
         })
         .collect();
     let input: Vec<Vec<f64>> = x.chunks(2).map(<[f64]>::to_vec).collect();
@@ -317,7 +317,9 @@ fn every_stream_has_an_id_of_its_own() {
     streams.extend((0..64).map(|scheme| Stream::DenseInit { scheme }));
     streams.extend((0..64).map(|scheme| Stream::DenseInitProbe { scheme }));
     streams.extend((0..64).map(|config| Stream::DenseInitBootstrap { config }));
-    streams.extend((0..64).map(|variant| Stream::RemediesInit { variant }));
+    for width in 1..=64 {
+        streams.extend((0..64).map(|hidden| Stream::RemediesWeights { hidden, width }));
+    }
     for task in 0..2 {
         for hidden in 0..=3 {
             streams.extend([false, true].map(|bias| Stream::ClassicRuns { task, hidden, bias }));

@@ -180,7 +180,9 @@ fn the_subsection_follows_section_5s_table_in_markdown_and_json() {
 fn the_new_streams_have_new_ids() {
     let new = [Stream::ShortcutsRelu, Stream::ShortcutsSigmoid, Stream::ShortcutsGrowth].map(Stream::id);
     let mut old = vec![Stream::RemediesData.id(), Stream::Exploding.id(), Stream::RateProbe.id()];
-    old.extend((0..127).map(|variant| Stream::RemediesInit { variant }.id()));
+    for width in 1..128 {
+        old.extend((0..256).map(|hidden| Stream::RemediesWeights { hidden, width }.id()));
+    }
     for id in new {
         assert!(!old.contains(&id), "{id:#x}");
         assert_eq!(new.iter().filter(|&&other| other == id).count(), 1);

@@ -2,7 +2,7 @@
 //! named with their outcome, and the caveats' explanations hold (the constant predictor's loss is
 //! the label entropy; coupled L2 under Adam moves weights by about the learning rate per step).
 
-use report::sections::remedies::{self, POINTS, Remedy, RunTrace, WIDTH, label_entropy, variants};
+use report::sections::remedies::{self, POINTS, Remedy, RunTrace, label_entropy, variants};
 use report::sections::symptoms::{self, Caveat, SymptomKind, Witness};
 use report::sections::{self, Config, Label, Stream};
 use vectorised::train::{Optimizer, TrainConfig, Trainer};
@@ -14,9 +14,14 @@ fn run(initial_loss: f64, final_loss: f64, constant_loss: f64, accuracy: f64) ->
         initial_loss,
         constant_loss,
         initial_grad_ratio: Some(1e-9),
+        initial_first_layer_max: 1e-10,
+        initial_grad_norm: 0.1,
+        initial_min_layer_grad: 1e-10,
+        first_step_relative_update: Some(0.01),
         final_loss,
         loss_jumps: 0,
         refused: None,
+        clipped_steps: 0,
         weight_growth: 1.0,
         first_last_update_ratio: Some(1.0),
         accuracy,
@@ -158,7 +163,7 @@ fn shrinking_weights_under_coupled_l2_and_adam_carry_the_artefact_caveat() {
     };
     assert_eq!(
         (coupled, runs, learning_rate, steps),
-        (s.shown_by.len(), s.runs, l2.learning_rate, report.remedies.steps)
+        (s.shown_by.len(), s.runs, l2.training.learning_rate, report.remedies.steps)
     );
     // L2 decay alone, under plain gradient descent, would not have shrunk ‖W‖ below the rule's
     // threshold: what shrank it is Adam's normalised step.
@@ -177,39 +182,37 @@ fn coupled_l2_under_adam_moves_each_starved_weight_by_about_the_learning_rate() 
     // weight by about η towards 0; without λ (the control) the same weights barely move, and under
     // plain gradient descent the same λ moves them by ηλ|w|.
     let config = Config::new(1, true);
-    let index = variants().iter().position(|v| v.name == Remedy::L2).unwrap();
-    let l2 = variants()[index];
-    let mut data = sections::stream_rng(config.seed, Stream::RemediesData, 0);
-    let x: Vec<f64> = (0..2 * POINTS).map(|_| data.uniform(-1.0, 1.0)).collect();
-    let t: Vec<f64> = x.chunks(2).map(|p| if p[0] * p[1] > 0.0 { 1.0 } else { 0.0 }).collect();
+    let l2 = variants().into_iter().find(|v| v.name == Remedy::L2).unwrap();
+
+    let (x, t) = remedies::task(config.seed, 0);
     let net = || {
-        let mut rng = sections::stream_rng(config.seed, Stream::RemediesInit { variant: index }, 0);
-        let widths: Vec<usize> = std::iter::once(2).chain(std::iter::repeat_n(WIDTH, l2.hidden)).chain([1]).collect();
-        let layers = widths
-            .windows(2)
-            .map(|w| {
-                let rows = l2.init.matrix(w[1], w[0], &mut rng).unwrap();
-                DenseLayer::from_out_in(&rows, Some(vec![0.0; w[1]]), vectorised::Activation::Sigmoid).unwrap()
+        let layers = remedies::initial_weights(config.seed, &l2, 0)
+            .iter()
+            .map(|rows| {
+                DenseLayer::from_out_in(rows, Some(vec![0.0; rows.len()]), vectorised::Activation::Sigmoid).unwrap()
             })
             .collect();
         Dense::new(layers, None).unwrap()
     };
-    let eta = l2.learning_rate;
+    let eta = l2.training.learning_rate;
     let (input, target) = (Batch::new(&x, POINTS, 2).unwrap(), Batch::new(&t, POINTS, 1).unwrap());
     // Per step, the largest and smallest |Δw| ÷ scale over the first layer's weights still more
     // than 10η from 0 (so g ≈ λ·w has kept its sign and changes by at most 10% a step: Adam's
     // moments, averages of past g, lag it by little).
     let moves = |optimizer: Optimizer, weight_decay: f64, scale: &dyn Fn(f64) -> f64| {
         let mut net = net();
-        let config =
-            TrainConfig::new(l2.learning_rate, optimizer, Loss::BinaryCrossEntropy).with_weight_decay(weight_decay);
+        let config = TrainConfig::new(l2.training.learning_rate, optimizer, Loss::BinaryCrossEntropy)
+            .with_weight_decay(weight_decay);
         let mut trainer = Trainer::new(&net, config).unwrap();
         let (mut lo, mut hi) = (f64::INFINITY, 0.0_f64);
         for _ in 0..10 {
             let before = net.layers()[0].weight().to_vec();
             let report = trainer.step(&mut net, input, target).unwrap();
             // Starved: the data gradient is far below λ|w| ≥ λ·10η for every weight considered.
-            assert!(report.stats.layers[0].weight.norm < 1e-4 * l2.weight_decay * 10.0 * eta, "not a starved layer");
+            assert!(
+                report.stats.layers[0].weight.norm < 1e-4 * l2.training.weight_decay * 10.0 * eta,
+                "not a starved layer"
+            );
             for (w, v) in before.iter().zip(net.layers()[0].weight()).filter(|(w, _)| w.abs() > 10.0 * eta) {
                 let r = (w - v).abs() / scale(*w);
                 (lo, hi) = (lo.min(r), hi.max(r));
@@ -217,10 +220,35 @@ fn coupled_l2_under_adam_moves_each_starved_weight_by_about_the_learning_rate() 
         }
         (lo, hi)
     };
-    let (lo, hi) = moves(l2.optimizer, l2.weight_decay, &|_| eta);
+    let (lo, hi) = moves(l2.training.optimizer, l2.training.weight_decay, &|_| eta);
     assert!(lo > 1.0 - ABOUT_ETA && hi < 1.0 + ABOUT_ETA, "Adam + L2: |Δw|/η in [{lo}, {hi}]");
-    let (_, hi) = moves(l2.optimizer, 0.0, &|_| eta);
+    let (_, hi) = moves(l2.training.optimizer, 0.0, &|_| eta);
     assert!(hi < 0.5, "Adam without L2: |Δw|/η up to {hi}");
-    let (lo, hi) = moves(Optimizer::Sgd { momentum: 0.0 }, l2.weight_decay, &|w| eta * l2.weight_decay * w.abs());
+    let (lo, hi) = moves(Optimizer::Sgd { momentum: 0.0 }, l2.training.weight_decay, &|w| {
+        eta * l2.training.weight_decay * w.abs()
+    });
     assert!(lo > 0.99 && hi < 1.01, "SGD + L2: |Δw|/(ηλ|w|) in [{lo}, {hi}]");
+}
+
+#[test]
+fn gradients_above_one_lists_exactly_the_runs_whose_every_layer_started_above_one() {
+    // Section 5's exploding network shows the symptom at initialisation (clipped or not: the
+    // symptom is the network's, the remedy acts on the step); the vanishing networks do not.
+    let report = sections::compute(&Config::new(1, true));
+    let s = report.symptoms.iter().find(|s| s.kind == SymptomKind::GradientsAboveOne).unwrap();
+    let mut listed = 0;
+    for row in &report.remedies.rows {
+        for r in &row.runs {
+            let shown = s.shown_by.contains(&Witness::Remedy {
+                variant: row.name,
+                seed: r.seed,
+                succeeded: symptoms::succeeded(r),
+            });
+            assert_eq!(shown, r.initial_min_layer_grad > 1.0, "{} seed {}", row.name, r.seed);
+            assert_eq!(shown, row.problem == remedies::Problem::Exploding, "{} seed {}", row.name, r.seed);
+            listed += usize::from(shown);
+        }
+    }
+    assert!(listed > 0);
+    assert_eq!(s.runs, s.shown_by.len());
 }

@@ -13,8 +13,17 @@ pub(super) struct Group<'a, T> {
     state1: &'a mut [T],
     /// Adam's v (empty otherwise).
     state2: &'a mut [T],
-    /// λ in `T`, if this group is decayed.
-    decay: Option<T>,
+    /// The decay, if this group is decayed.
+    decay: Option<GroupDecay<T>>,
+}
+
+/// A decayed group's decay, its constant rounded to `T` once per step.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum GroupDecay<T> {
+    /// λ: the optimizer sees g + λ·w.
+    Coupled(T),
+    /// 1 − ηλ: the optimizer steps from w·(1 − ηλ) with g.
+    Decoupled(T),
 }
 
 impl<T: Real> Group<'_, T> {
@@ -44,12 +53,21 @@ impl<T: Real> Group<'_, T> {
         }
     }
 
-    /// g + λ·w, or g when the group is not decayed.
+    /// g + λ·w under coupled decay, else g.
     #[inline(always)]
     fn effective_gradient(&self, i: usize) -> T {
         match self.decay {
-            Some(lambda) => self.grad[i] + lambda * self.param[i],
-            None => self.grad[i],
+            Some(GroupDecay::Coupled(lambda)) => self.grad[i] + lambda * self.param[i],
+            Some(GroupDecay::Decoupled(_)) | None => self.grad[i],
+        }
+    }
+
+    /// The weight the optimizer steps from: w·(1 − ηλ) under decoupled decay, else w.
+    #[inline(always)]
+    fn decayed_param(&self, i: usize) -> T {
+        match self.decay {
+            Some(GroupDecay::Decoupled(keep)) => self.param[i] * keep,
+            Some(GroupDecay::Coupled(_)) | None => self.param[i],
         }
     }
 
@@ -57,7 +75,7 @@ impl<T: Real> Group<'_, T> {
     fn new_values(&self, rule: Rule<T>, i: usize) -> (T, T, T) {
         let s1 = self.state1.get(i).copied().unwrap_or(T::ZERO);
         let s2 = self.state2.get(i).copied().unwrap_or(T::ZERO);
-        rule.apply(self.param[i], self.effective_gradient(i), s1, s2)
+        rule.apply(self.decayed_param(i), self.effective_gradient(i), s1, s2)
     }
 }
 
@@ -133,7 +151,8 @@ impl<T: Real> Trainer<T> {
         self.steps
     }
 
-    /// The gradient the last applied update used: the engine's, clipped, plus λ·w where decayed.
+    /// The gradient the last applied update used: the engine's, clipped, plus λ·w where decayed
+    /// in the coupled form (decoupled decay leaves it alone).
     /// Layers without biases hold an empty bias gradient. After a refused step it holds the
     /// engine's gradient, clipped if the step got that far, without decay.
     pub fn applied_gradient(&self) -> &Gradients<T> {
@@ -291,7 +310,10 @@ impl<T: Real> Trainer<T> {
         mut f: impl FnMut(usize, bool, Group<'_, T>, Option<&mut [T]>) -> Option<R>,
     ) -> Option<R> {
         let lambda = self.config.weight_decay;
-        let decay = (lambda != 0.0).then(|| T::from_f64(lambda));
+        let decay = (lambda != 0.0).then(|| match self.config.decay_form {
+            DecayForm::Coupled => GroupDecay::Coupled(T::from_f64(lambda)),
+            DecayForm::Decoupled => GroupDecay::Decoupled(T::from_f64(1.0 - self.config.learning_rate * lambda)),
+        });
         let decay_bias = if self.config.decay_biases { decay } else { None };
         let layers = net.layers_mut().iter_mut();
         let per_layer = layers.zip(&mut self.grads.weight).zip(&mut self.grads.bias).zip(&mut self.state1);

@@ -130,6 +130,9 @@ fn out_of_range_hyper_parameters_are_refused_by_name() {
         (base.with_clip(Clip::Value(-1.0)), "clip value"),
         (base.with_weight_decay(-1e-3), "weight_decay"),
         (base.with_weight_decay(f64::NAN), "weight_decay"),
+        // Decoupled decay with ηλ ≥ 1 would zero or flip every weight each step.
+        (base.with_decoupled_weight_decay(10.0), "weight_decay"),
+        (base.with_decoupled_weight_decay(20.0), "weight_decay"),
     ];
     for (config, name) in cases {
         match Trainer::new(&net, config) {
@@ -140,6 +143,9 @@ fn out_of_range_hyper_parameters_are_refused_by_name() {
     // The edges that are allowed.
     assert!(Trainer::new(&net, adam(0.0, 0.0, 1e-300)).is_ok());
     assert!(Trainer::new(&net, base.with_weight_decay(0.0)).is_ok());
+    assert!(Trainer::new(&net, base.with_decoupled_weight_decay(9.99)).is_ok());
+    // Coupled decay has no such bound (its η·λ·w is a gradient step, refused only if non-finite).
+    assert!(Trainer::new(&net, base.with_weight_decay(20.0)).is_ok());
     // ε = 10⁻³⁰⁰ rounds to 0 in f32: refused there.
     let net32 =
         Dense::new(vec![DenseLayer::new(1, 1, vec![1.0f32], None, Activation::Identity).unwrap()], None).unwrap();
