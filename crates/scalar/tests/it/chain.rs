@@ -58,15 +58,23 @@ proptest! {
 
     #[test]
     fn ext_gradients_equal_f64_gradients_inside_the_normal_range(case in chain_case_strategy(30)) {
+        // Where f64 rounded an intermediate value in its subnormal range, it kept fewer bits than
+        // `Ext` does, and the two part by an ulp even when the result is normal again (the identity
+        // skip's sum δ·w + g_{l+s} with a subnormal first term; a subnormal value multiplied back
+        // up). With |w| < 3 and |f′| ≤ 1 a layer multiplies a gradient by less than 4 (3·g from the
+        // weight, plus g itself through an identity skip), over 30 layers by less than 2^60: a
+        // result at least 2^62 above the smallest normal never passed through the subnormal range,
+        // and a subnormal term's error (below 2^−1074) is far below half its ulp.
+        let inside = |v: f64| v.abs() >= f64::MIN_POSITIVE * 2f64.powi(62) && v.is_finite();
         let f = case.chain.gradients_closed_form(case.x, case.target);
         let e = case.chain.gradients_ext(case.x, case.target);
         for (d, (gf, ge)) in f.weight.iter().zip(&e.weight).enumerate() {
-            if gf.is_normal() {
+            if inside(*gf) {
                 prop_assert_eq!(ge.to_f64(), *gf, "layer {}", d + 1);
             }
         }
         for (d, (af, ae)) in f.layer_output.iter().zip(&e.layer_output).enumerate() {
-            if af.is_normal() {
+            if inside(*af) {
                 prop_assert_eq!(ae.to_f64(), *af, "∂L/∂a at layer {}", d + 1);
             }
         }
