@@ -39,8 +39,8 @@ fn agrees(compared: bool, yes: bool) -> &'static str {
     }
 }
 
-/// Renders the section.
-pub(super) fn exploding(out: &mut String, e: &Exploding) {
+/// Renders the section; `plots` is the folder of the figures, if they were written.
+pub(super) fn exploding(out: &mut String, e: &Exploding, plots: Option<&str>) {
     let _ = writeln!(out, "## 4. Exploding gradients\n");
     let _ = writeln!(
         out,
@@ -78,6 +78,17 @@ pub(super) fn exploding(out: &mut String, e: &Exploding) {
     }
     out.push('\n');
     spread(out, &e.spread, e.depth, e.width);
+    if let Some(dir) = plots {
+        if super::svg::overflow_figure(&e.spread).has_data() {
+            let _ = writeln!(
+                out,
+                "![Where values first overflow: depth against the gain]({dir}/{})\n",
+                super::svg::OVERFLOW_PLOT
+            );
+        } else {
+            let _ = writeln!(out, "No overflow figure: no network's values left f32's or f64's range.\n");
+        }
+    }
     clipping(out, e);
 }
 

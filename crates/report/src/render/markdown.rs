@@ -16,7 +16,7 @@ pub enum Detail {
     /// Summary tables and the figures: readable in one sitting (the Markdown people read; the
     /// per-layer numbers are in the JSON).
     Summary,
-    /// Also the long per-layer tables (the HTML page, where they fold away).
+    /// Also the long per-depth and per-layer tables (the HTML page).
     Full,
 }
 
@@ -40,9 +40,9 @@ pub fn markdown_with(report: &Report, plots: Option<&str>, detail: Detail) -> St
         if c.quick { " (`--quick`)" } else { "" }
     );
     worked(&mut out, &report.worked);
-    decay::decay(&mut out, &report.decay, plots);
+    decay::decay(&mut out, &report.decay, plots, detail);
     super::dense_init::dense_init(&mut out, &report.dense_init, plots, detail);
-    super::exploding::exploding(&mut out, &report.exploding);
+    super::exploding::exploding(&mut out, &report.exploding, plots);
     super::remedies::remedies(&mut out, &report.remedies);
     super::shortcuts::shortcuts(&mut out, &report.shortcuts);
     classic(&mut out, &report.classic, plots);

@@ -4,6 +4,9 @@
 //!   percentile band and the backward factor dashed;
 //! - section 3: χ₁ against σ_w² with the measured networks on mean field's curve, and per
 //!   activation the per-layer ‖∂L/∂a_l‖² against its prediction;
+//! - section 4: per format, the depth at which the forward pass and the weight gradients first
+//!   leave the format's range, against the gain, measured (median, p10–p90 band) beside the
+//!   predictions;
 //! - section 6: per task, the median training loss of every network against the epoch, with the
 //!   constant predictor's plateau and the success threshold drawn.
 
@@ -12,11 +15,13 @@ use crate::sections::Report;
 use crate::sections::classic::{self, Classic};
 use crate::sections::decay::{ChainSet, Decay, DecayConfig, SkipForm};
 use crate::sections::dense_init::{DenseInit, measured_hidden_factor};
+use crate::sections::exploding::spread::{OverNetworks, Overflow, Spread, SpreadRow};
 
 /// Every figure of the report that has something to draw, as (file name, contents).
 pub fn figures(report: &Report) -> Vec<(String, String)> {
     let mut all = decay_plots(&report.decay);
     all.extend(dense_init_plots(&report.dense_init));
+    all.extend(overflow_figure(&report.exploding.spread).svg().map(|svg| (OVERFLOW_PLOT.to_string(), svg)));
     all.extend(classic_plots(&report.classic));
     all
 }
@@ -229,5 +234,58 @@ pub fn classic_figure(c: &Classic, task: &str) -> Figure {
         y: Axis::log10("loss (1/4)·Σ(y − t)²"),
         series,
         rules,
+    }
+}
+
+/// The file name of section 4's overflow-depth figure.
+pub const OVERFLOW_PLOT: &str = "exploding-overflow.svg";
+
+/// The depth at which each format's forward values and weight gradients first overflow, against
+/// the gain: the networks' median with its 10th–90th percentile band, and the predictions dashed
+/// (the forward pass's corrected expectation, the gradient's prediction).
+pub fn overflow_figure(s: &Spread) -> Figure {
+    let formats: [(&str, fn(&SpreadRow) -> &Overflow); 2] = [("f32", |r| &r.f32), ("f64", |r| &r.f64)];
+    let mut series = Vec::new();
+    for (i, (name, pick)) in formats.into_iter().enumerate() {
+        let measured = |get: fn(&Overflow) -> Option<OverNetworks>| -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>) {
+            let stats: Vec<(f64, OverNetworks)> = s.rows.iter().filter_map(|r| Some((r.gain, get(pick(r))?))).collect();
+            (
+                stats.iter().map(|&(g, o)| (g, o.median)).collect(),
+                stats.iter().map(|&(g, o)| (g, o.p10, o.p90)).collect(),
+            )
+        };
+        let predicted = |get: fn(&Overflow) -> Option<f64>| -> Vec<(f64, f64)> {
+            s.rows.iter().filter_map(|r| Some((r.gain, get(pick(r))?))).collect()
+        };
+        let (forward, forward_band) = measured(|o| o.forward);
+        let (gradient, gradient_band) = measured(|o| o.gradient);
+        series.extend([
+            Series::new(format!("{name}: forward value, measured"), Mark::Line, 2 * i, forward).with_band(forward_band),
+            Series::new(
+                format!("{name}: forward, corrected expectation"),
+                Mark::Dashed,
+                2 * i,
+                predicted(|o| o.forward_corrected),
+            ),
+            Series::new(format!("{name}: weight gradient, measured"), Mark::Line, 2 * i + 1, gradient)
+                .with_band(gradient_band),
+            Series::new(
+                format!("{name}: weight gradient, predicted"),
+                Mark::Dashed,
+                2 * i + 1,
+                predicted(|o| o.gradient_predicted),
+            ),
+        ]);
+    }
+    Figure {
+        title: "Where values first overflow: depth against the gain".to_string(),
+        subtitle: format!(
+            "ReLU, He × g; median over {} networks per gain, band p10–p90; dashed: the predictions",
+            s.networks
+        ),
+        x: Axis::log10("gain g"),
+        y: Axis::log10("first layer with a non-finite value"),
+        series,
+        rules: Vec::new(),
     }
 }

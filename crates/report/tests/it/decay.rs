@@ -408,7 +408,12 @@ fn the_identity_skips_backward_factor_is_flat_as_predicted_while_the_pre_activat
     let md = render::markdown(&sections::Report { decay: d.clone(), ..sections::compute(&Config::new(1, true)) }, None);
     assert!(md.contains("| sigmoid | span 2, pre-activation (through f′) | all |"));
     assert!(md.contains("| sigmoid | span 2, identity (bypasses f′) | all |"));
-    assert!(md.contains("### sigmoid, shortcut span 3, identity (bypasses f′)"));
+    let full = render::markdown_with(
+        &sections::Report { decay: d.clone(), ..sections::compute(&Config::new(1, true)) },
+        None,
+        render::Detail::Full,
+    );
+    assert!(full.contains("### sigmoid, shortcut span 3, identity (bypasses f′)"));
     let bullet = md.lines().find(|l| l.starts_with("- **sigmoid with a shortcut**")).expect("the shortcut bullet");
     assert!(bullet.contains("at or below its bound") && bullet.matches("agrees with the predicted 0").count() == 2);
 }

@@ -1,6 +1,7 @@
 //! Section 2 as Markdown: the slopes and what they mean, survival of ReLU chains, the formats'
 //! columns, and one table per configuration.
 
+use super::Detail;
 use crate::numfmt::{log10, percent, sci, sig};
 use crate::sections::decay::{
     AGREEMENT_STANDARD_ERRORS, Basis, ChainSet, Collapse, Decay, DecayConfig, Fit, IDENTITY_SKIP_ACTIVATION, LossScale,
@@ -9,8 +10,9 @@ use crate::sections::decay::{
 use scalar::FloatFormat;
 use std::fmt::Write;
 
-/// Renders section 2; `plots` is the folder of the SVG plots, if they were written.
-pub(super) fn decay(out: &mut String, d: &Decay, plots: Option<&str>) {
+/// Renders section 2; `plots` is the folder of the SVG plots, if they were written; the per-depth
+/// tables only with [`Detail::Full`].
+pub(super) fn decay(out: &mut String, d: &Decay, plots: Option<&str>, detail: Detail) {
     let _ = writeln!(out, "## 2. Decay per depth\n");
     let _ = writeln!(
         out,
@@ -84,8 +86,15 @@ pub(super) fn decay(out: &mut String, d: &Decay, plots: Option<&str>) {
             }
         }
     }
-    for c in &d.configs {
-        detail(out, c);
+    if detail == Detail::Full {
+        for c in &d.configs {
+            per_depth(out, c);
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "The per-depth numbers behind the slopes (median, percentiles, backward factor, exact zeros at every depth) are in `--format json` and `--format html`.\n"
+        );
     }
 }
 
@@ -390,7 +399,7 @@ fn formats(out: &mut String, d: &Decay) {
     out.push('\n');
 }
 
-fn detail(out: &mut String, c: &DecayConfig) {
+fn per_depth(out: &mut String, c: &DecayConfig) {
     let live = if c.chains == ChainSet::Live { ", live chains (folded)" } else { "" };
     let _ = writeln!(out, "### {}, shortcut {}{live}\n", c.activation, shortcut_name(c));
     if c.skip == Some(SkipForm::Identity) {
