@@ -237,6 +237,11 @@ pub fn classic_figure(c: &Classic, task: &str) -> Figure {
     }
 }
 
+/// A spread row's overflow statistics in the format `name` ("f32" or "f64").
+fn format_of<'a>(r: &'a SpreadRow, name: &str) -> &'a Overflow {
+    if name == "f32" { &r.f32 } else { &r.f64 }
+}
+
 /// The file name of section 4's overflow-depth figure.
 pub const OVERFLOW_PLOT: &str = "exploding-overflow.svg";
 
@@ -244,37 +249,28 @@ pub const OVERFLOW_PLOT: &str = "exploding-overflow.svg";
 /// the gain: the networks' median with its 10th–90th percentile band, and the predictions dashed
 /// (the forward pass's corrected expectation, the gradient's prediction).
 pub fn overflow_figure(s: &Spread) -> Figure {
-    let formats: [(&str, fn(&SpreadRow) -> &Overflow); 2] = [("f32", |r| &r.f32), ("f64", |r| &r.f64)];
     let mut series = Vec::new();
-    for (i, (name, pick)) in formats.into_iter().enumerate() {
-        let measured = |get: fn(&Overflow) -> Option<OverNetworks>| -> (Vec<(f64, f64)>, Vec<(f64, f64, f64)>) {
-            let stats: Vec<(f64, OverNetworks)> = s.rows.iter().filter_map(|r| Some((r.gain, get(pick(r))?))).collect();
-            (
-                stats.iter().map(|&(g, o)| (g, o.median)).collect(),
-                stats.iter().map(|&(g, o)| (g, o.p10, o.p90)).collect(),
+    for (i, name) in ["f32", "f64"].into_iter().enumerate() {
+        // The networks' median with its p10–p90 band, drawn as a line.
+        let measured = |label: String, colour: usize, get: fn(&Overflow) -> Option<OverNetworks>| {
+            let stats: Vec<(f64, OverNetworks)> =
+                s.rows.iter().filter_map(|r| Some((r.gain, get(format_of(r, name))?))).collect();
+            Series::new(label, Mark::Line, colour, stats.iter().map(|&(g, o)| (g, o.median)).collect())
+                .with_band(stats.iter().map(|&(g, o)| (g, o.p10, o.p90)).collect())
+        };
+        let predicted = |label: String, colour: usize, get: fn(&Overflow) -> Option<f64>| {
+            Series::new(
+                label,
+                Mark::Dashed,
+                colour,
+                s.rows.iter().filter_map(|r| Some((r.gain, get(format_of(r, name))?))).collect(),
             )
         };
-        let predicted = |get: fn(&Overflow) -> Option<f64>| -> Vec<(f64, f64)> {
-            s.rows.iter().filter_map(|r| Some((r.gain, get(pick(r))?))).collect()
-        };
-        let (forward, forward_band) = measured(|o| o.forward);
-        let (gradient, gradient_band) = measured(|o| o.gradient);
         series.extend([
-            Series::new(format!("{name}: forward value, measured"), Mark::Line, 2 * i, forward).with_band(forward_band),
-            Series::new(
-                format!("{name}: forward, corrected expectation"),
-                Mark::Dashed,
-                2 * i,
-                predicted(|o| o.forward_corrected),
-            ),
-            Series::new(format!("{name}: weight gradient, measured"), Mark::Line, 2 * i + 1, gradient)
-                .with_band(gradient_band),
-            Series::new(
-                format!("{name}: weight gradient, predicted"),
-                Mark::Dashed,
-                2 * i + 1,
-                predicted(|o| o.gradient_predicted),
-            ),
+            measured(format!("{name}: forward value, measured"), 2 * i, |o| o.forward),
+            predicted(format!("{name}: forward, corrected expectation"), 2 * i, |o| o.forward_corrected),
+            measured(format!("{name}: weight gradient, measured"), 2 * i + 1, |o| o.gradient),
+            predicted(format!("{name}: weight gradient, predicted"), 2 * i + 1, |o| o.gradient_predicted),
         ]);
     }
     Figure {
