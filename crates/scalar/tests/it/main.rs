@@ -1,6 +1,7 @@
 //! Integration tests of the oracle, one module per subject.
 mod activation;
 mod chain;
+mod chain_skip;
 mod dense;
 mod ext;
 mod format;

@@ -7,10 +7,12 @@ mod chain;
 mod chain_oracle;
 mod dense;
 mod dense_engine;
+mod dense_hand;
 mod robustness;
 mod simd_levels;
 mod stats;
 mod train;
+mod train_decay;
 mod train_refusals;
 
 /// The oracle's name for an activation of the fast engine (the two crates define their own).
