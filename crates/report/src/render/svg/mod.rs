@@ -1,0 +1,34 @@
+//! The report's figures, as (file name, SVG) pairs, each drawn by [`super::figure`]:
+//! - section 2: one per activation, the median log10 |∂L/∂w| against depth (a linear axis: a
+//!   constant rate per layer is a straight line) for each shortcut setting, with the 10th–90th
+//!   percentile band and the backward factor dashed;
+//! - section 3: χ₁ against σ_w² with the measured networks on mean field's curve, and per
+//!   activation the per-layer ‖∂L/∂a_l‖² against its prediction;
+//! - section 4: per format, the depth at which the forward pass and the weight gradients first
+//!   leave the format's range, against the gain, measured (median, p10–p90 band) beside the
+//!   predictions;
+//! - section 6: per task, the median training loss of every network against the epoch, with the
+//!   constant predictor's plateau and the success threshold drawn.
+
+mod classic;
+mod decay;
+mod dense_init;
+mod exploding;
+
+pub(super) use classic::classic_tasks;
+pub use classic::{classic_figure, classic_plot_name, classic_plots};
+pub use decay::{decay_figure, decay_plot_name, decay_plots};
+pub(super) use dense_init::dense_activations;
+pub use dense_init::{CHI_PLOT, chi_figure, dense_init_plots, dense_layers_figure, dense_layers_plot_name};
+pub use exploding::{OVERFLOW_PLOT, overflow_figure};
+
+use crate::sections::Report;
+
+/// Every figure of the report that has something to draw, as (file name, contents).
+pub fn figures(report: &Report) -> Vec<(String, String)> {
+    let mut all = decay_plots(&report.decay);
+    all.extend(dense_init_plots(&report.dense_init));
+    all.extend(overflow_figure(&report.exploding.spread).svg().map(|svg| (OVERFLOW_PLOT.to_string(), svg)));
+    all.extend(classic_plots(&report.classic));
+    all
+}
