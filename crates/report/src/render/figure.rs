@@ -7,6 +7,10 @@
 //! constants, every coordinate is printed with one decimal, and text is placed, never fitted. The
 //! only arithmetic is layout (data → pixels); values that people read go through `numfmt`.
 
+mod bars;
+
+pub use bars::{BarChart, BarRow, Segment};
+
 use crate::numfmt::sig;
 use std::fmt::Write;
 
@@ -19,8 +23,10 @@ const TOP: f64 = 52.0;
 const AXIS_BAND: f64 = 46.0;
 /// One legend entry's height (entries are stacked, one per row, under the axis).
 const LEGEND_ROW: f64 = 18.0;
-/// A categorical palette readable in colour and in grey print (Tableau's first eight).
-const COLOURS: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+/// A categorical palette readable in colour and in grey print (Tableau's ten, the first eight in
+/// the order the figures were first drawn with).
+const COLOURS: [&str; 10] =
+    ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
 /// How an axis maps values to positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +35,20 @@ pub enum Scale {
     Linear,
     /// Equal ratios are equal distances (values ≤ 0 are not drawn).
     Log10,
+}
+
+impl Scale {
+    /// [`Scale::Log10`] when the positive finite `values` span at least a factor 10 (and none is
+    /// ≤ 0), else [`Scale::Linear`]: a curve that falls by decades is read on a log axis, one that
+    /// moves by percent on a linear one.
+    pub fn for_values(values: impl Iterator<Item = f64>) -> Scale {
+        let (mut lo, mut hi, mut non_positive) = (f64::INFINITY, 0.0f64, false);
+        for v in values.filter(|v| v.is_finite()) {
+            non_positive |= v <= 0.0;
+            (lo, hi) = (lo.min(v), hi.max(v));
+        }
+        if !non_positive && hi >= 10.0 * lo { Scale::Log10 } else { Scale::Linear }
+    }
 }
 
 /// An axis: its label and scale.

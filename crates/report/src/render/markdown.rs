@@ -43,10 +43,10 @@ pub fn markdown_with(report: &Report, plots: Option<&str>, detail: Detail) -> St
     decay::decay(&mut out, &report.decay, plots, detail);
     super::dense_init::dense_init(&mut out, &report.dense_init, plots, detail);
     super::exploding::exploding(&mut out, &report.exploding, plots);
-    super::remedies::remedies(&mut out, &report.remedies);
-    super::shortcuts::shortcuts(&mut out, &report.shortcuts);
+    super::remedies::remedies(&mut out, &report.remedies, plots);
+    super::shortcuts::shortcuts(&mut out, &report.shortcuts, plots);
     classic(&mut out, &report.classic, plots);
-    symptoms(&mut out, &report.symptoms);
+    symptoms(&mut out, &report.symptoms, plots, detail);
     super::citations::markdown(&mut out, &report.references, 8);
     out
 }
@@ -186,25 +186,63 @@ fn classic_row(out: &mut String, r: &ClassicRuns) {
     );
 }
 
-fn symptoms(out: &mut String, symptoms: &[Symptom]) {
+/// Runs named in a symptom's row of the summary table; the rest are counted.
+const WITNESSES_SHOWN: usize = 3;
+
+/// Who shows a symptom: every witness ([`Detail::Full`]), or the counts by outcome, the first
+/// [`WITNESSES_SHOWN`] and how many more ([`Detail::Summary`]).
+fn shown_by(s: &Symptom, detail: Detail) -> String {
+    if s.shown_by.is_empty() {
+        return "none".to_string();
+    }
+    let names: Vec<String> = s.shown_by.iter().map(prose::witness).collect();
+    if detail == Detail::Full || names.len() <= WITNESSES_SHOWN {
+        return names.join("; ");
+    }
+    let o = s.outcomes();
+    let counts: Vec<String> = [(o.succeeded, "succeeded"), (o.failed, "failed"), (o.not_trained, "not trained")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+    format!(
+        "{}: {}; … and {} more",
+        counts.join(", "),
+        names[..WITNESSES_SHOWN].join("; "),
+        names.len() - WITNESSES_SHOWN
+    )
+}
+
+fn symptoms(out: &mut String, symptoms: &[Symptom], plots: Option<&str>, detail: Detail) {
     let _ = writeln!(out, "## 7. Symptoms\n");
     let _ = writeln!(
         out,
         "The usual checklist, each symptom tested by a stated rule on the runs of sections 4–6. Every run that shows a symptom \
-         is named with whether it succeeded (section 4's networks are not trained); where a symptom also shows in healthy runs, \
-         or is an artefact of the optimiser, the caveat says so.\n"
+         is counted with whether it succeeded (section 4's networks are not trained); where a symptom also shows in healthy runs, \
+         or is an artefact of the optimiser, the caveat says so.{}\n",
+        if detail == Detail::Full {
+            ""
+        } else {
+            " The table names the first few runs of each; every one is named in `--format html` and `--format json`."
+        }
     );
     let _ = writeln!(out, "| symptom | rule | runs checked | runs showing it | shown by | caveat |");
     let _ = writeln!(out, "|---|---|---:|---:|---|---|");
     for s in symptoms {
-        let shown = if s.shown_by.is_empty() {
-            "none".to_string()
-        } else {
-            s.shown_by.iter().map(prose::witness).collect::<Vec<_>>().join("; ")
-        };
         let (name, rule) = (prose::symptom_name(s.kind), prose::symptom_rule(s.kind));
         let caveat = s.caveat.as_ref().map_or_else(|| "—".into(), prose::caveat);
-        let _ = writeln!(out, "| {name} | {rule} | {} | {} | {shown} | {caveat} |", s.checked, s.runs);
+        let _ = writeln!(out, "| {name} | {rule} | {} | {} | {} | {caveat} |", s.checked, s.runs, shown_by(s, detail));
     }
     out.push('\n');
+    match plots {
+        Some(dir) if super::svg::symptoms_figure(symptoms).has_data() => {
+            let _ = writeln!(out, "![{}]({dir}/{})\n", super::svg::SYMPTOMS_TITLE, super::svg::SYMPTOMS_PLOT);
+        }
+        Some(_) => {
+            let _ = writeln!(out, "No symptom figure: no run shows any symptom.\n");
+        }
+        None => {
+            let _ = writeln!(out, "The runs showing each symptom, by outcome, are drawn with `--plots DIR`.\n");
+        }
+    }
 }

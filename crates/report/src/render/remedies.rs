@@ -1,11 +1,11 @@
 //! Section 5 in Markdown: the two failing networks, one table per network and optimizer, Adam's
 //! ε, the constant predictor, and which remedies address which problem on these runs.
 
+use super::svg::{RemediesPanel, remedies_figure};
 use crate::numfmt::{log10, percent, sci, sig};
 use crate::sections::Label;
 use crate::sections::remedies::{self, Problem, Remedies, Remedy, RemedyRow, Verdict};
 use std::fmt::Write;
-use vectorised::train::Optimizer;
 
 /// What a row changes against its control, in words.
 pub fn change(remedy: Remedy) -> &'static str {
@@ -52,8 +52,19 @@ fn outcome(row: &RemedyRow) -> String {
     )
 }
 
-/// Section 5.
-pub fn remedies(out: &mut String, r: &Remedies) {
+/// The figure of `panel` after its table: linked when the figures are written to `plots`, or why
+/// there is none.
+fn figure(out: &mut String, r: &Remedies, panel: RemediesPanel, plots: Option<&str>) {
+    let Some(dir) = plots else { return };
+    if remedies_figure(r, panel).has_data() {
+        let _ = writeln!(out, "![{}]({dir}/{})\n", panel.title(), panel.file_name());
+    } else {
+        let _ = writeln!(out, "No loss curve for these rows: no run had a finite loss.\n");
+    }
+}
+
+/// Section 5; `plots` is the folder of the figures, if they were written.
+pub fn remedies(out: &mut String, r: &Remedies, plots: Option<&str>) {
     let _ = writeln!(out, "## 5. Remedies compared\n");
     let exploding = r.rows.iter().find(|row| row.name.0 == Remedy::Exploding);
     let _ = writeln!(
@@ -77,10 +88,25 @@ pub fn remedies(out: &mut String, r: &Remedies) {
         percent(remedies::SUCCESS_ACCURACY)
     );
     constant_predictor(out, r);
-    let adam = |row: &&RemedyRow| matches!(row.training.0.optimizer, Optimizer::Adam { .. });
-    let vanishing = |row: &&RemedyRow| row.problem == Problem::Vanishing;
+    match plots {
+        Some(_) => {
+            let _ = writeln!(
+                out,
+                "Each table is followed by its rows' training loss against the step (the median over the seeds, their range as a band), \
+                 beside the constant predictor's loss: a run on that line has learned nothing about its inputs.\n"
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "The rows' training-loss curves are drawn with `--plots DIR` (the medians and ranges by step are in `--format json`).\n"
+            );
+        }
+    }
+    let rows = |panel: RemediesPanel| r.rows.iter().filter(move |row| panel.holds(row));
     let _ = writeln!(out, "### The vanishing gradient, under Adam\n");
-    vanishing_table(out, r.rows.iter().filter(vanishing).filter(adam));
+    vanishing_table(out, rows(RemediesPanel::VanishingAdam));
+    figure(out, r, RemediesPanel::VanishingAdam, plots);
     epsilon(out, r);
     decay(out, r);
     let _ = writeln!(out, "### The vanishing gradient, under momentum SGD\n");
@@ -100,9 +126,11 @@ pub fn remedies(out: &mut String, r: &Remedies) {
             adam_only.join("; ")
         );
     }
-    vanishing_table(out, r.rows.iter().filter(vanishing).filter(|row| !adam(row)));
+    vanishing_table(out, rows(RemediesPanel::VanishingSgd));
+    figure(out, r, RemediesPanel::VanishingSgd, plots);
     let _ = writeln!(out, "### The exploding gradient\n");
-    exploding_table(out, r.rows.iter().filter(|row| row.problem == Problem::Exploding));
+    exploding_table(out, rows(RemediesPanel::Exploding));
+    figure(out, r, RemediesPanel::Exploding, plots);
     addressed(out, r);
 }
 

@@ -1,6 +1,7 @@
 //! Section 5's shortcuts as Markdown: the gradient reaching layer 1 in deep ReLU and sigmoid
 //! networks with and without shortcuts, and the growth of residual blocks against its prediction.
 
+use super::svg::{ShortcutNetwork, shortcuts_figure};
 use crate::numfmt::{log10, sig};
 use crate::sections::shortcuts::{self, Form, GradientRow, GrowthRow, Shortcuts};
 use std::fmt::Write;
@@ -41,8 +42,19 @@ fn growth_name(g: &GrowthRow) -> String {
     format!("{branch}, linear layer N(0, {}/n)", sig(g.gain, 1))
 }
 
-/// Renders the subsection (after section 5's table).
-pub(super) fn shortcuts(out: &mut String, s: &Shortcuts) {
+/// `network`'s figure: linked when the figures are written to `plots`, or why there is none.
+fn figure(out: &mut String, s: &Shortcuts, network: ShortcutNetwork, plots: Option<&str>) {
+    let Some(dir) = plots else { return };
+    if shortcuts_figure(s, network).has_data() {
+        let _ = writeln!(out, "![{}]({dir}/{})\n", network.title(), network.file_name());
+    } else {
+        let _ = writeln!(out, "No figure for these networks: no gradient ratio was finite.\n");
+    }
+}
+
+/// Renders the subsection (after section 5's table); `plots` is the folder of the figures, if
+/// they were written.
+pub(super) fn shortcuts(out: &mut String, s: &Shortcuts, plots: Option<&str>) {
     let (relu, sigmoid) = (&s.relu, &s.sigmoid);
     let _ = writeln!(out, "### 5.1. Shortcuts, shown working\n");
     let _ = writeln!(
@@ -67,6 +79,13 @@ pub(super) fn shortcuts(out: &mut String, s: &Shortcuts) {
     gradient_rows(out, &relu_name, relu, s.relu_blocks);
     gradient_rows(out, &sigmoid_name, sigmoid, s.relu_blocks);
     out.push('\n');
+    if plots.is_none() {
+        let _ = writeln!(
+            out,
+            "This ratio at every layer, and the residual blocks' growth block by block below, are drawn with `--plots DIR` \
+             (the numbers per layer and per block are in `--format json`).\n"
+        );
+    }
     let (lo, hi) = (relu[0].log10_ratio[0], relu[0].log10_ratio[relu[0].log10_ratio.len() - 1]);
     let _ = writeln!(
         out,
@@ -84,6 +103,7 @@ pub(super) fn shortcuts(out: &mut String, s: &Shortcuts) {
         log10(relu[2].median, 2),
         sig(relu[2].spread, 2),
     );
+    figure(out, s, ShortcutNetwork::Relu, plots);
     let joins = s.sigmoid_joins;
     let _ = writeln!(
         out,
@@ -104,6 +124,7 @@ pub(super) fn shortcuts(out: &mut String, s: &Shortcuts) {
         log10(sigmoid[2].median_first_to_span, 2),
         log10(s.log10_quarter, 2),
     );
+    figure(out, s, ShortcutNetwork::Sigmoid, plots);
     let _ = writeln!(
         out,
         "**Residual blocks grow.** {} blocks a_m = a_(m−2) + α·W_m·relu(W_(m−1)·a_(m−2)) of width {} (identity skip; the branch's ReLU layer He, \
@@ -134,4 +155,11 @@ pub(super) fn shortcuts(out: &mut String, s: &Shortcuts) {
         );
     }
     out.push('\n');
+    if let Some(dir) = plots {
+        if super::svg::growth_figure(s).has_data() {
+            let _ = writeln!(out, "![{}]({dir}/{})\n", super::svg::GROWTH_TITLE, super::svg::GROWTH_PLOT);
+        } else {
+            let _ = writeln!(out, "No growth figure: no network's growth was finite and positive.\n");
+        }
+    }
 }

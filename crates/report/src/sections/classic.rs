@@ -24,8 +24,7 @@ pub const PLATEAU_BAND: f64 = 0.02;
 pub const PLATEAU_EPOCHS: usize = 100;
 /// Hidden units per hidden layer.
 pub const HIDDEN_WIDTH: usize = 2;
-/// Points of each configuration's loss curve (the epochs 0, k, 2k, … with k = ⌈epochs / this⌉).
-pub const CURVE_POINTS: usize = 100;
+pub use super::stats::{CURVE_POINTS, curve_step};
 
 /// A task: four inputs and their targets.
 #[derive(Debug, Clone, Copy)]
@@ -245,11 +244,6 @@ struct Run {
     curve: Vec<f64>,
 }
 
-/// The epochs between two points of a loss curve.
-pub fn curve_step(epochs: usize) -> usize {
-    epochs.div_ceil(CURVE_POINTS).max(1)
-}
-
 /// The runs of every seed, summarised, and the median final loss the code itself reports.
 fn train_many(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: Stream) -> (ClassicRuns, f64) {
     let constant = task.constant_loss();
@@ -292,13 +286,10 @@ fn train_many(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug,
 /// The median over the runs of the loss at each sampled epoch (runs without a finite loss there
 /// left out).
 fn loss_curve(runs: &[Run], epochs: usize) -> Vec<(usize, f64)> {
-    let step = curve_step(epochs);
-    (0..epochs.div_ceil(step))
-        .filter_map(|k| {
-            let mut at: Vec<f64> = runs.iter().filter_map(|r| r.curve.get(k).copied()).collect();
-            at.sort_by(f64::total_cmp);
-            (!at.is_empty()).then(|| (k * step, super::stats::percentile(&at, 50.0)))
-        })
+    let curves: Vec<&[f64]> = runs.iter().map(|r| &r.curve[..]).collect();
+    super::stats::curve_columns(&curves, epochs)
+        .into_iter()
+        .map(|(epoch, at)| (epoch, super::stats::percentile(&at, 50.0)))
         .collect()
 }
 
@@ -312,7 +303,7 @@ fn train(net: &mut Net, task: &Task, bug: Bug, epochs: usize, constant: f64) -> 
         if !loss.is_finite() {
             break;
         }
-        if epoch % curve_step(epochs) == 0 {
+        if super::stats::on_curve(epoch, epochs) {
             curve.push(loss);
         }
         if loss < TARGET_LOSS && epochs_to_target.is_none() {

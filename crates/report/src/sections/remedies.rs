@@ -168,8 +168,24 @@ pub struct RemedyRow {
     pub paired: Option<Paired>,
     /// What the row shows about its problem (`None` for a baseline; serialized as its words).
     pub verdict: Option<Label<Verdict>>,
+    /// The training loss against the step over the seeds ([`RunTrace::loss_curve`]).
+    pub loss_curve: Vec<LossPoint>,
     /// The runs, for the symptom checklist.
     pub runs: Vec<RunTrace>,
+}
+
+/// One point of a row's loss curve: the loss before a step, over the seeds whose loss was still
+/// finite there.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LossPoint {
+    /// The step (0-based; the loss at the weights it starts from).
+    pub step: usize,
+    /// The median over the seeds (nearest rank).
+    pub median: f64,
+    /// The smallest.
+    pub lowest: f64,
+    /// The largest.
+    pub highest: f64,
 }
 
 /// A row against its control on the same seeds (same points; same initial weights where the
@@ -245,6 +261,11 @@ pub struct RunTrace {
     pub first_last_update_ratio: Option<f64>,
     /// Final accuracy.
     pub accuracy: f64,
+    /// The loss before the steps 0, k, 2k, … (k = [`curve_step`](super::stats::curve_step) of
+    /// the steps), until the first one that is not finite; in the JSON as its row's
+    /// [`RemedyRow::loss_curve`].
+    #[serde(skip)]
+    pub loss_curve: Vec<f64>,
 }
 
 impl RunTrace {
@@ -293,7 +314,7 @@ pub fn compute(config: &Config) -> Remedies {
                 let index = variants.iter().position(|v| v.name == c).expect("a control is a row");
                 (&variants[index], &per_row[index][..])
             });
-            row(variant, runs.clone(), control)
+            row(variant, runs.clone(), control, steps)
         })
         .collect();
     let constant_loss_range = range((0..seeds).map(|s| label_entropy(&task(config.seed, s).1)));
@@ -354,7 +375,21 @@ fn range(v: impl Iterator<Item = f64>) -> (f64, f64) {
     v.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)))
 }
 
-fn row(variant: &Variant, runs: Vec<RunTrace>, control: Option<(&Variant, &[RunTrace])>) -> RemedyRow {
+/// The seeds' loss curves as a median and range per recorded step.
+fn loss_curve(runs: &[RunTrace], steps: usize) -> Vec<LossPoint> {
+    let curves: Vec<&[f64]> = runs.iter().map(|r| &r.loss_curve[..]).collect();
+    super::stats::curve_columns(&curves, steps)
+        .into_iter()
+        .map(|(step, at)| LossPoint {
+            step,
+            median: super::stats::percentile(&at, 50.0),
+            lowest: at[0],
+            highest: at[at.len() - 1],
+        })
+        .collect()
+}
+
+fn row(variant: &Variant, runs: Vec<RunTrace>, control: Option<(&Variant, &[RunTrace])>, steps: usize) -> RemedyRow {
     let ratios: Vec<f64> = runs.iter().filter_map(|r| r.initial_grad_ratio.map(f64::log10)).collect();
     let succeeded = runs.iter().filter(|r| r.succeeded()).count();
     let paired = control.map(|(_, c)| {
@@ -389,6 +424,7 @@ fn row(variant: &Variant, runs: Vec<RunTrace>, control: Option<(&Variant, &[RunT
         success_rate: succeeded as f64 / runs.len() as f64,
         paired,
         verdict,
+        loss_curve: loss_curve(&runs, steps),
         runs,
     }
 }

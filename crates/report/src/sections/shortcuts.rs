@@ -110,6 +110,21 @@ pub struct GradientRow {
     pub median_at_span: f64,
     /// The median over the networks of log10 ‖∂L/∂a_1‖ ÷ ‖∂L/∂a_s‖.
     pub median_first_to_span: f64,
+    /// Per layer l = 1…L, log10 ‖∂L/∂a_l‖ ÷ ‖∂L/∂a_L‖ over the networks ([`log10_profile`]).
+    pub by_layer: Vec<LayerSpread>,
+}
+
+/// One layer's log10 ‖∂L/∂a_l‖ ÷ ‖∂L/∂a_L‖ over a row's networks.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LayerSpread {
+    /// l, 1-based.
+    pub layer: usize,
+    /// The median (nearest rank).
+    pub median: f64,
+    /// The smallest.
+    pub lowest: f64,
+    /// The largest.
+    pub highest: f64,
 }
 
 /// One branch scaling over [`GROWTH_NETWORKS`] networks of [`BLOCKS`] blocks.
@@ -130,6 +145,11 @@ pub struct GrowthRow {
     pub standard_error: f64,
     /// measured_growth^(1/B).
     pub measured_factor: f64,
+    /// Per block m = 1…B, the mean over the networks of Σ_b ‖a_m‖² ÷ Σ_b ‖a_0‖² (the last is
+    /// `measured_growth`).
+    pub by_block: Vec<f64>,
+    /// Per block m = 1…B, the prediction (1 + g·α²)^m.
+    pub predicted_by_block: Vec<f64>,
 }
 
 /// Computes the subsection (the same for `--quick`: it takes well under a second).
@@ -167,8 +187,16 @@ pub fn compute(config: &Config) -> Shortcuts {
 /// table's rows); with a shortcut, the layers it joins (every [`SPAN`]-th) have their weights
 /// scaled by α.
 pub fn gradient_row(seed: u64, stream: Stream, form: Form, alpha: f64, f: Activation) -> GradientRow {
-    let ratios: Vec<(f64, f64)> =
-        (0..NETWORKS).into_par_iter().map(|k| log10_ratios(seed, stream, k, form, alpha, f)).collect();
+    let profiles: Vec<Vec<f64>> =
+        (0..NETWORKS).into_par_iter().map(|k| log10_profile(seed, stream, k, form, alpha, f)).collect();
+    let by_layer = (0..profiles[0].len())
+        .map(|l| {
+            let mut at: Vec<f64> = profiles.iter().map(|p| p[l]).collect();
+            sort(&mut at);
+            LayerSpread { layer: l + 1, median: percentile(&at, 50.0), lowest: at[0], highest: at[at.len() - 1] }
+        })
+        .collect();
+    let ratios: Vec<(f64, f64)> = profiles.iter().map(|p| (p[0], p[SPAN - 1])).collect();
     let mut first_to_span: Vec<f64> = ratios.iter().map(|(first, at_span)| first - at_span).collect();
     let (mut log10_ratio, mut at_span): (Vec<f64>, Vec<f64>) = ratios.into_iter().unzip();
     sort(&mut log10_ratio);
@@ -182,11 +210,18 @@ pub fn gradient_row(seed: u64, stream: Stream, form: Form, alpha: f64, f: Activa
         log10_ratio,
         median_at_span: percentile(&at_span, 50.0),
         median_first_to_span: percentile(&first_to_span, 50.0),
+        by_layer,
     }
 }
 
 /// Network k of a row: log10 ‖∂L/∂a_1‖ ÷ ‖∂L/∂a_L‖ and log10 ‖∂L/∂a_s‖ ÷ ‖∂L/∂a_L‖.
 pub fn log10_ratios(seed: u64, stream: Stream, k: usize, form: Form, alpha: f64, f: Activation) -> (f64, f64) {
+    let profile = log10_profile(seed, stream, k, form, alpha, f);
+    (profile[0], profile[SPAN - 1])
+}
+
+/// Network k of a row: log10 ‖∂L/∂a_l‖ ÷ ‖∂L/∂a_L‖ for every layer l = 1…L.
+pub fn log10_profile(seed: u64, stream: Stream, k: usize, form: Form, alpha: f64, f: Activation) -> Vec<f64> {
     let (width, depth, variance) = match f {
         Activation::Relu => (RELU_WIDTH, RELU_DEPTH, 2.0),
         _ => (SIGMOID_WIDTH, SIGMOID_DEPTH, 1.0),
@@ -208,8 +243,8 @@ pub fn log10_ratios(seed: u64, stream: Stream, k: usize, form: Form, alpha: f64,
     let target = Batch::new(&probe, BATCH, width).expect("shape");
     net.gradients(input, target, Loss::Linear, Normalisation::PerSample, &mut ws).expect("a valid batch");
     let stats = ws.stats().expect("statistics are on by default");
-    let norm = |l: usize| stats.layers[l - 1].activation.norm;
-    ((norm(1) / norm(depth)).log10(), (norm(SPAN) / norm(depth)).log10())
+    let top = stats.layers[depth - 1].activation.norm;
+    stats.layers.iter().map(|l| (l.activation.norm / top).log10()).collect()
 }
 
 /// The residual blocks' layers for network `k`: 2·[`BLOCKS`] square layers, ReLU then linear,
@@ -234,26 +269,34 @@ pub fn growth_network(seed: u64, k: usize, alpha: f64, gain: f64) -> (Vec<DenseL
 
 /// Σ_b ‖a_{2B}‖² ÷ Σ_b ‖a_0‖² of one network of residual blocks (identity skip of span 2).
 pub fn growth_of(layers: Vec<DenseLayer<f64>>, x: &[f64]) -> f64 {
+    *growth_by_block(layers, x).last().expect("at least one block")
+}
+
+/// Σ_b ‖a_{2m}‖² ÷ Σ_b ‖a_0‖² after each block m = 1…B of one network of residual blocks.
+pub fn growth_by_block(layers: Vec<DenseLayer<f64>>, x: &[f64]) -> Vec<f64> {
     let n = GROWTH_WIDTH;
     let depth = layers.len();
     let net = Dense::new(layers, Some(SPAN)).expect("square layers").with_skip(Skip::Identity);
     let mut ws = Workspace::new();
     let batch = Batch::new(x, BATCH, n).expect("shape");
     net.gradients(batch, batch, Loss::Linear, Normalisation::PerSample, &mut ws).expect("a valid batch");
-    let out = ws.activations(depth).expect("the last layer");
     let squares = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>();
-    squares(out) / squares(x)
+    let start = squares(x);
+    (SPAN..=depth).step_by(SPAN).map(|l| squares(ws.activations(l).expect("a layer of the network")) / start).collect()
 }
 
 fn growth_row(seed: u64, alpha: f64, gain: f64) -> GrowthRow {
-    let values: Vec<f64> = (0..GROWTH_NETWORKS)
+    let curves: Vec<Vec<f64>> = (0..GROWTH_NETWORKS)
         .into_par_iter()
         .map(|k| {
             let (layers, x) = growth_network(seed, k, alpha, gain);
-            growth_of(layers, &x)
+            growth_by_block(layers, &x)
         })
         .collect();
-    let count = values.len() as f64;
+    let count = curves.len() as f64;
+    // Means in network order, so the bits do not depend on the threads.
+    let by_block: Vec<f64> = (0..BLOCKS).map(|m| curves.iter().map(|c| c[m]).sum::<f64>() / count).collect();
+    let values: Vec<f64> = curves.iter().map(|c| c[BLOCKS - 1]).collect();
     let mean = values.iter().sum::<f64>() / count;
     let variance = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (count - 1.0);
     let predicted_factor = 1.0 + gain * alpha * alpha;
@@ -265,5 +308,7 @@ fn growth_row(seed: u64, alpha: f64, gain: f64) -> GrowthRow {
         measured_growth: mean,
         standard_error: (variance / count).sqrt(),
         measured_factor: mean.powf(1.0 / BLOCKS as f64),
+        by_block,
+        predicted_by_block: (1..=BLOCKS).map(|m| predicted_factor.powi(m as i32)).collect(),
     }
 }

@@ -11,6 +11,35 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// Points of a loss curve: a run of T steps records its loss at the steps 0, k, 2k, … with
+/// k = [`curve_step`]`(T)` = ⌈T / this⌉.
+pub const CURVE_POINTS: usize = 100;
+
+/// The steps (or epochs) between two points of a loss curve of `steps` steps.
+pub fn curve_step(steps: usize) -> usize {
+    steps.div_ceil(CURVE_POINTS).max(1)
+}
+
+/// Whether a run records its loss before step `step` of `steps`.
+pub fn on_curve(step: usize, steps: usize) -> bool {
+    step.is_multiple_of(curve_step(steps))
+}
+
+/// The loss curves of several runs of `steps` steps, column by column: for each recorded point
+/// k (step k·[`curve_step`]) that some curve reaches, (k·step, the curves' values there,
+/// ascending). Each curve is a prefix — a run stops recording when its loss stops being finite
+/// — so a run whose loss became non-finite leaves the columns from then on.
+pub fn curve_columns(curves: &[&[f64]], steps: usize) -> Vec<(usize, Vec<f64>)> {
+    let step = curve_step(steps);
+    (0..steps.div_ceil(step))
+        .filter_map(|k| {
+            let mut at: Vec<f64> = curves.iter().filter_map(|c| c.get(k).copied()).collect();
+            sort(&mut at);
+            (!at.is_empty()).then_some((k * step, at))
+        })
+        .collect()
+}
+
 /// Sorts log10 values ascending (−∞ first).
 pub fn sort(values: &mut [f64]) {
     values.sort_by(f64::total_cmp);

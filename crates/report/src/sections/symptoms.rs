@@ -210,6 +210,28 @@ pub struct Symptom {
     pub caveat: Option<Caveat>,
 }
 
+/// The runs showing a symptom by outcome (each witness counted as [`Witness::runs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Outcomes {
+    /// Trained runs that succeeded.
+    pub succeeded: usize,
+    /// Trained runs that failed.
+    pub failed: usize,
+    /// Networks that were not trained (section 4's).
+    pub not_trained: usize,
+}
+
+impl Symptom {
+    /// Its runs by outcome; they add up to [`Symptom::runs`].
+    pub fn outcomes(&self) -> Outcomes {
+        self.shown_by.iter().fold(Outcomes::default(), |o, w| match w.succeeded() {
+            Some(true) => Outcomes { succeeded: o.succeeded + w.runs(), ..o },
+            Some(false) => Outcomes { failed: o.failed + w.runs(), ..o },
+            None => Outcomes { not_trained: o.not_trained + w.runs(), ..o },
+        })
+    }
+}
+
 /// The section-6 rows a stuck witness can come from: the main table and each bug's training.
 fn classic_rows(classic: &Classic) -> impl Iterator<Item = &ClassicRuns> {
     classic.runs.iter().chain(classic.bugs.iter().map(|b| &b.training))

@@ -8,6 +8,7 @@ mod cli_run;
 mod decay;
 mod dense_init;
 mod exploding;
+mod figures;
 mod golden;
 mod grad;
 mod html;

@@ -25,6 +25,7 @@ fn run(initial_loss: f64, final_loss: f64, constant_loss: f64, accuracy: f64) ->
         weight_growth: 1.0,
         first_last_update_ratio: Some(1.0),
         accuracy,
+        loss_curve: Vec::new(),
     }
 }
 

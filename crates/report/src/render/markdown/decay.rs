@@ -65,7 +65,7 @@ pub(super) fn decay(out: &mut String, d: &Decay, plots: Option<&str>, detail: De
     );
     slopes_table(out, d);
     explanations(out, d);
-    survival(out, d);
+    survival(out, d, plots);
     formats(out, d);
     if let Some(dir) = plots {
         let mut names: Vec<&str> = d.configs.iter().map(|c| c.activation.as_str()).collect();
@@ -285,7 +285,7 @@ fn skips(out: &mut String, d: &Decay, slope: &dyn Fn(Option<Fit>) -> String) {
     );
 }
 
-fn survival(out: &mut String, d: &Decay) {
+fn survival(out: &mut String, d: &Decay, plots: Option<&str>) {
     let s = &d.survival;
     let _ = writeln!(
         out,
@@ -313,6 +313,18 @@ fn survival(out: &mut String, d: &Decay) {
         );
     }
     out.push('\n');
+    if let Some(dir) = plots {
+        if crate::render::svg::survival_figure(s).has_data() {
+            let _ = writeln!(
+                out,
+                "![{}]({dir}/{})\n",
+                crate::render::svg::SURVIVAL_TITLE,
+                crate::render::svg::SURVIVAL_PLOT
+            );
+        } else {
+            let _ = writeln!(out, "No survival figure: no chain survived at any depth.\n");
+        }
+    }
 }
 
 fn formats(out: &mut String, d: &Decay) {

@@ -14,6 +14,10 @@ mod classic;
 mod decay;
 mod dense_init;
 mod exploding;
+mod remedies;
+mod shortcuts;
+mod survival;
+mod symptoms;
 
 pub(super) use classic::classic_tasks;
 pub use classic::{classic_figure, classic_plot_name, classic_plots};
@@ -21,14 +25,22 @@ pub use decay::{decay_figure, decay_plot_name, decay_plots};
 pub(super) use dense_init::dense_activations;
 pub use dense_init::{CHI_PLOT, chi_figure, dense_init_plots, dense_layers_figure, dense_layers_plot_name};
 pub use exploding::{OVERFLOW_PLOT, overflow_figure};
+pub use remedies::{RemediesPanel, remedies_figure, remedies_plots};
+pub use shortcuts::{GROWTH_PLOT, GROWTH_TITLE, ShortcutNetwork, growth_figure, shortcuts_figure, shortcuts_plots};
+pub use survival::{SURVIVAL_PLOT, SURVIVAL_TITLE, survival_figure};
+pub use symptoms::{SYMPTOMS_PLOT, SYMPTOMS_TITLE, symptoms_figure};
 
 use crate::sections::Report;
 
 /// Every figure of the report that has something to draw, as (file name, contents).
 pub fn figures(report: &Report) -> Vec<(String, String)> {
     let mut all = decay_plots(&report.decay);
+    all.extend(survival_figure(&report.decay.survival).svg().map(|svg| (SURVIVAL_PLOT.to_string(), svg)));
     all.extend(dense_init_plots(&report.dense_init));
     all.extend(overflow_figure(&report.exploding.spread).svg().map(|svg| (OVERFLOW_PLOT.to_string(), svg)));
+    all.extend(remedies_plots(&report.remedies));
+    all.extend(shortcuts_plots(&report.shortcuts));
     all.extend(classic_plots(&report.classic));
+    all.extend(symptoms_figure(&report.symptoms).svg().map(|svg| (SYMPTOMS_PLOT.to_string(), svg)));
     all
 }

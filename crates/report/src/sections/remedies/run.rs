@@ -64,8 +64,17 @@ pub fn train(config_seed: u64, v: &Variant, seed: usize, steps: usize) -> RunTra
     let (mut previous, mut jumps, mut refused, mut clipped) = (f64::NAN, 0, None::<Refused>, 0);
     let (mut first_moved, mut last_moved) = (0.0, 0.0);
     let (mut initial_grad_norm, mut min_layer_grad, mut first_update) = (f64::NAN, f64::NAN, None);
+    let mut loss_curve = Vec::with_capacity(crate::sections::stats::CURVE_POINTS);
+    let mut finite = true;
     for step in 0..steps {
         let report = trainer.step(&mut net, input, target).expect("shapes checked above");
+        // The curve stops at the first non-finite loss it would record (as section 6's).
+        if finite && crate::sections::stats::on_curve(step, steps) {
+            finite = report.loss.is_finite();
+            if finite {
+                loss_curve.push(report.loss);
+            }
+        }
         if step == 0 {
             initial_loss = report.loss;
             let layers = &report.stats.layers;
@@ -112,6 +121,7 @@ pub fn train(config_seed: u64, v: &Variant, seed: usize, steps: usize) -> RunTra
         weight_growth: weight_norm(&net) / initial_weights,
         first_last_update_ratio: if last_moved > 0.0 { Some(first_moved / last_moved) } else { None },
         accuracy: correct as f64 / POINTS as f64,
+        loss_curve,
     }
 }
 
