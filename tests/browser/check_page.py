@@ -15,11 +15,11 @@ import sys
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-# Per figure: its box, and the marks that draw data (lines, bands, dots) with a non-empty box.
+# Per figure: its box, and the marks that draw data (lines, bands, dots, bars) with a non-empty box.
 FIGURES_JS = """
 return Array.from(document.querySelectorAll('svg')).map((svg, i) => {
   const box = svg.getBoundingClientRect();
-  const marks = Array.from(svg.querySelectorAll('polyline, polygon, circle')).filter(el => {
+  const marks = Array.from(svg.querySelectorAll('polyline, polygon, circle, rect.bar')).filter(el => {
     const b = el.getBBox();
     return b.width > 0 || b.height > 0;
   }).length;

@@ -7,7 +7,8 @@
 //! binary cross-entropy on a sigmoid output; full-batch steps. Measured per run: the gradient
 //! ratio ‖∂L/∂W_1‖ / ‖∂L/∂W_L‖ at initialisation (the vanishing or exploding gradient in one
 //! number), the first layer's largest |∂L/∂w| beside Adam's ε, the final loss and accuracy, and
-//! the loss and weight histories the symptom checklist (section 7) reads.
+//! the loss and weight histories the symptom checklist (section 7) reads, and the loss curve,
+//! thinned as section 6's ([`super::stats::curve_step`]).
 //!
 //! **Controls.** Every row trains on the same points per seed (one stream, keyed by the seed), and
 //! a network's initial weights come from a stream keyed by the seed and its layer widths, not by

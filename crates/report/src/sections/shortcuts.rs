@@ -11,7 +11,8 @@
 //!
 //! Both measure the backward factor ‖∂L/∂a_1‖ ÷ ‖∂L/∂a_L‖ of each network under the linear loss
 //! L = Σ p·y with a Gaussian probe p (a vector–Jacobian product: the gradient reaching layer 1 for
-//! a unit-size gradient at the output).
+//! a unit-size gradient at the output), and the same ratio at every layer l, ‖∂L/∂a_l‖ ÷ ‖∂L/∂a_L‖
+//! ([`log10_profile`], from the statistics the engine gathers anyway).
 //!
 //! - **Growth** ([`Shortcuts::growth`]): residual blocks a_m = a_{m−2} + α·W_m·relu(W_{m−1}·a_{m−2})
 //!   (identity skip of span 2; the branch's ReLU layer He, N(0, 2/n), its linear layer N(0, g/n)).

@@ -1,6 +1,7 @@
 //! Horizontal stacked bars of shares: one bar per row, split into segments that are the shares
 //! of the row's total (each row's bar is 100 %), with the row's label written above its bar —
-//! placed, never fitted, so no text is measured (as the rest of [`super`]).
+//! placed, never fitted, so no text is measured (as the rest of [`super`]). A segment is a
+//! `rect` of class `bar`: the browser test counts those as the figure's drawn marks.
 
 use super::{COLOURS, LEFT, RIGHT, TOP, WIDTH, escape};
 use std::fmt::Write;
@@ -117,7 +118,7 @@ impl BarChart {
                 let end = start + v / total;
                 let _ = writeln!(
                     svg,
-                    r#"<rect x="{:.1}" y="{bar}" width="{:.1}" height="{BAR}" fill="{}"/>"#,
+                    r#"<rect class="bar" x="{:.1}" y="{bar}" width="{:.1}" height="{BAR}" fill="{}"/>"#,
                     px(start),
                     px(end) - px(start),
                     COLOURS[segment.colour % COLOURS.len()]
@@ -172,7 +173,7 @@ mod tests {
         let svg = chart(rows).svg().unwrap();
         let widths: Vec<f64> = svg
             .lines()
-            .filter(|l| l.starts_with("<rect x=") && l.contains(r#"height="14""#))
+            .filter(|l| l.starts_with("<rect") && l.contains(r#"height="14""#))
             .map(|l| {
                 let rest = &l[l.find("width=\"").unwrap() + 7..];
                 rest[..rest.find('"').unwrap()].parse().unwrap()

@@ -1,15 +1,27 @@
 //! The report's figures, as (file name, SVG) pairs, each drawn by [`super::figure`]:
 //! - section 2: one per activation, the median log10 |∂L/∂w| against depth (a linear axis: a
 //!   constant rate per layer is a straight line) for each shortcut setting, with the 10th–90th
-//!   percentile band and the backward factor dashed;
+//!   percentile band and the backward factor dashed; and the share of width-1 ReLU chains alive
+//!   at every layer against the depth D, beside 2^−D with ± 2 binomial standard errors, on a log
+//!   axis (`survival.rs`);
 //! - section 3: χ₁ against σ_w² with the measured networks on mean field's curve, and per
 //!   activation the per-layer ‖∂L/∂a_l‖² against its prediction;
 //! - section 4: per format, the depth at which the forward pass and the weight gradients first
 //!   leave the format's range, against the gain, measured (median, p10–p90 band) beside the
 //!   predictions;
+//! - section 5: per problem and optimizer (the vanishing network under Adam, under momentum SGD,
+//!   the exploding network), every row's training loss against the step — the median over the
+//!   seeds with their range as a band — with the constant predictor's loss H(p) drawn
+//!   (`remedies.rs`);
+//! - section 5.1: per network kind (ReLU, sigmoid), log10 ‖∂L/∂a_l‖ ÷ ‖∂L/∂a_L‖ at every layer for
+//!   each shortcut form (median and range over the networks), and the residual blocks'
+//!   ‖a_m‖² ÷ ‖a_0‖² block by block against (1 + g·α²)^m (`shortcuts.rs`);
 //! - section 6: per task, the median training loss of every network against the epoch, with the
-//!   constant predictor's plateau and the success threshold drawn.
-
+//!   constant predictor's plateau and the success threshold drawn;
+//! - section 7: per symptom, the runs showing it as shares that succeeded, failed or were not
+//!   trained — horizontal stacked bars ([`super::figure::BarChart`], `symptoms.rs`).
+//!
+//! A figure with nothing to draw is not written; the Markdown says so in its place.
 mod classic;
 mod decay;
 mod dense_init;
