@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::ext::Ext;
 use crate::skip::Skip;
 
-/// Where the seed enters (see the [module docs](self)).
+/// Where the seed enters (see [`Dense::magnitudes`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SeedAt {
     /// ∂S/∂a_L: it passes through the last layer's f′.

@@ -34,7 +34,7 @@ pub enum SeedAt {
     Logit,
 }
 
-/// One layer's diagnosis (see the [module docs](self)). A log10 value is `Some(−∞)` when the
+/// One layer's diagnosis (see [`Dense::diagnose`]). A log10 value is `Some(−∞)` when the
 /// gradient is exactly 0 and `None` when it was not computed (a non-finite value came first).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LayerDiagnosis {
@@ -70,7 +70,9 @@ pub struct Diagnosis {
 const ZERO_ROW: i64 = i64::MIN / 4;
 
 impl Dense<f64> {
-    /// The [diagnosis](self) of the network for `input`, with backward started from the seed that
+    /// The diagnosis of the network for `input` (per-layer log10 gradient norms exact beyond
+    /// `f64`'s range, by a backward pass rescaled by powers of two per sample and layer, with the
+    /// exponents carried; forward statistics; the first non-finite value), with backward started from the seed that
     /// `seed` writes (B × n_L, row-major) from the outputs A_L (B × n_L) — ∂S/∂A_L or ∂S/∂Z_L as
     /// `at` says — and every gradient divided by ν = `nu` (L = S/ν). Statistics (the saturation
     /// threshold) are the workspace's; they are gathered even if the workspace has them off.
