@@ -29,6 +29,8 @@ pub enum Command {
     Grad(commands::grad::Args),
     /// Compare gradients computed elsewhere with the reference; exit 0 only if every layer passes.
     Check(commands::check::Args),
+    /// Diagnose a network described in a JSON model file: per-layer norms and one verdict.
+    Diagnose(commands::diagnose::Args),
 }
 
 /// Parses `args` (program name first) and runs what they ask for.
@@ -56,6 +58,7 @@ where
         Some(Command::Chain(args)) => commands::chain::run(&args),
         Some(Command::Grad(args)) => commands::grad::run(&args),
         Some(Command::Check(args)) => commands::check::run(&args),
+        Some(Command::Diagnose(args)) => commands::diagnose::run(&args),
         None => commands::report::run(&cli.report),
     }
 }

@@ -20,6 +20,7 @@ pub mod budget;
 pub mod cli;
 #[cfg(feature = "cli")]
 pub mod commands;
+pub mod diagnosis;
 pub mod error;
 pub mod io;
 pub mod model;

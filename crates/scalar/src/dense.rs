@@ -37,6 +37,9 @@ use crate::error::Error;
 use crate::skip::Skip;
 use crate::tape::{Tape, Var};
 
+mod magnitudes;
+pub use magnitudes::{LayerMagnitudes, SeedAt};
+
 /// One dense layer: `weight[j][i]` from input i to output unit j.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DenseLayer {

@@ -57,6 +57,7 @@
 //! check a lower one.
 
 mod backward;
+mod diagnose;
 mod forward;
 mod workspace;
 
@@ -70,7 +71,8 @@ use crate::real::Real;
 use crate::simd::{Simd, kernel};
 pub use crate::skip::Skip;
 use crate::stats::{self, GradientStats, LayerStats, NonFinite, Stage, Summary};
-use backward::{packed_or_rows, scale};
+use backward::{column_sums, hadamard, packed_or_rows, scale, transpose_weights};
+pub use diagnose::{Diagnosis, LayerDiagnosis, SeedAt};
 use rayon::prelude::*;
 pub use workspace::Workspace;
 

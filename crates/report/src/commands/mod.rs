@@ -8,6 +8,7 @@
 
 pub mod chain;
 pub mod check;
+pub mod diagnose;
 pub mod grad;
 pub mod report;
 

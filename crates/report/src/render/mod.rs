@@ -3,6 +3,7 @@
 
 pub mod citations;
 mod dense_init;
+pub mod diagnose;
 mod exploding;
 pub mod figure;
 pub mod html;

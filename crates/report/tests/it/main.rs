@@ -7,6 +7,7 @@ mod cli_report;
 mod cli_run;
 mod decay;
 mod dense_init;
+mod diagnose;
 mod exploding;
 mod figures;
 mod golden;

@@ -39,6 +39,18 @@ pub struct Workspace<T> {
     pub(super) stats_threshold: Option<f64>,
     pub(super) stats: GradientStats,
     pub(super) dead: Vec<bool>,
+    /// A diagnosis's rescaled G rows (`dense/diagnose.rs`): one per layer with shortcuts, else
+    /// two that alternate.
+    pub(super) diag_g: Vec<Vec<T>>,
+    /// Their rows' binary exponents.
+    pub(super) diag_exp: Vec<Vec<i64>>,
+    /// A product's G_{l−1} before it joins a shortcut's part.
+    pub(super) diag_tmp: Vec<T>,
+    /// ∂S/∂W_l (aligned) of the layer being diagnosed.
+    pub(super) diag_gw: Vec<T>,
+    /// ∂S/∂b_l (aligned).
+    pub(super) diag_gb: Vec<T>,
+    pub(super) diagnosis: Diagnosis,
 }
 
 impl<T: Real> Default for Workspace<T> {
@@ -68,6 +80,12 @@ impl<T: Real> Workspace<T> {
             stats_threshold: Some(stats::DEFAULT_SATURATION_THRESHOLD),
             stats: GradientStats::default(),
             dead: Vec::new(),
+            diag_g: Vec::new(),
+            diag_exp: Vec::new(),
+            diag_tmp: Vec::new(),
+            diag_gw: Vec::new(),
+            diag_gb: Vec::new(),
+            diagnosis: Diagnosis::default(),
         }
     }
 

@@ -285,7 +285,7 @@ fn smooth_activation_strategy() -> impl Strategy<Value = Activation> {
     ]
 }
 
-fn general_case_strategy() -> impl Strategy<Value = NetCase> {
+pub(super) fn general_case_strategy() -> impl Strategy<Value = NetCase> {
     case_strategy(super::any_activation(0.5).boxed())
 }
 

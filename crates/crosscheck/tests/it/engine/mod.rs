@@ -8,6 +8,7 @@ mod chain_oracle;
 mod dense;
 mod dense_engine;
 mod dense_hand;
+mod diagnose;
 mod robustness;
 mod simd_levels;
 mod stats;

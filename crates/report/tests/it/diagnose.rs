@@ -1,0 +1,151 @@
+//! `report diagnose`: each verdict on a network built to have that condition, the JSON contract's
+//! keys, bad input, and the worked example of `docs/diagnose.md` kept true byte for byte
+//! (`GRADLAB_BLESS=1 cargo test -p report --test it diagnose` rewrites it).
+
+use crate::cli_run::{repo_root, report};
+use report::diagnosis::{DECADES, Verdict, diagnose};
+use report::model::Model;
+use serde_json::Value;
+
+/// A model of `depth` square layers of `width`, every weight `w` (alternating sign by column, so
+/// the layer is not rank one), bias `b`, activation `f`, last layer `last`, on `input`.
+fn model(depth: usize, width: usize, w: f64, b: f64, f: &str, last: &str, input: &[Vec<f64>]) -> Model {
+    let layer = |act: &str| {
+        let rows: Vec<Vec<f64>> =
+            (0..width).map(|j| (0..width).map(|i| if (i + j) % 2 == 0 { w } else { -w * 0.5 }).collect()).collect();
+        serde_json::json!({"weight": rows, "bias": vec![b; width], "activation": act})
+    };
+    let layers: Vec<Value> = (0..depth).map(|l| layer(if l + 1 == depth { last } else { f })).collect();
+    let target = vec![vec![0.25; width]; input.len()];
+    let text = serde_json::json!({"layers": layers, "input": input, "target": target}).to_string();
+    Model::from_json(&text, "test.json").unwrap()
+}
+
+fn batch(width: usize) -> Vec<Vec<f64>> {
+    (0..4).map(|b| (0..width).map(|i| ((b * 7 + i * 3) % 5) as f64 / 4.0 - 0.5).collect()).collect()
+}
+
+#[test]
+fn an_overflowing_network_is_non_finite_and_located_forward() {
+    let r = diagnose(&model(6, 4, 1e100, 0.0, "identity", "identity", &batch(4))).unwrap();
+    assert_eq!(r.verdict, Verdict::NonFinite);
+    let nf = r.non_finite.unwrap();
+    assert!(nf.forward);
+    assert_eq!(r.from_layer, Some(nf.layer));
+    assert!(nf.layer >= 3, "1e100³ overflows first at layer 3 or later: {nf:?}");
+}
+
+#[test]
+fn all_zero_inputs_are_a_forward_collapse_from_layer_1() {
+    let r = diagnose(&model(4, 4, 0.5, 0.0, "tanh", "identity", &vec![vec![0.0; 4]; 3])).unwrap();
+    assert_eq!(r.verdict, Verdict::ForwardCollapse);
+    assert_eq!(r.from_layer, Some(1));
+}
+
+#[test]
+fn relu_units_with_large_negative_biases_are_dead() {
+    let r = diagnose(&model(3, 4, 0.5, -10.0, "relu", "identity", &batch(4))).unwrap();
+    assert_eq!(r.verdict, Verdict::Dead);
+    assert_eq!(r.from_layer, Some(1));
+    assert_eq!(r.layers[0].dead_fraction, 1.0);
+}
+
+#[test]
+fn sigmoid_units_driven_far_from_zero_are_saturated() {
+    let r = diagnose(&model(3, 4, 0.5, 30.0, "sigmoid", "identity", &batch(4))).unwrap();
+    assert_eq!(r.verdict, Verdict::Saturated);
+    assert_eq!(r.from_layer, Some(1));
+}
+
+#[test]
+fn identity_layers_with_large_weights_explode_and_small_ones_vanish() {
+    // ‖∂L/∂z‖ grows downwards by about the layer's gain per layer: > 3 decades over 12 layers.
+    let r = diagnose(&model(12, 4, 3.0, 0.0, "identity", "identity", &batch(4))).unwrap();
+    assert_eq!(r.verdict, Verdict::Exploding, "{:?}", r.evidence);
+    assert!(r.evidence.unwrap().value > DECADES);
+    let r = diagnose(&model(12, 4, 0.1, 0.0, "tanh", "identity", &batch(4))).unwrap();
+    assert_eq!(r.verdict, Verdict::Vanishing, "{:?}", r.evidence);
+    assert!(r.evidence.unwrap().value < -DECADES);
+}
+
+#[test]
+fn the_worked_example_is_vanishing_then_healthy_once_fixed() {
+    let sick = Model::from_file(&repo_root().join("docs/examples/deep-sigmoid.json")).unwrap();
+    let fixed = Model::from_file(&repo_root().join("docs/examples/deep-relu-he.json")).unwrap();
+    let (sick, fixed) = (diagnose(&sick).unwrap(), diagnose(&fixed).unwrap());
+    assert_eq!(sick.verdict, Verdict::Vanishing);
+    assert_eq!(fixed.verdict, Verdict::Healthy);
+    // The mean field's gain explains it: about 1/4 per sigmoid layer, about 1 per relu+He layer.
+    assert!(sick.mean_predicted_gain.unwrap() < 0.3);
+    assert!((fixed.mean_predicted_gain.unwrap() - 1.0).abs() < 0.2);
+}
+
+#[test]
+fn the_json_contract_has_its_keys() {
+    let run = report(&["diagnose", "--model", "docs/examples/deep-sigmoid.json", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    for key in ["verdict", "from_layer", "layers", "non_finite", "evidence", "remedy"] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["verdict"], "vanishing");
+    assert!(v["non_finite"].is_null());
+    let keys = [
+        "layer",
+        "log10_weight_grad_norm",
+        "log10_bias_grad_norm",
+        "log10_delta_norm",
+        "activation_rms",
+        "saturated_fraction",
+        "dead_fraction",
+        "gain",
+        "predicted_gain",
+    ];
+    for layer in v["layers"].as_array().unwrap() {
+        for key in keys {
+            assert!(layer.get(key).is_some(), "layer missing {key}");
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2_and_leaves_the_output_alone() {
+    let dir = std::env::temp_dir().join(format!("gradlab-diagnose-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("keep.md");
+    std::fs::write(&out, "mine").unwrap();
+    let out_arg = out.display().to_string();
+    for args in [
+        vec!["diagnose", "--model", "docs/examples/no-such-file.json", "--out", &out_arg],
+        vec!["diagnose", "--model", "docs/examples/ragged.json", "--out", &out_arg],
+        vec!["diagnose", "--model", "docs/examples/xor.json", "--format", "pdf"],
+    ] {
+        let run = report(&args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{args:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty());
+    }
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "mine");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_worked_examples_outputs_are_the_committed_ones() {
+    let bless = std::env::var_os("GRADLAB_BLESS").is_some();
+    for (model, format, file) in [
+        ("deep-sigmoid", "md", "deep-sigmoid.diagnosis.md"),
+        ("deep-relu-he", "md", "deep-relu-he.diagnosis.md"),
+        ("deep-sigmoid", "json", "deep-sigmoid.diagnosis.json"),
+    ] {
+        let path = format!("docs/examples/{model}.json");
+        let run = report(&["diagnose", "--model", &path, "--format", format]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let committed = repo_root().join("docs/examples").join(file);
+        if bless {
+            std::fs::write(&committed, &run.stdout).unwrap();
+        } else {
+            let want = std::fs::read_to_string(&committed).unwrap_or_default();
+            assert!(want == run.stdout, "{file} is stale: GRADLAB_BLESS=1 cargo test -p report --test it diagnose");
+        }
+    }
+}
