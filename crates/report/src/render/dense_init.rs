@@ -157,7 +157,19 @@ fn agreement(out: &mut String, d: &DenseInit) {
             row_list(&probe_off, |c| &c.probe_decades, |d| d.mean_field)
         );
     }
-    let se_off: Vec<&InitConfig> = d.configs.iter().filter(|c| !c.decades.agrees_with_mean_field).collect();
+    // ReLU's misses have a derived reason (positive homogeneity); other activations' do not.
+    let se_off: Vec<&InitConfig> =
+        d.configs.iter().filter(|c| !c.decades.agrees_with_mean_field && c.activation == "relu").collect();
+    let unexplained: Vec<&InitConfig> =
+        d.configs.iter().filter(|c| !c.decades.agrees_with_mean_field && c.activation != "relu").collect();
+    if !unexplained.is_empty() {
+        let _ = writeln!(
+            out,
+            "Under squared error mean field also misses, beyond the tolerance: {}. No correction is derived for these rows: their seed y − t carries the network's output too, \
+             but they are not positively homogeneous, so the ReLU argument below does not apply; why they miss by this much is not established here.\n",
+            row_list(&unexplained, |c| &c.decades, |d| d.mean_field)
+        );
+    }
     if !se_off.is_empty() {
         let _ = writeln!(
             out,
