@@ -6,6 +6,7 @@ use crate::assert_no_bare_non_finite;
 use crate::bytes::{Bytes, extreme};
 use report::render::Detail;
 use report::sections::classic::{BugCase, Classic, ClassicRuns, Diagnosis};
+use report::sections::criticality::{SigmoidCritical, SigmoidRow};
 use report::sections::decay::survival::{Survival, SurvivalRow};
 use report::sections::decay::{
     Basis, ChainSet, Collapse, Decay, DecayConfig, DecayRow, Fit, LossScale, Prediction, SkipForm, Underflow, f16_range,
@@ -272,6 +273,28 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
                 ChiCurve { activation: name.to_string(), chi_1: curve(b), at_depth: curve(b) }
             })
             .collect(),
+        sigmoid_critical: SigmoidCritical {
+            width: b.int_in(1, 1024),
+            depth: dense_depth.max(3),
+            batch: b.int_in(1, 1024),
+            nets: b.int_in(1, 100),
+            sigma_w2: b.bool().then(|| finite(b).abs()),
+            q_star: b.bool().then(|| finite(b).abs()),
+            asymptotic: finite(b).abs(),
+            rows: (0..b.int_in(0, 5))
+                .map(|_| SigmoidRow {
+                    sigma_w2: finite(b).abs(),
+                    multiple: finite(b).abs(),
+                    chi_1: finite(b).abs(),
+                    predicted: finite(b).abs(),
+                    measured: finite(b).abs(),
+                    log10_measured: log10_value(b),
+                    se: finite(b).abs(),
+                    networks: b.int_in(0, 100),
+                })
+                .collect(),
+            measured_critical: b.bool().then(|| finite(b).abs()),
+        },
     };
     let runs = (0..b.int_in(0, 8)).map(|_| classic_runs(b)).collect();
     let bugs = (0..b.int_in(0, 4))
@@ -352,7 +375,7 @@ pub fn markdown_sections(text: &str) -> Vec<(&str, &str)> {
 /// only its first tables (`false`, for sections whose further tables are not one row per datum).
 /// One row per: worked layer; decay configuration (slopes), survival depth, decay configuration
 /// (formats), then decay row (for each configuration with rows); init configuration (the
-/// summary, then what vanishes), then layer (two tables per activation); classic run, then bug;
+/// summary, the sigmoid's critical line where it was found, then what vanishes), then layer (two tables per activation); classic run, then bug;
 /// claim of the references. With [`Detail::Summary`] sections 2 and 3 keep their summary tables
 /// only (no per-depth or per-layer tables).
 /// The other sections are checked for rows as wide as their headers only.
@@ -362,7 +385,10 @@ pub fn expected_table_rows(report: &Report, detail: Detail) -> Vec<(&'static str
     if detail == Detail::Full {
         decay.extend(report.decay.configs.iter().map(|c| c.rows.len()).filter(|&n| n > 0));
     }
-    let mut dense = vec![report.dense_init.configs.len(), report.dense_init.configs.len()];
+    let sigmoid = &report.dense_init.sigmoid_critical;
+    let mut dense = vec![report.dense_init.configs.len()];
+    dense.extend(sigmoid.sigma_w2.map(|_| sigmoid.rows.len()));
+    dense.push(report.dense_init.configs.len());
     let mut activations: Vec<&str> = report.dense_init.configs.iter().map(|c| c.activation.as_str()).collect();
     activations.dedup();
     for _ in activations.iter().filter(|_| detail == Detail::Full) {

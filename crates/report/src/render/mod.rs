@@ -2,6 +2,7 @@
 //! goes through [`crate::numfmt`].
 
 pub mod citations;
+mod criticality;
 mod dense_init;
 pub mod diagnose;
 mod exploding;

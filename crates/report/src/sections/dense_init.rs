@@ -95,8 +95,8 @@ pub fn is_gaussian(init: Init) -> bool {
     matches!(init, Init::Normal { .. } | Init::XavierNormal | Init::He | Init::LeCun)
 }
 
-/// The activations compared.
-pub const ACTIVATIONS: [Activation; 2] = [Activation::Tanh, Activation::Relu];
+/// The activations compared (the sigmoid last, so the other rows keep their bootstrap streams).
+pub const ACTIVATIONS: [Activation; 3] = [Activation::Tanh, Activation::Relu, Activation::Sigmoid];
 
 /// Networks per configuration in the default report: enough that the bootstrap standard error of
 /// the top-to-layer-1 decades is about 0.1 or less where networks differ by half a decade or
@@ -134,6 +134,8 @@ pub struct DenseInit {
     pub collapse: Option<ForwardCollapse>,
     /// Mean field's χ₁ against σ_w², per activation: the curve the rows' measured factors sit on.
     pub chi_curves: Vec<ChiCurve>,
+    /// The sigmoid's critical σ_w², by theory and measured.
+    pub sigmoid_critical: super::criticality::SigmoidCritical,
 }
 
 /// Mean field's χ₁ = χ(q*) against σ_w² for one activation, without biases, and its prediction of
@@ -142,7 +144,7 @@ pub struct DenseInit {
 pub struct ChiCurve {
     /// The activation's name.
     pub activation: String,
-    /// (σ_w², χ₁) for σ_w² = 2^{k/4}, from 1/4 to 64.
+    /// (σ_w², χ₁) for σ_w² = 2^{k/4}, from 1/4 to 512 (the sigmoid's critical σ_w² is past 100).
     pub chi_1: Vec<(f64, f64)>,
     /// (σ_w², the geometric mean of χ_l over the D − 2 hidden steps from a_{D−1} down to a_1),
     /// with q_l from q_1 = 1 (inputs x ~ N(0, 1)): the per-layer factor the measured networks
@@ -152,7 +154,7 @@ pub struct ChiCurve {
 
 /// The χ curves of [`ACTIVATIONS`] for networks of `depth` layers (no `at_depth` below 3).
 pub fn chi_curves(depth: usize) -> Vec<ChiCurve> {
-    let grid: Vec<f64> = (-8..=24).map(|k| 2f64.powf(f64::from(k) / 4.0)).collect();
+    let grid: Vec<f64> = (-8..=36).map(|k| 2f64.powf(f64::from(k) / 4.0)).collect();
     ACTIVATIONS
         .iter()
         .map(|&activation| ChiCurve {
@@ -271,7 +273,13 @@ pub struct InitConfig {
     pub non_finite: Option<(usize, String)>,
 }
 
-/// The vanishing rows' backward and forward signals and weight gradients, side by side.
+/// Whether a row is vanishing with q* = 0: its forward signal dies with its backward one.
+pub fn collapses(c: &InitConfig) -> bool {
+    c.phase.0 == Phase::Vanishing && c.q_star == FixedPoint::Zero
+}
+
+/// The collapsing rows' ([`collapses`]) backward and forward signals and weight gradients, side
+/// by side.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ForwardCollapse {
     /// The rows: (activation, scheme).
@@ -294,7 +302,7 @@ pub fn compute(config: &Config) -> DenseInit {
     for scheme in schemes(width) {
         // The same weights and data for every activation (a controlled comparison), drawn once
         // per network, which is then differentiated under each activation and both seeds.
-        let runs: Vec<[Result<NetRun, String>; 2]> =
+        let runs: Vec<[Result<NetRun, String>; ACTIVATIONS.len()]> =
             (0..nets).into_par_iter().map(|k| Draw::new(config.seed, scheme, k, &shape).run_all(&shape)).collect();
         by_scheme.push((scheme, runs));
     }
@@ -317,6 +325,7 @@ pub fn compute(config: &Config) -> DenseInit {
         configs,
         collapse,
         chi_curves: chi_curves(depth),
+        sigmoid_critical: super::criticality::compute(config),
     }
 }
 
@@ -363,7 +372,7 @@ impl Draw {
         Draw { weights, x, t, probe }
     }
 
-    fn run_all(&self, shape: &Shape) -> [Result<NetRun, String>; 2] {
+    fn run_all(&self, shape: &Shape) -> [Result<NetRun, String>; ACTIVATIONS.len()] {
         let mut ws = Workspace::new();
         ACTIVATIONS.map(|a| self.run(super::engine_activation(a), shape, &mut ws))
     }
@@ -500,9 +509,10 @@ fn summarise(
     }
 }
 
-/// The vanishing rows side by side, if any.
+/// The vanishing rows whose forward signal dies too (q* = 0), side by side, if any. A vanishing
+/// row with q* > 0 (the sigmoid's: its outputs are positive) keeps its forward signal.
 fn forward_collapse(configs: &[InitConfig]) -> Option<ForwardCollapse> {
-    let rows: Vec<&InitConfig> = configs.iter().filter(|c| c.phase.0 == Phase::Vanishing).collect();
+    let rows: Vec<&InitConfig> = configs.iter().filter(|c| collapses(c)).collect();
     let range = |pick: fn(&InitConfig) -> f64| {
         rows.iter().map(|c| pick(c)).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)))
     };

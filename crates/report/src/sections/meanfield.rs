@@ -176,3 +176,21 @@ pub fn relu_squared_error_grad(sigma_w2: f64, width: usize, depth: usize) -> Vec
         })
         .collect()
 }
+
+/// The σ_w² in [`lo`, `hi`] at which χ₁ = 1 (the critical line at bias variance `sigma_b2`), found
+/// by bisection on ln σ_w² to a relative width of 1e−12; `None` if χ₁ − 1 does not change sign
+/// between the ends (bisection assumes one crossing there, which holds where χ₁ grows with σ_w²,
+/// as it does for tanh, ReLU and the sigmoid).
+pub fn critical_sigma_w2(f: Activation, sigma_b2: f64, lo: f64, hi: f64) -> Option<f64> {
+    let excess = |s: f64| fixed_point(f, s, sigma_b2).1 - 1.0;
+    let (mut lo, mut hi) = (lo.ln(), hi.ln());
+    let (below, above) = (excess(lo.exp()), excess(hi.exp()));
+    if !(below < 0.0 && above > 0.0) {
+        return None;
+    }
+    while hi - lo > 1e-12 {
+        let mid = 0.5 * (lo + hi);
+        if excess(mid.exp()) < 0.0 { lo = mid } else { hi = mid }
+    }
+    Some((0.5 * (lo + hi)).exp())
+}

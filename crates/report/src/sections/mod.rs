@@ -8,6 +8,7 @@
 
 pub mod bootstrap;
 pub mod classic;
+pub mod criticality;
 pub mod decay;
 pub mod dense_init;
 pub mod exploding;

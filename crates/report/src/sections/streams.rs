@@ -55,6 +55,9 @@ pub enum Stream {
         /// Index of the configuration (activation-major).
         config: usize,
     },
+    /// Section 3: the bias-free sigmoid networks measured around the critical σ_w², one index per
+    /// network (the same draws, scaled, at every σ_w²).
+    SigmoidCritical,
     /// Section 4: the exploding nets.
     Exploding,
     /// Section 4: the networks of gain `gain` (an index into
@@ -122,6 +125,7 @@ impl Stream {
             Stream::DenseInit { scheme } => (3 << 16) | scheme as u64,
             Stream::DenseInitProbe { scheme } => (3 << 16) | (1 << 12) | scheme as u64,
             Stream::DenseInitBootstrap { config } => (3 << 16) | (2 << 12) | config as u64,
+            Stream::SigmoidCritical => (3 << 16) | (3 << 12),
             Stream::Exploding => 4 << 16,
             Stream::ExplodingSpread { gain } => (4 << 16) | (1 << 12) | gain as u64,
             Stream::ExplodingBootstrap { gain } => (4 << 16) | (2 << 12) | gain as u64,

@@ -5,7 +5,8 @@
 //!   at every layer against the depth D, beside 2^−D with ± 2 binomial standard errors, on a log
 //!   axis (`survival.rs`);
 //! - section 3: χ₁ against σ_w² with the measured networks on mean field's curve, and per
-//!   activation the per-layer ‖∂L/∂a_l‖² against its prediction;
+//!   activation the per-layer ‖∂L/∂a_l‖² against its prediction; the sigmoid's per-layer factor
+//!   around its critical σ_w², measured beside mean field;
 //! - section 4: per format, the depth at which the forward pass and the weight gradients first
 //!   leave the format's range, against the gain, measured (median, p10–p90 band) beside the
 //!   predictions;
@@ -23,6 +24,7 @@
 //!
 //! A figure with nothing to draw is not written; the Markdown says so in its place.
 mod classic;
+mod criticality;
 mod decay;
 mod dense_init;
 mod exploding;
@@ -33,6 +35,7 @@ mod symptoms;
 
 pub(super) use classic::classic_tasks;
 pub use classic::{classic_figure, classic_plot_name, classic_plots};
+pub use criticality::{SIGMOID_CRITICAL_PLOT, sigmoid_critical_figure};
 pub use decay::{decay_figure, decay_plot_name, decay_plots};
 pub(super) use dense_init::dense_activations;
 pub use dense_init::{CHI_PLOT, chi_figure, dense_init_plots, dense_layers_figure, dense_layers_plot_name};
@@ -49,6 +52,11 @@ pub fn figures(report: &Report) -> Vec<(String, String)> {
     let mut all = decay_plots(&report.decay);
     all.extend(survival_figure(&report.decay.survival).svg().map(|svg| (SURVIVAL_PLOT.to_string(), svg)));
     all.extend(dense_init_plots(&report.dense_init));
+    all.extend(
+        sigmoid_critical_figure(&report.dense_init.sigmoid_critical)
+            .svg()
+            .map(|svg| (SIGMOID_CRITICAL_PLOT.to_string(), svg)),
+    );
     all.extend(overflow_figure(&report.exploding.spread).svg().map(|svg| (OVERFLOW_PLOT.to_string(), svg)));
     all.extend(remedies_plots(&report.remedies));
     all.extend(shortcuts_plots(&report.shortcuts));
