@@ -102,6 +102,18 @@ pub fn check_file_size(path: &Path, budget_mib: u64) -> Result<(), Error> {
     check_memory(what, u128::from(len.len()) * BYTES_PER_FILE_BYTE, budget_mib)
 }
 
+/// Refuses text already read (from standard input, which has no size to look at first) whose
+/// parsed form could exceed the memory budget; `what` names where it came from.
+pub fn check_text_size(what: &str, len: usize, budget_mib: u64) -> Result<(), Error> {
+    check_memory(|| format!("reading {what} ({len} bytes)"), len as u128 * BYTES_PER_FILE_BYTE, budget_mib)
+}
+
+/// The most bytes worth reading from standard input under the memory budget (one more is
+/// enough to know it is too much).
+pub fn max_text_bytes(budget_mib: u64) -> u64 {
+    u64::try_from((u128::from(budget_mib) << 20) / BYTES_PER_FILE_BYTE).unwrap_or(u64::MAX).saturating_add(1)
+}
+
 /// Refuses a model (read from `path`) whose reference tape would exceed the memory budget.
 pub fn check_model(model: &Model, path: &Path, budget_mib: u64) -> Result<(), Error> {
     let what = || {

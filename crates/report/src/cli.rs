@@ -1,6 +1,14 @@
-//! The command line: `report` (the gradient-decay report) and its subcommands `chain`, `grad`
-//! and `check` (reference gradients and gradient checks for networks described in JSON).
-//! Parsing only: each command's flags and what it does live in [`commands`].
+//! The command line of `gradlab`: without a subcommand the gradient-decay report, and the
+//! subcommands `chain`, `grad` and `check` (reference gradients and gradient checks for networks
+//! described in JSON). Parsing only: each command's flags and what it does live in [`commands`];
+//! a new command is one more variant of [`Command`] and one more arm in [`run`].
+//!
+//! Conventions shared by every command: usage errors are clap's (the missing argument named,
+//! "did you mean", the possible values), exit 2; every other error is one line naming what and
+//! where, exit 2 (`check`'s FAIL is 1). Numeric flags take negative numbers as values, so
+//! `--rtol -1` is refused as a value, not as an unknown flag. `--out FILE` writes the output to
+//! FILE atomically instead of standard output (`--out -`, or no `--out`: standard output), and
+//! `--model -` reads the model from standard input.
 
 use crate::commands;
 use crate::error::Error;
@@ -10,7 +18,7 @@ use std::process::ExitCode;
 
 /// Shows, exactly, why a deep network stops training.
 #[derive(Debug, Parser)]
-#[command(name = "report", version, args_conflicts_with_subcommands = true)]
+#[command(name = "gradlab", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// A subcommand; without one, the gradient-decay report is written.
     #[command(subcommand)]
@@ -42,10 +50,8 @@ where
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() => {
-            // A usage error: clap's first line names the problem; its usage hint would make it
-            // several lines, so point to --help instead. Exit 2 like every other bad input.
-            let text = e.render().to_string();
-            eprintln!("{} (see `report --help`)", text.lines().next().unwrap_or("error: invalid arguments"));
+            // A usage error, as clap writes it (the problem, a suggestion, the usage line).
+            let _ = e.print();
             return Ok(ExitCode::from(2));
         }
         Err(e) => {

@@ -1,5 +1,5 @@
-//! The `report` binary: parses the command line and turns any error into one line on stderr and
-//! exit code 2.
+//! The `gradlab` binary: parses the command line and turns any error into one line on stderr and
+//! exit code 2 (usage errors are clap's own, also exit 2; `check`'s FAIL is 1).
 
 use std::process::ExitCode;
 

@@ -5,8 +5,9 @@
 //!
 //! ```text
 //! {"layers": [{"weight": [[…], …], "bias": […], "activation": "tanh"}, …],
-//!  "shortcut": 2, "skip": "identity", "leaky_slope": 0.01, "loss": "squared_error",
-//!  "input": [[…], …], "target": [[…], …]}
+//!  "shortcut": 2, "skip": "identity", "leaky_slope": 0.01, "weight_layout": "out_in",
+//!  "loss": "squared_error" | {"kind": "mse", "reduction": "mean"},
+//!  "input": [[…], …], "target": [[…], …] | [class, …]}
 //! ```
 //!
 //! Layer l (1-based; layer 1 reads the input) computes, with `weight` one row per output unit and
@@ -19,8 +20,11 @@
 //! bce (sigmoid output layer):   L = (1/B)·Σ_b Σ_j [softplus(z_bj) − t_bj·z_bj]
 //! ```
 //!
-//! where layer l receives a_{l−s} when s | l and the widths agree. A file without `"skip"` means
-//! the pre-activation form, as before the field existed; `"skip"` without `"shortcut"` is refused.
+//! and the frameworks' losses and reductions of [`loss`]. Layer l receives a_{l−s} when s | l;
+//! every such pair of layers must have the same width (a file whose shortcut joins layers of
+//! different widths is refused, naming them). A file without `"skip"` means the pre-activation
+//! form, as before the field existed; `"skip"` without `"shortcut"` is refused. `"weight_layout"`
+//! ([`layout`]) says whether `weight` is one row per output unit (the default) or per input.
 //!
 //! A gradients file has the shape `report grad` prints:
 //! `{"loss": L, "layers": [{"weight_grad": [[…]], "bias_grad": […]}, …]}`.
@@ -32,6 +36,15 @@
 //! (`model.json: layer 2 weight row 3: expected 4 columns, got 5`). Malformed JSON gives serde's
 //! line and column, and so does a number beyond `f64` such as `1e400`, which serde refuses
 //! instead of reading it as ∞.
+
+mod grads;
+pub mod layout;
+pub mod loss;
+
+pub use grads::{ClaimedGradients, ClaimedLayer};
+
+pub use layout::{WEIGHT_LAYOUTS, WeightLayout};
+pub use loss::{LOSS_KINDS, LOSS_NAMES, REDUCTIONS, Reduction};
 
 use crate::error::Error;
 use scalar::activation::DEFAULT_LEAKY_SLOPE;
@@ -47,29 +60,8 @@ pub struct Model {
     input: Vec<Vec<f64>>,
     target: Vec<Vec<f64>>,
     loss: Loss,
-}
-
-/// Gradients computed elsewhere, in the shape `report grad` prints (validated to be finite; their
-/// shape is checked against a model by [`crate::reference::check_gradients`]).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClaimedGradients {
-    /// Their loss, if they give it (compared too when present).
-    #[serde(default)]
-    pub loss: Option<f64>,
-    /// One entry per layer, layer 1 first.
-    pub layers: Vec<ClaimedLayer>,
-}
-
-/// One layer of [`ClaimedGradients`].
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClaimedLayer {
-    /// ∂L/∂W_l\[j\]\[i\]: one row per output unit, one column per input.
-    pub weight_grad: Vec<Vec<f64>>,
-    /// ∂L/∂b_l\[j\]; may be left out for a layer that has no bias in the model.
-    #[serde(default)]
-    pub bias_grad: Option<Vec<f64>>,
+    reduction: Reduction,
+    layout: WeightLayout,
 }
 
 /// The model file as written (before validation).
@@ -84,9 +76,11 @@ struct ModelFile {
     #[serde(default)]
     leaky_slope: Option<f64>,
     #[serde(default)]
-    loss: Option<String>,
+    weight_layout: Option<String>,
+    #[serde(default)]
+    loss: Option<serde_json::Value>,
     input: Vec<Vec<f64>>,
-    target: Vec<Vec<f64>>,
+    target: serde_json::Value,
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,9 +91,6 @@ struct LayerFile {
     bias: Option<Vec<f64>>,
     activation: String,
 }
-
-/// The names of the `"loss"` field.
-pub const LOSS_NAMES: [&str; 2] = ["squared_error", "bce"];
 
 /// The names of the `"skip"` field: where the shortcut joins, in [`Skip`]'s order.
 pub const SKIP_NAMES: [&str; 2] = ["pre_activation", "identity"];
@@ -113,7 +104,8 @@ pub fn skip_name(skip: Skip) -> &'static str {
 }
 
 impl Model {
-    /// Validates a network, a batch and a loss.
+    /// Validates a network, a batch and a loss, with gradlab's conventions (the loss divided by
+    /// B, weights out_in; [`Model::with_conventions`] changes them).
     ///
     /// Refused: an empty batch, input or target rows of the wrong width, a target with another
     /// number of rows than the input, non-finite values, and `bce` without a sigmoid output layer
@@ -137,7 +129,12 @@ impl Model {
                 last - net.shortcut().expect("a layer receives a shortcut")
             )));
         }
-        Ok(Model { net, input, target, loss })
+        Ok(Model { net, input, target, loss, reduction: Reduction::BatchMean, layout: WeightLayout::OutIn })
+    }
+
+    /// The same model with another reduction and weight layout (neither changes what is valid).
+    pub fn with_conventions(self, reduction: Reduction, layout: WeightLayout) -> Model {
+        Model { reduction, layout, ..self }
     }
 
     /// Parses and validates a model file's text; `source` (a file name) starts every message.
@@ -180,9 +177,25 @@ impl Model {
         &self.target
     }
 
-    /// The loss.
+    /// The loss's kind (its per-element terms on the tape).
     pub fn loss(&self) -> Loss {
         self.loss
+    }
+
+    /// How the batch's sum of per-element losses is reduced.
+    pub fn reduction(&self) -> Reduction {
+        self.reduction
+    }
+
+    /// D, the number the batch's sum of per-element losses is divided by
+    /// ([`Reduction::denominator`]).
+    pub fn denominator(&self) -> f64 {
+        self.reduction.denominator(self.loss, self.batch(), self.net.output_width())
+    }
+
+    /// How `weight` (and `weight_grad`) are indexed in the file.
+    pub fn weight_layout(&self) -> WeightLayout {
+        self.layout
     }
 
     /// B, the number of samples.
@@ -200,12 +213,14 @@ impl Model {
     /// An upper estimate of the memory, in bytes, that the reference gradients take on the
     /// [`scalar`] tape: [`TAPE_BYTES_PER_NODE`] per recorded node, with every parameter recorded
     /// once and, per sample, its inputs, 2 nodes per multiply-add, 4 per unit (bias, shortcut,
-    /// activation and a spare) and 4 per output (the loss terms and their sum).
+    /// activation and a spare) and 4 per output (the loss terms and their sum; 8 for the
+    /// cross-entropy, whose log-sum-exp adds a difference, an exponential and a sum per output).
     pub fn tape_bytes_estimate(&self) -> u128 {
         let widths = self.net.widths();
+        let per_output = if self.loss == Loss::CrossEntropy { 8 } else { 4 };
         let per_sample: u128 = widths[0] as u128
             + widths.windows(2).map(|w| w[1] as u128 * (2 * w[0] as u128 + 4)).sum::<u128>()
-            + 4 * *widths.last().expect("a network has layers") as u128;
+            + per_output * *widths.last().expect("a network has layers") as u128;
         (self.n_parameters() + self.batch() as u128 * per_sample) * TAPE_BYTES_PER_NODE
     }
 }
@@ -221,11 +236,24 @@ impl ModelFile {
         }
         let slope = self.leaky_slope.unwrap_or(DEFAULT_LEAKY_SLOPE);
         check_finite("leaky_slope", slope)?;
+        let layout = WeightLayout::parse(self.weight_layout.as_deref())?;
         let n_layers = self.layers.len();
-        let mut width_in = self.layers[0].weight.first().map_or(0, Vec::len);
+        let mut width_in = match layout {
+            WeightLayout::OutIn => self.layers[0].weight.first().map_or(0, Vec::len),
+            WeightLayout::InOut => self.layers[0].weight.len(),
+        };
         let mut layers = Vec::with_capacity(n_layers);
-        for (idx, layer) in self.layers.into_iter().enumerate() {
+        for (idx, mut layer) in self.layers.into_iter().enumerate() {
             let l = idx + 1;
+            if layout == WeightLayout::InOut {
+                if layer.weight.is_empty() {
+                    return Err(Error::input(format!(
+                        "layer {l} weight: it has no rows (weight_layout in_out: a layer needs at least one input)"
+                    )));
+                }
+                layout::check_in_out(l, &layer.weight, (l > 1).then_some(width_in))?;
+                layer.weight = layout.to_out_in(layer.weight);
+            }
             if layer.weight.is_empty() {
                 return Err(Error::input(format!(
                     "layer {l} weight: it has no rows (a layer needs at least one output unit)"
@@ -273,57 +301,37 @@ impl ModelFile {
                 )));
             }
         };
-        let loss = match self.loss.as_deref() {
-            None | Some("squared_error") => Loss::SquaredError,
-            Some("bce") => Loss::BinaryCrossEntropy,
-            Some(other) => {
-                return Err(Error::input(format!(
-                    "loss: unknown name {other:?} (expected {})",
-                    LOSS_NAMES.join(" or ")
-                )));
-            }
-        };
+        let (loss, reduction) = loss::parse(self.loss)?;
         // Everything Dense::new refuses has been refused above with a located message.
         let net = Dense::new(layers, self.shortcut)?.with_skip(skip);
-        Model::new(net, self.input, self.target, loss)
+        check_shortcut_widths(&net)?;
+        let target = loss::target_rows(self.target, loss, net.output_width())?;
+        Ok(Model::new(net, self.input, target, loss)?.with_conventions(reduction, layout))
     }
 }
 
-impl ClaimedGradients {
-    /// Parses a gradients file's text and checks that every number is finite; `source` (a file
-    /// name) starts every message. Shapes are checked against a model later.
-    pub fn from_json(text: &str, source: &str) -> Result<ClaimedGradients, Error> {
-        let grads: ClaimedGradients = serde_json::from_str(text).map_err(|e| in_source(source, e))?;
-        grads.check_finite().map_err(|e| in_source(source, e))?;
-        Ok(grads)
-    }
-
-    /// Reads a gradients file (messages start with the path as given).
-    pub fn from_file(path: &Path) -> Result<ClaimedGradients, Error> {
-        ClaimedGradients::from_json(&read(path)?, &path.display().to_string())
-    }
-
-    fn check_finite(&self) -> Result<(), Error> {
-        if let Some(loss) = self.loss {
-            check_finite("loss", loss)?;
+/// Every layer l = s, 2s, … of a shortcut of span s receives a_{l−s}, so its width must be layer
+/// l − s's (the engine's experiments skip such a layer; a model file is refused instead, as
+/// a silently missing shortcut is not what its author meant).
+fn check_shortcut_widths(net: &Dense) -> Result<(), Error> {
+    let Some(s) = net.shortcut() else { return Ok(()) };
+    let widths = net.widths();
+    for l in (s..widths.len()).step_by(s) {
+        if widths[l - s] != widths[l] {
+            let from = if l == s { "the input".to_string() } else { format!("layer {}", l - s) };
+            return Err(Error::input(format!(
+                "shortcut: span {s} adds {from}'s output (width {}) to layer {l} (width {}); a shortcut \
+                 joins layers of the same width (choose another span, or drop \"shortcut\")",
+                widths[l - s],
+                widths[l]
+            )));
         }
-        for (idx, layer) in self.layers.iter().enumerate() {
-            let l = idx + 1;
-            for (j, row) in layer.weight_grad.iter().enumerate() {
-                for (i, &v) in row.iter().enumerate() {
-                    check_finite(&format!("layer {l} weight_grad row {j} column {i}"), v)?;
-                }
-            }
-            for (j, &v) in layer.bias_grad.iter().flatten().enumerate() {
-                check_finite(&format!("layer {l} bias_grad {j}"), v)?;
-            }
-        }
-        Ok(())
     }
+    Ok(())
 }
 
 /// Reads a whole file as UTF-8.
-fn read(path: &Path) -> Result<String, Error> {
+pub(crate) fn read(path: &Path) -> Result<String, Error> {
     std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), action: "read", source })
 }
 
@@ -365,6 +373,25 @@ pub(crate) fn check_matrix(place: &str, rows: &[Vec<f64>], width: usize) -> Resu
         }
     }
     Ok(())
+}
+
+/// Every row of `rows` has `width` entries (of any value).
+pub(crate) fn check_shape_of(place: &str, rows: &[Vec<f64>], width: usize) -> Result<(), Error> {
+    match rows.iter().position(|row| row.len() != width) {
+        Some(j) => {
+            Err(Error::input(format!("{place} row {j}: expected {}, got {}", count(width, "column"), rows[j].len())))
+        }
+        None => Ok(()),
+    }
+}
+
+/// `values` has `len` entries (of any value).
+pub(crate) fn check_len(place: &str, values: &[f64], len: usize) -> Result<(), Error> {
+    if values.len() == len {
+        Ok(())
+    } else {
+        Err(Error::input(format!("{place}: expected {}, got {}", count(len, "value"), values.len())))
+    }
 }
 
 /// `values` has `len` finite entries.

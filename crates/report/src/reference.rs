@@ -50,12 +50,11 @@
 //! ```
 
 use crate::error::Error;
-use crate::model::{ClaimedGradients, ClaimedLayer, Model, count};
+use crate::model::{ClaimedGradients, ClaimedLayer, Model};
 use crate::render::reference as render;
 use scalar::chain::{Chain, Magnitudes};
 use scalar::{Activation, Ext, Skip};
 use serde::Serialize;
-use std::fmt;
 
 // ---------------------------------------------------------------------------------------------
 // The chain.
@@ -241,7 +240,8 @@ pub struct ModelGradients {
 /// One layer of [`ModelGradients`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LayerGradients {
-    /// ∂L/∂W_l\[j\]\[i\]: one row per output unit, one column per input.
+    /// ∂L/∂W_l\[j\]\[i\]: one row per output unit, one column per input (transposed, as the
+    /// model's `weight`, for `"weight_layout": "in_out"`).
     pub weight_grad: Vec<Vec<f64>>,
     /// ∂L/∂b_l\[j\] (given whether or not the layer has a bias: it is ∂L/∂z summed over the batch).
     pub bias_grad: Vec<f64>,
@@ -252,7 +252,7 @@ pub struct LayerGradients {
 /// # Errors
 /// When the loss or a gradient is not finite in `f64` (the message names the first such entry).
 pub fn model_gradients(model: &Model) -> Result<ModelGradients, Error> {
-    let grads = model.net().gradients(model.input(), model.target(), model.loss())?;
+    let grads = model.net().gradients_over(model.input(), model.target(), model.loss(), model.denominator())?;
     let not_finite = |place: String, v: f64| {
         Error::input(format!(
             "{place}: the reference value {v} is not finite in f64, so no comparison in f64 \
@@ -278,7 +278,11 @@ pub fn model_gradients(model: &Model) -> Result<ModelGradients, Error> {
             .weight
             .into_iter()
             .zip(grads.bias)
-            .map(|(weight_grad, bias_grad)| LayerGradients { weight_grad, bias_grad })
+            // weight_grad in the file's layout, the shape of its `weight`.
+            .map(|(weight_grad, bias_grad)| LayerGradients {
+                weight_grad: model.weight_layout().to_out_in(weight_grad),
+                bias_grad,
+            })
             .collect(),
     })
 }
@@ -303,285 +307,10 @@ impl From<&ModelGradients> for ClaimedGradients {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Checks.
+// Checks: `check.rs`; what a failing layer looks like, `convention.rs`.
 
-/// The default absolute tolerance of [`Tolerance`].
-///
-/// Two correct `f64` backprops differ by rounding only: about ε ≈ 2.2e−16 times the size of the
-/// terms summed, times their number. 1e−8 leaves a margin of ~10⁴ over that for gradients built
-/// from terms up to ~1 summed over ~10⁴ products, and covers entries whose reference is near 0
-/// by cancellation (where no relative tolerance can work).
-pub const DEFAULT_ATOL: f64 = 1e-8;
+mod check;
+mod convention;
 
-/// The default relative tolerance of [`Tolerance`]: 1e−6, a margin of ~10⁹ over `f64` rounding
-/// for different summation orders or formulas (σ(1−σ) against e^{−|z|}/(1+e^{−|z|})²). A real
-/// bug — a missing σ′ (≤ 1/4), a transposed weight, a sign, a forgotten 1/B — is an O(1)
-/// relative error and fails by orders of magnitude. For gradients computed in `f32`, use about
-/// `rtol = 1e-3, atol = 1e-5`.
-pub const DEFAULT_RTOL: f64 = 1e-6;
-
-/// When an entry passes: |theirs − ref| ≤ atol + rtol·|ref|.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Tolerance {
-    /// The absolute part.
-    pub atol: f64,
-    /// The relative part.
-    pub rtol: f64,
-}
-
-impl Default for Tolerance {
-    fn default() -> Self {
-        Tolerance { atol: DEFAULT_ATOL, rtol: DEFAULT_RTOL }
-    }
-}
-
-impl Tolerance {
-    /// A tolerance; both parts must be finite and ≥ 0.
-    pub fn new(atol: f64, rtol: f64) -> Result<Tolerance, Error> {
-        for (name, v) in [("--atol", atol), ("--rtol", rtol)] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(Error::input(format!("{name} {v}: a tolerance must be a finite number ≥ 0")));
-            }
-        }
-        Ok(Tolerance { atol, rtol })
-    }
-
-    /// Whether `theirs` passes against `reference`.
-    pub fn accepts(self, theirs: f64, reference: f64) -> bool {
-        (theirs - reference).abs() <= self.atol + self.rtol * reference.abs()
-    }
-
-    /// |theirs − ref| / (atol + rtol·|ref|): ≤ 1 passes (0/0 is 0, x/0 is ∞).
-    fn excess(self, theirs: f64, reference: f64) -> f64 {
-        let diff = (theirs - reference).abs();
-        let allowed = self.atol + self.rtol * reference.abs();
-        if diff == 0.0 {
-            0.0
-        } else if allowed == 0.0 {
-            f64::INFINITY
-        } else {
-            diff / allowed
-        }
-    }
-}
-
-/// The outcome of [`check_gradients`] (`report check --format json`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CheckReport {
-    /// Whether every layer (and the loss, if they gave one) passes.
-    pub pass: bool,
-    /// The failing layer nearest the output, where backprop first went wrong (see the
-    /// [module docs](self)); `None` when every layer passes.
-    pub first_wrong_layer: Option<usize>,
-    /// The absolute tolerance used.
-    pub atol: f64,
-    /// The relative tolerance used.
-    pub rtol: f64,
-    /// Their loss against the reference, if they gave one.
-    pub loss: Option<LossCheck>,
-    /// Layer 1 first.
-    pub layers: Vec<LayerCheck>,
-}
-
-/// Their loss against the reference.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LossCheck {
-    /// Their value.
-    pub theirs: f64,
-    /// The reference value.
-    pub reference: f64,
-    /// |theirs − reference|.
-    pub abs_error: f64,
-    /// Whether it passes the tolerance.
-    pub pass: bool,
-}
-
-/// One layer of a [`CheckReport`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LayerCheck {
-    /// l, from 1 at the input.
-    pub layer: usize,
-    /// How many entries were compared (weights, and biases unless they left them out).
-    pub entries: usize,
-    /// How many of them fail.
-    pub failed: usize,
-    /// max |theirs − ref|.
-    pub max_abs_error: f64,
-    /// max |theirs − ref| / |ref| (∞ — JSON `null` — when an entry whose reference is exactly 0
-    /// differs).
-    pub max_rel_error: f64,
-    /// The entry furthest outside (or least inside) its tolerance; the first one on ties.
-    pub worst: WorstEntry,
-    /// Whether every entry passes.
-    pub pass: bool,
-}
-
-/// Where a layer is furthest from the reference.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct WorstEntry {
-    /// `weight_grad[j][i]` or `bias_grad[j]` (0-based, as in the JSON arrays).
-    pub entry: String,
-    /// Their value.
-    pub theirs: f64,
-    /// The reference value.
-    pub reference: f64,
-}
-
-/// Compares gradients computed elsewhere with the reference gradients of `model`.
-///
-/// `bias_grad` may be left out of a layer only when the model's layer has no bias.
-///
-/// # Errors
-/// When `theirs` does not have the model's shape (the message names the layer, row and column),
-/// or the reference is not finite ([`model_gradients`]).
-pub fn check_gradients(model: &Model, theirs: &ClaimedGradients, tolerance: Tolerance) -> Result<CheckReport, Error> {
-    check_shape(model, theirs)?;
-    let reference = model_gradients(model)?;
-    check_gradients_against(model, &reference, theirs, tolerance)
-}
-
-/// [`check_gradients`] with the reference gradients of `model` already computed (by
-/// [`model_gradients`]).
-///
-/// # Errors
-/// When `theirs` does not have the model's shape (the message names the layer, row and column).
-pub fn check_gradients_against(
-    model: &Model,
-    reference: &ModelGradients,
-    theirs: &ClaimedGradients,
-    tolerance: Tolerance,
-) -> Result<CheckReport, Error> {
-    check_shape(model, theirs)?;
-    let layers: Vec<LayerCheck> = reference
-        .layers
-        .iter()
-        .zip(&theirs.layers)
-        .enumerate()
-        .map(|(idx, (r, t))| check_layer(idx + 1, r, t, tolerance))
-        .collect();
-    let loss = theirs.loss.map(|their_loss| LossCheck {
-        theirs: their_loss,
-        reference: reference.loss,
-        abs_error: (their_loss - reference.loss).abs(),
-        pass: tolerance.accepts(their_loss, reference.loss),
-    });
-    let first_wrong_layer = layers.iter().rev().find(|l| !l.pass).map(|l| l.layer);
-    Ok(CheckReport {
-        pass: first_wrong_layer.is_none() && loss.as_ref().is_none_or(|l| l.pass),
-        first_wrong_layer,
-        atol: tolerance.atol,
-        rtol: tolerance.rtol,
-        loss,
-        layers,
-    })
-}
-
-fn check_shape(model: &Model, theirs: &ClaimedGradients) -> Result<(), Error> {
-    let layers = model.net().layers();
-    if theirs.layers.len() != layers.len() {
-        return Err(Error::input(format!(
-            "layers: expected {} (as in the model), got {}",
-            count(layers.len(), "layer"),
-            theirs.layers.len()
-        )));
-    }
-    let widths = model.net().widths();
-    for (idx, (layer, t)) in layers.iter().zip(&theirs.layers).enumerate() {
-        let l = idx + 1;
-        let (rows, cols) = (widths[l], widths[l - 1]);
-        if t.weight_grad.len() != rows {
-            return Err(Error::input(format!(
-                "layer {l} weight_grad: expected {} (one per output unit), got {}",
-                count(rows, "row"),
-                t.weight_grad.len()
-            )));
-        }
-        crate::model::check_matrix(&format!("layer {l} weight_grad"), &t.weight_grad, cols)?;
-        match (&t.bias_grad, &layer.bias) {
-            (Some(b), _) => {
-                crate::model::check_vector(&format!("layer {l} bias_grad"), b, rows)?;
-            }
-            (None, Some(_)) => {
-                return Err(Error::input(format!(
-                    "layer {l}: bias_grad is missing, and the model's layer {l} has a bias"
-                )));
-            }
-            (None, None) => {}
-        }
-    }
-    Ok(())
-}
-
-fn check_layer(layer: usize, reference: &LayerGradients, theirs: &ClaimedLayer, tolerance: Tolerance) -> LayerCheck {
-    // (name, theirs, reference) for every compared entry, weights row by row, then biases.
-    let weights =
-        (reference.weight_grad.iter().zip(&theirs.weight_grad)).enumerate().flat_map(|(j, (r_row, t_row))| {
-            (r_row.iter().zip(t_row)).enumerate().map(move |(i, (&r, &t))| (Entry::Weight(j, i), t, r))
-        });
-    let biases = theirs.bias_grad.iter().flat_map(|t_bias| {
-        (reference.bias_grad.iter().zip(t_bias)).enumerate().map(|(j, (&r, &t))| (Entry::Bias(j), t, r))
-    });
-    let mut entries = 0;
-    let mut failed = 0;
-    let mut max_abs_error = 0.0f64;
-    let mut max_rel_error = 0.0f64;
-    let mut worst: Option<(f64, Entry, f64, f64)> = None;
-    for (entry, t, r) in weights.chain(biases) {
-        entries += 1;
-        let diff = (t - r).abs();
-        if !tolerance.accepts(t, r) {
-            failed += 1;
-        }
-        max_abs_error = max_abs_error.max(diff);
-        let rel = if diff == 0.0 {
-            0.0
-        } else {
-            diff / r.abs() // ∞ when r = 0
-        };
-        max_rel_error = max_rel_error.max(rel);
-        let excess = tolerance.excess(t, r);
-        if worst.as_ref().is_none_or(|w| excess > w.0) {
-            worst = Some((excess, entry, t, r));
-        }
-    }
-    let (_, entry, t, r) = worst.expect("a validated layer has at least one weight");
-    LayerCheck {
-        layer,
-        entries,
-        failed,
-        max_abs_error,
-        max_rel_error,
-        worst: WorstEntry { entry: entry.to_string(), theirs: t, reference: r },
-        pass: failed == 0,
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Entry {
-    Weight(usize, usize),
-    Bias(usize),
-}
-
-impl fmt::Display for Entry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Entry::Weight(j, i) => write!(f, "weight_grad[{j}][{i}]"),
-            Entry::Bias(j) => write!(f, "bias_grad[{j}]"),
-        }
-    }
-}
-
-impl CheckReport {
-    /// The JSON `report check --format json` prints (one layer per line, no trailing newline).
-    pub fn to_json(&self) -> String {
-        render::layer_per_line_json(self)
-    }
-}
-
-impl fmt::Display for CheckReport {
-    /// The table `report check` prints ([`crate::render::reference::check_markdown`]).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&render::check_markdown(self))
-    }
-}
+pub use check::*;
+pub use convention::Convention;

@@ -23,7 +23,15 @@
 //!                      −[t·ln σ(z) + (1−t)·ln(1 − σ(z))] without its cancellation)
 //! Linear:              L = (1/B)·Σ_b Σ_j t_bj·y_bj      (∂L/∂y = t/B: back-propagates the seed t,
 //!                      whatever the network outputs)
+//! BceWithLogits:       L = (1/B)·Σ_b Σ_j [softplus(y_bj) − t_bj·y_bj]       (y the logits, any
+//!                      output layer: PyTorch's BCEWithLogitsLoss with reduction "sum", over B)
+//! CrossEntropy:        L = (1/B)·Σ_b [(Σ_j t_bj)·lse(y_b) − Σ_j t_bj·y_bj]  (softmax over the
+//!                      outputs; lse(y) = m + ln Σ_j e^{y_j − m} with m = max_j y_j, so no e^y
+//!                      overflows; for a one-hot t this is −ln softmax(y_b)[class])
 //! ```
+//!
+//! [`Dense::gradients`] divides the batch's sum by B; [`Dense::gradients_over`] divides it by any
+//! denominator (1 for a "sum" reduction, B·n for PyTorch's "mean" of a per-element loss).
 //!
 //! Binary cross-entropy is refused when the last layer receives an identity shortcut: its output
 //! a_{L−s} + σ(z) is then no probability, and the loss is written in terms of z.
@@ -68,6 +76,10 @@ pub enum Loss {
     BinaryCrossEntropy,
     /// (1/B)·Σ t·y: its gradient back-propagates the seed t, whatever the network outputs.
     Linear,
+    /// (1/B)·Σ [softplus(y) − t·y]: binary cross-entropy on logits y (any output layer).
+    BceWithLogits,
+    /// (1/B)·Σ_b [(Σ_j t_bj)·lse(y_b) − Σ_j t_bj·y_bj]: cross-entropy of softmax(y) against t.
+    CrossEntropy,
 }
 
 /// The loss and its gradient with respect to every weight and bias.
@@ -185,6 +197,22 @@ impl Dense {
 
     /// The loss and every gradient for a batch (one row per sample in `input` and `target`).
     pub fn gradients(&self, input: &[Vec<f64>], target: &[Vec<f64>], loss: Loss) -> Result<DenseGradients, Error> {
+        self.gradients_over(input, target, loss, input.len() as f64)
+    }
+
+    /// [`Dense::gradients`] with the batch's sum S = Σ_b Σ_j ℓ_bj divided by `denominator`
+    /// instead of B: L = S / denominator, and every gradient is the tape's ∂S/∂θ divided once.
+    /// The denominator must be finite and positive.
+    pub fn gradients_over(
+        &self,
+        input: &[Vec<f64>],
+        target: &[Vec<f64>],
+        loss: Loss,
+        denominator: f64,
+    ) -> Result<DenseGradients, Error> {
+        if !(denominator.is_finite() && denominator > 0.0) {
+            return Err(Error::invalid("denominator", format!("{denominator} is not a finite number > 0")));
+        }
         self.check_rows("input", input, self.input_width())?;
         self.check_rows("target", target, self.output_width())?;
         Error::check_len(|| "target rows (samples)".into(), input.len(), target.len())?;
@@ -210,11 +238,21 @@ impl Dense {
         let mut output = Vec::with_capacity(input.len());
         for (x, t) in input.iter().zip(target) {
             let (y, z) = self.record_sample(&tape, &params, x);
+            // lse(y) for the cross-entropy, with m = max_j y_j a constant: lse(y) = m + ln Σ e^{y−m}
+            // holds for any m, so its gradient (softmax(y)) is right while no e^{y−m} exceeds 1.
+            let lse = (loss == Loss::CrossEntropy).then(|| {
+                let m = y.iter().map(|v| v.value()).fold(f64::NEG_INFINITY, f64::max);
+                let mut exps = y.iter().map(|&v| (v - m).exp());
+                let first = exps.next().expect("a validated layer has at least one unit");
+                (exps.fold(first, |acc, e| acc + e).ln()) + m
+            });
             for j in 0..y.len() {
                 let term = match loss {
                     Loss::SquaredError => (y[j] - t[j]).square(),
                     Loss::BinaryCrossEntropy => z[j].activate(Activation::Softplus) - t[j] * z[j],
                     Loss::Linear => t[j] * y[j],
+                    Loss::BceWithLogits => y[j].activate(Activation::Softplus) - t[j] * y[j],
+                    Loss::CrossEntropy => lse.expect("computed for the cross-entropy") * t[j] - t[j] * y[j],
                 };
                 sum = Some(sum.map_or(term, |s| s + term));
             }
@@ -222,7 +260,7 @@ impl Dense {
         }
         let sum = sum.expect("a validated batch has at least one sample and one output");
         let grads = tape.backward(sum);
-        let batch = input.len() as f64;
+        let batch = denominator;
         Ok(DenseGradients {
             loss: sum.value() / batch,
             output,

@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long, allow_hyphen_values = true)]
     pub biases: Option<String>,
     /// A shortcut of span S: layers S, 2S, … also receive the output of the layer S below.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub shortcut: Option<usize>,
     /// Where the shortcut joins (with --shortcut): pre-activation, a_d = f(w·a_{d−1} + b + a_{d−S})
     /// (the default), or identity, a_d = a_{d−S} + f(w·a_{d−1} + b), whose path bypasses f′.
@@ -57,11 +57,11 @@ pub struct Args {
     /// A Markdown table for people, or JSON for programs.
     #[arg(long, value_enum, default_value_t = OutputFormat::Md)]
     pub format: OutputFormat,
-    /// Write to this file (atomically) instead of standard output.
+    /// Write to this file (atomically) instead of standard output (`-`: standard output).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Refuse chains whose estimated memory exceeds this many MiB.
-    #[arg(long, value_name = "MIB", default_value_t = crate::budget::DEFAULT_MEMORY_BUDGET_MIB)]
+    #[arg(long, value_name = "MIB", allow_negative_numbers = true, default_value_t = crate::budget::DEFAULT_MEMORY_BUDGET_MIB)]
     pub memory_budget_mib: u64,
 }
 

@@ -12,30 +12,36 @@ use std::process::ExitCode;
 /// The arguments of `report grad`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The model file (JSON: layers, input, target; see docs/model-format.md).
+    /// The model file (JSON: layers, input, target; see docs/model-format.md); `-` reads it from
+    /// standard input.
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
-    /// Write the gradients to this file (atomically) instead of standard output.
+    /// Write the gradients to this file (atomically) instead of standard output (`-`: standard
+    /// output).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Refuse models whose estimated memory on the reference tape exceeds this many MiB.
-    #[arg(long, value_name = "MIB", default_value_t = crate::budget::DEFAULT_MEMORY_BUDGET_MIB)]
+    #[arg(long, value_name = "MIB", allow_negative_numbers = true, default_value_t = crate::budget::DEFAULT_MEMORY_BUDGET_MIB)]
     pub memory_budget_mib: u64,
 }
 
 /// Runs `report grad`.
 pub fn run(args: &Args) -> Result<ExitCode, Error> {
     let model = load_model(&args.model, args.memory_budget_mib)?;
-    let grads = model_gradients(&model).map_err(|e| crate::model::in_source(&args.model.display().to_string(), e))?;
+    let grads = model_gradients(&model).map_err(|e| crate::model::in_source(&super::source_name(&args.model), e))?;
     emit(&(grads.to_json() + "\n"), args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads and validates a model, and refuses it if the file or the reference tape would exceed
-/// the budget.
+/// Reads and validates a model (from standard input for `-`), and refuses it if the file or the
+/// reference tape would exceed the budget.
 pub(super) fn load_model(path: &std::path::Path, budget_mib: u64) -> Result<Model, Error> {
-    crate::budget::check_file_size(path, budget_mib)?;
-    let model = Model::from_file(path)?;
+    let model = if super::is_stdin(path) {
+        Model::from_json(&super::read_stdin(budget_mib)?, super::STDIN)?
+    } else {
+        crate::budget::check_file_size(path, budget_mib)?;
+        Model::from_file(path)?
+    };
     crate::budget::check_model(&model, path, budget_mib)?;
     Ok(model)
 }

@@ -33,17 +33,50 @@ fn parse_number(place: &str, text: &str) -> Result<f64, Error> {
     if v.is_finite() { Ok(v) } else { Err(Error::input(format!("{place}: {text} is not a finite number"))) }
 }
 
-/// Writes `text` to `out` atomically, or to standard output.
+/// `--out`: a file, or `-` (and no `--out`) for standard output.
+fn out_file(out: Option<&Path>) -> Option<&Path> {
+    out.filter(|p| p.as_os_str() != "-")
+}
+
+/// Writes `text` to `--out` atomically, or to standard output. A closed pipe (`| head`) is not
+/// an error: the reader has what it wanted.
 fn emit(text: &str, out: Option<&Path>) -> Result<(), Error> {
-    match out {
+    match out_file(out) {
         Some(path) => crate::io::write_atomically(path, text.as_bytes()),
         None => {
             let mut stdout = std::io::stdout().lock();
-            stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).map_err(|source| Error::Io {
-                path: "standard output".into(),
-                action: "write",
-                source,
-            })
+            match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                result => {
+                    result.map_err(|source| Error::Io { path: "standard output".into(), action: "write", source })
+                }
+            }
         }
     }
+}
+
+/// The path that means standard input (`--model -`).
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Where messages about `path` say it is.
+fn source_name(path: &Path) -> String {
+    if is_stdin(path) { STDIN.into() } else { path.display().to_string() }
+}
+
+/// What messages call standard input.
+const STDIN: &str = "standard input";
+
+/// Reads standard input whole, refusing more than the memory budget allows.
+fn read_stdin(budget_mib: u64) -> Result<String, Error> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::io::stdin()
+        .lock()
+        .take(crate::budget::max_text_bytes(budget_mib))
+        .read_to_string(&mut text)
+        .map_err(|source| Error::Io { path: STDIN.into(), action: "read", source })?;
+    crate::budget::check_text_size(STDIN, text.len(), budget_mib)?;
+    Ok(text)
 }

@@ -1,15 +1,15 @@
 //! `report` without a subcommand: the gradient-decay report. This is the program's driver: it
 //! validates the flags into a [`Config`], checks the run against its budget ([`crate::budget`]),
 //! computes the sections ([`crate::sections`]) on a pool of `--threads` threads with a progress bar,
-//! renders them ([`crate::render`]: Markdown or JSON, SVG plots) and writes the text to standard
-//! output (and `--out`) and the plots to `--plots`, every file atomically ([`crate::io`]).
+//! renders them ([`crate::render`]: Markdown or JSON, SVG plots) and writes the text to `--out`
+//! (or standard output) and the plots to `--plots`, every file atomically ([`crate::io`]). The
+//! progress bar appears only once a run has taken a second.
 
 use super::OutputFormat;
 use crate::budget::{self, ReportBudget};
 use crate::error::Error;
 use crate::render;
 use crate::sections::{self, Config};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -21,23 +21,24 @@ pub const MAX_DEPTH: usize = 1_000_000;
 /// Options of the gradient-decay report.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Also write the report to this file (atomically: an existing file survives a failed run).
+    /// Write the report to this file (atomically: an existing file survives a failed run) instead
+    /// of standard output (`-`: standard output).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Markdown for people, JSON for programs.
     #[arg(long, value_enum, default_value_t = OutputFormat::Md)]
     pub format: OutputFormat,
     /// The seed of every random draw; the same seed gives the same bytes on any thread count.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1)]
     pub seed: u64,
     /// Samples (networks or chains) per measured configuration.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub samples: Option<usize>,
     /// The deepest chain measured in the decay section.
-    #[arg(long, value_name = "DEPTH")]
+    #[arg(long, value_name = "DEPTH", allow_negative_numbers = true)]
     pub max_depth: Option<usize>,
     /// Worker threads (default: all cores). Results do not depend on it.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
     /// A small, fast configuration (for tests and a first look).
     #[arg(long)]
@@ -46,10 +47,10 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub plots: Option<PathBuf>,
     /// Refuse runs whose estimated memory exceeds this many MiB.
-    #[arg(long, value_name = "MIB", default_value_t = budget::DEFAULT_MEMORY_BUDGET_MIB)]
+    #[arg(long, value_name = "MIB", allow_negative_numbers = true, default_value_t = budget::DEFAULT_MEMORY_BUDGET_MIB)]
     pub memory_budget_mib: u64,
     /// Refuse runs whose estimated time (measured rate, perfect scaling) exceeds this many minutes.
-    #[arg(long, value_name = "MINUTES", default_value_t = budget::DEFAULT_TIME_BUDGET_MINUTES)]
+    #[arg(long, value_name = "MINUTES", allow_negative_numbers = true, default_value_t = budget::DEFAULT_TIME_BUDGET_MINUTES)]
     pub time_budget_minutes: u64,
 }
 
@@ -99,14 +100,30 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
         .num_threads(args.threads.unwrap_or(0))
         .build()
         .map_err(|e| Error::input(format!("cannot start {} threads: {e}", args.threads.unwrap_or(0))))?;
-    // A progress bar on stderr, drawn only when stderr is a terminal (indicatif hides it otherwise).
-    let bar = indicatif::ProgressBar::new(sections::SECTIONS.len() as u64)
-        .with_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("a valid template"));
-    let report = pool.install(|| {
-        sections::compute_with_progress(&config, |section| {
-            bar.set_message(render::labels::section(section));
-            bar.inc(1);
-        })
+    // A progress bar on stderr, drawn only when stderr is a terminal (indicatif hides it otherwise)
+    // and only once the run has taken PROGRESS_DELAY: a sub-second run draws nothing.
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(sections::SECTIONS.len() as u64),
+        indicatif::ProgressDrawTarget::hidden(),
+    )
+    .with_style(indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("a valid template"));
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let report = std::thread::scope(|scope| {
+        let shown = bar.clone();
+        scope.spawn(move || {
+            if finished.recv_timeout(PROGRESS_DELAY) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+                shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                shown.tick();
+            }
+        });
+        let report = pool.install(|| {
+            sections::compute_with_progress(&config, |section| {
+                bar.set_message(render::labels::section(section));
+                bar.inc(1);
+            })
+        });
+        let _ = done.send(()); // the waiting thread may have shown the bar and ended already
+        report
     });
     bar.finish_and_clear();
     let figures = render::svg::figures(&report);
@@ -117,7 +134,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
             for (name, svg) in &figures {
                 crate::io::write_atomically(&dir.join(name), svg.as_bytes())?;
             }
-            Some(plot_link(dir, args.out.as_deref()))
+            Some(plot_link(dir, super::out_file(args.out.as_deref())))
         }
     };
     let text = match args.format {
@@ -128,14 +145,12 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
             render::html::page(&render::markdown_with(&report, Some("plots"), render::Detail::Full), &figures)
         }
     };
-    if let Some(out) = &args.out {
-        crate::io::write_atomically(out, text.as_bytes())?;
-    }
-    let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`report | head`) is not an error worth a message.
-    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    super::emit(&text, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// How long a run goes before its progress bar is drawn.
+const PROGRESS_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How the Markdown links the plots folder: relative to the `--out` file's folder when the plots
 /// are inside it (`docs/plots` from `docs/report.md` is `plots`), otherwise as given.

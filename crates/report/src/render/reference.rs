@@ -83,19 +83,47 @@ impl fmt::Display for CheckTable<'_> {
                 numfmt::sci(l.max_abs_error, 2),
                 rel,
                 l.worst.entry,
-                numfmt::sci(l.worst.theirs, 6),
+                theirs(l.worst.theirs),
                 numfmt::sci(l.worst.reference, 6),
                 if l.pass { "pass" } else { "FAIL" }
             )?;
         }
         writeln!(f)?;
+        for l in &self.0.layers {
+            if l.non_finite > 0 {
+                writeln!(
+                    f,
+                    "Layer {}: {} of their entries {} not finite (NaN or ±∞), the first at `{}` — \
+                     the backward pass overflowed or divided by 0 there, or read a value that had.",
+                    l.layer,
+                    l.non_finite,
+                    if l.non_finite == 1 { "is" } else { "are" },
+                    l.worst.entry
+                )?;
+                writeln!(f)?;
+            }
+            if let Some(c) = &l.convention {
+                let shape = if c.transposed { "the transpose of the reference" } else { "the reference" };
+                let ratio = c.ratio.as_ref().map_or_else(String::new, |r| format!(" (= {r})"));
+                writeln!(
+                    f,
+                    "Layer {}: their gradients are {}{ratio} × {shape}: looks like a \
+                     loss-reduction / sign / layout convention, not a backward bug.",
+                    l.layer,
+                    numfmt::sig(c.factor, 6),
+                )?;
+                writeln!(f)?;
+            }
+        }
         if let Some(loss) = &self.0.loss {
+            let abs_error =
+                if loss.abs_error.is_finite() { numfmt::sci(loss.abs_error, 2) } else { "not finite".into() };
             writeln!(
                 f,
                 "Loss: theirs {}, reference {}, abs error {}: {}.",
-                numfmt::sci(loss.theirs, 6),
+                theirs(loss.theirs),
                 numfmt::sci(loss.reference, 6),
-                numfmt::sci(loss.abs_error, 2),
+                abs_error,
                 if loss.pass {
                     "pass"
                 } else {
@@ -107,6 +135,12 @@ impl fmt::Display for CheckTable<'_> {
         match self.0.first_wrong_layer {
             None if self.0.pass => write!(f, "PASS: every layer matches the reference."),
             None => write!(f, "FAIL: the loss differs; every layer's gradients pass."),
+            Some(_) if self.0.conventions_only => write!(
+                f,
+                "FAIL: every failing layer is the reference times one factor, or its transpose \
+                 (above): look at the loss's reduction, the sign and the weight layout before \
+                 the backward pass."
+            ),
             Some(l) => {
                 let failing: Vec<String> =
                     (self.0.layers.iter().rev()).filter(|c| !c.pass).map(|c| c.layer.to_string()).collect();
@@ -119,6 +153,18 @@ impl fmt::Display for CheckTable<'_> {
                 )
             }
         }
+    }
+}
+
+/// One of their values: a number, or NaN and ±∞ spelled as their file has them (located by the
+/// row and entry beside it).
+fn theirs(x: f64) -> String {
+    if x.is_nan() {
+        "NaN (theirs)".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "Infinity (theirs)".into() } else { "-Infinity (theirs)".into() }
+    } else {
+        numfmt::sci(x, 6)
     }
 }
 

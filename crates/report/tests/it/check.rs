@@ -202,7 +202,7 @@ fn worked_example_bug_is_caught_in_layer_2_and_the_fix_passes() {
     assert!(report.pass, "{report}");
 }
 
-/// A `console` block of a doc: `$ report ARGS` lines, each followed by its output, and optionally
+/// A `console` block of a doc: `$ gradlab ARGS` lines, each followed by its output, and optionally
 /// `$ echo $?` followed by the exit code.
 #[derive(Debug)]
 struct Transcript {
@@ -222,7 +222,7 @@ fn transcripts(doc: &str) -> Vec<Transcript> {
         }
         if line.trim_end() == "```" {
             in_console = false;
-        } else if let Some(cmd) = line.strip_prefix("$ report ") {
+        } else if let Some(cmd) = line.strip_prefix("$ gradlab ") {
             found.push(Transcript {
                 // Shell quoting in the doc is only ever '…' around one word.
                 args: cmd.split_whitespace().map(|w| w.trim_matches('\'').to_string()).collect(),
@@ -256,7 +256,7 @@ fn model_format_doc_transcripts_match_the_binary() {
         let printed = run.stdout.clone() + &run.stderr;
         if printed != t.output || run.code != t.exit_code {
             stale.push(format!(
-                "$ report {}\n--- the doc shows (exit {}):\n{}--- the binary prints (exit {}):\n{}",
+                "$ gradlab {}\n--- the doc shows (exit {}):\n{}--- the binary prints (exit {}):\n{}",
                 t.args.join(" "),
                 t.exit_code,
                 t.output,

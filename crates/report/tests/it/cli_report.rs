@@ -3,7 +3,7 @@
 use std::process::Command;
 
 fn report(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_report")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_gradlab")).args(args).output().unwrap()
 }
 
 #[test]
@@ -15,9 +15,12 @@ fn quick_json_parses_and_md_goes_to_out() {
     let dir = std::env::temp_dir().join(format!("gradlab-cli-report-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("r.md");
+    // --out writes the file instead of standard output, the same bytes.
     let out = report(&["--quick", "--out", path.to_str().unwrap()]);
     assert!(out.status.success());
-    assert_eq!(std::fs::read(&path).unwrap(), out.stdout);
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read(&path).unwrap(), report(&["--quick"]).stdout);
+    assert_eq!(report(&["--quick", "--out", "-"]).stdout, report(&["--quick"]).stdout);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -70,7 +73,7 @@ fn plots_go_into_a_folder_and_a_file_in_the_way_is_refused() {
     let out = report(&["--quick", "--plots", plots.to_str().unwrap(), "--out", out_md.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(plots.join("decay-sigmoid.svg").is_file());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("(plots/decay-sigmoid.svg)"));
+    assert!(std::fs::read_to_string(&out_md).unwrap().contains("(plots/decay-sigmoid.svg)"));
     let file = dir.join("a-file");
     std::fs::write(&file, "x").unwrap();
     let out = report(&["--quick", "--plots", file.to_str().unwrap()]);

@@ -21,7 +21,7 @@ pub fn repo_root() -> PathBuf {
 
 /// Runs `report ARGS…` in the workspace root.
 pub fn report<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_report"))
+    let out = Command::new(env!("CARGO_BIN_EXE_gradlab"))
         .args(args)
         .current_dir(repo_root())
         .env_remove("RUST_BACKTRACE")

@@ -5,6 +5,7 @@ mod check;
 mod classic;
 mod cli_report;
 mod cli_run;
+mod conventions;
 mod criticality;
 mod decay;
 mod dense_init;

@@ -3,6 +3,7 @@ mod activation;
 mod chain;
 mod chain_skip;
 mod dense;
+mod dense_losses;
 mod ext;
 mod format;
 mod gradcheck;

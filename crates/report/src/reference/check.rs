@@ -1,0 +1,384 @@
+//! Checks: their gradients against the reference, entry by entry, and the verdict (see the
+//! [parent module](super) for which layer is "the first wrong" one).
+
+use super::convention::{Convention, fitted_factor, ratio};
+use super::render;
+use super::{LayerGradients, ModelGradients, model_gradients};
+use crate::error::Error;
+use crate::model::{ClaimedGradients, ClaimedLayer, Model, count};
+use serde::Serialize;
+use std::fmt;
+
+/// The default absolute tolerance of [`Tolerance`].
+///
+/// Two correct `f64` backprops differ by rounding only: about ε ≈ 2.2e−16 times the size of the
+/// terms summed, times their number. 1e−8 leaves a margin of ~10⁴ over that for gradients built
+/// from terms up to ~1 summed over ~10⁴ products, and covers entries whose reference is near 0
+/// by cancellation (where no relative tolerance can work).
+pub const DEFAULT_ATOL: f64 = 1e-8;
+
+/// The default relative tolerance of [`Tolerance`]: 1e−6, a margin of ~10⁹ over `f64` rounding
+/// for different summation orders or formulas (σ(1−σ) against e^{−|z|}/(1+e^{−|z|})²). A real
+/// bug — a missing σ′ (≤ 1/4), a transposed weight, a sign, a forgotten 1/B — is an O(1)
+/// relative error and fails by orders of magnitude. For gradients computed in `f32`, use
+/// [`Tolerance::f32`].
+pub const DEFAULT_RTOL: f64 = 1e-6;
+
+/// The relative tolerance of [`Tolerance::f32`]: 1e−3 ≈ 16,777·u with u = 2⁻²⁴ ≈ 5.96e−8, `f32`'s
+/// unit roundoff. A sum of K rounded products is within γ_K ≈ K·u of the exact sum relative to
+/// the sum of the terms' magnitudes (Higham, *Accuracy and Stability*, §3.1), so 1e−3 holds for
+/// K ≤ 16,777 terms in the worst case and, as rounding errors add like a random walk (√K·u), for
+/// K up to ~10⁸ in practice; a convention or backward bug is still an O(1) relative error.
+pub const F32_RTOL: f64 = 1e-3;
+
+/// The absolute tolerance of [`Tolerance::f32`]: 1e−5, for entries whose reference cancels to near
+/// 0, where only K·u·Σ|terms| bounds the error: terms up to ~1 summed over ~100 products
+/// (100 · 2⁻²⁴ ≈ 6e−6 < 1e−5).
+pub const F32_ATOL: f64 = 1e-5;
+
+/// When an entry passes: |theirs − ref| ≤ atol + rtol·|ref|.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Tolerance {
+    /// The absolute part.
+    pub atol: f64,
+    /// The relative part.
+    pub rtol: f64,
+}
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Tolerance { atol: DEFAULT_ATOL, rtol: DEFAULT_RTOL }
+    }
+}
+
+impl Tolerance {
+    /// The preset for gradients computed in `f32` ([`F32_ATOL`], [`F32_RTOL`]; `--dtype f32`).
+    pub fn f32() -> Tolerance {
+        Tolerance { atol: F32_ATOL, rtol: F32_RTOL }
+    }
+
+    /// A tolerance; both parts must be finite and ≥ 0.
+    pub fn new(atol: f64, rtol: f64) -> Result<Tolerance, Error> {
+        for (name, v) in [("--atol", atol), ("--rtol", rtol)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::input(format!("{name} {v}: a tolerance must be a finite number ≥ 0")));
+            }
+        }
+        Ok(Tolerance { atol, rtol })
+    }
+
+    /// Whether `theirs` passes against `reference`.
+    pub fn accepts(self, theirs: f64, reference: f64) -> bool {
+        (theirs - reference).abs() <= self.atol + self.rtol * reference.abs()
+    }
+
+    /// |theirs − ref| / (atol + rtol·|ref|): ≤ 1 passes (0/0 is 0, x/0 is ∞, and a non-finite
+    /// value of theirs is ∞).
+    fn excess(self, theirs: f64, reference: f64) -> f64 {
+        if !theirs.is_finite() {
+            return f64::INFINITY;
+        }
+        let diff = (theirs - reference).abs();
+        let allowed = self.atol + self.rtol * reference.abs();
+        if diff == 0.0 {
+            0.0
+        } else if allowed == 0.0 {
+            f64::INFINITY
+        } else {
+            diff / allowed
+        }
+    }
+}
+
+/// The outcome of [`check_gradients`] (`report check --format json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckReport {
+    /// Whether every layer (and the loss, if they gave one) passes.
+    pub pass: bool,
+    /// The failing layer nearest the output, where backprop first went wrong (see the
+    /// [module docs](self)); `None` when every layer passes.
+    pub first_wrong_layer: Option<usize>,
+    /// Every failing layer has a [`Convention`]: their backward pass is likely right, in another
+    /// convention (a loss reduction, a sign, a weight layout).
+    pub conventions_only: bool,
+    /// The absolute tolerance used.
+    pub atol: f64,
+    /// The relative tolerance used.
+    pub rtol: f64,
+    /// Their loss against the reference, if they gave one.
+    pub loss: Option<LossCheck>,
+    /// Layer 1 first.
+    pub layers: Vec<LayerCheck>,
+}
+
+/// Their loss against the reference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LossCheck {
+    /// Their value (NaN or ±∞ if their file says so: JSON `null`, and the layer table names it).
+    pub theirs: f64,
+    /// The reference value.
+    pub reference: f64,
+    /// |theirs − reference|.
+    pub abs_error: f64,
+    /// Whether it passes the tolerance.
+    pub pass: bool,
+}
+
+/// One layer of a [`CheckReport`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerCheck {
+    /// l, from 1 at the input.
+    pub layer: usize,
+    /// How many entries were compared (weights, and biases unless they left them out).
+    pub entries: usize,
+    /// How many of them fail.
+    pub failed: usize,
+    /// How many of their entries are NaN or ±∞ (each fails).
+    pub non_finite: usize,
+    /// max |theirs − ref| over their finite entries.
+    pub max_abs_error: f64,
+    /// max |theirs − ref| / |ref| over their finite entries (∞ — JSON `null` — when an entry whose
+    /// reference is exactly 0 differs).
+    pub max_rel_error: f64,
+    /// The entry furthest outside (or least inside) its tolerance — their first non-finite entry,
+    /// if any; the first one on ties.
+    pub worst: WorstEntry,
+    /// Their gradients are the reference times one factor, or its transpose: a convention (loss
+    /// reduction, sign, weight layout), not a backward bug. `None` when the layer passes as it
+    /// is, or no such factor explains it.
+    pub convention: Option<Convention>,
+    /// Whether every entry passes, in place.
+    pub pass: bool,
+}
+
+/// Where a layer is furthest from the reference.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorstEntry {
+    /// `weight_grad[j][i]` or `bias_grad[j]` (0-based, as in the JSON arrays, in the model's
+    /// layout; for a layer whose `weight_grad` has the transposed shape, the reference's place).
+    pub entry: String,
+    /// Their value (NaN or ±∞ if their file says so: JSON `null`; see `non_finite`).
+    pub theirs: f64,
+    /// The reference value.
+    pub reference: f64,
+}
+
+/// Compares gradients computed elsewhere with the reference gradients of `model`.
+///
+/// `bias_grad` may be left out of a layer only when the model's layer has no bias.
+///
+/// # Errors
+/// When `theirs` does not have the model's shape (the message names the layer, row and column),
+/// or the reference is not finite ([`model_gradients`]).
+pub fn check_gradients(model: &Model, theirs: &ClaimedGradients, tolerance: Tolerance) -> Result<CheckReport, Error> {
+    check_shape(model, theirs)?;
+    let reference = model_gradients(model)?;
+    check_gradients_against(model, &reference, theirs, tolerance)
+}
+
+/// [`check_gradients`] with the reference gradients of `model` already computed (by
+/// [`model_gradients`]).
+///
+/// # Errors
+/// When `theirs` does not have the model's shape (the message names the layer, row and column).
+pub fn check_gradients_against(
+    model: &Model,
+    reference: &ModelGradients,
+    theirs: &ClaimedGradients,
+    tolerance: Tolerance,
+) -> Result<CheckReport, Error> {
+    let transposed = check_shape(model, theirs)?;
+    let layers: Vec<LayerCheck> = reference
+        .layers
+        .iter()
+        .zip(&theirs.layers)
+        .zip(transposed)
+        .enumerate()
+        .map(|(idx, ((r, t), transposed))| {
+            let mut check = check_layer(idx + 1, r, t, transposed, tolerance);
+            if let Some(c) = &mut check.convention {
+                c.ratio = ratio(c.factor, model.batch(), model.net().output_width());
+            }
+            check
+        })
+        .collect();
+    let loss = theirs.loss.map(|their_loss| LossCheck {
+        theirs: their_loss,
+        reference: reference.loss,
+        abs_error: (their_loss - reference.loss).abs(),
+        pass: tolerance.accepts(their_loss, reference.loss),
+    });
+    let first_wrong_layer = layers.iter().rev().find(|l| !l.pass).map(|l| l.layer);
+    let failing = || layers.iter().filter(|l| !l.pass);
+    let conventions_only = first_wrong_layer.is_some() && failing().all(|l| l.convention.is_some());
+    Ok(CheckReport {
+        pass: first_wrong_layer.is_none() && loss.as_ref().is_none_or(|l| l.pass),
+        first_wrong_layer,
+        conventions_only,
+        atol: tolerance.atol,
+        rtol: tolerance.rtol,
+        loss,
+        layers,
+    })
+}
+
+/// Refuses gradients whose shape is not the model's; per layer, whether their `weight_grad` has
+/// the transposed shape instead (rows × columns swapped, not square), which is a layout
+/// convention reported by the check, not bad input.
+fn check_shape(model: &Model, theirs: &ClaimedGradients) -> Result<Vec<bool>, Error> {
+    let layers = model.net().layers();
+    if theirs.layers.len() != layers.len() {
+        return Err(Error::input(format!(
+            "layers: expected {} (as in the model), got {}",
+            count(layers.len(), "layer"),
+            theirs.layers.len()
+        )));
+    }
+    let widths = model.net().widths();
+    let mut transposed = Vec::with_capacity(layers.len());
+    for (idx, (layer, t)) in layers.iter().zip(&theirs.layers).enumerate() {
+        let l = idx + 1;
+        let (rows, cols) = match model.weight_layout() {
+            crate::model::WeightLayout::OutIn => (widths[l], widths[l - 1]),
+            crate::model::WeightLayout::InOut => (widths[l - 1], widths[l]),
+        };
+        let swapped = rows != cols
+            && t.weight_grad.len() == cols
+            && !t.weight_grad.is_empty()
+            && t.weight_grad.iter().all(|row| row.len() == rows);
+        transposed.push(swapped);
+        if swapped {
+            // The entries are checked for finiteness and compared after transposing.
+        } else if t.weight_grad.len() != rows {
+            return Err(Error::input(format!(
+                "layer {l} weight_grad: expected {} (one per output unit), got {}",
+                count(rows, "row"),
+                t.weight_grad.len()
+            )));
+        }
+        if !swapped {
+            crate::model::check_shape_of(&format!("layer {l} weight_grad"), &t.weight_grad, cols)?;
+        }
+        match (&t.bias_grad, &layer.bias) {
+            (Some(b), _) => {
+                crate::model::check_len(&format!("layer {l} bias_grad"), b, widths[l])?;
+            }
+            (None, Some(_)) => {
+                return Err(Error::input(format!(
+                    "layer {l}: bias_grad is missing, and the model's layer {l} has a bias"
+                )));
+            }
+            (None, None) => {}
+        }
+    }
+    Ok(transposed)
+}
+
+/// One layer's comparison. `transposed`: their `weight_grad` has the transposed shape (not
+/// square), so it is compared transposed and the layer fails with a layout convention.
+fn check_layer(
+    layer: usize,
+    reference: &LayerGradients,
+    theirs: &ClaimedLayer,
+    transposed: bool,
+    tolerance: Tolerance,
+) -> LayerCheck {
+    let swapped = crate::model::layout::transpose(&theirs.weight_grad);
+    let their_weights = if transposed { &swapped } else { &theirs.weight_grad };
+    let pairs = entries(reference, their_weights, theirs.bias_grad.as_deref());
+    let mut failed = 0;
+    let mut non_finite = 0;
+    let mut max_abs_error = 0.0f64;
+    let mut max_rel_error = 0.0f64;
+    let mut worst: Option<(f64, Entry, f64, f64)> = None;
+    for &(entry, t, r) in &pairs {
+        if !tolerance.accepts(t, r) {
+            failed += 1;
+        }
+        if t.is_finite() {
+            let diff = (t - r).abs();
+            max_abs_error = max_abs_error.max(diff);
+            let rel = if diff == 0.0 {
+                0.0
+            } else {
+                diff / r.abs() // ∞ when r = 0
+            };
+            max_rel_error = max_rel_error.max(rel);
+        } else {
+            non_finite += 1;
+        }
+        let excess = tolerance.excess(t, r);
+        if worst.as_ref().is_none_or(|w| excess > w.0) {
+            worst = Some((excess, entry, t, r));
+        }
+    }
+    let (_, entry, t, r) = worst.expect("a validated layer has at least one weight");
+    let convention = if non_finite > 0 || (failed == 0 && !transposed) {
+        None
+    } else {
+        let values: Vec<(f64, f64)> = pairs.iter().map(|&(_, t, r)| (t, r)).collect();
+        let square = !transposed && reference.weight_grad.len() == reference.weight_grad[0].len();
+        match fitted_factor(&values, tolerance) {
+            Some(factor) => Some(Convention { factor, transposed, ratio: None }),
+            // A square matrix may be transposed too: try theirs transposed.
+            None if square => {
+                let values: Vec<(f64, f64)> =
+                    entries(reference, &swapped, theirs.bias_grad.as_deref()).iter().map(|&(_, t, r)| (t, r)).collect();
+                fitted_factor(&values, tolerance).map(|factor| Convention { factor, transposed: true, ratio: None })
+            }
+            None => None,
+        }
+    };
+    LayerCheck {
+        layer,
+        entries: pairs.len(),
+        failed,
+        non_finite,
+        max_abs_error,
+        max_rel_error,
+        worst: WorstEntry { entry: entry.to_string(), theirs: t, reference: r },
+        convention,
+        pass: failed == 0 && !transposed,
+    }
+}
+
+/// (place, theirs, reference) for every compared entry: weights row by row, then biases (if
+/// they gave them).
+fn entries(reference: &LayerGradients, weights: &[Vec<f64>], biases: Option<&[f64]>) -> Vec<(Entry, f64, f64)> {
+    let weights = (reference.weight_grad.iter().zip(weights)).enumerate().flat_map(|(j, (r_row, t_row))| {
+        (r_row.iter().zip(t_row)).enumerate().map(move |(i, (&r, &t))| (Entry::Weight(j, i), t, r))
+    });
+    let biases = biases.into_iter().flat_map(|t_bias| {
+        (reference.bias_grad.iter().zip(t_bias)).enumerate().map(|(j, (&r, &t))| (Entry::Bias(j), t, r))
+    });
+    weights.chain(biases).collect()
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    Weight(usize, usize),
+    Bias(usize),
+}
+
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Entry::Weight(j, i) => write!(f, "weight_grad[{j}][{i}]"),
+            Entry::Bias(j) => write!(f, "bias_grad[{j}]"),
+        }
+    }
+}
+
+impl CheckReport {
+    /// The JSON `report check --format json` prints (one layer per line, no trailing newline).
+    pub fn to_json(&self) -> String {
+        render::layer_per_line_json(self)
+    }
+}
+
+impl fmt::Display for CheckReport {
+    /// The table `report check` prints ([`crate::render::reference::check_markdown`]).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&render::check_markdown(self))
+    }
+}

@@ -1,0 +1,68 @@
+//! A failing layer whose gradients are the reference times one number, or its transpose: the
+//! signature of a convention (a loss reduction, a sign, a weight layout), not of a backward bug.
+//!
+//! With g their entries and r the reference's (weights then biases, in one order), the factor
+//! that fits best in least squares is
+//!
+//! ```text
+//! c = ⟨g, r⟩ / ⟨r, r⟩        (minimises ‖g − c·r‖²)
+//! ```
+//!
+//! and the layer "is the reference times c" when every entry passes the check's own tolerance
+//! against c·r: |g − c·r| ≤ atol + rtol·|c·r|. A real backward bug (a missing σ′, a wrong δ in one
+//! unit) changes entries by different ratios, leaves a residual, and gets no hint.
+
+use super::Tolerance;
+use serde::Serialize;
+
+/// What a failing layer looks like (`check --format json`: `"convention": {"factor", "transposed"}`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Convention {
+    /// c: their gradients are c × the reference (after transposing, if `transposed`).
+    pub factor: f64,
+    /// Their `weight_grad` is the transpose of the reference's (a layout convention: `in_out`
+    /// against `out_in`).
+    pub transposed: bool,
+    /// The factor as a ratio of the numbers a reduction divides by, when it is one (to within
+    /// 1e−9 relative): `"1/n_out"`, `"B"`, `"-1"`, `"1/(B·n_out)"`, `"2"`, … (B the batch, n_out the
+    /// last layer's width). `None` for any other factor.
+    pub ratio: Option<String>,
+}
+
+/// The ratio ±a/b, with a and b among 1, 2, B, n_out and B·n_out, that `factor` is (to within
+/// 1e−9 relative), simplest first; `None` if none is.
+pub(super) fn ratio(factor: f64, batch: usize, n_out: usize) -> Option<String> {
+    // The reductions' own numbers before 2 (a doubled or halved square): 1/2 with n_out = 2 reads
+    // 1/n_out.
+    let terms =
+        [("1", 1.0), ("B", batch as f64), ("n_out", n_out as f64), ("B·n_out", (batch * n_out) as f64), ("2", 2.0)];
+    let magnitude = factor.abs();
+    let sign = if factor < 0.0 { "-" } else { "" };
+    for (a_name, a) in terms {
+        for (b_name, b) in terms {
+            if (a_name == b_name && a_name != "1") || (magnitude - a / b).abs() > 1e-9 * magnitude {
+                continue;
+            }
+            let text = match (a_name, b_name) {
+                (a, "1") => a.to_string(),
+                ("1", b) if b.contains('·') => format!("1/({b})"),
+                ("1", b) => format!("1/{b}"),
+                (a, b) if b.contains('·') => format!("{a}/({b})"),
+                (a, b) => format!("{a}/{b}"),
+            };
+            return Some(format!("{sign}{text}"));
+        }
+    }
+    None
+}
+
+/// The least-squares factor c = ⟨g, r⟩/⟨r, r⟩ of `pairs` (theirs, reference), if it explains every
+/// entry within `tolerance`; `None` when the reference is all 0 or the residual is too large.
+pub(super) fn fitted_factor(pairs: &[(f64, f64)], tolerance: Tolerance) -> Option<f64> {
+    let (gr, rr) = pairs.iter().fold((0.0, 0.0), |(gr, rr), &(g, r)| (gr + g * r, rr + r * r));
+    if !(rr > 0.0 && rr.is_finite() && gr.is_finite()) {
+        return None;
+    }
+    let c = gr / rr;
+    pairs.iter().all(|&(g, r)| tolerance.accepts(g, c * r)).then_some(c)
+}
