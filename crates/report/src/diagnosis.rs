@@ -159,19 +159,18 @@ pub fn diagnose(model: &Model) -> Result<DiagnosisReport, Error> {
     let t = flatten_rows("target", model.target(), n_out).map_err(|e| Error::input(e.to_string()))?;
     // The seed ∂S/∂(output) of the model's loss, S = ν·L: any loss whose gradient at the output
     // or at the logits is known slots in here.
-    let (at, nu, loss_name) = match model.loss() {
-        Loss::SquaredError => (SeedAt::Output, batch as f64, "squared_error"),
-        Loss::BinaryCrossEntropy => (SeedAt::Logit, batch as f64, "bce"),
-        Loss::Linear => (SeedAt::Output, batch as f64, "linear"),
+    let (at, loss_name) = match model.loss() {
+        Loss::SquaredError => (SeedAt::Output, "squared_error"),
+        Loss::BinaryCrossEntropy => (SeedAt::Logit, "bce"),
+        Loss::BceWithLogits => (SeedAt::Output, "bce_with_logits"),
+        Loss::CrossEntropy => (SeedAt::Output, "cross_entropy"),
+        Loss::Linear => (SeedAt::Output, "linear"),
     };
+    let nu = model.denominator();
     let loss = model.loss();
     let seed = |y: &[f64], s: &mut [f64]| {
-        for ((sv, &yv), &tv) in s.iter_mut().zip(y).zip(&t) {
-            *sv = match loss {
-                Loss::SquaredError => 2.0 * (yv - tv),
-                Loss::BinaryCrossEntropy => yv - tv,
-                Loss::Linear => tv,
-            };
+        for ((s, y), t) in s.chunks_mut(n_out).zip(y.chunks(n_out)).zip(t.chunks(n_out)) {
+            seed_row(loss, y, t, s);
         }
     };
     let mut ws = Workspace::new();
@@ -294,4 +293,23 @@ fn verdict(
         }
     }
     (Verdict::Healthy, None, None)
+}
+
+/// One sample's ∂S/∂(output) for `loss`, S the batch's unreduced sum (∂S/∂z_L for
+/// `BinaryCrossEntropy`, whose sigmoid is folded into the loss): the closed forms of
+/// `scalar::dense`'s losses.
+fn seed_row(loss: Loss, y: &[f64], t: &[f64], s: &mut [f64]) {
+    match loss {
+        Loss::SquaredError => s.iter_mut().zip(y).zip(t).for_each(|((s, y), t)| *s = 2.0 * (y - t)),
+        Loss::BinaryCrossEntropy => s.iter_mut().zip(y).zip(t).for_each(|((s, y), t)| *s = y - t),
+        Loss::BceWithLogits => s.iter_mut().zip(y).zip(t).for_each(|((s, y), t)| *s = 1.0 / (1.0 + (-y).exp()) - t),
+        Loss::CrossEntropy => {
+            // (Σ_j t_j)·softmax(y) − t, the largest output subtracted first.
+            let top = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let total: f64 = y.iter().map(|v| (v - top).exp()).sum();
+            let mass: f64 = t.iter().sum();
+            s.iter_mut().zip(y).zip(t).for_each(|((s, y), t)| *s = mass * (y - top).exp() / total - t);
+        }
+        Loss::Linear => s.copy_from_slice(t),
+    }
 }

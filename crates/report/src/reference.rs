@@ -49,6 +49,9 @@
 //! # Ok::<(), report::Error>(())
 //! ```
 
+mod chain_parts;
+pub use chain_parts::chain_from_parts;
+
 use crate::error::Error;
 use crate::model::{ClaimedGradients, ClaimedLayer, Model};
 use crate::render::reference as render;

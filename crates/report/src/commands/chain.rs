@@ -13,10 +13,8 @@
 use super::OutputFormat;
 use super::{emit, parse_number};
 use crate::error::Error;
-use crate::reference::chain_gradients;
+use crate::reference::{chain_from_parts, chain_gradients};
 use scalar::activation::DEFAULT_LEAKY_SLOPE;
-use scalar::chain::Chain;
-use scalar::{Activation, Skip};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -92,27 +90,9 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
             Some(parse_list("--biases", list)?)
         }
     };
-    if let Some(s) = args.shortcut {
-        if s == 0 || s > depth {
-            return Err(Error::input(format!("--shortcut {s}: the span must be between 1 and the depth {depth}")));
-        }
-    }
-    let skip = parse_skip(args.skip.as_deref(), args.shortcut)?;
-    // Before the name: `from_name` also refuses a non-finite slope, which would read as an
-    // unknown name.
-    if !args.slope.is_finite() {
-        return Err(Error::input(format!("--slope: {} is not a finite number", args.slope)));
-    }
-    let activation = Activation::from_name(&args.activation, args.slope).map_err(|_| {
-        Error::input(format!(
-            "--activation: unknown name {:?} (expected one of {})",
-            args.activation,
-            Activation::NAMES.join(", ")
-        ))
-    })?;
+    let chain = chain_from_parts(&args.activation, args.slope, weights, biases, args.shortcut, args.skip.as_deref())?;
     let x = parse_number("--input", &args.input)?;
     let target = parse_number("--target", &args.target)?;
-    let chain = Chain::new(weights, vec![activation; depth], biases, args.shortcut)?.with_skip(skip);
     let report = chain_gradients(&chain, x, target)?;
     let text = match args.format {
         OutputFormat::Json => report.to_json() + "\n",
@@ -121,20 +101,6 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
     };
     emit(&text, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The form `--skip` names (pre-activation without the flag); refused without `--shortcut`,
-/// where it would say nothing.
-fn parse_skip(skip: Option<&str>, shortcut: Option<usize>) -> Result<Skip, Error> {
-    let Some(name) = skip else { return Ok(Skip::PreActivation) };
-    if shortcut.is_none() {
-        return Err(Error::input(format!("--skip {name}: says where a shortcut joins, so it needs --shortcut S")));
-    }
-    match name {
-        "pre-activation" => Ok(Skip::PreActivation),
-        "identity" => Ok(Skip::Identity),
-        _ => Err(Error::input(format!("--skip: unknown form {name:?} (expected pre-activation or identity)"))),
-    }
 }
 
 /// Splits `VALUE*COUNT` into its parts (`COUNT` = 1 without a `*`).

@@ -1,0 +1,276 @@
+"""gradlab_oracle: exact reference gradients and gradient checks for your network.
+
+The same Rust code as gradlab's command line (``report grad``, ``report check``, ``report chain``),
+called in-process: the same numbers, the same JSON bytes, the same error messages.
+
+- :func:`grad`, :func:`check`, :func:`diagnose` take a model description — the JSON model file of
+  gradlab's ``docs/model-format.md`` as a ``dict``, or a path to one;
+- :func:`chain` gives a single-neuron chain's gradients exactly, beyond float64's range;
+- :func:`gradcheck` checks the gradient of any Python function by finite differences (relative
+  steps, Richardson extrapolation, kinks);
+- :func:`check_torch` / :func:`diagnose_torch` / :func:`from_torch` check an ``nn.Sequential``
+  with its own autograd (float64, on a copy); :func:`check_numpy` / :func:`grad_numpy` /
+  :func:`model_from_numpy` check hand-written numpy backprop.
+
+Bad input raises ``ValueError`` (``OSError`` for a file that cannot be read) with the CLI's
+one-line message, which says what and where.
+
+>>> import gradlab_oracle as go
+>>> model = {"layers": [{"weight": [[0.5, -1.0]], "activation": "tanh"}],
+...          "input": [[1.0, 2.0]], "target": [[0.0]]}
+>>> go.check(model, go.grad(model)).passed
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Callable, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _core
+from ._core import DEFAULT_ATOL, DEFAULT_MEMORY_BUDGET_MIB, DEFAULT_RTOL, Model
+from ._results import (
+    ChainLayer,
+    ChainResult,
+    CheckResult,
+    Coordinate,
+    Diagnosis,
+    DiagnosisLayer,
+    GradcheckResult,
+    Gradients,
+    LayerCheck,
+    LayerGradients,
+    LossCheck,
+    NonFinite,
+    WorstEntry,
+)
+
+__all__ = [
+    "ChainLayer",
+    "ChainResult",
+    "CheckResult",
+    "Coordinate",
+    "DEFAULT_ATOL",
+    "DEFAULT_MEMORY_BUDGET_MIB",
+    "DEFAULT_RTOL",
+    "Diagnosis",
+    "DiagnosisLayer",
+    "GradcheckResult",
+    "Gradients",
+    "LayerCheck",
+    "LayerGradients",
+    "LossCheck",
+    "Model",
+    "NonFinite",
+    "WorstEntry",
+    "chain",
+    "check",
+    "check_numpy",
+    "check_torch",
+    "diagnose",
+    "diagnose_torch",
+    "from_torch",
+    "grad",
+    "grad_numpy",
+    "gradcheck",
+    "load_model",
+    "model_from_numpy",
+]
+
+ModelLike = Union[Mapping[str, Any], str, "os.PathLike[str]", Model]
+GradsLike = Union[Mapping[str, Any], str, "os.PathLike[str]", Gradients, Sequence[Tuple[Any, Any]]]
+
+
+def _plain(value: Any) -> Any:
+    """``json.dumps``'s fallback: numpy arrays and scalars (and tensors) as lists and floats."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "tolist"):  # a torch tensor
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not a number, a list or an array")
+
+
+def _to_json(description: Mapping[str, Any]) -> str:
+    # NaN and ±inf are written as JSON's NaN/Infinity tokens, which the Rust reader refuses (or,
+    # in a gradients file once issue #20 is in, reports where they are).
+    return json.dumps(description, default=_plain)
+
+
+def load_model(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDGET_MIB) -> Model:
+    """A validated :class:`Model` from a model description: a ``dict`` in the model file's format
+    (numpy arrays allowed as values), a path to a model file, or a ``Model`` (returned as is).
+
+    Raises ``ValueError`` with the CLI's message (``model: layer 2 weight row 1: expected 3
+    columns, got 2``), ``OSError`` when the file cannot be read.
+    """
+    if isinstance(model, Model):
+        return model
+    if isinstance(model, Mapping):
+        return Model.from_json(_to_json(model), "model", memory_budget_mib)
+    if isinstance(model, (str, os.PathLike)):
+        return Model.from_path(os.fspath(model), memory_budget_mib)
+    raise TypeError(f"model: expected a dict, a path or a Model, got {type(model).__name__}")
+
+
+def grad(model: ModelLike) -> Gradients:
+    """The reference loss and gradients of a model (``report grad``), from gradlab's oracle (a
+    reverse-mode tape in float64).
+
+    ``result.layers[l - 1].weight_grad`` is ∂L/∂W_l with one row per output unit (the model
+    file's layout); ``result.to_json()`` is a gradients file.
+    """
+    text, loss, layers = _core.grad(load_model(model))
+    return Gradients(
+        loss=loss,
+        layers=[LayerGradients(i + 1, w, b) for i, (w, b) in enumerate(layers)],
+        _json=text,
+    )
+
+
+def _grads_to_json(grads: GradsLike) -> Tuple[Optional[str], Optional[str]]:
+    """(text, path) of a gradients file."""
+    if isinstance(grads, Gradients):
+        return grads.to_json(), None
+    if isinstance(grads, Mapping):
+        return _to_json(grads), None
+    if isinstance(grads, (str, os.PathLike)):
+        return None, os.fspath(grads)
+    if isinstance(grads, Sequence):
+        layers = []
+        for idx, pair in enumerate(grads):
+            if not (isinstance(pair, Sequence) and len(pair) == 2):
+                raise ValueError(f"grads: layer {idx + 1}: expected a pair (weight_grad, bias_grad or None)")
+            w, b = pair
+            layer = {"weight_grad": np.asarray(w, dtype=np.float64)}
+            if b is not None:
+                layer["bias_grad"] = np.asarray(b, dtype=np.float64)
+            layers.append(layer)
+        return _to_json({"layers": layers}), None
+    raise TypeError(f"grads: expected a dict, a path, a Gradients or a list of pairs, got {type(grads).__name__}")
+
+
+def check(
+    model: ModelLike,
+    grads: GradsLike,
+    *,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+) -> CheckResult:
+    """Compares gradients computed elsewhere with the reference, layer by layer (``report check``).
+
+    ``grads`` is a gradients file's content (``{"loss": L, "layers": [{"weight_grad": …,
+    "bias_grad": …}]}``; ``loss`` and a bias-less layer's ``bias_grad`` may be left out), a path to
+    one, a :class:`Gradients`, or a list of ``(weight_grad, bias_grad)`` pairs in the model file's
+    layout (one row per output unit). An entry passes when |theirs − ref| ≤ atol + rtol·|ref|.
+
+    ``result.passed``, ``result.first_wrong_layer`` (the failing layer nearest the output, where
+    backprop first went wrong), ``result.layers[i].worst.entry``; shows as the CLI's table.
+    """
+    m = load_model(model)
+    text, path = _grads_to_json(grads)
+    out, markdown, _ = _core.check(m, grads_json=text, grads_path=path, atol=atol, rtol=rtol)
+    return CheckResult._from_cli(out, markdown)
+
+
+def diagnose(model: ModelLike) -> Diagnosis:
+    """Per-layer gradient norms, saturation, dead units, gains, the first non-finite value and a
+    verdict for a model (``report diagnose``, gradlab's issue #20).
+
+    Raises ``NotImplementedError`` when the extension was built from a gradlab without the
+    ``diagnose`` command.
+    """
+    m = load_model(model)
+    if not hasattr(_core, "diagnose"):
+        raise NotImplementedError(
+            "diagnose: this build of gradlab_oracle has no diagnose (it needs gradlab's issue #20, "
+            "the diagnose command)"
+        )
+    text, markdown = _core.diagnose(m)
+    return Diagnosis._from_cli(text, markdown)
+
+
+def chain(
+    activation: str,
+    weights: Any,
+    x: float,
+    target: float,
+    *,
+    biases: Any = None,
+    shortcut: Optional[int] = None,
+    skip: Optional[str] = None,
+    slope: float = 0.01,
+    memory_budget_mib: int = DEFAULT_MEMORY_BUDGET_MIB,
+) -> ChainResult:
+    """The exact gradients of a single-neuron chain a_d = f(w_d·a_{d−1} + b_d), a_0 = x,
+    L = (a_D − target)² (``report chain``): per layer ∂L/∂w_d, its sign and its exact log10
+    magnitude, exact where float64 underflows or overflows.
+
+    ``activation``: sigmoid, tanh, relu, leaky_relu (slope ``slope``), softplus or identity.
+    ``shortcut`` s adds a_{d−s} at d = s, 2s, …, joining before f (``skip="pre-activation"``, the
+    default) or after it (``skip="identity"``). Error messages are the CLI's and name its flags
+    (``--shortcut 4: the span must be between 1 and the depth 3``).
+
+    >>> r = chain("sigmoid", [1.0] * 10, 1.0, 0.0)  # y > target, every factor positive
+    >>> len(r.layers), int(r.sign[0])
+    (10, 1)
+    """
+    w = np.ascontiguousarray(np.asarray(weights, dtype=np.float64).reshape(-1))
+    b = None if biases is None else np.ascontiguousarray(np.asarray(biases, dtype=np.float64).reshape(-1))
+    out, markdown = _core.chain(activation, w, float(x), float(target), b, shortcut, skip, float(slope), memory_budget_mib)
+    return ChainResult._from_cli(out, markdown)
+
+
+def gradcheck(
+    f: Callable[[np.ndarray], float],
+    x: Any,
+    grad: Union[Any, Callable[[np.ndarray], Any]],
+    *,
+    method: str = "richardson",
+    atol: Optional[float] = None,
+    rtol: Optional[float] = None,
+    rel_step: Optional[float] = None,
+) -> GradcheckResult:
+    """Checks a claimed gradient of any ``f: ndarray -> float`` at ``x`` by finite differences,
+    coordinate by coordinate (``scalar::gradcheck::check_gradient``, in Rust).
+
+    ``grad`` is the claimed ∇f(x), shaped like x, or a callable returning it at x. ``method``:
+    ``"richardson"`` (the default: steps h and h/2 with h = ε^{1/5}·max(1, |xᵢ|), error ≈ 1e−12·M,
+    atol 1e−9, rtol 1e−7) or ``"central"`` (h = ∛ε·max(1, |xᵢ|), atol 1e−7, rtol 1e−5). Every
+    coordinate also gets one-sided second-order differences: where they disagree (a kink: |x| at
+    0, ReLU at 0) a claimed value between them passes as a subgradient.
+
+    ``f`` receives a fresh float64 array shaped like x, and costs 8 calls per coordinate (6 for
+    central) plus one. An exception raised by ``f`` is re-raised.
+
+    >>> import numpy as np
+    >>> gradcheck(lambda v: float(np.sum(v ** 3)), np.array([1.0, -2.0]), np.array([3.0, 12.0])).passed
+    True
+    """
+    if method not in ("richardson", "central"):
+        raise ValueError(f"method: unknown {method!r} (expected 'richardson' or 'central')")
+    x = np.array(x, dtype=np.float64)  # a copy: f may not change the caller's x
+    shape = x.shape
+    claimed = grad(x.copy()) if callable(grad) else grad
+    claimed = np.asarray(claimed, dtype=np.float64)
+    if claimed.shape != shape:
+        raise ValueError(f"gradcheck grad: expected shape {shape} (like x), got {claimed.shape}")
+    flat_f = f if len(shape) == 1 else (lambda v: f(v.reshape(shape)))
+    table, passed, coords = _core.gradcheck(
+        flat_f,
+        np.ascontiguousarray(x.reshape(-1)),
+        np.ascontiguousarray(claimed.reshape(-1)),
+        method == "richardson",
+        atol,
+        rtol,
+        rel_step,
+    )
+    return GradcheckResult(passed, [Coordinate(*c) for c in coords], shape, table)
+
+
+from ._numpy import check_numpy, grad_numpy, model_from_numpy  # noqa: E402
+from ._torch import check_torch, diagnose_torch, from_torch  # noqa: E402

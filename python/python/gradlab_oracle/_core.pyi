@@ -1,0 +1,56 @@
+"""Type hints of the Rust extension (python/src/lib.rs)."""
+
+from os import PathLike
+from typing import Callable, List, Optional, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+DEFAULT_ATOL: float
+DEFAULT_RTOL: float
+DEFAULT_MEMORY_BUDGET_MIB: int
+
+class Model:
+    """A validated model description: a dense network, a batch and the loss."""
+
+    @staticmethod
+    def from_json(text: str, source: str = "model", memory_budget_mib: int = ...) -> Model: ...
+    @staticmethod
+    def from_path(path: Union[str, PathLike[str]], memory_budget_mib: int = ...) -> Model: ...
+    @property
+    def widths(self) -> List[int]: ...
+    @property
+    def batch(self) -> int: ...
+
+def grad(model: Model) -> Tuple[str, float, List[Tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]]: ...
+def check(
+    model: Model,
+    grads_json: Optional[str] = None,
+    grads_path: Optional[Union[str, PathLike[str]]] = None,
+    source: str = "grads",
+    atol: float = ...,
+    rtol: float = ...,
+    memory_budget_mib: int = ...,
+) -> Tuple[str, str, bool]: ...
+def chain(
+    activation: str,
+    weights: npt.NDArray[np.float64],
+    x: float,
+    target: float,
+    biases: Optional[npt.NDArray[np.float64]] = None,
+    shortcut: Optional[int] = None,
+    skip: Optional[str] = None,
+    slope: float = 0.01,
+    memory_budget_mib: int = ...,
+) -> Tuple[str, str]: ...
+def gradcheck(
+    f: Callable[[npt.NDArray[np.float64]], float],
+    x: npt.NDArray[np.float64],
+    claimed: npt.NDArray[np.float64],
+    richardson: bool = True,
+    atol: Optional[float] = None,
+    rtol: Optional[float] = None,
+    rel_step: Optional[float] = None,
+) -> Tuple[str, bool, List[Tuple[int, float, float, float, float, float, float, float, bool, float, float, str]]]: ...
+def markdown_to_html(markdown: str) -> str: ...
+def _time_check_in_rust(model: Model, grads_json: str, reps: int) -> float: ...

@@ -1,0 +1,176 @@
+"""The numpy adapter, for hand-written backprop: layers as ``(W, b, activation)`` triples.
+
+The layout is stated, never guessed: ``layout="in_out"`` is numpy's ``Z = X @ W + b`` (W of shape
+``(n_in, n_out)``, the default here), ``layout="out_in"`` is PyTorch's ``Linear.weight`` and the
+model file's (W of shape ``(n_out, n_in)``, ``Z = X @ W.T + b``). Gradients go in and come out in
+the same shapes as ``W`` and ``b``. The model description handed to gradlab is always in the model
+file's own layout (an ``in_out`` W is transposed here), and a check's worst entries are also named
+in the caller's arrays (``WorstEntry.as_given``: ``dW[i][j]``, ``db[j]``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ._results import CheckResult
+
+Layer = Tuple[Any, Any, str]
+_LAYOUTS = ("in_out", "out_in")
+
+
+def _check_layout(layout: str) -> None:
+    if layout not in _LAYOUTS:
+        raise ValueError(f"layout: unknown {layout!r} (expected 'in_out', numpy's X @ W, or 'out_in', PyTorch's)")
+
+
+def _weights(layers: Sequence[Layer], layout: str) -> List[Tuple[np.ndarray, Optional[np.ndarray], str]]:
+    """The layers with W as float64 in the model file's layout (n_out, n_in), shapes checked."""
+    _check_layout(layout)
+    if len(layers) == 0:
+        raise ValueError("layers: the network has no layers")
+    out = []
+    n_in_expected = None
+    for idx, layer in enumerate(layers):
+        l = idx + 1
+        if not (isinstance(layer, Sequence) and len(layer) == 3):
+            raise ValueError(f"layer {l}: expected a triple (W, b or None, activation name)")
+        w, b, activation = layer
+        w = np.asarray(w, dtype=np.float64)
+        if w.ndim != 2:
+            raise ValueError(f"layer {l} W: expected a 2-D array, got {w.ndim} dimensions (shape {w.shape})")
+        w_out_in = w.T if layout == "in_out" else w
+        n_out, n_in = w_out_in.shape
+        if n_in_expected is not None and n_in != n_in_expected:
+            want = f"({n_in_expected}, n_out)" if layout == "in_out" else f"(n_out, {n_in_expected})"
+            raise ValueError(
+                f"layer {l} W: shape {w.shape} does not follow layer {l - 1}'s {n_in_expected} outputs "
+                f"(layout {layout}: expected {want})"
+            )
+        if b is not None:
+            b = np.asarray(b, dtype=np.float64)
+            if b.shape != (n_out,):
+                raise ValueError(f"layer {l} b: expected shape ({n_out},), one per output unit, got {b.shape}")
+        if not isinstance(activation, str):
+            raise ValueError(f"layer {l} activation: expected a name such as 'tanh', got {activation!r}")
+        out.append((w_out_in, b, activation))
+        n_in_expected = n_out
+    return out
+
+
+def model_from_numpy(
+    layers: Sequence[Layer],
+    x: Any,
+    t: Any,
+    *,
+    layout: str = "in_out",
+    loss: Union[str, Mapping[str, str]] = "squared_error",
+    leaky_slope: Optional[float] = None,
+    shortcut: Optional[int] = None,
+    skip: Optional[str] = None,
+) -> Dict[str, Any]:
+    """The model description (a dict in the model file's format) of a network given as
+    ``(W, b, activation)`` triples in ``layout``, with the batch ``x`` (B × n_in) and targets ``t``.
+
+    ``loss`` is the model file's ``"loss"``: ``"squared_error"`` (L = (1/B)·Σ_b Σ_j (y − t)²),
+    ``"bce"``, or (gradlab's issue #20) an object such as ``{"kind": "mse", "reduction": "mean"}``.
+    """
+    description: Dict[str, Any] = {
+        "layers": [
+            {"weight": w, "activation": activation, **({} if b is None else {"bias": b})}
+            for w, b, activation in _weights(layers, layout)
+        ],
+        "loss": dict(loss) if isinstance(loss, Mapping) else loss,
+        "input": np.atleast_2d(np.asarray(x, dtype=np.float64)),
+        "target": np.atleast_2d(np.asarray(t, dtype=np.float64)),
+    }
+    if leaky_slope is not None:
+        description["leaky_slope"] = float(leaky_slope)
+    if shortcut is not None:
+        description["shortcut"] = int(shortcut)
+    if skip is not None:
+        description["skip"] = skip
+    return description
+
+
+def grad_numpy(
+    layers: Sequence[Layer], x: Any, t: Any, *, layout: str = "in_out", **model_options: Any
+) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """The reference ``(dW, db)`` of every layer, in the shapes of ``(W, b)`` (``db`` also for a
+    layer without a bias: it is ∂L/∂z summed over the batch). ``model_options`` as in
+    :func:`model_from_numpy`."""
+    from . import grad
+
+    g = grad(model_from_numpy(layers, x, t, layout=layout, **model_options))
+    return [(l.weight_grad.T.copy() if layout == "in_out" else l.weight_grad, l.bias_grad) for l in g.layers]
+
+
+def check_numpy(
+    layers: Sequence[Layer],
+    x: Any,
+    t: Any,
+    grads: Sequence[Tuple[Any, Any]],
+    *,
+    layout: str = "in_out",
+    loss_value: Optional[float] = None,
+    rtol: Optional[float] = None,
+    atol: Optional[float] = None,
+    **model_options: Any,
+) -> CheckResult:
+    """Checks hand-written backprop: ``grads`` holds ``(dW, db)`` per layer in the shapes of
+    ``(W, b)`` (``db`` may be ``None`` for a layer without a bias); ``loss_value``, if given, is
+    compared too. Returns :func:`gradlab_oracle.check`'s result, with each layer's worst entry
+    also named in the caller's arrays (``layer.worst.as_given``).
+
+    A ``dW`` shaped like ``W``'s transpose (W not square) is refused with a message saying so:
+    the layout is the usual suspect.
+    """
+    from . import DEFAULT_ATOL, DEFAULT_RTOL, check
+
+    converted = _weights(layers, layout)
+    if len(grads) != len(converted):
+        raise ValueError(f"grads: expected {len(converted)} pairs (dW, db), one per layer, got {len(grads)}")
+    claimed: List[Dict[str, Any]] = []
+    for idx, ((w, b, _), pair) in enumerate(zip(converted, grads)):
+        l = idx + 1
+        if not (isinstance(pair, Sequence) and len(pair) == 2):
+            raise ValueError(f"grads layer {l}: expected a pair (dW, db or None)")
+        dw, db = pair
+        dw = np.asarray(dw, dtype=np.float64)
+        w_given = w.T if layout == "in_out" else w
+        if dw.shape != w_given.shape:
+            hint = (
+                f" — that is W's transpose: is your backprop in the other layout than layout={layout!r}?"
+                if dw.shape == w_given.T.shape
+                else ""
+            )
+            raise ValueError(f"grads layer {l} dW: expected shape {w_given.shape} like W, got {dw.shape}{hint}")
+        layer: Dict[str, Any] = {"weight_grad": dw.T if layout == "in_out" else dw}
+        if db is not None:
+            layer["bias_grad"] = np.asarray(db, dtype=np.float64).reshape(-1)
+        claimed.append(layer)
+    payload: Dict[str, Any] = {"layers": claimed}
+    if loss_value is not None:
+        payload["loss"] = float(loss_value)
+    model = model_from_numpy(layers, x, t, layout=layout, **model_options)
+    result = check(
+        model,
+        payload,
+        rtol=DEFAULT_RTOL if rtol is None else rtol,
+        atol=DEFAULT_ATOL if atol is None else atol,
+    )
+    for layer_check in result.layers:
+        layer_check.worst.as_given = _as_given(layer_check.worst.entry, layout)
+    return result
+
+
+def _as_given(entry: str, layout: str) -> str:
+    """``weight_grad[j][i]`` (the model file's layout) as the caller's ``dW[..][..]``."""
+    m = re.fullmatch(r"weight_grad\[(\d+)\]\[(\d+)\]", entry)
+    if m:
+        j, i = m.groups()
+        return f"dW[{i}][{j}]" if layout == "in_out" else f"dW[{j}][{i}]"
+    m = re.fullmatch(r"bias_grad\[(\d+)\]", entry)
+    return f"db[{m.group(1)}]" if m else entry

@@ -1,0 +1,365 @@
+"""The result objects: plain attributes read from the JSON the command line prints.
+
+Each result keeps the exact bytes of the CLI's JSON (``to_json()``) and its Markdown
+(``to_markdown()``, shown by notebooks through ``_repr_markdown_`` and ``_repr_html_``). The
+attributes are that JSON parsed, with ``pass`` spelled ``passed`` (a Python keyword) and JSON
+``null`` as ``None``; ``raw`` is the whole parsed document, so fields added later stay reachable.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, List, Optional
+
+import numpy as np
+
+from . import _core
+
+
+class _Rendered:
+    """Markdown and HTML for notebooks, from ``to_markdown()``."""
+
+    def to_markdown(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def _repr_html_(self) -> str:
+        return _core.markdown_to_html(self.to_markdown())
+
+    def __str__(self) -> str:
+        return self.to_markdown()
+
+
+# ------------------------------------------------------------------------------------------------
+# grad
+
+
+@dataclass
+class LayerGradients:
+    """∂L/∂W_l (one row per output unit, one column per input) and ∂L/∂b_l of one layer."""
+
+    layer: int
+    weight_grad: np.ndarray
+    bias_grad: np.ndarray
+
+
+@dataclass(repr=False)
+class Gradients(_Rendered):
+    """The reference loss and gradients of a model (``report grad``)."""
+
+    loss: float
+    layers: List[LayerGradients]
+    _json: str = field(default="", repr=False)
+
+    def to_json(self) -> str:
+        """The JSON ``report grad`` prints (without its final newline): a gradients file."""
+        return self._json
+
+    def to_markdown(self) -> str:
+        """The loss, and per layer the shapes and largest entries of the gradients."""
+        rows = [
+            f"loss L = {self.loss:.6g}",
+            "",
+            "| layer | ∂L/∂W shape | max \\|∂L/∂W\\| | max \\|∂L/∂b\\| |",
+            "|---:|---:|---:|---:|",
+        ]
+        for l in self.layers:
+            w = float(np.abs(l.weight_grad).max())
+            b = float(np.abs(l.bias_grad).max())
+            rows.append(f"| {l.layer} | {l.weight_grad.shape[0]}×{l.weight_grad.shape[1]} | {w:.4e} | {b:.4e} |")
+        return "\n".join(rows) + "\n"
+
+    def __repr__(self) -> str:
+        return f"Gradients(loss={self.loss!r}, layers={len(self.layers)})"
+
+
+# ------------------------------------------------------------------------------------------------
+# check
+
+
+@dataclass
+class WorstEntry:
+    """Where a layer is furthest from the reference: ``weight_grad[j][i]`` or ``bias_grad[j]``
+    (0-based, in the model file's layout: one row per output unit)."""
+
+    entry: str
+    theirs: float
+    reference: float
+    #: The same entry in the caller's own arrays (``dW[i][j]``, ``db[j]``), set by the numpy adapter.
+    as_given: Optional[str] = None
+
+
+@dataclass
+class LayerCheck:
+    """One layer of a check: entries compared and failed, the largest errors, the worst entry."""
+
+    layer: int
+    entries: int
+    failed: int
+    max_abs_error: float
+    max_rel_error: float
+    worst: WorstEntry
+    passed: bool
+
+
+@dataclass
+class LossCheck:
+    """Their loss against the reference."""
+
+    theirs: float
+    reference: float
+    abs_error: float
+    passed: bool
+
+
+@dataclass(repr=False)
+class CheckResult(_Rendered):
+    """The outcome of a check (``report check``).
+
+    ``first_wrong_layer`` is the failing layer nearest the output — the first one backprop
+    reaches, where the bug is — or ``None`` when every layer passes.
+    """
+
+    passed: bool
+    first_wrong_layer: Optional[int]
+    atol: float
+    rtol: float
+    loss: Optional[LossCheck]
+    layers: List[LayerCheck]
+    raw: dict = field(repr=False)
+    _json: str = field(default="", repr=False)
+    _markdown: str = field(default="", repr=False)
+
+    @classmethod
+    def _from_cli(cls, text: str, markdown: str) -> "CheckResult":
+        raw = json.loads(text)
+        layers = [
+            LayerCheck(
+                layer=l["layer"],
+                entries=l["entries"],
+                failed=l["failed"],
+                max_abs_error=l["max_abs_error"],
+                # JSON null: an entry whose reference is exactly 0 differs (relative error ∞).
+                max_rel_error=math.inf if l["max_rel_error"] is None else l["max_rel_error"],
+                worst=WorstEntry(**l["worst"]),
+                passed=l["pass"],
+            )
+            for l in raw["layers"]
+        ]
+        loss = raw.get("loss")
+        return cls(
+            passed=raw["pass"],
+            first_wrong_layer=raw["first_wrong_layer"],
+            atol=raw["atol"],
+            rtol=raw["rtol"],
+            loss=None if loss is None else LossCheck(loss["theirs"], loss["reference"], loss["abs_error"], loss["pass"]),
+            layers=layers,
+            raw=raw,
+            _json=text,
+            _markdown=markdown,
+        )
+
+    def to_json(self) -> str:
+        """The JSON ``report check --format json`` prints (without its final newline)."""
+        return self._json
+
+    def to_markdown(self) -> str:
+        """The table and verdict ``report check`` prints."""
+        return self._markdown + "\n"
+
+    def __repr__(self) -> str:
+        return f"CheckResult(passed={self.passed}, first_wrong_layer={self.first_wrong_layer})"
+
+
+# ------------------------------------------------------------------------------------------------
+# chain
+
+
+@dataclass
+class ChainLayer:
+    """One layer d of a chain: z_d, u_d = a_{d−1}, ∂L/∂w_d rounded to float (``None`` where that
+    overflows or underflows), the exact log10 |∂L/∂w_d| (``None`` only for an exact 0), its sign,
+    and log10 of the article's bound (``None`` where none applies)."""
+
+    layer: int
+    pre_activation: float
+    input: float
+    grad: Optional[float]
+    log10_abs_grad: Optional[float]
+    sign: int
+    log10_bound: Optional[float]
+
+
+@dataclass(repr=False)
+class ChainResult(_Rendered):
+    """A chain's loss, output and per-layer gradients (``report chain``), exact beyond float's range."""
+
+    loss: Optional[float]
+    output: float
+    skip: Optional[str]
+    layers: List[ChainLayer]
+    raw: dict = field(repr=False)
+    _json: str = field(default="", repr=False)
+    _markdown: str = field(default="", repr=False)
+
+    @classmethod
+    def _from_cli(cls, text: str, markdown: str) -> "ChainResult":
+        raw = json.loads(text)
+        layers = [ChainLayer(**l) for l in raw["layers"]]
+        return cls(raw["loss"], raw["output"], raw.get("skip"), layers, raw, text, markdown)
+
+    @property
+    def log10_abs_grad(self) -> np.ndarray:
+        """log10 |∂L/∂w_d| per layer (layer 1 first), exact; −inf where the gradient is exactly 0."""
+        return np.array([-math.inf if l.log10_abs_grad is None else l.log10_abs_grad for l in self.layers])
+
+    @property
+    def sign(self) -> np.ndarray:
+        """The sign (−1, 0 or 1) of ∂L/∂w_d per layer."""
+        return np.array([l.sign for l in self.layers], dtype=np.int8)
+
+    def to_json(self) -> str:
+        """The JSON ``report chain --format json`` prints (without its final newline)."""
+        return self._json
+
+    def to_markdown(self) -> str:
+        """The table ``report chain`` prints."""
+        return self._markdown
+
+    def __repr__(self) -> str:
+        return f"ChainResult(output={self.output!r}, layers={len(self.layers)})"
+
+
+# ------------------------------------------------------------------------------------------------
+# gradcheck
+
+
+@dataclass
+class Coordinate:
+    """What the finite-difference check found for coordinate ``index`` (of the flattened x).
+
+    ``numeric`` is the central or Richardson estimate with step ``step``; ``forward`` and
+    ``backward`` the one-sided second-order differences; ``kink`` whether they disagree beyond
+    tolerance (then a claimed value between them passes as a ``"subgradient"``); ``excess`` the
+    error over its tolerance (≤ 1 passes; NaN when a difference was not finite).
+    """
+
+    index: int
+    claimed: float
+    numeric: float
+    abs_err: float
+    rel_err: float
+    step: float
+    forward: float
+    backward: float
+    kink: bool
+    tolerance: float
+    excess: float
+    verdict: str
+
+
+@dataclass(repr=False)
+class GradcheckResult(_Rendered):
+    """The per-coordinate outcome of :func:`gradlab_oracle.gradcheck`."""
+
+    passed: bool
+    coordinates: List[Coordinate]
+    shape: tuple
+    _table: str = field(default="", repr=False)
+
+    @property
+    def numeric(self) -> np.ndarray:
+        """The finite-difference gradient, shaped like x."""
+        return np.array([c.numeric for c in self.coordinates]).reshape(self.shape)
+
+    @property
+    def worst(self) -> Optional[Coordinate]:
+        """The coordinate furthest outside (or least inside) its tolerance (NaN counts as worst)."""
+        if not self.coordinates:
+            return None
+        return max(self.coordinates, key=lambda c: math.inf if math.isnan(c.excess) else c.excess)
+
+    def to_json(self) -> str:
+        """The result as JSON (non-finite numbers as ``null``)."""
+
+        def num(v: Any) -> Any:
+            return v if not isinstance(v, float) or math.isfinite(v) else None
+
+        coords = [{k: num(v) for k, v in c.__dict__.items()} for c in self.coordinates]
+        return json.dumps({"pass": self.passed, "shape": list(self.shape), "coordinates": coords})
+
+    def to_markdown(self) -> str:
+        """The Rust report's table, as a code block."""
+        return "```text\n" + self._table + "```\n"
+
+    def __repr__(self) -> str:
+        return f"GradcheckResult(passed={self.passed}, coordinates={len(self.coordinates)})"
+
+
+# ------------------------------------------------------------------------------------------------
+# diagnose (issue #20's JSON contract)
+
+
+@dataclass
+class DiagnosisLayer:
+    """One layer of a diagnosis: log10 norms of ∂L/∂W, ∂L/∂b and ∂L/∂z, the activations' RMS,
+    the saturated and dead fractions, and the measured gain beside the mean-field prediction."""
+
+    layer: int
+    log10_weight_grad_norm: Optional[float]
+    log10_bias_grad_norm: Optional[float]
+    log10_delta_norm: Optional[float]
+    activation_rms: Optional[float]
+    saturated_fraction: Optional[float]
+    dead_fraction: Optional[float]
+    gain: Optional[float]
+    predicted_gain: Optional[float]
+
+
+@dataclass
+class NonFinite:
+    """The first non-finite value, located: ``pass_`` is ``"forward"`` or ``"backward"``."""
+
+    pass_: str
+    layer: int
+    unit: int
+    sample: int
+
+
+@dataclass(repr=False)
+class Diagnosis(_Rendered):
+    """``diagnose``'s verdict (``healthy``, ``vanishing``, ``exploding``, ``dead``, ``saturated``,
+    ``forward_collapse`` or ``non_finite``), the layer where it starts, the per-layer table and the
+    first non-finite value."""
+
+    verdict: str
+    from_layer: Optional[int]
+    layers: List[DiagnosisLayer]
+    non_finite: Optional[NonFinite]
+    raw: dict = field(repr=False)
+    _json: str = field(default="", repr=False)
+    _markdown: str = field(default="", repr=False)
+
+    @classmethod
+    def _from_cli(cls, text: str, markdown: str) -> "Diagnosis":
+        raw = json.loads(text)
+        names = DiagnosisLayer.__dataclass_fields__
+        layers = [DiagnosisLayer(**{k: l.get(k) for k in names}) for l in raw["layers"]]
+        nf = raw.get("non_finite")
+        non_finite = None if nf is None else NonFinite(nf["pass"], nf["layer"], nf["unit"], nf["sample"])
+        return cls(raw["verdict"], raw.get("from_layer"), layers, non_finite, raw, text, markdown)
+
+    def to_json(self) -> str:
+        """The JSON ``diagnose --format json`` prints."""
+        return self._json
+
+    def to_markdown(self) -> str:
+        """The Markdown ``diagnose`` prints."""
+        return self._markdown
+
+    def __repr__(self) -> str:
+        return f"Diagnosis(verdict={self.verdict!r}, from_layer={self.from_layer})"

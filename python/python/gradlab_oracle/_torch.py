@@ -1,0 +1,200 @@
+"""The PyTorch adapter: an ``nn.Sequential`` of ``Linear`` and activation modules, a batch and a
+loss, as gradlab's model description; and its own autograd checked against gradlab's oracle.
+
+Autograd runs in float64 on a deep copy: the caller's module, its dtype and its ``.grad`` are
+never touched. Anything the model format cannot express is a ``ValueError`` naming it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, List, Optional, Union
+
+import numpy as np
+
+from ._results import CheckResult, Diagnosis
+
+#: The model file's activation names of the supported activation modules (GELU and SiLU need
+#: gradlab's issue #20).
+_ACTIVATIONS = {
+    "Tanh": "tanh",
+    "Sigmoid": "sigmoid",
+    "ReLU": "relu",
+    "LeakyReLU": "leaky_relu",
+    "Softplus": "softplus",
+    "GELU": "gelu",
+    "SiLU": "silu",
+    "Identity": "identity",
+}
+_LOSSES = {"MSELoss": "mse", "BCELoss": "bce", "BCEWithLogitsLoss": "bce_with_logits", "CrossEntropyLoss": "cross_entropy"}
+_GRADLAB_LOSSES = ("squared_error", "bce")
+LossLike = Union[str, Any]
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("the PyTorch adapter needs torch (pip install torch)") from e
+    return torch
+
+
+def _loss_object(loss: LossLike) -> Union[str, Dict[str, str]]:
+    if isinstance(loss, str):
+        if loss not in _GRADLAB_LOSSES:
+            raise ValueError(f"loss: unknown name {loss!r} (expected a torch loss module, 'squared_error' or 'bce')")
+        return loss
+    name = type(loss).__name__
+    if name not in _LOSSES:
+        raise ValueError(f"loss: {name} is not supported (expected one of {', '.join(_LOSSES)})")
+    if loss.reduction not in ("mean", "sum"):
+        raise ValueError(f"loss: {name}(reduction={loss.reduction!r}) gives no scalar loss (use 'mean' or 'sum')")
+    for attr in ("weight", "pos_weight"):
+        if getattr(loss, attr, None) is not None:
+            raise ValueError(f"loss: {name} with {attr} is not supported by the model format")
+    if name == "CrossEntropyLoss" and (loss.label_smoothing != 0.0):
+        raise ValueError("loss: CrossEntropyLoss with label_smoothing is not supported by the model format")
+    return {"kind": _LOSSES[name], "reduction": loss.reduction}
+
+
+def _layers(module: Any) -> tuple:
+    """[(Linear, activation name)], and the leaky slope (one for the whole network)."""
+    nn = _torch().nn
+    modules = list(module) if isinstance(module, nn.Sequential) else [module]
+    layers: List[list] = []
+    slope: Optional[float] = None
+    for idx, m in enumerate(modules):
+        name = type(m).__name__
+        if isinstance(m, nn.Linear):
+            layers.append([m, None])
+            continue
+        if name not in _ACTIVATIONS:
+            raise ValueError(f"module {idx} ({name}): not supported (expected Linear or one of {', '.join(_ACTIVATIONS)})")
+        if name == "Identity":
+            continue
+        if not layers:
+            raise ValueError(f"module {idx} ({name}): an activation before the first Linear")
+        if layers[-1][1] is not None:
+            raise ValueError(f"module {idx} ({name}): a second activation after one Linear")
+        if name == "Softplus" and (m.beta != 1):
+            raise ValueError(f"module {idx} (Softplus): beta = {m.beta}; the model format's softplus has beta = 1")
+        if name == "GELU" and m.approximate != "none":
+            raise ValueError(f"module {idx} (GELU): approximate={m.approximate!r}; the model format's gelu is the exact erf form")
+        if name == "LeakyReLU":
+            if slope is not None and m.negative_slope != slope:
+                raise ValueError(
+                    f"module {idx} (LeakyReLU): negative_slope {m.negative_slope} differs from an earlier "
+                    f"{slope}; the model format has one leaky_slope for the whole network"
+                )
+            slope = m.negative_slope
+        layers[-1][1] = _ACTIVATIONS[name]
+    if not layers:
+        raise ValueError("module: no Linear layer")
+    return [(lin, act or "identity") for lin, act in layers], slope
+
+
+def _batch(t: Any, loss: Union[str, Dict[str, str]], n_out: int) -> np.ndarray:
+    """The targets as rows; cross-entropy's class indices become one-hot rows."""
+    torch = _torch()
+    t = t.detach().to(torch.float64).cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t, dtype=np.float64)
+    if isinstance(loss, dict) and loss["kind"] == "cross_entropy" and t.ndim == 1:
+        if np.any(t != np.round(t)) or np.any(t < 0) or np.any(t >= n_out):
+            raise ValueError(f"target: class indices must be whole numbers in 0..{n_out - 1}")
+        return np.eye(n_out)[t.astype(int)]
+    return np.atleast_2d(t)
+
+
+def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") -> Dict[str, Any]:
+    """The model description of ``module`` (an ``nn.Sequential`` of ``Linear`` and ``Tanh``,
+    ``Sigmoid``, ``ReLU``, ``LeakyReLU``, ``Softplus`` (β = 1), ``GELU``, ``SiLU``, ``Identity``)
+    on the batch ``x`` with targets ``t``.
+
+    ``loss``: a torch loss module (``MSELoss``, ``BCELoss``, ``BCEWithLogitsLoss``,
+    ``CrossEntropyLoss``, with ``reduction`` ``"mean"`` or ``"sum"``; gradlab's issue #20's
+    ``"loss"`` object and ``"weight_layout": "out_in"``), or gradlab's own ``"squared_error"``
+    (L = (1/B)·Σ_b Σ_j (y − t)²) or ``"bce"``. Cross-entropy's class-index targets become one-hot
+    rows. Weights are read in float64 (a float32 weight widens exactly).
+    """
+    torch = _torch()
+    loss_obj = _loss_object(loss)
+    layers, slope = _layers(module)
+    description: Dict[str, Any] = {"layers": []}
+    for lin, act in layers:
+        layer: Dict[str, Any] = {"weight": lin.weight.detach().to(torch.float64).cpu().numpy(), "activation": act}
+        if lin.bias is not None:
+            layer["bias"] = lin.bias.detach().to(torch.float64).cpu().numpy()
+        description["layers"].append(layer)
+    if slope is not None:
+        description["leaky_slope"] = float(slope)
+    description["loss"] = loss_obj
+    if isinstance(loss_obj, dict):
+        description["weight_layout"] = "out_in"
+    xs = x.detach().to(torch.float64).cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
+    description["input"] = np.atleast_2d(xs)
+    description["target"] = _batch(t, loss_obj, layers[-1][0].out_features)
+    return description
+
+
+def _torch_loss(loss: LossLike, y: Any, t: Any) -> Any:
+    """The loss on the float64 copy's output: the loss module itself, or gradlab's convention."""
+    torch = _torch()
+    if isinstance(loss, str):
+        batch = y.shape[0]
+        if loss == "squared_error":
+            return ((y - t) ** 2).sum() / batch
+        return torch.nn.functional.binary_cross_entropy(y, t, reduction="sum") / batch
+    return copy.deepcopy(loss)(y, t)
+
+
+def check_torch(
+    module: Any,
+    x: Any,
+    t: Any,
+    loss: LossLike = "squared_error",
+    *,
+    rtol: Optional[float] = None,
+    atol: Optional[float] = None,
+) -> CheckResult:
+    """Runs ``module``'s own autograd in float64 on a deep copy and checks every ``Linear``'s
+    gradients (and the loss) against gradlab's reference, layer by layer.
+
+    >>> import torch  # doctest: +SKIP
+    >>> net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1))  # doctest: +SKIP
+    >>> check_torch(net, torch.randn(4, 2), torch.randn(4, 1)).passed  # doctest: +SKIP
+    True
+    """
+    from . import DEFAULT_ATOL, DEFAULT_RTOL, check
+
+    torch = _torch()
+    description = from_torch(module, x, t, loss)
+    twin = copy.deepcopy(module).to(torch.float64)
+    twin.zero_grad(set_to_none=True)
+    xs = torch.as_tensor(description["input"], dtype=torch.float64)
+    if isinstance(loss, str) or type(loss).__name__ != "CrossEntropyLoss":
+        ts = torch.as_tensor(description["target"], dtype=torch.float64)
+    else:
+        ts = torch.as_tensor(description["target"], dtype=torch.float64)  # one-hot probabilities
+    with torch.enable_grad():
+        value = _torch_loss(loss, twin(xs), ts)
+        value.backward()
+    linears, _ = _layers(twin)
+    grads = {
+        "loss": float(value.detach()),
+        "layers": [
+            {"weight_grad": lin.weight.grad.numpy(), **({} if lin.bias is None else {"bias_grad": lin.bias.grad.numpy()})}
+            for lin, _ in linears
+        ],
+    }
+    return check(
+        description,
+        grads,
+        rtol=DEFAULT_RTOL if rtol is None else rtol,
+        atol=DEFAULT_ATOL if atol is None else atol,
+    )
+
+
+def diagnose_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") -> Diagnosis:
+    """:func:`gradlab_oracle.diagnose` of :func:`from_torch`'s description (needs issue #20)."""
+    from . import diagnose
+
+    return diagnose(from_torch(module, x, t, loss))

@@ -1,0 +1,296 @@
+//! `gradlab_oracle._core`: the Rust half of the Python package. Each function calls the library
+//! function the command line calls (`report::reference`, `report::model`, `report::budget`,
+//! `scalar::gradcheck`), so Python gets the CLI's results, JSON bytes and messages; the Python
+//! half (`python/gradlab_oracle/`) wraps them in objects with attributes and adapters for PyTorch
+//! and numpy.
+//!
+//! Errors: bad input ([`report::Error::Input`], a model over the memory budget) is a `ValueError`
+//! with the CLI's one-line message, a file that cannot be read an `OSError`. Every entry point
+//! runs under [`guard`], so a Rust panic (a broken invariant) becomes a `RuntimeError` naming it,
+//! never a `PanicException`.
+
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use report::budget;
+use report::model::ClaimedGradients;
+use report::reference::{self, Tolerance};
+use scalar::gradcheck as fd;
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+/// A report error as the Python exception a user expects, with the CLI's message.
+fn to_py(e: report::Error) -> PyErr {
+    match e {
+        report::Error::Io { .. } => PyOSError::new_err(e.to_string()),
+        report::Error::Input(_) | report::Error::TooLarge { .. } => PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// Runs `body`, turning a panic into a `RuntimeError` (with the panic's message) instead of
+/// letting it unwind into Python.
+fn guard<T>(body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into());
+            Err(PyRuntimeError::new_err(format!("gradlab internal error (please report it): {what}")))
+        }
+    }
+}
+
+/// A validated model description: a dense network, a batch, and the loss (the model file of
+/// `docs/model-format.md`). Build it with `Model.from_json` or `Model.from_path`.
+#[pyclass(frozen, module = "gradlab_oracle._core")]
+struct Model {
+    inner: report::model::Model,
+}
+
+#[pymethods]
+impl Model {
+    /// Parses and validates a model file's text; `source` starts every error message. Refused,
+    /// as by `report grad`, when its reference tape would exceed `memory_budget_mib`.
+    #[staticmethod]
+    #[pyo3(signature = (text, source = "model", memory_budget_mib = budget::DEFAULT_MEMORY_BUDGET_MIB))]
+    fn from_json(text: &str, source: &str, memory_budget_mib: u64) -> PyResult<Model> {
+        guard(|| {
+            let inner = report::model::Model::from_json(text, source).map_err(to_py)?;
+            budget::check_model(&inner, Path::new(source), memory_budget_mib).map_err(to_py)?;
+            Ok(Model { inner })
+        })
+    }
+
+    /// Reads and validates a model file, with `report grad`'s budget checks (the file's size
+    /// before reading it, the reference tape after).
+    #[staticmethod]
+    #[pyo3(signature = (path, memory_budget_mib = budget::DEFAULT_MEMORY_BUDGET_MIB))]
+    fn from_path(path: PathBuf, memory_budget_mib: u64) -> PyResult<Model> {
+        guard(|| {
+            budget::check_file_size(&path, memory_budget_mib).map_err(to_py)?;
+            let inner = report::model::Model::from_file(&path).map_err(to_py)?;
+            budget::check_model(&inner, &path, memory_budget_mib).map_err(to_py)?;
+            Ok(Model { inner })
+        })
+    }
+
+    /// The layer widths, input first.
+    #[getter]
+    fn widths(&self) -> Vec<usize> {
+        self.inner.net().widths()
+    }
+
+    /// B, the number of samples.
+    #[getter]
+    fn batch(&self) -> usize {
+        self.inner.batch()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Model(widths={:?}, batch={})", self.inner.net().widths(), self.inner.batch())
+    }
+}
+
+/// The reference loss and gradients (`report grad`): `(json, loss, [(weight_grad, bias_grad)])`,
+/// `json` being the bytes `report grad` prints (without the final newline).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn grad<'py>(
+    py: Python<'py>,
+    model: &Model,
+) -> PyResult<(String, f64, Vec<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<f64>>)>)> {
+    guard(|| {
+        let g = reference::model_gradients(&model.inner).map_err(to_py)?;
+        let mut layers = Vec::with_capacity(g.layers.len());
+        for l in &g.layers {
+            let w = PyArray2::from_vec2(py, &l.weight_grad)
+                .map_err(|e| PyRuntimeError::new_err(format!("gradlab internal error: {e}")))?;
+            layers.push((w, PyArray1::from_slice(py, &l.bias_grad)));
+        }
+        Ok((g.to_json(), g.loss, layers))
+    })
+}
+
+/// Compares gradients with the reference (`report check`): their gradients as a gradients
+/// file's text (`grads_json`, `source` naming it in messages) or path (`grads_path`). Returns
+/// `(json, markdown, passed)`: the bytes `report check --format json` and `report check` print.
+#[pyfunction]
+#[pyo3(signature = (model, grads_json = None, grads_path = None, source = "grads", atol = reference::DEFAULT_ATOL, rtol = reference::DEFAULT_RTOL, memory_budget_mib = budget::DEFAULT_MEMORY_BUDGET_MIB))]
+fn check(
+    model: &Model,
+    grads_json: Option<&str>,
+    grads_path: Option<PathBuf>,
+    source: &str,
+    atol: f64,
+    rtol: f64,
+    memory_budget_mib: u64,
+) -> PyResult<(String, String, bool)> {
+    guard(|| {
+        let tolerance = Tolerance::new(atol, rtol).map_err(to_py)?;
+        let theirs = match (grads_json, &grads_path) {
+            (Some(text), None) => ClaimedGradients::from_json(text, source),
+            (None, Some(path)) => {
+                budget::check_file_size(path, memory_budget_mib).and_then(|()| ClaimedGradients::from_file(path))
+            }
+            _ => return Err(PyValueError::new_err("give the gradients as text or as a path, not both")),
+        }
+        .map_err(to_py)?;
+        // As `report check` does: the shape errors name the gradients' source.
+        let source = grads_path.as_ref().map_or_else(|| source.to_string(), |p| p.display().to_string());
+        let reference = reference::model_gradients(&model.inner).map_err(to_py)?;
+        let report = reference::check_gradients_against(&model.inner, &reference, &theirs, tolerance)
+            .map_err(|e| PyValueError::new_err(format!("{source}: {e}")))?;
+        Ok((report.to_json(), report.to_string(), report.pass))
+    })
+}
+
+/// The reference gradients of a single-neuron chain (`report chain`): `(json, markdown)`, the
+/// bytes `report chain --format json` and `report chain` print.
+#[pyfunction]
+#[pyo3(signature = (activation, weights, x, target, biases = None, shortcut = None, skip = None, slope = scalar::activation::DEFAULT_LEAKY_SLOPE, memory_budget_mib = budget::DEFAULT_MEMORY_BUDGET_MIB))]
+#[allow(clippy::too_many_arguments)]
+fn chain(
+    activation: &str,
+    weights: PyReadonlyArray1<'_, f64>,
+    x: f64,
+    target: f64,
+    biases: Option<PyReadonlyArray1<'_, f64>>,
+    shortcut: Option<usize>,
+    skip: Option<&str>,
+    slope: f64,
+    memory_budget_mib: u64,
+) -> PyResult<(String, String)> {
+    let weights: Vec<f64> = weights.as_array().iter().copied().collect();
+    let biases: Option<Vec<f64>> = biases.map(|b| b.as_array().iter().copied().collect());
+    guard(|| {
+        budget::check_chain_depth(weights.len() as u128, memory_budget_mib).map_err(to_py)?;
+        for (name, v) in [("--input", x), ("--target", target)] {
+            if !v.is_finite() {
+                return Err(PyValueError::new_err(format!("{name}: {v} is not a finite number")));
+            }
+        }
+        let chain = reference::chain_from_parts(activation, slope, weights, biases, shortcut, skip).map_err(to_py)?;
+        let report = reference::chain_gradients(&chain, x, target).map_err(to_py)?;
+        Ok((report.to_json(), report.to_markdown()))
+    })
+}
+
+/// Checks a claimed gradient of a Python callable `f(x: ndarray) -> float` by finite
+/// differences (`scalar::fd::check_gradient`: central or Richardson, kinks found by
+/// one-sided differences). `f` receives a fresh float64 array each call. An exception raised by
+/// `f` stops nothing inside (that evaluation counts as NaN) but is re-raised afterwards.
+///
+/// Returns `(table, passed, coordinates)`, the table being the Rust report's `Display` and each
+/// coordinate a tuple `(index, claimed, numeric, abs_err, rel_err, step, forward, backward,
+/// kink, tolerance, excess, verdict)`.
+#[pyfunction]
+#[pyo3(signature = (f, x, claimed, richardson = true, atol = None, rtol = None, rel_step = None))]
+#[allow(clippy::type_complexity)]
+fn gradcheck<'py>(
+    py: Python<'py>,
+    f: Bound<'py, PyAny>,
+    x: PyReadonlyArray1<'py, f64>,
+    claimed: PyReadonlyArray1<'py, f64>,
+    richardson: bool,
+    atol: Option<f64>,
+    rtol: Option<f64>,
+    rel_step: Option<f64>,
+) -> PyResult<(String, bool, Vec<(usize, f64, f64, f64, f64, f64, f64, f64, bool, f64, f64, &'static str)>)> {
+    let x: Vec<f64> = x.as_array().iter().copied().collect();
+    let claimed: Vec<f64> = claimed.as_array().iter().copied().collect();
+    let mut options = if richardson { fd::Options::richardson() } else { fd::Options::central() };
+    options.atol = atol.unwrap_or(options.atol);
+    options.rtol = rtol.unwrap_or(options.rtol);
+    options.rel_step = rel_step.unwrap_or(options.rel_step);
+    guard(|| {
+        let raised: RefCell<Option<PyErr>> = RefCell::new(None);
+        let call = |xs: &[f64]| -> f64 {
+            if raised.borrow().is_some() {
+                return f64::NAN;
+            }
+            match f.call1((PyArray1::from_slice(py, xs),)).and_then(|v| v.extract::<f64>()) {
+                Ok(v) => v,
+                Err(e) => {
+                    *raised.borrow_mut() = Some(e);
+                    f64::NAN
+                }
+            }
+        };
+        let result = fd::check_gradient(call, &x, &claimed, &options);
+        if let Some(e) = raised.into_inner() {
+            return Err(e);
+        }
+        let report = result.map_err(|e| PyValueError::new_err(e.to_string()))?;
+        let coordinates = report
+            .coordinates
+            .iter()
+            .map(|c| {
+                let verdict = match c.verdict {
+                    fd::Verdict::Pass => "pass",
+                    fd::Verdict::Subgradient => "subgradient",
+                    fd::Verdict::Fail => "fail",
+                };
+                (
+                    c.index,
+                    c.claimed,
+                    c.numeric,
+                    c.abs_err,
+                    c.rel_err,
+                    c.step,
+                    c.forward,
+                    c.backward,
+                    c.kink,
+                    c.tolerance,
+                    c.excess,
+                    verdict,
+                )
+            })
+            .collect();
+        Ok((report.to_string(), report.passed(), coordinates))
+    })
+}
+
+/// Seconds per call of the Rust work behind `check` — parse the gradients file's text, compute
+/// the reference, compare — timed inside Rust over `reps` calls (for `python/bench_roundtrip.py`,
+/// which sets the Python round trip beside it).
+#[pyfunction]
+fn _time_check_in_rust(model: &Model, grads_json: &str, reps: u32) -> PyResult<f64> {
+    guard(|| {
+        let start = std::time::Instant::now();
+        for _ in 0..reps.max(1) {
+            let theirs = ClaimedGradients::from_json(grads_json, "grads").map_err(to_py)?;
+            let report = reference::check_gradients(&model.inner, &theirs, Tolerance::default()).map_err(to_py)?;
+            std::hint::black_box(report.to_json());
+        }
+        Ok(start.elapsed().as_secs_f64() / f64::from(reps.max(1)))
+    })
+}
+
+/// Markdown (CommonMark with tables) as an HTML fragment, for `_repr_html_` in notebooks.
+#[pyfunction]
+fn markdown_to_html(markdown: &str) -> String {
+    use pulldown_cmark::{Options, Parser, html};
+    let mut out = String::new();
+    html::push_html(&mut out, Parser::new_ext(markdown, Options::ENABLE_TABLES));
+    out
+}
+
+/// The extension module.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Model>()?;
+    m.add_function(wrap_pyfunction!(grad, m)?)?;
+    m.add_function(wrap_pyfunction!(check, m)?)?;
+    m.add_function(wrap_pyfunction!(chain, m)?)?;
+    m.add_function(wrap_pyfunction!(gradcheck, m)?)?;
+    m.add_function(wrap_pyfunction!(markdown_to_html, m)?)?;
+    m.add_function(wrap_pyfunction!(_time_check_in_rust, m)?)?;
+    m.add("DEFAULT_ATOL", reference::DEFAULT_ATOL)?;
+    m.add("DEFAULT_RTOL", reference::DEFAULT_RTOL)?;
+    m.add("DEFAULT_MEMORY_BUDGET_MIB", budget::DEFAULT_MEMORY_BUDGET_MIB)?;
+    Ok(())
+}

@@ -1,0 +1,140 @@
+"""grad, check, chain and gradcheck against the CLI's contracts; bad input raises clearly."""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gradlab_oracle as go
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+SMALL = {
+    "layers": [
+        {"weight": [[0.5, -0.25], [1, 2]], "bias": [0, 0.5], "activation": "tanh"},
+        {"weight": [[1, -1]], "activation": "sigmoid"},
+    ],
+    "input": [[1, 2], [-1, 0.5]],
+    "target": [[1], [0]],
+}
+
+
+def test_reference_gradients_pass_their_own_check_and_to_json_is_a_gradients_file():
+    g = go.grad(SMALL)
+    assert [l.weight_grad.shape for l in g.layers] == [(2, 2), (1, 2)]
+    r = go.check(SMALL, g)
+    assert r.passed and r.first_wrong_layer is None and r.loss.passed
+    parsed = json.loads(g.to_json())
+    assert parsed["loss"] == g.loss
+    assert np.array_equal(np.array(parsed["layers"][0]["weight_grad"]), g.layers[0].weight_grad)
+
+
+def test_a_dict_and_a_path_give_the_same_bytes(tmp_path):
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(SMALL))
+    assert go.grad(SMALL).to_json() == go.grad(path).to_json() == go.grad(str(path)).to_json()
+
+
+def test_the_docs_buggy_example_is_located_as_the_docs_say():
+    # docs/model-format.md's worked example: a missing σ′, whose check output names layer 2.
+    r = go.check(EXAMPLES / "xor.json", EXAMPLES / "xor.buggy-grads.json")
+    assert not r.passed
+    assert r.first_wrong_layer == 2
+    assert "FAIL" in r.to_markdown() and "<table>" in r._repr_html_()
+
+
+def test_a_wrong_entry_is_found_and_named():
+    g = go.grad(SMALL)
+    pairs = [(l.weight_grad.copy(), l.bias_grad.copy()) for l in g.layers]
+    pairs[0][0][1, 0] *= 2.0
+    r = go.check(SMALL, pairs)
+    assert not r.passed and r.first_wrong_layer == 1
+    assert r.layers[0].worst.entry == "weight_grad[1][0]" and r.layers[1].passed
+
+
+@given(st.floats(-3, 3).filter(lambda v: v != 0), st.floats(-3, 3).filter(lambda v: v != 0), st.integers(1, 30))
+@settings(max_examples=40, deadline=None)
+def test_chain_gradient_matches_the_product_rule_for_identity_chains(w, x, depth):
+    # a_D = w^D·x, L = a_D², ∂L/∂w_d = 2·a_D·w^(D−1)·x for every layer d: in log space (exact even
+    # where float64 underflows), log10 2 + (2D − 1)·log10|w| + 2·log10|x|, sign of w^(2D−1).
+    r = go.chain("identity", [w] * depth, x, 0.0)
+    log10 = math.log10(2) + (2 * depth - 1) * math.log10(abs(w)) + 2 * math.log10(abs(x))
+    sign = 1 if w > 0 else -1
+    for layer in r.layers:
+        assert layer.sign == sign
+        assert layer.log10_abs_grad == pytest.approx(log10, rel=1e-12, abs=1e-12)
+
+
+def test_chain_magnitudes_stay_exact_past_float64():
+    # The doc example of report::reference::chain_gradients: every z = 0, each layer doubles the
+    # gradient, ∂L/∂w_1 = 2^1097 (beyond float64), reported as its exact log10.
+    depth = 1100
+    r = go.chain("sigmoid", np.full(depth, 8.0), 1.0, 0.0, biases=[-8.0] + [-4.0] * (depth - 1))
+    assert r.layers[-1].grad == 0.125
+    assert r.layers[0].grad is None
+    assert abs(r.log10_abs_grad[0] - 1097 * math.log10(2)) < 1e-12
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: go.chain("sigmoid", [1.0] * 3, 1, 0, shortcut=4), "--shortcut 4: the span must be between 1 and the depth 3"),
+        (lambda: go.chain("sigmod", [1.0], 1, 0), '--activation: unknown name "sigmod"'),
+        (lambda: go.chain("sigmoid", [], 1, 0), "depth: a chain needs at least 1 layer"),
+        (lambda: go.chain("sigmoid", [1.0], math.nan, 0), "--input: NaN is not a finite number"),
+        (lambda: go.grad({**SMALL, "target": [[1, 2], [0, 0]]}), "model: target row 0: expected 1 column, got 2"),
+        (lambda: go.grad({**SMALL, "loss": "hinge"}), 'model: loss: unknown name "hinge"'),
+        (lambda: go.check(SMALL, go.grad(SMALL), rtol=-1), "--rtol -1: a tolerance must be a finite number ≥ 0"),
+        (lambda: go.check(SMALL, [(np.zeros((2, 2)), None), (np.zeros((1, 3)), None)]), "grads: layer 1: bias_grad is missing"),
+        (lambda: go.gradcheck(lambda v: 0.0, [1.0], [1.0, 2.0]), "gradcheck grad: expected shape (1,)"),
+    ],
+)
+def test_bad_input_raises_value_error_with_the_cli_message(call, message):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert message in str(info.value)
+
+
+def test_an_unreadable_path_is_an_os_error(tmp_path):
+    with pytest.raises(OSError, match="cannot read"):
+        go.grad(tmp_path / "missing.json")
+
+
+def test_a_model_over_the_memory_budget_is_refused():
+    with pytest.raises(ValueError, match="over the memory budget of 0 MiB"):
+        go.load_model(SMALL, memory_budget_mib=0)
+
+
+@given(st.lists(st.floats(-5, 5), min_size=1, max_size=6), st.integers(0, 5))
+@settings(max_examples=40, deadline=None)
+def test_gradcheck_passes_a_right_gradient_and_fails_a_wrong_one(x, k):
+    x = np.array(x)
+    f = lambda v: float(np.sum(np.sin(v) * v))
+    right = np.cos(x) * x + np.sin(x)
+    assert go.gradcheck(f, x, right).passed
+    wrong = right.copy()
+    i = k % len(x)
+    wrong[i] += 1e-3 * max(1.0, abs(wrong[i]))
+    r = go.gradcheck(f, x, wrong)
+    assert not r.passed and r.worst.index == i
+
+
+def test_gradcheck_finds_kinks_and_accepts_subgradients():
+    r = go.gradcheck(lambda v: float(np.abs(v).sum()), np.array([0.0, 2.0]), np.array([0.3, 1.0]))
+    assert r.passed and [c.verdict for c in r.coordinates] == ["subgradient", "pass"]
+    assert not go.gradcheck(lambda v: float(np.abs(v).sum()), np.array([0.0]), np.array([1.5])).passed
+
+
+def test_gradcheck_takes_any_shape_and_reraises_the_functions_exception():
+    x = np.arange(6.0).reshape(2, 3)
+    r = go.gradcheck(lambda m: float((m**2).sum()), x, lambda m: 2 * m, method="central")
+    assert r.passed and r.numeric.shape == (2, 3)
+
+    def broken(v):
+        raise KeyError("inside f")
+
+    with pytest.raises(KeyError, match="inside f"):
+        go.gradcheck(broken, [1.0], [0.0])

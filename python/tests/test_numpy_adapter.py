@@ -1,0 +1,83 @@
+"""The numpy adapter: each classic bug of hand-written backprop caught and located; layouts;
+the loss-reduction conventions."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gradlab_oracle as go
+from backprop import BUGS, backprop
+from conftest import square_network_strategy
+
+
+@given(square_network_strategy())
+@settings(max_examples=30, deadline=None)
+def test_a_right_numpy_backprop_passes_in_both_layouts(case):
+    layers, x, t = case
+    loss, grads = backprop(layers, x, t)
+    assert go.check_numpy(layers, x, t, grads, loss_value=loss).passed
+    out_in = [(w.T, b, f) for w, b, f in layers]
+    grads_out_in = [(dw.T, db) for dw, db in grads]
+    assert go.check_numpy(out_in, x, t, grads_out_in, layout="out_in").passed
+    for (dw, db), (rw, rb) in zip(grads, go.grad_numpy(layers, x, t)):
+        assert np.allclose(dw, rw, rtol=1e-9, atol=1e-12) and np.allclose(db, rb, rtol=1e-9, atol=1e-12)
+
+
+@given(square_network_strategy(), st.sampled_from(BUGS), st.data())
+@settings(max_examples=60, deadline=None)
+def test_each_classic_bug_is_caught_at_its_layer(case, bug, data):
+    layers, x, t = case
+    bug_layer = data.draw(st.integers(1, len(layers)))
+    _, grads = backprop(layers, x, t, bug=bug, bug_layer=bug_layer)
+    _, right = backprop(layers, x, t)
+    r = go.check_numpy(layers, x, t, grads)
+    # The layer a bug corrupts first (nearest the output): its own gradients, except the
+    # transposed weight, which only corrupts the δ passed below (layer bug_layer − 1).
+    first = bug_layer - 1 if bug == "transposed_weight" else bug_layer
+    differs = [
+        not (np.allclose(dw, rw, rtol=1e-6, atol=1e-8) and np.allclose(db, rb, rtol=1e-6, atol=1e-8))
+        for (dw, db), (rw, rb) in zip(grads, right)
+    ]
+    # Some draws make a bug invisible (identity's f′ = 1 for a missing derivative; a symmetric W
+    # for a transpose; bug_layer 1's transposed W feeds nothing): then the check must pass.
+    if not any(differs):
+        assert r.passed
+        return
+    assert first >= 1 and differs[first - 1]
+    assert not r.passed and r.first_wrong_layer == first
+    assert r.layers[first - 1].worst.as_given.startswith(("dW[", "db["))
+
+
+def test_a_transposed_dw_of_a_non_square_layer_is_refused_with_the_layout_hint():
+    rng = np.random.default_rng(1)
+    layers = [(rng.normal(size=(2, 3)), np.zeros(3), "tanh"), (rng.normal(size=(3, 1)), None, "identity")]
+    x, t = rng.normal(size=(4, 2)), rng.normal(size=(4, 1))
+    _, grads = backprop(layers, x, t)
+    grads[0] = (grads[0][0].T, grads[0][1])
+    with pytest.raises(ValueError, match=r"grads layer 1 dW: expected shape \(2, 3\) like W, got \(3, 2\) — that is W's transpose"):
+        go.check_numpy(layers, x, t, grads)
+
+
+def test_shapes_that_do_not_chain_are_named_in_the_callers_layout():
+    with pytest.raises(ValueError, match=r"layer 2 W: shape \(4, 1\) does not follow layer 1's 3 outputs \(layout in_out: expected \(3, n_out\)\)"):
+        go.model_from_numpy([(np.ones((2, 3)), None, "tanh"), (np.ones((4, 1)), None, "tanh")], np.ones((1, 2)), np.ones((1, 1)))
+    with pytest.raises(ValueError, match="layout: unknown 'xw'"):
+        go.model_from_numpy([(np.ones((2, 3)), None, "tanh")], np.ones((1, 2)), np.ones((1, 3)), layout="xw")
+
+
+@given(square_network_strategy(), st.sampled_from(["mean", "sum"]))
+@settings(max_examples=30, deadline=None)
+def test_pytorch_and_sum_reductions_differ_from_gradlabs_squared_error_by_one_exact_factor(case, reduction):
+    # gradlab's squared_error is (1/B)ΣΣ; PyTorch's MSELoss() is (1/(B·n))ΣΣ, a factor 1/n; "sum"
+    # a factor B. The check fails (a convention, not a backward bug), and every layer by the factor.
+    layers, x, t = case
+    batch, n_out = t.shape
+    factor = {"mean": 1.0 / n_out, "sum": float(batch)}[reduction]
+    _, grads = backprop(layers, x, t, reduction=reduction)
+    reference = go.grad_numpy(layers, x, t)
+    for (dw, db), (rw, rb) in zip(grads, reference):
+        assert np.allclose(dw, factor * rw, rtol=1e-9, atol=1e-14) and np.allclose(db, factor * rb, rtol=1e-9, atol=1e-14)
+    if factor != 1.0:
+        r = go.check_numpy(layers, x, t, grads)
+        assert not r.passed and r.first_wrong_layer == len(layers)

@@ -1,0 +1,153 @@
+"""Against real PyTorch autograd (float64, on a copy): random nn.Sequential networks agree with
+gradlab's reference per layer within 1e-10 of the layer's largest gradient. Generators keep away
+from PyTorch's own approximations: Softplus's linear branch above its threshold (|z| stays far
+below 20) and BCELoss's clamp of log at −100 (sigmoid outputs stay away from 0 and 1)."""
+
+import copy
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+import gradlab_oracle as go  # noqa: E402
+
+TODAY = {"Tanh": nn.Tanh, "Sigmoid": nn.Sigmoid, "ReLU": nn.ReLU, "LeakyReLU": lambda: nn.LeakyReLU(0.1), "Softplus": nn.Softplus, "Identity": nn.Identity}
+AGREEMENT = 1e-10
+
+
+@st.composite
+def sequential_strategy(draw, activations=TODAY, last=None):
+    seed = draw(st.integers(0, 2**31 - 1))
+    torch.manual_seed(seed)
+    widths = draw(st.lists(st.integers(1, 5), min_size=2, max_size=5))
+    mods = []
+    for i, (a, b) in enumerate(zip(widths, widths[1:])):
+        mods.append(nn.Linear(a, b, bias=draw(st.booleans())))
+        name = last if (last and i == len(widths) - 2) else draw(st.sampled_from(sorted(activations)))
+        mods.append(activations[name]() if name in activations else TODAY[name]())
+    net = nn.Sequential(*mods)
+    batch = draw(st.integers(1, 4))
+    x = torch.randn(batch, widths[0])
+    return net, x, widths[-1]
+
+
+def torch_grads(net, x, t, loss):
+    twin = copy.deepcopy(net).double()
+    value = loss(twin(x.double()), t)
+    value.backward()
+    return [(m.weight.grad.numpy(), None if m.bias is None else m.bias.grad.numpy()) for m in twin if isinstance(m, nn.Linear)]
+
+
+def assert_agree_per_layer(ref, theirs):
+    for l, ((w, b), layer) in enumerate(zip(theirs, ref.layers)):
+        scale = max(np.abs(layer.weight_grad).max(), np.abs(layer.bias_grad).max())
+        assert np.abs(w - layer.weight_grad).max() <= AGREEMENT * scale, f"layer {l + 1} weight"
+        if b is not None:
+            assert np.abs(b - layer.bias_grad).max() <= AGREEMENT * scale, f"layer {l + 1} bias"
+
+
+@given(sequential_strategy())
+@settings(max_examples=40, deadline=None)
+def test_random_sequentials_agree_with_pytorch_autograd_under_gradlabs_squared_error(case):
+    net, x, n_out = case
+    t = torch.randn(x.shape[0], n_out, dtype=torch.float64)
+    ref = go.grad(go.from_torch(net, x, t))
+    assert_agree_per_layer(ref, torch_grads(net, x, t, lambda y, t: ((y - t) ** 2).sum() / y.shape[0]))
+    assert go.check_torch(net, x, t).passed
+
+
+@given(sequential_strategy(last="Sigmoid"))
+@settings(max_examples=25, deadline=None)
+def test_gradlabs_bce_agrees_with_pytorch(case):
+    net, x, n_out = case
+    t = torch.rand(x.shape[0], n_out, dtype=torch.float64)
+    ref = go.grad(go.from_torch(net, x, t, loss="bce"))
+    bce = lambda y, t: nn.functional.binary_cross_entropy(y, t, reduction="sum") / y.shape[0]
+    assert_agree_per_layer(ref, torch_grads(net, x, t, bce))
+
+
+def test_the_users_module_is_not_changed():
+    net = nn.Sequential(nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 1))
+    before = copy.deepcopy(net.state_dict())
+    x, t = torch.randn(4, 3), torch.randn(4, 1)
+    assert go.check_torch(net, x, t).passed
+    assert all(p.grad is None and p.dtype == torch.float32 for p in net.parameters())
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+def test_a_wrong_pytorch_gradient_convention_is_a_located_fail():
+    # MSELoss() (mean over B·n) against gradlab's squared_error: off by 1/n in every layer.
+    net = nn.Sequential(nn.Linear(3, 4), nn.Sigmoid(), nn.Linear(4, 2))
+    x, t = torch.randn(5, 3), torch.randn(5, 2)
+    model = go.from_torch(net, x, t)
+    grads = torch_grads(net, x, t, nn.MSELoss())
+    r = go.check(model, grads)
+    assert not r.passed and r.first_wrong_layer == 2
+
+
+@pytest.mark.parametrize(
+    "net, message",
+    [
+        (nn.Sequential(nn.Linear(2, 2), nn.Dropout()), "module 1 (Dropout): not supported"),
+        (nn.Sequential(nn.Linear(2, 2), nn.Softplus(beta=2.0)), "module 1 (Softplus): beta = 2.0"),
+        (nn.Sequential(nn.Linear(2, 2), nn.LeakyReLU(0.1), nn.Linear(2, 1), nn.LeakyReLU(0.2)), "module 3 (LeakyReLU): negative_slope 0.2 differs"),
+        (nn.Sequential(nn.Tanh(), nn.Linear(2, 1)), "module 0 (Tanh): an activation before the first Linear"),
+        (nn.Sequential(nn.Linear(2, 2), nn.GELU(approximate="tanh")), "module 1 (GELU): approximate='tanh'"),
+    ],
+)
+def test_what_the_format_cannot_express_is_a_value_error_naming_it(net, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        go.from_torch(net, torch.zeros(1, 2), torch.zeros(1, net[-1].out_features if isinstance(net[-1], nn.Linear) else 2))
+
+
+def test_unsupported_loss_settings_are_named():
+    net = nn.Sequential(nn.Linear(2, 1))
+    with pytest.raises(ValueError, match="reduction='none'"):
+        go.from_torch(net, torch.zeros(1, 2), torch.zeros(1, 1), loss=nn.MSELoss(reduction="none"))
+    with pytest.raises(ValueError, match="HuberLoss is not supported"):
+        go.from_torch(net, torch.zeros(1, 2), torch.zeros(1, 1), loss=nn.HuberLoss())
+
+
+# ---- needs issue #20: the loss object, weight_layout, gelu/silu, diagnose ------------------------
+
+ISSUE20 = {**TODAY, "GELU": nn.GELU, "SiLU": nn.SiLU}
+
+
+@pytest.mark.needs_issue20
+@given(sequential_strategy(activations=ISSUE20), st.sampled_from(["mean", "sum"]))
+@settings(max_examples=30, deadline=None)
+def test_mse_with_each_reduction_and_gelu_silu_agree_with_pytorch(case, reduction):
+    net, x, n_out = case
+    t = torch.randn(x.shape[0], n_out, dtype=torch.float64)
+    loss = nn.MSELoss(reduction=reduction)
+    ref = go.grad(go.from_torch(net, x, t, loss=loss))
+    assert_agree_per_layer(ref, torch_grads(net, x, t, loss))
+    assert go.check_torch(net, x, t, loss=loss).passed
+
+
+@pytest.mark.needs_issue20
+@given(sequential_strategy(), st.sampled_from(["mean", "sum"]))
+@settings(max_examples=20, deadline=None)
+def test_cross_entropy_and_bce_with_logits_agree_with_pytorch(case, reduction):
+    net, x, n_out = case
+    classes = torch.randint(0, n_out, (x.shape[0],))
+    ce = nn.CrossEntropyLoss(reduction=reduction)
+    assert_agree_per_layer(go.grad(go.from_torch(net, x, classes, loss=ce)), torch_grads(net, x, classes, ce))
+    t = torch.rand(x.shape[0], n_out, dtype=torch.float64)
+    bl = nn.BCEWithLogitsLoss(reduction=reduction)
+    assert_agree_per_layer(go.grad(go.from_torch(net, x, t, loss=bl)), torch_grads(net, x, t, bl))
+
+
+@pytest.mark.needs_issue20
+def test_diagnose_torch_names_a_deep_sigmoid_network_vanishing():
+    torch.manual_seed(0)
+    mods = []
+    for _ in range(20):
+        mods += [nn.Linear(8, 8), nn.Sigmoid()]
+    net = nn.Sequential(*mods)
+    d = go.diagnose_torch(net, torch.randn(16, 8), torch.rand(16, 8))
+    assert d.verdict == "vanishing" and d.from_layer is not None
