@@ -110,6 +110,8 @@ fn the_json_contract_has_its_keys() {
 
 #[test]
 fn bad_input_is_one_line_and_exit_2_and_leaves_the_output_alone() {
+    // Bad files: one line naming what and where. A bad flag value is a usage error, written as
+    // clap writes it (the possible values listed), also exit 2.
     let dir = std::env::temp_dir().join(format!("gradlab-diagnose-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("keep.md");
@@ -118,13 +120,16 @@ fn bad_input_is_one_line_and_exit_2_and_leaves_the_output_alone() {
     for args in [
         vec!["diagnose", "--model", "docs/examples/no-such-file.json", "--out", &out_arg],
         vec!["diagnose", "--model", "docs/examples/ragged.json", "--out", &out_arg],
-        vec!["diagnose", "--model", "docs/examples/xor.json", "--format", "pdf"],
     ] {
         let run = report(&args);
         assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
         assert_eq!(run.stderr.trim().lines().count(), 1, "{args:?}: {}", run.stderr);
         assert!(run.stdout.is_empty());
     }
+    let usage = report(&["diagnose", "--model", "docs/examples/xor.json", "--format", "pdf", "--out", &out_arg]);
+    assert_eq!(usage.code, 2, "{}", usage.stderr);
+    assert!(usage.stderr.contains("possible values: md, json, html"), "{}", usage.stderr);
+    assert!(usage.stdout.is_empty());
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "mine");
     std::fs::remove_dir_all(&dir).unwrap();
 }
