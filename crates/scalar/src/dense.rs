@@ -210,12 +210,13 @@ impl Dense {
         loss: Loss,
         denominator: f64,
     ) -> Result<DenseGradients, Error> {
-        if !(denominator.is_finite() && denominator > 0.0) {
-            return Err(Error::invalid("denominator", format!("{denominator} is not a finite number > 0")));
-        }
+        // The batch first: an empty one is what makes `gradients`' denominator B zero.
         self.check_rows("input", input, self.input_width())?;
         self.check_rows("target", target, self.output_width())?;
         Error::check_len(|| "target rows (samples)".into(), input.len(), target.len())?;
+        if !(denominator.is_finite() && denominator > 0.0) {
+            return Err(Error::invalid("denominator", format!("{denominator} is not a finite number > 0")));
+        }
         let last = self.layers[self.layers.len() - 1].activation;
         if loss == Loss::BinaryCrossEntropy && last != Activation::Sigmoid {
             return Err(Error::invalid(
