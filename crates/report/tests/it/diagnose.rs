@@ -154,3 +154,41 @@ fn the_worked_examples_outputs_are_the_committed_ones() {
         }
     }
 }
+
+/// Every loss of the model file and every reduction: diagnose's per-layer log10 ‖∂L/∂W_l‖ and
+/// ‖∂L/∂b_l‖ are the oracle's (`report::reference::model_gradients`, the tape), so its seed and its
+/// division by the reduction's denominator match the model's loss.
+#[test]
+fn every_loss_and_reduction_gives_the_oracles_norms() {
+    let layers = serde_json::json!([
+        {"weight": [[0.5, -1.5], [1.25, 0.75], [-0.5, 1.0]], "bias": [0.25, -0.5, 0.0], "activation": "tanh"},
+        {"weight": [[1.5, -1.0, 0.75], [-0.5, 0.25, 1.0]], "bias": [0.1, -0.2], "activation": "identity"}
+    ]);
+    let sigmoid_out = serde_json::json!([
+        {"weight": [[0.5, -1.5], [1.25, 0.75], [-0.5, 1.0]], "bias": [0.25, -0.5, 0.0], "activation": "tanh"},
+        {"weight": [[1.5, -1.0, 0.75], [-0.5, 0.25, 1.0]], "bias": [0.1, -0.2], "activation": "sigmoid"}
+    ]);
+    let input = serde_json::json!([[0.0, 1.0], [1.0, -0.5], [0.25, 0.75]]);
+    let target = serde_json::json!([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]]);
+    let norm = |m: &[Vec<f64>]| m.iter().flatten().map(|v| v * v).sum::<f64>().sqrt().log10();
+    let mut cases = 0;
+    for kind in ["mse", "bce", "bce_with_logits", "cross_entropy"] {
+        for reduction in ["sum", "mean", "batch_mean"] {
+            let net = if kind == "bce" { &sigmoid_out } else { &layers };
+            let text = serde_json::json!({"layers": net, "input": input, "target": target,
+                "loss": {"kind": kind, "reduction": reduction}})
+            .to_string();
+            let m = Model::from_json(&text, "test.json").unwrap();
+            let oracle = report::reference::model_gradients(&m).unwrap();
+            let d = diagnose(&m).unwrap();
+            for (row, g) in d.layers.iter().zip(&oracle.layers) {
+                let w = row.log10_weight_grad_norm.unwrap();
+                let b = row.log10_bias_grad_norm.unwrap();
+                assert!((w - norm(&g.weight_grad)).abs() < 1e-12, "{kind}/{reduction} layer {}: {w}", row.layer);
+                assert!((b - norm(std::slice::from_ref(&g.bias_grad))).abs() < 1e-12, "{kind}/{reduction}: {b}");
+            }
+            cases += 1;
+        }
+    }
+    assert_eq!(cases, 12);
+}
