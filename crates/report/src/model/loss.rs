@@ -26,7 +26,8 @@ use serde::Deserialize;
 /// The names of the string form of `"loss"` (each means its kind with `"batch_mean"`).
 pub const LOSS_NAMES: [&str; 2] = ["squared_error", "bce"];
 
-/// The names of `"kind"` in the object form of `"loss"`, in [`LossKind`]'s order.
+/// The names of `"kind"` in the object form of `"loss"`: squared error, binary cross-entropy on a sigmoid
+/// output, on logits, and softmax cross-entropy.
 pub const LOSS_KINDS: [&str; 4] = ["mse", "bce", "bce_with_logits", "cross_entropy"];
 
 /// The names of `"reduction"`, in [`Reduction`]'s order.

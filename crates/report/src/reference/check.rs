@@ -96,7 +96,7 @@ pub struct CheckReport {
     /// Whether every layer (and the loss, if they gave one) passes.
     pub pass: bool,
     /// The failing layer nearest the output, where backprop first went wrong (see the
-    /// [module docs](self)); `None` when every layer passes.
+    /// [`crate::reference`] docs); `None` when every layer passes.
     pub first_wrong_layer: Option<usize>,
     /// Every failing layer has a [`Convention`]: their backward pass is likely right, in another
     /// convention (a loss reduction, a sign, a weight layout).
