@@ -235,13 +235,7 @@ impl Figure {
         let legend_rows = self.series.len() + self.rules.len();
         let height = y1 + AXIS_BAND + LEGEND_ROW * legend_rows as f64 + 8.0;
         let mut svg = String::new();
-        let _ = writeln!(
-            svg,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
-        );
-        let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-        let _ = writeln!(svg, r#"<text x="{x0}" y="20" font-size="15">{}</text>"#, escape(&self.title));
-        let _ = writeln!(svg, r#"<text x="{x0}" y="36" font-size="11">{}</text>"#, escape(&self.subtitle));
+        frame(&mut svg, height, x0, &self.title, &self.subtitle);
         // Grid, ticks and axes.
         for &t in &y_ticks {
             let y = py(t);
@@ -376,6 +370,18 @@ fn runs<T>(items: impl Iterator<Item = Option<T>>) -> Vec<Vec<T>> {
     }
     out.retain(|r| !r.is_empty());
     out
+}
+
+/// Opens a figure's SVG of `height`: the canvas, a white background, and the title and subtitle
+/// at `x0` (every figure kind starts so).
+pub(super) fn frame(svg: &mut String, height: f64, x0: f64, title: &str, subtitle: &str) {
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(svg, r#"<text x="{x0}" y="20" font-size="15">{}</text>"#, escape(title));
+    let _ = writeln!(svg, r#"<text x="{x0}" y="36" font-size="11">{}</text>"#, escape(subtitle));
 }
 
 #[cfg(test)]

@@ -83,13 +83,7 @@ impl BarChart {
         let height = y1 + AXIS_BAND + LEGEND_ROW * self.segments.len() as f64 + 8.0;
         let px = |share: f64| x0 + share * (x1 - x0);
         let mut svg = String::new();
-        let _ = writeln!(
-            svg,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">"#
-        );
-        let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
-        let _ = writeln!(svg, r#"<text x="{x0}" y="20" font-size="15">{}</text>"#, escape(&self.title));
-        let _ = writeln!(svg, r#"<text x="{x0}" y="36" font-size="11">{}</text>"#, escape(&self.subtitle));
+        super::frame(&mut svg, height, x0, &self.title, &self.subtitle);
         for k in 0..=5 {
             let x = px(f64::from(k) / 5.0);
             let _ = writeln!(svg, r##"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{y1}" stroke="#e0e0e0"/>"##);
