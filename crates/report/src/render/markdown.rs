@@ -190,7 +190,7 @@ fn classic_row(out: &mut String, r: &ClassicRuns) {
 const WITNESSES_SHOWN: usize = 3;
 
 /// Who shows a symptom: every witness ([`Detail::Full`]), or the counts by outcome, the first
-/// [`WITNESSES_SHOWN`] and how many more ([`Detail::Summary`]).
+/// [`WITNESSES_SHOWN`] and how many more runs ([`Detail::Summary`]).
 fn shown_by(s: &Symptom, detail: Detail) -> String {
     if s.shown_by.is_empty() {
         return "none".to_string();
@@ -205,11 +205,15 @@ fn shown_by(s: &Symptom, detail: Detail) -> String {
         .filter(|(n, _)| *n > 0)
         .map(|(n, what)| format!("{n} {what}"))
         .collect();
+    // The rest counted in runs, as the counts before it are: a section-6 witness stands for
+    // several stuck seeds.
+    let rest: usize = s.shown_by[WITNESSES_SHOWN..].iter().map(|w| w.runs()).sum();
     format!(
-        "{}: {}; … and {} more",
+        "{}: {}; … and {} more {}",
         counts.join(", "),
         names[..WITNESSES_SHOWN].join("; "),
-        names.len() - WITNESSES_SHOWN
+        rest,
+        if rest == 1 { "run" } else { "runs" }
     )
 }
 

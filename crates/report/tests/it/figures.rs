@@ -139,7 +139,7 @@ fn symptoms_figure_snapshot() {
     insta::assert_snapshot!("symptoms", svg::symptoms_figure(&small_symptoms()).svg().unwrap());
 }
 
-/// The Markdown names at most three runs per symptom and counts the rest by outcome; the page
+/// The Markdown names at most three runs per symptom and counts the rest, in runs, by outcome; the page
 /// (Detail::Full) names every one.
 #[test]
 fn the_summary_table_counts_the_witnesses_the_full_one_names() {
@@ -152,11 +152,16 @@ fn the_summary_table_counts_the_witnesses_the_full_one_names() {
     let mut many = small_symptoms();
     let Witness::Remedy { variant, .. } = many[2].shown_by[1].clone() else { unreachable!() };
     many[2].shown_by.extend((1..=4).map(|seed| Witness::Remedy { variant, seed, succeeded: false }));
-    many[2].runs += 4;
+    // A section-6 witness stands for its stuck seeds: the rest is counted in runs, not entries.
+    let stuck = many[0].shown_by[1].clone();
+    assert_eq!(stuck.runs(), 3);
+    many[2].shown_by.push(stuck);
+    many[2].runs = many[2].shown_by.iter().map(Witness::runs).sum();
     report.symptoms = many;
     let summary = row(&render::markdown(&report, None));
-    assert!(summary.contains("| 1 succeeded, 5 failed, 1 not trained: "), "{summary}");
-    assert!(summary.contains("… and 4 more |"), "{summary}");
+    assert!(summary.contains("| 1 succeeded, 8 failed, 1 not trained: "), "{summary}");
+    // 8 entries, 3 named; the other 5 are 4 one-run entries and one of 3 runs.
+    assert!(summary.contains("… and 7 more runs |"), "{summary}");
     let full = row(&render::markdown_with(&report, None, render::Detail::Full));
     assert_eq!(full.matches("seed ").count(), 6, "{full}");
     assert!(!full.contains("more"), "{full}");
