@@ -297,12 +297,36 @@ impl Figure {
                 );
             }
         }
-        for s in &self.series {
+        // A solid line drawn on an earlier one (within a pixel everywhere: two remedies that fail
+        // alike) would hide it: it is dashed, so the earlier shows in its gaps, and its legend
+        // says on which line it lies. With k lines on one, each takes its own 8-pixel slot of a
+        // period of 8·(k + 1), so every colour shows.
+        let drawn: Vec<Vec<Vec<(f64, f64)>>> =
+            self.series.iter().map(|s| runs(s.points.iter().map(|&(x, y)| point(x, y)))).collect();
+        let lies_on: Vec<Option<usize>> = (0..self.series.len())
+            .map(|j| {
+                let solid = |i: usize| self.series[i].mark == Mark::Line && drawn[i].iter().any(|r| r.len() > 1);
+                if !solid(j) {
+                    return None;
+                }
+                (0..j).find(|&i| solid(i) && coincide(&drawn[i], &drawn[j]))
+            })
+            .collect();
+        let dashes: Vec<String> = (0..self.series.len())
+            .map(|j| {
+                let Some(base) = lies_on[j] else { return String::new() };
+                let on_base = |k: &usize| lies_on[*k] == Some(base);
+                let slot = (0..=j).filter(on_base).count();
+                let period = 8 * ((0..self.series.len()).filter(on_base).count() + 1);
+                format!(r#" stroke-dasharray="8 {}" stroke-dashoffset="{}""#, period - 8, period - 8 * slot)
+            })
+            .collect();
+        for (j, s) in self.series.iter().enumerate() {
             let colour = COLOURS[s.colour % COLOURS.len()];
             let points = s.points.iter().map(|&(x, y)| point(x, y));
             match s.mark {
                 Mark::Line | Mark::Dashed => {
-                    let dash = if s.mark == Mark::Dashed { r#" stroke-dasharray="6 4""# } else { "" };
+                    let dash = if s.mark == Mark::Dashed { r#" stroke-dasharray="6 4""# } else { dashes[j].as_str() };
                     for run in runs(points) {
                         let coords: Vec<String> = run.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
                         if coords.len() == 1 {
@@ -326,12 +350,13 @@ impl Figure {
         }
         // The legend: one row per series and rule, under the axis label.
         let mut ly = y1 + AXIS_BAND + 4.0;
-        for s in &self.series {
+        for (j, s) in self.series.iter().enumerate() {
             let colour = COLOURS[s.colour % COLOURS.len()];
             let sample = match s.mark {
                 Mark::Line => format!(
-                    r#"<line x1="{x0}" y1="{ly}" x2="{}" y2="{ly}" stroke="{colour}" stroke-width="2"/>"#,
-                    x0 + 24.0
+                    r#"<line x1="{x0}" y1="{ly}" x2="{}" y2="{ly}" stroke="{colour}" stroke-width="2"{}/>"#,
+                    x0 + 24.0,
+                    dashes[j]
                 ),
                 Mark::Dashed => format!(
                     r#"<line x1="{x0}" y1="{ly}" x2="{}" y2="{ly}" stroke="{colour}" stroke-width="2" stroke-dasharray="6 4"/>"#,
@@ -341,7 +366,16 @@ impl Figure {
             };
             let _ = writeln!(svg, "{sample}");
             let empty = if s.points.iter().any(|&(x, y)| point(x, y).is_some()) { "" } else { " (nothing to draw)" };
-            let _ = writeln!(svg, r#"<text x="{}" y="{}">{}{empty}</text>"#, x0 + 32.0, ly + 4.0, escape(&s.label));
+            let on =
+                lies_on[j].map_or_else(String::new, |i| format!(" (dashed: on the line of {})", self.series[i].label));
+            let _ = writeln!(
+                svg,
+                r#"<text x="{}" y="{}">{}{}{empty}</text>"#,
+                x0 + 32.0,
+                ly + 4.0,
+                escape(&s.label),
+                escape(&on)
+            );
             ly += LEGEND_ROW;
         }
         for rule in &self.rules {
@@ -356,6 +390,16 @@ impl Figure {
         let _ = writeln!(svg, "</svg>");
         Some(svg)
     }
+}
+
+/// Whether two lines, as drawn (pixel coordinates, split at their gaps), lie on each other: the
+/// same runs at the same x, within a pixel in y.
+fn coincide(a: &[Vec<(f64, f64)>], b: &[Vec<(f64, f64)>]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(ra, rb)| {
+            ra.len() == rb.len()
+                && ra.iter().zip(rb).all(|(&(xa, ya), &(xb, yb))| (xa - xb).abs() < 0.05 && (ya - yb).abs() <= 1.0)
+        })
 }
 
 /// Splits a sequence at its gaps (`None`) into runs of consecutive drawable items.
@@ -406,6 +450,27 @@ mod tests {
         assert_eq!(figure(vec![]).svg(), None);
         let log = Figure { y: Axis::log10("y"), ..figure(vec![Series::new("zeros", Mark::Dots, 0, vec![(1.0, 0.0)])]) };
         assert_eq!(log.svg(), None, "0 has no place on a log axis");
+    }
+
+    #[test]
+    fn a_line_on_an_earlier_one_is_dashed_and_says_so() {
+        let flat = |label: &str, colour, dy: f64| {
+            Series::new(label, Mark::Line, colour, (0..5).map(|k| (f64::from(k), 1.0 + dy)).collect())
+        };
+        let rising = Series::new("rising", Mark::Line, 2, (0..5).map(|k| (f64::from(k), f64::from(k))).collect());
+        // y spans 0..4 over the plot's height, so 1e-3 is far under a pixel.
+        let svg = figure(vec![flat("baseline", 0, 0.0), rising.clone(), flat("decay", 1, 1e-3)]).svg().unwrap();
+        assert_eq!(svg.matches(r#"stroke-dasharray="8 8""#).count(), 2, "the line and its legend sample: {svg}");
+        assert!(svg.contains("decay (dashed: on the line of baseline)"), "{svg}");
+        assert!(!svg.contains("rising (dashed"), "{svg}");
+        // Half a unit apart is many pixels: both solid, no note.
+        let svg = figure(vec![flat("baseline", 0, 0.0), rising, flat("decay", 1, 0.5)]).svg().unwrap();
+        assert!(!svg.contains(r#"stroke-dasharray="8"#) && !svg.contains("dashed: on"), "{svg}");
+        // Two on one: each its own slot of a 24-pixel period, so all three colours show.
+        let svg = figure(vec![flat("baseline", 0, 0.0), flat("decay", 1, 0.0), flat("adamw", 2, 0.0)]).svg().unwrap();
+        assert_eq!(svg.matches(r#"stroke-dasharray="8 16" stroke-dashoffset="16""#).count(), 2, "{svg}");
+        assert_eq!(svg.matches(r#"stroke-dasharray="8 16" stroke-dashoffset="8""#).count(), 2, "{svg}");
+        assert!(svg.contains("adamw (dashed: on the line of baseline)"), "{svg}");
     }
 
     #[test]
