@@ -13,6 +13,7 @@
 
 use std::sync::{Mutex, OnceLock};
 use vectorised::chain::chain_chunk;
+use vectorised::dense::SeedAt;
 use vectorised::parallel::n_chunks;
 use vectorised::workload::{chain_workload, normal, uniform};
 use vectorised::{
@@ -32,6 +33,7 @@ fn allocations_and_memory() {
     chain_calls_allocate_per_call_not_per_layer::<f32>();
     dense_memory_grows_with_what_backward_keeps::<f64>();
     dense_memory_grows_with_what_backward_keeps::<f32>();
+    diagnosis_memory_grows_with_what_it_keeps();
     chain_memory_grows_with_what_backward_keeps::<f64>();
     chain_memory_grows_with_what_backward_keeps::<f32>();
 }
@@ -288,6 +290,45 @@ fn dense_memory_grows_with_what_backward_keeps<T: Real>() {
                 must_keep <= per_layer && per_layer <= must_keep + 256,
                 "batch {batch}, width {width}, shortcut {shortcut:?} {skip:?}: {per_layer} bytes per layer, backward \
                  keeps {must_keep} (peaks {shallow} at depth 8, {deep} at depth 16)"
+            );
+        }
+    }
+}
+
+/// A first `Dense::diagnose` call's peak memory grows with the depth by what it must keep per
+/// layer — A_l and f′(Z_l) (B × n each), and with shortcuts each layer's rescaled G (B × n) and
+/// its rows' exponents (B) — plus at most 256 bytes of bookkeeping: no ∂S/∂W_l (the parameters'
+/// size), which the diagnosis needs only one layer at a time, and no G window of its own.
+fn diagnosis_memory_grows_with_what_it_keeps() {
+    let size = std::mem::size_of::<f64>();
+    for (batch, width) in [(64, 256), (256, 64), (9, 5)] {
+        for (shortcut, skip) in [(None, Skip::PreActivation), (Some(2), Skip::PreActivation), (Some(2), Skip::Identity)]
+        {
+            let peak = |n_layers| {
+                let mut case = DenseCase::<f64>::uniform(batch, width, n_layers, Loss::SquaredError, shortcut);
+                case.net = case.net.with_skip(skip);
+                let x = Batch::new(&case.x, batch, width).unwrap();
+                let t = &case.t;
+                let seed = |y: &[f64], s: &mut [f64]| {
+                    s.iter_mut().zip(y).zip(t).for_each(|((sv, &yv), &tv)| *sv = 2.0 * (yv - tv));
+                };
+                cold_peak(|| {
+                    case.net.diagnose(x, seed, SeedAt::Output, 1.0, &mut Workspace::new()).unwrap();
+                })
+            };
+            let (shallow, deep) = (peak(8), peak(16));
+            let per_layer = (deep - shallow) / 8;
+            let g_per_layer = if shortcut.is_some() { batch * width * size + batch * 8 } else { 0 };
+            let must_keep = 2 * batch * width * size + g_per_layer;
+            println!(
+                "diagnosis, batch {batch}, width {width}, shortcut {shortcut:?} {skip:?}: {per_layer} bytes per layer, \
+                 {:.3}× the {must_keep} it must keep",
+                per_layer as f64 / must_keep as f64
+            );
+            assert!(
+                must_keep <= per_layer && per_layer <= must_keep + 256,
+                "batch {batch}, width {width}, shortcut {shortcut:?} {skip:?}: {per_layer} bytes per layer, the \
+                 diagnosis keeps {must_keep} (peaks {shallow} at depth 8, {deep} at depth 16)"
             );
         }
     }

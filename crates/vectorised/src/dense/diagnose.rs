@@ -24,6 +24,7 @@
 //! slots in.
 
 use super::*;
+use crate::math::norm::InOrder;
 
 /// Where a diagnosis's seed enters the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +101,7 @@ impl Dense<f64> {
         if ws.stats_threshold.is_none() {
             ws.stats_threshold = Some(stats::DEFAULT_SATURATION_THRESHOLD);
         }
-        ws.fit(self, batch);
+        ws.fit_forward(self, batch);
         ws.fit_diagnosis(self, batch);
         let passes = |ws: &mut Workspace<f64>| {
             self.forward(input.data, batch, Loss::SquaredError, ws);
@@ -170,17 +171,83 @@ impl Dense<f64> {
             if let Some(from) = self.pre_activation_from(idx) {
                 ws.add_shortcut_scaled(self, idx, from, n_out);
             }
-            // G_{l−1} = Δ̂_l·W_lᵀ, row by row at Δ̂_l's exponents.
-            if idx > 0 {
-                let below = net_slot(self, idx - 1);
-                let fresh = !ws.pending[idx - 1];
-                transpose_weights(layer, &mut ws.wt);
-                let pack_wt = should_pack::<f64>(n_out, n_in);
-                let (delta, target) = pair(&mut ws.diag_g, slot, below);
-                let out: &mut Vec<f64> = if fresh { target } else { &mut ws.diag_tmp };
+            // The batch sums need every row aligned to the largest exponent (into a copy: G_{l−1}
+            // is made from Δ̂_l at its rows' own exponents). The two halves run side by side, as
+            // in `backward`: Δ̃_l aligned and packed, ∂S/∂W_l (summarised block by block as it is
+            // stored: only its norm is kept), ∂S/∂b_l and the norms; W_lᵀ and G_{l−1} = Δ̂_l·W_lᵀ.
+            let top = ws.diag_exp[slot].iter().copied().max().unwrap_or(ZERO_ROW);
+            let below = idx.checked_sub(1).map(|i| net_slot(self, i));
+            let fresh = idx > 0 && !ws.pending[idx - 1];
+            let (g_slot, g_below) = match below {
+                Some(b) => {
+                    let (here, there) = pair(&mut ws.diag_g, slot, b);
+                    (&*here, Some(if fresh { there } else { &mut ws.diag_tmp }))
+                }
+                None => (&ws.diag_g[slot], None),
+            };
+            let exps = &ws.diag_exp[slot];
+            let a_in: &[f64] = if idx == 0 { x } else { &ws.a[idx - 1] };
+            let (aligned, delta_pack, gw, gb, wt) =
+                (&mut ws.diag_aligned, &mut ws.delta_pack, &mut ws.diag_gw, &mut ws.diag_gb, &mut ws.wt);
+            let scratch = &ws.scratch;
+            let parallel = run_in_parallel(batch * n_in * n_out);
+            let mut weight_half = move || -> Option<[f64; 3]> {
+                if top == ZERO_ROW {
+                    return None;
+                }
+                aligned.clear();
+                aligned.extend_from_slice(g_slot);
+                for (row, &e) in aligned.chunks_exact_mut(n_out).zip(exps) {
+                    scale_pow2(row, e.saturating_sub(top));
+                }
+                let delta: &[f64] = aligned;
+                let pack_delta = should_pack::<f64>(batch, n_out);
+                if pack_delta {
+                    pack_b(batch, n_out, delta, n_out, delta_pack);
+                }
+                let op = packed_or_rows(pack_delta, delta_pack, delta, n_out);
+                gw.resize(n_in * n_out, 0.0);
+                let summary = InOrder::new(simd);
+                let weight_job = |i0: usize, gw_c: &mut [f64]| {
+                    scratch.with(|s| {
+                        gemm_at(
+                            simd,
+                            Product {
+                                m: gw_c.len() / n_out,
+                                n: n_out,
+                                k: batch,
+                                a: &a_in[i0..],
+                                a_layout: ALayout::ColMajor(n_in),
+                                b: op,
+                                c: gw_c,
+                                ldc: n_out,
+                                init: Init::Zero,
+                            },
+                            s,
+                        )
+                    })
+                };
+                if parallel {
+                    gw.par_chunks_mut(PARALLEL_ROW_CHUNK * n_out).enumerate().for_each(|(c, gw_c)| {
+                        weight_job(c * PARALLEL_ROW_CHUNK, gw_c);
+                        summary.offer(c, gw_c);
+                    });
+                } else {
+                    for (c, gw_c) in gw.chunks_mut(ROW_CHUNK * n_out).enumerate() {
+                        weight_job(c * ROW_CHUNK, gw_c);
+                        summary.offer(c, gw_c);
+                    }
+                }
+                gb.resize(n_out, 0.0);
+                column_sums(simd, delta, gb);
+                let norm = |v: &[f64]| Summary::of_at(simd, v).norm;
+                Some([norm(delta), summary.finish().norm, norm(gb)])
+            };
+            let input_half = move || {
+                let Some(out) = g_below else { return };
+                transpose_weights(layer, wt);
+                let op = packed_or_rows(should_pack::<f64>(n_out, n_in), wt, wt, n_in);
                 out.resize(batch * n_in, 0.0);
-                let op = packed_or_rows(pack_wt, &ws.wt, &ws.wt, n_in);
-                let scratch = &ws.scratch;
                 let input_job = |r0: usize, g_c: &mut [f64]| {
                     scratch.with(|s| {
                         gemm_at(
@@ -189,7 +256,7 @@ impl Dense<f64> {
                                 m: g_c.len() / n_in,
                                 n: n_in,
                                 k: n_out,
-                                a: &delta[r0 * n_out..],
+                                a: &g_slot[r0 * n_out..],
                                 a_layout: ALayout::RowMajor(n_out),
                                 b: op,
                                 c: g_c,
@@ -200,7 +267,7 @@ impl Dense<f64> {
                         )
                     })
                 };
-                if run_in_parallel(batch * n_in * n_out) {
+                if parallel {
                     out.par_chunks_mut(PARALLEL_ROW_CHUNK * n_in)
                         .enumerate()
                         .for_each(|(c, g_c)| input_job(c * PARALLEL_ROW_CHUNK, g_c));
@@ -209,6 +276,16 @@ impl Dense<f64> {
                         input_job(c * ROW_CHUNK, g_c);
                     }
                 }
+            };
+            let norms = if parallel {
+                rayon::join(weight_half, input_half).0
+            } else {
+                let norms = weight_half();
+                input_half();
+                norms
+            };
+            // G_{l−1}'s exponents are Δ̂_l's (joined to a shortcut's part row by row).
+            if let Some(below) = below {
                 let (exp_here, exp_below) = pair(&mut ws.diag_exp, slot, below);
                 if fresh {
                     exp_below.copy_from_slice(exp_here);
@@ -217,65 +294,18 @@ impl Dense<f64> {
                 }
                 ws.pending[idx - 1] = false;
             }
-            // The batch sums, every row aligned to the largest exponent.
-            let exps = &ws.diag_exp[slot];
-            let top = exps.iter().copied().max().unwrap_or(ZERO_ROW);
-            let delta = &mut ws.diag_g[slot];
-            if top == ZERO_ROW {
+            let Some([delta_norm, weight_norm, bias_norm]) = norms else {
                 let zero = Some(f64::NEG_INFINITY);
                 ws.diagnosis.layers[idx].log10_weight_grad_norm = zero;
                 ws.diagnosis.layers[idx].log10_bias_grad_norm = zero;
                 ws.diagnosis.layers[idx].log10_delta_norm = zero;
                 continue;
-            }
-            for (row, &e) in delta.chunks_exact_mut(n_out).zip(exps) {
-                scale_pow2(row, e.saturating_sub(top));
-            }
-            let delta: &[f64] = delta;
-            let a_in: &[f64] = if idx == 0 { x } else { &ws.a[idx - 1] };
-            let pack_delta = should_pack::<f64>(batch, n_out);
-            if pack_delta {
-                pack_b(batch, n_out, delta, n_out, &mut ws.delta_pack);
-            }
-            let op = packed_or_rows(pack_delta, &ws.delta_pack, delta, n_out);
-            let gw = &mut ws.diag_gw;
-            gw.resize(n_in * n_out, 0.0);
-            let scratch = &ws.scratch;
-            let weight_job = |i0: usize, gw_c: &mut [f64]| {
-                scratch.with(|s| {
-                    gemm_at(
-                        simd,
-                        Product {
-                            m: gw_c.len() / n_out,
-                            n: n_out,
-                            k: batch,
-                            a: &a_in[i0..],
-                            a_layout: ALayout::ColMajor(n_in),
-                            b: op,
-                            c: gw_c,
-                            ldc: n_out,
-                            init: Init::Zero,
-                        },
-                        s,
-                    )
-                })
             };
-            if run_in_parallel(batch * n_in * n_out) {
-                gw.par_chunks_mut(PARALLEL_ROW_CHUNK * n_out)
-                    .enumerate()
-                    .for_each(|(c, gw_c)| weight_job(c * PARALLEL_ROW_CHUNK, gw_c));
-            } else {
-                for (c, gw_c) in gw.chunks_mut(ROW_CHUNK * n_out).enumerate() {
-                    weight_job(c * ROW_CHUNK, gw_c);
-                }
-            }
-            ws.diag_gb.resize(n_out, 0.0);
-            column_sums(simd, delta, &mut ws.diag_gb);
             let log10 = |norm: f64| norm.log10() + top as f64 * std::f64::consts::LOG10_2 - log10_nu;
             let st = &mut ws.diagnosis.layers[idx];
-            st.log10_delta_norm = Some(log10(Summary::of_at(simd, delta).norm));
-            st.log10_weight_grad_norm = Some(log10(Summary::of_at(simd, &ws.diag_gw).norm));
-            st.log10_bias_grad_norm = Some(log10(Summary::of_at(simd, &ws.diag_gb).norm));
+            st.log10_delta_norm = Some(log10(delta_norm));
+            st.log10_weight_grad_norm = Some(log10(weight_norm));
+            st.log10_bias_grad_norm = Some(log10(bias_norm));
         }
     }
 }

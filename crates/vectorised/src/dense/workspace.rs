@@ -46,7 +46,9 @@ pub struct Workspace<T> {
     pub(super) diag_exp: Vec<Vec<i64>>,
     /// A product's G_{l−1} before it joins a shortcut's part.
     pub(super) diag_tmp: Vec<T>,
-    /// ∂S/∂W_l (aligned) of the layer being diagnosed.
+    /// Δ̃_l: Δ̂_l's rows aligned to the largest exponent, for the batch sums.
+    pub(super) diag_aligned: Vec<T>,
+    /// ∂S/∂W_l (aligned) of the layer being diagnosed, one layer at a time: only its norm is kept.
     pub(super) diag_gw: Vec<T>,
     /// ∂S/∂b_l (aligned).
     pub(super) diag_gb: Vec<T>,
@@ -83,6 +85,7 @@ impl<T: Real> Workspace<T> {
             diag_g: Vec::new(),
             diag_exp: Vec::new(),
             diag_tmp: Vec::new(),
+            diag_aligned: Vec::new(),
             diag_gw: Vec::new(),
             diag_gb: Vec::new(),
             diagnosis: Diagnosis::default(),
@@ -153,19 +156,20 @@ impl<T: Real> Workspace<T> {
         layer.checked_sub(1).and_then(|i| self.a.get(i)).map(Vec::as_slice)
     }
 
+    /// Sizes every buffer of a [`Dense::gradients`] call.
     pub(super) fn fit(&mut self, net: &Dense<T>, batch: usize) {
-        let n_layers = net.layers.len();
-        let fit = |v: &mut Vec<Vec<T>>, lens: &mut dyn Iterator<Item = usize>| {
-            v.resize_with(n_layers, Vec::new);
-            for (buf, len) in v.iter_mut().zip(lens) {
-                buf.resize(len, T::ZERO);
-            }
-        };
-        fit(&mut self.a, &mut net.layers.iter().map(|l| batch * l.n_out));
-        fit(&mut self.d, &mut net.layers.iter().map(|l| batch * l.n_out));
+        self.fit_forward(net, batch);
         self.fit_g(net, batch);
-        fit(&mut self.grads.weight, &mut net.layers.iter().map(|l| l.n_in * l.n_out));
-        fit(&mut self.grads.bias, &mut net.layers.iter().map(|l| l.n_out));
+        fit_layers(&mut self.grads.weight, net.layers.iter().map(|l| l.n_in * l.n_out));
+        fit_layers(&mut self.grads.bias, net.layers.iter().map(|l| l.n_out));
+    }
+
+    /// Sizes what forward and its statistics need (A_l, D_l, scratch), and the shortcut flags:
+    /// all a diagnosis needs besides its own buffers (it keeps no ∂S/∂W_l and no G window).
+    pub(super) fn fit_forward(&mut self, net: &Dense<T>, batch: usize) {
+        let n_layers = net.layers.len();
+        fit_layers(&mut self.a, net.layers.iter().map(|l| batch * l.n_out));
+        fit_layers(&mut self.d, net.layers.iter().map(|l| batch * l.n_out));
         self.pending.clear();
         self.pending.resize(n_layers, false);
         self.delta_ready.clear();
@@ -173,5 +177,13 @@ impl<T: Real> Workspace<T> {
         self.scratch.ensure_slots();
         self.stats.layers.resize_with(n_layers, LayerStats::default);
         self.stats.first_non_finite = None;
+    }
+}
+
+/// One buffer per layer, of the lengths `lens` (allocating only when one grows).
+fn fit_layers<T: Real>(v: &mut Vec<Vec<T>>, lens: impl ExactSizeIterator<Item = usize>) {
+    v.resize_with(lens.len(), Vec::new);
+    for (buf, len) in v.iter_mut().zip(lens) {
+        buf.resize(len, T::ZERO);
     }
 }

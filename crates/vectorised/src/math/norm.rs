@@ -9,8 +9,10 @@
 //! which the report prints too, would change the other way.
 
 use crate::real::Real;
+use crate::simd::Simd;
 use crate::simd::kernel;
 use crate::stats::Summary;
+use std::sync::{Mutex, PoisonError};
 
 /// Lanes of [`Summary::of`]: element i goes to lane i mod `LANES`.
 pub(crate) const LANES: usize = 8;
@@ -175,6 +177,69 @@ pub(crate) fn summarise_inline<T: Real>(acc: &mut Lanes, values: &[T]) {
     }
     for (i, &v) in groups.remainder().iter().enumerate() {
         acc.add(i % LANES, v.to_f64().abs());
+    }
+}
+
+/// [`Summary::of`] a buffer that several threads write in blocks, each block summarised as soon
+/// as it and every block before it are written, by whichever thread finds it ready: the blocks
+/// reach one [`Lanes`] in index order, so the result has the bits of [`Summary::of`] of the whole
+/// buffer when every block but the last holds a multiple of `4·LANES` values (`summarise` may cut
+/// there). Summarising while the other blocks are still being computed puts the pass beside the
+/// products instead of after them, and reads each block while it is still in cache.
+pub(crate) struct InOrder<'a> {
+    state: Mutex<InOrderState<'a>>,
+    simd: Simd,
+}
+
+struct InOrderState<'a> {
+    /// Block c, once written and until summarised.
+    ready: Vec<Option<&'a [f64]>>,
+    /// The next block to summarise.
+    next: usize,
+    /// Whether a thread is summarising (outside the lock); others leave their block to it.
+    busy: bool,
+    lanes: Lanes,
+    values: usize,
+}
+
+impl<'a> InOrder<'a> {
+    pub(crate) fn new(simd: Simd) -> Self {
+        let state = InOrderState { ready: Vec::new(), next: 0, busy: false, lanes: Lanes::default(), values: 0 };
+        InOrder { state: Mutex::new(state), simd }
+    }
+
+    /// Block `index` is written: summarises it and every ready block after it, unless another
+    /// thread is summarising (it will find them).
+    pub(crate) fn offer(&self, index: usize, block: &'a [f64]) {
+        let lock = || self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = lock();
+        if state.ready.len() <= index {
+            state.ready.resize(index + 1, None);
+        }
+        state.ready[index] = Some(block);
+        if state.busy {
+            return;
+        }
+        state.busy = true;
+        let mut lanes = std::mem::take(&mut state.lanes);
+        while let Some(&Some(next)) = state.ready.get(state.next) {
+            let at = state.next;
+            state.ready[at] = None;
+            state.next += 1;
+            state.values += next.len();
+            drop(state);
+            summarise(self.simd, &mut lanes, next);
+            state = lock();
+        }
+        state.lanes = lanes;
+        state.busy = false;
+    }
+
+    /// The summary of every block offered, which must have been blocks 0, 1, … with none missing.
+    pub(crate) fn finish(self) -> Summary {
+        let state = self.state.into_inner().unwrap_or_else(PoisonError::into_inner);
+        debug_assert!(state.ready.iter().all(Option::is_none), "a block was offered after a gap");
+        state.lanes.finish(state.values)
     }
 }
 
