@@ -16,6 +16,11 @@
 //! σ(x)·(1 + x·σ(−x)), products of factors that do not cancel; near the zero of f′, f′'s absolute
 //! error is that of its terms (a few 1e−17), so its relative error grows as |f′| shrinks.
 
+#![allow(
+    clippy::excessive_precision,
+    reason = "constants written to the digits their sources give, which round to the intended f64"
+)]
+
 use super::sigmoid;
 use crate::erf::{erfc, erfcx};
 use std::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI};

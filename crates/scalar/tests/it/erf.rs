@@ -7,7 +7,7 @@ use scalar::{Activation, Ext};
 
 /// (x, erf x, erfc x, erfcx x, ln erfc x).
 #[rustfmt::skip]
-#[allow(clippy::excessive_precision)]
+#[allow(clippy::excessive_precision, clippy::approx_constant, clippy::type_complexity, reason = "reference values as the script printed them")]
 const ERF: [(f64, f64, f64, f64, f64); 63] = [
     (0.0, 0.0, 1.0, 1.0, 0.0),
     (1e-300, 1.128379167095512602172316076304365057618e-300, 1.0, 1.0, 0.0),
@@ -77,7 +77,7 @@ const ERF: [(f64, f64, f64, f64, f64); 63] = [
 /// (x, GELU, ln |GELU|, GELU′, ln |GELU′|, SiLU, ln |SiLU|, SiLU′, ln |SiLU′|); a value below the
 /// smallest subnormal is ±0.0.
 #[rustfmt::skip]
-#[allow(clippy::excessive_precision)]
+#[allow(clippy::excessive_precision, clippy::approx_constant, clippy::type_complexity, reason = "reference values as the script printed them")]
 const GELU_SILU: [(f64, f64, f64, f64, f64, f64, f64, f64, f64); 19] = [
     (-10000.0, -0.0, -5.000000091893854320467249178034206973807e+7, -0.0, -4.999999170859817122848995570836625100137e+7, -0.0, -9.99078965962802381726392803418126254317e+3, -0.0, -9.990789759633024150622263367681276830134e+3),
     (-1000.0, -0.0, -5.000009189395332021727541135748205551418e+5, -0.0, -4.999940111842542220356920596764557760575e+5, -0.0, -9.930922447210178629479460256359469073772e+2, -0.0, -9.930932452213514464814461686182009757222e+2),

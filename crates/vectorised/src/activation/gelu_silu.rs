@@ -4,6 +4,11 @@
 //! that `f64` values and derivatives have the oracle's bits. The logarithmic forms, for the
 //! extended-exponent chains, are `f64` only.
 
+#![allow(
+    clippy::excessive_precision,
+    reason = "constants written to the digits their sources give, which round to the intended f64"
+)]
+
 use super::Activation;
 use crate::math::erf::{erfc, erfcx};
 use crate::real::Real;

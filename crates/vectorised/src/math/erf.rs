@@ -9,6 +9,11 @@
 //! within a few `f32` ulp (bound stated and tested in `crosscheck`'s `engine::gelu_silu`).
 //! Branchy and scalar: GELU networks pay for it (see `benches/`); the other activations do not.
 
+#![allow(
+    clippy::excessive_precision,
+    reason = "constants written to the digits their sources give, which round to the intended f64"
+)]
+
 use crate::real::Real;
 
 const ERX: f64 = 8.45062911510467529297e-01;
