@@ -13,13 +13,15 @@ use scalar::chain::Chain;
 use scalar::{Activation, Skip};
 
 fn any_activation(bytes: &mut Bytes<'_>) -> Activation {
-    match bytes.int_in(0, 5) {
+    match bytes.int_in(0, 7) {
         0 => Activation::Sigmoid,
         1 => Activation::Tanh,
         2 => Activation::Relu,
         3 => Activation::LeakyRelu { slope: extreme(bytes) },
         4 => Activation::Softplus,
-        _ => Activation::Identity,
+        5 => Activation::Identity,
+        6 => Activation::Gelu,
+        _ => Activation::Silu,
     }
 }
 
@@ -165,7 +167,10 @@ fn largest_log10(chain: &Chain, x: f64, target: f64) -> f64 {
             worst = worst.max(finite_abs(l));
         }
         // A smooth activation's f′ is never 0: ln |f′| = −∞ means it is below even f64's logs.
-        let smooth = matches!(chain.activations()[d], Activation::Sigmoid | Activation::Tanh | Activation::Softplus);
+        let smooth = matches!(
+            chain.activations()[d],
+            Activation::Sigmoid | Activation::Tanh | Activation::Softplus | Activation::Gelu | Activation::Silu
+        );
         let never_zero = smooth && ln == f64::NEG_INFINITY;
         worst = worst.max(if ln.is_nan() || never_zero { f64::INFINITY } else { finite_abs(ln * LOG10_E) });
         if z.to_f64().is_infinite() {
@@ -187,13 +192,18 @@ fn independent_log_sum(chain: &Chain, x: f64, target: f64, report: &ChainReport)
     let derivative = |d: usize| {
         let f = chain.activations()[d];
         // Piecewise-linear derivatives depend on the sign of the exact z only (z may round to 0).
-        let smooth = matches!(f, Activation::Sigmoid | Activation::Tanh | Activation::Softplus);
+        let smooth = matches!(
+            f,
+            Activation::Sigmoid | Activation::Tanh | Activation::Softplus | Activation::Gelu | Activation::Silu
+        );
         let z = if smooth { trace.pre_activation[d].to_f64() } else { trace.pre_activation[d].signum() };
         let ln = f.ln_abs_derivative(z);
         let sign = f.derivative(z).signum();
         // f′ can round to ±0 in f64 while ln |f′| is finite: the sign of f′ is that of the slope
-        // for leaky ReLU's z ≤ 0 and +1 for every other activation.
-        let sign = if ln.is_finite() && f.derivative(z) == 0.0 { 1.0 } else { sign };
+        // for leaky ReLU's z ≤ 0, −1 for GELU and SiLU (whose f′ underflows only far left of its
+        // zero) and +1 for every other activation.
+        let underflowed = if matches!(f, Activation::Gelu | Activation::Silu) { -1.0 } else { 1.0 };
+        let sign = if ln.is_finite() && f.derivative(z) == 0.0 { underflowed } else { sign };
         (ln * LOG10_E, if ln == f64::NEG_INFINITY { 0.0 } else { sign })
     };
     let mut tail_log = seed.log10_abs();

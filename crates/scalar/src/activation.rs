@@ -8,12 +8,21 @@
 //! | `leaky_relu` | z for z > 0, else α·z | 1 for z > 0, else α (α at z = 0) | max(1, \|α\|) |
 //! | `softplus` | ln(1+e^z) = max(z,0) + ln(1+e^{−\|z\|}) | σ(z) | 1 |
 //! | `identity` | z | 1 | 1 |
+//! | `gelu` | z·Φ(z), Φ(z) = ½(1 + erf(z/√2)) | Φ(z) + z·φ(z) | ½(1 + erf 1) + 1/(e√π) ≈ 1.1289 (at z = √2) |
+//! | `silu` | z·σ(z) | σ(z)·(1 + z·σ(−z)) | ≈ 1.0998 (at z = x₀ ≈ 2.3994, x₀·tanh(x₀/2) = 2) |
+//!
+//! GELU′ and SiLU′ exceed 1 and change sign: they are negative left of a zero (z ≈ −0.7518 and
+//! z ≈ −1.2785) and tend to 0 from below; see `gelu_silu.rs` for the derivation of their suprema.
 //!
 //! Every formula is written in the form that stays exact at extreme arguments: no `1 − σ(z)` that
 //! cancels to 0 for z ≥ 37, no `ln(1 + e^z)` that overflows for z ≥ 710. So values and derivatives
 //! are correct and finite at ±40, ±700, ±1e300 and at subnormals; `softplus(1e300)` is `1e300`.
 //! Where a derivative underflows `f64`, [`Activation::ln_abs_derivative`] and
 //! [`Activation::derivative_ext`] still give it.
+
+mod gelu_silu;
+
+pub use gelu_silu::SILU_ARGMAX;
 
 use crate::error::Error;
 use crate::ext::Ext;
@@ -37,6 +46,11 @@ pub enum Activation {
     Softplus,
     /// f(z) = z.
     Identity,
+    /// z·Φ(z), Φ the standard normal distribution function (the exact erf form of PyTorch's
+    /// `nn.GELU()`); GELU′ = Φ + z·φ, in (−0.129, 1.129).
+    Gelu,
+    /// z·σ(z) (PyTorch's `nn.SiLU`, "swish"); SiLU′ = σ(z)·(1 + z·σ(−z)), in (−0.100, 1.100).
+    Silu,
 }
 
 /// The conventional leaky-ReLU slope, used when none is given.
@@ -44,7 +58,8 @@ pub const DEFAULT_LEAKY_SLOPE: f64 = 0.01;
 
 impl Activation {
     /// The names accepted by [`Activation::from_name`], in a stable order.
-    pub const NAMES: [&'static str; 6] = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity"];
+    pub const NAMES: [&'static str; 8] =
+        ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity", "gelu", "silu"];
 
     /// Parses a name of [`Activation::NAMES`]; `leaky_slope` is used for `leaky_relu` only.
     ///
@@ -64,6 +79,8 @@ impl Activation {
             }
             "softplus" => Activation::Softplus,
             "identity" => Activation::Identity,
+            "gelu" => Activation::Gelu,
+            "silu" => Activation::Silu,
             _ => {
                 return Err(Error::invalid(
                     "activation",
@@ -82,6 +99,8 @@ impl Activation {
             Activation::LeakyRelu { .. } => "leaky_relu",
             Activation::Softplus => "softplus",
             Activation::Identity => "identity",
+            Activation::Gelu => "gelu",
+            Activation::Silu => "silu",
         }
     }
 
@@ -94,6 +113,8 @@ impl Activation {
             Activation::LeakyRelu { slope } => step(z, z, slope * z),
             Activation::Softplus => z.max(0.0) + (-z.abs()).exp().ln_1p(),
             Activation::Identity => z,
+            Activation::Gelu => gelu_silu::gelu(z),
+            Activation::Silu => gelu_silu::silu(z),
         }
     }
 
@@ -119,6 +140,8 @@ impl Activation {
                     1.0
                 }
             }
+            Activation::Gelu => gelu_silu::gelu_derivative(z),
+            Activation::Silu => gelu_silu::silu_derivative(z),
         }
     }
 
@@ -132,6 +155,8 @@ impl Activation {
             Activation::Tanh => std::f64::consts::LN_2 * 2.0 - 2.0 * z.abs() - 2.0 * (-2.0 * z.abs()).exp().ln_1p(),
             // ln σ(z) = −softplus(−z)
             Activation::Softplus => -Activation::Softplus.value(-z),
+            Activation::Gelu => gelu_silu::gelu_ln_abs_derivative(z),
+            Activation::Silu => gelu_silu::silu_ln_abs_derivative(z),
             Activation::Relu | Activation::LeakyRelu { .. } | Activation::Identity => self.derivative(z).abs().ln(),
         }
     }
@@ -148,6 +173,28 @@ impl Activation {
             Activation::Relu => step_ext(z, z, Ext::ZERO),
             Activation::LeakyRelu { slope } => step_ext(z, z, z * slope),
             Activation::Identity => z,
+            Activation::Gelu | Activation::Silu => {
+                let zf = z.to_f64();
+                if zf.is_infinite() {
+                    // z·Φ(z) and z·σ(z) are z for z → +∞ and e^{−z²/2}, e^{−|z|} for z → −∞.
+                    return if positive { z } else { Ext::ZERO };
+                }
+                if !zf.is_normal() && !z.is_zero() && !z.is_nan() {
+                    // 0 < |z| < 2^−1022: f(z) = z·f′(0) = z/2 to far below half an ulp.
+                    return z * 0.5;
+                }
+                let v = self.value(zf);
+                // f(z) = z·g(z), g = Φ or σ: one rounding in f64 or in Ext while g(z) is normal.
+                let g = if self == Activation::Gelu { gelu_silu::normal_cdf(zf) } else { sigmoid(zf) };
+                if v.is_normal() || v == 0.0 && zf == 0.0 || zf.is_nan() {
+                    Ext::from_f64(v)
+                } else if g.is_normal() {
+                    Ext::from_f64(zf) * g
+                } else {
+                    // g(z) underflows (z ≪ 0): from |f|'s logarithm, with the sign of z.
+                    -Ext::from_ln(self.ln_abs_value(zf))
+                }
+            }
             Activation::Sigmoid | Activation::Tanh | Activation::Softplus => {
                 let zf = z.to_f64();
                 if zf.is_normal() || zf == 0.0 && z.is_zero() || z.is_nan() {
@@ -185,6 +232,19 @@ impl Activation {
             Activation::Relu | Activation::LeakyRelu { .. } | Activation::Identity => {
                 Ext::from_f64(self.derivative(z.signum()))
             }
+            Activation::Gelu | Activation::Silu => {
+                let zf = z.to_f64();
+                if zf.is_infinite() {
+                    return if z.signum() > 0.0 { Ext::ONE } else { Ext::ZERO };
+                }
+                let d = self.derivative(zf);
+                if d.is_normal() || d == 0.0 && self.ln_abs_derivative(zf) == f64::NEG_INFINITY || zf.is_nan() {
+                    Ext::from_f64(d)
+                } else {
+                    // f′ underflows only far left of its zero, where it is negative.
+                    -Ext::from_ln(self.ln_abs_derivative(zf))
+                }
+            }
             Activation::Sigmoid | Activation::Tanh | Activation::Softplus => {
                 let zf = z.to_f64();
                 if zf.is_infinite() {
@@ -209,6 +269,20 @@ impl Activation {
             Activation::Sigmoid => 0.25,
             Activation::Tanh | Activation::Relu | Activation::Softplus | Activation::Identity => 1.0,
             Activation::LeakyRelu { slope } => slope.abs().max(1.0),
+            // GELU″ = φ(z)(2 − z²) vanishes at ±√2; GELU′(√2) = ½(1 + erf 1) + 1/(e√π) ≈ 1.1289
+            // exceeds |GELU′(−√2)| = GELU′(√2) − 1 (f′(−z) = 1 − f′(z)). At √2 rounded, f′ is flat
+            // (f″ = 0), so the error is second order.
+            Activation::Gelu => self.derivative(std::f64::consts::SQRT_2),
+            // SiLU″ = σ′(z)(2 − z·tanh(z/2)) vanishes at ±x₀; SiLU′(x₀) ≈ 1.0998.
+            Activation::Silu => self.derivative(SILU_ARGMAX),
+        }
+    }
+
+    /// ln |f(z)| for GELU and SiLU, finite where f(z) underflows (z ≪ 0).
+    fn ln_abs_value(self, z: f64) -> f64 {
+        match self {
+            Activation::Gelu => gelu_silu::gelu_ln_abs_value(z),
+            _ => gelu_silu::silu_ln_abs_value(z),
         }
     }
 }

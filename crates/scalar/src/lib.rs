@@ -25,6 +25,7 @@
 pub mod activation;
 pub mod chain;
 pub mod dense;
+pub mod erf;
 pub mod error;
 pub mod ext;
 pub mod format;

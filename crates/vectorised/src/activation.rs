@@ -8,9 +8,15 @@
 //! | leaky_relu | z for z > 0, else α·z | 1 for z > 0, else α |
 //! | softplus | max(z,0) + ln(1+e^{−\|z\|}) | σ(z) |
 //! | identity | z | 1 |
+//! | gelu | z·Φ(z), Φ(z) = ½·erfc(−z/√2) | Φ(z) + z·φ(z); φ(z)·(z + Φ(z)/φ(z)) for z < −1 |
+//! | silu | z·σ(z) | σ(z)·(1 + z·σ(−z)) |
 //!
 //! The derivative forms avoid `1 − σ` and `1 − tanh²`, which cancel to 0 long before the true value
 //! underflows.
+
+pub(crate) mod gelu_silu;
+
+pub use gelu_silu::SILU_ARGMAX;
 
 use crate::real::Real;
 
@@ -32,6 +38,10 @@ pub enum Activation {
     Softplus,
     /// z.
     Identity,
+    /// z·Φ(z) (the exact erf form of PyTorch's `nn.GELU()`).
+    Gelu,
+    /// z·σ(z) (PyTorch's `nn.SiLU`).
+    Silu,
 }
 
 impl Activation {
@@ -62,6 +72,8 @@ impl Activation {
             }
             Activation::Softplus => z.max(T::ZERO) + (-z.abs()).exp().ln_1p(),
             Activation::Identity => z,
+            Activation::Gelu => gelu_silu::gelu(z),
+            Activation::Silu => gelu_silu::silu(z),
         }
     }
 
@@ -81,6 +93,8 @@ impl Activation {
             Activation::LeakyRelu { slope } => step(z, T::ONE, T::from_f64(slope)),
             Activation::Softplus => Activation::Sigmoid.value(z),
             Activation::Identity => T::ONE,
+            Activation::Gelu => gelu_silu::gelu_derivative(z),
+            Activation::Silu => gelu_silu::silu_derivative(z),
         }
     }
 
@@ -93,6 +107,8 @@ impl Activation {
             Activation::LeakyRelu { .. } => "leaky_relu",
             Activation::Softplus => "softplus",
             Activation::Identity => "identity",
+            Activation::Gelu => "gelu",
+            Activation::Silu => "silu",
         }
     }
 }

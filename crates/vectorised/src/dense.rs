@@ -21,7 +21,12 @@
 //! SquaredError:        S = Σ_b Σ_j (y_bj − t_bj)²,                 G_L = ∂S/∂A_L = 2(Y − T)
 //! BinaryCrossEntropy:  S = Σ_b Σ_j [softplus(z_bj) − t_bj·z_bj],  Δ_L = ∂S/∂Z_L = σ(Z_L) − T
 //! Linear:              S = Σ_b Σ_j t_bj·y_bj,                      G_L = ∂S/∂A_L = T
+//! BceWithLogits:       S = Σ_b Σ_j [softplus(y_bj) − t_bj·y_bj],  G_L = ∂S/∂A_L = σ(Y) − T
+//! CrossEntropy:        S = Σ_b Σ_j t_bj·(lse(y_b) − y_bj),        G_L = ∂S/∂A_L = (Σ_j t_bj)·softmax(y_b) − t_b
 //! ```
+//!
+//! (lse(y) = m + ln Σ_j e^{y_j − m}, m = max_j y_j: no e^y overflows; any output activation, the
+//! outputs being the logits, as the oracle's losses of the same names.)
 //!
 //! `Linear` starts backward from a given seed: with T = P, its gradients are the vector–Jacobian
 //! products Pᵀ·∂Y/∂θ / ν, whatever the network outputs (a probe independent of the weights).
@@ -203,6 +208,12 @@ pub enum Loss {
     /// Σ t·y, divided by ν: linear in the output, so backward starts from the seed G_L = T
     /// whatever the network outputs (the target batch is the seed: a vector–Jacobian product).
     Linear,
+    /// Σ [softplus(y) − t·y] on the outputs y taken as logits (any output activation), divided
+    /// by ν: PyTorch's `BCEWithLogitsLoss`.
+    BceWithLogits,
+    /// Σ_b Σ_j t_bj·(lse(y_b) − y_bj), softmax cross-entropy on the outputs taken as logits,
+    /// divided by ν (for one-hot t, −ln softmax(y_b)[class]).
+    CrossEntropy,
 }
 
 /// ν, what the summed loss is divided by.

@@ -8,6 +8,7 @@
 //! Taylor q whose `f32` truncation rounds once; replacing either with the other would change the
 //! bits of every sigmoid chain or tanh network, and so the report.
 
+pub mod erf;
 pub mod exp;
 pub(crate) mod norm;
 pub(crate) mod tanh;

@@ -13,7 +13,8 @@
 //! ```
 //!
 //! θ is relative to sup|f′| (1/4 for sigmoid, 1 for tanh, relu, softplus and identity,
-//! max(1, |α|) for leaky relu), so "saturated" means "passes back less than a thousandth of what
+//! max(1, |α|) for leaky relu, ≈ 1.1289 for gelu and ≈ 1.0998 for silu, whose f′ also passes
+//! through 0 at a finite z), so "saturated" means "passes back less than a thousandth of what
 //! this activation can pass back at best". A relu unit with f′ = 0 counts as saturated too; a dead
 //! unit is one that passes nothing back for the whole batch.
 //!
@@ -185,6 +186,11 @@ pub fn sup_derivative(act: Activation) -> f64 {
         Activation::Sigmoid => 0.25,
         Activation::Tanh | Activation::Relu | Activation::Softplus | Activation::Identity => 1.0,
         Activation::LeakyRelu { slope } => slope.abs().max(1.0),
+        // Where f″ vanishes (the oracle's `Activation::sup_derivative` derives both): GELU′(√2)
+        // ≈ 1.1289, SiLU′(x₀) ≈ 1.0998. Both f′ change sign, so |f′| is also small near their
+        // zero (z ≈ −0.75, −1.28), not only in the left tail.
+        Activation::Gelu => act.derivative(std::f64::consts::SQRT_2),
+        Activation::Silu => act.derivative(crate::activation::gelu_silu::SILU_ARGMAX),
     }
 }
 

@@ -21,7 +21,7 @@ use std::process::ExitCode;
 /// The arguments of `report chain`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The activation of every layer: sigmoid, tanh, relu, leaky_relu, softplus or identity.
+    /// The activation of every layer: sigmoid, tanh, relu, leaky_relu, softplus, identity, gelu or silu.
     #[arg(long)]
     pub activation: String,
     /// w_1,…,w_D (layer 1 at the input); `VALUE*COUNT` repeats a value.

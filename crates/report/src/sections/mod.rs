@@ -157,5 +157,7 @@ pub fn engine_activation(f: scalar::Activation) -> vectorised::Activation {
         scalar::Activation::LeakyRelu { slope } => vectorised::Activation::LeakyRelu { slope },
         scalar::Activation::Softplus => vectorised::Activation::Softplus,
         scalar::Activation::Identity => vectorised::Activation::Identity,
+        scalar::Activation::Gelu => vectorised::Activation::Gelu,
+        scalar::Activation::Silu => vectorised::Activation::Silu,
     }
 }

@@ -213,6 +213,8 @@ fn chain_case_strategy() -> impl Strategy<Value = ChainCase> {
         Just(Activation::LeakyRelu { slope: 0.0625 }),
         Just(Activation::Softplus),
         Just(Activation::Identity),
+        Just(Activation::Gelu),
+        Just(Activation::Silu),
     ];
     (1usize..12).prop_flat_map(move |depth| {
         (

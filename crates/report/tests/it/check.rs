@@ -288,3 +288,57 @@ fn check_honours_the_model_files_skip() {
     let run = check("skip-pre", &pre, &grads, &[]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
 }
+
+/// A 2-layer GELU → SiLU model (squared error, batch 2).
+fn gelu_silu_model() -> Value {
+    json!({
+        "layers": [
+            {"weight": [[0.5, -1.0], [1.5, 0.75], [-2.0, 1.0]], "bias": [0.0, -0.5, 0.25], "activation": "gelu"},
+            {"weight": [[1.0, -0.5, 0.75]], "bias": [-0.125], "activation": "silu"}
+        ],
+        "input": [[1.0, -1.0], [-0.5, 2.0]],
+        "target": [[0.5], [-0.25]]
+    })
+}
+
+#[test]
+fn a_gelu_silu_model_goes_through_grad_and_check() {
+    use scalar::Activation::{Gelu, Silu};
+    let model = gelu_silu_model();
+    let grads = reference_grads("gelu-silu", &model);
+    // grad's weights against finite differences of the loss written out here independently
+    // (L = (1/B)·Σ_b (y_b − t_b)², the forward pass by hand with the oracle's f values only).
+    let w1 = [[0.5, -1.0], [1.5, 0.75], [-2.0, 1.0]];
+    let b1 = [0.0, -0.5, 0.25];
+    let loss = |p: &[f64]| {
+        let (x, t) = ([[1.0, -1.0], [-0.5, 2.0]], [0.5, -0.25]);
+        let mut sum = 0.0;
+        for b in 0..2 {
+            let h: Vec<f64> = (0..3).map(|j| Gelu.value(p[2 * j] * x[b][0] + p[2 * j + 1] * x[b][1] + b1[j])).collect();
+            let y = Silu.value(1.0 * h[0] - 0.5 * h[1] + 0.75 * h[2] - 0.125);
+            sum += (y - t[b]) * (y - t[b]);
+        }
+        sum / 2.0
+    };
+    let w: Vec<f64> = w1.iter().flatten().copied().collect();
+    let claimed: Vec<f64> = grads["layers"][0]["weight_grad"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()))
+        .collect();
+    let fd = scalar::gradcheck::check_gradient(loss, &w, &claimed, &scalar::gradcheck::Options::richardson()).unwrap();
+    assert!(fd.passed(), "{fd:?}");
+    assert!(claimed.iter().all(|g| g.abs() > 1e-6), "a gradient that vanishes proves little: {claimed:?}");
+
+    let run = check("gelu-silu", &model, &grads, &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    // One entry of layer 1 off by 1% is named as layer 1.
+    let mut wrong = grads.clone();
+    let g = wrong["layers"][0]["weight_grad"][1][0].as_f64().unwrap();
+    wrong["layers"][0]["weight_grad"][1][0] = json!(g * 1.01);
+    let run = check("gelu-silu-wrong", &model, &wrong, &["--format", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["first_wrong_layer"], json!(1), "{v}");
+}

@@ -70,6 +70,8 @@ fn model_case_strategy() -> impl Strategy<Value = ModelCase> {
         Just(Activation::LeakyRelu { slope: 0.125 }),
         Just(Activation::Softplus),
         Just(Activation::Identity),
+        Just(Activation::Gelu),
+        Just(Activation::Silu),
     ];
     (proptest::collection::vec(1usize..4, 2..5), 1usize..4).prop_flat_map(move |(widths, batch)| {
         let n_layers = widths.len() - 1;

@@ -3,13 +3,15 @@
 
 use scalar::{Activation, Ext};
 
-const ALL: [Activation; 6] = [
+const ALL: [Activation; 8] = [
     Activation::Sigmoid,
     Activation::Tanh,
     Activation::Relu,
     Activation::LeakyRelu { slope: 0.01 },
     Activation::Softplus,
     Activation::Identity,
+    Activation::Gelu,
+    Activation::Silu,
 ];
 
 /// Arguments from the ordinary to the absurd, both signs, subnormals included.
@@ -98,7 +100,14 @@ fn softplus_derivative_is_sigmoid() {
 fn derivatives_match_central_differences_on_smooth_activations() {
     // Central difference with Richardson extrapolation: error O(h⁴) + round-off O(ε/h).
     let h = 1e-3;
-    for f in [Activation::Sigmoid, Activation::Tanh, Activation::Softplus, Activation::Identity] {
+    for f in [
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Softplus,
+        Activation::Identity,
+        Activation::Gelu,
+        Activation::Silu,
+    ] {
         for z in [-6.0, -2.5, -0.7, 0.0, 0.3, 1.1, 4.0] {
             let d = |h: f64| (f.value(z + h) - f.value(z - h)) / (2.0 * h);
             let numeric = (4.0 * d(h / 2.0) - d(h)) / 3.0;
@@ -133,12 +142,16 @@ fn sup_derivative_is_attained_or_approached() {
 
 #[test]
 fn ln_abs_derivative_is_right_where_the_derivative_underflows() {
-    for f in [Activation::Sigmoid, Activation::Tanh, Activation::Softplus] {
+    for f in [Activation::Sigmoid, Activation::Tanh, Activation::Softplus, Activation::Gelu, Activation::Silu] {
         for z in arguments() {
             let d = f.derivative(z);
             if d.is_normal() {
                 let l = f.ln_abs_derivative(z);
-                assert!((l - d.ln()).abs() <= 4.0 * f64::EPSILON * l.abs().max(1.0), "{f}: ln f′({z})");
+                assert!(
+                    (l - d.abs().ln()).abs() <= 4.0 * f64::EPSILON * l.abs().max(1.0),
+                    "{f}: ln f′({z}) = {l} vs {}",
+                    d.abs().ln()
+                );
             }
         }
     }
@@ -195,7 +208,7 @@ fn value_ext_and_derivative_ext_reach_beyond_f64() {
 #[test]
 fn display_writes_the_name_and_a_leaky_slope() {
     let shown: Vec<String> = ALL.iter().map(|f| f.to_string()).collect();
-    assert_eq!(shown, ["sigmoid", "tanh", "relu", "leaky_relu(0.01)", "softplus", "identity"]);
+    assert_eq!(shown, ["sigmoid", "tanh", "relu", "leaky_relu(0.01)", "softplus", "identity", "gelu", "silu"]);
     assert_eq!(Activation::LeakyRelu { slope: -0.125 }.to_string(), "leaky_relu(-0.125)");
 }
 
@@ -243,3 +256,117 @@ fn ext_values_at_signed_zero_and_nan_have_the_bits_of_f64_values() {
 // - `replace > with >= in Activation::value_ext` (`positive = z.signum() > 0.0`): `positive` is
 //   read only where z is beyond `f64`'s range (|z| > f64::MAX, so z ≠ 0 and signum is ±1), and
 //   there `>` and `>=` agree.
+
+/// f′ by bisection of f″'s sign change between a and b (f″ by central differences of f′).
+fn bisect(g: impl Fn(f64) -> f64, mut a: f64, mut b: f64) -> f64 {
+    assert!(g(a) * g(b) < 0.0, "no sign change in [{a}, {b}]");
+    for _ in 0..200 {
+        let m = 0.5 * (a + b);
+        if m == a || m == b {
+            break;
+        }
+        if g(a) * g(m) <= 0.0 { b = m } else { a = m }
+    }
+    0.5 * (a + b)
+}
+
+#[test]
+fn gelu_and_silu_derivatives_pass_gradcheck_over_a_wide_range() {
+    use scalar::gradcheck::{Options, check_gradient};
+    for f in [Activation::Gelu, Activation::Silu] {
+        // 400 points over [−40, 40] (f′ from −0.13 to 1.13, e^{−800} in GELU′'s left tail), plus the
+        // extremes of f′ and its zero.
+        let mut zs: Vec<f64> = (0..=400).map(|i| -40.0 + 0.2 * f64::from(i) + 0.013).collect();
+        zs.extend([
+            std::f64::consts::SQRT_2,
+            -std::f64::consts::SQRT_2,
+            scalar::activation::SILU_ARGMAX,
+            -0.7518,
+            -1.2785,
+        ]);
+        for z in zs {
+            let report = check_gradient(|x| f.value(x[0]), &[z], &[f.derivative(z)], &Options::richardson()).unwrap();
+            assert!(report.passed(), "{f}′({z}) = {} fails gradcheck: {report:?}", f.derivative(z));
+        }
+    }
+}
+
+#[test]
+fn gelu_and_silu_suprema_are_where_f_second_vanishes_and_exceed_one() {
+    // GELU″ = φ(z)(2 − z²): the maximum of GELU′ is at √2, found again here as the sign change of
+    // a central difference of GELU′, and equals ½(1 + erf 1) + 1/(e√π).
+    let second = |f: Activation| move |z: f64| f.derivative(z + 1e-6) - f.derivative(z - 1e-6);
+    let zg = bisect(second(Activation::Gelu), 1.0, 2.0);
+    assert!((zg - std::f64::consts::SQRT_2).abs() < 1e-6, "argmax GELU′ = {zg}");
+    let closed = 0.5 * (1.0 + scalar::erf::erf(1.0)) + (-1f64).exp() / std::f64::consts::PI.sqrt();
+    assert!(rel_eps(Activation::Gelu.sup_derivative(), closed) <= 2.0, "{closed}");
+    // SiLU″ = σ′(z)(2 − z·tanh(z/2)): its root solves z·tanh(z/2) = 2.
+    let x0 = bisect(|z| z * (z / 2.0).tanh() - 2.0, 2.0, 3.0);
+    assert!((x0 - scalar::activation::SILU_ARGMAX).abs() <= 4.0 * f64::EPSILON * x0, "x₀ = {x0}");
+    let zs = bisect(second(Activation::Silu), 2.0, 3.0);
+    assert!((zs - x0).abs() < 1e-6, "argmax SiLU′ = {zs}");
+    for f in [Activation::Gelu, Activation::Silu] {
+        let sup = f.sup_derivative();
+        assert!(sup > 1.0, "{f}: sup |f′| = {sup} exceeds 1");
+        // No sampled |f′| exceeds it, and f′(−z) = 1 − f′(z) puts the minimum at 1 − sup.
+        for i in 0..=20_000 {
+            let z = -10.0 + 1e-3 * f64::from(i);
+            assert!(f.derivative(z).abs() <= sup, "|{f}′({z})| > {sup}");
+            assert!((f.derivative(-z) - (1.0 - f.derivative(z))).abs() <= 4.0 * f64::EPSILON, "{f}′(−{z})");
+        }
+    }
+    // The quoted figures (docs and the table of activation.rs).
+    assert_eq!(format!("{:.4}", Activation::Gelu.sup_derivative()), "1.1289");
+    assert_eq!(format!("{:.4}", Activation::Silu.sup_derivative()), "1.0998");
+    assert_eq!(format!("{:.4}", scalar::activation::SILU_ARGMAX), "2.3994");
+}
+
+#[test]
+fn gelu_and_silu_derivatives_change_sign_once_and_stay_negative_to_the_left() {
+    let zero = |f: Activation| bisect(|z| f.derivative(z), -3.0, 0.0);
+    let (zg, zs) = (zero(Activation::Gelu), zero(Activation::Silu));
+    assert_eq!(format!("{zg:.4} {zs:.4}"), "-0.7518 -1.2785");
+    for (f, z0) in [(Activation::Gelu, zg), (Activation::Silu, zs)] {
+        for z in [z0 - 1e-6, -2.0, -10.0, -30.0, -700.0] {
+            assert!(f.derivative(z) < 0.0 || f.ln_abs_derivative(z) < -700.0, "{f}′({z}) ≥ 0");
+            assert_eq!(f.derivative_ext(Ext::from_f64(z)).signum(), -1.0, "{f}′({z}) as Ext");
+        }
+        assert!(f.derivative(z0 + 1e-6) > 0.0);
+    }
+}
+
+#[test]
+fn gelu_and_silu_reach_beyond_f64_at_extreme_arguments() {
+    for f in [Activation::Gelu, Activation::Silu] {
+        let huge = Ext::from_f64(1e300) * Ext::from_f64(1e300);
+        assert_eq!(f.value_ext(huge), huge, "{f}(1e600) = 1e600");
+        assert!(f.value_ext(-huge).is_zero());
+        assert_eq!(f.derivative_ext(huge), Ext::ONE);
+        assert!(f.derivative_ext(-huge).is_zero());
+        assert_eq!(f.value(1e300), 1e300);
+        assert_eq!(f.derivative(1e300), 1.0);
+        let tiny = Ext::from_f64(1e-300) * Ext::from_f64(1e-300);
+        assert_eq!(f.value_ext(tiny), tiny * 0.5, "{f}(1e−600) = 1e−600/2");
+    }
+    // SiLU(−800) = −800·e^{−800}: ln |·| = ln 800 − 800 − ln(1 + e^{−800}).
+    let v = Activation::Silu.value_ext(Ext::from_f64(-800.0));
+    assert!((v.ln_abs() - (800f64.ln() - 800.0)).abs() < 1e-12 && v.signum() < 0.0, "{v}");
+    assert_eq!(Activation::Gelu.ln_abs_derivative(-1e300), f64::NEG_INFINITY, "−5e599 is below f64");
+}
+
+#[test]
+fn where_gelu_and_silu_count_as_saturated() {
+    // diagnose's criterion |f′| < 10⁻³·sup|f′| (docs/model-format.md quotes these figures): the
+    // left-tail threshold, and the width of the band around f′'s zero.
+    let theta = 1e-3;
+    let mut quoted = Vec::new();
+    for f in [Activation::Gelu, Activation::Silu] {
+        let level = theta * f.sup_derivative();
+        let tail = bisect(|z| f.derivative(z) + level, -20.0, -2.0);
+        let zero = bisect(|z| f.derivative(z), -3.0, 0.0);
+        let width = bisect(|z| f.derivative(z) - level, zero, zero + 0.1)
+            - bisect(|z| f.derivative(z) + level, zero - 0.1, zero);
+        quoted.push(format!("{f}: z < {tail:.2}, band {width:.4}"));
+    }
+    assert_eq!(quoted, ["gelu: z < -3.78, band 0.0052", "silu: z < -8.88, band 0.0101"]);
+}

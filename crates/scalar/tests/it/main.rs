@@ -4,6 +4,7 @@ mod chain;
 mod chain_skip;
 mod dense;
 mod dense_losses;
+mod erf;
 mod ext;
 mod format;
 mod gradcheck;

@@ -8,7 +8,7 @@
 //! The fast engine computes these only when asked ([`crate::chain::Magnitudes::Extended`]); the
 //! plain `T` gradients are always computed as well.
 
-use crate::activation::Activation;
+use crate::activation::{Activation, gelu_silu};
 use std::fmt;
 
 /// A real number with an `f64` mantissa and an `i64` binary exponent (saturating beyond ±2⁶²:
@@ -201,6 +201,7 @@ pub fn ln_abs_derivative(act: Activation, z: f64) -> f64 {
         // ln σ(z) = −softplus(−z)
         Activation::Softplus => -Activation::Softplus.value(-z),
         Activation::Relu | Activation::LeakyRelu { .. } | Activation::Identity => act.derivative(z).abs().ln(),
+        Activation::Gelu | Activation::Silu => gelu_silu::ln_abs_derivative(act, z),
     }
 }
 
@@ -221,6 +222,27 @@ pub(crate) fn value_scaled(act: Activation, z: Scaled) -> Scaled {
         Activation::Relu => step(z, Scaled::ZERO),
         Activation::LeakyRelu { slope } => step(z, z * Scaled::from_f64(slope)),
         Activation::Identity => z,
+        Activation::Gelu | Activation::Silu => {
+            let zf = z.to_f64();
+            if zf.is_infinite() {
+                // z·Φ(z) and z·σ(z): z for z → +∞, beyond even `Scaled` for z → −∞.
+                return if z.signum() > 0.0 { z } else { Scaled::ZERO };
+            }
+            if !zf.is_normal() && !z.is_zero() && !z.is_nan() {
+                // 0 < |z| < 2⁻¹⁰²²: f(z) = z·f′(0) = z/2.
+                return z * Scaled::from_f64(0.5);
+            }
+            let v = act.value(zf);
+            let g = gelu_silu::factor(act, zf);
+            if v.is_normal() || v == 0.0 && zf == 0.0 || zf.is_nan() {
+                Scaled::from_f64(v)
+            } else if g.is_normal() {
+                Scaled::from_f64(zf) * Scaled::from_f64(g)
+            } else {
+                // g underflows (z ≪ 0): from |f|'s logarithm, negative.
+                -Scaled::from_ln(gelu_silu::ln_abs_value(act, zf))
+            }
+        }
         Activation::Sigmoid | Activation::Tanh | Activation::Softplus => {
             let zf = z.to_f64();
             if zf.is_normal() || zf == 0.0 && z.is_zero() || z.is_nan() {
@@ -257,6 +279,19 @@ pub(crate) fn derivative_scaled(act: Activation, z: Scaled) -> Scaled {
         // Piecewise constant: only the sign of z matters.
         Activation::Relu | Activation::LeakyRelu { .. } | Activation::Identity => {
             Scaled::from_f64(act.derivative(z.signum()))
+        }
+        Activation::Gelu | Activation::Silu => {
+            let zf = z.to_f64();
+            if zf.is_infinite() {
+                return if z.signum() > 0.0 { Scaled::ONE } else { Scaled::ZERO };
+            }
+            let d = act.derivative(zf);
+            if d.is_normal() || d == 0.0 && ln_abs_derivative(act, zf) == f64::NEG_INFINITY || zf.is_nan() {
+                Scaled::from_f64(d)
+            } else {
+                // f′ underflows only far left of its zero, where it is negative.
+                -Scaled::from_ln(ln_abs_derivative(act, zf))
+            }
         }
         Activation::Sigmoid | Activation::Tanh | Activation::Softplus => {
             let zf = z.to_f64();

@@ -177,6 +177,27 @@ impl<T: Real> Dense<T> {
                     *gv = yv - tv;
                 }
             }
+            Loss::BceWithLogits => {
+                for ((gv, &yv), &tv) in g.iter_mut().zip(y).zip(t) {
+                    let term = Activation::Softplus.value(yv) - tv * yv;
+                    sum = Some(sum.map_or(term, |s| s + term));
+                    *gv = Activation::Sigmoid.value(yv) - tv;
+                }
+            }
+            Loss::CrossEntropy => {
+                for ((gb, yb), tb) in g.chunks_exact_mut(n_out).zip(y.chunks_exact(n_out)).zip(t.chunks_exact(n_out)) {
+                    // lse = m + ln Σ e^{y−m}; Σ ≥ 1 (the max's own term), so ln = ln_1p(Σ − 1).
+                    let m = yb.iter().fold(yb[0], |m, &v| if v > m { v } else { m });
+                    let total = yb.iter().skip(1).fold((yb[0] - m).exp(), |s, &v| s + (v - m).exp());
+                    let lse = (total - T::ONE).ln_1p() + m;
+                    let t_sum = tb.iter().skip(1).fold(tb[0], |s, &v| s + v);
+                    for ((gv, &yv), &tv) in gb.iter_mut().zip(yb).zip(tb) {
+                        let term = lse * tv - tv * yv;
+                        sum = Some(sum.map_or(term, |s| s + term));
+                        *gv = t_sum * ((yv - m).exp() / total) - tv;
+                    }
+                }
+            }
             Loss::Linear => {
                 for ((gv, &yv), &tv) in g.iter_mut().zip(y).zip(t) {
                     let term = tv * yv;

@@ -33,7 +33,15 @@ fn activation_strategy(smooth: bool) -> BoxedStrategy<Activation> {
         (-8i32..=8).prop_map(|k| Activation::LeakyRelu { slope: k as f64 / 8.0 }),
     ];
     if smooth {
-        prop_oneof![exact, Just(Activation::Sigmoid), Just(Activation::Tanh), Just(Activation::Softplus),].boxed()
+        prop_oneof![
+            exact,
+            Just(Activation::Sigmoid),
+            Just(Activation::Tanh),
+            Just(Activation::Softplus),
+            Just(Activation::Gelu),
+            Just(Activation::Silu),
+        ]
+        .boxed()
     } else {
         exact.boxed()
     }
@@ -132,7 +140,12 @@ fn error_scale(case: &OracleCase, chain: usize) -> (Vec<f64>, f64) {
     let bias = |l: usize| b.as_ref().map_or(0.0, |b| b[l]);
     let f1 = |l: usize| acts[l].derivative(trace.pre_activation[l]).abs();
     let f2 = |l: usize| match acts[l] {
-        scalar::Activation::Sigmoid | scalar::Activation::Tanh | scalar::Activation::Softplus => 1.0,
+        // |f″| ≤ 1 for these (GELU″ = φ(z)(2 − z²) ≤ 2φ(0) ≈ 0.80, SiLU″ ≤ 0.5 at z = 0).
+        scalar::Activation::Sigmoid
+        | scalar::Activation::Tanh
+        | scalar::Activation::Softplus
+        | scalar::Activation::Gelu
+        | scalar::Activation::Silu => 1.0,
         _ => 0.0,
     };
 

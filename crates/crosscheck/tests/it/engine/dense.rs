@@ -40,6 +40,8 @@ impl NetCase {
             Loss::SquaredError => oracle::Loss::SquaredError,
             Loss::BinaryCrossEntropy => oracle::Loss::BinaryCrossEntropy,
             Loss::Linear => oracle::Loss::Linear,
+            Loss::BceWithLogits => oracle::Loss::BceWithLogits,
+            Loss::CrossEntropy => oracle::Loss::CrossEntropy,
         };
         let skip = super::to_oracle_skip(self.skip);
         oracle::Dense::new(layers, self.shortcut)
@@ -282,6 +284,8 @@ fn smooth_activation_strategy() -> impl Strategy<Value = Activation> {
         Just(Activation::Tanh),
         Just(Activation::Softplus),
         Just(Activation::Identity),
+        Just(Activation::Gelu),
+        Just(Activation::Silu),
     ]
 }
 
@@ -299,7 +303,12 @@ fn case_strategy(activation: BoxedStrategy<Activation>) -> impl Strategy<Value =
         proptest::collection::vec((1usize..=8, activation, any::<bool>()), 1..=12),
         prop_oneof![Just(None), (1usize..=4).prop_map(Some)],
         1usize..=9,
-        prop_oneof![Just(Loss::SquaredError), Just(Loss::BinaryCrossEntropy)],
+        prop_oneof![
+            Just(Loss::SquaredError),
+            Just(Loss::BinaryCrossEntropy),
+            Just(Loss::BceWithLogits),
+            Just(Loss::CrossEntropy)
+        ],
         skip_strategy(),
     )
         .prop_flat_map(|(n_input, mut shape, shortcut, batch, loss, skip)| {
@@ -322,7 +331,8 @@ fn case_strategy(activation: BoxedStrategy<Activation>) -> impl Strategy<Value =
                 .collect();
             let n_out = fan_in;
             let shortcut = shortcut.filter(|&s| s <= shape.len());
-            let target = if loss == Loss::BinaryCrossEntropy { (0.0f64..1.0).boxed() } else { (-2.0f64..2.0).boxed() };
+            let probability = matches!(loss, Loss::BinaryCrossEntropy | Loss::BceWithLogits | Loss::CrossEntropy);
+            let target = if probability { (0.0f64..1.0).boxed() } else { (-2.0f64..2.0).boxed() };
             (
                 Just(n_input),
                 layers,

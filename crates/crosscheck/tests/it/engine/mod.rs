@@ -9,6 +9,7 @@ mod dense;
 mod dense_engine;
 mod dense_hand;
 mod diagnose;
+mod gelu_silu;
 mod robustness;
 mod simd_levels;
 mod stats;
@@ -26,6 +27,8 @@ fn to_oracle(a: vectorised::Activation) -> scalar::Activation {
         Activation::LeakyRelu { slope } => scalar::Activation::LeakyRelu { slope },
         Activation::Softplus => scalar::Activation::Softplus,
         Activation::Identity => scalar::Activation::Identity,
+        Activation::Gelu => scalar::Activation::Gelu,
+        Activation::Silu => scalar::Activation::Silu,
     }
 }
 
@@ -48,5 +51,7 @@ fn any_activation(max_slope: f64) -> impl proptest::strategy::Strategy<Value = v
         (-max_slope..max_slope).prop_map(|slope| Activation::LeakyRelu { slope }),
         Just(Activation::Softplus),
         Just(Activation::Identity),
+        Just(Activation::Gelu),
+        Just(Activation::Silu),
     ]
 }

@@ -48,7 +48,7 @@ pub(super) struct ChainSample {
 pub(super) fn positively_homogeneous(activation: Activation, shortcut: Option<usize>) -> bool {
     let homogeneous = match activation {
         Activation::Relu | Activation::LeakyRelu { .. } | Activation::Identity => true,
-        Activation::Sigmoid | Activation::Tanh | Activation::Softplus => false,
+        Activation::Sigmoid | Activation::Tanh | Activation::Softplus | Activation::Gelu | Activation::Silu => false,
     };
     homogeneous && shortcut.is_none()
 }
