@@ -1,6 +1,7 @@
 //! W1 throughput: S = 4096 sigmoid chains of depth 256, all S·D weight gradients per call,
 //! from the peers' seeded generator (`vectorised::workload`), in f64 and f32; plus the
-//! vectorisable `exp` alone.
+//! vectorisable `exp` alone; and the extended-range pass (`Magnitudes::Extended`,
+//! `Magnitudes::ExtendedSignals`) on S = 2048 chains of depth 1000, the decay section's scale.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -74,7 +75,36 @@ fn sigmoid<T: Real>(c: &mut Criterion) {
     group.finish();
 }
 
+/// The extended-range pass: S·D chain-layers per call, one thread, sigmoid (f and f′ from libm
+/// per lane) and leaky ReLU (piecewise linear: the lanes' arithmetic alone).
+fn extended(c: &mut Criterion) {
+    const S_EXT: usize = 2048;
+    const D_EXT: usize = 1000;
+    let data = chain_workload(S_EXT, D_EXT);
+    let mut group = c.benchmark_group("extended_chain_f64");
+    group.throughput(Throughput::Elements((S_EXT * D_EXT) as u64));
+    group.sample_size(10);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    for activation in [Activation::Sigmoid, Activation::LeakyRelu { slope: 0.01 }] {
+        let batch = ChainBatch::from_chain_major(S_EXT, &data.weights, vec![activation; D_EXT]).unwrap();
+        let mut ws = ChainWorkspace::new();
+        let mut out = ChainGradients::with_layout(GradientLayout::Blocks);
+        for (name, magnitudes) in [("extended", Magnitudes::Extended), ("signals", Magnitudes::ExtendedSignals)] {
+            group.bench_function(BenchmarkId::new(name, activation.name()), |b| {
+                pool.install(|| {
+                    b.iter(|| {
+                        batch.gradients_into(&data.inputs, &data.targets, magnitudes, &mut ws, &mut out).unwrap();
+                        black_box(&out.weight_scaled);
+                    })
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
+    extended(c);
     w1::<f64>(c);
     w1::<f32>(c);
     exp::<f64>(c);

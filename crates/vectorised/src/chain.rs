@@ -47,7 +47,11 @@
 //! backward in [`Scaled`] (mantissa, 62-bit binary exponent) with the oracle's `Ext` operations in
 //! the oracle's order, so sign and log10 |∂L/∂w_d| are exact to rounding (the oracle's bits) even
 //! at depth 100,000, or where activations leave `f64` after a few tiny weights, where the plain
-//! values have long underflowed to 0. This pass is scalar, one chain at a time.
+//! values have long underflowed to 0. This pass runs layer by layer across the block's chains,
+//! their [`Scaled`] values kept as rows of mantissas and rows of exponents (`scaled::lanes`);
+//! the activations' f and f′ are still evaluated one lane at a time (libm).
+//! [`Magnitudes::ExtendedSignals`] also delivers the forward signal u_d, the backward factor
+//! ∂L/∂a_d and the output y in [`Scaled`].
 //!
 //! **Statistics.** Asked for with [`ChainWorkspace::set_stats`], each layer's statistics over
 //! the S chains (∂L/∂w_l, ∂L/∂a_l, saturated and dead units, the first non-finite value; see
@@ -76,6 +80,7 @@ use crate::stats::{self, GradientStats, LayerStats, NonFinite, PartialLayer, Sta
 use std::ops::Range;
 
 mod backward;
+mod block;
 mod extended;
 mod forward;
 mod layout;
@@ -83,9 +88,11 @@ pub mod scaled;
 mod stats_sweep;
 
 use backward::{Backward, BackwardIdentity, input_gradient};
+use block::{Block, BlockOut, BlockStats, Signals, run_block};
 use extended::extended_pass;
 use forward::Forward;
 use layout::{RowLayout, from_block_major, layer_blocks_mut, resize, to_block_major, transpose};
+use scaled::lanes::Lanes;
 use scaled::{Scaled, derivative_scaled, value_scaled};
 use stats_sweep::BackwardWithStats;
 
@@ -106,10 +113,16 @@ pub enum Magnitudes {
     /// Plain `T` values only (0 or ±∞ where they leave `T`'s range). The fast path.
     Plain,
     /// Plain values and, per layer and chain, a [`Scaled`] value exact beyond `f64`'s range
-    /// (forward and backward in [`Scaled`]; scalar, so much slower than [`Magnitudes::Plain`]).
+    /// (forward and backward in [`Scaled`]; much slower than [`Magnitudes::Plain`]).
     /// Like the oracle's `Ext`, values beyond 2^±2⁶² (e.g. e^{−10³⁰⁰}, a sigmoid's slope at
     /// z = 10³⁰⁰) saturate to 0 or ±∞; `report::reference` refuses such chains.
     Extended,
+    /// [`Magnitudes::Extended`], and in [`Scaled`] as well each layer's forward signal
+    /// u_d = a_{d−1} ([`ChainGradients::layer_input_scaled`]), its backward factor ∂L/∂a_d
+    /// ([`ChainGradients::layer_output_scaled`]) and each chain's output y
+    /// ([`ChainGradients::output_scaled`]): the oracle's `ExtTrace::input`,
+    /// `ExtGradients::layer_output` and `ExtTrace::output`, with its bits.
+    ExtendedSignals,
 }
 
 /// S single-neuron chains of depth D with their parameters, validated.
@@ -173,6 +186,14 @@ pub struct ChainGradients<T> {
     pub weight_scaled: Vec<Scaled>,
     /// ∂L_s/∂b_{s,d} as [`Scaled`] in `layout`; empty unless extended and biased.
     pub bias_scaled: Vec<Scaled>,
+    /// y_s as [`Scaled`] per chain; empty unless [`Magnitudes::ExtendedSignals`].
+    pub output_scaled: Vec<Scaled>,
+    /// u_{s,d} = a_{s,d−1}, the input of layer d, as [`Scaled`] in `layout`; empty unless
+    /// [`Magnitudes::ExtendedSignals`].
+    pub layer_input_scaled: Vec<Scaled>,
+    /// ∂L_s/∂a_{s,d}, the gradient at layer d's output, as [`Scaled`] in `layout`; empty unless
+    /// [`Magnitudes::ExtendedSignals`].
+    pub layer_output_scaled: Vec<Scaled>,
 }
 
 impl<T: Real> ChainGradients<T> {
@@ -294,8 +315,9 @@ struct Scratch<T> {
     /// δ_1 … δ_D; rows of `ld` values of which the block's lanes use the first n
     /// (see [`RowLayout`]).
     rows: Vec<T>,
-    /// One chain's a_0 … a_D and f′_1 … f′_D / δ_1 … δ_D as [`Scaled`] (extended mode only).
-    extended: Vec<Scaled>,
+    /// The block's a_0 … a_D, f′_1 … f′_D / δ_1 … δ_D and ∂L/∂a as [`Scaled`] rows across its
+    /// chains (extended modes only).
+    lanes: Lanes,
     /// One layer's ∂L/∂a over the block (statistics only).
     grad_a: Vec<T>,
 }
@@ -426,7 +448,8 @@ impl<T: Real> ChainBatch<T> {
         Error::check_finite("chain inputs", inputs)?;
         Error::check_finite("chain targets", targets)?;
 
-        let extended = magnitudes == Magnitudes::Extended;
+        let extended = magnitudes != Magnitudes::Plain;
+        let signals = magnitudes == Magnitudes::ExtendedSignals;
         let biased = self.biases.is_some();
         out.n_chains = s;
         out.n_layers = d;
@@ -437,6 +460,9 @@ impl<T: Real> ChainBatch<T> {
         resize(&mut out.bias, if biased { s * d } else { 0 }, T::ZERO);
         resize(&mut out.weight_scaled, if extended { s * d } else { 0 }, Scaled::ZERO);
         resize(&mut out.bias_scaled, if extended && biased { s * d } else { 0 }, Scaled::ZERO);
+        resize(&mut out.output_scaled, if signals { s } else { 0 }, Scaled::ZERO);
+        resize(&mut out.layer_input_scaled, if signals { s * d } else { 0 }, Scaled::ZERO);
+        resize(&mut out.layer_output_scaled, if signals { s * d } else { 0 }, Scaled::ZERO);
         let threshold = workspace.stats_threshold;
         if threshold.is_some() {
             workspace.stats.layers.clear();
@@ -460,6 +486,9 @@ impl<T: Real> ChainBatch<T> {
         let mut bias = layer_blocks_mut(layout, &mut out.bias, s, d, chunk).into_iter();
         let mut weight_scaled = layer_blocks_mut(layout, &mut out.weight_scaled, s, d, chunk).into_iter();
         let mut bias_scaled = layer_blocks_mut(layout, &mut out.bias_scaled, s, d, chunk).into_iter();
+        let mut layer_input_scaled = layer_blocks_mut(layout, &mut out.layer_input_scaled, s, d, chunk).into_iter();
+        let mut layer_output_scaled = layer_blocks_mut(layout, &mut out.layer_output_scaled, s, d, chunk).into_iter();
+        let mut output_scaled = out.output_scaled.chunks_mut(chunk);
         let mut loss = out.loss.chunks_mut(chunk);
         let mut output = out.output.chunks_mut(chunk);
         let mut input = out.input.chunks_mut(chunk);
@@ -472,6 +501,11 @@ impl<T: Real> ChainBatch<T> {
                 bias: bias.next().filter(|_| biased),
                 weight_scaled: weight_scaled.next().filter(|_| extended),
                 bias_scaled: bias_scaled.next().filter(|_| extended && biased),
+                signals: signals.then(|| Signals {
+                    output: output_scaled.next().expect("one output block per chain block"),
+                    layer_input: layer_input_scaled.next().expect("one signal block per chain block"),
+                    layer_output: layer_output_scaled.next().expect("one signal block per chain block"),
+                }),
                 stats: threshold.map(|threshold| BlockStats {
                     threshold,
                     layers: partial.next().expect("one statistics block per chain block"),
@@ -519,67 +553,5 @@ impl<T: Real> ChainWorkspace<T> {
             Stage::WeightGradient => (1, d - nf.layer, 1, nf.unit),
         };
         self.stats.first_non_finite = self.first.iter().flatten().copied().min_by_key(rank);
-    }
-}
-
-/// The read-only side of one block's job.
-struct Block<'a, T> {
-    batch: &'a ChainBatch<T>,
-    lanes: Range<usize>,
-    inputs: &'a [T],
-    targets: &'a [T],
-    extended: bool,
-    simd: Simd,
-}
-
-impl<'a, T> Block<'a, T> {
-    /// This block's rows of a block-major D × S array (its weights or biases): D contiguous
-    /// rows of n lanes.
-    fn rows(&self, values: &'a [T]) -> &'a [T] {
-        let (n, d) = (self.lanes.len(), self.batch.n_layers);
-        &values[self.lanes.start * d..][..d * n]
-    }
-}
-
-/// One block's output slices (each of its `lanes.len()` chains, per layer where per layer).
-struct BlockOut<'a, T> {
-    loss: &'a mut [T],
-    output: &'a mut [T],
-    input: &'a mut [T],
-    weight: Vec<&'a mut [T]>,
-    bias: Option<Vec<&'a mut [T]>>,
-    weight_scaled: Option<Vec<&'a mut [Scaled]>>,
-    bias_scaled: Option<Vec<&'a mut [Scaled]>>,
-    stats: Option<BlockStats<'a>>,
-}
-
-/// One block's share of the statistics: its part of every layer, and its first non-finite value.
-struct BlockStats<'a> {
-    threshold: f64,
-    layers: &'a mut [PartialLayer],
-    first: &'a mut Option<NonFinite>,
-}
-
-fn run_block<T: Real>(job: &Block<'_, T>, mut out: BlockOut<'_, T>, scratch: &mut Scratch<T>) {
-    let rows = RowLayout::new::<T>(job.lanes.len(), job.batch.n_layers);
-    if scratch.rows.len() < rows.len() {
-        scratch.rows.resize(rows.len(), T::ZERO);
-    }
-    let (act, deriv) = scratch.rows[..rows.len()].split_at_mut(rows.deriv_start);
-    let (simd, ld) = (job.simd, rows.ld);
-    simd.run(Forward { job, out: &mut out, ld, act, deriv });
-    if out.stats.is_some() {
-        if scratch.grad_a.len() < job.lanes.len() {
-            scratch.grad_a.resize(job.lanes.len(), T::ZERO);
-        }
-        simd.run(BackwardWithStats { job, out: &mut out, ld, act, deriv, grad_a: &mut scratch.grad_a });
-    } else if let Some(span) = job.batch.identity_span() {
-        simd.run(BackwardIdentity { job, out: &mut out, ld, span, act, deriv });
-    } else {
-        simd.run(Backward { job, out: &mut out, ld, act, deriv });
-    }
-    input_gradient(job, &mut out, rows.ld, act, deriv);
-    if job.extended {
-        extended_pass(job, &mut out, &mut scratch.extended);
     }
 }

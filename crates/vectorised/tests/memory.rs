@@ -336,7 +336,9 @@ fn diagnosis_memory_grows_with_what_it_keeps() {
 
 /// A first chain call's peak memory grows with the depth by what backward must keep per layer
 /// — each chain's ∂L/∂w (and its log-domain twin in extended mode) and the activations and
-/// derivatives of the one block of chains in flight — within 10% (rows padded against 4K
+/// derivatives of the one block of chains in flight (in extended mode, in `Scaled` as well, for
+/// the group of its lanes in flight) —
+/// within 10% (rows padded against 4K
 /// aliasing, and the handles to each block's rows); with the number of chains, by their
 /// outputs only: the scratch is per thread, not per chain.
 fn chain_memory_grows_with_what_backward_keeps<T: Real>() {
@@ -354,7 +356,9 @@ fn chain_memory_grows_with_what_backward_keeps<T: Real>() {
         let n_chains = 2 * chunk + 3;
         let per_layer = (peak(n_chains, 128) - peak(n_chains, 64)) / 64;
         let gradients = n_chains * if extended { size + scaled } else { size };
-        let rows = 2 * chunk * size + if extended { 2 * scaled } else { 0 };
+        // Extended mode keeps a_d and f′_d / δ_d in `Scaled` too, as rows across a group of 16
+        // lanes (the extended pass's `LANE_GROUP`).
+        let rows = 2 * chunk * size + if extended { 2 * 16 * scaled } else { 0 };
         let must_keep = gradients + rows;
         println!(
             "chain {}, {magnitudes:?}, {n_chains} chains: {per_layer} bytes per layer, {:.3}× the {must_keep} \

@@ -1,71 +1,113 @@
-//! The extended pass: each chain forward and backward in [`Scaled`], in the oracle's order, for
+//! The extended pass: a block's chains forward and backward in [`Scaled`], layer by layer across
+//! the block's lanes ([`Lanes`]: mantissa and exponent rows), in the oracle's order, for
 //! log-domain magnitudes beyond `f64`'s range.
 
+use super::scaled::lanes::{add, mul, neg, renormalise};
 use super::*;
 
-/// The extended pass: each chain of the block, forward and backward, in [`Scaled`] (`f64`
-/// mantissa, 62-bit exponent), with the oracle's `forward_ext` / `gradients_ext` operations
-/// in the oracle's order, so a chain whose values all stay in `f64`'s normal range gets the plain
-/// gradients' bits, and one whose activations or gradients leave it (a_d ≈ 10⁻⁴⁰⁰ after a few
-/// tiny weights) keeps exact magnitudes instead of false zeros. Independent of the plain sweep:
-/// `f32` parameters are lifted to `f64` exactly, so for `f32` this is the exact magnitude of the
-/// `f32` chain's gradient rather than a re-rounding of the `f32` one. `buf` holds one chain:
-/// a_0 … a_D (a_d overwritten by ∂L/∂a_d as backward passes it, for the identity skip), then
-/// f′_1 … f′_D (overwritten by δ_1 … δ_D).
-pub(super) fn extended_pass<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, buf: &mut Vec<Scaled>) {
+/// The extended pass over one block, with the oracle's `forward_ext` / `gradients_ext`
+/// operations in the oracle's order for each chain (the lanes are independent: each lane's
+/// values are those of its chain alone), so a chain whose values all stay in `f64`'s normal range
+/// gets the plain gradients' bits, and one whose activations or gradients leave it (a_d ≈ 10⁻⁴⁰⁰
+/// after a few tiny weights) keeps exact magnitudes instead of false zeros. Independent of the
+/// plain sweep: `f32` parameters are lifted to `f64` exactly, so for `f32` this is the exact
+/// magnitude of the `f32` chain's gradient rather than a re-rounding of the `f32` one.
+///
+/// The block's chains go through in groups of [`LANE_GROUP`]. `rows` holds, over a group's lanes: rows 0 … D, a_0 … a_D (a_d overwritten by ∂L/∂a_d as
+/// backward passes it, for the identity skip); rows D + 1 … 2D, f′_1 … f′_D (overwritten by
+/// δ_1 … δ_D); row 2D + 1, the running ∂L/∂a.
+pub(super) fn extended_pass<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, rows: &mut Lanes) {
+    let n = job.lanes.len();
+    for start in (0..n).step_by(LANE_GROUP) {
+        group_pass(job, out, rows, start, LANE_GROUP.min(n - start));
+    }
+}
+
+/// Chains per group of the extended pass: a group's 2D + 2 rows of [`Scaled`] (16 bytes each)
+/// take 32·LANE_GROUP·D bytes, 512 KB at D = 1000, so they stay in L2 where a whole block's
+/// (4 MB) would not.
+const LANE_GROUP: usize = 16;
+
+/// The pass over the `g` chains from `start` of the block (lane i of the rows is chain
+/// `start + i` of the block).
+fn group_pass<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, rows: &mut Lanes, start: usize, g: usize) {
     let batch = job.batch;
     let (n, d) = (job.lanes.len(), batch.n_layers);
     let weights = job.rows(&batch.weights);
     let biases = batch.biases.as_deref().map(|b| job.rows(b));
-    let lift = |x: T| Scaled::from_f64(x.to_f64());
+    let lift = |x: T| renormalise(x.to_f64(), 0);
+    let w = |l: usize, i: usize| lift(weights[l * n + start + i]);
     let shortcut_into = |layer: usize| batch.shortcut.filter(|&span| layer.is_multiple_of(span));
     let weight_scaled = out.weight_scaled.as_mut().expect("extended mode has scaled weight outputs");
-    if buf.len() < 2 * d + 1 {
-        buf.resize(2 * d + 1, Scaled::ZERO);
+    rows.reshape(2 * d + 2, g);
+    let delta = |l: usize| d + 1 + l;
+    let dl_da = 2 * d + 1;
+
+    for i in 0..g {
+        rows.set(0, i, lift(job.inputs[start + i]));
     }
-    let (a, delta) = buf[..2 * d + 1].split_at_mut(d + 1);
-    for i in 0..n {
-        let w = |l: usize| lift(weights[l * n + i]);
-        a[0] = lift(job.inputs[i]);
-        for l in 0..d {
-            let layer = l + 1;
-            let b = biases.map_or(Scaled::ZERO, |b| lift(b[l * n + i]));
-            let mut z = w(l) * a[l] + b;
-            let from = shortcut_into(layer).map(|span| layer - span);
-            if let (Some(from), Skip::PreActivation) = (from, batch.skip) {
-                z = z + a[from];
-            }
-            let f = batch.activations[l];
-            delta[l] = derivative_scaled(f, z);
-            a[layer] = value_scaled(f, z);
-            if let (Some(from), Skip::Identity) = (from, batch.skip) {
-                a[layer] = a[layer] + a[from];
+    for l in 0..d {
+        let layer = l + 1;
+        // z = w·a_{l} + b (+ a_{layer−s}), formed in row `layer`; b = 0 without biases, added as
+        // the oracle adds it.
+        rows.mul_row(layer, l, |i| w(l, i));
+        for i in 0..g {
+            let b = biases.map_or((0.0, 0), |b| lift(b[l * n + start + i]));
+            rows.set(layer, i, add(rows.get(layer, i), b));
+        }
+        let from = shortcut_into(layer).map(|span| layer - span);
+        if let (Some(from), Skip::PreActivation) = (from, batch.skip) {
+            rows.add_row(layer, from);
+        }
+        let f = batch.activations[l];
+        for i in 0..g {
+            let z = rows.scaled(layer, i);
+            rows.set(delta(l), i, derivative_scaled(f, z).parts());
+            rows.set(layer, i, value_scaled(f, z).parts());
+        }
+        if let (Some(from), Skip::Identity) = (from, batch.skip) {
+            rows.add_row(layer, from);
+        }
+    }
+    if let Some(signals) = &mut out.signals {
+        for i in 0..g {
+            signals.output[start + i] = rows.scaled(d, i);
+        }
+    }
+    // ∂L/∂a_D = 2(y − t), then down: δ_d = f′_d·∂L/∂a_d, ∂L/∂a_{d−1} = δ_d·w_d (+ δ_{d−1+s}, or
+    // ∂L/∂a_{d−1+s} for the identity skip, kept over a_{d−1+s} once that is no longer read).
+    for i in 0..g {
+        let diff = add(rows.get(d, i), neg(lift(job.targets[start + i])));
+        rows.set(dl_da, i, mul((0.5, 2), diff));
+    }
+    for l in (0..d).rev() {
+        if let Some(signals) = &mut out.signals {
+            for i in 0..g {
+                signals.layer_input[l][start + i] = rows.scaled(l, i);
+                signals.layer_output[l][start + i] = rows.scaled(dl_da, i);
             }
         }
-        // ∂L/∂a_D, then down: δ_d = f′_d·∂L/∂a_d, ∂L/∂a_{d−1} = δ_d·w_d (+ δ_{d−1+s}, or
-        // ∂L/∂a_{d−1+s} for the identity skip, kept over a_{d−1+s} once that is no longer read).
-        let mut dl_da = Scaled::from_f64(2.0) * (a[d] - lift(job.targets[i]));
-        for l in (0..d).rev() {
+        for i in 0..g {
             if batch.skip == Skip::Identity {
-                a[l + 1] = dl_da;
+                rows.set(l + 1, i, rows.get(dl_da, i));
             }
-            let dz = delta[l] * dl_da;
-            delta[l] = dz;
-            weight_scaled[l][i] = dz * a[l];
+            let dz = mul(rows.get(delta(l), i), rows.get(dl_da, i));
+            rows.set(delta(l), i, dz);
+            weight_scaled[l][start + i] = Scaled::from_parts(mul(dz, rows.get(l, i)));
             if let Some(bias_scaled) = &mut out.bias_scaled {
-                bias_scaled[l][i] = dz;
+                bias_scaled[l][start + i] = Scaled::from_parts(dz);
             }
-            dl_da = dz * w(l);
-            if let Some(span) = batch.shortcut
-                && l.is_multiple_of(span)
-                && l + span <= d
-            {
-                let joined = match batch.skip {
-                    Skip::PreActivation => delta[l + span - 1],
-                    Skip::Identity => a[l + span],
-                };
-                dl_da = dl_da + joined;
-            }
+            rows.set(dl_da, i, mul(dz, w(l, i)));
+        }
+        if let Some(span) = batch.shortcut
+            && l.is_multiple_of(span)
+            && l + span <= d
+        {
+            let joined = match batch.skip {
+                Skip::PreActivation => delta(l + span - 1),
+                Skip::Identity => l + span,
+            };
+            rows.add_row(dl_da, joined);
         }
     }
 }

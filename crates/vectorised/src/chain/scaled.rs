@@ -1,7 +1,8 @@
 //! [`Scaled`]: an `f64` mantissa with an `i64` binary exponent, for gradients beyond `f64`'s range.
 //!
 //! value = m · 2ᵉ with 0.5 ≤ |m| < 1 (or m = 0, or m non-finite with e = 0) — the same
-//! representation and the same one-rounding-per-operation arithmetic as the oracle's `Ext`, so a
+//! representation and the same one-rounding-per-operation arithmetic as the oracle's `Ext`
+//! (written once, for arrays of lanes, in `lanes`; the operators here call it), so a
 //! product of factors that stays in `f64`'s normal range has the same bits as in `f64`, and a
 //! product of 100,000 sigmoid derivatives (≈ 10^−60,000) is still exact to rounding.
 //!
@@ -10,6 +11,8 @@
 
 use crate::activation::{Activation, gelu_silu};
 use std::fmt;
+
+pub(crate) mod lanes;
 
 /// A real number with an `f64` mantissa and an `i64` binary exponent (saturating beyond ±2⁶²:
 /// [`MAX_EXPONENT`]).
@@ -40,8 +43,7 @@ impl Scaled {
 
     /// The exact value of `x`.
     pub fn from_f64(x: f64) -> Scaled {
-        let (m, e) = frexp(x);
-        Scaled { m, e }
+        Scaled::from_parts(lanes::renormalise(x, 0))
     }
 
     /// e^l for any `l` (−∞ gives 0); relative error about |l|·2⁻⁵³ beyond rounding.
@@ -57,23 +59,7 @@ impl Scaled {
             return if k > 0.0 { Scaled { m: f64::INFINITY, e: 0 } } else { Scaled::ZERO };
         }
         let r = (l - k * LN_2_HI) - k * LN_2_LO;
-        Scaled { m: r.exp(), e: 0 }.scale(k as i64)
-    }
-
-    fn scale(self, by: i64) -> Scaled {
-        let (m, e) = frexp(self.m);
-        if m == 0.0 || !m.is_finite() {
-            return Scaled { m, e: 0 };
-        }
-        // Saturating: exponents beyond ±MAX_EXPONENT become 0 or ±∞, as in the oracle's `Ext`.
-        let e = e.saturating_add(self.e).saturating_add(by);
-        if e > MAX_EXPONENT {
-            Scaled { m: m.signum() * f64::INFINITY, e: 0 }
-        } else if e < -MAX_EXPONENT {
-            Scaled { m: m.signum() * 0.0, e: 0 }
-        } else {
-            Scaled { m, e }
-        }
+        Scaled::from_parts(lanes::renormalise(r.exp(), k as i64))
     }
 
     /// The mantissa m, 0.5 ≤ |m| < 1 (or 0, or non-finite).
@@ -131,7 +117,7 @@ impl std::ops::Mul for Scaled {
     /// x·y with one rounding.
     #[inline]
     fn mul(self, rhs: Scaled) -> Scaled {
-        Scaled { m: self.m * rhs.m, e: 0 }.scale(self.e.saturating_add(rhs.e))
+        Scaled::from_parts(lanes::mul(self.parts(), rhs.parts()))
     }
 }
 
@@ -140,18 +126,7 @@ impl std::ops::Add for Scaled {
     /// x + y with one rounding (the smaller operand is aligned to the larger's exponent).
     #[inline]
     fn add(self, rhs: Scaled) -> Scaled {
-        let (big, small) = if self.m == 0.0 || (rhs.m != 0.0 && rhs.e > self.e) { (rhs, self) } else { (self, rhs) };
-        if small.m == 0.0 || !big.m.is_finite() || !small.m.is_finite() {
-            let finite = big.m.is_finite() && small.m.is_finite();
-            return Scaled { m: big.m + small.m, e: if finite { big.e } else { 0 } }.scale(0);
-        }
-        let shift = big.e.saturating_sub(small.e);
-        if shift > 1100 {
-            return big;
-        }
-        let first = shift.min(1000);
-        let aligned = small.m * pow2(-first) * pow2(-(shift - first));
-        Scaled { m: big.m + aligned, e: 0 }.scale(big.e)
+        Scaled::from_parts(lanes::add(self.parts(), rhs.parts()))
     }
 }
 
@@ -160,7 +135,7 @@ impl std::ops::Neg for Scaled {
     /// −x (exact).
     #[inline]
     fn neg(self) -> Scaled {
-        Scaled { m: -self.m, e: self.e }
+        Scaled::from_parts(lanes::neg(self.parts()))
     }
 }
 
@@ -315,19 +290,4 @@ pub(crate) fn derivative_scaled(act: Activation, z: Scaled) -> Scaled {
 fn pow2(k: i64) -> f64 {
     debug_assert!((-1074..=1023).contains(&k), "pow2({k}) out of range");
     if k >= -1022 { f64::from_bits(((k + 1023) as u64) << 52) } else { f64::from_bits(1u64 << (k + 1074)) }
-}
-
-/// x = m·2ᵉ with 0.5 ≤ |m| < 1; (x, 0) for 0 and non-finite x.
-fn frexp(x: f64) -> (f64, i64) {
-    if x == 0.0 || !x.is_finite() {
-        return (x, 0);
-    }
-    let bits = x.to_bits();
-    let biased = ((bits >> 52) & 0x7ff) as i64;
-    if biased == 0 {
-        let (m, e) = frexp(x * pow2(64));
-        return (m, e - 64);
-    }
-    let m = f64::from_bits((bits & !(0x7ffu64 << 52)) | (1022u64 << 52));
-    (m, biased - 1022)
 }

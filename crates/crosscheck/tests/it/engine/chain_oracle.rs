@@ -47,6 +47,21 @@ fn activation_strategy(smooth: bool) -> BoxedStrategy<Activation> {
     }
 }
 
+/// One chain's dyadic parameters at depth `depth`: weights |w| ≤ `max_w_k`/16, biases (if
+/// `biased`) |b| ≤ 1, x with |x| ≤ 2, t with |t| ≤ 1.
+fn chain_params_strategy(depth: usize, biased: bool, max_w_k: i32) -> impl Strategy<Value = ChainParams> {
+    (
+        prop::collection::vec(dyadic_strategy(max_w_k), depth),
+        if biased {
+            prop::collection::vec(dyadic_strategy(16), depth).prop_map(Some).boxed()
+        } else {
+            Just(None).boxed()
+        },
+        dyadic_strategy(32),
+        dyadic_strategy(16),
+    )
+}
+
 /// Depth 1–12, batch 1–9, with and without biases and shortcuts (in either skip form); dyadic
 /// parameters (k/16), weights |w| ≤ `max_w_k`/16.
 fn oracle_case_strategy(smooth: bool, max_w_k: i32) -> impl Strategy<Value = OracleCase> {
@@ -55,16 +70,7 @@ fn oracle_case_strategy(smooth: bool, max_w_k: i32) -> impl Strategy<Value = Ora
         move |(depth, batch, biased, shortcut, skip)| {
             // The oracle takes spans 1 ≤ s ≤ D.
             let shortcut = shortcut.map(|span| span.min(depth));
-            let chain = (
-                prop::collection::vec(dyadic_strategy(max_w_k), depth),
-                if biased {
-                    prop::collection::vec(dyadic_strategy(16), depth).prop_map(Some).boxed()
-                } else {
-                    Just(None).boxed()
-                },
-                dyadic_strategy(32),
-                dyadic_strategy(16),
-            );
+            let chain = chain_params_strategy(depth, biased, max_w_k);
             (prop::collection::vec(activation_strategy(smooth), depth), prop::collection::vec(chain, batch))
                 .prop_map(move |(activations, chains)| OracleCase { activations, shortcut, skip, chains })
         },
@@ -288,6 +294,55 @@ proptest! {
             let got = g.weight_at(l, 0);
             prop_assert!(ulps_f64(got, want) <= SIGMOID_SHALLOW_MAX_ULPS,
                 "layer {}: {:e} vs {:e}: {} ulps", l, got, want, ulps_f64(got, want));
+        }
+    }
+}
+
+/// Depth 1,000–10,000 (far past `f64`'s range: a sigmoid layer scales the gradient by
+/// σ′ ≤ 1/4, so 1,000 of them reach 10^−602 or below), batch 1–3, every activation (one per
+/// layer), with and without biases, shortcuts in both skip forms; dyadic parameters as above.
+fn deep_case_strategy() -> impl Strategy<Value = OracleCase> {
+    let skip = prop_oneof![Just(Skip::PreActivation), Just(Skip::Identity)];
+    (1_000usize..=10_000, 1usize..=3, any::<bool>(), prop::option::of(1usize..=4), skip).prop_flat_map(
+        |(depth, batch, biased, shortcut, skip)| {
+            let chain = chain_params_strategy(depth, biased, 32);
+            (prop::collection::vec(activation_strategy(true), depth), prop::collection::vec(chain, batch))
+                .prop_map(move |(activations, chains)| OracleCase { activations, shortcut, skip, chains })
+        },
+    )
+}
+
+/// Whether two extended-range values have the same bits (mantissa, sign of zero included, and
+/// exponent).
+fn same_bits(ours: vectorised::chain::scaled::Scaled, oracle: scalar::Ext) -> bool {
+    ours.mantissa().to_bits() == oracle.mantissa().to_bits() && ours.exponent() == oracle.exponent()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// The engine's extended pass (the block's chains as lanes of mantissa and exponent rows)
+    /// does the oracle's `forward_ext` / `backward_ext` operations in the oracle's order: every
+    /// ∂L/∂w_d, ∂L/∂b_d, ∂L/∂a_d, u_d and y has the oracle's bits, also where they are far
+    /// outside `f64`'s range.
+    #[test]
+    fn extended_signals_have_the_oracles_bits(case in deep_case_strategy()) {
+        let g = engine_gradients(&case, Magnitudes::ExtendedSignals);
+        for c in 0..case.chains.len() {
+            let (_, biases, x, t) = &case.chains[c];
+            let oracle = oracle_chain_of(&case, c);
+            let trace = oracle.forward_ext(*x);
+            let want = oracle.backward_ext(&trace, *t);
+            prop_assert!(same_bits(g.output_scaled[c], trace.output), "chain {}: y {} vs {}", c, g.output_scaled[c], trace.output);
+            for l in 0..case.activations.len() {
+                let q = g.index(l, c);
+                prop_assert!(same_bits(g.weight_scaled[q], want.weight[l]), "chain {} layer {}: ∂L/∂w {} vs {}", c, l + 1, g.weight_scaled[q], want.weight[l]);
+                prop_assert!(same_bits(g.layer_output_scaled[q], want.layer_output[l]), "chain {} layer {}: ∂L/∂a {} vs {}", c, l + 1, g.layer_output_scaled[q], want.layer_output[l]);
+                prop_assert!(same_bits(g.layer_input_scaled[q], trace.input[l]), "chain {} layer {}: u {} vs {}", c, l + 1, g.layer_input_scaled[q], trace.input[l]);
+                if biases.is_some() {
+                    prop_assert!(same_bits(g.bias_scaled[q], want.bias[l]), "chain {} layer {}: ∂L/∂b {} vs {}", c, l + 1, g.bias_scaled[q], want.bias[l]);
+                }
+            }
         }
     }
 }
