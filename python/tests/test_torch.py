@@ -156,3 +156,33 @@ def test_diagnose_torch_is_diagnose_of_from_torch():
     x, t = torch.randn(8, 4), torch.randn(8, 2)
     loss = nn.MSELoss()
     assert go.diagnose_torch(net, x, t, loss=loss).to_json() == go.diagnose(go.from_torch(net, x, t, loss=loss)).to_json()
+
+
+# ---- nn.GELU (exact) and nn.SiLU: "gelu" and "silu" in the model format -------------------------
+
+WITH_GELU_SILU = {**TODAY, "GELU": nn.GELU, "SiLU": nn.SiLU}
+
+
+def test_gelu_and_silu_map_to_the_model_formats_names():
+    net = nn.Sequential(nn.Linear(2, 3), nn.GELU(), nn.Linear(3, 2), nn.SiLU())
+    assert [l["activation"] for l in go.from_torch(net, torch.zeros(1, 2), torch.zeros(1, 2))["layers"]] == ["gelu", "silu"]
+
+
+@pytest.mark.needs_gelu_silu
+@given(sequential_strategy(activations=WITH_GELU_SILU), st.sampled_from(["mean", "sum"]))
+@settings(max_examples=30, deadline=None)
+def test_gelu_and_silu_networks_agree_with_pytorch(case, reduction):
+    net, x, n_out = case
+    t = torch.randn(x.shape[0], n_out, dtype=torch.float64)
+    loss = nn.MSELoss(reduction=reduction)
+    ref = go.grad(go.from_torch(net, x, t, loss=loss))
+    assert_agree_per_layer(ref, torch_grads(net, x, t, loss))
+    assert go.check_torch(net, x, t, loss=loss).passed
+
+
+@pytest.mark.needs_gelu_silu
+def test_diagnose_torch_reads_gelu_and_silu():
+    torch.manual_seed(2)
+    net = nn.Sequential(nn.Linear(4, 8), nn.GELU(), nn.Linear(8, 8), nn.SiLU(), nn.Linear(8, 1))
+    d = go.diagnose_torch(net, torch.randn(8, 4), torch.randn(8, 1))
+    assert [l.activation for l in d.layers] == ["gelu", "silu", "identity"]
