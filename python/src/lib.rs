@@ -1,6 +1,6 @@
 //! `gradlab_oracle._core`: the Rust half of the Python package. Each function calls the library
 //! function the command line calls (`report::reference`, `report::model`, `report::budget`,
-//! `scalar::gradcheck`), so Python gets the CLI's results, JSON bytes and messages; the Python
+//! `report::diagnosis` with `report::render::diagnose`, `scalar::gradcheck`), so Python gets the CLI's results, JSON bytes and messages; the Python
 //! half (`python/gradlab_oracle/`) wraps them in objects with attributes and adapters for PyTorch
 //! and numpy.
 //!
@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 use report::budget;
 use report::model::ClaimedGradients;
 use report::reference::{self, Tolerance};
+use report::render::diagnose as render_diagnose;
 use scalar::gradcheck as fd;
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -49,6 +50,8 @@ fn guard<T>(body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
 #[pyclass(frozen, module = "gradlab_oracle._core")]
 struct Model {
     inner: report::model::Model,
+    /// What the CLI names the model in messages: the path, or the text's `source`.
+    source: String,
 }
 
 #[pymethods]
@@ -61,7 +64,7 @@ impl Model {
         guard(|| {
             let inner = report::model::Model::from_json(text, source).map_err(to_py)?;
             budget::check_model(&inner, Path::new(source), memory_budget_mib).map_err(to_py)?;
-            Ok(Model { inner })
+            Ok(Model { inner, source: source.to_string() })
         })
     }
 
@@ -74,7 +77,7 @@ impl Model {
             budget::check_file_size(&path, memory_budget_mib).map_err(to_py)?;
             let inner = report::model::Model::from_file(&path).map_err(to_py)?;
             budget::check_model(&inner, &path, memory_budget_mib).map_err(to_py)?;
-            Ok(Model { inner })
+            Ok(Model { inner, source: path.display().to_string() })
         })
     }
 
@@ -145,6 +148,20 @@ fn check(
         let report = reference::check_gradients_against(&model.inner, &reference, &theirs, tolerance)
             .map_err(|e| PyValueError::new_err(format!("{source}: {e}")))?;
         Ok((report.to_json(), report.to_string(), report.pass))
+    })
+}
+
+/// The diagnosis of a model's network and batch (`report diagnose`): `(json, markdown, svg)`, the
+/// bytes `report diagnose --format json` and `report diagnose` print, and the figure of per-layer
+/// norms the Markdown links as `figure_file` (`None` when it has no finite point).
+#[pyfunction]
+fn diagnose(model: &Model) -> PyResult<(String, String, Option<String>)> {
+    guard(|| {
+        // As `report diagnose` does: an error of the engine's names the model's source.
+        let report = report::diagnosis::diagnose(&model.inner)
+            .map_err(|e| PyValueError::new_err(format!("{}: {e}", model.source)))?;
+        let svg = render_diagnose::figure(&report).svg();
+        Ok((render_diagnose::json(&report), render_diagnose::markdown(&report), svg))
     })
 }
 
@@ -270,12 +287,31 @@ fn _time_check_in_rust(model: &Model, grads_json: &str, reps: u32) -> PyResult<f
     })
 }
 
-/// Markdown (CommonMark with tables) as an HTML fragment, for `_repr_html_` in notebooks.
+/// Markdown (CommonMark with tables) as an HTML fragment, for `_repr_html_` in notebooks. An
+/// image whose URL is one of `figures`' names (name → SVG) becomes that SVG inline, as on the
+/// CLI's HTML page (a notebook cannot fetch the file the Markdown links).
 #[pyfunction]
-fn markdown_to_html(markdown: &str) -> String {
-    use pulldown_cmark::{Options, Parser, html};
+#[pyo3(signature = (markdown, figures = None))]
+fn markdown_to_html(markdown: &str, figures: Option<std::collections::HashMap<String, String>>) -> String {
+    use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd, html};
+    let figures = figures.unwrap_or_default();
+    let mut inside_figure = false;
+    let events = Parser::new_ext(markdown, Options::ENABLE_TABLES).filter_map(|event| {
+        if inside_figure {
+            // The image's alt text: the SVG replaces it.
+            inside_figure = !matches!(event, Event::End(TagEnd::Image));
+            return None;
+        }
+        if let Event::Start(Tag::Image { dest_url, .. }) = &event {
+            if let Some(svg) = figures.get(dest_url.as_ref()) {
+                inside_figure = true;
+                return Some(Event::InlineHtml(CowStr::from(svg.clone())));
+            }
+        }
+        Some(event)
+    });
     let mut out = String::new();
-    html::push_html(&mut out, Parser::new_ext(markdown, Options::ENABLE_TABLES));
+    html::push_html(&mut out, events);
     out
 }
 
@@ -285,6 +321,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Model>()?;
     m.add_function(wrap_pyfunction!(grad, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
+    m.add_function(wrap_pyfunction!(diagnose, m)?)?;
     m.add_function(wrap_pyfunction!(chain, m)?)?;
     m.add_function(wrap_pyfunction!(gradcheck, m)?)?;
     m.add_function(wrap_pyfunction!(markdown_to_html, m)?)?;
@@ -292,5 +329,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_ATOL", reference::DEFAULT_ATOL)?;
     m.add("DEFAULT_RTOL", reference::DEFAULT_RTOL)?;
     m.add("DEFAULT_MEMORY_BUDGET_MIB", budget::DEFAULT_MEMORY_BUDGET_MIB)?;
+    m.add("DIAGNOSE_FIGURE_FILE", render_diagnose::FIGURE_FILE)?;
     Ok(())
 }

@@ -1,5 +1,5 @@
-"""What needs gradlab's issue #20 (branches model-conventions and diagnose): marked
-``needs_issue20`` so the rest passes before they are merged."""
+"""Issue #20's model-file conventions through the Python API: the loss object's reductions,
+``weight_layout``, and a NaN in a gradients file reported where it is."""
 
 import json
 import math
@@ -10,9 +10,6 @@ import pytest
 import gradlab_oracle as go
 from backprop import backprop
 from test_core import SMALL
-
-pytestmark = pytest.mark.needs_issue20
-
 
 def test_the_loss_object_gives_pytorchs_mean_and_sum_conventions():
     rng = np.random.default_rng(3)
@@ -36,10 +33,3 @@ def test_nan_in_gradients_is_a_located_fail():
     r = go.check(SMALL, g)
     assert not r.passed and r.first_wrong_layer == 1
     assert r.layers[0].worst.entry == "weight_grad[1][0]"
-
-
-def test_diagnose_returns_the_json_contract():
-    d = go.diagnose(SMALL)
-    assert d.verdict in ("healthy", "vanishing", "exploding", "dead", "saturated", "forward_collapse", "non_finite")
-    assert [l.layer for l in d.layers] == [1, 2]
-    assert json.loads(d.to_json())["verdict"] == d.verdict

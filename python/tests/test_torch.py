@@ -112,15 +112,12 @@ def test_unsupported_loss_settings_are_named():
         go.from_torch(net, torch.zeros(1, 2), torch.zeros(1, 1), loss=nn.HuberLoss())
 
 
-# ---- needs issue #20: the loss object, weight_layout, gelu/silu, diagnose ------------------------
-
-ISSUE20 = {**TODAY, "GELU": nn.GELU, "SiLU": nn.SiLU}
+# ---- issue #20's conventions: the loss modules and their reductions, diagnose ----------------
 
 
-@pytest.mark.needs_issue20
-@given(sequential_strategy(activations=ISSUE20), st.sampled_from(["mean", "sum"]))
+@given(sequential_strategy(), st.sampled_from(["mean", "sum"]))
 @settings(max_examples=30, deadline=None)
-def test_mse_with_each_reduction_and_gelu_silu_agree_with_pytorch(case, reduction):
+def test_mse_with_each_reduction_agrees_with_pytorch(case, reduction):
     net, x, n_out = case
     t = torch.randn(x.shape[0], n_out, dtype=torch.float64)
     loss = nn.MSELoss(reduction=reduction)
@@ -129,7 +126,6 @@ def test_mse_with_each_reduction_and_gelu_silu_agree_with_pytorch(case, reductio
     assert go.check_torch(net, x, t, loss=loss).passed
 
 
-@pytest.mark.needs_issue20
 @given(sequential_strategy(), st.sampled_from(["mean", "sum"]))
 @settings(max_examples=20, deadline=None)
 def test_cross_entropy_and_bce_with_logits_agree_with_pytorch(case, reduction):
@@ -142,12 +138,51 @@ def test_cross_entropy_and_bce_with_logits_agree_with_pytorch(case, reduction):
     assert_agree_per_layer(go.grad(go.from_torch(net, x, t, loss=bl)), torch_grads(net, x, t, bl))
 
 
-@pytest.mark.needs_issue20
 def test_diagnose_torch_names_a_deep_sigmoid_network_vanishing():
     torch.manual_seed(0)
     mods = []
     for _ in range(20):
         mods += [nn.Linear(8, 8), nn.Sigmoid()]
     net = nn.Sequential(*mods)
+    before = copy.deepcopy(net.state_dict())
     d = go.diagnose_torch(net, torch.randn(16, 8), torch.rand(16, 8))
     assert d.verdict == "vanishing" and d.from_layer is not None
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+def test_diagnose_torch_is_diagnose_of_from_torch():
+    torch.manual_seed(1)
+    net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2))
+    x, t = torch.randn(8, 4), torch.randn(8, 2)
+    loss = nn.MSELoss()
+    assert go.diagnose_torch(net, x, t, loss=loss).to_json() == go.diagnose(go.from_torch(net, x, t, loss=loss)).to_json()
+
+
+# ---- nn.GELU (exact) and nn.SiLU: "gelu" and "silu" in the model format -------------------------
+
+WITH_GELU_SILU = {**TODAY, "GELU": nn.GELU, "SiLU": nn.SiLU}
+
+
+def test_gelu_and_silu_map_to_the_model_formats_names():
+    net = nn.Sequential(nn.Linear(2, 3), nn.GELU(), nn.Linear(3, 2), nn.SiLU())
+    assert [l["activation"] for l in go.from_torch(net, torch.zeros(1, 2), torch.zeros(1, 2))["layers"]] == ["gelu", "silu"]
+
+
+@pytest.mark.needs_gelu_silu
+@given(sequential_strategy(activations=WITH_GELU_SILU), st.sampled_from(["mean", "sum"]))
+@settings(max_examples=30, deadline=None)
+def test_gelu_and_silu_networks_agree_with_pytorch(case, reduction):
+    net, x, n_out = case
+    t = torch.randn(x.shape[0], n_out, dtype=torch.float64)
+    loss = nn.MSELoss(reduction=reduction)
+    ref = go.grad(go.from_torch(net, x, t, loss=loss))
+    assert_agree_per_layer(ref, torch_grads(net, x, t, loss))
+    assert go.check_torch(net, x, t, loss=loss).passed
+
+
+@pytest.mark.needs_gelu_silu
+def test_diagnose_torch_reads_gelu_and_silu():
+    torch.manual_seed(2)
+    net = nn.Sequential(nn.Linear(4, 8), nn.GELU(), nn.Linear(8, 8), nn.SiLU(), nn.Linear(8, 1))
+    d = go.diagnose_torch(net, torch.randn(8, 4), torch.randn(8, 1))
+    assert [l.activation for l in d.layers] == ["gelu", "silu", "identity"]

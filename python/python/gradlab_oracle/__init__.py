@@ -1,6 +1,6 @@
 """gradlab_oracle: exact reference gradients and gradient checks for your network.
 
-The same Rust code as gradlab's command line (``report grad``, ``report check``, ``report chain``),
+The same Rust code as gradlab's command line (``grad``, ``check``, ``diagnose``, ``chain``),
 called in-process: the same numbers, the same JSON bytes, the same error messages.
 
 - :func:`grad`, :func:`check`, :func:`diagnose` take a model description — the JSON model file of
@@ -96,8 +96,8 @@ def _plain(value: Any) -> Any:
 
 
 def _to_json(description: Mapping[str, Any]) -> str:
-    # NaN and ±inf are written as JSON's NaN/Infinity tokens, which the Rust reader refuses (or,
-    # in a gradients file once issue #20 is in, reports where they are).
+    # NaN and ±inf are written as JSON's NaN/Infinity tokens: refused in a model file, reported
+    # where they are (a located FAIL) in a gradients file.
     return json.dumps(description, default=_plain)
 
 
@@ -178,20 +178,25 @@ def check(
 
 
 def diagnose(model: ModelLike) -> Diagnosis:
-    """Per-layer gradient norms, saturation, dead units, gains, the first non-finite value and a
-    verdict for a model (``report diagnose``, gradlab's issue #20).
+    """The diagnosis of a model's network and batch (``report diagnose``, the same code): per
+    layer the log10 norms of ∂L/∂W_l, ∂L/∂b_l and ∂L/∂z_l (exact beyond float64's range), the
+    activations' RMS, the saturated and dead fractions, the measured gain beside the mean-field
+    prediction; the first non-finite value, located; and one verdict — ``healthy``,
+    ``vanishing``, ``exploding``, ``dead``, ``saturated``, ``forward_collapse`` or
+    ``non_finite`` — with the layer where it starts, the evidence and a remedy. The criteria are
+    the table in gradlab's ``docs/model-format.md``.
 
-    Raises ``NotImplementedError`` when the extension was built from a gradlab without the
-    ``diagnose`` command.
+    ``result.verdict``, ``result.from_layer``, ``result.layers[l - 1].log10_delta_norm``,
+    ``result.non_finite.layer``; ``result.to_json()`` is the CLI's JSON, byte for byte.
+
+    >>> import gradlab_oracle as go
+    >>> deep = {"layers": [{"weight": [[1.0]], "activation": "sigmoid"}] * 30,
+    ...         "input": [[1.0]], "target": [[0.0]]}
+    >>> go.diagnose(deep).verdict
+    'vanishing'
     """
-    m = load_model(model)
-    if not hasattr(_core, "diagnose"):
-        raise NotImplementedError(
-            "diagnose: this build of gradlab_oracle has no diagnose (it needs gradlab's issue #20, "
-            "the diagnose command)"
-        )
-    text, markdown = _core.diagnose(m)
-    return Diagnosis._from_cli(text, markdown)
+    text, markdown, svg = _core.diagnose(load_model(model))
+    return Diagnosis._from_cli(text, markdown, svg)
 
 
 def chain(

@@ -1,7 +1,7 @@
 """Type hints of the Rust extension (python/src/lib.rs)."""
 
 from os import PathLike
-from typing import Callable, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -9,6 +9,7 @@ import numpy.typing as npt
 DEFAULT_ATOL: float
 DEFAULT_RTOL: float
 DEFAULT_MEMORY_BUDGET_MIB: int
+DIAGNOSE_FIGURE_FILE: str
 
 class Model:
     """A validated model description: a dense network, a batch and the loss."""
@@ -32,6 +33,10 @@ def check(
     rtol: float = ...,
     memory_budget_mib: int = ...,
 ) -> Tuple[str, str, bool]: ...
+def diagnose(model: Model) -> Tuple[str, str, Optional[str]]:
+    """(json, markdown, svg): what ``report diagnose --format json`` and ``report diagnose`` print,
+    and the figure of per-layer norms (``None`` when it has no finite point)."""
+
 def chain(
     activation: str,
     weights: npt.NDArray[np.float64],
@@ -52,5 +57,5 @@ def gradcheck(
     rtol: Optional[float] = None,
     rel_step: Optional[float] = None,
 ) -> Tuple[str, bool, List[Tuple[int, float, float, float, float, float, float, float, bool, float, float, str]]]: ...
-def markdown_to_html(markdown: str) -> str: ...
+def markdown_to_html(markdown: str, figures: Optional[Dict[str, str]] = None) -> str: ...
 def _time_check_in_rust(model: Model, grads_json: str, reps: int) -> float: ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
@@ -19,19 +19,48 @@ from . import _core
 
 
 class _Rendered:
-    """Markdown and HTML for notebooks, from ``to_markdown()``."""
+    """Markdown and HTML for notebooks, from ``to_markdown()`` (and ``_figures()``, the SVGs the
+    Markdown links by file name, shown inline)."""
 
     def to_markdown(self) -> str:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def _figures(self) -> Dict[str, str]:
+        return {}
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
 
     def _repr_html_(self) -> str:
-        return _core.markdown_to_html(self.to_markdown())
+        return _core.markdown_to_html(self.to_markdown(), self._figures())
 
     def __str__(self) -> str:
         return self.to_markdown()
+
+
+class _FromCli(_Rendered):
+    """A result made from the CLI's JSON and Markdown, kept as the dataclass fields ``_json`` and
+    ``_markdown``: ``to_json()`` and ``to_markdown()`` give them back (with the text the command
+    line prints, as ``_NEWLINE`` says)."""
+
+    _json: str
+    _markdown: str
+    #: (after the JSON, after the Markdown): what the command line prints after the kept text.
+    _NEWLINE = ("", "")
+
+    def to_json(self) -> str:
+        """The JSON the command line prints (``--format json``)."""
+        return self._json + self._NEWLINE[0]
+
+    def to_markdown(self) -> str:
+        """The Markdown the command line prints."""
+        return self._markdown + self._NEWLINE[1]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._REPR)
+        return f"{type(self).__name__}({shown})"
+
+    _REPR: tuple = ()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -117,7 +146,7 @@ class LossCheck:
 
 
 @dataclass(repr=False)
-class CheckResult(_Rendered):
+class CheckResult(_FromCli):
     """The outcome of a check (``report check``).
 
     ``first_wrong_layer`` is the failing layer nearest the output — the first one backprop
@@ -163,16 +192,10 @@ class CheckResult(_Rendered):
             _markdown=markdown,
         )
 
-    def to_json(self) -> str:
-        """The JSON ``report check --format json`` prints (without its final newline)."""
-        return self._json
-
-    def to_markdown(self) -> str:
-        """The table and verdict ``report check`` prints."""
-        return self._markdown + "\n"
-
-    def __repr__(self) -> str:
-        return f"CheckResult(passed={self.passed}, first_wrong_layer={self.first_wrong_layer})"
+    # to_json(): ``report check --format json``'s bytes without the final newline; to_markdown():
+    # the table and verdict ``report check`` prints.
+    _NEWLINE = ("", "\n")
+    _REPR = ("passed", "first_wrong_layer")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -195,7 +218,7 @@ class ChainLayer:
 
 
 @dataclass(repr=False)
-class ChainResult(_Rendered):
+class ChainResult(_FromCli):
     """A chain's loss, output and per-layer gradients (``report chain``), exact beyond float's range."""
 
     loss: Optional[float]
@@ -222,16 +245,14 @@ class ChainResult(_Rendered):
         """The sign (−1, 0 or 1) of ∂L/∂w_d per layer."""
         return np.array([l.sign for l in self.layers], dtype=np.int8)
 
-    def to_json(self) -> str:
-        """The JSON ``report chain --format json`` prints (without its final newline)."""
-        return self._json
+    # to_json(): ``report chain --format json``'s bytes without the final newline; to_markdown():
+    # the table ``report chain`` prints.
+    _REPR = ("output", "n_layers")
 
-    def to_markdown(self) -> str:
-        """The table ``report chain`` prints."""
-        return self._markdown
-
-    def __repr__(self) -> str:
-        return f"ChainResult(output={self.output!r}, layers={len(self.layers)})"
+    @property
+    def n_layers(self) -> int:
+        """D, the chain's depth."""
+        return len(self.layers)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -301,65 +322,76 @@ class GradcheckResult(_Rendered):
 
 
 # ------------------------------------------------------------------------------------------------
-# diagnose (issue #20's JSON contract)
+# diagnose (the JSON contract of docs/model-format.md)
 
 
 @dataclass
 class DiagnosisLayer:
-    """One layer of a diagnosis: log10 norms of ∂L/∂W, ∂L/∂b and ∂L/∂z, the activations' RMS,
-    the saturated and dead fractions, and the measured gain beside the mean-field prediction."""
+    """One layer l of a diagnosis, named as in ``diagnose``'s JSON: the log10 norms of ∂L/∂W_l,
+    ∂L/∂b_l and ∂L/∂z_l (exact beyond float64's range; ``None`` where not computed or exactly 0),
+    the RMS of a_l (``None`` where it overflows), the saturated and dead fractions, and the
+    measured gain ‖∂L/∂z_(l−1)‖/‖∂L/∂z_l‖ (and its log10) beside the mean-field prediction
+    (``None`` for layer 1)."""
 
     layer: int
+    activation: str
     log10_weight_grad_norm: Optional[float]
     log10_bias_grad_norm: Optional[float]
     log10_delta_norm: Optional[float]
     activation_rms: Optional[float]
-    saturated_fraction: Optional[float]
-    dead_fraction: Optional[float]
+    saturated_fraction: float
+    dead_fraction: float
     gain: Optional[float]
+    log10_gain: Optional[float]
     predicted_gain: Optional[float]
 
 
 @dataclass
 class NonFinite:
-    """The first non-finite value, located: ``pass_`` is ``"forward"`` or ``"backward"``."""
+    """The first non-finite value, located: ``pass_`` is ``"forward"`` (in z) or ``"backward"``
+    (in ∂L/∂z); layer (1-based), unit and sample (0-based; ``None`` when not one sample's)."""
 
     pass_: str
     layer: int
     unit: int
-    sample: int
+    sample: Optional[int]
 
 
 @dataclass(repr=False)
-class Diagnosis(_Rendered):
+class Diagnosis(_FromCli):
     """``diagnose``'s verdict (``healthy``, ``vanishing``, ``exploding``, ``dead``, ``saturated``,
-    ``forward_collapse`` or ``non_finite``), the layer where it starts, the per-layer table and the
-    first non-finite value."""
+    ``forward_collapse`` or ``non_finite``), the layer where it starts (``from_layer``), the
+    evidence and remedy in words, the per-layer table and the first non-finite value.
+
+    ``to_json()`` and ``to_markdown()`` are the bytes ``diagnose --format json`` and ``diagnose``
+    print; in a notebook it shows as that Markdown, with the figure of per-layer norms inline.
+    """
 
     verdict: str
     from_layer: Optional[int]
+    evidence: str
+    remedy: str
     layers: List[DiagnosisLayer]
     non_finite: Optional[NonFinite]
     raw: dict = field(repr=False)
     _json: str = field(default="", repr=False)
     _markdown: str = field(default="", repr=False)
+    _svg: Optional[str] = field(default=None, repr=False)
+
+    _REPR = ("verdict", "from_layer")
 
     @classmethod
-    def _from_cli(cls, text: str, markdown: str) -> "Diagnosis":
+    def _from_cli(cls, text: str, markdown: str, svg: Optional[str] = None) -> "Diagnosis":
         raw = json.loads(text)
-        names = DiagnosisLayer.__dataclass_fields__
-        layers = [DiagnosisLayer(**{k: l.get(k) for k in names}) for l in raw["layers"]]
-        nf = raw.get("non_finite")
+        layers = [DiagnosisLayer(**{k: l[k] for k in DiagnosisLayer.__dataclass_fields__}) for l in raw["layers"]]
+        nf = raw["non_finite"]
         non_finite = None if nf is None else NonFinite(nf["pass"], nf["layer"], nf["unit"], nf["sample"])
-        return cls(raw["verdict"], raw.get("from_layer"), layers, non_finite, raw, text, markdown)
+        return cls(raw["verdict"], raw["from_layer"], raw["evidence"], raw["remedy"], layers, non_finite, raw, text, markdown, svg)
 
-    def to_json(self) -> str:
-        """The JSON ``diagnose --format json`` prints."""
-        return self._json
+    def _figures(self) -> Dict[str, str]:
+        return {} if self._svg is None else {_core.DIAGNOSE_FIGURE_FILE: self._svg}
 
-    def to_markdown(self) -> str:
-        """The Markdown ``diagnose`` prints."""
-        return self._markdown
-
-    def __repr__(self) -> str:
-        return f"Diagnosis(verdict={self.verdict!r}, from_layer={self.from_layer})"
+    def figure_svg(self) -> Optional[str]:
+        """The figure of log10 ‖∂L/∂W_l‖ and ‖∂L/∂z_l‖ per layer as SVG (``diagnose --plots``'s
+        file), or ``None`` when it has no finite point."""
+        return self._svg

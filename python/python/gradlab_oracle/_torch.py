@@ -14,8 +14,8 @@ import numpy as np
 
 from ._results import CheckResult, Diagnosis
 
-#: The model file's activation names of the supported activation modules (GELU and SiLU need
-#: gradlab's issue #20).
+#: The model file's activation names of the supported activation modules (GELU: the exact erf
+#: form only, approximate='none').
 _ACTIVATIONS = {
     "Tanh": "tanh",
     "Sigmoid": "sigmoid",
@@ -110,7 +110,7 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
     on the batch ``x`` with targets ``t``.
 
     ``loss``: a torch loss module (``MSELoss``, ``BCELoss``, ``BCEWithLogitsLoss``,
-    ``CrossEntropyLoss``, with ``reduction`` ``"mean"`` or ``"sum"``; gradlab's issue #20's
+    ``CrossEntropyLoss``, with ``reduction`` ``"mean"`` or ``"sum"``; the model file's
     ``"loss"`` object and ``"weight_layout": "out_in"``), or gradlab's own ``"squared_error"``
     (L = (1/B)·Σ_b Σ_j (y − t)²) or ``"bce"``. Cross-entropy's class-index targets become one-hot
     rows. Weights are read in float64 (a float32 weight widens exactly).
@@ -194,7 +194,15 @@ def check_torch(
 
 
 def diagnose_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") -> Diagnosis:
-    """:func:`gradlab_oracle.diagnose` of :func:`from_torch`'s description (needs issue #20)."""
+    """:func:`gradlab_oracle.diagnose` of :func:`from_torch`'s description: the per-layer norms,
+    saturation, dead units, gains and the verdict of ``module`` on the batch ``x``, ``t`` with
+    ``loss`` (as for :func:`check_torch`; the module is read, never changed).
+
+    >>> import torch  # doctest: +SKIP
+    >>> deep = torch.nn.Sequential(*[m for _ in range(20) for m in (torch.nn.Linear(8, 8), torch.nn.Sigmoid())])  # doctest: +SKIP
+    >>> diagnose_torch(deep, torch.randn(16, 8), torch.rand(16, 8)).verdict  # doctest: +SKIP
+    'vanishing'
+    """
     from . import diagnose
 
     return diagnose(from_torch(module, x, t, loss))
