@@ -10,10 +10,6 @@
 # Downloaded wheels are kept in target/python-wheels (the main workspace's target/, which a clean
 # clone creates and git ignores): pip's own cache keeps nothing the index marks uncacheable, so
 # `pip download` fills that folder once and installs come from it.
-#
-# Tests marked needs_gelu_silu (nn.GELU and nn.SiLU against autograd) are deselected: the gelu
-# and silu activations of the model format come from another branch; the merge that brings them
-# removes the marker and this -m.
 set -euo pipefail
 cd "$(dirname "$0")"
 cargo fmt --manifest-path Cargo.toml --check
@@ -31,7 +27,7 @@ pip_install requirements.txt
 "$work/venv/bin/maturin" build --release -q -o "$work/dist"
 "$py" -m pip install -q --disable-pip-version-check --no-deps "$work"/dist/gradlab_oracle-*.whl
 # Run from the tests' folder, so the installed wheel (not the source tree) is what is imported.
-run_pytest() { (cd tests && "$py" -m pytest -q -p no:cacheprovider -m "not needs_gelu_silu" --rootdir=.. -c ../pyproject.toml "$@"); }
+run_pytest() { (cd tests && "$py" -m pytest -q -p no:cacheprovider --rootdir=.. -c ../pyproject.toml "$@"); }
 run_pytest --ignore=test_torch.py .
 if [ "${1:-}" = "--no-torch" ]; then exit 0; fi
 printf '\n== the Python package against PyTorch autograd\n'

@@ -168,7 +168,6 @@ def test_gelu_and_silu_map_to_the_model_formats_names():
     assert [l["activation"] for l in go.from_torch(net, torch.zeros(1, 2), torch.zeros(1, 2))["layers"]] == ["gelu", "silu"]
 
 
-@pytest.mark.needs_gelu_silu
 @given(sequential_strategy(activations=WITH_GELU_SILU), st.sampled_from(["mean", "sum"]))
 @settings(max_examples=30, deadline=None)
 def test_gelu_and_silu_networks_agree_with_pytorch(case, reduction):
@@ -180,7 +179,6 @@ def test_gelu_and_silu_networks_agree_with_pytorch(case, reduction):
     assert go.check_torch(net, x, t, loss=loss).passed
 
 
-@pytest.mark.needs_gelu_silu
 def test_diagnose_torch_reads_gelu_and_silu():
     torch.manual_seed(2)
     net = nn.Sequential(nn.Linear(4, 8), nn.GELU(), nn.Linear(8, 8), nn.SiLU(), nn.Linear(8, 1))
