@@ -4,7 +4,7 @@
 use super::svg::critical_depth as fig;
 use crate::numfmt::sig;
 use crate::sections::critical_depth::{
-    CriticalDepth, DepthRun, FIT_RANGE, INPUT_CORRELATION, TABLE_LAYERS as SHOWN, TANH_SIGMA_B2,
+    CriticalDepth, DepthRun, FIT_RANGE, INPUT_CORRELATION, Regime, TABLE_LAYERS as SHOWN, TANH_SIGMA_B2,
 };
 use std::fmt::Write;
 
@@ -46,7 +46,10 @@ pub fn critical_depth(out: &mut String, d: &CriticalDepth, plots: Option<&str>) 
             fig::run_label(r),
             sig(r.chi_1, 4),
             r.q_star.map_or_else(|| "0 (none)".into(), |q| sig(q, 4)),
-            r.xi_c.map_or_else(|| if r.chi_1 >= 1.0 - 1e-9 { "∞".to_string() } else { "—".to_string() }, |x| sig(x, 3)),
+            r.xi_c.map_or_else(
+                || if r.regime == Regime::Ordered { "— (q* = 0)".to_string() } else { "∞".to_string() },
+                |x| sig(x, 3)
+            ),
             r.xi_measured.map_or_else(|| "—".into(), |x| sig(x, 3)),
             r.networks
         );

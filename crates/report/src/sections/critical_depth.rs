@@ -377,13 +377,16 @@ fn summarise(s: &Setting, q_star: Option<f64>, chi_1: f64, depth: usize, ok: &[&
             })
             .collect()
     };
-    let xi_c = q_star.and_then(|_| depth_scale(chi_1));
+    // ξ_c is finite only in the ordered phase with q* > 0; on the critical line χ₁ is 1 to
+    // rounding (its ξ_c infinite), and a fit of an exponential to a power law means nothing.
+    let ordered = s.regime == Regime::Ordered && q_star.is_some();
+    let xi_c = if ordered { depth_scale(chi_1) } else { None };
     let fit: Vec<(f64, f64)> = layers
         .iter()
         .filter(|d| d.decorrelation.mean > FIT_RANGE.0 && d.decorrelation.mean < FIT_RANGE.1)
         .map(|d| (d.layer as f64, d.decorrelation.mean.ln()))
         .collect();
-    let xi_measured = if fit.len() >= 3 { slope(&fit).filter(|&m| m < 0.0).map(|m| -1.0 / m) } else { None };
+    let xi_measured = if ordered && fit.len() >= 3 { slope(&fit).filter(|&m| m < 0.0).map(|m| -1.0 / m) } else { None };
     DepthRun {
         activation: s.f.name().to_string(),
         regime: s.regime,
