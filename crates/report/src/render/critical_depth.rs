@@ -59,7 +59,7 @@ pub fn critical_depth(out: &mut String, d: &CriticalDepth, plots: Option<&str>) 
     let _ = writeln!(
         out,
         "Mean field's curves are the infinite-width law. At the critical point (tanh, σ_w² = 1, σ_b = 0) q_l falls as a power law, ≈ 1/(2l), \
-         and with it χ(q_l) ≈ 1 − 6q_l, so ‖∂L/∂a_l‖² falls towards the input as a power law too (≈ (l/D)³), not exponentially; \
+         and with it χ(q_l) ≈ 1 − 2q_l ≈ 1 − 1/l, so ‖∂L/∂a_l‖² falls towards the input as a power law too (≈ l/D), not exponentially; \
          on the critical line with σ_b > 0 and under He the mean is kept exactly, and off the line (the ordered rows) it falls by χ₁ per layer: \
          a straight line on a linear depth axis, a curve bending down on the log–log figures. \
          The measured medians sit below mean field by an amount that grows with depth over width: each layer multiplies the lengths by an \

@@ -203,3 +203,14 @@ fn print_numbers() {
     let _ = critical_depth::compute(&Config::new(2, false));
     eprintln!("full {:?}", t.elapsed());
 }
+
+#[test]
+fn tanh_at_its_critical_point_keeps_a_power_law_of_the_gradient() {
+    // χ(q_l) ≈ 1 − 2q_l ≈ 1 − 1/l, so Π_{k>l} χ(q_k) ≈ l/D (derivation.md §15), up to O(ln l / l).
+    let s = section();
+    let r = s.runs.iter().find(|r| r.regime == Regime::CriticalPoint).expect("critical point");
+    for l in r.layers.iter().filter(|l| l.layer >= 50) {
+        let ratio = l.backward_theory / (l.layer as f64 / s.depth as f64);
+        assert!((ratio - 1.0).abs() < 0.1, "layer {}: {} against l/D", l.layer, l.backward_theory);
+    }
+}
