@@ -443,7 +443,7 @@ fn xi_curve(critical: Option<f64>) -> Vec<(f64, f64)> {
 
 /// The point of the critical line at bias variance `sigma_b2`, as (σ_w², q*): solved in q*, where
 /// the line is explicit — χ(q*) = 1 gives σ_w² = 1/E[φ′(√q*·z)²], and q* = σ_w²·E[φ(√q*·z)²] + σ_b²
-/// then gives σ_b²(q*) = q* − E[φ²]/E[φ′²] — by bisection on ln q* over [1e−6, 100] to a
+/// then gives σ_b²(q*) = q* − E\[φ²\]/E\[φ′²\] — by bisection on ln q* over [1e−6, 100] to a
 /// relative width of 1e−13 (σ_b²(q*) grows with q* for tanh and the sigmoid: a larger fixed point
 /// needs more bias). Independent of [`super::meanfield::critical_sigma_w2`], which bisects on σ_w²
 /// through the fixed-point iteration; `None` if `sigma_b2` is not inside σ_b²'s range there.
