@@ -6,6 +6,9 @@ use crate::assert_no_bare_non_finite;
 use crate::bytes::{Bytes, extreme};
 use report::render::Detail;
 use report::sections::classic::{BugCase, Classic, ClassicRuns, Diagnosis};
+use report::sections::critical_depth::{
+    CriticalDepth, DepthLayer, DepthRun, HaninDrift, HaninRow, Regime, Spread, TABLE_LAYERS,
+};
 use report::sections::criticality::{SigmoidCritical, SigmoidRow};
 use report::sections::decay::survival::{Survival, SurvivalRow};
 use report::sections::decay::{
@@ -295,6 +298,7 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
                 .collect(),
             measured_critical: b.bool().then(|| finite(b).abs()),
         },
+        critical_depth: critical_depth(b),
     };
     let runs = (0..b.int_in(0, 8)).map(|_| classic_runs(b)).collect();
     let bugs = (0..b.int_in(0, 4))
@@ -388,6 +392,12 @@ pub fn expected_table_rows(report: &Report, detail: Detail) -> Vec<(&'static str
     let sigmoid = &report.dense_init.sigmoid_critical;
     let mut dense = vec![report.dense_init.configs.len()];
     dense.extend(sigmoid.sigma_w2.map(|_| sigmoid.rows.len()));
+    let depth = &report.dense_init.critical_depth;
+    dense.push(depth.runs.len());
+    dense.push(depth.runs.iter().map(|r| r.layers.iter().filter(|l| TABLE_LAYERS.contains(&l.layer)).count()).sum());
+    if let Some(h) = &depth.hanin {
+        dense.push(h.rows.iter().filter(|r| TABLE_LAYERS.contains(&r.layer) || r.layer == h.rows.len()).count());
+    }
     dense.push(report.dense_init.configs.len());
     let mut activations: Vec<&str> = report.dense_init.configs.iter().map(|c| c.activation.as_str()).collect();
     activations.dedup();
@@ -442,5 +452,60 @@ pub fn check_report_rendering(data: &[u8]) {
     for (name, svg) in report::render::svg::figures(&report) {
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{name}");
         assert_no_bare_non_finite(&svg.replace(symptom, ""));
+    }
+}
+
+/// A [`CriticalDepth`] from the bytes: any number of runs and layers, layer numbers among the
+/// tables' and others, any values (finite), Hanin's rows or none.
+fn critical_depth(b: &mut Bytes<'_>) -> CriticalDepth {
+    let spread = |b: &mut Bytes<'_>| Spread { p10: finite(b), median: finite(b), p90: finite(b), mean: finite(b) };
+    let layer_number =
+        |b: &mut Bytes<'_>| if b.bool() { TABLE_LAYERS[b.int_in(0, TABLE_LAYERS.len() - 1)] } else { b.int_in(1, 300) };
+    let runs = (0..b.int_in(0, 4))
+        .map(|_| DepthRun {
+            activation: NAMES[b.int_in(0, NAMES.len() - 1)].to_string(),
+            regime: [Regime::CriticalPoint, Regime::CriticalLine, Regime::Ordered, Regime::He][b.int_in(0, 3)],
+            sigma_w2: finite(b).abs(),
+            sigma_b2: finite(b).abs(),
+            chi_1: finite(b).abs(),
+            q_star: b.bool().then(|| finite(b).abs()),
+            xi_c: b.bool().then(|| finite(b).abs()),
+            xi_measured: b.bool().then(|| finite(b).abs()),
+            networks: b.int_in(0, 100),
+            layers: (0..b.int_in(0, 8))
+                .map(|_| DepthLayer {
+                    layer: layer_number(b),
+                    forward_theory: finite(b),
+                    forward: spread(b),
+                    backward_theory: finite(b),
+                    backward: spread(b),
+                    decorrelation_theory: finite(b),
+                    decorrelation: spread(b),
+                })
+                .collect(),
+        })
+        .collect();
+    let hanin = b.bool().then(|| {
+        let rows = (0..b.int_in(0, 8))
+            .map(|_| HaninRow {
+                layer: layer_number(b),
+                beta: finite(b).abs(),
+                mean: finite(b),
+                var: finite(b).abs(),
+                var_se: finite(b).abs(),
+                exact_mean: finite(b),
+                exact_var: finite(b).abs(),
+            })
+            .collect();
+        HaninDrift { law_mean: finite(b), law_var: finite(b).abs(), rows }
+    });
+    CriticalDepth {
+        width: b.int_in(1, 1024),
+        depth: b.int_in(1, 1000),
+        nets: b.int_in(1, 100),
+        tanh_critical: b.bool().then(|| finite(b).abs()),
+        runs,
+        hanin,
+        xi_curve: (0..b.int_in(0, 6)).map(|_| (finite(b).abs(), finite(b).abs())).collect(),
     }
 }

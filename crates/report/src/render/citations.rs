@@ -130,6 +130,14 @@ pub fn entry(paper: Paper) -> Entry {
             Some("1801.03744"),
             "finite-width fluctuations of gradients in ReLU networks",
         ),
+        Paper::HaninRolnick2018 => e(
+            &["Boris Hanin", "David Rolnick"],
+            "How to start training: the effect of initialization and architecture",
+            "Advances in Neural Information Processing Systems 31 (NeurIPS 2018)",
+            2018,
+            Some("1803.01719"),
+            "the mean and the variance of activation lengths in deep ReLU networks: 2/fan-in keeps the mean, Σ 1/n_l sets the variance",
+        ),
         Paper::LoshchilovHutter2019 => e(
             &["Ilya Loshchilov", "Frank Hutter"],
             "Decoupled weight decay regularization",
@@ -190,6 +198,21 @@ pub fn claim_text(kind: ClaimKind) -> ClaimText {
             "‖∂L/∂a_l‖² is multiplied by χ₁ per layer: log10 χ₁ decades per layer towards the input, here for §3's tanh under U[±1/√n]",
             "§3: measured slope of log10 ‖∂L/∂a_l‖², tanh under U[±1/√n] (negative: shrinks towards the input)",
         ),
+        ClaimKind::CriticalLineRises => t(
+            "their order-to-chaos phase diagrams in (σ_w², σ_b²)",
+            "the critical line χ₁ = 1 starts at σ_w² = 1 for σ_b = 0 and moves to larger σ_w² as σ_b grows",
+            "§3: the critical σ_w² at σ_b² = 0.05, solved on the line (χ(q*) = 1 with q* its fixed point)",
+        ),
+        ClaimKind::CorrelationDepthScale => t(
+            "its asymptotic analysis of the correlation map (depth scale ξ_c = −1/ln χ_c, χ_c = χ₁ in the ordered phase)",
+            "1 − c_l falls as e^(−l/ξ_c); here log10 ξ_c for §3's ordered tanh row nearest the line",
+            "§3: log10 of ξ_c fitted to the networks' mean 1 − c_l, that row",
+        ),
+        ClaimKind::TypicalBelowMean => t(
+            "Hanin: the fluctuations of gradients, exponential in β = Σ 1/n_l (abstract); Hanin & Rolnick: the failure modes FM1 (mean length) and FM2 (its variance)",
+            "with 2/fan-in the mean squared length is kept, but its spread grows with β = Σ 1/n_l, so a typical deep, narrow network is far from the mean",
+            "§3: mean over networks of ln(‖a_l‖²/‖x‖²) at the deepest hidden layer of ReLU under He (negative: the typical network is below the kept mean)",
+        ),
         ClaimKind::ClippingKeepsDirection => t(
             "its gradient-norm clipping",
             "if ‖g‖ exceeds the threshold c, g ← (c/‖g‖)·g: the direction is kept, cos(clipped, raw) = 1",
@@ -210,6 +233,7 @@ pub fn relation(r: Relation) -> String {
         Relation::AtMost => "ours ≤ the paper's".into(),
         Relation::Equal { tolerance } => format!("within {} of the paper's", sig(tolerance, 2)),
         Relation::Below => "ours < the paper's".into(),
+        Relation::Above => "ours > the paper's".into(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! goes through [`crate::numfmt`].
 
 pub mod citations;
+mod critical_depth;
 mod criticality;
 mod dense_init;
 pub mod diagnose;

@@ -136,6 +136,8 @@ pub struct DenseInit {
     pub chi_curves: Vec<ChiCurve>,
     /// The sigmoid's critical σ_w², by theory and measured.
     pub sigmoid_critical: super::criticality::SigmoidCritical,
+    /// Criticality with depth: signals, gradients and correlations through a few hundred layers.
+    pub critical_depth: super::critical_depth::CriticalDepth,
 }
 
 /// Mean field's χ₁ = χ(q*) against σ_w² for one activation, without biases, and its prediction of
@@ -326,6 +328,7 @@ pub fn compute(config: &Config) -> DenseInit {
         collapse,
         chi_curves: chi_curves(depth),
         sigmoid_critical: super::criticality::compute(config),
+        critical_depth: super::critical_depth::compute(config),
     }
 }
 

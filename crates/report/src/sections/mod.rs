@@ -8,6 +8,8 @@
 
 pub mod bootstrap;
 pub mod classic;
+pub mod correlation;
+pub mod critical_depth;
 pub mod criticality;
 pub mod decay;
 pub mod dense_init;

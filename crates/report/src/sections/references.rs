@@ -37,13 +37,15 @@ pub enum Paper {
     PenningtonSchoenholzGanguli2017,
     /// Hanin (2018).
     Hanin2018,
+    /// Hanin & Rolnick (2018).
+    HaninRolnick2018,
     /// Loshchilov & Hutter (2019).
     LoshchilovHutter2019,
 }
 
 impl Paper {
     /// Every paper, in the order the section lists them (by year).
-    pub const ALL: [Paper; 13] = [
+    pub const ALL: [Paper; 14] = [
         Paper::Hochreiter1991,
         Paper::BengioSimardFrasconi1994,
         Paper::GlorotBengio2010,
@@ -56,6 +58,7 @@ impl Paper {
         Paper::Schoenholz2017,
         Paper::PenningtonSchoenholzGanguli2017,
         Paper::Hanin2018,
+        Paper::HaninRolnick2018,
         Paper::LoshchilovHutter2019,
     ];
 
@@ -85,6 +88,17 @@ pub enum ClaimKind {
     /// paper's rate, for §3's tanh under U[±1/√n]; negative: vanishing); ours: §3's measured
     /// slope of that row.
     GradientRateIsChi,
+    /// With σ_b > 0 the critical line moves to σ_w² > 1 (the paper's number: 1, σ_b = 0); ours:
+    /// the critical σ_w² of §3's depth study at σ_b² = 0.05.
+    CriticalLineRises,
+    /// In the ordered phase 1 − c_l falls as e^(−l/ξ_c), ξ_c = −1/ln χ₁ (the paper's formula,
+    /// evaluated for §3's ordered tanh row nearest the line that has a fit), as log10 ξ_c; ours: log10 of the
+    /// ξ_c fitted to the networks' mean 1 − c_l.
+    CorrelationDepthScale,
+    /// He keeps the mean ‖a_l‖² while ln‖a_l‖² spreads with β = Σ 1/n_l, so the typical network
+    /// falls below the mean; ours: §3's mean over networks of ln(‖a_l‖²/‖x‖²) at the deepest
+    /// hidden layer of ReLU under He (negative: below).
+    TypicalBelowMean,
     /// Clipping by norm keeps the gradient's direction, cos = 1; ours: §4's cosine.
     ClippingKeepsDirection,
     /// L2 is weight decay for SGD — ‖W‖ shrinks by at most (1 − ηλ)^T with no data gradient,
@@ -94,7 +108,7 @@ pub enum ClaimKind {
 
 impl ClaimKind {
     /// Every claim, in the order the section shows them.
-    pub const ALL: [ClaimKind; 9] = [
+    pub const ALL: [ClaimKind; 12] = [
         ClaimKind::ExponentialDecay,
         ClaimKind::SigmoidDerivativeBound,
         ClaimKind::GlorotVariance,
@@ -102,6 +116,9 @@ impl ClaimKind {
         ClaimKind::ReluCritical,
         ClaimKind::TanhCritical,
         ClaimKind::GradientRateIsChi,
+        ClaimKind::CriticalLineRises,
+        ClaimKind::CorrelationDepthScale,
+        ClaimKind::TypicalBelowMean,
         ClaimKind::ClippingKeepsDirection,
         ClaimKind::L2IsNotDecayUnderAdam,
     ];
@@ -114,7 +131,9 @@ impl ClaimKind {
             ClaimKind::GlorotVariance => &[Paper::GlorotBengio2010],
             ClaimKind::HeVariance | ClaimKind::ReluCritical => &[Paper::HeZhangRenSun2015],
             ClaimKind::TanhCritical => &[Paper::Poole2016],
-            ClaimKind::GradientRateIsChi => &[Paper::Schoenholz2017],
+            ClaimKind::GradientRateIsChi | ClaimKind::CorrelationDepthScale => &[Paper::Schoenholz2017],
+            ClaimKind::CriticalLineRises => &[Paper::Poole2016, Paper::Schoenholz2017],
+            ClaimKind::TypicalBelowMean => &[Paper::Hanin2018, Paper::HaninRolnick2018],
             ClaimKind::L2IsNotDecayUnderAdam => &[Paper::LoshchilovHutter2019],
         }
     }
@@ -129,6 +148,9 @@ impl ClaimKind {
                 Relation::Equal { tolerance: dense_init::CRITICAL_BAND }
             }
             ClaimKind::GradientRateIsChi => Relation::Equal { tolerance: RATE_TOLERANCE },
+            ClaimKind::CriticalLineRises => Relation::Above,
+            ClaimKind::CorrelationDepthScale => Relation::Equal { tolerance: XI_TOLERANCE },
+            ClaimKind::TypicalBelowMean => Relation::Negative,
             ClaimKind::ClippingKeepsDirection => Relation::Equal { tolerance: EXACT },
             ClaimKind::L2IsNotDecayUnderAdam => Relation::Below,
         }
@@ -141,6 +163,11 @@ pub const EXACT: f64 = 1e-9;
 /// holds at the fixed point; the first layers, where q_l has not yet reached q*, and the finite
 /// width move the fitted slope by a few hundredths).
 pub const RATE_TOLERANCE: f64 = 0.05;
+
+/// A measured log10 ξ_c agrees with mean field's within this many decades (a factor 1.26): at
+/// width 32 each layer's factor on 1 − c fluctuates by O(1/√n), which moves the rate of the mean
+/// over networks by O(1/n) ≈ 0.03 nats a layer against 1/ξ_c ≈ 0.09 here.
+pub const XI_TOLERANCE: f64 = 0.1;
 
 /// How ours must relate to the paper's number.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -156,6 +183,8 @@ pub enum Relation {
     },
     /// Ours < the paper's (the paper says they differ, and which way).
     Below,
+    /// Ours > the paper's.
+    Above,
 }
 
 /// One claim with its numbers.
@@ -192,6 +221,7 @@ pub fn compute(
         dense_init.configs.iter().find(|c| c.activation == activation && c.init.0 == scheme)
     };
     let n = dense_init.width as f64;
+    let depth = &dense_init.critical_depth;
     let claims = ClaimKind::ALL
         .iter()
         .map(|&kind| {
@@ -218,6 +248,17 @@ pub fn compute(
                     let row = init("tanh", SchemeName::Uniform);
                     (row.map(|c| c.chi_1.log10()), row.and_then(|c| c.measured_slope))
                 }
+                ClaimKind::CriticalLineRises => (Some(1.0), depth.tanh_critical),
+                ClaimKind::CorrelationDepthScale => {
+                    // The ordered tanh row with the longest ξ_c: the one nearest the line.
+                    let row = depth
+                        .runs
+                        .iter()
+                        .filter(|r| r.xi_c.is_some() && r.xi_measured.is_some())
+                        .max_by(|a, b| a.sigma_w2.total_cmp(&b.sigma_w2));
+                    (row.and_then(|r| r.xi_c.map(f64::log10)), row.and_then(|r| r.xi_measured.map(f64::log10)))
+                }
+                ClaimKind::TypicalBelowMean => (None, depth.hanin.as_ref().and_then(|h| h.rows.last().map(|r| r.mean))),
                 ClaimKind::ClippingKeepsDirection => (Some(1.0), Some(exploding.clipping.cos_norm)),
                 ClaimKind::L2IsNotDecayUnderAdam => {
                     let variant = variants().into_iter().find(|v| v.name == Remedy::L2);
@@ -238,6 +279,7 @@ pub fn compute(
                 (Relation::AtMost, Some(p)) => Some(ours <= p),
                 (Relation::Equal { tolerance }, Some(p)) => Some((ours - p).abs() <= tolerance),
                 (Relation::Below, Some(p)) => Some(ours < p),
+                (Relation::Above, Some(p)) => Some(ours > p),
                 (_, None) => None,
             });
             Claim { kind, paper_number, ours, agrees }

@@ -58,6 +58,9 @@ pub enum Stream {
     /// Section 3: the bias-free sigmoid networks measured around the critical σ_w², one index per
     /// network (the same draws, scaled, at every σ_w²).
     SigmoidCritical,
+    /// Section 3: the networks run through depth on and off the critical line, one index per
+    /// network (the same draws, scaled, for every setting).
+    CriticalDepth,
     /// Section 4: the exploding nets.
     Exploding,
     /// Section 4: the networks of gain `gain` (an index into
@@ -126,6 +129,7 @@ impl Stream {
             Stream::DenseInitProbe { scheme } => (3 << 16) | (1 << 12) | scheme as u64,
             Stream::DenseInitBootstrap { config } => (3 << 16) | (2 << 12) | config as u64,
             Stream::SigmoidCritical => (3 << 16) | (3 << 12),
+            Stream::CriticalDepth => (3 << 16) | (4 << 12),
             Stream::Exploding => 4 << 16,
             Stream::ExplodingSpread { gain } => (4 << 16) | (1 << 12) | gain as u64,
             Stream::ExplodingBootstrap { gain } => (4 << 16) | (2 << 12) | gain as u64,

@@ -6,6 +6,7 @@ mod classic;
 mod cli_report;
 mod cli_run;
 mod conventions;
+mod critical_depth;
 mod criticality;
 mod decay;
 mod dense_init;

@@ -65,6 +65,25 @@ fn every_claims_ours_follows_the_report_data() {
                 *slope *= F;
                 *slope
             }
+            ClaimKind::CriticalLineRises => {
+                let s = changed.dense_init.critical_depth.tanh_critical.as_mut().unwrap();
+                *s *= F;
+                *s
+            }
+            ClaimKind::CorrelationDepthScale => {
+                // Every ordered row's fit moves, so the chosen one's does.
+                for r in &mut changed.dense_init.critical_depth.runs {
+                    if let Some(x) = r.xi_measured.as_mut() {
+                        *x *= F;
+                    }
+                }
+                before + F.log10()
+            }
+            ClaimKind::TypicalBelowMean => {
+                let row = changed.dense_init.critical_depth.hanin.as_mut().unwrap().rows.last_mut().unwrap();
+                row.mean *= F;
+                row.mean
+            }
             ClaimKind::ClippingKeepsDirection => {
                 changed.exploding.clipping.cos_norm *= F;
                 changed.exploding.clipping.cos_norm

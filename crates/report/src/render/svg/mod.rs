@@ -6,7 +6,10 @@
 //!   axis (`survival.rs`);
 //! - section 3: χ₁ against σ_w² with the measured networks on mean field's curve, and per
 //!   activation the per-layer ‖∂L/∂a_l‖² against its prediction; the sigmoid's per-layer factor
-//!   around its critical σ_w², measured beside mean field;
+//!   around its critical σ_w², measured beside mean field; through a few hundred layers on and
+//!   off the critical line, the backward and forward lengths and the decorrelation of two inputs
+//!   (median and band beside mean field, log–log), ReLU's log-length drift against β, and ξ_c
+//!   against σ_w² (`critical_depth.rs`);
 //! - section 4: per format, the depth at which the forward pass and the weight gradients first
 //!   leave the format's range, against the gain, measured (median, p10–p90 band) beside the
 //!   predictions;
@@ -24,6 +27,7 @@
 //!
 //! A figure with nothing to draw is not written; the Markdown says so in its place.
 mod classic;
+pub mod critical_depth;
 mod criticality;
 mod decay;
 mod dense_init;
@@ -57,6 +61,16 @@ pub fn figures(report: &Report) -> Vec<(String, String)> {
             .svg()
             .map(|svg| (SIGMOID_CRITICAL_PLOT.to_string(), svg)),
     );
+    let depth = &report.dense_init.critical_depth;
+    for (name, figure) in [
+        (critical_depth::DEPTH_BACKWARD_PLOT, critical_depth::depth_backward_figure(depth)),
+        (critical_depth::DEPTH_FORWARD_PLOT, critical_depth::depth_forward_figure(depth)),
+        (critical_depth::CORRELATION_PLOT, critical_depth::correlation_figure(depth)),
+        (critical_depth::XI_PLOT, critical_depth::xi_figure(depth)),
+        (critical_depth::HANIN_PLOT, critical_depth::hanin_figure(depth)),
+    ] {
+        all.extend(figure.svg().map(|svg| (name.to_string(), svg)));
+    }
     all.extend(overflow_figure(&report.exploding.spread).svg().map(|svg| (OVERFLOW_PLOT.to_string(), svg)));
     all.extend(remedies_plots(&report.remedies));
     all.extend(shortcuts_plots(&report.shortcuts));
