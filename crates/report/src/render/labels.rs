@@ -4,6 +4,7 @@
 use crate::numfmt::sig;
 use crate::sections::dense_init::{Phase, SchemeName};
 use crate::sections::handwritten::{Bug, Param};
+use crate::sections::isometry::Weights;
 use crate::sections::remedies::{self, Remedy, Training, Verdict};
 use crate::sections::{Label, Section};
 use serde::{Serialize, Serializer};
@@ -17,6 +18,7 @@ pub fn section(section: Section) -> &'static str {
         Section::Worked => "worked chain",
         Section::Decay => "decay per depth",
         Section::DenseInit => "dense networks and initialisation",
+        Section::Isometry => "dynamical isometry",
         Section::Exploding => "exploding gradients",
         Section::Remedies => "remedies",
         Section::Shortcuts => "shortcuts",
@@ -42,6 +44,10 @@ macro_rules! labelled {
 }
 
 labelled! {
+    Weights => |weights, f| f.write_str(match weights {
+        Weights::Gaussian => "Gaussian",
+        Weights::Orthogonal => "orthogonal",
+    });
     Bug => |bug, f| f.write_str(match bug {
         Bug::None => "correct backprop",
         Bug::MissingSigmoidPrime => "missing σ′ in the hidden delta",

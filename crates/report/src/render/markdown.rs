@@ -42,6 +42,7 @@ pub fn markdown_with(report: &Report, plots: Option<&str>, detail: Detail) -> St
     worked(&mut out, &report.worked);
     decay::decay(&mut out, &report.decay, plots, detail);
     super::dense_init::dense_init(&mut out, &report.dense_init, plots, detail);
+    super::isometry::isometry(&mut out, &report.isometry, plots, detail);
     super::exploding::exploding(&mut out, &report.exploding, plots);
     super::remedies::remedies(&mut out, &report.remedies, plots);
     super::shortcuts::shortcuts(&mut out, &report.shortcuts, plots);

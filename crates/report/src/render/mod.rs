@@ -9,6 +9,7 @@ pub mod diagnose;
 mod exploding;
 pub mod figure;
 pub mod html;
+mod isometry;
 pub mod labels;
 mod markdown;
 pub mod prose;

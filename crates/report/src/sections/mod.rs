@@ -15,6 +15,7 @@ pub mod decay;
 pub mod dense_init;
 pub mod exploding;
 pub mod handwritten;
+pub mod isometry;
 pub mod meanfield;
 pub mod references;
 pub mod remedies;
@@ -69,6 +70,8 @@ pub struct Report {
     pub decay: decay::Decay,
     /// Section 3.
     pub dense_init: dense_init::DenseInit,
+    /// Section 3's dynamical isometry: the input–output Jacobian's singular values.
+    pub isometry: isometry::Isometry,
     /// Section 4.
     pub exploding: exploding::Exploding,
     /// Section 5.
@@ -97,6 +100,8 @@ pub enum Section {
     Decay,
     /// Section 3.
     DenseInit,
+    /// Section 3's dynamical isometry.
+    Isometry,
     /// Section 4.
     Exploding,
     /// Section 5.
@@ -108,10 +113,11 @@ pub enum Section {
 }
 
 /// Every [`Section`], in order.
-pub const SECTIONS: [Section; 7] = [
+pub const SECTIONS: [Section; 8] = [
     Section::Worked,
     Section::Decay,
     Section::DenseInit,
+    Section::Isometry,
     Section::Exploding,
     Section::Remedies,
     Section::Shortcuts,
@@ -126,6 +132,8 @@ pub fn compute_with_progress(config: &Config, started: impl Fn(Section)) -> Repo
     let decay = decay::compute(config);
     started(Section::DenseInit);
     let dense_init = dense_init::compute(config);
+    started(Section::Isometry);
+    let isometry = isometry::compute(config);
     started(Section::Exploding);
     let exploding = exploding::compute(config);
     started(Section::Remedies);
@@ -141,6 +149,7 @@ pub fn compute_with_progress(config: &Config, started: impl Fn(Section)) -> Repo
         worked,
         decay,
         dense_init,
+        isometry,
         exploding,
         remedies,
         shortcuts,

@@ -61,6 +61,13 @@ pub enum Stream {
     /// Section 3: the networks run through depth on and off the critical line, one index per
     /// network (the same draws, scaled, for every setting).
     CriticalDepth,
+    /// Section 3, dynamical isometry: network `index`'s unit-scale weights, biases and input for
+    /// weight distribution `weights` (an index into
+    /// [`Weights::ALL`](super::isometry::Weights::ALL)), the same for every activation.
+    Isometry {
+        /// Index of the weight distribution.
+        weights: usize,
+    },
     /// Section 4: the exploding nets.
     Exploding,
     /// Section 4: the networks of gain `gain` (an index into
@@ -130,6 +137,8 @@ impl Stream {
             Stream::DenseInitBootstrap { config } => (3 << 16) | (2 << 12) | config as u64,
             Stream::SigmoidCritical => (3 << 16) | (3 << 12),
             Stream::CriticalDepth => (3 << 16) | (4 << 12),
+            // 0xA in bits 12–15: clear of §3's other configurations above.
+            Stream::Isometry { weights } => (3 << 16) | (0xA << 12) | weights as u64,
             Stream::Exploding => 4 << 16,
             Stream::ExplodingSpread { gain } => (4 << 16) | (1 << 12) | gain as u64,
             Stream::ExplodingBootstrap { gain } => (4 << 16) | (2 << 12) | gain as u64,

@@ -16,6 +16,7 @@ mod figures;
 mod golden;
 mod grad;
 mod html;
+mod isometry;
 mod meanfield;
 mod model;
 mod references;

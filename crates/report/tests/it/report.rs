@@ -328,6 +328,7 @@ fn every_stream_has_an_id_of_its_own() {
     streams.extend((0..Bug::ALL.len()).map(|bug| Stream::ClassicBug { bug }));
     streams.extend((0..64).map(|gain| Stream::ExplodingSpread { gain }));
     streams.extend((0..64).map(|gain| Stream::ExplodingBootstrap { gain }));
+    streams.extend((0..2).map(|weights| Stream::Isometry { weights }));
     let ids: std::collections::HashSet<u64> = streams.iter().map(|s| s.id()).collect();
     assert_eq!(ids.len(), streams.len(), "two streams share an id");
 }

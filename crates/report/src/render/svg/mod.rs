@@ -9,7 +9,9 @@
 //!   around its critical σ_w², measured beside mean field; through a few hundred layers on and
 //!   off the critical line, the backward and forward lengths and the decorrelation of two inputs
 //!   (median and band beside mean field, log–log), ReLU's log-length drift against β, and ξ_c
-//!   against σ_w² (`critical_depth.rs`);
+//!   against σ_w² (`critical_depth.rs`); the variance of the input–output Jacobian's squared
+//!   singular values against depth, per activation and weight distribution, beside Pennington
+//!   et al.'s wide-network prediction (`isometry.rs`);
 //! - section 4: per format, the depth at which the forward pass and the weight gradients first
 //!   leave the format's range, against the gain, measured (median, p10–p90 band) beside the
 //!   predictions;
@@ -32,6 +34,7 @@ mod criticality;
 mod decay;
 mod dense_init;
 mod exploding;
+mod isometry;
 mod remedies;
 mod shortcuts;
 mod survival;
@@ -44,6 +47,7 @@ pub use decay::{decay_figure, decay_plot_name, decay_plots};
 pub(super) use dense_init::dense_activations;
 pub use dense_init::{CHI_PLOT, chi_figure, dense_init_plots, dense_layers_figure, dense_layers_plot_name};
 pub use exploding::{OVERFLOW_PLOT, overflow_figure};
+pub use isometry::{ISOMETRY_PLOT, isometry_figure};
 pub use remedies::{RemediesPanel, remedies_figure, remedies_plots};
 pub use shortcuts::{GROWTH_PLOT, GROWTH_TITLE, ShortcutNetwork, growth_figure, shortcuts_figure, shortcuts_plots};
 pub use survival::{SURVIVAL_PLOT, SURVIVAL_TITLE, survival_figure};
@@ -71,6 +75,7 @@ pub fn figures(report: &Report) -> Vec<(String, String)> {
     ] {
         all.extend(figure.svg().map(|svg| (name.to_string(), svg)));
     }
+    all.extend(isometry_figure(&report.isometry).svg().map(|svg| (ISOMETRY_PLOT.to_string(), svg)));
     all.extend(overflow_figure(&report.exploding.spread).svg().map(|svg| (OVERFLOW_PLOT.to_string(), svg)));
     all.extend(remedies_plots(&report.remedies));
     all.extend(shortcuts_plots(&report.shortcuts));
