@@ -31,7 +31,7 @@ pub fn isometry(out: &mut String, iso: &Isometry, plots: Option<&str>, detail: D
          In the wide limit at χ₁ = σ_w²·μ₁ = 1, with μ_k = E[φ′(√q*·z)^(2k)] and s₁ = −1 for Gaussian, 0 for orthogonal weights, Pennington, Schoenholz & Ganguli (2017) give \
          Var λ = L·(μ₂/μ₁² − 1 − s₁): linear networks with orthogonal weights are exactly isometric, Gaussian ones spread as L; \
          ReLU has μ₁ = μ₂ = ½, so Var λ ≥ L whatever the weights, and its last layer zeroes about half the outputs — ReLU cannot be isometric; \
-         tanh on its critical line has μ₂/μ₁² − 1 ≈ 8q*², so with orthogonal weights and small q* (σ_w² → 1, σ_b → 0) it comes close.\n"
+         tanh on its critical line has μ₂/μ₁² − 1 ≈ 8·(q*)², so with orthogonal weights and small q* (σ_w² → 1, σ_b → 0) it comes close.\n"
     );
     let _ = writeln!(
         out,
