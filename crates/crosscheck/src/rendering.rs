@@ -18,6 +18,7 @@ use report::sections::dense_init::{
     ChiCurve, Decades, DenseInit, Estimate, ForwardCollapse, InitConfig, Phase, SchemeName,
 };
 use report::sections::handwritten::{Bug, Param};
+use report::sections::isometry::{Isometry, RESOLUTION, SpectrumRow, SpectrumSetting, Weights};
 use report::sections::meanfield::FixedPoint;
 use report::sections::worked::{WorkedChain, WorkedLayer};
 use report::sections::{Config, Label, Report};
@@ -328,7 +329,8 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
         .collect();
     let classic = Classic { epochs: config.epochs, seeds: b.int_in(1, 1000), runs, bugs };
     // The sections not generated here come from one real quick run, computed once.
-    Report { config, worked, decay, dense_init, classic, ..computed_sections().clone() }
+    let isometry = isometry(b);
+    Report { config, worked, decay, dense_init, classic, isometry, ..computed_sections().clone() }
 }
 
 /// A real report (`--quick`, seed 1), computed once per process, for the sections
@@ -379,7 +381,9 @@ pub fn markdown_sections(text: &str) -> Vec<(&str, &str)> {
 /// only its first tables (`false`, for sections whose further tables are not one row per datum).
 /// One row per: worked layer; decay configuration (slopes), survival depth, decay configuration
 /// (formats), then decay row (for each configuration with rows); init configuration (the
-/// summary, the sigmoid's critical line where it was found, then what vanishes), then layer (two tables per activation); classic run, then bug;
+/// summary, the sigmoid's critical line where it was found, critical-depth run, critical-depth
+/// layer, Hanin's rows where present, then what vanishes), then layer (two tables per
+/// activation), then isometry setting and isometry row; classic run, then bug;
 /// claim of the references. With [`Detail::Summary`] sections 2 and 3 keep their summary tables
 /// only (no per-depth or per-layer tables).
 /// The other sections are checked for rows as wide as their headers only.
@@ -404,6 +408,16 @@ pub fn expected_table_rows(report: &Report, detail: Detail) -> Vec<(&'static str
     for _ in activations.iter().filter(|_| detail == Detail::Full) {
         dense.extend([report.dense_init.depth, report.dense_init.depth]);
     }
+    // Dynamical isometry: one row per setting, then per setting and depth (the summary keeps
+    // L = 2, 8, 32, … and the deepest).
+    let iso = &report.isometry;
+    let deepest = iso.depths.last().copied().unwrap_or(0);
+    let summary_depth =
+        |d: usize| d == deepest || std::iter::successors(Some(2usize), |k| k.checked_mul(4)).any(|k| k == d);
+    dense.push(iso.settings.len());
+    dense.push(
+        iso.settings.iter().flat_map(|s| &s.rows).filter(|r| detail == Detail::Full || summary_depth(r.depth)).count(),
+    );
     vec![
         ("## 1.", vec![report.worked.layers.len()], true),
         ("## 2.", decay, true),
@@ -489,7 +503,8 @@ fn critical_depth(b: &mut Bytes<'_>) -> CriticalDepth {
         let rows = (0..b.int_in(0, 8))
             .map(|_| HaninRow {
                 layer: layer_number(b),
-                beta: finite(b).abs(),
+                // β = l/n, a layer number over a width (−5β/2 and 5β are rendered beside it).
+                beta: b.int_in(1, 1000) as f64 / b.int_in(1, 1024) as f64,
                 mean: finite(b),
                 var: finite(b).abs(),
                 var_se: finite(b).abs(),
@@ -508,4 +523,49 @@ fn critical_depth(b: &mut Bytes<'_>) -> CriticalDepth {
         hanin,
         xi_curve: (0..b.int_in(0, 6)).map(|_| (finite(b).abs(), finite(b).abs())).collect(),
     }
+}
+
+/// An [`Isometry`] from the bytes: any depths (in increasing order, powers of two among them or
+/// not), settings in any order of weights, rows without converged networks, missing standard
+/// errors, exact variances and percentiles. Singular values keep what an f64 product gives:
+/// the largest in f64's range, quoted percentiles at most [`RESOLUTION`]'s 10 decades below it.
+fn isometry(b: &mut Bytes<'_>) -> Isometry {
+    let mut depths: Vec<usize> =
+        (0..b.int_in(0, 6)).map(|_| if b.bool() { 1 << b.int_in(0, 9) } else { b.int_in(1, 600) }).collect();
+    depths.sort_unstable();
+    depths.dedup();
+    let settings = (0..b.int_in(0, 6))
+        .map(|_| SpectrumSetting {
+            activation: NAMES[b.int_in(0, NAMES.len() - 1)].to_string(),
+            weights: Label(Weights::ALL[b.int_in(0, 1)]),
+            sigma_w2: finite(b).abs(),
+            sigma_b2: if b.bool() { 0.0 } else { finite(b).abs() },
+            q_star: finite(b).abs(),
+            mu1: finite(b).abs(),
+            mu2: finite(b).abs(),
+            chi_1: finite(b).abs(),
+            variance_per_layer: finite(b),
+            rows: depths
+                .iter()
+                .map(|&depth| {
+                    let log10_max = finite(b).clamp(-300.0, 300.0);
+                    let below = |b: &mut Bytes<'_>| b.bool().then(|| log10_max - 10.0 * share(b));
+                    SpectrumRow {
+                        depth,
+                        networks: b.int_in(0, 8),
+                        mean_lambda: finite(b).abs(),
+                        var_lambda: finite(b).abs(),
+                        var_se: b.bool().then(|| finite(b).abs()),
+                        predicted_var: finite(b),
+                        exact_var: b.bool().then(|| finite(b).abs()),
+                        log10_max,
+                        log10_percentiles: [below(b), below(b), below(b)],
+                        resolved: share(b),
+                        forced_zero: share(b),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    Isometry { width: b.int_in(1, 1024), nets: b.int_in(1, 100), depths, resolution: RESOLUTION, settings }
 }

@@ -212,7 +212,7 @@ pub enum Loss {
     /// by ν: PyTorch's `BCEWithLogitsLoss`.
     BceWithLogits,
     /// Σ_b Σ_j t_bj·(lse(y_b) − y_bj), softmax cross-entropy on the outputs taken as logits,
-    /// divided by ν (for one-hot t, −ln softmax(y_b)[class]).
+    /// divided by ν (for one-hot t, −ln softmax(y_b)_class).
     CrossEntropy,
 }
 

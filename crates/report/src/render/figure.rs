@@ -146,9 +146,14 @@ struct Range {
     hi: f64,
 }
 
+/// The largest magnitude a linear axis draws: the range and tick arithmetic (differences, the
+/// range widened to whole ticks) must not overflow `f64`. No section measures anything near it.
+const LINEAR_LIMIT: f64 = 1e300;
+
+/// A value in the axis's own coordinate, or `None` where it cannot be drawn.
 fn transform(scale: Scale, v: f64) -> Option<f64> {
     match scale {
-        Scale::Linear => v.is_finite().then_some(v),
+        Scale::Linear => (v.abs() <= LINEAR_LIMIT).then_some(v),
         Scale::Log10 => (v.is_finite() && v > 0.0).then(|| v.log10()),
     }
 }
@@ -158,9 +163,11 @@ fn range(values: impl Iterator<Item = f64>) -> Option<Range> {
     if !lo.is_finite() {
         return None;
     }
-    // A single value still gets an axis: one unit around it.
+    // A single value still gets an axis: one unit around it, or a relative 10⁻⁹ where one unit
+    // is below the value's resolution (±0.5 leaves 1.4e18 unchanged).
     if hi - lo < 1e-12 * lo.abs().max(1.0) {
-        Some(Range { lo: lo - 0.5, hi: hi + 0.5 })
+        let half = 0.5f64.max(1e-9 * lo.abs());
+        Some(Range { lo: lo - half, hi: hi + half })
     } else {
         Some(Range { lo, hi })
     }
@@ -185,7 +192,9 @@ fn tick_label(scale: Scale, t: f64) -> String {
         Scale::Linear if t.fract() == 0.0 && t.abs() < 1e15 => minus(t as i64),
         Scale::Linear => sig(t, 3),
         Scale::Log10 if t.fract() == 0.0 => format!(r#"10<tspan dy="-6" font-size="9">{}</tspan>"#, minus(t as i64)),
-        Scale::Log10 => sig(10f64.powf(t), 2),
+        Scale::Log10 if 10f64.powf(t).is_finite() => sig(10f64.powf(t), 2),
+        // Past f64's range (a tick beyond 10^308): mantissa and exponent apart.
+        Scale::Log10 => format!("{}e{}", sig(10f64.powf(t - t.floor()), 2), t.floor()),
     }
 }
 
@@ -500,6 +509,32 @@ mod tests {
             assert!((LEFT..=WIDTH - RIGHT).contains(&cx) && (TOP..=TOP + PLOT_HEIGHT).contains(&cy), "{circle}");
         }
         assert!(svg.contains(">−9</tspan>") || svg.contains(">−10</tspan>"), "{svg}");
+    }
+
+    #[test]
+    fn values_beyond_the_linear_limit_are_left_out_not_drawn_at_nan() {
+        // Differences of values near f64::MAX overflow: such values are not drawn, and the
+        // extremes that are drawn (±LINEAR_LIMIT) still give finite ticks.
+        let points = vec![(1.0, -f64::MAX), (2.0, LINEAR_LIMIT), (3.0, -LINEAR_LIMIT), (4.0, 1.7e308)];
+        let svg = figure(vec![Series::new("m", Mark::Dots, 0, points)]).svg().unwrap();
+        assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+        let dots = svg.lines().filter(|l| l.starts_with("<circle")).count();
+        assert_eq!(dots, 2 + 1, "two drawable points and the legend's sample:\n{svg}");
+    }
+
+    #[test]
+    fn a_constant_series_far_from_zero_gets_an_axis() {
+        let svg = figure(vec![Series::new("m", Mark::Line, 0, vec![(1.0, 1.38e18), (2.0, 1.38e18)])]).svg().unwrap();
+        assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+        assert!(svg.matches("stroke=\"#e0e0e0\"").count() >= 2, "grid lines at distinct ticks:\n{svg}");
+    }
+
+    #[test]
+    fn log_ticks_past_f64s_range_are_labelled() {
+        let s = Series::new("m", Mark::Dots, 0, vec![(1.0, 1e308), (2.0, f64::MAX)]);
+        let svg = Figure { y: Axis::log10("y"), rules: vec![], ..figure(vec![s]) }.svg().unwrap();
+        assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+        assert!(svg.contains(">2e308<") || svg.contains(">2.0e308<"), "a tick past f64::MAX:\n{svg}");
     }
 
     #[test]

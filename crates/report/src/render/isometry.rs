@@ -5,9 +5,10 @@ use crate::numfmt::{percent, sig};
 use crate::sections::isometry::{Isometry, PERCENTILES, SpectrumRow, SpectrumSetting, Weights};
 use std::fmt::Write;
 
-/// The depths the summary table shows (every depth with [`Detail::Full`]).
+/// The depths the summary table shows, L = 2, 8, 32, … (2·4^k) and the deepest; every depth with
+/// [`Detail::Full`].
 fn shown(depth: usize, deepest: usize, detail: Detail) -> bool {
-    detail == Detail::Full || depth == deepest || depth.trailing_zeros() % 2 == 1
+    detail == Detail::Full || depth == deepest || (depth.is_power_of_two() && depth.trailing_zeros() % 2 == 1)
 }
 
 /// An activation point as people read it: the activation with q* where it has biases.

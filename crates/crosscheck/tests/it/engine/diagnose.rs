@@ -11,16 +11,28 @@ use vectorised::stats::{NonFinite, Stage, Summary};
 use vectorised::workload::uniform;
 use vectorised::{Activation, Skip};
 
-/// The seed of the loss, from the outputs y (B × n_L) and targets t: squared error's 2(y − t)
-/// at the output, cross-entropy's σ(z) − t = y − t at the logits.
+/// The seed of the loss for one sample, from its outputs y (n_L) and targets t, written out per
+/// loss from its formula (not from the engine's code): squared error's 2(y − t) at the output;
+/// binary cross-entropy's σ(z) − t = y − t at a sigmoid layer's logits; the linear loss's t;
+/// BCE-with-logits' σ(y) − t; softmax cross-entropy's ∂/∂y_j Σ_k t_k·(lse(y) − y_k) =
+/// softmax(y)_j·Σ_k t_k − t_j (targets need not be one-hot).
 fn seed_of(loss: Loss, y: &[f64], t: &[f64], out: &mut [f64]) -> SeedAt {
-    for ((o, &yv), &tv) in out.iter_mut().zip(y).zip(t) {
-        *o = match loss {
-            Loss::SquaredError => 2.0 * (yv - tv),
-            _ => yv - tv,
-        };
+    let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
+    match loss {
+        Loss::SquaredError => out.iter_mut().zip(y.iter().zip(t)).for_each(|(o, (&y, &t))| *o = 2.0 * (y - t)),
+        Loss::BinaryCrossEntropy => out.iter_mut().zip(y.iter().zip(t)).for_each(|(o, (&y, &t))| *o = y - t),
+        Loss::Linear => out.copy_from_slice(t),
+        Loss::BceWithLogits => out.iter_mut().zip(y.iter().zip(t)).for_each(|(o, (&y, &t))| *o = sigmoid(y) - t),
+        Loss::CrossEntropy => {
+            let max = y.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+            let sum_exp: f64 = y.iter().map(|&v| (v - max).exp()).sum();
+            let sum_t: f64 = t.iter().sum();
+            for (o, (&y, &t)) in out.iter_mut().zip(y.iter().zip(t)) {
+                *o = (y - max).exp() / sum_exp * sum_t - t;
+            }
+        }
     }
-    if loss == Loss::SquaredError { SeedAt::Output } else { SeedAt::Logit }
+    if loss == Loss::BinaryCrossEntropy { SeedAt::Logit } else { SeedAt::Output }
 }
 
 fn engine_net(case: &NetCase) -> Dense<f64> {
@@ -43,11 +55,14 @@ fn diagnose(case: &NetCase, ws: &mut Workspace<f64>) -> vectorised::dense::Diagn
     let b = case.input.len();
     let x = flatten_rows("input", &case.input, case.n_input).unwrap();
     let t = flatten_rows("target", &case.target, net.output_width()).unwrap();
-    let at = if case.loss == Loss::SquaredError { SeedAt::Output } else { SeedAt::Logit };
-    let loss = case.loss;
-    net.diagnose(Batch::new(&x, b, case.n_input).unwrap(), |y, s| _ = seed_of(loss, y, &t, s), at, b as f64, ws)
-        .unwrap()
-        .clone()
+    let at = if case.loss == Loss::BinaryCrossEntropy { SeedAt::Logit } else { SeedAt::Output };
+    let (loss, n_out) = (case.loss, net.output_width());
+    let seed = |y: &[f64], s: &mut [f64]| {
+        for ((y, t), s) in y.chunks(n_out).zip(t.chunks(n_out)).zip(s.chunks_mut(n_out)) {
+            _ = seed_of(loss, y, t, s);
+        }
+    };
+    net.diagnose(Batch::new(&x, b, case.n_input).unwrap(), seed, at, b as f64, ws).unwrap().clone()
 }
 
 /// The oracle's magnitudes of a case, ν = B, from its own outputs.
