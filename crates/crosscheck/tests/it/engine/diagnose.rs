@@ -16,7 +16,7 @@ use vectorised::{Activation, Skip};
 /// binary cross-entropy's σ(z) − t = y − t at a sigmoid layer's logits; the linear loss's t;
 /// BCE-with-logits' σ(y) − t; softmax cross-entropy's ∂/∂y_j Σ_k t_k·(lse(y) − y_k) =
 /// softmax(y)_j·Σ_k t_k − t_j (targets need not be one-hot).
-fn seed_of(loss: Loss, y: &[f64], t: &[f64], out: &mut [f64]) -> SeedAt {
+fn seed_of(loss: Loss, y: &[f64], t: &[f64], out: &mut [f64]) {
     let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
     match loss {
         Loss::SquaredError => out.iter_mut().zip(y.iter().zip(t)).for_each(|(o, (&y, &t))| *o = 2.0 * (y - t)),
@@ -32,6 +32,11 @@ fn seed_of(loss: Loss, y: &[f64], t: &[f64], out: &mut [f64]) -> SeedAt {
             }
         }
     }
+}
+
+/// Where [`seed_of`]'s seed enters: binary cross-entropy's at the sigmoid layer's logits, the
+/// others' at the outputs.
+fn seed_at(loss: Loss) -> SeedAt {
     if loss == Loss::BinaryCrossEntropy { SeedAt::Logit } else { SeedAt::Output }
 }
 
@@ -55,11 +60,11 @@ fn diagnose(case: &NetCase, ws: &mut Workspace<f64>) -> vectorised::dense::Diagn
     let b = case.input.len();
     let x = flatten_rows("input", &case.input, case.n_input).unwrap();
     let t = flatten_rows("target", &case.target, net.output_width()).unwrap();
-    let at = if case.loss == Loss::BinaryCrossEntropy { SeedAt::Logit } else { SeedAt::Output };
+    let at = seed_at(case.loss);
     let (loss, n_out) = (case.loss, net.output_width());
     let seed = |y: &[f64], s: &mut [f64]| {
         for ((y, t), s) in y.chunks(n_out).zip(t.chunks(n_out)).zip(s.chunks_mut(n_out)) {
-            _ = seed_of(loss, y, t, s);
+            seed_of(loss, y, t, s);
         }
     };
     net.diagnose(Batch::new(&x, b, case.n_input).unwrap(), seed, at, b as f64, ws).unwrap().clone()
@@ -69,16 +74,16 @@ fn diagnose(case: &NetCase, ws: &mut Workspace<f64>) -> vectorised::dense::Diagn
 fn magnitudes(case: &NetCase) -> Vec<oracle::LayerMagnitudes> {
     let net = oracle_net(case);
     let y = net.outputs(&case.input).unwrap();
-    let mut at = oracle::SeedAt::Output;
+    let at = match seed_at(case.loss) {
+        SeedAt::Output => oracle::SeedAt::Output,
+        SeedAt::Logit => oracle::SeedAt::Logit,
+    };
     let seed: Vec<Vec<f64>> = y
         .iter()
         .zip(&case.target)
         .map(|(y, t)| {
             let mut s = vec![0.0; y.len()];
-            at = match seed_of(case.loss, y, t, &mut s) {
-                SeedAt::Output => oracle::SeedAt::Output,
-                SeedAt::Logit => oracle::SeedAt::Logit,
-            };
+            seed_of(case.loss, y, t, &mut s);
             s
         })
         .collect();
