@@ -11,8 +11,11 @@ import argparse
 import json
 import pathlib
 import sys
+import tempfile
+import time
 
 from selenium import webdriver
+from selenium.common.exceptions import SessionNotCreatedException
 from selenium.webdriver.chrome.service import Service
 
 # Per figure: its box, and the marks that draw data (lines, bands, dots, bars) with a non-empty box.
@@ -36,6 +39,39 @@ return Array.from(document.querySelectorAll('nav a[href^="#"]'))
 """
 
 
+# The flags a root process on a closed network needs: no sandbox (root) and no background
+# connections (refused here, many at a time); DevTools over a pipe rather than a port, which
+# ChromeDriver calls the more reliable channel. ChromeDriver gives each start a new profile.
+FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+         "--remote-debugging-pipe", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--window-size=1280,1000")
+STARTS = 3
+
+
+def start_browser():
+    """Chromium under ChromeDriver. A start that fails (the browser process exits before the
+    session exists) is tried again, up to STARTS times; the last failure is
+    raised with ChromeDriver's log, so the cause can be read in CI's output."""
+    for attempt in range(1, STARTS + 1):
+        log = pathlib.Path(tempfile.mkdtemp(prefix="gradlab-chromedriver-")) / "log"
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for flag in FLAGS:
+            options.add_argument(flag)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+        service = Service("/usr/bin/chromedriver", service_args=["--verbose", "--enable-chrome-logs"], log_output=str(log))
+        try:
+            return webdriver.Chrome(service=service, options=options)
+        except SessionNotCreatedException as error:
+            print(f"chromium did not start (attempt {attempt} of {STARTS}): {error.msg}",
+                  file=sys.stderr)
+            if attempt == STARTS:
+                tail = log.read_text(errors="replace").splitlines()[-40:] if log.exists() else []
+                print("chromedriver's log, last lines:", *tail, sep="\n", file=sys.stderr)
+                raise
+            time.sleep(2)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("page", type=pathlib.Path)
@@ -44,13 +80,7 @@ def main() -> int:
     args = parser.parse_args()
     url = args.page.resolve().as_uri()
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--window-size=1280,1000"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = start_browser()
     problems = []
     try:
         driver.get(url)
