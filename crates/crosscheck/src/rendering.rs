@@ -12,7 +12,8 @@ use report::sections::critical_depth::{
 use report::sections::criticality::{SigmoidCritical, SigmoidRow};
 use report::sections::decay::survival::{Survival, SurvivalRow};
 use report::sections::decay::{
-    Basis, ChainSet, Collapse, Decay, DecayConfig, DecayRow, Fit, LossScale, Prediction, SkipForm, Underflow, f16_range,
+    Basis, ChainSet, Collapse, Decay, DecayConfig, DecayCurve, DecayRow, Fit, LossScale, Prediction, SkipForm,
+    Underflow, f16_range,
 };
 use report::sections::dense_init::{
     ChiCurve, Decades, DenseInit, Estimate, ForwardCollapse, InitConfig, Phase, SchemeName,
@@ -144,6 +145,13 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
                         f16_loss_scale: loss_scale(b),
                     })
                     .collect(),
+                curve: DecayCurve {
+                    depth: Vec::new(),
+                    p10: Vec::new(),
+                    median: Vec::new(),
+                    p90: Vec::new(),
+                    backward_median: Vec::new(),
+                },
                 all_exact_zero: b.bool(),
                 weight_fit: fit(b),
                 backward_fit: fit(b),
@@ -182,6 +190,18 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
         })
         .collect();
     decay_configs.sort_by_key(|c| NAMES.iter().position(|n| *n == c.activation));
+    // The curve from the rows, reading no byte of its own (the seed corpus decodes as before).
+    for c in &mut decay_configs {
+        let mut rows: Vec<&DecayRow> = c.rows.iter().collect();
+        rows.sort_by_key(|r| r.depth);
+        c.curve = DecayCurve {
+            depth: rows.iter().map(|r| r.depth).collect(),
+            p10: rows.iter().map(|r| r.p10).collect(),
+            median: rows.iter().map(|r| r.median).collect(),
+            p90: rows.iter().map(|r| r.p90).collect(),
+            backward_median: rows.iter().map(|r| r.backward_median).collect(),
+        };
+    }
     let depths = (0..b.int_in(1, 8)).map(|_| b.int_in(1, max_depth)).collect();
     let survival = Survival {
         chains: b.int_in(1, 1 << 20),

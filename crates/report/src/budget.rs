@@ -9,7 +9,8 @@
 //! report chain   depth · CHAIN_BYTES_PER_LAYER                       (before any list is expanded)
 //! report grad    file bytes · BYTES_PER_FILE_BYTE, then the model's reference tape
 //! report check   the same for the model, and file bytes · BYTES_PER_FILE_BYTE for their gradients
-//! report         threads · max_depth · CHAIN_BYTES_PER_LAYER + configs · samples · ROW_BYTES_PER_SAMPLE
+//! report         threads · max_depth · CHAIN_BYTES_PER_LAYER + samples · BYTES_PER_SAMPLE
+//!                + configs · BYTES_PER_CONFIG     (one configuration's chains are held at a time)
 //! ```
 //!
 //! **Time** (`--time-budget-minutes`, default [`DEFAULT_TIME_BUDGET_MINUTES`], the default report
@@ -31,6 +32,7 @@
 //!
 //! Not counted, so the estimate stays a lower bound: the work of the dense networks, which no
 //! flag scales — section 3's networks per row ([`dense_init::NETS`](crate::sections::dense_init::NETS)),
+//! its sigmoid rows, its networks on and off the critical line with depth and its Jacobian spectra,
 //! section 4's sweep and its [`NETWORKS`](crate::sections::exploding::NETWORKS) networks per gain
 //! (each differentiated in f64 and f32, then at the depths its bisection probes, a number that
 //! depends on the draw), section 5's training runs and section 6's. Counting them would need a
@@ -38,6 +40,7 @@
 
 use crate::error::Error;
 use crate::model::Model;
+use crate::sections::decay::curve::CURVE_POINTS;
 use crate::sections::decay::{ACTIVATIONS, IDENTITY_SKIP_SPANS, SHORTCUTS, survival};
 use crate::sections::{Config, Stream, stream_rng};
 use scalar::Activation;
@@ -56,10 +59,15 @@ pub const DEFAULT_TIME_BUDGET_MINUTES: u64 = 60;
 /// the report row (~100) and its JSON or Markdown text (~250), rounded up.
 pub const CHAIN_BYTES_PER_LAYER: u128 = 512;
 
-/// Bytes kept per sampled chain and configuration until the percentiles are taken: three log10
-/// values (p10, median, p90 inputs) and a bound per reported depth (≤ 64 depths) and the
-/// underflow depths, generously.
-pub const ROW_BYTES_PER_SAMPLE: u128 = 64 * 4 * 8 + 64;
+/// Bytes kept per sampled chain of the configuration being measured, until the percentiles are
+/// taken: four log10 values (weight gradient, backward factor, forward signal, bound) per
+/// measured depth (≤ 64 reported depths and the curve's [`CURVE_POINTS`] + 1 layers), twice (per
+/// chain, then depth by depth), and the underflow depths, generously.
+pub const BYTES_PER_SAMPLE: u128 = 2 * (64 + CURVE_POINTS as u128 + 1) * 4 * 8 + 64;
+
+/// Bytes kept per configuration once measured: its rows (≤ 64, ~100 bytes each) and its curve
+/// (five numbers per point), generously.
+pub const BYTES_PER_CONFIG: u128 = 64 * 128 + (64 + CURVE_POINTS as u128 + 1) * 5 * 8;
 
 /// Bytes of memory per byte of a JSON file, at most: the text itself, and each number takes at
 /// least 2 characters (`0,`) for its 8 bytes, each row at least 3 (`[0]`) for its 24-byte `Vec`.
@@ -173,7 +181,8 @@ pub fn survival_work(config: &Config) -> u128 {
 pub fn estimate(config: &Config, threads: usize) -> (u128, u128) {
     let configs = DECAY_CONFIGS as u128;
     let (samples, depth) = (config.samples as u128, config.max_depth as u128);
-    let bytes = threads as u128 * depth * CHAIN_BYTES_PER_LAYER + configs * samples * ROW_BYTES_PER_SAMPLE;
+    let bytes =
+        threads as u128 * depth * CHAIN_BYTES_PER_LAYER + samples * BYTES_PER_SAMPLE + configs * BYTES_PER_CONFIG;
     (bytes, decay_configs_work(config) + survival_work(config))
 }
 

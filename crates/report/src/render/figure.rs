@@ -8,10 +8,12 @@
 //! only arithmetic is layout (data → pixels); values that people read go through `numfmt`.
 
 mod bars;
+mod simplify;
 
 pub use bars::{BarChart, BarRow, Segment};
 
 use crate::numfmt::sig;
+use simplify::simplify;
 use std::fmt::Write;
 
 const WIDTH: f64 = 680.0;
@@ -288,8 +290,10 @@ impl Figure {
                 if run.len() < 2 {
                     continue;
                 }
-                let upper = run.iter().map(|(_, (x, y))| format!("{x:.1},{y:.1}"));
-                let lower = run.iter().rev().map(|((x, y), _)| format!("{x:.1},{y:.1}"));
+                let upper: Vec<(f64, f64)> = run.iter().map(|&(_, hi)| hi).collect();
+                let lower: Vec<(f64, f64)> = run.iter().rev().map(|&(lo, _)| lo).collect();
+                let upper = simplify(&upper).into_iter().map(|(x, y)| format!("{x:.1},{y:.1}"));
+                let lower = simplify(&lower).into_iter().map(|(x, y)| format!("{x:.1},{y:.1}"));
                 let points: Vec<String> = upper.chain(lower).collect();
                 let _ = writeln!(
                     svg,
@@ -337,7 +341,8 @@ impl Figure {
                 Mark::Line | Mark::Dashed => {
                     let dash = if s.mark == Mark::Dashed { r#" stroke-dasharray="6 4""# } else { dashes[j].as_str() };
                     for run in runs(points) {
-                        let coords: Vec<String> = run.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+                        let coords: Vec<String> =
+                            simplify(&run).into_iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
                         if coords.len() == 1 {
                             let (x, y) = run[0];
                             let _ = writeln!(svg, r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.5" fill="{colour}"/>"#);

@@ -35,10 +35,12 @@
 //! f16 spans: one scale cannot serve a chain whose gradients spread wider than the format.
 
 mod chains;
+pub mod curve;
 mod fit;
 pub mod skips;
 pub mod survival;
 
+pub use curve::DecayCurve;
 pub use skips::{IDENTITY_SKIP_ACTIVATION, IDENTITY_SKIP_SPANS, SkipForm, identity_depths, skip_slope_bound};
 
 use super::stats::{mean_log10_abs_std_normal, percentile, sort};
@@ -213,6 +215,9 @@ pub struct DecayConfig {
     pub chains: ChainSet,
     /// One row per reported depth.
     pub rows: Vec<DecayRow>,
+    /// The weight gradient's percentiles and the backward factor's median at every layer where
+    /// the data exist ([`curve`]), for the figure.
+    pub curve: DecayCurve,
     /// Whether every gradient of every chain is exactly 0 at every reported depth.
     pub all_exact_zero: bool,
     /// Slope of the median log10 |∂L/∂w| against depth; `None` when fewer than two medians are
@@ -384,20 +389,28 @@ fn measure(config: &Config, setting: &Setting, depths: &[usize], f16: &F16Range)
     let (a, s) = setting.index;
     let stream = Stream::Decay { activation: a, shortcut: s };
     let level = collapse_level_log10();
+    let identity_span = setting.shortcut.filter(|_| setting.skip == Some(SkipForm::Identity));
+    let measured = curve::measured_depths(depths, setting.chain_depth, identity_span);
     let samples: Vec<ChainSample> = (0..config.samples)
         .into_par_iter()
-        .map(|i| ChainSample::draw(config, stream, i, setting, depths, level))
+        .map(|i| ChainSample::draw(config, stream, i, setting, &measured, level))
         .collect();
     let finite: Vec<&ChainSample> = samples.iter().filter(|s| s.finite).collect();
-    let n_depths = depths.len();
-    // Depth-major: values[j][chain].
+    // Depth-major over the measured depths: values[j][chain].
     let by_depth = |get: fn(&ChainSample) -> &[f64]| -> Vec<Vec<f64>> {
-        (0..n_depths).map(|j| finite.iter().map(|s| get(s)[j]).collect()).collect()
+        (0..measured.len()).map(|j| finite.iter().map(|s| get(s)[j]).collect()).collect()
     };
-    let weight = by_depth(|s| &s.weight);
-    let backward = by_depth(|s| &s.backward);
-    let forward = by_depth(|s| &s.forward);
-    let bound = setting.shortcut.is_none().then(|| by_depth(|s| &s.bound));
+    let weight_all = by_depth(|s| &s.weight);
+    let backward_all = by_depth(|s| &s.backward);
+    let curve = DecayCurve::of(&measured, &weight_all, &backward_all);
+    // The reported depths' columns, for the table and the fits.
+    let reported: Vec<usize> =
+        depths.iter().map(|k| measured.binary_search(k).expect("the measured depths include the reported")).collect();
+    let pick = |all: Vec<Vec<f64>>| -> Vec<Vec<f64>> { reported.iter().map(|&j| all[j].clone()).collect() };
+    let weight = pick(weight_all);
+    let backward = pick(backward_all);
+    let forward = pick(by_depth(|s| &s.forward));
+    let bound = setting.shortcut.is_none().then(|| pick(by_depth(|s| &s.bound)));
 
     let median_loss_log10 = median(finite.iter().map(|s| s.loss_log10).collect());
     // 2^n·L ≤ f16's largest finite value ⇔ n ≤ log2(65504) − log2(L).
@@ -454,6 +467,7 @@ fn measure(config: &Config, setting: &Setting, depths: &[usize], f16: &F16Range)
         chains: setting.chains,
         all_exact_zero: weight.iter().flatten().all(|v| *v == f64::NEG_INFINITY),
         rows,
+        curve,
         weight_fit,
         backward_fit,
         forward_fit,

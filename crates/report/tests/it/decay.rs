@@ -426,3 +426,53 @@ fn identity_depths_are_the_joined_layers_at_or_below_each_depth() {
     // Span 2 on an even depth: every odd layer moves down one.
     assert_eq!(decay::identity_depths(&[1, 2, 4, 64], 64, 2), vec![1, 3, 5, 63]);
 }
+
+// The per-layer curve the figures draw.
+
+#[test]
+fn the_curve_has_every_layer_and_the_tables_values_at_the_reported_depths() {
+    let d = default_decay();
+    for c in &d.configs {
+        let name = format!("{} {:?} {:?} {:?}", c.activation, c.shortcut, c.skip, c.chains);
+        let k = &c.curve.depth;
+        assert!(k.windows(2).all(|w| w[0] < w[1]), "{name}: ascending");
+        let expected: Vec<usize> = match (c.skip, c.shortcut) {
+            // The layers the skip joins: layer D − k + 1 a multiple of the span.
+            (Some(SkipForm::Identity), Some(span)) => {
+                (1..=c.chain_depth).filter(|&k| (c.chain_depth + 1 - k).is_multiple_of(span)).collect()
+            }
+            _ => (1..=c.chain_depth).collect(),
+        };
+        assert_eq!(k, &expected, "{name}: every layer where the data exist");
+        for r in &c.rows {
+            let j = k.binary_search(&r.depth).unwrap_or_else(|_| panic!("{name}: depth {} on the curve", r.depth));
+            let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+            assert!(same(c.curve.p10[j], r.p10) && same(c.curve.median[j], r.median), "{name} k = {}", r.depth);
+            assert!(same(c.curve.p90[j], r.p90) && same(c.curve.backward_median[j], r.backward_median), "{name}");
+        }
+    }
+}
+
+#[test]
+fn the_curve_between_reported_depths_is_the_median_over_redrawn_chains() {
+    // Independently: the quick configuration's sigmoid chains without shortcut, redrawn and
+    // differentiated by the oracle; the median log10 |∂L/∂w| at depth 3 (not a reported depth).
+    let config = Config::new(3, true);
+    let d = decay::compute(&config);
+    let sigmoid = config_of(&d, "sigmoid");
+    let k = 3;
+    assert!(!d.depths.contains(&k));
+    let mut at_k: Vec<f64> = (0..config.samples)
+        .map(|i| {
+            let mut rng = sections::stream_rng(config.seed, Stream::Decay { activation: 0, shortcut: 0 }, i as u64);
+            let w: Vec<f64> = (0..config.max_depth).map(|_| rng.normal()).collect();
+            let (x, t) = (rng.normal(), rng.uniform(0.0, 1.0));
+            let g = Chain::uniform(Activation::Sigmoid, w).unwrap().gradients_ext(x, t);
+            g.weight[config.max_depth - k].log10_abs()
+        })
+        .collect();
+    at_k.sort_by(f64::total_cmp);
+    let median = at_k[at_k.len().div_ceil(2) - 1];
+    let j = sigmoid.curve.depth.binary_search(&k).unwrap();
+    assert_eq!(sigmoid.curve.median[j], median);
+}

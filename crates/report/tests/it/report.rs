@@ -61,13 +61,13 @@ fn one_plot_per_activation_with_data_and_one_curve_per_shortcut() {
             .configs
             .iter()
             .filter(|c| c.activation == name)
-            .all(|c| c.rows.iter().all(|r| r.median == f64::NEG_INFINITY));
+            .all(|c| c.curve.median.iter().all(|&m| m == f64::NEG_INFINITY));
         let bands_empty = report
             .decay
             .configs
             .iter()
             .filter(|c| c.activation == name)
-            .all(|c| c.rows.iter().all(|r| !r.p10.is_finite() || !r.p90.is_finite()));
+            .all(|c| c.curve.p10.iter().zip(&c.curve.p90).all(|(lo, hi)| !lo.is_finite() || !hi.is_finite()));
         // A figure exactly when there is something to draw; otherwise the text says why.
         assert_eq!(figure.has_data(), !(all_medians_zero && bands_empty), "{name}");
         let file = render::svg::decay_plot_name(name);

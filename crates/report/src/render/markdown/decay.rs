@@ -70,9 +70,13 @@ pub(super) fn decay(out: &mut String, d: &Decay, plots: Option<&str>, detail: De
     if let Some(dir) = plots {
         let mut names: Vec<&str> = d.configs.iter().map(|c| c.activation.as_str()).collect();
         names.dedup();
+        let step = d.max_depth.div_ceil(crate::sections::decay::curve::CURVE_POINTS).max(1);
+        let layers =
+            if step == 1 { "every layer".to_string() } else { format!("one layer in {step} and the reported depths") };
         let _ = writeln!(
             out,
-            "The median ∂L/∂w with its 10th–90th percentile band, and the median backward factor ∂L/∂a (dashed), per activation:\n"
+            "The median ∂L/∂w with its 10th–90th percentile band, and the median backward factor ∂L/∂a (dashed), per activation, \
+             at {layers} (the identity rows at the layers the skip joins):\n"
         );
         for n in names {
             if crate::render::svg::decay_figure(d, n).has_data() {

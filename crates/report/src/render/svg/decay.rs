@@ -1,4 +1,5 @@
-//! Section 2's figures: decay per depth, one per activation.
+//! Section 2's figures: decay per depth, one per activation, drawn from each configuration's
+//! per-layer curve.
 
 use super::super::figure::{Axis, Figure, Mark, Series};
 use crate::sections::decay::{ChainSet, Decay, DecayConfig, SkipForm};
@@ -38,9 +39,11 @@ pub fn decay_figure(decay: &Decay, activation: &str) -> Figure {
             if c.chains == ChainSet::Live {
                 label.push_str(", live chains");
             }
-            let median = c.rows.iter().map(|r| (r.depth as f64, r.median)).collect();
-            let band = c.rows.iter().map(|r| (r.depth as f64, r.p10, r.p90)).collect();
-            let backward = c.rows.iter().map(|r| (r.depth as f64, r.backward_median)).collect();
+            let k = &c.curve.depth;
+            let at = |j: usize| k[j] as f64;
+            let median = (0..k.len()).map(|j| (at(j), c.curve.median[j])).collect();
+            let band = (0..k.len()).map(|j| (at(j), c.curve.p10[j], c.curve.p90[j])).collect();
+            let backward = (0..k.len()).map(|j| (at(j), c.curve.backward_median[j])).collect();
             [
                 Series::new(format!("{label}: ∂L/∂w"), Mark::Line, i, median).with_band(band),
                 Series::new(format!("{label}: ∂L/∂a (backward factor)"), Mark::Dashed, i, backward),
