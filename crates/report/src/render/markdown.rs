@@ -39,7 +39,7 @@ pub fn markdown_with(report: &Report, plots: Option<&str>, detail: Detail) -> St
         c.seed,
         if c.quick { " (`--quick`)" } else { "" }
     );
-    worked(&mut out, &report.worked);
+    worked(&mut out, &report.worked, plots);
     decay::decay(&mut out, &report.decay, plots, detail);
     super::dense_init::dense_init(&mut out, &report.dense_init, plots, detail);
     super::isometry::isometry(&mut out, &report.isometry, plots, detail);
@@ -52,7 +52,7 @@ pub fn markdown_with(report: &Report, plots: Option<&str>, detail: Detail) -> St
     out
 }
 
-fn worked(out: &mut String, w: &WorkedChain) {
+fn worked(out: &mut String, w: &WorkedChain, plots: Option<&str>) {
     let _ = writeln!(out, "## 1. The article's chain, worked\n");
     let _ = writeln!(
         out,
@@ -82,6 +82,14 @@ fn worked(out: &mut String, w: &WorkedChain) {
         );
     }
     out.push('\n');
+    if let Some(dir) = plots {
+        if crate::render::svg::worked_figure(w).has_data() {
+            let _ =
+                writeln!(out, "![{}]({dir}/{})\n", crate::render::svg::WORKED_TITLE, crate::render::svg::WORKED_PLOT);
+        } else {
+            let _ = writeln!(out, "No figure for the worked chain: no gradient or bound is above 0.\n");
+        }
+    }
 }
 
 fn classic(out: &mut String, c: &Classic, plots: Option<&str>) {

@@ -1,4 +1,4 @@
-//! The figures of sections 2 (survival), 5 (loss curves), 5.1 (shortcuts, growth) and 7
+//! The figures of sections 1 (the worked chain), 2 (survival), 5 (loss curves), 5.1 (shortcuts, growth) and 7
 //! (symptoms): each pinned by a snapshot of a small fixed input, the data they draw checked against
 //! the tables they illustrate, and a configuration with nothing to draw said in words instead.
 
@@ -206,6 +206,25 @@ fn remedies_loss_curves_are_the_runs_losses() {
     }
 }
 
+/// The worked chain's figure draws the table's |∂L/∂w_d| and bound, layer by layer, the gradient
+/// below the bound at every layer (the bound's claim), and the Markdown shows it after the table.
+#[test]
+fn the_worked_chains_figure_is_its_table() {
+    let w = &quick().worked;
+    let figure = svg::worked_figure(w);
+    let [gradient, bound] = &figure.series[..] else { panic!("two series") };
+    assert_eq!(gradient.points.len(), w.depth);
+    for (l, (g, b)) in w.layers.iter().zip(gradient.points.iter().zip(&bound.points)) {
+        assert_eq!((g.0, g.1), (l.layer as f64, l.grad.abs()));
+        assert_eq!((b.0, b.1), (l.layer as f64, l.bound));
+        assert!(g.1 > 0.0 && g.1 <= b.1, "layer {}: {} above the bound {}", l.layer, g.1, b.1);
+    }
+    let md = render::markdown(quick(), Some("plots"));
+    let table_end = md.find("| 10 |").expect("the table's last row");
+    let image = md.find(&format!("]({}/{})", "plots", svg::WORKED_PLOT)).expect("the figure is linked");
+    assert!(table_end < image && image < md.find("## 2.").unwrap(), "in section 1, after the table");
+}
+
 /// The shortcuts' per-layer and per-block data end where the tables' numbers are.
 #[test]
 fn shortcut_profiles_agree_with_the_tables() {
@@ -243,14 +262,17 @@ fn nothing_to_draw_is_said_in_words() {
         s.shown_by.clear();
         s.runs = 0;
     }
+    for l in &mut report.worked.layers {
+        (l.grad, l.bound) = (0.0, 0.0);
+    }
     let md = render::markdown(&report, Some("plots"));
     assert_eq!(md.matches("No loss curve for these rows").count(), 3);
     assert_eq!(md.matches("No figure for these networks").count(), 2);
-    for words in ["No growth figure", "No survival figure", "No symptom figure"] {
+    for words in ["No growth figure", "No survival figure", "No symptom figure", "No figure for the worked chain"] {
         assert!(md.contains(words), "{words}");
     }
     let names: Vec<String> = svg::figures(&report).into_iter().map(|(n, _)| n).collect();
-    for gone in ["remedies-", "shortcuts-", "survival", "symptoms"] {
+    for gone in ["remedies-", "shortcuts-", "survival", "symptoms", "worked"] {
         assert!(!names.iter().any(|n| n.contains(gone)), "{gone}: {names:?}");
     }
     // And with the data, each is linked.

@@ -1,4 +1,6 @@
 //! The report's figures, as (file name, SVG) pairs, each drawn by [`super::figure`]:
+//! - section 1: the worked chain's |∂L/∂w_d| at each layer beside the article's bound, on a log
+//!   axis (`worked.rs`);
 //! - section 2: one per activation, the median log10 |∂L/∂w| against depth (a linear axis: a
 //!   constant rate per layer is a straight line) for each shortcut setting, with the 10th–90th
 //!   percentile band and the backward factor dashed; and the share of width-1 ReLU chains alive
@@ -39,6 +41,7 @@ mod remedies;
 mod shortcuts;
 mod survival;
 mod symptoms;
+mod worked;
 
 pub(super) use classic::classic_tasks;
 pub use classic::{classic_figure, classic_plot_name, classic_plots};
@@ -52,12 +55,15 @@ pub use remedies::{RemediesPanel, remedies_figure, remedies_plots};
 pub use shortcuts::{GROWTH_PLOT, GROWTH_TITLE, ShortcutNetwork, growth_figure, shortcuts_figure, shortcuts_plots};
 pub use survival::{SURVIVAL_PLOT, SURVIVAL_TITLE, survival_figure};
 pub use symptoms::{SYMPTOMS_PLOT, SYMPTOMS_TITLE, symptoms_figure};
+pub use worked::{WORKED_PLOT, WORKED_TITLE, worked_figure};
 
 use crate::sections::Report;
 
 /// Every figure of the report that has something to draw, as (file name, contents).
 pub fn figures(report: &Report) -> Vec<(String, String)> {
-    let mut all = decay_plots(&report.decay);
+    let mut all: Vec<(String, String)> =
+        worked_figure(&report.worked).svg().map(|svg| (WORKED_PLOT.to_string(), svg)).into_iter().collect();
+    all.extend(decay_plots(&report.decay));
     all.extend(survival_figure(&report.decay.survival).svg().map(|svg| (SURVIVAL_PLOT.to_string(), svg)));
     all.extend(dense_init_plots(&report.dense_init));
     all.extend(
