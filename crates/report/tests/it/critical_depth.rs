@@ -176,35 +176,6 @@ fn the_critical_line_keeps_gradients_and_the_ordered_phase_loses_them() {
 }
 
 #[test]
-fn print_numbers() {
-    let s = section();
-    for r in &s.runs {
-        eprintln!(
-            "{} {:?} sw2 {} chi {} xi {:?} xim {:?} nets {}",
-            r.activation, r.regime, r.sigma_w2, r.chi_1, r.xi_c, r.xi_measured, r.networks
-        );
-        for d in r.layers.iter().filter(|d| [1usize, 10, 50, 100, 150].contains(&d.layer)) {
-            eprintln!(
-                "  l{} fwd {:.3e} [{:.3e}] bwd {:.3e} [{:.3e} {:.3e} mean {:.3e}] dec {:.3e} [{:.3e} mean {:.3e}]",
-                d.layer,
-                d.forward_theory,
-                d.forward.median,
-                d.backward_theory,
-                d.backward.median,
-                d.backward.p90,
-                d.backward.mean,
-                d.decorrelation_theory,
-                d.decorrelation.median,
-                d.decorrelation.mean
-            );
-        }
-    }
-    let t = std::time::Instant::now();
-    let _ = critical_depth::compute(&Config::new(2, false));
-    eprintln!("full {:?}", t.elapsed());
-}
-
-#[test]
 fn tanh_at_its_critical_point_keeps_a_power_law_of_the_gradient() {
     // χ(q_l) ≈ 1 − 2q_l ≈ 1 − 1/l, so Π_{k>l} χ(q_k) ≈ l/D (derivation.md §15), up to O(ln l / l).
     let s = section();
