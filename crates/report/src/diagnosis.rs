@@ -5,9 +5,14 @@
 //!
 //! ```text
 //! gain_l           = ‖∂L/∂z_{l−1}‖ / ‖∂L/∂z_l‖                    (l ≥ 2)
-//! predicted_gain_l = √(σ²_{w,l} · E[f′_{l−1}(z)²]),  σ²_{w,l} = n_{l−1} · Var(W_l)   (mean field)
+//! predicted_gain_l = √(σ²_{w,l} · E[f′_{l−1}(z)²]),  σ²_{w,l} = n_{l−1} · mean(W_l²)  (mean field)
 //! r_l              = log10 ‖∂L/∂z_l‖ − log10 ‖∂L/∂z_L‖            (decades below the top layer)
 //! ```
+//!
+//! σ²_{w,l} takes the weights' mean square, which is their variance when their mean is 0 (mean
+//! field's assumption) and which the gain depends on in any case: averaged over the directions of
+//! ∂L/∂z_l, ‖W_lᵀ·∂L/∂z_l‖² = ‖W_l‖_F²/n_l·‖∂L/∂z_l‖² = n_{l−1}·mean(W_l²)·‖∂L/∂z_l‖². For a
+//! layer of one unit with one input the prediction is then the measured gain |w·f′(z)| itself.
 //!
 //! The mean field ignores the seed: where the seed depends on the weights (squared error's
 //! 2(y − t)), the top layers' measured gains differ from it. The verdict's criteria and their
@@ -191,7 +196,7 @@ pub fn diagnose(model: &Model) -> Result<DiagnosisReport, Error> {
                 _ => None,
             });
             let predicted_gain =
-                below.map(|b| (weight_variance_gain(&weights[idx].weight) * b.mean_square_derivative).sqrt());
+                below.map(|b| (weight_second_moment_gain(&weights[idx].weight) * b.mean_square_derivative).sqrt());
             LayerRow {
                 layer: idx + 1,
                 activation: weights[idx].activation.name(),
@@ -229,13 +234,11 @@ pub fn diagnose(model: &Model) -> Result<DiagnosisReport, Error> {
     })
 }
 
-/// σ²_w = fan-in × the (population) variance of the weights `rows[j][i]`.
-fn weight_variance_gain(rows: &[Vec<f64>]) -> f64 {
+/// σ²_w = fan-in × the mean square of the weights `rows[j][i]`.
+fn weight_second_moment_gain(rows: &[Vec<f64>]) -> f64 {
     let fan_in = rows[0].len() as f64;
     let n = (rows.len() * rows[0].len()) as f64;
-    let mean = rows.iter().flatten().sum::<f64>() / n;
-    let var = rows.iter().flatten().map(|w| (w - mean).powi(2)).sum::<f64>() / n;
-    fan_in * var
+    fan_in * rows.iter().flatten().map(|w| w * w).sum::<f64>() / n
 }
 
 /// The criteria in order of precedence (module docs; `docs/model-format.md`).

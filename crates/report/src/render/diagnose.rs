@@ -43,7 +43,7 @@ pub fn markdown(r: &DiagnosisReport) -> String {
         s,
         "\nNorms over the batch of {} (L = the loss, `{}`); log10 values are exact for the f64 forward pass \
          even beyond f64's range. Saturated: |f′(z)| < {} of sup|f′|. Gain: ‖∂L/∂z_(l−1)‖/‖∂L/∂z_l‖; predicted: \
-         √(σ²_w·E[f′_(l−1)(z)²]) with σ²_w = fan-in × Var(W_l), which ignores the seed — a seed that depends on \
+         √(σ²_w·E[f′_(l−1)(z)²]) with σ²_w = fan-in × mean(W_l²) (the variance of zero-mean weights), which ignores the seed — a seed that depends on \
          the weights, as squared error's 2(y − t) does, skews the top layers' measured gains. \
          A relu's f′ = 0 counts as saturated in the table; the `saturated` verdict judges relu layers by `dead` instead. \
          A — is a layer below a non-finite value, the first layer, or a zero norm.\n",

@@ -69,6 +69,23 @@ fn identity_layers_with_large_weights_explode_and_small_ones_vanish() {
 }
 
 #[test]
+fn on_a_chain_of_single_units_the_predicted_gain_is_the_measured_one() {
+    // One unit per layer and one sample: ‖∂L/∂z_{l−1}‖/‖∂L/∂z_l‖ = |w_l·f′(z_{l−1})| exactly, and
+    // mean field's √(n·mean(W²)·E[f′²]) is the same number (a variance would give 0 here).
+    let weights = [0.8, -1.5, 2.0, -0.6, 1.2, 3.0];
+    let layers: Vec<Value> =
+        weights.iter().map(|&w| serde_json::json!({"weight": [[w]], "bias": [0.1], "activation": "sigmoid"})).collect();
+    let text = serde_json::json!({"layers": layers, "input": [[0.7]], "target": [[0.2]]}).to_string();
+    let r = diagnose(&Model::from_json(&text, "chain.json").unwrap()).unwrap();
+    for row in &r.layers[1..] {
+        let measured = 10f64.powf(row.log10_gain.expect("finite norms"));
+        let predicted = row.predicted_gain.expect("layers ≥ 2 have one");
+        assert!(predicted > 0.0, "layer {}", row.layer);
+        assert!((measured / predicted - 1.0).abs() < 1e-12, "layer {}: {measured} against {predicted}", row.layer);
+    }
+}
+
+#[test]
 fn the_worked_example_is_vanishing_then_healthy_once_fixed() {
     let sick = Model::from_file(&repo_root().join("docs/examples/deep-sigmoid.json")).unwrap();
     let fixed = Model::from_file(&repo_root().join("docs/examples/deep-relu-he.json")).unwrap();
