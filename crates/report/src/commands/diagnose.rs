@@ -11,7 +11,8 @@ use std::process::ExitCode;
 /// The arguments of `report diagnose`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The model file (JSON: layers, input, target; see docs/model-format.md).
+    /// The model file (JSON: layers, input, target; see docs/model-format.md); `-` reads it from
+    /// standard input.
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
     /// Output format.
@@ -30,9 +31,9 @@ pub struct Args {
 
 /// Runs `report diagnose`.
 pub fn run(args: &Args) -> Result<ExitCode, Error> {
-    crate::budget::check_file_size(&args.model, args.memory_budget_mib)?;
-    let model = crate::model::Model::from_file(&args.model)?;
-    let report = diagnose(&model).map_err(|e| crate::model::in_source(&args.model.display().to_string(), e))?;
+    // No reference tape is built: the file's size is the budget's only concern.
+    let model = super::grad::read_model(&args.model, args.memory_budget_mib)?;
+    let report = diagnose(&model).map_err(|e| crate::model::in_source(&super::source_name(&args.model), e))?;
     let text = match args.format {
         OutputFormat::Json => json(&report),
         OutputFormat::Md => markdown(&report),

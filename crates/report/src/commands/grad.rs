@@ -36,12 +36,18 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
 /// Reads and validates a model (from standard input for `-`), and refuses it if the file or the
 /// reference tape would exceed the budget.
 pub(super) fn load_model(path: &std::path::Path, budget_mib: u64) -> Result<Model, Error> {
-    let model = if super::is_stdin(path) {
-        Model::from_json(&super::read_stdin(budget_mib)?, super::STDIN)?
-    } else {
-        crate::budget::check_file_size(path, budget_mib)?;
-        Model::from_file(path)?
-    };
+    let model = read_model(path, budget_mib)?;
     crate::budget::check_model(&model, path, budget_mib)?;
     Ok(model)
+}
+
+/// Reads and validates a model (from standard input for `-`), refusing a file over the budget
+/// before reading it.
+pub(super) fn read_model(path: &std::path::Path, budget_mib: u64) -> Result<Model, Error> {
+    if super::is_stdin(path) {
+        Model::from_json(&super::read_stdin(budget_mib)?, super::STDIN)
+    } else {
+        crate::budget::check_file_size(path, budget_mib)?;
+        Model::from_file(path)
+    }
 }

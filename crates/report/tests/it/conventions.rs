@@ -162,18 +162,20 @@ fn dtype_f32_presets_single_precision_tolerances() {
 
 #[test]
 fn a_dash_reads_the_model_from_standard_input_and_writes_standard_output() {
-    let text = std::fs::read_to_string(repo_root().join("docs/examples/xor.json")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gradlab"))
-        .args(["grad", "--model", "-", "--out", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.stdout, report(&["grad", "--model", "docs/examples/xor.json"]).stdout.into_bytes());
+    for (command, file) in [("grad", "docs/examples/xor.json"), ("diagnose", "docs/examples/deep-sigmoid.json")] {
+        let text = std::fs::read_to_string(repo_root().join(file)).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gradlab"))
+            .args([command, "--model", "-", "--out", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{command}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.stdout, report(&[command, "--model", file]).stdout.into_bytes(), "{command}");
+    }
 }
 
 #[test]
