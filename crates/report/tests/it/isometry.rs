@@ -310,3 +310,21 @@ fn isometry_figure_snapshot() {
     let svg = report::render::svg::isometry_figure(&iso).svg().expect("data to draw");
     insta::assert_snapshot!("isometry_figure", svg);
 }
+
+#[test]
+fn the_figures_band_has_every_measured_depth_and_is_symmetric_on_the_log_axis() {
+    // The deep rows' standard errors exceed half their Var λ, where a band of Var λ ± 2·se would
+    // lose its lower edge on the log axis; in ln Var λ it keeps every row.
+    let iso = full();
+    assert!(iso.settings.iter().flat_map(|s| &s.rows).any(|r| r.var_se.is_some_and(|e| e > r.var_lambda / 2.0)));
+    let figure = report::render::svg::isometry_figure(iso);
+    for series in figure.series.iter().filter(|s| s.label.ends_with(": measured")) {
+        let drawn = series.points.iter().filter(|p| p.1 > 0.0).count();
+        assert_eq!(series.band.len(), drawn, "{}", series.label);
+        for (&(x, lo, hi), &(px, v)) in series.band.iter().zip(series.points.iter().filter(|p| p.1 > 0.0)) {
+            assert_eq!(x, px);
+            assert!(lo > 0.0 && lo < v && v < hi, "{}: {lo} {v} {hi}", series.label);
+            assert!(((v / lo).ln() - (hi / v).ln()).abs() < 1e-9, "{}: symmetric in log", series.label);
+        }
+    }
+}

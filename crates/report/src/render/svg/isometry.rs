@@ -7,9 +7,12 @@ use crate::sections::isometry::Isometry;
 /// The file name of the isometry figure.
 pub const ISOMETRY_PLOT: &str = "isometry.svg";
 
-/// Per setting whose prediction is not 0: the measured Var λ by depth (dots, ± 2 standard errors)
-/// and L·(μ₂/μ₁² − 1 − s₁) (dashed, the same colour). Linear orthogonal networks (Var λ = 0
-/// exactly; measured, rounding) have no place on a log axis: the table has them.
+/// Per setting whose prediction is not 0: the measured Var λ by depth (dots) and
+/// L·(μ₂/μ₁² − 1 − s₁) (dashed, the same colour). The band is ± 2 standard errors of ln Var λ,
+/// whose standard error is se/Var λ to first order (the delta method): on a log axis a band
+/// Var λ ± 2·se loses its lower edge wherever se > Var λ/2, as the deep rows' do, while
+/// Var λ·e^(±2·se/Var λ) stays positive and symmetric about the dot. Linear orthogonal networks
+/// (Var λ = 0 exactly; measured, rounding) have no place on a log axis: the table has them.
 pub fn isometry_figure(iso: &Isometry) -> Figure {
     let mut series = Vec::new();
     for (colour, s) in iso.settings.iter().enumerate().filter(|(_, s)| s.rows.iter().any(|r| r.predicted_var > 0.0)) {
@@ -22,7 +25,11 @@ pub fn isometry_figure(iso: &Isometry) -> Figure {
         let measured = rows.clone().map(|r| (r.depth as f64, r.var_lambda)).collect();
         let band = rows
             .clone()
-            .filter_map(|r| r.var_se.map(|e| (r.depth as f64, r.var_lambda - 2.0 * e, r.var_lambda + 2.0 * e)))
+            .filter(|r| r.var_lambda > 0.0)
+            .filter_map(|r| {
+                let spread = (2.0 * r.var_se? / r.var_lambda).exp();
+                Some((r.depth as f64, r.var_lambda / spread, r.var_lambda * spread))
+            })
             .collect();
         let predicted = s.rows.iter().map(|r| (r.depth as f64, r.predicted_var)).collect();
         series.push(Series::new(format!("{name}: measured"), Mark::Dots, colour, measured).with_band(band));
@@ -31,7 +38,7 @@ pub fn isometry_figure(iso: &Isometry) -> Figure {
     Figure {
         title: "the spread of the Jacobian's squared singular values, Var λ, against depth".to_string(),
         subtitle: format!(
-            "{} networks of width {} per point, band ± 2 standard errors; dashed: L·(μ₂/μ₁² − 1 − s₁)",
+            "{} networks of width {} per point, band ± 2 standard errors of ln Var λ; dashed: L·(μ₂/μ₁² − 1 − s₁)",
             iso.nets, iso.width
         ),
         x: Axis::log10("depth L"),
