@@ -52,32 +52,40 @@ struct Model {
     inner: report::model::Model,
     /// What the CLI names the model in messages: the path, or the text's `source`.
     source: String,
+    /// The budget `grad` and `check` hold its reference tape to (`diagnose` builds none).
+    memory_budget_mib: u64,
+}
+
+impl Model {
+    /// Refuses the model, as `report grad` does, when its reference tape would exceed the budget.
+    fn check_tape(&self) -> PyResult<()> {
+        budget::check_model(&self.inner, Path::new(&self.source), self.memory_budget_mib).map_err(to_py)
+    }
 }
 
 #[pymethods]
 impl Model {
-    /// Parses and validates a model file's text; `source` starts every error message. Refused,
-    /// as by `report grad`, when its reference tape would exceed `memory_budget_mib`.
+    /// Parses and validates a model file's text; `source` starts every error message. `grad` and
+    /// `check` refuse it, as `report grad` does, when its reference tape would exceed
+    /// `memory_budget_mib`; `diagnose`, which builds no tape, does not.
     #[staticmethod]
     #[pyo3(signature = (text, source = "model", memory_budget_mib = budget::DEFAULT_MEMORY_BUDGET_MIB))]
     fn from_json(text: &str, source: &str, memory_budget_mib: u64) -> PyResult<Model> {
         guard(|| {
             let inner = report::model::Model::from_json(text, source).map_err(to_py)?;
-            budget::check_model(&inner, Path::new(source), memory_budget_mib).map_err(to_py)?;
-            Ok(Model { inner, source: source.to_string() })
+            Ok(Model { inner, source: source.to_string(), memory_budget_mib })
         })
     }
 
-    /// Reads and validates a model file, with `report grad`'s budget checks (the file's size
-    /// before reading it, the reference tape after).
+    /// Reads and validates a model file, refused over the budget by its size before it is read
+    /// (and by its reference tape in `grad` and `check`, as `from_json`'s).
     #[staticmethod]
     #[pyo3(signature = (path, memory_budget_mib = budget::DEFAULT_MEMORY_BUDGET_MIB))]
     fn from_path(path: PathBuf, memory_budget_mib: u64) -> PyResult<Model> {
         guard(|| {
             budget::check_file_size(&path, memory_budget_mib).map_err(to_py)?;
             let inner = report::model::Model::from_file(&path).map_err(to_py)?;
-            budget::check_model(&inner, &path, memory_budget_mib).map_err(to_py)?;
-            Ok(Model { inner, source: path.display().to_string() })
+            Ok(Model { inner, source: path.display().to_string(), memory_budget_mib })
         })
     }
 
@@ -107,6 +115,7 @@ fn grad<'py>(
     model: &Model,
 ) -> PyResult<(String, f64, Vec<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<f64>>)>)> {
     guard(|| {
+        model.check_tape()?;
         let g = reference::model_gradients(&model.inner).map_err(to_py)?;
         let mut layers = Vec::with_capacity(g.layers.len());
         for l in &g.layers {
@@ -144,6 +153,7 @@ fn check(
         .map_err(to_py)?;
         // As `report check` does: the shape errors name the gradients' source.
         let source = grads_path.as_ref().map_or_else(|| source.to_string(), |p| p.display().to_string());
+        model.check_tape()?;
         let reference = reference::model_gradients(&model.inner).map_err(to_py)?;
         let report = reference::check_gradients_against(&model.inner, &reference, &theirs, tolerance)
             .map_err(|e| PyValueError::new_err(format!("{source}: {e}")))?;

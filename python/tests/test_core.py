@@ -103,9 +103,14 @@ def test_an_unreadable_path_is_an_os_error(tmp_path):
         go.grad(tmp_path / "missing.json")
 
 
-def test_a_model_over_the_memory_budget_is_refused():
+def test_a_model_over_the_memory_budget_is_refused_where_a_tape_would_be_built():
+    m = go.load_model(SMALL, memory_budget_mib=0)
     with pytest.raises(ValueError, match="over the memory budget of 0 MiB"):
-        go.load_model(SMALL, memory_budget_mib=0)
+        go.grad(m)
+    with pytest.raises(ValueError, match="over the memory budget of 0 MiB"):
+        go.check(m, go.grad(SMALL))
+    # diagnose builds no reference tape, as `report diagnose` does not.
+    assert go.diagnose(m).verdict
 
 
 @given(st.lists(st.floats(-5, 5), min_size=1, max_size=6), st.integers(0, 5))

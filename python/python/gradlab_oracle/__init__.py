@@ -106,7 +106,9 @@ def load_model(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDG
     (numpy arrays allowed as values), a path to a model file, or a ``Model`` (returned as is).
 
     Raises ``ValueError`` with the CLI's message (``model: layer 2 weight row 1: expected 3
-    columns, got 2``), ``OSError`` when the file cannot be read.
+    columns, got 2``), ``OSError`` when the file cannot be read. ``memory_budget_mib`` bounds the
+    file's size here and the reference tape that :func:`grad` and :func:`check` build (as
+    ``report grad`` does); :func:`diagnose` builds no tape.
     """
     if isinstance(model, Model):
         return model
