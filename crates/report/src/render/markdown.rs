@@ -39,6 +39,13 @@ pub fn markdown_with(report: &Report, plots: Option<&str>, detail: Detail) -> St
         c.seed,
         if c.quick { " (`--quick`)" } else { "" }
     );
+    if plots.is_none() {
+        let _ = writeln!(
+            out,
+            "This text has no figures: `--plots DIR` writes them (SVG) and links each beside its table, and `--format html` \
+             gives one page with every figure inline.\n"
+        );
+    }
     worked(&mut out, &report.worked, plots);
     decay::decay(&mut out, &report.decay, plots, detail);
     super::dense_init::dense_init(&mut out, &report.dense_init, plots, detail);

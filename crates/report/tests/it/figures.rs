@@ -290,3 +290,14 @@ fn nothing_to_draw_is_said_in_words() {
         assert!(md.contains(&format!("(plots/{file})")), "{file}");
     }
 }
+
+/// Written to standard output (no plots folder), the report says how to get its figures; with
+/// one, it links them instead.
+#[test]
+fn without_a_plots_folder_the_text_says_how_to_get_the_figures() {
+    let how = "This text has no figures: `--plots DIR` writes them";
+    let text = render::markdown(quick(), None);
+    assert!(text.contains(how) && !text.contains("](plots/"));
+    let text = render::markdown(quick(), Some("plots"));
+    assert!(!text.contains(how) && text.contains("](plots/"));
+}
