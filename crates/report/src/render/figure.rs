@@ -5,7 +5,8 @@
 //! layout depends on the fonts a machine has; the report's figures must be the same bytes on any
 //! machine. Here nothing is measured: every position is computed from the data and fixed
 //! constants, every coordinate is printed with one decimal, and text is placed, never fitted. The
-//! only arithmetic is layout (data → pixels); values that people read go through `numfmt`.
+//! only arithmetic is layout (data → pixels, and each line drawn with the points it needs to stay
+//! within a quarter pixel: `figure/simplify.rs`); values that people read go through `numfmt`.
 
 mod bars;
 mod simplify;
