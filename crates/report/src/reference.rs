@@ -195,8 +195,8 @@ pub fn chain_gradients(chain: &Chain, x: f64, target: f64) -> Result<ChainReport
 /// Ext's exponent saturates at ±2^62 (a value below 2^−2^62 becomes 0): a chain whose exact
 /// computation comes near that would report an "exact 0" that is not one. This returns the first
 /// layer (from the input) where a forward value, an activation derivative, a δ or a gradient is
-/// beyond 2^±2^60, or where a smooth activation's value or derivative, never 0 in exact
-/// arithmetic, came out as 0. While every factor stays within 2^±2^60 (and every parameter is
+/// beyond 2^±2^60, or where a smooth activation's value or derivative came out as 0 where it is
+/// not 0 in exact arithmetic. While every factor stays within 2^±2^60 (and every parameter is
 /// an `f64`, within 2^±1074), no product of two of them reaches 2^±2^62, so no value saturates.
 fn beyond_exact_range(chain: &Chain, x: f64, target: f64) -> Option<usize> {
     const LIMIT: i64 = 1 << 60;
@@ -206,11 +206,20 @@ fn beyond_exact_range(chain: &Chain, x: f64, target: f64) -> Option<usize> {
     (0..chain.depth())
         .find(|&i| {
             let f = chain.activations()[i];
-            let smooth = matches!(f, Activation::Sigmoid | Activation::Tanh | Activation::Softplus);
             let (z, a) =
                 (trace.pre_activation[i], if i + 1 < chain.depth() { trace.input[i + 1] } else { trace.output });
             let derivative = f.derivative_ext(z);
-            let false_zero = smooth && (derivative.is_zero() || a.is_zero() && !(f == Activation::Tanh && z.is_zero()));
+            // Where each smooth activation is 0 in exact arithmetic: σ, softplus and their
+            // derivatives never; tanh, GELU and SiLU at z = 0 only; tanh′ never; GELU′ and SiLU′
+            // at one point each (≈ −0.75 and ≈ −1.28), so theirs at |z| > 2 underflowed.
+            let false_zero = match f {
+                Activation::Sigmoid | Activation::Softplus => derivative.is_zero() || a.is_zero(),
+                Activation::Tanh => derivative.is_zero() || a.is_zero() && !z.is_zero(),
+                Activation::Gelu | Activation::Silu => {
+                    derivative.is_zero() && z.to_f64().abs() > 2.0 || a.is_zero() && !z.is_zero()
+                }
+                Activation::Relu | Activation::LeakyRelu { .. } | Activation::Identity => false,
+            };
             false_zero || [z, a, derivative, deltas.bias[i], deltas.weight[i]].into_iter().any(out)
         })
         .map(|i| i + 1)

@@ -254,6 +254,25 @@ fn gradients_beyond_the_extended_range_are_refused_not_reported_as_exact_zeros()
     assert!(!err.contains('\n'));
 }
 
+/// Found by `chain_magnitudes_are_exact_or_refused` (seed `regression-silu-derivative-below-ext-range`).
+/// Root cause: the range check that refuses false exact zeros knew σ, tanh and softplus, not
+/// GELU and SiLU (added later): at z ≈ −2.4e297 SiLU′ ≈ e^z is below `Ext`'s range, came out as
+/// 0, and the top layer's gradient was reported as an exact 0. GELU′ and SiLU′ are 0 at one
+/// point each (|z| < 2), so a 0 elsewhere is now refused as out of range.
+#[test]
+fn gelu_and_silu_derivatives_below_the_extended_range_are_refused_not_exact_zeros() {
+    for f in [Activation::Silu, Activation::Gelu] {
+        // One layer, z = w·x = −2e297: f′(z) ≈ e^z, far below 2^−2^60.
+        let chain = Chain::uniform(f, vec![-1e297]).unwrap();
+        let err = chain_gradients(&chain, 2.0, 0.0).unwrap_err().to_string();
+        assert!(err.contains("layer 1") && err.contains("beyond 2^±2^60"), "{f:?}: {err}");
+        // Near their zero the derivative is small but within range, and reported.
+        let near = Chain::uniform(f, vec![1.0]).unwrap();
+        let report = chain_gradients(&near, -1.0, 0.0).unwrap();
+        assert!(report.layers[0].log10_abs_grad.is_some(), "{f:?}");
+    }
+}
+
 /// Found by `chain_magnitudes_are_exact_or_refused` (seed `regression-overflowing-loss-printed-inf`).
 /// Root cause: `ChainReport::to_markdown` formatted the f64 loss (y − ŷ)², which overflows while
 /// y and the exact gradients are finite, through `numfmt::sig`, printing `non-finite (inf)`.
