@@ -211,12 +211,14 @@ fn beyond_exact_range(chain: &Chain, x: f64, target: f64) -> Option<usize> {
             let derivative = f.derivative_ext(z);
             // Where each smooth activation is 0 in exact arithmetic: σ, softplus and their
             // derivatives never; tanh, GELU and SiLU at z = 0 only; tanh′ never; GELU′ and SiLU′
-            // at one point each (≈ −0.75 and ≈ −1.28), so theirs at |z| > 2 underflowed.
+            // at one point each (≈ −0.75 and ≈ −1.28), so theirs at |z| > 2 underflowed. The
+            // value is f(z) itself: with an identity skip, a = f(z) + a_{d−s} may be 0 exactly.
+            let value = f.value_ext(z);
             let false_zero = match f {
-                Activation::Sigmoid | Activation::Softplus => derivative.is_zero() || a.is_zero(),
-                Activation::Tanh => derivative.is_zero() || a.is_zero() && !z.is_zero(),
+                Activation::Sigmoid | Activation::Softplus => derivative.is_zero() || value.is_zero(),
+                Activation::Tanh => derivative.is_zero() || value.is_zero() && !z.is_zero(),
                 Activation::Gelu | Activation::Silu => {
-                    derivative.is_zero() && z.to_f64().abs() > 2.0 || a.is_zero() && !z.is_zero()
+                    derivative.is_zero() && z.to_f64().abs() > 2.0 || value.is_zero() && !z.is_zero()
                 }
                 Activation::Relu | Activation::LeakyRelu { .. } | Activation::Identity => false,
             };

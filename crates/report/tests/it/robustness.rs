@@ -2,8 +2,8 @@
 //! with its root cause). The full list of bad inputs tried is the table in `docs/robustness.md`.
 
 use report::reference::chain_gradients;
-use scalar::Activation;
 use scalar::chain::Chain;
+use scalar::{Activation, Skip};
 use std::process::{Command, Output};
 
 fn report(args: &[&str]) -> Output {
@@ -271,6 +271,20 @@ fn gelu_and_silu_derivatives_below_the_extended_range_are_refused_not_exact_zero
         let report = chain_gradients(&near, -1.0, 0.0).unwrap();
         assert!(report.layers[0].log10_abs_grad.is_some(), "{f:?}");
     }
+}
+
+/// Found by `chain_magnitudes_are_exact_or_refused` (seed `regression-identity-skip-sum-exactly-zero`).
+/// Root cause: the range check took a sigmoid layer's output a = 0 as a false zero (σ is never 0),
+/// but with an identity skip a = σ(z) + a_{d−s}, which can be 0 exactly; it now looks at σ(z).
+#[test]
+fn an_identity_skip_sum_of_exactly_zero_is_reported_not_refused() {
+    // Span 1: a_d = σ(z_d) + a_{d−1}, a_0 = x = −½. With w = 1e−300, z_1 = −5e−301 and σ(z_1)
+    // rounds to ½, so a_1 = ½ − ½ = 0 exactly: a true zero of the sum, not an underflow.
+    let chain =
+        Chain::new(vec![1e-300; 2], vec![Activation::Sigmoid; 2], None, Some(1)).unwrap().with_skip(Skip::Identity);
+    let report = chain_gradients(&chain, -0.5, 0.0).unwrap_or_else(|e| panic!("refused: {e}"));
+    assert_eq!(report.layers[1].input, 0.0, "a_1 = 0 exactly");
+    assert!(report.layers.iter().all(|l| l.exact_grad.is_finite()));
 }
 
 /// Found by `chain_magnitudes_are_exact_or_refused` (seed `regression-overflowing-loss-printed-inf`).
