@@ -197,6 +197,13 @@ fn independent_log_sum(chain: &Chain, x: f64, target: f64, report: &ChainReport)
             Activation::Sigmoid | Activation::Tanh | Activation::Softplus | Activation::Gelu | Activation::Silu
         );
         let z = if smooth { trace.pre_activation[d].to_f64() } else { trace.pre_activation[d].signum() };
+        // An exact z beyond f64 (the f64 forward pass may still be finite, e.g. 0 where the exact
+        // one is not): f′ is at its limit there, 1 for softplus, GELU and SiLU as z → +∞ (the
+        // others' limits are 0, beyond Ext's range, and those chains are refused).
+        let rises_to_one = matches!(f, Activation::Softplus | Activation::Gelu | Activation::Silu);
+        if z == f64::INFINITY && rises_to_one {
+            return (0.0, 1.0);
+        }
         let ln = f.ln_abs_derivative(z);
         let sign = f.derivative(z).signum();
         // f′ can round to ±0 in f64 while ln |f′| is finite: the sign of f′ is that of the slope
