@@ -145,13 +145,7 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
                         f16_loss_scale: loss_scale(b),
                     })
                     .collect(),
-                curve: DecayCurve {
-                    depth: Vec::new(),
-                    p10: Vec::new(),
-                    median: Vec::new(),
-                    p90: Vec::new(),
-                    backward_median: Vec::new(),
-                },
+                curve: DecayCurve::default(),
                 all_exact_zero: b.bool(),
                 weight_fit: fit(b),
                 backward_fit: fit(b),

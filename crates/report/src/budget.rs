@@ -60,10 +60,10 @@ pub const DEFAULT_TIME_BUDGET_MINUTES: u64 = 60;
 pub const CHAIN_BYTES_PER_LAYER: u128 = 512;
 
 /// Bytes kept per sampled chain of the configuration being measured, until the percentiles are
-/// taken: four log10 values (weight gradient, backward factor, forward signal, bound) per
-/// measured depth (≤ 64 reported depths and the curve's [`CURVE_POINTS`] + 1 layers), twice (per
-/// chain, then depth by depth), and the underflow depths, generously.
-pub const BYTES_PER_SAMPLE: u128 = 2 * (64 + CURVE_POINTS as u128 + 1) * 4 * 8 + 64;
+/// taken: two log10 values (weight gradient, backward factor) per measured depth (≤ 64 reported
+/// depths and the curve's [`CURVE_POINTS`] + 1 layers) and two (forward signal, bound) per
+/// reported depth, twice (per chain, then depth by depth), and the underflow depths, generously.
+pub const BYTES_PER_SAMPLE: u128 = 2 * ((64 + CURVE_POINTS as u128 + 1) * 2 + 64 * 2) * 8 + 64;
 
 /// Bytes kept per configuration once measured: its rows (≤ 64, ~100 bytes each) and its curve
 /// (five numbers per point), generously.

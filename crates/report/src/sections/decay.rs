@@ -393,24 +393,25 @@ fn measure(config: &Config, setting: &Setting, depths: &[usize], f16: &F16Range)
     let measured = curve::measured_depths(depths, setting.chain_depth, identity_span);
     let samples: Vec<ChainSample> = (0..config.samples)
         .into_par_iter()
-        .map(|i| ChainSample::draw(config, stream, i, setting, &measured, level))
+        .map(|i| ChainSample::draw(config, stream, i, setting, (&measured, depths), level))
         .collect();
     let finite: Vec<&ChainSample> = samples.iter().filter(|s| s.finite).collect();
-    // Depth-major over the measured depths: values[j][chain].
-    let by_depth = |get: fn(&ChainSample) -> &[f64]| -> Vec<Vec<f64>> {
-        (0..measured.len()).map(|j| finite.iter().map(|s| get(s)[j]).collect()).collect()
+    // Depth-major: values[j][chain], over the measured depths (weight, backward) or the reported.
+    let by_depth = |get: fn(&ChainSample) -> &[f64], n: usize| -> Vec<Vec<f64>> {
+        (0..n).map(|j| finite.iter().map(|s| get(s)[j]).collect()).collect()
     };
-    let weight_all = by_depth(|s| &s.weight);
-    let backward_all = by_depth(|s| &s.backward);
+    let weight_all = by_depth(|s| &s.weight, measured.len());
+    let backward_all = by_depth(|s| &s.backward, measured.len());
     let curve = DecayCurve::of(&measured, &weight_all, &backward_all);
     // The reported depths' columns, for the table and the fits.
-    let reported: Vec<usize> =
-        depths.iter().map(|k| measured.binary_search(k).expect("the measured depths include the reported")).collect();
-    let pick = |all: Vec<Vec<f64>>| -> Vec<Vec<f64>> { reported.iter().map(|&j| all[j].clone()).collect() };
-    let weight = pick(weight_all);
-    let backward = pick(backward_all);
-    let forward = pick(by_depth(|s| &s.forward));
-    let bound = setting.shortcut.is_none().then(|| pick(by_depth(|s| &s.bound)));
+    let pick = |all: &[Vec<f64>]| -> Vec<Vec<f64>> {
+        let at = |k: &usize| measured.binary_search(k).expect("the measured depths include the reported");
+        depths.iter().map(|k| all[at(k)].clone()).collect()
+    };
+    let weight = pick(&weight_all);
+    let backward = pick(&backward_all);
+    let forward = by_depth(|s| &s.forward, depths.len());
+    let bound = setting.shortcut.is_none().then(|| by_depth(|s| &s.bound, depths.len()));
 
     let median_loss_log10 = median(finite.iter().map(|s| s.loss_log10).collect());
     // 2^n·L ≤ f16's largest finite value ⇔ n ≤ log2(65504) − log2(L).

@@ -21,6 +21,15 @@ fn default_decay() -> &'static Decay {
     DECAY.get_or_init(|| decay::compute(&Config::new(1, false)))
 }
 
+/// Chain `i` of section 2's stream for activation `a` (index into `decay::ACTIVATIONS`), without
+/// shortcut, redrawn as the section draws it: (the chain, x, ŷ).
+fn redraw(config: &Config, a: usize, i: usize) -> (Chain, f64, f64) {
+    let mut rng = sections::stream_rng(config.seed, Stream::Decay { activation: a, shortcut: 0 }, i as u64);
+    let w: Vec<f64> = (0..config.max_depth).map(|_| rng.normal()).collect();
+    let (x, t) = (rng.normal(), rng.uniform(0.0, 1.0));
+    (Chain::uniform(decay::ACTIVATIONS[a], w).unwrap(), x, t)
+}
+
 fn config<'a>(d: &'a Decay, name: &str, chains: ChainSet) -> &'a DecayConfig {
     d.config(name, None, chains).unwrap_or_else(|| panic!("{name} is measured"))
 }
@@ -180,10 +189,8 @@ fn the_f16_loss_scale_lifts_the_p10_gradient_to_2_to_the_minus_14_up_to_where_th
     let sigmoid = config_of(&d, "sigmoid");
     let mut losses: Vec<f64> = (0..config.samples)
         .map(|i| {
-            let mut rng = sections::stream_rng(config.seed, Stream::Decay { activation: 0, shortcut: 0 }, i as u64);
-            let w: Vec<f64> = (0..config.max_depth).map(|_| rng.normal()).collect();
-            let (x, t) = (rng.normal(), rng.uniform(0.0, 1.0));
-            Chain::uniform(Activation::Sigmoid, w).unwrap().loss(x, t)
+            let (chain, x, t) = redraw(&config, 0, i);
+            chain.loss(x, t)
         })
         .collect();
     losses.sort_by(f64::total_cmp);
@@ -225,10 +232,8 @@ fn one_f16_scale_cannot_hold_a_sigmoid_chain_whose_layers_spread_over_hundreds_o
     let quick = decay::compute(&config);
     let mut spreads: Vec<f64> = (0..config.samples)
         .map(|i| {
-            let mut rng = sections::stream_rng(config.seed, Stream::Decay { activation: 0, shortcut: 0 }, i as u64);
-            let w: Vec<f64> = (0..config.max_depth).map(|_| rng.normal()).collect();
-            let (x, t) = (rng.normal(), rng.uniform(0.0, 1.0));
-            let m = Chain::uniform(Activation::Sigmoid, w).unwrap().magnitudes(x, t);
+            let (chain, x, t) = redraw(&config, 0, i);
+            let m = chain.magnitudes(x, t);
             let hi = m.log10_abs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let lo = m.log10_abs.iter().copied().fold(f64::INFINITY, f64::min);
             hi - lo
@@ -250,10 +255,8 @@ fn the_collapse_layer_is_the_median_layer_from_which_every_input_is_below_2_to_t
     let level = 2f64.powi(-14);
     let mut layers: Vec<usize> = (0..config.samples)
         .map(|i| {
-            let mut rng = sections::stream_rng(config.seed, Stream::Decay { activation: 1, shortcut: 0 }, i as u64);
-            let w: Vec<f64> = (0..config.max_depth).map(|_| rng.normal()).collect();
-            let x = rng.normal();
-            let trace = Chain::uniform(Activation::Tanh, w).unwrap().forward_ext(x);
+            let (chain, x, _) = redraw(&config, 1, i);
+            let trace = chain.forward_ext(x);
             let above = trace.input.iter().rposition(|u| u.cmp_abs(Ext::from_f64(level)).unwrap().is_ge());
             above.map_or(1, |i| i + 2)
         })
@@ -464,10 +467,8 @@ fn the_curve_between_reported_depths_is_the_median_over_redrawn_chains() {
     assert!(!d.depths.contains(&k));
     let mut at_k: Vec<f64> = (0..config.samples)
         .map(|i| {
-            let mut rng = sections::stream_rng(config.seed, Stream::Decay { activation: 0, shortcut: 0 }, i as u64);
-            let w: Vec<f64> = (0..config.max_depth).map(|_| rng.normal()).collect();
-            let (x, t) = (rng.normal(), rng.uniform(0.0, 1.0));
-            let g = Chain::uniform(Activation::Sigmoid, w).unwrap().gradients_ext(x, t);
+            let (chain, x, t) = redraw(&config, 0, i);
+            let g = chain.gradients_ext(x, t);
             g.weight[config.max_depth - k].log10_abs()
         })
         .collect();

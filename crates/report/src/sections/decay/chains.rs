@@ -5,7 +5,8 @@
 //! The chain's layer d sits at depth k = D − d + 1. Per chain:
 //!
 //! ```text
-//! log10|∂L/∂w_d|, log10|∂L/∂a_d|, log10|u_d|, log10 bound_d     at the reported depths
+//! log10|∂L/∂w_d|, log10|∂L/∂a_d|                                 at the measured depths
+//! log10|u_d|, log10 bound_d                                       at the reported depths
 //! c      = min { d : |u_j| < 2^−14 for every j ≥ d }              (D + 1 if |u_D| ≥ 2^−14)
 //! spread = max_d log10|∂L/∂w_d| − min_d log10|∂L/∂w_d|            over the non-zero layers
 //! dev    = max_d |w_d·∂L/∂w_d − 2(y − ŷ)·y| / |2(y − ŷ)·y|         (positively homogeneous f)
@@ -22,9 +23,9 @@ pub(super) struct ChainSample {
     pub finite: bool,
     /// Whether ∂L/∂w_d is exactly 0 at every layer.
     pub all_zero: bool,
-    /// log10 |∂L/∂w| at each reported depth.
+    /// log10 |∂L/∂w| at each measured depth (the reported ones and the curve's).
     pub weight: Vec<f64>,
-    /// log10 |∂L/∂a| at each reported depth.
+    /// log10 |∂L/∂a| at each measured depth.
     pub backward: Vec<f64>,
     /// log10 |u| at each reported depth.
     pub forward: Vec<f64>,
@@ -54,14 +55,15 @@ pub(super) fn positively_homogeneous(activation: Activation, shortcut: Option<us
 }
 
 impl ChainSample {
-    /// Chain `index` of `stream` (folded for [`ChainSet::Live`]), measured at `depths`;
+    /// Chain `index` of `stream` (folded for [`ChainSet::Live`]), measured at `depths` = (the
+    /// measured depths, the reported ones);
     /// `collapse_level_log10` is log10 of the collapse level.
     pub fn draw(
         config: &Config,
         stream: Stream,
         index: usize,
         setting: &Setting,
-        depths: &[usize],
+        (measured, depths): (&[usize], &[usize]),
         collapse_level_log10: f64,
     ) -> ChainSample {
         let mut rng = stream_rng(config.seed, stream, index as u64);
@@ -102,8 +104,8 @@ impl ChainSample {
                 underflow,
             };
         }
-        let at = |values: &[Ext]| -> Vec<f64> { depths.iter().map(|&k| values[d - k].log10_abs()).collect() };
-        let bound = chain.bound_from(&trace, target).map_or_else(Vec::new, |b| at(&b));
+        let at = |values: &[Ext], ks: &[usize]| -> Vec<f64> { ks.iter().map(|&k| values[d - k].log10_abs()).collect() };
+        let bound = chain.bound_from(&trace, target).map_or_else(Vec::new, |b| at(&b, depths));
         let diff = trace.output - Ext::from_f64(target);
         // The lowest layer from which every |u_j| is below the level: scan down from the output.
         let collapse_layer =
@@ -114,9 +116,9 @@ impl ChainSample {
         ChainSample {
             finite: true,
             all_zero,
-            weight: depths.iter().map(|&k| m.log10_abs[d - k]).collect(),
-            backward: at(&g.layer_output),
-            forward: at(&trace.input),
+            weight: measured.iter().map(|&k| m.log10_abs[d - k]).collect(),
+            backward: at(&g.layer_output, measured),
+            forward: at(&trace.input, depths),
             bound,
             loss_log10: (diff * diff).log10_abs(),
             collapse_layer: collapse_layer.unwrap_or(d + 1),

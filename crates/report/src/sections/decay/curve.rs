@@ -19,7 +19,7 @@ use serde::Serialize;
 pub const CURVE_POINTS: usize = 1000;
 
 /// Per-layer statistics over the chains, column by column (one entry per depth).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DecayCurve {
     /// k, layers below the output, ascending.
     pub depth: Vec<usize>,
@@ -51,13 +51,7 @@ impl DecayCurve {
     /// The curve over `depths` of the depth-major values (`weight[j][chain]`, `backward[j][chain]`
     /// at `depths[j]`); empty without chains.
     pub fn of(depths: &[usize], weight: &[Vec<f64>], backward: &[Vec<f64>]) -> DecayCurve {
-        let mut curve = DecayCurve {
-            depth: Vec::new(),
-            p10: Vec::new(),
-            median: Vec::new(),
-            p90: Vec::new(),
-            backward_median: Vec::new(),
-        };
+        let mut curve = DecayCurve::default();
         for ((&depth, w), b) in depths.iter().zip(weight).zip(backward) {
             if w.is_empty() {
                 continue;
