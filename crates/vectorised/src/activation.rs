@@ -98,6 +98,24 @@ impl Activation {
         }
     }
 
+    /// (f(z), f′(z)), with the bits of [`Activation::value`] and [`Activation::derivative`]:
+    /// σ and softplus compute the e^{−|z|} the two share once.
+    #[inline(always)]
+    pub fn value_and_derivative<T: Real>(self, z: T) -> (T, T) {
+        match self {
+            Activation::Sigmoid | Activation::Softplus => {
+                let e = (-z.abs()).exp();
+                let sigmoid = if z >= T::ZERO { T::ONE / (T::ONE + e) } else { e / (T::ONE + e) };
+                if self == Activation::Sigmoid {
+                    (sigmoid, e / ((T::ONE + e) * (T::ONE + e)))
+                } else {
+                    (z.max(T::ZERO) + e.ln_1p(), sigmoid)
+                }
+            }
+            _ => (self.value(z), self.derivative(z)),
+        }
+    }
+
     /// The name as the report and model files spell it.
     pub fn name(self) -> &'static str {
         match self {
@@ -121,5 +139,37 @@ fn step<T: Real>(z: T, pos: T, nonpos: T) -> T {
         z
     } else {
         nonpos
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// One of each activation, for unit tests across them.
+    pub(crate) const ALL: [Activation; 8] = [
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Relu,
+        Activation::LeakyRelu { slope: 0.01 },
+        Activation::Softplus,
+        Activation::Identity,
+        Activation::Gelu,
+        Activation::Silu,
+    ];
+
+    #[test]
+    fn value_and_derivative_have_the_bits_of_value_and_derivative() {
+        let zs = [-800.0, -40.0, -1.5, -1e-300, -0.0, 0.0, 5e-324, 0.7, 3.0, 40.0, 800.0, f64::INFINITY, f64::NAN];
+        for f in ALL {
+            for z in zs {
+                let (v, d) = f.value_and_derivative(z);
+                assert_eq!(v.to_bits(), f.value(z).to_bits(), "{f:?} f({z})");
+                assert_eq!(d.to_bits(), f.derivative(z).to_bits(), "{f:?} f′({z})");
+                let (v, d) = f.value_and_derivative(z as f32);
+                assert_eq!(v.to_bits(), f.value(z as f32).to_bits(), "{f:?} f({z}) in f32");
+                assert_eq!(d.to_bits(), f.derivative(z as f32).to_bits(), "{f:?} f′({z}) in f32");
+            }
+        }
     }
 }

@@ -48,8 +48,10 @@
 //! the oracle's order, so sign and log10 |∂L/∂w_d| are exact to rounding (the oracle's bits) even
 //! at depth 100,000, or where activations leave `f64` after a few tiny weights, where the plain
 //! values have long underflowed to 0. This pass runs layer by layer across the block's chains,
-//! their [`Scaled`] values kept as rows of mantissas and rows of exponents (`scaled::lanes`);
-//! the activations' f and f′ are still evaluated one lane at a time (libm).
+//! their [`Scaled`] values kept as rows of mantissas and rows of exponents (`scaled::lanes`) in
+//! a working form that is renormalised only when a mantissa leaves 2^±400 (`scaled::lazy`, same
+//! bits as renormalising every result); the activations' f and f′ are evaluated one lane at a
+//! time (libm), in `f64` directly wherever z is an ordinary `f64`.
 //! [`Magnitudes::ExtendedSignals`] also delivers the forward signal u_d, the backward factor
 //! ∂L/∂a_d and the output y in [`Scaled`].
 //!
@@ -92,8 +94,8 @@ use block::{Block, BlockOut, BlockStats, Signals, run_block};
 use extended::extended_pass;
 use forward::Forward;
 use layout::{RowLayout, from_block_major, layer_blocks_mut, resize, to_block_major, transpose};
+use scaled::Scaled;
 use scaled::lanes::Lanes;
-use scaled::{Scaled, derivative_scaled, value_scaled};
 use stats_sweep::BackwardWithStats;
 
 /// Bytes of one layer's row of a block: a block holds `CHAIN_CHUNK_BYTES / size_of::<T>()` chains

@@ -1,8 +1,9 @@
 //! The extended pass: a block's chains forward and backward in [`Scaled`], layer by layer across
-//! the block's lanes ([`Lanes`]: mantissa and exponent rows), in the oracle's order, for
+//! the block's lanes ([`Lanes`]: mantissa and exponent rows, holding values in the working form
+//! of [`super::scaled::lazy`], renormalised only when they must be), in the oracle's order, for
 //! log-domain magnitudes beyond `f64`'s range.
 
-use super::scaled::lanes::{add, mul, neg, renormalise};
+use super::scaled::lazy::{Lazy, activate, lift, mul, neg, normalise, sum};
 use super::*;
 
 /// The extended pass over one block, with the oracle's `forward_ext` / `gradients_ext`
@@ -13,8 +14,9 @@ use super::*;
 /// plain sweep: `f32` parameters are lifted to `f64` exactly, so for `f32` this is the exact
 /// magnitude of the `f32` chain's gradient rather than a re-rounding of the `f32` one.
 ///
-/// The block's chains go through in groups of [`LANE_GROUP`]. `rows` holds, over a group's lanes: rows 0 … D, a_0 … a_D (a_d overwritten by ∂L/∂a_d as
-/// backward passes it, for the identity skip); rows D + 1 … 2D, f′_1 … f′_D (overwritten by
+/// The block's chains go through in groups of [`LANE_GROUP`]. `rows` holds, over a group's
+/// lanes: rows 0 … D, a_0 … a_D (a_d overwritten by ∂L/∂a_d as backward passes it, for the
+/// identity skip); rows D + 1 … 2D, f′_1 … f′_D (overwritten by
 /// δ_1 … δ_D); row 2D + 1, the running ∂L/∂a.
 pub(super) fn extended_pass<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, rows: &mut Lanes) {
     let n = job.lanes.len();
@@ -29,85 +31,83 @@ pub(super) fn extended_pass<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, 
 const LANE_GROUP: usize = 16;
 
 /// The pass over the `g` chains from `start` of the block (lane i of the rows is chain
-/// `start + i` of the block).
+/// `start + i` of the block). The rows hold values in the working form of [`super::scaled::lazy`]
+/// (renormalised only when they must be, with the normal form's bits); what the pass delivers is
+/// normalised.
 fn group_pass<T: Real>(job: &Block<'_, T>, out: &mut BlockOut<'_, T>, rows: &mut Lanes, start: usize, g: usize) {
     let batch = job.batch;
     let (n, d) = (job.lanes.len(), batch.n_layers);
     let weights = job.rows(&batch.weights);
     let biases = batch.biases.as_deref().map(|b| job.rows(b));
-    let lift = |x: T| renormalise(x.to_f64(), 0);
-    let w = |l: usize, i: usize| lift(weights[l * n + start + i]);
+    let w = |l: usize, i: usize| lift(weights[l * n + start + i].to_f64());
     let shortcut_into = |layer: usize| batch.shortcut.filter(|&span| layer.is_multiple_of(span));
     let weight_scaled = out.weight_scaled.as_mut().expect("extended mode has scaled weight outputs");
     rows.reshape(2 * d + 2, g);
     let delta = |l: usize| d + 1 + l;
     let dl_da = 2 * d + 1;
+    let normal = |x: Lazy| Scaled::from_parts(normalise(x));
 
     for i in 0..g {
-        rows.set(0, i, lift(job.inputs[start + i]));
+        rows.set(0, i, lift(job.inputs[start + i].to_f64()));
     }
     for l in 0..d {
         let layer = l + 1;
-        // z = w·a_{l} + b (+ a_{layer−s}), formed in row `layer`; b = 0 without biases, added as
-        // the oracle adds it.
-        rows.mul_row(layer, l, |i| w(l, i));
-        for i in 0..g {
-            let b = biases.map_or((0.0, 0), |b| lift(b[l * n + start + i]));
-            rows.set(layer, i, add(rows.get(layer, i), b));
-        }
         let from = shortcut_into(layer).map(|span| layer - span);
-        if let (Some(from), Skip::PreActivation) = (from, batch.skip) {
-            rows.add_row(layer, from);
-        }
         let f = batch.activations[l];
         for i in 0..g {
-            let z = rows.scaled(layer, i);
-            rows.set(delta(l), i, derivative_scaled(f, z).parts());
-            rows.set(layer, i, value_scaled(f, z).parts());
-        }
-        if let (Some(from), Skip::Identity) = (from, batch.skip) {
-            rows.add_row(layer, from);
+            // z = w·a_{l} + b (+ a_{layer−s}); b = 0 without biases, added as the oracle adds it
+            // (it turns a −0 into +0).
+            let b = biases.map_or((0.0, 0), |b| lift(b[l * n + start + i].to_f64()));
+            let mut z = sum(mul(w(l, i), rows.get(l, i)), b);
+            if let (Some(from), Skip::PreActivation) = (from, batch.skip) {
+                z = sum(z, rows.get(from, i));
+            }
+            let (mut a, da) = activate(f, z);
+            if let (Some(from), Skip::Identity) = (from, batch.skip) {
+                a = sum(a, rows.get(from, i));
+            }
+            rows.set(delta(l), i, da);
+            rows.set(layer, i, a);
         }
     }
     if let Some(signals) = &mut out.signals {
         for i in 0..g {
-            signals.output[start + i] = rows.scaled(d, i);
+            signals.output[start + i] = normal(rows.get(d, i));
         }
     }
     // ∂L/∂a_D = 2(y − t), then down: δ_d = f′_d·∂L/∂a_d, ∂L/∂a_{d−1} = δ_d·w_d (+ δ_{d−1+s}, or
     // ∂L/∂a_{d−1+s} for the identity skip, kept over a_{d−1+s} once that is no longer read).
     for i in 0..g {
-        let diff = add(rows.get(d, i), neg(lift(job.targets[start + i])));
+        let diff = sum(rows.get(d, i), neg(lift(job.targets[start + i].to_f64())));
         rows.set(dl_da, i, mul((0.5, 2), diff));
     }
     for l in (0..d).rev() {
-        if let Some(signals) = &mut out.signals {
-            for i in 0..g {
-                signals.layer_input[l][start + i] = rows.scaled(l, i);
-                signals.layer_output[l][start + i] = rows.scaled(dl_da, i);
-            }
-        }
-        for i in 0..g {
-            if batch.skip == Skip::Identity {
-                rows.set(l + 1, i, rows.get(dl_da, i));
-            }
-            let dz = mul(rows.get(delta(l), i), rows.get(dl_da, i));
-            rows.set(delta(l), i, dz);
-            weight_scaled[l][start + i] = Scaled::from_parts(mul(dz, rows.get(l, i)));
-            if let Some(bias_scaled) = &mut out.bias_scaled {
-                bias_scaled[l][start + i] = Scaled::from_parts(dz);
-            }
-            rows.set(dl_da, i, mul(dz, w(l, i)));
-        }
-        if let Some(span) = batch.shortcut
-            && l.is_multiple_of(span)
-            && l + span <= d
-        {
-            let joined = match batch.skip {
+        let joined =
+            batch.shortcut.filter(|&span| l.is_multiple_of(span) && l + span <= d).map(|span| match batch.skip {
                 Skip::PreActivation => delta(l + span - 1),
                 Skip::Identity => l + span,
-            };
-            rows.add_row(dl_da, joined);
+            });
+        for i in 0..g {
+            let g_a = rows.get(dl_da, i);
+            let a_l = rows.get(l, i);
+            if let Some(signals) = &mut out.signals {
+                signals.layer_input[l][start + i] = normal(a_l);
+                signals.layer_output[l][start + i] = normal(g_a);
+            }
+            if batch.skip == Skip::Identity {
+                rows.set(l + 1, i, g_a);
+            }
+            let dz = mul(rows.get(delta(l), i), g_a);
+            rows.set(delta(l), i, dz);
+            weight_scaled[l][start + i] = normal(mul(dz, a_l));
+            if let Some(bias_scaled) = &mut out.bias_scaled {
+                bias_scaled[l][start + i] = normal(dz);
+            }
+            let mut next = mul(dz, w(l, i));
+            if let Some(joined) = joined {
+                next = sum(next, rows.get(joined, i));
+            }
+            rows.set(dl_da, i, next);
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::activation::{Activation, gelu_silu};
 use std::fmt;
 
 pub(crate) mod lanes;
+pub(crate) mod lazy;
 
 /// A real number with an `f64` mantissa and an `i64` binary exponent (saturating beyond ±2⁶²:
 /// [`MAX_EXPONENT`]).

@@ -77,7 +77,8 @@ pub(crate) fn neg(x: (f64, i64)) -> (f64, i64) {
     (-x.0, x.1)
 }
 
-/// Rows of [`Scaled`] values over a block's lanes, as two arrays: row r's lane i is at
+/// Rows of (mantissa, exponent) values over a block's lanes (the extended pass keeps them in the
+/// working form of [`super::lazy`]), as two arrays: row r's lane i is at
 /// `r·n + i` of `m` (mantissas) and of `e` (exponents).
 #[derive(Debug, Default)]
 pub(crate) struct Lanes {
@@ -110,31 +111,6 @@ impl Lanes {
         let q = r * self.n + i;
         self.m[q] = v.0;
         self.e[q] = v.1;
-    }
-
-    /// Row `r`, lane `i`, as a [`Scaled`].
-    #[inline(always)]
-    pub(crate) fn scaled(&self, r: usize, i: usize) -> Scaled {
-        let (m, e) = self.get(r, i);
-        Scaled { m, e }
-    }
-
-    /// Row `r` ← x·row `a` (x one value per lane, given as a function of the lane).
-    #[inline(always)]
-    pub(crate) fn mul_row(&mut self, r: usize, a: usize, x: impl Fn(usize) -> (f64, i64)) {
-        for i in 0..self.n {
-            let v = mul(x(i), self.get(a, i));
-            self.set(r, i, v);
-        }
-    }
-
-    /// Row `r` ← row `r` + row `a`.
-    #[inline(always)]
-    pub(crate) fn add_row(&mut self, r: usize, a: usize) {
-        for i in 0..self.n {
-            let v = add(self.get(r, i), self.get(a, i));
-            self.set(r, i, v);
-        }
     }
 }
 
