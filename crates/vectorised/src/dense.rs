@@ -148,11 +148,21 @@ impl<T: Real> DenseLayer<T> {
     pub fn from_out_in(rows: &[Vec<T>], bias: Option<Vec<T>>, activation: Activation) -> Result<Self, Error> {
         let n_out = rows.len();
         let n_in = rows.first().map_or(0, Vec::len);
-        let mut weight = vec![T::ZERO; n_in * n_out];
-        for (j, row) in rows.iter().enumerate() {
+        for row in rows {
             Error::check_len("layer weight row", n_in, row.len())?;
-            for (i, &w) in row.iter().enumerate() {
-                weight[i * n_out + j] = w;
+        }
+        // The transpose in bands of TRANSPOSE_BAND rows: each column i of a band is written as
+        // one contiguous run, and the band's rows are read in step, so neither side strides
+        // through memory a row at a time (as a plain row-by-row transpose of a wide matrix does).
+        const TRANSPOSE_BAND: usize = 16;
+        let mut weight = vec![T::ZERO; n_in * n_out];
+        for (b, band) in rows.chunks(TRANSPOSE_BAND).enumerate() {
+            let j0 = b * TRANSPOSE_BAND;
+            for i in 0..n_in {
+                let out = &mut weight[i * n_out + j0..i * n_out + j0 + band.len()];
+                for (w, row) in out.iter_mut().zip(band) {
+                    *w = row[i];
+                }
             }
         }
         Self::new(n_in, n_out, weight, bias, activation)

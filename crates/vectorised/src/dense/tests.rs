@@ -93,3 +93,20 @@ fn transposed_weights_match_the_definition_in_every_layout() {
         check_transpose::<f32>(n_in, n_out);
     }
 }
+
+#[test]
+fn out_in_rows_are_transposed_into_the_in_out_layout() {
+    // Shapes below, at and across the transpose's band of rows (16), square and not.
+    for (n_out, n_in) in [(1, 1), (3, 5), (16, 7), (37, 20), (40, 40)] {
+        let rows: Vec<Vec<f64>> = (0..n_out).map(|j| (0..n_in).map(|i| (j * 1000 + i) as f64).collect()).collect();
+        let layer = DenseLayer::from_out_in(&rows, None, Activation::Identity).unwrap();
+        assert_eq!((layer.n_in(), layer.n_out()), (n_in, n_out));
+        for (j, row) in rows.iter().enumerate() {
+            for (i, &w) in row.iter().enumerate() {
+                assert_eq!(layer.weight()[i * n_out + j], w, "{n_out}x{n_in} ({j}, {i})");
+            }
+        }
+    }
+    let ragged = vec![vec![1.0, 2.0], vec![3.0]];
+    assert!(DenseLayer::<f64>::from_out_in(&ragged, None, Activation::Identity).is_err());
+}
