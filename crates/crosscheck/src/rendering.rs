@@ -91,9 +91,13 @@ fn classic_runs(bytes: &mut Bytes<'_>) -> ClassicRuns {
 pub fn arbitrary_report(data: &[u8]) -> Report {
     let mut bytes = Bytes::new(data);
     let b = &mut bytes;
+    let (seed, samples) = (b.u64(), b.int_in(1, 100_000));
     let config = Config {
-        seed: b.u64(),
-        samples: b.int_in(1, 100_000),
+        seed,
+        samples,
+        // Not drawn (the seed corpus's bytes keep their meaning): `samples`, as in a run without
+        // `--decay-samples`.
+        decay_samples: samples,
         max_depth: b.int_in(1, 1_000_000),
         epochs: b.int_in(1, 5000),
         quick: b.bool(),
@@ -213,7 +217,7 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
     };
     let decay = Decay {
         max_depth,
-        samples: config.samples,
+        samples: config.decay_samples,
         bootstrap_resamples: b.int_in(1, 1000),
         depths,
         collapse_level_log10: finite(b),

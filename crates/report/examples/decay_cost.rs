@@ -1,17 +1,24 @@
 //! What the report's section 2 costs: the default configuration's decay section (its
-//! configurations' chains and the survival table, on the oracle), computed a few times in one
-//! process, each call's wall time printed. Run it on one thread for a per-thread cost:
+//! configurations' chains on the engine, the survival table on the oracle), computed a few times
+//! in one process, each call's wall time printed. The second argument sets the chains per
+//! configuration (`--decay-samples`; default: the default report's). Run it on one thread for a
+//! per-thread cost:
 //!
 //! ```text
 //! RAYON_NUM_THREADS=1 taskset -c 0 cargo run --release -p report --example decay_cost -- 3
+//! RAYON_NUM_THREADS=1 taskset -c 0 cargo run --release -p report --example decay_cost -- 1 2000
 //! ```
 
 use report::sections::{Config, decay};
 use std::time::Instant;
 
 fn main() {
-    let calls: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(3);
-    let config = Config::new(1, false);
+    let mut args = std::env::args().skip(1);
+    let calls: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(3);
+    let mut config = Config::new(1, false);
+    if let Some(chains) = args.next().and_then(|a| a.parse().ok()) {
+        config.decay_samples = chains;
+    }
     let work = report::budget::estimate(&config, 1).1;
     for _ in 0..calls {
         let start = Instant::now();

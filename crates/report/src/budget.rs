@@ -9,26 +9,31 @@
 //! report chain   depth · CHAIN_BYTES_PER_LAYER                       (before any list is expanded)
 //! report grad    file bytes · BYTES_PER_FILE_BYTE, then the model's reference tape
 //! report check   the same for the model, and file bytes · BYTES_PER_FILE_BYTE for their gradients
-//! report         threads · max_depth · CHAIN_BYTES_PER_LAYER + samples · BYTES_PER_SAMPLE
-//!                + configs · BYTES_PER_CONFIG     (one configuration's chains are held at a time)
+//! report         threads · max_depth · (CHAIN_BYTES_PER_LAYER + block · ENGINE_BYTES_PER_CHAIN_LAYER)
+//!                + decay_samples · BYTES_PER_SAMPLE + configs · BYTES_PER_CONFIG
+//!                                 (one configuration's samples are held at a time)
 //! ```
 //!
 //! **Time** (`--time-budget-minutes`, default [`DEFAULT_TIME_BUDGET_MINUTES`], the default report
 //! only). The flags scale the decay section's work: for each of its [`DECAY_CONFIGS`]
 //! configurations (activations × shortcut spans, the live ReLU chains, and the identity-skip rows)
-//! it differentiates `--samples` chains of depth `--max-depth` (s·⌊max_depth/s⌋ for an identity
-//! skip of span s) in [`scalar::Ext`] arithmetic, one chain per worker thread at a time; its
-//! survival table differentiates chains of the same kind, `chains` of each depth 1…`D_s`
-//! ([`survival::CHAINS`] and [`survival::MAX_DEPTH`], fewer under `--quick`). So
+//! it differentiates `--decay-samples` chains of depth `--max-depth` (s·⌊max_depth/s⌋ for an
+//! identity skip of span s) on the engine's extended pass, a block of chains per worker thread at
+//! a time, and reduces each chain to its sample; its survival table differentiates chains on the
+//! oracle, `chains` of each depth 1…`D_s` ([`survival::CHAINS`] and [`survival::MAX_DEPTH`],
+//! fewer under `--quick`). So
 //!
 //! ```text
-//! work   = samples · Σ_configs depth + chains · D_s·(D_s + 1)/2   chain-layer evaluations
-//! time   ≈ work / (threads · rate)         rate measured here, on one thread, before the run
+//! decay    = decay_samples · Σ_configs depth                  chain layers, on the engine
+//! survival = chains · D_s·(D_s + 1)/2                         chain layers, on the oracle
+//! time     ≈ (decay / decay_rate + survival / survival_rate) / threads
 //! ```
 //!
-//! The rate comes from [`measure_rate`]: a few milliseconds of the decay section's own work on
-//! this machine. Dividing by every thread assumes perfect scaling, so the time estimate is a
-//! lower bound, and a run refused for time would certainly have taken longer.
+//! The rates come from [`measure_rates`]: a few milliseconds of each kind of work, on one thread
+//! of this machine, before the run (the decay section's own per-chain path,
+//! [`decay::probe`](crate::sections::decay::probe), and an oracle chain with its bound). Dividing
+//! by every thread assumes perfect scaling, so the time estimate is a lower bound, and a run
+//! refused for time would certainly have taken longer.
 //!
 //! Not counted, so the estimate stays a lower bound: the work of the dense networks, which no
 //! flag scales — section 3's networks per row ([`dense_init::NETS`](crate::sections::dense_init::NETS)),
@@ -36,7 +41,7 @@
 //! section 4's sweep and its [`NETWORKS`](crate::sections::exploding::NETWORKS) networks per gain
 //! (each differentiated in f64 and f32, then at the depths its bisection probes, a number that
 //! depends on the draw), section 5's training runs and section 6's. Counting them would need a
-//! second rate (dense products, not `Ext` chains) and a copy of each section's probing logic.
+//! third rate (dense products, not chains) and a copy of each section's probing logic.
 
 use crate::error::Error;
 use crate::model::Model;
@@ -59,6 +64,12 @@ pub const DEFAULT_TIME_BUDGET_MINUTES: u64 = 60;
 /// the report row (~100) and its JSON or Markdown text (~250), rounded up.
 pub const CHAIN_BYTES_PER_LAYER: u128 = 512;
 
+/// Bytes per layer of each chain of the decay section's engine block, generously: the drawn
+/// weight and its two copies in the batch (24), the plain gradient (8), the extended gradient,
+/// forward signal and backward factor (48), the engine's rows (16) and the reduction's
+/// per-layer `log10` and `Ext` values (24), rounded up.
+pub const ENGINE_BYTES_PER_CHAIN_LAYER: u128 = 128;
+
 /// Bytes kept per sampled chain of the configuration being measured, until the percentiles are
 /// taken: two log10 values (weight gradient, backward factor) per measured depth (≤ 64 reported
 /// depths and the curve's [`CURVE_POINTS`] + 1 layers) and two (forward signal, bound) per
@@ -73,10 +84,13 @@ pub const BYTES_PER_CONFIG: u128 = 64 * 128 + (64 + CURVE_POINTS as u128 + 1) * 
 /// least 2 characters (`0,`) for its 8 bytes, each row at least 3 (`[0]`) for its 24-byte `Vec`.
 pub const BYTES_PER_FILE_BYTE: u128 = 9;
 
-/// Depth of the chain [`measure_rate`] differentiates.
+/// Depth of the chains [`measure_rates`] differentiates.
 const RATE_PROBE_DEPTH: usize = 256;
 
-/// How long [`measure_rate`] measures, at least.
+/// Chains per call of the decay section's probe: 32 of depth 256 take a few milliseconds.
+const RATE_PROBE_CHAINS: usize = 32;
+
+/// How long [`measure_rates`] measures each kind of work, at least.
 const RATE_PROBE_TIME: Duration = Duration::from_millis(10);
 
 /// A budget in MiB, in bytes.
@@ -138,33 +152,51 @@ pub fn check_model(model: &Model, path: &Path, budget_mib: u64) -> Result<(), Er
 // ---------------------------------------------------------------------------------------------
 // The default report.
 
-/// Chain layers per second that one thread differentiates the way the decay section does: a
-/// sigmoid chain of N(0, 1) weights, its `Ext` magnitudes and its bound, timed for about 10 ms.
-pub fn measure_rate() -> f64 {
+/// Chain layers per second on one thread, for each kind of the decay section's work.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rates {
+    /// The configurations' chains: drawn, run on the engine a block at a time, reduced.
+    pub decay: f64,
+    /// The survival table's chains, on the oracle.
+    pub survival: f64,
+}
+
+/// Each kind of the decay section's work, timed on one thread for about 10 ms: one block of
+/// sigmoid chains of N(0, 1) weights through the section's own path
+/// ([`decay::probe`](crate::sections::decay::probe)), and an oracle sigmoid chain's `Ext`
+/// magnitudes and bound.
+pub fn measure_rates() -> Rates {
+    let timed = |work: &dyn Fn() -> u64| {
+        let start = Instant::now();
+        let mut layers = 0u64;
+        while start.elapsed() < RATE_PROBE_TIME {
+            layers += work();
+        }
+        layers as f64 / start.elapsed().as_secs_f64()
+    };
+    let decay = timed(&|| crate::sections::decay::probe(RATE_PROBE_CHAINS, RATE_PROBE_DEPTH) as u64);
     let mut rng = stream_rng(0, Stream::RateProbe, 0);
     let weights: Vec<f64> = (0..RATE_PROBE_DEPTH).map(|_| rng.normal()).collect();
     let chain =
         Chain::new(weights, vec![Activation::Sigmoid; RATE_PROBE_DEPTH], None, None).expect("finite N(0,1) weights");
-    let start = Instant::now();
-    let mut layers = 0u64;
-    while start.elapsed() < RATE_PROBE_TIME {
+    let survival = timed(&|| {
         std::hint::black_box((chain.magnitudes(0.5, 0.25), chain.bound(0.5, 0.25)));
-        layers += RATE_PROBE_DEPTH as u64;
-    }
-    layers as f64 / start.elapsed().as_secs_f64()
+        RATE_PROBE_DEPTH as u64
+    });
+    Rates { decay, survival }
 }
 
 /// The decay section's configurations: every activation with every shortcut span, the live
 /// ReLU chains beside the ReLU chains without shortcut, and the identity-skip rows.
 pub const DECAY_CONFIGS: usize = ACTIVATIONS.len() * SHORTCUTS.len() + 1 + IDENTITY_SKIP_SPANS.len();
 
-/// The chain layers of the decay section's configurations: `samples` chains each, of depth
+/// The chain layers of the decay section's configurations: `decay_samples` chains each, of depth
 /// `max_depth`, or s·⌊max_depth/s⌋ for an identity skip of span s.
 pub fn decay_configs_work(config: &Config) -> u128 {
     let depth = config.max_depth as u128;
     let identity: u128 = IDENTITY_SKIP_SPANS.iter().map(|&s| (config.max_depth / s * s) as u128).sum();
     let full_depth = (DECAY_CONFIGS - IDENTITY_SKIP_SPANS.len()) as u128;
-    config.samples as u128 * (full_depth * depth + identity)
+    config.decay_samples as u128 * (full_depth * depth + identity)
 }
 
 /// The chain layers of the decay section's survival table: `chains` chains of each depth 1…D_s.
@@ -177,13 +209,25 @@ pub fn survival_work(config: &Config) -> u128 {
     (chains * max_depth * (max_depth + 1) / 2) as u128
 }
 
-/// The estimated need of a report run: (bytes, chain-layer evaluations).
+/// The estimated need of a report run: (bytes, chain-layer evaluations). Each thread holds one
+/// engine block of chains (and one oracle chain) at a time; the samples of one configuration are
+/// kept until its percentiles are taken.
 pub fn estimate(config: &Config, threads: usize) -> (u128, u128) {
     let configs = DECAY_CONFIGS as u128;
-    let (samples, depth) = (config.samples as u128, config.max_depth as u128);
-    let bytes =
-        threads as u128 * depth * CHAIN_BYTES_PER_LAYER + samples * BYTES_PER_SAMPLE + configs * BYTES_PER_CONFIG;
+    let (samples, depth) = (config.decay_samples as u128, config.max_depth as u128);
+    let per_thread = depth * (CHAIN_BYTES_PER_LAYER + ENGINE_BLOCK as u128 * ENGINE_BYTES_PER_CHAIN_LAYER);
+    let bytes = threads as u128 * per_thread + samples * BYTES_PER_SAMPLE + configs * BYTES_PER_CONFIG;
     (bytes, decay_configs_work(config) + survival_work(config))
+}
+
+/// The chains of one engine block in the decay section.
+const ENGINE_BLOCK: usize = vectorised::chain::chain_chunk::<f64>();
+
+/// The estimated seconds of a report run's decay section on `threads` threads at `rates`
+/// (perfect scaling: a lower bound).
+pub fn estimated_seconds(config: &Config, threads: usize, rates: Rates) -> f64 {
+    let per_thread = |work: u128, rate: f64| work as f64 / (rate * threads as f64);
+    per_thread(decay_configs_work(config), rates.decay) + per_thread(survival_work(config), rates.survival)
 }
 
 /// The budgets of a report run.
@@ -202,27 +246,37 @@ impl Default for ReportBudget {
 }
 
 /// Refuses a report run on `threads` threads over the memory or the time budget, with the
-/// estimate (the rate measured by [`measure_rate`]).
+/// estimate (at the rates measured by [`measure_rates`]).
 pub fn check_report(config: &Config, threads: usize, budget: ReportBudget) -> Result<(), Error> {
-    check_report_with_rate(config, threads, budget, measure_rate())
+    check_report_with_rates(config, threads, budget, measure_rates())
 }
 
-/// [`check_report`] with a given single-thread rate (chain layers per second).
-pub fn check_report_with_rate(config: &Config, threads: usize, budget: ReportBudget, rate: f64) -> Result<(), Error> {
+/// [`check_report`] with given single-thread rates (chain layers per second).
+pub fn check_report_with_rates(
+    config: &Config,
+    threads: usize,
+    budget: ReportBudget,
+    rates: Rates,
+) -> Result<(), Error> {
     let (bytes, work) = estimate(config, threads);
     let what = || {
-        format!("the report with --samples {} --max-depth {} on {threads} threads", config.samples, config.max_depth)
+        format!(
+            "the report with --decay-samples {} --max-depth {} on {threads} threads",
+            config.decay_samples, config.max_depth
+        )
     };
     check_memory(what, bytes, budget.memory_mib)?;
-    let seconds = work as f64 / (rate * threads as f64);
+    let seconds = estimated_seconds(config, threads, rates);
     if seconds > budget.time_minutes as f64 * 60.0 {
         return Err(Error::input(format!(
-            "{} would differentiate about {work:.1e} chain layers: at least {} at the {:.2e} layers/s \
-             measured on one thread here, over the time budget of {} min; lower --samples or \
-             --max-depth, or raise --time-budget-minutes",
+            "{} would differentiate about {work:.1e} chain layers: at least {} at the {:.2e} (decay \
+             section) and {:.2e} (survival table) layers/s measured on one thread here, over the \
+             time budget of {} min; lower --decay-samples or --max-depth, or raise \
+             --time-budget-minutes",
             what(),
             human_duration(seconds),
-            rate,
+            rates.decay,
+            rates.survival,
             budget.time_minutes
         )));
     }

@@ -20,7 +20,7 @@
 
 use crate::error::Error;
 use crate::model::Model;
-use crate::sections::engine_activation;
+use crate::sections::{engine_activation, engine_skip};
 use scalar::dense::Loss;
 use vectorised::dense::{Batch, DenseLayer, SeedAt, Workspace, flatten_rows};
 use vectorised::stats::{DEFAULT_SATURATION_THRESHOLD, Stage};
@@ -152,12 +152,9 @@ pub fn diagnose(model: &Model) -> Result<DiagnosisReport, Error> {
         .map(|l| DenseLayer::from_out_in(&l.weight, l.bias.clone(), engine_activation(l.activation)))
         .collect::<Result<_, _>>()
         .map_err(|e| Error::input(e.to_string()))?;
-    let skip = match net.skip() {
-        scalar::Skip::PreActivation => vectorised::Skip::PreActivation,
-        scalar::Skip::Identity => vectorised::Skip::Identity,
-    };
-    let engine =
-        vectorised::Dense::new(layers, net.shortcut()).map_err(|e| Error::input(e.to_string()))?.with_skip(skip);
+    let engine = vectorised::Dense::new(layers, net.shortcut())
+        .map_err(|e| Error::input(e.to_string()))?
+        .with_skip(engine_skip(net.skip()));
     let batch = model.batch();
     let (n_in, n_out) = (net.input_width(), net.output_width());
     let x = flatten_rows("input", model.input(), n_in).map_err(|e| Error::input(e.to_string()))?;

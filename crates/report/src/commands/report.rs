@@ -34,6 +34,10 @@ pub struct Args {
     /// Samples (networks or chains) per measured configuration.
     #[arg(long, allow_negative_numbers = true)]
     pub samples: Option<usize>,
+    /// Chains per configuration in the decay section (default: `--samples`; run on the engine,
+    /// they are cheap: 2000 gives smooth percentiles at every layer).
+    #[arg(long, value_name = "CHAINS", allow_negative_numbers = true)]
+    pub decay_samples: Option<usize>,
     /// The deepest chain measured in the decay section.
     #[arg(long, value_name = "DEPTH", allow_negative_numbers = true)]
     pub max_depth: Option<usize>,
@@ -63,6 +67,13 @@ impl Args {
                 return Err(Error::input(format!("--samples {samples}: must be between 1 and {MAX_SAMPLES}")));
             }
             config.samples = samples;
+            config.decay_samples = samples;
+        }
+        if let Some(chains) = self.decay_samples {
+            if chains == 0 || chains > MAX_SAMPLES {
+                return Err(Error::input(format!("--decay-samples {chains}: must be between 1 and {MAX_SAMPLES}")));
+            }
+            config.decay_samples = chains;
         }
         if let Some(depth) = self.max_depth {
             if depth == 0 || depth > MAX_DEPTH {

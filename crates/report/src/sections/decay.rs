@@ -1,7 +1,9 @@
 //! Section 2 — decay per depth: single-neuron chains with N(0, 1) weights, per activation and
-//! shortcut, measured exactly in the log domain with the oracle's [`Ext`](scalar::Ext) gradients.
+//! shortcut, measured exactly in the log domain on the engine's extended pass (a block of chains
+//! at a time; the oracle's [`Ext`](scalar::Ext) operations in the oracle's order, so its bits:
+//! `decay/chains.rs`).
 //!
-//! For each configuration, `samples` chains of depth D = `max_depth` are drawn (weights
+//! For each configuration, `decay_samples` chains of depth D = `max_depth` are drawn (weights
 //! w_d ~ N(0, 1), input x ~ N(0, 1), target ŷ ~ U(0, 1)); "depth k" is the layer k layers below
 //! the output (k = 1 is the output layer, k = D the input layer), whose gradient has passed
 //! through k − 1 layers of the backward recursion. Every slope is d log10|·|/dk in decades per
@@ -43,10 +45,9 @@ pub mod survival;
 pub use curve::DecayCurve;
 pub use skips::{IDENTITY_SKIP_ACTIVATION, IDENTITY_SKIP_SPANS, SkipForm, identity_depths, skip_slope_bound};
 
-use super::stats::{mean_log10_abs_std_normal, percentile, sort};
+use super::stats::{mean_log10_abs_std_normal, percentiles};
 use super::{Config, Stream};
-use chains::ChainSample;
-use rayon::prelude::*;
+use chains::{Buffers, ChainSample};
 use scalar::{Activation, FloatFormat};
 use serde::Serialize;
 
@@ -322,6 +323,7 @@ pub fn compute(config: &Config) -> Decay {
     let depths = reported_depths(config.max_depth);
     let f16 = f16_range();
     let mut configs = Vec::new();
+    let buffers = Buffers::default();
     for (a, &activation) in ACTIVATIONS.iter().enumerate() {
         for (s, &shortcut) in SHORTCUTS.iter().enumerate() {
             let sets: &[ChainSet] = if activation == Activation::Relu && shortcut.is_none() {
@@ -333,7 +335,7 @@ pub fn compute(config: &Config) -> Decay {
             for &chains in sets {
                 let setting =
                     Setting { activation, shortcut, skip, chains, chain_depth: config.max_depth, index: (a, s) };
-                configs.push(measure(config, &setting, &depths, &f16));
+                configs.push(measure(config, &setting, &depths, &f16, &buffers));
             }
         }
         if activation == IDENTITY_SKIP_ACTIVATION {
@@ -352,13 +354,13 @@ pub fn compute(config: &Config) -> Decay {
                     chain_depth,
                     index: (a, s),
                 };
-                configs.push(measure(config, &setting, &identity_depths(&depths, chain_depth, span), &f16));
+                configs.push(measure(config, &setting, &identity_depths(&depths, chain_depth, span), &f16, &buffers));
             }
         }
     }
     Decay {
         max_depth: config.max_depth,
-        samples: config.samples,
+        samples: config.decay_samples,
         bootstrap_resamples: BOOTSTRAP_RESAMPLES,
         depths,
         collapse_level_log10: collapse_level_log10(),
@@ -366,6 +368,38 @@ pub fn compute(config: &Config) -> Decay {
         configs,
         survival: survival::compute(config),
     }
+}
+
+/// The section's per-chain work for the time budget's rate probe: `chains` (at most one engine
+/// block, 128 in `f64`) sigmoid chains of `depth` layers without shortcut, drawn from
+/// [`Stream::RateProbe`], run and reduced as [`compute`] does it, on the calling thread. Returns
+/// the chain layers done.
+pub fn probe(chains: usize, depth: usize) -> usize {
+    let chains = chains.min(chains::BLOCK);
+    let config = Config { max_depth: depth, decay_samples: chains, ..Config::new(0, false) };
+    let setting = Setting {
+        activation: Activation::Sigmoid,
+        shortcut: None,
+        skip: None,
+        chains: ChainSet::All,
+        chain_depth: depth,
+        index: (0, 0),
+    };
+    let depths = reported_depths(depth);
+    let measured = curve::measured_depths(&depths, depth, None);
+    let mut engine = chains::Engine::default();
+    let level = collapse_level_log10();
+    let samples = ChainSample::draw_block(
+        &config,
+        Stream::RateProbe,
+        0..chains,
+        &setting,
+        (&measured, &depths),
+        level,
+        &mut engine,
+    );
+    std::hint::black_box(samples);
+    chains * depth
 }
 
 /// log10 2^−14.
@@ -385,16 +419,14 @@ struct Setting {
     index: (usize, usize),
 }
 
-fn measure(config: &Config, setting: &Setting, depths: &[usize], f16: &F16Range) -> DecayConfig {
+fn measure(config: &Config, setting: &Setting, depths: &[usize], f16: &F16Range, buffers: &Buffers) -> DecayConfig {
     let (a, s) = setting.index;
     let stream = Stream::Decay { activation: a, shortcut: s };
     let level = collapse_level_log10();
     let identity_span = setting.shortcut.filter(|_| setting.skip == Some(SkipForm::Identity));
     let measured = curve::measured_depths(depths, setting.chain_depth, identity_span);
-    let samples: Vec<ChainSample> = (0..config.samples)
-        .into_par_iter()
-        .map(|i| ChainSample::draw(config, stream, i, setting, (&measured, depths), level))
-        .collect();
+    let samples =
+        ChainSample::draw_all(config, stream, config.decay_samples, setting, (&measured, depths), level, buffers);
     let finite: Vec<&ChainSample> = samples.iter().filter(|s| s.finite).collect();
     // Depth-major: values[j][chain], over the measured depths (weight, backward) or the reported.
     let by_depth = |get: fn(&ChainSample) -> &[f64], n: usize| -> Vec<Vec<f64>> {
@@ -425,13 +457,14 @@ fn measure(config: &Config, setting: &Setting, depths: &[usize], f16: &F16Range)
             .enumerate()
             .map(|(j, &depth)| {
                 let mut values = weight[j].clone();
-                sort(&mut values);
-                let p10 = percentile(&values, 10.0);
+                let [p10, median_weight, p90] = percentiles(&mut values, &[10.0, 50.0, 90.0])[..] else {
+                    unreachable!("three percentiles asked for")
+                };
                 DecayRow {
                     depth,
                     p10,
-                    median: percentile(&values, 50.0),
-                    p90: percentile(&values, 90.0),
+                    median: median_weight,
+                    p90,
                     backward_median: median(backward[j].clone()),
                     forward_median: median(forward[j].clone()),
                     bound_median: bound.as_ref().map(|b| median(b[j].clone())),
@@ -504,8 +537,7 @@ fn basis(setting: &Setting) -> Option<Basis> {
 
 /// Nearest-rank median of log10 values (−∞ for exact zeros).
 fn median(mut values: Vec<f64>) -> f64 {
-    sort(&mut values);
-    percentile(&values, 50.0)
+    percentiles(&mut values, &[50.0])[0]
 }
 
 /// The f16 loss scale for a 10th-percentile log10 gradient `p10`: the least n with

@@ -40,6 +40,9 @@ pub struct Config {
     pub seed: u64,
     /// Samples per measured configuration.
     pub samples: usize,
+    /// Chains per configuration of the decay section (its own count: its chains run on the
+    /// engine, a block at a time; `samples` by default).
+    pub decay_samples: usize,
     /// The deepest chain in the decay section.
     pub max_depth: usize,
     /// Training epochs per run in the classic section.
@@ -52,9 +55,9 @@ impl Config {
     /// The default configuration (`quick` for the small one).
     pub fn new(seed: u64, quick: bool) -> Config {
         if quick {
-            Config { seed, samples: 24, max_depth: 64, epochs: 300, quick }
+            Config { seed, samples: 24, decay_samples: 24, max_depth: 64, epochs: 300, quick }
         } else {
-            Config { seed, samples: 200, max_depth: 1000, epochs: 2000, quick }
+            Config { seed, samples: 200, decay_samples: 200, max_depth: 1000, epochs: 2000, quick }
         }
     }
 }
@@ -170,5 +173,13 @@ pub fn engine_activation(f: scalar::Activation) -> vectorised::Activation {
         scalar::Activation::Identity => vectorised::Activation::Identity,
         scalar::Activation::Gelu => vectorised::Activation::Gelu,
         scalar::Activation::Silu => vectorised::Activation::Silu,
+    }
+}
+
+/// The vectorised engine's name for a shortcut form of the oracle's.
+pub fn engine_skip(skip: scalar::Skip) -> vectorised::Skip {
+    match skip {
+        scalar::Skip::PreActivation => vectorised::Skip::PreActivation,
+        scalar::Skip::Identity => vectorised::Skip::Identity,
     }
 }

@@ -11,6 +11,28 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// The nearest-rank percentiles `ps` (ascending, each in (0, 100]) of `values` (non-empty),
+/// which this reorders: the values [`percentile`] takes from the sorted values, found by
+/// selection (linear time each) instead of a sort.
+pub fn percentiles(values: &mut [f64], ps: &[f64]) -> Vec<f64> {
+    debug_assert!(!values.is_empty() && ps.is_sorted());
+    let n = values.len();
+    let mut found = Vec::with_capacity(ps.len());
+    // Everything before `from` is at most the last value found, so the next rank is selected in
+    // the rest.
+    let mut from = 0;
+    for &p in ps {
+        debug_assert!(p > 0.0 && p <= 100.0);
+        let rank = (((p / 100.0) * n as f64).ceil() as usize).clamp(1, n) - 1;
+        if rank >= from {
+            values[from..].select_nth_unstable_by(rank - from, f64::total_cmp);
+            from = rank + 1;
+        }
+        found.push(values[rank]);
+    }
+    found
+}
+
 /// Points of a loss curve: a run of T steps records its loss at the steps 0, k, 2k, … with
 /// k = [`curve_step`]`(T)` = ⌈T / this⌉.
 pub const CURVE_POINTS: usize = 100;
@@ -63,4 +85,34 @@ pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
 pub fn mean_log10_abs_std_normal() -> f64 {
     const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
     -(EULER_GAMMA + std::f64::consts::LN_2) / (2.0 * std::f64::consts::LN_10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scalar::rng::Rng;
+
+    #[test]
+    fn selected_percentiles_are_the_sorted_ones() {
+        let mut rng = Rng::new(7);
+        let ps = [1.0, 10.0, 10.0, 50.0, 90.0, 99.5, 100.0];
+        for n in [1, 2, 3, 7, 10, 64, 257, 2000] {
+            // Ties, exact zeros (−∞) and signed zeros among ordinary values.
+            let values: Vec<f64> = (0..n)
+                .map(|i| match i % 7 {
+                    0 => f64::NEG_INFINITY,
+                    1 => -0.0,
+                    2 => 0.0,
+                    3 => 1.5,
+                    _ => rng.normal(),
+                })
+                .collect();
+            let mut sorted = values.clone();
+            sort(&mut sorted);
+            let want: Vec<u64> = ps.iter().map(|&p| percentile(&sorted, p).to_bits()).collect();
+            let mut scratch = values.clone();
+            let got: Vec<u64> = percentiles(&mut scratch, &ps).iter().map(|v| v.to_bits()).collect();
+            assert_eq!(got, want, "n = {n}");
+        }
+    }
 }

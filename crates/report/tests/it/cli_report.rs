@@ -31,6 +31,9 @@ fn bad_flags_get_one_line_and_exit_code_2() {
         (vec!["--max-depth", "1000000000000"], "--max-depth"),
         (vec!["--threads", "0"], "--threads 0"),
         (vec!["--samples", "-3"], "-3"),
+        (vec!["--decay-samples", "0"], "--decay-samples 0"),
+        (vec!["--decay-samples", "100001"], "--decay-samples 100001"),
+        (vec!["--decay-samples", "many"], "many"),
         (vec!["--format", "xml"], "xml"),
     ] {
         let out = report(&args);

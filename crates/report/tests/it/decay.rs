@@ -187,7 +187,7 @@ fn the_f16_loss_scale_lifts_the_p10_gradient_to_2_to_the_minus_14_up_to_where_th
     let config = Config::new(3, true);
     let d = decay::compute(&config);
     let sigmoid = config_of(&d, "sigmoid");
-    let mut losses: Vec<f64> = (0..config.samples)
+    let mut losses: Vec<f64> = (0..config.decay_samples)
         .map(|i| {
             let (chain, x, t) = redraw(&config, 0, i);
             chain.loss(x, t)
@@ -230,7 +230,7 @@ fn one_f16_scale_cannot_hold_a_sigmoid_chain_whose_layers_spread_over_hundreds_o
     // The spread, recomputed on the quick configuration's sigmoid chains from the oracle.
     let config = Config::new(3, true);
     let quick = decay::compute(&config);
-    let mut spreads: Vec<f64> = (0..config.samples)
+    let mut spreads: Vec<f64> = (0..config.decay_samples)
         .map(|i| {
             let (chain, x, t) = redraw(&config, 0, i);
             let m = chain.magnitudes(x, t);
@@ -253,7 +253,7 @@ fn the_collapse_layer_is_the_median_layer_from_which_every_input_is_below_2_to_t
     let config = Config::new(3, true);
     let quick = decay::compute(&config);
     let level = 2f64.powi(-14);
-    let mut layers: Vec<usize> = (0..config.samples)
+    let mut layers: Vec<usize> = (0..config.decay_samples)
         .map(|i| {
             let (chain, x, _) = redraw(&config, 1, i);
             let trace = chain.forward_ext(x);
@@ -465,7 +465,7 @@ fn the_curve_between_reported_depths_is_the_median_over_redrawn_chains() {
     let sigmoid = config_of(&d, "sigmoid");
     let k = 3;
     assert!(!d.depths.contains(&k));
-    let mut at_k: Vec<f64> = (0..config.samples)
+    let mut at_k: Vec<f64> = (0..config.decay_samples)
         .map(|i| {
             let (chain, x, t) = redraw(&config, 0, i);
             let g = chain.gradients_ext(x, t);
@@ -476,4 +476,30 @@ fn the_curve_between_reported_depths_is_the_median_over_redrawn_chains() {
     let median = at_k[at_k.len().div_ceil(2) - 1];
     let j = sigmoid.curve.depth.binary_search(&k).unwrap();
     assert_eq!(sigmoid.curve.median[j], median);
+}
+
+#[test]
+fn the_decay_sections_own_sample_count_changes_that_section_alone() {
+    let quick = Config::new(2, true);
+    let more = Config { decay_samples: 3 * quick.samples, ..quick.clone() };
+    let (a, b) = (sections::compute(&quick), sections::compute(&more));
+    assert_eq!((a.decay.samples, b.decay.samples), (quick.samples, 3 * quick.samples));
+    assert_ne!(a.decay, b.decay);
+    // Every other section has the same value: no other section's draws moved.
+    assert_eq!(a.references.claims.len(), b.references.claims.len());
+    let others = |r: &sections::Report| {
+        let mut v = serde_json::to_value(r).unwrap();
+        let o = v.as_object_mut().unwrap();
+        o.remove("decay");
+        o.remove("config");
+        // The references' claims quote section 2's slopes.
+        o.remove("references");
+        v
+    };
+    let (oa, ob) = (others(&a), others(&b));
+    for (k, v) in oa.as_object().unwrap() {
+        assert_eq!(Some(v), ob.get(k), "section {k}");
+    }
+    // The survival table does not depend on the chains per configuration either.
+    assert_eq!(a.decay.survival, b.decay.survival);
 }

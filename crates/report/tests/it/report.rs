@@ -119,7 +119,7 @@ fn decay_medians_agree_with_f64_gradients_where_those_are_normal() {
     assert_eq!((sigmoid.activation.as_str(), sigmoid.shortcut), ("sigmoid", None));
     let stream = Stream::Decay { activation: 0, shortcut: 0 }; // sigmoid, no shortcut
     let at = |k: usize| {
-        let mut v: Vec<f64> = (0..config.samples)
+        let mut v: Vec<f64> = (0..config.decay_samples)
             .map(|i| {
                 let mut rng = sections::stream_rng(config.seed, stream, i as u64);
                 let w: Vec<f64> = (0..d).map(|_| rng.normal()).collect();

@@ -1,6 +1,8 @@
-//! One sampled chain of section 2: drawn from its stream, run forward and backward once in
-//! [`Ext`], and reduced to what the section keeps per chain (the reported depths' values and a
-//! few per-chain numbers), so memory does not grow with D × samples.
+//! Section 2's sampled chains: drawn from their stream, run forward and backward on the engine's
+//! extended pass ([`vectorised::ChainBatch`] with [`Magnitudes::ExtendedSignals`]: the oracle's
+//! `Ext` operations in the oracle's order, so the oracle's bits) a block of chains at a time,
+//! and each reduced to what the section keeps per chain (the measured depths' values and a few
+//! per-chain numbers), so memory does not grow with D × samples.
 //!
 //! The chain's layer d sits at depth k = D − d + 1. Per chain:
 //!
@@ -12,10 +14,19 @@
 //! dev    = max_d |w_d·∂L/∂w_d − 2(y − ŷ)·y| / |2(y − ŷ)·y|         (positively homogeneous f)
 //! ```
 
-use super::super::{Config, Stream, stream_rng};
+use super::super::{Config, Stream, engine_activation, engine_skip, stream_rng};
 use super::{ChainSet, Setting, SkipForm};
-use scalar::chain::{Chain, Magnitudes};
+use rayon::prelude::*;
+use scalar::chain::{Chain, ExtTrace};
+use scalar::format::Fate;
 use scalar::{Activation, Ext, FloatFormat, Skip};
+use std::sync::Mutex;
+use vectorised::{ChainBatch, ChainGradients, ChainWorkspace, Scaled};
+
+/// Chains per engine call: one of the engine's blocks, so a call is one task and the blocks run
+/// in parallel here, each reduced as soon as it is computed (a block's [`Scaled`] values take
+/// 48 bytes per chain layer, 6 MB at D = 1000).
+pub(super) const BLOCK: usize = vectorised::chain::chain_chunk::<f64>();
 
 /// What one sampled chain contributes (log10 magnitudes; −∞ for an exact 0).
 pub(super) struct ChainSample {
@@ -54,42 +65,111 @@ pub(super) fn positively_homogeneous(activation: Activation, shortcut: Option<us
     homogeneous && shortcut.is_none()
 }
 
-impl ChainSample {
-    /// Chain `index` of `stream` (folded for [`ChainSet::Live`]), measured at `depths` = (the
-    /// measured depths, the reported ones);
-    /// `collapse_level_log10` is log10 of the collapse level.
-    pub fn draw(
-        config: &Config,
-        stream: Stream,
-        index: usize,
-        setting: &Setting,
-        (measured, depths): (&[usize], &[usize]),
-        collapse_level_log10: f64,
-    ) -> ChainSample {
+/// One chain as drawn: its weights (the first D of the `max_depth` drawn), input and target.
+struct Draw {
+    weights: Vec<f64>,
+    x: f64,
+    target: f64,
+}
+
+impl Draw {
+    /// Chain `index` of `stream`, folded to |w_d|, |x| for [`ChainSet::Live`].
+    fn new(config: &Config, stream: Stream, index: usize, setting: &Setting) -> Draw {
         let mut rng = stream_rng(config.seed, stream, index as u64);
         let mut weights: Vec<f64> = (0..config.max_depth).map(|_| rng.normal()).collect();
         let mut x = rng.normal();
         let target = rng.uniform(0.0, 1.0);
         // The same draws for every depth: a shorter chain keeps the first of the D weights.
-        let d = setting.chain_depth;
-        weights.truncate(d);
+        weights.truncate(setting.chain_depth);
         if setting.chains == ChainSet::Live {
             weights.iter_mut().for_each(|w| *w = w.abs());
             x = x.abs();
         }
-        let skip = match setting.skip {
-            Some(SkipForm::Identity) => Skip::Identity,
-            Some(SkipForm::PreActivation) | None => Skip::PreActivation,
-        };
-        let chain = Chain::new(weights, vec![setting.activation; d], None, setting.shortcut.filter(|&s| s <= d))
-            .expect("finite N(0,1) weights")
-            .with_skip(skip);
-        let trace = chain.forward_ext(x);
-        let g = chain.backward_ext(&trace, target);
-        let m = Magnitudes::of(&g.weight);
-        let underflow = FloatFormat::ALL.iter().map(|&f| m.first_underflow(f).map(|layer| d - layer + 1)).collect();
-        let all_zero = m.sign.iter().all(|&s| s == 0);
-        if m.exact.iter().any(|g| !g.is_finite()) {
+        Draw { weights, x, target }
+    }
+}
+
+impl ChainSample {
+    /// Chains 0 … `samples` − 1 of `stream`, measured at `depths` = (the measured depths, the
+    /// reported ones); `collapse_level_log10` is log10 of the collapse level. Chain i's sample
+    /// depends only on its own draw: the same on any number of threads.
+    pub fn draw_all(
+        config: &Config,
+        stream: Stream,
+        samples: usize,
+        setting: &Setting,
+        depths: (&[usize], &[usize]),
+        collapse_level_log10: f64,
+        buffers: &Buffers,
+    ) -> Vec<ChainSample> {
+        let blocks: Vec<Vec<ChainSample>> = (0..samples.div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| {
+                let chains = b * BLOCK..samples.min((b + 1) * BLOCK);
+                let mut engine = buffers.take();
+                let block =
+                    Self::draw_block(config, stream, chains, setting, depths, collapse_level_log10, &mut engine);
+                buffers.give_back(engine);
+                block
+            })
+            .collect();
+        blocks.into_iter().flatten().collect()
+    }
+
+    /// The chains `chains` (at most [`BLOCK`] of them) of `stream`, on the calling thread, with
+    /// the engine's buffers `engine`.
+    pub fn draw_block(
+        config: &Config,
+        stream: Stream,
+        chains: std::ops::Range<usize>,
+        setting: &Setting,
+        depths: (&[usize], &[usize]),
+        collapse_level_log10: f64,
+        engine: &mut Engine,
+    ) -> Vec<ChainSample> {
+        let draws: Vec<Draw> = chains.map(|i| Draw::new(config, stream, i, setting)).collect();
+        engine.run(&draws, setting);
+        (0..draws.len())
+            .map(|i| {
+                Self::of(&draws[i], &Column { g: &engine.gradients, chain: i }, setting, depths, collapse_level_log10)
+            })
+            .collect()
+    }
+
+    /// The sample of one chain from the engine's exact values.
+    fn of(
+        draw: &Draw,
+        engine: &Column<'_>,
+        setting: &Setting,
+        (measured, depths): (&[usize], &[usize]),
+        collapse_level_log10: f64,
+    ) -> ChainSample {
+        let d = setting.chain_depth;
+        let g = engine.g;
+        // Layer l (0-based) of a per-layer value; log10 |·| straight from the engine's number
+        // (`Scaled::log10_abs` is `Ext::log10_abs`'s formula, so the oracle's bits).
+        let at = |values: &[Scaled], layer: usize| values[g.index(layer, engine.chain)];
+        let weight_log10: Vec<f64> = (0..d).map(|l| at(&g.weight_scaled, l).log10_abs()).collect();
+        // Counting from the output down, the first layer whose gradient rounds to 0 in a format,
+        // as `scalar::chain::Magnitudes::first_underflow` finds it. Rounding to 0 needs
+        // |x| ≤ 2^(e_min − p), and m·2ᵉ with |m| ≥ 1/2 is above that once e > e_min − p + 1
+        // (0, ±∞ and NaN, with e = 0, are never an underflow either): only the values below
+        // that go through `fate`.
+        let underflow = FloatFormat::ALL
+            .iter()
+            .map(|&f| {
+                let beyond = f.min_exponent - i64::from(f.precision) + 1;
+                (1..=d)
+                    .rev()
+                    .find(|&layer| {
+                        let x = at(&g.weight_scaled, layer - 1);
+                        x.exponent() <= beyond && f.fate(ext(x)) == Fate::Underflows
+                    })
+                    .map(|layer| d - layer + 1)
+            })
+            .collect();
+        let all_zero = (0..d).all(|l| at(&g.weight_scaled, l).is_zero());
+        if (0..d).any(|l| !at(&g.weight_scaled, l).mantissa().is_finite()) {
             return ChainSample {
                 finite: false,
                 all_zero,
@@ -104,39 +184,129 @@ impl ChainSample {
                 underflow,
             };
         }
-        let at = |values: &[Ext], ks: &[usize]| -> Vec<f64> { ks.iter().map(|&k| values[d - k].log10_abs()).collect() };
-        let bound = chain.bound_from(&trace, target).map_or_else(Vec::new, |b| at(&b, depths));
-        let diff = trace.output - Ext::from_f64(target);
-        // The lowest layer from which every |u_j| is below the level: scan down from the output.
-        let collapse_layer =
-            (1..=d).rev().take_while(|&l| trace.input[l - 1].log10_abs() < collapse_level_log10).last();
-        let non_zero = m.log10_abs.iter().copied().filter(|l| l.is_finite());
+        let log10_at_depth = |values: &[Scaled], k: usize| at(values, d - k).log10_abs();
+        let output = ext(g.output_scaled[engine.chain]);
+        let diff = output - Ext::from_f64(draw.target);
+        // The article's bound needs every u_d; it exists only without a shortcut.
+        let bound = if setting.shortcut.is_none() {
+            let chain = Chain::new(draw.weights.clone(), vec![setting.activation; d], None, None)
+                .expect("finite N(0,1) weights");
+            let input = (0..d).map(|l| ext(at(&g.layer_input_scaled, l))).collect();
+            let trace = ExtTrace { pre_activation: Vec::new(), input, output };
+            let b = chain.bound_from(&trace, draw.target).expect("a chain without shortcut has the bound");
+            depths.iter().map(|&k| b[d - k].log10_abs()).collect()
+        } else {
+            Vec::new()
+        };
+        // The lowest layer from which every |u_j| is below the level: scan down from the output
+        // (layer l at depth D − l + 1). 2^(e−1) ≤ |u| < 2^e decides it without a log10 when e is
+        // half a binary place or more from the level's log2 (log10_abs errs by ~10⁻¹⁶).
+        let level_log2 = collapse_level_log10 * std::f64::consts::LOG2_10;
+        let below = |u: Scaled| {
+            let e = u.exponent() as f64;
+            if u.is_zero() || e <= level_log2 - 0.5 {
+                true
+            } else if e - 1.0 >= level_log2 + 0.5 || !u.mantissa().is_finite() {
+                false
+            } else {
+                u.log10_abs() < collapse_level_log10
+            }
+        };
+        let collapse_layer = (1..=d).rev().take_while(|&l| below(at(&g.layer_input_scaled, l - 1))).last();
+        let non_zero = weight_log10.iter().copied().filter(|l| l.is_finite());
         let (lo, hi, count) =
             non_zero.fold((f64::INFINITY, f64::NEG_INFINITY, 0usize), |(lo, hi, n), l| (lo.min(l), hi.max(l), n + 1));
         ChainSample {
             finite: true,
             all_zero,
-            weight: measured.iter().map(|&k| m.log10_abs[d - k]).collect(),
-            backward: at(&g.layer_output, measured),
-            forward: at(&trace.input, depths),
+            weight: measured.iter().map(|&k| weight_log10[d - k]).collect(),
+            backward: measured.iter().map(|&k| log10_at_depth(&g.layer_output_scaled, k)).collect(),
+            forward: depths.iter().map(|&k| log10_at_depth(&g.layer_input_scaled, k)).collect(),
             bound,
             loss_log10: (diff * diff).log10_abs(),
             collapse_layer: collapse_layer.unwrap_or(d + 1),
             layer_spread: (count >= 2).then_some(hi - lo),
-            homogeneity_deviation: positively_homogeneous(setting.activation, setting.shortcut)
-                .then(|| homogeneity_deviation(&chain, &g.weight, Ext::from_f64(2.0) * diff * trace.output)),
+            homogeneity_deviation: positively_homogeneous(setting.activation, setting.shortcut).then(|| {
+                let weight_gradient = |l: usize| ext(at(&g.weight_scaled, l));
+                homogeneity_deviation(&draw.weights, weight_gradient, Ext::from_f64(2.0) * diff * output)
+            }),
             underflow,
         }
     }
 }
 
-/// max_d |w_d·g_d − c| / |c| (0 when every term equals c exactly, +∞ if c = 0 but a term is not).
-fn homogeneity_deviation(chain: &Chain, weight_gradients: &[Ext], c: Ext) -> f64 {
-    weight_gradients
+/// The engine's workspace and output for one block of chains, kept between blocks: a block's
+/// buffers take about 10 MB at D = 1000, and allocating them afresh per block (the kernel
+/// zeroing each new page) costs about as much as reducing the block's chains. `Default`: empty
+/// buffers, grown on first use, the kernels at the CPU's best SIMD level.
+#[derive(Default)]
+pub struct Engine {
+    workspace: ChainWorkspace<f64>,
+    gradients: ChainGradients<f64>,
+}
+
+impl Engine {
+    /// Runs one block of chains forward and backward on the extended pass.
+    fn run(&mut self, draws: &[Draw], setting: &Setting) {
+        let (n, d) = (draws.len(), setting.chain_depth);
+        let skip = match setting.skip {
+            Some(SkipForm::Identity) => Skip::Identity,
+            Some(SkipForm::PreActivation) | None => Skip::PreActivation,
+        };
+        let layer_major: Vec<f64> = (0..d).flat_map(|l| draws.iter().map(move |c| c.weights[l])).collect();
+        let mut batch = ChainBatch::new(n, layer_major, vec![engine_activation(setting.activation); d])
+            .expect("finite N(0,1) weights")
+            .with_skip(engine_skip(skip));
+        if let Some(span) = setting.shortcut.filter(|&s| s <= d) {
+            batch = batch.with_shortcut(span).expect("a span of at most the depth");
+        }
+        let inputs: Vec<f64> = draws.iter().map(|c| c.x).collect();
+        let targets: Vec<f64> = draws.iter().map(|c| c.target).collect();
+        let magnitudes = vectorised::Magnitudes::ExtendedSignals;
+        batch
+            .gradients_into(&inputs, &targets, magnitudes, &mut self.workspace, &mut self.gradients)
+            .expect("finite inputs and targets of the right lengths");
+    }
+}
+
+/// [`Engine`]s for the section's blocks, each taken by the block a thread is running and given
+/// back after it: as many exist as blocks ever ran at once (the threads), reused by every
+/// configuration.
+#[derive(Default)]
+pub struct Buffers(Mutex<Vec<Engine>>);
+
+impl Buffers {
+    fn take(&self) -> Engine {
+        self.0.lock().ok().and_then(|mut free| free.pop()).unwrap_or_default()
+    }
+
+    fn give_back(&self, engine: Engine) {
+        if let Ok(mut free) = self.0.lock() {
+            free.push(engine);
+        }
+    }
+}
+
+/// One chain of an engine call's gradients.
+struct Column<'a> {
+    g: &'a ChainGradients<f64>,
+    chain: usize,
+}
+
+/// The same number as an [`Ext`], exactly: m·2ᵉ with 0.5 ≤ |m| < 1 (or 0, ±∞, NaN with e = 0),
+/// rebuilt as m times the power of two, whose product of mantissas (m·0.5) is exact.
+fn ext(x: Scaled) -> Ext {
+    Ext::from_f64(x.mantissa()) * Ext::pow2(x.exponent())
+}
+
+/// max_d |w_d·g_d − c| / |c| over the layers (`weight_gradient(l)` is g at layer l + 1; 0 when
+/// every term equals c exactly, +∞ if c = 0 but a term is not).
+fn homogeneity_deviation(weights: &[f64], weight_gradient: impl Fn(usize) -> Ext, c: Ext) -> f64 {
+    weights
         .iter()
-        .zip(chain.weights())
-        .map(|(&g, &w)| {
-            let difference = g * w - c;
+        .enumerate()
+        .map(|(l, &w)| {
+            let difference = weight_gradient(l) * w - c;
             if difference.is_zero() {
                 0.0
             } else if c.is_zero() {
@@ -146,4 +316,126 @@ fn homogeneity_deviation(chain: &Chain, weight_gradients: &[Ext], c: Ext) -> f64
             }
         })
         .fold(0.0, f64::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{ACTIVATIONS, SHORTCUTS};
+    use super::*;
+    use scalar::chain::Magnitudes;
+
+    /// The sample as the oracle gives it: chain `index` of the stream as one `Chain`, forward and
+    /// backward in `Ext` (`forward_ext`, `backward_ext`), its magnitudes and bound from the
+    /// oracle's own functions.
+    fn oracle_sample(
+        config: &Config,
+        stream: Stream,
+        index: usize,
+        setting: &Setting,
+        depths: (&[usize], &[usize]),
+    ) -> ChainSample {
+        let (measured, depths) = depths;
+        let draw = Draw::new(config, stream, index, setting);
+        let d = setting.chain_depth;
+        let skip = if setting.skip == Some(SkipForm::Identity) { Skip::Identity } else { Skip::PreActivation };
+        let chain = Chain::new(draw.weights.clone(), vec![setting.activation; d], None, setting.shortcut)
+            .unwrap()
+            .with_skip(skip);
+        let trace = chain.forward_ext(draw.x);
+        let g = chain.backward_ext(&trace, draw.target);
+        let m = Magnitudes::of(&g.weight);
+        let at = |values: &[Ext], ks: &[usize]| -> Vec<f64> { ks.iter().map(|&k| values[d - k].log10_abs()).collect() };
+        let diff = trace.output - Ext::from_f64(draw.target);
+        let level = super::super::collapse_level_log10();
+        let collapse = (1..=d).rev().take_while(|&l| trace.input[l - 1].log10_abs() < level).last();
+        let finite: Vec<f64> = m.log10_abs.iter().copied().filter(|l| l.is_finite()).collect();
+        let spread = (finite.len() >= 2).then(|| {
+            finite.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                - finite.iter().copied().fold(f64::INFINITY, f64::min)
+        });
+        ChainSample {
+            finite: m.exact.iter().all(|g| g.is_finite()),
+            all_zero: m.sign.iter().all(|&s| s == 0),
+            weight: measured.iter().map(|&k| m.log10_abs[d - k]).collect(),
+            backward: at(&g.layer_output, measured),
+            forward: at(&trace.input, depths),
+            bound: chain.bound_from(&trace, draw.target).map_or_else(Vec::new, |b| at(&b, depths)),
+            loss_log10: (diff * diff).log10_abs(),
+            collapse_layer: collapse.unwrap_or(d + 1),
+            layer_spread: spread,
+            homogeneity_deviation: positively_homogeneous(setting.activation, setting.shortcut).then(|| {
+                homogeneity_deviation(&draw.weights, |l| g.weight[l], Ext::from_f64(2.0) * diff * trace.output)
+            }),
+            underflow: FloatFormat::ALL.iter().map(|&f| m.first_underflow(f).map(|layer| d - layer + 1)).collect(),
+        }
+    }
+
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// Every number a sample keeps, engine against oracle, bit for bit: every activation and
+    /// shortcut of the section (both forms), the live chains, over two of the engine's blocks.
+    #[test]
+    fn engine_samples_have_the_oracles_bits() {
+        let mut config = Config::new(5, true);
+        config.max_depth = 40;
+        let n = BLOCK + 3;
+        let reported = super::super::reported_depths(config.max_depth);
+        for (a, &activation) in ACTIVATIONS.iter().enumerate() {
+            for (s, &shortcut) in SHORTCUTS.iter().enumerate() {
+                let mut settings = vec![(shortcut.map(|_| SkipForm::PreActivation), ChainSet::All, config.max_depth)];
+                if let Some(span) = shortcut {
+                    settings.push((Some(SkipForm::Identity), ChainSet::All, config.max_depth / span * span));
+                }
+                if shortcut.is_none() {
+                    settings.push((None, ChainSet::Live, config.max_depth));
+                }
+                for (skip, chains, chain_depth) in settings {
+                    let setting = Setting { activation, shortcut, skip, chains, chain_depth, index: (a, s) };
+                    let identity = shortcut.filter(|_| skip == Some(SkipForm::Identity));
+                    let depths = if identity.is_some() {
+                        super::super::identity_depths(&reported, chain_depth, shortcut.unwrap())
+                    } else {
+                        reported.clone()
+                    };
+                    let measured = super::super::curve::measured_depths(&depths, chain_depth, identity);
+                    let stream = Stream::Decay { activation: a, shortcut: s };
+                    let level = super::super::collapse_level_log10();
+                    let engine = ChainSample::draw_all(
+                        &config,
+                        stream,
+                        n,
+                        &setting,
+                        (&measured, &depths),
+                        level,
+                        &Buffers::default(),
+                    );
+                    assert_eq!(engine.len(), n);
+                    for (i, e) in engine.iter().enumerate() {
+                        let o = oracle_sample(&config, stream, i, &setting, (&measured, &depths));
+                        let what = format!("{activation:?} {shortcut:?} {skip:?} {chains:?} chain {i}");
+                        assert_eq!((e.finite, e.all_zero), (o.finite, o.all_zero), "{what}");
+                        assert_eq!(bits(&e.weight), bits(&o.weight), "{what}: weight");
+                        assert_eq!(bits(&e.backward), bits(&o.backward), "{what}: backward");
+                        assert_eq!(bits(&e.forward), bits(&o.forward), "{what}: forward");
+                        assert_eq!(bits(&e.bound), bits(&o.bound), "{what}: bound");
+                        assert_eq!(e.loss_log10.to_bits(), o.loss_log10.to_bits(), "{what}: loss");
+                        assert_eq!(e.collapse_layer, o.collapse_layer, "{what}: collapse");
+                        assert_eq!(
+                            e.layer_spread.map(f64::to_bits),
+                            o.layer_spread.map(f64::to_bits),
+                            "{what}: spread"
+                        );
+                        assert_eq!(
+                            e.homogeneity_deviation.map(f64::to_bits),
+                            o.homogeneity_deviation.map(f64::to_bits),
+                            "{what}: homogeneity"
+                        );
+                        assert_eq!(e.underflow, o.underflow, "{what}: underflow");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -11,7 +11,7 @@
 //! With the identity skip, only the layers the skip joins are comparable (the reported depths are
 //! moved there too, [`identity_depths`]), so the curve keeps those.
 
-use super::super::stats::{percentile, sort};
+use super::super::stats::percentiles;
 use super::identity_depths;
 use serde::Serialize;
 
@@ -57,14 +57,13 @@ impl DecayCurve {
                 continue;
             }
             let mut values = w.clone();
-            sort(&mut values);
+            let weight = percentiles(&mut values, &[10.0, 50.0, 90.0]);
             let mut back = b.clone();
-            sort(&mut back);
             curve.depth.push(depth);
-            curve.p10.push(percentile(&values, 10.0));
-            curve.median.push(percentile(&values, 50.0));
-            curve.p90.push(percentile(&values, 90.0));
-            curve.backward_median.push(percentile(&back, 50.0));
+            curve.p10.push(weight[0]);
+            curve.median.push(weight[1]);
+            curve.p90.push(weight[2]);
+            curve.backward_median.push(percentiles(&mut back, &[50.0])[0]);
         }
         curve
     }
