@@ -34,8 +34,8 @@ pub struct Args {
     /// Samples (networks or chains) per measured configuration.
     #[arg(long, allow_negative_numbers = true)]
     pub samples: Option<usize>,
-    /// Chains per configuration in the decay section (default: `--samples`; run on the engine,
-    /// they are cheap: 2000 gives smooth percentiles at every layer).
+    /// Chains per configuration in the decay section (default: `--samples`): more give smoother
+    /// percentiles at every layer, for a section time in proportion.
     #[arg(long, value_name = "CHAINS", allow_negative_numbers = true)]
     pub decay_samples: Option<usize>,
     /// The deepest chain measured in the decay section.
