@@ -31,7 +31,7 @@
 //!
 //! The rates come from [`measure_rates`]: a few milliseconds of each kind of work, on one thread
 //! of this machine, before the run (the decay section's own per-chain path,
-//! [`decay::probe`](crate::sections::decay::probe), and an oracle chain with its bound). Dividing
+//! [`Probe`], and an oracle chain with its bound). Dividing
 //! by every thread assumes perfect scaling, so the time estimate is a lower bound, and a run
 //! refused for time would certainly have taken longer.
 //!
@@ -46,7 +46,7 @@
 use crate::error::Error;
 use crate::model::Model;
 use crate::sections::decay::curve::CURVE_POINTS;
-use crate::sections::decay::{ACTIVATIONS, IDENTITY_SKIP_SPANS, SHORTCUTS, survival};
+use crate::sections::decay::{ACTIVATIONS, IDENTITY_SKIP_SPANS, Probe, SHORTCUTS, survival};
 use crate::sections::{Config, Stream, stream_rng};
 use scalar::Activation;
 use scalar::chain::Chain;
@@ -163,10 +163,12 @@ pub struct Rates {
 
 /// Each kind of the decay section's work, timed on one thread for about 10 ms: one block of
 /// sigmoid chains of N(0, 1) weights through the section's own path
-/// ([`decay::probe`](crate::sections::decay::probe)), and an oracle sigmoid chain's `Ext`
+/// ([`Probe`]), and an oracle sigmoid chain's `Ext`
 /// magnitudes and bound.
 pub fn measure_rates() -> Rates {
-    let timed = |work: &dyn Fn() -> u64| {
+    let timed = |work: &mut dyn FnMut() -> u64| {
+        // One call first, untimed: the engine's buffers grow once, as in a run.
+        work();
         let start = Instant::now();
         let mut layers = 0u64;
         while start.elapsed() < RATE_PROBE_TIME {
@@ -174,12 +176,13 @@ pub fn measure_rates() -> Rates {
         }
         layers as f64 / start.elapsed().as_secs_f64()
     };
-    let decay = timed(&|| crate::sections::decay::probe(RATE_PROBE_CHAINS, RATE_PROBE_DEPTH) as u64);
+    let mut probe = Probe::new(RATE_PROBE_CHAINS, RATE_PROBE_DEPTH);
+    let decay = timed(&mut || probe.run() as u64);
     let mut rng = stream_rng(0, Stream::RateProbe, 0);
     let weights: Vec<f64> = (0..RATE_PROBE_DEPTH).map(|_| rng.normal()).collect();
     let chain =
         Chain::new(weights, vec![Activation::Sigmoid; RATE_PROBE_DEPTH], None, None).expect("finite N(0,1) weights");
-    let survival = timed(&|| {
+    let survival = timed(&mut || {
         std::hint::black_box((chain.magnitudes(0.5, 0.25), chain.bound(0.5, 0.25)));
         RATE_PROBE_DEPTH as u64
     });

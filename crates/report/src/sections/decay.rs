@@ -370,36 +370,49 @@ pub fn compute(config: &Config) -> Decay {
     }
 }
 
-/// The section's per-chain work for the time budget's rate probe: `chains` (at most one engine
-/// block, 128 in `f64`) sigmoid chains of `depth` layers without shortcut, drawn from
-/// [`Stream::RateProbe`], run and reduced as [`compute`] does it, on the calling thread. Returns
-/// the chain layers done.
-pub fn probe(chains: usize, depth: usize) -> usize {
-    let chains = chains.min(chains::BLOCK);
-    let config = Config { max_depth: depth, decay_samples: chains, ..Config::new(0, false) };
-    let setting = Setting {
-        activation: Activation::Sigmoid,
-        shortcut: None,
-        skip: None,
-        chains: ChainSet::All,
-        chain_depth: depth,
-        index: (0, 0),
-    };
-    let depths = reported_depths(depth);
-    let measured = curve::measured_depths(&depths, depth, None);
-    let mut engine = chains::Engine::default();
-    let level = collapse_level_log10();
-    let samples = ChainSample::draw_block(
-        &config,
-        Stream::RateProbe,
-        0..chains,
-        &setting,
-        (&measured, &depths),
-        level,
-        &mut engine,
-    );
-    std::hint::black_box(samples);
-    chains * depth
+/// The section's per-chain work for the time budget's rate probe: blocks of sigmoid chains
+/// without shortcut, drawn from [`Stream::RateProbe`], run and reduced as [`compute`] does it, on
+/// the calling thread, with the engine's buffers kept between calls as `compute` keeps them.
+pub struct Probe {
+    config: Config,
+    setting: Setting,
+    depths: (Vec<usize>, Vec<usize>),
+    engine: chains::Engine,
+}
+
+impl Probe {
+    /// `chains` chains (at most one engine block, 128 in `f64`) of `depth` layers per call.
+    pub fn new(chains: usize, depth: usize) -> Probe {
+        let chains = chains.min(chains::BLOCK);
+        let config = Config { max_depth: depth, decay_samples: chains, ..Config::new(0, false) };
+        let setting = Setting {
+            activation: Activation::Sigmoid,
+            shortcut: None,
+            skip: None,
+            chains: ChainSet::All,
+            chain_depth: depth,
+            index: (0, 0),
+        };
+        let reported = reported_depths(depth);
+        let measured = curve::measured_depths(&reported, depth, None);
+        Probe { config, setting, depths: (measured, reported), engine: chains::Engine::default() }
+    }
+
+    /// One block's work; returns the chain layers done.
+    pub fn run(&mut self) -> usize {
+        let (chains, depth) = (self.config.decay_samples, self.config.max_depth);
+        let samples = ChainSample::draw_block(
+            &self.config,
+            Stream::RateProbe,
+            0..chains,
+            &self.setting,
+            (&self.depths.0, &self.depths.1),
+            collapse_level_log10(),
+            &mut self.engine,
+        );
+        std::hint::black_box(samples);
+        chains * depth
+    }
 }
 
 /// log10 2^−14.

@@ -486,7 +486,6 @@ fn the_decay_sections_own_sample_count_changes_that_section_alone() {
     assert_eq!((a.decay.samples, b.decay.samples), (quick.samples, 3 * quick.samples));
     assert_ne!(a.decay, b.decay);
     // Every other section has the same value: no other section's draws moved.
-    assert_eq!(a.references.claims.len(), b.references.claims.len());
     let others = |r: &sections::Report| {
         let mut v = serde_json::to_value(r).unwrap();
         let o = v.as_object_mut().unwrap();
