@@ -134,12 +134,9 @@ impl<T: Real> DenseLayer<T> {
             Error::check_len("layer bias", n_out, b.len())?;
             Error::check_finite("layer bias", b)?;
         }
-        if let Activation::LeakyRelu { slope } = activation {
-            if !slope.is_finite() {
-                return Err(Error::invalid("leaky_relu slope", "not finite"));
-            }
-        }
-        Ok(DenseLayer { n_in, n_out, weight, bias, activation })
+        let mut layer = DenseLayer { n_in, n_out, weight, bias, activation: Activation::Identity };
+        layer.set_activation(activation)?;
+        Ok(layer)
     }
 
     /// A layer from the oracle's layout: `rows[j][i]` joins input i to unit j.
@@ -195,6 +192,17 @@ impl<T: Real> DenseLayer<T> {
     /// f.
     pub fn activation(&self) -> Activation {
         self.activation
+    }
+    /// Replaces f, keeping the weights (the same network under another activation, without
+    /// building its layers again). Refused as in [`DenseLayer::new`]: a non-finite leaky-relu slope.
+    pub fn set_activation(&mut self, activation: Activation) -> Result<(), Error> {
+        if let Activation::LeakyRelu { slope } = activation {
+            if !slope.is_finite() {
+                return Err(Error::invalid("leaky_relu slope", "not finite"));
+            }
+        }
+        self.activation = activation;
+        Ok(())
     }
 }
 

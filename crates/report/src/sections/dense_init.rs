@@ -353,9 +353,10 @@ struct NetRun {
     error: f64,
 }
 
-/// One network's weights (`[layer][out][in]`), batch, targets and probe.
+/// One network (its layers built once from the drawn `[layer][out][in]` weights, the last one
+/// linear; the hidden activation set per run), batch, targets and probe.
 struct Draw {
-    weights: Vec<Vec<Vec<f64>>>,
+    net: Dense<f64>,
     x: Vec<f64>,
     t: Vec<f64>,
     probe: Vec<f64>,
@@ -364,41 +365,40 @@ struct Draw {
 impl Draw {
     fn new(seed: u64, scheme: Scheme, k: usize, shape: &Shape) -> Draw {
         let mut rng = stream_rng(seed, Stream::DenseInit { scheme: scheme.stream }, k as u64);
-        let weights = (0..shape.depth)
-            .map(|_| scheme.init.matrix(shape.width, shape.width, &mut rng).expect("valid scheme and shape"))
+        let layers = (0..shape.depth)
+            .map(|_| {
+                let rows = scheme.init.matrix(shape.width, shape.width, &mut rng).expect("valid scheme and shape");
+                DenseLayer::from_out_in(&rows, None, vectorised::Activation::Identity).expect("finite weights")
+            })
             .collect();
+        let net = Dense::new(layers, None).expect("consistent widths");
         let n = shape.batch * shape.width;
         let x = (0..n).map(|_| rng.normal()).collect();
         let t = (0..n).map(|_| rng.normal()).collect();
         let mut rng = stream_rng(seed, Stream::DenseInitProbe { scheme: scheme.stream }, k as u64);
         let probe = (0..n).map(|_| rng.normal()).collect();
-        Draw { weights, x, t, probe }
+        Draw { net, x, t, probe }
     }
 
-    fn run_all(&self, shape: &Shape) -> [Result<NetRun, String>; ACTIVATIONS.len()] {
+    fn run_all(mut self, shape: &Shape) -> [Result<NetRun, String>; ACTIVATIONS.len()] {
         let mut ws = Workspace::new();
         ACTIVATIONS.map(|a| self.run(super::engine_activation(a), shape, &mut ws))
     }
 
-    /// The squared-error and the probe runs of one activation, or where a value first became
-    /// non-finite.
+    /// The squared-error and the probe runs of one activation (in every layer but the last), or
+    /// where a value first became non-finite.
     fn run(
-        &self,
+        &mut self,
         activation: vectorised::Activation,
         shape: &Shape,
         ws: &mut Workspace<f64>,
     ) -> Result<NetRun, String> {
-        let layers: Vec<DenseLayer<f64>> = self
-            .weights
-            .iter()
-            .enumerate()
-            .map(|(l, rows)| {
-                let f = if l + 1 == shape.depth { vectorised::Activation::Identity } else { activation };
-                DenseLayer::from_out_in(rows, None, f).expect("finite weights")
-            })
-            .collect();
-        let net = Dense::new(layers, None).expect("consistent widths");
-        let input = Batch::new(&self.x, shape.batch, shape.width).expect("shape");
+        let hidden = shape.depth - 1;
+        for layer in &mut self.net.layers_mut()[..hidden] {
+            layer.set_activation(activation).expect("the report's activations are valid");
+        }
+        let (net, x, t) = (&self.net, &self.x, &self.t);
+        let input = Batch::new(x, shape.batch, shape.width).expect("shape");
         let sq = |v: f64| v * v;
         let mut pass = |seed: &[f64], loss: Loss| -> Result<(Vec<f64>, Vec<f64>), String> {
             let seed = Batch::new(seed, shape.batch, shape.width).expect("shape");
@@ -410,12 +410,12 @@ impl Draw {
             Ok(stats.layers.iter().map(|s| (sq(s.activation.norm), sq(s.weight.norm))).unzip())
         };
         let (probe, _) = pass(&self.probe, Loss::Linear)?;
-        let (activation, weight) = pass(&self.t, Loss::SquaredError)?;
+        let (activation, weight) = pass(t, Loss::SquaredError)?;
         let sum_sq = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>();
         let forward: Vec<f64> =
             (1..=shape.depth).map(|l| sum_sq(ws.activations(l).expect("the network has layer l"))).collect();
         let y = ws.activations(shape.depth).expect("the network has an output");
-        let error = y.iter().zip(&self.t).map(|(y, t)| sq(y - t)).sum();
+        let error = y.iter().zip(t).map(|(y, t)| sq(y - t)).sum();
         Ok(NetRun { activation, weight, probe, forward, error })
     }
 }

@@ -1,4 +1,4 @@
-//! The dense engine's own tests: transposed weights in every layout, and the same
+//! The dense engine's own tests: transposed weights in every layout, replacing an activation, and the same
 //! bits with and without statistics or the fused Δ.
 
 use super::backward::transpose_weights;
@@ -109,4 +109,16 @@ fn out_in_rows_are_transposed_into_the_in_out_layout() {
     }
     let ragged = vec![vec![1.0, 2.0], vec![3.0]];
     assert!(DenseLayer::<f64>::from_out_in(&ragged, None, Activation::Identity).is_err());
+}
+
+#[test]
+fn a_layers_activation_is_replaced_and_a_non_finite_slope_refused() {
+    let mut layer = DenseLayer::new(2, 1, vec![1.0, -2.0], None, Activation::Tanh).unwrap();
+    layer.set_activation(Activation::Relu).unwrap();
+    assert_eq!(layer.activation(), Activation::Relu);
+    assert_eq!(layer.weight(), [1.0, -2.0]);
+    for slope in [f64::NAN, f64::INFINITY] {
+        assert!(layer.set_activation(Activation::LeakyRelu { slope }).is_err());
+        assert_eq!(layer.activation(), Activation::Relu, "a refused activation leaves f as it was");
+    }
 }
