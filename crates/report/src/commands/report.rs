@@ -129,7 +129,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
         });
         let report = pool.install(|| {
             sections::compute_with_progress(&config, |section| {
-                bar.set_message(render::labels::section(section));
+                bar.set_message(format!("done: {}", render::labels::section(section)));
                 bar.inc(1);
             })
         });

@@ -94,7 +94,7 @@ pub fn compute(config: &Config) -> Report {
     compute_with_progress(config, |_| {})
 }
 
-/// The computed sections, in the order [`compute_with_progress`] announces them.
+/// The computed sections, in the report's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     /// Section 1.
@@ -127,24 +127,54 @@ pub const SECTIONS: [Section; 8] = [
     Section::Classic,
 ];
 
-/// [`compute`], calling `started(section)` as each of [`SECTIONS`] begins.
-pub fn compute_with_progress(config: &Config, started: impl Fn(Section)) -> Report {
-    started(Section::Worked);
-    let worked = worked::compute();
-    started(Section::Decay);
-    let decay = decay::compute(config);
-    started(Section::DenseInit);
-    let dense_init = dense_init::compute(config);
-    started(Section::Isometry);
-    let isometry = isometry::compute(config);
-    started(Section::Exploding);
-    let exploding = exploding::compute(config);
-    started(Section::Remedies);
-    let remedies = remedies::compute(config);
-    started(Section::Shortcuts);
-    let shortcuts = shortcuts::compute(config);
-    started(Section::Classic);
-    let classic = classic::compute(config);
+/// [`compute`], calling `finished(section)` as each of [`SECTIONS`] ends.
+///
+/// The sections run side by side as tasks of the current pool, started costliest first (sections
+/// 3, 4 and 2 at the default sizes), so that one section's serial stretches (summaries, bootstrap
+/// resamples, its last few networks) overlap another's parallel work instead of leaving threads
+/// idle. Each section's results depend only on its own random streams, never on which thread ran
+/// what when: the same bits however the sections interleave.
+pub fn compute_with_progress(config: &Config, finished: impl Fn(Section) + Sync) -> Report {
+    let (mut worked, mut decay, mut dense_init, mut isometry) = (None, None, None, None);
+    let (mut exploding, mut remedies, mut shortcuts, mut classic) = (None, None, None, None);
+    let finished = &finished;
+    rayon::scope_fifo(|scope| {
+        scope.spawn_fifo(|_| {
+            dense_init = Some(dense_init::compute(config));
+            finished(Section::DenseInit);
+        });
+        scope.spawn_fifo(|_| {
+            exploding = Some(exploding::compute(config));
+            finished(Section::Exploding);
+        });
+        scope.spawn_fifo(|_| {
+            decay = Some(decay::compute(config));
+            finished(Section::Decay);
+        });
+        scope.spawn_fifo(|_| {
+            remedies = Some(remedies::compute(config));
+            finished(Section::Remedies);
+        });
+        scope.spawn_fifo(|_| {
+            classic = Some(classic::compute(config));
+            finished(Section::Classic);
+        });
+        scope.spawn_fifo(|_| {
+            isometry = Some(isometry::compute(config));
+            finished(Section::Isometry);
+        });
+        scope.spawn_fifo(|_| {
+            shortcuts = Some(shortcuts::compute(config));
+            finished(Section::Shortcuts);
+        });
+        scope.spawn_fifo(|_| {
+            worked = Some(worked::compute());
+            finished(Section::Worked);
+        });
+    });
+    let done = "every section's task has run when the scope ends";
+    let (worked, decay, dense_init) = (worked.expect(done), decay.expect(done), dense_init.expect(done));
+    let (exploding, remedies, classic) = (exploding.expect(done), remedies.expect(done), classic.expect(done));
     let symptoms = symptoms::compute(&exploding, &remedies, &classic);
     let references = references::compute(&worked, &decay, &dense_init, &exploding, &remedies);
     Report {
@@ -152,10 +182,10 @@ pub fn compute_with_progress(config: &Config, started: impl Fn(Section)) -> Repo
         worked,
         decay,
         dense_init,
-        isometry,
+        isometry: isometry.expect(done),
         exploding,
         remedies,
-        shortcuts,
+        shortcuts: shortcuts.expect(done),
         classic,
         symptoms,
         references,

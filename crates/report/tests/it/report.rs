@@ -1,4 +1,4 @@
-//! The report: snapshot, determinism across thread counts, the committed `docs/report.md`, and
+//! The report: snapshot, determinism across thread counts, progress, the committed `docs/report.md`, and
 //! each section's numbers checked against the engines.
 
 use report::render;
@@ -28,6 +28,18 @@ fn the_report_is_identical_on_one_two_and_seven_threads() {
         assert_eq!(render::markdown(&other, None), md, "{threads} threads");
         assert_eq!(render::json(&other), json, "{threads} threads");
     }
+}
+
+#[test]
+fn every_section_is_announced_once_as_it_finishes() {
+    let finished = std::sync::Mutex::new(Vec::new());
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let report =
+        pool.install(|| sections::compute_with_progress(&Config::new(3, true), |s| finished.lock().unwrap().push(s)));
+    let mut finished = finished.into_inner().unwrap();
+    finished.sort_by_key(|s| sections::SECTIONS.iter().position(|x| x == s));
+    assert_eq!(finished, sections::SECTIONS);
+    assert_eq!(render::markdown(&report, None), render::markdown(&on_threads(1, &Config::new(3, true)), None));
 }
 
 /// The command that regenerates `docs/report.md` and `docs/plots/`.
