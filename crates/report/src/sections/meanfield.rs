@@ -31,21 +31,42 @@ pub const INTERVALS: usize = 2400;
 /// integrand at 0 taken as its one-sided limit (evaluated at ∓1e−9·h), so a jump at 0 (ReLU′)
 /// costs no accuracy.
 pub fn gaussian_expectation(f: impl Fn(f64) -> f64) -> f64 {
-    let half = INTERVALS / 2;
-    let h = Z_MAX / half as f64;
-    let density = |z: f64| (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
-    let side = |sign: f64| {
+    let h = Z_MAX / (INTERVALS / 2) as f64;
+    let side = |points: &[(f64, f64)]| {
         let g = |i: usize| {
-            let z = if i == 0 { sign * 1e-9 * h } else { sign * i as f64 * h };
-            f(z) * density(z)
+            let (z, density) = points[i];
+            f(z) * density
         };
+        let half = points.len() - 1;
         let mut sum = g(0) + g(half);
         for i in 1..half {
             sum += if i % 2 == 1 { 4.0 } else { 2.0 } * g(i);
         }
         sum * h / 3.0
     };
-    side(-1.0) + side(1.0)
+    let [negative, positive] = quadrature_points();
+    side(negative) + side(positive)
+}
+
+/// The points z_i of each half of [`gaussian_expectation`]'s rule with the normal density there,
+/// (z_i, φ(z_i)) for i = 0 … INTERVALS/2 (z_0 = ∓1e−9·h), computed once per process: every
+/// expectation (the fixed points iterate thousands of them) reuses them, the same numbers as
+/// computing them afresh.
+fn quadrature_points() -> &'static [Vec<(f64, f64)>; 2] {
+    static POINTS: std::sync::OnceLock<[Vec<(f64, f64)>; 2]> = std::sync::OnceLock::new();
+    POINTS.get_or_init(|| {
+        let half = INTERVALS / 2;
+        let h = Z_MAX / half as f64;
+        let density = |z: f64| (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        [-1.0, 1.0].map(|sign: f64| {
+            (0..=half)
+                .map(|i| {
+                    let z = if i == 0 { sign * 1e-9 * h } else { sign * i as f64 * h };
+                    (z, density(z))
+                })
+                .collect()
+        })
+    })
 }
 
 /// The most layers [`fixed_point`] iterates.
