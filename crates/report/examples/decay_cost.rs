@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! RAYON_NUM_THREADS=1 taskset -c 0 cargo run --release -p report --example decay_cost -- 3
-//! RAYON_NUM_THREADS=1 taskset -c 0 cargo run --release -p report --example decay_cost -- 1 2000
+//! RAYON_NUM_THREADS=1 taskset -c 0 cargo run --release -p report --example decay_cost -- 1 200
 //! ```
 
 use report::sections::{Config, decay};

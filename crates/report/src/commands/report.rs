@@ -34,8 +34,8 @@ pub struct Args {
     /// Samples (networks or chains) per measured configuration.
     #[arg(long, allow_negative_numbers = true)]
     pub samples: Option<usize>,
-    /// Chains per configuration in the decay section (default: `--samples`): more give smoother
-    /// percentiles at every layer, for a section time in proportion.
+    /// Chains per configuration in the decay section (default: 10 × `--samples`, at most
+    /// 100000): more give smoother percentiles at every layer, for a section time in proportion.
     #[arg(long, value_name = "CHAINS", allow_negative_numbers = true)]
     pub decay_samples: Option<usize>,
     /// The deepest chain measured in the decay section.
@@ -67,7 +67,7 @@ impl Args {
                 return Err(Error::input(format!("--samples {samples}: must be between 1 and {MAX_SAMPLES}")));
             }
             config.samples = samples;
-            config.decay_samples = samples;
+            config.decay_samples = (sections::DECAY_SAMPLES_PER_SAMPLE * samples).min(MAX_SAMPLES);
         }
         if let Some(chains) = self.decay_samples {
             if chains == 0 || chains > MAX_SAMPLES {

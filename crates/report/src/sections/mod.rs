@@ -41,7 +41,7 @@ pub struct Config {
     /// Samples per measured configuration.
     pub samples: usize,
     /// Chains per configuration of the decay section (its own count: its chains run on the
-    /// engine, a block at a time; `samples` by default).
+    /// engine, a block at a time; [`DECAY_SAMPLES_PER_SAMPLE`] × `samples` by default).
     pub decay_samples: usize,
     /// The deepest chain in the decay section.
     pub max_depth: usize,
@@ -51,14 +51,17 @@ pub struct Config {
     pub quick: bool,
 }
 
+/// The decay section's chains per sample of the other sections, by default: its chains run on
+/// the engine's batched extended pass, where ten times the chains cost about what the oracle's
+/// one chain at a time did for the others' count (docs/performance.md), and give its percentiles
+/// at every layer and its bootstrap errors ten times the chains.
+pub const DECAY_SAMPLES_PER_SAMPLE: usize = 10;
+
 impl Config {
     /// The default configuration (`quick` for the small one).
     pub fn new(seed: u64, quick: bool) -> Config {
-        if quick {
-            Config { seed, samples: 24, decay_samples: 24, max_depth: 64, epochs: 300, quick }
-        } else {
-            Config { seed, samples: 200, decay_samples: 200, max_depth: 1000, epochs: 2000, quick }
-        }
+        let (samples, max_depth, epochs) = if quick { (24, 64, 300) } else { (200, 1000, 2000) };
+        Config { seed, samples, decay_samples: DECAY_SAMPLES_PER_SAMPLE * samples, max_depth, epochs, quick }
     }
 }
 

@@ -25,6 +25,18 @@ fn quick_json_parses_and_md_goes_to_out() {
 }
 
 #[test]
+fn the_decay_sections_chains_follow_samples_unless_given() {
+    let config = |args: &[&str]| {
+        let out = report(&[&["--quick", "--format", "json", "--max-depth", "8"], args].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (v["config"]["samples"].as_u64().unwrap(), v["config"]["decay_samples"].as_u64().unwrap())
+    };
+    assert_eq!(config(&["--samples", "3"]), (3, 30));
+    assert_eq!(config(&["--samples", "3", "--decay-samples", "5"]), (3, 5));
+}
+
+#[test]
 fn bad_flags_get_one_line_and_exit_code_2() {
     for (args, needle) in [
         (vec!["--samples", "0"], "--samples 0"),

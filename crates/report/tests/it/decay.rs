@@ -479,11 +479,20 @@ fn the_curve_between_reported_depths_is_the_median_over_redrawn_chains() {
 }
 
 #[test]
+fn the_decay_section_runs_ten_times_the_other_sections_samples_by_default() {
+    for quick in [false, true] {
+        let config = Config::new(1, quick);
+        assert_eq!(config.decay_samples, sections::DECAY_SAMPLES_PER_SAMPLE * config.samples);
+    }
+    assert!(Config::new(1, false).decay_samples >= 2000, "at least 2,000 chains per configuration");
+}
+
+#[test]
 fn the_decay_sections_own_sample_count_changes_that_section_alone() {
     let quick = Config::new(2, true);
-    let more = Config { decay_samples: 3 * quick.samples, ..quick.clone() };
+    let more = Config { decay_samples: 3 * quick.decay_samples, ..quick.clone() };
     let (a, b) = (sections::compute(&quick), sections::compute(&more));
-    assert_eq!((a.decay.samples, b.decay.samples), (quick.samples, 3 * quick.samples));
+    assert_eq!((a.decay.samples, b.decay.samples), (quick.decay_samples, 3 * quick.decay_samples));
     assert_ne!(a.decay, b.decay);
     // Every other section has the same value: no other section's draws moved.
     let others = |r: &sections::Report| {
