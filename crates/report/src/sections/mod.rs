@@ -51,10 +51,9 @@ pub struct Config {
     pub quick: bool,
 }
 
-/// The decay section's chains per sample of the other sections, by default: its chains run on
-/// the engine's batched extended pass, where ten times the chains cost about what the oracle's
-/// one chain at a time did for the others' count (docs/performance.md), and give its percentiles
-/// at every layer and its bootstrap errors ten times the chains.
+/// The decay section's chains per sample of the other sections, by default: ten times the
+/// chains give its percentiles at every layer and its bootstrap errors (about √10 smaller). Its
+/// chains run on the engine's batched extended pass; what they cost is in docs/performance.md.
 pub const DECAY_SAMPLES_PER_SAMPLE: usize = 10;
 
 impl Config {
@@ -133,7 +132,7 @@ pub const SECTIONS: [Section; 8] = [
 /// [`compute`], calling `finished(section)` as each of [`SECTIONS`] ends.
 ///
 /// The sections run side by side as tasks of the current pool, started costliest first (sections
-/// 3, 4 and 2 at the default sizes), so that one section's serial stretches (summaries, bootstrap
+/// 3, 2 and 4 at the default sizes), so that one section's serial stretches (summaries, bootstrap
 /// resamples, its last few networks) overlap another's parallel work instead of leaving threads
 /// idle. Each section's results depend only on its own random streams, never on which thread ran
 /// what when: the same bits however the sections interleave.
@@ -147,12 +146,12 @@ pub fn compute_with_progress(config: &Config, finished: impl Fn(Section) + Sync)
             finished(Section::DenseInit);
         });
         scope.spawn_fifo(|_| {
-            exploding = Some(exploding::compute(config));
-            finished(Section::Exploding);
-        });
-        scope.spawn_fifo(|_| {
             decay = Some(decay::compute(config));
             finished(Section::Decay);
+        });
+        scope.spawn_fifo(|_| {
+            exploding = Some(exploding::compute(config));
+            finished(Section::Exploding);
         });
         scope.spawn_fifo(|_| {
             remedies = Some(remedies::compute(config));
