@@ -149,7 +149,6 @@ impl ChainSample {
         // Layer l (0-based) of a per-layer value; log10 |·| straight from the engine's number
         // (`Scaled::log10_abs` is `Ext::log10_abs`'s formula, so the oracle's bits).
         let at = |values: &[Scaled], layer: usize| values[g.index(layer, engine.chain)];
-        let weight_log10: Vec<f64> = (0..d).map(|l| at(&g.weight_scaled, l).log10_abs()).collect();
         // Counting from the output down, the first layer whose gradient rounds to 0 in a format,
         // as `scalar::chain::Magnitudes::first_underflow` finds it. Rounding to 0 needs
         // |x| ≤ 2^(e_min − p), and m·2ᵉ with |m| ≥ 1/2 is above that once e > e_min − p + 1
@@ -213,19 +212,31 @@ impl ChainSample {
             }
         };
         let collapse_layer = (1..=d).rev().take_while(|&l| below(at(&g.layer_input_scaled, l - 1))).last();
-        let non_zero = weight_log10.iter().copied().filter(|l| l.is_finite());
-        let (lo, hi, count) =
-            non_zero.fold((f64::INFINITY, f64::NEG_INFINITY, 0usize), |(lo, hi, n), l| (lo.min(l), hi.max(l), n + 1));
+        // The spread: log10 of the largest and the smallest non-zero gradient, taken over the
+        // layers within a binary place of each (a value two exponents away is a factor 2 away,
+        // 0.30 in log10, far beyond log10_abs's error: it cannot be the extreme), the same
+        // numbers as over every layer's log10.
+        let non_zero = || (0..d).map(|l| at(&g.weight_scaled, l)).filter(|x| !x.is_zero());
+        let count = non_zero().count();
+        let layer_spread = (count >= 2).then(|| {
+            let (top, bottom) =
+                non_zero().fold((i64::MIN, i64::MAX), |(t, b), x| (t.max(x.exponent()), b.min(x.exponent())));
+            let hi =
+                non_zero().filter(|x| x.exponent() >= top - 1).map(|x| x.log10_abs()).fold(f64::NEG_INFINITY, f64::max);
+            let lo =
+                non_zero().filter(|x| x.exponent() <= bottom + 1).map(|x| x.log10_abs()).fold(f64::INFINITY, f64::min);
+            hi - lo
+        });
         ChainSample {
             finite: true,
             all_zero,
-            weight: measured.iter().map(|&k| weight_log10[d - k]).collect(),
+            weight: measured.iter().map(|&k| log10_at_depth(&g.weight_scaled, k)).collect(),
             backward: measured.iter().map(|&k| log10_at_depth(&g.layer_output_scaled, k)).collect(),
             forward: depths.iter().map(|&k| log10_at_depth(&g.layer_input_scaled, k)).collect(),
             bound,
             loss_log10: (diff * diff).log10_abs(),
             collapse_layer: collapse_layer.unwrap_or(d + 1),
-            layer_spread: (count >= 2).then_some(hi - lo),
+            layer_spread,
             homogeneity_deviation: positively_homogeneous(setting.activation, setting.shortcut).then(|| {
                 let weight_gradient = |l: usize| ext(at(&g.weight_scaled, l));
                 homogeneity_deviation(&draw.weights, weight_gradient, Ext::from_f64(2.0) * diff * output)
@@ -300,22 +311,25 @@ fn ext(x: Scaled) -> Ext {
 }
 
 /// max_d |w_d·g_d − c| / |c| over the layers (`weight_gradient(l)` is g at layer l + 1; 0 when
-/// every term equals c exactly, +∞ if c = 0 but a term is not).
+/// every term equals c exactly, +∞ if c = 0 but a term is not), each term taken as
+/// 10^(log10 |w_d·g_d − c| − log10 |c|).
+///
+/// Only the terms whose difference is within a binary place of the largest are raised to a power:
+/// a difference two or more exponents below the largest is under half of it, so its log10 is at
+/// least 0.30 below (log10 and the exponent's product err by far less) and its power of ten
+/// smaller (powf errs by under an ulp): it cannot be the maximum. The same number as raising
+/// every term.
 fn homogeneity_deviation(weights: &[f64], weight_gradient: impl Fn(usize) -> Ext, c: Ext) -> f64 {
-    weights
-        .iter()
-        .enumerate()
-        .map(|(l, &w)| {
-            let difference = weight_gradient(l) * w - c;
-            if difference.is_zero() {
-                0.0
-            } else if c.is_zero() {
-                f64::INFINITY
-            } else {
-                10f64.powf(difference.log10_abs() - c.log10_abs())
-            }
-        })
-        .fold(0.0, f64::max)
+    let differences: Vec<Ext> = weights.iter().enumerate().map(|(l, &w)| weight_gradient(l) * w - c).collect();
+    let non_zero = || differences.iter().filter(|d| !d.is_zero());
+    let Some(top) = non_zero().map(|d| d.exponent()).max() else {
+        return 0.0;
+    };
+    if c.is_zero() {
+        return f64::INFINITY;
+    }
+    let c_log10 = c.log10_abs();
+    non_zero().filter(|d| d.exponent() >= top - 1).map(|d| 10f64.powf(d.log10_abs() - c_log10)).fold(0.0, f64::max)
 }
 
 #[cfg(test)]
@@ -367,6 +381,54 @@ mod tests {
                 homogeneity_deviation(&draw.weights, |l| g.weight[l], Ext::from_f64(2.0) * diff * trace.output)
             }),
             underflow: FloatFormat::ALL.iter().map(|&f| m.first_underflow(f).map(|layer| d - layer + 1)).collect(),
+        }
+    }
+
+    /// The deviation by its definition: every term raised to its power of ten.
+    fn homogeneity_by_definition(weights: &[f64], weight_gradient: impl Fn(usize) -> Ext, c: Ext) -> f64 {
+        let term = |l: usize| {
+            let difference = weight_gradient(l) * weights[l] - c;
+            if difference.is_zero() {
+                0.0
+            } else if c.is_zero() {
+                f64::INFINITY
+            } else {
+                10f64.powf(difference.log10_abs() - c.log10_abs())
+            }
+        };
+        (0..weights.len()).map(term).fold(0.0, f64::max)
+    }
+
+    /// Raising only the terms near the largest difference gives the definition's bits: terms that
+    /// cancel exactly, differences across binary places and far beyond f64's range, c = 0.
+    #[test]
+    fn the_homogeneity_deviation_is_its_definition() {
+        let mut rng = scalar::rng::Rng::new(11);
+        for case in 0..200 {
+            let n = 1 + case % 40;
+            let weights: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
+            let c = match case % 5 {
+                0 => Ext::ZERO,
+                1 => Ext::pow2(-3000) * rng.normal(),
+                _ => Ext::from_f64(rng.normal()),
+            };
+            // g_l = c / w_l, off by a relative 2^−k (k up to 60) or exactly c / w_l (often
+            // exact: the term cancels), sometimes scaled far away.
+            let gradients: Vec<Ext> = weights
+                .iter()
+                .map(|&w| {
+                    let exact = c * (1.0 / w);
+                    match rng.next_u64() % 4 {
+                        0 => exact,
+                        1 => exact * (1.0 + (rng.normal() * 2f64.powi(-((rng.next_u64() % 60) as i32)))),
+                        2 => exact * Ext::pow2((rng.next_u64() % 2000) as i64 - 1000),
+                        _ => Ext::from_f64(rng.normal()),
+                    }
+                })
+                .collect();
+            let fast = homogeneity_deviation(&weights, |l| gradients[l], c);
+            let definition = homogeneity_by_definition(&weights, |l| gradients[l], c);
+            assert_eq!(fast.to_bits(), definition.to_bits(), "case {case}");
         }
     }
 
