@@ -141,38 +141,23 @@ pub fn compute_with_progress(config: &Config, finished: impl Fn(Section) + Sync)
     let (mut exploding, mut remedies, mut shortcuts, mut classic) = (None, None, None, None);
     let finished = &finished;
     rayon::scope_fifo(|scope| {
-        scope.spawn_fifo(|_| {
-            dense_init = Some(dense_init::compute(config));
-            finished(Section::DenseInit);
-        });
-        scope.spawn_fifo(|_| {
-            decay = Some(decay::compute(config));
-            finished(Section::Decay);
-        });
-        scope.spawn_fifo(|_| {
-            exploding = Some(exploding::compute(config));
-            finished(Section::Exploding);
-        });
-        scope.spawn_fifo(|_| {
-            remedies = Some(remedies::compute(config));
-            finished(Section::Remedies);
-        });
-        scope.spawn_fifo(|_| {
-            classic = Some(classic::compute(config));
-            finished(Section::Classic);
-        });
-        scope.spawn_fifo(|_| {
-            isometry = Some(isometry::compute(config));
-            finished(Section::Isometry);
-        });
-        scope.spawn_fifo(|_| {
-            shortcuts = Some(shortcuts::compute(config));
-            finished(Section::Shortcuts);
-        });
-        scope.spawn_fifo(|_| {
-            worked = Some(worked::compute());
-            finished(Section::Worked);
-        });
+        // Each task computes one section into its slot, then says so.
+        macro_rules! spawn {
+            ($slot:ident = $compute:expr, $section:expr) => {
+                scope.spawn_fifo(|_| {
+                    $slot = Some($compute);
+                    finished($section);
+                })
+            };
+        }
+        spawn!(dense_init = dense_init::compute(config), Section::DenseInit);
+        spawn!(decay = decay::compute(config), Section::Decay);
+        spawn!(exploding = exploding::compute(config), Section::Exploding);
+        spawn!(remedies = remedies::compute(config), Section::Remedies);
+        spawn!(classic = classic::compute(config), Section::Classic);
+        spawn!(isometry = isometry::compute(config), Section::Isometry);
+        spawn!(shortcuts = shortcuts::compute(config), Section::Shortcuts);
+        spawn!(worked = worked::compute(), Section::Worked);
     });
     let done = "every section's task has run when the scope ends";
     let (worked, decay, dense_init) = (worked.expect(done), decay.expect(done), dense_init.expect(done));
