@@ -318,18 +318,22 @@ fn ext(x: Scaled) -> Ext {
 /// a difference two or more exponents below the largest is under half of it, so its log10 is at
 /// least 0.30 below (log10 and the exponent's product err by far less) and its power of ten
 /// smaller (powf errs by under an ulp): it cannot be the maximum. The same number as raising
-/// every term.
+/// every term. With a non-finite value (a finite chain gives none) every term is raised.
 fn homogeneity_deviation(weights: &[f64], weight_gradient: impl Fn(usize) -> Ext, c: Ext) -> f64 {
     let differences: Vec<Ext> = weights.iter().enumerate().map(|(l, &w)| weight_gradient(l) * w - c).collect();
-    let non_zero = || differences.iter().filter(|d| !d.is_zero());
-    let Some(top) = non_zero().map(|d| d.exponent()).max() else {
-        return 0.0;
-    };
-    if c.is_zero() {
-        return f64::INFINITY;
-    }
     let c_log10 = c.log10_abs();
-    non_zero().filter(|d| d.exponent() >= top - 1).map(|d| 10f64.powf(d.log10_abs() - c_log10)).fold(0.0, f64::max)
+    let term = |d: &Ext| {
+        if d.is_zero() {
+            0.0
+        } else if c.is_zero() {
+            f64::INFINITY
+        } else {
+            10f64.powf(d.log10_abs() - c_log10)
+        }
+    };
+    let finite = c.mantissa().is_finite() && differences.iter().all(|d| d.mantissa().is_finite());
+    let top = differences.iter().filter(|d| !d.is_zero()).map(|d| d.exponent()).max().unwrap_or(0);
+    differences.iter().filter(|d| !finite || d.exponent() >= top - 1).map(term).fold(0.0, f64::max)
 }
 
 #[cfg(test)]
@@ -400,7 +404,8 @@ mod tests {
     }
 
     /// Raising only the terms near the largest difference gives the definition's bits: terms that
-    /// cancel exactly, differences across binary places and far beyond f64's range, c = 0.
+    /// cancel exactly, differences across binary places and far beyond f64's range, c = 0, and
+    /// an infinite or NaN gradient.
     #[test]
     fn the_homogeneity_deviation_is_its_definition() {
         let mut rng = scalar::rng::Rng::new(11);
@@ -422,6 +427,7 @@ mod tests {
                         0 => exact,
                         1 => exact * (1.0 + (rng.normal() * 2f64.powi(-((rng.next_u64() % 60) as i32)))),
                         2 => exact * Ext::pow2((rng.next_u64() % 2000) as i64 - 1000),
+                        _ if case % 50 == 7 => Ext::from_f64([f64::INFINITY, f64::NAN][case / 50 % 2]),
                         _ => Ext::from_f64(rng.normal()),
                     }
                 })
