@@ -1,12 +1,13 @@
 //! What the report's section 2 costs: the default configuration's decay section (its
 //! configurations' chains on the engine, the survival table on the oracle), computed a few times
 //! in one process, each call's wall time printed. The second argument sets the chains per
-//! configuration (`--decay-samples`; default: the default report's). Run it on one thread for a
-//! per-thread cost:
+//! configuration (`--decay-samples`; default: the default report's), the third the depth D
+//! (`--max-depth`). Run it on one thread for a per-thread cost:
 //!
 //! ```text
 //! RAYON_NUM_THREADS=1 taskset -c 0 cargo run --release -p report --example decay_cost -- 3
 //! RAYON_NUM_THREADS=1 taskset -c 0 cargo run --release -p report --example decay_cost -- 1 200
+//! RAYON_NUM_THREADS=1 taskset -c 0 cargo run --release -p report --example decay_cost -- 1 256 10000
 //! ```
 
 use report::sections::{Config, decay};
@@ -18,6 +19,9 @@ fn main() {
     let mut config = Config::new(1, false);
     if let Some(chains) = args.next().and_then(|a| a.parse().ok()) {
         config.decay_samples = chains;
+    }
+    if let Some(depth) = args.next().and_then(|a| a.parse().ok()) {
+        config.max_depth = depth;
     }
     let work = report::budget::estimate(&config, 1).1;
     for _ in 0..calls {

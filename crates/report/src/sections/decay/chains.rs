@@ -2,7 +2,8 @@
 //! extended pass ([`vectorised::ChainBatch`] with [`Magnitudes::ExtendedSignals`]: the oracle's
 //! `Ext` operations in the oracle's order, so the oracle's bits) a block of chains at a time,
 //! and each reduced to what the section keeps per chain (the measured depths' values and a few
-//! per-chain numbers), so memory does not grow with D × samples.
+//! per-chain numbers), so memory does not grow with D × samples. The reduction reads the block's
+//! rows in the order the engine stores them, a layer of every chain at a time ([`reduce_block`]).
 //!
 //! The chain's layer d sits at depth k = D − d + 1. Per chain:
 //!
@@ -17,11 +18,10 @@
 use super::super::{Config, Stream, engine_activation, engine_skip, stream_rng};
 use super::{ChainSet, Setting, SkipForm};
 use rayon::prelude::*;
-use scalar::chain::{Chain, ExtTrace};
 use scalar::format::Fate;
 use scalar::{Activation, Ext, FloatFormat, Skip};
 use std::sync::Mutex;
-use vectorised::{ChainBatch, ChainGradients, ChainWorkspace, Scaled};
+use vectorised::{ChainBatch, ChainGradients, ChainWorkspace, GradientLayout, Scaled};
 
 /// Chains per engine call: one of the engine's blocks, so a call is one task and the blocks run
 /// in parallel here, each reduced as soon as it is computed (a block's [`Scaled`] values take
@@ -129,121 +129,207 @@ impl ChainSample {
     ) -> Vec<ChainSample> {
         let draws: Vec<Draw> = chains.map(|i| Draw::new(config, stream, i, setting)).collect();
         engine.run(&draws, setting);
-        (0..draws.len())
-            .map(|i| {
-                Self::of(&draws[i], &Column { g: &engine.gradients, chain: i }, setting, depths, collapse_level_log10)
-            })
-            .collect()
+        reduce_block(&draws, &engine.gradients, setting, depths, collapse_level_log10)
     }
+}
 
-    /// The sample of one chain from the engine's exact values.
-    fn of(
-        draw: &Draw,
-        engine: &Column<'_>,
-        setting: &Setting,
-        (measured, depths): (&[usize], &[usize]),
-        collapse_level_log10: f64,
-    ) -> ChainSample {
-        let d = setting.chain_depth;
-        let g = engine.g;
-        // Layer l (0-based) of a per-layer value; log10 |·| straight from the engine's number
-        // (`Scaled::log10_abs` is `Ext::log10_abs`'s formula, so the oracle's bits).
-        let at = |values: &[Scaled], layer: usize| values[g.index(layer, engine.chain)];
-        // Counting from the output down, the first layer whose gradient rounds to 0 in a format,
-        // as `scalar::chain::Magnitudes::first_underflow` finds it. Rounding to 0 needs
-        // |x| ≤ 2^(e_min − p), and m·2ᵉ with |m| ≥ 1/2 is above that once e > e_min − p + 1
-        // (0, ±∞ and NaN, with e = 0, are never an underflow either): only the values below
-        // that go through `fate`.
-        let underflow = FloatFormat::ALL
-            .iter()
-            .map(|&f| {
-                let beyond = f.min_exponent - i64::from(f.precision) + 1;
-                (1..=d)
-                    .rev()
-                    .find(|&layer| {
-                        let x = at(&g.weight_scaled, layer - 1);
-                        x.exponent() <= beyond && f.fate(ext(x)) == Fate::Underflows
-                    })
-                    .map(|layer| d - layer + 1)
-            })
-            .collect();
-        let all_zero = (0..d).all(|l| at(&g.weight_scaled, l).is_zero());
-        if (0..d).any(|l| !at(&g.weight_scaled, l).mantissa().is_finite()) {
-            return ChainSample {
-                finite: false,
-                all_zero,
-                weight: Vec::new(),
-                backward: Vec::new(),
-                forward: Vec::new(),
-                bound: Vec::new(),
-                loss_log10: f64::NAN,
-                collapse_layer: d + 1,
-                layer_spread: None,
-                homogeneity_deviation: None,
-                underflow,
-            };
-        }
-        let log10_at_depth = |values: &[Scaled], k: usize| at(values, d - k).log10_abs();
-        let output = ext(g.output_scaled[engine.chain]);
-        let diff = output - Ext::from_f64(draw.target);
-        // The article's bound needs every u_d; it exists only without a shortcut.
-        let bound = if setting.shortcut.is_none() {
-            let chain = Chain::new(draw.weights.clone(), vec![setting.activation; d], None, None)
-                .expect("finite N(0,1) weights");
-            let input = (0..d).map(|l| ext(at(&g.layer_input_scaled, l))).collect();
-            let trace = ExtTrace { pre_activation: Vec::new(), input, output };
-            let b = chain.bound_from(&trace, draw.target).expect("a chain without shortcut has the bound");
-            depths.iter().map(|&k| b[d - k].log10_abs()).collect()
+/// What a chain's reduction carries from one layer to the next as it walks from the output down.
+struct Running {
+    /// Per format, the first layer (from the output) whose gradient rounds to 0 there.
+    underflow: [Option<usize>; FloatFormat::ALL.len()],
+    all_zero: bool,
+    finite: bool,
+    /// Whether every |u_j| so far (from the output down) is below the collapse level, and the
+    /// lowest such layer.
+    collapsing: bool,
+    collapse_layer: Option<usize>,
+    /// The non-zero gradients' count and their largest and smallest exponents.
+    non_zero: usize,
+    top: i64,
+    bottom: i64,
+    /// The article's bound: 2|y − ŷ|·∏_{k>d} sup|f′_k|·|w_k|, and its values at the reported
+    /// depths (by position in the depths).
+    tail: Ext,
+    bound: Vec<f64>,
+}
+
+/// A block's samples from the engine's rows ([`GradientLayout::LayerMajor`]: row l holds layer
+/// l + 1 of every chain of the block), reduced a row at a time, so every pass reads the rows in
+/// the order they are stored. Each chain's numbers come from the same operations on the same
+/// values as a walk along that chain alone would make:
+///
+/// * from the output down, one pass: the first underflow per format (as
+///   `scalar::chain::Magnitudes::first_underflow` finds it), whether every gradient is 0 or
+///   finite, the collapse layer, the extremes of the non-zero gradients' exponents, and the
+///   article's bound (`scalar::chain::Chain::bound_from`'s products in its order);
+/// * the spread's log10s, for the candidates within a binary place of those extremes;
+/// * the log10s at the measured and reported depths;
+/// * the homogeneity deviation, per chain (a few configurations only).
+fn reduce_block(
+    draws: &[Draw],
+    g: &ChainGradients<f64>,
+    setting: &Setting,
+    (measured, depths): (&[usize], &[usize]),
+    collapse_level_log10: f64,
+) -> Vec<ChainSample> {
+    let (n, d) = (draws.len(), setting.chain_depth);
+    assert_eq!(g.layout, GradientLayout::LayerMajor, "the engine's rows in layer-major order");
+    // Row l of a per-layer value: layer l + 1 of the block's chains.
+    fn row(values: &[Scaled], n: usize, l: usize) -> &[Scaled] {
+        &values[l * n..][..n]
+    }
+    // Rounding to 0 in a format needs |x| ≤ 2^(e_min − p), and m·2ᵉ with |m| ≥ 1/2 is above
+    // that once e > e_min − p + 1 (0, ±∞ and NaN, with e = 0, are never an underflow either):
+    // only the values below that go through `fate`.
+    let beyond = FloatFormat::ALL.map(|f| f.min_exponent - i64::from(f.precision) + 1);
+    // 2^(e−1) ≤ |u| < 2^e decides "below the level" without a log10 when e is half a binary
+    // place or more from the level's log2 (log10_abs errs by ~10⁻¹⁶).
+    let level_log2 = collapse_level_log10 * std::f64::consts::LOG2_10;
+    let below = |u: Scaled| {
+        let e = u.exponent() as f64;
+        if u.is_zero() || e <= level_log2 - 0.5 {
+            true
+        } else if e - 1.0 >= level_log2 + 0.5 || !u.mantissa().is_finite() {
+            false
         } else {
-            Vec::new()
-        };
-        // The lowest layer from which every |u_j| is below the level: scan down from the output
-        // (layer l at depth D − l + 1). 2^(e−1) ≤ |u| < 2^e decides it without a log10 when e is
-        // half a binary place or more from the level's log2 (log10_abs errs by ~10⁻¹⁶).
-        let level_log2 = collapse_level_log10 * std::f64::consts::LOG2_10;
-        let below = |u: Scaled| {
-            let e = u.exponent() as f64;
-            if u.is_zero() || e <= level_log2 - 0.5 {
-                true
-            } else if e - 1.0 >= level_log2 + 0.5 || !u.mantissa().is_finite() {
-                false
-            } else {
-                u.log10_abs() < collapse_level_log10
-            }
-        };
-        let collapse_layer = (1..=d).rev().take_while(|&l| below(at(&g.layer_input_scaled, l - 1))).last();
-        // The spread: log10 of the largest and the smallest non-zero gradient, taken over the
-        // layers within a binary place of each (a value two exponents away is a factor 2 away,
-        // 0.30 in log10, far beyond log10_abs's error: it cannot be the extreme), the same
-        // numbers as over every layer's log10.
-        let non_zero = || (0..d).map(|l| at(&g.weight_scaled, l)).filter(|x| !x.is_zero());
-        let count = non_zero().count();
-        let layer_spread = (count >= 2).then(|| {
-            let (top, bottom) =
-                non_zero().fold((i64::MIN, i64::MAX), |(t, b), x| (t.max(x.exponent()), b.min(x.exponent())));
-            let hi =
-                non_zero().filter(|x| x.exponent() >= top - 1).map(|x| x.log10_abs()).fold(f64::NEG_INFINITY, f64::max);
-            let lo =
-                non_zero().filter(|x| x.exponent() <= bottom + 1).map(|x| x.log10_abs()).fold(f64::INFINITY, f64::min);
-            hi - lo
-        });
-        ChainSample {
+            u.log10_abs() < collapse_level_log10
+        }
+    };
+    let with_bound = setting.shortcut.is_none();
+    let sup = setting.activation.sup_derivative();
+    let outputs: Vec<Ext> = g.output_scaled[..n].iter().map(|&y| ext(y)).collect();
+    let mut running: Vec<Running> = draws
+        .iter()
+        .zip(&outputs)
+        .map(|(draw, &output)| Running {
+            underflow: [None; FloatFormat::ALL.len()],
+            all_zero: true,
             finite: true,
-            all_zero,
-            weight: measured.iter().map(|&k| log10_at_depth(&g.weight_scaled, k)).collect(),
-            backward: measured.iter().map(|&k| log10_at_depth(&g.layer_output_scaled, k)).collect(),
-            forward: depths.iter().map(|&k| log10_at_depth(&g.layer_input_scaled, k)).collect(),
-            bound,
-            loss_log10: (diff * diff).log10_abs(),
-            collapse_layer: collapse_layer.unwrap_or(d + 1),
-            layer_spread,
-            homogeneity_deviation: positively_homogeneous(setting.activation, setting.shortcut).then(|| {
-                let weight_gradient = |l: usize| ext(at(&g.weight_scaled, l));
-                homogeneity_deviation(&draw.weights, weight_gradient, Ext::from_f64(2.0) * diff * output)
-            }),
-            underflow,
+            collapsing: true,
+            collapse_layer: None,
+            non_zero: 0,
+            top: i64::MIN,
+            bottom: i64::MAX,
+            tail: Ext::from_f64(2.0) * (output - Ext::from_f64(draw.target)).abs(),
+            bound: vec![f64::NAN; if with_bound { depths.len() } else { 0 }],
+        })
+        .collect();
+    // The reported depths' positions by layer, from the output down.
+    let mut bound_at: Vec<(usize, usize)> = depths.iter().enumerate().map(|(j, &k)| (d - k, j)).collect();
+    bound_at.sort_unstable_by(|a, b| b.cmp(a));
+    let mut next_bound = bound_at.iter().peekable();
+    for l in (0..d).rev() {
+        let layer = l + 1;
+        let (weight, input) = (row(&g.weight_scaled, n, l), row(&g.layer_input_scaled, n, l));
+        let mut bound_here = Vec::new();
+        while let Some(&(_, j)) = next_bound.next_if(|&&(at, _)| at == l) {
+            bound_here.push(j);
+        }
+        for (i, r) in running.iter_mut().enumerate() {
+            let x = weight[i];
+            for (f, format) in FloatFormat::ALL.iter().enumerate() {
+                if r.underflow[f].is_none() && x.exponent() <= beyond[f] && format.fate(ext(x)) == Fate::Underflows {
+                    r.underflow[f] = Some(d - layer + 1);
+                }
+            }
+            r.all_zero &= x.is_zero();
+            r.finite &= x.mantissa().is_finite();
+            if !x.is_zero() {
+                r.non_zero += 1;
+                r.top = r.top.max(x.exponent());
+                r.bottom = r.bottom.min(x.exponent());
+            }
+            if r.collapsing {
+                if below(input[i]) {
+                    r.collapse_layer = Some(layer);
+                } else {
+                    r.collapsing = false;
+                }
+            }
+            if with_bound {
+                let with_layer = r.tail * sup;
+                for &j in &bound_here {
+                    r.bound[j] = (with_layer * ext(input[i]).abs()).log10_abs();
+                }
+                r.tail = with_layer * draws[i].weights[l].abs();
+            }
         }
     }
+    // The spread: log10 of the largest and the smallest non-zero gradient, taken over the layers
+    // within a binary place of each (a value two exponents away is a factor 2 away, 0.30 in
+    // log10, far beyond log10_abs's error: it cannot be the extreme), the same numbers as over
+    // every layer's log10.
+    let mut extremes = vec![(f64::NEG_INFINITY, f64::INFINITY); n];
+    for l in 0..d {
+        for ((&x, r), (hi, lo)) in row(&g.weight_scaled, n, l).iter().zip(&running).zip(&mut extremes) {
+            if x.is_zero() || (x.exponent() < r.top - 1 && x.exponent() > r.bottom + 1) {
+                continue;
+            }
+            let log10 = x.log10_abs();
+            if x.exponent() >= r.top - 1 {
+                *hi = hi.max(log10);
+            }
+            if x.exponent() <= r.bottom + 1 {
+                *lo = lo.min(log10);
+            }
+        }
+    }
+    // log10 |·| at depth k, straight from the engine's rows (`Scaled::log10_abs` is
+    // `Ext::log10_abs`'s formula, so the oracle's bits), chain by chain.
+    let columns = |values: &[Scaled], ks: &[usize]| -> Vec<Vec<f64>> {
+        let mut out = vec![Vec::with_capacity(ks.len()); n];
+        for &k in ks {
+            for (column, x) in out.iter_mut().zip(row(values, n, d - k)) {
+                column.push(x.log10_abs());
+            }
+        }
+        out
+    };
+    let per_chain = running
+        .into_iter()
+        .zip(extremes)
+        .zip(columns(&g.weight_scaled, measured))
+        .zip(columns(&g.layer_output_scaled, measured))
+        .zip(columns(&g.layer_input_scaled, depths));
+    per_chain
+        .enumerate()
+        .map(|(i, ((((r, (hi, lo)), weight), backward), forward))| {
+            let underflow = r.underflow.to_vec();
+            if !r.finite {
+                return ChainSample {
+                    finite: false,
+                    all_zero: r.all_zero,
+                    weight: Vec::new(),
+                    backward: Vec::new(),
+                    forward: Vec::new(),
+                    bound: Vec::new(),
+                    loss_log10: f64::NAN,
+                    collapse_layer: d + 1,
+                    layer_spread: None,
+                    homogeneity_deviation: None,
+                    underflow,
+                };
+            }
+            let output = outputs[i];
+            let diff = output - Ext::from_f64(draws[i].target);
+            ChainSample {
+                finite: true,
+                all_zero: r.all_zero,
+                weight,
+                backward,
+                forward,
+                bound: r.bound,
+                loss_log10: (diff * diff).log10_abs(),
+                collapse_layer: r.collapse_layer.unwrap_or(d + 1),
+                layer_spread: (r.non_zero >= 2).then_some(hi - lo),
+                homogeneity_deviation: positively_homogeneous(setting.activation, setting.shortcut).then(|| {
+                    let weight_gradient = |l: usize| ext(g.weight_scaled[l * n + i]);
+                    homogeneity_deviation(&draws[i].weights, weight_gradient, Ext::from_f64(2.0) * diff * output)
+                }),
+                underflow,
+            }
+        })
+        .collect()
 }
 
 /// The engine's workspace and output for one block of chains, kept between blocks: a block's
@@ -298,12 +384,6 @@ impl Buffers {
     }
 }
 
-/// One chain of an engine call's gradients.
-struct Column<'a> {
-    g: &'a ChainGradients<f64>,
-    chain: usize,
-}
-
 /// The same number as an [`Ext`], exactly: m·2ᵉ with 0.5 ≤ |m| < 1 (or 0, ±∞, NaN with e = 0),
 /// rebuilt as m times the power of two, whose product of mantissas (m·0.5) is exact.
 fn ext(x: Scaled) -> Ext {
@@ -340,7 +420,7 @@ fn homogeneity_deviation(weights: &[f64], weight_gradient: impl Fn(usize) -> Ext
 mod tests {
     use super::super::{ACTIVATIONS, SHORTCUTS};
     use super::*;
-    use scalar::chain::Magnitudes;
+    use scalar::chain::{Chain, Magnitudes};
 
     /// The sample as the oracle gives it: chain `index` of the stream as one `Chain`, forward and
     /// backward in `Ext` (`forward_ext`, `backward_ext`), its magnitudes and bound from the
