@@ -27,9 +27,10 @@
 //! Determinism: every sum runs in `f64` in an order fixed by the values' positions alone (lanes,
 //! see [`Summary::of`]; a chain batch's blocks of chains are combined in block order), from the
 //! engine's final gradients (so the statistics never change a gradient's bits), and the first
-//! non-finite value is the first in a fixed scan order: forward values layer by layer upwards,
-//! then gradients in the order backward produces them (layer L down to 1, g before G; within a
-//! layer, samples then units, or chains, in index order).
+//! non-finite value is the first in a fixed scan order: forward values layer by layer upwards
+//! (within a layer, z_l, then an identity shortcut's sum f(z_l) + a_{l−s}, which can overflow
+//! where neither term does), then gradients in the order backward produces them (layer L down
+//! to 1, g before G; within a layer, samples then units, or chains, in index order).
 
 use crate::activation::Activation;
 use crate::real::Real;

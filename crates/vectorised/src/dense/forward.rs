@@ -66,25 +66,24 @@ impl<T: Real> Dense<T> {
                     }
                 }
             };
-            // Each block: its product, its first non-finite z (flat index) and its saturated count
-            // when statistics are on. Both combine in any order (the smallest index; a sum).
-            let job = |r0: usize, a_c: &mut [T], d_c: &mut [T]| -> (Option<usize>, usize) {
+            // The first non-finite value of an identity shortcut's sum f(Z) + A_{l−s} (f of a
+            // finite z is finite, but the sum can overflow), scanned only where the sum is made.
+            let identity_bad = |a_c: &[T]| identity.and(threshold).and_then(|_| stats::first_non_finite(simd, a_c));
+            // Each block: its product, the first non-finite z and the first non-finite identity sum
+            // (flat indices), and its saturated count, when statistics are on. Each combines in
+            // any order (the smallest index; a sum); the layer's is z's, else the sum's.
+            let job = |r0: usize, a_c: &mut [T], d_c: &mut [T]| -> Found {
                 z_rows(r0, a_c);
                 let bad = threshold.and_then(|_| stats::first_non_finite(simd, a_c));
                 activate(simd, layer.activation, a_c, d_c);
                 add_identity(r0, a_c);
+                let sum_bad = identity_bad(a_c);
                 let saturated = threshold.map_or(0, |theta| stats::saturated(simd, layer.activation, d_c, theta));
-                (bad.map(|i| r0 * n_out + i), saturated)
+                (bad.map(|i| r0 * n_out + i), sum_bad.map(|i| r0 * n_out + i), saturated)
             };
-            let combine = |a: (Option<usize>, usize), b: (Option<usize>, usize)| {
-                let first = match (a.0, b.0) {
-                    (Some(x), Some(y)) => Some(x.min(y)),
-                    (x, y) => x.or(y),
-                };
-                (first, a.1 + b.1)
-            };
+            let combine = |a: Found, b: Found| (first_of(a.0, b.0), first_of(a.1, b.1), a.2 + b.2);
             let mut packed_next = false;
-            let (bad, saturated): (Option<usize>, usize) = if keep_z {
+            let (bad, sum_bad, saturated): Found = if keep_z {
                 // Z_L is copied before the activation overwrites it (one layer, one thread).
                 let mut first = None;
                 for (c, a_c) in a_out.chunks_mut(ROW_CHUNK * n_out).enumerate() {
@@ -98,7 +97,8 @@ impl<T: Real> Dense<T> {
                 ws.z_last.extend_from_slice(a_out);
                 activate(simd, layer.activation, a_out, d_out);
                 add_identity(0, a_out);
-                (first, threshold.map_or(0, |theta| stats::saturated(simd, layer.activation, d_out, theta)))
+                let saturated = threshold.map_or(0, |theta| stats::saturated(simd, layer.activation, d_out, theta));
+                (first, identity_bad(a_out), saturated)
             } else if run_in_parallel(batch * n_in * n_out) {
                 let wp_next = &mut ws.wp_next;
                 let (found, ()) = rayon::join(
@@ -109,7 +109,7 @@ impl<T: Real> Dense<T> {
                             .zip(d_out.par_chunks_mut(chunk_len))
                             .enumerate()
                             .map(|(c, (a_c, d_c))| job(c * PARALLEL_ROW_CHUNK, a_c, d_c))
-                            .reduce(|| (None, 0), combine)
+                            .reduce(|| (None, None, 0), combine)
                     },
                     || {
                         if let Some(next) = self.layers.get(idx + 1) {
@@ -120,7 +120,7 @@ impl<T: Real> Dense<T> {
                 packed_next = true;
                 found
             } else {
-                let mut found = (None, 0);
+                let mut found = (None, None, 0);
                 let chunk_len = ROW_CHUNK * n_out;
                 for (c, (a_c, d_c)) in a_out.chunks_mut(chunk_len).zip(d_out.chunks_mut(chunk_len)).enumerate() {
                     found = combine(found, job(c * ROW_CHUNK, a_c, d_c));
@@ -135,7 +135,7 @@ impl<T: Real> Dense<T> {
             }
             if threshold.is_some() {
                 if ws.stats.first_non_finite.is_none() {
-                    ws.stats.first_non_finite = bad.map(|i| NonFinite {
+                    ws.stats.first_non_finite = bad.or(sum_bad).map(|i| NonFinite {
                         layer: idx + 1,
                         unit: i % n_out,
                         sample: Some(i / n_out),
@@ -225,5 +225,17 @@ kernel! {
                 }
             }
         }
+    }
+}
+
+/// What a block of a layer's forward rows found: the first non-finite z, the first non-finite
+/// identity sum (flat indices), and the saturated units.
+type Found = (Option<usize>, Option<usize>, usize);
+
+/// The smaller of two first indices, or whichever exists.
+fn first_of(a: Option<usize>, b: Option<usize>) -> Option<usize> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
     }
 }

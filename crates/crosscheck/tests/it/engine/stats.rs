@@ -94,6 +94,26 @@ fn the_first_non_finite_forward_value_is_located() {
     assert_eq!((nf.layer, nf.unit, nf.sample, nf.stage), (2, 0, Some(1), Stage::Forward));
 }
 
+/// An identity shortcut's sum overflows where neither of its terms does: a_1 = f(z_1) + a_0 =
+/// 1e308 + 1e308 for sample 1, so layer 1 holds the first non-finite value (not layer 2, whose
+/// z = w·∞ is the first a scan of the pre-activations alone would meet).
+#[test]
+fn an_overflow_in_an_identity_shortcuts_sum_is_located_at_its_layer() {
+    let l1 = DenseLayer::new(1, 1, vec![1.0], None, Activation::Identity).unwrap();
+    let l2 = DenseLayer::new(1, 1, vec![1.0], None, Activation::Identity).unwrap();
+    let net = Dense::new(vec![l1, l2], Some(1)).unwrap().with_skip(Skip::Identity);
+    let (stats, _) = run(&net, &[1.0, 1e308], &[0.0; 2], 2);
+    let nf = stats.first_non_finite.unwrap();
+    assert_eq!((nf.layer, nf.unit, nf.sample, nf.stage), (1, 0, Some(1), Stage::Forward));
+    // Within a layer the pre-activations are scanned first: sample 0's sum overflows (unit 0,
+    // 1e308 + 1e308) and sample 1's z does (unit 1, 1e300·1e10); z's is the first.
+    let l1 = DenseLayer::new(2, 2, vec![1.0, 0.0, 0.0, 1e300], None, Activation::Identity).unwrap();
+    let net = Dense::new(vec![l1], Some(1)).unwrap().with_skip(Skip::Identity);
+    let (stats, _) = run(&net, &[1e308, 0.0, 0.0, 1e10], &[0.0; 4], 2);
+    let nf = stats.first_non_finite.unwrap();
+    assert_eq!((nf.layer, nf.unit, nf.sample, nf.stage), (1, 1, Some(1), Stage::Forward));
+}
+
 #[test]
 fn a_non_finite_gradient_is_located_in_backward_order() {
     // Forward stays finite (y = 1e308·x), but ∂L/∂y = 2(y − t) overflows to +∞.
