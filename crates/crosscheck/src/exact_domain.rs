@@ -1,13 +1,13 @@
 //! The exact domain: small chains and dense nets with dyadic parameters through ReLU, leaky ReLU
 //! (slope k/8) and identity, where every operation is exact, get the same gradients from
-//! `vectorised` and `scalar` (compared with `==`, so −0 equals +0). Dense nets keep only the
-//! layers [`crate::exactness`] vouches for.
+//! `vectorised` and `scalar` (compared with `==`, so −0 equals +0), a shortcut joining in either
+//! form. Dense nets keep only the layers [`crate::exactness`] vouches for.
 
 use crate::bytes::Bytes;
 use crate::exactness::{DyadicLayer, DyadicNet, FractionBits};
-use report::sections::engine_activation as vectorised_activation;
-use scalar::Activation;
+use report::sections::{engine_activation as vectorised_activation, engine_skip};
 use scalar::chain::Chain;
+use scalar::{Activation, Skip};
 
 /// The activations of the exact domain: only `+` and `×` by dyadic numbers.
 fn exact_activation(bytes: &mut Bytes<'_>) -> Activation {
@@ -16,6 +16,12 @@ fn exact_activation(bytes: &mut Bytes<'_>) -> Activation {
         1 => Activation::Identity,
         _ => Activation::LeakyRelu { slope: bytes.int_in(0, 16) as f64 / 8.0 - 1.0 },
     }
+}
+
+/// Where a shortcut joins, read after every other draw: a seed written before the identity form
+/// was drawn ends before this byte and keeps its meaning (the pre-activation shortcut).
+fn skip_form(bytes: &mut Bytes<'_>) -> Skip {
+    if bytes.bool() { Skip::Identity } else { Skip::PreActivation }
 }
 
 /// Fractional bits of a leaky slope k/8.
@@ -55,9 +61,11 @@ fn exact_chains(bytes: &mut Bytes<'_>) {
     let layer_major = |f: &dyn Fn(&Params, usize) -> f64| -> Vec<f64> {
         (0..depth * n_chains).map(|q| f(&chains[q % n_chains], q / n_chains)).collect()
     };
+    let skip = skip_form(bytes);
     let engine_acts: Vec<vectorised::Activation> = activations.iter().map(|&f| vectorised_activation(f)).collect();
     let mut batch = vectorised::ChainBatch::new(n_chains, layer_major(&|c, l| c.0[l]), engine_acts)
-        .expect("a valid exact-domain batch");
+        .expect("a valid exact-domain batch")
+        .with_skip(engine_skip(skip));
     if biased {
         batch = batch.with_biases(layer_major(&|c, l| c.1.as_ref().expect("biased")[l])).expect("valid biases");
     }
@@ -69,7 +77,8 @@ fn exact_chains(bytes: &mut Bytes<'_>) {
     let plain = batch.gradients(&x, &t, vectorised::Magnitudes::Plain).expect("valid inputs");
     let extended = batch.gradients(&x, &t, vectorised::Magnitudes::Extended).expect("valid inputs");
     for (c, (w, b, x, t)) in chains.iter().enumerate() {
-        let oracle = Chain::new(w.clone(), activations.clone(), b.clone(), shortcut).expect("a valid chain");
+        let oracle =
+            Chain::new(w.clone(), activations.clone(), b.clone(), shortcut).expect("a valid chain").with_skip(skip);
         let want = oracle.gradients_closed_form(*x, *t);
         let exact = oracle.gradients_ext(*x, *t);
         for g in [&plain, &extended] {
@@ -117,6 +126,7 @@ fn exact_dense(bytes: &mut Bytes<'_>) {
     let shortcut = shortcut.filter(|&s| s <= layers.len());
     let n_out = layers.last().expect("at least one layer").0.len();
     let target: Vec<Vec<f64>> = (0..batch).map(|_| (0..n_out).map(|_| bytes.sixteenths(16)).collect()).collect();
+    let skip = skip_form(bytes);
 
     let oracle_layers = layers
         .iter()
@@ -124,6 +134,7 @@ fn exact_dense(bytes: &mut Bytes<'_>) {
         .collect();
     let want = scalar::dense::Dense::new(oracle_layers, shortcut)
         .expect("a valid net")
+        .with_skip(skip)
         .gradients(&input, &target, scalar::dense::Loss::SquaredError)
         .expect("a valid batch");
 
@@ -131,7 +142,7 @@ fn exact_dense(bytes: &mut Bytes<'_>) {
         .iter()
         .map(|(w, b, a)| vectorised::DenseLayer::from_out_in(w, b.clone(), vectorised_activation(*a)).expect("valid"))
         .collect();
-    let engine = vectorised::Dense::new(engine_layers, shortcut).expect("a valid net");
+    let engine = vectorised::Dense::new(engine_layers, shortcut).expect("a valid net").with_skip(engine_skip(skip));
     let x: Vec<f64> = input.iter().flatten().copied().collect();
     let t: Vec<f64> = target.iter().flatten().copied().collect();
     let mut ws = vectorised::Workspace::new();
