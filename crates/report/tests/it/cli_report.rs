@@ -36,6 +36,22 @@ fn the_decay_sections_chains_follow_samples_unless_given() {
     assert_eq!(config(&["--samples", "3", "--decay-samples", "5"]), (3, 5));
 }
 
+/// Ten chains per sample stop at the flags' own cap: `--samples 100000` asks for 100,000 chains,
+/// not a million (parsed, not run: such a report takes hours).
+#[test]
+fn the_decay_sections_default_chains_stop_at_the_cap() {
+    use clap::Parser;
+    let config = |args: &[&str]| {
+        let cli = report::cli::Cli::try_parse_from([&["gradlab"], args].concat()).unwrap();
+        let config = cli.report.config().unwrap();
+        (config.samples, config.decay_samples)
+    };
+    let cap = report::commands::report::MAX_SAMPLES;
+    assert_eq!(config(&["--samples", "10001"]), (10_001, cap));
+    assert_eq!(config(&["--samples", &cap.to_string()]), (cap, cap));
+    assert_eq!(config(&["--samples", "9999"]), (9999, 99_990));
+}
+
 #[test]
 fn bad_flags_get_one_line_and_exit_code_2() {
     for (args, needle) in [
