@@ -101,6 +101,8 @@ pub struct LayerRow {
 pub struct NonFiniteAt {
     /// Forward (`true`) or backward.
     pub forward: bool,
+    /// In an identity shortcut's sum f(z) + a (forward; otherwise the value is z or ∂L/∂z).
+    pub shortcut_sum: bool,
     /// The layer, 1-based.
     pub layer: usize,
     /// The unit.
@@ -209,7 +211,8 @@ pub fn diagnose(model: &Model) -> Result<DiagnosisReport, Error> {
         })
         .collect();
     let non_finite = d.first_non_finite.map(|nf| NonFiniteAt {
-        forward: nf.stage == Stage::Forward,
+        forward: matches!(nf.stage, Stage::Forward | Stage::ShortcutSum),
+        shortcut_sum: nf.stage == Stage::ShortcutSum,
         layer: nf.layer,
         unit: nf.unit,
         sample: nf.sample,

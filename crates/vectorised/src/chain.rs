@@ -551,6 +551,7 @@ impl<T: Real> ChainWorkspace<T> {
         // before ∂L/∂w; within a layer, chains in index order).
         let rank = |nf: &NonFinite| match nf.stage {
             Stage::Forward => (0, nf.layer, 0, nf.unit),
+            Stage::ShortcutSum => (0, nf.layer, 1, nf.unit),
             Stage::ActivationGradient => (1, d - nf.layer, 0, nf.unit),
             Stage::WeightGradient => (1, d - nf.layer, 1, nf.unit),
         };

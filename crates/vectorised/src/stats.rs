@@ -132,8 +132,11 @@ impl pulp::NullaryFnOnce for Merged<'_> {
 /// Where a non-finite value first appeared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    /// In a forward value a_l (or z_l).
+    /// In a forward value z_l (dense networks) or a_l (chains).
     Forward,
+    /// In an identity shortcut's sum a_l = f(z_l) + a_{l−s}, whose terms are finite (dense
+    /// networks; scanned after z_l).
+    ShortcutSum,
     /// In a back-propagated gradient ∂L/∂a_l.
     ActivationGradient,
     /// In a weight gradient ∂L/∂W_l.

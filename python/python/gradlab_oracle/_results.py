@@ -348,8 +348,9 @@ class DiagnosisLayer:
 
 @dataclass
 class NonFinite:
-    """The first non-finite value, located: ``pass_`` is ``"forward"`` (in z) or ``"backward"``
-    (in ∂L/∂z); layer (1-based), unit and sample (0-based; ``None`` when not one sample's)."""
+    """The first non-finite value, located: ``pass_`` is ``"forward"`` (in z, or in an identity
+    shortcut's sum f(z) + a) or ``"backward"`` (in ∂L/∂z); layer (1-based), unit and sample
+    (0-based; ``None`` when not one sample's)."""
 
     pass_: str
     layer: int

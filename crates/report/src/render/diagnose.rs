@@ -68,7 +68,11 @@ fn gain_text(l: f64) -> String {
 
 fn non_finite_text(nf: &NonFiniteAt) -> String {
     let sample = nf.sample.map_or(String::new(), |b| format!(", sample {b}"));
-    let pass = if nf.forward { "forward pass (z)" } else { "backward pass (∂L/∂z)" };
+    let pass = match (nf.forward, nf.shortcut_sum) {
+        (true, true) => "forward pass (an identity shortcut's sum f(z) + a, both terms finite)",
+        (true, false) => "forward pass (z)",
+        (false, _) => "backward pass (∂L/∂z)",
+    };
     format!("the first non-finite value is in the {pass}, layer {}, unit {}{sample}", nf.layer, nf.unit)
 }
 

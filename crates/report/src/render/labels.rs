@@ -61,6 +61,7 @@ labelled! {
     };
     Stage => |stage, f| f.write_str(match stage {
         Stage::Forward => "forward value",
+        Stage::ShortcutSum => "forward value (shortcut sum)",
         Stage::ActivationGradient => "activation gradient",
         Stage::WeightGradient => "weight gradient",
     });

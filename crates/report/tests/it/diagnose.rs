@@ -35,6 +35,24 @@ fn an_overflowing_network_is_non_finite_and_located_forward() {
     assert!(nf.layer >= 3, "1e100³ overflows first at layer 3 or later: {nf:?}");
 }
 
+/// 1e308 + 1e308 overflows in layer 1's identity shortcut, where z = 1e308 is finite: the
+/// diagnosis locates it there and says it is the sum, not z.
+#[test]
+fn an_overflow_in_an_identity_shortcuts_sum_is_located_and_named() {
+    let layer = serde_json::json!({"weight": [[1.0]], "activation": "identity"});
+    let text = serde_json::json!({
+        "layers": [layer, layer], "shortcut": 1, "skip": "identity", "input": [[1e308]], "target": [[0.0]]
+    });
+    let r = diagnose(&Model::from_json(&text.to_string(), "sum.json").unwrap()).unwrap();
+    let nf = r.non_finite.unwrap();
+    assert_eq!((r.verdict, nf.layer, nf.forward, nf.shortcut_sum), (Verdict::NonFinite, 1, true, true));
+    let evidence = report::render::diagnose::evidence(&r);
+    assert!(
+        evidence.contains("forward pass (an identity shortcut's sum f(z) + a, both terms finite), layer 1"),
+        "{evidence}"
+    );
+}
+
 #[test]
 fn all_zero_inputs_are_a_forward_collapse_from_layer_1() {
     let r = diagnose(&model(4, 4, 0.5, 0.0, "tanh", "identity", &vec![vec![0.0; 4]; 3])).unwrap();

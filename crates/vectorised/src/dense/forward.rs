@@ -135,11 +135,12 @@ impl<T: Real> Dense<T> {
             }
             if threshold.is_some() {
                 if ws.stats.first_non_finite.is_none() {
-                    ws.stats.first_non_finite = bad.or(sum_bad).map(|i| NonFinite {
+                    let found = bad.map(|i| (i, Stage::Forward)).or(sum_bad.map(|i| (i, Stage::ShortcutSum)));
+                    ws.stats.first_non_finite = found.map(|(i, stage)| NonFinite {
                         layer: idx + 1,
                         unit: i % n_out,
                         sample: Some(i / n_out),
-                        stage: Stage::Forward,
+                        stage,
                     });
                 }
                 let dead = match layer.activation {

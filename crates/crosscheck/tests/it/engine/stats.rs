@@ -104,7 +104,7 @@ fn an_overflow_in_an_identity_shortcuts_sum_is_located_at_its_layer() {
     let net = Dense::new(vec![l1, l2], Some(1)).unwrap().with_skip(Skip::Identity);
     let (stats, _) = run(&net, &[1.0, 1e308], &[0.0; 2], 2);
     let nf = stats.first_non_finite.unwrap();
-    assert_eq!((nf.layer, nf.unit, nf.sample, nf.stage), (1, 0, Some(1), Stage::Forward));
+    assert_eq!((nf.layer, nf.unit, nf.sample, nf.stage), (1, 0, Some(1), Stage::ShortcutSum));
     // Within a layer the pre-activations are scanned first: sample 0's sum overflows (unit 0,
     // 1e308 + 1e308) and sample 1's z does (unit 1, 1e300·1e10); z's is the first.
     let l1 = DenseLayer::new(2, 2, vec![1.0, 0.0, 0.0, 1e300], None, Activation::Identity).unwrap();

@@ -304,7 +304,7 @@ pub fn compute(
                     gradient_ratio: gradient.zip(forward).map(|(g, f)| g.median / f.median),
                     gradient_found: found.len(),
                     gradient_in_weights: found.iter().filter(|g| g.1.stage == Label(Stage::WeightGradient)).count(),
-                    gradient_forward_finite: found.iter().filter(|g| g.1.stage != Label(Stage::Forward)).count(),
+                    gradient_forward_finite: found.iter().filter(|g| !is_forward(g.1.stage.0)).count(),
                 }
             };
             let signals: Vec<f64> = results.iter().map(|r| r.signal).collect();
@@ -356,6 +356,11 @@ pub(super) fn differentiate<T: Real>(w: &Weights, depth: usize, scale: i32, ws: 
     net.gradients(input, target, Loss::SquaredError, Normalisation::PerSample, ws).expect("valid inputs");
     let nf = ws.stats().expect("statistics are on by default").first_non_finite;
     nf.map(|nf| Location { layer: nf.layer, unit: nf.unit, sample: nf.sample, stage: Label(nf.stage) })
+}
+
+/// Whether a non-finite value was met in the forward pass (in z, or in an identity shortcut's sum).
+fn is_forward(stage: Stage) -> bool {
+    matches!(stage, Stage::Forward | Stage::ShortcutSum)
 }
 
 /// The networks' largest values in format `f` at depth `depth`, if every network has one.
@@ -435,7 +440,7 @@ fn network(
     let signal = (0..b).map(|s| log_norms[reference_layer][s] - log_norms[0][s]).sum::<f64>() / b as f64;
     let first_weight_grad =
         forward64.is_none().then(|| norm(&ws64.gradients().weight[0]).log10()).filter(|v| v.is_finite());
-    let forward_layer = |l: &Option<Location>| l.as_ref().filter(|l| l.stage == Label(Stage::Forward)).map(|l| l.layer);
+    let forward_layer = |l: &Option<Location>| l.as_ref().filter(|l| is_forward(l.stage.0)).map(|l| l.layer);
     let full64 = forward64;
     let forward64 = forward_layer(&full64);
     // In f32 the forward pass is run as deep as its values can stay finite by the naive count
