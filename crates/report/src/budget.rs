@@ -12,6 +12,8 @@
 //! report         threads · max_depth · (CHAIN_BYTES_PER_LAYER + block · ENGINE_BYTES_PER_CHAIN_LAYER)
 //!                + decay_samples · BYTES_PER_SAMPLE + configs · BYTES_PER_CONFIG
 //!                                 (one configuration's samples are held at a time)
+//!                + OTHER_SECTIONS_BYTES (…_QUICK)  (the sections that run beside the decay section)
+//!                all × 5/4                         (ALLOCATOR_MARGIN: what freed memory costs)
 //! ```
 //!
 //! **Time** (`--time-budget-minutes`, default [`DEFAULT_TIME_BUDGET_MINUTES`], the default report
@@ -79,6 +81,20 @@ pub const BYTES_PER_SAMPLE: u128 = 2 * ((64 + CURVE_POINTS as u128 + 1) * 2 + 64
 /// Bytes kept per configuration once measured: its rows (≤ 64, ~100 bytes each) and its curve
 /// (five numbers per point), generously.
 pub const BYTES_PER_CONFIG: u128 = 64 * 128 + (64 + CURVE_POINTS as u128 + 1) * 5 * 8;
+
+/// What the report's other sections hold while the decay section runs beside them (every section
+/// is a task of one pool), which no flag but `--quick` scales: the peak resident memory of
+/// `gradlab --decay-samples 1 --max-depth 2`, the decay section reduced to nothing, rounded up to
+/// a multiple of 16 MiB.
+pub const OTHER_SECTIONS_BYTES: u128 = 96 << 20;
+
+/// [`OTHER_SECTIONS_BYTES`] under `--quick` (`gradlab --quick --decay-samples 1 --max-depth 2`).
+pub const OTHER_SECTIONS_BYTES_QUICK: u128 = 16 << 20;
+
+/// The report's estimate times this: the allocator keeps a thread's freed memory in that thread's
+/// arena, so with several threads the resident peak exceeds the bytes live at once (the decay
+/// section alone with 20,000 chains peaks about a tenth higher on two threads than on one).
+pub const ALLOCATOR_MARGIN: (u128, u128) = (5, 4);
 
 /// Bytes of memory per byte of a JSON file, at most: the text itself, and each number takes at
 /// least 2 characters (`0,`) for its 8 bytes, each row at least 3 (`[0]`) for its 24-byte `Vec`.
@@ -214,12 +230,14 @@ pub fn survival_work(config: &Config) -> u128 {
 
 /// The estimated need of a report run: (bytes, chain-layer evaluations). Each thread holds one
 /// engine block of chains (and one oracle chain) at a time; the samples of one configuration are
-/// kept until its percentiles are taken.
+/// kept until its percentiles are taken; the other sections hold what they hold beside them.
 pub fn estimate(config: &Config, threads: usize) -> (u128, u128) {
     let configs = DECAY_CONFIGS as u128;
     let (samples, depth) = (config.decay_samples as u128, config.max_depth as u128);
     let per_thread = depth * (CHAIN_BYTES_PER_LAYER + ENGINE_BLOCK as u128 * ENGINE_BYTES_PER_CHAIN_LAYER);
-    let bytes = threads as u128 * per_thread + samples * BYTES_PER_SAMPLE + configs * BYTES_PER_CONFIG;
+    let others = if config.quick { OTHER_SECTIONS_BYTES_QUICK } else { OTHER_SECTIONS_BYTES };
+    let live = threads as u128 * per_thread + samples * BYTES_PER_SAMPLE + configs * BYTES_PER_CONFIG + others;
+    let bytes = live * ALLOCATOR_MARGIN.0 / ALLOCATOR_MARGIN.1;
     (bytes, decay_configs_work(config) + survival_work(config))
 }
 

@@ -105,11 +105,29 @@ fn the_time_estimate_counts_every_chain_the_decay_section_differentiates() {
 fn the_default_run_is_well_inside_both_limits() {
     let config = report::sections::Config::new(1, false);
     let (bytes, _) = report::budget::estimate(&config, 16);
-    // Mostly each thread's engine block of chains (128 chains × 1000 layers × 128 bytes).
-    assert!(bytes < 512 << 20, "{bytes}");
+    // Mostly each thread's engine block of chains (128 chains × 1000 layers × 128 bytes), the
+    // other sections and the allocator's margin: a quarter of the default budget at most.
+    assert!(bytes < (report::budget::DEFAULT_MEMORY_BUDGET_MIB as u128) << 18, "{bytes}");
     // Its decay section takes seconds even on one thread: under a minute, far below the budget.
     let seconds = report::budget::estimated_seconds(&config, 1, report::budget::measure_rates());
     assert!(seconds < 60.0, "{seconds} s");
+}
+
+/// With the decay section reduced to one chain of depth 2 (the run the other sections' footprint
+/// was measured on), the memory estimate is still that footprint with the allocator's margin:
+/// the sections that run beside the decay section are counted, `--quick`'s smaller ones too.
+#[test]
+fn the_memory_estimate_counts_the_sections_beside_the_decay_section() {
+    use report::budget::{ALLOCATOR_MARGIN, OTHER_SECTIONS_BYTES, OTHER_SECTIONS_BYTES_QUICK, estimate};
+    let tiny =
+        |quick| report::sections::Config { decay_samples: 1, max_depth: 2, ..report::sections::Config::new(1, quick) };
+    let with_margin = |bytes: u128| bytes * ALLOCATOR_MARGIN.0 / ALLOCATOR_MARGIN.1;
+    let (full, quick) = (estimate(&tiny(false), 1).0, estimate(&tiny(true), 1).0);
+    assert!(
+        full >= with_margin(OTHER_SECTIONS_BYTES) && full < with_margin(OTHER_SECTIONS_BYTES) + (2 << 20),
+        "{full}"
+    );
+    assert!(quick >= with_margin(OTHER_SECTIONS_BYTES_QUICK) && quick < full, "{quick}");
 }
 
 // ---------------------------------------------------------------------------------------------
