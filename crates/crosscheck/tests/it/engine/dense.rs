@@ -26,7 +26,8 @@ pub(super) struct NetCase {
 }
 
 impl NetCase {
-    pub(super) fn oracle(&self) -> oracle::DenseGradients {
+    /// The network as the oracle's `Dense`.
+    fn oracle_net(&self) -> oracle::Dense {
         let layers = self
             .layers
             .iter()
@@ -36,6 +37,10 @@ impl NetCase {
                 activation: super::to_oracle(*a),
             })
             .collect();
+        oracle::Dense::new(layers, self.shortcut).unwrap().with_skip(super::to_oracle_skip(self.skip))
+    }
+
+    pub(super) fn oracle(&self) -> oracle::DenseGradients {
         let loss = match self.loss {
             Loss::SquaredError => oracle::Loss::SquaredError,
             Loss::BinaryCrossEntropy => oracle::Loss::BinaryCrossEntropy,
@@ -43,12 +48,7 @@ impl NetCase {
             Loss::BceWithLogits => oracle::Loss::BceWithLogits,
             Loss::CrossEntropy => oracle::Loss::CrossEntropy,
         };
-        let skip = super::to_oracle_skip(self.skip);
-        oracle::Dense::new(layers, self.shortcut)
-            .unwrap()
-            .with_skip(skip)
-            .gradients(&self.input, &self.target, loss)
-            .unwrap()
+        self.oracle_net().gradients(&self.input, &self.target, loss).unwrap()
     }
 
     /// Per layer, the largest entry of the gradient's absolute-value bound: the backward pass run
@@ -61,8 +61,9 @@ impl NetCase {
     fn absolute_scales(&self) -> Vec<f64> {
         let depth = self.layers.len();
         let widths: Vec<usize> = std::iter::once(self.n_input).chain(self.layers.iter().map(|l| l.0.len())).collect();
-        let from =
-            |l: usize| self.shortcut.filter(|&s| l.is_multiple_of(s) && widths[l - s] == widths[l]).map(|s| l - s);
+        // The layers that receive a shortcut, as the oracle has them, and where it comes from.
+        let joined = self.oracle_net().shortcut_layers();
+        let from = |l: usize| self.shortcut.filter(|_| joined.contains(&l)).map(|s| l - s);
         let batch = self.input.len();
         // a[l][b], z[l][b] (layer l = 1 … depth at index l; a[0] is the input).
         let mut a = vec![self.input.clone()];
