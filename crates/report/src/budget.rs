@@ -13,27 +13,30 @@
 //!                + decay_samples · BYTES_PER_SAMPLE + configs · BYTES_PER_CONFIG
 //!                                 (one configuration's samples are held at a time)
 //!                + OTHER_SECTIONS_BYTES (…_QUICK)  (the sections that run beside the decay section)
+//!                + seeds · BYTES_PER_CLASSIC_RUN   (section 6's runs of one configuration)
 //!                all × 5/4                         (ALLOCATOR_MARGIN: what freed memory costs)
 //! ```
 //!
 //! **Time** (`--time-budget-minutes`, default [`DEFAULT_TIME_BUDGET_MINUTES`], the default report
-//! only). The flags scale the decay section's work: for each of its [`DECAY_CONFIGS`]
+//! only). The flags scale the decay section's work and section 6's training: for each of its [`DECAY_CONFIGS`]
 //! configurations (activations × shortcut spans, the live ReLU chains, and the identity-skip rows)
 //! it differentiates `--decay-samples` chains of depth `--max-depth` (s·⌊max_depth/s⌋ for an
 //! identity skip of span s) on the engine's extended pass, a block of chains per worker thread at
 //! a time, and reduces each chain to its sample; its survival table differentiates chains on the
 //! oracle, `chains` of each depth 1…`D_s` ([`survival::CHAINS`] and [`survival::MAX_DEPTH`],
-//! fewer under `--quick`). So
+//! fewer under `--quick`). Section 6 trains [`classic::CONFIGS`] small networks
+//! `seeds` = ⌈`--samples`/2⌉ times each, for `epochs` epochs. So
 //!
 //! ```text
 //! decay    = decay_samples · Σ_configs depth                  chain layers, on the engine
 //! survival = chains · D_s·(D_s + 1)/2                         chain layers, on the oracle
-//! time     ≈ (decay / decay_rate + survival / survival_rate) / threads
+//! classic  = classic::CONFIGS · seeds · epochs                training epochs
+//! time     ≈ (decay / decay_rate + survival / survival_rate + classic / classic_rate) / threads
 //! ```
 //!
 //! The rates come from [`measure_rates`]: a few milliseconds of each kind of work, on one thread
 //! of this machine, before the run (the decay section's own per-chain path,
-//! [`Probe`], and an oracle chain with its bound). Dividing
+//! [`Probe`], an oracle chain with its bound, and [`classic::probe`]'s training). Dividing
 //! by every thread assumes perfect scaling, so the time estimate is a lower bound, and a run
 //! refused for time would certainly have taken longer.
 //!
@@ -42,11 +45,12 @@
 //! its sigmoid rows, its networks on and off the critical line with depth and its Jacobian spectra,
 //! section 4's sweep and its [`NETWORKS`](crate::sections::exploding::NETWORKS) networks per gain
 //! (each differentiated in f64 and f32, then at the depths its bisection probes, a number that
-//! depends on the draw), section 5's training runs and section 6's. Counting them would need a
-//! third rate (dense products, not chains) and a copy of each section's probing logic.
+//! depends on the draw) and section 5's training runs. Counting them would need another rate
+//! (dense products, not chains) and a copy of each section's probing logic.
 
 use crate::error::Error;
 use crate::model::Model;
+use crate::sections::classic;
 use crate::sections::decay::curve::CURVE_POINTS;
 use crate::sections::decay::{ACTIVATIONS, IDENTITY_SKIP_SPANS, Probe, SHORTCUTS, survival};
 use crate::sections::{Config, Stream, stream_rng};
@@ -90,6 +94,10 @@ pub const OTHER_SECTIONS_BYTES: u128 = 96 << 20;
 
 /// [`OTHER_SECTIONS_BYTES`] under `--quick` (`gradlab --quick --decay-samples 1 --max-depth 2`).
 pub const OTHER_SECTIONS_BYTES_QUICK: u128 = 16 << 20;
+
+/// Bytes per seed of section 6's configuration being trained, generously: a run's loss curve
+/// (`CURVE_POINTS` + 1 values), its other numbers, and their sorted copies for the medians.
+pub const BYTES_PER_CLASSIC_RUN: u128 = 1024;
 
 /// The report's estimate times this: the allocator keeps a thread's freed memory in that thread's
 /// arena, so with several threads the resident peak exceeds the bytes live at once (the decay
@@ -168,41 +176,48 @@ pub fn check_model(model: &Model, path: &Path, budget_mib: u64) -> Result<(), Er
 // ---------------------------------------------------------------------------------------------
 // The default report.
 
-/// Chain layers per second on one thread, for each kind of the decay section's work.
+/// Work per second on one thread, for each kind of work the flags scale.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rates {
-    /// The configurations' chains: drawn, run on the engine a block at a time, reduced.
+    /// The decay section's configurations' chains, in chain layers: drawn, run on the engine a
+    /// block at a time, reduced.
     pub decay: f64,
-    /// The survival table's chains, on the oracle.
+    /// The survival table's chains, on the oracle, in chain layers.
     pub survival: f64,
+    /// Section 6's training, in epochs (of one run).
+    pub classic: f64,
 }
 
-/// Each kind of the decay section's work, timed on one thread for about 10 ms: one block of
-/// sigmoid chains of N(0, 1) weights through the section's own path
-/// ([`Probe`]), and an oracle sigmoid chain's `Ext`
-/// magnitudes and bound.
+/// Each kind of work the flags scale, timed on one thread for about 10 ms: one block of
+/// sigmoid chains of N(0, 1) weights through the decay section's own path ([`Probe`]), an
+/// oracle sigmoid chain's `Ext` magnitudes and bound, and one net of each of section 6's
+/// configurations trained as it trains them ([`classic::probe`]).
 pub fn measure_rates() -> Rates {
-    let timed = |work: &mut dyn FnMut() -> u64| {
+    let timed = |work: &mut dyn FnMut() -> u128| {
         // One call first, untimed: the engine's buffers grow once, as in a run.
         work();
         let start = Instant::now();
-        let mut layers = 0u64;
+        let mut done = 0;
         while start.elapsed() < RATE_PROBE_TIME {
-            layers += work();
+            done += work();
         }
-        layers as f64 / start.elapsed().as_secs_f64()
+        done as f64 / start.elapsed().as_secs_f64()
     };
     let mut probe = Probe::new(RATE_PROBE_CHAINS, RATE_PROBE_DEPTH);
-    let decay = timed(&mut || probe.run() as u64);
+    let decay = timed(&mut || probe.run() as u128);
     let mut rng = stream_rng(0, Stream::RateProbe, 0);
     let weights: Vec<f64> = (0..RATE_PROBE_DEPTH).map(|_| rng.normal()).collect();
     let chain =
         Chain::new(weights, vec![Activation::Sigmoid; RATE_PROBE_DEPTH], None, None).expect("finite N(0,1) weights");
     let survival = timed(&mut || {
         std::hint::black_box((chain.magnitudes(0.5, 0.25), chain.bound(0.5, 0.25)));
-        RATE_PROBE_DEPTH as u64
+        RATE_PROBE_DEPTH as u128
     });
-    Rates { decay, survival }
+    // The default run's epochs, so that a run's fixed costs (its net drawn, its final loss judged
+    // by the oracle) weigh per epoch as they do there.
+    let epochs = Config::new(0, false).epochs;
+    let classic = timed(&mut || classic::probe(epochs));
+    Rates { decay, survival, classic }
 }
 
 /// The decay section's configurations: every activation with every shortcut span, the live
@@ -230,13 +245,16 @@ pub fn survival_work(config: &Config) -> u128 {
 
 /// The estimated need of a report run: (bytes, chain-layer evaluations). Each thread holds one
 /// engine block of chains (and one oracle chain) at a time; the samples of one configuration are
-/// kept until its percentiles are taken; the other sections hold what they hold beside them.
+/// kept until its percentiles are taken, and so are section 6's runs of one configuration; the
+/// other sections hold what they hold beside them.
 pub fn estimate(config: &Config, threads: usize) -> (u128, u128) {
     let configs = DECAY_CONFIGS as u128;
     let (samples, depth) = (config.decay_samples as u128, config.max_depth as u128);
     let per_thread = depth * (CHAIN_BYTES_PER_LAYER + ENGINE_BLOCK as u128 * ENGINE_BYTES_PER_CHAIN_LAYER);
     let others = if config.quick { OTHER_SECTIONS_BYTES_QUICK } else { OTHER_SECTIONS_BYTES };
-    let live = threads as u128 * per_thread + samples * BYTES_PER_SAMPLE + configs * BYTES_PER_CONFIG + others;
+    let classic_runs = classic::seeds(config) as u128 * BYTES_PER_CLASSIC_RUN;
+    let live =
+        threads as u128 * per_thread + samples * BYTES_PER_SAMPLE + configs * BYTES_PER_CONFIG + classic_runs + others;
     let bytes = live * ALLOCATOR_MARGIN.0 / ALLOCATOR_MARGIN.1;
     (bytes, decay_configs_work(config) + survival_work(config))
 }
@@ -244,11 +262,13 @@ pub fn estimate(config: &Config, threads: usize) -> (u128, u128) {
 /// The chains of one engine block in the decay section.
 const ENGINE_BLOCK: usize = vectorised::chain::chain_chunk::<f64>();
 
-/// The estimated seconds of a report run's decay section on `threads` threads at `rates`
-/// (perfect scaling: a lower bound).
+/// The estimated seconds of a report run's decay section and section 6 on `threads` threads at
+/// `rates` (perfect scaling: a lower bound).
 pub fn estimated_seconds(config: &Config, threads: usize, rates: Rates) -> f64 {
     let per_thread = |work: u128, rate: f64| work as f64 / (rate * threads as f64);
-    per_thread(decay_configs_work(config), rates.decay) + per_thread(survival_work(config), rates.survival)
+    per_thread(decay_configs_work(config), rates.decay)
+        + per_thread(survival_work(config), rates.survival)
+        + per_thread(classic::training_epochs(config), rates.classic)
 }
 
 /// The budgets of a report run.
@@ -282,22 +302,24 @@ pub fn check_report_with_rates(
     let (bytes, work) = estimate(config, threads);
     let what = || {
         format!(
-            "the report with --decay-samples {} --max-depth {} on {threads} threads",
-            config.decay_samples, config.max_depth
+            "the report with --samples {} --decay-samples {} --max-depth {} on {threads} threads",
+            config.samples, config.decay_samples, config.max_depth
         )
     };
     check_memory(what, bytes, budget.memory_mib)?;
     let seconds = estimated_seconds(config, threads, rates);
     if seconds > budget.time_minutes as f64 * 60.0 {
         return Err(Error::input(format!(
-            "{} would differentiate about {work:.1e} chain layers: at least {} at the {:.2e} (decay \
-             section) and {:.2e} (survival table) layers/s measured on one thread here, over the \
-             time budget of {} min; lower --decay-samples or --max-depth, or raise \
-             --time-budget-minutes",
+            "{} would differentiate about {work:.1e} chain layers and train {:.1e} epochs: at least \
+             {} at the {:.2e} (decay section) and {:.2e} (survival table) layers/s and {:.2e} \
+             (section 6) epochs/s measured on one thread here, over the time budget of {} min; \
+             lower --samples, --decay-samples or --max-depth, or raise --time-budget-minutes",
             what(),
+            classic::training_epochs(config) as f64,
             human_duration(seconds),
             rates.decay,
             rates.survival,
+            rates.classic,
             budget.time_minutes
         )));
     }

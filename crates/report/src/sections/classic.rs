@@ -163,30 +163,66 @@ pub enum Diagnosis {
     TrainingSucceeds,
 }
 
+/// The main table's rows: (task, index of the task, hidden layers, bias), in the table's order.
+fn main_rows() -> impl Iterator<Item = (Task, usize, usize, bool)> {
+    [AND, XOR]
+        .into_iter()
+        .enumerate()
+        .flat_map(|(t, task)| (0..=3).flat_map(move |hidden| [true, false].map(|bias| (task, t, hidden, bias))))
+}
+
+/// The task, hidden layers and bias a bug is shown with.
+fn bug_setting(bug: Bug) -> (Task, usize, bool) {
+    let task = if matches!(bug, Bug::MissingSigmoidPrime | Bug::EqualInit) { XOR } else { AND };
+    let hidden = if bug == Bug::NoBias { 0 } else { 1 };
+    (task, hidden, bug != Bug::NoBias)
+}
+
+/// The section's trained configurations: the main table's rows and one per bug, each trained
+/// [`seeds`] times for `epochs` epochs.
+pub const CONFIGS: usize = 2 * 4 * 2 + Bug::ALL.len();
+
+/// The epochs the section trains, summed over its runs (an epoch of every run costs about the
+/// same: a full-batch step of a net of at most 3 hidden layers of 2 units on 4 points).
+pub fn training_epochs(config: &Config) -> u128 {
+    (CONFIGS * seeds(config)) as u128 * config.epochs as u128
+}
+
 /// Computes the section.
 pub fn compute(config: &Config) -> Classic {
-    let epochs = config.epochs;
-    let mut runs = Vec::new();
-    for (t, task) in [AND, XOR].iter().enumerate() {
-        for hidden in 0..=3 {
-            for bias in [true, false] {
-                let stream = Stream::ClassicRuns { task: t, hidden, bias };
-                runs.push(train_many(config, task, hidden, bias, Bug::None, stream).0);
-            }
-        }
-    }
+    let runs = main_rows()
+        .map(|(task, t, hidden, bias)| {
+            let stream = Stream::ClassicRuns { task: t, hidden, bias };
+            train_many(config, &task, hidden, bias, Bug::None, stream).0
+        })
+        .collect();
     let bugs = Bug::ALL
         .iter()
         .enumerate()
         .map(|(k, &bug)| {
-            let task = if matches!(bug, Bug::MissingSigmoidPrime | Bug::EqualInit) { XOR } else { AND };
-            let bias = bug != Bug::NoBias;
-            let hidden = if bug == Bug::NoBias { 0 } else { 1 };
-            let stream = Stream::ClassicBug { bug: k };
-            bug_case(config, &task, hidden, bias, bug, stream)
+            let (task, hidden, bias) = bug_setting(bug);
+            bug_case(config, &task, hidden, bias, bug, Stream::ClassicBug { bug: k })
         })
         .collect();
-    Classic { epochs, seeds: seeds(config), runs, bugs }
+    Classic { epochs: config.epochs, seeds: seeds(config), runs, bugs }
+}
+
+/// The section's training measured for the time budget: one call trains one net of each of its
+/// configurations (drawn from [`Stream::RateProbe`]) for `epochs` epochs, on the calling thread,
+/// as [`compute`] trains each seed; returns the epochs trained.
+pub fn probe(epochs: usize) -> u128 {
+    let settings =
+        main_rows().map(|(task, _, hidden, bias)| (task, hidden, bias, Bug::None)).chain(Bug::ALL.map(|bug| {
+            let (task, hidden, bias) = bug_setting(bug);
+            (task, hidden, bias, bug)
+        }));
+    let mut trained = 0;
+    for (k, (task, hidden, bias, bug)) in settings.enumerate() {
+        let mut net = Net::init(hidden, HIDDEN_WIDTH, bias, bug, &mut stream_rng(0, Stream::RateProbe, k as u64));
+        std::hint::black_box(train(&mut net, &task, bug, epochs, task.constant_loss()));
+        trained += epochs as u128;
+    }
+    trained
 }
 
 fn bug_case(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, stream: Stream) -> BugCase {

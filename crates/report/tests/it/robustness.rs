@@ -58,18 +58,20 @@ fn the_time_estimate_divides_the_work_by_the_rate_and_the_threads() {
     use report::budget::{self, ReportBudget};
     let config = report::sections::Config::new(1, false);
     let budget = ReportBudget { time_minutes: 1, ..ReportBudget::default() };
-    let (_, work) = budget::estimate(&config, 2);
+    let (_, layers) = budget::estimate(&config, 2);
+    let epochs = report::sections::classic::training_epochs(&config);
     // Exactly at the budget (60 s on 2 threads) passes; rates 1% lower do not.
-    let at_budget = work as f64 / (2.0 * 60.0);
-    let rates = |rate: f64| budget::Rates { decay: rate, survival: rate };
+    let at_budget = (layers + epochs) as f64 / (2.0 * 60.0);
+    let rates = |rate: f64| budget::Rates { decay: rate, survival: rate, classic: rate };
     assert!(budget::check_report_with_rates(&config, 2, budget, rates(at_budget)).is_ok());
     let message = budget::check_report_with_rates(&config, 2, budget, rates(at_budget * 0.99)).unwrap_err().to_string();
     assert!(message.contains("at least 61 s") && message.contains("over the time budget of 1 min"), "{message}");
     // Each kind of work at its own rate: the engine's chains at the decay rate, the survival
-    // table's at the oracle's.
-    let rates = budget::Rates { decay: 3.0e6, survival: 5.0e5 };
+    // table's at the oracle's, section 6's training at its own.
+    let rates = budget::Rates { decay: 3.0e6, survival: 5.0e5, classic: 2.0e6 };
     let expected = budget::decay_configs_work(&config) as f64 / (2.0 * rates.decay)
-        + budget::survival_work(&config) as f64 / (2.0 * rates.survival);
+        + budget::survival_work(&config) as f64 / (2.0 * rates.survival)
+        + epochs as f64 / (2.0 * rates.classic);
     assert_eq!(budget::estimated_seconds(&config, 2, rates), expected);
 }
 
@@ -99,6 +101,25 @@ fn the_time_estimate_counts_every_chain_the_decay_section_differentiates() {
     let depths: usize = d.configs.iter().map(depth_at).sum();
     assert_eq!(budget::estimate(&default, 1).1, counted(depths, default.decay_samples, &survival));
     assert_eq!(budget::survival_work(&default), counted(0, 0, &survival));
+}
+
+/// Section 6's training is counted run by run: `--samples` scales it (its seeds) as much as the
+/// decay section, so a large `--samples` under a small time budget is refused up front.
+#[test]
+fn the_time_estimate_counts_every_epoch_section_6_trains() {
+    use report::sections::{Config, classic};
+    let quick = Config::new(1, true);
+    let c = classic::compute(&quick);
+    let trained = ((c.runs.len() + c.bugs.len()) * c.seeds * c.epochs) as u128;
+    assert_eq!(c.runs.len() + c.bugs.len(), classic::CONFIGS);
+    assert_eq!(classic::training_epochs(&quick), trained);
+    // 10⁵ samples (the decay section reduced to nothing): 5·10⁴ seeds of 20 configurations for
+    // 2,000 epochs, 2·10⁹ epochs, 33 min on 2 threads at 5·10⁵ epochs/s: over 20 min.
+    let config = Config { decay_samples: 1, max_depth: 2, ..Config { samples: 100_000, ..Config::new(1, false) } };
+    let budget = report::budget::ReportBudget { time_minutes: 20, ..Default::default() };
+    let rates = report::budget::Rates { decay: 1e9, survival: 1e9, classic: 5e5 };
+    let message = report::budget::check_report_with_rates(&config, 2, budget, rates).unwrap_err().to_string();
+    assert!(message.contains("train 2.0e9 epochs") && message.contains("--samples 100000"), "{message}");
 }
 
 #[test]
