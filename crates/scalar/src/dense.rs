@@ -276,8 +276,9 @@ impl Dense {
 
     /// The index l − s of the activation layer l (1-based) receives through its shortcut.
     fn shortcut_from(&self, l: usize) -> Option<usize> {
-        let widths = self.widths();
-        self.shortcut.filter(|&s| l.is_multiple_of(s) && widths[l - s] == widths[l]).map(|s| l - s)
+        // n_k without building `widths()`: this runs per layer and sample, so O(1), not O(L).
+        let width = |k: usize| if k == 0 { self.input_width() } else { self.layers[k - 1].weight.len() };
+        self.shortcut.filter(|&s| l.is_multiple_of(s) && width(l - s) == width(l)).map(|s| l - s)
     }
 
     /// Records one sample's forward pass; returns the last layer's outputs and pre-activations.
