@@ -55,6 +55,30 @@ def test_a_wrong_entry_is_found_and_named():
     assert r.layers[0].worst.entry == "weight_grad[1][0]" and r.layers[1].passed
 
 
+def test_a_zeroed_vanishing_layer_fails_and_only_an_every_layer_factor_is_a_convention():
+    # docs/examples/deep-sigmoid.json: layer 1's gradients are ~1e-8; the tolerance is relative to
+    # each layer's scale (result.layers[i].scale), so a layer of zeros fails there.
+    model = EXAMPLES / "deep-sigmoid.json"
+    g = go.grad(model)
+    pairs = [(l.weight_grad.copy(), l.bias_grad.copy()) for l in g.layers]
+    zeroed = [(0 * w, 0 * b) if i == 0 else (w, b) for i, (w, b) in enumerate(pairs)]
+    r = go.check(model, zeroed)
+    assert not r.passed and r.first_wrong_layer == 1 and r.layers[0].failed == r.layers[0].entries
+    assert 0 < r.layers[0].scale < 1e-6 and not r.conventions_only
+    # Two layers negated: a bug in layer 2's backward step; every layer negated: a sign convention.
+    r = go.check(model, [(-w, -b) if i < 2 else (w, b) for i, (w, b) in enumerate(pairs)])
+    assert r.first_wrong_layer == 2 and not r.conventions_only
+    assert go.check(model, [(-w, -b) for w, b in pairs]).conventions_only
+
+
+def test_a_nan_entry_makes_the_layers_largest_errors_infinite():
+    g = go.grad(SMALL)
+    pairs = [(l.weight_grad.copy(), l.bias_grad.copy()) for l in g.layers]
+    pairs[1][0][0, 0] = math.nan
+    layer = go.check(SMALL, pairs).layers[1]
+    assert layer.non_finite == 1 and layer.max_abs_error == math.inf and not layer.passed
+
+
 @given(st.floats(-3, 3).filter(lambda v: v != 0), st.floats(-3, 3).filter(lambda v: v != 0), st.integers(1, 30))
 @settings(max_examples=40, deadline=None)
 def test_chain_gradient_matches_the_product_rule_for_identity_chains(w, x, depth):

@@ -168,7 +168,9 @@ def check(
     ``grads`` is a gradients file's content (``{"loss": L, "layers": [{"weight_grad": …,
     "bias_grad": …}]}``; ``loss`` and a bias-less layer's ``bias_grad`` may be left out), a path to
     one, a :class:`Gradients`, or a list of ``(weight_grad, bias_grad)`` pairs in the model file's
-    layout (one row per output unit). An entry passes when |theirs − ref| ≤ atol + rtol·|ref|.
+    layout (one row per output unit). An entry passes when |theirs − ref| ≤ atol·s + rtol·|ref|,
+    s its layer's scale (``result.layers[i].scale``: the largest entry of Σ_b |∂L_b/∂θ|, so the
+    tolerance shrinks with the gradients where they vanish).
 
     ``result.passed``, ``result.first_wrong_layer`` (the failing layer nearest the output, where
     backprop first went wrong), ``result.layers[i].worst.entry``; shows as the CLI's table.

@@ -124,11 +124,18 @@ class WorstEntry:
 
 @dataclass
 class LayerCheck:
-    """One layer of a check: entries compared and failed, the largest errors, the worst entry."""
+    """One layer of a check: entries compared and failed, the largest errors, the worst entry.
+
+    ``scale`` is what the absolute tolerance is relative to: the largest entry of Σ_b |∂L_b/∂θ|
+    (each sample's gradient in absolute value), so it shrinks with the gradients where they
+    vanish. ``non_finite`` counts their NaN and ±∞ entries; with one, both largest errors are ∞.
+    """
 
     layer: int
     entries: int
+    scale: float
     failed: int
+    non_finite: int
     max_abs_error: float
     max_rel_error: float
     worst: WorstEntry
@@ -142,6 +149,7 @@ class LossCheck:
     theirs: float
     reference: float
     abs_error: float
+    scale: float
     passed: bool
 
 
@@ -150,11 +158,14 @@ class CheckResult(_FromCli):
     """The outcome of a check (``report check``).
 
     ``first_wrong_layer`` is the failing layer nearest the output — the first one backprop
-    reaches, where the bug is — or ``None`` when every layer passes.
+    reaches, where the bug is — or ``None`` when every layer passes. ``conventions_only``: every
+    layer is the reference times the same factor (or its transpose) — a loss-reduction, sign or
+    layout convention rather than a backward bug.
     """
 
     passed: bool
     first_wrong_layer: Optional[int]
+    conventions_only: bool
     atol: float
     rtol: float
     loss: Optional[LossCheck]
@@ -170,9 +181,12 @@ class CheckResult(_FromCli):
             LayerCheck(
                 layer=l["layer"],
                 entries=l["entries"],
+                scale=l["scale"],
                 failed=l["failed"],
-                max_abs_error=l["max_abs_error"],
-                # JSON null: an entry whose reference is exactly 0 differs (relative error ∞).
+                non_finite=l["non_finite"],
+                # JSON null: ∞ — one of their entries is not finite (both), or an entry whose
+                # reference is exactly 0 differs (the relative error).
+                max_abs_error=math.inf if l["max_abs_error"] is None else l["max_abs_error"],
                 max_rel_error=math.inf if l["max_rel_error"] is None else l["max_rel_error"],
                 worst=WorstEntry(**l["worst"]),
                 passed=l["pass"],
@@ -183,9 +197,12 @@ class CheckResult(_FromCli):
         return cls(
             passed=raw["pass"],
             first_wrong_layer=raw["first_wrong_layer"],
+            conventions_only=raw["conventions_only"],
             atol=raw["atol"],
             rtol=raw["rtol"],
-            loss=None if loss is None else LossCheck(loss["theirs"], loss["reference"], loss["abs_error"], loss["pass"]),
+            loss=None
+            if loss is None
+            else LossCheck(loss["theirs"], loss["reference"], loss["abs_error"], loss["scale"], loss["pass"]),
             layers=layers,
             raw=raw,
             _json=text,

@@ -26,11 +26,11 @@ pub struct Args {
     /// 1e-6; f32: 1e-5 and 1e-3; docs/model-format.md derives them).
     #[arg(long, value_enum, default_value_t = Dtype::F64)]
     pub dtype: Dtype,
-    /// Absolute tolerance: an entry passes when |theirs − ref| ≤ atol + rtol·|ref| (default: the
-    /// --dtype preset).
+    /// Absolute tolerance, relative to the layer's scale s (the largest entry of Σ_b |∂L_b/∂θ|): an
+    /// entry passes when |theirs − ref| ≤ atol·s + rtol·|ref| (default: the --dtype preset).
     #[arg(long, allow_negative_numbers = true)]
     pub atol: Option<f64>,
-    /// Relative tolerance: an entry passes when |theirs − ref| ≤ atol + rtol·|ref| (default: the
+    /// Relative tolerance: an entry passes when |theirs − ref| ≤ atol·s + rtol·|ref| (default: the
     /// --dtype preset).
     #[arg(long, allow_negative_numbers = true)]
     pub rtol: Option<f64>,

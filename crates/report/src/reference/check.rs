@@ -9,12 +9,18 @@ use crate::model::{ClaimedGradients, ClaimedLayer, Model, count};
 use serde::Serialize;
 use std::fmt;
 
-/// The default absolute tolerance of [`Tolerance`].
+/// The default absolute tolerance of [`Tolerance`], relative to the layer's scale s
+/// ([`LayerCheck::scale`]: the largest entry of Σ_b |∂L_b/∂θ|, every sample's gradient added in
+/// absolute value).
 ///
-/// Two correct `f64` backprops differ by rounding only: about ε ≈ 2.2e−16 times the size of the
-/// terms summed, times their number. 1e−8 leaves a margin of ~10⁴ over that for gradients built
-/// from terms up to ~1 summed over ~10⁴ products, and covers entries whose reference is near 0
-/// by cancellation (where no relative tolerance can work).
+/// Two correct `f64` backprops differ by rounding only. Each sample's gradient is a product
+/// δ_b·a_bᵀ whose factors carry a relative error of about ε ≈ 2.2e−16 per operation along the
+/// path from the loss (more where a layer's sums cancel), and the batch's sum adds them, so the
+/// difference is about ε·(path length)·s. 1e−8·s leaves a margin of ~10⁴ over paths of ~10⁴
+/// operations, and covers entries whose reference is near 0 because the samples cancel (where no
+/// relative tolerance can work). Being relative to s, it shrinks with the gradients through a
+/// vanishing network, where a fixed 1e−8 would pass any gradient of a layer whose entries are
+/// 1e−13.
 pub const DEFAULT_ATOL: f64 = 1e-8;
 
 /// The default relative tolerance of [`Tolerance`]: 1e−6, a margin of ~10⁹ over `f64` rounding
@@ -31,15 +37,16 @@ pub const DEFAULT_RTOL: f64 = 1e-6;
 /// K up to ~10⁸ in practice; a convention or backward bug is still an O(1) relative error.
 pub const F32_RTOL: f64 = 1e-3;
 
-/// The absolute tolerance of [`Tolerance::f32`]: 1e−5, for entries whose reference cancels to near
-/// 0, where only K·u·Σ|terms| bounds the error: terms up to ~1 summed over ~100 products
-/// (100 · 2⁻²⁴ ≈ 6e−6 < 1e−5).
+/// The absolute tolerance of [`Tolerance::f32`], relative to the layer's scale s: 1e−5·s, for
+/// entries whose reference cancels to near 0 over the batch, where only the samples' terms bound
+/// the error, at about u per operation along a path: ~100 operations (100 · 2⁻²⁴ ≈ 6e−6 < 1e−5).
 pub const F32_ATOL: f64 = 1e-5;
 
-/// When an entry passes: |theirs − ref| ≤ atol + rtol·|ref|.
+/// When an entry passes: |theirs − ref| ≤ atol·s + rtol·|ref|, with s the scale of its layer
+/// ([`LayerCheck::scale`]) or of the loss.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Tolerance {
-    /// The absolute part.
+    /// The absolute part, relative to the scale.
     pub atol: f64,
     /// The relative part.
     pub rtol: f64,
@@ -67,19 +74,19 @@ impl Tolerance {
         Ok(Tolerance { atol, rtol })
     }
 
-    /// Whether `theirs` passes against `reference`.
-    pub fn accepts(self, theirs: f64, reference: f64) -> bool {
-        (theirs - reference).abs() <= self.atol + self.rtol * reference.abs()
+    /// Whether `theirs` passes against `reference` at `scale`.
+    pub fn accepts(self, theirs: f64, reference: f64, scale: f64) -> bool {
+        (theirs - reference).abs() <= self.atol * scale + self.rtol * reference.abs()
     }
 
-    /// |theirs − ref| / (atol + rtol·|ref|): ≤ 1 passes (0/0 is 0, x/0 is ∞, and a non-finite
-    /// value of theirs is ∞).
-    fn excess(self, theirs: f64, reference: f64) -> f64 {
+    /// |theirs − ref| / (atol·scale + rtol·|ref|): ≤ 1 passes (0/0 is 0, x/0 is ∞, and a
+    /// non-finite value of theirs is ∞).
+    fn excess(self, theirs: f64, reference: f64, scale: f64) -> f64 {
         if !theirs.is_finite() {
             return f64::INFINITY;
         }
         let diff = (theirs - reference).abs();
-        let allowed = self.atol + self.rtol * reference.abs();
+        let allowed = self.atol * scale + self.rtol * reference.abs();
         if diff == 0.0 {
             0.0
         } else if allowed == 0.0 {
@@ -98,10 +105,11 @@ pub struct CheckReport {
     /// The failing layer nearest the output, where backprop first went wrong (see the
     /// [`crate::reference`] docs); `None` when every layer passes.
     pub first_wrong_layer: Option<usize>,
-    /// Every failing layer has a [`Convention`]: their backward pass is likely right, in another
-    /// convention (a loss reduction, a sign, a weight layout).
+    /// Every layer fails with the same [`Convention`] (one factor, transposed or not): their
+    /// backward pass is likely right, in another convention (a loss reduction, a sign, a weight
+    /// layout), which changes every layer alike.
     pub conventions_only: bool,
-    /// The absolute tolerance used.
+    /// The absolute tolerance used (relative to each layer's scale).
     pub atol: f64,
     /// The relative tolerance used.
     pub rtol: f64,
@@ -120,6 +128,9 @@ pub struct LossCheck {
     pub reference: f64,
     /// |theirs − reference|.
     pub abs_error: f64,
+    /// The loss's scale: Σ_b |L_b|, every sample's loss in absolute value (over the reduction's
+    /// denominator).
+    pub scale: f64,
     /// Whether it passes the tolerance.
     pub pass: bool,
 }
@@ -131,14 +142,20 @@ pub struct LayerCheck {
     pub layer: usize,
     /// How many entries were compared (weights, and biases unless they left them out).
     pub entries: usize,
+    /// s, the scale the absolute tolerance is relative to: the largest entry of Σ_b |∂L_b/∂θ| over
+    /// the layer's weights and biases, each sample's gradient (the oracle's, over the reduction's
+    /// denominator) added in absolute value. It is the size of the terms the batch's sum adds,
+    /// so it shrinks with the gradients through a vanishing network, and stays the terms' size
+    /// where the samples cancel.
+    pub scale: f64,
     /// How many of them fail.
     pub failed: usize,
     /// How many of their entries are NaN or ±∞ (each fails).
     pub non_finite: usize,
-    /// max |theirs − ref| over their finite entries.
+    /// max |theirs − ref| (∞ — JSON `null` — when one of their entries is not finite).
     pub max_abs_error: f64,
-    /// max |theirs − ref| / |ref| over their finite entries (∞ — JSON `null` — when an entry whose
-    /// reference is exactly 0 differs).
+    /// max |theirs − ref| / |ref| (∞ — JSON `null` — when one of their entries is not finite, or
+    /// an entry whose reference is exactly 0 differs).
     pub max_rel_error: f64,
     /// The entry furthest outside (or least inside) its tolerance — their first non-finite entry,
     /// if any; the first one on ties.
@@ -147,6 +164,9 @@ pub struct LayerCheck {
     /// reduction, sign, weight layout), not a backward bug. `None` when the layer passes as it
     /// is, or no such factor explains it.
     pub convention: Option<Convention>,
+    /// Their `weight_grad` has the transposed shape (not square): it was compared after transposing
+    /// it back, and the layer fails for its layout whatever its values.
+    pub transposed: bool,
     /// Whether every entry passes, in place.
     pub pass: bool,
 }
@@ -155,7 +175,8 @@ pub struct LayerCheck {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WorstEntry {
     /// `weight_grad[j][i]` or `bias_grad[j]` (0-based, as in the JSON arrays, in the model's
-    /// layout; for a layer whose `weight_grad` has the transposed shape, the reference's place).
+    /// layout; for a layer whose `weight_grad` has the transposed shape, the place in theirs,
+    /// `weight_grad[i][j]`).
     pub entry: String,
     /// Their value (NaN or ±∞ if their file says so: JSON `null`; see `non_finite`).
     pub theirs: f64,
@@ -188,14 +209,16 @@ pub fn check_gradients_against(
     tolerance: Tolerance,
 ) -> Result<CheckReport, Error> {
     let transposed = check_shape(model, theirs)?;
+    let scales = Scales::of(model)?;
     let layers: Vec<LayerCheck> = reference
         .layers
         .iter()
         .zip(&theirs.layers)
         .zip(transposed)
+        .zip(&scales.layers)
         .enumerate()
-        .map(|(idx, ((r, t), transposed))| {
-            let mut check = check_layer(idx + 1, r, t, transposed, tolerance);
+        .map(|(idx, (((r, t), transposed), &scale))| {
+            let mut check = check_layer(idx + 1, r, t, transposed, tolerance, scale);
             if let Some(c) = &mut check.convention {
                 c.ratio = ratio(c.factor, model.batch(), model.net().output_width());
             }
@@ -206,11 +229,11 @@ pub fn check_gradients_against(
         theirs: their_loss,
         reference: reference.loss,
         abs_error: (their_loss - reference.loss).abs(),
-        pass: tolerance.accepts(their_loss, reference.loss),
+        scale: scales.loss,
+        pass: tolerance.accepts(their_loss, reference.loss, scales.loss),
     });
     let first_wrong_layer = layers.iter().rev().find(|l| !l.pass).map(|l| l.layer);
-    let failing = || layers.iter().filter(|l| !l.pass);
-    let conventions_only = first_wrong_layer.is_some() && failing().all(|l| l.convention.is_some());
+    let conventions_only = one_convention(&layers);
     Ok(CheckReport {
         pass: first_wrong_layer.is_none() && loss.as_ref().is_none_or(|l| l.pass),
         first_wrong_layer,
@@ -219,6 +242,56 @@ pub fn check_gradients_against(
         rtol: tolerance.rtol,
         loss,
         layers,
+    })
+}
+
+/// What the absolute tolerance is relative to: the loss's and each layer's [`LayerCheck::scale`].
+struct Scales {
+    loss: f64,
+    layers: Vec<f64>,
+}
+
+impl Scales {
+    /// From each sample's gradients on the oracle (one tape per sample, over the model's
+    /// denominator), added in absolute value.
+    fn of(model: &Model) -> Result<Scales, Error> {
+        let net = model.net();
+        let mut scales = Scales { loss: 0.0, layers: vec![0.0; net.layers().len()] };
+        let mut sums: Vec<Vec<f64>> = Vec::new();
+        for (x, t) in model.input().iter().zip(model.target()) {
+            let g = net.gradients_over(
+                std::slice::from_ref(x),
+                std::slice::from_ref(t),
+                model.loss(),
+                model.denominator(),
+            )?;
+            scales.loss += g.loss.abs();
+            let per_layer = g.weight.iter().zip(&g.bias).map(|(w, b)| w.iter().flatten().chain(b));
+            if sums.is_empty() {
+                sums = per_layer.map(|values| values.map(|v| v.abs()).collect()).collect();
+            } else {
+                for (sum, values) in sums.iter_mut().zip(per_layer) {
+                    sum.iter_mut().zip(values).for_each(|(s, v)| *s += v.abs());
+                }
+            }
+        }
+        for (scale, sum) in scales.layers.iter_mut().zip(&sums) {
+            *scale = sum.iter().copied().fold(0.0, f64::max);
+        }
+        Ok(scales)
+    }
+}
+
+/// Whether every layer fails with the same convention: one factor (to 1e−9 relative), transposed
+/// or not. A reduction or a sign scales every layer's gradients alike, and a layout transposes
+/// every weight matrix, so a factor in some layers only is a bug in the backward step where it
+/// starts, not a convention.
+fn one_convention(layers: &[LayerCheck]) -> bool {
+    let Some(Some(first)) = layers.first().map(|l| l.convention.as_ref()) else { return false };
+    layers.iter().all(|l| {
+        l.convention.as_ref().is_some_and(|c| {
+            c.transposed == first.transposed && (c.factor - first.factor).abs() <= 1e-9 * first.factor.abs()
+        })
     })
 }
 
@@ -282,6 +355,7 @@ fn check_layer(
     theirs: &ClaimedLayer,
     transposed: bool,
     tolerance: Tolerance,
+    scale: f64,
 ) -> LayerCheck {
     let swapped = crate::model::layout::transpose(&theirs.weight_grad);
     let their_weights = if transposed { &swapped } else { &theirs.weight_grad };
@@ -292,7 +366,7 @@ fn check_layer(
     let mut max_rel_error = 0.0f64;
     let mut worst: Option<(f64, Entry, f64, f64)> = None;
     for &(entry, t, r) in &pairs {
-        if !tolerance.accepts(t, r) {
+        if !tolerance.accepts(t, r, scale) {
             failed += 1;
         }
         if t.is_finite() {
@@ -306,25 +380,35 @@ fn check_layer(
             max_rel_error = max_rel_error.max(rel);
         } else {
             non_finite += 1;
+            (max_abs_error, max_rel_error) = (f64::INFINITY, f64::INFINITY);
         }
-        let excess = tolerance.excess(t, r);
+        let excess = tolerance.excess(t, r, scale);
         if worst.as_ref().is_none_or(|w| excess > w.0) {
             worst = Some((excess, entry, t, r));
         }
     }
     let (_, entry, t, r) = worst.expect("a validated layer has at least one weight");
+    // Named where it is in their file.
+    let entry = match entry {
+        Entry::Weight(j, i) if transposed => Entry::Weight(i, j),
+        entry => entry,
+    };
     let convention = if non_finite > 0 || (failed == 0 && !transposed) {
         None
     } else {
         let values: Vec<(f64, f64)> = pairs.iter().map(|&(_, t, r)| (t, r)).collect();
         let square = !transposed && reference.weight_grad.len() == reference.weight_grad[0].len();
-        match fitted_factor(&values, tolerance) {
+        match fitted_factor(&values, tolerance, scale) {
             Some(factor) => Some(Convention { factor, transposed, ratio: None }),
             // A square matrix may be transposed too: try theirs transposed.
             None if square => {
                 let values: Vec<(f64, f64)> =
                     entries(reference, &swapped, theirs.bias_grad.as_deref()).iter().map(|&(_, t, r)| (t, r)).collect();
-                fitted_factor(&values, tolerance).map(|factor| Convention { factor, transposed: true, ratio: None })
+                fitted_factor(&values, tolerance, scale).map(|factor| Convention {
+                    factor,
+                    transposed: true,
+                    ratio: None,
+                })
             }
             None => None,
         }
@@ -332,12 +416,14 @@ fn check_layer(
     LayerCheck {
         layer,
         entries: pairs.len(),
+        scale,
         failed,
         non_finite,
         max_abs_error,
         max_rel_error,
         worst: WorstEntry { entry: entry.to_string(), theirs: t, reference: r },
         convention,
+        transposed,
         pass: failed == 0 && !transposed,
     }
 }

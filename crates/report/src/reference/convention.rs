@@ -8,9 +8,12 @@
 //! c = ⟨g, r⟩ / ⟨r, r⟩        (minimises ‖g − c·r‖²)
 //! ```
 //!
-//! and the layer "is the reference times c" when every entry passes the check's own tolerance
-//! against c·r: |g − c·r| ≤ atol + rtol·|c·r|. A real backward bug (a missing σ′, a wrong δ in one
-//! unit) changes entries by different ratios, leaves a residual, and gets no hint.
+//! and the layer "is the reference times c" when c ≠ 0 and every entry passes the check's own
+//! tolerance against c·r: |g − c·r| ≤ atol·s + rtol·|c·r| (s the layer's scale). A real backward
+//! bug (a missing σ′, a wrong δ in one unit) changes entries by different ratios, leaves a
+//! residual, and gets no hint; a layer of zeros (c = 0) is no convention either. Whether the
+//! factor is a convention of the whole backward pass is the check's verdict: only if every layer
+//! has the same one.
 
 use super::Tolerance;
 use serde::Serialize;
@@ -56,13 +59,15 @@ pub(super) fn ratio(factor: f64, batch: usize, n_out: usize) -> Option<String> {
     None
 }
 
-/// The least-squares factor c = ⟨g, r⟩/⟨r, r⟩ of `pairs` (theirs, reference), if it explains every
-/// entry within `tolerance`; `None` when the reference is all 0 or the residual is too large.
-pub(super) fn fitted_factor(pairs: &[(f64, f64)], tolerance: Tolerance) -> Option<f64> {
+/// The least-squares factor c = ⟨g, r⟩/⟨r, r⟩ of `pairs` (theirs, reference), if it is not 0 and
+/// explains every entry within `tolerance` at `scale`; `None` when the reference is all 0, c = 0,
+/// or the residual is too large.
+pub(super) fn fitted_factor(pairs: &[(f64, f64)], tolerance: Tolerance, scale: f64) -> Option<f64> {
     let (gr, rr) = pairs.iter().fold((0.0, 0.0), |(gr, rr), &(g, r)| (gr + g * r, rr + r * r));
     if !(rr > 0.0 && rr.is_finite() && gr.is_finite()) {
         return None;
     }
     let c = gr / rr;
-    pairs.iter().all(|&(g, r)| tolerance.accepts(g, c * r)).then_some(c)
+    // The scale of c·r is |c|·s.
+    (c != 0.0 && pairs.iter().all(|&(g, r)| tolerance.accepts(g, c * r, c.abs() * scale))).then_some(c)
 }

@@ -58,34 +58,45 @@ impl fmt::Display for CheckTable<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "An entry passes when |theirs − ref| ≤ atol + rtol·|ref|, with atol = {} and rtol = {}.",
+            "An entry passes when |theirs − ref| ≤ atol·s + rtol·|ref|, with atol = {} and rtol = {}; s is \
+             its layer's scale, the largest entry of Σ_b |∂L_b/∂θ| (each sample's gradient in absolute \
+             value), so the tolerance shrinks with the gradients where they vanish.",
             numfmt::sci(self.0.atol, 2),
             numfmt::sci(self.0.rtol, 2)
         )?;
         writeln!(f)?;
         writeln!(
             f,
-            "| layer | entries | failed | max abs error | max rel error | worst entry | theirs | reference | verdict |"
+            "| layer | entries | scale s | failed | max abs error | max rel error | worst entry | theirs | reference | verdict |"
         )?;
-        writeln!(f, "|---:|---:|---:|---:|---:|---|---:|---:|---|")?;
+        writeln!(f, "|---:|---:|---:|---:|---:|---:|---|---:|---:|---|")?;
         for l in &self.0.layers {
-            let rel = if l.max_rel_error.is_infinite() {
-                "∞ (reference 0)".into()
+            // Infinite when an entry of theirs is not finite (said below the table), or when an
+            // entry whose reference is 0 differs.
+            let (abs, rel) = if l.non_finite > 0 {
+                ("∞ (theirs)".into(), "∞ (theirs)".into())
+            } else if l.max_rel_error.is_infinite() {
+                (numfmt::sci(l.max_abs_error, 2), "∞ (reference 0)".into())
             } else {
-                numfmt::sci(l.max_rel_error, 2)
+                (numfmt::sci(l.max_abs_error, 2), numfmt::sci(l.max_rel_error, 2))
             };
             writeln!(
                 f,
-                "| {} | {} | {} | {} | {} | `{}` | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | `{}` | {} | {} | {} |",
                 l.layer,
                 l.entries,
+                numfmt::sci(l.scale, 2),
                 l.failed,
-                numfmt::sci(l.max_abs_error, 2),
+                abs,
                 rel,
                 l.worst.entry,
                 theirs(l.worst.theirs),
                 numfmt::sci(l.worst.reference, 6),
-                if l.pass { "pass" } else { "FAIL" }
+                match (l.pass, l.transposed) {
+                    (true, _) => "pass",
+                    (false, true) => "FAIL (transposed)",
+                    (false, false) => "FAIL",
+                }
             )?;
         }
         writeln!(f)?;
@@ -105,10 +116,15 @@ impl fmt::Display for CheckTable<'_> {
             if let Some(c) = &l.convention {
                 let shape = if c.transposed { "the transpose of the reference" } else { "the reference" };
                 let ratio = c.ratio.as_ref().map_or_else(String::new, |r| format!(" (= {r})"));
+                let reading = if self.0.conventions_only {
+                    "looks like a loss-reduction / sign / layout convention, not a backward bug."
+                } else {
+                    "a convention would change every layer alike, and the others are not so, so \
+                     this factor comes from a backward step (see the verdict below)."
+                };
                 writeln!(
                     f,
-                    "Layer {}: their gradients are {}{ratio} × {shape}: looks like a \
-                     loss-reduction / sign / layout convention, not a backward bug.",
+                    "Layer {}: their gradients are {}{ratio} × {shape}: {reading}",
                     l.layer,
                     numfmt::sig(c.factor, 6),
                 )?;
@@ -137,9 +153,9 @@ impl fmt::Display for CheckTable<'_> {
             None => write!(f, "FAIL: the loss differs; every layer's gradients pass."),
             Some(_) if self.0.conventions_only => write!(
                 f,
-                "FAIL: every failing layer is the reference times one factor, or its transpose \
-                 (above): look at the loss's reduction, the sign and the weight layout before \
-                 the backward pass."
+                "FAIL: every layer is the reference times the same factor, or its transpose \
+                 (above): look at the loss's reduction, the sign and the weight layout before the \
+                 backward pass."
             ),
             Some(l) => {
                 let failing: Vec<String> =

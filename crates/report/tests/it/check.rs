@@ -108,7 +108,8 @@ fn a_wrong_loss_alone_fails() {
 
 #[test]
 fn the_tolerance_rule_is_inclusive() {
-    // One identity unit, w = 1, x = 1, t = 0: y = 1, ∂L/∂w = 2(y − t)·x = 2.
+    // One identity unit, w = 1, x = 1, t = 0: y = 1, ∂L/∂w = 2(y − t)·x = 2, and its scale is
+    // the bound on that product's factors, 2(|y| + |t|)·|x| = 2.
     let model = Model::from_json(
         r#"{"layers": [{"weight": [[1]], "activation": "identity"}], "input": [[1]], "target": [[0]]}"#,
         "m.json",
@@ -117,10 +118,13 @@ fn the_tolerance_rule_is_inclusive() {
     let reference = model_gradients(&model).unwrap();
     let r = reference.layers[0].weight_grad[0][0];
     let tolerance = Tolerance::new(0.5, 0.25).unwrap();
-    let edge = r + 0.5 + 0.25 * r.abs(); // exact: dyadic numbers
+    let scale = 2.0;
+    let edge = r + 0.5 * scale + 0.25 * r.abs(); // exact: dyadic numbers
     let mut theirs = ClaimedGradients::from(&reference);
     theirs.layers[0].weight_grad[0][0] = edge;
-    assert!(check_gradients(&model, &theirs, tolerance).unwrap().pass, "|d| = atol + rtol·|ref| passes");
+    let report = check_gradients(&model, &theirs, tolerance).unwrap();
+    assert_eq!(report.layers[0].scale, scale);
+    assert!(report.pass, "|d| = atol·s + rtol·|ref| passes");
     theirs.layers[0].weight_grad[0][0] = edge.next_up();
     let report = check_gradients(&model, &theirs, tolerance).unwrap();
     assert!(!report.pass);
@@ -200,6 +204,101 @@ fn worked_example_bug_is_caught_in_layer_2_and_the_fix_passes() {
     let fixed = buggy_backprop::backprop(&model, buggy_backprop::Backprop::Fixed).unwrap();
     let report = check_gradients(&model, &ClaimedGradients::from(&fixed), Tolerance::default()).unwrap();
     assert!(report.pass, "{report}");
+}
+
+/// `docs/examples/deep-sigmoid.json` vanishes: 12 sigmoid layers, layer 1's gradients ~1e−8. The
+/// tolerance is relative to each layer's scale, so wrong gradients fail there too (with a fixed
+/// 1e−8 a layer of zeros passed), while a correct backprop written independently (the worked
+/// example's, fixed: other formulas, another summation order) passes.
+#[test]
+fn wrong_gradients_fail_where_they_vanish_and_right_ones_pass() {
+    let model = Model::from_file(&repo_root().join("docs/examples/deep-sigmoid.json")).unwrap();
+    let reference = model_gradients(&model).unwrap();
+    let largest = |l: &report::reference::LayerGradients| {
+        l.weight_grad.iter().flatten().chain(&l.bias_grad).fold(0.0f64, |m, v| m.max(v.abs()))
+    };
+    assert!(largest(&reference.layers[0]) < 1e-7, "layer 1 no longer vanishes");
+    let fixed = buggy_backprop::backprop(&model, buggy_backprop::Backprop::Fixed).unwrap();
+    let report = check_gradients(&model, &ClaimedGradients::from(&fixed), Tolerance::default()).unwrap();
+    assert!(report.pass, "{report}");
+    let check_with = |change: &dyn Fn(usize, &mut f64)| {
+        let mut theirs = ClaimedGradients::from(&reference);
+        for (l, layer) in theirs.layers.iter_mut().enumerate() {
+            let bias = layer.bias_grad.iter_mut().flatten();
+            layer.weight_grad.iter_mut().flatten().chain(bias).for_each(|v| change(l + 1, v));
+        }
+        check_gradients(&model, &theirs, Tolerance::default()).unwrap()
+    };
+    // Layer 1 zeroed: every entry fails, and a factor of 0 is no convention.
+    let report = check_with(&|l, v| {
+        if l == 1 {
+            *v = 0.0
+        }
+    });
+    assert_eq!((report.first_wrong_layer, report.layers[0].failed), (Some(1), report.layers[0].entries), "{report}");
+    assert_eq!(report.layers[0].convention, None);
+    // Layer 2 replaced by 1e−9 everywhere (an error of 10⁻⁹ absolute: within the old tolerance).
+    let report = check_with(&|l, v| {
+        if l == 2 {
+            *v = 1e-9
+        }
+    });
+    assert_eq!(report.first_wrong_layer, Some(2), "{report}");
+    // Layers 1–4 negated: a factor −1 in some layers only is a bug in layer 4's backward step,
+    // not a sign convention, which would negate every layer.
+    let report = check_with(&|l, v| {
+        if l <= 4 {
+            *v = -*v
+        }
+    });
+    assert_eq!(report.first_wrong_layer, Some(4), "{report}");
+    assert!(report.layers[..4].iter().all(|l| l.convention.as_ref().is_some_and(|c| c.factor == -1.0)));
+    assert!(!report.conventions_only);
+    assert!(report.to_string().contains("a convention would change every layer alike"), "{report}");
+    // Every layer negated: that is a convention.
+    let report = check_with(&|_, v| *v = -*v);
+    assert!(report.conventions_only, "{report}");
+    assert!(report.to_string().contains("look at the loss's reduction, the sign"), "{report}");
+}
+
+/// Where the samples cancel (a network near a minimum), the reference is 0 and no relative
+/// tolerance works: the scale is the samples' terms, so rounding-sized differences pass and
+/// larger ones fail.
+#[test]
+fn a_gradient_that_cancels_over_the_batch_is_compared_at_its_samples_scale() {
+    // One identity unit, w = 1, x = 1 for both samples, targets 2 and 0: y = 1, and the samples'
+    // gradients 2(y − t)·x / B = −1 and +1 (B = 2) cancel. s = |−1| + |1| = 2.
+    let model = Model::from_json(
+        r#"{"layers": [{"weight": [[1]], "activation": "identity"}], "input": [[1], [1]], "target": [[2], [0]]}"#,
+        "m.json",
+    )
+    .unwrap();
+    let reference = model_gradients(&model).unwrap();
+    assert_eq!(reference.layers[0].weight_grad[0][0], 0.0);
+    let mut theirs = ClaimedGradients::from(&reference);
+    theirs.layers[0].weight_grad[0][0] = 1e-15; // a rounding error's size: passes
+    let report = check_gradients(&model, &theirs, Tolerance::default()).unwrap();
+    assert_eq!(report.layers[0].scale, 2.0);
+    assert!(report.pass, "{report}");
+    theirs.layers[0].weight_grad[0][0] = 1e-6; // 5·10⁻⁷ of the samples' terms: fails
+    assert!(!check_gradients(&model, &theirs, Tolerance::default()).unwrap().pass);
+}
+
+/// A NaN of theirs makes the layer's largest errors infinite (JSON `null`), not those of the
+/// finite entries beside it.
+#[test]
+fn a_non_finite_entry_makes_the_largest_errors_infinite() {
+    let model = Model::from_json(&three_layer_model().to_string(), "m.json").unwrap();
+    let reference = model_gradients(&model).unwrap();
+    let mut theirs = ClaimedGradients::from(&reference);
+    theirs.layers[1].weight_grad[0][0] = f64::NAN;
+    let report = check_gradients(&model, &theirs, Tolerance::default()).unwrap();
+    let layer = &report.layers[1];
+    assert_eq!((layer.non_finite, layer.max_abs_error, layer.max_rel_error), (1, f64::INFINITY, f64::INFINITY));
+    let json: Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(json["layers"][1]["max_abs_error"], Value::Null);
+    assert!(report.to_string().contains("| ∞ (theirs) | ∞ (theirs) |"), "{report}");
+    assert_eq!(report.layers[0].max_abs_error, 0.0, "the other layers are unchanged");
 }
 
 /// A `console` block of a doc: `$ gradlab ARGS` lines, each followed by its output, and optionally

@@ -126,6 +126,16 @@ fn a_transposed_non_square_weight_grad_is_a_layout_hint_exit_1() {
         "{}",
         run.stdout
     );
+    // The row says why it fails with no entry failing, and an entry that is wrong too is named
+    // where it is in their file: their [0][1] is the model's [1][0].
+    assert!(run.stdout.contains("| FAIL (transposed) |"), "{}", run.stdout);
+    let mut t = transpose(&w);
+    t[0][1] *= 5.0;
+    g["layers"][0]["weight_grad"] = json!(t);
+    let run = check("conv-t-wrong", &model(json!({})), &g.to_string(), &["--format", "json"]);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!((v["layers"][0]["transposed"].clone(), v["layers"][0]["failed"].clone()), (json!(true), json!(1)));
+    assert_eq!(v["layers"][0]["worst"]["entry"], "weight_grad[0][1]");
 }
 
 #[test]
