@@ -6,7 +6,9 @@
 //!   stay exact where the `f64` value underflows to 0 or overflows to ∞.
 //! - [`model_gradients`]: ∂L/∂W_l and ∂L/∂b_l of a dense [`Model`], from the [`scalar`] tape.
 //! - [`check_gradients`]: compares gradients computed elsewhere with those, entry by entry:
-//!   an entry passes when |theirs − ref| ≤ atol + rtol·|ref|.
+//!   an entry passes when |theirs − ref| ≤ atol·s + rtol·|ref|, s the layer's scale
+//!   ([`LayerCheck::scale`]: each sample's gradient added in absolute value, so it shrinks with
+//!   the gradients where they vanish).
 //!
 //! Every result serializes (serde) to the JSON contract of `docs/model-format.md`; `to_json`
 //! prints it the way the command does (one layer per line, numbers in shortest round-trip form,
@@ -266,11 +268,13 @@ pub struct LayerGradients {
 /// # Errors
 /// When the loss or a gradient is not finite in `f64` (the message names the first such entry).
 pub fn model_gradients(model: &Model) -> Result<ModelGradients, Error> {
+    check_forward_is_finite(model)?;
     let grads = model.net().gradients_over(model.input(), model.target(), model.loss(), model.denominator())?;
     let not_finite = |place: String, v: f64| {
         Error::input(format!(
-            "{place}: the reference value {v} is not finite in f64, so no comparison in f64 \
-             is meaningful (for exact log-domain magnitudes of a chain, see `report chain`)"
+            "{place}: the reference value {v} is not finite in f64 (the loss or the backward pass \
+             overflows), so the gradients are not defined in f64; `gradlab diagnose` gives each \
+             layer's gradient norms beyond f64's range"
         ))
     };
     if !grads.loss.is_finite() {
@@ -299,6 +303,36 @@ pub fn model_gradients(model: &Model) -> Result<ModelGradients, Error> {
             })
             .collect(),
     })
+}
+
+/// Refuses a model whose `f64` forward pass leaves `f64` (a z_l, or an identity shortcut's sum
+/// a_l = f(z_l) + a_{l−s}, that is ±∞ or NaN): gradients computed through it are not the
+/// gradients of the model in `f64` (a sigmoid at z = ∞ would give an exact 0 where the model has
+/// no defined value). The message names the first such value: its layer, sample and unit.
+fn check_forward_is_finite(model: &Model) -> Result<(), Error> {
+    for (b, x) in model.input().iter().enumerate() {
+        let trace = model.net().forward_trace(x)?;
+        for (idx, (z, a)) in trace.z.iter().zip(&trace.a[1..]).enumerate() {
+            let l = idx + 1;
+            if let Some(j) = z.iter().position(|v| !v.is_finite()) {
+                return Err(Error::input(format!(
+                    "layer {l}: the pre-activation z = {:e} (sample {b}, unit {j}) is not finite: the \
+                     forward pass overflows f64 there, so the model has no f64 gradients \
+                     (`gradlab diagnose` locates it too)",
+                    z[j]
+                )));
+            }
+            if let Some(j) = a.iter().position(|v| !v.is_finite()) {
+                return Err(Error::input(format!(
+                    "layer {l}: the identity shortcut's sum a = f(z) + a_(l−s) = {:e} (sample {b}, unit \
+                     {j}) is not finite: the forward pass overflows f64 there, so the model has no f64 \
+                     gradients",
+                    a[j]
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl ModelGradients {

@@ -46,7 +46,7 @@ use crate::skip::Skip;
 use crate::tape::{Tape, Var};
 
 mod magnitudes;
-pub use magnitudes::{LayerMagnitudes, SeedAt};
+pub use magnitudes::{LayerMagnitudes, SeedAt, Trace};
 
 /// One dense layer: `weight[j][i]` from input i to output unit j.
 #[derive(Debug, Clone, PartialEq)]

@@ -309,3 +309,35 @@ fn a_model_over_the_memory_budget_is_refused_before_any_work() {
     let run = report(&["grad", "--model", path.to_str().unwrap(), "--memory-budget-mib", "0"]);
     assert_bad_input(&run, &["reading", "bytes", "memory budget of 0 MiB"]);
 }
+
+/// A model whose f64 forward pass overflows has no f64 gradients: refused at the first value that
+/// leaves f64 (a z, or an identity shortcut's sum), with its layer, sample and unit, never printed
+/// as gradients (a sigmoid at z = ∞ gave exact zeros). One whose loss or backward overflows is
+/// refused at that place.
+#[test]
+fn an_overflow_is_refused_where_it_happens() {
+    let run_on = |stem: &str, model: Value| {
+        let path = temp_file(&unique(stem), &model.to_string());
+        report(&["grad", "--model", path.to_str().unwrap()])
+    };
+    // z = 1e300 · 1e10 in layer 2 (layer 1 passes the input through), second sample.
+    let z = json!({
+        "layers": [{"weight": [[1.0]], "activation": "identity"}, {"weight": [[1e300]], "activation": "sigmoid"}],
+        "input": [[1.0], [1e10]], "target": [[0.0], [0.0]]
+    });
+    assert_bad_input(&run_on("overflow-z", z), &["layer 2: the pre-activation z = inf (sample 1, unit 0)"]);
+    // a_1 = 1e308 + x with x = 1e308 (span 1, identity skip): z_1 = 1e308 is finite.
+    let sum = json!({
+        "layers": [{"weight": [[1.0]], "activation": "identity"}],
+        "shortcut": 1, "skip": "identity",
+        "input": [[1e308]], "target": [[0.0]]
+    });
+    assert_bad_input(
+        &run_on("overflow-sum", sum),
+        &["layer 1: the identity shortcut's sum", "= inf (sample 0, unit 0)"],
+    );
+    // y = 1e200 is finite, (y − t)² is not.
+    let loss =
+        json!({"layers": [{"weight": [[1e200]], "activation": "identity"}], "input": [[1.0]], "target": [[0.0]]});
+    assert_bad_input(&run_on("overflow-loss", loss), &["loss: the reference value inf", "`gradlab diagnose`"]);
+}

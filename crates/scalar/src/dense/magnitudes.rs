@@ -40,10 +40,13 @@ pub struct LayerMagnitudes {
     pub mean_square_derivative: f64,
 }
 
-/// One sample's forward pass: z_l and a_l for every layer (a_0 the input at index 0 of `a`).
-struct Trace {
-    z: Vec<Vec<f64>>,
-    a: Vec<Vec<f64>>,
+/// One sample's forward pass ([`Dense::forward_trace`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// z_l at index l − 1.
+    pub z: Vec<Vec<f64>>,
+    /// a_l at index l (a_0, the input, at index 0).
+    pub a: Vec<Vec<f64>>,
 }
 
 impl Dense {
@@ -51,6 +54,15 @@ impl Dense {
     pub fn outputs(&self, input: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, Error> {
         self.check_rows("input", input, self.input_width())?;
         Ok(input.iter().map(|x| self.trace(x).a.pop().expect("at least one layer")).collect())
+    }
+
+    /// One sample's forward pass in plain `f64`, the tape's operations in its order: every z_l and
+    /// a_l. A value that overflows stays ±∞ (or NaN), for the caller to locate.
+    ///
+    /// Refused: an input of the wrong width or not finite.
+    pub fn forward_trace(&self, x: &[f64]) -> Result<Trace, Error> {
+        self.check_rows("input", &[x.to_vec()], self.input_width())?;
+        Ok(self.trace(x))
     }
 
     /// Every layer's [`LayerMagnitudes`] for `input`, backward from `seed` (one row per sample,

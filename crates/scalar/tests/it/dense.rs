@@ -346,3 +346,37 @@ fn cross_entropy_refuses_an_identity_shortcut_into_the_output_layer() {
     let err = net.with_skip(Skip::Identity).gradients(&x, &t, Loss::BinaryCrossEntropy).unwrap_err();
     assert!(err.to_string().contains("loss") && err.to_string().contains("identity"), "{err}");
 }
+
+#[test]
+fn the_forward_trace_has_every_z_and_a_in_both_skip_forms_and_keeps_overflow() {
+    // Two width-1 layers, span 1 (each receives the one below): w = 2, b = 1, identity; then
+    // w = −1, b = 0.5, ReLU; x = 1.
+    let net = |skip| {
+        Dense::new(
+            vec![
+                layer(vec![vec![2.0]], Some(vec![1.0]), Activation::Identity),
+                layer(vec![vec![-1.0]], Some(vec![0.5]), Activation::Relu),
+            ],
+            Some(1),
+        )
+        .unwrap()
+        .with_skip(skip)
+    };
+    // Pre-activation: z_1 = 2 + 1 + x = 4 = a_1; z_2 = −4 + 0.5 + a_1 = 0.5 = a_2.
+    let t = net(Skip::PreActivation).forward_trace(&[1.0]).unwrap();
+    assert_eq!((t.z, t.a), (vec![vec![4.0], vec![0.5]], vec![vec![1.0], vec![4.0], vec![0.5]]));
+    // Identity: z_1 = 3, a_1 = 3 + x = 4; z_2 = −3.5, a_2 = ReLU(−3.5) + a_1 = 4.
+    let t = net(Skip::Identity).forward_trace(&[1.0]).unwrap();
+    assert_eq!((t.z, t.a), (vec![vec![3.0], vec![-3.5]], vec![vec![1.0], vec![4.0], vec![4.0]]));
+    // The last a is the network's output.
+    let (x, _) = batch();
+    let outputs = small_net().outputs(&x).unwrap();
+    for (row, out) in x.iter().zip(&outputs) {
+        assert_eq!(small_net().forward_trace(row).unwrap().a.last().unwrap(), out);
+    }
+    // An overflow stays, to be located: 1e300 · 1e10.
+    let big = Dense::new(vec![layer(vec![vec![1e300]], None, Activation::Sigmoid)], None).unwrap();
+    let t = big.forward_trace(&[1e10]).unwrap();
+    assert_eq!((t.z[0][0], t.a[1][0]), (f64::INFINITY, 1.0));
+    assert!(big.forward_trace(&[1.0, 2.0]).is_err() && big.forward_trace(&[f64::NAN]).is_err());
+}
