@@ -83,8 +83,8 @@ impl Model {
     #[pyo3(signature = (path, memory_budget_mib = budget::DEFAULT_MEMORY_BUDGET_MIB))]
     fn from_path(path: PathBuf, memory_budget_mib: u64) -> PyResult<Model> {
         guard(|| {
-            budget::check_file_size(&path, memory_budget_mib).map_err(to_py)?;
-            let inner = report::model::Model::from_file(&path).map_err(to_py)?;
+            let text = budget::read_file(&path, memory_budget_mib).map_err(to_py)?;
+            let inner = report::model::Model::from_json(&text, &path.display().to_string()).map_err(to_py)?;
             Ok(Model { inner, source: path.display().to_string(), memory_budget_mib })
         })
     }
@@ -145,9 +145,8 @@ fn check(
         let tolerance = Tolerance::new(atol, rtol).map_err(to_py)?;
         let theirs = match (grads_json, &grads_path) {
             (Some(text), None) => ClaimedGradients::from_json(text, source),
-            (None, Some(path)) => {
-                budget::check_file_size(path, memory_budget_mib).and_then(|()| ClaimedGradients::from_file(path))
-            }
+            (None, Some(path)) => budget::read_file(path, memory_budget_mib)
+                .and_then(|text| ClaimedGradients::from_json(&text, &path.display().to_string())),
             _ => return Err(PyValueError::new_err("give the gradients as text or as a path, not both")),
         }
         .map_err(to_py)?;

@@ -71,6 +71,17 @@ def test_a_zeroed_vanishing_layer_fails_and_only_an_every_layer_factor_is_a_conv
     assert go.check(model, [(-w, -b) for w, b in pairs]).conventions_only
 
 
+def test_a_nan_in_a_model_is_refused_by_its_place():
+    model = json.loads(json.dumps(SMALL))
+    model["layers"][1]["weight"][0][1] = math.nan
+    with pytest.raises(ValueError, match=r"layer 2 weight row 0 column 1: NaN is not a finite number"):
+        go.grad(model)
+    model = json.loads(json.dumps(SMALL))
+    model["input"][1][0] = math.inf
+    with pytest.raises(ValueError, match=r"input row 1 column 0: inf is not a finite number"):
+        go.check(model, go.grad(SMALL))
+
+
 def test_a_nan_entry_makes_the_layers_largest_errors_infinite():
     g = go.grad(SMALL)
     pairs = [(l.weight_grad.copy(), l.bias_grad.copy()) for l in g.layers]

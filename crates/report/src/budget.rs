@@ -148,6 +148,23 @@ pub fn check_file_size(path: &Path, budget_mib: u64) -> Result<(), Error> {
     check_memory(what, u128::from(len.len()) * BYTES_PER_FILE_BYTE, budget_mib)
 }
 
+/// Reads the text of the file at `path`, refusing one whose parsed form could exceed the memory
+/// budget: by its size before reading it, and while reading it, since a device or a pipe
+/// (`/dev/zero`, `<(…)`) has no size to look at first and could fill the memory.
+pub fn read_file(path: &Path, budget_mib: u64) -> Result<String, Error> {
+    use std::io::Read;
+    check_file_size(path, budget_mib)?;
+    let io = |source| Error::Io { path: path.to_path_buf(), action: "read", source };
+    let mut text = String::new();
+    let limit = max_text_bytes(budget_mib);
+    std::fs::File::open(path).and_then(|file| file.take(limit).read_to_string(&mut text)).map_err(io)?;
+    if text.len() as u64 >= limit {
+        let what = || format!("reading {} (at least {} bytes)", path.display(), text.len());
+        check_memory(what, text.len() as u128 * BYTES_PER_FILE_BYTE, budget_mib)?;
+    }
+    Ok(text)
+}
+
 /// Refuses text already read (from standard input, which has no size to look at first) whose
 /// parsed form could exceed the memory budget; `what` names where it came from.
 pub fn check_text_size(what: &str, len: usize, budget_mib: u64) -> Result<(), Error> {

@@ -40,6 +40,7 @@
 mod grads;
 pub mod layout;
 pub mod loss;
+mod number;
 
 pub use grads::{ClaimedGradients, ClaimedLayer};
 
@@ -73,12 +74,13 @@ struct ModelFile {
     shortcut: Option<usize>,
     #[serde(default)]
     skip: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number::optional_number")]
     leaky_slope: Option<f64>,
     #[serde(default)]
     weight_layout: Option<String>,
     #[serde(default)]
     loss: Option<serde_json::Value>,
+    #[serde(deserialize_with = "number::matrix")]
     input: Vec<Vec<f64>>,
     target: serde_json::Value,
 }
@@ -86,8 +88,9 @@ struct ModelFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LayerFile {
+    #[serde(deserialize_with = "number::matrix")]
     weight: Vec<Vec<f64>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "number::optional_vector")]
     bias: Option<Vec<f64>>,
     activation: String,
 }
@@ -153,7 +156,11 @@ impl Model {
     /// # Ok::<(), report::Error>(())
     /// ```
     pub fn from_json(text: &str, source: &str) -> Result<Model, Error> {
-        let file: ModelFile = serde_json::from_str(text).map_err(|e| in_source(source, e))?;
+        // Bare NaN and ±Infinity (as Python's json.dump writes a diverged model) are read as
+        // numbers, so that validation refuses each by its place instead of serde by a position.
+        let (quoted, inserted) = number::quote_bare_non_finite(text);
+        let file: ModelFile =
+            serde_json::from_str(&quoted).map_err(|e| in_source(source, number::as_written(&e, &inserted)))?;
         file.validate().map_err(|e| in_source(source, e))
     }
 

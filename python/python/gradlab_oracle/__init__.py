@@ -96,8 +96,9 @@ def _plain(value: Any) -> Any:
 
 
 def _to_json(description: Mapping[str, Any]) -> str:
-    # NaN and ±inf are written as JSON's NaN/Infinity tokens: refused in a model file, reported
-    # where they are (a located FAIL) in a gradients file.
+    # NaN and ±inf are written as bare NaN/Infinity tokens, which gradlab reads as numbers: a
+    # model refuses each by its place ("layer 1 weight row 0 column 1: NaN is not a finite
+    # number"), a gradients file reports each where it is (a located FAIL).
     return json.dumps(description, default=_plain)
 
 

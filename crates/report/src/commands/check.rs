@@ -69,8 +69,8 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
     let theirs = if super::is_stdin(&args.grads) {
         ClaimedGradients::from_json(&super::read_stdin(args.memory_budget_mib)?, super::STDIN)?
     } else {
-        crate::budget::check_file_size(&args.grads, args.memory_budget_mib)?;
-        ClaimedGradients::from_file(&args.grads)?
+        let text = crate::budget::read_file(&args.grads, args.memory_budget_mib)?;
+        ClaimedGradients::from_json(&text, &args.grads.display().to_string())?
     };
     let reference = model_gradients(&model).map_err(|e| in_source(&super::source_name(&args.model), e))?;
     let report = check_gradients_against(&model, &reference, &theirs, tolerance)

@@ -47,7 +47,6 @@ pub(super) fn read_model(path: &std::path::Path, budget_mib: u64) -> Result<Mode
     if super::is_stdin(path) {
         Model::from_json(&super::read_stdin(budget_mib)?, super::STDIN)
     } else {
-        crate::budget::check_file_size(path, budget_mib)?;
-        Model::from_file(path)
+        Model::from_json(&crate::budget::read_file(path, budget_mib)?, &path.display().to_string())
     }
 }

@@ -147,8 +147,9 @@ pub(super) fn target_rows(target: serde_json::Value, loss: Loss, n_out: usize) -
     };
     let indices = !items.is_empty() && items.iter().all(|v| !v.is_array());
     if !indices {
-        return serde_json::from_value(serde_json::Value::Array(items))
-            .map_err(|e| Error::input(format!("target: {e} (expected one row of numbers per sample)")));
+        let rows: Vec<Vec<super::number::Number>> = serde_json::from_value(serde_json::Value::Array(items))
+            .map_err(|e| Error::input(format!("target: {e} (expected one row of numbers per sample)")))?;
+        return Ok(rows.into_iter().map(|row| row.into_iter().map(|n| n.0).collect()).collect());
     }
     if loss != Loss::CrossEntropy {
         return Err(Error::input(format!(

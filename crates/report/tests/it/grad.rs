@@ -274,7 +274,41 @@ const BAD_MODELS: &[(&str, &str, &[&str])] = &[
     (
         "string-weight",
         r#"{"layers": [{"weight": [["1"]], "activation": "tanh"}], "input": [[1]], "target": [[0]]}"#,
-        &["FILE: invalid type: string \"1\", expected f64 at line 1 column"],
+        &[
+            "FILE: invalid value: string \"1\", expected a number (NaN, Infinity and -Infinity included) at line 1 column",
+        ],
+    ),
+    // Bare NaN and Infinity, as Python's json.dump writes a model whose training diverged: refused
+    // by their place, not by a position in the text.
+    (
+        "nan-weight",
+        r#"{"layers": [{"weight": [[1, NaN]], "activation": "tanh"}], "input": [[1, 2]], "target": [[0]]}"#,
+        &["FILE: layer 1 weight row 0 column 1: NaN is not a finite number"],
+    ),
+    (
+        "infinite-bias",
+        r#"{"layers": [{"weight": [[1]], "bias": [-Infinity], "activation": "tanh"}], "input": [[1]], "target": [[0]]}"#,
+        &["FILE: layer 1 bias 0: -inf is not a finite number"],
+    ),
+    (
+        "nan-input-and-target",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh"}], "input": [[1], [NaN]], "target": [[0], [0]]}"#,
+        &["FILE: input row 1 column 0: NaN is not a finite number"],
+    ),
+    (
+        "nan-target",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh"}], "input": [[1]], "target": [[NaN]]}"#,
+        &["FILE: target row 0 column 0: NaN is not a finite number"],
+    ),
+    (
+        "nan-slope",
+        r#"{"layers": [{"weight": [[1]], "activation": "leaky_relu"}], "leaky_slope": NaN, "input": [[1]], "target": [[0]]}"#,
+        &["FILE: leaky_slope: NaN is not a finite number"],
+    ),
+    (
+        "misspelt-nan",
+        r#"{"layers": [{"weight": [[1, Nan]], "activation": "tanh"}], "input": [[1, 2]], "target": [[0]]}"#,
+        &["FILE: expected value at line 1 column 29"],
     ),
 ];
 

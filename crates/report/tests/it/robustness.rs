@@ -32,6 +32,24 @@ fn temp_dir(stem: &str) -> std::path::PathBuf {
 // ---------------------------------------------------------------------------------------------
 // Resource limits of the default run (crates/report/src/budget.rs).
 
+/// A file with no size to look at first (a device, a pipe) is refused while it is read, once it
+/// passes the budget, rather than read until memory runs out. Run under a 2 GB address-space
+/// limit, so that a reader without the bound fails here instead of filling the machine.
+#[test]
+fn an_endless_model_or_gradients_file_is_refused_while_it_is_read() {
+    let bin = env!("CARGO_BIN_EXE_gradlab");
+    for args in ["grad --model /dev/zero", "check --model docs/examples/xor.json --grads /dev/zero"] {
+        let script = format!("ulimit -v 2000000; exec '{bin}' {args} --memory-budget-mib 1");
+        let out = Command::new("sh").args(["-c", &script]).current_dir(crate::cli_run::repo_root()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args}: {stderr}");
+        assert!(
+            stderr.contains("reading /dev/zero (at least") && stderr.contains("over the memory budget of 1 MiB"),
+            "{stderr}"
+        );
+    }
+}
+
 #[test]
 fn a_report_over_the_memory_budget_is_refused_with_the_estimate() {
     // 1024 threads × depth 10⁶ × (512 + 128 chains × 128) bytes per layer ≈ 16 TiB.
@@ -186,7 +204,7 @@ fn bad_input_at_every_subcommand_gets_one_located_line() {
     );
     assert_refused(&["grad", "--model", &empty], &["empty.json", "line 1"]);
     assert_refused(&["grad", "--model", &no_layers], &["no-layers.json", "no layers"]);
-    assert_refused(&["grad", "--model", &nan], &["nan-input.json", "line 1"]);
+    assert_refused(&["grad", "--model", &nan], &["nan-input.json", "input row 0 column 0: NaN is not a finite number"]);
     assert_refused(&["grad", "--model", &inf], &["inf-target.json", "line 1"]);
     assert_refused(&["grad", "--model", dir.to_str().unwrap()], &["cannot read"]);
     assert_refused(&["check", "--model", &ok, "--grads", &ragged], &["grads-ragged.json", "layer 1", "column"]);
