@@ -25,7 +25,14 @@ use std::path::{Path, PathBuf};
 fn to_py(e: report::Error) -> PyErr {
     match e {
         report::Error::Io { .. } => PyOSError::new_err(e.to_string()),
-        report::Error::Input(_) | report::Error::TooLarge { .. } => PyValueError::new_err(e.to_string()),
+        report::Error::Input(_) => PyValueError::new_err(e.to_string()),
+        // The CLI's message names its flag; here the budget is an argument.
+        report::Error::TooLarge { what, estimate_bytes, budget_bytes } => PyValueError::new_err(format!(
+            "{what} would need about {} MiB, over the memory budget of {} MiB (raise it with the \
+             memory_budget_mib argument)",
+            estimate_bytes.div_ceil(1 << 20),
+            budget_bytes >> 20
+        )),
     }
 }
 
@@ -170,7 +177,11 @@ fn diagnose(model: &Model) -> PyResult<(String, String, Option<String>)> {
         let report = report::diagnosis::diagnose(&model.inner)
             .map_err(|e| PyValueError::new_err(format!("{}: {e}", model.source)))?;
         let svg = render_diagnose::figure(&report).svg();
-        Ok((render_diagnose::json(&report), render_diagnose::markdown(&report), svg))
+        Ok((
+            render_diagnose::json(&report),
+            render_diagnose::markdown(&report, Some(render_diagnose::FIGURE_FILE)),
+            svg,
+        ))
     })
 }
 

@@ -40,3 +40,14 @@ pub fn ensure_dir(dir: &Path) -> Result<(), Error> {
     }
     fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), action: "create folder", source })
 }
+
+/// Removes the file at `path` if there is one: an output this run does not write again must not
+/// pass for its own.
+pub fn remove_if_present(path: &Path) -> Result<(), Error> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(Error::Io { path: path.to_path_buf(), action: "remove", source: e })
+        }
+        _ => Ok(()),
+    }
+}

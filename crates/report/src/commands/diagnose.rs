@@ -21,7 +21,9 @@ pub struct Args {
     /// Write the output to this file (atomically) instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Write the figure of per-layer norms (diagnose-norms.svg) into this directory (Markdown).
+    /// Write the figure of per-layer norms (diagnose-norms.svg) into this directory, linked from the
+    /// Markdown (the HTML page inlines it). A diagnosis without a figure (a non-finite value)
+    /// removes the one an earlier run left there, so that it does not pass for this one's.
     #[arg(long, value_name = "DIR")]
     pub plots: Option<PathBuf>,
     /// Refuse model files larger than this many MiB (as `grad` does).
@@ -34,21 +36,29 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
     // No reference tape is built: the file's size is the budget's only concern.
     let model = super::grad::read_model(&args.model, args.memory_budget_mib)?;
     let report = diagnose(&model).map_err(|e| crate::model::in_source(&super::source_name(&args.model), e))?;
+    let svg = figure(&report).svg();
+    // Where the Markdown finds the figure: in --plots, relative to --out's folder.
+    let link = match &args.plots {
+        Some(dir) if args.format != OutputFormat::Html => {
+            crate::io::ensure_dir(dir)?;
+            let path = dir.join(FIGURE_FILE);
+            match &svg {
+                Some(svg) => crate::io::write_atomically(&path, svg.as_bytes())?,
+                None => crate::io::remove_if_present(&path)?,
+            }
+            let folder = super::plot_link(dir, super::out_file(args.out.as_deref()));
+            Some(if folder.is_empty() { FIGURE_FILE.to_string() } else { format!("{folder}/{FIGURE_FILE}") })
+        }
+        _ => None,
+    };
     let text = match args.format {
         OutputFormat::Json => json(&report),
-        OutputFormat::Md => markdown(&report),
+        OutputFormat::Md => markdown(&report, link.as_deref()),
         OutputFormat::Html => {
-            let figures: Vec<(String, String)> =
-                figure(&report).svg().map(|svg| (FIGURE_FILE.to_string(), svg)).into_iter().collect();
-            crate::render::html::page(&markdown(&report), &figures)
+            let figures: Vec<(String, String)> = svg.map(|svg| (FIGURE_FILE.to_string(), svg)).into_iter().collect();
+            crate::render::html::page(&markdown(&report, Some(FIGURE_FILE)), &figures)
         }
     };
-    if let (Some(dir), OutputFormat::Md) = (&args.plots, args.format) {
-        if let Some(svg) = figure(&report).svg() {
-            crate::io::ensure_dir(dir)?;
-            crate::io::write_atomically(&dir.join(FIGURE_FILE), svg.as_bytes())?;
-        }
-    }
     emit(&text, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -80,3 +80,11 @@ fn read_stdin(budget_mib: u64) -> Result<String, Error> {
     crate::budget::check_text_size(STDIN, text.len(), budget_mib)?;
     Ok(text)
 }
+
+/// How the Markdown links the plots folder: relative to the `--out` file's folder when the plots
+/// are inside it (`docs/plots` from `docs/report.md` is `plots`), otherwise as given.
+pub(super) fn plot_link(dir: &Path, out: Option<&Path>) -> String {
+    let base = out.and_then(Path::parent).filter(|p| !p.as_os_str().is_empty());
+    let relative = base.and_then(|b| dir.strip_prefix(b).ok()).unwrap_or(dir);
+    relative.to_string_lossy().replace('\\', "/")
+}

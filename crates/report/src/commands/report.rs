@@ -10,7 +10,7 @@ use crate::budget::{self, ReportBudget};
 use crate::error::Error;
 use crate::render;
 use crate::sections::{self, Config};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// The largest accepted `--samples`.
@@ -145,7 +145,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
             for (name, svg) in &figures {
                 crate::io::write_atomically(&dir.join(name), svg.as_bytes())?;
             }
-            Some(plot_link(dir, super::out_file(args.out.as_deref())))
+            Some(super::plot_link(dir, super::out_file(args.out.as_deref())))
         }
     };
     let text = match args.format {
@@ -162,11 +162,3 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
 
 /// How long a run goes before its progress bar is drawn.
 const PROGRESS_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// How the Markdown links the plots folder: relative to the `--out` file's folder when the plots
-/// are inside it (`docs/plots` from `docs/report.md` is `plots`), otherwise as given.
-fn plot_link(dir: &Path, out: Option<&Path>) -> String {
-    let base = out.and_then(Path::parent).filter(|p| !p.as_os_str().is_empty());
-    let relative = base.and_then(|b| dir.strip_prefix(b).ok()).unwrap_or(dir);
-    relative.to_string_lossy().replace('\\', "/")
-}

@@ -11,7 +11,7 @@ use std::fmt::Write;
 pub const FIGURE_FILE: &str = "diagnose-norms.svg";
 
 /// The diagnosis as Markdown: verdict, evidence, remedy, table, figure link.
-pub fn markdown(r: &DiagnosisReport) -> String {
+pub fn markdown(r: &DiagnosisReport, figure_link: Option<&str>) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Diagnosis\n");
     let from = r.from_layer.map_or(String::new(), |l| format!(", from layer {l}"));
@@ -51,8 +51,8 @@ pub fn markdown(r: &DiagnosisReport) -> String {
         r.loss,
         sig(SATURATION_THRESHOLD, 1),
     );
-    if figure(r).has_data() {
-        let _ = writeln!(s, "![per-layer gradient norms]({FIGURE_FILE})");
+    if let Some(link) = figure_link.filter(|_| figure(r).has_data()) {
+        let _ = writeln!(s, "![per-layer gradient norms]({link})");
     }
     s
 }

@@ -169,6 +169,42 @@ fn bad_input_is_one_line_and_exit_2_and_leaves_the_output_alone() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `--plots` writes the figure (Markdown or JSON) and the Markdown links it from `--out`'s folder;
+/// a diagnosis without a figure removes the one an earlier run left, and links none.
+#[test]
+fn the_figure_is_linked_where_it_is_written_and_a_stale_one_is_removed() {
+    let dir = std::env::temp_dir().join(format!("gradlab-diagnose-plots-{}", std::process::id()));
+    let (out, plots) = (dir.join("diag.md"), dir.join("figs"));
+    let figure = plots.join("diagnose-norms.svg");
+    let (out_arg, plots_arg) = (out.display().to_string(), plots.display().to_string());
+    std::fs::create_dir_all(&dir).unwrap();
+    let run =
+        report(&["diagnose", "--model", "docs/examples/deep-sigmoid.json", "--plots", &plots_arg, "--out", &out_arg]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(std::fs::read_to_string(&out).unwrap().contains("](figs/diagnose-norms.svg)"));
+    assert!(std::fs::read_to_string(&figure).unwrap().starts_with("<svg"));
+    // 1e308 + 1e308: a non-finite value, nothing to draw.
+    let model = dir.join("sum.json");
+    let layer = serde_json::json!({"weight": [[1.0]], "activation": "identity"});
+    let text = serde_json::json!({
+        "layers": [layer, layer], "shortcut": 1, "skip": "identity", "input": [[1e308]], "target": [[0.0]]
+    });
+    std::fs::write(&model, text.to_string()).unwrap();
+    let model_arg = model.display().to_string();
+    let run = report(&["diagnose", "--model", &model_arg, "--plots", &plots_arg, "--out", &out_arg]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!std::fs::read_to_string(&out).unwrap().contains("diagnose-norms.svg"));
+    assert!(!figure.exists(), "the earlier run's figure is still there");
+    // JSON writes it too; without --plots the Markdown links no file that is not there.
+    let json =
+        report(&["diagnose", "--model", "docs/examples/deep-sigmoid.json", "--format", "json", "--plots", &plots_arg]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    assert!(figure.exists());
+    let bare = report(&["diagnose", "--model", "docs/examples/deep-sigmoid.json"]);
+    assert!(!bare.stdout.contains("diagnose-norms.svg"), "{}", bare.stdout);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn the_worked_examples_outputs_are_the_committed_ones() {
     let bless = std::env::var_os("GRADLAB_BLESS").is_some();
