@@ -146,6 +146,41 @@ def test_a_model_over_the_memory_budget_is_refused_where_a_tape_would_be_built()
         go.check(m, go.grad(SMALL))
     # diagnose builds no reference tape, as `report diagnose` does not.
     assert go.diagnose(m).verdict
+    # The message names the argument, not the CLI's flag, and every entry point takes it.
+    with pytest.raises(ValueError, match=r"raise it with the memory_budget_mib argument\)$"):
+        go.grad(SMALL, memory_budget_mib=0)
+    with pytest.raises(ValueError, match="over the memory budget of 0 MiB"):
+        go.check(SMALL, go.grad(SMALL), memory_budget_mib=0)
+    layers = [(np.array([[0.5, -0.25], [1, 2]]).T, np.zeros(2), "tanh")]
+    with pytest.raises(ValueError, match="over the memory budget of 0 MiB"):
+        go.grad_numpy(layers, np.ones((1, 2)), np.zeros((1, 2)), memory_budget_mib=0)
+    with pytest.raises(ValueError, match="memory_budget_mib -1: must be a number of MiB"):
+        go.load_model(SMALL, memory_budget_mib=-1)
+
+
+def test_gradients_as_text_a_missing_gradient_and_a_float32_function_get_clear_answers():
+    # A gradients file's text is read as text, not as a path.
+    assert go.check(SMALL, go.grad(SMALL).to_json()).passed
+    with pytest.raises(ValueError, match="layer 2: weight_grad is None"):
+        go.check(SMALL, [(np.zeros((2, 2)), None), (None, None)])
+    # A float32 f would read as a wrong gradient and a kink: refused, with the reason.
+    with pytest.raises(ValueError, match="returned a float32 value; finite differences need f in float64"):
+        go.gradcheck(lambda v: np.float32(np.sum(v.astype(np.float32) ** 3)), np.array([1.0, 2.0]), np.array([3.0, 12.0]))
+    with pytest.raises(ValueError, match="shortcut -1: the span must be between 1 and the depth 3"):
+        go.chain("tanh", [1.0] * 3, 1.0, 0.0, shortcut=-1)
+    # The model file's spelling of the pre-activation skip is taken by chain too.
+    assert go.chain("tanh", [1.0] * 3, 1.0, 0.0, shortcut=1, skip="pre_activation").to_json() == go.chain(
+        "tanh", [1.0] * 3, 1.0, 0.0, shortcut=1, skip="pre-activation"
+    ).to_json()
+
+
+def test_a_one_output_networks_targets_may_be_one_value_per_sample():
+    w1, w2 = np.array([[0.5, -1.0], [0.25, 2.0]]), np.array([[1.0], [-0.5]])
+    layers = [(w1, None, "tanh"), (w2, None, "identity")]
+    x, t = np.array([[1.0, 2.0], [-1.0, 0.5], [0.0, 1.0]]), np.array([0.5, -1.0, 2.0])
+    flat = go.grad_numpy(layers, x, t)
+    column = go.grad_numpy(layers, x, t.reshape(-1, 1))
+    assert all(np.array_equal(a, b) for pa, pb in zip(flat, column) for a, b in zip(pa, pb))
 
 
 @given(st.lists(st.floats(-5, 5), min_size=1, max_size=6), st.integers(0, 5))

@@ -184,3 +184,19 @@ def test_diagnose_torch_reads_gelu_and_silu():
     net = nn.Sequential(nn.Linear(4, 8), nn.GELU(), nn.Linear(8, 8), nn.SiLU(), nn.Linear(8, 1))
     d = go.diagnose_torch(net, torch.randn(8, 4), torch.randn(8, 1))
     assert [l.activation for l in d.layers] == ["gelu", "silu", "identity"]
+
+
+def test_frozen_layers_a_flat_target_and_bad_input_before_autograd():
+    torch.manual_seed(0)
+    frozen = nn.Sequential(nn.Linear(3, 5).requires_grad_(False), nn.Tanh(), nn.Linear(5, 1))
+    x, t = torch.randn(6, 3), torch.randn(6)  # t of shape (B,): one value per sample
+    assert go.check_torch(frozen, x, t).passed
+    assert not frozen[0].weight.requires_grad and frozen[0].weight.grad is None  # the caller's module untouched
+    # bce without a sigmoid output, and an input of the wrong width: gradlab's messages, not torch's.
+    with pytest.raises(ValueError, match="bce needs a sigmoid output layer"):
+        go.check_torch(frozen, x, torch.rand(6), loss=nn.BCELoss())
+    with pytest.raises(ValueError, match="input row 0"):
+        go.check_torch(frozen, torch.randn(6, 4), t)
+    # Softplus's linear branch below threshold 20 is no exact softplus: refused like beta.
+    with pytest.raises(ValueError, match=r"threshold = 5"):
+        go.check_torch(nn.Sequential(nn.Linear(3, 2), nn.Softplus(threshold=5), nn.Linear(2, 1)), x, t)

@@ -95,6 +95,14 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not a number, a list or an array")
 
 
+def _array(value: Any) -> np.ndarray:
+    """A float64 array of ``value``: a list, an array, or a tensor (detached first, so one that
+    requires grad is read, not refused)."""
+    if hasattr(value, "detach"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
 def _to_json(description: Mapping[str, Any]) -> str:
     # NaN and ±inf are written as bare NaN/Infinity tokens, which gradlab reads as numbers: a
     # model refuses each by its place ("layer 1 weight row 0 column 1: NaN is not a finite
@@ -113,6 +121,8 @@ def load_model(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDG
     """
     if isinstance(model, Model):
         return model
+    if memory_budget_mib < 0:
+        raise ValueError(f"memory_budget_mib {memory_budget_mib}: must be a number of MiB ≥ 0")
     if isinstance(model, Mapping):
         return Model.from_json(_to_json(model), "model", memory_budget_mib)
     if isinstance(model, (str, os.PathLike)):
@@ -120,14 +130,15 @@ def load_model(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDG
     raise TypeError(f"model: expected a dict, a path or a Model, got {type(model).__name__}")
 
 
-def grad(model: ModelLike) -> Gradients:
+def grad(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDGET_MIB) -> Gradients:
     """The reference loss and gradients of a model (``report grad``), from gradlab's oracle (a
     reverse-mode tape in float64).
 
     ``result.layers[l - 1].weight_grad`` is ∂L/∂W_l with one row per output unit (the model
-    file's layout); ``result.to_json()`` is a gradients file.
+    file's layout); ``result.to_json()`` is a gradients file. ``memory_budget_mib`` bounds the
+    tape (as in :func:`load_model`).
     """
-    text, loss, layers = _core.grad(load_model(model))
+    text, loss, layers = _core.grad(load_model(model, memory_budget_mib=memory_budget_mib))
     return Gradients(
         loss=loss,
         layers=[LayerGradients(i + 1, w, b) for i, (w, b) in enumerate(layers)],
@@ -141,6 +152,8 @@ def _grads_to_json(grads: GradsLike) -> Tuple[Optional[str], Optional[str]]:
         return grads.to_json(), None
     if isinstance(grads, Mapping):
         return _to_json(grads), None
+    if isinstance(grads, str) and grads.lstrip().startswith("{"):
+        return grads, None  # a gradients file's text (Gradients.to_json()), not a path
     if isinstance(grads, (str, os.PathLike)):
         return None, os.fspath(grads)
     if isinstance(grads, Sequence):
@@ -149,9 +162,14 @@ def _grads_to_json(grads: GradsLike) -> Tuple[Optional[str], Optional[str]]:
             if not (isinstance(pair, Sequence) and len(pair) == 2):
                 raise ValueError(f"grads: layer {idx + 1}: expected a pair (weight_grad, bias_grad or None)")
             w, b = pair
-            layer = {"weight_grad": np.asarray(w, dtype=np.float64)}
+            if w is None:
+                raise ValueError(
+                    f"grads: layer {idx + 1}: weight_grad is None (a parameter that backward did not reach, "
+                    "or that does not require grad, has no .grad)"
+                )
+            layer = {"weight_grad": _array(w)}
             if b is not None:
-                layer["bias_grad"] = np.asarray(b, dtype=np.float64)
+                layer["bias_grad"] = _array(b)
             layers.append(layer)
         return _to_json({"layers": layers}), None
     raise TypeError(f"grads: expected a dict, a path, a Gradients or a list of pairs, got {type(grads).__name__}")
@@ -163,12 +181,13 @@ def check(
     *,
     rtol: float = DEFAULT_RTOL,
     atol: float = DEFAULT_ATOL,
+    memory_budget_mib: int = DEFAULT_MEMORY_BUDGET_MIB,
 ) -> CheckResult:
     """Compares gradients computed elsewhere with the reference, layer by layer (``report check``).
 
     ``grads`` is a gradients file's content (``{"loss": L, "layers": [{"weight_grad": …,
     "bias_grad": …}]}``; ``loss`` and a bias-less layer's ``bias_grad`` may be left out), a path to
-    one, a :class:`Gradients`, or a list of ``(weight_grad, bias_grad)`` pairs in the model file's
+    one (or its text), a :class:`Gradients`, or a list of ``(weight_grad, bias_grad)`` pairs in the model file's
     layout (one row per output unit). An entry passes when |theirs − ref| ≤ atol·s + rtol·|ref|,
     s its layer's scale (``result.layers[i].scale``: the largest entry of Σ_b |∂L_b/∂θ|, so the
     tolerance shrinks with the gradients where they vanish).
@@ -176,7 +195,7 @@ def check(
     ``result.passed``, ``result.first_wrong_layer`` (the failing layer nearest the output, where
     backprop first went wrong), ``result.layers[i].worst.entry``; shows as the CLI's table.
     """
-    m = load_model(model)
+    m = load_model(model, memory_budget_mib=memory_budget_mib)
     text, path = _grads_to_json(grads)
     out, markdown, _ = _core.check(m, grads_json=text, grads_path=path, atol=atol, rtol=rtol)
     return CheckResult._from_cli(out, markdown)
@@ -229,8 +248,12 @@ def chain(
     >>> len(r.layers), int(r.sign[0])
     (10, 1)
     """
-    w = np.ascontiguousarray(np.asarray(weights, dtype=np.float64).reshape(-1))
-    b = None if biases is None else np.ascontiguousarray(np.asarray(biases, dtype=np.float64).reshape(-1))
+    w = np.ascontiguousarray(_array(weights).reshape(-1))
+    b = None if biases is None else np.ascontiguousarray(_array(biases).reshape(-1))
+    if shortcut is not None and shortcut < 1:
+        raise ValueError(f"shortcut {shortcut}: the span must be between 1 and the depth {len(w)}")
+    if skip == "pre_activation":  # the model file's spelling of the CLI's pre-activation
+        skip = "pre-activation"
     out, markdown = _core.chain(activation, w, float(x), float(target), b, shortcut, skip, float(slope), memory_budget_mib)
     return ChainResult._from_cli(out, markdown)
 
@@ -255,7 +278,9 @@ def gradcheck(
     0, ReLU at 0) a claimed value between them passes as a subgradient.
 
     ``f`` receives a fresh float64 array shaped like x, and costs 8 calls per coordinate (6 for
-    central) plus one. An exception raised by ``f`` is re-raised.
+    central) plus two. An exception raised by ``f`` is re-raised. ``f`` must compute in float64:
+    a float32 result (numpy or torch) is refused, since its rounding (~1e−7 relative), divided by
+    the steps, is far beyond any tolerance and would read as a wrong gradient or a kink.
 
     >>> import numpy as np
     >>> gradcheck(lambda v: float(np.sum(v ** 3)), np.array([1.0, -2.0]), np.array([3.0, 12.0])).passed
@@ -263,12 +288,13 @@ def gradcheck(
     """
     if method not in ("richardson", "central"):
         raise ValueError(f"method: unknown {method!r} (expected 'richardson' or 'central')")
-    x = np.array(x, dtype=np.float64)  # a copy: f may not change the caller's x
+    x = np.array(_array(x))  # a copy: f may not change the caller's x
     shape = x.shape
     claimed = grad(x.copy()) if callable(grad) else grad
-    claimed = np.asarray(claimed, dtype=np.float64)
+    claimed = _array(claimed)
     if claimed.shape != shape:
         raise ValueError(f"gradcheck grad: expected shape {shape} (like x), got {claimed.shape}")
+    _check_float64_result(f(x.copy()))
     flat_f = f if len(shape) == 1 else (lambda v: f(v.reshape(shape)))
     table, passed, coords = _core.gradcheck(
         flat_f,
@@ -280,6 +306,16 @@ def gradcheck(
         rel_step,
     )
     return GradcheckResult(passed, [Coordinate(*c) for c in coords], shape, table)
+
+
+def _check_float64_result(value: Any) -> None:
+    """Refuses a result of ``f`` computed in a narrower float than float64."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and str(dtype) in ("float32", "float16", "bfloat16", "torch.float32", "torch.float16", "torch.bfloat16"):
+        raise ValueError(
+            f"gradcheck f: returned a {dtype} value; finite differences need f in float64 (the "
+            "rounding of a float32 loss, divided by the steps, is far beyond any tolerance)"
+        )
 
 
 from ._numpy import check_numpy, grad_numpy, model_from_numpy  # noqa: E402

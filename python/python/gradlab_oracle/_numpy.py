@@ -21,6 +21,12 @@ Layer = Tuple[Any, Any, str]
 _LAYOUTS = ("in_out", "out_in")
 
 
+def _array_of(v: Any) -> np.ndarray:
+    from . import _array
+
+    return _array(v)
+
+
 def _check_layout(layout: str) -> None:
     if layout not in _LAYOUTS:
         raise ValueError(f"layout: unknown {layout!r} (expected 'in_out', numpy's X @ W, or 'out_in', PyTorch's)")
@@ -38,7 +44,7 @@ def _weights(layers: Sequence[Layer], layout: str) -> List[Tuple[np.ndarray, Opt
         if not (isinstance(layer, Sequence) and len(layer) == 3):
             raise ValueError(f"layer {l}: expected a triple (W, b or None, activation name)")
         w, b, activation = layer
-        w = np.asarray(w, dtype=np.float64)
+        w = _array_of(w)
         if w.ndim != 2:
             raise ValueError(f"layer {l} W: expected a 2-D array, got {w.ndim} dimensions (shape {w.shape})")
         w_out_in = w.T if layout == "in_out" else w
@@ -50,7 +56,7 @@ def _weights(layers: Sequence[Layer], layout: str) -> List[Tuple[np.ndarray, Opt
                 f"(layout {layout}: expected {want})"
             )
         if b is not None:
-            b = np.asarray(b, dtype=np.float64)
+            b = _array_of(b)
             if b.shape != (n_out,):
                 raise ValueError(f"layer {l} b: expected shape ({n_out},), one per output unit, got {b.shape}")
         if not isinstance(activation, str):
@@ -77,33 +83,51 @@ def model_from_numpy(
     ``loss`` is the model file's ``"loss"``: ``"squared_error"`` (L = (1/B)·Σ_b Σ_j (y − t)²),
     ``"bce"``, or (gradlab's issue #20) an object such as ``{"kind": "mse", "reduction": "mean"}``.
     """
+    weights = _weights(layers, layout)
     description: Dict[str, Any] = {
         "layers": [
             {"weight": w, "activation": activation, **({} if b is None else {"bias": b})}
-            for w, b, activation in _weights(layers, layout)
+            for w, b, activation in weights
         ],
         "loss": dict(loss) if isinstance(loss, Mapping) else loss,
-        "input": np.atleast_2d(np.asarray(x, dtype=np.float64)),
-        "target": np.atleast_2d(np.asarray(t, dtype=np.float64)),
+        "input": _rows(x, weights[0][0].shape[1]),
+        "target": _rows(t, weights[-1][0].shape[0]),
     }
     if leaky_slope is not None:
         description["leaky_slope"] = float(leaky_slope)
     if shortcut is not None:
         description["shortcut"] = int(shortcut)
     if skip is not None:
-        description["skip"] = skip
+        # The CLI's spelling of the model file's pre_activation.
+        description["skip"] = "pre_activation" if skip == "pre-activation" else skip
     return description
 
 
+def _rows(v: Any, width: int) -> np.ndarray:
+    """A batch as rows: a 1-D array is one value per sample when rows are one wide (targets of
+    shape (B,) for a one-output network), else one sample."""
+    from . import _array
+
+    v = _array(v)
+    return v.reshape(-1, 1) if v.ndim == 1 and width == 1 else np.atleast_2d(v)
+
+
 def grad_numpy(
-    layers: Sequence[Layer], x: Any, t: Any, *, layout: str = "in_out", **model_options: Any
+    layers: Sequence[Layer],
+    x: Any,
+    t: Any,
+    *,
+    layout: str = "in_out",
+    memory_budget_mib: Optional[int] = None,
+    **model_options: Any,
 ) -> List[Tuple[np.ndarray, np.ndarray]]:
     """The reference ``(dW, db)`` of every layer, in the shapes of ``(W, b)`` (``db`` also for a
     layer without a bias: it is ∂L/∂z summed over the batch). ``model_options`` as in
-    :func:`model_from_numpy`."""
-    from . import grad
+    :func:`model_from_numpy`; ``memory_budget_mib`` bounds the reference tape."""
+    from . import DEFAULT_MEMORY_BUDGET_MIB, grad
 
-    g = grad(model_from_numpy(layers, x, t, layout=layout, **model_options))
+    budget = DEFAULT_MEMORY_BUDGET_MIB if memory_budget_mib is None else memory_budget_mib
+    g = grad(model_from_numpy(layers, x, t, layout=layout, **model_options), memory_budget_mib=budget)
     return [(l.weight_grad.T.copy() if layout == "in_out" else l.weight_grad, l.bias_grad) for l in g.layers]
 
 
@@ -117,6 +141,7 @@ def check_numpy(
     loss_value: Optional[float] = None,
     rtol: Optional[float] = None,
     atol: Optional[float] = None,
+    memory_budget_mib: Optional[int] = None,
     **model_options: Any,
 ) -> CheckResult:
     """Checks hand-written backprop: ``grads`` holds ``(dW, db)`` per layer in the shapes of
@@ -127,7 +152,7 @@ def check_numpy(
     A ``dW`` shaped like ``W``'s transpose (W not square) is refused with a message saying so:
     the layout is the usual suspect.
     """
-    from . import DEFAULT_ATOL, DEFAULT_RTOL, check
+    from . import DEFAULT_ATOL, DEFAULT_MEMORY_BUDGET_MIB, DEFAULT_RTOL, check
 
     converted = _weights(layers, layout)
     if len(grads) != len(converted):
@@ -138,7 +163,9 @@ def check_numpy(
         if not (isinstance(pair, Sequence) and len(pair) == 2):
             raise ValueError(f"grads layer {l}: expected a pair (dW, db or None)")
         dw, db = pair
-        dw = np.asarray(dw, dtype=np.float64)
+        if dw is None:
+            raise ValueError(f"grads layer {l} dW: None (a parameter that backward did not reach has no gradient)")
+        dw = _array_of(dw)
         w_given = w.T if layout == "in_out" else w
         if dw.shape != w_given.shape:
             hint = (
@@ -149,7 +176,7 @@ def check_numpy(
             raise ValueError(f"grads layer {l} dW: expected shape {w_given.shape} like W, got {dw.shape}{hint}")
         layer: Dict[str, Any] = {"weight_grad": dw.T if layout == "in_out" else dw}
         if db is not None:
-            layer["bias_grad"] = np.asarray(db, dtype=np.float64).reshape(-1)
+            layer["bias_grad"] = _array_of(db).reshape(-1)
         claimed.append(layer)
     payload: Dict[str, Any] = {"layers": claimed}
     if loss_value is not None:
@@ -160,6 +187,7 @@ def check_numpy(
         payload,
         rtol=DEFAULT_RTOL if rtol is None else rtol,
         atol=DEFAULT_ATOL if atol is None else atol,
+        memory_budget_mib=DEFAULT_MEMORY_BUDGET_MIB if memory_budget_mib is None else memory_budget_mib,
     )
     for layer_check in result.layers:
         layer_check.worst.as_given = _as_given(layer_check.worst.entry, layout)

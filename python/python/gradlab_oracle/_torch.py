@@ -78,6 +78,12 @@ def _layers(module: Any) -> tuple:
             raise ValueError(f"module {idx} ({name}): a second activation after one Linear")
         if name == "Softplus" and (m.beta != 1):
             raise ValueError(f"module {idx} (Softplus): beta = {m.beta}; the model format's softplus has beta = 1")
+        if name == "Softplus" and m.threshold < 20:
+            raise ValueError(
+                f"module {idx} (Softplus): threshold = {m.threshold}; above it PyTorch's softplus is z itself, "
+                "which differs from the model format's exact softplus by e^-threshold: more than the check's "
+                "tolerance below PyTorch's default of 20"
+            )
         if name == "GELU" and m.approximate != "none":
             raise ValueError(f"module {idx} (GELU): approximate={m.approximate!r}; the model format's gelu is the exact erf form")
         if name == "LeakyReLU":
@@ -93,6 +99,14 @@ def _layers(module: Any) -> tuple:
     return [(lin, act or "identity") for lin, act in layers], slope
 
 
+def _rows(v: Any, width: int) -> np.ndarray:
+    """A batch as rows: a 1-D array is one value per sample when rows are one wide (a target of
+    shape (B,) for a one-output network, as PyTorch code usually has it), else one sample."""
+    torch = _torch()
+    v = v.detach().to(torch.float64).cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v, dtype=np.float64)
+    return v.reshape(-1, 1) if v.ndim == 1 and width == 1 else np.atleast_2d(v)
+
+
 def _batch(t: Any, loss: Union[str, Dict[str, str]], n_out: int) -> np.ndarray:
     """The targets as rows; cross-entropy's class indices become one-hot rows."""
     torch = _torch()
@@ -101,7 +115,7 @@ def _batch(t: Any, loss: Union[str, Dict[str, str]], n_out: int) -> np.ndarray:
         if np.any(t != np.round(t)) or np.any(t < 0) or np.any(t >= n_out):
             raise ValueError(f"target: class indices must be whole numbers in 0..{n_out - 1}")
         return np.eye(n_out)[t.astype(int)]
-    return np.atleast_2d(t)
+    return _rows(t, n_out)
 
 
 def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") -> Dict[str, Any]:
@@ -129,8 +143,7 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
     description["loss"] = loss_obj
     if isinstance(loss_obj, dict):
         description["weight_layout"] = "out_in"
-    xs = x.detach().to(torch.float64).cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
-    description["input"] = np.atleast_2d(xs)
+    description["input"] = _rows(x, layers[0][0].in_features)
     description["target"] = _batch(t, loss_obj, layers[-1][0].out_features)
     return description
 
@@ -154,20 +167,27 @@ def check_torch(
     *,
     rtol: Optional[float] = None,
     atol: Optional[float] = None,
+    memory_budget_mib: Optional[int] = None,
 ) -> CheckResult:
     """Runs ``module``'s own autograd in float64 on a deep copy and checks every ``Linear``'s
-    gradients (and the loss) against gradlab's reference, layer by layer.
+    gradients (and the loss) against gradlab's reference, layer by layer. The description is
+    validated before autograd runs, so bad input gets gradlab's message rather than torch's;
+    frozen parameters (``requires_grad=False``) are differentiated too, on the copy.
+    ``memory_budget_mib`` bounds the reference tape (as in :func:`gradlab_oracle.load_model`).
 
     >>> import torch  # doctest: +SKIP
     >>> net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1))  # doctest: +SKIP
     >>> check_torch(net, torch.randn(4, 2), torch.randn(4, 1)).passed  # doctest: +SKIP
     True
     """
-    from . import DEFAULT_ATOL, DEFAULT_RTOL, check
+    from . import DEFAULT_ATOL, DEFAULT_MEMORY_BUDGET_MIB, DEFAULT_RTOL, check, load_model
 
     torch = _torch()
     description = from_torch(module, x, t, loss)
+    budget = DEFAULT_MEMORY_BUDGET_MIB if memory_budget_mib is None else memory_budget_mib
+    model = load_model(description, memory_budget_mib=budget)
     twin = copy.deepcopy(module).to(torch.float64)
+    twin.requires_grad_(True)
     twin.zero_grad(set_to_none=True)
     xs = torch.as_tensor(description["input"], dtype=torch.float64)
     if isinstance(loss, str) or type(loss).__name__ != "CrossEntropyLoss":
@@ -186,7 +206,7 @@ def check_torch(
         ],
     }
     return check(
-        description,
+        model,
         grads,
         rtol=DEFAULT_RTOL if rtol is None else rtol,
         atol=DEFAULT_ATOL if atol is None else atol,
