@@ -67,7 +67,7 @@ pub struct Model {
 
 /// The model file as written (before validation).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a model: an object {\"layers\": […], \"input\": […], \"target\": […]}")]
 struct ModelFile {
     layers: Vec<LayerFile>,
     #[serde(default)]
@@ -86,7 +86,7 @@ struct ModelFile {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a layer: an object {\"weight\": [[…]], \"activation\": …}")]
 struct LayerFile {
     #[serde(deserialize_with = "number::matrix")]
     weight: Vec<Vec<f64>>,

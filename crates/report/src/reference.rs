@@ -149,7 +149,7 @@ pub fn chain_gradients(chain: &Chain, x: f64, target: f64) -> Result<ChainReport
     let dl_dy = 2.0 * (trace.output - target);
     if !dl_dy.is_finite() {
         return Err(Error::input(format!(
-            "target: 2(y − target) overflows f64 (y = {}, target = {target})",
+            "target: 2(y − target) overflows f64 (y = {:e}, target = {target:e})",
             trace.output
         )));
     }

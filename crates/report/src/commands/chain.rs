@@ -132,5 +132,11 @@ fn parse_list(flag: &str, list: &str) -> Result<Vec<f64>, Error> {
 
 /// A count (a depth or a repetition): a whole number ≥ 0, up to 2^128 − 1.
 fn parse_count(place: &str, text: &str) -> Result<u128, Error> {
-    text.trim().parse::<u128>().map_err(|_| Error::input(format!("{place}: {text:?} is not a whole number ≥ 0")))
+    use std::num::IntErrorKind;
+    text.trim().parse::<u128>().map_err(|e| match e.kind() {
+        IntErrorKind::PosOverflow => {
+            Error::input(format!("{place}: {text:?} is more than 2^128 − 1, the largest count"))
+        }
+        _ => Error::input(format!("{place}: {text:?} is not a whole number ≥ 0")),
+    })
 }

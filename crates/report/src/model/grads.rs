@@ -12,7 +12,7 @@ use std::path::Path;
 /// Gradients computed elsewhere, in the shape `report grad` prints. Any value, NaN and ±∞
 /// included (their shape is checked against a model by [`crate::reference::check_gradients`]).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "gradients: an object {\"layers\": [{\"weight_grad\": [[…]], …}, …]}")]
 pub struct ClaimedGradients {
     /// Their loss, if they give it (compared too when present).
     #[serde(default, deserialize_with = "optional_number")]

@@ -19,6 +19,9 @@ const BARE: [&str; 3] = ["-Infinity", "Infinity", "NaN"];
 /// quotes were inserted: (line, column in the quoted text, 1-based as serde counts), so that an
 /// error's column can be given in the file as written.
 pub(super) fn quote_bare_non_finite(text: &str) -> (String, Vec<(usize, usize)>) {
+    // A byte-order mark (Windows editors and PowerShell's Out-File write one) is no JSON; serde
+    // would stop at it with "expected value at line 1 column 1".
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut inserted = Vec::new();

@@ -325,6 +325,10 @@ fn bad_chain_flags_are_refused_with_what_and_where() {
         (&["--activation", "tanh", "--weights", "1,2", "--biases", "1"], &["--biases", "expected 2 values", "got 1"]),
         (&["--activation", "tanh", "--weights", "1,2", "--shortcut", "3"], &["--shortcut 3", "depth 2"]),
         (&["--activation", "tanh", "--weight", "1", "--depth", "-3"], &["--depth", "whole number"]),
+        (
+            &["--activation", "tanh", "--weight", "1", "--depth", "340282366920938463463374607431768211456"],
+            &["--depth", "is more than 2^128 − 1, the largest count"],
+        ),
         (&["--activation", "identity", "--weights", "1e300,1e300"], &["layer 2", "overflows f64 in the forward pass"]),
     ];
     for (args, expected) in cases {

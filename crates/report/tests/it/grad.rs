@@ -306,6 +306,11 @@ const BAD_MODELS: &[(&str, &str, &[&str])] = &[
         &["FILE: leaky_slope: NaN is not a finite number"],
     ),
     (
+        "top-level-array",
+        "[]",
+        &["FILE: invalid length 0, expected a model: an object {\"layers\": […], \"input\": […], \"target\": […]}"],
+    ),
+    (
         "misspelt-nan",
         r#"{"layers": [{"weight": [[1, Nan]], "activation": "tanh"}], "input": [[1, 2]], "target": [[0]]}"#,
         &["FILE: expected value at line 1 column 29"],
@@ -374,4 +379,17 @@ fn an_overflow_is_refused_where_it_happens() {
     let loss =
         json!({"layers": [{"weight": [[1e200]], "activation": "identity"}], "input": [[1.0]], "target": [[0.0]]});
     assert_bad_input(&run_on("overflow-loss", loss), &["loss: the reference value inf", "`gradlab diagnose`"]);
+}
+
+/// A byte-order mark, as Windows editors and PowerShell's `Out-File` write one, is skipped: the
+/// file is read as without it.
+#[test]
+fn a_byte_order_mark_is_skipped() {
+    let text = r#"{"layers": [{"weight": [[2.0]], "activation": "identity"}], "input": [[1.0]], "target": [[0.0]]}"#;
+    let plain = temp_file(&unique("bom-plain"), text);
+    let marked = temp_file(&unique("bom-marked"), &format!("\u{feff}{text}"));
+    let (a, b) =
+        (report(&["grad", "--model", plain.to_str().unwrap()]), report(&["grad", "--model", marked.to_str().unwrap()]));
+    assert_eq!((a.code, b.code), (0, 0), "{}", b.stderr);
+    assert_eq!(a.stdout, b.stdout);
 }
