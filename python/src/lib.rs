@@ -167,11 +167,12 @@ fn check(
     })
 }
 
-/// The diagnosis of a model's network and batch (`report diagnose`): `(json, markdown, svg)`, the
-/// bytes `report diagnose --format json` and `report diagnose` print, and the figure of per-layer
-/// norms the Markdown links as `figure_file` (`None` when it has no finite point).
+/// The diagnosis of a model's network and batch (`report diagnose`): `(json, markdown,
+/// linked_markdown, svg)`, the bytes `report diagnose --format json` and `report diagnose` print,
+/// the same Markdown linking the figure by its file name (as the HTML page, which inlines it), and
+/// the figure of per-layer norms (`None` when it has no finite point).
 #[pyfunction]
-fn diagnose(model: &Model) -> PyResult<(String, String, Option<String>)> {
+fn diagnose(model: &Model) -> PyResult<(String, String, String, Option<String>)> {
     guard(|| {
         // As `report diagnose` does: an error of the engine's names the model's source.
         let report = report::diagnosis::diagnose(&model.inner)
@@ -179,6 +180,7 @@ fn diagnose(model: &Model) -> PyResult<(String, String, Option<String>)> {
         let svg = render_diagnose::figure(&report).svg();
         Ok((
             render_diagnose::json(&report),
+            render_diagnose::markdown(&report, None),
             render_diagnose::markdown(&report, Some(render_diagnose::FIGURE_FILE)),
             svg,
         ))

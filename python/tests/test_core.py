@@ -68,6 +68,7 @@ def test_a_zeroed_vanishing_layer_fails_and_only_an_every_layer_factor_is_a_conv
     # Two layers negated: a bug in layer 2's backward step; every layer negated: a sign convention.
     r = go.check(model, [(-w, -b) if i < 2 else (w, b) for i, (w, b) in enumerate(pairs)])
     assert r.first_wrong_layer == 2 and not r.conventions_only
+    assert r.layers[0].convention["factor"] == -1.0 and r.layers[2].convention is None
     assert go.check(model, [(-w, -b) for w, b in pairs]).conventions_only
 
 

@@ -219,8 +219,8 @@ def diagnose(model: ModelLike) -> Diagnosis:
     >>> go.diagnose(deep).verdict
     'vanishing'
     """
-    text, markdown, svg = _core.diagnose(load_model(model))
-    return Diagnosis._from_cli(text, markdown, svg)
+    text, markdown, linked, svg = _core.diagnose(load_model(model))
+    return Diagnosis._from_cli(text, markdown, svg, linked)
 
 
 def chain(

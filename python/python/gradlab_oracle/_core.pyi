@@ -33,9 +33,10 @@ def check(
     rtol: float = ...,
     memory_budget_mib: int = ...,
 ) -> Tuple[str, str, bool]: ...
-def diagnose(model: Model) -> Tuple[str, str, Optional[str]]:
-    """(json, markdown, svg): what ``report diagnose --format json`` and ``report diagnose`` print,
-    and the figure of per-layer norms (``None`` when it has no finite point)."""
+def diagnose(model: Model) -> Tuple[str, str, str, Optional[str]]:
+    """(json, markdown, linked_markdown, svg): what ``report diagnose --format json`` and ``report
+    diagnose`` print, that Markdown linking the figure by file name, and the figure of per-layer
+    norms (``None`` when it has no finite point)."""
 
 def chain(
     activation: str,

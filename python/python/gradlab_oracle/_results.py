@@ -129,6 +129,9 @@ class LayerCheck:
     ``scale`` is what the absolute tolerance is relative to: the largest entry of Σ_b |∂L_b/∂θ|
     (each sample's gradient in absolute value), so it shrinks with the gradients where they
     vanish. ``non_finite`` counts their NaN and ±∞ entries; with one, both largest errors are ∞.
+    ``convention`` is ``None``, or ``{"factor": c, "transposed": bool, "ratio": "B" or …}`` when
+    the layer is c times the reference (or its transpose); ``transposed``: their weight_grad had
+    the transposed shape and was compared transposed back.
     """
 
     layer: int
@@ -139,6 +142,8 @@ class LayerCheck:
     max_abs_error: float
     max_rel_error: float
     worst: WorstEntry
+    convention: Optional[Dict[str, Any]]
+    transposed: bool
     passed: bool
 
 
@@ -189,6 +194,8 @@ class CheckResult(_FromCli):
                 max_abs_error=math.inf if l["max_abs_error"] is None else l["max_abs_error"],
                 max_rel_error=math.inf if l["max_rel_error"] is None else l["max_rel_error"],
                 worst=WorstEntry(**l["worst"]),
+                convention=l["convention"],
+                transposed=l["transposed"],
                 passed=l["pass"],
             )
             for l in raw["layers"]
@@ -395,19 +402,26 @@ class Diagnosis(_FromCli):
     _json: str = field(default="", repr=False)
     _markdown: str = field(default="", repr=False)
     _svg: Optional[str] = field(default=None, repr=False)
+    #: The Markdown with the figure linked by file name, for the HTML view that inlines it.
+    _linked: str = field(default="", repr=False)
 
     _REPR = ("verdict", "from_layer")
 
     @classmethod
-    def _from_cli(cls, text: str, markdown: str, svg: Optional[str] = None) -> "Diagnosis":
+    def _from_cli(cls, text: str, markdown: str, svg: Optional[str] = None, linked: str = "") -> "Diagnosis":
         raw = json.loads(text)
         layers = [DiagnosisLayer(**{k: l[k] for k in DiagnosisLayer.__dataclass_fields__}) for l in raw["layers"]]
         nf = raw["non_finite"]
         non_finite = None if nf is None else NonFinite(nf["pass"], nf["layer"], nf["unit"], nf["sample"])
-        return cls(raw["verdict"], raw["from_layer"], raw["evidence"], raw["remedy"], layers, non_finite, raw, text, markdown, svg)
+        return cls(
+            raw["verdict"], raw["from_layer"], raw["evidence"], raw["remedy"], layers, non_finite, raw, text, markdown, svg, linked
+        )
 
     def _figures(self) -> Dict[str, str]:
         return {} if self._svg is None else {_core.DIAGNOSE_FIGURE_FILE: self._svg}
+
+    def _repr_html_(self) -> str:
+        return _core.markdown_to_html(self._linked or self.to_markdown(), self._figures())
 
     def figure_svg(self) -> Optional[str]:
         """The figure of log10 ‖∂L/∂W_l‖ and ‖∂L/∂z_l‖ per layer as SVG (``diagnose --plots``'s
