@@ -116,7 +116,8 @@ class WorstEntry:
     (0-based, in the model file's layout: one row per output unit)."""
 
     entry: str
-    theirs: float
+    #: ``None`` when their value is NaN or ±∞ (JSON ``null``; the Markdown names which).
+    theirs: Optional[float]
     reference: float
     #: The same entry in the caller's own arrays (``dW[i][j]``, ``db[j]``), set by the numpy adapter.
     as_given: Optional[str] = None

@@ -41,8 +41,11 @@ pub(super) fn ratio(factor: f64, batch: usize, n_out: usize) -> Option<String> {
         [("1", 1.0), ("B", batch as f64), ("n_out", n_out as f64), ("B·n_out", (batch * n_out) as f64), ("2", 2.0)];
     let magnitude = factor.abs();
     let sign = if factor < 0.0 { "-" } else { "" };
-    for (a_name, a) in terms {
-        for (b_name, b) in terms {
+    // Fewest numbers first: 2 with B = 4 is a doubled square ("2"), not "B/2".
+    let pairs = terms.iter().flat_map(|&a| terms.iter().map(move |&b| (a, b)));
+    let numbers = |((a, _), (b, _)): ((&str, f64), (&str, f64))| usize::from(a != "1") + usize::from(b != "1");
+    for count in 0..=2 {
+        for ((a_name, a), (b_name, b)) in pairs.clone().filter(|&p| numbers(p) == count) {
             if (a_name == b_name && a_name != "1") || (magnitude - a / b).abs() > 1e-9 * magnitude {
                 continue;
             }

@@ -441,3 +441,23 @@ fn a_gelu_silu_model_goes_through_grad_and_check() {
     let v: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["first_wrong_layer"], json!(1), "{v}");
 }
+
+/// Every gradient doubled on a batch of 4 with one output: a doubled square, "2", the simplest
+/// ratio, not "B/2" (which the search found first when it tried two numbers before one).
+#[test]
+fn a_factor_reads_as_its_simplest_ratio() {
+    let model = Model::from_json(
+        r#"{"layers": [{"weight": [[0.5, -1.0]], "bias": [0.25], "activation": "tanh"}],
+            "input": [[1, 2], [-1, 0.5], [0.25, 0], [2, -2]], "target": [[0.5], [0], [1], [-0.5]]}"#,
+        "m.json",
+    )
+    .unwrap();
+    let reference = model_gradients(&model).unwrap();
+    let mut theirs = ClaimedGradients::from(&reference);
+    let layer = &mut theirs.layers[0];
+    layer.weight_grad.iter_mut().flatten().chain(layer.bias_grad.iter_mut().flatten()).for_each(|v| *v *= 2.0);
+    let report = check_gradients(&model, &theirs, Tolerance::default()).unwrap();
+    let convention = report.layers[0].convention.as_ref().unwrap();
+    assert_eq!((convention.factor, convention.ratio.as_deref()), (2.0, Some("2")));
+    assert!(report.conventions_only);
+}
