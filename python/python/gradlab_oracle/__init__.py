@@ -103,6 +103,13 @@ def _array(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
+def _rows(value: Any, width: int) -> np.ndarray:
+    """A batch as rows: a 1-D array is one value per sample when rows are one wide (targets of
+    shape (B,) for a one-output network, as PyTorch code usually has them), else one sample."""
+    v = _array(value)
+    return v.reshape(-1, 1) if v.ndim == 1 and width == 1 else np.atleast_2d(v)
+
+
 def _to_json(description: Mapping[str, Any]) -> str:
     # NaN and ±inf are written as bare NaN/Infinity tokens, which gradlab reads as numbers: a
     # model refuses each by its place ("layer 1 weight row 0 column 1: NaN is not a finite

@@ -15,16 +15,11 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import _array, _rows  # defined in __init__ before it imports this module
 from ._results import CheckResult
 
 Layer = Tuple[Any, Any, str]
 _LAYOUTS = ("in_out", "out_in")
-
-
-def _array_of(v: Any) -> np.ndarray:
-    from . import _array
-
-    return _array(v)
 
 
 def _check_layout(layout: str) -> None:
@@ -44,7 +39,7 @@ def _weights(layers: Sequence[Layer], layout: str) -> List[Tuple[np.ndarray, Opt
         if not (isinstance(layer, Sequence) and len(layer) == 3):
             raise ValueError(f"layer {l}: expected a triple (W, b or None, activation name)")
         w, b, activation = layer
-        w = _array_of(w)
+        w = _array(w)
         if w.ndim != 2:
             raise ValueError(f"layer {l} W: expected a 2-D array, got {w.ndim} dimensions (shape {w.shape})")
         w_out_in = w.T if layout == "in_out" else w
@@ -56,7 +51,7 @@ def _weights(layers: Sequence[Layer], layout: str) -> List[Tuple[np.ndarray, Opt
                 f"(layout {layout}: expected {want})"
             )
         if b is not None:
-            b = _array_of(b)
+            b = _array(b)
             if b.shape != (n_out,):
                 raise ValueError(f"layer {l} b: expected shape ({n_out},), one per output unit, got {b.shape}")
         if not isinstance(activation, str):
@@ -102,14 +97,6 @@ def model_from_numpy(
         description["skip"] = "pre_activation" if skip == "pre-activation" else skip
     return description
 
-
-def _rows(v: Any, width: int) -> np.ndarray:
-    """A batch as rows: a 1-D array is one value per sample when rows are one wide (targets of
-    shape (B,) for a one-output network), else one sample."""
-    from . import _array
-
-    v = _array(v)
-    return v.reshape(-1, 1) if v.ndim == 1 and width == 1 else np.atleast_2d(v)
 
 
 def grad_numpy(
@@ -165,7 +152,7 @@ def check_numpy(
         dw, db = pair
         if dw is None:
             raise ValueError(f"grads layer {l} dW: None (a parameter that backward did not reach has no gradient)")
-        dw = _array_of(dw)
+        dw = _array(dw)
         w_given = w.T if layout == "in_out" else w
         if dw.shape != w_given.shape:
             hint = (
@@ -176,7 +163,7 @@ def check_numpy(
             raise ValueError(f"grads layer {l} dW: expected shape {w_given.shape} like W, got {dw.shape}{hint}")
         layer: Dict[str, Any] = {"weight_grad": dw.T if layout == "in_out" else dw}
         if db is not None:
-            layer["bias_grad"] = _array_of(db).reshape(-1)
+            layer["bias_grad"] = _array(db).reshape(-1)
         claimed.append(layer)
     payload: Dict[str, Any] = {"layers": claimed}
     if loss_value is not None:

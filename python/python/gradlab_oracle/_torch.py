@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 
+from . import _rows  # defined in __init__ before it imports this module
 from ._results import CheckResult, Diagnosis
 
 #: The model file's activation names of the supported activation modules (GELU: the exact erf
@@ -97,14 +98,6 @@ def _layers(module: Any) -> tuple:
     if not layers:
         raise ValueError("module: no Linear layer")
     return [(lin, act or "identity") for lin, act in layers], slope
-
-
-def _rows(v: Any, width: int) -> np.ndarray:
-    """A batch as rows: a 1-D array is one value per sample when rows are one wide (a target of
-    shape (B,) for a one-output network, as PyTorch code usually has it), else one sample."""
-    torch = _torch()
-    v = v.detach().to(torch.float64).cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v, dtype=np.float64)
-    return v.reshape(-1, 1) if v.ndim == 1 and width == 1 else np.atleast_2d(v)
 
 
 def _batch(t: Any, loss: Union[str, Dict[str, str]], n_out: int) -> np.ndarray:
