@@ -27,7 +27,7 @@ pub(super) struct NetCase {
 
 impl NetCase {
     /// The network as the oracle's `Dense`.
-    fn oracle_net(&self) -> oracle::Dense {
+    pub(super) fn oracle_net(&self) -> oracle::Dense {
         let layers = self
             .layers
             .iter()
@@ -40,15 +40,19 @@ impl NetCase {
         oracle::Dense::new(layers, self.shortcut).unwrap().with_skip(super::to_oracle_skip(self.skip))
     }
 
-    pub(super) fn oracle(&self) -> oracle::DenseGradients {
-        let loss = match self.loss {
+    /// The loss in the oracle's terms.
+    pub(super) fn oracle_loss(&self) -> oracle::Loss {
+        match self.loss {
             Loss::SquaredError => oracle::Loss::SquaredError,
             Loss::BinaryCrossEntropy => oracle::Loss::BinaryCrossEntropy,
             Loss::Linear => oracle::Loss::Linear,
             Loss::BceWithLogits => oracle::Loss::BceWithLogits,
             Loss::CrossEntropy => oracle::Loss::CrossEntropy,
-        };
-        self.oracle_net().gradients(&self.input, &self.target, loss).unwrap()
+        }
+    }
+
+    pub(super) fn oracle(&self) -> oracle::DenseGradients {
+        self.oracle_net().gradients(&self.input, &self.target, self.oracle_loss()).unwrap()
     }
 
     /// Per layer, the largest entry of the gradient's absolute-value bound: the backward pass run

@@ -5,6 +5,7 @@
 //! oracle even for its tests.
 mod chain;
 mod chain_oracle;
+mod check_passes;
 mod dense;
 mod dense_engine;
 mod dense_hand;
