@@ -461,3 +461,21 @@ fn a_factor_reads_as_its_simplest_ratio() {
     assert_eq!((convention.factor, convention.ratio.as_deref()), (2.0, Some("2")));
     assert!(report.conventions_only);
 }
+
+/// The README's claim: a wrong gradient fails at a layer whose gradients have vanished to
+/// 1e−13 or below (20 sigmoid layers of one unit, σ′ ≤ 1/4 each), while the right ones pass.
+#[test]
+fn a_zeroed_layer_fails_where_its_gradients_are_below_1e_minus_13() {
+    let layer = serde_json::json!({"weight": [[1.0]], "bias": [0.0], "activation": "sigmoid"});
+    let text = json!({"layers": vec![layer; 20], "input": [[1.0], [-0.5]], "target": [[0.0], [1.0]]});
+    let model = Model::from_json(&text.to_string(), "m.json").unwrap();
+    let reference = model_gradients(&model).unwrap();
+    let layer1 = &reference.layers[0];
+    assert!(layer1.weight_grad[0][0].abs().max(layer1.bias_grad[0].abs()) < 1e-13, "{layer1:?}");
+    let mut theirs = ClaimedGradients::from(&reference);
+    assert!(check_gradients(&model, &theirs, Tolerance::default()).unwrap().pass);
+    theirs.layers[0].weight_grad[0][0] = 0.0;
+    theirs.layers[0].bias_grad = Some(vec![0.0]);
+    let report = check_gradients(&model, &theirs, Tolerance::default()).unwrap();
+    assert_eq!((report.first_wrong_layer, report.layers[0].failed), (Some(1), 2), "{report}");
+}
