@@ -23,7 +23,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub grads: PathBuf,
     /// The precision their gradients were computed in: presets --atol and --rtol (f64: 1e-8 and
-    /// 1e-6; f32: 1e-5 and 1e-3; docs/model-format.md derives them).
+    /// 1e-6; f32: 1e-4 and 1e-3, and a floor at f32's smallest normal number; docs/model-format.md
+    /// derives them).
     #[arg(long, value_enum, default_value_t = Dtype::F64)]
     pub dtype: Dtype,
     /// Absolute tolerance, relative to the layer's scale s (the largest entry of Σ_b |∂L_b/∂θ|): an
@@ -61,7 +62,8 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
         Dtype::F64 => Tolerance::default(),
         Dtype::F32 => Tolerance::f32(),
     };
-    let tolerance = Tolerance::new(args.atol.unwrap_or(preset.atol), args.rtol.unwrap_or(preset.rtol))?;
+    let tolerance =
+        Tolerance::new(args.atol.unwrap_or(preset.atol), args.rtol.unwrap_or(preset.rtol))?.with_floor(preset.floor);
     if super::is_stdin(&args.model) && super::is_stdin(&args.grads) {
         return Err(Error::input("--model - and --grads -: only one of them can be read from standard input"));
     }

@@ -37,31 +37,45 @@ pub const DEFAULT_RTOL: f64 = 1e-6;
 /// K up to ~10⁸ in practice; a convention or backward bug is still an O(1) relative error.
 pub const F32_RTOL: f64 = 1e-3;
 
-/// The absolute tolerance of [`Tolerance::f32`], relative to the layer's scale s: 1e−5·s, for
-/// entries whose reference cancels to near 0 over the batch, where only the samples' terms bound
-/// the error, at about u per operation along a path: ~100 operations (100 · 2⁻²⁴ ≈ 6e−6 < 1e−5).
-pub const F32_ATOL: f64 = 1e-5;
+/// The absolute tolerance of [`Tolerance::f32`], relative to the layer's scale s: 1e−4·s. Code in
+/// `f32` rounds its inputs and weights too (u = 2⁻²⁴ ≈ 6e−8 each), and where an entry is a small
+/// difference of the samples' terms that moves it by more than u·s: the engine's `f32` gradients,
+/// a correct `f32` backprop, needed up to 6e−5·s on random networks (crosscheck's
+/// `engine::check_passes`), and this keeps a margin over that.
+pub const F32_ATOL: f64 = 1e-4;
 
-/// When an entry passes: |theirs − ref| ≤ atol·s + rtol·|ref|, with s the scale of its layer
-/// ([`LayerCheck::scale`]) or of the loss.
+/// The floor of [`Tolerance::f32`]: `f32`'s smallest normal number, 2⁻¹²⁶ ≈ 1.2e−38. Below it an
+/// `f32` gradient underflows to a subnormal or to 0, which is `f32`'s range and not a bug.
+pub const F32_FLOOR: f64 = f32::MIN_POSITIVE as f64;
+
+/// When an entry passes: |theirs − ref| ≤ atol·s + rtol·|ref| + floor, with s the scale of its
+/// layer ([`LayerCheck::scale`]) or of the loss, and floor 0 but for [`Tolerance::f32`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Tolerance {
     /// The absolute part, relative to the scale.
     pub atol: f64,
     /// The relative part.
     pub rtol: f64,
+    /// Below this every difference passes: where the precision of their gradients underflows.
+    pub floor: f64,
 }
 
 impl Default for Tolerance {
     fn default() -> Self {
-        Tolerance { atol: DEFAULT_ATOL, rtol: DEFAULT_RTOL }
+        Tolerance { atol: DEFAULT_ATOL, rtol: DEFAULT_RTOL, floor: 0.0 }
     }
 }
 
 impl Tolerance {
-    /// The preset for gradients computed in `f32` ([`F32_ATOL`], [`F32_RTOL`]; `--dtype f32`).
+    /// The preset for gradients computed in `f32` ([`F32_ATOL`], [`F32_RTOL`], [`F32_FLOOR`];
+    /// `--dtype f32`).
     pub fn f32() -> Tolerance {
-        Tolerance { atol: F32_ATOL, rtol: F32_RTOL }
+        Tolerance { atol: F32_ATOL, rtol: F32_RTOL, floor: F32_FLOOR }
+    }
+
+    /// The same tolerance with another floor.
+    pub fn with_floor(self, floor: f64) -> Tolerance {
+        Tolerance { floor, ..self }
     }
 
     /// A tolerance; both parts must be finite and ≥ 0.
@@ -71,12 +85,12 @@ impl Tolerance {
                 return Err(Error::input(format!("{name} {v}: a tolerance must be a finite number ≥ 0")));
             }
         }
-        Ok(Tolerance { atol, rtol })
+        Ok(Tolerance { atol, rtol, floor: 0.0 })
     }
 
     /// Whether `theirs` passes against `reference` at `scale`.
     pub fn accepts(self, theirs: f64, reference: f64, scale: f64) -> bool {
-        (theirs - reference).abs() <= self.atol * scale + self.rtol * reference.abs()
+        (theirs - reference).abs() <= self.atol * scale + self.rtol * reference.abs() + self.floor
     }
 
     /// |theirs − ref| / (atol·scale + rtol·|ref|): ≤ 1 passes (0/0 is 0, x/0 is ∞, and a
@@ -86,7 +100,7 @@ impl Tolerance {
             return f64::INFINITY;
         }
         let diff = (theirs - reference).abs();
-        let allowed = self.atol * scale + self.rtol * reference.abs();
+        let allowed = self.atol * scale + self.rtol * reference.abs() + self.floor;
         if diff == 0.0 {
             0.0
         } else if allowed == 0.0 {
@@ -113,6 +127,9 @@ pub struct CheckReport {
     pub atol: f64,
     /// The relative tolerance used.
     pub rtol: f64,
+    /// The floor used (JSON: absent when 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub floor: f64,
     /// Their loss against the reference, if they gave one.
     pub loss: Option<LossCheck>,
     /// Layer 1 first.
@@ -240,6 +257,7 @@ pub fn check_gradients_against(
         conventions_only,
         atol: tolerance.atol,
         rtol: tolerance.rtol,
+        floor: tolerance.floor,
         loss,
         layers,
     })
@@ -280,6 +298,10 @@ impl Scales {
         }
         Ok(scales)
     }
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// Whether every layer fails with the same convention: one factor (to 1e−9 relative), transposed

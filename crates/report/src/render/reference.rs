@@ -56,10 +56,18 @@ struct CheckTable<'a>(&'a CheckReport);
 
 impl fmt::Display for CheckTable<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let floor = if self.0.floor > 0.0 {
+            format!(
+                " + floor, with floor = {} (below it a gradient underflows in their precision),",
+                numfmt::sci(self.0.floor, 2)
+            )
+        } else {
+            ",".into()
+        };
         writeln!(
             f,
-            "An entry passes when |theirs − ref| ≤ atol·s + rtol·|ref|, with atol = {} and rtol = {}; s is \
-             its layer's scale, the largest entry of Σ_b |∂L_b/∂θ| (each sample's gradient in absolute \
+            "An entry passes when |theirs − ref| ≤ atol·s + rtol·|ref|{floor} with atol = {} and rtol = {}; s \
+             is its layer's scale, the largest entry of Σ_b |∂L_b/∂θ| (each sample's gradient in absolute \
              value), so the tolerance shrinks with the gradients where they vanish.",
             numfmt::sci(self.0.atol, 2),
             numfmt::sci(self.0.rtol, 2)

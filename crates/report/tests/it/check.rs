@@ -479,3 +479,20 @@ fn a_zeroed_layer_fails_where_its_gradients_are_below_1e_minus_13() {
     let report = check_gradients(&model, &theirs, Tolerance::default()).unwrap();
     assert_eq!((report.first_wrong_layer, report.layers[0].failed), (Some(1), 2), "{report}");
 }
+
+/// Under the f32 preset a gradient below f32's smallest normal number may have underflowed to 0
+/// (70 one-unit sigmoid layers: layer 1's gradients are below 1e−40): that passes there, and fails
+/// under the f64 tolerances, where it is no underflow.
+#[test]
+fn an_f32_gradient_that_underflowed_passes_the_f32_preset_only() {
+    let layer = serde_json::json!({"weight": [[1.0]], "bias": [0.0], "activation": "sigmoid"});
+    let text = json!({"layers": vec![layer; 70], "input": [[1.0]], "target": [[0.0]]});
+    let model = Model::from_json(&text.to_string(), "m.json").unwrap();
+    let reference = model_gradients(&model).unwrap();
+    assert!(reference.layers[0].weight_grad[0][0] < 1e-40 && reference.layers[0].weight_grad[0][0] > 0.0);
+    let mut theirs = ClaimedGradients::from(&reference);
+    theirs.layers[0].weight_grad[0][0] = 0.0;
+    theirs.layers[0].bias_grad = Some(vec![0.0]);
+    assert!(check_gradients(&model, &theirs, Tolerance::f32()).unwrap().pass);
+    assert!(!check_gradients(&model, &theirs, Tolerance::default()).unwrap().pass);
+}

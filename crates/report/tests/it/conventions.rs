@@ -167,7 +167,9 @@ fn dtype_f32_presets_single_precision_tolerances() {
     assert_eq!(check("conv-f64", &model(json!({})), &off.to_string(), &[]).code, 1);
     let run = check("conv-f32", &model(json!({})), &off.to_string(), &["--dtype", "f32"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("atol = 1.0e-5 and rtol = 1.0e-3"), "{}", run.stdout);
+    assert!(run.stdout.contains("+ floor, with floor = 1.2e-38 (below it a gradient underflows in their precision), with atol = 1.0e-4 and rtol = 1.0e-3"), "{}", run.stdout);
+    let json = check("conv-f32-json", &model(json!({})), &off.to_string(), &["--dtype", "f32", "--format", "json"]);
+    assert!(json.stdout.contains("\"floor\":1.1754943508222875e-38"), "{}", json.stdout);
 }
 
 #[test]

@@ -383,7 +383,7 @@ pub(super) fn general_case_strategy() -> impl Strategy<Value = NetCase> {
     case_strategy(super::any_activation(0.5).boxed())
 }
 
-fn smooth_case_strategy() -> impl Strategy<Value = NetCase> {
+pub(super) fn smooth_case_strategy() -> impl Strategy<Value = NetCase> {
     case_strategy(smooth_activation_strategy().boxed())
 }
 
