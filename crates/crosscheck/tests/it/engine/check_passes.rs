@@ -5,60 +5,50 @@
 //! where f32 and f64 may take different branches). A failure here is a false alarm the check would raise on a user's correct
 //! code; `crates/report/tests/it/check.rs` shows the wrong gradients it catches.
 
+use super::dense::NetCase;
 use super::dense::general_case_strategy;
 use proptest::prelude::*;
 use report::model::{ClaimedGradients, ClaimedLayer, Model};
 use report::reference::{Tolerance, check_gradients_against, model_gradients};
+use vectorised::Real;
 use vectorised::dense::Workspace;
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
-
-    #[test]
-    fn the_engines_gradients_pass_the_check(case in general_case_strategy()) {
-        let model = Model::new(case.oracle_net(), case.input.clone(), case.target.clone(), case.oracle_loss()).unwrap();
-        // The same refusals as `report check` (a forward pass that overflows): no gradients to compare.
-        let Ok(reference) = model_gradients(&model) else { return Ok(()) };
-        let got = case.fast::<f64>(&mut Workspace::new());
-        let layers = got
-            .weight
-            .iter()
-            .zip(&got.bias)
-            .map(|(w, b)| {
-                // The engine's n_in × n_out row-major as the model's [out][in] rows.
-                let n_out = b.len();
-                let n_in = w.len() / n_out;
-                let weight_grad = (0..n_out).map(|j| (0..n_in).map(|i| w[i * n_out + j]).collect()).collect();
-                ClaimedLayer { weight_grad, bias_grad: Some(b.clone()) }
-            })
-            .collect();
-        let theirs = ClaimedGradients { loss: Some(got.loss), layers };
-        let report = check_gradients_against(&model, &reference, &theirs, Tolerance::default()).unwrap();
-        prop_assert!(report.pass, "{report}");
-    }
+/// The check of the engine's gradients in `T` for `case` at `tolerance`; `None` when the reference
+/// refuses the model (a forward pass that overflows, as `report check` refuses it).
+fn check_engine<T: Real>(case: &NetCase, tolerance: Tolerance) -> Option<report::reference::CheckReport> {
+    let model = Model::new(case.oracle_net(), case.input.clone(), case.target.clone(), case.oracle_loss()).unwrap();
+    let reference = model_gradients(&model).ok()?;
+    let got = case.fast::<T>(&mut Workspace::new());
+    let layers = got
+        .weight
+        .iter()
+        .zip(&got.bias)
+        .map(|(w, b)| {
+            // The engine's n_in × n_out row-major as the model's [out][in] rows.
+            let n_out = b.len();
+            let n_in = w.len() / n_out;
+            let weight_grad = (0..n_out).map(|j| (0..n_in).map(|i| w[i * n_out + j].to_f64()).collect()).collect();
+            ClaimedLayer { weight_grad, bias_grad: Some(b.iter().map(|v| v.to_f64()).collect()) }
+        })
+        .collect();
+    let theirs = ClaimedGradients { loss: Some(got.loss.to_f64()), layers };
+    Some(check_gradients_against(&model, &reference, &theirs, tolerance).unwrap())
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
+    fn the_engines_gradients_pass_the_check(case in general_case_strategy()) {
+        if let Some(report) = check_engine::<f64>(&case, Tolerance::default()) {
+            prop_assert!(report.pass, "{report}");
+        }
+    }
+
+    #[test]
     fn the_engines_f32_gradients_pass_the_f32_check(case in super::dense::smooth_case_strategy()) {
-        let model = Model::new(case.oracle_net(), case.input.clone(), case.target.clone(), case.oracle_loss()).unwrap();
-        let Ok(reference) = model_gradients(&model) else { return Ok(()) };
-        let got = case.fast::<f32>(&mut Workspace::new());
-        let layers = got
-            .weight
-            .iter()
-            .zip(&got.bias)
-            .map(|(w, b)| {
-                let n_out = b.len();
-                let n_in = w.len() / n_out;
-                let weight_grad = (0..n_out).map(|j| (0..n_in).map(|i| f64::from(w[i * n_out + j])).collect()).collect();
-                ClaimedLayer { weight_grad, bias_grad: Some(b.iter().map(|&v| f64::from(v)).collect()) }
-            })
-            .collect();
-        let theirs = ClaimedGradients { loss: Some(f64::from(got.loss)), layers };
-        let report = check_gradients_against(&model, &reference, &theirs, Tolerance::f32()).unwrap();
-        prop_assert!(report.pass, "{report}");
+        if let Some(report) = check_engine::<f32>(&case, Tolerance::f32()) {
+            prop_assert!(report.pass, "{report}");
+        }
     }
 }
