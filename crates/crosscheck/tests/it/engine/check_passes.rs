@@ -16,7 +16,9 @@ use vectorised::dense::Workspace;
 /// The check of the engine's gradients in `T` for `case` at `tolerance`; `None` when the reference
 /// refuses the model (a forward pass that overflows, as `report check` refuses it).
 fn check_engine<T: Real>(case: &NetCase, tolerance: Tolerance) -> Option<report::reference::CheckReport> {
-    let model = Model::new(case.oracle_net(), case.input.clone(), case.target.clone(), case.oracle_loss()).unwrap();
+    let model =
+        Model::new(case.oracle_net(), case.input.clone(), case.target.clone(), super::to_oracle_loss(case.loss))
+            .unwrap();
     let reference = model_gradients(&model).ok()?;
     let got = case.fast::<T>(&mut Workspace::new());
     let layers = got

@@ -40,19 +40,8 @@ impl NetCase {
         oracle::Dense::new(layers, self.shortcut).unwrap().with_skip(super::to_oracle_skip(self.skip))
     }
 
-    /// The loss in the oracle's terms.
-    pub(super) fn oracle_loss(&self) -> oracle::Loss {
-        match self.loss {
-            Loss::SquaredError => oracle::Loss::SquaredError,
-            Loss::BinaryCrossEntropy => oracle::Loss::BinaryCrossEntropy,
-            Loss::Linear => oracle::Loss::Linear,
-            Loss::BceWithLogits => oracle::Loss::BceWithLogits,
-            Loss::CrossEntropy => oracle::Loss::CrossEntropy,
-        }
-    }
-
     pub(super) fn oracle(&self) -> oracle::DenseGradients {
-        self.oracle_net().gradients(&self.input, &self.target, self.oracle_loss()).unwrap()
+        self.oracle_net().gradients(&self.input, &self.target, super::to_oracle_loss(self.loss)).unwrap()
     }
 
     /// Per layer, the largest entry of the gradient's absolute-value bound: the backward pass run

@@ -56,3 +56,15 @@ fn any_activation(max_slope: f64) -> impl proptest::strategy::Strategy<Value = v
         Just(Activation::Silu),
     ]
 }
+
+/// The oracle's name for a loss of the engine's.
+fn to_oracle_loss(loss: vectorised::dense::Loss) -> scalar::dense::Loss {
+    use vectorised::dense::Loss;
+    match loss {
+        Loss::SquaredError => scalar::dense::Loss::SquaredError,
+        Loss::BinaryCrossEntropy => scalar::dense::Loss::BinaryCrossEntropy,
+        Loss::Linear => scalar::dense::Loss::Linear,
+        Loss::BceWithLogits => scalar::dense::Loss::BceWithLogits,
+        Loss::CrossEntropy => scalar::dense::Loss::CrossEntropy,
+    }
+}
