@@ -45,6 +45,7 @@ use crate::error::Error;
 use crate::skip::Skip;
 use crate::tape::{Tape, Var};
 
+mod backprop;
 mod magnitudes;
 pub use magnitudes::{LayerMagnitudes, SeedAt, Trace};
 
@@ -210,29 +211,7 @@ impl Dense {
         loss: Loss,
         denominator: f64,
     ) -> Result<DenseGradients, Error> {
-        // The batch first: an empty one is what makes `gradients`' denominator B zero.
-        self.check_rows("input", input, self.input_width())?;
-        self.check_rows("target", target, self.output_width())?;
-        Error::check_len(|| "target rows (samples)".into(), input.len(), target.len())?;
-        if !(denominator.is_finite() && denominator > 0.0) {
-            return Err(Error::invalid("denominator", format!("{denominator} is not a finite number > 0")));
-        }
-        let last = self.layers[self.layers.len() - 1].activation;
-        if loss == Loss::BinaryCrossEntropy && last != Activation::Sigmoid {
-            return Err(Error::invalid(
-                "loss",
-                format!("binary cross-entropy needs a sigmoid output layer, not {}", last.name()),
-            ));
-        }
-        if loss == Loss::BinaryCrossEntropy
-            && self.skip == Skip::Identity
-            && self.shortcut_from(self.layers.len()).is_some()
-        {
-            return Err(Error::invalid(
-                "loss",
-                "binary cross-entropy needs the sigmoid's output, and an identity shortcut adds to the last layer's",
-            ));
-        }
+        self.check_batch(input, target, loss, denominator)?;
         let tape = Tape::new();
         let params = Params::record(&tape, self);
         let mut sum: Option<Var<'_>> = None;
@@ -272,6 +251,35 @@ impl Dense {
                 .collect(),
             bias: params.bias.iter().map(|layer| layer.iter().map(|&b| grads.wrt(b) / batch).collect()).collect(),
         })
+    }
+
+    /// Refuses what [`Dense::gradients_over`] refuses: a batch of the wrong shape or not finite, a
+    /// denominator not finite and positive, a loss the output layer cannot take.
+    fn check_batch(&self, input: &[Vec<f64>], target: &[Vec<f64>], loss: Loss, denominator: f64) -> Result<(), Error> {
+        // The batch first: an empty one is what makes `gradients`' denominator B zero.
+        self.check_rows("input", input, self.input_width())?;
+        self.check_rows("target", target, self.output_width())?;
+        Error::check_len(|| "target rows (samples)".into(), input.len(), target.len())?;
+        if !(denominator.is_finite() && denominator > 0.0) {
+            return Err(Error::invalid("denominator", format!("{denominator} is not a finite number > 0")));
+        }
+        let last = self.layers[self.layers.len() - 1].activation;
+        if loss == Loss::BinaryCrossEntropy && last != Activation::Sigmoid {
+            return Err(Error::invalid(
+                "loss",
+                format!("binary cross-entropy needs a sigmoid output layer, not {}", last.name()),
+            ));
+        }
+        if loss == Loss::BinaryCrossEntropy
+            && self.skip == Skip::Identity
+            && self.shortcut_from(self.layers.len()).is_some()
+        {
+            return Err(Error::invalid(
+                "loss",
+                "binary cross-entropy needs the sigmoid's output, and an identity shortcut adds to the last layer's",
+            ));
+        }
+        Ok(())
     }
 
     /// The index l − s of the activation layer l (1-based) receives through its shortcut.

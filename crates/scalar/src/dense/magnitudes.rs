@@ -153,7 +153,7 @@ impl Dense {
     /// One sample's forward pass in `f64`, in the tape's order: Σ_i W[j][i]·a[i] left to right,
     /// then + b[j] (+ 0 without biases), then the pre-activation shortcut; a = f(z) (+ the
     /// identity shortcut).
-    fn trace(&self, x: &[f64]) -> Trace {
+    pub(super) fn trace(&self, x: &[f64]) -> Trace {
         let mut trace = Trace { z: Vec::new(), a: vec![x.to_vec()] };
         for (idx, layer) in self.layers.iter().enumerate() {
             let l = idx + 1;

@@ -3,6 +3,7 @@ mod activation;
 mod chain;
 mod chain_skip;
 mod dense;
+mod dense_backprop;
 mod dense_losses;
 mod erf;
 mod ext;

@@ -1,0 +1,175 @@
+//! `Dense::backprop_over` (no tape) against `Dense::gradients_over` (the tape): every bit of the
+//! loss, the outputs and every gradient, on random networks with every activation, loss, skip
+//! form and shortcut span, and with exact zeros of both signs where the order of additions
+//! decides a zero's sign.
+
+use proptest::prelude::*;
+use scalar::dense::{Dense, DenseGradients, DenseLayer, Loss};
+use scalar::{Activation, Skip};
+
+/// A value that is often an exact ±0 or 1, where the sign of a zero gradient depends on the order
+/// of the tape's additions.
+fn value() -> impl Strategy<Value = f64> {
+    prop_oneof![6 => -2.0..2.0f64, 1 => Just(0.0), 1 => Just(-0.0), 1 => Just(1.0), 1 => Just(-0.5)]
+}
+
+fn activation() -> impl Strategy<Value = Activation> {
+    prop_oneof![
+        Just(Activation::Sigmoid),
+        Just(Activation::Tanh),
+        Just(Activation::Relu),
+        (0.0..0.5f64).prop_map(|slope| Activation::LeakyRelu { slope }),
+        Just(Activation::Softplus),
+        Just(Activation::Identity),
+        Just(Activation::Gelu),
+        Just(Activation::Silu),
+    ]
+}
+
+fn loss() -> impl Strategy<Value = Loss> {
+    prop_oneof![
+        Just(Loss::SquaredError),
+        Just(Loss::BinaryCrossEntropy),
+        Just(Loss::Linear),
+        Just(Loss::BceWithLogits),
+        Just(Loss::CrossEntropy),
+    ]
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    net: Dense,
+    input: Vec<Vec<f64>>,
+    target: Vec<Vec<f64>>,
+    loss: Loss,
+    denominator: f64,
+}
+
+/// Widths 1–3 (so that shortcuts join often), depth 1–5, batch 1–3.
+fn case() -> impl Strategy<Value = Case> {
+    (prop::collection::vec(1usize..=3, 2..=6), 1usize..=3, loss(), prop_oneof![Just(1.0), 1.0..10.0f64])
+        .prop_flat_map(|(widths, batch, loss, denominator)| {
+            let depth = widths.len() - 1;
+            let layers: Vec<_> = widths
+                .windows(2)
+                .map(|w| {
+                    let (n_in, n_out) = (w[0], w[1]);
+                    (
+                        prop::collection::vec(prop::collection::vec(value(), n_in), n_out),
+                        prop::option::of(prop::collection::vec(value(), n_out)),
+                        activation(),
+                    )
+                })
+                .collect();
+            let shortcut = prop::option::of(1..=depth);
+            let skip = prop_oneof![Just(Skip::PreActivation), Just(Skip::Identity)];
+            let input = prop::collection::vec(prop::collection::vec(value(), widths[0]), batch);
+            let target = prop::collection::vec(prop::collection::vec(value(), widths[depth]), batch);
+            (layers, shortcut, skip, input, target, Just(loss), Just(denominator))
+        })
+        .prop_map(|(layers, shortcut, skip, input, target, loss, denominator)| {
+            let mut layers: Vec<DenseLayer> =
+                layers.into_iter().map(|(weight, bias, activation)| DenseLayer { weight, bias, activation }).collect();
+            if loss == Loss::BinaryCrossEntropy {
+                let last = layers.len() - 1;
+                layers[last].activation = Activation::Sigmoid;
+            }
+            let net = Dense::new(layers, shortcut).expect("a valid network").with_skip(skip);
+            Case { net, input, target, loss, denominator }
+        })
+}
+
+/// Bits, with every NaN equal to every NaN.
+fn bits(v: f64) -> u64 {
+    if v.is_nan() { u64::MAX } else { v.to_bits() }
+}
+
+fn assert_same_bits(tape: &DenseGradients, direct: &DenseGradients) -> Result<(), TestCaseError> {
+    prop_assert_eq!(bits(tape.loss), bits(direct.loss), "loss {} against {}", tape.loss, direct.loss);
+    let flat = |g: &DenseGradients| -> Vec<u64> {
+        let out = g.output.iter().flatten();
+        let w = g.weight.iter().flatten().flatten();
+        out.chain(w).chain(g.bias.iter().flatten()).map(|&v| bits(v)).collect()
+    };
+    prop_assert_eq!(flat(tape), flat(direct), "tape {:?}\ndirect {:?}", tape, direct);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn backprop_has_the_tapes_bits(case in case()) {
+        let Case { net, input, target, loss, denominator } = case;
+        let tape = net.gradients_over(&input, &target, loss, denominator);
+        let direct = net.backprop_over(&input, &target, loss, denominator);
+        match (tape, direct) {
+            (Ok(tape), Ok(direct)) => assert_same_bits(&tape, &direct)?,
+            // Refused alike (binary cross-entropy under an identity shortcut into the output).
+            (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => prop_assert!(false, "tape {:?}, direct {:?}", a, b),
+        }
+    }
+}
+
+/// Wide layers, where a unit's products and the adjoint of each input are long sums: every
+/// order of addition shows in the last bits.
+#[test]
+fn a_wide_network_has_the_tapes_bits_for_every_loss() {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    };
+    let widths = [7, 12, 12, 12, 5];
+    let activations = [Activation::Tanh, Activation::Gelu, Activation::Softplus, Activation::Sigmoid];
+    let layers: Vec<DenseLayer> = widths
+        .windows(2)
+        .zip(activations)
+        .map(|(w, activation)| DenseLayer {
+            weight: (0..w[1]).map(|_| (0..w[0]).map(|_| next()).collect()).collect(),
+            bias: Some((0..w[1]).map(|_| next()).collect()),
+            activation,
+        })
+        .collect();
+    let input: Vec<Vec<f64>> = (0..6).map(|_| (0..7).map(|_| next() * 3.0).collect()).collect();
+    let target: Vec<Vec<f64>> = (0..6).map(|_| (0..5).map(|_| next().abs()).collect()).collect();
+    for skip in [Skip::PreActivation, Skip::Identity] {
+        for span in [1, 2] {
+            let net = Dense::new(layers.clone(), Some(span)).unwrap().with_skip(skip);
+            for loss in
+                [Loss::SquaredError, Loss::BinaryCrossEntropy, Loss::Linear, Loss::BceWithLogits, Loss::CrossEntropy]
+            {
+                let (Ok(tape), Ok(direct)) =
+                    (net.gradients_over(&input, &target, loss, 6.0), net.backprop_over(&input, &target, loss, 6.0))
+                else {
+                    assert_eq!((skip, loss), (Skip::Identity, Loss::BinaryCrossEntropy), "only this pair is refused");
+                    continue;
+                };
+                assert_same_bits(&tape, &direct).unwrap_or_else(|e| panic!("{skip:?} span {span} {loss:?}: {e}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn backprop_refuses_what_the_tape_refuses() {
+    let net =
+        Dense::new(vec![DenseLayer { weight: vec![vec![1.0, 2.0]], bias: None, activation: Activation::Tanh }], None)
+            .unwrap();
+    let x = vec![vec![1.0, 2.0]];
+    let t = vec![vec![0.5]];
+    for (input, target, loss, denominator) in [
+        (vec![], vec![], Loss::SquaredError, 1.0),
+        (vec![vec![1.0]], t.clone(), Loss::SquaredError, 1.0),
+        (vec![vec![f64::NAN, 1.0]], t.clone(), Loss::SquaredError, 1.0),
+        (x.clone(), t.clone(), Loss::SquaredError, 0.0),
+        (x.clone(), t.clone(), Loss::BinaryCrossEntropy, 1.0),
+    ] {
+        let tape = net.gradients_over(&input, &target, loss, denominator).unwrap_err();
+        let direct = net.backprop_over(&input, &target, loss, denominator).unwrap_err();
+        assert_eq!(tape.to_string(), direct.to_string());
+    }
+}
