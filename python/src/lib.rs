@@ -59,13 +59,13 @@ struct Model {
     inner: report::model::Model,
     /// What the CLI names the model in messages: the path, or the text's `source`.
     source: String,
-    /// The budget `grad` and `check` hold its reference tape to (`diagnose` builds none).
+    /// The budget `grad` and `check` hold its reference gradients to (`diagnose` computes none).
     memory_budget_mib: u64,
 }
 
 impl Model {
-    /// Refuses the model, as `report grad` does, when its reference tape would exceed the budget.
-    fn check_tape(&self) -> PyResult<()> {
+    /// Refuses the model, as `report grad` does, when its reference gradients would exceed the budget.
+    fn check_budget(&self) -> PyResult<()> {
         budget::check_model(&self.inner, Path::new(&self.source), self.memory_budget_mib).map_err(to_py)
     }
 }
@@ -73,8 +73,8 @@ impl Model {
 #[pymethods]
 impl Model {
     /// Parses and validates a model file's text; `source` starts every error message. `grad` and
-    /// `check` refuse it, as `report grad` does, when its reference tape would exceed
-    /// `memory_budget_mib`; `diagnose`, which builds no tape, does not.
+    /// `check` refuse it, as `report grad` does, when its reference gradients would exceed
+    /// `memory_budget_mib`; `diagnose`, which computes none, does not.
     #[staticmethod]
     #[pyo3(signature = (text, source = "model", memory_budget_mib = budget::DEFAULT_MEMORY_BUDGET_MIB))]
     fn from_json(text: &str, source: &str, memory_budget_mib: u64) -> PyResult<Model> {
@@ -85,7 +85,7 @@ impl Model {
     }
 
     /// Reads and validates a model file, refused over the budget by its size before it is read
-    /// (and by its reference tape in `grad` and `check`, as `from_json`'s).
+    /// (and by its reference gradients in `grad` and `check`, as `from_json`'s).
     #[staticmethod]
     #[pyo3(signature = (path, memory_budget_mib = budget::DEFAULT_MEMORY_BUDGET_MIB))]
     fn from_path(path: PathBuf, memory_budget_mib: u64) -> PyResult<Model> {
@@ -122,7 +122,7 @@ fn grad<'py>(
     model: &Model,
 ) -> PyResult<(String, f64, Vec<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<f64>>)>)> {
     guard(|| {
-        model.check_tape()?;
+        model.check_budget()?;
         let g = reference::model_gradients(&model.inner).map_err(to_py)?;
         let mut layers = Vec::with_capacity(g.layers.len());
         for l in &g.layers {
@@ -159,7 +159,7 @@ fn check(
         .map_err(to_py)?;
         // As `report check` does: the shape errors name the gradients' source.
         let source = grads_path.as_ref().map_or_else(|| source.to_string(), |p| p.display().to_string());
-        model.check_tape()?;
+        model.check_budget()?;
         let reference = reference::model_gradients(&model.inner).map_err(to_py)?;
         let report = reference::check_gradients_against(&model.inner, &reference, &theirs, tolerance)
             .map_err(|e| PyValueError::new_err(format!("{source}: {e}")))?;

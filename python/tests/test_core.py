@@ -139,7 +139,7 @@ def test_an_unreadable_path_is_an_os_error(tmp_path):
         go.grad(tmp_path / "missing.json")
 
 
-def test_a_model_over_the_memory_budget_is_refused_where_a_tape_would_be_built():
+def test_a_model_over_the_memory_budget_is_refused_where_gradients_would_be_computed():
     m = go.load_model(SMALL, memory_budget_mib=0)
     with pytest.raises(ValueError, match="over the memory budget of 0 MiB"):
         go.grad(m)

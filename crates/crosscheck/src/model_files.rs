@@ -8,10 +8,10 @@ use report::model::{ClaimedGradients, Model};
 use report::reference::{Tolerance, check_gradients_against, model_gradients};
 use scalar::Skip;
 
-/// The memory budget of [`check_model_files`] for the reference tape (the binary's default is
-/// 4 GiB; a fuzzer's input cannot describe a tape anywhere near this, but a bug in the estimate
-/// could, and the fuzzer must not be killed by the OS for it).
-pub const FUZZ_TAPE_BUDGET_BYTES: u128 = 64 << 20;
+/// The memory budget of [`check_model_files`] for the reference gradients (the binary's default
+/// is 4 GiB; a fuzzer's input cannot describe a model anywhere near this, but a bug in the
+/// estimate could, and the fuzzer must not be killed by the OS for it).
+pub const FUZZ_REFERENCE_BUDGET_BYTES: u128 = 64 << 20;
 
 /// Model and gradient files: the bytes before the first 0 byte are the model file, the rest the
 /// gradients file (both read as UTF-8, lossily, as `report` reads files). A model with a
@@ -45,7 +45,7 @@ pub fn check_model_files(data: &[u8]) {
             return;
         }
     };
-    if model.tape_bytes_estimate() > FUZZ_TAPE_BUDGET_BYTES {
+    if model.reference_bytes_estimate() > FUZZ_REFERENCE_BUDGET_BYTES {
         return; // `report grad` refuses it with the estimate (tested in tests/it/robustness.rs)
     }
     let drawn = if data.last().is_some_and(|b| b & 1 == 1) { Skip::Identity } else { Skip::PreActivation };

@@ -7,7 +7,8 @@
 //!
 //! ```text
 //! report chain   depth · CHAIN_BYTES_PER_LAYER                       (before any list is expanded)
-//! report grad    file bytes · BYTES_PER_FILE_BYTE, then the model's reference tape
+//! report grad    file bytes · BYTES_PER_FILE_BYTE, then the model's reference gradients
+//!                (Model::reference_bytes_estimate: per parameter, per unit, per output)
 //! report check   the same for the model, and file bytes · BYTES_PER_FILE_BYTE for their gradients
 //! report         threads · max_depth · (CHAIN_BYTES_PER_LAYER + block · ENGINE_BYTES_PER_CHAIN_LAYER)
 //!                + decay_samples · BYTES_PER_SAMPLE + configs · BYTES_PER_CONFIG
@@ -177,17 +178,17 @@ pub fn max_text_bytes(budget_mib: u64) -> u64 {
     u64::try_from((u128::from(budget_mib) << 20) / BYTES_PER_FILE_BYTE).unwrap_or(u64::MAX).saturating_add(1)
 }
 
-/// Refuses a model (read from `path`) whose reference tape would exceed the memory budget.
+/// Refuses a model (read from `path`) whose reference gradients would exceed the memory budget.
 pub fn check_model(model: &Model, path: &Path, budget_mib: u64) -> Result<(), Error> {
     let what = || {
         format!(
-            "the reference gradients of {} ({} parameters, {} samples)",
+            "the reference gradients of {} ({} parameters, {})",
             path.display(),
             model.n_parameters(),
-            model.batch()
+            crate::model::count(model.batch(), "sample")
         )
     };
-    check_memory(what, model.tape_bytes_estimate(), budget_mib)
+    check_memory(what, model.reference_bytes_estimate(), budget_mib)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -217,24 +217,31 @@ impl Model {
         widths.windows(2).map(|w| w[1] as u128 * (w[0] as u128 + 1)).sum()
     }
 
-    /// An upper estimate of the memory, in bytes, that the reference gradients take on the
-    /// [`scalar`] tape: [`TAPE_BYTES_PER_NODE`] per recorded node, with every parameter recorded
-    /// once and, per sample, its inputs, 2 nodes per multiply-add, 4 per unit (bias, shortcut,
-    /// activation and a spare) and 4 per output (the loss terms and their sum; 8 for the
-    /// cross-entropy, whose log-sum-exp adds a difference, an exponential and a sum per output).
-    pub fn tape_bytes_estimate(&self) -> u128 {
+    /// An upper estimate of the memory, in bytes, that `grad` and `check` take for the reference
+    /// gradients besides the model itself (the oracle's `backprop_over`, which keeps no tape):
+    /// [`BYTES_PER_PARAMETER`] per weight and bias (the gradients, the copy and text that are
+    /// printed, and `check`'s per-sample gradients and their sums for the layers' scales), [`BYTES_PER_UNIT`]
+    /// per unit of every layer, input included (each row's own allocation, one sample's forward
+    /// pass and its adjoints), and [`BYTES_PER_OUTPUT`] per output of every sample (the outputs
+    /// and the loss's terms).
+    pub fn reference_bytes_estimate(&self) -> u128 {
         let widths = self.net.widths();
-        let per_output = if self.loss == Loss::CrossEntropy { 8 } else { 4 };
-        let per_sample: u128 = widths[0] as u128
-            + widths.windows(2).map(|w| w[1] as u128 * (2 * w[0] as u128 + 4)).sum::<u128>()
-            + per_output * *widths.last().expect("a network has layers") as u128;
-        (self.n_parameters() + self.batch() as u128 * per_sample) * TAPE_BYTES_PER_NODE
+        let units: u128 = widths.iter().map(|&n| n as u128).sum();
+        let outputs = self.batch() as u128 * *widths.last().expect("a network has layers") as u128;
+        self.n_parameters() * BYTES_PER_PARAMETER + units * BYTES_PER_UNIT + outputs * BYTES_PER_OUTPUT
     }
 }
 
-/// Bytes per node of the [`scalar`] tape, generously: a 40-byte node, twice over for the `Vec`'s
-/// growth by doubling, and an 8-byte adjoint in the backward sweep, rounded up.
-pub const TAPE_BYTES_PER_NODE: u128 = 96;
+/// Bytes per weight or bias in [`Model::reference_bytes_estimate`], generously: the oracle's
+/// gradient and the model-layout copy that is printed (8 bytes each), its JSON text (at most 25),
+/// and `check`'s per-sample gradient and the sum of their absolute values (8 each).
+pub const BYTES_PER_PARAMETER: u128 = 80;
+/// Bytes per unit in [`Model::reference_bytes_estimate`]: the allocation headers of a weight row
+/// in each copy, z, a and their adjoints.
+pub const BYTES_PER_UNIT: u128 = 256;
+/// Bytes per output of each sample in [`Model::reference_bytes_estimate`]: the output and its
+/// loss term, each in a row of its own per sample.
+pub const BYTES_PER_OUTPUT: u128 = 64;
 
 impl ModelFile {
     fn validate(self) -> Result<Model, Error> {

@@ -4,7 +4,8 @@
 //! - [`chain_gradients`]: the single-neuron chain of [`scalar::chain`] — per layer the forward
 //!   values, the gradient ∂L/∂w_d rounded to `f64`, and its exact sign and log10 magnitude, which
 //!   stay exact where the `f64` value underflows to 0 or overflows to ∞.
-//! - [`model_gradients`]: ∂L/∂W_l and ∂L/∂b_l of a dense [`Model`], from the [`scalar`] tape.
+//! - [`model_gradients`]: ∂L/∂W_l and ∂L/∂b_l of a dense [`Model`], from the [`scalar`] oracle
+//!   (the tape's bits, computed without recording one).
 //! - [`check_gradients`]: compares gradients computed elsewhere with those, entry by entry:
 //!   an entry passes when |theirs − ref| ≤ atol·s + rtol·|ref|, s the layer's scale
 //!   ([`LayerCheck::scale`]: each sample's gradient added in absolute value, so it shrinks with
@@ -263,13 +264,14 @@ pub struct LayerGradients {
     pub bias_grad: Vec<f64>,
 }
 
-/// The reference gradients of a model, from the [`scalar`] oracle's tape.
+/// The reference gradients of a model, from the [`scalar`] oracle (`Dense::backprop_over`: the
+/// tape's bits without a tape, so memory for the parameters and one sample's forward pass).
 ///
 /// # Errors
 /// When the loss or a gradient is not finite in `f64` (the message names the first such entry).
 pub fn model_gradients(model: &Model) -> Result<ModelGradients, Error> {
     check_forward_is_finite(model)?;
-    let grads = model.net().gradients_over(model.input(), model.target(), model.loss(), model.denominator())?;
+    let grads = model.net().backprop_over(model.input(), model.target(), model.loss(), model.denominator())?;
     let not_finite = |place: String, v: f64| {
         Error::input(format!(
             "{place}: the reference value {v} is not finite in f64 (the loss or the backward pass \

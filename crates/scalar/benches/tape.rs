@@ -1,9 +1,11 @@
 //! The oracle's throughput: `Tape::backward` over a chain of 10⁶ nodes, the whole tape path of a
 //! 200,000-layer sigmoid chain (≈ 10⁶ nodes), and the chain's closed forms in `f64` and `Ext` at
-//! depth 100,000. Weights are seeded draws from U[0.5, 1.5).
+//! depth 100,000. Weights are seeded draws from U[0.5, 1.5). And a dense network's gradients on
+//! the tape and by `Dense::backprop_over` (the tape's bits without the tape), per multiply-add.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use scalar::chain::Chain;
+use scalar::dense::{Dense, DenseLayer, Loss};
 use scalar::rng::Rng;
 use scalar::{Activation, Tape};
 use std::hint::black_box;
@@ -69,5 +71,38 @@ fn closed_forms(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(tape, backward, chain_tape, closed_forms);
+/// A 64 → 128 → 128 → 10 tanh network (no biases beyond the tape's zeros) on a batch of 32 under
+/// the cross-entropy, weights from U[−1/8, 1/8): the tape (about 2 nodes per multiply-add per
+/// sample) against `backprop_over`, same bits.
+fn dense(c: &mut Criterion) {
+    let widths = [64, 128, 128, 10];
+    let mut rng = Rng::new(SEED);
+    let layers = widths
+        .windows(2)
+        .map(|w| DenseLayer {
+            weight: (0..w[1]).map(|_| (0..w[0]).map(|_| rng.uniform(-0.125, 0.125)).collect()).collect(),
+            bias: None,
+            activation: Activation::Tanh,
+        })
+        .collect();
+    let net = Dense::new(layers, None).unwrap();
+    let batch = 32;
+    let input: Vec<Vec<f64>> = (0..batch).map(|_| (0..widths[0]).map(|_| rng.uniform(-1.0, 1.0)).collect()).collect();
+    let target: Vec<Vec<f64>> =
+        (0..batch).map(|b| (0..widths[3]).map(|j| if j == b % widths[3] { 1.0 } else { 0.0 }).collect()).collect();
+    let multiply_adds: usize = widths.windows(2).map(|w| w[0] * w[1]).sum::<usize>() * batch;
+    let mut group = c.benchmark_group("dense_64_128_128_10_batch_32");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(multiply_adds as u64));
+    let loss = Loss::CrossEntropy;
+    group.bench_function("gradients_over_tape", |b| {
+        b.iter(|| black_box(net.gradients_over(black_box(&input), &target, loss, 32.0).unwrap().loss))
+    });
+    group.bench_function("backprop_over", |b| {
+        b.iter(|| black_box(net.backprop_over(black_box(&input), &target, loss, 32.0).unwrap().loss))
+    });
+    group.finish();
+}
+
+criterion_group!(tape, backward, chain_tape, closed_forms, dense);
 criterion_main!(tape);

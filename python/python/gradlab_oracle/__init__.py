@@ -123,8 +123,9 @@ def load_model(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDG
 
     Raises ``ValueError`` with the CLI's message (``model: layer 2 weight row 1: expected 3
     columns, got 2``), ``OSError`` when the file cannot be read. ``memory_budget_mib`` bounds the
-    file's size here and the reference tape that :func:`grad` and :func:`check` build (as
-    ``report grad`` does); :func:`diagnose` builds no tape.
+    file's size here and the reference gradients that :func:`grad` and :func:`check` compute (as
+    ``report grad`` does: 80 bytes per parameter, whatever the batch); :func:`diagnose` computes
+    none.
     """
     if isinstance(model, Model):
         return model
@@ -139,11 +140,11 @@ def load_model(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDG
 
 def grad(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDGET_MIB) -> Gradients:
     """The reference loss and gradients of a model (``report grad``), from gradlab's oracle (a
-    reverse-mode tape in float64).
+    reverse-mode tape's gradients in float64, computed without recording the tape).
 
     ``result.layers[l - 1].weight_grad`` is ∂L/∂W_l with one row per output unit (the model
     file's layout); ``result.to_json()`` is a gradients file. ``memory_budget_mib`` bounds the
-    tape (as in :func:`load_model`).
+    reference gradients (as in :func:`load_model`).
     """
     text, loss, layers = _core.grad(load_model(model, memory_budget_mib=memory_budget_mib))
     return Gradients(

@@ -110,7 +110,7 @@ def grad_numpy(
 ) -> List[Tuple[np.ndarray, np.ndarray]]:
     """The reference ``(dW, db)`` of every layer, in the shapes of ``(W, b)`` (``db`` also for a
     layer without a bias: it is ∂L/∂z summed over the batch). ``model_options`` as in
-    :func:`model_from_numpy`; ``memory_budget_mib`` bounds the reference tape."""
+    :func:`model_from_numpy`; ``memory_budget_mib`` bounds the reference gradients."""
     from . import DEFAULT_MEMORY_BUDGET_MIB, grad
 
     budget = DEFAULT_MEMORY_BUDGET_MIB if memory_budget_mib is None else memory_budget_mib

@@ -166,7 +166,7 @@ def check_torch(
     gradients (and the loss) against gradlab's reference, layer by layer. The description is
     validated before autograd runs, so bad input gets gradlab's message rather than torch's;
     frozen parameters (``requires_grad=False``) are differentiated too, on the copy.
-    ``memory_budget_mib`` bounds the reference tape (as in :func:`gradlab_oracle.load_model`).
+    ``memory_budget_mib`` bounds the reference gradients (as in :func:`gradlab_oracle.load_model`).
 
     >>> import torch  # doctest: +SKIP
     >>> net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1))  # doctest: +SKIP

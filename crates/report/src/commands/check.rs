@@ -42,7 +42,7 @@ pub struct Args {
     /// output). The exit code is the same either way.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Refuse models whose estimated memory on the reference tape exceeds this many MiB.
+    /// Refuse models whose reference gradients would need more than this many MiB (estimated).
     #[arg(long, value_name = "MIB", allow_negative_numbers = true, default_value_t = crate::budget::DEFAULT_MEMORY_BUDGET_MIB)]
     pub memory_budget_mib: u64,
 }

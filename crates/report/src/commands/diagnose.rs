@@ -33,7 +33,7 @@ pub struct Args {
 
 /// Runs `report diagnose`.
 pub fn run(args: &Args) -> Result<ExitCode, Error> {
-    // No reference tape is built: the file's size is the budget's only concern.
+    // No reference gradients are computed: the file's size is the budget's only concern.
     let model = super::grad::read_model(&args.model, args.memory_budget_mib)?;
     let report = diagnose(&model).map_err(|e| crate::model::in_source(&super::source_name(&args.model), e))?;
     let svg = figure(&report).svg();

@@ -20,7 +20,7 @@ pub struct Args {
     /// output).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Refuse models whose estimated memory on the reference tape exceeds this many MiB.
+    /// Refuse models whose reference gradients would need more than this many MiB (estimated).
     #[arg(long, value_name = "MIB", allow_negative_numbers = true, default_value_t = crate::budget::DEFAULT_MEMORY_BUDGET_MIB)]
     pub memory_budget_mib: u64,
 }
@@ -34,7 +34,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
 }
 
 /// Reads and validates a model (from standard input for `-`), and refuses it if the file or the
-/// reference tape would exceed the budget.
+/// reference gradients would exceed the budget.
 pub(super) fn load_model(path: &std::path::Path, budget_mib: u64) -> Result<Model, Error> {
     let model = read_model(path, budget_mib)?;
     crate::budget::check_model(&model, path, budget_mib)?;

@@ -270,19 +270,15 @@ struct Scales {
 }
 
 impl Scales {
-    /// From each sample's gradients on the oracle (one tape per sample, over the model's
-    /// denominator), added in absolute value.
+    /// From each sample's gradients on the oracle (over the model's denominator), added in
+    /// absolute value.
     fn of(model: &Model) -> Result<Scales, Error> {
         let net = model.net();
         let mut scales = Scales { loss: 0.0, layers: vec![0.0; net.layers().len()] };
         let mut sums: Vec<Vec<f64>> = Vec::new();
         for (x, t) in model.input().iter().zip(model.target()) {
-            let g = net.gradients_over(
-                std::slice::from_ref(x),
-                std::slice::from_ref(t),
-                model.loss(),
-                model.denominator(),
-            )?;
+            let g =
+                net.backprop_over(std::slice::from_ref(x), std::slice::from_ref(t), model.loss(), model.denominator())?;
             scales.loss += g.loss.abs();
             let per_layer = g.weight.iter().zip(&g.bias).map(|(w, b)| w.iter().flatten().chain(b));
             if sums.is_empty() {

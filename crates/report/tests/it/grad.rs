@@ -336,17 +336,48 @@ fn a_missing_model_file_is_refused() {
 
 #[test]
 fn a_model_over_the_memory_budget_is_refused_before_any_work() {
-    let square = vec![vec![1.0; 64]; 64];
+    // 65,792 parameters at 80 bytes each (5.3 MB) from 131 kB of JSON, which may be read.
+    let square = vec![vec![1; 256]; 256];
     let model = json!({
         "layers": [{"weight": square, "activation": "tanh"}],
-        "input": square, "target": square
+        "input": [vec![1; 256]], "target": [vec![0; 256]]
     });
     let path = temp_file(&unique("grad-budget"), &model.to_string());
-    let run = report(&["grad", "--model", path.to_str().unwrap(), "--memory-budget-mib", "1"]);
-    assert_bad_input(&run, &["4160 parameters, 64 samples", "memory budget of 1 MiB"]);
+    let run = report(&["grad", "--model", path.to_str().unwrap(), "--memory-budget-mib", "2"]);
+    assert_bad_input(&run, &["65792 parameters, 1 sample)", "memory budget of 2 MiB"]);
     // Before even reading it: a file whose parsed form could exceed the budget.
     let run = report(&["grad", "--model", path.to_str().unwrap(), "--memory-budget-mib", "0"]);
     assert_bad_input(&run, &["reading", "bytes", "memory budget of 0 MiB"]);
+}
+
+/// The reference gradients need memory for the parameters, not for parameters × samples: 16,641
+/// parameters on a batch of 1,024 (a tape of about 34 million nodes, 3 GB) are differentiated
+/// and checked under a 1 GB address-space limit.
+#[test]
+fn a_large_batch_is_checked_in_memory_for_the_parameters() {
+    let (n, batch) = (128usize, 1024usize);
+    // Weights ±1/64 and inputs ±1 in a fixed pattern: tanh stays away from saturation.
+    let sign = |k: usize| if k.is_multiple_of(3) { -1.0 } else { 1.0 };
+    let weight: Vec<Vec<f64>> = (0..n).map(|j| (0..n).map(|i| sign(i * 7 + j) / 64.0).collect()).collect();
+    let model = json!({
+        "layers": [{"weight": weight, "activation": "tanh"},
+                   {"weight": [vec![1.0 / 16.0; n]], "activation": "identity"}],
+        "input": (0..batch).map(|b| (0..n).map(|i| sign(i + b)).collect::<Vec<f64>>()).collect::<Vec<_>>(),
+        "target": (0..batch).map(|b| vec![(b % 5) as f64 / 4.0]).collect::<Vec<_>>()
+    });
+    let dir = std::env::temp_dir();
+    let model_path = temp_file(&unique("grad-large-batch"), &model.to_string());
+    let grads_path = dir.join(unique("grad-large-batch-grads.json"));
+    let bin = env!("CARGO_BIN_EXE_gradlab");
+    let (m, g) = (model_path.display(), grads_path.display());
+    let script = format!(
+        "ulimit -v 1000000; '{bin}' grad --model '{m}' --out '{g}' && exec '{bin}' check --model '{m}' --grads '{g}'"
+    );
+    let out = std::process::Command::new("sh").args(["-c", &script]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("PASS: every layer matches the reference."), "{stdout}");
+    std::fs::remove_file(grads_path).ok();
 }
 
 /// A model whose f64 forward pass overflows has no f64 gradients: refused at the first value that

@@ -82,8 +82,10 @@ fn optional_fields_take_their_documented_defaults() {
     );
 }
 
+/// The reference gradients' memory grows with the parameters and the outputs, not with
+/// parameters × samples as the tape's did.
 #[test]
-fn the_tape_estimate_grows_with_parameters_and_samples() {
+fn the_reference_estimate_counts_parameters_units_and_outputs() {
     let model = |batch: usize| {
         let rows = vec![vec![1.0; 3]; batch];
         let text = serde_json::json!({
@@ -94,10 +96,10 @@ fn the_tape_estimate_grows_with_parameters_and_samples() {
     };
     let (one, two) = (model(1), model(2));
     assert_eq!(one.n_parameters(), 2 * (3 + 1));
-    // Per sample: 3 inputs, 2 units × (2·3 + 4), 4 per output: 3 + 20 + 8 = 31 nodes.
-    let per_node = report::model::TAPE_BYTES_PER_NODE;
-    assert_eq!(one.tape_bytes_estimate(), (8 + 31) * per_node);
-    assert_eq!(two.tape_bytes_estimate() - one.tape_bytes_estimate(), 31 * per_node);
+    use report::model::{BYTES_PER_OUTPUT, BYTES_PER_PARAMETER, BYTES_PER_UNIT};
+    // 8 parameters, 3 + 2 units, 2 outputs per sample.
+    assert_eq!(one.reference_bytes_estimate(), 8 * BYTES_PER_PARAMETER + 5 * BYTES_PER_UNIT + 2 * BYTES_PER_OUTPUT);
+    assert_eq!(two.reference_bytes_estimate() - one.reference_bytes_estimate(), 2 * BYTES_PER_OUTPUT);
 }
 
 /// `"skip"` picks where the shortcut joins; a file without it means the pre-activation form (what
