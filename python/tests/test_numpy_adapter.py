@@ -1,6 +1,8 @@
 """The numpy adapter: each classic bug of hand-written backprop caught and located; layouts;
 the loss-reduction conventions."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -81,3 +83,20 @@ def test_pytorch_and_sum_reductions_differ_from_gradlabs_squared_error_by_one_ex
     if factor != 1.0:
         r = go.check_numpy(layers, x, t, grads)
         assert not r.passed and r.first_wrong_layer == len(layers)
+
+
+@pytest.mark.parametrize("layout", ["in_out", "out_in"])
+def test_a_nan_or_inf_in_a_numpy_layer_is_named_at_its_index_in_the_callers_array(layout):
+    w1 = np.ones((3, 2))
+    w1[2, 0] = np.nan
+    if layout == "out_in":
+        w1 = w1.T.copy()
+    w2 = np.ones((2, 1)) if layout == "in_out" else np.ones((1, 2))
+    layers = [(w1, np.zeros(2), "tanh"), (w2, np.zeros(1), "identity")]
+    where = "W[2][0]" if layout == "in_out" else "W[0][2]"
+    x, t = np.ones((4, 3)), np.zeros((4, 1))
+    with pytest.raises(ValueError, match=rf"layer 1 {re.escape(where)}: NaN is not a finite number"):
+        go.grad_numpy(layers, x, t, layout=layout)
+    layers[0] = (np.ones_like(w1), np.array([0.0, -np.inf]), "tanh")
+    with pytest.raises(ValueError, match=r"layer 1 b\[1\]: -inf is not a finite number"):
+        go.grad_numpy(layers, x, t, layout=layout)

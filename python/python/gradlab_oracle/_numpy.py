@@ -27,6 +27,17 @@ def _check_layout(layout: str) -> None:
         raise ValueError(f"layout: unknown {layout!r} (expected 'in_out', numpy's X @ W, or 'out_in', PyTorch's)")
 
 
+def _check_finite(name: str, a: np.ndarray) -> None:
+    """Refuses a NaN or an infinity, named at its index in the caller's array (``W[i][j]`` in the
+    layout given, not in the transpose handed to gradlab)."""
+    bad = np.argwhere(~np.isfinite(a))
+    if len(bad):
+        index = tuple(int(k) for k in bad[0])
+        v = a[index]
+        text = "NaN" if np.isnan(v) else ("inf" if v > 0 else "-inf")
+        raise ValueError(f"{name}{''.join(f'[{k}]' for k in index)}: {text} is not a finite number")
+
+
 def _weights(layers: Sequence[Layer], layout: str) -> List[Tuple[np.ndarray, Optional[np.ndarray], str]]:
     """The layers with W as float64 in the model file's layout (n_out, n_in), shapes checked."""
     _check_layout(layout)
@@ -42,6 +53,7 @@ def _weights(layers: Sequence[Layer], layout: str) -> List[Tuple[np.ndarray, Opt
         w = _array(w)
         if w.ndim != 2:
             raise ValueError(f"layer {l} W: expected a 2-D array, got {w.ndim} dimensions (shape {w.shape})")
+        _check_finite(f"layer {l} W", w)
         w_out_in = w.T if layout == "in_out" else w
         n_out, n_in = w_out_in.shape
         if n_in_expected is not None and n_in != n_in_expected:
@@ -54,6 +66,7 @@ def _weights(layers: Sequence[Layer], layout: str) -> List[Tuple[np.ndarray, Opt
             b = _array(b)
             if b.shape != (n_out,):
                 raise ValueError(f"layer {l} b: expected shape ({n_out},), one per output unit, got {b.shape}")
+            _check_finite(f"layer {l} b", b)
         if not isinstance(activation, str):
             raise ValueError(f"layer {l} activation: expected a name such as 'tanh', got {activation!r}")
         out.append((w_out_in, b, activation))

@@ -55,7 +55,8 @@ pub fn transpose(m: &[Vec<f64>]) -> Vec<Vec<f64>> {
 }
 
 /// An in_out layer's weight, checked in the file's own terms (one row per input, all as long as
-/// the first), before it is transposed: `width_in` inputs, if known (layers after the first).
+/// the first, every entry finite), before it is transposed: `width_in` inputs, if known (layers
+/// after the first).
 pub(super) fn check_in_out(l: usize, weight: &[Vec<f64>], width_in: Option<usize>) -> Result<(), Error> {
     if let Some(n) = width_in {
         if weight.len() != n {
@@ -79,5 +80,6 @@ pub(super) fn check_in_out(l: usize, weight: &[Vec<f64>], width_in: Option<usize
             row.len()
         )));
     }
-    Ok(())
+    // A NaN or ∞ is named where it is in the file (row = input), not in the transpose.
+    super::check_matrix(&format!("layer {l} weight"), weight, n_out)
 }

@@ -82,6 +82,25 @@ fn in_out_weights_give_the_transposed_gradients() {
     }
 }
 
+/// A NaN in an in_out weight is named where it is in the file (row = input i, column = unit j),
+/// not at its place in the transpose the network keeps.
+#[test]
+fn a_non_finite_in_out_weight_is_named_in_the_files_layout() {
+    let mut in_out = model(json!({"weight_layout": "in_out"}));
+    for l in 0..2 {
+        let w: Vec<Vec<f64>> = serde_json::from_value(in_out["layers"][l]["weight"].clone()).unwrap();
+        in_out["layers"][l]["weight"] = json!(transpose(&w));
+    }
+    // Layer 1 in_out is 2 × 3: [1][0] is input 1's weight into unit 0, the network's W[0][1].
+    in_out["layers"][0]["weight"][1][0] = json!(12345.5);
+    let text = in_out.to_string().replace("12345.5", "NaN");
+    let path = temp_file("conv-io-nan.json", &text);
+    assert_bad_input(
+        &report(&["grad", "--model", path.to_str().unwrap()]),
+        &["layer 1 weight row 1 column 0: NaN is not a finite number"],
+    );
+}
+
 #[test]
 fn a_shortcut_between_layers_of_different_widths_is_refused_naming_them() {
     let path = temp_file("conv-shortcut.json", &model(json!({"shortcut": 1})).to_string());
