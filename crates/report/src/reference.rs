@@ -310,31 +310,38 @@ pub fn model_gradients(model: &Model) -> Result<ModelGradients, Error> {
 /// Refuses a model whose `f64` forward pass leaves `f64` (a z_l, or an identity shortcut's sum
 /// a_l = f(z_l) + a_{l−s}, that is ±∞ or NaN): gradients computed through it are not the
 /// gradients of the model in `f64` (a sigmoid at z = ∞ would give an exact 0 where the model has
-/// no defined value). The message names the first such value: its layer, sample and unit.
+/// no defined value). The message names the first such value in `gradlab diagnose`'s order: the
+/// lowest layer, its z before its sum, then the first sample and unit.
 fn check_forward_is_finite(model: &Model) -> Result<(), Error> {
+    // (layer, 0 for z or 1 for the sum, sample, unit, value): the smallest over the samples.
+    let mut first: Option<(usize, u8, usize, usize, f64)> = None;
     for (b, x) in model.input().iter().enumerate() {
         let trace = model.net().forward_trace(x)?;
-        for (idx, (z, a)) in trace.z.iter().zip(&trace.a[1..]).enumerate() {
-            let l = idx + 1;
-            if let Some(j) = z.iter().position(|v| !v.is_finite()) {
-                return Err(Error::input(format!(
-                    "layer {l}: the pre-activation z = {:e} (sample {b}, unit {j}) is not finite: the \
-                     forward pass overflows f64 there, so the model has no f64 gradients \
-                     (`gradlab diagnose` locates it too)",
-                    z[j]
-                )));
-            }
-            if let Some(j) = a.iter().position(|v| !v.is_finite()) {
-                return Err(Error::input(format!(
-                    "layer {l}: the identity shortcut's sum a = f(z) + a_(l−s) = {:e} (sample {b}, unit \
-                     {j}) is not finite: the forward pass overflows f64 there, so the model has no f64 \
-                     gradients",
-                    a[j]
-                )));
+        let found = trace.z.iter().zip(&trace.a[1..]).enumerate().find_map(|(idx, (z, a))| {
+            let at = |stage: u8, values: &[f64]| {
+                values.iter().position(|v| !v.is_finite()).map(|j| (idx + 1, stage, b, j, values[j]))
+            };
+            at(0, z).or_else(|| at(1, a))
+        });
+        if let Some(f) = found {
+            if first.is_none_or(|g| (f.0, f.1) < (g.0, g.1)) {
+                first = Some(f);
             }
         }
     }
-    Ok(())
+    let Some((l, stage, b, j, v)) = first else { return Ok(()) };
+    Err(Error::input(if stage == 0 {
+        format!(
+            "layer {l}: the pre-activation z = {v:e} (sample {b}, unit {j}) is not finite: the forward \
+             pass overflows f64 there, so the model has no f64 gradients (`gradlab diagnose` locates it \
+             too)"
+        )
+    } else {
+        format!(
+            "layer {l}: the identity shortcut's sum a = f(z) + a_(l−s) = {v:e} (sample {b}, unit {j}) is \
+             not finite: the forward pass overflows f64 there, so the model has no f64 gradients"
+        )
+    }))
 }
 
 impl ModelGradients {

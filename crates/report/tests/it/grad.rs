@@ -406,6 +406,18 @@ fn an_overflow_is_refused_where_it_happens() {
         &run_on("overflow-sum", sum),
         &["layer 1: the identity shortcut's sum", "= inf (sample 0, unit 0)"],
     );
+    // Sample 0 overflows in layer 2, sample 1 already in layer 1: the lowest layer is named, as
+    // `gradlab diagnose` names it (layer first, then sample), whatever the samples' order.
+    let two = json!({
+        "layers": [{"weight": [[1e200]], "activation": "identity"}, {"weight": [[1e200]], "activation": "identity"}],
+        "input": [[1.0], [1e200]], "target": [[0.0], [0.0]]
+    });
+    let path = temp_file(&unique("overflow-two"), &two.to_string());
+    let want = "layer 1: the pre-activation z = inf (sample 1, unit 0)";
+    assert_bad_input(&report(&["grad", "--model", path.to_str().unwrap()]), &[want]);
+    let diagnosis = report(&["diagnose", "--model", path.to_str().unwrap(), "--format", "json"]);
+    let v: Value = serde_json::from_str(&diagnosis.stdout).expect("diagnose prints JSON");
+    assert_eq!(v["non_finite"], json!({"layer": 1, "pass": "forward", "sample": 1, "unit": 0}), "{v}");
     // y = 1e200 is finite, (y − t)² is not.
     let loss =
         json!({"layers": [{"weight": [[1e200]], "activation": "identity"}], "input": [[1.0]], "target": [[0.0]]});
