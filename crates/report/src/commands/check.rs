@@ -50,9 +50,11 @@ pub struct Args {
 /// `--dtype`: the floating-point format their gradients were computed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Dtype {
-    /// Double precision: the tolerances of two correct `f64` backprops ([`Tolerance::default`]).
+    /// Double precision: the tolerances that two correct f64 backprops meet
+    // (`Tolerance::default`; a plain comment, as clap prints the doc comment as help.)
     F64,
-    /// Single precision ([`Tolerance::f32`]).
+    /// Single precision: the tolerances that a correct f32 backprop meets
+    // (`Tolerance::f32`.)
     F32,
 }
 

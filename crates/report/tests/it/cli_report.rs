@@ -1,4 +1,5 @@
-//! The report's command line: flags, errors (one line, exit 2) and atomic output files.
+//! The report's command line: flags, errors (named on clap's first line, exit 2), help texts and
+//! atomic output files.
 
 use std::process::Command;
 
@@ -52,8 +53,21 @@ fn the_decay_sections_default_chains_stop_at_the_cap() {
     assert_eq!(config(&["--samples", "9999"]), (9999, 99_990));
 }
 
+/// Help texts are made from doc comments: none may show rustdoc's link syntax.
 #[test]
-fn bad_flags_get_one_line_and_exit_code_2() {
+fn help_texts_show_no_rustdoc_links() {
+    for command in [None, Some("chain"), Some("grad"), Some("check"), Some("diagnose")] {
+        let args: Vec<&str> = command.into_iter().chain(["--help"]).collect();
+        let out = report(&args);
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && help.contains("Usage:"), "{args:?}: {help}");
+        assert!(!help.contains("[`") && !help.contains("`]"), "{args:?}: rustdoc syntax in\n{help}");
+    }
+}
+
+/// A bad flag is named on stderr's first line (clap adds its usage and a pointer to `--help`).
+#[test]
+fn bad_flags_are_named_on_the_first_line_and_exit_code_2() {
     for (args, needle) in [
         (vec!["--samples", "0"], "--samples 0"),
         (vec!["--max-depth", "1000000000000"], "--max-depth"),
@@ -67,7 +81,8 @@ fn bad_flags_get_one_line_and_exit_code_2() {
         let out = report(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        let first = stderr.lines().next().unwrap_or("");
+        assert!(first.starts_with("error: ") && first.contains(needle), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
         assert!(out.stdout.is_empty());
     }
