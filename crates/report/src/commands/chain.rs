@@ -52,7 +52,7 @@ pub struct Args {
     /// The slope α of leaky_relu for z ≤ 0.
     #[arg(long, allow_hyphen_values = true, default_value_t = DEFAULT_LEAKY_SLOPE)]
     pub slope: f64,
-    /// A Markdown table for people, or JSON for programs.
+    /// A Markdown table for people, JSON for programs, or one HTML page.
     #[arg(long, value_enum, default_value_t = OutputFormat::Md)]
     pub format: OutputFormat,
     /// Write to this file (atomically) instead of standard output (`-`: standard output).
