@@ -92,7 +92,11 @@ def test_a_wrong_pytorch_gradient_convention_is_a_located_fail():
 @pytest.mark.parametrize(
     "net, message",
     [
-        (nn.Sequential(nn.Linear(2, 2), nn.Dropout()), "module 1 (Dropout): not supported"),
+        (nn.Sequential(nn.Linear(2, 2), nn.Dropout()), "module 1 (Dropout): p = 0.5 in training mode"),
+        (nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)), "module 1 (BatchNorm1d): not supported"),
+        (nn.Sequential(nn.Flatten(0), nn.Linear(2, 2)), "module 0 (Flatten): start_dim=0, end_dim=-1"),
+        (nn.Sequential(nn.Linear(2, 2), nn.LogSoftmax(dim=1), nn.Tanh()), "module 2 (Tanh): after LogSoftmax"),
+        (nn.Sequential(nn.Linear(2, 2), nn.LogSoftmax(dim=1)), "a last LogSoftmax is supported under NLLLoss only"),
         (nn.Sequential(nn.Linear(2, 2), nn.Softplus(beta=2.0)), "module 1 (Softplus): beta = 2.0"),
         (nn.Sequential(nn.Linear(2, 2), nn.LeakyReLU(0.1), nn.Linear(2, 1), nn.LeakyReLU(0.2)), "module 3 (LeakyReLU): negative_slope 0.2 differs"),
         (nn.Sequential(nn.Tanh(), nn.Linear(2, 1)), "module 0 (Tanh): an activation before the first Linear"),
@@ -200,3 +204,38 @@ def test_frozen_layers_a_flat_target_and_bad_input_before_autograd():
     # Softplus's linear branch below threshold 20 is no exact softplus: refused like beta.
     with pytest.raises(ValueError, match=r"threshold = 5"):
         go.check_torch(nn.Sequential(nn.Linear(3, 2), nn.Softplus(threshold=5), nn.Linear(2, 1)), x, t)
+
+
+# ---- modules that compute nothing on rows: Flatten, Dropout (eval or p = 0), LogSoftmax + NLLLoss ----
+
+
+def test_a_tutorial_mlp_with_flatten_dropout_and_log_softmax_under_nll_agrees_with_pytorch():
+    torch.manual_seed(3)
+    net = nn.Sequential(
+        nn.Flatten(), nn.Linear(12, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 5), nn.Flatten(), nn.LogSoftmax(dim=1)
+    )
+    x, labels = torch.randn(6, 3, 4), torch.tensor([0, 4, 2, 2, 1, 3])
+    with pytest.raises(ValueError, match="module 3 \\(Dropout\\): p = 0.5 in training mode"):
+        go.check_torch(net, x, labels, loss=nn.NLLLoss())
+    net.eval()
+    for reduction in ("mean", "sum"):
+        loss = nn.NLLLoss(reduction=reduction)
+        r = go.check_torch(net, x, labels, loss=loss)
+        assert r.passed, r
+        # The same numbers as the cross-entropy of the logits, which the description states.
+        d = go.from_torch(net, x, labels, loss=loss)
+        assert d["loss"] == {"kind": "cross_entropy", "reduction": reduction} and len(d["layers"]) == 2
+        assert d["input"].shape == (6, 12)
+        value = float(loss(copy.deepcopy(net).double()(x.double()), labels).detach())
+        assert abs(r.loss.reference - value) <= 1e-12 * abs(value)
+
+
+def test_nll_loss_goes_with_a_last_log_softmax_and_class_indices():
+    net = nn.Sequential(nn.Linear(3, 4))
+    with pytest.raises(ValueError, match="NLLLoss needs the module to end with LogSoftmax"):
+        go.from_torch(net, torch.zeros(2, 3), torch.tensor([0, 1]), loss=nn.NLLLoss())
+    net = nn.Sequential(nn.Linear(3, 4), nn.LogSoftmax(dim=1))
+    with pytest.raises(ValueError, match="NLLLoss takes class indices"):
+        go.from_torch(net, torch.zeros(2, 3), torch.eye(4)[:2], loss=nn.NLLLoss())
+    with pytest.raises(ValueError, match="ignore_index"):
+        go.from_torch(net, torch.zeros(2, 3), torch.tensor([0, 1]), loss=nn.NLLLoss(ignore_index=0))

@@ -1,6 +1,11 @@
 """The PyTorch adapter: an ``nn.Sequential`` of ``Linear`` and activation modules, a batch and a
 loss, as gradlab's model description; and its own autograd checked against gradlab's oracle.
 
+Modules that compute nothing on a batch of rows are read as what they are: ``Flatten()`` (the
+input becomes one row per sample; after a ``Linear`` it is the identity), ``Dropout`` in eval mode
+or with p = 0 (the identity), and a last ``LogSoftmax(dim=1)`` under ``NLLLoss``, which together
+are the cross-entropy of the logits before them.
+
 Autograd runs in float64 on a deep copy: the caller's module, its dtype and its ``.grad`` are
 never touched. Anything the model format cannot express is a ``ValueError`` naming it.
 """
@@ -27,7 +32,13 @@ _ACTIVATIONS = {
     "SiLU": "silu",
     "Identity": "identity",
 }
-_LOSSES = {"MSELoss": "mse", "BCELoss": "bce", "BCEWithLogitsLoss": "bce_with_logits", "CrossEntropyLoss": "cross_entropy"}
+_LOSSES = {
+    "MSELoss": "mse",
+    "BCELoss": "bce",
+    "BCEWithLogitsLoss": "bce_with_logits",
+    "CrossEntropyLoss": "cross_entropy",
+    "NLLLoss": "cross_entropy",  # of the logits, under a last LogSoftmax (checked in _layers' caller)
+}
 _GRADLAB_LOSSES = ("squared_error", "bce")
 LossLike = Union[str, Any]
 
@@ -53,24 +64,62 @@ def _loss_object(loss: LossLike) -> Union[str, Dict[str, str]]:
     for attr in ("weight", "pos_weight"):
         if getattr(loss, attr, None) is not None:
             raise ValueError(f"loss: {name} with {attr} is not supported by the model format")
+    if name == "NLLLoss" and loss.ignore_index != -100:
+        raise ValueError("loss: NLLLoss with ignore_index is not supported by the model format")
     if name == "CrossEntropyLoss" and (loss.label_smoothing != 0.0):
         raise ValueError("loss: CrossEntropyLoss with label_smoothing is not supported by the model format")
     return {"kind": _LOSSES[name], "reduction": loss.reduction}
 
 
-def _layers(module: Any) -> tuple:
-    """[(Linear, activation name)], and the leaky slope (one for the whole network)."""
+class _Network:
+    """What ``_layers`` reads from a module: [(Linear, activation name)], the leaky slope (one for
+    the whole network), whether a ``Flatten`` reads the input and whether a ``LogSoftmax`` ends it."""
+
+    def __init__(self, layers: list, slope: Optional[float], flattens_input: bool, log_softmax: bool):
+        self.layers, self.slope, self.flattens_input, self.log_softmax = layers, slope, flattens_input, log_softmax
+
+
+def _layers(module: Any) -> _Network:
     nn = _torch().nn
     modules = list(module) if isinstance(module, nn.Sequential) else [module]
     layers: List[list] = []
     slope: Optional[float] = None
+    flattens_input = False
+    log_softmax = False
     for idx, m in enumerate(modules):
         name = type(m).__name__
+        if log_softmax:
+            raise ValueError(f"module {idx} ({name}): after LogSoftmax, which must be the last module")
         if isinstance(m, nn.Linear):
             layers.append([m, None])
             continue
+        if isinstance(m, nn.Flatten):
+            if (m.start_dim, m.end_dim) != (1, -1):
+                raise ValueError(
+                    f"module {idx} (Flatten): start_dim={m.start_dim}, end_dim={m.end_dim}; only Flatten() "
+                    "(one row per sample) is supported"
+                )
+            flattens_input = flattens_input or not layers  # after a Linear, rows stay rows
+            continue
+        if type(m) is nn.Dropout:
+            if m.training and m.p > 0:
+                raise ValueError(
+                    f"module {idx} (Dropout): p = {m.p} in training mode draws a random mask at every call; "
+                    "call module.eval() first (dropout is then the identity, as in evaluation) or set p = 0"
+                )
+            continue
+        if isinstance(m, nn.LogSoftmax):
+            if m.dim not in (1, -1):
+                raise ValueError(f"module {idx} (LogSoftmax): dim={m.dim}; only dim=1 (over a row's outputs) is supported")
+            if not layers:
+                raise ValueError(f"module {idx} (LogSoftmax): before the first Linear")
+            log_softmax = True
+            continue
         if name not in _ACTIVATIONS:
-            raise ValueError(f"module {idx} ({name}): not supported (expected Linear or one of {', '.join(_ACTIVATIONS)})")
+            raise ValueError(
+                f"module {idx} ({name}): not supported (expected Linear, Flatten, Dropout, a last LogSoftmax, "
+                f"or one of {', '.join(_ACTIVATIONS)})"
+            )
         if name == "Identity":
             continue
         if not layers:
@@ -97,7 +146,17 @@ def _layers(module: Any) -> tuple:
         layers[-1][1] = _ACTIVATIONS[name]
     if not layers:
         raise ValueError("module: no Linear layer")
-    return [(lin, act or "identity") for lin, act in layers], slope
+    return _Network([(lin, act or "identity") for lin, act in layers], slope, flattens_input, log_softmax)
+
+
+def _check_log_softmax(net: _Network, loss: LossLike) -> None:
+    """A last LogSoftmax goes with NLLLoss (their composition is the cross-entropy of the logits
+    before it), and NLLLoss with a last LogSoftmax; anything else is refused."""
+    nll = not isinstance(loss, str) and type(loss).__name__ == "NLLLoss"
+    if net.log_softmax and not nll:
+        raise ValueError("module: a last LogSoftmax is supported under NLLLoss only (together: the cross-entropy)")
+    if nll and not net.log_softmax:
+        raise ValueError("loss: NLLLoss needs the module to end with LogSoftmax(dim=1) (together: the cross-entropy)")
 
 
 def _batch(t: Any, loss: Union[str, Dict[str, str]], n_out: int) -> np.ndarray:
@@ -113,18 +172,21 @@ def _batch(t: Any, loss: Union[str, Dict[str, str]], n_out: int) -> np.ndarray:
 
 def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") -> Dict[str, Any]:
     """The model description of ``module`` (an ``nn.Sequential`` of ``Linear`` and ``Tanh``,
-    ``Sigmoid``, ``ReLU``, ``LeakyReLU``, ``Softplus`` (β = 1), ``GELU``, ``SiLU``, ``Identity``)
-    on the batch ``x`` with targets ``t``.
+    ``Sigmoid``, ``ReLU``, ``LeakyReLU``, ``Softplus`` (β = 1), ``GELU``, ``SiLU``, ``Identity``;
+    ``Flatten()``, ``Dropout`` in eval mode or with p = 0, and a last ``LogSoftmax(dim=1)`` under
+    ``NLLLoss``, as the module docs say) on the batch ``x`` with targets ``t``.
 
     ``loss``: a torch loss module (``MSELoss``, ``BCELoss``, ``BCEWithLogitsLoss``,
-    ``CrossEntropyLoss``, with ``reduction`` ``"mean"`` or ``"sum"``; the model file's
+    ``CrossEntropyLoss``, ``NLLLoss``, with ``reduction`` ``"mean"`` or ``"sum"``; the model file's
     ``"loss"`` object and ``"weight_layout": "out_in"``), or gradlab's own ``"squared_error"``
     (L = (1/B)·Σ_b Σ_j (y − t)²) or ``"bce"``. Cross-entropy's class-index targets become one-hot
     rows. Weights are read in float64 (a float32 weight widens exactly).
     """
     torch = _torch()
     loss_obj = _loss_object(loss)
-    layers, slope = _layers(module)
+    net = _layers(module)
+    _check_log_softmax(net, loss)
+    layers, slope = net.layers, net.slope
     description: Dict[str, Any] = {"layers": []}
     for lin, act in layers:
         layer: Dict[str, Any] = {"weight": lin.weight.detach().to(torch.float64).cpu().numpy(), "activation": act}
@@ -136,7 +198,12 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
     description["loss"] = loss_obj
     if isinstance(loss_obj, dict):
         description["weight_layout"] = "out_in"
+    if net.flattens_input:
+        x = x.detach().to(torch.float64).cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
+        x = x.reshape(x.shape[0], -1) if x.ndim >= 2 else x
     description["input"] = _rows(x, layers[0][0].in_features)
+    if net.log_softmax and np.ndim(t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else t) != 1:
+        raise ValueError("target: NLLLoss takes class indices, one per sample (shape (B,))")
     description["target"] = _batch(t, loss_obj, layers[-1][0].out_features)
     return description
 
@@ -183,14 +250,13 @@ def check_torch(
     twin.requires_grad_(True)
     twin.zero_grad(set_to_none=True)
     xs = torch.as_tensor(description["input"], dtype=torch.float64)
-    if isinstance(loss, str) or type(loss).__name__ != "CrossEntropyLoss":
-        ts = torch.as_tensor(description["target"], dtype=torch.float64)
-    else:
-        ts = torch.as_tensor(description["target"], dtype=torch.float64)  # one-hot probabilities
+    ts = torch.as_tensor(description["target"], dtype=torch.float64)  # cross-entropy's: one-hot probabilities
+    if not isinstance(loss, str) and type(loss).__name__ == "NLLLoss":
+        ts = ts.argmax(dim=1)  # NLLLoss takes class indices only (from_torch made them one-hot)
     with torch.enable_grad():
         value = _torch_loss(loss, twin(xs), ts)
         value.backward()
-    linears, _ = _layers(twin)
+    linears = _layers(twin).layers
     grads = {
         "loss": float(value.detach()),
         "layers": [
