@@ -239,3 +239,12 @@ def test_nll_loss_goes_with_a_last_log_softmax_and_class_indices():
         go.from_torch(net, torch.zeros(2, 3), torch.eye(4)[:2], loss=nn.NLLLoss())
     with pytest.raises(ValueError, match="ignore_index"):
         go.from_torch(net, torch.zeros(2, 3), torch.tensor([0, 1]), loss=nn.NLLLoss(ignore_index=0))
+
+
+def test_a_softmax_before_cross_entropy_is_named_as_the_double_softmax_bug():
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 3), nn.Softmax(dim=1))
+    x, labels = torch.zeros(2, 3), torch.tensor([0, 2])
+    with pytest.raises(ValueError, match="module 3 \\(Softmax\\): CrossEntropyLoss takes logits .* softmax twice"):
+        go.check_torch(net, x, labels, loss=nn.CrossEntropyLoss())
+    with pytest.raises(ValueError, match="module 3 \\(Softmax\\): not supported"):
+        go.from_torch(net, x, torch.zeros(2, 3), loss=nn.MSELoss())

@@ -149,6 +149,22 @@ def _layers(module: Any) -> _Network:
     return _Network([(lin, act or "identity") for lin, act in layers], slope, flattens_input, log_softmax)
 
 
+def _check_softmax(module: Any, loss: LossLike) -> None:
+    """A last Softmax has no place in the model format; under CrossEntropyLoss it is also a common
+    bug (the loss applies its own softmax to logits), and the message says so."""
+    nn = _torch().nn
+    modules = list(module) if isinstance(module, nn.Sequential) else [module]
+    for idx, m in enumerate(modules):
+        if isinstance(m, nn.Softmax):
+            if idx == len(modules) - 1 and not isinstance(loss, str) and type(loss).__name__ == "CrossEntropyLoss":
+                raise ValueError(
+                    f"module {idx} (Softmax): CrossEntropyLoss takes logits and applies its own softmax, so this "
+                    "network applies softmax twice (a common bug: it flattens the loss and slows training); "
+                    "remove the Softmax, or end with LogSoftmax under NLLLoss"
+                )
+            raise ValueError(f"module {idx} (Softmax): not supported (end with LogSoftmax under NLLLoss, or give CrossEntropyLoss the logits)")
+
+
 def _check_log_softmax(net: _Network, loss: LossLike) -> None:
     """A last LogSoftmax goes with NLLLoss (their composition is the cross-entropy of the logits
     before it), and NLLLoss with a last LogSoftmax; anything else is refused."""
@@ -184,6 +200,7 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
     """
     torch = _torch()
     loss_obj = _loss_object(loss)
+    _check_softmax(module, loss)
     net = _layers(module)
     _check_log_softmax(net, loss)
     layers, slope = net.layers, net.slope
