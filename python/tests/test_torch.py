@@ -130,6 +130,7 @@ def test_mse_with_each_reduction_agrees_with_pytorch(case, reduction):
     assert go.check_torch(net, x, t, loss=loss).passed
 
 
+@pytest.mark.filterwarnings("ignore:the last Linear is followed by Sigmoid")  # drawn on purpose
 @given(sequential_strategy(), st.sampled_from(["mean", "sum"]))
 @settings(max_examples=20, deadline=None)
 def test_cross_entropy_and_bce_with_logits_agree_with_pytorch(case, reduction):
@@ -248,3 +249,16 @@ def test_a_softmax_before_cross_entropy_is_named_as_the_double_softmax_bug():
         go.check_torch(net, x, labels, loss=nn.CrossEntropyLoss())
     with pytest.raises(ValueError, match="module 3 \\(Softmax\\): not supported"):
         go.from_torch(net, x, torch.zeros(2, 3), loss=nn.MSELoss())
+
+
+def test_a_sigmoid_before_bce_with_logits_is_checked_with_a_warning_of_the_double_sigmoid():
+    torch.manual_seed(1)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1), nn.Sigmoid())
+    x, t = torch.randn(5, 3), torch.rand(5, 1)
+    with pytest.warns(UserWarning, match="applies it twice"):
+        assert go.check_torch(net, x, t, loss=nn.BCEWithLogitsLoss()).passed
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert go.check_torch(net, x, t, loss=nn.BCELoss()).passed

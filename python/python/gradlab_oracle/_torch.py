@@ -13,6 +13,7 @@ never touched. Anything the model format cannot express is a ``ValueError`` nami
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
@@ -204,6 +205,14 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
     net = _layers(module)
     _check_log_softmax(net, loss)
     layers, slope = net.layers, net.slope
+    if layers[-1][1] == "sigmoid" and not isinstance(loss, str) and type(loss).__name__ == "BCEWithLogitsLoss":
+        # A model the format expresses, with gradients to check, but rarely the one meant.
+        warnings.warn(
+            "the last Linear is followed by Sigmoid and BCEWithLogitsLoss applies its own sigmoid: the "
+            "network applies it twice (a common bug: the loss then changes little and training slows); "
+            "remove the Sigmoid, or use BCELoss",
+            stacklevel=3,
+        )
     description: Dict[str, Any] = {"layers": []}
     for lin, act in layers:
         layer: Dict[str, Any] = {"weight": lin.weight.detach().to(torch.float64).cpu().numpy(), "activation": act}
