@@ -262,3 +262,15 @@ def test_a_sigmoid_before_bce_with_logits_is_checked_with_a_warning_of_the_doubl
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert go.check_torch(net, x, t, loss=nn.BCELoss()).passed
+
+
+def test_nested_sequentials_are_read_in_order_and_named_by_their_paths():
+    torch.manual_seed(2)
+    block = lambda a, b: nn.Sequential(nn.Linear(a, b), nn.Tanh())  # noqa: E731
+    net = nn.Sequential(block(3, 4), block(4, 4), nn.Linear(4, 1))
+    x, t = torch.randn(5, 3), torch.randn(5, 1)
+    assert len(go.from_torch(net, x, t)["layers"]) == 3
+    assert go.check_torch(net, x, t).passed
+    bad = nn.Sequential(block(3, 4), nn.Sequential(nn.Linear(4, 1), nn.BatchNorm1d(1)))
+    with pytest.raises(ValueError, match="module 1.1 \\(BatchNorm1d\\): not supported"):
+        go.from_torch(bad, x, t)

@@ -72,6 +72,19 @@ def _loss_object(loss: LossLike) -> Union[str, Dict[str, str]]:
     return {"kind": _LOSSES[name], "reduction": loss.reduction}
 
 
+def _modules(module: Any, prefix: str = "") -> List[tuple]:
+    """The modules in the order they run, with their paths as PyTorch names them ("3", or "1.0"
+    inside a nested Sequential)."""
+    nn = _torch().nn
+    if not isinstance(module, nn.Sequential):
+        return [(prefix or "0", module)]
+    out: List[tuple] = []
+    for idx, m in enumerate(module):
+        path = f"{prefix}.{idx}" if prefix else str(idx)
+        out.extend(_modules(m, path) if isinstance(m, nn.Sequential) else [(path, m)])
+    return out
+
+
 class _Network:
     """What ``_layers`` reads from a module: [(Linear, activation name)], the leaky slope (one for
     the whole network), whether a ``Flatten`` reads the input and whether a ``LogSoftmax`` ends it."""
@@ -82,12 +95,11 @@ class _Network:
 
 def _layers(module: Any) -> _Network:
     nn = _torch().nn
-    modules = list(module) if isinstance(module, nn.Sequential) else [module]
     layers: List[list] = []
     slope: Optional[float] = None
     flattens_input = False
     log_softmax = False
-    for idx, m in enumerate(modules):
+    for idx, m in _modules(module):
         name = type(m).__name__
         if log_softmax:
             raise ValueError(f"module {idx} ({name}): after LogSoftmax, which must be the last module")
@@ -154,10 +166,10 @@ def _check_softmax(module: Any, loss: LossLike) -> None:
     """A last Softmax has no place in the model format; under CrossEntropyLoss it is also a common
     bug (the loss applies its own softmax to logits), and the message says so."""
     nn = _torch().nn
-    modules = list(module) if isinstance(module, nn.Sequential) else [module]
-    for idx, m in enumerate(modules):
+    modules = _modules(module)
+    for k, (idx, m) in enumerate(modules):
         if isinstance(m, nn.Softmax):
-            if idx == len(modules) - 1 and not isinstance(loss, str) and type(loss).__name__ == "CrossEntropyLoss":
+            if k == len(modules) - 1 and not isinstance(loss, str) and type(loss).__name__ == "CrossEntropyLoss":
                 raise ValueError(
                     f"module {idx} (Softmax): CrossEntropyLoss takes logits and applies its own softmax, so this "
                     "network applies softmax twice (a common bug: it flattens the loss and slows training); "
