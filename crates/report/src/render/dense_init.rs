@@ -73,7 +73,7 @@ pub fn dense_init(out: &mut String, d: &DenseInit, plots: Option<&str>, detail: 
         );
     }
     agreement(out, d);
-    super::criticality::sigmoid_critical(out, &d.sigmoid_critical, plots);
+    super::criticality::sigmoid_critical(out, &d.sigmoid_critical, &d.configs, plots);
     super::critical_depth::critical_depth(out, &d.critical_depth, plots);
     forward_collapse(out, d);
     match plots {

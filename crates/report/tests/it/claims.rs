@@ -44,3 +44,33 @@ fn the_worked_chains_quarter_bound_is_about_the_backward_factor_and_its_weight_s
     let text = paragraph(&text, "A chain of");
     assert!(text.contains("here it is at most 0.200") && !text.contains("not capped"), "{text}");
 }
+
+/// §3's sigmoid critical line: each sigmoid row of the dense table is vanishing exactly when its
+/// σ_w² is below the critical one, and the sentence places each row on the side its σ_w² is.
+#[test]
+fn the_sigmoid_rows_are_placed_on_their_side_of_the_critical_line() {
+    use report::sections::dense_init::Phase;
+    let d = &quick().dense_init;
+    let critical = d.sigmoid_critical.sigma_w2.expect("a critical σ_w²");
+    let rows: Vec<_> = d.configs.iter().filter(|c| c.activation == "sigmoid").collect();
+    assert!(!rows.is_empty());
+    for c in &rows {
+        assert_eq!(c.phase.0 == Phase::Vanishing, c.sigma_w2 < critical, "{} {}", c.init, c.sigma_w2);
+    }
+    let md = render::markdown(quick(), None);
+    let text = paragraph(&md, "Of the table above's sigmoid rows");
+    let (below, above) = text.split_once("above it:").unwrap_or((text, ""));
+    for c in &rows {
+        let side = if c.sigma_w2 < critical { below } else { above };
+        assert!(side.contains(&format!("{} (σ_w²", c.init)), "{} on the wrong side: {text}", c.init);
+    }
+    // A row moved across the line moves in the sentence.
+    let mut r = quick().clone();
+    let he = r.dense_init.configs.iter_mut().find(|c| c.activation == "sigmoid").unwrap();
+    he.sigma_w2 = 2.0 * critical;
+    let init = he.init.to_string();
+    let md = render::markdown(&r, None);
+    let above =
+        paragraph(&md, "Of the table above's sigmoid rows").split_once("above it:").expect("a row above").1.to_string();
+    assert!(above.contains(&format!("{init} (σ_w²")), "{above}");
+}
