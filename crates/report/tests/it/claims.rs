@@ -74,3 +74,77 @@ fn the_sigmoid_rows_are_placed_on_their_side_of_the_critical_line() {
         paragraph(&md, "Of the table above's sigmoid rows").split_once("above it:").expect("a row above").1.to_string();
     assert!(above.contains(&format!("{init} (σ_w²")), "{above}");
 }
+
+/// §4: "later than the measured median in k of m rows" counts the rows where the top-layer
+/// estimate exceeds the median depth, and names the others.
+#[test]
+fn the_top_layer_estimates_lateness_is_counted_from_the_rows() {
+    let mut r = quick().clone();
+    let rows: Vec<_> = r.exploding.spread.rows.iter_mut().filter(|row| row.gain > 1.0).collect();
+    let m = 2 * rows.len();
+    assert!(m >= 2);
+    let template = report::sections::exploding::spread::OverNetworks {
+        mean: 10.0,
+        mean_se: 0.0,
+        median: 10.0,
+        median_se: 0.0,
+        p10: 10.0,
+        p90: 10.0,
+    };
+    for (i, row) in rows.into_iter().enumerate() {
+        for (j, o) in [&mut row.f32, &mut row.f64].into_iter().enumerate() {
+            o.gradient = Some(template);
+            // The very first row early, every other late.
+            o.gradient_top_layer = Some(if i == 0 && j == 0 { 9.5 } else { 10.5 });
+        }
+    }
+    let md = render::markdown(&r, None);
+    let text = paragraph(&md, "The top-layer estimate is where");
+    let want = format!("It comes later than the measured median in {} of {m} rows (not in: gain", m - 1);
+    assert!(text.contains(&want), "{text}");
+    assert!(!text.contains("It comes too late"), "{text}");
+}
+
+/// §4's clipping: the layers' spread is the printed norms' largest ÷ smallest, clipping by norm
+/// keeps it, and the sentence says "evens out" only when clamping lowers it.
+#[test]
+fn clamping_evens_out_the_layers_only_when_their_spread_falls() {
+    let c = &quick().exploding.clipping;
+    let spread = |v: &[f64]| v.iter().copied().fold(0.0, f64::max) / v.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(c.layer_spread, [spread(&c.raw), spread(&c.by_value)]);
+    assert!((spread(&c.by_norm) / c.layer_spread[0] - 1.0).abs() < 1e-12);
+    let text = |r: &Report| paragraph(&render::markdown(r, None), "Clipping one exploding gradient").to_string();
+    let evens = c.layer_spread[1] < c.layer_spread[0];
+    assert_eq!(text(quick()).contains("±0.010 evens out"), evens);
+    let mut r = quick().clone();
+    r.exploding.clipping.layer_spread = [2.0, 3.0];
+    assert!(text(&r).contains("does not even out"));
+    r.exploding.clipping.layer_spread = [3.0, 2.0];
+    assert!(text(&r).contains("±0.010 evens out"));
+}
+
+/// §4: "as it does at every gain" is said only where every gain's corrected forward step is
+/// above the approximations' allowance; otherwise the gains are named.
+#[test]
+fn the_gains_where_the_allowance_is_under_half_a_layer_are_the_steep_ones() {
+    use report::sections::exploding::largest::APPROXIMATION;
+    let mut r = quick().clone();
+    let rows: Vec<_> = r.exploding.spread.rows.iter_mut().filter(|row| row.gain > 1.0).collect();
+    let n = rows.len();
+    assert!(n >= 2);
+    for row in rows {
+        row.step[1] = 2.0 * APPROXIMATION;
+    }
+    let sentence = |r: &Report| {
+        render::markdown(r, None)
+            .split("\n\n")
+            .find(|p| p.starts_with("Which layer holds the largest gradient value"))
+            .map(str::to_string)
+    };
+    let text = sentence(&r).expect("the quick report's rows have a largest value");
+    assert!(text.contains("as it does at every gain above 1 here"), "{text}");
+    let first = r.exploding.spread.rows.iter_mut().find(|row| row.gain > 1.0).unwrap();
+    first.step[1] = 0.5 * APPROXIMATION;
+    let text = sentence(&r).unwrap();
+    assert!(text.contains("but not at"), "{text}");
+}
