@@ -408,9 +408,11 @@ fn row(
     let mut largest = 0.0f64;
     for s in &ok {
         let m1 = s.iter().map(|v| v * v).sum::<f64>() / n;
-        let m2 = s.iter().map(|v| (v * v) * (v * v)).sum::<f64>() / n;
+        // Two passes, the mean of (λ − mean λ)²: never negative, where m₂ − m₁² of an isometric
+        // spectrum is a difference of two numbers equal to rounding and can be.
+        let var = s.iter().map(|v| (v * v - m1).powi(2)).sum::<f64>() / n;
         means.push(m1);
-        vars.push(m2 - m1 * m1);
+        vars.push(var);
         let floor = RESOLUTION * s[0];
         largest = largest.max(s[0]);
         for &v in s.iter() {

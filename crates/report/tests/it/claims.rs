@@ -105,6 +105,39 @@ fn the_top_layer_estimates_lateness_is_counted_from_the_rows() {
     assert!(!text.contains("It comes too late"), "{text}");
 }
 
+/// §3's isometry: the sentence lists exactly the rows deeper than n/8 whose Var λ is more than
+/// 4 standard errors from its expectation, and the theory is stated for the wide limit.
+#[test]
+fn the_isometry_rows_beyond_the_wide_limit_are_the_ones_listed() {
+    let iso = &quick().isometry;
+    let off = |iso: &report::sections::isometry::Isometry| -> usize {
+        iso.settings
+            .iter()
+            .flat_map(|s| &s.rows)
+            .filter(|r| r.networks > 1 && r.depth > iso.width / 8)
+            .filter(|r| (r.var_lambda - r.exact_var.unwrap_or(r.predicted_var)).abs() > 4.0 * r.var_se.unwrap_or(0.0))
+            .count()
+    };
+    let listed = |md: &str| {
+        md.split("\n\n")
+            .find(|p| p.contains("measurement and expectation part by more than 4 standard errors"))
+            .map_or(0, |p| p.matches(" against exact ").count() + p.matches(" against wide limit ").count())
+    };
+    let md = render::markdown(quick(), None);
+    assert_eq!(listed(&md), off(iso));
+    assert!(!md.contains("whatever the weights") && md.contains("in the limit of infinite width at fixed depth L"));
+    for r in iso.settings.iter().flat_map(|s| &s.rows) {
+        assert!(r.var_lambda >= 0.0, "{r:?}");
+    }
+    // Every row put on its expectation: none is listed.
+    let mut r = quick().clone();
+    for row in r.isometry.settings.iter_mut().flat_map(|s| s.rows.iter_mut()) {
+        row.var_lambda = row.exact_var.unwrap_or(row.predicted_var);
+    }
+    assert_eq!(listed(&render::markdown(&r, None)), 0);
+    assert_eq!(off(&r.isometry), 0);
+}
+
 /// §4's clipping: the layers' spread is the printed norms' largest ÷ smallest, clipping by norm
 /// keeps it, and the sentence says "evens out" only when clamping lowers it.
 #[test]
