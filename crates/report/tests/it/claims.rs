@@ -138,6 +138,56 @@ fn the_isometry_rows_beyond_the_wide_limit_are_the_ones_listed() {
     assert_eq!(off(&r.isometry), 0);
 }
 
+/// §3: a non-ReLU row that misses mean field under squared error is named once, in the paragraph
+/// that says its miss is not explained, not again in the closing list.
+#[test]
+fn an_unexplained_squared_error_miss_is_named_once() {
+    let mut r = quick().clone();
+    let c = r.dense_init.configs.iter_mut().find(|c| c.activation == "sigmoid").unwrap();
+    c.decades.agrees = false;
+    c.decades.agrees_with_mean_field = false;
+    let name = format!("{} with {} (", c.activation, c.init);
+    let md = render::markdown(&r, None);
+    let section = md.split("## 3.").nth(1).unwrap().split("### The sigmoid's critical line").next().unwrap();
+    assert_eq!(section.matches(&name).count(), 1, "{section}");
+}
+
+/// §3: in the vanishing rows whose forward signal does not die, the sentence says the weight
+/// gradient vanishes with the backward one for the rows where it does (the forward signal moves
+/// by under a decade, the backward signal and the weight gradient fall by one or more), and
+/// names the others apart.
+#[test]
+fn where_the_forward_signal_holds_the_weight_gradient_vanishes_with_the_backward_one() {
+    use report::sections::dense_init::{Phase, collapses};
+    let sentence = |r: &Report| {
+        let md = render::markdown(r, None);
+        paragraph(&md, "Vanishing rows whose forward signal does not die").to_string()
+    };
+    let mut r = quick().clone();
+    let live: Vec<usize> = (0..r.dense_init.configs.len())
+        .filter(|&i| {
+            let c = &r.dense_init.configs[i];
+            c.phase.0 == Phase::Vanishing && !collapses(c)
+        })
+        .collect();
+    assert!(live.len() >= 2);
+    for &i in &live {
+        let c = &mut r.dense_init.configs[i];
+        (c.forward_decades, c.decades.measured, c.weight_decades) = (0.2, -20.0, -21.0);
+    }
+    let text = sentence(&r);
+    assert!(
+        text.contains("There the forward signal holds") && text.contains("is an expectation, not a measurement"),
+        "{text}"
+    );
+    // One row whose backward signal does not vanish is named apart.
+    let c = &mut r.dense_init.configs[live[0]];
+    c.decades.measured = 0.3;
+    let name = format!("not in {} with {},", c.activation, c.init);
+    let text = sentence(&r);
+    assert!(text.contains(&name), "{text}");
+}
+
 /// §4's clipping: the layers' spread is the printed norms' largest ÷ smallest, clipping by norm
 /// keeps it, and the sentence says "evens out" only when clamping lowers it.
 #[test]
