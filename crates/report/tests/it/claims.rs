@@ -188,6 +188,27 @@ fn where_the_forward_signal_holds_the_weight_gradient_vanishes_with_the_backward
     assert!(text.contains(&name), "{text}");
 }
 
+/// §3: the counts of layers whose measured median is below mean field are the data's.
+#[test]
+fn the_medians_below_mean_field_are_counted_from_the_layers() {
+    let d = &quick().dense_init.critical_depth;
+    let layers = |bias: Option<bool>| {
+        d.runs.iter().filter(move |r| bias.is_none_or(|b| (r.sigma_b2 > 0.0) == b)).flat_map(|r| &r.layers)
+    };
+    let backward = layers(None).filter(|l| l.backward.median < l.backward_theory).count();
+    let unbiased = layers(Some(false)).filter(|l| l.forward.median < l.forward_theory).count();
+    let biased = layers(Some(true)).filter(|l| l.forward.median < l.forward_theory).count();
+    let want = format!(
+        "below mean field in {backward} of {} layers for ‖∂L/∂a_l‖², in {unbiased} of {} for ‖a_l‖² without biases and in {biased} of {} with them",
+        layers(None).count(),
+        layers(Some(false)).count(),
+        layers(Some(true)).count()
+    );
+    let md = render::markdown(quick(), None);
+    assert!(paragraph(&md, "Counted over every layer").contains(&want), "{want}");
+    assert!(!md.contains("by an amount that grows with depth over width"));
+}
+
 /// §4's clipping: the layers' spread is the printed norms' largest ÷ smallest, clipping by norm
 /// keeps it, and the sentence says "evens out" only when clamping lowers it.
 #[test]
