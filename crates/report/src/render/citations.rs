@@ -146,6 +146,14 @@ pub fn entry(paper: Paper) -> Entry {
             Some("1711.05101"),
             "decoupled weight decay (AdamW) against L2 under Adam",
         ),
+        Paper::Yang2019 => e(
+            &["Greg Yang", "Jeffrey Pennington", "Vinay Rao", "Jascha Sohl-Dickstein", "Samuel S. Schoenholz"],
+            "A mean field theory of batch normalization",
+            "International Conference on Learning Representations (ICLR)",
+            2019,
+            Some("1902.08129"),
+            "gradient explosion at initialisation in deep networks with batch normalisation (cited, not measured: §3's scope note)",
+        ),
     }
 }
 

@@ -252,3 +252,44 @@ fn the_gains_where_the_allowance_is_under_half_a_layer_are_the_steep_ones() {
     let text = sentence(&r).unwrap();
     assert!(text.contains("but not at"), "{text}");
 }
+
+/// §5.1: a scaled sigmoid row would be labelled with the sigmoid networks' own blocks.
+#[test]
+fn a_scaled_sigmoid_row_names_the_sigmoid_networks_blocks() {
+    let mut r = quick().clone();
+    let s = &mut r.shortcuts;
+    let (sig_blocks, relu_blocks) = (s.sigmoid_blocks, s.relu_blocks);
+    assert_ne!(sig_blocks, relu_blocks);
+    assert_eq!(sig_blocks, report::sections::shortcuts::SIGMOID_DEPTH / report::sections::shortcuts::SPAN);
+    s.sigmoid[1].alpha = 0.5;
+    let md = render::markdown(&r, None);
+    let row = md.lines().find(|l| l.starts_with("| sigmoid,") && l.contains("scaled by")).expect("the scaled row");
+    assert!(row.contains(&format!("1/√{sig_blocks}")), "{row}");
+}
+
+/// Every paper cited in the text by author and year is in §8's list, and every paper in the list
+/// is cited: in the claims table or in the text.
+#[test]
+fn every_citation_is_listed_and_every_listed_paper_is_cited() {
+    use report::render::citations::entry;
+    use report::sections::references::Paper;
+    let md = render::markdown(quick(), None);
+    let (body, refs) = md.split_once("## 8. References").unwrap();
+    let surname = |p: Paper| entry(p).authors[0].rsplit(' ').next().unwrap().to_string();
+    let claimed: Vec<Paper> = quick().references.claims.iter().flat_map(|c| c.kind.papers().iter().copied()).collect();
+    for p in Paper::ALL {
+        let e = entry(p);
+        assert!(refs.contains(&format!("\n{}. {}", p.number(), e.authors[0])), "{p:?} not listed");
+        let inline = body
+            .match_indices(&surname(p))
+            .any(|(i, _)| body[i..].chars().take(60).collect::<String>().contains(&e.year.to_string()));
+        assert!(inline || claimed.contains(&p), "{p:?} is listed but never cited");
+    }
+    // Each "X et al." in the text names a listed paper's first author with its year nearby.
+    for (i, _) in body.match_indices(" et al.") {
+        let name = body[..i].rsplit(|ch: char| !ch.is_alphabetic() && ch != '-').next().unwrap();
+        let after: String = body[i..].chars().take(16).collect();
+        let listed = Paper::ALL.iter().any(|&p| surname(p) == name && after.contains(&entry(p).year.to_string()));
+        assert!(listed || after.contains("(wide)"), "{name}{after} is not in §8's list");
+    }
+}
