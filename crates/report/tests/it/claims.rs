@@ -138,6 +138,20 @@ fn the_isometry_rows_beyond_the_wide_limit_are_the_ones_listed() {
     assert_eq!(off(&r.isometry), 0);
 }
 
+/// §7: a symptom's name claims no more than its rule measures; the weight-growth rule compares
+/// ‖W‖ at the end with its start (a ratio), so its name says nothing of a rate.
+#[test]
+fn the_weight_growth_symptom_is_named_for_the_ratio_its_rule_measures() {
+    use report::render::prose::{symptom_name, symptom_rule};
+    use report::sections::symptoms::SymptomKind;
+    let (name, rule) = (symptom_name(SymptomKind::WeightsGrowing), symptom_rule(SymptomKind::WeightsGrowing));
+    assert!(rule.contains("at the end") && rule.contains("its start"), "{rule}");
+    for rate in ["exponential", "per step", "per epoch", "rate"] {
+        assert!(!name.contains(rate), "{name}");
+    }
+    assert!(name.contains("at the end") && name.contains("start"), "{name}");
+}
+
 /// §3: a non-ReLU row that misses mean field under squared error is named once, in the paragraph
 /// that says its miss is not explained, not again in the closing list.
 #[test]
