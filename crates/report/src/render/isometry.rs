@@ -2,7 +2,7 @@
 
 use super::Detail;
 use crate::numfmt::{percent, sig};
-use crate::sections::isometry::{Isometry, PERCENTILES, SpectrumRow, SpectrumSetting, Weights};
+use crate::sections::isometry::{Isometry, PERCENTILES, SpectrumRow, SpectrumSetting, VAR_ROUNDING, Weights};
 use std::fmt::Write;
 
 /// The depths the summary table shows, L = 2, 8, 32, … (2·4^k) and the deepest; every depth with
@@ -169,14 +169,16 @@ fn verdict(out: &mut String, iso: &Isometry, deepest: usize) {
     if !parts.is_empty() {
         let _ = writeln!(out, "At L = {deepest}: {}. {}\n", parts.join("; "), mean_metric(iso, deepest));
     }
-    let (width, beyond) = (iso.width, beyond_wide_limit(iso));
+    let (width, (beyond, below)) = (iso.width, beyond_wide_limit(iso));
     if !beyond.is_empty() {
         let _ = writeln!(
             out,
             "Beyond L = n/8 (n = {width}), measurement and expectation part by more than 4 standard errors in: {}. \
-             A likely reason, not tested here: at depths comparable to the width, one network's Var λ is heavy-tailed across networks, its expectation carried by rare networks \
-             that {} draws seldom include, so the mean over them falls below the expectation and their standard error understates the error.\n",
+             {below} of these {} lie below their expectation. A likely reason for those, not tested here: at depths comparable to the width, one network's Var λ is heavy-tailed \
+             across networks, its expectation carried by rare networks that {} draws seldom include, so the mean over them falls below the expectation and their standard error \
+             understates the error.\n",
             beyond.join("; "),
+            beyond.len(),
             iso.nets
         );
     }
@@ -213,10 +215,11 @@ fn mean_metric(iso: &Isometry, deepest: usize) -> String {
     }
 }
 
-/// The rows deeper than n/8 whose measured Var λ is more than 4 standard errors from its
-/// expectation (the exact one where known, else the wide limit's).
-fn beyond_wide_limit(iso: &Isometry) -> Vec<String> {
-    let mut out = Vec::new();
+/// The rows deeper than n/8 whose measured Var λ is more than 4 standard errors (and more than
+/// rounding, [`VAR_ROUNDING`]) from its expectation: the exact one where known, else the wide
+/// limit's; and how many of them lie below it.
+fn beyond_wide_limit(iso: &Isometry) -> (Vec<String>, usize) {
+    let (mut out, mut below) = (Vec::new(), 0);
     for s in &iso.settings {
         for r in s.rows.iter().filter(|r| r.networks > 1 && r.depth > iso.width / 8) {
             let (target, which) = match r.exact_var {
@@ -224,7 +227,8 @@ fn beyond_wide_limit(iso: &Isometry) -> Vec<String> {
                 None => (r.predicted_var, "wide limit"),
             };
             let se = r.var_se.unwrap_or(0.0);
-            if (r.var_lambda - target).abs() > 4.0 * se {
+            if (r.var_lambda - target).abs() > (4.0 * se).max(VAR_ROUNDING) {
+                below += usize::from(r.var_lambda < target);
                 out.push(format!(
                     "{} {} L = {} ({} ± {} against {which} {})",
                     point(s),
@@ -237,5 +241,5 @@ fn beyond_wide_limit(iso: &Isometry) -> Vec<String> {
             }
         }
     }
-    out
+    (out, below)
 }

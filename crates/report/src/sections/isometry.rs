@@ -48,6 +48,11 @@ use scalar::Activation;
 use scalar::init::Init;
 use serde::Serialize;
 
+/// A Var λ this far from its expectation or closer is rounding, not a difference: an f64
+/// product of orthogonal layers keeps every λ = 1 to far better than 1e−6 at these depths, so
+/// the variance of an isometric spectrum comes out below 1e−12.
+pub const VAR_ROUNDING: f64 = 1e-12;
+
 /// Singular values below this multiple of their network's largest are below what the `f64`
 /// product resolves: each layer's product rounds with relative error ≲ n·ε ≈ 1.4e−14 (n = 64)
 /// of the magnitudes it combines, which compounds over L ≤ 128 layers to ≲ 2e−12 of the largest
