@@ -109,7 +109,7 @@ pub(super) fn shortcuts(out: &mut String, s: &Shortcuts, plots: Option<&str>) {
     let _ = writeln!(
         out,
         "**Sigmoid.** Without a shortcut every layer multiplies the gradient by σ′ ≤ 1/4 (median {}). The pre-activation shortcut adds a_(m−2) before σ, \
-         so a gradient taking the shortcut at each of the {joins} joins (one of the paths of many lengths a network with shortcuts sums over, Veit et al. 2016) between layer {} and layer {} still meets σ′ ≤ 1/4 at every one: at most 10^{} — \
+         so a gradient taking the shortcut at each of the {joins} joins between layer {} and layer {} (one of the paths of many lengths that a network with shortcuts sums over, Veit et al. 2016) still meets σ′ ≤ 1/4 at every one: at most 10^{} — \
          measured {} at layer {}: it helps, but cannot stop the decay. The identity shortcut adds a_(m−2) after σ, so ∂a_m/∂a_(m−2) = I: \
          the gradient reaches layer {} undiminished ({}), and layer 1, which is not on the shortcut's path, gets ∂L/∂a_2 through one σ′·W_2 — \
          about 1/4 of it (the median over the seeds of each network's step from layer 2 to layer 1, {}, against log10(1/4) = {}; \
