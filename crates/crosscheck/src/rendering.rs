@@ -102,7 +102,7 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
         epochs: b.int_in(1, 5000),
         quick: b.bool(),
     };
-    let worked_layers = (0..b.int_in(0, 12))
+    let mut worked_layers = (0..b.int_in(0, 12))
         .map(|d| WorkedLayer {
             layer: d + 1,
             pre_activation: finite(b),
@@ -111,8 +111,15 @@ pub fn arbitrary_report(data: &[u8]) -> Report {
             grad: finite(b),
             bound: finite(b),
             ratio_to_last: finite(b),
+            step: None,
         })
         .collect::<Vec<_>>();
+    // The step draws no byte of its own (the seed corpus keeps its meaning): every row but the
+    // last has one, taken from values already drawn.
+    let rows = worked_layers.len();
+    for (d, l) in worked_layers.iter_mut().enumerate().take(rows.saturating_sub(1)) {
+        l.step = Some(if d % 2 == 0 { l.ratio_to_last } else { l.grad });
+    }
     let worked = WorkedChain {
         depth: worked_layers.len(),
         weight: finite(b),

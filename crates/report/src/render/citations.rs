@@ -146,6 +146,14 @@ pub fn entry(paper: Paper) -> Entry {
             Some("1711.05101"),
             "decoupled weight decay (AdamW) against L2 under Adam",
         ),
+        Paper::Yang2019 => e(
+            &["Greg Yang", "Jeffrey Pennington", "Vinay Rao", "Jascha Sohl-Dickstein", "Samuel S. Schoenholz"],
+            "A mean field theory of batch normalization",
+            "International Conference on Learning Representations (ICLR)",
+            2019,
+            Some("1902.08129"),
+            "gradient explosion at initialisation in deep networks with batch normalisation (cited, not measured: §3's scope note)",
+        ),
     }
 }
 
@@ -191,7 +199,7 @@ pub fn claim_text(kind: ClaimKind) -> ClaimText {
         ClaimKind::TanhCritical => t(
             "its order-to-chaos phase diagram",
             "the transition is at χ₁ = 1; for tanh with σ_b = 0 it lies at σ_w² = 1",
-            "§3: χ₁ of tanh under Xavier (σ_w² = 1; q* approaches 0 only slowly, so χ₁ is not exactly 1)",
+            "§3: χ₁ of tanh under Xavier (σ_w² = 1; q* = 0, where χ₁ = σ_w²·tanh′(0)² = 1)",
         ),
         ClaimKind::GradientRateIsChi => t(
             "its analysis of back-propagated gradients (depth scale ξ_∇ = −1/ln χ₁)",

@@ -62,17 +62,16 @@ pub fn critical_depth(out: &mut String, d: &CriticalDepth, plots: Option<&str>) 
          and with it χ(q_l) ≈ 1 − 2q_l ≈ 1 − 1/l, so ‖∂L/∂a_l‖² falls towards the input as a power law too (≈ l/D), not exponentially; \
          on the critical line with σ_b > 0 and under He the mean is kept exactly, and off the line (the ordered rows) it falls by χ₁ per layer: \
          a straight line on a linear depth axis, a curve bending down on the log–log figures. \
-         The measured medians sit below mean field by an amount that grows with depth over width: each layer multiplies the lengths by an \
-         independent random factor of mean χ whose logarithm has a negative mean, so the typical network drifts below the mean while rare networks carry it \
-         — for ReLU the law is exact, below.\n"
+         {}\n",
+        medians(d)
     );
     let _ = writeln!(
         out,
         "**The correlation map.** Two inputs' pre-activations of correlation c reach the next layer with correlation C(c) = (σ_w²·E[φ(u₁)φ(u₂)] + σ_b²)/q* \
          (2-D quadrature). c = 1 is fixed and C′(1) = χ₁, so in the ordered phase 1 − c_l ∝ χ₁^l = e^(−l/ξ_c), ξ_c = −1/ln χ₁ (Schoenholz et al. 2017): \
          a network many ξ_c deep sends every input to nearly the same top-layer vector, so its output is nearly the same for every input, and what gradient reaches the \
-         first layers carries almost nothing about which input was which — training can move the output's offset, the constant predictor of §5, long before anything \
-         that tells inputs apart; a network a few ξ_c deep still separates them. ξ_c is finite only where q* > 0 (σ_b > 0 for tanh; the sigmoid's q* is positive anyway) \
+         first layers carries almost nothing about which input was which. Nothing is trained in this section; what this suggests for training, not measured here, \
+         is that such a network would fit the output's offset (the constant predictor of §5) well before anything that tells inputs apart, and one a few ξ_c deep would not be so limited. ξ_c is finite only where q* > 0 (σ_b > 0 for tanh; the sigmoid's q* is positive anyway) \
          and diverges on the critical line, where the approach to c = 1 is a power law. Bias-free ReLU under He has no ξ_c: its map is the arc-cosine kernel, \
          C(c) = (√(1 − c²) + (π − arccos c)·c)/π, whose slope at 1 is exactly 1; 1 − C(c) ≈ ε − (2√2/(3π))·ε^(3/2) for ε = 1 − c gives 1 − c_l ≈ 9π²/(2l²), a power law. \
          ξ_c measured is fitted to the mean over networks of 1 − c_l where it lies in [{}, {}].\n",
@@ -135,6 +134,27 @@ pub fn critical_depth(out: &mut String, d: &CriticalDepth, plots: Option<&str>) 
 
 /// Per setting, at the layers of [`SHOWN`]: the backward and forward lengths and 1 − c, median
 /// [p10, p90] beside mean field.
+/// Where the measured medians sit against mean field, counted over every layer of every setting
+/// (the backward length; the forward length with and without biases apart), and the reason
+/// offered: exact for bias-free ReLU, not tested for the others; one width only.
+fn medians(d: &CriticalDepth) -> String {
+    let count = |pick: &dyn Fn(&DepthRun) -> bool, below: fn(&crate::sections::critical_depth::DepthLayer) -> bool| {
+        let layers: Vec<_> = d.runs.iter().filter(|r| pick(r)).flat_map(|r| &r.layers).collect();
+        (layers.iter().filter(|l| below(l)).count(), layers.len())
+    };
+    let (bb, bn) = count(&|_| true, |l| l.backward.median < l.backward_theory);
+    let (fb, fn_) = count(&|r| r.sigma_b2 == 0.0, |l| l.forward.median < l.forward_theory);
+    let (gb, gn) = count(&|r| r.sigma_b2 > 0.0, |l| l.forward.median < l.forward_theory);
+    format!(
+        "Counted over every layer of every setting, the measured median sits below mean field in {bb} of {bn} layers for ‖∂L/∂a_l‖², \
+         in {fb} of {fn_} for ‖a_l‖² without biases and in {gb} of {gn} with them. \
+         The reason offered for a median below the mean: each layer multiplies the lengths by an independent random factor of mean χ whose logarithm has a lower mean, \
+         so the typical network drifts below the mean as depth over width grows while rare networks carry it — exact for bias-free ReLU (below, Hanin's β = l/n), \
+         not derived here for the others, and only one width, {}, is measured.",
+        d.width
+    )
+}
+
 fn per_layer_table(out: &mut String, d: &CriticalDepth) {
     let _ = writeln!(
         out,

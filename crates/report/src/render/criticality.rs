@@ -3,10 +3,12 @@
 
 use crate::numfmt::{log10, sig};
 use crate::sections::criticality::SigmoidCritical;
+use crate::sections::dense_init::InitConfig;
 use std::fmt::Write;
 
-/// Appends the sigmoid's critical line: theory, the measured rows, and its figure if `plots`.
-pub fn sigmoid_critical(out: &mut String, s: &SigmoidCritical, plots: Option<&str>) {
+/// Appends the sigmoid's critical line: theory, where the dense table's sigmoid rows (`configs`)
+/// sit against it, the measured rows, and its figure if `plots`.
+pub fn sigmoid_critical(out: &mut String, s: &SigmoidCritical, configs: &[InitConfig], plots: Option<&str>) {
     let _ = writeln!(out, "### The sigmoid's critical line\n");
     let Some(critical) = s.sigma_w2 else {
         let _ = writeln!(
@@ -20,12 +22,13 @@ pub fn sigmoid_critical(out: &mut String, s: &SigmoidCritical, plots: Option<&st
         "σ′ ≤ 1/4 caps χ(q) = σ_w²·E[σ′(√q·z)²] at σ_w²/16, not at 1: a dense layer also multiplies by σ_w². \
          With σ_b = 0 the sigmoid's outputs are positive, so q* is large (here {}), and its mean squared slope small (≈ 1/(6√(2πq*)) for large q*); \
          χ₁ then grows like √σ_w² and reaches 1 at σ_w² = {} (quadrature; the large-q estimate 36π = {}). \
-         Every standard initialisation sits far below it, in the vanishing phase (the table above). \
+         {} \
          {} networks of {} bias-free sigmoid layers of width {} (the top linear), the same draws scaled to each σ_w², under the probe seed: \
          the per-layer factor of mean ‖∂L/∂a_l‖² from layer {} down to 1, measured (± its standard error over networks, from the per-network log ratios) against mean field's for this depth.\n",
         s.q_star.map_or_else(|| "—".into(), |q| sig(q, 3)),
         sig(critical, 4),
         sig(s.asymptotic, 4),
+        sides(configs, critical),
         s.nets,
         s.depth,
         s.width,
@@ -71,6 +74,30 @@ pub fn sigmoid_critical(out: &mut String, s: &SigmoidCritical, plots: Option<&st
             super::svg::SIGMOID_CRITICAL_PLOT
         );
     }
+}
+
+/// Which of the dense table's sigmoid rows sit below the critical σ_w² and which above, with
+/// their phase (χ₁ decides it, so a row below the line is vanishing and one above exploding).
+fn sides(configs: &[InitConfig], critical: f64) -> String {
+    let rows: Vec<&InitConfig> = configs.iter().filter(|c| c.activation == "sigmoid").collect();
+    let side = |below: bool| -> Vec<String> {
+        rows.iter()
+            .filter(|c| (c.sigma_w2 < critical) == below)
+            .map(|c| format!("{} (σ_w² = {}, χ₁ = {}, {})", c.init, sig(c.sigma_w2, 3), sig(c.chi_1, 4), c.phase))
+            .collect()
+    };
+    let (below, above) = (side(true), side(false));
+    let mut parts = Vec::new();
+    if !below.is_empty() {
+        parts.push(format!("below it: {}", below.join(", ")));
+    }
+    if !above.is_empty() {
+        parts.push(format!("above it: {}", above.join(", ")));
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!("Of the table above's sigmoid rows, {}.", parts.join("; "))
 }
 
 /// The scope note: what the report covers of batch normalisation, and what it does not.

@@ -73,7 +73,7 @@ pub fn dense_init(out: &mut String, d: &DenseInit, plots: Option<&str>, detail: 
         );
     }
     agreement(out, d);
-    super::criticality::sigmoid_critical(out, &d.sigmoid_critical, plots);
+    super::criticality::sigmoid_critical(out, &d.sigmoid_critical, &d.configs, plots);
     super::critical_depth::critical_depth(out, &d.critical_depth, plots);
     forward_collapse(out, d);
     match plots {
@@ -183,20 +183,33 @@ fn agreement(out: &mut String, d: &DenseInit) {
             row_list(&se_off, |c| &c.decades, |d| d.mean_field)
         );
     }
+    // The rows named above as unexplained misses (no correction: their prediction is mean field)
+    // are not named again.
     let off: Vec<&InitConfig> = d.configs.iter().filter(|c| !c.decades.agrees).collect();
+    let rest: Vec<&InitConfig> =
+        off.iter().copied().filter(|c| !unexplained.iter().any(|u| std::ptr::eq(*u, *c))).collect();
     if off.is_empty() {
         let _ = writeln!(
             out,
             "Under squared error every row agrees with its prediction (the corrected one where there is one).\n"
         );
+    } else if rest.is_empty() {
+        let _ = writeln!(
+            out,
+            "Under squared error every other row agrees with its prediction (the corrected one where there is one).\n"
+        );
     } else {
         let _ = writeln!(
             out,
-            "Under squared error these rows disagree with their prediction: {}.\n",
-            row_list(&off, |c| &c.decades, |d| d.corrected.unwrap_or(d.mean_field))
+            "Under squared error {}these rows disagree with their prediction: {}.\n",
+            if rest.len() < off.len() { "also " } else { "" },
+            row_list(&rest, |c| &c.decades, |d| d.corrected.unwrap_or(d.mean_field))
         );
     }
 }
+
+/// Decades: how far a signal must move to count as vanishing, or stay under to count as held.
+const HOLDS_DECADES: f64 = 1.0;
 
 /// The vanishing rows: backward, forward and weight-gradient decades side by side.
 fn forward_collapse(out: &mut String, d: &DenseInit) {
@@ -241,10 +254,12 @@ fn forward_collapse(out: &mut String, d: &DenseInit) {
             fixed(*output_share_max)
         );
     }
-    let live: Vec<String> = d
-        .configs
+    let live: Vec<&InitConfig> = d.configs.iter().filter(|c| c.phase.0 == Phase::Vanishing && !collapses(c)).collect();
+    if live.is_empty() {
+        return;
+    }
+    let described: Vec<String> = live
         .iter()
-        .filter(|c| c.phase.0 == Phase::Vanishing && !collapses(c))
         .map(|c| {
             format!(
                 "{} with {} (‖∂L/∂a_l‖² {}, ‖a_l‖² {}, ‖∂L/∂W_l‖² {} decades)",
@@ -256,14 +271,35 @@ fn forward_collapse(out: &mut String, d: &DenseInit) {
             )
         })
         .collect();
-    if !live.is_empty() {
-        let _ = writeln!(
-            out,
-            "Vanishing rows whose forward signal does not die (q* > 0: the sigmoid's outputs are positive) are the other case: {}. \
-             There the forward signal holds, so the weight gradient vanishes with the backward one, and the layers far from the output learn slowest.\n",
-            live.join("; ")
-        );
-    }
+    // The sentence's claim, row by row: the forward signal moves by under a decade while the
+    // backward signal and the weight gradient both fall by at least one.
+    let holds = |c: &&InitConfig| {
+        c.forward_decades.abs() < HOLDS_DECADES
+            && c.decades.measured <= -HOLDS_DECADES
+            && c.weight_decades <= -HOLDS_DECADES
+    };
+    let (yes, no): (Vec<&InitConfig>, Vec<&InitConfig>) = live.iter().copied().partition(holds);
+    let names = |v: &[&InitConfig]| {
+        v.iter().map(|c| format!("{} with {}", c.activation, c.init)).collect::<Vec<_>>().join("; ")
+    };
+    let claim = if no.is_empty() {
+        "There the forward signal holds (it moves by under a decade), so the weight gradient vanishes with the backward one, and the layers far from the output get the smallest.".to_string()
+    } else if yes.is_empty() {
+        "In none of them do both the backward signal and the weight gradient fall by a decade or more while the forward signal moves by less.".to_string()
+    } else {
+        format!(
+            "In {} the forward signal holds (it moves by under a decade), so the weight gradient vanishes with the backward one, and the layers far from the output get the smallest; \
+             not in {}, where the backward signal or the forward signal moves otherwise (the numbers above).",
+            names(&yes),
+            names(&no)
+        )
+    };
+    let _ = writeln!(
+        out,
+        "Vanishing rows whose forward signal does not die (q* > 0: the sigmoid's outputs are positive) are the other case: {}. {claim} \
+         Nothing is trained in this section: that such layers would then learn slowest, with one step size for every layer, is an expectation, not a measurement here.\n",
+        described.join("; ")
+    );
 }
 
 fn cell(e: &Estimate) -> String {

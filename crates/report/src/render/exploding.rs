@@ -1,8 +1,8 @@
 //! Section 4 as Markdown: the sweep, the spread over networks with its expectations, clipping.
 
 use crate::numfmt::{log10, sig};
-use crate::sections::exploding::largest::APPROXIMATION;
-use crate::sections::exploding::spread::{Largest, OverNetworks, Overflow, Spread};
+use crate::sections::exploding::largest::{APPROXIMATION, STEEP_GRADIENT};
+use crate::sections::exploding::spread::{Largest, OverNetworks, Overflow, Spread, SpreadRow};
 use crate::sections::exploding::{self, Exploding, Location};
 use std::fmt::Write;
 
@@ -169,13 +169,14 @@ fn spread(out: &mut String, s: &Spread, depth: usize, width: usize) {
          The output error y − t grows with the forward signal and the weight gradient ∂L/∂W_l = Σ_b δ_l,b·a_(l−1),b multiplies the back-propagated error by the signal, \
          so its log grows twice as fast: it leaves the format at about half the forward pass's depth (naive: log10(max)/(2·log10 g)). \
          The top-layer estimate is where the drift-corrected norm of the top layer's ∂L/∂W_D reaches the largest value (log10 2 + 2·E[log10 ‖a_(D−1)‖] + E[log10 ‖W_D·v‖]). \
-         It comes too late, for two reasons the prediction adds (docs/derivation.md §13): the engine differentiates the summed loss S = B·L and divides by B only as it stores ∂L/∂W, \
+         {} The prediction adds two things to it, both of which bring the depth earlier (docs/derivation.md §13): the engine differentiates the summed loss S = B·L and divides by B only as it stores ∂L/∂W, \
          so the values that overflow are B times larger (log10 B decades); and the top layer's gradient is not the largest. \
          Every layer's ⟨∂S/∂W_l, W_l⟩ is the same number (Euler's theorem: y is homogeneous of degree 1 in each W_l), so layers differ only by the angle between ∂S/∂W_l and W_l: \
          its cosine is near 1/√n at the linear top, and about |ξ|/n (ξ ~ N(0, 1)) inside if the error and the signal there were independent of the weights (an approximation); \
          counting the D layers as D/τ independent ones (another approximation, τ the layers the angle takes to forget), the largest lies \
          log10((D/τ)·√(2n/π)·E[ρ]²) + γ/ln 10 decades above the top layer (ρ the largest entry of a ReLU's output over its norm). \
-         The predicted depth is where the typical top layer's ∂L/∂W_D, times B, plus that excess reaches the largest value; the statistic compared is the median depth over networks, and it agrees when within max(0.15 decades at the gradient's step, 3 standard errors) plus the one layer a depth cannot resolve.\n"
+         The predicted depth is where the typical top layer's ∂L/∂W_D, times B, plus that excess reaches the largest value; the statistic compared is the median depth over networks, and it agrees when within max(0.15 decades at the gradient's step, 3 standard errors) plus the one layer a depth cannot resolve.\n",
+        top_layer_timing(s)
     );
     let _ = writeln!(
         out,
@@ -189,6 +190,56 @@ fn spread(out: &mut String, s: &Spread, depth: usize, width: usize) {
     }
     out.push('\n');
     largest(out, s);
+}
+
+/// Whether the top-layer estimate comes after the measured median depth, row by row (gain > 1,
+/// each format): counted, and the rows where it does not named.
+fn top_layer_timing(s: &Spread) -> String {
+    let rows: Vec<(f64, &str, f64, f64)> = s
+        .rows
+        .iter()
+        .filter(|r| r.gain > 1.0)
+        .flat_map(|r| [(r.gain, "f32", &r.f32), (r.gain, "f64", &r.f64)])
+        .filter_map(|(g, name, o)| Some((g, name, o.gradient_top_layer?, o.gradient.as_ref()?.median)))
+        .collect();
+    if rows.is_empty() {
+        return "No network's gradient left a format here, so the estimate is not compared.".into();
+    }
+    let late = rows.iter().filter(|r| r.2 > r.3).count();
+    let not_late: Vec<String> = rows
+        .iter()
+        .filter(|r| r.2 <= r.3)
+        .map(|&(g, name, top, median)| {
+            format!("gain {} {name}, {} against {}", sig(g, 3), layer(Some(top)), sig(median, 4))
+        })
+        .collect();
+    if not_late.is_empty() {
+        format!("It comes later than the measured median in every row ({late} of {}).", rows.len())
+    } else {
+        format!(
+            "It comes later than the measured median in {late} of {} rows (not in: {}).",
+            rows.len(),
+            not_late.join("; ")
+        )
+    }
+}
+
+/// Where the gradient's step, twice the corrected forward step, is above [`STEEP_GRADIENT`]
+/// (the forward step above [`APPROXIMATION`], half of it), so the approximations' allowance moves the
+/// predicted depth by under half a layer: at every gain above 1, or at which.
+fn steep_gains(s: &Spread) -> String {
+    let rows: Vec<&_> = s.rows.iter().filter(|r| r.gain > 1.0).collect();
+    let (steep, shallow): (Vec<&&_>, Vec<&&_>) = rows.iter().partition(|r| r.step[1] > APPROXIMATION);
+    let names = |v: &[&&SpreadRow]| v.iter().map(|r| sig(r.gain, 3)).collect::<Vec<_>>().join(", ");
+    if rows.is_empty() {
+        String::new()
+    } else if shallow.is_empty() {
+        ", as it does at every gain above 1 here".into()
+    } else if steep.is_empty() {
+        ", which it does at no gain here".into()
+    } else {
+        format!(", as it does at gain {} but not at {}", names(&steep), names(&shallow))
+    }
 }
 
 /// The largest gradient value at the predicted depth: the measurement behind the prediction.
@@ -214,8 +265,10 @@ fn largest(out: &mut String, s: &Spread) {
          (exact, as a ReLU network without biases is homogeneous), and how many decades it lies above the top layer's ‖∂S/∂W_D‖. \
          The statistic compared is the mean over networks of that excess; it agrees with 0 (the top layer the largest, as the top-layer estimate assumes) within max(0.15 decades, 3 standard errors), \
          and with the prediction within that plus {} decades for the prediction's two approximations (the angle's law inside the network, and D/τ independent layers; docs/derivation.md §13), \
-         which moves the predicted depth by under half a layer wherever the gradient grows by more than 0.4 decades per layer, as it does at every gain here.\n",
-        sig(APPROXIMATION, 2)
+         which moves the predicted depth by under half a layer wherever the gradient grows by more than {} decades per layer (twice the forward signal's corrected step){}.\n",
+        sig(APPROXIMATION, 2),
+        sig(STEEP_GRADIENT, 1),
+        steep_gains(s)
     );
     let _ = writeln!(
         out,
@@ -275,13 +328,18 @@ fn clipping(out: &mut String, e: &Exploding) {
     let _ = writeln!(
         out,
         "Clipping one exploding gradient (gain {}, {} layers, f64): its global norm is {}. Clipping the norm to {} rescales every layer by the same factor, \
-         so the direction is kept (cos = {}); clamping every entry to ±{} flattens the largest layers and changes the direction (cos = {}).\n",
+         so the direction is kept (cos = {}); clamping every entry to ±{} {} the layers' norms (largest ÷ smallest: {} raw, {} clamped) and {} the direction (cos = {}).\n",
         sig(c.gain, 2),
         c.depth,
         sig(c.raw_norm, 4),
         sig(exploding::CLIP_NORM, 2),
         sig(c.cos_norm, 6),
         sig(exploding::CLIP_VALUE, 2),
+        if c.layer_spread[1] < c.layer_spread[0] { "evens out" } else { "does not even out" },
+        sig(c.layer_spread[0], 3),
+        sig(c.layer_spread[1], 3),
+        // A cosine 1 to six digits is a direction kept (as clipping by norm's is).
+        if c.cos_value < 0.999_999 { "changes" } else { "keeps" },
         sig(c.cos_value, 4)
     );
     let _ = writeln!(out, "| layer | ‖∂L/∂W_l‖ raw | clipped by norm | clipped by value |");

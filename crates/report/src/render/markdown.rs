@@ -64,28 +64,33 @@ fn worked(out: &mut String, w: &WorkedChain, plots: Option<&str>) {
     let _ = writeln!(
         out,
         "A chain of {} sigmoid neurons, every weight w = {}, input x = {}, target ŷ = {}: output y = {}, loss L = (y − ŷ)² = {}. \
-         Each layer multiplies the gradient by w·σ′(z) ≤ 1/4, so it shrinks by at least a factor 4 per layer towards the input; \
-         the bound is `2|y−ŷ|·|u_d|·∏_{{k≥d}} sup|σ′|·∏_{{k>d}} |w_k|`.\n",
+         Towards the input, each layer multiplies the backward factor ∂L/∂a_d by w·σ′(z_d) ≤ 1/4, so ∂L/∂a shrinks by at least a factor 4 per layer; \
+         the bound is `2|y−ŷ|·|u_d|·∏_{{k≥d}} sup|σ′|·∏_{{k>d}} |w_k|`. {}\n",
         w.depth,
         sig(w.weight, 3),
         sig(w.input, 3),
         sig(w.target, 3),
         sig(w.output, 8),
-        sig(w.loss, 8)
+        sig(w.loss, 8),
+        weight_steps(w)
     );
-    let _ = writeln!(out, "| layer d | z_d | u_d | σ′(z_d) | ∂L/∂w_d | bound | ∂L/∂w_d ÷ ∂L/∂w_D |");
-    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "| layer d | z_d | u_d | σ′(z_d) | ∂L/∂w_d | bound | ∂L/∂w_d ÷ ∂L/∂w_D | ∂L/∂w_d ÷ ∂L/∂w_(d+1) |"
+    );
+    let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|");
     for l in &w.layers {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             l.layer,
             sig(l.pre_activation, 6),
             sig(l.input, 6),
             sig(l.derivative, 6),
             sig(l.grad, 6),
             sig(l.bound, 6),
-            sig(l.ratio_to_last, 4)
+            sig(l.ratio_to_last, 4),
+            l.step.map_or_else(|| "—".into(), |s| sig(s, 4))
         );
     }
     out.push('\n');
@@ -96,6 +101,38 @@ fn worked(out: &mut String, w: &WorkedChain, plots: Option<&str>) {
         } else {
             let _ = writeln!(out, "No figure for the worked chain: no gradient or bound is above 0.\n");
         }
+    }
+}
+
+/// The weight gradient's steps: ∂L/∂w_d = ∂L/∂a_d·σ′(z_d)·u_d also carries the layer's input,
+/// so the 1/4 bound caps its step only where u_d ≤ u_(d+1); the sentence names the largest step.
+fn weight_steps(w: &WorkedChain) -> String {
+    let pairs = w.layers.iter().zip(w.layers.iter().skip(1));
+    let Some((l, above, step)) =
+        pairs.filter_map(|(l, a)| l.step.map(|s| (l, a, s))).max_by(|x, y| x.2.abs().total_cmp(&y.2.abs()))
+    else {
+        return String::new();
+    };
+    let inputs = format!(
+        "at layer {} (u_{} = {}, u_{} = {})",
+        l.layer,
+        l.layer,
+        sig(l.input, 3),
+        above.layer,
+        sig(above.input, 3)
+    );
+    if step.abs() > 0.25 {
+        format!(
+            "The weight gradient ∂L/∂w_d = ∂L/∂a_d·σ′(z_d)·u_d also carries the layer's input, so its step ∂L/∂w_d ÷ ∂L/∂w_(d+1) = w·σ′(z_d)·u_d/u_(d+1) \
+             (the last column) is not capped at 1/4: it reaches {} {inputs}, where the input shrinks on the way up.",
+            sig(step, 3)
+        )
+    } else {
+        format!(
+            "The weight gradient ∂L/∂w_d = ∂L/∂a_d·σ′(z_d)·u_d also carries the layer's input, so its step ∂L/∂w_d ÷ ∂L/∂w_(d+1) = w·σ′(z_d)·u_d/u_(d+1) \
+             (the last column) could exceed 1/4 where u_d > u_(d+1); here it is at most {} {inputs}.",
+            sig(step, 3)
+        )
     }
 }
 

@@ -17,7 +17,8 @@ pub fn symptom_name(kind: SymptomKind) -> &'static str {
         SymptomKind::LossStuck => "loss stuck",
         SymptomKind::LossJumping => "loss jumping",
         SymptomKind::LossNonFinite => "loss NaN (or ±∞)",
-        SymptomKind::WeightsGrowing => "weights growing exponentially",
+        // Its rule compares the end with the start, not a rate: the name says no more than that.
+        SymptomKind::WeightsGrowing => "weights far larger at the end than at the start",
         SymptomKind::GradientsAboveOne => "gradients above 1 in every layer",
         SymptomKind::OutputSideMovesMore => "weights near the output change far more than near the input",
         SymptomKind::WeightsShrinking => "weights shrinking to 0",

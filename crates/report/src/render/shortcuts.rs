@@ -77,7 +77,7 @@ pub(super) fn shortcuts(out: &mut String, s: &Shortcuts, plots: Option<&str>) {
     let sigmoid_name =
         format!("sigmoid, {} layers of {}, N(0, 1/n)", shortcuts::SIGMOID_DEPTH, shortcuts::SIGMOID_WIDTH);
     gradient_rows(out, &relu_name, relu, s.relu_blocks);
-    gradient_rows(out, &sigmoid_name, sigmoid, s.relu_blocks);
+    gradient_rows(out, &sigmoid_name, sigmoid, s.sigmoid_blocks);
     out.push('\n');
     if plots.is_none() {
         let _ = writeln!(
@@ -91,7 +91,8 @@ pub(super) fn shortcuts(out: &mut String, s: &Shortcuts, plots: Option<&str>) {
         out,
         "**ReLU.** At width {} He initialisation already keeps a dense ReLU network's gradient from vanishing: without a shortcut the seeds range from {} to {} \
          ({} decades). The article's block (the sum, then the ReLU) unscaled makes the first layer's gradient {} decades larger than the last one's (median): \
-         each block adds its branch to what it skips, so signal and gradient grow with depth (measured below for residual blocks). \
+         each block adds its branch to what it skips, so signal and gradient grow with depth (the residual blocks below measure that growth in the forward signal of a different block, \
+         a_m = a_(m−2) + α·W_m·relu(W_(m−1)·a_(m−2)), the sum after the branch's linear layer). \
          With the joined layers' W scaled by 1/√{} (one over the root of the number of blocks) that growth is gone (median {}) and the seeds spread over {} decades, \
          fewer than without a shortcut: the shortcut carries the gradient, the scaling keeps it from growing.\n",
         shortcuts::RELU_WIDTH,
@@ -108,10 +109,11 @@ pub(super) fn shortcuts(out: &mut String, s: &Shortcuts, plots: Option<&str>) {
     let _ = writeln!(
         out,
         "**Sigmoid.** Without a shortcut every layer multiplies the gradient by σ′ ≤ 1/4 (median {}). The pre-activation shortcut adds a_(m−2) before σ, \
-         so a gradient taking the shortcut at each of the {joins} joins between layer {} and layer {} still meets σ′ ≤ 1/4 at every one: at most 10^{} — \
+         so a gradient taking the shortcut at each of the {joins} joins between layer {} and layer {} (one of the paths of many lengths that a network with shortcuts sums over, Veit et al. 2016) still meets σ′ ≤ 1/4 at every one: at most 10^{} — \
          measured {} at layer {}: it helps, but cannot stop the decay. The identity shortcut adds a_(m−2) after σ, so ∂a_m/∂a_(m−2) = I: \
          the gradient reaches layer {} undiminished ({}), and layer 1, which is not on the shortcut's path, gets ∂L/∂a_2 through one σ′·W_2 — \
-         about 1/4 of it ({} against log10(1/4) = {}). With f = identity the two forms are one network (f(z) + a = f(z + a)): the difference is f′'s. \
+         about 1/4 of it (the median over the seeds of each network's step from layer 2 to layer 1, {}, against log10(1/4) = {}; \
+         the table's columns are medians taken layer by layer, whose difference need not be that median). With f = identity the two forms are one network (f(z) + a = f(z + a)): the difference is f′'s. \
          Derivations: `docs/derivation.md` §14.\n",
         log10(sigmoid[0].median, 2),
         shortcuts::SIGMOID_DEPTH,
@@ -127,7 +129,7 @@ pub(super) fn shortcuts(out: &mut String, s: &Shortcuts, plots: Option<&str>) {
     figure(out, s, ShortcutNetwork::Sigmoid, plots);
     let _ = writeln!(
         out,
-        "**Residual blocks grow.** {} blocks a_m = a_(m−2) + α·W_m·relu(W_(m−1)·a_(m−2)) of width {} (identity skip; the branch's ReLU layer He, \
+        "**Residual blocks grow.** {} residual blocks (He et al. 2016) a_m = a_(m−2) + α·W_m·relu(W_(m−1)·a_(m−2)) of width {} (identity skip; the branch's ReLU layer He, \
          its linear layer N(0, g/n)), {} networks per row, batches of {}. Given a_(m−2), E‖a_m‖² = (1 + g·α²)·‖a_(m−2)‖² exactly \
          (`docs/derivation.md` §14): unscaled (α = 1, g = 1) the squared norm doubles per block; with α = 1/√(blocks) it grows by (1 + 1/B)^B < e in all. \
          For ReLU, scaling the branch by α is scaling its ReLU layer's W and b by α (relu(α·z) = α·relu(z) for α > 0), which is how it is done here. \

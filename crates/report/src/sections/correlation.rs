@@ -108,24 +108,26 @@ pub fn relu_power_law(layer: f64) -> f64 {
     4.5 * std::f64::consts::PI.powi(2) / (layer * layer)
 }
 
-/// Below this 1 − c, [`correlations`] steps the map's linearisation instead of the quadrature.
+/// Below this 1 − c, [`decorrelations`] steps the map's linearisation instead of the quadrature.
 pub const LINEAR_BELOW: f64 = 1e-6;
 
-/// Mean-field c_1 … c_layers of two inputs whose first-layer pre-activations both have variance
-/// `q1` and correlation `c1`. Once 1 − c < [`LINEAR_BELOW`] the step is the map's linearisation
-/// at c = 1, 1 − c′ = χ(q)·(q/q′)·(1 − c) (q₁₂′ = q′ − χ(q)·q·(1 − c) to first order), whose
-/// relative error is O(1 − c) for a smooth φ: it costs nothing and avoids the quadrature's
-/// rounding, which 1 − C(c) would magnify as c nears 1.
-pub fn correlations(f: Activation, sigma_w2: f64, sigma_b2: f64, q1: f64, c1: f64, layers: usize) -> Vec<f64> {
-    let (mut q, mut c) = (q1, c1);
+/// Mean-field 1 − c_1 … 1 − c_layers of two inputs whose first-layer pre-activations both have
+/// variance `q1` and correlation `c1`. The complement ε = 1 − c is what is iterated, so it is kept
+/// to full relative precision far below f64's 1.1e−16 spacing at 1, where 1 − c computed from c
+/// would stop at that spacing. Once ε < [`LINEAR_BELOW`] the step is the map's linearisation at
+/// c = 1, ε′ = χ(q)·(q/q′)·ε (q₁₂′ = q′ − χ(q)·q·ε to first order), whose relative error is O(ε)
+/// for a smooth φ: it costs nothing and avoids the quadrature's rounding, which 1 − C(c) would
+/// magnify as c nears 1.
+pub fn decorrelations(f: Activation, sigma_w2: f64, sigma_b2: f64, q1: f64, c1: f64, layers: usize) -> Vec<f64> {
+    let (mut q, mut eps) = (q1, 1.0 - c1);
     let mut out = Vec::with_capacity(layers);
     for _ in 0..layers {
-        out.push(c);
+        out.push(eps);
         let next = super::meanfield::next_q(f, sigma_w2, sigma_b2, q);
-        c = if 1.0 - c < LINEAR_BELOW {
-            1.0 - super::meanfield::chi(f, sigma_w2, q) * q / next * (1.0 - c)
+        eps = if eps < LINEAR_BELOW {
+            super::meanfield::chi(f, sigma_w2, q) * q / next * eps
         } else {
-            (next_covariance(f, sigma_w2, sigma_b2, q, q, c) / next).clamp(-1.0, 1.0)
+            1.0 - (next_covariance(f, sigma_w2, sigma_b2, q, q, 1.0 - eps) / next).clamp(-1.0, 1.0)
         };
         q = next;
     }

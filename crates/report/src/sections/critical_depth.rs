@@ -345,14 +345,14 @@ fn summarise(s: &Setting, q_star: Option<f64>, chi_1: f64, depth: usize, ok: &[&
     let q1 = q_star.unwrap_or(1.0);
     // q_1 … q_D: the first layer's variance is q1 by the inputs' construction.
     let q = layer_q(s.f, s.sigma_w2, s.sigma_b2, (q1 - s.sigma_b2) / s.sigma_w2, depth);
-    let c = if s.f == Activation::Relu && s.sigma_b2 == 0.0 {
+    // 1 − c_l, iterated as such (not as 1 − c, which stops at f64's spacing below 1).
+    let eps: Vec<f64> = if s.f == Activation::Relu && s.sigma_b2 == 0.0 {
         // Bias-free ReLU's map does not depend on q or σ_w²: the closed form.
         std::iter::successors(Some(1.0 - INPUT_CORRELATION), |&e| Some(correlation::relu_decorrelation(e)))
             .take(depth)
-            .map(|e| 1.0 - e)
             .collect()
     } else {
-        correlation::correlations(s.f, s.sigma_w2, s.sigma_b2, q1, INPUT_CORRELATION, depth)
+        correlation::decorrelations(s.f, s.sigma_w2, s.sigma_b2, q1, INPUT_CORRELATION, depth)
     };
     // ln Π_{k=l+1}^{D−1} χ(q_k), by l.
     let mut log_backward = vec![0.0; depth];
@@ -371,7 +371,7 @@ fn summarise(s: &Setting, q_star: Option<f64>, chi_1: f64, depth: usize, ok: &[&
                     forward: pick(|r| r.forward),
                     backward_theory: log_backward[l - 1].exp(),
                     backward: pick(|r| r.grad),
-                    decorrelation_theory: 1.0 - c[l],
+                    decorrelation_theory: eps[l],
                     decorrelation: pick(|r| r.decorrelation),
                 }
             })

@@ -106,6 +106,8 @@ pub struct ClipDemo {
     pub cos_norm: f64,
     /// cos(raw, clipped by value).
     pub cos_value: f64,
+    /// Largest ÷ smallest layer norm: raw (the same clipped by norm) and clipped by value.
+    pub layer_spread: [f64; 2],
 }
 
 /// Computes the section.
@@ -210,12 +212,15 @@ fn clip_demo(config: &Config, width: usize, batch: usize) -> ClipDemo {
     clip_gradients(&mut by_norm, Clip::Norm(CLIP_NORM));
     let mut by_value = raw.clone();
     clip_gradients(&mut by_value, Clip::Value(CLIP_VALUE));
+    let (raw_layers, by_value_layers) = (per_layer(&raw), per_layer(&by_value));
+    let spread = |v: &[f64]| v.iter().copied().fold(0.0, f64::max) / v.iter().copied().fold(f64::INFINITY, f64::min);
     ClipDemo {
         gain,
         depth,
-        raw: per_layer(&raw),
+        layer_spread: [spread(&raw_layers), spread(&by_value_layers)],
+        raw: raw_layers,
         by_norm: per_layer(&by_norm),
-        by_value: per_layer(&by_value),
+        by_value: by_value_layers,
         raw_norm: global_norm(&raw),
         cos_norm: cosine(&raw, &by_norm),
         cos_value: cosine(&raw, &by_value),

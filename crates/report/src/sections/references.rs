@@ -41,11 +41,13 @@ pub enum Paper {
     HaninRolnick2018,
     /// Loshchilov & Hutter (2019).
     LoshchilovHutter2019,
+    /// Yang, Pennington, Rao, Sohl-Dickstein & Schoenholz (2019), batch normalisation.
+    Yang2019,
 }
 
 impl Paper {
     /// Every paper, in the order the section lists them (by year).
-    pub const ALL: [Paper; 14] = [
+    pub const ALL: [Paper; 15] = [
         Paper::Hochreiter1991,
         Paper::BengioSimardFrasconi1994,
         Paper::GlorotBengio2010,
@@ -60,6 +62,7 @@ impl Paper {
         Paper::Hanin2018,
         Paper::HaninRolnick2018,
         Paper::LoshchilovHutter2019,
+        Paper::Yang2019,
     ];
 
     /// Its number in the list, 1-based.

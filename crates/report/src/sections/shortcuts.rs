@@ -84,6 +84,8 @@ pub struct Shortcuts {
     pub growth: Vec<GrowthRow>,
     /// The ReLU networks' blocks, L/s: the scaled row's α is 1/√ of it.
     pub relu_blocks: usize,
+    /// The sigmoid networks' blocks, L/s: a scaled sigmoid row's α would be 1/√ of it.
+    pub sigmoid_blocks: usize,
     /// The sigmoid networks' shortcut joins between layer L and layer [`SPAN`]: (L − s)/s.
     pub sigmoid_joins: usize,
     /// log10 (1/4)^joins: at most this much of the gradient survives a path taking the
@@ -177,6 +179,7 @@ pub fn compute(config: &Config) -> Shortcuts {
         sigmoid,
         growth,
         relu_blocks,
+        sigmoid_blocks: SIGMOID_DEPTH / SPAN,
         sigmoid_joins,
         sigmoid_path_bound: sigmoid_joins as f64 * log10_quarter,
         log10_quarter,

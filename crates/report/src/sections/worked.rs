@@ -41,6 +41,9 @@ pub struct WorkedLayer {
     pub bound: f64,
     /// ∂L/∂w_d / ∂L/∂w_D.
     pub ratio_to_last: f64,
+    /// ∂L/∂w_d / ∂L/∂w_(d+1) = w·σ′(z_d)·u_d/u_(d+1): the weight gradient's step towards the
+    /// input, which the 1/4 bound on w·σ′ does not cap since u_d can exceed u_(d+1) (none at D).
+    pub step: Option<f64>,
 }
 
 /// Computes the section.
@@ -60,6 +63,7 @@ pub fn compute() -> WorkedChain {
             grad: grads.weight[i],
             bound: Ext::to_f64(bound[i]),
             ratio_to_last: grads.weight[i] / last,
+            step: grads.weight.get(i + 1).map(|&above| grads.weight[i] / above),
         })
         .collect();
     WorkedChain { depth, weight, input, target, output: grads.output, loss: grads.loss, layers }

@@ -162,6 +162,29 @@ fn the_measured_correlation_depth_scale_is_mean_fields() {
     }
 }
 
+/// In the ordered phase with q* > 0, mean field's 1 − c falls by χ₁ per layer once q has
+/// settled and 1 − c is small (C′(1) = χ₁): the printed theory is that geometric law all the way
+/// down, not f64's spacing below 1 (1.1e−16), where 1 − c computed from c would stop.
+#[test]
+fn mean_fields_decorrelation_falls_by_chi_1_per_layer_in_the_ordered_rows() {
+    let ordered: Vec<_> = section().runs.iter().filter(|r| r.regime == Regime::Ordered && r.q_star.is_some()).collect();
+    assert!(!ordered.is_empty());
+    for r in ordered {
+        let theory: Vec<f64> = r.layers.iter().map(|l| l.decorrelation_theory).collect();
+        // The deepest half of the layers: q within rounding of q*, 1 − c below 1e−4, so the map's
+        // ratio is χ₁·(1 + O(1 − c)); the last step is in the linearised range (1 − c below
+        // `LINEAR_BELOW`), where the ratio is χ(q*) to rounding.
+        for pair in theory[theory.len() / 2..].windows(2) {
+            let ratio = pair[1] / pair[0];
+            assert!((ratio / r.chi_1 - 1.0).abs() < 1e-4, "σ_w² {}: ratio {ratio}, χ₁ {}", r.sigma_w2, r.chi_1);
+        }
+        let (last, before) = (theory[theory.len() - 1], theory[theory.len() - 2]);
+        assert!(before < correlation::LINEAR_BELOW);
+        assert!((last / before / r.chi_1 - 1.0).abs() < 1e-9, "σ_w² {}: {}", r.sigma_w2, last / before);
+        assert!(theory.iter().all(|&e| e > 0.0 && e.is_finite()), "σ_w² {}", r.sigma_w2);
+    }
+}
+
 #[test]
 fn the_critical_line_keeps_gradients_and_the_ordered_phase_loses_them() {
     let s = section();

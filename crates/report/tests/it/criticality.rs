@@ -49,8 +49,9 @@ fn sigmoid_reaches_chi_one_at_a_large_but_finite_weight_variance() {
     assert!((critical - 103.0).abs() < 0.5, "{critical}");
     let estimate = 36.0 * std::f64::consts::PI;
     assert!((critical / estimate - 1.0).abs() < 0.15, "{critical} against 36π = {estimate}");
-    // Every standard scheme (σ_w² ≤ 2, and N(0, 1) at width 256) sits below it.
+    // The schemes with σ_w² ≤ 2 sit far below it; N(0, 1) at width 256 (σ_w² = 256) above it.
     assert!(meanfield::fixed_point(Activation::Sigmoid, 2.0, 0.0).1 < 0.2);
+    assert!(meanfield::fixed_point(Activation::Sigmoid, 256.0, 0.0).1 > 1.0);
     assert!(section().sigma_w2 == Some(critical));
 }
 

@@ -60,6 +60,7 @@ fn small_shortcuts() -> Shortcuts {
         sigmoid: vec![gradient_row(Form::None, 1.0, 0.5, 0.25), gradient_row(Form::Identity, 1.0, 0.0, 0.125)],
         growth: vec![growth_row(1.0, 1.0), growth_row(0.5, 1.0)],
         relu_blocks: 3,
+        sigmoid_blocks: 3,
         sigmoid_joins: 2,
         sigmoid_path_bound: -1.25,
         log10_quarter: -0.625,

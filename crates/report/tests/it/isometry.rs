@@ -244,6 +244,10 @@ fn orthogonal_tanh_is_near_isometric_and_relu_is_not() {
     }
     let (_, lin) = find(iso, "identity", Weights::Orthogonal, 1.0, deepest);
     assert!(lin.var_lambda.abs() < 1e-12 && (lin.mean_lambda - 1.0).abs() < 1e-12);
+    // A variance is never negative, even where the spectrum is isometric to rounding.
+    for r in iso.settings.iter().flat_map(|s| &s.rows) {
+        assert!(r.var_lambda >= 0.0, "{r:?}");
+    }
     for weights in Weights::ALL {
         for depth in iso.depths.iter().copied() {
             let (_, r) = find(iso, "relu", weights, 1.0, depth);

@@ -2,6 +2,7 @@
 
 mod chain;
 mod check;
+mod claims;
 mod classic;
 mod cli_report;
 mod cli_run;

@@ -39,9 +39,14 @@ const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
 /// How far, in decades, the excess's two approximations (the angle's law inside, the D/τ
 /// independent layers) are allowed to miss beyond the measurement's own tolerance: wherever the
-/// gradient grows by more than 0.4 decades per layer (2·E\[step\]; every gain ≥ 2 here), it moves
-/// the predicted depth by under half a layer, less than the one layer a depth resolves.
+/// gradient grows by more than 0.4 decades per layer (2·E\[step\]; section 4 names the gains
+/// where it does), it moves the predicted depth by under half a layer, less than the one layer
+/// a depth resolves.
 pub const APPROXIMATION: f64 = 0.2;
+
+/// 2·[`APPROXIMATION`]: a gradient growing by more than this many decades per layer turns the
+/// approximations' allowance into under half a layer of depth.
+pub const STEEP_GRADIENT: f64 = 2.0 * APPROXIMATION;
 
 /// Draws behind E[ρ]: its Monte-Carlo standard error is below 10⁻³ of it.
 const RATIO_DRAWS: u64 = 20_000;
