@@ -38,7 +38,7 @@ _LOSSES = {
     "BCELoss": "bce",
     "BCEWithLogitsLoss": "bce_with_logits",
     "CrossEntropyLoss": "cross_entropy",
-    "NLLLoss": "cross_entropy",  # of the logits, under a last LogSoftmax (checked in _layers' caller)
+    "NLLLoss": "cross_entropy",  # of the logits, under a last LogSoftmax (_check_log_softmax)
 }
 _GRADLAB_LOSSES = ("squared_error", "bce")
 LossLike = Union[str, Any]
