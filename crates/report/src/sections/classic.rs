@@ -89,6 +89,10 @@ pub struct ClassicRuns {
     /// Median over seeds of the largest spread between the weight rows of units of one hidden
     /// layer at the end (0 means the units stayed identical).
     pub median_hidden_spread: Option<f64>,
+    /// The largest of those spreads over the seeds: 0 when the units stayed identical in every
+    /// run, which is what [`Diagnosis::SymmetryNeverBroken`] says. Not serialized (the median is).
+    #[serde(skip)]
+    pub largest_hidden_spread: Option<f64>,
     /// Seeds whose loss became non-finite, if any (never expected).
     pub non_finite_runs: usize,
     /// (epoch, median loss over the seeds) at the epochs 0, k, 2k, … (k = ⌈epochs /
@@ -126,6 +130,32 @@ pub struct BugCase {
     pub diagnosis: Diagnosis,
 }
 
+/// What a bug case shows, decided in [`Diagnosis`]'s order from the gradient checks (on the data
+/// the code sees, and on the real data) and the training runs.
+pub fn diagnose(
+    seen_passed: bool,
+    real_passed: bool,
+    training: &ClassicRuns,
+    median_reported_final_loss: f64,
+) -> Diagnosis {
+    if !seen_passed {
+        Diagnosis::GradientsWrong
+    } else if !real_passed {
+        let constant_loss = training.constant_loss;
+        Diagnosis::WrongData {
+            median_reported_final_loss,
+            constant_loss,
+            settles_at_constant: (median_reported_final_loss - constant_loss).abs() <= PLATEAU_BAND * constant_loss,
+        }
+    } else if training.largest_hidden_spread == Some(0.0) {
+        Diagnosis::SymmetryNeverBroken
+    } else if training.success_rate == 0.0 {
+        Diagnosis::CannotFit { median_final_loss: training.median_final_loss, constant_loss: training.constant_loss }
+    } else {
+        Diagnosis::TrainingSucceeds
+    }
+}
+
 /// Seeds per configuration: half of `--samples` (training runs cost far more than chains).
 pub fn seeds(config: &Config) -> usize {
     config.samples.div_ceil(2)
@@ -150,7 +180,8 @@ pub enum Diagnosis {
         /// the data it sees than the constant predictor does.
         settles_at_constant: bool,
     },
-    /// The gradients are right, but every hidden unit stays identical to the others.
+    /// The gradients are right, but every hidden unit stays identical to the others, in every
+    /// seed's run.
     SymmetryNeverBroken,
     /// The gradients are right, but no seed fits the task.
     CannotFit {
@@ -235,22 +266,7 @@ fn bug_case(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug, s
     let report = check(&INPUTS);
     let seen_passed = check(&INPUTS.map(|x| bug.input_seen(x))).passed();
     let (training, median_reported_final_loss) = train_many(config, task, hidden, bias, bug, stream);
-    let diagnosis = if !seen_passed {
-        Diagnosis::GradientsWrong
-    } else if !report.passed() {
-        let constant_loss = training.constant_loss;
-        Diagnosis::WrongData {
-            median_reported_final_loss,
-            constant_loss,
-            settles_at_constant: (median_reported_final_loss - constant_loss).abs() <= PLATEAU_BAND * constant_loss,
-        }
-    } else if training.median_hidden_spread == Some(0.0) {
-        Diagnosis::SymmetryNeverBroken
-    } else if training.success_rate == 0.0 {
-        Diagnosis::CannotFit { median_final_loss: training.median_final_loss, constant_loss: training.constant_loss }
-    } else {
-        Diagnosis::TrainingSucceeds
-    };
+    let diagnosis = diagnose(seen_passed, report.passed(), &training, median_reported_final_loss);
     BugCase {
         bug,
         description: Label(bug),
@@ -313,6 +329,7 @@ fn train_many(config: &Config, task: &Task, hidden: usize, bias: bool, bug: Bug,
         plateau_share: finite.iter().filter(|r| r.plateau).count() as f64 / n,
         stuck_share: finite.iter().filter(|r| r.stuck).count() as f64 / n,
         median_hidden_spread: median(&spreads),
+        largest_hidden_spread: spreads.last().copied(),
         non_finite_runs: runs.len() - finite.len(),
         loss_curve: loss_curve(&runs, config.epochs),
     };

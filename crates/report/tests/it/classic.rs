@@ -115,3 +115,20 @@ fn loss_curves_end_where_the_table_says_the_runs_end() {
     // Both kinds occur, so neither check above is vacuous.
     assert!(c.runs.iter().any(|r| r.stuck_share > 0.5) && c.runs.iter().any(|r| r.success_rate > 0.5));
 }
+
+/// "Every hidden unit stays identical" is said only when it holds in every seed's run, not in
+/// the median one: all-equal initial weights keep the units identical exactly (they get the same
+/// updates), and one run whose units parted would withdraw the sentence.
+#[test]
+fn symmetry_is_said_to_hold_only_when_it_holds_in_every_run() {
+    let c = classic::compute(&Config::new(1, true));
+    let case = c.bugs.iter().find(|b| b.bug == Bug::EqualInit).unwrap();
+    assert_eq!(case.diagnosis, Diagnosis::SymmetryNeverBroken);
+    assert_eq!(case.training.largest_hidden_spread, Some(0.0), "every run's units stayed identical");
+    let (seen, real) = (case.gradient_check_on_seen_data_passed, case.gradient_check_passed);
+    let mut one_run_parted = case.training.clone();
+    one_run_parted.largest_hidden_spread = Some(1e-3); // the median spread is still 0
+    assert_eq!(one_run_parted.median_hidden_spread, Some(0.0));
+    let d = classic::diagnose(seen, real, &one_run_parted, case.median_reported_final_loss);
+    assert_ne!(d, Diagnosis::SymmetryNeverBroken);
+}
