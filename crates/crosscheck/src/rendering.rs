@@ -77,6 +77,7 @@ fn classic_runs(bytes: &mut Bytes<'_>) -> ClassicRuns {
         plateau_share: share(bytes),
         stuck_share: share(bytes),
         median_hidden_spread: bytes.bool().then(|| finite(bytes)),
+        largest_hidden_spread: None, // not rendered; drawing it would shift the seeds' bytes
         non_finite_runs: bytes.int_in(0, 3),
         loss_curve: (0..bytes.int_in(0, 8)).map(|k| (k * 20, finite(bytes).abs())).collect(),
     }
