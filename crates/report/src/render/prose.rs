@@ -129,7 +129,7 @@ pub fn diagnosis(d: &Diagnosis) -> String {
             "gradients are right; every hidden unit stays identical to the others (symmetry is never broken)".into()
         }
         Diagnosis::CannotFit { median_final_loss, constant_loss } => format!(
-            "gradients are right; the model cannot fit the task: median final loss {median_final_loss:.4} against the constant predictor's {constant_loss:.4}"
+            "gradients are right; no seed fits the task: median final loss {median_final_loss:.4} against the constant predictor's {constant_loss:.4}"
         ),
         Diagnosis::TrainingSucceeds => "gradients are right and training succeeds".into(),
     }
