@@ -274,3 +274,13 @@ def test_nested_sequentials_are_read_in_order_and_named_by_their_paths():
     bad = nn.Sequential(block(3, 4), nn.Sequential(nn.Linear(4, 1), nn.BatchNorm1d(1)))
     with pytest.raises(ValueError, match="module 1.1 \\(BatchNorm1d\\): not supported"):
         go.from_torch(bad, x, t)
+
+
+def test_half_and_bfloat16_tensors_are_read_exactly():
+    torch.manual_seed(4)
+    for dtype in (torch.bfloat16, torch.float16):
+        net = nn.Sequential(nn.Linear(3, 2), nn.Tanh(), nn.Linear(2, 1)).to(dtype)
+        x, t = torch.randn(4, 3).to(dtype), torch.randn(4).to(dtype)
+        d = go.from_torch(net, x, t)
+        assert np.array_equal(d["input"], x.double().numpy()) and d["layers"][0]["weight"].dtype == np.float64
+        assert go.check_torch(net, x, t).passed

@@ -97,9 +97,10 @@ def _plain(value: Any) -> Any:
 
 def _array(value: Any) -> np.ndarray:
     """A float64 array of ``value``: a list, an array, or a tensor (detached first, so one that
-    requires grad is read, not refused)."""
+    requires grad is read, not refused; widened to float64 in torch, so half and bfloat16 tensors,
+    which numpy cannot hold, are read exactly)."""
     if hasattr(value, "detach"):  # a torch tensor
-        value = value.detach().cpu().numpy()
+        value = value.detach().double().cpu().numpy()
     return np.asarray(value, dtype=np.float64)
 
 

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 
-from . import _rows  # defined in __init__ before it imports this module
+from . import _array, _rows  # defined in __init__ before it imports this module
 from ._results import CheckResult, Diagnosis
 
 #: The model file's activation names of the supported activation modules (GELU: the exact erf
@@ -50,6 +50,11 @@ def _torch():
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError("the PyTorch adapter needs torch (pip install torch)") from e
     return torch
+
+
+def _is_loss(loss: LossLike, name: str) -> bool:
+    """Whether ``loss`` is the torch loss module called ``name`` (not one of gradlab's own names)."""
+    return not isinstance(loss, str) and type(loss).__name__ == name
 
 
 def _loss_object(loss: LossLike) -> Union[str, Dict[str, str]]:
@@ -169,7 +174,7 @@ def _check_softmax(module: Any, loss: LossLike) -> None:
     modules = _modules(module)
     for k, (idx, m) in enumerate(modules):
         if isinstance(m, nn.Softmax):
-            if k == len(modules) - 1 and not isinstance(loss, str) and type(loss).__name__ == "CrossEntropyLoss":
+            if k == len(modules) - 1 and _is_loss(loss, "CrossEntropyLoss"):
                 raise ValueError(
                     f"module {idx} (Softmax): CrossEntropyLoss takes logits and applies its own softmax, so this "
                     "network applies softmax twice (a common bug: it flattens the loss and slows training); "
@@ -181,7 +186,7 @@ def _check_softmax(module: Any, loss: LossLike) -> None:
 def _check_log_softmax(net: _Network, loss: LossLike) -> None:
     """A last LogSoftmax goes with NLLLoss (their composition is the cross-entropy of the logits
     before it), and NLLLoss with a last LogSoftmax; anything else is refused."""
-    nll = not isinstance(loss, str) and type(loss).__name__ == "NLLLoss"
+    nll = _is_loss(loss, "NLLLoss")
     if net.log_softmax and not nll:
         raise ValueError("module: a last LogSoftmax is supported under NLLLoss only (together: the cross-entropy)")
     if nll and not net.log_softmax:
@@ -190,8 +195,7 @@ def _check_log_softmax(net: _Network, loss: LossLike) -> None:
 
 def _batch(t: Any, loss: Union[str, Dict[str, str]], n_out: int) -> np.ndarray:
     """The targets as rows; cross-entropy's class indices become one-hot rows."""
-    torch = _torch()
-    t = t.detach().to(torch.float64).cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t, dtype=np.float64)
+    t = _array(t)
     if isinstance(loss, dict) and loss["kind"] == "cross_entropy" and t.ndim == 1:
         if np.any(t != np.round(t)) or np.any(t < 0) or np.any(t >= n_out):
             raise ValueError(f"target: class indices must be whole numbers in 0..{n_out - 1}")
@@ -211,13 +215,12 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
     (L = (1/B)·Σ_b Σ_j (y − t)²) or ``"bce"``. Cross-entropy's class-index targets become one-hot
     rows. Weights are read in float64 (a float32 weight widens exactly).
     """
-    torch = _torch()
     loss_obj = _loss_object(loss)
     _check_softmax(module, loss)
     net = _layers(module)
     _check_log_softmax(net, loss)
     layers, slope = net.layers, net.slope
-    if layers[-1][1] == "sigmoid" and not isinstance(loss, str) and type(loss).__name__ == "BCEWithLogitsLoss":
+    if layers[-1][1] == "sigmoid" and _is_loss(loss, "BCEWithLogitsLoss"):
         # A model the format expresses, with gradients to check, but rarely the one meant.
         warnings.warn(
             "the last Linear is followed by Sigmoid and BCEWithLogitsLoss applies its own sigmoid: the "
@@ -227,9 +230,9 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
         )
     description: Dict[str, Any] = {"layers": []}
     for lin, act in layers:
-        layer: Dict[str, Any] = {"weight": lin.weight.detach().to(torch.float64).cpu().numpy(), "activation": act}
+        layer: Dict[str, Any] = {"weight": _array(lin.weight), "activation": act}
         if lin.bias is not None:
-            layer["bias"] = lin.bias.detach().to(torch.float64).cpu().numpy()
+            layer["bias"] = _array(lin.bias)
         description["layers"].append(layer)
     if slope is not None:
         description["leaky_slope"] = float(slope)
@@ -237,10 +240,10 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
     if isinstance(loss_obj, dict):
         description["weight_layout"] = "out_in"
     if net.flattens_input:
-        x = x.detach().to(torch.float64).cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
+        x = _array(x)
         x = x.reshape(x.shape[0], -1) if x.ndim >= 2 else x
     description["input"] = _rows(x, layers[0][0].in_features)
-    if net.log_softmax and np.ndim(t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else t) != 1:
+    if net.log_softmax and _array(t).ndim != 1:
         raise ValueError("target: NLLLoss takes class indices, one per sample (shape (B,))")
     description["target"] = _batch(t, loss_obj, layers[-1][0].out_features)
     return description
@@ -289,7 +292,7 @@ def check_torch(
     twin.zero_grad(set_to_none=True)
     xs = torch.as_tensor(description["input"], dtype=torch.float64)
     ts = torch.as_tensor(description["target"], dtype=torch.float64)  # cross-entropy's: one-hot probabilities
-    if not isinstance(loss, str) and type(loss).__name__ == "NLLLoss":
+    if _is_loss(loss, "NLLLoss"):
         ts = ts.argmax(dim=1)  # NLLLoss takes class indices only (from_torch made them one-hot)
     with torch.enable_grad():
         value = _torch_loss(loss, twin(xs), ts)

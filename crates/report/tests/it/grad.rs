@@ -237,7 +237,7 @@ const BAD_MODELS: &[(&str, &str, &[&str])] = &[
         &["FILE: unknown field `bais`", "line 1 column"],
     ),
     (
-        "huge-number",
+        "nan-weight",
         "{\"layers\": [{\"weight\": [[1]], \"activation\": \"tanh\"}],\n \"input\": [[1e400]], \"target\": [[0]]}",
         &["FILE: number out of range at line 2 column"],
     ),
