@@ -125,8 +125,8 @@ def load_model(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDG
     Raises ``ValueError`` with the CLI's message (``model: layer 2 weight row 1: expected 3
     columns, got 2``), ``OSError`` when the file cannot be read. ``memory_budget_mib`` bounds the
     file's size here and the reference gradients that :func:`grad` and :func:`check` compute (as
-    ``report grad`` does: 80 bytes per parameter, whatever the batch); :func:`diagnose` computes
-    none.
+    ``report grad`` does: about 80 bytes per parameter and 64 per output of each sample);
+    :func:`diagnose` computes none.
     """
     if isinstance(model, Model):
         return model
