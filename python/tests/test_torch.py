@@ -14,9 +14,9 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 import gradlab_oracle as go  # noqa: E402
+from agreement import assert_agree_per_layer, torch_grads  # noqa: E402
 
 TODAY = {"Tanh": nn.Tanh, "Sigmoid": nn.Sigmoid, "ReLU": nn.ReLU, "LeakyReLU": lambda: nn.LeakyReLU(0.1), "Softplus": nn.Softplus, "Identity": nn.Identity}
-AGREEMENT = 1e-10
 
 
 @st.composite
@@ -33,21 +33,6 @@ def sequential_strategy(draw, activations=TODAY, last=None):
     batch = draw(st.integers(1, 4))
     x = torch.randn(batch, widths[0])
     return net, x, widths[-1]
-
-
-def torch_grads(net, x, t, loss):
-    twin = copy.deepcopy(net).double()
-    value = loss(twin(x.double()), t)
-    value.backward()
-    return [(m.weight.grad.numpy(), None if m.bias is None else m.bias.grad.numpy()) for m in twin if isinstance(m, nn.Linear)]
-
-
-def assert_agree_per_layer(ref, theirs):
-    for l, ((w, b), layer) in enumerate(zip(theirs, ref.layers)):
-        scale = max(np.abs(layer.weight_grad).max(), np.abs(layer.bias_grad).max())
-        assert np.abs(w - layer.weight_grad).max() <= AGREEMENT * scale, f"layer {l + 1} weight"
-        if b is not None:
-            assert np.abs(b - layer.bias_grad).max() <= AGREEMENT * scale, f"layer {l + 1} bias"
 
 
 @given(sequential_strategy())

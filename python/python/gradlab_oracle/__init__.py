@@ -8,8 +8,9 @@ called in-process: the same numbers, the same JSON bytes, the same error message
 - :func:`chain` gives a single-neuron chain's gradients exactly, beyond float64's range;
 - :func:`gradcheck` checks the gradient of any Python function by finite differences (relative
   steps, Richardson extrapolation, kinks);
-- :func:`check_torch` / :func:`diagnose_torch` / :func:`from_torch` check an ``nn.Sequential``
-  with its own autograd (float64, on a copy); :func:`check_numpy` / :func:`grad_numpy` /
+- :func:`check_torch` / :func:`diagnose_torch` / :func:`from_torch` check a PyTorch module
+  (an ``nn.Sequential``, or an ``nn.Module`` whose ``forward`` torch.fx traces) with its own
+  autograd (float64, on a copy); :func:`check_numpy` / :func:`grad_numpy` /
   :func:`model_from_numpy` check hand-written numpy backprop.
 
 Bad input raises ``ValueError`` (``OSError`` for a file that cannot be read) with the CLI's

@@ -1,10 +1,11 @@
-"""The PyTorch adapter: an ``nn.Sequential`` of ``Linear`` and activation modules, a batch and a
-loss, as gradlab's model description; and its own autograd checked against gradlab's oracle.
+"""The PyTorch adapter: a module (``nn.Sequential``, or any ``nn.Module`` whose forward is a chain
+of ``Linear`` layers, activations and shortcuts; ``_torch_read`` reads it), a batch and a loss, as
+gradlab's model description; and its own autograd checked against gradlab's oracle.
 
-Modules that compute nothing on a batch of rows are read as what they are: ``Flatten()`` (the
-input becomes one row per sample; after a ``Linear`` it is the identity), ``Dropout`` in eval mode
-or with p = 0 (the identity), and a last ``LogSoftmax(dim=1)`` under ``NLLLoss``, which together
-are the cross-entropy of the logits before them.
+Calls that compute nothing on a batch of rows are read as what they are: flattening the input to
+one row per sample (after a ``Linear`` it is the identity), dropout in eval mode or with p = 0 (the
+identity), and a last log-softmax over a row under ``NLLLoss``, which together are the
+cross-entropy of the logits before it.
 
 Autograd runs in float64 on a deep copy: the caller's module, its dtype and its ``.grad`` are
 never touched. Anything the model format cannot express is a ``ValueError`` naming it.
@@ -14,25 +15,14 @@ from __future__ import annotations
 
 import copy
 import warnings
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, Optional, Union
 
 import numpy as np
 
 from . import _array, _rows  # defined in __init__ before it imports this module
 from ._results import CheckResult, Diagnosis
+from ._torch_read import Network, _torch, read
 
-#: The model file's activation names of the supported activation modules (GELU: the exact erf
-#: form only, approximate='none').
-_ACTIVATIONS = {
-    "Tanh": "tanh",
-    "Sigmoid": "sigmoid",
-    "ReLU": "relu",
-    "LeakyReLU": "leaky_relu",
-    "Softplus": "softplus",
-    "GELU": "gelu",
-    "SiLU": "silu",
-    "Identity": "identity",
-}
 _LOSSES = {
     "MSELoss": "mse",
     "BCELoss": "bce",
@@ -42,14 +32,6 @@ _LOSSES = {
 }
 _GRADLAB_LOSSES = ("squared_error", "bce")
 LossLike = Union[str, Any]
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("the PyTorch adapter needs torch (pip install torch)") from e
-    return torch
 
 
 def _is_loss(loss: LossLike, name: str) -> bool:
@@ -77,113 +59,7 @@ def _loss_object(loss: LossLike) -> Union[str, Dict[str, str]]:
     return {"kind": _LOSSES[name], "reduction": loss.reduction}
 
 
-def _modules(module: Any, prefix: str = "") -> List[tuple]:
-    """The modules in the order they run, with their paths as PyTorch names them ("3", or "1.0"
-    inside a nested Sequential)."""
-    nn = _torch().nn
-    if not isinstance(module, nn.Sequential):
-        return [(prefix or "0", module)]
-    out: List[tuple] = []
-    for idx, m in enumerate(module):
-        path = f"{prefix}.{idx}" if prefix else str(idx)
-        out.extend(_modules(m, path) if isinstance(m, nn.Sequential) else [(path, m)])
-    return out
-
-
-class _Network:
-    """What ``_layers`` reads from a module: [(Linear, activation name)], the leaky slope (one for
-    the whole network), whether a ``Flatten`` reads the input and whether a ``LogSoftmax`` ends it."""
-
-    def __init__(self, layers: list, slope: Optional[float], flattens_input: bool, log_softmax: bool):
-        self.layers, self.slope, self.flattens_input, self.log_softmax = layers, slope, flattens_input, log_softmax
-
-
-def _layers(module: Any) -> _Network:
-    nn = _torch().nn
-    layers: List[list] = []
-    slope: Optional[float] = None
-    flattens_input = False
-    log_softmax = False
-    for idx, m in _modules(module):
-        name = type(m).__name__
-        if log_softmax:
-            raise ValueError(f"module {idx} ({name}): after LogSoftmax, which must be the last module")
-        if isinstance(m, nn.Linear):
-            layers.append([m, None])
-            continue
-        if isinstance(m, nn.Flatten):
-            if (m.start_dim, m.end_dim) != (1, -1):
-                raise ValueError(
-                    f"module {idx} (Flatten): start_dim={m.start_dim}, end_dim={m.end_dim}; only Flatten() "
-                    "(one row per sample) is supported"
-                )
-            flattens_input = flattens_input or not layers  # after a Linear, rows stay rows
-            continue
-        if type(m) is nn.Dropout:
-            if m.training and m.p > 0:
-                raise ValueError(
-                    f"module {idx} (Dropout): p = {m.p} in training mode draws a random mask at every call; "
-                    "call module.eval() first (dropout is then the identity, as in evaluation) or set p = 0"
-                )
-            continue
-        if isinstance(m, nn.LogSoftmax):
-            if m.dim not in (1, -1):
-                raise ValueError(f"module {idx} (LogSoftmax): dim={m.dim}; only dim=1 (over a row's outputs) is supported")
-            if not layers:
-                raise ValueError(f"module {idx} (LogSoftmax): before the first Linear")
-            log_softmax = True
-            continue
-        if name not in _ACTIVATIONS:
-            raise ValueError(
-                f"module {idx} ({name}): not supported (expected Linear, Flatten, Dropout, a last LogSoftmax, "
-                f"or one of {', '.join(_ACTIVATIONS)})"
-            )
-        if name == "Identity":
-            continue
-        if not layers:
-            raise ValueError(f"module {idx} ({name}): an activation before the first Linear")
-        if layers[-1][1] is not None:
-            raise ValueError(f"module {idx} ({name}): a second activation after one Linear")
-        if name == "Softplus" and (m.beta != 1):
-            raise ValueError(f"module {idx} (Softplus): beta = {m.beta}; the model format's softplus has beta = 1")
-        if name == "Softplus" and m.threshold < 20:
-            raise ValueError(
-                f"module {idx} (Softplus): threshold = {m.threshold}; above it PyTorch's softplus is z itself, "
-                "which differs from the model format's exact softplus by e^-threshold: more than the check's "
-                "tolerance below PyTorch's default of 20"
-            )
-        if name == "GELU" and m.approximate != "none":
-            raise ValueError(f"module {idx} (GELU): approximate={m.approximate!r}; the model format's gelu is the exact erf form")
-        if name == "LeakyReLU":
-            if slope is not None and m.negative_slope != slope:
-                raise ValueError(
-                    f"module {idx} (LeakyReLU): negative_slope {m.negative_slope} differs from an earlier "
-                    f"{slope}; the model format has one leaky_slope for the whole network"
-                )
-            slope = m.negative_slope
-        layers[-1][1] = _ACTIVATIONS[name]
-    if not layers:
-        raise ValueError("module: no Linear layer")
-    return _Network([(lin, act or "identity") for lin, act in layers], slope, flattens_input, log_softmax)
-
-
-def _check_softmax(module: Any, loss: LossLike) -> None:
-    """A last Softmax has no place in the model format; under CrossEntropyLoss it is also a common
-    bug (the loss applies its own softmax to logits), and the message says so."""
-    nn = _torch().nn
-    modules = _modules(module)
-    for k, (idx, m) in enumerate(modules):
-        if isinstance(m, nn.Softmax):
-            if k == len(modules) - 1 and _is_loss(loss, "CrossEntropyLoss"):
-                raise ValueError(
-                    f"module {idx} (Softmax): CrossEntropyLoss takes logits and applies its own softmax, so this "
-                    "network applies softmax twice (a common bug: it flattens the loss and slows training); "
-                    "remove the Softmax, or end with LogSoftmax under NLLLoss"
-                )
-            raise ValueError(f"module {idx} (Softmax): not supported (end with LogSoftmax under NLLLoss, or give CrossEntropyLoss the logits)")
-
-
-def _check_log_softmax(net: _Network, loss: LossLike) -> None:
+def _check_log_softmax(net: Network, loss: LossLike) -> None:
     """A last LogSoftmax goes with NLLLoss (their composition is the cross-entropy of the logits
     before it), and NLLLoss with a last LogSoftmax; anything else is refused."""
     nll = _is_loss(loss, "NLLLoss")
@@ -204,10 +80,19 @@ def _batch(t: Any, loss: Union[str, Dict[str, str]], n_out: int) -> np.ndarray:
 
 
 def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") -> Dict[str, Any]:
-    """The model description of ``module`` (an ``nn.Sequential`` of ``Linear`` and ``Tanh``,
-    ``Sigmoid``, ``ReLU``, ``LeakyReLU``, ``Softplus`` (β = 1), ``GELU``, ``SiLU``, ``Identity``;
-    ``Flatten()``, ``Dropout`` in eval mode or with p = 0, and a last ``LogSoftmax(dim=1)`` under
-    ``NLLLoss``, as the module docs say) on the batch ``x`` with targets ``t``.
+    """The model description of ``module`` on the batch ``x`` with targets ``t``.
+
+    ``module``: an ``nn.Sequential``, or any ``nn.Module`` whose ``forward`` ``torch.fx`` can trace,
+    made of ``Linear`` layers (each called once, in a chain) and the activations ``Tanh``,
+    ``Sigmoid``, ``ReLU``, ``LeakyReLU``, ``Softplus`` (β = 1), ``GELU``, ``SiLU`` as modules or as
+    calls (``torch.relu(h)``, ``F.relu(h)``, ``h.relu()``); ``Identity``, flattening the input
+    (``Flatten()``, ``torch.flatten(x, 1)``, ``x.view(x.size(0), -1)``), dropout in eval mode or
+    with p = 0, a last ``LogSoftmax(dim=1)`` under ``NLLLoss``; and shortcuts ``h + x`` that add an
+    earlier layer's output before the activation (``relu(fc2(h) + x)``: the model file's
+    ``"skip": "pre_activation"``) or after it (``relu(fc2(h)) + x``: ``"identity"``), where the
+    model format can say them: one span s for the network, joining every layer that s divides.
+    Anything else is a ``ValueError`` naming the module by its path (``1.0``) or the call by its
+    source line.
 
     ``loss``: a torch loss module (``MSELoss``, ``BCELoss``, ``BCEWithLogitsLoss``,
     ``CrossEntropyLoss``, ``NLLLoss``, with ``reduction`` ``"mean"`` or ``"sum"``; the model file's
@@ -216,11 +101,10 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
     rows. Weights are read in float64 (a float32 weight widens exactly).
     """
     loss_obj = _loss_object(loss)
-    _check_softmax(module, loss)
-    net = _layers(module)
+    net = read(module, None if isinstance(loss, str) else type(loss).__name__)
     _check_log_softmax(net, loss)
     layers, slope = net.layers, net.slope
-    if layers[-1][1] == "sigmoid" and _is_loss(loss, "BCEWithLogitsLoss"):
+    if layers[-1][1] == "sigmoid" and net.skip != "identity" and _is_loss(loss, "BCEWithLogitsLoss"):
         # A model the format expresses, with gradients to check, but rarely the one meant.
         warnings.warn(
             "the last Linear is followed by Sigmoid and BCEWithLogitsLoss applies its own sigmoid: the "
@@ -234,6 +118,8 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
         if lin.bias is not None:
             layer["bias"] = _array(lin.bias)
         description["layers"].append(layer)
+    if net.shortcut is not None:
+        description["shortcut"], description["skip"] = net.shortcut, net.skip
     if slope is not None:
         description["leaky_slope"] = float(slope)
     description["loss"] = loss_obj
@@ -297,7 +183,7 @@ def check_torch(
     with torch.enable_grad():
         value = _torch_loss(loss, twin(xs), ts)
         value.backward()
-    linears = _layers(twin).layers
+    linears = read(twin, None if isinstance(loss, str) else type(loss).__name__).layers
     grads = {
         "loss": float(value.detach()),
         "layers": [

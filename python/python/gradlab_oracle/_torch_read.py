@@ -1,0 +1,481 @@
+"""Reading a PyTorch module as the model format's layers.
+
+Any ``nn.Module`` is read the same way: its ``forward`` is traced by ``torch.fx`` into the calls it
+makes, and the calls are walked once, in order, keeping for each traced tensor what it is in the
+model format: the input a_0, layer l's pre-activation z_l (its ``Linear``'s output, with a
+shortcut's a_{l−s} if one was added before the activation), or its output a_l. An
+``nn.Sequential`` traces to its modules in order (nested ones by path, ``1.0``), so it is one case
+of the same walk.
+
+What the walk reads: ``Linear`` modules (each called once), the activations as modules
+(``nn.ReLU``) or calls (``torch.relu``, ``F.relu``, ``x.relu()``), flattening the input
+(``nn.Flatten()``, ``torch.flatten(x, 1)``, ``x.view(x.size(0), -1)``), dropout that is the
+identity (eval mode, or p = 0), a last log-softmax over a row, and shortcuts ``h + x`` that add an
+earlier layer's output a_{l−s} to z_l (the format's ``pre_activation`` skip) or to a_l
+(``identity``), where the format can say it: one span s for the network, joining every layer l that
+s divides. Everything else is a ``ValueError`` naming the module by its path, or the call by its
+line in the caller's source.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import os
+import re
+from typing import Any, Dict, List, Optional, Tuple
+
+#: The model file's activation names of the supported activation modules (GELU: the exact erf
+#: form only, approximate='none').
+ACTIVATIONS = {
+    "Tanh": "tanh",
+    "Sigmoid": "sigmoid",
+    "ReLU": "relu",
+    "LeakyReLU": "leaky_relu",
+    "Softplus": "softplus",
+    "GELU": "gelu",
+    "SiLU": "silu",
+}
+
+# A traced tensor's meaning: (kind, layer). "a": a_layer (the input for 0); "z": layer's Linear
+# output, not yet through an activation (a shortcut may have been added to it); "log_softmax": the
+# last layer's log-softmax; "shape": a size read off a tensor, which only a reshape may use.
+Value = Tuple[str, int]
+_SHAPE: Value = ("shape", -1)
+
+
+class Network:
+    """What :func:`read` finds: [(Linear, activation name)] in order, the leaky slope (one for the
+    whole network), whether the input is flattened to rows, whether a log-softmax ends it, and the
+    shortcut's span and form (``None`` without one)."""
+
+    def __init__(self, layers: list, slope: Optional[float], flattens_input: bool, log_softmax: bool, shortcut: Optional[int], skip: Optional[str]):
+        self.layers, self.slope, self.flattens_input, self.log_softmax = layers, slope, flattens_input, log_softmax
+        self.shortcut, self.skip = shortcut, skip
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("the PyTorch adapter needs torch (pip install torch)") from e
+    return torch
+
+
+@functools.lru_cache(maxsize=None)
+def _functions() -> Dict[Any, str]:
+    """The functions a traced ``call_function`` may name, by what they are to the walk."""
+    torch = _torch()
+    F = torch.nn.functional
+    table: Dict[Any, str] = {}
+    for kind, fns in {
+        "relu": (torch.relu, F.relu, torch.relu_, F.relu_),
+        "tanh": (torch.tanh, F.tanh),
+        "sigmoid": (torch.sigmoid, F.sigmoid),
+        "leaky_relu": (F.leaky_relu,),
+        "softplus": (F.softplus,),
+        "gelu": (F.gelu,),
+        "silu": (F.silu,),
+        "dropout": (F.dropout,),
+        "flatten": (torch.flatten,),
+        "log_softmax": (F.log_softmax, torch.log_softmax),
+        "softmax": (F.softmax, torch.softmax),
+        "add": (operator.add, operator.iadd, torch.add),
+        "getattr": (getattr,),
+        "getitem": (operator.getitem,),
+    }.items():
+        for fn in fns:
+            table[fn] = kind
+    return table
+
+
+#: ``Tensor`` methods the walk reads, by what they are to it.
+_METHODS = {
+    "relu": "relu",
+    "relu_": "relu",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "flatten": "flatten",
+    "view": "reshape",
+    "reshape": "reshape",
+    "log_softmax": "log_softmax",
+    "softmax": "softmax",
+    "add": "add",
+    "add_": "add",
+    "size": "size",
+}
+
+
+def _name(node: Any) -> str:
+    """How a call is named in messages: ``torch.relu()``, ``F.dropout()``, ``Tensor.view()``."""
+    if node.op == "call_method":
+        return f"Tensor.{node.target}()"
+    target = node.target
+    module = getattr(target, "__module__", None) or ""
+    short = {"torch.nn.functional": "F.", "_operator": "operator.", "builtins": ""}.get(module, "torch." if module.startswith("torch") else "")
+    return f"{short}{getattr(target, '__name__', str(target))}()"
+
+
+def _where(node: Any, root: Any) -> str:
+    """A node as the caller knows it: a module by its path and type (``module 3 (Dropout)``, as
+    PyTorch names it), a call by its line in the caller's source when the trace kept it."""
+    if node.op == "call_module":
+        return f"module {node.target} ({type(root.get_submodule(node.target)).__name__})"
+    torch_dir = os.path.dirname(_torch().__file__)
+    lines = [(p, n) for p, n in re.findall(r'File "([^"]+)", line (\d+)', node.stack_trace or "") if not p.startswith(torch_dir)]
+    if lines:
+        path, line = lines[-1]
+        return f"{_name(node)} at {os.path.basename(path)}:{line}"
+    return f"{_name(node)} (traced node {node.name})"
+
+
+def _arg(node: Any, index: int, keyword: str, default: Any) -> Any:
+    """A call's argument by position or keyword (a method's ``self`` is position 0)."""
+    return node.args[index] if len(node.args) > index else node.kwargs.get(keyword, default)
+
+
+def _trace(module: Any) -> Tuple[Any, Any]:
+    """The module to read (a lone torch.nn module becomes layer ``0`` of a Sequential, as PyTorch
+    would number it) and its traced graph, with each call's source line kept."""
+    torch = _torch()
+    fx = torch.fx
+    root = module
+    if not isinstance(root, torch.nn.Module):
+        raise ValueError(f"module: expected a torch.nn.Module, got {type(module).__name__}")
+    tracer = fx.Tracer()
+    if tracer.is_leaf_module(root, ""):
+        root = torch.nn.Sequential(root)
+    tracer.record_stack_traces = True
+    try:
+        graph = tracer.trace(root)
+    except Exception as e:  # fx raises several types (TraceError, TypeError, RuntimeError...)
+        raise ValueError(
+            f"module: torch.fx cannot trace its forward ({type(e).__name__}: {e}); gradlab reads a forward "
+            "that is a fixed sequence of calls, without branches or loops that depend on the data"
+        ) from e
+    return root, graph
+
+
+class _Walk:
+    """One pass over the traced graph (see the module docs)."""
+
+    def __init__(self, root: Any, loss_name: Optional[str]):
+        self.root, self.loss_name = root, loss_name
+        self.layers: List[list] = []  # [Linear, activation name or None, where]
+        self.skips: List[tuple] = []  # (layer, span, form, where)
+        self.skip_into: Dict[int, str] = {}  # layer: the form of the shortcut added to it
+        self.slope: Optional[float] = None
+        self.flattens_input = False
+        self.log_softmax = False
+        self.values: Dict[Any, Value] = {}
+        self.linears: set = set()
+
+    # -- what a value is --------------------------------------------------------------------
+
+    def describe(self, v: Value) -> str:
+        kind, layer = v
+        if layer == 0:
+            return "the input"
+        return {
+            "a": f"layer {layer}'s activation",
+            "as": f"layer {layer}'s output (with its shortcut)",
+            "z": f"layer {layer}'s Linear output",
+            "zs": f"layer {layer}'s Linear output plus its shortcut",
+            "log_softmax": "the log-softmax",
+        }.get(kind, "a size")
+
+    def is_output(self, v: Value) -> bool:
+        """Whether the value is a_l as the model format defines it: f(z_l (+ a_{l−s})), or
+        f(z_l) + a_{l−s} with the identity skip (f the identity where no activation was applied)."""
+        kind, layer = v
+        if layer == 0:
+            return kind == "a"
+        form, act = self.skip_into.get(layer), self.layers[layer - 1][1]
+        return {"a": form != "identity", "as": True, "z": act is None and form is None, "zs": act is None}.get(kind, False)
+
+    def tensor(self, node: Any, where: str, arg: Any) -> Value:
+        """The value of a tensor argument, refusing constants and sizes."""
+        v = self.values.get(arg) if hasattr(arg, "op") else None
+        if v is None or v == _SHAPE:
+            raise ValueError(f"{where}: reads {arg!r}, which is not a tensor of the network; the model format has none")
+        if v[0] == "log_softmax":
+            raise ValueError(f"{where}: after LogSoftmax, which must be the last call")
+        return v
+
+    def latest(self, where: str, v: Value, what: str) -> None:
+        """Refuses a value that is not the newest layer's (the model format is a chain)."""
+        if v[1] != len(self.layers):
+            raise ValueError(
+                f"{where}: {what} {self.describe(v)}, but layer {len(self.layers)} comes after it; each layer of the "
+                "model format reads the one before it (a shortcut can add an earlier output)"
+            )
+
+    def output(self, where: str, v: Value, what: str) -> None:
+        """Refuses a value that is not the newest layer's output a_l."""
+        self.latest(where, v, what)
+        if not self.is_output(v):
+            raise ValueError(
+                f"{where}: {what} {self.describe(v)}, which is not the layer's output as the model format defines "
+                "it: f(z + a_(l-s)) with the shortcut before the activation, or f(z) + a_(l-s) with it after"
+            )
+
+    # -- the walk ---------------------------------------------------------------------------
+
+    def run(self, graph: Any) -> None:
+        inputs = 0
+        for node in graph.nodes:
+            if node.op == "placeholder":
+                if not node.users:
+                    continue  # an optional argument the forward never reads
+                inputs += 1
+                if inputs > 1:
+                    raise ValueError(f"module: forward reads a second input {node.target!r}; the model format has one")
+                self.values[node] = ("a", 0)
+            elif node.op == "get_attr":
+                raise ValueError(
+                    f"module: forward reads {node.target!r} itself, not through a module; gradlab reads weights "
+                    "from nn.Linear modules"
+                )
+            elif node.op == "call_module":
+                self.values[node] = self.module(node)
+            elif node.op in ("call_function", "call_method"):
+                self.values[node] = self.call(node)
+            elif node.op == "output":
+                self.returns(node)
+
+    def module(self, node: Any) -> Value:
+        torch = _torch()
+        nn = torch.nn
+        m = self.root.get_submodule(node.target)
+        where = _where(node, self.root)
+        name = type(m).__name__
+        if len(node.args) != 1 or node.kwargs:
+            raise ValueError(f"{where}: called with {len(node.args) + len(node.kwargs)} arguments; the model format's modules take one")
+        v = self.tensor(node, where, node.args[0])
+        if isinstance(m, nn.Linear):
+            return self.linear(where, m, v)
+        if isinstance(m, nn.Flatten):
+            if (m.start_dim, m.end_dim) != (1, -1):
+                raise ValueError(f"{where}: start_dim={m.start_dim}, end_dim={m.end_dim}; only Flatten() (one row per sample) is supported")
+            return self.flatten(v)
+        if type(m) is nn.Dropout:
+            return self.dropout(where, v, m.p, m.training)
+        if isinstance(m, nn.Identity):
+            return v
+        if isinstance(m, nn.LogSoftmax):
+            return self.log_softmax_of(where, v, m.dim)
+        if isinstance(m, nn.Softmax):
+            return self.softmax(node, where)
+        if name not in ACTIVATIONS:
+            raise ValueError(
+                f"{where}: not supported (expected Linear, Flatten, Dropout, a last LogSoftmax, "
+                f"or one of {', '.join(ACTIVATIONS)}, Identity)"
+            )
+        if name == "Softplus":
+            self.softplus(where, m.beta, m.threshold)
+        if name == "GELU":
+            self.gelu(where, m.approximate)
+        return self.activation(where, v, ACTIVATIONS[name], m.negative_slope if name == "LeakyReLU" else None)
+
+    def call(self, node: Any) -> Value:
+        where = _where(node, self.root)
+        kind = _functions().get(node.target) if node.op == "call_function" else _METHODS.get(node.target)
+        if kind is None:
+            raise ValueError(f"{where}: not supported by the model format (it reads Linear layers, activations and shortcuts)")
+        if kind in ("getattr", "getitem", "size"):
+            return self.shape(where, node, kind)
+        v = self.tensor(node, where, node.args[0] if node.args else node.kwargs.get("input"))
+        if kind == "add":
+            return self.add(node, where, v)
+        if kind == "dropout":
+            return self.dropout(where, v, _arg(node, 1, "p", 0.5), _arg(node, 2, "training", True))
+        if kind == "flatten":
+            start, end = _arg(node, 1, "start_dim", 0), _arg(node, 2, "end_dim", -1)
+            if (start, end) != (1, -1):
+                raise ValueError(f"{where}: start_dim={start}, end_dim={end}; only flatten(x, 1) (one row per sample) is supported")
+            return self.flatten(v)
+        if kind == "reshape":
+            return self.reshape(where, node, v)
+        if kind == "log_softmax":
+            return self.log_softmax_of(where, v, _arg(node, 1, "dim", None))
+        if kind == "softmax":
+            return self.softmax(node, where)
+        slope = None
+        if kind == "leaky_relu":
+            slope = _arg(node, 1, "negative_slope", 0.01)
+        if kind == "softplus":
+            self.softplus(where, _arg(node, 1, "beta", 1.0), _arg(node, 2, "threshold", 20.0))
+        if kind == "gelu":
+            self.gelu(where, _arg(node, 1, "approximate", "none"))
+        return self.activation(where, v, kind, slope)
+
+    # -- the operations ---------------------------------------------------------------------
+
+    def linear(self, where: str, m: Any, v: Value) -> Value:
+        if id(m) in self.linears:
+            raise ValueError(f"{where}: called a second time; the model format has its own weights in each layer")
+        self.linears.add(id(m))
+        self.output(where, v, "reads")
+        self.layers.append([m, None, where])
+        return ("z", len(self.layers))
+
+    def activation(self, where: str, v: Value, name: str, slope: Optional[float]) -> Value:
+        if not self.layers:
+            raise ValueError(f"{where}: an activation before the first Linear")
+        self.latest(where, v, "applies to")
+        if v[0] in ("a", "as") or self.layers[-1][1] is not None:
+            raise ValueError(f"{where}: a second activation after one Linear")
+        if v[0] == "z" and self.skip_into.get(v[1]) == "pre_activation":
+            raise ValueError(f"{where}: applies to layer {v[1]}'s Linear output without the shortcut added to it")
+        if slope is not None:
+            if self.slope is not None and slope != self.slope:
+                raise ValueError(
+                    f"{where}: negative_slope {slope} differs from an earlier {self.slope}; the model format has one "
+                    "leaky_slope for the whole network"
+                )
+            self.slope = slope
+        self.layers[-1][1] = name
+        return ("a", v[1])
+
+    def softplus(self, where: str, beta: float, threshold: float) -> None:
+        if beta != 1:
+            raise ValueError(f"{where}: beta = {beta}; the model format's softplus has beta = 1")
+        if threshold < 20:
+            raise ValueError(
+                f"{where}: threshold = {threshold}; above it PyTorch's softplus is z itself, which differs from the "
+                "model format's exact softplus by e^-threshold: more than the check's tolerance below PyTorch's "
+                "default of 20"
+            )
+
+    def gelu(self, where: str, approximate: str) -> None:
+        if approximate != "none":
+            raise ValueError(f"{where}: approximate={approximate!r}; the model format's gelu is the exact erf form")
+
+    def dropout(self, where: str, v: Value, p: float, training: bool) -> Value:
+        if training and p > 0:
+            raise ValueError(
+                f"{where}: p = {p} in training mode draws a random mask at every call; call module.eval() first "
+                "(dropout is then the identity, as in evaluation) or set p = 0"
+            )
+        return v
+
+    def flatten(self, v: Value) -> Value:
+        self.flattens_input = self.flattens_input or not self.layers  # after a Linear, rows stay rows
+        return v
+
+    def shape(self, where: str, node: Any, kind: str) -> Value:
+        """``x.size(0)``, ``x.shape[0]``: sizes, which a reshape of the input may read."""
+        if kind == "getattr" and _arg(node, 1, "name", None) != "shape":
+            raise ValueError(f"{where}: reads {_arg(node, 1, 'name', None)!r} of a tensor; only its shape is supported")
+        if kind == "getitem" and self.values.get(node.args[0]) != _SHAPE:
+            raise ValueError(f"{where}: indexes a tensor of the network; the model format has whole layers only")
+        return _SHAPE
+
+    def reshape(self, where: str, node: Any, v: Value) -> Value:
+        """``x.view(x.size(0), -1)``, ``x.reshape(-1, 784)``: the input as one row per sample."""
+        dims = node.args[1:]
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        if v != ("a", 0) or len(dims) != 2:
+            raise ValueError(f"{where}: only the input may be reshaped, to one row per sample (x.view(x.size(0), -1))")
+        return self.flatten(v)
+
+    def log_softmax_of(self, where: str, v: Value, dim: Any) -> Value:
+        if dim not in (1, -1):
+            raise ValueError(f"{where}: dim={dim}; only dim=1 (over a row's outputs) is supported")
+        if not self.layers:
+            raise ValueError(f"{where}: before the first Linear")
+        self.output(where, v, "applies to")
+        self.log_softmax = True
+        return ("log_softmax", v[1])
+
+    def softmax(self, node: Any, where: str) -> Value:
+        """A softmax has no place in the model format; a last one under CrossEntropyLoss is also a
+        common bug (the loss applies its own softmax to logits), and the message says so."""
+        last = all(user.op == "output" for user in node.users)
+        if last and self.loss_name == "CrossEntropyLoss":
+            raise ValueError(
+                f"{where}: CrossEntropyLoss takes logits and applies its own softmax, so this network applies "
+                "softmax twice (a common bug: it flattens the loss and slows training); remove the Softmax, or end "
+                "with LogSoftmax under NLLLoss"
+            )
+        raise ValueError(f"{where}: not supported (end with LogSoftmax under NLLLoss, or give CrossEntropyLoss the logits)")
+
+    def add(self, node: Any, where: str, v: Value) -> Value:
+        """A shortcut: z_l + a_{l−s} before the activation, or a_l + a_{l−s} after it."""
+        if node.op == "call_function" and node.target is _torch().add and _arg(node, 2, "alpha", 1) != 1:
+            raise ValueError(f"{where}: alpha = {_arg(node, 2, 'alpha', 1)}; a shortcut adds a_(l-s) itself")
+        w = self.tensor(node, where, node.args[1] if len(node.args) > 1 else node.kwargs.get("other"))
+        late, early = (v, w) if v[1] >= w[1] else (w, v)
+        if late[1] == early[1]:
+            raise ValueError(f"{where}: adds two values of layer {late[1]}; a shortcut adds an earlier layer's output")
+        self.latest(where, late, "adds to")
+        k, j = late[1], early[1]
+        if not self.is_output(early):
+            raise ValueError(f"{where}: adds {self.describe(early)}, which is not its output a_{j}; a shortcut carries a layer's output")
+        if k in self.skip_into:
+            raise ValueError(f"{where}: a second shortcut into layer {k}; the model format has one per layer")
+        if late[0] == "z" and self.layers[-1][1] is None:
+            form, result = "pre_activation", ("zs", k)
+        elif late[0] == "a":
+            form, result = "identity", ("as", k)
+        else:
+            raise ValueError(f"{where}: adds to {self.describe(late)}; a shortcut joins z_l before the activation or a_l after it")
+        self.skip_into[k] = form
+        self.skips.append((k, k - j, form, where))
+        return result
+
+    def returns(self, node: Any) -> None:
+        result = node.args[0]
+        if not hasattr(result, "op") or result not in self.values or self.values[result] == _SHAPE:
+            raise ValueError("module: forward returns more than one tensor, or no tensor of the network")
+        if not self.layers:
+            raise ValueError("module: no Linear layer")
+        v = self.values[result]
+        if v[0] != "log_softmax":
+            self.output("module: forward", v, "returns")
+
+    def network(self) -> Network:
+        shortcut, skip = None, None
+        if self.skips:
+            layer, span, _, where = self.skips[0]
+            for other in self.skips[1:]:
+                if other[1] != span:
+                    raise ValueError(
+                        f"{other[3]}: a shortcut of span {other[1]} into layer {other[0]}, and one of span {span} into "
+                        f"layer {layer} ({where}); the model format has one span for the whole network"
+                    )
+            # Into a layer without an activation, f(z + a) = f(z) + a: the form is the others'.
+            formed = [s for s in self.skips if self.layers[s[0] - 1][1] is not None]
+            for other in formed[1:]:
+                if other[2] != formed[0][2]:
+                    raise ValueError(
+                        f"{other[3]}: a shortcut {'after' if other[2] == 'identity' else 'before'} the activation, and one "
+                        f"{'after' if formed[0][2] == 'identity' else 'before'} it ({formed[0][3]}); the model format has one form"
+                    )
+            form = formed[0][2] if formed else "pre_activation"
+            joined = {skip_layer for skip_layer, *_ in self.skips}
+            for k, _, _, at in self.skips:
+                if k % span:
+                    raise ValueError(
+                        f"{at}: a shortcut of span {span} into layer {k}; the model format's shortcut of span {span} "
+                        f"joins the layers that {span} divides ({span}, {2 * span}, ...)"
+                    )
+            missing = [k for k in range(span, len(self.layers) + 1, span) if k not in joined]
+            if missing:
+                raise ValueError(
+                    f"module: layer {missing[0]} has no shortcut; the model format's shortcut of span {span} joins every "
+                    f"layer that {span} divides, and this network has shortcuts into layers {sorted(joined)} only"
+                )
+            shortcut, skip = span, form
+        layers = [(lin, act or "identity") for lin, act, _ in self.layers]
+        return Network(layers, self.slope, self.flattens_input, self.log_softmax, shortcut, skip)
+
+
+def read(module: Any, loss_name: Optional[str]) -> Network:
+    """The model format's network of ``module``; ``loss_name`` (a torch loss module's class name,
+    or None) decides how a last softmax is refused."""
+    root, graph = _trace(module)
+    walk = _Walk(root, loss_name)
+    walk.run(graph)
+    return walk.network()

@@ -1,0 +1,255 @@
+"""Against real PyTorch autograd: modules with their own ``forward`` (read by tracing it with
+torch.fx) agree with gradlab's reference per layer within 1e-10 of the layer's largest gradient, in
+every way of calling an activation and with shortcuts in both of the model format's forms; and what
+the model format cannot say is a ValueError naming the module or the source line."""
+
+import inspect
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+F = nn.functional
+
+import gradlab_oracle as go  # noqa: E402
+from agreement import assert_agree_per_layer, torch_grads  # noqa: E402
+
+# Each activation in each way PyTorch code calls it: a module, torch.f, F.f, the Tensor method.
+MODULES = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.1), "softplus": nn.Softplus, "gelu": nn.GELU, "silu": nn.SiLU}
+CALLS = {
+    "tanh": (torch.tanh, F.tanh, lambda z: z.tanh()),
+    "sigmoid": (torch.sigmoid, F.sigmoid, lambda z: z.sigmoid()),
+    "relu": (torch.relu, F.relu, lambda z: z.relu()),
+    "leaky_relu": (lambda z: F.leaky_relu(z, 0.1), lambda z: F.leaky_relu(z, negative_slope=0.1)),
+    "softplus": (F.softplus,),
+    "gelu": (F.gelu,),
+    "silu": (F.silu,),
+}
+
+
+class Chain(nn.Module):
+    """Linear layers with activations called as ``styles`` say (-1: a module, k ≥ 0: CALLS[f][k],
+    None: no activation); with ``span``, layer l with span | l adds a_{l−span} before or after f."""
+
+    def __init__(self, widths, acts, styles, bias, span=None, form=None):
+        super().__init__()
+        self.fcs = nn.ModuleList(nn.Linear(a, b, bias=bias) for a, b in zip(widths, widths[1:]))
+        self.mods = nn.ModuleList(MODULES[a]() if (a and s == -1) else nn.Identity() for a, s in zip(acts, styles))
+        self.acts, self.styles, self.span, self.form = acts, styles, span, form
+
+    def forward(self, x):
+        outputs = [x]
+        for l, fc in enumerate(self.fcs, start=1):
+            joins = self.span is not None and l % self.span == 0
+            z = fc(outputs[-1])
+            if joins and self.form == "pre_activation":
+                z = z + outputs[l - self.span]
+            act, style = self.acts[l - 1], self.styles[l - 1]
+            a = z if act is None else (self.mods[l - 1](z) if style == -1 else CALLS[act][style](z))
+            if joins and self.form == "identity":
+                a = a + outputs[l - self.span]
+            outputs.append(a)
+        return outputs[-1]
+
+
+@st.composite
+def chains(draw):
+    torch.manual_seed(draw(st.integers(0, 2**31 - 1)))
+    depth = draw(st.integers(1, 5))
+    span = draw(st.one_of(st.none(), st.integers(1, depth)))
+    if span is None:
+        widths = draw(st.lists(st.integers(1, 5), min_size=depth + 1, max_size=depth + 1))
+    else:  # a shortcut joins layers of one width
+        widths = [draw(st.integers(1, 5))] * (depth + 1)
+    acts = draw(st.lists(st.sampled_from([None, *sorted(CALLS)]), min_size=depth, max_size=depth))
+    styles = [None if a is None else draw(st.integers(-1, len(CALLS[a]) - 1)) for a in acts]
+    form = None if span is None else draw(st.sampled_from(["pre_activation", "identity"]))
+    net = Chain(widths, acts, styles, draw(st.booleans()), span, form)
+    x = torch.randn(draw(st.integers(1, 4)), widths[0])
+    return net, x
+
+
+@given(chains())
+@settings(max_examples=60, deadline=None)
+def test_modules_with_their_own_forward_agree_with_pytorch_autograd(case):
+    net, x = case
+    t = torch.randn(x.shape[0], net.fcs[-1].out_features, dtype=torch.float64)
+    d = go.from_torch(net, x, t)
+    # The description says what the forward computes: activations in order, the shortcut's span and form.
+    assert [l["activation"] for l in d["layers"]] == [a or "identity" for a in net.acts]
+    assert d.get("shortcut") == net.span
+    # Into layers without an activation, f(z + a) = f(z) + a: the reader may name either form.
+    joined = [] if net.span is None else [net.acts[l - 1] for l in range(net.span, len(net.acts) + 1, net.span)]
+    assert d.get("skip") == (net.form if any(joined) else ("pre_activation" if joined else None))
+    loss = nn.MSELoss(reduction="sum")
+    assert_agree_per_layer(go.grad(go.from_torch(net, x, t, loss=loss)), torch_grads(net, x, t, loss))
+    assert go.check_torch(net, x, t, loss=loss).passed
+
+
+class Tutorial(nn.Module):
+    """The classifier of a beginner's tutorial, written with functional calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(12, 8), nn.Linear(8, 5)
+
+    def forward(self, x):
+        x = x.view(x.size(0), -1)
+        x = F.relu(self.fc1(x))
+        x = F.dropout(x, 0.5, training=self.training)
+        return F.log_softmax(self.fc2(x), dim=1)
+
+
+def line_of(cls, text):
+    """The source line of ``cls`` that contains ``text``, as the messages name it."""
+    lines, first = inspect.getsourcelines(cls)
+    return first + next(k for k, line in enumerate(lines) if text in line)
+
+
+def test_a_functional_tutorial_classifier_names_its_dropout_line_then_agrees_in_eval_mode():
+    torch.manual_seed(5)
+    net = Tutorial()
+    x, labels = torch.randn(6, 3, 4), torch.tensor([0, 4, 2, 2, 1, 3])
+    where = f"F.dropout() at test_torch_modules.py:{line_of(Tutorial, 'F.dropout')}: p = 0.5 in training mode"
+    with pytest.raises(ValueError, match=where.replace("(", r"\(").replace(")", r"\)")):
+        go.check_torch(net, x, labels, loss=nn.NLLLoss())
+    net.eval()
+    d = go.from_torch(net, x, labels, loss=nn.NLLLoss())
+    assert d["input"].shape == (6, 12) and [l["activation"] for l in d["layers"]] == ["relu", "identity"]
+    assert d["loss"] == {"kind": "cross_entropy", "reduction": "mean"}
+    assert go.check_torch(net, x, labels, loss=nn.NLLLoss()).passed
+
+
+class Residual(nn.Module):
+    """A residual MLP: a ReLU layer, then blocks of two whose input joins the second layer's
+    pre-activation (``pre``) or output."""
+
+    def __init__(self, width, blocks, pre, stem=True):
+        super().__init__()
+        self.stem = nn.Linear(width, width) if stem else None
+        self.blocks = nn.ModuleList(nn.ModuleList([nn.Linear(width, width), nn.Linear(width, width)]) for _ in range(blocks))
+        self.pre = pre
+
+    def forward(self, x):
+        h = x if self.stem is None else torch.relu(self.stem(x))
+        for first, second in self.blocks:
+            inner = second(torch.tanh(first(h)))
+            h = torch.relu(inner + h) if self.pre else torch.relu(inner) + h
+        return h
+
+
+def test_a_residual_mlp_is_described_with_its_shortcut_and_agrees_with_pytorch():
+    torch.manual_seed(6)
+    x, t = torch.randn(5, 4), torch.randn(5, 4)
+    for pre, form in ((True, "pre_activation"), (False, "identity")):
+        # Blocks of two after a stem: the shortcut joins layers 3, 5, … — span 2 would join 2, 4, …
+        with pytest.raises(ValueError, match="a shortcut of span 2 into layer 3; the model format's shortcut of span 2 joins the layers that 2 divides"):
+            go.from_torch(Residual(4, 2, pre), x, t)
+        # Without the stem, the blocks start at the input: the format's span 2.
+        net = Residual(4, 2, pre, stem=False)
+        d = go.from_torch(net, x, t)
+        assert (d["shortcut"], d["skip"], len(d["layers"])) == (2, form, 4)
+        assert_agree_per_layer(go.grad(d), torch_grads(net, x, t, lambda y, t: ((y - t) ** 2).sum() / y.shape[0]))
+        assert go.check_torch(net, x, t).passed
+
+
+class Forward(nn.Module):
+    """A module whose forward is given as a function of (self, x): for the refusals below."""
+
+    def __init__(self, forward, widths=(2, 2, 2, 2, 2)):
+        super().__init__()
+        self.fc = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+        self.w = nn.Parameter(torch.ones(2, 2))
+        self.f = forward
+
+    def forward(self, x):
+        return self.f(self, x)
+
+
+def _missing_block(m, x):
+    a = torch.relu(m.fc[1](torch.relu(m.fc[0](x))) + x)  # into layer 2: span 2
+    return torch.relu(m.fc[3](torch.relu(m.fc[2](a))))  # layer 4: none
+
+
+def _branch(m, x):
+    a = torch.relu(m.fc[0](x))
+    m.fc[1](a)
+    return m.fc[2](a)
+
+
+def _pre_activation_source(m, x):
+    z = m.fc[0](x)
+    return torch.relu(m.fc[1](torch.relu(z)) + z)
+
+
+def _reads_before_its_shortcut(m, x):
+    a = torch.relu(m.fc[0](x))
+    a + x  # noqa: B018 - traced: layer 1's output is a + x
+    return m.fc[1](a)
+
+
+def _activates_without_its_shortcut(m, x):
+    z = m.fc[0](x)
+    z + x  # noqa: B018 - traced: layer 1's pre-activation is z + x
+    return torch.relu(z)
+
+
+def _control_flow(m, x):
+    return m.fc[0](x) if x.sum() > 0 else m.fc[1](x)
+
+
+def _two_forms(m, x):
+    a = torch.relu(m.fc[0](x) + x)
+    return torch.relu(m.fc[1](a)) + a
+
+
+@pytest.mark.parametrize(
+    "forward, message",
+    [
+        (_missing_block, "module: layer 4 has no shortcut; the model format's shortcut of span 2 joins every layer that 2 divides"),
+        (_branch, "module fc.2 (Linear): reads layer 1's activation, but layer 2 comes after it"),
+        (lambda m, x: m.fc[0](m.fc[0](x)), "module fc.0 (Linear): called a second time"),
+        (lambda m, x: x @ m.w, "module: forward reads 'w' itself, not through a module"),
+        (lambda m, x: m.fc[0](x) * 2, "operator.mul() at test_torch_modules.py:"),
+        (_pre_activation_source, "adds layer 1's Linear output, which is not its output a_1"),
+        (_reads_before_its_shortcut, "module fc.1 (Linear): reads layer 1's activation, which is not the layer's output"),
+        (_activates_without_its_shortcut, "applies to layer 1's Linear output without the shortcut added to it"),
+        (_control_flow, "torch.fx cannot trace its forward"),
+        (_two_forms, "a shortcut after the activation, and one before it"),
+        (lambda m, x: torch.relu(x), "torch.relu() at test_torch_modules.py:"),
+        (lambda m, x: m.fc[0](x)[:, :1], "operator.getitem() at test_torch_modules.py:"),
+        (lambda m, x: m.fc[0](x.reshape(x.shape[0], -1)).view(-1, 1), "Tensor.view() at test_torch_modules.py:"),
+        (lambda m, x: torch.softmax(m.fc[0](x), dim=1), "torch.softmax() at test_torch_modules.py:"),
+    ],
+)
+def test_what_the_format_cannot_express_is_named_by_module_or_source_line(forward, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        go.from_torch(Forward(forward), torch.zeros(1, 2), torch.zeros(1, 2), loss=nn.CrossEntropyLoss())
+
+
+def test_a_functional_softmax_before_cross_entropy_is_named_as_the_double_softmax_bug():
+    net = Forward(lambda m, x: F.softmax(m.fc[0](x), dim=1))
+    with pytest.raises(ValueError, match="CrossEntropyLoss takes logits .* softmax twice"):
+        go.from_torch(net, torch.zeros(2, 2), torch.tensor([0, 1]), loss=nn.CrossEntropyLoss())
+
+
+def test_a_custom_module_and_the_sequential_it_spells_out_have_one_description():
+    torch.manual_seed(7)
+    net = Chain([3, 4, 4, 2], ["tanh", "relu", None], [0, 2, None], True)
+    seq = nn.Sequential(net.fcs[0], nn.Tanh(), net.fcs[1], nn.ReLU(), net.fcs[2])
+    x, t = torch.randn(4, 3), torch.randn(4, 2)
+    assert same(go.from_torch(net, x, t), go.from_torch(seq, x, t))
+
+
+def same(a, b):
+    """Whether two descriptions are equal, arrays compared by value."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(same(u, v) for u, v in zip(a, b))
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and np.array_equal(a, b)
+    return a == b
