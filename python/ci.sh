@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The Python package's CI (called by .ci/run): a fresh virtual environment, maturin (pinned in
-# requirements.txt), the wheel built and installed, pytest without PyTorch; then, as its own step,
+# The Python package's CI (called by .ci/run): fmt and clippy of its Rust side; a fresh virtual
+# environment, maturin (pinned in requirements.txt), the wheel built and installed, pytest without PyTorch; then, as its own step,
 # PyTorch from the package index (the default wheel, ~6 GB installed with its CUDA libraries; it
 # runs on the CPU) and the tests against its autograd. `--no-torch` stops before that step.
 #
@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 cargo fmt --manifest-path Cargo.toml --check
+cargo clippy -q --manifest-path Cargo.toml --all-targets -- -D warnings
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 -m venv "$work/venv"

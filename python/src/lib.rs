@@ -108,6 +108,16 @@ impl Model {
         self.inner.batch()
     }
 
+    /// What the CLI's `grad`, `check` and `diagnose` warn of on standard error for this model
+    /// (`FILE: what`, one per warning): a model the format expresses but rarely the one meant.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        report::render::reference::model_warnings(&self.inner)
+            .into_iter()
+            .map(|w| format!("{}: {w}", self.source))
+            .collect()
+    }
+
     fn __repr__(&self) -> String {
         format!("Model(widths={:?}, batch={})", self.inner.net().widths(), self.inner.batch())
     }
@@ -228,7 +238,7 @@ fn chain(
 /// kink, tolerance, excess, verdict)`.
 #[pyfunction]
 #[pyo3(signature = (f, x, claimed, richardson = true, atol = None, rtol = None, rel_step = None))]
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)] // the Python signature: keyword arguments with defaults
 fn gradcheck<'py>(
     py: Python<'py>,
     f: Bound<'py, PyAny>,

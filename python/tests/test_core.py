@@ -214,3 +214,22 @@ def test_gradcheck_takes_any_shape_and_reraises_the_functions_exception():
 
     with pytest.raises(KeyError, match="inside f"):
         go.gradcheck(broken, [1.0], [0.0])
+
+
+def test_a_sigmoid_under_bce_with_logits_warns_as_the_cli_does():
+    import warnings
+
+    def model(last, kind):
+        return {
+            "layers": [{"weight": [[0.5, -1.0]], "activation": "tanh"}, {"weight": [[1.5]], "activation": last}],
+            "loss": {"kind": kind, "reduction": "mean"},
+            "input": [[1.0, 2.0]],
+            "target": [[1.0]],
+        }
+
+    with pytest.warns(UserWarning, match=r"^model: layer 2: a sigmoid output under bce_with_logits, which applies its own sigmoid"):
+        go.grad(model("sigmoid", "bce_with_logits"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        go.grad(model("sigmoid", "bce"))
+        go.grad(model("identity", "bce_with_logits"))

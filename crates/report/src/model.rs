@@ -169,6 +169,20 @@ impl Model {
         Model::from_json(&read(path)?, &path.display().to_string())
     }
 
+    /// The output layer's number when its sigmoid sits under `bce_with_logits`, which applies a
+    /// sigmoid of its own to the output: the network then applies it twice. The format expresses
+    /// such a model and its gradients are checked as it is, but it is rarely the one meant (the
+    /// loss's logits squeezed into (0, 1) change little, and training slows), so the commands
+    /// warn of it. Not with an identity shortcut into the output, which is no sigmoid output.
+    pub fn sigmoid_under_logits_loss(&self) -> Option<usize> {
+        let last = self.net.layers().len();
+        let identity_into_last = self.net.skip() == Skip::Identity && self.net.shortcut_layers().contains(&last);
+        (self.loss == Loss::BceWithLogits
+            && self.net.layers()[last - 1].activation == Activation::Sigmoid
+            && !identity_into_last)
+            .then_some(last)
+    }
+
     /// The network.
     pub fn net(&self) -> &Dense {
         &self.net

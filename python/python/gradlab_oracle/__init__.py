@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from typing import Any, Callable, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -124,7 +125,8 @@ def load_model(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDG
     (numpy arrays allowed as values), a path to a model file, or a ``Model`` (returned as is).
 
     Raises ``ValueError`` with the CLI's message (``model: layer 2 weight row 1: expected 3
-    columns, got 2``), ``OSError`` when the file cannot be read. ``memory_budget_mib`` bounds the
+    columns, got 2``), ``OSError`` when the file cannot be read; warns (``UserWarning``) of what
+    the CLI warns of (a sigmoid output under ``bce_with_logits``: the sigmoid applied twice). ``memory_budget_mib`` bounds the
     file's size here and the reference gradients that :func:`grad` and :func:`check` compute (as
     ``report grad`` does: about 80 bytes per parameter and 64 per output of each sample);
     :func:`diagnose` computes none.
@@ -134,10 +136,14 @@ def load_model(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDG
     if memory_budget_mib < 0:
         raise ValueError(f"memory_budget_mib {memory_budget_mib}: must be a number of MiB ≥ 0")
     if isinstance(model, Mapping):
-        return Model.from_json(_to_json(model), "model", memory_budget_mib)
-    if isinstance(model, (str, os.PathLike)):
-        return Model.from_path(os.fspath(model), memory_budget_mib)
-    raise TypeError(f"model: expected a dict, a path or a Model, got {type(model).__name__}")
+        parsed = Model.from_json(_to_json(model), "model", memory_budget_mib)
+    elif isinstance(model, (str, os.PathLike)):
+        parsed = Model.from_path(os.fspath(model), memory_budget_mib)
+    else:
+        raise TypeError(f"model: expected a dict, a path or a Model, got {type(model).__name__}")
+    for warning in parsed.warnings:  # the CLI's warnings, as Python warnings
+        warnings.warn(warning, UserWarning, stacklevel=3)
+    return parsed
 
 
 def grad(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDGET_MIB) -> Gradients:

@@ -167,12 +167,12 @@ def check_torch(
     >>> check_torch(net, torch.randn(4, 2), torch.randn(4, 1)).passed  # doctest: +SKIP
     True
     """
-    from . import DEFAULT_ATOL, DEFAULT_MEMORY_BUDGET_MIB, DEFAULT_RTOL, check, load_model
+    from . import DEFAULT_ATOL, DEFAULT_MEMORY_BUDGET_MIB, DEFAULT_RTOL, check
 
     torch = _torch()
     description = from_torch(module, x, t, loss)
     budget = DEFAULT_MEMORY_BUDGET_MIB if memory_budget_mib is None else memory_budget_mib
-    model = load_model(description, memory_budget_mib=budget)
+    model = _load_quietly(description, budget)
     twin = copy.deepcopy(module).to(torch.float64)
     twin.requires_grad_(True)
     twin.zero_grad(set_to_none=True)
@@ -209,6 +209,15 @@ def diagnose_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error"
     >>> diagnose_torch(deep, torch.randn(16, 8), torch.rand(16, 8)).verdict  # doctest: +SKIP
     'vanishing'
     """
-    from . import diagnose
+    from . import DEFAULT_MEMORY_BUDGET_MIB, diagnose
 
-    return diagnose(from_torch(module, x, t, loss))
+    return diagnose(_load_quietly(from_torch(module, x, t, loss), DEFAULT_MEMORY_BUDGET_MIB))
+
+
+def _load_quietly(description: Dict[str, Any], budget: int) -> Any:
+    """``load_model`` without its warnings: ``from_torch`` has given them in PyTorch's terms."""
+    from . import load_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_model(description, memory_budget_mib=budget)

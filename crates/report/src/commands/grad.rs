@@ -6,6 +6,7 @@ use super::emit;
 use crate::error::Error;
 use crate::model::Model;
 use crate::reference::model_gradients;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -43,10 +44,16 @@ pub(super) fn load_model(path: &std::path::Path, budget_mib: u64) -> Result<Mode
 
 /// Reads and validates a model (from standard input for `-`), refusing a file over the budget
 /// before reading it.
+/// Warns on standard error of what [`crate::render::reference::model_warnings`] names.
 pub(super) fn read_model(path: &std::path::Path, budget_mib: u64) -> Result<Model, Error> {
-    if super::is_stdin(path) {
-        Model::from_json(&super::read_stdin(budget_mib)?, super::STDIN)
+    let model = if super::is_stdin(path) {
+        Model::from_json(&super::read_stdin(budget_mib)?, super::STDIN)?
     } else {
-        Model::from_json(&crate::budget::read_file(path, budget_mib)?, &path.display().to_string())
+        Model::from_json(&crate::budget::read_file(path, budget_mib)?, &path.display().to_string())?
+    };
+    for warning in crate::render::reference::model_warnings(&model) {
+        // A closed standard error loses the warning, not the result.
+        let _ = writeln!(std::io::stderr(), "warning: {}: {warning}", super::source_name(path));
     }
+    Ok(model)
 }

@@ -3,11 +3,26 @@
 //! layer per line). Pure: data from [`crate::reference`] in, text out; every number through
 //! [`numfmt`].
 
+use crate::model::Model;
 use crate::numfmt;
 use crate::reference::{ChainReport, CheckReport};
 use serde::Serialize;
 use std::fmt;
 use std::io;
+
+/// What `grad`, `check` and `diagnose` warn of on standard error, one line each (after
+/// `warning: FILE: `): a model that the format expresses, and whose gradients are computed as
+/// it is, but that is rarely the one meant.
+pub fn model_warnings(model: &Model) -> Vec<String> {
+    let double_sigmoid = model.sigmoid_under_logits_loss().map(|layer| {
+        format!(
+            "layer {layer}: a sigmoid output under bce_with_logits, which applies its own sigmoid: the network \
+             applies it twice (a common bug: the loss then changes little and training slows); use the loss \
+             \"bce\", or make layer {layer} \"identity\""
+        )
+    });
+    double_sigmoid.into_iter().collect()
+}
 
 /// The Markdown table `report chain` prints: the output and loss, then one row per layer.
 pub fn chain_markdown(report: &ChainReport) -> String {

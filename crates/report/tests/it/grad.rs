@@ -436,3 +436,52 @@ fn a_byte_order_mark_is_skipped() {
     assert_eq!((a.code, b.code), (0, 0), "{}", b.stderr);
     assert_eq!(a.stdout, b.stdout);
 }
+
+/// A sigmoid output under `bce_with_logits` is computed as written (the format expresses it), and
+/// `grad`, `check` and `diagnose` warn on standard error that the sigmoid is applied twice; an
+/// output the loss does not squeeze twice gets no warning.
+#[test]
+fn a_sigmoid_under_bce_with_logits_is_computed_with_a_warning_of_the_double_sigmoid() {
+    let model = |last: &str, kind: &str, skip: Option<&str>| {
+        let mut m = json!({
+            "layers": [
+                {"weight": [[0.5, -1.0], [0.25, 0.75]], "activation": "tanh"},
+                {"weight": [[1.5, -0.5], [0.5, 1.0]], "activation": last}
+            ],
+            "loss": {"kind": kind, "reduction": "mean"},
+            "input": [[1.0, 2.0], [-1.0, 0.5]], "target": [[1.0, 0.0], [0.0, 1.0]]
+        });
+        if let Some(skip) = skip {
+            m["shortcut"] = json!(2);
+            m["skip"] = json!(skip);
+        }
+        temp_file(&unique("double-sigmoid"), &m.to_string())
+    };
+    let path = model("sigmoid", "bce_with_logits", None);
+    let file = path.to_str().unwrap();
+    let warning = format!(
+        "warning: {file}: layer 2: a sigmoid output under bce_with_logits, which applies its own sigmoid: the \
+         network applies it twice (a common bug: the loss then changes little and training slows); use the loss \
+         \"bce\", or make layer 2 \"identity\"\n"
+    );
+    let grad = report(&["grad", "--model", file]);
+    assert_eq!((grad.code, grad.stderr.as_str()), (0, warning.as_str()));
+    let grads = temp_file(&unique("double-sigmoid-grads"), &grad.stdout);
+    let check = report(&["check", "--model", file, "--grads", grads.to_str().unwrap()]);
+    assert_eq!((check.code, check.stderr.as_str()), (0, warning.as_str()));
+    let diagnose = report(&["diagnose", "--model", file, "--format", "json"]);
+    assert_eq!((diagnose.code, diagnose.stderr.as_str()), (0, warning.as_str()));
+    // The gradients are the written model's: those of the sigmoid outputs as logits.
+    let v: Value = serde_json::from_str(&grad.stdout).unwrap();
+    let plain = report(&["grad", "--model", model("sigmoid", "mse", None).to_str().unwrap()]);
+    assert_ne!(v, serde_json::from_str::<Value>(&plain.stdout).unwrap());
+    // No warning where the loss squeezes the output once.
+    for (last, kind, skip) in [
+        ("sigmoid", "bce", None),
+        ("identity", "bce_with_logits", None),
+        ("sigmoid", "bce_with_logits", Some("identity")),
+    ] {
+        let run = report(&["grad", "--model", model(last, kind, skip).to_str().unwrap()]);
+        assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{last} under {kind}, skip {skip:?}");
+    }
+}
