@@ -325,3 +325,48 @@ fn every_citation_is_listed_and_every_listed_paper_is_cited() {
         assert!(listed || after.contains("(wide)"), "{name}{after} is not in §8's list");
     }
 }
+
+/// §8's Hanin row: ours, the mean over networks of ln(‖a_l‖²/‖x‖²) at the deepest hidden layer of
+/// ReLU under He, agrees with the paper's law l·E[ln R] (the mean of a sum of l independent ln R,
+/// ≈ −(5/2)β) within 3 of its standard errors over the networks — the sample standard deviation
+/// ÷ √networks. The law lies more than 4 of them below 0, so agreement says the typical network is
+/// that far below the kept mean; a drift of the right sign but near 0 disagrees, as "ours < 0"
+/// would not have said.
+#[test]
+fn the_hanin_row_compares_the_measured_drift_with_the_law_in_standard_errors() {
+    use report::numfmt::sig;
+    use report::sections::critical_depth::Regime;
+    use report::sections::references::{ClaimKind, DRIFT_STANDARD_ERRORS};
+    let claim = |r: &Report| claim_set(r).claims.into_iter().find(|c| c.kind == ClaimKind::TypicalBelowMean).unwrap();
+    let row = |md: &str| md.lines().find(|l| l.starts_with("| with 2/fan-in")).expect("§8's row").to_string();
+    let d = &quick().dense_init.critical_depth;
+    let h = d.hanin.as_ref().expect("ReLU under He ran");
+    let deepest = h.rows.last().unwrap();
+    assert_eq!(deepest.layer, d.depth - 1, "the deepest hidden layer");
+    assert_eq!(deepest.exact_mean, deepest.layer as f64 * h.law_mean);
+    let networks = d.runs.iter().find(|r| r.regime == Regime::He).unwrap().networks as f64;
+    let se = (deepest.var / networks).sqrt();
+    let c = claim(quick());
+    assert_eq!((c.paper_number, c.ours, c.standard_error), (Some(deepest.exact_mean), Some(deepest.mean), Some(se)));
+    let count = f64::from(DRIFT_STANDARD_ERRORS);
+    assert!((deepest.mean - deepest.exact_mean).abs() <= count * se, "{c:?}");
+    assert!(deepest.exact_mean + (count + 1.0) * se < 0.0, "{c:?}");
+    assert_eq!(c.agrees, Some(true));
+    assert!(quick().references.claims.contains(&c), "the report's own claim");
+    // The typical network barely below the mean: negative, yet the law is more than 3 standard
+    // errors away.
+    let mut r = quick().clone();
+    r.dense_init.critical_depth.hanin.as_mut().unwrap().rows.last_mut().unwrap().mean = -se;
+    assert_eq!(claim(&r).agrees, Some(false));
+    let text = row(&render::markdown(quick(), None));
+    assert!(text.contains(&format!("| {} ± {} |", sig(deepest.mean, 4), sig(se, 2))), "{text}");
+    let relation = format!("| yes (within {DRIFT_STANDARD_ERRORS} standard errors of the paper's) |");
+    assert!(text.ends_with(&relation), "{text}");
+    r.references = claim_set(&r);
+    assert!(row(&render::markdown(&r, None)).contains("| **no** ("));
+}
+
+/// The references of `r`, recomputed from its sections.
+fn claim_set(r: &Report) -> report::sections::references::References {
+    report::sections::references::compute(&r.worked, &r.decay, &r.dense_init, &r.exploding, &r.remedies)
+}
