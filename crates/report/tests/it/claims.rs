@@ -370,3 +370,35 @@ fn the_hanin_row_compares_the_measured_drift_with_the_law_in_standard_errors() {
 fn claim_set(r: &Report) -> report::sections::references::References {
     report::sections::references::compute(&r.worked, &r.decay, &r.dense_init, &r.exploding, &r.remedies)
 }
+
+/// §5.1: "the median over the seeds of each network's step from layer 2 to layer 1": each seed's
+/// identity-skip sigmoid network, run again, gives its step log10 ‖∂L/∂a_1‖ ÷ ‖∂L/∂a_2‖; their
+/// nearest-rank median is the row's kept `median_first_to_span`, bit for bit (the difference of the
+/// layer-by-layer medians the table shows need not be), and the sentence prints it.
+#[test]
+fn the_identity_skips_step_to_layer_1_is_the_median_of_each_seeds_step() {
+    use report::numfmt::log10;
+    use report::sections::Stream;
+    use report::sections::shortcuts::{Form, NETWORKS, SPAN, log10_profile};
+    let row = |r: &Report| r.shortcuts.sigmoid.iter().find(|row| row.form == Form::Identity).cloned().unwrap();
+    let identity = row(quick());
+    let mut steps: Vec<f64> = (0..NETWORKS)
+        .map(|k| {
+            let sigmoid = vectorised::Activation::Sigmoid;
+            let p = log10_profile(1, Stream::ShortcutsSigmoid, k, Form::Identity, identity.alpha, sigmoid);
+            p[0] - p[SPAN - 1]
+        })
+        .collect();
+    steps.sort_by(f64::total_cmp);
+    let median = steps[NETWORKS.div_ceil(2) - 1];
+    assert_eq!(identity.median_first_to_span.to_bits(), median.to_bits(), "{steps:?}");
+    let sentence = |r: &Report| paragraph(&render::markdown(r, None), "**Sigmoid.** Without a shortcut").to_string();
+    let printed = |v: f64| format!("each network's step from layer 2 to layer 1, {}, against", log10(v, 2));
+    let text = sentence(quick());
+    assert!(text.contains(&printed(median)), "{text}");
+    // The printed number follows the kept median.
+    let mut r = quick().clone();
+    let kept = &mut r.shortcuts.sigmoid.iter_mut().find(|row| row.form == Form::Identity).unwrap().median_first_to_span;
+    *kept = -0.9;
+    assert!(sentence(&r).contains(&printed(-0.9)));
+}
