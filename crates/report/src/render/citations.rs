@@ -218,8 +218,9 @@ pub fn claim_text(kind: ClaimKind) -> ClaimText {
         ),
         ClaimKind::TypicalBelowMean => t(
             "Hanin: the fluctuations of gradients, exponential in β = Σ 1/n_l (abstract); Hanin & Rolnick: the failure modes FM1 (mean length) and FM2 (its variance)",
-            "with 2/fan-in the mean squared length is kept, but its spread grows with β = Σ 1/n_l, so a typical deep, narrow network is far from the mean",
-            "§3: mean over networks of ln(‖a_l‖²/‖x‖²) at the deepest hidden layer of ReLU under He (negative: the typical network is below the kept mean)",
+            "with 2/fan-in the mean squared length is kept, but its spread grows with β = Σ 1/n_l, so a typical deep, narrow network is far from the mean: \
+             ln(‖a_l‖²/‖x‖²) has mean l·E[ln R] ≈ −(5/2)β, here evaluated exactly at §3's width for its deepest hidden layer",
+            "§3: mean over networks of ln(‖a_l‖²/‖x‖²) at the deepest hidden layer of ReLU under He ± its standard error over the networks (negative: the typical network is below the kept mean)",
         ),
         ClaimKind::ClippingKeepsDirection => t(
             "its gradient-norm clipping",
@@ -242,6 +243,7 @@ pub fn relation(r: Relation) -> String {
         Relation::Equal { tolerance } => format!("within {} of the paper's", sig(tolerance, 2)),
         Relation::Below => "ours < the paper's".into(),
         Relation::Above => "ours > the paper's".into(),
+        Relation::WithinStandardErrors { count } => format!("within {count} standard errors of the paper's"),
     }
 }
 
@@ -253,6 +255,14 @@ fn numbers(kind: ClaimKind) -> String {
 
 fn value(v: Option<f64>) -> String {
     v.map_or_else(|| "—".into(), |v| sig(v, 4))
+}
+
+/// Ours, with its standard error where the claim has one.
+fn ours(c: &Claim) -> String {
+    match c.standard_error {
+        Some(se) => format!("{} ± {}", value(c.ours), sig(se, 2)),
+        None => value(c.ours),
+    }
 }
 
 fn verdict(agrees: Option<bool>) -> &'static str {
@@ -286,7 +296,7 @@ pub fn markdown(out: &mut String, r: &References, number: usize) {
             numbers(c.kind),
             text.place,
             value(c.paper_number),
-            value(c.ours),
+            ours(c),
             text.ours,
             verdict(c.agrees),
             relation(c.kind.relation())
@@ -329,17 +339,19 @@ impl Serialize for PaperEntry {
     }
 }
 
-/// `{"claim", "papers", "where", "paper_number", "ours", "our_quantity", "relation", "agrees"}`.
+/// `{"claim", "papers", "where", "paper_number", "ours", "standard_error", "our_quantity", "relation",
+/// "agrees"}`.
 impl Serialize for Claim {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let text = claim_text(self.kind);
         let papers: Vec<usize> = self.kind.papers().iter().map(|p| p.number()).collect();
-        let mut s = serializer.serialize_struct("Claim", 8)?;
+        let mut s = serializer.serialize_struct("Claim", 9)?;
         s.serialize_field("claim", text.statement)?;
         s.serialize_field("papers", &papers)?;
         s.serialize_field("where", text.place)?;
         s.serialize_field("paper_number", &self.paper_number)?;
         s.serialize_field("ours", &self.ours)?;
+        s.serialize_field("standard_error", &self.standard_error)?;
         s.serialize_field("our_quantity", text.ours)?;
         s.serialize_field("relation", &relation(self.kind.relation()))?;
         s.serialize_field("agrees", &self.agrees)?;

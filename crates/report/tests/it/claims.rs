@@ -325,3 +325,80 @@ fn every_citation_is_listed_and_every_listed_paper_is_cited() {
         assert!(listed || after.contains("(wide)"), "{name}{after} is not in §8's list");
     }
 }
+
+/// §8's Hanin row: ours, the mean over networks of ln(‖a_l‖²/‖x‖²) at the deepest hidden layer of
+/// ReLU under He, agrees with the paper's law l·E[ln R] (the mean of a sum of l independent ln R,
+/// ≈ −(5/2)β) within 3 of its standard errors over the networks — the sample standard deviation
+/// ÷ √networks. The law lies more than 4 of them below 0, so agreement says the typical network is
+/// that far below the kept mean; a drift of the right sign but near 0 disagrees, as "ours < 0"
+/// would not have said.
+#[test]
+fn the_hanin_row_compares_the_measured_drift_with_the_law_in_standard_errors() {
+    use report::numfmt::sig;
+    use report::sections::critical_depth::Regime;
+    use report::sections::references::{ClaimKind, DRIFT_STANDARD_ERRORS};
+    let claim = |r: &Report| claim_set(r).claims.into_iter().find(|c| c.kind == ClaimKind::TypicalBelowMean).unwrap();
+    let row = |md: &str| md.lines().find(|l| l.starts_with("| with 2/fan-in")).expect("§8's row").to_string();
+    let d = &quick().dense_init.critical_depth;
+    let h = d.hanin.as_ref().expect("ReLU under He ran");
+    let deepest = h.rows.last().unwrap();
+    assert_eq!(deepest.layer, d.depth - 1, "the deepest hidden layer");
+    assert_eq!(deepest.exact_mean, deepest.layer as f64 * h.law_mean);
+    let networks = d.runs.iter().find(|r| r.regime == Regime::He).unwrap().networks as f64;
+    let se = (deepest.var / networks).sqrt();
+    let c = claim(quick());
+    assert_eq!((c.paper_number, c.ours, c.standard_error), (Some(deepest.exact_mean), Some(deepest.mean), Some(se)));
+    let count = f64::from(DRIFT_STANDARD_ERRORS);
+    assert!((deepest.mean - deepest.exact_mean).abs() <= count * se, "{c:?}");
+    assert!(deepest.exact_mean + (count + 1.0) * se < 0.0, "{c:?}");
+    assert_eq!(c.agrees, Some(true));
+    assert!(quick().references.claims.contains(&c), "the report's own claim");
+    // The typical network barely below the mean: negative, yet the law is more than 3 standard
+    // errors away.
+    let mut r = quick().clone();
+    r.dense_init.critical_depth.hanin.as_mut().unwrap().rows.last_mut().unwrap().mean = -se;
+    assert_eq!(claim(&r).agrees, Some(false));
+    let text = row(&render::markdown(quick(), None));
+    assert!(text.contains(&format!("| {} ± {} |", sig(deepest.mean, 4), sig(se, 2))), "{text}");
+    let relation = format!("| yes (within {DRIFT_STANDARD_ERRORS} standard errors of the paper's) |");
+    assert!(text.ends_with(&relation), "{text}");
+    r.references = claim_set(&r);
+    assert!(row(&render::markdown(&r, None)).contains("| **no** ("));
+}
+
+/// The references of `r`, recomputed from its sections.
+fn claim_set(r: &Report) -> report::sections::references::References {
+    report::sections::references::compute(&r.worked, &r.decay, &r.dense_init, &r.exploding, &r.remedies)
+}
+
+/// §5.1: "the median over the seeds of each network's step from layer 2 to layer 1": each seed's
+/// identity-skip sigmoid network, run again, gives its step log10 ‖∂L/∂a_1‖ ÷ ‖∂L/∂a_2‖; their
+/// nearest-rank median is the row's kept `median_first_to_span`, bit for bit (the difference of the
+/// layer-by-layer medians the table shows need not be), and the sentence prints it.
+#[test]
+fn the_identity_skips_step_to_layer_1_is_the_median_of_each_seeds_step() {
+    use report::numfmt::log10;
+    use report::sections::Stream;
+    use report::sections::shortcuts::{Form, NETWORKS, SPAN, log10_profile};
+    let row = |r: &Report| r.shortcuts.sigmoid.iter().find(|row| row.form == Form::Identity).cloned().unwrap();
+    let identity = row(quick());
+    let mut steps: Vec<f64> = (0..NETWORKS)
+        .map(|k| {
+            let sigmoid = vectorised::Activation::Sigmoid;
+            let p = log10_profile(1, Stream::ShortcutsSigmoid, k, Form::Identity, identity.alpha, sigmoid);
+            p[0] - p[SPAN - 1]
+        })
+        .collect();
+    steps.sort_by(f64::total_cmp);
+    let median = steps[NETWORKS.div_ceil(2) - 1];
+    assert_eq!(identity.median_first_to_span.to_bits(), median.to_bits(), "{steps:?}");
+    let sentence = |r: &Report| paragraph(&render::markdown(r, None), "**Sigmoid.** Without a shortcut").to_string();
+    let printed = |v: f64| format!("each network's step from layer 2 to layer 1, {}, against", log10(v, 2));
+    let text = sentence(quick());
+    assert!(text.contains(&printed(median)), "{text}");
+    // The printed number follows the kept median.
+    let mut r = quick().clone();
+    let kept = &mut r.shortcuts.sigmoid.iter_mut().find(|row| row.form == Form::Identity).unwrap().median_first_to_span;
+    *kept = -0.9;
+    assert!(sentence(&r).contains(&printed(-0.9)));
+}

@@ -248,6 +248,87 @@ fn one_f16_scale_cannot_hold_a_sigmoid_chain_whose_layers_spread_over_hundreds_o
     assert!(sigmoid > 10.0 * decades, "sigmoid's spread {sigmoid} is not hundreds of decades");
 }
 
+/// Chain `i` of configuration `c` (any activation, shortcut form and chain set), redrawn as the
+/// section draws it: its stream (an identity row's is the pre-activation row's of the same span),
+/// the first `chain_depth` weights, folded to |w|, |x| for live chains; (the chain, x, ŷ).
+fn redraw_config(config: &Config, c: &DecayConfig, i: usize) -> (Chain, f64, f64) {
+    let a = decay::ACTIVATIONS.iter().position(|f| f.name() == c.activation).expect("a measured activation");
+    let s = decay::SHORTCUTS.iter().position(|&s| s == c.shortcut).expect("a measured span");
+    let mut rng = sections::stream_rng(config.seed, Stream::Decay { activation: a, shortcut: s }, i as u64);
+    let mut w: Vec<f64> = (0..config.max_depth).map(|_| rng.normal()).collect();
+    let (mut x, t) = (rng.normal(), rng.uniform(0.0, 1.0));
+    w.truncate(c.chain_depth);
+    if c.chains == ChainSet::Live {
+        w.iter_mut().for_each(|w| *w = w.abs());
+        x = x.abs();
+    }
+    let skip = if c.skip == Some(SkipForm::Identity) { Skip::Identity } else { Skip::PreActivation };
+    let chain = Chain::new(w, vec![decay::ACTIVATIONS[a]; c.chain_depth], None, c.shortcut).unwrap().with_skip(skip);
+    (chain, x, t)
+}
+
+/// "Wider than f16's span, so in more than half of the chains no single scale holds every layer
+/// at once": the sentence lists exactly the configurations in which more than half of the chains,
+/// redrawn and run by the oracle, spread wider than f16's decades (max − min of log10 |∂L/∂w_d|
+/// over the non-zero layers) — on the default report and the quick one. It no longer says "layer 1
+/// and layer D": with the identity skip of span 3 those two sit within f16's span of each other in
+/// most chains, so the spread is between other layers.
+#[test]
+fn the_f16_sentence_lists_the_configurations_where_most_chains_spread_wider_than_f16() {
+    use rayon::prelude::*;
+    let quick_config = Config::new(1, true);
+    let quick = sections::compute(&quick_config);
+    for (config, d) in [(Config::new(1, false), default_decay()), (quick_config, &quick.decay)] {
+        let decades = d.f16.decades;
+        // Per configuration: (chains whose spread exceeds f16's, chains whose layer 1 and layer D
+        // are further apart than that).
+        let counts: Vec<(usize, usize)> = d
+            .configs
+            .iter()
+            .map(|c| {
+                (0..d.samples)
+                    .into_par_iter()
+                    .map(|i| {
+                        let (chain, x, t) = redraw_config(&config, c, i);
+                        let l = chain.magnitudes(x, t).log10_abs;
+                        let live: Vec<f64> = l.iter().copied().filter(|v| v.is_finite()).collect();
+                        let hi = live.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                        let lo = live.iter().copied().fold(f64::INFINITY, f64::min);
+                        let wide = live.len() >= 2 && hi - lo > decades;
+                        let ends = (l[0] - l[l.len() - 1]).abs() > decades;
+                        (usize::from(wide), usize::from(ends))
+                    })
+                    .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+            })
+            .collect();
+        let md = render::markdown(&sections::Report { decay: d.clone(), ..quick.clone() }, None);
+        let text = md.split("\n\n").find(|p| p.starts_with("**The f16 loss scale.**")).expect("the paragraph");
+        assert!(!text.contains("layer 1 and layer D"), "{text}");
+        let listed = text.split_once("at once").map_or("", |(_, list)| list);
+        let mut majority = 0;
+        for (c, &(wide, _)) in d.configs.iter().zip(&counts) {
+            let shortcut = match (c.shortcut, c.skip) {
+                (None, _) => "none".to_string(),
+                (Some(s), Some(SkipForm::Identity)) => format!("span {s}, identity (bypasses f′)"),
+                (Some(s), _) => format!("span {s}, pre-activation (through f′)"),
+            };
+            let live = if c.chains == ChainSet::Live { " live" } else { "" };
+            let spread = c.layer_spread.map_or_else(|| "—".into(), |s| report::numfmt::sig(s, 3));
+            let name = format!("{} {shortcut}{live} ({spread} decades)", c.activation);
+            let most = 2 * wide > d.samples;
+            majority += usize::from(most);
+            assert_eq!(listed.contains(&name), most, "{name}: {wide} of {} chains wider than f16: {text}", d.samples);
+        }
+        assert_eq!(listed.matches(" decades)").count(), majority, "{text}");
+        if !config.quick {
+            assert!(majority > 0, "the default report lists configurations");
+            let identity = d.configs.iter().position(|c| c.skip == Some(SkipForm::Identity) && c.shortcut == Some(3));
+            let (wide, ends) = counts[identity.expect("sigmoid, identity skip of span 3")];
+            assert!(2 * wide > d.samples && 2 * ends < d.samples, "{wide} wide, {ends} with layer 1 and D apart");
+        }
+    }
+}
+
 #[test]
 fn the_collapse_layer_is_the_median_layer_from_which_every_input_is_below_2_to_the_minus_14() {
     let config = Config::new(3, true);

@@ -374,7 +374,8 @@ fn formats(out: &mut String, d: &Decay) {
     } else {
         let _ = writeln!(
             out,
-            " Wider than f16's span, so no single scale holds layer 1 and layer D at once: {}.\n",
+            " Wider than f16's span, so in more than half of the chains no single scale holds every layer at once (the spread is \
+             a chain's largest layer against its smallest, wherever the two sit): {}.\n",
             too_wide.join(", ")
         );
     }
