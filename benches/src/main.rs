@@ -20,7 +20,7 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let args = Args::from_env()?;
-    println!("info threads={} impl=gradlab-vectorised", rayon::current_num_threads());
+    protocol::say(format_args!("info threads={} impl=gradlab-vectorised", rayon::current_num_threads()));
     match (args.kind.as_str(), args.dtype.as_str()) {
         ("chain", "f64") => chain::run::<f64>(&args),
         ("chain", "f32") => chain::run::<f32>(&args),

@@ -38,9 +38,23 @@ impl Args {
     }
 }
 
+/// Writes one protocol line to standard output. A reader that has gone (a closed pipe: `| head`)
+/// ends the run quietly, as the harness has all it wanted; any other write error ends it with a
+/// message.
+pub fn say(line: std::fmt::Arguments) {
+    use std::io::Write;
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{line}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("gradlab-peer: writing to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Prints `skip REASON` and exits 0.
 pub fn skip(reason: &str) -> ! {
-    println!("skip {reason}");
+    say(format_args!("skip {reason}"));
     std::process::exit(0);
 }
 
@@ -61,13 +75,13 @@ pub fn bench(args: &Args, mut f: impl FnMut()) -> Result<(), String> {
     f();
     let single = t0.elapsed().as_secs_f64();
     let inner = ((target / single).round() as usize).max(1);
-    println!("info inner={inner}");
+    say(format_args!("info inner={inner}"));
     for _ in 0..reps {
         let t0 = Instant::now();
         for _ in 0..inner {
             f();
         }
-        println!("time_s {:e}", t0.elapsed().as_secs_f64() / inner as f64);
+        say(format_args!("time_s {:e}", t0.elapsed().as_secs_f64() / inner as f64));
     }
     Ok(())
 }
@@ -106,7 +120,7 @@ impl Check {
     /// Prints the `check` line.
     pub fn print(&self) {
         let nonzero = (self.n - self.nzero).max(1) as f64;
-        println!(
+        say(format_args!(
             "check n={} gsum={:e} gabs={:e} nzero={} nsub={} mlog={:.6} lmin={:.4}",
             self.n,
             self.gsum,
@@ -115,6 +129,6 @@ impl Check {
             self.nsub,
             self.logsum / nonzero,
             self.min.map_or(f64::NAN, f64::log10)
-        );
+        ));
     }
 }
