@@ -329,6 +329,42 @@ fn the_f16_sentence_lists_the_configurations_where_most_chains_spread_wider_than
     }
 }
 
+/// The other branch of the f16 sentence: shallow chains all fit, and the sentence says it of at
+/// least half of each configuration's chains (the column is a median), which every chain redrawn
+/// by the oracle bears out.
+#[test]
+fn when_no_configuration_is_wider_than_f16_the_sentence_says_it_of_half_the_chains() {
+    use rayon::prelude::*;
+    let mut config = Config::new(1, true);
+    config.max_depth = 4;
+    let d = decay::compute(&config);
+    let decades = d.f16.decades;
+    assert!(d.configs.iter().all(|c| c.spread_fits_f16 != Some(false)), "depth 4 fits");
+    for c in &d.configs {
+        let wide: usize = (0..d.samples)
+            .into_par_iter()
+            .map(|i| {
+                let (chain, x, t) = redraw_config(&config, c, i);
+                let live: Vec<f64> = chain.magnitudes(x, t).log10_abs.into_iter().filter(|v| v.is_finite()).collect();
+                let hi = live.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let lo = live.iter().copied().fold(f64::INFINITY, f64::min);
+                usize::from(live.len() >= 2 && hi - lo > decades)
+            })
+            .sum();
+        assert!(
+            2 * wide <= d.samples,
+            "{} {:?}: {wide} of {} chains wider than f16",
+            c.activation,
+            c.shortcut,
+            d.samples
+        );
+    }
+    let quick = sections::compute(&Config::new(1, true));
+    let md = render::markdown(&sections::Report { decay: d, ..quick }, None);
+    let text = md.split("\n\n").find(|p| p.starts_with("**The f16 loss scale.**")).expect("the paragraph");
+    assert!(text.ends_with("In every configuration at least half of the chains spread within f16's span."), "{text}");
+}
+
 #[test]
 fn the_collapse_layer_is_the_median_layer_from_which_every_input_is_below_2_to_the_minus_14() {
     let config = Config::new(3, true);

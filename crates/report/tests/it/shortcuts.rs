@@ -130,8 +130,8 @@ fn only_the_identity_skip_carries_the_sigmoid_gradient_past_f_prime() {
     assert!(identity.median_at_span.abs() < 0.1, "{}", identity.median_at_span);
     assert!(pre.median_at_span.abs() > 5.0);
     assert!(identity.log10_ratio.iter().all(|&r| r > -1.0));
+    // "About 1/4": the step is σ′·W_2, so no bound puts it below log10(1/4) (one seed's is above).
     assert!((identity.median_first_to_span - s.log10_quarter).abs() < 0.1, "{}", identity.median_first_to_span);
-    assert!(identity.median_first_to_span <= s.log10_quarter, "σ′ ≤ 1/4");
 }
 
 /// "With f = identity the two forms are one network": f(z) + a = f(z + a), so the sigmoid
