@@ -253,3 +253,19 @@ def same(a, b):
     if isinstance(a, np.ndarray):
         return isinstance(b, np.ndarray) and np.array_equal(a, b)
     return a == b
+
+
+def test_check_torch_names_each_layers_worst_entry_as_the_parameters_grad_in_the_module():
+    torch.manual_seed(8)
+    x, t = torch.randn(4, 3), torch.randn(4, 2)
+    net = Chain([3, 4, 2], ["tanh", None], [0, None], True)
+    r = go.check_torch(net, x, t)
+    for k, layer in enumerate(r.layers):
+        entry, given = layer.worst.entry, layer.worst.as_given
+        kind, index = entry.split("_grad")
+        assert given == f"fcs.{k}.{kind}.grad{index}", (entry, given)
+    lone = nn.Linear(3, 2)
+    (layer,) = go.check_torch(lone, x, t).layers
+    assert layer.worst.as_given == layer.worst.entry.replace("_grad", ".grad"), layer.worst
+    seq = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2, bias=False))
+    assert [l.worst.as_given.split(".")[0] for l in go.check_torch(seq, x, t).layers] == ["0", "2"]

@@ -14,6 +14,7 @@ never touched. Anything the model format cannot express is a ``ValueError`` nami
 from __future__ import annotations
 
 import copy
+import re
 import warnings
 from typing import Any, Dict, Optional, Union
 
@@ -159,7 +160,9 @@ def check_torch(
     """Runs ``module``'s own autograd in float64 on a deep copy and checks every ``Linear``'s
     gradients (and the loss) against gradlab's reference, layer by layer. The description is
     validated before autograd runs, so bad input gets gradlab's message rather than torch's;
-    frozen parameters (``requires_grad=False``) are differentiated too, on the copy.
+    frozen parameters (``requires_grad=False``) are differentiated too, on the copy. Each layer's
+    worst entry is also named as the parameter's gradient in ``module`` (``layer.worst.as_given``:
+    ``fc2.weight.grad[3][0]``).
     ``memory_budget_mib`` bounds the reference gradients (as in :func:`gradlab_oracle.load_model`).
 
     >>> import torch  # doctest: +SKIP
@@ -183,20 +186,31 @@ def check_torch(
     with torch.enable_grad():
         value = _torch_loss(loss, twin(xs), ts)
         value.backward()
-    linears = read(twin, None if isinstance(loss, str) else type(loss).__name__).layers
+    net = read(twin, None if isinstance(loss, str) else type(loss).__name__)
     grads = {
         "loss": float(value.detach()),
         "layers": [
             {"weight_grad": lin.weight.grad.numpy(), **({} if lin.bias is None else {"bias_grad": lin.bias.grad.numpy()})}
-            for lin, _ in linears
+            for lin, _ in net.layers
         ],
     }
-    return check(
+    result = check(
         model,
         grads,
         rtol=DEFAULT_RTOL if rtol is None else rtol,
         atol=DEFAULT_ATOL if atol is None else atol,
     )
+    for layer_check, name in zip(result.layers, net.names):
+        layer_check.worst.as_given = _as_given(layer_check.worst.entry, name)
+    return result
+
+
+def _as_given(entry: str, name: str) -> str:
+    """``weight_grad[j][i]`` (the model file's layout, which is ``Linear.weight``'s) as the
+    parameter's ``.grad`` in the caller's module: ``fc2.weight.grad[j][i]``."""
+    prefix = f"{name}." if name else ""
+    m = re.fullmatch(r"(weight|bias)_grad((?:\[\d+\])+)", entry)
+    return f"{prefix}{m.group(1)}.grad{m.group(2)}" if m else entry
 
 
 def diagnose_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") -> Diagnosis:

@@ -45,13 +45,23 @@ _SHAPE: Value = ("shape", -1)
 
 
 class Network:
-    """What :func:`read` finds: [(Linear, activation name)] in order, the leaky slope (one for the
-    whole network), whether the input is flattened to rows, whether a log-softmax ends it, and the
+    """What :func:`read` finds: [(Linear, activation name)] in order, each Linear's name in the
+    caller's module (``fc.2``; ``""`` for a lone Linear), the leaky slope (one for the whole
+    network), whether the input is flattened to rows, whether a log-softmax ends it, and the
     shortcut's span and form (``None`` without one)."""
 
-    def __init__(self, layers: list, slope: Optional[float], flattens_input: bool, log_softmax: bool, shortcut: Optional[int], skip: Optional[str]):
-        self.layers, self.slope, self.flattens_input, self.log_softmax = layers, slope, flattens_input, log_softmax
-        self.shortcut, self.skip = shortcut, skip
+    def __init__(
+        self,
+        layers: list,
+        names: List[str],
+        slope: Optional[float],
+        flattens_input: bool,
+        log_softmax: bool,
+        shortcut: Optional[int],
+        skip: Optional[str],
+    ):
+        self.layers, self.names, self.slope = layers, names, slope
+        self.flattens_input, self.log_softmax, self.shortcut, self.skip = flattens_input, log_softmax, shortcut, skip
 
 
 def _torch():
@@ -134,16 +144,18 @@ def _arg(node: Any, index: int, keyword: str, default: Any) -> Any:
     return node.args[index] if len(node.args) > index else node.kwargs.get(keyword, default)
 
 
-def _trace(module: Any) -> Tuple[Any, Any]:
+def _trace(module: Any) -> Tuple[Any, Any, bool]:
     """The module to read (a lone torch.nn module becomes layer ``0`` of a Sequential, as PyTorch
-    would number it) and its traced graph, with each call's source line kept."""
+    would number it), its traced graph, with each call's source line kept, and whether it was
+    wrapped so."""
     torch = _torch()
     fx = torch.fx
     root = module
     if not isinstance(root, torch.nn.Module):
         raise ValueError(f"module: expected a torch.nn.Module, got {type(module).__name__}")
     tracer = fx.Tracer()
-    if tracer.is_leaf_module(root, ""):
+    wrapped = tracer.is_leaf_module(root, "")
+    if wrapped:
         root = torch.nn.Sequential(root)
     tracer.record_stack_traces = True
     try:
@@ -153,7 +165,7 @@ def _trace(module: Any) -> Tuple[Any, Any]:
             f"module: torch.fx cannot trace its forward ({type(e).__name__}: {e}); gradlab reads a forward "
             "that is a fixed sequence of calls, without branches or loops that depend on the data"
         ) from e
-    return root, graph
+    return root, graph, wrapped
 
 
 class _Walk:
@@ -161,7 +173,7 @@ class _Walk:
 
     def __init__(self, root: Any, loss_name: Optional[str]):
         self.root, self.loss_name = root, loss_name
-        self.layers: List[list] = []  # [Linear, activation name or None, where]
+        self.layers: List[list] = []  # [Linear, activation name or None, where, its module path]
         self.skips: List[tuple] = []  # (layer, span, form, where)
         self.skip_into: Dict[int, str] = {}  # layer: the form of the shortcut added to it
         self.slope: Optional[float] = None
@@ -253,7 +265,7 @@ class _Walk:
             raise ValueError(f"{where}: called with {len(node.args) + len(node.kwargs)} arguments; the model format's modules take one")
         v = self.tensor(node, where, node.args[0])
         if isinstance(m, nn.Linear):
-            return self.linear(where, m, v)
+            return self.linear(where, m, v, node.target)
         if isinstance(m, nn.Flatten):
             if (m.start_dim, m.end_dim) != (1, -1):
                 raise ValueError(f"{where}: start_dim={m.start_dim}, end_dim={m.end_dim}; only Flatten() (one row per sample) is supported")
@@ -311,12 +323,12 @@ class _Walk:
 
     # -- the operations ---------------------------------------------------------------------
 
-    def linear(self, where: str, m: Any, v: Value) -> Value:
+    def linear(self, where: str, m: Any, v: Value, path: str) -> Value:
         if id(m) in self.linears:
             raise ValueError(f"{where}: called a second time; the model format has its own weights in each layer")
         self.linears.add(id(m))
         self.output(where, v, "reads")
-        self.layers.append([m, None, where])
+        self.layers.append([m, None, where, path])
         return ("z", len(self.layers))
 
     def activation(self, where: str, v: Value, name: str, slope: Optional[float]) -> Value:
@@ -468,14 +480,17 @@ class _Walk:
                     f"layer that {span} divides, and this network has shortcuts into layers {sorted(joined)} only"
                 )
             shortcut, skip = span, form
-        layers = [(lin, act or "identity") for lin, act, _ in self.layers]
-        return Network(layers, self.slope, self.flattens_input, self.log_softmax, shortcut, skip)
+        layers = [(lin, act or "identity") for lin, act, _, _ in self.layers]
+        names = [path for *_, path in self.layers]
+        return Network(layers, names, self.slope, self.flattens_input, self.log_softmax, shortcut, skip)
 
 
 def read(module: Any, loss_name: Optional[str]) -> Network:
     """The model format's network of ``module``; ``loss_name`` (a torch loss module's class name,
     or None) decides how a last softmax is refused."""
-    root, graph = _trace(module)
+    root, graph, wrapped = _trace(module)
     walk = _Walk(root, loss_name)
     walk.run(graph)
+    if wrapped:
+        walk.layers[0][3] = ""  # the caller's module is the Linear itself
     return walk.network()
