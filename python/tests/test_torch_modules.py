@@ -4,6 +4,7 @@ every way of calling an activation and with shortcuts in both of the model forma
 the model format cannot say is a ValueError naming the module or the source line."""
 
 import inspect
+import re
 
 import numpy as np
 import pytest
@@ -269,3 +270,43 @@ def test_check_torch_names_each_layers_worst_entry_as_the_parameters_grad_in_the
     assert layer.worst.as_given == layer.worst.entry.replace("_grad", ".grad"), layer.worst
     seq = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2, bias=False))
     assert [l.worst.as_given.split(".")[0] for l in go.check_torch(seq, x, t).layers] == ["0", "2"]
+
+
+class Regressor(nn.Module):
+    """A one-output network that returns one value per sample, as regressions and binary
+    classifiers do (``squeeze``, or ``view(-1)``)."""
+
+    def __init__(self, squeeze):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(3, 5), nn.Linear(5, 1)
+        self.squeeze = squeeze
+
+    def forward(self, x):
+        return self.squeeze(self.fc2(torch.tanh(self.fc1(x))))
+
+
+def test_a_one_unit_output_squeezed_to_one_value_per_sample_agrees_with_pytorch():
+    torch.manual_seed(9)
+    x = torch.randn(6, 3)
+    squeezes = (lambda y: y.squeeze(-1), lambda y: y.squeeze(), lambda y: torch.squeeze(y, 1), lambda y: y.view(-1))
+    for squeeze in squeezes:
+        net = Regressor(squeeze)
+        for loss, t in ((nn.MSELoss(), torch.randn(6, dtype=torch.float64)), (nn.BCEWithLogitsLoss(), torch.rand(6, dtype=torch.float64))):
+            d = go.from_torch(net, x, t, loss=loss)
+            assert d["target"].shape == (6, 1)
+            # Autograd on the caller's own shapes: outputs (B,), targets (B,).
+            assert_agree_per_layer(go.grad(d), torch_grads(net, x, t, loss))
+            assert go.check_torch(net, x, t, loss=loss).passed
+
+
+@pytest.mark.parametrize(
+    "forward, message",
+    [
+        (lambda m, x: m.fc[1](m.fc[0](x)).squeeze(1), "Tensor.squeeze() at test_torch_modules.py:"),
+        (lambda m, x: m.fc[1](m.fc[0](x)).squeeze(1), "squeezes a layer of 2 units; only a one-unit output can be"),
+        (lambda m, x: m.fc[1](m.fc[0](x).squeeze(1)), "module fc.1 (Linear): after squeezing the output"),
+    ],
+)
+def test_only_a_one_unit_last_output_may_be_squeezed(forward, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        go.from_torch(Forward(forward, widths=(2, 1, 2)), torch.zeros(1, 2), torch.zeros(1))

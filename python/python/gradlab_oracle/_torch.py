@@ -88,7 +88,8 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
     ``Sigmoid``, ``ReLU``, ``LeakyReLU``, ``Softplus`` (β = 1), ``GELU``, ``SiLU`` as modules or as
     calls (``torch.relu(h)``, ``F.relu(h)``, ``h.relu()``); ``Identity``, flattening the input
     (``Flatten()``, ``torch.flatten(x, 1)``, ``x.view(x.size(0), -1)``), dropout in eval mode or
-    with p = 0, a last ``LogSoftmax(dim=1)`` under ``NLLLoss``; and shortcuts ``h + x`` that add an
+    with p = 0, a last ``LogSoftmax(dim=1)`` under ``NLLLoss``, a one-unit output squeezed to one
+    value per sample (``y.squeeze(1)``, ``y.view(-1)``); and shortcuts ``h + x`` that add an
     earlier layer's output before the activation (``relu(fc2(h) + x)``: the model file's
     ``"skip": "pre_activation"``) or after it (``relu(fc2(h)) + x``: ``"identity"``), where the
     model format can say them: one span s for the network, joining every layer that s divides.
@@ -184,7 +185,10 @@ def check_torch(
     if _is_loss(loss, "NLLLoss"):
         ts = ts.argmax(dim=1)  # NLLLoss takes class indices only (from_torch made them one-hot)
     with torch.enable_grad():
-        value = _torch_loss(loss, twin(xs), ts)
+        y = twin(xs)
+        if y.ndim == 1:
+            ts = ts.reshape(y.shape)  # a squeezed one-unit output: one target per sample, as the caller's
+        value = _torch_loss(loss, y, ts)
         value.backward()
     net = read(twin, None if isinstance(loss, str) else type(loss).__name__)
     grads = {

@@ -10,7 +10,8 @@ of the same walk.
 What the walk reads: ``Linear`` modules (each called once), the activations as modules
 (``nn.ReLU``) or calls (``torch.relu``, ``F.relu``, ``x.relu()``), flattening the input
 (``nn.Flatten()``, ``torch.flatten(x, 1)``, ``x.view(x.size(0), -1)``), dropout that is the
-identity (eval mode, or p = 0), a last log-softmax over a row, and shortcuts ``h + x`` that add an
+identity (eval mode, or p = 0), a last log-softmax over a row, a one-unit output squeezed to one
+value per sample (``y.squeeze(1)``, ``y.view(-1)``: targets of shape (B,)), and shortcuts ``h + x`` that add an
 earlier layer's output a_{l−s} to z_l (the format's ``pre_activation`` skip) or to a_l
 (``identity``), where the format can say it: one span s for the network, joining every layer l that
 s divides. Everything else is a ``ValueError`` naming the module by its path, or the call by its
@@ -37,9 +38,10 @@ ACTIVATIONS = {
     "SiLU": "silu",
 }
 
-# A traced tensor's meaning: (kind, layer). "a": a_layer (the input for 0); "z": layer's Linear
-# output, not yet through an activation (a shortcut may have been added to it); "log_softmax": the
-# last layer's log-softmax; "shape": a size read off a tensor, which only a reshape may use.
+# A traced tensor's meaning: (kind, layer). "a": a_layer (the input for 0), "as" with its identity
+# shortcut; "z": layer's Linear output, not yet through an activation, "zs" with its pre-activation
+# shortcut; "log_softmax": the last layer's log-softmax; "squeezed": a one-unit last layer's output
+# as one value per sample; "shape": a size read off a tensor, which only a reshape may use.
 Value = Tuple[str, int]
 _SHAPE: Value = ("shape", -1)
 
@@ -88,6 +90,7 @@ def _functions() -> Dict[Any, str]:
         "silu": (F.silu,),
         "dropout": (F.dropout,),
         "flatten": (torch.flatten,),
+        "squeeze": (torch.squeeze,),
         "log_softmax": (F.log_softmax, torch.log_softmax),
         "softmax": (F.softmax, torch.softmax),
         "add": (operator.add, operator.iadd, torch.add),
@@ -113,6 +116,7 @@ _METHODS = {
     "add": "add",
     "add_": "add",
     "size": "size",
+    "squeeze": "squeeze",
 }
 
 
@@ -194,6 +198,7 @@ class _Walk:
             "z": f"layer {layer}'s Linear output",
             "zs": f"layer {layer}'s Linear output plus its shortcut",
             "log_softmax": "the log-softmax",
+            "squeezed": "the squeezed output",
         }.get(kind, "a size")
 
     def is_output(self, v: Value) -> bool:
@@ -212,6 +217,8 @@ class _Walk:
             raise ValueError(f"{where}: reads {arg!r}, which is not a tensor of the network; the model format has none")
         if v[0] == "log_softmax":
             raise ValueError(f"{where}: after LogSoftmax, which must be the last call")
+        if v[0] == "squeezed":
+            raise ValueError(f"{where}: after squeezing the output to one value per sample, which must be the last call")
         return v
 
     def latest(self, where: str, v: Value, what: str) -> None:
@@ -308,6 +315,8 @@ class _Walk:
             return self.flatten(v)
         if kind == "reshape":
             return self.reshape(where, node, v)
+        if kind == "squeeze":
+            return self.squeeze(where, v, _arg(node, 1, "dim", None))
         if kind == "log_softmax":
             return self.log_softmax_of(where, v, _arg(node, 1, "dim", None))
         if kind == "softmax":
@@ -384,13 +393,29 @@ class _Walk:
         return _SHAPE
 
     def reshape(self, where: str, node: Any, v: Value) -> Value:
-        """``x.view(x.size(0), -1)``, ``x.reshape(-1, 784)``: the input as one row per sample."""
+        """``x.view(x.size(0), -1)``, ``x.reshape(-1, 784)``: the input as one row per sample;
+        ``y.view(-1)``: a one-unit output as one value per sample."""
         dims = node.args[1:]
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
+        if v != ("a", 0) and dims == (-1,):
+            return self.squeeze(where, v, 1)
         if v != ("a", 0) or len(dims) != 2:
-            raise ValueError(f"{where}: only the input may be reshaped, to one row per sample (x.view(x.size(0), -1))")
+            raise ValueError(
+                f"{where}: only the input may be reshaped, to one row per sample (x.view(x.size(0), -1)), "
+                "or a one-unit output to one value per sample (y.view(-1))"
+            )
         return self.flatten(v)
+
+    def squeeze(self, where: str, v: Value, dim: Any) -> Value:
+        """``y.squeeze(1)``, ``y.squeeze()``: a one-unit output as one value per sample, as a
+        regression or a binary classifier returns it (the targets then have shape (B,))."""
+        if dim not in (None, 1, -1):
+            raise ValueError(f"{where}: dim={dim}; only the output's unit dimension (1) may be squeezed")
+        self.output(where, v, "squeezes")
+        if self.layers[-1][0].out_features != 1:
+            raise ValueError(f"{where}: squeezes a layer of {self.layers[-1][0].out_features} units; only a one-unit output can be")
+        return ("squeezed", v[1])
 
     def log_softmax_of(self, where: str, v: Value, dim: Any) -> Value:
         if dim not in (1, -1):
@@ -444,8 +469,10 @@ class _Walk:
         if not self.layers:
             raise ValueError("module: no Linear layer")
         v = self.values[result]
-        if v[0] != "log_softmax":
+        if v[0] not in ("log_softmax", "squeezed"):
             self.output("module: forward", v, "returns")
+        elif v[1] != len(self.layers):
+            self.latest("module: forward", v, "returns")
 
     def network(self) -> Network:
         shortcut, skip = None, None
