@@ -126,10 +126,10 @@ def load_model(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDG
 
     Raises ``ValueError`` with the CLI's message (``model: layer 2 weight row 1: expected 3
     columns, got 2``), ``OSError`` when the file cannot be read; warns (``UserWarning``) of what
-    the CLI warns of (a sigmoid output under ``bce_with_logits``: the sigmoid applied twice). ``memory_budget_mib`` bounds the
-    file's size here and the reference gradients that :func:`grad` and :func:`check` compute (as
-    ``report grad`` does: about 80 bytes per parameter and 64 per output of each sample);
-    :func:`diagnose` computes none.
+    the CLI warns of (a sigmoid output under ``bce_with_logits``: the sigmoid applied twice).
+    ``memory_budget_mib`` bounds the file's size here and the reference gradients that
+    :func:`grad` and :func:`check` compute (as ``report grad`` does: about 80 bytes per parameter
+    and 64 per output of each sample); :func:`diagnose` computes none.
     """
     if isinstance(model, Model):
         return model

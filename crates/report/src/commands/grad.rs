@@ -43,8 +43,8 @@ pub(super) fn load_model(path: &std::path::Path, budget_mib: u64) -> Result<Mode
 }
 
 /// Reads and validates a model (from standard input for `-`), refusing a file over the budget
-/// before reading it.
-/// Warns on standard error of what [`crate::render::reference::model_warnings`] names.
+/// before reading it, and warns on standard error of what
+/// [`crate::render::reference::model_warnings`] names.
 pub(super) fn read_model(path: &std::path::Path, budget_mib: u64) -> Result<Model, Error> {
     let model = if super::is_stdin(path) {
         Model::from_json(&super::read_stdin(budget_mib)?, super::STDIN)?
