@@ -224,6 +224,10 @@ def _two_forms(m, x):
         (lambda m, x: m.fc[0](x)[:, :1], "operator.getitem() at test_torch_modules.py:"),
         (lambda m, x: m.fc[0](x.reshape(x.shape[0], -1)).view(-1, 1), "Tensor.view() at test_torch_modules.py:"),
         (lambda m, x: torch.softmax(m.fc[0](x), dim=1), "torch.softmax() at test_torch_modules.py:"),
+        (lambda m, x: m.fc[0](x.float()), "Tensor.float() at test_torch_modules.py:"),
+        (lambda m, x: m.fc[0](x.to(torch.float16)), "casts to torch.float16; the check runs the module in float64"),
+        (lambda m, x: m.fc[0](x.to("cuda")), "Tensor.to() at test_torch_modules.py:"),
+        (lambda m, x: m.fc[0](x.to("cuda")), "moves or converts the tensor ('cuda'); the check runs the module on the CPU"),
     ],
 )
 def test_what_the_format_cannot_express_is_named_by_module_or_source_line(forward, message):
@@ -310,3 +314,12 @@ def test_a_one_unit_output_squeezed_to_one_value_per_sample_agrees_with_pytorch(
 def test_only_a_one_unit_last_output_may_be_squeezed(forward, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         go.from_torch(Forward(forward, widths=(2, 1, 2)), torch.zeros(1, 2), torch.zeros(1))
+
+
+def test_casts_to_float64_and_contiguous_are_read_as_the_identity():
+    torch.manual_seed(10)
+    net = Forward(lambda m, x: torch.tanh(m.fc[1](torch.relu(m.fc[0](x.double().contiguous())).to(torch.float64))))
+    x, t = torch.randn(4, 2), torch.randn(4, 2)
+    d = go.from_torch(net, x, t)
+    assert [l["activation"] for l in d["layers"]] == ["relu", "tanh"]
+    assert go.check_torch(net, x, t).passed

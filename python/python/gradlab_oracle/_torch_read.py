@@ -11,7 +11,9 @@ What the walk reads: ``Linear`` modules (each called once), the activations as m
 (``nn.ReLU``) or calls (``torch.relu``, ``F.relu``, ``x.relu()``), flattening the input
 (``nn.Flatten()``, ``torch.flatten(x, 1)``, ``x.view(x.size(0), -1)``), dropout that is the
 identity (eval mode, or p = 0), a last log-softmax over a row, a one-unit output squeezed to one
-value per sample (``y.squeeze(1)``, ``y.view(-1)``: targets of shape (B,)), and shortcuts ``h + x`` that add an
+value per sample (``y.squeeze(1)``, ``y.view(-1)``: targets of shape (B,)), casts that change
+nothing where the check runs (``x.double()``, ``x.contiguous()``; another dtype or a device is
+refused: the check runs in float64 on the CPU), and shortcuts ``h + x`` that add an
 earlier layer's output a_{l−s} to z_l (the format's ``pre_activation`` skip) or to a_l
 (``identity``), where the format can say it: one span s for the network, joining every layer l that
 s divides. Everything else is a ``ValueError`` naming the module by its path, or the call by its
@@ -117,6 +119,12 @@ _METHODS = {
     "add_": "add",
     "size": "size",
     "squeeze": "squeeze",
+    "contiguous": "same",
+    "double": "cast",
+    "float": "cast",
+    "half": "cast",
+    "bfloat16": "cast",
+    "to": "cast",
 }
 
 
@@ -306,6 +314,10 @@ class _Walk:
         v = self.tensor(node, where, node.args[0] if node.args else node.kwargs.get("input"))
         if kind == "add":
             return self.add(node, where, v)
+        if kind == "same":
+            return v
+        if kind == "cast":
+            return self.cast(where, node, v)
         if kind == "dropout":
             return self.dropout(where, v, _arg(node, 1, "p", 0.5), _arg(node, 2, "training", True))
         if kind == "flatten":
@@ -406,6 +418,25 @@ class _Walk:
                 "or a one-unit output to one value per sample (y.view(-1))"
             )
         return self.flatten(v)
+
+    def cast(self, where: str, node: Any, v: Value) -> Value:
+        """``x.double()``, ``x.to(torch.float64)``: the identity where the check runs (float64);
+        a cast to another dtype (``x.float()``) would make autograd's gradients float32's, so it is
+        refused with the reason."""
+        torch = _torch()
+        to = {"double": torch.float64, "float": torch.float32, "half": torch.float16, "bfloat16": torch.bfloat16}
+        target = to.get(node.target, _arg(node, 1, "dtype", None))
+        if target is torch.float64:
+            return v
+        if not isinstance(target, torch.dtype):
+            raise ValueError(
+                f"{where}: moves or converts the tensor ({target!r}); the check runs the module on the CPU in float64 "
+                "(on a copy): remove it from forward"
+            )
+        raise ValueError(
+            f"{where}: casts to {target}; the check runs the module in float64 (on a copy) and a cast inside "
+            "forward would round autograd's gradients to the cast's precision: remove it, or cast before calling"
+        )
 
     def squeeze(self, where: str, v: Value, dim: Any) -> Value:
         """``y.squeeze(1)``, ``y.squeeze()``: a one-unit output as one value per sample, as a
