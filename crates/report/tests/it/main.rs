@@ -10,6 +10,7 @@ mod conventions;
 mod critical_depth;
 mod criticality;
 mod decay;
+mod decay_f16;
 mod dense_init;
 mod diagnose;
 mod exploding;
