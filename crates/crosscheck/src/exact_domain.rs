@@ -98,6 +98,14 @@ fn exact_chains(bytes: &mut Bytes<'_>) {
     }
 }
 
+/// The engine's layers of a dyadic net.
+fn engine_layers(layers: &[DyadicLayer]) -> Vec<vectorised::DenseLayer<f64>> {
+    layers
+        .iter()
+        .map(|(w, b, a)| vectorised::DenseLayer::from_out_in(w, b.clone(), vectorised_activation(*a)).expect("valid"))
+        .collect()
+}
+
 /// Dense nets: the engine's `Dense` (squared error, per-sample normalisation) against the
 /// oracle's tape. Layers the exactness bound cannot vouch for are dropped from the top.
 fn exact_dense(bytes: &mut Bytes<'_>) {
@@ -116,7 +124,9 @@ fn exact_dense(bytes: &mut Bytes<'_>) {
     let shortcut = if bytes.bool() { Some(bytes.int_in(1, 4)) } else { None };
     let input: Vec<Vec<f64>> = (0..batch).map(|_| (0..n_input).map(|_| bytes.sixteenths(16)).collect()).collect();
     let fractions = FractionBits { value: VALUE_BITS, weight: VALUE_BITS, slope: SLOPE_BITS, mean_over_batch: true };
-    let exact = |layers: &[DyadicLayer]| DyadicNet { n_input, layers, shortcut, batch, fractions }.is_exact_in_f64();
+    let exact = |layers: &[DyadicLayer]| {
+        DyadicNet { n_input, layers, shortcut, joins: None, batch, fractions }.is_exact_in_f64()
+    };
     while !exact(&layers) && layers.len() > 1 {
         layers.pop();
     }
@@ -124,6 +134,16 @@ fn exact_dense(bytes: &mut Bytes<'_>) {
         return; // not provably exact: rounding may legitimately differ
     }
     let shortcut = shortcut.filter(|&s| s <= layers.len());
+    // Sometimes the layers that receive the shortcut are named: any of equal width, s or more
+    // layers up (a stem before the blocks, a head after them).
+    let joins: Option<Vec<usize>> = shortcut.filter(|_| bytes.bool()).map(|s| {
+        let width = |l: usize| if l == 0 { n_input } else { layers[l - 1].0.len() };
+        (s..=layers.len()).filter(|&l| width(l - s) == width(l) && bytes.bool()).collect()
+    });
+    let named = DyadicNet { n_input, layers: &layers, shortcut, joins: joins.as_deref(), batch, fractions };
+    if !named.is_exact_in_f64() {
+        return; // the named layers' paths need more bits
+    }
     let n_out = layers.last().expect("at least one layer").0.len();
     let target: Vec<Vec<f64>> = (0..batch).map(|_| (0..n_out).map(|_| bytes.sixteenths(16)).collect()).collect();
     let skip = skip_form(bytes);
@@ -132,17 +152,15 @@ fn exact_dense(bytes: &mut Bytes<'_>) {
         .iter()
         .map(|(w, b, a)| scalar::dense::DenseLayer { weight: w.clone(), bias: b.clone(), activation: *a })
         .collect();
-    let want = scalar::dense::Dense::new(oracle_layers, shortcut)
-        .expect("a valid net")
-        .with_skip(skip)
-        .gradients(&input, &target, scalar::dense::Loss::SquaredError)
-        .expect("a valid batch");
+    let mut oracle = scalar::dense::Dense::new(oracle_layers, shortcut).expect("a valid net").with_skip(skip);
+    let mut engine =
+        vectorised::Dense::new(engine_layers(&layers), shortcut).expect("a valid net").with_skip(engine_skip(skip));
+    if let Some(joins) = &joins {
+        oracle = oracle.with_shortcut_layers(joins.clone()).expect("layers of equal width, s or more up");
+        engine = engine.with_shortcut_layers(joins).expect("layers of equal width, s or more up");
+    }
+    let want = oracle.gradients(&input, &target, scalar::dense::Loss::SquaredError).expect("a valid batch");
 
-    let engine_layers = layers
-        .iter()
-        .map(|(w, b, a)| vectorised::DenseLayer::from_out_in(w, b.clone(), vectorised_activation(*a)).expect("valid"))
-        .collect();
-    let engine = vectorised::Dense::new(engine_layers, shortcut).expect("a valid net").with_skip(engine_skip(skip));
     let x: Vec<f64> = input.iter().flatten().copied().collect();
     let t: Vec<f64> = target.iter().flatten().copied().collect();
     let mut ws = vectorised::Workspace::new();

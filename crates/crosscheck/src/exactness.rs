@@ -64,6 +64,9 @@ pub struct DyadicNet<'a> {
     pub layers: &'a [DyadicLayer],
     /// A shortcut of this span (where the widths match).
     pub shortcut: Option<usize>,
+    /// The layers that receive it, when named (`Dense::with_shortcut_layers`); `None`: every
+    /// s-th layer of equal width.
+    pub joins: Option<&'a [usize]>,
     /// The batch size B.
     pub batch: usize,
     /// How many fractional bits its values have.
@@ -85,7 +88,11 @@ impl DyadicNet<'_> {
         let batch = self.batch as f64;
         let widths = self.widths();
         let from = |l: usize| -> Option<usize> {
-            self.shortcut.filter(|&s| l.is_multiple_of(s) && widths[l - s] == widths[l]).map(|s| l - s)
+            let joins = |s: usize| match self.joins {
+                Some(joins) => joins.contains(&l),
+                None => l.is_multiple_of(s) && widths[l - s] == widths[l],
+            };
+            self.shortcut.filter(|&s| joins(s)).map(|s| l - s)
         };
         let extra = |a: Activation| if matches!(a, Activation::LeakyRelu { .. }) { slope_bits } else { 0.0 };
         let bits = |m: f64, f: f64| if m == 0.0 { 0.0 } else { m.log2() + f };

@@ -10,7 +10,9 @@
 //! `W_l[j][i]` has one row per output unit j and one column per input i. The shortcut of span s is
 //! the chain's rule between layers of equal width: layer l receives a_{l−s} when s | l and
 //! n_{l−s} = n_l; where the widths differ, that layer has none ([`Dense::shortcut_layers`] lists
-//! where it applies). Where it joins is the network's [`Skip`] ([`Dense::with_skip`]; by default
+//! where it applies). [`Dense::with_shortcut_layers`] names the receiving layers instead, for
+//! networks whose blocks do not start at the input (a stem layer, then blocks; a head after
+//! them). Where it joins is the network's [`Skip`] ([`Dense::with_skip`]; by default
 //! the pre-activation, gradlab's first form): added to z, it reaches a_l through f′; added to a_l,
 //! ∂a_l/∂a_{l−s} = 1 whatever f′ is.
 //!
@@ -65,6 +67,9 @@ pub struct DenseLayer {
 pub struct Dense {
     layers: Vec<DenseLayer>,
     shortcut: Option<usize>,
+    /// The layers that receive the shortcut when they were named ([`Dense::with_shortcut_layers`]),
+    /// in increasing order; `None`: every s-th layer of equal width.
+    joins: Option<Vec<usize>>,
     skip: Skip,
 }
 
@@ -140,7 +145,43 @@ impl Dense {
                 ));
             }
         }
-        Ok(Dense { layers, shortcut, skip: Skip::default() })
+        Ok(Dense { layers, shortcut, joins: None, skip: Skip::default() })
+    }
+
+    /// The same network with its shortcut received by `layers` (1-based, increasing) alone, each
+    /// from a_{l−s}, instead of by every s-th layer: a residual MLP with a stem layer before its
+    /// blocks of two joins layers 3, 5, … (`[3, 5]`), which no span alone says.
+    ///
+    /// Refused: no shortcut span, a layer below s or beyond the depth, layers out of increasing
+    /// order or repeated, and a layer whose width is not a_{l−s}'s (a named layer is meant to
+    /// receive it, so it is not skipped as the span's rule skips one).
+    pub fn with_shortcut_layers(self, layers: Vec<usize>) -> Result<Dense, Error> {
+        let Some(s) = self.shortcut else {
+            return Err(Error::invalid("shortcut layers", "they need a shortcut span"));
+        };
+        let widths = self.widths();
+        for (k, &l) in layers.iter().enumerate() {
+            let place = || format!("shortcut layer {l}");
+            if l < s || l > self.layers.len() {
+                return Err(Error::invalid(
+                    place(),
+                    format!("it must be between the span {s} and the number of layers {}", self.layers.len()),
+                ));
+            }
+            if k > 0 && layers[k - 1] >= l {
+                return Err(Error::invalid(
+                    place(),
+                    format!("it follows layer {}: list them in increasing order, once each", layers[k - 1]),
+                ));
+            }
+            if widths[l - s] != widths[l] {
+                return Err(Error::invalid(
+                    place(),
+                    format!("it has width {} but a_{} has width {}", widths[l], l - s, widths[l - s]),
+                ));
+            }
+        }
+        Ok(Dense { joins: Some(layers), ..self })
     }
 
     /// The same network with its shortcut joining as `skip` says ([`Skip::PreActivation`] unless
@@ -179,13 +220,16 @@ impl Dense {
         std::iter::once(self.input_width()).chain(self.layers.iter().map(|l| l.weight.len())).collect()
     }
 
-    /// The layers l (1-based) that receive a shortcut from a_{l−s}: s | l and equal widths.
+    /// The layers l (1-based) that receive a shortcut from a_{l−s}: those named by
+    /// [`Dense::with_shortcut_layers`], or else those with s | l and equal widths.
     pub fn shortcut_layers(&self) -> Vec<usize> {
-        let widths = self.widths();
-        match self.shortcut {
-            None => Vec::new(),
-            Some(s) => (s..=self.layers.len()).step_by(s).filter(|&l| widths[l - s] == widths[l]).collect(),
-        }
+        (1..=self.layers.len()).filter(|&l| self.shortcut_from(l).is_some()).collect()
+    }
+
+    /// Whether the shortcut's layers were named ([`Dense::with_shortcut_layers`]) rather than
+    /// taken from the span's rule.
+    pub fn names_shortcut_layers(&self) -> bool {
+        self.joins.is_some()
     }
 
     /// The outputs for a batch of inputs (one row per sample).
@@ -286,7 +330,11 @@ impl Dense {
     fn shortcut_from(&self, l: usize) -> Option<usize> {
         // n_k without building `widths()`: this runs per layer and sample, so O(1), not O(L).
         let width = |k: usize| if k == 0 { self.input_width() } else { self.layers[k - 1].weight.len() };
-        self.shortcut.filter(|&s| l.is_multiple_of(s) && width(l - s) == width(l)).map(|s| l - s)
+        let joins = |s: usize| match &self.joins {
+            Some(joins) => joins.binary_search(&l).is_ok(),
+            None => l.is_multiple_of(s) && width(l - s) == width(l),
+        };
+        self.shortcut.filter(|&s| joins(s)).map(|s| l - s)
     }
 
     /// Records one sample's forward pass; returns the last layer's outputs and pre-activations.

@@ -9,8 +9,8 @@
 //! D_l = f′_l(Z_l)                                          (elementwise; A, D kept for backward)
 //! ```
 //!
-//! The shortcut is the oracle's: layer l receives A_{l−s} when s | l and n_{l−s} = n_l; where it
-//! joins is the network's [`Skip`] ([`Dense::with_skip`]; pre-activation unless set).
+//! The shortcut is the oracle's: layer l receives A_{l−s} when s | l and n_{l−s} = n_l, or when
+//! it is one of the layers named by [`Dense::with_shortcut_layers`]; where it joins is the network's [`Skip`] ([`Dense::with_skip`]; pre-activation unless set).
 //!
 //! `W_l` is n_{l−1} × n_l, row-major (`weight[i·n_out + j]` joins input i to unit j): the peers'
 //! layout, and the transpose of the oracle's `weight[j][i]` ([`DenseLayer::from_out_in`] converts).
@@ -327,6 +327,33 @@ impl<T: Real> Dense<T> {
     /// set). Without a shortcut it changes nothing.
     pub fn with_skip(self, skip: Skip) -> Self {
         Dense { skip, ..self }
+    }
+
+    /// The same network with its shortcut received by `layers` (1-based, increasing) alone, each
+    /// from A_{l−s}, instead of by every s-th layer: the oracle's `with_shortcut_layers`, with
+    /// its refusals (no span, a layer below s or beyond the depth, out of order or repeated, of
+    /// another width than A_{l−s}).
+    pub fn with_shortcut_layers(self, layers: &[usize]) -> Result<Self, Error> {
+        let Some(s) = self.shortcut else {
+            return Err(Error::invalid("shortcut layers", "they need a shortcut span"));
+        };
+        let depth = self.layers.len();
+        let width = |idx: usize| if idx == 0 { self.layers[0].n_in } else { self.layers[idx - 1].n_out };
+        let mut shortcut_from = vec![None; depth];
+        for (k, &l) in layers.iter().enumerate() {
+            let reason = if l < s || l > depth {
+                format!("layer {l} is not between the span {s} and the depth {depth}")
+            } else if k > 0 && layers[k - 1] >= l {
+                format!("layer {l} follows layer {}: they must increase", layers[k - 1])
+            } else if width(l - s) != width(l) {
+                format!("layer {l} has width {} but A_{} has width {}", width(l), l - s, width(l - s))
+            } else {
+                shortcut_from[l - 1] = Some(l - s);
+                continue;
+            };
+            return Err(Error::invalid("shortcut layers", reason));
+        }
+        Ok(Dense { shortcut_from, ..self })
     }
 
     /// Where the shortcut joins.

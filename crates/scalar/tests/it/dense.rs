@@ -58,7 +58,10 @@ fn assert_matches_central_differences(net: &Dense, loss: Loss) {
     let (x, t) = batch();
     let g = net.gradients(&x, &t, loss).unwrap();
     let loss_at = |layers: Vec<DenseLayer>| {
-        let perturbed = Dense::new(layers, net.shortcut()).unwrap().with_skip(net.skip());
+        let mut perturbed = Dense::new(layers, net.shortcut()).unwrap().with_skip(net.skip());
+        if net.names_shortcut_layers() {
+            perturbed = perturbed.with_shortcut_layers(net.shortcut_layers()).unwrap();
+        }
         perturbed.gradients(&x, &t, loss).unwrap().loss
     };
     for (l, lw) in g.weight.iter().enumerate() {
@@ -379,4 +382,79 @@ fn the_forward_trace_has_every_z_and_a_in_both_skip_forms_and_keeps_overflow() {
     let t = big.forward_trace(&[1e10]).unwrap();
     assert_eq!((t.z[0][0], t.a[1][0]), (f64::INFINITY, 1.0));
     assert!(big.forward_trace(&[1.0, 2.0]).is_err() && big.forward_trace(&[f64::NAN]).is_err());
+}
+
+/// A residual MLP's usual shape: a stem layer 3 → 4, one block of two layers whose shortcut
+/// leaves the stem's output (layer 3 receives a_1), a head 4 → 2. Span 2 alone would join
+/// layers 2 and 4, whose widths differ from a_0's and a_2's: no layer at all.
+fn stem_net(skip: Skip) -> Dense {
+    let net = small_net();
+    let [stem, block, head] = [0, 1, 2].map(|l| net.layers()[l].clone());
+    let second = layer(block.weight.iter().rev().cloned().collect(), Some(vec![0.1; 4]), Activation::Tanh);
+    let head = layer(head.weight, head.bias, Activation::Sigmoid);
+    Dense::new(vec![stem, block, second, head], Some(2)).unwrap().with_skip(skip).with_shortcut_layers(vec![3]).unwrap()
+}
+
+#[test]
+fn named_shortcut_layers_are_the_only_ones_that_join() {
+    let rule = Dense::new(stem_net(Skip::PreActivation).layers().to_vec(), Some(2)).unwrap();
+    assert_eq!((rule.shortcut_layers(), rule.names_shortcut_layers()), (vec![], false));
+    for skip in [Skip::PreActivation, Skip::Identity] {
+        let net = stem_net(skip);
+        assert_eq!((net.shortcut_layers(), net.names_shortcut_layers()), (vec![3], true));
+        // The forward pass written out: a_3 = f(W_3·a_2 + b_3 + a_1) or f(W_3·a_2 + b_3) + a_1.
+        let (x, _) = batch();
+        let apply = |l: usize, a: &[f64]| -> Vec<f64> {
+            let layer = &net.layers()[l];
+            let z = layer.weight.iter().enumerate().map(|(j, row)| {
+                row.iter().zip(a).map(|(w, v)| w * v).sum::<f64>() + layer.bias.as_ref().map_or(0.0, |b| b[j])
+            });
+            z.collect()
+        };
+        let f = |l: usize, z: Vec<f64>| -> Vec<f64> {
+            z.into_iter().map(|z| net.layers()[l].activation.value(z)).collect()
+        };
+        let add = |a: Vec<f64>, b: &[f64]| -> Vec<f64> { a.iter().zip(b).map(|(a, b)| a + b).collect() };
+        for (b, x) in x.iter().enumerate() {
+            let a1 = f(0, apply(0, x));
+            let a2 = f(1, apply(1, &a1));
+            let a3 = match skip {
+                Skip::PreActivation => f(2, add(apply(2, &a2), &a1)),
+                Skip::Identity => add(f(2, apply(2, &a2)), &a1),
+            };
+            let y = f(3, apply(3, &a3));
+            assert_eq!(net.forward(std::slice::from_ref(x)).unwrap()[0], y, "{skip:?} sample {b}");
+        }
+        assert_matches_central_differences(&net, Loss::SquaredError);
+        // Joining layer 3 changes the network: the gradients differ from the rule's (no joins).
+        let (x, t) = batch();
+        let plain = Dense::new(net.layers().to_vec(), Some(2)).unwrap().with_skip(skip);
+        assert_ne!(
+            net.gradients(&x, &t, Loss::SquaredError).unwrap(),
+            plain.gradients(&x, &t, Loss::SquaredError).unwrap()
+        );
+    }
+}
+
+#[test]
+fn named_shortcut_layers_are_checked() {
+    let layers = stem_net(Skip::PreActivation).layers().to_vec();
+    let named = |span: Option<usize>, joins: Vec<usize>| {
+        Dense::new(layers.clone(), span).unwrap().with_shortcut_layers(joins).unwrap_err().to_string()
+    };
+    assert_eq!(named(None, vec![3]), "shortcut layers: they need a shortcut span");
+    assert_eq!(named(Some(2), vec![1]), "shortcut layer 1: it must be between the span 2 and the number of layers 4");
+    assert_eq!(named(Some(2), vec![5]), "shortcut layer 5: it must be between the span 2 and the number of layers 4");
+    assert_eq!(
+        named(Some(1), vec![3, 3]),
+        "shortcut layer 3: it follows layer 3: list them in increasing order, once each"
+    );
+    assert_eq!(
+        named(Some(1), vec![3, 2]),
+        "shortcut layer 2: it follows layer 3: list them in increasing order, once each"
+    );
+    assert_eq!(named(Some(2), vec![4]), "shortcut layer 4: it has width 2 but a_2 has width 4");
+    // The empty list is a shortcut span that no layer receives.
+    let none = Dense::new(layers.clone(), Some(1)).unwrap().with_shortcut_layers(vec![]).unwrap();
+    assert_eq!(none.shortcut_layers(), Vec::<usize>::new());
 }

@@ -122,3 +122,26 @@ fn a_layers_activation_is_replaced_and_a_non_finite_slope_refused() {
         assert_eq!(layer.activation(), Activation::Relu, "a refused activation leaves f as it was");
     }
 }
+
+/// Named shortcut layers: kept where valid (`shortcut_layers` lists them, not the span's rule),
+/// each refusal with its reason.
+#[test]
+fn named_shortcut_layers_are_kept_or_refused_with_the_reason() {
+    // Widths 3, 4, 4, 4, 2: a stem, a block of two, a head.
+    let widths = [3, 4, 4, 4, 2];
+    let layers: Vec<DenseLayer<f64>> = widths
+        .windows(2)
+        .map(|w| DenseLayer::new(w[0], w[1], vec![0.5; w[0] * w[1]], None, Activation::Relu).unwrap())
+        .collect();
+    let net = |span: Option<usize>| Dense::new(layers.clone(), span).unwrap();
+    assert_eq!(net(Some(2)).shortcut_layers(), Vec::<usize>::new());
+    assert_eq!(net(Some(2)).with_shortcut_layers(&[3]).unwrap().shortcut_layers(), vec![3]);
+    assert_eq!(net(Some(1)).with_shortcut_layers(&[]).unwrap().shortcut_layers(), Vec::<usize>::new());
+    let refused = |span: Option<usize>, joins: &[usize]| net(span).with_shortcut_layers(joins).unwrap_err().to_string();
+    assert_eq!(refused(None, &[3]), "shortcut layers: they need a shortcut span");
+    assert_eq!(refused(Some(2), &[1]), "shortcut layers: layer 1 is not between the span 2 and the depth 4");
+    assert_eq!(refused(Some(2), &[5]), "shortcut layers: layer 5 is not between the span 2 and the depth 4");
+    assert_eq!(refused(Some(1), &[3, 2]), "shortcut layers: layer 2 follows layer 3: they must increase");
+    assert_eq!(refused(Some(1), &[2, 2]), "shortcut layers: layer 2 follows layer 2: they must increase");
+    assert_eq!(refused(Some(2), &[4]), "shortcut layers: layer 4 has width 2 but A_2 has width 4");
+}

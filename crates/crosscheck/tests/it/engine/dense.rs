@@ -19,6 +19,8 @@ pub(super) struct NetCase {
     pub(super) n_input: usize,
     pub(super) layers: Vec<LayerCase>,
     pub(super) shortcut: Option<usize>,
+    /// The layers that receive the shortcut, when named (`with_shortcut_layers`).
+    pub(super) joins: Option<Vec<usize>>,
     pub(super) skip: Skip,
     pub(super) input: Vec<Vec<f64>>,
     pub(super) target: Vec<Vec<f64>>,
@@ -37,7 +39,23 @@ impl NetCase {
                 activation: super::to_oracle(*a),
             })
             .collect();
-        oracle::Dense::new(layers, self.shortcut).unwrap().with_skip(super::to_oracle_skip(self.skip))
+        let net = oracle::Dense::new(layers, self.shortcut).unwrap().with_skip(super::to_oracle_skip(self.skip));
+        match &self.joins {
+            Some(joins) => net.with_shortcut_layers(joins.clone()).unwrap(),
+            None => net,
+        }
+    }
+
+    /// The same case with the shortcut's layers named when `mask` is given: those of the layers
+    /// that may receive it (equal width, s or more up; not binary cross-entropy's output with
+    /// the identity skip, which is refused) whose bit in `mask` is set.
+    pub(super) fn named(self, mask: Option<u64>) -> NetCase {
+        let (Some(s), Some(mask)) = (self.shortcut, mask) else { return self };
+        let depth = self.layers.len();
+        let width = |l: usize| if l == 0 { self.n_input } else { self.layers[l - 1].0.len() };
+        let refused = |l: usize| l == depth && self.loss == Loss::BinaryCrossEntropy && self.skip == Skip::Identity;
+        let joins = (s..=depth).filter(|&l| width(l - s) == width(l) && !refused(l) && mask >> (l % 64) & 1 == 1);
+        NetCase { joins: Some(joins.collect()), ..self }
     }
 
     pub(super) fn oracle(&self) -> oracle::DenseGradients {
@@ -139,7 +157,10 @@ impl NetCase {
                 DenseLayer::from_out_in(&cast(w), bias, *a).unwrap()
             })
             .collect();
-        let net = Dense::new(layers, self.shortcut).unwrap().with_skip(self.skip);
+        let mut net = Dense::new(layers, self.shortcut).unwrap().with_skip(self.skip);
+        if let Some(joins) = &self.joins {
+            net = net.with_shortcut_layers(joins).unwrap();
+        }
         let n_out = net.output_width();
         let x = flatten_rows("input", &cast(&self.input), self.n_input).unwrap();
         let t = flatten_rows("target", &cast(&self.target), n_out).unwrap();
@@ -199,8 +220,15 @@ fn exact_bits(case: &NetCase) -> f64 {
     let layers: Vec<DyadicLayer> =
         case.layers.iter().map(|(w, b, a)| (w.clone(), b.clone(), super::to_oracle(*a))).collect();
     let fractions = FractionBits { value: 4.0, weight: 1.0, slope: 2.0, mean_over_batch: true };
-    DyadicNet { n_input: case.n_input, layers: &layers, shortcut: case.shortcut, batch: case.input.len(), fractions }
-        .exact_bits()
+    DyadicNet {
+        n_input: case.n_input,
+        layers: &layers,
+        shortcut: case.shortcut,
+        joins: case.joins.as_deref(),
+        batch: case.input.len(),
+        fractions,
+    }
+    .exact_bits()
 }
 
 /// Both shortcut forms, equally often.
@@ -208,7 +236,12 @@ fn skip_strategy() -> impl Strategy<Value = Skip> {
     prop_oneof![Just(Skip::PreActivation), Just(Skip::Identity)]
 }
 
+/// Exact cases, the shortcut's layers named in half of those with a shortcut.
 fn exact_case_strategy() -> impl Strategy<Value = NetCase> {
+    (exact_cases(), proptest::option::of(any::<u64>())).prop_map(|(case, mask)| case.named(mask))
+}
+
+fn exact_cases() -> impl Strategy<Value = NetCase> {
     (
         1usize..=8,
         proptest::collection::vec((1usize..=8, exact_activation_strategy(), any::<bool>()), 1..=12),
@@ -250,6 +283,7 @@ fn exact_case_strategy() -> impl Strategy<Value = NetCase> {
                     n_input,
                     layers: layers.clone(),
                     shortcut: shortcut.filter(|&s| s <= layers.len()),
+                    joins: None,
                     skip,
                     input: input.clone(),
                     target: target.iter().map(|r| r[..n_out.min(r.len())].to_vec()).collect(),
@@ -376,7 +410,12 @@ pub(super) fn smooth_case_strategy() -> impl Strategy<Value = NetCase> {
     case_strategy(smooth_activation_strategy().boxed())
 }
 
+/// Cases of `activation`s, the shortcut's layers named in half of those with a shortcut.
 fn case_strategy(activation: BoxedStrategy<Activation>) -> impl Strategy<Value = NetCase> {
+    (cases(activation), proptest::option::of(any::<u64>())).prop_map(|(case, mask)| case.named(mask))
+}
+
+fn cases(activation: BoxedStrategy<Activation>) -> impl Strategy<Value = NetCase> {
     (
         1usize..=8,
         proptest::collection::vec((1usize..=8, activation, any::<bool>()), 1..=12),
@@ -431,7 +470,7 @@ fn case_strategy(activation: BoxedStrategy<Activation>) -> impl Strategy<Value =
                 depth.is_multiple_of(s) && width(depth - s) == width(depth)
             });
             let skip = if loss == Loss::BinaryCrossEntropy && into_top { Skip::PreActivation } else { skip };
-            NetCase { n_input, layers, shortcut, skip, input, target, loss }
+            NetCase { n_input, layers, shortcut, joins: None, skip, input, target, loss }
         })
 }
 
@@ -554,11 +593,16 @@ fn every_span_through_one_workspace(layers: &[LayerCase], input: &[Vec<f64>], ta
     let mut ws = Workspace::new();
     ws.set_stats(stats).unwrap();
     let spans = (1..=depth).chain([3, 1, 8, 2]);
-    for (span, skip) in spans.clone().map(|s| (s, Skip::PreActivation)).chain(spans.map(|s| (s, Skip::Identity))) {
+    let forms = spans.clone().map(|s| (s, Skip::PreActivation)).chain(spans.map(|s| (s, Skip::Identity)));
+    // Each span with its rule's layers, then with layers named off the rule (every layer from s
+    // up but each third: blocks that start above the input, joins s − 1 layers apart).
+    let named = |span: usize| Some((span..=depth).filter(|l| !(l + span).is_multiple_of(3)).collect::<Vec<_>>());
+    for ((span, skip), joins) in forms.flat_map(|form| [(form, None), (form, named(form.0))]) {
         let case = NetCase {
             n_input: width,
             layers: layers.to_vec(),
             shortcut: Some(span),
+            joins: joins.clone(),
             skip,
             input: input.to_vec(),
             target: target.to_vec(),
@@ -566,7 +610,7 @@ fn every_span_through_one_workspace(layers: &[LayerCase], input: &[Vec<f64>], ta
         };
         assert!(
             exact_bits(&case) <= MAX_EXACT_BITS,
-            "span {span}, {skip:?}: the case must be exact ({} bits)",
+            "span {span}, {skip:?}, {joins:?}: the case must be exact ({} bits)",
             exact_bits(&case)
         );
         let (want, got) = (case.oracle(), case.fast::<f64>(&mut ws));
@@ -575,14 +619,14 @@ fn every_span_through_one_workspace(layers: &[LayerCase], input: &[Vec<f64>], ta
             assert_eq!(
                 got.weight[l].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
                 w,
-                "span {span}, {skip:?}, statistics {stats:?}, layer {}",
+                "span {span}, {skip:?}, {joins:?}, statistics {stats:?}, layer {}",
                 l + 1
             );
             let b: Vec<u64> = want.bias[l].iter().map(|v| v.to_bits()).collect();
             assert_eq!(
                 got.bias[l].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
                 b,
-                "span {span}, {skip:?}, layer {}",
+                "span {span}, {skip:?}, {joins:?}, layer {}",
                 l + 1
             );
         }

@@ -42,16 +42,15 @@ fn seed_at(loss: Loss) -> SeedAt {
 
 fn engine_net(case: &NetCase) -> Dense<f64> {
     let layers = case.layers.iter().map(|(w, b, a)| DenseLayer::from_out_in(w, b.clone(), *a).unwrap()).collect();
-    Dense::new(layers, case.shortcut).unwrap().with_skip(case.skip)
+    let net = Dense::new(layers, case.shortcut).unwrap().with_skip(case.skip);
+    match &case.joins {
+        Some(joins) => net.with_shortcut_layers(joins).unwrap(),
+        None => net,
+    }
 }
 
 fn oracle_net(case: &NetCase) -> oracle::Dense {
-    let layers = case
-        .layers
-        .iter()
-        .map(|(w, b, a)| oracle::DenseLayer { weight: w.clone(), bias: b.clone(), activation: super::to_oracle(*a) })
-        .collect();
-    oracle::Dense::new(layers, case.shortcut).unwrap().with_skip(super::to_oracle_skip(case.skip))
+    case.oracle_net()
 }
 
 /// The engine's diagnosis of a case, ν = B.
@@ -159,7 +158,7 @@ fn deep_sigmoid(depth: usize, width: usize, batch: usize, shortcut: Option<usize
         .collect();
     let input = uniform(seed ^ 0xABCD, batch * width).chunks(width).map(<[f64]>::to_vec).collect();
     let target = vec![vec![0.0; width]; batch];
-    NetCase { n_input: width, layers, shortcut, skip, input, target, loss: Loss::SquaredError }
+    NetCase { n_input: width, layers, shortcut, joins: None, skip, input, target, loss: Loss::SquaredError }
 }
 
 #[test]
@@ -194,10 +193,11 @@ proptest! {
         batch in 1usize..=4,
         shortcut in prop::option::of(1usize..=5),
         identity in any::<bool>(),
+        named in prop::option::of(any::<u64>()),
         seed in 0u64..1000,
     ) {
         let skip = if identity { Skip::Identity } else { Skip::PreActivation };
-        let case = deep_sigmoid(depth, width, batch, shortcut, skip, seed);
+        let case = deep_sigmoid(depth, width, batch, shortcut, skip, seed).named(named);
         let got = diagnose(&case, &mut Workspace::new());
         let want = magnitudes(&case);
         for (l, (g, w)) in got.layers.iter().zip(&want).enumerate() {
