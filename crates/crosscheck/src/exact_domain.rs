@@ -134,8 +134,12 @@ fn exact_dense(bytes: &mut Bytes<'_>) {
         return; // not provably exact: rounding may legitimately differ
     }
     let shortcut = shortcut.filter(|&s| s <= layers.len());
+    let n_out = layers.last().expect("at least one layer").0.len();
+    let target: Vec<Vec<f64>> = (0..batch).map(|_| (0..n_out).map(|_| bytes.sixteenths(16)).collect()).collect();
+    let skip = skip_form(bytes);
     // Sometimes the layers that receive the shortcut are named: any of equal width, s or more
-    // layers up (a stem before the blocks, a head after them).
+    // layers up (a stem before the blocks, a head after them). Drawn last, so that older seeds
+    // keep their meaning.
     let joins: Option<Vec<usize>> = shortcut.filter(|_| bytes.bool()).map(|s| {
         let width = |l: usize| if l == 0 { n_input } else { layers[l - 1].0.len() };
         (s..=layers.len()).filter(|&l| width(l - s) == width(l) && bytes.bool()).collect()
@@ -144,9 +148,6 @@ fn exact_dense(bytes: &mut Bytes<'_>) {
     if !named.is_exact_in_f64() {
         return; // the named layers' paths need more bits
     }
-    let n_out = layers.last().expect("at least one layer").0.len();
-    let target: Vec<Vec<f64>> = (0..batch).map(|_| (0..n_out).map(|_| bytes.sixteenths(16)).collect()).collect();
-    let skip = skip_form(bytes);
 
     let oracle_layers = layers
         .iter()

@@ -154,9 +154,12 @@ pub fn diagnose(model: &Model) -> Result<DiagnosisReport, Error> {
         .map(|l| DenseLayer::from_out_in(&l.weight, l.bias.clone(), engine_activation(l.activation)))
         .collect::<Result<_, _>>()
         .map_err(|e| Error::input(e.to_string()))?;
-    let engine = vectorised::Dense::new(layers, net.shortcut())
+    let mut engine = vectorised::Dense::new(layers, net.shortcut())
         .map_err(|e| Error::input(e.to_string()))?
         .with_skip(engine_skip(net.skip()));
+    if net.names_shortcut_layers() {
+        engine = engine.with_shortcut_layers(&net.shortcut_layers()).map_err(|e| Error::input(e.to_string()))?;
+    }
     let batch = model.batch();
     let (n_in, n_out) = (net.input_width(), net.output_width());
     let x = flatten_rows("input", model.input(), n_in).map_err(|e| Error::input(e.to_string()))?;

@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! {"layers": [{"weight": [[…], …], "bias": […], "activation": "tanh"}, …],
-//!  "shortcut": 2, "skip": "identity", "leaky_slope": 0.01, "weight_layout": "out_in",
+//!  "shortcut": 2, "shortcut_layers": [2, 4], "skip": "identity", "leaky_slope": 0.01,
+//!  "weight_layout": "out_in",
 //!  "loss": "squared_error" | {"kind": "mse", "reduction": "mean"},
 //!  "input": [[…], …], "target": [[…], …] | [class, …]}
 //! ```
@@ -20,9 +21,11 @@
 //! bce (sigmoid output layer):   L = (1/B)·Σ_b Σ_j [softplus(z_bj) − t_bj·z_bj]
 //! ```
 //!
-//! and the frameworks' losses and reductions of [`loss`]. Layer l receives a_{l−s} when s | l;
-//! every such pair of layers must have the same width (a file whose shortcut joins layers of
-//! different widths is refused, naming them). A file without `"skip"` means the pre-activation
+//! and the frameworks' losses and reductions of [`loss`]. Layer l receives a_{l−s} when s | l,
+//! or, when the file names them in `"shortcut_layers"`, when it is one of those (a stem layer
+//! before the blocks: `"shortcut": 2, "shortcut_layers": [3, 5]`); every such pair of layers
+//! must have the same width (a file whose shortcut joins layers of different widths is refused,
+//! naming them). A file without `"skip"` means the pre-activation
 //! form, as before the field existed; `"skip"` without `"shortcut"` is refused. `"weight_layout"`
 //! ([`layout`]) says whether `weight` is one row per output unit (the default) or per input.
 //!
@@ -72,6 +75,8 @@ struct ModelFile {
     layers: Vec<LayerFile>,
     #[serde(default)]
     shortcut: Option<usize>,
+    #[serde(default)]
+    shortcut_layers: Option<Vec<usize>>,
     #[serde(default)]
     skip: Option<String>,
     #[serde(default, deserialize_with = "number::optional_number")]
@@ -331,8 +336,14 @@ impl ModelFile {
         };
         let (loss, reduction) = loss::parse(self.loss)?;
         // Everything Dense::new refuses has been refused above with a located message.
-        let net = Dense::new(layers, self.shortcut)?.with_skip(skip);
-        check_shortcut_widths(&net)?;
+        let mut net = Dense::new(layers, self.shortcut)?.with_skip(skip);
+        match self.shortcut_layers {
+            Some(joins) => {
+                check_shortcut_layers(&net, &joins)?;
+                net = net.with_shortcut_layers(joins)?;
+            }
+            None => check_shortcut_widths(&net)?,
+        }
         let target = loss::target_rows(self.target, loss, net.output_width())?;
         Ok(Model::new(net, self.input, target, loss)?.with_conventions(reduction, layout))
     }
@@ -346,10 +357,46 @@ fn check_shortcut_widths(net: &Dense) -> Result<(), Error> {
     let widths = net.widths();
     for l in (s..widths.len()).step_by(s) {
         if widths[l - s] != widths[l] {
-            let from = if l == s { "the input".to_string() } else { format!("layer {}", l - s) };
+            let from = if l == s { "the input".to_string() } else { format!("layer {}'s output", l - s) };
             return Err(Error::input(format!(
-                "shortcut: span {s} adds {from}'s output (width {}) to layer {l} (width {}); a shortcut \
+                "shortcut: span {s} adds {from} (width {}) to layer {l} (width {}); a shortcut \
                  joins layers of the same width (choose another span, or drop \"shortcut\")",
+                widths[l - s],
+                widths[l]
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The layers a file names to receive the shortcut: each from s to L, increasing, and as wide as
+/// the layer s below it (or the input). `Dense::with_shortcut_layers` refuses the same; here the
+/// message speaks of the file's fields.
+fn check_shortcut_layers(net: &Dense, joins: &[usize]) -> Result<(), Error> {
+    let Some(s) = net.shortcut() else {
+        return Err(Error::input(
+            "shortcut_layers: they name the layers that receive a shortcut, so they need a \"shortcut\" span",
+        ));
+    };
+    let (widths, n_layers) = (net.widths(), net.layers().len());
+    for (k, &l) in joins.iter().enumerate() {
+        let place = format!("shortcut_layers[{k}]");
+        if l < s || l > n_layers {
+            return Err(Error::input(format!(
+                "{place}: layer {l} cannot receive a shortcut of span {s}: it must be between {s} and the number of layers {n_layers}"
+            )));
+        }
+        if k > 0 && joins[k - 1] >= l {
+            return Err(Error::input(format!(
+                "{place}: layer {l} follows layer {}; list the layers in increasing order, each once",
+                joins[k - 1]
+            )));
+        }
+        if widths[l - s] != widths[l] {
+            let from = if l == s { "the input".to_string() } else { format!("layer {}'s output", l - s) };
+            return Err(Error::input(format!(
+                "{place}: the shortcut adds {from} (width {}) to layer {l} (width {}); a shortcut \
+                 joins layers of the same width",
                 widths[l - s],
                 widths[l]
             )));

@@ -106,7 +106,7 @@ fn a_shortcut_between_layers_of_different_widths_is_refused_naming_them() {
     let path = temp_file("conv-shortcut.json", &model(json!({"shortcut": 1})).to_string());
     assert_bad_input(
         &report(&["grad", "--model", path.to_str().unwrap()]),
-        &["shortcut: span 1", "the input's output (width 2)", "layer 1 (width 3)"],
+        &["shortcut: span 1", "adds the input (width 2)", "layer 1 (width 3)"],
     );
 }
 

@@ -263,3 +263,40 @@ fn every_loss_and_reduction_gives_the_oracles_norms() {
     }
     assert_eq!(cases, 12);
 }
+
+/// The diagnosis runs on the engine: a stem layer, a block whose shortcut leaves the stem
+/// (`"shortcut_layers": [3]`, which span 2 alone would not join) and a head give the oracle's
+/// norms in both forms, and other norms than the same layers without the shortcut.
+#[test]
+fn named_shortcut_layers_reach_the_engine() {
+    let square = serde_json::json!([[0.5, -1.5, 0.25], [1.25, 0.75, -1.0], [-0.5, 1.0, 0.5]]);
+    let layers = serde_json::json!([
+        {"weight": [[0.5, -1.5], [1.25, 0.75], [-0.5, 1.0]], "bias": [0.25, -0.5, 0.0], "activation": "tanh"},
+        {"weight": square, "activation": "relu"},
+        {"weight": square, "bias": [0.1, 0.0, -0.1], "activation": "tanh"},
+        {"weight": [[1.5, -1.0, 0.75], [-0.5, 0.25, 1.0]], "activation": "identity"}
+    ]);
+    let norm = |m: &[Vec<f64>]| m.iter().flatten().map(|v| v * v).sum::<f64>().sqrt().log10();
+    let model = |skip: &str, joins: &[usize]| {
+        let text = serde_json::json!({"layers": layers, "shortcut": 2, "shortcut_layers": joins, "skip": skip,
+            "input": [[0.0, 1.0], [1.0, -0.5]], "target": [[0.0, 1.0], [1.0, 0.0]]});
+        Model::from_json(&text.to_string(), "stem.json").unwrap()
+    };
+    for skip in ["pre_activation", "identity"] {
+        let m = model(skip, &[3]);
+        assert_eq!(m.net().shortcut_layers(), vec![3]);
+        let oracle = report::reference::model_gradients(&m).unwrap();
+        let d = diagnose(&m).unwrap();
+        for (row, g) in d.layers.iter().zip(&oracle.layers) {
+            let w = row.log10_weight_grad_norm.unwrap();
+            assert!(
+                (w - norm(&g.weight_grad)).abs() < 1e-12,
+                "{skip} layer {}: {w} vs {}",
+                row.layer,
+                norm(&g.weight_grad)
+            );
+        }
+        let without = diagnose(&model(skip, &[])).unwrap();
+        assert_ne!(without.layers[0].log10_weight_grad_norm, d.layers[0].log10_weight_grad_norm, "{skip}");
+    }
+}

@@ -19,6 +19,8 @@ fn unique(stem: &str) -> String {
 struct ModelCase {
     layers: Vec<DenseLayer>,
     shortcut: Option<usize>,
+    /// The `"shortcut_layers"` field, if written (only with a shortcut).
+    joins: Option<Vec<usize>>,
     /// The `"skip"` field, if written (only with a shortcut).
     skip: Option<Skip>,
     input: Vec<Vec<f64>>,
@@ -43,6 +45,9 @@ impl ModelCase {
                            "leaky_slope": 0.125});
         if let Some(s) = self.shortcut {
             v["shortcut"] = json!(s);
+        }
+        if let Some(joins) = &self.joins {
+            v["shortcut_layers"] = json!(joins);
         }
         if let Some(skip) = self.skip {
             v["skip"] = json!(report::model::skip_name(skip));
@@ -93,10 +98,20 @@ fn model_case_strategy() -> impl Strategy<Value = ModelCase> {
             matrix_strategy(batch, widths[n_layers]),
             any::<bool>(),
             prop_oneof![Just(None), Just(Some(Skip::PreActivation)), Just(Some(Skip::Identity))],
+            proptest::option::of(any::<u64>()),
         )
-            .prop_map(move |(mut layers, shortcut, input, target, bce, skip)| {
-                // A model file's shortcut joins layers of equal width only (others are refused).
-                let shortcut = shortcut.filter(|&s| (s..=n_layers).step_by(s).all(|l| widths[l - s] == widths[l]));
+            .prop_map(move |(mut layers, span, input, target, bce, skip, mask)| {
+                // A model file's shortcut joins layers of equal width only (others are refused):
+                // the span's rule where all of its layers are; or, with a mask, the layers named
+                // by its bits among those of equal width.
+                let equal = |s: usize, l: usize| widths[l - s] == widths[l];
+                let (shortcut, joins) = match (span, mask) {
+                    (Some(s), Some(mask)) => {
+                        let named = (s..=n_layers).filter(|&l| equal(s, l) && mask >> (l % 64) & 1 == 1);
+                        (Some(s), Some(named.collect::<Vec<_>>()))
+                    }
+                    (span, _) => (span.filter(|&s| (s..=n_layers).step_by(s).all(|l| equal(s, l))), None),
+                };
                 let loss = if bce {
                     layers.last_mut().unwrap().activation = Activation::Sigmoid;
                     Loss::BinaryCrossEntropy
@@ -104,9 +119,12 @@ fn model_case_strategy() -> impl Strategy<Value = ModelCase> {
                     Loss::SquaredError
                 };
                 // `skip` only beside a shortcut; bce refuses an identity shortcut into its output.
-                let into_top = shortcut.is_some_and(|s| n_layers % s == 0 && widths[n_layers - s] == widths[n_layers]);
+                let into_top = match &joins {
+                    Some(joins) => joins.contains(&n_layers),
+                    None => shortcut.is_some_and(|s| n_layers % s == 0 && equal(s, n_layers)),
+                };
                 let skip = shortcut.and(skip).filter(|&k| !(bce && k == Skip::Identity && into_top));
-                ModelCase { layers, shortcut, skip, input, target, loss }
+                ModelCase { layers, shortcut, joins, skip, input, target, loss }
             })
     })
 }
@@ -120,9 +138,11 @@ proptest! {
         let run = report(&["grad", "--model", path.to_str().unwrap()]);
         prop_assert_eq!(run.code, 0, "stderr: {}", run.stderr);
         let printed: Value = serde_json::from_str(&run.stdout).unwrap();
-        let oracle = Dense::new(case.layers.clone(), case.shortcut)
-            .unwrap()
-            .with_skip(case.skip.unwrap_or_default())
+        let mut oracle = Dense::new(case.layers.clone(), case.shortcut).unwrap().with_skip(case.skip.unwrap_or_default());
+        if let Some(joins) = &case.joins {
+            oracle = oracle.with_shortcut_layers(joins.clone()).unwrap();
+        }
+        let oracle = oracle
             .gradients(&case.input, &case.target, case.loss)
             .unwrap();
         prop_assert_eq!(printed["loss"].as_f64().unwrap().to_bits(), oracle.loss.to_bits());
@@ -245,6 +265,40 @@ const BAD_MODELS: &[(&str, &str, &[&str])] = &[
         "shortcut-0",
         r#"{"layers": [{"weight": [[1]], "activation": "tanh"}], "shortcut": 0, "input": [[1]], "target": [[0]]}"#,
         &["FILE: shortcut: span 0 must be between 1 and the number of layers 1"],
+    ),
+    (
+        "shortcut-layers-without-shortcut",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh"}], "shortcut_layers": [1], "input": [[1]], "target": [[0]]}"#,
+        &["FILE: shortcut_layers: they name the layers that receive a shortcut, so they need a \"shortcut\" span"],
+    ),
+    (
+        "shortcut-layer-below-span",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh"}, {"weight": [[1]], "activation": "tanh"}], "shortcut": 2, "shortcut_layers": [1], "input": [[1]], "target": [[0]]}"#,
+        &[
+            "FILE: shortcut_layers[0]: layer 1 cannot receive a shortcut of span 2: it must be between 2 and the number of layers 2",
+        ],
+    ),
+    (
+        "shortcut-layers-out-of-order",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh"}, {"weight": [[1]], "activation": "tanh"}], "shortcut": 1, "shortcut_layers": [2, 1], "input": [[1]], "target": [[0]]}"#,
+        &["FILE: shortcut_layers[1]: layer 1 follows layer 2; list the layers in increasing order, each once"],
+    ),
+    (
+        "shortcut-layer-of-another-width",
+        r#"{"layers": [{"weight": [[1], [1]], "activation": "tanh"}, {"weight": [[1, 1], [1, 1]], "activation": "tanh"}, {"weight": [[1, 1]], "activation": "tanh"}], "shortcut": 1, "shortcut_layers": [2, 3], "input": [[1]], "target": [[0]]}"#,
+        &[
+            "FILE: shortcut_layers[1]: the shortcut adds layer 2's output (width 2) to layer 3 (width 1); a shortcut joins layers of the same width",
+        ],
+    ),
+    (
+        "shortcut-layer-from-the-input",
+        r#"{"layers": [{"weight": [[1], [1]], "activation": "tanh"}], "shortcut": 1, "shortcut_layers": [1], "input": [[1]], "target": [[0, 0]]}"#,
+        &["FILE: shortcut_layers[0]: the shortcut adds the input (width 1) to layer 1 (width 2)"],
+    ),
+    (
+        "bce-identity-skip-into-a-named-layer",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh"}, {"weight": [[1]], "activation": "sigmoid"}], "shortcut": 1, "shortcut_layers": [2], "skip": "identity", "loss": "bce", "input": [[1]], "target": [[0]]}"#,
+        &["FILE: skip: bce needs layer 2's sigmoid output, but an identity shortcut adds a_1 to it"],
     ),
     (
         "unknown-loss",
