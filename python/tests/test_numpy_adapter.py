@@ -100,3 +100,40 @@ def test_a_nan_or_inf_in_a_numpy_layer_is_named_at_its_index_in_the_callers_arra
     layers[0] = (np.ones_like(w1), np.array([0.0, -np.inf]), "tanh")
     with pytest.raises(ValueError, match=r"layer 1 b\[1\]: -inf is not a finite number"):
         go.grad_numpy(layers, x, t, layout=layout)
+
+
+def test_a_stem_then_a_residual_block_is_described_by_its_shortcut_layers():
+    """Stem 2 → 4, a block of two whose input (the stem's output) joins its second layer, a head
+    4 → 1, in both forms: the reference gradients against central differences of the forward
+    written out in numpy."""
+    rng = np.random.default_rng(3)
+    widths = [2, 4, 4, 4, 1]
+    layers = [(rng.normal(size=(a, b)) * 0.7, rng.normal(size=b) * 0.1, f) for a, b, f in zip(widths, widths[1:], ["tanh", "tanh", "tanh", "identity"])]
+    x, t = rng.normal(size=(5, 2)), rng.normal(size=(5, 1))
+
+    def loss(layers, skip):
+        outputs = [x]
+        for l, (w, b, f) in enumerate(layers, start=1):
+            z = outputs[-1] @ w + b
+            z = z + outputs[l - 2] if (l == 3 and skip == "pre_activation") else z
+            a = np.tanh(z) if f == "tanh" else z
+            outputs.append(a + outputs[l - 2] if (l == 3 and skip == "identity") else a)
+        return ((outputs[-1] - t) ** 2).sum() / x.shape[0]
+
+    for skip in ("pre_activation", "identity"):
+        d = go.model_from_numpy(layers, x, t, shortcut=2, shortcut_layers=[3], skip=skip)
+        assert (d["shortcut"], d["shortcut_layers"], d["skip"]) == (2, [3], skip)
+        grads = go.grad_numpy(layers, x, t, shortcut=2, shortcut_layers=[3], skip=skip)
+        for l, (w, _, _) in enumerate(layers):
+            for idx in np.ndindex(w.shape):
+                h = 1e-6
+                up = [(ww.copy(), bb, f) for ww, bb, f in layers]
+                down = [(ww.copy(), bb, f) for ww, bb, f in layers]
+                up[l][0][idx] += h
+                down[l][0][idx] -= h
+                numeric = (loss(up, skip) - loss(down, skip)) / (2 * h)
+                assert abs(grads[l][0][idx] - numeric) < 1e-7, (skip, l + 1, idx)
+        # Without naming layer 3, span 2 joins no layer here (2 and 4 differ in width from a_0
+        # and a_2): a file refuses it, naming the widths.
+        with pytest.raises(ValueError, match=r"shortcut: span 2 adds the input \(width 2\) to layer 2 \(width 4\)"):
+            go.grad_numpy(layers, x, t, shortcut=2, skip=skip)

@@ -33,18 +33,21 @@ CALLS = {
 
 class Chain(nn.Module):
     """Linear layers with activations called as ``styles`` say (-1: a module, k ≥ 0: CALLS[f][k],
-    None: no activation); with ``span``, layer l with span | l adds a_{l−span} before or after f."""
+    None: no activation); with ``span``, each layer l in ``joins`` (by default those span divides)
+    adds a_{l−span} before or after f."""
 
-    def __init__(self, widths, acts, styles, bias, span=None, form=None):
+    def __init__(self, widths, acts, styles, bias, span=None, form=None, joins=None):
         super().__init__()
         self.fcs = nn.ModuleList(nn.Linear(a, b, bias=bias) for a, b in zip(widths, widths[1:]))
         self.mods = nn.ModuleList(MODULES[a]() if (a and s == -1) else nn.Identity() for a, s in zip(acts, styles))
         self.acts, self.styles, self.span, self.form = acts, styles, span, form
+        rule = [] if span is None else list(range(span, len(acts) + 1, span))
+        self.joins = rule if joins is None else sorted(joins)
 
     def forward(self, x):
         outputs = [x]
         for l, fc in enumerate(self.fcs, start=1):
-            joins = self.span is not None and l % self.span == 0
+            joins = l in self.joins
             z = fc(outputs[-1])
             if joins and self.form == "pre_activation":
                 z = z + outputs[l - self.span]
@@ -68,7 +71,9 @@ def chains(draw):
     acts = draw(st.lists(st.sampled_from([None, *sorted(CALLS)]), min_size=depth, max_size=depth))
     styles = [None if a is None else draw(st.integers(-1, len(CALLS[a]) - 1)) for a in acts]
     form = None if span is None else draw(st.sampled_from(["pre_activation", "identity"]))
-    net = Chain(widths, acts, styles, draw(st.booleans()), span, form)
+    # The span's own layers, or any others (a stem before the blocks, a head after them).
+    joins = None if span is None else draw(st.one_of(st.none(), st.sets(st.integers(span, depth))))
+    net = Chain(widths, acts, styles, draw(st.booleans()), span, form, joins)
     x = torch.randn(draw(st.integers(1, 4)), widths[0])
     return net, x
 
@@ -79,11 +84,14 @@ def test_modules_with_their_own_forward_agree_with_pytorch_autograd(case):
     net, x = case
     t = torch.randn(x.shape[0], net.fcs[-1].out_features, dtype=torch.float64)
     d = go.from_torch(net, x, t)
-    # The description says what the forward computes: activations in order, the shortcut's span and form.
+    # The description says what the forward computes: activations in order, the shortcut's span,
+    # the layers it joins (named unless they are the span's own) and its form.
     assert [l["activation"] for l in d["layers"]] == [a or "identity" for a in net.acts]
-    assert d.get("shortcut") == net.span
+    assert d.get("shortcut") == (net.span if net.joins else None)
+    rule = [] if net.span is None else list(range(net.span, len(net.acts) + 1, net.span))
+    assert d.get("shortcut_layers") == (net.joins if net.joins and net.joins != rule else None)
     # Into layers without an activation, f(z + a) = f(z) + a: the reader may name either form.
-    joined = [] if net.span is None else [net.acts[l - 1] for l in range(net.span, len(net.acts) + 1, net.span)]
+    joined = [net.acts[l - 1] for l in net.joins]
     assert d.get("skip") == (net.form if any(joined) else ("pre_activation" if joined else None))
     loss = nn.MSELoss(reduction="sum")
     assert_agree_per_layer(go.grad(go.from_torch(net, x, t, loss=loss)), torch_grads(net, x, t, loss))
@@ -125,13 +133,15 @@ def test_a_functional_tutorial_classifier_names_its_dropout_line_then_agrees_in_
 
 
 class Residual(nn.Module):
-    """A residual MLP: a ReLU layer, then blocks of two whose input joins the second layer's
-    pre-activation (``pre``) or output."""
+    """A residual MLP as it is usually written: a stem layer from the input's width to the blocks'
+    (``stem``), blocks of two whose input joins the second layer's pre-activation (``pre``) or
+    output, and a head to the outputs (``head``)."""
 
-    def __init__(self, width, blocks, pre, stem=True):
+    def __init__(self, n_in, width, blocks, pre, stem=True, head=None):
         super().__init__()
-        self.stem = nn.Linear(width, width) if stem else None
+        self.stem = nn.Linear(n_in, width) if stem else None
         self.blocks = nn.ModuleList(nn.ModuleList([nn.Linear(width, width), nn.Linear(width, width)]) for _ in range(blocks))
+        self.head = nn.Linear(width, head) if head else None
         self.pre = pre
 
     def forward(self, x):
@@ -139,22 +149,37 @@ class Residual(nn.Module):
         for first, second in self.blocks:
             inner = second(torch.tanh(first(h)))
             h = torch.relu(inner + h) if self.pre else torch.relu(inner) + h
-        return h
+        return h if self.head is None else self.head(h)
 
 
-def test_a_residual_mlp_is_described_with_its_shortcut_and_agrees_with_pytorch():
+def test_a_residual_mlp_with_a_stem_and_a_head_is_described_with_its_shortcut_and_agrees_with_pytorch():
     torch.manual_seed(6)
-    x, t = torch.randn(5, 4), torch.randn(5, 4)
+    x = torch.randn(5, 3)
     for pre, form in ((True, "pre_activation"), (False, "identity")):
-        # Blocks of two after a stem: the shortcut joins layers 3, 5, … — span 2 would join 2, 4, …
-        with pytest.raises(ValueError, match="a shortcut of span 2 into layer 3; the model format's shortcut of span 2 joins the layers that 2 divides"):
-            go.from_torch(Residual(4, 2, pre), x, t)
-        # Without the stem, the blocks start at the input: the format's span 2.
-        net = Residual(4, 2, pre, stem=False)
+        # The blocks start at the input: the span alone says where the shortcut joins (2, 4).
+        net = Residual(3, 3, 2, pre, stem=False)
+        t = torch.randn(5, 3)
         d = go.from_torch(net, x, t)
-        assert (d["shortcut"], d["skip"], len(d["layers"])) == (2, form, 4)
+        assert (d["shortcut"], d["skip"], len(d["layers"]), "shortcut_layers" in d) == (2, form, 4, False)
         assert_agree_per_layer(go.grad(d), torch_grads(net, x, t, lambda y, t: ((y - t) ** 2).sum() / y.shape[0]))
         assert go.check_torch(net, x, t).passed
+        # A stem 3 → 8, blocks of two, a head 8 → 2: the shortcut joins layers 3 and 5 (not 2, 4, 6),
+        # which the description names.
+        net = Residual(3, 8, 2, pre, head=2)
+        t = torch.randn(5, 2)
+        d = go.from_torch(net, x, t)
+        assert (d["shortcut"], d["shortcut_layers"], d["skip"], len(d["layers"])) == (2, [3, 5], form, 6)
+        assert_agree_per_layer(go.grad(d), torch_grads(net, x, t, lambda y, t: ((y - t) ** 2).sum() / y.shape[0]))
+        report = go.check_torch(net, x, t)
+        assert report.passed and len(report.layers) == 6
+
+
+def test_a_shortcut_into_some_of_the_layers_its_span_divides_is_named():
+    torch.manual_seed(7)
+    net, x = Forward(_missing_block), torch.randn(3, 2)
+    d = go.from_torch(net, x, torch.randn(3, 2))
+    assert (d["shortcut"], d["shortcut_layers"]) == (2, [2])
+    assert go.check_torch(net, x, torch.randn(3, 2)).passed
 
 
 class Forward(nn.Module):
@@ -210,7 +235,6 @@ def _two_forms(m, x):
 @pytest.mark.parametrize(
     "forward, message",
     [
-        (_missing_block, "module: layer 4 has no shortcut; the model format's shortcut of span 2 joins every layer that 2 divides"),
         (_branch, "module fc.2 (Linear): reads layer 1's activation, but layer 2 comes after it"),
         (lambda m, x: m.fc[0](m.fc[0](x)), "module fc.0 (Linear): called a second time"),
         (lambda m, x: x @ m.w, "module: forward reads 'w' itself, not through a module"),

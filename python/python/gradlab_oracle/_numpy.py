@@ -83,10 +83,16 @@ def model_from_numpy(
     loss: Union[str, Mapping[str, str]] = "squared_error",
     leaky_slope: Optional[float] = None,
     shortcut: Optional[int] = None,
+    shortcut_layers: Optional[Sequence[int]] = None,
     skip: Optional[str] = None,
 ) -> Dict[str, Any]:
     """The model description (a dict in the model file's format) of a network given as
     ``(W, b, activation)`` triples in ``layout``, with the batch ``x`` (B × n_in) and targets ``t``.
+
+    ``shortcut`` s adds a_{l−s} to every layer l that s divides, or with ``shortcut_layers`` to
+    those layers only (1-based: ``shortcut=2, shortcut_layers=[3, 5]`` for a stem layer before
+    blocks of two); ``skip`` says where it joins (``"pre_activation"``, the default, or
+    ``"identity"``).
 
     ``loss`` is the model file's ``"loss"``: ``"squared_error"`` (L = (1/B)·Σ_b Σ_j (y − t)²),
     ``"bce"``, or (gradlab's issue #20) an object such as ``{"kind": "mse", "reduction": "mean"}``.
@@ -105,6 +111,8 @@ def model_from_numpy(
         description["leaky_slope"] = float(leaky_slope)
     if shortcut is not None:
         description["shortcut"] = int(shortcut)
+    if shortcut_layers is not None:
+        description["shortcut_layers"] = [int(l) for l in shortcut_layers]
     if skip is not None:
         # The CLI's spelling of the model file's pre_activation.
         description["skip"] = "pre_activation" if skip == "pre-activation" else skip

@@ -60,6 +60,15 @@ def _loss_object(loss: LossLike) -> Union[str, Dict[str, str]]:
     return {"kind": _LOSSES[name], "reduction": loss.reduction}
 
 
+def _identity_into_last(net: Any) -> bool:
+    """Whether an identity shortcut adds to the last layer's output (which is then no sigmoid's)."""
+    if net.skip != "identity":
+        return False
+    depth = len(net.layers)
+    joined = net.shortcut_layers if net.shortcut_layers is not None else range(net.shortcut, depth + 1, net.shortcut)
+    return depth in joined
+
+
 def _check_log_softmax(net: Network, loss: LossLike) -> None:
     """A last LogSoftmax goes with NLLLoss (their composition is the cross-entropy of the logits
     before it), and NLLLoss with a last LogSoftmax; anything else is refused."""
@@ -92,8 +101,9 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
     value per sample (``y.squeeze(1)``, ``y.view(-1)``); and shortcuts ``h + x`` that add an
     earlier layer's output before the activation (``relu(fc2(h) + x)``: the model file's
     ``"skip": "pre_activation"``) or after it (``relu(fc2(h)) + x``: ``"identity"``), where the
-    model format can say them: one span s for the network, joining every layer that s divides.
-    Anything else is a ``ValueError`` naming the module by its path (``1.0``) or the call by its
+    model format can say them: one span s and one form for the network (a stem layer before the
+    blocks and a head after them included: the description's ``"shortcut_layers"`` names the
+    layers that receive it when they are not every layer s divides). Anything else is a ``ValueError`` naming the module by its path (``1.0``) or the call by its
     source line.
 
     ``loss``: a torch loss module (``MSELoss``, ``BCELoss``, ``BCEWithLogitsLoss``,
@@ -106,7 +116,7 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
     net = read(module, None if isinstance(loss, str) else type(loss).__name__)
     _check_log_softmax(net, loss)
     layers, slope = net.layers, net.slope
-    if layers[-1][1] == "sigmoid" and net.skip != "identity" and _is_loss(loss, "BCEWithLogitsLoss"):
+    if layers[-1][1] == "sigmoid" and not _identity_into_last(net) and _is_loss(loss, "BCEWithLogitsLoss"):
         # A model the format expresses, with gradients to check, but rarely the one meant.
         warnings.warn(
             "the last Linear is followed by Sigmoid and BCEWithLogitsLoss applies its own sigmoid: the "
@@ -122,6 +132,8 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
         description["layers"].append(layer)
     if net.shortcut is not None:
         description["shortcut"], description["skip"] = net.shortcut, net.skip
+    if net.shortcut_layers is not None:
+        description["shortcut_layers"] = net.shortcut_layers
     if slope is not None:
         description["leaky_slope"] = float(slope)
     description["loss"] = loss_obj

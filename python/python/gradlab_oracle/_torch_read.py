@@ -15,8 +15,9 @@ value per sample (``y.squeeze(1)``, ``y.view(-1)``: targets of shape (B,)), cast
 nothing where the check runs (``x.double()``, ``x.contiguous()``; another dtype or a device is
 refused: the check runs in float64 on the CPU), and shortcuts ``h + x`` that add an
 earlier layer's output a_{l−s} to z_l (the format's ``pre_activation`` skip) or to a_l
-(``identity``), where the format can say it: one span s for the network, joining every layer l that
-s divides. Everything else is a ``ValueError`` naming the module by its path, or the call by its
+(``identity``), where the format can say it: one span s and one form for the network (the layers
+it joins are named when they are not every layer s divides: a stem layer before the blocks, a
+head after them). Everything else is a ``ValueError`` naming the module by its path, or the call by its
 line in the caller's source.
 """
 
@@ -52,7 +53,8 @@ class Network:
     """What :func:`read` finds: [(Linear, activation name)] in order, each Linear's name in the
     caller's module (``fc.2``; ``""`` for a lone Linear), the leaky slope (one for the whole
     network), whether the input is flattened to rows, whether a log-softmax ends it, and the
-    shortcut's span and form (``None`` without one)."""
+    shortcut's span and form (``None`` without one) and the layers it joins when they are not
+    every layer the span divides (``None`` when they are)."""
 
     def __init__(
         self,
@@ -63,9 +65,11 @@ class Network:
         log_softmax: bool,
         shortcut: Optional[int],
         skip: Optional[str],
+        shortcut_layers: Optional[List[int]] = None,
     ):
         self.layers, self.names, self.slope = layers, names, slope
         self.flattens_input, self.log_softmax, self.shortcut, self.skip = flattens_input, log_softmax, shortcut, skip
+        self.shortcut_layers = shortcut_layers
 
 
 def _torch():
@@ -506,7 +510,7 @@ class _Walk:
             self.latest("module: forward", v, "returns")
 
     def network(self) -> Network:
-        shortcut, skip = None, None
+        shortcut, skip, shortcut_layers = None, None, None
         if self.skips:
             layer, span, _, where = self.skips[0]
             for other in self.skips[1:]:
@@ -524,23 +528,14 @@ class _Walk:
                         f"{'after' if formed[0][2] == 'identity' else 'before'} it ({formed[0][3]}); the model format has one form"
                     )
             form = formed[0][2] if formed else "pre_activation"
-            joined = {skip_layer for skip_layer, *_ in self.skips}
-            for k, _, _, at in self.skips:
-                if k % span:
-                    raise ValueError(
-                        f"{at}: a shortcut of span {span} into layer {k}; the model format's shortcut of span {span} "
-                        f"joins the layers that {span} divides ({span}, {2 * span}, ...)"
-                    )
-            missing = [k for k in range(span, len(self.layers) + 1, span) if k not in joined]
-            if missing:
-                raise ValueError(
-                    f"module: layer {missing[0]} has no shortcut; the model format's shortcut of span {span} joins every "
-                    f"layer that {span} divides, and this network has shortcuts into layers {sorted(joined)} only"
-                )
+            joined = sorted(skip_layer for skip_layer, *_ in self.skips)
+            # The span alone says "every layer s divides"; any other set is named.
+            if joined != list(range(span, len(self.layers) + 1, span)):
+                shortcut_layers = joined
             shortcut, skip = span, form
         layers = [(lin, act or "identity") for lin, act, _, _ in self.layers]
         names = [path for *_, path in self.layers]
-        return Network(layers, names, self.slope, self.flattens_input, self.log_softmax, shortcut, skip)
+        return Network(layers, names, self.slope, self.flattens_input, self.log_softmax, shortcut, skip, shortcut_layers)
 
 
 def read(module: Any, loss_name: Optional[str]) -> Network:
