@@ -227,8 +227,20 @@ def test_a_sigmoid_under_bce_with_logits_warns_as_the_cli_does():
             "target": [[1.0]],
         }
 
-    with pytest.warns(UserWarning, match=r"^model: layer 2: a sigmoid output under bce_with_logits, which applies its own sigmoid"):
-        go.grad(model("sigmoid", "bce_with_logits"))
+    message = r"^model: layer 2: a sigmoid output under bce_with_logits, which applies its own sigmoid"
+    # Each way in names the caller's line, where the model was given.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = go.grad(model("sigmoid", "bce_with_logits"))
+    for name, read in [
+        ("load_model", go.load_model),
+        ("grad", go.grad),
+        ("check", lambda m: go.check(m, reference)),
+        ("diagnose", go.diagnose),
+    ]:
+        with pytest.warns(UserWarning, match=message) as caught:
+            read(model("sigmoid", "bce_with_logits"))
+        assert [w.filename for w in caught] == [__file__], name
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         go.grad(model("sigmoid", "bce"))

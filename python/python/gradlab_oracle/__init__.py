@@ -131,6 +131,13 @@ def load_model(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDG
     :func:`grad` and :func:`check` compute (as ``report grad`` does: about 80 bytes per parameter
     and 64 per output of each sample); :func:`diagnose` computes none.
     """
+    return _load(model, memory_budget_mib, stacklevel=3)
+
+
+def _load(model: ModelLike, memory_budget_mib: int, stacklevel: int) -> Model:
+    """:func:`load_model`, its warnings attributed ``stacklevel`` frames up (3: the caller of the
+    function that called this one, which is the user's line for :func:`load_model`, :func:`grad`,
+    :func:`check` and :func:`diagnose` alike)."""
     if isinstance(model, Model):
         return model
     if memory_budget_mib < 0:
@@ -142,7 +149,7 @@ def load_model(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDG
     else:
         raise TypeError(f"model: expected a dict, a path or a Model, got {type(model).__name__}")
     for warning in parsed.warnings:  # the CLI's warnings, as Python warnings
-        warnings.warn(warning, UserWarning, stacklevel=3)
+        warnings.warn(warning, UserWarning, stacklevel=stacklevel)
     return parsed
 
 
@@ -154,7 +161,7 @@ def grad(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDGET_MIB
     file's layout); ``result.to_json()`` is a gradients file. ``memory_budget_mib`` bounds the
     reference gradients (as in :func:`load_model`).
     """
-    text, loss, layers = _core.grad(load_model(model, memory_budget_mib=memory_budget_mib))
+    text, loss, layers = _core.grad(_load(model, memory_budget_mib, stacklevel=3))
     return Gradients(
         loss=loss,
         layers=[LayerGradients(i + 1, w, b) for i, (w, b) in enumerate(layers)],
@@ -211,7 +218,7 @@ def check(
     ``result.passed``, ``result.first_wrong_layer`` (the failing layer nearest the output, where
     backprop first went wrong), ``result.layers[i].worst.entry``; shows as the CLI's table.
     """
-    m = load_model(model, memory_budget_mib=memory_budget_mib)
+    m = _load(model, memory_budget_mib, stacklevel=3)
     text, path = _grads_to_json(grads)
     out, markdown, _ = _core.check(m, grads_json=text, grads_path=path, atol=atol, rtol=rtol)
     return CheckResult._from_cli(out, markdown)
@@ -235,7 +242,7 @@ def diagnose(model: ModelLike) -> Diagnosis:
     >>> go.diagnose(deep).verdict
     'vanishing'
     """
-    text, markdown, linked, svg = _core.diagnose(load_model(model))
+    text, markdown, linked, svg = _core.diagnose(_load(model, DEFAULT_MEMORY_BUDGET_MIB, stacklevel=3))
     return Diagnosis._from_cli(text, markdown, svg, linked)
 
 
