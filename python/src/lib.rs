@@ -102,6 +102,13 @@ impl Model {
         self.inner.net().widths()
     }
 
+    /// The layers (1-based) that receive a shortcut: every layer its span divides, or those the
+    /// description names in `"shortcut_layers"`; empty without a shortcut.
+    #[getter]
+    fn shortcut_layers(&self) -> Vec<usize> {
+        self.inner.net().shortcut_layers()
+    }
+
     /// B, the number of samples.
     #[getter]
     fn batch(&self) -> usize {

@@ -123,6 +123,8 @@ def test_a_stem_then_a_residual_block_is_described_by_its_shortcut_layers():
     for skip in ("pre_activation", "identity"):
         d = go.model_from_numpy(layers, x, t, shortcut=2, shortcut_layers=[3], skip=skip)
         assert (d["shortcut"], d["shortcut_layers"], d["skip"]) == (2, [3], skip)
+        assert go.load_model(d).shortcut_layers == [3]
+        assert go.load_model({**d, "shortcut_layers": [], "shortcut": 1}).shortcut_layers == []
         grads = go.grad_numpy(layers, x, t, shortcut=2, shortcut_layers=[3], skip=skip)
         for l, (w, _, _) in enumerate(layers):
             for idx in np.ndindex(w.shape):

@@ -161,6 +161,7 @@ def test_a_residual_mlp_with_a_stem_and_a_head_is_described_with_its_shortcut_an
         t = torch.randn(5, 3)
         d = go.from_torch(net, x, t)
         assert (d["shortcut"], d["skip"], len(d["layers"]), "shortcut_layers" in d) == (2, form, 4, False)
+        assert go.load_model(d).shortcut_layers == [2, 4]
         assert_agree_per_layer(go.grad(d), torch_grads(net, x, t, lambda y, t: ((y - t) ** 2).sum() / y.shape[0]))
         assert go.check_torch(net, x, t).passed
         # A stem 3 → 8, blocks of two, a head 8 → 2: the shortcut joins layers 3 and 5 (not 2, 4, 6),
@@ -169,6 +170,7 @@ def test_a_residual_mlp_with_a_stem_and_a_head_is_described_with_its_shortcut_an
         t = torch.randn(5, 2)
         d = go.from_torch(net, x, t)
         assert (d["shortcut"], d["shortcut_layers"], d["skip"], len(d["layers"])) == (2, [3, 5], form, 6)
+        assert go.load_model(d).shortcut_layers == [3, 5]
         assert_agree_per_layer(go.grad(d), torch_grads(net, x, t, lambda y, t: ((y - t) ** 2).sum() / y.shape[0]))
         report = go.check_torch(net, x, t)
         assert report.passed and len(report.layers) == 6
