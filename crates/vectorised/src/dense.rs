@@ -10,7 +10,8 @@
 //! ```
 //!
 //! The shortcut is the oracle's: layer l receives A_{l−s} when s | l and n_{l−s} = n_l, or when
-//! it is one of the layers named by [`Dense::with_shortcut_layers`]; where it joins is the network's [`Skip`] ([`Dense::with_skip`]; pre-activation unless set).
+//! it is one of the layers named by [`Dense::with_shortcut_layers`]; where it joins is the
+//! network's [`Skip`] ([`Dense::with_skip`]; pre-activation unless set).
 //!
 //! `W_l` is n_{l−1} × n_l, row-major (`weight[i·n_out + j]` joins input i to unit j): the peers'
 //! layout, and the transpose of the oracle's `weight[j][i]` ([`DenseLayer::from_out_in`] converts).
