@@ -360,7 +360,8 @@ fn check_shortcut_widths(net: &Dense) -> Result<(), Error> {
             let from = if l == s { "the input".to_string() } else { format!("layer {}'s output", l - s) };
             return Err(Error::input(format!(
                 "shortcut: span {s} adds {from} (width {}) to layer {l} (width {}); a shortcut \
-                 joins layers of the same width (choose another span, or drop \"shortcut\")",
+                 joins layers of the same width (name the layers that receive it in \"shortcut_layers\", \
+                 choose another span, or drop \"shortcut\")",
                 widths[l - s],
                 widths[l]
             )));
