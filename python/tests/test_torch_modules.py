@@ -176,6 +176,30 @@ def test_a_residual_mlp_with_a_stem_and_a_head_is_described_with_its_shortcut_an
         assert report.passed and len(report.layers) == 6
 
 
+class Block(nn.Module):
+    """The residual block of many tutorials: ``x + self.net(x)``, the shortcut written first."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width))
+
+    def forward(self, x):
+        return x + self.net(x)
+
+
+def test_residual_blocks_inside_a_sequential_with_a_stem_and_a_head_agree_with_pytorch():
+    torch.manual_seed(8)
+    net = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), Block(8), Block(8), nn.Linear(8, 1))
+    x, t = torch.randn(5, 3), torch.randn(5, 1)
+    d = go.from_torch(net, x, t)
+    # Layers: the stem 1, the blocks (2, 3) and (4, 5), the head 6; each block's input joins its
+    # second Linear, which has no activation (so either form; the reader says pre_activation).
+    assert (d["shortcut"], d["shortcut_layers"], d["skip"]) == (2, [3, 5], "pre_activation")
+    assert [l["activation"] for l in d["layers"]] == ["relu", "relu", "identity", "relu", "identity", "identity"]
+    assert_agree_per_layer(go.grad(d), torch_grads(net, x, t, lambda y, t: ((y - t) ** 2).sum() / y.shape[0]))
+    assert go.check_torch(net, x, t).passed
+
+
 def test_a_shortcut_into_some_of_the_layers_its_span_divides_is_named():
     torch.manual_seed(7)
     net, x = Forward(_missing_block), torch.randn(3, 2)
