@@ -200,6 +200,29 @@ def test_residual_blocks_inside_a_sequential_with_a_stem_and_a_head_agree_with_p
     assert go.check_torch(net, x, t).passed
 
 
+def test_a_sigmoid_output_under_bce_with_logits_warns_unless_an_identity_shortcut_adds_to_it():
+    import warnings
+
+    def identity_into(layer):
+        def forward(m, x):
+            a = torch.relu(m.fc[0](x)) + x if layer == 1 else torch.relu(m.fc[0](x))
+            return torch.sigmoid(m.fc[1](a)) + a if layer == 2 else torch.sigmoid(m.fc[1](a))
+
+        return forward
+
+    torch.manual_seed(9)
+    x, t = torch.randn(3, 2), torch.rand(3, 2)
+    loss = nn.BCEWithLogitsLoss()
+    # An identity shortcut into layer 1 only: the output is still the sigmoid's, applied twice.
+    with pytest.warns(UserWarning, match="applies it twice"):
+        d = go.from_torch(Forward(identity_into(1), widths=(2, 2, 2)), x, t, loss=loss)
+    assert (d["shortcut"], d.get("shortcut_layers"), d["skip"]) == (1, [1], "identity")
+    # Into the output layer: f(z) + a is no sigmoid output; nothing to warn of.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        go.from_torch(Forward(identity_into(2), widths=(2, 2, 2)), x, t, loss=loss)
+
+
 def test_a_shortcut_into_some_of_the_layers_its_span_divides_is_named():
     torch.manual_seed(7)
     net, x = Forward(_missing_block), torch.randn(3, 2)

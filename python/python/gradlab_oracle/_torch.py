@@ -103,8 +103,8 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
     ``"skip": "pre_activation"``) or after it (``relu(fc2(h)) + x``: ``"identity"``), where the
     model format can say them: one span s and one form for the network (a stem layer before the
     blocks and a head after them included: the description's ``"shortcut_layers"`` names the
-    layers that receive it when they are not every layer s divides). Anything else is a ``ValueError`` naming the module by its path (``1.0``) or the call by its
-    source line.
+    layers that receive it when they are not every layer s divides). Anything else is a
+    ``ValueError`` naming the module by its path (``1.0``) or the call by its source line.
 
     ``loss``: a torch loss module (``MSELoss``, ``BCELoss``, ``BCEWithLogitsLoss``,
     ``CrossEntropyLoss``, ``NLLLoss``, with ``reduction`` ``"mean"`` or ``"sum"``; the model file's
