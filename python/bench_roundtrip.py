@@ -4,8 +4,15 @@ The network: 4 → 16 → 16 → 1 (tanh, tanh, sigmoid), a batch of 8. ``python
 ``gradlab_oracle.check(model, grads)`` with a parsed Model and a Gradients object (the JSON text
 crosses the boundary, the Rust side parses it, computes the reference and compares, and the result
 is parsed into objects); ``python, dict model`` also serialises and parses the model each call;
-``rust`` is the same parse-reference-compare timed inside Rust. Run: ``python bench_roundtrip.py``.
+``rust`` is the same parse-reference-compare timed inside Rust.
+
+Then a tutorial-sized MNIST MLP (784 → 512 → 512 → 10, 669,706 parameters, a batch of 64): how
+long a description of numpy arrays takes to cross into a parsed Model (its arrays written by the
+extension), beside the same description written whole by ``json.dumps`` and parsed (what crossing
+cost before), and a whole ``check`` with the gradients as arrays. Run: ``python bench_roundtrip.py``.
 """
+
+import json
 
 import timeit
 
@@ -42,3 +49,28 @@ print(f"check round trip, {widths} network, batch 8 (best of 5 × {reps}):")
 print(f"  rust (inside the extension)  {rust:8.1f} µs")
 print(f"  python, parsed Model         {python:8.1f} µs  (+{python - rust:.1f} µs)")
 print(f"  python, dict model           {python_dict:8.1f} µs")
+
+widths = [784, 512, 512, 10]
+big = {
+    "layers": [
+        {"weight": rng.normal(0, 1 / np.sqrt(a), (b, a)), "bias": rng.normal(0, 0.1, b), "activation": f}
+        for a, b, f in zip(widths, widths[1:], ["relu", "relu", "identity"])
+    ],
+    "input": rng.normal(size=(64, 784)),
+    "target": rng.normal(size=(64, 10)),
+}
+big_grads = [(layer.weight_grad, layer.bias_grad) for layer in go.grad(big).layers]
+assert go.check(big, big_grads).passed
+
+
+def best_of(stmt, repeat=5):
+    return min(timeit.repeat(stmt, number=1, repeat=repeat)) * 1e3
+
+
+arrays = best_of(lambda: go.load_model(big))
+whole = best_of(lambda: _core.Model.from_json(json.dumps(big, default=lambda a: a.tolist())))
+checked = best_of(lambda: go.check(big, big_grads), repeat=3)
+print(f"{widths} network, batch 64 (best of 5; the check best of 3):")
+print(f"  dict of arrays to a Model, arrays written by the extension  {arrays:8.1f} ms")
+print(f"  the same, written whole by json.dumps                       {whole:8.1f} ms")
+print(f"  go.check(dict model, gradients as arrays)                   {checked:8.1f} ms")

@@ -9,7 +9,9 @@
 //! runs under [`guard`], so a Rust panic (a broken invariant) becomes a `RuntimeError` naming it,
 //! never a `PanicException`.
 
-use numpy::{PyArray1, PyArray2, PyReadonlyArray1};
+mod arrays;
+
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArrayDyn};
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use report::budget;
@@ -72,14 +74,21 @@ impl Model {
 
 #[pymethods]
 impl Model {
-    /// Parses and validates a model file's text; `source` starts every error message. `grad` and
-    /// `check` refuse it, as `report grad` does, when its reference gradients would exceed
-    /// `memory_budget_mib`; `diagnose`, which computes none, does not.
+    /// Parses and validates a model file's text (with `arrays` written in place of their marks:
+    /// [`arrays::expand`]); `source` starts every error message. `grad` and `check` refuse it, as
+    /// `report grad` does, when its reference gradients would exceed `memory_budget_mib`;
+    /// `diagnose`, which computes none, does not.
     #[staticmethod]
-    #[pyo3(signature = (text, source = "model", memory_budget_mib = budget::DEFAULT_MEMORY_BUDGET_MIB))]
-    fn from_json(text: &str, source: &str, memory_budget_mib: u64) -> PyResult<Model> {
+    #[pyo3(signature = (text, source = "model", memory_budget_mib = budget::DEFAULT_MEMORY_BUDGET_MIB, arrays = Vec::new()))]
+    fn from_json(
+        text: &str,
+        source: &str,
+        memory_budget_mib: u64,
+        arrays: Vec<PyReadonlyArrayDyn<'_, f64>>,
+    ) -> PyResult<Model> {
         guard(|| {
-            let inner = report::model::Model::from_json(text, source).map_err(to_py)?;
+            let text = arrays::expand(text, &arrays)?;
+            let inner = report::model::Model::from_json(&text, source).map_err(to_py)?;
             Ok(Model { inner, source: source.to_string(), memory_budget_mib })
         })
     }
@@ -152,10 +161,12 @@ fn grad<'py>(
 }
 
 /// Compares gradients with the reference (`report check`): their gradients as a gradients
-/// file's text (`grads_json`, `source` naming it in messages) or path (`grads_path`). Returns
-/// `(json, markdown, passed)`: the bytes `report check --format json` and `report check` print.
+/// file's text (`grads_json`, with `arrays` written in place of their marks; `source` naming it
+/// in messages) or path (`grads_path`). Returns `(json, markdown, passed)`: the bytes `report
+/// check --format json` and `report check` print.
 #[pyfunction]
-#[pyo3(signature = (model, grads_json = None, grads_path = None, source = "grads", atol = reference::DEFAULT_ATOL, rtol = reference::DEFAULT_RTOL, memory_budget_mib = budget::DEFAULT_MEMORY_BUDGET_MIB))]
+#[pyo3(signature = (model, grads_json = None, grads_path = None, source = "grads", atol = reference::DEFAULT_ATOL, rtol = reference::DEFAULT_RTOL, memory_budget_mib = budget::DEFAULT_MEMORY_BUDGET_MIB, arrays = Vec::new()))]
+#[allow(clippy::too_many_arguments)] // the Python signature: keywords with defaults
 fn check(
     model: &Model,
     grads_json: Option<&str>,
@@ -164,11 +175,12 @@ fn check(
     atol: f64,
     rtol: f64,
     memory_budget_mib: u64,
+    arrays: Vec<PyReadonlyArrayDyn<'_, f64>>,
 ) -> PyResult<(String, String, bool)> {
     guard(|| {
         let tolerance = Tolerance::new(atol, rtol).map_err(to_py)?;
         let theirs = match (grads_json, &grads_path) {
-            (Some(text), None) => ClaimedGradients::from_json(text, source),
+            (Some(text), None) => ClaimedGradients::from_json(&arrays::expand(text, &arrays)?, source),
             (None, Some(path)) => budget::read_file(path, memory_budget_mib)
                 .and_then(|text| ClaimedGradients::from_json(&text, &path.display().to_string())),
             _ => return Err(PyValueError::new_err("give the gradients as text or as a path, not both")),
