@@ -17,8 +17,8 @@ refused: the check runs in float64 on the CPU), and shortcuts ``h + x`` that add
 earlier layer's output a_{l−s} to z_l (the format's ``pre_activation`` skip) or to a_l
 (``identity``), where the format can say it: one span s and one form for the network (the layers
 it joins are named when they are not every layer s divides: a stem layer before the blocks, a
-head after them). Everything else is a ``ValueError`` naming the module by its path, or the call by its
-line in the caller's source.
+head after them). Everything else is a ``ValueError`` naming the module by its path, or the call
+by its line in the caller's source.
 """
 
 from __future__ import annotations
