@@ -143,6 +143,8 @@ pub struct DiagnosisReport {
     pub loss: &'static str,
     /// The batch size.
     pub batch: usize,
+    /// Where the network's shortcut joins, if any layer receives one (the remedy depends on it).
+    pub shortcut: Option<scalar::Skip>,
 }
 
 /// The diagnosis of a model's network and batch.
@@ -234,6 +236,7 @@ pub fn diagnose(model: &Model) -> Result<DiagnosisReport, Error> {
         mean_predicted_gain,
         loss: loss_name,
         batch,
+        shortcut: (!net.shortcut_layers().is_empty()).then(|| net.skip()),
     })
 }
 

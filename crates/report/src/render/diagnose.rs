@@ -4,6 +4,7 @@
 use crate::diagnosis::{DiagnosisReport, LayerRow, NonFiniteAt, SATURATION_THRESHOLD, Verdict};
 use crate::numfmt::{log10, percent, sig};
 use crate::render::figure::{Axis, Figure, Mark, Series};
+use scalar::Skip;
 use serde_json::{Value, json};
 use std::fmt::Write;
 
@@ -133,9 +134,20 @@ pub fn remedy(r: &DiagnosisReport) -> String {
         Verdict::Exploding => format!(
             "the mean-field gain per layer is {g} (> 1 makes ‖∂L/∂z‖ grow downwards): lower σ²_w to 1/E[f′²] per layer (He for relu, σ²_w = 1 for tanh)."
         ),
-        Verdict::Vanishing => format!(
-            "the mean-field gain per layer is {g} (< 1 makes ‖∂L/∂z‖ fall downwards): raise σ²_w to 1/E[f′²] per layer — for a sigmoid network switch to relu with He initialisation (σ²_w = 2), or tanh at σ²_w = 1 — or add shortcuts."
-        ),
+        Verdict::Vanishing => {
+            // Shortcuts as a remedy, by what the network has: none, some joining before f (whose
+            // path to a_{l−s} still goes through f′(z_l)), or some joining after it already.
+            let shortcuts = match r.shortcut {
+                None => " — or add shortcuts",
+                Some(Skip::PreActivation) => {
+                    " — or join the shortcuts after f (\"skip\": \"identity\"): before f, ∂a_l/∂a_(l−s) = f′(z_l), after it 1"
+                }
+                Some(Skip::Identity) => "",
+            };
+            format!(
+                "the mean-field gain per layer is {g} (< 1 makes ‖∂L/∂z‖ fall downwards): raise σ²_w to 1/E[f′²] per layer — for a sigmoid network switch to relu with He initialisation (σ²_w = 2), or tanh at σ²_w = 1{shortcuts}."
+            )
+        }
         Verdict::Healthy => format!("none needed; the mean predicted gain per layer is {g}."),
     }
 }

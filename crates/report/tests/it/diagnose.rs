@@ -300,3 +300,34 @@ fn named_shortcut_layers_reach_the_engine() {
         assert_ne!(without.layers[0].log10_weight_grad_norm, d.layers[0].log10_weight_grad_norm, "{skip}");
     }
 }
+
+/// A vanishing network's remedy speaks of shortcuts by what it has: add them (none), join them
+/// after f (pre-activation ones, whose path still goes through f′), or nothing more (identity
+/// ones). An empty `shortcut_layers` is no shortcut.
+#[test]
+fn the_vanishing_remedy_speaks_of_the_shortcuts_the_network_has() {
+    let deep = |extra: Value| {
+        let layer = serde_json::json!({"weight": [[1.0, -0.5], [0.5, 1.0]], "activation": "sigmoid"});
+        let mut text = serde_json::json!({"layers": vec![layer; 30], "input": [[1.0, -1.0], [0.5, 2.0]],
+            "target": [[0.0, 1.0], [1.0, 0.0]]});
+        for (k, v) in extra.as_object().unwrap() {
+            text[k] = v.clone();
+        }
+        diagnose(&Model::from_json(&text.to_string(), "deep.json").unwrap()).unwrap()
+    };
+    let remedy = report::render::diagnose::remedy;
+    let none = deep(serde_json::json!({}));
+    let unjoined = deep(serde_json::json!({"shortcut": 1, "shortcut_layers": []}));
+    let mut pre = deep(serde_json::json!({"shortcut": 1, "skip": "pre_activation"}));
+    for r in [&none, &unjoined, &pre] {
+        assert_eq!(r.verdict, Verdict::Vanishing);
+    }
+    assert_eq!((none.shortcut, unjoined.shortcut, pre.shortcut), (None, None, Some(scalar::Skip::PreActivation)));
+    assert!(remedy(&none).ends_with("or tanh at σ²_w = 1 — or add shortcuts."), "{}", remedy(&none));
+    assert_eq!(remedy(&unjoined), remedy(&none));
+    assert!(remedy(&pre).ends_with(
+        "— or join the shortcuts after f (\"skip\": \"identity\"): before f, ∂a_l/∂a_(l−s) = f′(z_l), after it 1."
+    ));
+    pre.shortcut = Some(scalar::Skip::Identity);
+    assert!(remedy(&pre).ends_with("or tanh at σ²_w = 1."), "{}", remedy(&pre));
+}
