@@ -8,6 +8,7 @@ mod chain_oracle;
 mod check_passes;
 mod dense;
 mod dense_engine;
+mod dense_exact;
 mod dense_hand;
 mod diagnose;
 mod gelu_silu;
