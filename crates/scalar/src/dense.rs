@@ -16,6 +16,10 @@
 //! the pre-activation, gradlab's first form): added to z, it reaches a_l through f′; added to a_l,
 //! ∂a_l/∂a_{l−s} = 1 whatever f′ is.
 //!
+//! A layer may normalise its input first ([`Dense::with_norms`], [`LayerNorm`]: a pre-norm block's
+//! normalisation, or a last one before the head): its product then reads LN(a_{l−1}) in place of
+//! a_{l−1}, while a shortcut still carries a_{l−s} itself.
+//!
 //! Losses over a batch of B samples with outputs y = a_L and targets t:
 //!
 //! ```text
@@ -49,7 +53,9 @@ use crate::tape::{Tape, Var};
 
 mod backprop;
 mod magnitudes;
+mod norm;
 pub use magnitudes::{LayerMagnitudes, SeedAt, Trace};
+pub use norm::{LayerNorm, NormGradients};
 
 /// One dense layer: `weight[j][i]` from input i to output unit j.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +77,8 @@ pub struct Dense {
     /// in increasing order; `None`: every s-th layer of equal width.
     joins: Option<Vec<usize>>,
     skip: Skip,
+    /// Each layer's normalisation of its input ([`Dense::with_norms`]), one per layer.
+    norms: Vec<Option<LayerNorm>>,
 }
 
 /// The loss a network is trained on (see the [module docs](self)).
@@ -99,6 +107,8 @@ pub struct DenseGradients {
     pub weight: Vec<Vec<Vec<f64>>>,
     /// `∂L/∂b_l[j]`, per layer (computed whether or not the layer has biases).
     pub bias: Vec<Vec<f64>>,
+    /// ∂L/∂γ and ∂L/∂β of each layer's normalisation, for the layers that have one.
+    pub norm: Vec<Option<NormGradients>>,
 }
 
 impl Dense {
@@ -145,7 +155,8 @@ impl Dense {
                 ));
             }
         }
-        Ok(Dense { layers, shortcut, joins: None, skip: Skip::default() })
+        let norms = vec![None; layers.len()];
+        Ok(Dense { layers, shortcut, joins: None, skip: Skip::default(), norms })
     }
 
     /// The same network with its shortcut received by `layers` (1-based, increasing) alone, each
@@ -182,6 +193,33 @@ impl Dense {
             }
         }
         Ok(Dense { joins: Some(layers), ..self })
+    }
+
+    /// The same network with layer l's input normalised by `norms[l − 1]` where it is `Some`
+    /// ([`LayerNorm`]: a pre-norm block's normalisation, or a last one before the head). A
+    /// shortcut still carries a_{l−s} itself, not its normalisation.
+    ///
+    /// Refused: another number of entries than layers, γ or β of another length than the
+    /// layer's input width or not finite, ε not finite and positive.
+    pub fn with_norms(self, norms: Vec<Option<LayerNorm>>) -> Result<Dense, Error> {
+        Error::check_len(|| "norms (one per layer)".into(), self.layers.len(), norms.len())?;
+        let widths = self.widths();
+        for (idx, norm) in norms.iter().enumerate() {
+            if let Some(norm) = norm {
+                norm.check(idx + 1, widths[idx])?;
+            }
+        }
+        Ok(Dense { norms, ..self })
+    }
+
+    /// Each layer's normalisation of its input, if any (one entry per layer).
+    pub fn norms(&self) -> &[Option<LayerNorm>] {
+        &self.norms
+    }
+
+    /// Whether any layer normalises its input.
+    pub fn has_norms(&self) -> bool {
+        self.norms.iter().any(Option::is_some)
     }
 
     /// The same network with its shortcut joining as `skip` says ([`Skip::PreActivation`] unless
@@ -294,6 +332,16 @@ impl Dense {
                 .map(|layer| layer.iter().map(|row| row.iter().map(|&w| grads.wrt(w) / batch).collect()).collect())
                 .collect(),
             bias: params.bias.iter().map(|layer| layer.iter().map(|&b| grads.wrt(b) / batch).collect()).collect(),
+            norm: params
+                .norm
+                .iter()
+                .map(|norm| {
+                    norm.as_ref().map(|(gamma, beta)| NormGradients {
+                        weight: gamma.iter().map(|&g| grads.wrt(g) / batch).collect(),
+                        bias: beta.iter().map(|&b| grads.wrt(b) / batch).collect(),
+                    })
+                })
+                .collect(),
         })
     }
 
@@ -348,7 +396,11 @@ impl Dense {
                 Skip::PreActivation => (shortcut_from, None),
                 Skip::Identity => (None, shortcut_from),
             };
-            let prev = &a[l - 1];
+            let normed = match (&self.norms[idx], &params.norm[idx]) {
+                (Some(norm), Some((gamma, beta))) => Some(LayerNorm::record(tape, gamma, beta, &a[l - 1], norm.eps)),
+                _ => None,
+            };
+            let prev = normed.as_ref().unwrap_or(&a[l - 1]);
             let z: Vec<Var<'t>> = (params.weight[idx].iter().zip(&params.bias[idx]))
                 .enumerate()
                 .map(|(j, (row, &bias))| {
@@ -384,10 +436,12 @@ impl Dense {
     }
 }
 
-/// Every weight and bias recorded once as a leaf, shared by all samples of a batch.
+/// Every weight and bias (and each normalisation's γ and β) recorded once as a leaf, shared by
+/// all samples of a batch.
 struct Params<'t> {
     weight: Vec<Vec<Vec<Var<'t>>>>,
     bias: Vec<Vec<Var<'t>>>,
+    norm: Vec<Option<(Vec<Var<'t>>, Vec<Var<'t>>)>>,
 }
 
 impl<'t> Params<'t> {
@@ -404,6 +458,19 @@ impl<'t> Params<'t> {
                 .map(|layer| match &layer.bias {
                     Some(b) => b.iter().map(|&v| tape.var(v)).collect(),
                     None => (0..layer.weight.len()).map(|_| tape.var(0.0)).collect(),
+                })
+                .collect(),
+            norm: net
+                .norms
+                .iter()
+                .zip(net.widths())
+                .map(|(norm, width)| {
+                    norm.as_ref().map(|norm| {
+                        let leaves = |values: &Option<Vec<f64>>, absent: f64| -> Vec<Var<'t>> {
+                            (0..width).map(|i| tape.var(values.as_ref().map_or(absent, |v| v[i]))).collect()
+                        };
+                        (leaves(&norm.weight, 1.0), leaves(&norm.bias, 0.0))
+                    })
                 })
                 .collect(),
         }

@@ -12,6 +12,7 @@
 //! | `aⁿ` ([`Var::powi`]) | aⁿ | ā += ḡ·n·aⁿ⁻¹ |
 //! | `exp a` | eᵃ | ā += ḡ·eᵃ |
 //! | `ln a` | ln a | ā += ḡ/a |
+//! | `√a` ([`Var::sqrt`]) | √a | ā += ḡ·(0.5/√a) |
 //! | `f(a)` ([`Var::activate`]) | f(a) | ā += ḡ·f′(a) |
 //!
 //! Everything else is derived from these (`a − b = a + (−b)`, `a / b = a · b⁻¹`, `a² = a.powi(2)`),
@@ -46,6 +47,7 @@ enum Op {
     Powi(usize, i32),
     Exp(usize),
     Ln(usize),
+    Sqrt(usize),
     Activate(usize, Activation),
 }
 
@@ -131,6 +133,7 @@ impl Tape {
                 }
                 Op::Exp(a) => adj[a] += g * node.value,
                 Op::Ln(a) => adj[a] += g / nodes[a].value,
+                Op::Sqrt(a) => adj[a] += g * (0.5 / node.value),
                 Op::Activate(a, f) => adj[a] += g * f.derivative(nodes[a].value),
             }
         }
@@ -178,6 +181,11 @@ impl<'t> Var<'t> {
     /// ln self (primitive).
     pub fn ln(self) -> Var<'t> {
         self.tape.push(self.value().ln(), Op::Ln(self.idx))
+    }
+
+    /// √self (primitive; layer normalisation's standard deviation).
+    pub fn sqrt(self) -> Var<'t> {
+        self.tape.push(self.value().sqrt(), Op::Sqrt(self.idx))
     }
 
     /// f(self) for an activation f (primitive, with f′ from [`Activation::derivative`]).

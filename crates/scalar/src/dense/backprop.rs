@@ -26,7 +26,7 @@
 //! the terms in the tape's order (samples first to last, outputs in order), divided once.
 //! A property test in `tests/it/dense_backprop.rs` compares every bit with the tape.
 
-use super::{Dense, DenseGradients, Loss};
+use super::{Dense, DenseGradients, Loss, NormGradients};
 use crate::activation::Activation;
 use crate::error::Error;
 use crate::skip::Skip;
@@ -55,6 +55,11 @@ impl Dense {
         // ga[k]: the adjoint of a_k's nodes (k = 1…L; a_0's, the input's, are not needed).
         let mut ga: Vec<Vec<f64>> = widths.iter().map(|&n| vec![0.0; n]).collect();
         let mut gz: Vec<f64> = Vec::new();
+        let mut norm: Vec<Option<NormGradients>> = (self.norms.iter().zip(&widths))
+            .map(|(norm, &n)| norm.as_ref().map(|_| NormGradients { weight: vec![0.0; n], bias: vec![0.0; n] }))
+            .collect();
+        // The adjoint of a normalised input y, which the layer's products read instead of a_{l−1}.
+        let mut g_normed: Vec<f64> = Vec::new();
         for b in (0..input.len()).rev() {
             let trace = self.trace(&input[b]);
             let y = &trace.a[n_layers];
@@ -86,7 +91,10 @@ impl Dense {
                     let seed = if l == n_layers { z_seed.as_ref().map_or(0.0, |s| s[j]) } else { 0.0 };
                     seed + g * layer.activation.derivative(z)
                 }));
-                let a_in = &trace.a[l - 1];
+                let normed = self.norms[l - 1].as_ref().map(|n| n.forward(&trace.a[l - 1]));
+                let a_in = normed.as_ref().map_or(&trace.a[l - 1], |n| &n.y);
+                g_normed.clear();
+                g_normed.resize(a_in.len(), 0.0);
                 for j in (0..gz.len()).rev() {
                     let delta = gz[j];
                     // The shortcut's sum is made after the unit's products (and its bias), so it
@@ -97,11 +105,16 @@ impl Dense {
                     bias[l - 1][j] += delta;
                     let row = &layer.weight[j];
                     let grad_row = &mut weight[l - 1][j];
-                    let g_in = &mut lower[l - 1];
+                    let g_in = if normed.is_some() { &mut g_normed } else { &mut lower[l - 1] };
                     for i in (0..row.len()).rev() {
                         grad_row[i] += delta * a_in[i];
                         g_in[i] += delta * row[i];
                     }
+                }
+                // The normalisation's nodes were made before the layer's products: a_{l−1}
+                // receives its adjoint after theirs (and after every later shortcut's).
+                if let (Some(n), Some(normed), Some(g)) = (&self.norms[l - 1], &normed, &mut norm[l - 1]) {
+                    n.backward(normed, &g_normed, &mut g.weight, &mut g.bias, &mut lower[l - 1]);
                 }
             }
         }
@@ -113,7 +126,8 @@ impl Dense {
         let divide = |v: &mut f64| *v /= denominator;
         weight.iter_mut().flatten().flatten().for_each(divide);
         bias.iter_mut().flatten().for_each(divide);
-        Ok(DenseGradients { loss: sum / denominator, output, weight, bias })
+        norm.iter_mut().flatten().for_each(|g| g.weight.iter_mut().chain(&mut g.bias).for_each(divide));
+        Ok(DenseGradients { loss: sum / denominator, output, weight, bias, norm })
     }
 }
 

@@ -47,6 +47,9 @@ pub struct Trace {
     pub z: Vec<Vec<f64>>,
     /// a_l at index l (a_0, the input, at index 0).
     pub a: Vec<Vec<f64>>,
+    /// Layer l's normalised input y (what its product reads) at index l − 1, where it has a
+    /// [`super::LayerNorm`].
+    pub normed: Vec<Option<Vec<f64>>>,
 }
 
 impl Dense {
@@ -69,7 +72,8 @@ impl Dense {
     /// as wide as the output; ∂S/∂a_L or ∂S/∂z_L as `at` says), gradients divided by `nu`.
     ///
     /// Refused: the checks of [`Dense::gradients`] on the input, a seed of the wrong shape or not
-    /// finite, `nu` not positive and finite.
+    /// finite, `nu` not positive and finite, and a network with layer normalisation (not covered
+    /// here yet).
     pub fn magnitudes(
         &self,
         input: &[Vec<f64>],
@@ -82,6 +86,12 @@ impl Dense {
         Error::check_len(|| "seed rows (samples)".into(), input.len(), seed.len())?;
         if !(nu.is_finite() && nu > 0.0) {
             return Err(Error::invalid("nu", "must be positive and finite"));
+        }
+        if let Some(idx) = self.norms.iter().position(Option::is_some) {
+            return Err(Error::invalid(
+                format!("layer {} norm", idx + 1),
+                "the per-layer magnitudes do not cover layer normalisation yet",
+            ));
         }
         let widths = self.widths();
         let n_layers = self.layers.len();
@@ -150,15 +160,17 @@ impl Dense {
             .collect())
     }
 
-    /// One sample's forward pass in `f64`, in the tape's order: Σ_i W[j][i]·a[i] left to right,
+    /// One sample's forward pass in `f64`, in the tape's order: the input's normalisation (where
+    /// the layer has one, [`super::LayerNorm`]), Σ_i W[j][i]·a[i] left to right,
     /// then + b[j] (+ 0 without biases), then the pre-activation shortcut; a = f(z) (+ the
     /// identity shortcut).
     pub(super) fn trace(&self, x: &[f64]) -> Trace {
-        let mut trace = Trace { z: Vec::new(), a: vec![x.to_vec()] };
+        let mut trace = Trace { z: Vec::new(), a: vec![x.to_vec()], normed: Vec::new() };
         for (idx, layer) in self.layers.iter().enumerate() {
             let l = idx + 1;
             let from = self.shortcut_from(l);
-            let prev = &trace.a[l - 1];
+            trace.normed.push(self.norms[idx].as_ref().map(|norm| norm.forward(&trace.a[l - 1]).y));
+            let prev = trace.normed[idx].as_ref().unwrap_or(&trace.a[l - 1]);
             let z: Vec<f64> = layer
                 .weight
                 .iter()

@@ -1,10 +1,10 @@
 //! `Dense::backprop_over` (no tape) against `Dense::gradients_over` (the tape): every bit of the
 //! loss, the outputs and every gradient, on random networks with every activation, loss, skip
-//! form and shortcut span, and with exact zeros of both signs where the order of additions
-//! decides a zero's sign.
+//! form, shortcut span and layer normalisation (with and without γ and β), and with exact zeros
+//! of both signs where the order of additions decides a zero's sign.
 
 use proptest::prelude::*;
-use scalar::dense::{Dense, DenseGradients, DenseLayer, Loss};
+use scalar::dense::{Dense, DenseGradients, DenseLayer, LayerNorm, Loss};
 use scalar::{Activation, Skip};
 
 /// A value that is often an exact ±0 or 1, where the sign of a zero gradient depends on the order
@@ -24,6 +24,13 @@ fn activation() -> impl Strategy<Value = Activation> {
         Just(Activation::Gelu),
         Just(Activation::Silu),
     ]
+}
+
+/// A layer normalisation of `width` inputs, with or without γ and β.
+fn norm(width: usize) -> impl Strategy<Value = LayerNorm> {
+    let values = move || prop::option::of(prop::collection::vec(value(), width));
+    (values(), values(), prop_oneof![Just(LayerNorm::DEFAULT_EPS), 0.01..2.0f64])
+        .prop_map(|(weight, bias, eps)| LayerNorm { weight, bias, eps })
 }
 
 fn loss() -> impl Strategy<Value = Loss> {
@@ -58,6 +65,7 @@ fn case() -> impl Strategy<Value = Case> {
                         prop::collection::vec(prop::collection::vec(value(), n_in), n_out),
                         prop::option::of(prop::collection::vec(value(), n_out)),
                         activation(),
+                        prop::option::weighted(0.3, norm(n_in)),
                     )
                 })
                 .collect();
@@ -68,13 +76,19 @@ fn case() -> impl Strategy<Value = Case> {
             (layers, shortcut, skip, input, target, Just(loss), Just(denominator))
         })
         .prop_map(|(layers, shortcut, skip, input, target, loss, denominator)| {
-            let mut layers: Vec<DenseLayer> =
-                layers.into_iter().map(|(weight, bias, activation)| DenseLayer { weight, bias, activation }).collect();
+            let (layers, norms): (Vec<DenseLayer>, Vec<Option<LayerNorm>>) = layers
+                .into_iter()
+                .map(|(weight, bias, activation, norm)| (DenseLayer { weight, bias, activation }, norm))
+                .unzip();
+            let mut layers = layers;
             if loss == Loss::BinaryCrossEntropy {
                 let last = layers.len() - 1;
                 layers[last].activation = Activation::Sigmoid;
             }
-            let net = Dense::new(layers, shortcut).expect("a valid network").with_skip(skip);
+            let net = Dense::new(layers, shortcut)
+                .and_then(|net| net.with_norms(norms))
+                .expect("a valid network")
+                .with_skip(skip);
             Case { net, input, target, loss, denominator }
         })
 }
@@ -89,9 +103,12 @@ fn assert_same_bits(tape: &DenseGradients, direct: &DenseGradients) -> Result<()
     let flat = |g: &DenseGradients| -> Vec<u64> {
         let out = g.output.iter().flatten();
         let w = g.weight.iter().flatten().flatten();
-        out.chain(w).chain(g.bias.iter().flatten()).map(|&v| bits(v)).collect()
+        let norm = g.norm.iter().flatten().flat_map(|n| n.weight.iter().chain(&n.bias));
+        out.chain(w).chain(g.bias.iter().flatten()).chain(norm).map(|&v| bits(v)).collect()
     };
     prop_assert_eq!(flat(tape), flat(direct), "tape {:?}\ndirect {:?}", tape, direct);
+    let has_norm = |g: &DenseGradients| g.norm.iter().map(Option::is_some).collect::<Vec<_>>();
+    prop_assert_eq!(has_norm(tape), has_norm(direct));
     Ok(())
 }
 
@@ -136,19 +153,35 @@ fn a_wide_network_has_the_tapes_bits_for_every_loss() {
         .collect();
     let input: Vec<Vec<f64>> = (0..6).map(|_| (0..7).map(|_| next() * 3.0).collect()).collect();
     let target: Vec<Vec<f64>> = (0..6).map(|_| (0..5).map(|_| next().abs()).collect()).collect();
+    // Pre-norm: every layer after the first normalises its input (with γ alone, neither, both).
+    let mut norms = vec![None];
+    norms.push(Some(LayerNorm { weight: Some((0..12).map(|_| next()).collect()), bias: None, eps: 1e-5 }));
+    norms.push(Some(LayerNorm::plain()));
+    norms.push(Some(LayerNorm {
+        weight: Some((0..12).map(|_| next()).collect()),
+        bias: Some((0..12).map(|_| next()).collect()),
+        eps: 0.1,
+    }));
+    let losses = [Loss::SquaredError, Loss::BinaryCrossEntropy, Loss::Linear, Loss::BceWithLogits, Loss::CrossEntropy];
     for skip in [Skip::PreActivation, Skip::Identity] {
         for span in [1, 2] {
-            let net = Dense::new(layers.clone(), Some(span)).unwrap().with_skip(skip);
-            for loss in
-                [Loss::SquaredError, Loss::BinaryCrossEntropy, Loss::Linear, Loss::BceWithLogits, Loss::CrossEntropy]
-            {
-                let (Ok(tape), Ok(direct)) =
-                    (net.gradients_over(&input, &target, loss, 6.0), net.backprop_over(&input, &target, loss, 6.0))
-                else {
-                    assert_eq!((skip, loss), (Skip::Identity, Loss::BinaryCrossEntropy), "only this pair is refused");
-                    continue;
-                };
-                assert_same_bits(&tape, &direct).unwrap_or_else(|e| panic!("{skip:?} span {span} {loss:?}: {e}"));
+            for normed in [false, true] {
+                let net = Dense::new(layers.clone(), Some(span)).unwrap().with_skip(skip);
+                let net = if normed { net.with_norms(norms.clone()).unwrap() } else { net };
+                for loss in losses {
+                    let (Ok(tape), Ok(direct)) =
+                        (net.gradients_over(&input, &target, loss, 6.0), net.backprop_over(&input, &target, loss, 6.0))
+                    else {
+                        assert_eq!(
+                            (skip, loss),
+                            (Skip::Identity, Loss::BinaryCrossEntropy),
+                            "only this pair is refused"
+                        );
+                        continue;
+                    };
+                    assert_same_bits(&tape, &direct)
+                        .unwrap_or_else(|e| panic!("{skip:?} span {span} {loss:?} normed {normed}: {e}"));
+                }
             }
         }
     }

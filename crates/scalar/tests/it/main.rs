@@ -5,6 +5,7 @@ mod chain_skip;
 mod dense;
 mod dense_backprop;
 mod dense_losses;
+mod dense_norm;
 mod erf;
 mod ext;
 mod format;

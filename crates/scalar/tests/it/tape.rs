@@ -23,6 +23,7 @@ fn each_primitive_has_its_textbook_derivative() {
         ("x⁻²", Box::new(|x: f64| x.powi(-2)), -2.0 * x0.powi(-3)),
         ("eˣ", Box::new(f64::exp), x0.exp()),
         ("ln x", Box::new(f64::ln), 1.0 / x0),
+        ("√x", Box::new(f64::sqrt), 0.5 / x0.sqrt()),
         ("σ(x)", Box::new(|x| Activation::Sigmoid.value(x)), Activation::Sigmoid.derivative(x0)),
     ];
     let recorded: Vec<Recorded> = vec![
@@ -33,6 +34,7 @@ fn each_primitive_has_its_textbook_derivative() {
         Box::new(|x| x.powi(-2)),
         Box::new(|x| x.exp()),
         Box::new(|x| x.ln()),
+        Box::new(|x| x.sqrt()),
         Box::new(|x| x.activate(Activation::Sigmoid)),
     ];
     for ((name, f, exact), record) in cases.iter().zip(&recorded) {
@@ -126,6 +128,8 @@ fn every_primitive_records_one_node_and_derived_ops_record_their_primitives() {
     assert_eq!((tape.len(), quotient.index()), (7, 6));
     let shifted = x + 1.0; // a constant leaf, then Add
     assert_eq!((tape.len(), shifted.index()), (9, 8));
+    let root = x.sqrt(); // one Sqrt
+    assert_eq!((tape.len(), root.index()), (10, 9));
     assert_eq!((sum.value(), diff.value(), quotient.value(), shifted.value()), (2.5, 1.5, 4.0, 3.0));
     assert_eq!(Tape::with_capacity(16).len(), 0);
 }

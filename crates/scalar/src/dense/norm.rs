@@ -1,0 +1,167 @@
+//! Layer normalisation of a layer's input (Ba, Kiros & Hinton 2016; PyTorch's `nn.LayerNorm`
+//! over a row), as a pre-norm residual block applies it before its first product:
+//!
+//! ```text
+//! μ = (Σ_i x_i)·(1/n)        d_i = x_i + (−μ)        v = (Σ_i d_i²)·(1/n)
+//! r = 1/√(v + ε)             x̂_i = d_i·r             y_i = x̂_i·γ_i + β_i
+//! ```
+//!
+//! over the n values x of one sample's a_{l−1}; z_l is then Σ_i W_l[j][i]·y_i + b_l[j]. The
+//! variance is the biased one, as PyTorch's. Without an affine part γ is 1 and β is 0 (recorded
+//! as such, like a layer's missing bias), so a gradient for γ and β exists either way.
+//!
+//! [`Normed`] holds one sample's values in the tape's operations and order, and
+//! [`LayerNorm::backward`] differentiates them as the tape's sweep does, bit for bit (the tape's
+//! node order is written at [`LayerNorm::record`]).
+
+use crate::error::Error;
+use crate::tape::{Tape, Var};
+
+/// Layer normalisation of a layer's input: `weight` γ and `bias` β, one per input, and ε.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerNorm {
+    /// γ, one per input of the layer; `None`: no elementwise scale (γ = 1).
+    pub weight: Option<Vec<f64>>,
+    /// β, one per input of the layer; `None`: no shift (β = 0).
+    pub bias: Option<Vec<f64>>,
+    /// ε, added to the variance; finite and positive.
+    pub eps: f64,
+}
+
+/// ∂L/∂γ and ∂L/∂β of one layer's normalisation (computed whether or not it has them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NormGradients {
+    /// ∂L/∂γ_i.
+    pub weight: Vec<f64>,
+    /// ∂L/∂β_i.
+    pub bias: Vec<f64>,
+}
+
+/// One sample's normalisation: the values the tape holds.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Normed {
+    d: Vec<f64>,
+    sd: f64,
+    r: f64,
+    x_hat: Vec<f64>,
+    /// y, what the layer's product reads.
+    pub(super) y: Vec<f64>,
+}
+
+impl LayerNorm {
+    /// PyTorch's default ε.
+    pub const DEFAULT_EPS: f64 = 1e-5;
+
+    /// Plain normalisation: no γ or β, PyTorch's ε.
+    pub fn plain() -> LayerNorm {
+        LayerNorm { weight: None, bias: None, eps: Self::DEFAULT_EPS }
+    }
+
+    /// Refuses γ or β of another length than the layer's input width, non-finite values, and ε
+    /// not finite and positive.
+    pub(super) fn check(&self, l: usize, width: usize) -> Result<(), Error> {
+        if !(self.eps.is_finite() && self.eps > 0.0) {
+            return Err(Error::invalid(
+                format!("layer {l} norm eps"),
+                format!("{} is not a finite number > 0", self.eps),
+            ));
+        }
+        for (what, values) in [("weight", &self.weight), ("bias", &self.bias)] {
+            if let Some(values) = values {
+                Error::check_len(|| format!("layer {l} norm {what} (one per input)"), width, values.len())?;
+                for (i, &v) in values.iter().enumerate() {
+                    Error::check_finite(|| format!("layer {l} norm {what} {i}"), v)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn gamma(&self, i: usize) -> f64 {
+        self.weight.as_ref().map_or(1.0, |g| g[i])
+    }
+
+    fn beta(&self, i: usize) -> f64 {
+        self.bias.as_ref().map_or(0.0, |b| b[i])
+    }
+
+    /// One sample's values, the operations of [`LayerNorm::record`] in its order.
+    pub(super) fn forward(&self, x: &[f64]) -> Normed {
+        let inv_n = 1.0 / x.len() as f64;
+        let sum = x[1..].iter().fold(x[0], |acc, &v| acc + v);
+        let neg_mu = -(sum * inv_n);
+        let d: Vec<f64> = x.iter().map(|&v| v + neg_mu).collect();
+        let squares: Vec<f64> = d.iter().map(|&v| v.powi(2)).collect();
+        let q = squares[1..].iter().fold(squares[0], |acc, &v| acc + v);
+        let sd = (q * inv_n + self.eps).sqrt();
+        let r = sd.powi(-1);
+        let x_hat: Vec<f64> = d.iter().map(|&v| v * r).collect();
+        let y = x_hat.iter().enumerate().map(|(i, &v)| v * self.gamma(i) + self.beta(i)).collect();
+        Normed { d, sd, r, x_hat, y }
+    }
+
+    /// Records one sample's normalisation of `x` with the parameters' leaves `gamma` and `beta`.
+    /// The nodes, in order: the sum's additions, the constant 1/n, μ, −μ, every d_i, every d_i²,
+    /// the squares' additions, v, the constant ε, v + ε, √, its reciprocal, then per i: x̂_i,
+    /// x̂_i·γ_i, y_i.
+    pub(super) fn record<'t>(
+        tape: &'t Tape,
+        gamma: &[Var<'t>],
+        beta: &[Var<'t>],
+        x: &[Var<'t>],
+        eps: f64,
+    ) -> Vec<Var<'t>> {
+        let sum = x[1..].iter().fold(x[0], |acc, &v| acc + v);
+        let inv_n = tape.var(1.0 / x.len() as f64);
+        let neg_mu = -(sum * inv_n);
+        let d: Vec<Var<'t>> = x.iter().map(|&v| v + neg_mu).collect();
+        let squares: Vec<Var<'t>> = d.iter().map(|&v| v.powi(2)).collect();
+        let q = squares[1..].iter().fold(squares[0], |acc, &v| acc + v);
+        let r = ((q * inv_n) + eps).sqrt().recip();
+        d.iter().zip(gamma).zip(beta).map(|((&v, &g), &b)| (v * r) * g + b).collect()
+    }
+
+    /// The tape's sweep over one sample's nodes of [`LayerNorm::record`], last node first: from
+    /// `g_y` (y's adjoints) it adds each parameter's adjoint into `g_gamma` and `g_beta` and x's
+    /// into `g_x`, in the tape's order. An adjoint starts at 0 and receives `+=`, as the tape's.
+    pub(super) fn backward(
+        &self,
+        normed: &Normed,
+        g_y: &[f64],
+        g_gamma: &mut [f64],
+        g_beta: &mut [f64],
+        g_x: &mut [f64],
+    ) {
+        let n = g_y.len();
+        let inv_n = 1.0 / n as f64;
+        let mut g_d = vec![0.0; n];
+        let mut g_r = 0.0;
+        // y_i = m_i + β_i, m_i = x̂_i·γ_i, x̂_i = d_i·r: made i by i, so swept from the last i.
+        for i in (0..n).rev() {
+            let g_m = 0.0 + g_y[i];
+            g_beta[i] += g_y[i];
+            let g_x_hat = 0.0 + g_m * self.gamma(i);
+            g_gamma[i] += g_m * normed.x_hat[i];
+            g_d[i] += g_x_hat * normed.r;
+            g_r += g_x_hat * normed.d[i];
+        }
+        // r = sd^(−1), sd = √(v + ε), v = q·(1/n); each square's adjoint is q's.
+        let g_sd = 0.0 + g_r * (f64::from(-1) * normed.sd.powi(-2));
+        let g_v = 0.0 + (0.0 + g_sd * (0.5 / normed.sd));
+        let g_q = 0.0 + g_v * inv_n;
+        for i in (0..n).rev() {
+            g_d[i] += g_q * (f64::from(2) * normed.d[i].powi(1));
+        }
+        // d_i = x_i + (−μ), made i by i; −μ's adjoint, then μ's and the sum's.
+        let mut g_neg_mu = 0.0;
+        for i in (0..n).rev() {
+            g_x[i] += g_d[i];
+            g_neg_mu += g_d[i];
+        }
+        let g_mu = 0.0 - g_neg_mu;
+        let g_sum = 0.0 + g_mu * inv_n;
+        for g in g_x.iter_mut() {
+            *g += g_sum;
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Layer normalisation of a layer's input: a forward worked by hand, the textbook backward
+//! formula, central differences through a pre-norm residual network, and refusals.
+
+use scalar::dense::{Dense, DenseLayer, LayerNorm, Loss, SeedAt};
+use scalar::{Activation, Skip};
+
+fn layer(weight: Vec<Vec<f64>>, bias: Option<Vec<f64>>, activation: Activation) -> DenseLayer {
+    DenseLayer { weight, bias, activation }
+}
+
+/// One identity layer 2→2 (W = I) whose input is normalised with ε = 3, γ = (2, 4), β = (1, −1).
+fn hand_worked() -> Dense {
+    let net = Dense::new(vec![layer(vec![vec![1.0, 0.0], vec![0.0, 1.0]], None, Activation::Identity)], None).unwrap();
+    net.with_norms(vec![Some(LayerNorm { weight: Some(vec![2.0, 4.0]), bias: Some(vec![1.0, -1.0]), eps: 3.0 })])
+        .unwrap()
+}
+
+#[test]
+fn a_normalised_input_worked_by_hand_is_exact() {
+    // x = (1, 3): μ = 2, d = (−1, 1), v = 1, √(v + ε) = 2, x̂ = (−1/2, 1/2), y = x̂·γ + β = (0, 1).
+    let trace = hand_worked().forward_trace(&[1.0, 3.0]).unwrap();
+    assert_eq!(trace.normed, vec![Some(vec![0.0, 1.0])]);
+    assert_eq!(trace.z, vec![vec![0.0, 1.0]]);
+    assert_eq!(trace.a[0], vec![1.0, 3.0], "a_0 is the input itself, not its normalisation");
+    // Loss::Linear with t = (1, 0): L = y_1, so ∂L/∂β = (1, 0), ∂L/∂γ = (x̂_1, 0) = (−1/2, 0) and
+    // ∂L/∂W[j][i] = t_j·y_i.
+    let g = hand_worked().gradients(&[vec![1.0, 3.0]], &[vec![1.0, 0.0]], Loss::Linear).unwrap();
+    let norm = g.norm[0].as_ref().unwrap();
+    assert_eq!((norm.weight.clone(), norm.bias.clone()), (vec![-0.5, 0.0], vec![1.0, 0.0]));
+    assert_eq!(g.weight[0], vec![vec![0.0, 1.0], vec![0.0, 0.0]]);
+}
+
+/// The textbook backward of y = γ·x̂ + β (Ba et al. 2016): with ĝ_i = γ_i·∂L/∂y_i,
+/// ∂L/∂x_i = (r/n)·(n·ĝ_i − Σ_k ĝ_k − x̂_i·Σ_k ĝ_k·x̂_k), a formula the tape never uses.
+fn textbook_input_gradient(x: &[f64], gamma: &[f64], eps: f64, g_y: &[f64]) -> Vec<f64> {
+    let n = x.len() as f64;
+    let mu = x.iter().sum::<f64>() / n;
+    let var = x.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / n;
+    let r = 1.0 / (var + eps).sqrt();
+    let x_hat: Vec<f64> = x.iter().map(|v| (v - mu) * r).collect();
+    let g_hat: Vec<f64> = g_y.iter().zip(gamma).map(|(g, c)| g * c).collect();
+    let sum_g: f64 = g_hat.iter().sum();
+    let sum_gx: f64 = g_hat.iter().zip(&x_hat).map(|(g, x)| g * x).sum();
+    g_hat.iter().zip(&x_hat).map(|(g, xh)| r / n * (n * g - sum_g - xh * sum_gx)).collect()
+}
+
+#[test]
+fn the_input_gradient_is_the_textbook_formula() {
+    // Layer 1 (identity, W = I, no bias) passes the input through, so ∂L/∂W_1[j][i] = ∂L/∂a_1[j]·x_i
+    // and ∂L/∂a_1 is the normalisation's input gradient; Loss::Linear seeds ∂L/∂y_2 = t/B.
+    let x = [0.7, -1.3, 2.2, 0.1];
+    let gamma = vec![1.5, -0.5, 0.25, 2.0];
+    let identity: Vec<Vec<f64>> = (0..4).map(|j| (0..4).map(|i| f64::from(u8::from(i == j))).collect()).collect();
+    let w2 = vec![vec![0.3, -0.2, 0.5, 0.1], vec![-0.4, 0.6, 0.2, -0.3]];
+    for eps in [1e-5, 0.5] {
+        let net = Dense::new(
+            vec![layer(identity.clone(), None, Activation::Identity), layer(w2.clone(), None, Activation::Identity)],
+            None,
+        )
+        .unwrap()
+        .with_norms(vec![None, Some(LayerNorm { weight: Some(gamma.clone()), bias: Some(vec![0.1; 4]), eps })])
+        .unwrap();
+        let t = [0.8, -1.1];
+        let g = net.gradients(&[x.to_vec()], &[t.to_vec()], Loss::Linear).unwrap();
+        let g_y: Vec<f64> = (0..4).map(|i| t[0] * w2[0][i] + t[1] * w2[1][i]).collect();
+        let expected = textbook_input_gradient(&x, &gamma, eps, &g_y);
+        for (j, e) in expected.iter().enumerate() {
+            let got = g.weight[0][j][0] / x[0];
+            assert!((got - e).abs() <= 1e-13 * e.abs().max(1.0), "eps {eps} unit {j}: {got} vs {e}");
+        }
+    }
+}
+
+/// A pre-norm residual MLP 3→4 (stem) → 4 → 4 → 4 → 2 (head): the block of layers 2–3 normalises
+/// its input and receives the stem's output a_1 (span 2, layer 3 named), layer 4 normalises its
+/// input with γ alone, and the head reads a last normalisation without γ or β.
+fn pre_norm_net(skip: Skip) -> Dense {
+    let w = |rows: usize, cols: usize, k: f64| -> Vec<Vec<f64>> {
+        (0..rows).map(|j| (0..cols).map(|i| ((j * cols + i) as f64 * 0.37 + k).sin() * 0.8).collect()).collect()
+    };
+    let layers = vec![
+        layer(w(4, 3, 0.1), Some(vec![0.1, -0.2, 0.05, 0.0]), Activation::Tanh),
+        layer(w(4, 4, 0.2), Some(vec![0.0, 0.1, -0.1, 0.2]), Activation::Gelu),
+        layer(w(4, 4, 0.3), None, Activation::Identity),
+        layer(w(4, 4, 0.4), Some(vec![0.2, 0.0, 0.1, -0.3]), Activation::Softplus),
+        layer(w(2, 4, 0.5), Some(vec![0.05, -0.05]), Activation::Identity),
+    ];
+    let vector = |k: f64| -> Vec<f64> { (0..4).map(|i| (i as f64 * 0.9 + k).cos()).collect() };
+    let norms = vec![
+        None,
+        Some(LayerNorm { weight: Some(vector(0.3)), bias: Some(vector(1.1)), eps: 1e-5 }),
+        None,
+        Some(LayerNorm { weight: Some(vector(2.0)), bias: None, eps: 0.01 }),
+        Some(LayerNorm::plain()),
+    ];
+    Dense::new(layers, Some(2))
+        .unwrap()
+        .with_shortcut_layers(vec![3])
+        .unwrap()
+        .with_skip(skip)
+        .with_norms(norms)
+        .unwrap()
+}
+
+fn pre_norm_batch() -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+    let x = vec![vec![0.5, -1.0, 2.0], vec![1.5, 0.25, -0.75], vec![-0.3, 0.8, 0.1]];
+    let t = vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![1.0, 1.0]];
+    (x, t)
+}
+
+/// The network rebuilt from `layers` and `norms`, everything else as `net`.
+fn rebuilt(net: &Dense, layers: Vec<DenseLayer>, norms: Vec<Option<LayerNorm>>) -> Dense {
+    Dense::new(layers, net.shortcut())
+        .unwrap()
+        .with_shortcut_layers(net.shortcut_layers())
+        .unwrap()
+        .with_skip(net.skip())
+        .with_norms(norms)
+        .unwrap()
+}
+
+/// A change of one parameter by a step.
+type Perturb<'a> = dyn Fn(&mut Vec<DenseLayer>, &mut Vec<Option<LayerNorm>>, f64) + 'a;
+
+#[test]
+fn every_gradient_of_a_pre_norm_network_matches_central_differences() {
+    let (x, t) = pre_norm_batch();
+    for skip in [Skip::PreActivation, Skip::Identity] {
+        let net = pre_norm_net(skip);
+        for loss in [Loss::SquaredError, Loss::CrossEntropy] {
+            let g = net.gradients(&x, &t, loss).unwrap();
+            let loss_at = |layers: Vec<DenseLayer>, norms: Vec<Option<LayerNorm>>| {
+                rebuilt(&net, layers, norms).gradients(&x, &t, loss).unwrap().loss
+            };
+            let numeric = |perturb: &Perturb<'_>| {
+                let h = 1e-5;
+                let at = |step: f64| {
+                    let (mut layers, mut norms) = (net.layers().to_vec(), net.norms().to_vec());
+                    perturb(&mut layers, &mut norms, step);
+                    loss_at(layers, norms)
+                };
+                (at(h) - at(-h)) / (2.0 * h)
+            };
+            let close = |claimed: f64, numeric: f64, what: String| {
+                // O(h²) truncation and ε/h round-off are both below 1e−9 here.
+                assert!((claimed - numeric).abs() < 1e-8, "{skip:?} {loss:?} {what}: {claimed} vs {numeric}");
+            };
+            for (l, lw) in g.weight.iter().enumerate() {
+                for (j, row) in lw.iter().enumerate() {
+                    for (i, &claimed) in row.iter().enumerate() {
+                        let n = numeric(&|layers, _, h| layers[l].weight[j][i] += h);
+                        close(claimed, n, format!("layer {} W[{j}][{i}]", l + 1));
+                    }
+                }
+            }
+            for (l, norm) in g.norm.iter().enumerate() {
+                let Some(norm) = norm else { continue };
+                for (i, &claimed) in norm.weight.iter().enumerate() {
+                    let n = numeric(&|_, norms, h| {
+                        let n = norms[l].as_mut().unwrap();
+                        n.weight.get_or_insert_with(|| vec![1.0; 4])[i] += h;
+                    });
+                    close(claimed, n, format!("layer {} γ[{i}]", l + 1));
+                }
+                for (i, &claimed) in norm.bias.iter().enumerate() {
+                    let n = numeric(&|_, norms, h| {
+                        let n = norms[l].as_mut().unwrap();
+                        n.bias.get_or_insert_with(|| vec![0.0; 4])[i] += h;
+                    });
+                    close(claimed, n, format!("layer {} β[{i}]", l + 1));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_norm_without_gamma_or_beta_is_one_with_gamma_one_and_beta_zero() {
+    let (x, t) = pre_norm_batch();
+    let net = pre_norm_net(Skip::Identity);
+    let mut norms = net.norms().to_vec();
+    norms[4] = Some(LayerNorm { weight: Some(vec![1.0; 4]), bias: Some(vec![0.0; 4]), ..LayerNorm::plain() });
+    let explicit = rebuilt(&net, net.layers().to_vec(), norms);
+    let (a, b) =
+        (net.gradients(&x, &t, Loss::SquaredError).unwrap(), explicit.gradients(&x, &t, Loss::SquaredError).unwrap());
+    assert_eq!(a, b);
+}
+
+#[test]
+fn bad_norms_are_refused_with_where() {
+    let net = || pre_norm_net(Skip::PreActivation);
+    let with = |l: usize, norm: LayerNorm| {
+        let mut norms = net().norms().to_vec();
+        norms[l - 1] = Some(norm);
+        net().with_norms(norms).unwrap_err().to_string()
+    };
+    assert_eq!(
+        net().with_norms(vec![None; 4]).unwrap_err().to_string(),
+        "norms (one per layer): expected length 5, got 4"
+    );
+    assert_eq!(
+        with(1, LayerNorm { weight: Some(vec![1.0; 4]), ..LayerNorm::plain() }),
+        "layer 1 norm weight (one per input): expected length 3, got 4"
+    );
+    assert_eq!(
+        with(2, LayerNorm { bias: Some(vec![0.0, f64::NAN, 0.0, 0.0]), ..LayerNorm::plain() }),
+        "layer 2 norm bias 1: NaN is not a finite number"
+    );
+    for eps in [0.0, -1e-5, f64::INFINITY, f64::NAN] {
+        assert_eq!(
+            with(3, LayerNorm { eps, ..LayerNorm::plain() }),
+            format!("layer 3 norm eps: {eps} is not a finite number > 0")
+        );
+    }
+    let (x, _) = pre_norm_batch();
+    let seed = vec![vec![1.0, 0.0]; 3];
+    assert_eq!(
+        net().magnitudes(&x, &seed, SeedAt::Output, 3.0).unwrap_err().to_string(),
+        "layer 2 norm: the per-layer magnitudes do not cover layer normalisation yet"
+    );
+}
