@@ -56,6 +56,8 @@ pub fn backprop(model: &Model, which: Backprop) -> Result<ModelGradients, String
         .map(|l| LayerGradients {
             weight_grad: vec![vec![0.0; l.weight[0].len()]; l.weight.len()],
             bias_grad: vec![0.0; l.weight.len()],
+            norm_weight_grad: None,
+            norm_bias_grad: None,
         })
         .collect();
     for (x, t) in model.input().iter().zip(model.target()) {

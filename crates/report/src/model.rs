@@ -4,7 +4,8 @@
 //! full contract and examples):
 //!
 //! ```text
-//! {"layers": [{"weight": [[…], …], "bias": […], "activation": "tanh"}, …],
+//! {"layers": [{"weight": [[…], …], "bias": […], "activation": "tanh",
+//!              "norm": {"weight": […], "bias": […], "eps": 1e-5}}, …],
 //!  "shortcut": 2, "shortcut_layers": [2, 4], "skip": "identity", "leaky_slope": 0.01,
 //!  "weight_layout": "out_in",
 //!  "loss": "squared_error" | {"kind": "mse", "reduction": "mean"},
@@ -21,7 +22,10 @@
 //! bce (sigmoid output layer):   L = (1/B)·Σ_b Σ_j [softplus(z_bj) − t_bj·z_bj]
 //! ```
 //!
-//! and the frameworks' losses and reductions of [`loss`]. Layer l receives a_{l−s} when s | l,
+//! and the frameworks' losses and reductions of [`loss`]. A layer's `"norm"` normalises its input
+//! first ([`scalar::dense::LayerNorm`], PyTorch's `nn.LayerNorm` over the row: γ `"weight"` and
+//! β `"bias"`, one per input, each optional; `"eps"` 1e-5 unless given): the product then reads
+//! LN(a_{l−1}), while a shortcut still carries a_{l−s} itself. Layer l receives a_{l−s} when s | l,
 //! or, when the file names them in `"shortcut_layers"`, when it is one of those (a stem layer
 //! before the blocks: `"shortcut": 2, "shortcut_layers": [3, 5]`); every such pair of layers
 //! must have the same width (a file whose shortcut joins layers of different widths is refused,
@@ -30,7 +34,8 @@
 //! ([`layout`]) says whether `weight` is one row per output unit (the default) or per input.
 //!
 //! A gradients file has the shape `report grad` prints:
-//! `{"loss": L, "layers": [{"weight_grad": [[…]], "bias_grad": […]}, …]}`.
+//! `{"loss": L, "layers": [{"weight_grad": [[…]], "bias_grad": […]}, …]}` (and a normalised
+//! layer's `"norm_weight_grad"` and `"norm_bias_grad"`).
 //!
 //! Both are parsed with serde into structs that refuse unknown fields, then validated here — the
 //! boundary — so every later step trusts the validated [`Model`] and [`ClaimedGradients`]. Every
@@ -52,7 +57,7 @@ pub use loss::{LOSS_KINDS, LOSS_NAMES, REDUCTIONS, Reduction};
 
 use crate::error::Error;
 use scalar::activation::DEFAULT_LEAKY_SLOPE;
-use scalar::dense::{Dense, DenseLayer, Loss};
+use scalar::dense::{Dense, DenseLayer, LayerNorm, Loss};
 use scalar::{Activation, Skip};
 use serde::Deserialize;
 use std::path::Path;
@@ -98,6 +103,20 @@ struct LayerFile {
     #[serde(default, deserialize_with = "number::optional_vector")]
     bias: Option<Vec<f64>>,
     activation: String,
+    #[serde(default)]
+    norm: Option<NormFile>,
+}
+
+/// A layer's `"norm"`: the normalisation of its input.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a layer's norm: an object {\"weight\": […], \"bias\": […], \"eps\": …}")]
+struct NormFile {
+    #[serde(default, deserialize_with = "number::optional_vector")]
+    weight: Option<Vec<f64>>,
+    #[serde(default, deserialize_with = "number::optional_vector")]
+    bias: Option<Vec<f64>>,
+    #[serde(default, deserialize_with = "number::optional_number")]
+    eps: Option<f64>,
 }
 
 /// The names of the `"skip"` field: where the shortcut joins, in [`Skip`]'s order.
@@ -230,10 +249,12 @@ impl Model {
     }
 
     /// The number of weights and biases (biases counted whether or not the model has them, as
-    /// their gradients are reported).
+    /// their gradients are reported; and γ and β of each normalisation, likewise).
     pub fn n_parameters(&self) -> u128 {
         let widths = self.net.widths();
-        widths.windows(2).map(|w| w[1] as u128 * (w[0] as u128 + 1)).sum()
+        let norms: u128 =
+            (self.net.norms().iter().zip(&widths)).filter(|(n, _)| n.is_some()).map(|(_, &w)| 2 * w as u128).sum();
+        widths.windows(2).map(|w| w[1] as u128 * (w[0] as u128 + 1)).sum::<u128>() + norms
     }
 
     /// An upper estimate of the memory, in bytes, that `grad` and `check` take for the reference
@@ -276,6 +297,7 @@ impl ModelFile {
             WeightLayout::InOut => self.layers[0].weight.len(),
         };
         let mut layers = Vec::with_capacity(n_layers);
+        let mut norms = Vec::with_capacity(n_layers);
         for (idx, mut layer) in self.layers.into_iter().enumerate() {
             let l = idx + 1;
             if layout == WeightLayout::InOut {
@@ -308,6 +330,7 @@ impl ModelFile {
                     Activation::NAMES.join(", ")
                 ))
             })?;
+            norms.push(layer.norm.map(|norm| norm.validate(l, width_in)).transpose()?);
             width_in = layer.weight.len();
             layers.push(DenseLayer { weight: layer.weight, bias: layer.bias, activation });
         }
@@ -336,7 +359,7 @@ impl ModelFile {
         };
         let (loss, reduction) = loss::parse(self.loss)?;
         // Everything Dense::new refuses has been refused above with a located message.
-        let mut net = Dense::new(layers, self.shortcut)?.with_skip(skip);
+        let mut net = Dense::new(layers, self.shortcut)?.with_skip(skip).with_norms(norms)?;
         match self.shortcut_layers {
             Some(joins) => {
                 check_shortcut_layers(&net, &joins)?;
@@ -346,6 +369,24 @@ impl ModelFile {
         }
         let target = loss::target_rows(self.target, loss, net.output_width())?;
         Ok(Model::new(net, self.input, target, loss)?.with_conventions(reduction, layout))
+    }
+}
+
+impl NormFile {
+    /// γ and β one per input of layer l (`width` of them) and finite, ε finite and positive.
+    fn validate(self, l: usize, width: usize) -> Result<LayerNorm, Error> {
+        let place = |what: &str| format!("layer {l} norm {what} (one per input of the layer)");
+        for (what, values) in [("weight", &self.weight), ("bias", &self.bias)] {
+            if let Some(values) = values {
+                check_len(&place(what), values, width)?;
+                check_vector(&format!("layer {l} norm {what}"), values, width)?;
+            }
+        }
+        let eps = self.eps.unwrap_or(LayerNorm::DEFAULT_EPS);
+        if !(eps.is_finite() && eps > 0.0) {
+            return Err(Error::input(format!("layer {l} norm eps: {eps} must be a finite number > 0")));
+        }
+        Ok(LayerNorm { weight: self.weight, bias: self.bias, eps })
     }
 }
 

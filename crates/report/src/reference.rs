@@ -4,7 +4,8 @@
 //! - [`chain_gradients`]: the single-neuron chain of [`scalar::chain`] — per layer the forward
 //!   values, the gradient ∂L/∂w_d rounded to `f64`, and its exact sign and log10 magnitude, which
 //!   stay exact where the `f64` value underflows to 0 or overflows to ∞.
-//! - [`model_gradients`]: ∂L/∂W_l and ∂L/∂b_l of a dense [`Model`], from the [`scalar`] oracle
+//! - [`model_gradients`]: ∂L/∂W_l and ∂L/∂b_l (and a normalisation's ∂L/∂γ and ∂L/∂β) of a
+//!   dense [`Model`], from the [`scalar`] oracle
 //!   (the tape's bits, computed without recording one).
 //! - [`check_gradients`]: compares gradients computed elsewhere with those, entry by entry:
 //!   an entry passes when |theirs − ref| ≤ atol·s + rtol·|ref|, s the layer's scale
@@ -262,6 +263,13 @@ pub struct LayerGradients {
     pub weight_grad: Vec<Vec<f64>>,
     /// ∂L/∂b_l\[j\] (given whether or not the layer has a bias: it is ∂L/∂z summed over the batch).
     pub bias_grad: Vec<f64>,
+    /// ∂L/∂γ_i of the layer's normalisation, one per input (given whether or not it has γ);
+    /// absent (JSON: no key) for a layer without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub norm_weight_grad: Option<Vec<f64>>,
+    /// ∂L/∂β_i of the layer's normalisation, likewise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub norm_bias_grad: Option<Vec<f64>>,
 }
 
 /// The reference gradients of a model, from the [`scalar`] oracle (`Dense::backprop_over`: the
@@ -291,6 +299,13 @@ pub fn model_gradients(model: &Model) -> Result<ModelGradients, Error> {
         if let Some(j) = b.iter().position(|v| !v.is_finite()) {
             return Err(not_finite(format!("layer {} bias_grad {j}", idx + 1), b[j]));
         }
+        if let Some(norm) = &grads.norm[idx] {
+            for (what, values) in [("norm_weight_grad", &norm.weight), ("norm_bias_grad", &norm.bias)] {
+                if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                    return Err(not_finite(format!("layer {} {what} {i}", idx + 1), values[i]));
+                }
+            }
+        }
     }
     Ok(ModelGradients {
         loss: grads.loss,
@@ -298,10 +313,13 @@ pub fn model_gradients(model: &Model) -> Result<ModelGradients, Error> {
             .weight
             .into_iter()
             .zip(grads.bias)
+            .zip(grads.norm)
             // weight_grad in the file's layout, the shape of its `weight`.
-            .map(|(weight_grad, bias_grad)| LayerGradients {
+            .map(|((weight_grad, bias_grad), norm)| LayerGradients {
                 weight_grad: model.weight_layout().to_out_in(weight_grad),
                 bias_grad,
+                norm_weight_grad: norm.as_ref().map(|n| n.weight.clone()),
+                norm_bias_grad: norm.map(|n| n.bias),
             })
             .collect(),
     })
@@ -358,7 +376,12 @@ impl From<&ModelGradients> for ClaimedGradients {
             layers: g
                 .layers
                 .iter()
-                .map(|l| ClaimedLayer { weight_grad: l.weight_grad.clone(), bias_grad: Some(l.bias_grad.clone()) })
+                .map(|l| ClaimedLayer {
+                    weight_grad: l.weight_grad.clone(),
+                    bias_grad: Some(l.bias_grad.clone()),
+                    norm_weight_grad: l.norm_weight_grad.clone(),
+                    norm_bias_grad: l.norm_bias_grad.clone(),
+                })
                 .collect(),
         }
     }

@@ -32,6 +32,13 @@ pub struct ClaimedLayer {
     /// ∂L/∂b_l\[j\]; may be left out for a layer that has no bias in the model.
     #[serde(default, deserialize_with = "optional_vector")]
     pub bias_grad: Option<Vec<f64>>,
+    /// ∂L/∂γ_i of the layer's normalisation; may be left out when the model's norm has no γ,
+    /// refused for a layer without a norm.
+    #[serde(default, deserialize_with = "optional_vector")]
+    pub norm_weight_grad: Option<Vec<f64>>,
+    /// ∂L/∂β_i of the layer's normalisation; may be left out when the model's norm has no β.
+    #[serde(default, deserialize_with = "optional_vector")]
+    pub norm_bias_grad: Option<Vec<f64>>,
 }
 
 impl ClaimedGradients {

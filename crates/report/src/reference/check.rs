@@ -157,7 +157,8 @@ pub struct LossCheck {
 pub struct LayerCheck {
     /// l, from 1 at the input.
     pub layer: usize,
-    /// How many entries were compared (weights, and biases unless they left them out).
+    /// How many entries were compared (weights, and biases and a normalisation's γ and β unless
+    /// they left them out).
     pub entries: usize,
     /// s, the scale the absolute tolerance is relative to: the largest entry of Σ_b |∂L_b/∂θ| over
     /// the layer's weights and biases, each sample's gradient (the oracle's, over the reduction's
@@ -191,7 +192,8 @@ pub struct LayerCheck {
 /// Where a layer is furthest from the reference.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WorstEntry {
-    /// `weight_grad[j][i]` or `bias_grad[j]` (0-based, as in the JSON arrays, in the model's
+    /// `weight_grad[j][i]`, `bias_grad[j]`, `norm_weight_grad[i]` or `norm_bias_grad[i]`
+    /// (0-based, as in the JSON arrays, in the model's
     /// layout; for a layer whose `weight_grad` has the transposed shape, the place in theirs,
     /// `weight_grad[i][j]`).
     pub entry: String,
@@ -280,7 +282,10 @@ impl Scales {
             let g =
                 net.backprop_over(std::slice::from_ref(x), std::slice::from_ref(t), model.loss(), model.denominator())?;
             scales.loss += g.loss.abs();
-            let per_layer = g.weight.iter().zip(&g.bias).map(|(w, b)| w.iter().flatten().chain(b));
+            let per_layer = g.weight.iter().zip(&g.bias).zip(&g.norm).map(|((w, b), norm)| {
+                let norm = norm.iter().flat_map(|n| n.weight.iter().chain(&n.bias));
+                w.iter().flatten().chain(b).chain(norm)
+            });
             if sums.is_empty() {
                 sums = per_layer.map(|values| values.map(|v| v.abs()).collect()).collect();
             } else {
@@ -361,6 +366,27 @@ fn check_shape(model: &Model, theirs: &ClaimedGradients) -> Result<Vec<bool>, Er
             }
             (None, None) => {}
         }
+        let norm = &model.net().norms()[idx];
+        for (what, given, needed) in [
+            ("norm_weight_grad", &t.norm_weight_grad, norm.as_ref().map(|n| n.weight.is_some())),
+            ("norm_bias_grad", &t.norm_bias_grad, norm.as_ref().map(|n| n.bias.is_some())),
+        ] {
+            match (given, needed) {
+                (Some(_), None) => {
+                    return Err(Error::input(format!(
+                        "layer {l} {what}: the model's layer {l} has no norm, so it has no such gradient"
+                    )));
+                }
+                (Some(g), Some(_)) => crate::model::check_len(&format!("layer {l} {what}"), g, widths[l - 1])?,
+                (None, Some(true)) => {
+                    let param = if what == "norm_weight_grad" { "weight" } else { "bias" };
+                    return Err(Error::input(format!(
+                        "layer {l}: {what} is missing, and the model's layer {l} norm has a {param}"
+                    )));
+                }
+                (None, _) => {}
+            }
+        }
     }
     Ok(transposed)
 }
@@ -377,7 +403,7 @@ fn check_layer(
 ) -> LayerCheck {
     let swapped = crate::model::layout::transpose(&theirs.weight_grad);
     let their_weights = if transposed { &swapped } else { &theirs.weight_grad };
-    let pairs = entries(reference, their_weights, theirs.bias_grad.as_deref());
+    let pairs = entries(reference, their_weights, theirs);
     let mut failed = 0;
     let mut non_finite = 0;
     let mut max_abs_error = 0.0f64;
@@ -421,7 +447,7 @@ fn check_layer(
             // A square matrix may be transposed too: try theirs transposed.
             None if square => {
                 let values: Vec<(f64, f64)> =
-                    entries(reference, &swapped, theirs.bias_grad.as_deref()).iter().map(|&(_, t, r)| (t, r)).collect();
+                    entries(reference, &swapped, theirs).iter().map(|&(_, t, r)| (t, r)).collect();
                 fitted_factor(&values, tolerance, scale).map(|factor| Convention {
                     factor,
                     transposed: true,
@@ -446,22 +472,33 @@ fn check_layer(
     }
 }
 
-/// (place, theirs, reference) for every compared entry: weights row by row, then biases (if
-/// they gave them).
-fn entries(reference: &LayerGradients, weights: &[Vec<f64>], biases: Option<&[f64]>) -> Vec<(Entry, f64, f64)> {
+/// (place, theirs, reference) for every compared entry: `weights` (theirs, possibly transposed
+/// back) row by row, then the biases and the normalisation's γ and β (those they gave).
+fn entries(reference: &LayerGradients, weights: &[Vec<f64>], theirs: &ClaimedLayer) -> Vec<(Entry, f64, f64)> {
     let weights = (reference.weight_grad.iter().zip(weights)).enumerate().flat_map(|(j, (r_row, t_row))| {
         (r_row.iter().zip(t_row)).enumerate().map(move |(i, (&r, &t))| (Entry::Weight(j, i), t, r))
     });
-    let biases = biases.into_iter().flat_map(|t_bias| {
-        (reference.bias_grad.iter().zip(t_bias)).enumerate().map(|(j, (&r, &t))| (Entry::Bias(j), t, r))
-    });
-    weights.chain(biases).collect()
+    fn vector<'a>(
+        entry: fn(usize) -> Entry,
+        reference: Option<&'a Vec<f64>>,
+        theirs: Option<&'a Vec<f64>>,
+    ) -> impl Iterator<Item = (Entry, f64, f64)> + 'a {
+        let pairs = reference.zip(theirs).into_iter().flat_map(|(r, t)| r.iter().zip(t));
+        pairs.enumerate().map(move |(j, (&r, &t))| (entry(j), t, r))
+    }
+    weights
+        .chain(vector(Entry::Bias, Some(&reference.bias_grad), theirs.bias_grad.as_ref()))
+        .chain(vector(Entry::NormWeight, reference.norm_weight_grad.as_ref(), theirs.norm_weight_grad.as_ref()))
+        .chain(vector(Entry::NormBias, reference.norm_bias_grad.as_ref(), theirs.norm_bias_grad.as_ref()))
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy)]
 enum Entry {
     Weight(usize, usize),
     Bias(usize),
+    NormWeight(usize),
+    NormBias(usize),
 }
 
 impl fmt::Display for Entry {
@@ -469,6 +506,8 @@ impl fmt::Display for Entry {
         match self {
             Entry::Weight(j, i) => write!(f, "weight_grad[{j}][{i}]"),
             Entry::Bias(j) => write!(f, "bias_grad[{j}]"),
+            Entry::NormWeight(i) => write!(f, "norm_weight_grad[{i}]"),
+            Entry::NormBias(i) => write!(f, "norm_bias_grad[{i}]"),
         }
     }
 }

@@ -496,3 +496,56 @@ fn an_f32_gradient_that_underflowed_passes_the_f32_preset_only() {
     assert!(check_gradients(&model, &theirs, Tolerance::f32()).unwrap().pass);
     assert!(!check_gradients(&model, &theirs, Tolerance::default()).unwrap().pass);
 }
+
+/// A pre-norm model's γ and β gradients are checked like its weights: the reference passes, a
+/// wrong β entry fails at its layer and is named, and gradients of another shape are refused.
+#[test]
+fn a_normalised_layers_gamma_and_beta_gradients_are_checked() {
+    let text = std::fs::read_to_string(repo_root().join("docs/examples/pre-norm.json")).unwrap();
+    let model: Value = serde_json::from_str(&text).unwrap();
+    let grads = reference_grads("norm", &model);
+    assert_eq!(check("norm-right", &model, &grads, &[]).code, 0);
+
+    let mut wrong = grads.clone();
+    let b = wrong["layers"][1]["norm_bias_grad"][2].as_f64().unwrap();
+    wrong["layers"][1]["norm_bias_grad"][2] = json!(b * 1.5);
+    let run = check("norm-wrong", &model, &wrong, &["--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["first_wrong_layer"], json!(2));
+    assert_eq!(v["layers"][1]["worst"]["entry"], json!("norm_bias_grad[2]"));
+    // 3 × 3 weights, 3 biases, 3 γ and 3 β.
+    assert_eq!(v["layers"][1]["entries"], json!(18));
+
+    // The head's norm has neither γ nor β: its gradients may be left out (then not compared).
+    let mut partial = grads.clone();
+    for key in ["norm_weight_grad", "norm_bias_grad"] {
+        partial["layers"][3].as_object_mut().unwrap().remove(key);
+    }
+    let run = check("norm-partial", &model, &partial, &["--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["layers"][3]["entries"], json!(4));
+
+    let refused = |stem: &str, grads: &Value, expected: &str| {
+        let run = check(stem, &model, grads, &[]);
+        assert_bad_input(&run, &[expected]);
+    };
+    let mut missing = grads.clone();
+    missing["layers"][1].as_object_mut().unwrap().remove("norm_weight_grad");
+    refused(
+        "norm-missing",
+        &missing,
+        "layer 2: norm_weight_grad is missing, and the model's layer 2 norm has a weight",
+    );
+    let mut extra = grads.clone();
+    extra["layers"][0]["norm_bias_grad"] = json!([0.0, 0.0]);
+    refused(
+        "norm-extra",
+        &extra,
+        "layer 1 norm_bias_grad: the model's layer 1 has no norm, so it has no such gradient",
+    );
+    let mut short = grads;
+    short["layers"][1]["norm_weight_grad"] = json!([0.0, 0.0]);
+    refused("norm-short", &short, "layer 2 norm_weight_grad: expected 3 values, got 2");
+}

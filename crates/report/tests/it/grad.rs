@@ -3,7 +3,7 @@
 
 use crate::cli_run::{assert_bad_input, report, temp_file};
 use proptest::prelude::*;
-use scalar::dense::{Dense, DenseLayer, Loss};
+use scalar::dense::{Dense, DenseLayer, LayerNorm, Loss};
 use scalar::{Activation, Skip};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,6 +23,8 @@ struct ModelCase {
     joins: Option<Vec<usize>>,
     /// The `"skip"` field, if written (only with a shortcut).
     skip: Option<Skip>,
+    /// Each layer's `"norm"`, if written (its `"eps"` written only when it is not the default).
+    norms: Vec<Option<LayerNorm>>,
     input: Vec<Vec<f64>>,
     target: Vec<Vec<f64>>,
     loss: Loss,
@@ -33,10 +35,23 @@ impl ModelCase {
         let layers: Vec<Value> = self
             .layers
             .iter()
-            .map(|l| {
+            .zip(&self.norms)
+            .map(|(l, norm)| {
                 let mut v = json!({"weight": l.weight, "activation": l.activation.name()});
                 if let Some(b) = &l.bias {
                     v["bias"] = json!(b);
+                }
+                if let Some(norm) = norm {
+                    v["norm"] = json!({});
+                    if let Some(g) = &norm.weight {
+                        v["norm"]["weight"] = json!(g);
+                    }
+                    if let Some(b) = &norm.bias {
+                        v["norm"]["bias"] = json!(b);
+                    }
+                    if norm.eps != LayerNorm::DEFAULT_EPS {
+                        v["norm"]["eps"] = json!(norm.eps);
+                    }
                 }
                 v
             })
@@ -83,12 +98,16 @@ fn model_case_strategy() -> impl Strategy<Value = ModelCase> {
         let layers: Vec<_> = widths
             .windows(2)
             .map(|w| {
+                let vector = move || proptest::option::of(proptest::collection::vec(dyadic_strategy(), w[0]));
+                let eps = prop_oneof![Just(LayerNorm::DEFAULT_EPS), Just(0.25), Just(1.0)];
+                let norm = (vector(), vector(), eps).prop_map(|(weight, bias, eps)| LayerNorm { weight, bias, eps });
                 (
                     matrix_strategy(w[1], w[0]),
                     proptest::option::of(proptest::collection::vec(dyadic_strategy(), w[1])),
                     activation.clone(),
+                    proptest::option::weighted(0.25, norm),
                 )
-                    .prop_map(|(weight, bias, activation)| DenseLayer { weight, bias, activation })
+                    .prop_map(|(weight, bias, activation, norm)| (DenseLayer { weight, bias, activation }, norm))
             })
             .collect();
         (
@@ -100,7 +119,8 @@ fn model_case_strategy() -> impl Strategy<Value = ModelCase> {
             prop_oneof![Just(None), Just(Some(Skip::PreActivation)), Just(Some(Skip::Identity))],
             proptest::option::of(any::<u64>()),
         )
-            .prop_map(move |(mut layers, span, input, target, bce, skip, mask)| {
+            .prop_map(move |(layers, span, input, target, bce, skip, mask)| {
+                let (mut layers, norms): (Vec<DenseLayer>, Vec<Option<LayerNorm>>) = layers.into_iter().unzip();
                 // A model file's shortcut joins layers of equal width only (others are refused):
                 // the span's rule where all of its layers are; or, with a mask, the layers named
                 // by its bits among those of equal width.
@@ -124,7 +144,7 @@ fn model_case_strategy() -> impl Strategy<Value = ModelCase> {
                     None => shortcut.is_some_and(|s| n_layers % s == 0 && equal(s, n_layers)),
                 };
                 let skip = shortcut.and(skip).filter(|&k| !(bce && k == Skip::Identity && into_top));
-                ModelCase { layers, shortcut, joins, skip, input, target, loss }
+                ModelCase { layers, shortcut, joins, skip, norms, input, target, loss }
             })
     })
 }
@@ -143,6 +163,8 @@ proptest! {
             oracle = oracle.with_shortcut_layers(joins.clone()).unwrap();
         }
         let oracle = oracle
+            .with_norms(case.norms.clone())
+            .unwrap()
             .gradients(&case.input, &case.target, case.loss)
             .unwrap();
         prop_assert_eq!(printed["loss"].as_f64().unwrap().to_bits(), oracle.loss.to_bits());
@@ -156,6 +178,11 @@ proptest! {
             };
             prop_assert_eq!(bits(&w), bits(&oracle.weight[l]), "layer {}", l + 1);
             prop_assert_eq!(bits(&[b]), bits(&[oracle.bias[l].clone()]), "layer {}", l + 1);
+            // A normalised layer's γ and β gradients, and no such keys elsewhere.
+            let norm = |key: &str| -> Option<Vec<f64>> { layer.get(key).map(|v| serde_json::from_value(v.clone()).unwrap()) };
+            let expected = oracle.norm[l].as_ref();
+            prop_assert_eq!(norm("norm_weight_grad").map(|g| bits(&[g])), expected.map(|n| bits(std::slice::from_ref(&n.weight))));
+            prop_assert_eq!(norm("norm_bias_grad").map(|g| bits(&[g])), expected.map(|n| bits(std::slice::from_ref(&n.bias))));
         }
         std::fs::remove_file(path).unwrap();
     }
@@ -358,6 +385,26 @@ const BAD_MODELS: &[(&str, &str, &[&str])] = &[
         "nan-slope",
         r#"{"layers": [{"weight": [[1]], "activation": "leaky_relu"}], "leaky_slope": NaN, "input": [[1]], "target": [[0]]}"#,
         &["FILE: leaky_slope: NaN is not a finite number"],
+    ),
+    (
+        "norm-width",
+        r#"{"layers": [{"weight": [[1, 2]], "activation": "tanh", "norm": {"weight": [1]}}], "input": [[1, 2]], "target": [[0]]}"#,
+        &["FILE: layer 1 norm weight (one per input of the layer): expected 2 values, got 1"],
+    ),
+    (
+        "norm-nan-bias",
+        r#"{"layers": [{"weight": [[1, 2]], "activation": "tanh", "norm": {"bias": [0, NaN]}}], "input": [[1, 2]], "target": [[0]]}"#,
+        &["FILE: layer 1 norm bias 1: NaN is not a finite number"],
+    ),
+    (
+        "norm-eps-zero",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh"}, {"weight": [[1]], "activation": "tanh", "norm": {"eps": 0}}], "input": [[1]], "target": [[0]]}"#,
+        &["FILE: layer 2 norm eps: 0 must be a finite number > 0"],
+    ),
+    (
+        "norm-unknown-field",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh", "norm": {"gamma": [1]}}], "input": [[1]], "target": [[0]]}"#,
+        &["FILE: unknown field `gamma`, expected one of `weight`, `bias`, `eps`"],
     ),
     (
         "top-level-array",

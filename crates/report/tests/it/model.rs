@@ -36,7 +36,12 @@ proptest! {
     ) {
         let grads = ModelGradients {
             loss,
-            layers: vec![LayerGradients { weight_grad: vec![values.clone()], bias_grad: values.clone() }],
+            layers: vec![LayerGradients {
+                weight_grad: vec![values.clone()],
+                bias_grad: values.clone(),
+                norm_weight_grad: None,
+                norm_bias_grad: None,
+            }],
         };
         let text = grads.to_json();
         let back = ClaimedGradients::from_json(&text, "grads.json").unwrap();

@@ -30,7 +30,8 @@ fn check_engine<T: Real>(case: &NetCase, tolerance: Tolerance) -> Option<report:
             let n_out = b.len();
             let n_in = w.len() / n_out;
             let weight_grad = (0..n_out).map(|j| (0..n_in).map(|i| w[i * n_out + j].to_f64()).collect()).collect();
-            ClaimedLayer { weight_grad, bias_grad: Some(b.iter().map(|v| v.to_f64()).collect()) }
+            let bias_grad = Some(b.iter().map(|v| v.to_f64()).collect());
+            ClaimedLayer { weight_grad, bias_grad, norm_weight_grad: None, norm_bias_grad: None }
         })
         .collect();
     let theirs = ClaimedGradients { loss: Some(got.loss.to_f64()), layers };
