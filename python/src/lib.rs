@@ -139,14 +139,19 @@ impl Model {
     }
 }
 
-/// The reference loss and gradients (`report grad`): `(json, loss, [(weight_grad, bias_grad)])`,
-/// `json` being the bytes `report grad` prints (without the final newline).
+/// One layer's reference gradients: ∂L/∂W, ∂L/∂b, and a normalisation's ∂L/∂γ and ∂L/∂β.
+type LayerArrays<'py> = (
+    Bound<'py, PyArray2<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Option<Bound<'py, PyArray1<f64>>>,
+    Option<Bound<'py, PyArray1<f64>>>,
+);
+
+/// The reference loss and gradients (`report grad`): `(json, loss, [(weight_grad, bias_grad,
+/// norm_weight_grad, norm_bias_grad)])`, the last two `None` for a layer without a norm, `json`
+/// being the bytes `report grad` prints (without the final newline).
 #[pyfunction]
-#[allow(clippy::type_complexity)]
-fn grad<'py>(
-    py: Python<'py>,
-    model: &Model,
-) -> PyResult<(String, f64, Vec<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<f64>>)>)> {
+fn grad<'py>(py: Python<'py>, model: &Model) -> PyResult<(String, f64, Vec<LayerArrays<'py>>)> {
     guard(|| {
         model.check_budget()?;
         let g = reference::model_gradients(&model.inner).map_err(to_py)?;
@@ -154,7 +159,13 @@ fn grad<'py>(
         for l in &g.layers {
             let w = PyArray2::from_vec2(py, &l.weight_grad)
                 .map_err(|e| PyRuntimeError::new_err(format!("gradlab internal error: {e}")))?;
-            layers.push((w, PyArray1::from_slice(py, &l.bias_grad)));
+            let vector = |v: &Option<Vec<f64>>| v.as_ref().map(|v| PyArray1::from_slice(py, v));
+            layers.push((
+                w,
+                PyArray1::from_slice(py, &l.bias_grad),
+                vector(&l.norm_weight_grad),
+                vector(&l.norm_bias_grad),
+            ));
         }
         Ok((g.to_json(), g.loss, layers))
     })

@@ -32,6 +32,24 @@ def test_reference_gradients_pass_their_own_check_and_to_json_is_a_gradients_fil
     assert np.array_equal(np.array(parsed["layers"][0]["weight_grad"]), g.layers[0].weight_grad)
 
 
+def test_a_normalised_layers_gamma_and_beta_gradients_are_the_clis_and_are_checked():
+    # docs/examples/pre-norm.json: layer 2 normalises its input with γ and β, layer 4 without.
+    g = go.grad(EXAMPLES / "pre-norm.json")
+    printed = json.loads(g.to_json())["layers"]
+    for layer, text in zip(g.layers, printed):
+        for key in ("norm_weight_grad", "norm_bias_grad"):
+            ours = getattr(layer, key)
+            assert (ours is None) == (key not in text), (layer.layer, key)
+            if ours is not None:
+                assert ours.tolist() == text[key]
+    assert [l.layer for l in g.layers if l.norm_weight_grad is not None] == [2, 4]
+    assert go.check(EXAMPLES / "pre-norm.json", g).passed
+    wrong = json.loads(g.to_json())
+    wrong["layers"][3]["norm_bias_grad"][1] += 1e-3
+    report = go.check(EXAMPLES / "pre-norm.json", wrong)
+    assert (report.first_wrong_layer, report.layers[3].worst.entry) == (4, "norm_bias_grad[1]")
+
+
 def test_a_dict_and_a_path_give_the_same_bytes(tmp_path):
     path = tmp_path / "m.json"
     path.write_text(json.dumps(SMALL))

@@ -78,7 +78,8 @@ def test_a_wrong_pytorch_gradient_convention_is_a_located_fail():
     "net, message",
     [
         (nn.Sequential(nn.Linear(2, 2), nn.Dropout()), "module 1 (Dropout): p = 0.5 in training mode"),
-        (nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)), "module 1 (BatchNorm1d): not supported"),
+        (nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)), "module 1 (BatchNorm1d): batch normalisation is not in the model format"),
+        (nn.Sequential(nn.Linear(2, 2), nn.Hardtanh()), "module 1 (Hardtanh): not supported (expected Linear, LayerNorm,"),
         (nn.Sequential(nn.Flatten(0), nn.Linear(2, 2)), "module 0 (Flatten): start_dim=0, end_dim=-1"),
         (nn.Sequential(nn.Linear(2, 2), nn.LogSoftmax(dim=1), nn.Tanh()), "module 2 (Tanh): after LogSoftmax"),
         (nn.Sequential(nn.Linear(2, 2), nn.LogSoftmax(dim=1)), "a last LogSoftmax is supported under NLLLoss only"),
@@ -265,7 +266,7 @@ def test_nested_sequentials_are_read_in_order_and_named_by_their_paths():
     assert len(go.from_torch(net, x, t)["layers"]) == 3
     assert go.check_torch(net, x, t).passed
     bad = nn.Sequential(block(3, 4), nn.Sequential(nn.Linear(4, 1), nn.BatchNorm1d(1)))
-    with pytest.raises(ValueError, match="module 1.1 \\(BatchNorm1d\\): not supported"):
+    with pytest.raises(ValueError, match="module 1.1 \\(BatchNorm1d\\): batch normalisation"):
         go.from_torch(bad, x, t)
 
 

@@ -177,13 +177,14 @@ def grad(model: ModelLike, *, memory_budget_mib: int = DEFAULT_MEMORY_BUDGET_MIB
     reverse-mode tape's gradients in float64, computed without recording the tape).
 
     ``result.layers[l - 1].weight_grad`` is ∂L/∂W_l with one row per output unit (the model
-    file's layout); ``result.to_json()`` is a gradients file. ``memory_budget_mib`` bounds the
+    file's layout), and a normalised layer's ``norm_weight_grad`` and ``norm_bias_grad`` are
+    ∂L/∂γ and ∂L/∂β; ``result.to_json()`` is a gradients file. ``memory_budget_mib`` bounds the
     reference gradients (as in :func:`load_model`).
     """
     text, loss, layers = _core.grad(_load(model, memory_budget_mib, stacklevel=3))
     return Gradients(
         loss=loss,
-        layers=[LayerGradients(i + 1, w, b) for i, (w, b) in enumerate(layers)],
+        layers=[LayerGradients(i + 1, w, b, nw, nb) for i, (w, b, nw, nb) in enumerate(layers)],
         _json=text,
     )
 

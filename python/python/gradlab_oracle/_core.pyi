@@ -27,7 +27,11 @@ class Model:
     @property
     def warnings(self) -> List[str]: ...
 
-def grad(model: Model) -> Tuple[str, float, List[Tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]]: ...
+_Vector = npt.NDArray[np.float64]
+# Per layer: ∂L/∂W, ∂L/∂b, and a normalised layer's ∂L/∂γ and ∂L/∂β (None without a norm).
+def grad(
+    model: Model,
+) -> Tuple[str, float, List[Tuple[npt.NDArray[np.float64], _Vector, Optional[_Vector], Optional[_Vector]]]]: ...
 def check(
     model: Model,
     grads_json: Optional[str] = None,

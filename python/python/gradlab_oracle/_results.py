@@ -69,11 +69,14 @@ class _FromCli(_Rendered):
 
 @dataclass
 class LayerGradients:
-    """∂L/∂W_l (one row per output unit, one column per input) and ∂L/∂b_l of one layer."""
+    """∂L/∂W_l (one row per output unit, one column per input) and ∂L/∂b_l of one layer, and
+    for a layer whose input is normalised (``"norm"``) ∂L/∂γ and ∂L/∂β (``None`` otherwise)."""
 
     layer: int
     weight_grad: np.ndarray
     bias_grad: np.ndarray
+    norm_weight_grad: Optional[np.ndarray] = None
+    norm_bias_grad: Optional[np.ndarray] = None
 
 
 @dataclass(repr=False)

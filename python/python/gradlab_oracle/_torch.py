@@ -93,7 +93,8 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
     """The model description of ``module`` on the batch ``x`` with targets ``t``.
 
     ``module``: an ``nn.Sequential``, or any ``nn.Module`` whose ``forward`` ``torch.fx`` can trace,
-    made of ``Linear`` layers (each called once, in a chain) and the activations ``Tanh``,
+    made of ``Linear`` layers (each called once, in a chain), each perhaps reading a ``LayerNorm``
+    of the layer before it (over a row: the layer's ``"norm"``), and the activations ``Tanh``,
     ``Sigmoid``, ``ReLU``, ``LeakyReLU``, ``Softplus`` (β = 1), ``GELU``, ``SiLU`` as modules or as
     calls (``torch.relu(h)``, ``F.relu(h)``, ``h.relu()``); ``Identity``, flattening the input
     (``Flatten()``, ``torch.flatten(x, 1)``, ``x.view(x.size(0), -1)``), dropout in eval mode or
@@ -125,10 +126,15 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
             stacklevel=3,
         )
     description: Dict[str, Any] = {"layers": []}
-    for lin, act in layers:
+    for (lin, act), ln in zip(layers, net.norms):
         layer: Dict[str, Any] = {"weight": _array(lin.weight), "activation": act}
         if lin.bias is not None:
             layer["bias"] = _array(lin.bias)
+        if ln is not None:
+            layer["norm"] = {"eps": float(ln.eps)}
+            for key in ("weight", "bias"):
+                if getattr(ln, key, None) is not None:
+                    layer["norm"][key] = _array(getattr(ln, key))
         description["layers"].append(layer)
     if net.shortcut is not None:
         description["shortcut"], description["skip"] = net.shortcut, net.skip
@@ -203,30 +209,37 @@ def check_torch(
         value = _torch_loss(loss, y, ts)
         value.backward()
     net = read(twin, None if isinstance(loss, str) else type(loss).__name__)
-    grads = {
-        "loss": float(value.detach()),
-        "layers": [
-            {"weight_grad": lin.weight.grad.numpy(), **({} if lin.bias is None else {"bias_grad": lin.bias.grad.numpy()})}
-            for lin, _ in net.layers
-        ],
-    }
+    grads = {"loss": float(value.detach()), "layers": []}
+    for (lin, _), ln in zip(net.layers, net.norms):
+        layer = {"weight_grad": lin.weight.grad.numpy()}
+        params = [("bias_grad", lin.bias)]
+        if ln is not None:
+            params += [("norm_weight_grad", ln.weight), ("norm_bias_grad", getattr(ln, "bias", None))]
+        for key, param in params:
+            if param is not None:
+                layer[key] = param.grad.numpy()
+        grads["layers"].append(layer)
     result = check(
         model,
         grads,
         rtol=DEFAULT_RTOL if rtol is None else rtol,
         atol=DEFAULT_ATOL if atol is None else atol,
     )
-    for layer_check, name in zip(result.layers, net.names):
-        layer_check.worst.as_given = _as_given(layer_check.worst.entry, name)
+    for layer_check, name, norm_name in zip(result.layers, net.names, net.norm_names):
+        layer_check.worst.as_given = _as_given(layer_check.worst.entry, name, norm_name)
     return result
 
 
-def _as_given(entry: str, name: str) -> str:
+def _as_given(entry: str, name: str, norm_name: str = "") -> str:
     """``weight_grad[j][i]`` (the model file's layout, which is ``Linear.weight``'s) as the
-    parameter's ``.grad`` in the caller's module: ``fc2.weight.grad[j][i]``."""
-    prefix = f"{name}." if name else ""
-    m = re.fullmatch(r"(weight|bias)_grad((?:\[\d+\])+)", entry)
-    return f"{prefix}{m.group(1)}.grad{m.group(2)}" if m else entry
+    parameter's ``.grad`` in the caller's module: ``fc2.weight.grad[j][i]``; a normalisation's
+    ``norm_weight_grad[i]`` as its LayerNorm's: ``ln1.weight.grad[i]``."""
+    m = re.fullmatch(r"(norm_)?(weight|bias)_grad((?:\[\d+\])+)", entry)
+    if m is None:
+        return entry
+    owner = norm_name if m.group(1) else name
+    prefix = f"{owner}." if owner else ""
+    return f"{prefix}{m.group(2)}.grad{m.group(3)}"
 
 
 def diagnose_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") -> Diagnosis:

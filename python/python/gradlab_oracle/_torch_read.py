@@ -17,7 +17,9 @@ refused: the check runs in float64 on the CPU), and shortcuts ``h + x`` that add
 earlier layer's output a_{l−s} to z_l (the format's ``pre_activation`` skip) or to a_l
 (``identity``), where the format can say it: one span s and one form for the network (the layers
 it joins are named when they are not every layer s divides: a stem layer before the blocks, a
-head after them). Everything else is a ``ValueError`` naming the module by its path, or the call
+head after them). An ``nn.LayerNorm`` over a row, applied to a layer's output (or the input) and
+read by the next ``Linear``, is that layer's ``"norm"``: a pre-norm block
+``x + fc2(f(fc1(ln(x))))``, or a last normalisation before the head. Everything else is a ``ValueError`` naming the module by its path, or the call
 by its line in the caller's source.
 """
 
@@ -43,7 +45,8 @@ ACTIVATIONS = {
 
 # A traced tensor's meaning: (kind, layer). "a": a_layer (the input for 0), "as" with its identity
 # shortcut; "z": layer's Linear output, not yet through an activation, "zs" with its pre-activation
-# shortcut; "log_softmax": the last layer's log-softmax; "squeezed": a one-unit last layer's output
+# shortcut; "n": layer's output a_layer through a LayerNorm, which only the next Linear may read;
+# "log_softmax": the last layer's log-softmax; "squeezed": a one-unit last layer's output
 # as one value per sample; "shape": a size read off a tensor, which only a reshape may use.
 Value = Tuple[str, int]
 _SHAPE: Value = ("shape", -1)
@@ -54,7 +57,8 @@ class Network:
     caller's module (``fc.2``; ``""`` for a lone Linear), the leaky slope (one for the whole
     network), whether the input is flattened to rows, whether a log-softmax ends it, and the
     shortcut's span and form (``None`` without one) and the layers it joins when they are not
-    every layer the span divides (``None`` when they are)."""
+    every layer the span divides (``None`` when they are); per layer, the ``LayerNorm`` that
+    normalises its input and that module's name (``None``, ``""`` without one)."""
 
     def __init__(
         self,
@@ -66,10 +70,14 @@ class Network:
         shortcut: Optional[int],
         skip: Optional[str],
         shortcut_layers: Optional[List[int]] = None,
+        norms: Optional[list] = None,
+        norm_names: Optional[List[str]] = None,
     ):
         self.layers, self.names, self.slope = layers, names, slope
         self.flattens_input, self.log_softmax, self.shortcut, self.skip = flattens_input, log_softmax, shortcut, skip
         self.shortcut_layers = shortcut_layers
+        self.norms = norms if norms is not None else [None] * len(layers)
+        self.norm_names = norm_names if norm_names is not None else [""] * len(layers)
 
 
 def _torch():
@@ -189,7 +197,8 @@ class _Walk:
 
     def __init__(self, root: Any, loss_name: Optional[str]):
         self.root, self.loss_name = root, loss_name
-        self.layers: List[list] = []  # [Linear, activation name or None, where, its module path]
+        self.layers: List[list] = []  # [Linear, activation name or None, where, its module path, norm]
+        self.norm: Optional[tuple] = None  # (LayerNorm, where, path) waiting for the next Linear
         self.skips: List[tuple] = []  # (layer, span, form, where)
         self.skip_into: Dict[int, str] = {}  # layer: the form of the shortcut added to it
         self.slope: Optional[float] = None
@@ -202,6 +211,8 @@ class _Walk:
 
     def describe(self, v: Value) -> str:
         kind, layer = v
+        if kind == "n":
+            return "the LayerNorm of " + ("the input" if layer == 0 else f"layer {layer}'s output")
         if layer == 0:
             return "the input"
         return {
@@ -293,13 +304,20 @@ class _Walk:
             return self.dropout(where, v, m.p, m.training)
         if isinstance(m, nn.Identity):
             return v
+        if isinstance(m, nn.LayerNorm):
+            return self.layer_norm(where, m, v, node.target)
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            raise ValueError(
+                f"{where}: batch normalisation is not in the model format (in training mode it mixes the samples of "
+                "a batch; in eval mode it is an affine map of its running statistics); it reads LayerNorm before a Linear"
+            )
         if isinstance(m, nn.LogSoftmax):
             return self.log_softmax_of(where, v, m.dim)
         if isinstance(m, nn.Softmax):
             return self.softmax(node, where)
         if name not in ACTIVATIONS:
             raise ValueError(
-                f"{where}: not supported (expected Linear, Flatten, Dropout, a last LogSoftmax, "
+                f"{where}: not supported (expected Linear, LayerNorm, Flatten, Dropout, a last LogSoftmax, "
                 f"or one of {', '.join(ACTIVATIONS)}, Identity)"
             )
         if name == "Softplus":
@@ -352,14 +370,37 @@ class _Walk:
         if id(m) in self.linears:
             raise ValueError(f"{where}: called a second time; the model format has its own weights in each layer")
         self.linears.add(id(m))
-        self.output(where, v, "reads")
-        self.layers.append([m, None, where, path])
+        norm = None
+        if v[0] == "n":
+            self.latest(where, v, "reads")
+            norm, self.norm = self.norm, None
+            if tuple(norm[0].normalized_shape) != (m.in_features,):
+                raise ValueError(
+                    f"{norm[1]}: normalized_shape {tuple(norm[0].normalized_shape)}, but {where} reads it with "
+                    f"in_features = {m.in_features}; the model format normalises over a row ({m.in_features},)"
+                )
+        else:
+            self.output(where, v, "reads")
+        self.layers.append([m, None, where, path, norm])
         return ("z", len(self.layers))
+
+    def layer_norm(self, where: str, m: Any, v: Value, path: str) -> Value:
+        """A LayerNorm of a layer's output (or the input), for the next Linear to read."""
+        if v[0] == "n":
+            raise ValueError(f"{where}: normalises {self.describe(v)} a second time; the model format has one per layer")
+        self.output(where, v, "normalises")
+        self.norm = (m, where, path)
+        return ("n", v[1])
 
     def activation(self, where: str, v: Value, name: str, slope: Optional[float]) -> Value:
         if not self.layers:
             raise ValueError(f"{where}: an activation before the first Linear")
         self.latest(where, v, "applies to")
+        if v[0] == "n":
+            raise ValueError(
+                f"{where}: applies to {self.describe(v)}; the model format reads a LayerNorm only as the input of "
+                "the next Linear (pre-norm: Linear(LayerNorm(x)))"
+            )
         if v[0] in ("a", "as") or self.layers[-1][1] is not None:
             raise ValueError(f"{where}: a second activation after one Linear")
         if v[0] == "z" and self.skip_into.get(v[1]) == "pre_activation":
@@ -483,6 +524,12 @@ class _Walk:
             raise ValueError(f"{where}: adds two values of layer {late[1]}; a shortcut adds an earlier layer's output")
         self.latest(where, late, "adds to")
         k, j = late[1], early[1]
+        if "n" in (early[0], late[0]):
+            raise ValueError(
+                f"{where}: adds {self.describe(early if early[0] == 'n' else late)} (post-norm); the model format "
+                "normalises a layer's input, and its shortcuts add a layer's output itself (pre-norm: "
+                "x + f(Linear(LayerNorm(x))))"
+            )
         if not self.is_output(early):
             raise ValueError(f"{where}: adds {self.describe(early)}, which is not its output a_{j}; a shortcut carries a layer's output")
         if k in self.skip_into:
@@ -533,9 +580,13 @@ class _Walk:
             if joined != list(range(span, len(self.layers) + 1, span)):
                 shortcut_layers = joined
             shortcut, skip = span, form
-        layers = [(lin, act or "identity") for lin, act, _, _ in self.layers]
-        names = [path for *_, path in self.layers]
-        return Network(layers, names, self.slope, self.flattens_input, self.log_softmax, shortcut, skip, shortcut_layers)
+        layers = [(lin, act or "identity") for lin, act, *_ in self.layers]
+        names = [path for _, _, _, path, _ in self.layers]
+        norms = [None if norm is None else norm[0] for *_, norm in self.layers]
+        norm_names = ["" if norm is None else norm[2] for *_, norm in self.layers]
+        return Network(
+            layers, names, self.slope, self.flattens_input, self.log_softmax, shortcut, skip, shortcut_layers, norms, norm_names
+        )
 
 
 def read(module: Any, loss_name: Optional[str]) -> Network:

@@ -105,8 +105,8 @@ pub fn normalisation_scope(out: &mut String) {
     let _ = writeln!(out, "### Normalisation: what this report does not cover\n");
     let _ = writeln!(
         out,
-        "Batch normalisation is the remedy practice reaches for first, and it is out of this report's scope: the engines have no normalisation layer, \
-         so nothing here measures it. What the report does cover is the quantity batch norm acts on — the forward signal ‖a_l‖² and its fixed point q*, \
+        "Batch normalisation is the remedy practice reaches for first, and it is out of this report's scope: the engines have no batch normalisation \
+         layer (the oracle's layer normalisation serves `grad` and `check`, not these sweeps), so nothing here measures it. What the report does cover is the quantity batch norm acts on — the forward signal ‖a_l‖² and its fixed point q*, \
          which batch norm resets to 1 at every layer — and the backward factor χ, which it does not reset. Yang et al. (2019) show that, at initialisation, \
          a deep fully-connected network with batch norm and no skips has gradients that explode with depth whatever the activation's slope (the rescaling \
          itself contributes a factor above 1 per layer); that claim is cited, not measured here. The layer and its measurement are later work.\n"

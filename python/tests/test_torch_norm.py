@@ -1,0 +1,159 @@
+"""LayerNorm read from PyTorch modules: pre-norm residual MLPs agree with autograd on every
+``Linear`` and on each LayerNorm's γ and β, with and without γ and β; what the model format cannot
+say (post-norm shortcuts, batch normalisation, a LayerNorm not read by a ``Linear``, over another
+shape, or twice) is a ValueError naming the module."""
+
+import copy
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+F = nn.functional
+
+import gradlab_oracle as go  # noqa: E402
+from gradlab_oracle._torch import _as_given  # noqa: E402
+from agreement import AGREEMENT, assert_agree_per_layer, torch_grads  # noqa: E402
+
+
+def _randomise(ln):
+    """γ and β away from PyTorch's 1 and 0, so that their gradients are tested, not assumed."""
+    with torch.no_grad():
+        if ln.weight is not None:
+            ln.weight.uniform_(0.5, 1.5)
+        if getattr(ln, "bias", None) is not None:
+            ln.bias.uniform_(-0.5, 0.5)
+    return ln
+
+
+class PreNormBlock(nn.Module):
+    """``x + fc2(gelu(fc1(ln(x))))``: the pre-norm residual block."""
+
+    def __init__(self, width, hidden, **norm):
+        super().__init__()
+        self.ln = _randomise(nn.LayerNorm(width, **norm))
+        self.fc1, self.fc2 = nn.Linear(width, hidden), nn.Linear(hidden, width)
+
+    def forward(self, x):
+        return x + self.fc2(F.gelu(self.fc1(self.ln(x))))
+
+
+class PreNormMLP(nn.Module):
+    """A stem, pre-norm blocks, a last LayerNorm and a head."""
+
+    def __init__(self, n_in, width, hidden, blocks, n_out, **norm):
+        super().__init__()
+        self.stem = nn.Linear(n_in, width)
+        self.blocks = nn.ModuleList(PreNormBlock(width, hidden, **norm) for _ in range(blocks))
+        self.norm = _randomise(nn.LayerNorm(width, **norm))
+        self.head = nn.Linear(width, n_out)
+
+    def forward(self, x):
+        h = torch.tanh(self.stem(x))
+        for block in self.blocks:
+            h = block(h)
+        return self.head(self.norm(h))
+
+
+def _norm_grads(net, x, t, loss):
+    """Autograd's (∂L/∂γ or None, ∂L/∂β or None) of every LayerNorm, in the order they run here."""
+    twin = copy.deepcopy(net).double()
+    loss(twin(x.double()), t.double()).backward()
+    grad = lambda p: None if p is None else p.grad.numpy()  # noqa: E731
+    return [(grad(m.weight), grad(getattr(m, "bias", None))) for m in twin.modules() if isinstance(m, nn.LayerNorm)]
+
+
+@pytest.mark.parametrize(
+    "norm",
+    [{}, {"eps": 1e-3}, {"elementwise_affine": False}, {"bias": False}],
+    ids=["affine", "eps", "no-affine", "no-bias"],
+)
+def test_a_pre_norm_residual_mlp_agrees_with_pytorch_on_every_linear_and_every_layer_norm(norm):
+    torch.manual_seed(11)
+    net = PreNormMLP(3, 6, 10, 2, 2, **norm)
+    x, t = torch.randn(7, 3) * 2.0, torch.randn(7, 2)
+    d = go.from_torch(net, x, t)
+    # stem 1; blocks (2, 3), (4, 5), each block's input a_1, a_3 joining its second Linear; head 6.
+    assert (d["shortcut"], d["shortcut_layers"]) == (2, [3, 5])
+    normed = [l for l, layer in enumerate(d["layers"], start=1) if "norm" in layer]
+    assert normed == [2, 4, 6]
+    assert d["layers"][1]["norm"]["eps"] == norm.get("eps", 1e-5)
+    mse = lambda y, t: ((y - t) ** 2).sum() / y.shape[0]  # noqa: E731
+    ref = go.grad(d)
+    assert_agree_per_layer(ref, torch_grads(net, x, t, mse))
+    for l, (gamma, beta) in zip(normed, _norm_grads(net, x, t, mse)):
+        layer = ref.layers[l - 1]
+        scale = max(np.abs(layer.weight_grad).max(), np.abs(layer.norm_weight_grad).max())
+        for theirs, ours, what in ((gamma, layer.norm_weight_grad, "γ"), (beta, layer.norm_bias_grad, "β")):
+            if theirs is not None:
+                assert np.abs(theirs - ours).max() <= AGREEMENT * scale, f"layer {l} {what}"
+    assert all(layer.norm_weight_grad is None for layer in ref.layers if layer.layer not in normed)
+    report = go.check_torch(net, x, t)
+    assert report.passed
+    # γ and β of autograd were compared where the module has them: 6 weights' worth more entries.
+    given = int(norm.get("elementwise_affine", True)) * (1 + int(norm.get("bias", True)))
+    assert report.layers[1].entries == 6 * 10 + 10 + given * 6
+
+
+def test_a_wrong_layer_norm_gradient_is_found_and_named_as_the_modules_parameter():
+    torch.manual_seed(12)
+    net = PreNormMLP(3, 4, 4, 1, 1)
+    x, t = torch.randn(5, 3), torch.randn(5, 1)
+    d = go.from_torch(net, x, t)
+    grads = go.grad(d).to_json()
+    import json
+
+    wrong = json.loads(grads)
+    wrong["layers"][1]["norm_weight_grad"][2] *= 1.1
+    report = go.check(d, wrong)
+    assert not report.passed and report.first_wrong_layer == 2
+    assert report.layers[1].worst.entry == "norm_weight_grad[2]"
+    assert _as_given("norm_weight_grad[2]", "blocks.0.fc1", "blocks.0.ln") == "blocks.0.ln.weight.grad[2]"
+    assert _as_given("norm_bias_grad[0]", "head", "norm") == "norm.bias.grad[0]"
+    assert _as_given("bias_grad[0]", "head", "norm") == "head.bias.grad[0]"
+    names = [layer.worst.as_given for layer in go.check_torch(net, x, t).layers]
+    assert names[1].startswith(("blocks.0.fc1.", "blocks.0.ln.")), names
+
+
+class PostNorm(nn.Module):
+    """The original transformer's blocks: ``ln(x + fc(x))``, whose next shortcut carries the
+    normalised value."""
+
+    def __init__(self, width, blocks):
+        super().__init__()
+        self.fcs = nn.ModuleList(nn.Linear(width, width) for _ in range(blocks))
+        self.lns = nn.ModuleList(nn.LayerNorm(width) for _ in range(blocks))
+
+    def forward(self, x):
+        for fc, ln in zip(self.fcs, self.lns):
+            x = ln(x + torch.relu(fc(x)))
+        return x
+
+
+class Normed(nn.Module):
+    def __init__(self, forward, norm=None):
+        super().__init__()
+        self.fc = nn.ModuleList(nn.Linear(2, 2) for _ in range(3))
+        self.ln = norm if norm is not None else nn.LayerNorm(2)
+        self.f = forward
+
+    def forward(self, x):
+        return self.f(self, x)
+
+
+@pytest.mark.parametrize(
+    "net, message",
+    [
+        (PostNorm(2, 2), "adds the LayerNorm of layer 1's output (post-norm)"),
+        (nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2), nn.Linear(2, 2)), "module 1 (BatchNorm1d): batch normalisation is not in the model format"),
+        (Normed(lambda m, x: m.fc[1](m.ln(m.ln(m.fc[0](x))))), "normalises the LayerNorm of layer 1's output a second time"),
+        (Normed(lambda m, x: m.fc[1](torch.relu(m.ln(m.fc[0](x))))), "applies to the LayerNorm of layer 1's output; the model format reads a LayerNorm only"),
+        (Normed(lambda m, x: m.ln(m.fc[0](x))), "module: forward: returns the LayerNorm of layer 1's output, which is not the layer's output"),
+        (Normed(lambda m, x: m.fc[1](m.ln(m.fc[0](x))), nn.LayerNorm(3)), "module ln (LayerNorm): normalized_shape (3,), but module fc.1 (Linear) reads it"),
+    ],
+    ids=["post-norm", "batch-norm", "twice", "activated", "returned", "shape"],
+)
+def test_what_the_format_cannot_say_of_normalisation_is_named(net, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        go.from_torch(net, torch.zeros(2, 2), torch.zeros(2, 2))
