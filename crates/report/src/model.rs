@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! {"layers": [{"weight": [[…], …], "bias": […], "activation": "tanh",
-//!              "norm": {"weight": […], "bias": […], "eps": 1e-5}}, …],
+//!              "norm": {"weight": […], "bias": […], "eps": 1e-5, "at": "input"}}, …],
 //!  "shortcut": 2, "shortcut_layers": [2, 4], "skip": "identity", "leaky_slope": 0.01,
 //!  "weight_layout": "out_in",
 //!  "loss": "squared_error" | {"kind": "mse", "reduction": "mean"},
@@ -22,10 +22,12 @@
 //! bce (sigmoid output layer):   L = (1/B)·Σ_b Σ_j [softplus(z_bj) − t_bj·z_bj]
 //! ```
 //!
-//! and the frameworks' losses and reductions of [`loss`]. A layer's `"norm"` normalises its input
-//! first ([`scalar::dense::LayerNorm`], PyTorch's `nn.LayerNorm` over the row: γ `"weight"` and
-//! β `"bias"`, one per input, each optional; `"eps"` 1e-5 unless given): the product then reads
-//! LN(a_{l−1}), while a shortcut still carries a_{l−s} itself. Layer l receives a_{l−s} when s | l,
+//! and the frameworks' losses and reductions of [`loss`]. A layer's `"norm"` is a layer
+//! normalisation ([`scalar::dense::LayerNorm`], PyTorch's `nn.LayerNorm` over the row: γ
+//! `"weight"` and β `"bias"`, each optional; `"eps"` 1e-5 unless given) of its input (`"at":
+//! "input"`, the default: the product reads LN(a_{l−1})) or of its Linear output
+//! (`"pre_activation"`: z_l = LN(W·u + b) before the shortcut joins and f applies); a shortcut
+//! still carries a_{l−s} itself. Layer l receives a_{l−s} when s | l,
 //! or, when the file names them in `"shortcut_layers"`, when it is one of those (a stem layer
 //! before the blocks: `"shortcut": 2, "shortcut_layers": [3, 5]`); every such pair of layers
 //! must have the same width (a file whose shortcut joins layers of different widths is refused,
@@ -57,7 +59,7 @@ pub use loss::{LOSS_KINDS, LOSS_NAMES, REDUCTIONS, Reduction};
 
 use crate::error::Error;
 use scalar::activation::DEFAULT_LEAKY_SLOPE;
-use scalar::dense::{Dense, DenseLayer, LayerNorm, Loss};
+use scalar::dense::{Dense, DenseLayer, LayerNorm, Loss, NormAt};
 use scalar::{Activation, Skip};
 use serde::Deserialize;
 use std::path::Path;
@@ -109,7 +111,10 @@ struct LayerFile {
 
 /// A layer's `"norm"`: the normalisation of its input.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a layer's norm: an object {\"weight\": […], \"bias\": […], \"eps\": …}")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a layer's norm: an object {\"weight\": […], \"bias\": […], \"eps\": …, \"at\": …}"
+)]
 struct NormFile {
     #[serde(default, deserialize_with = "number::optional_vector")]
     weight: Option<Vec<f64>>,
@@ -117,7 +122,12 @@ struct NormFile {
     bias: Option<Vec<f64>>,
     #[serde(default, deserialize_with = "number::optional_number")]
     eps: Option<f64>,
+    #[serde(default)]
+    at: Option<String>,
 }
+
+/// The names of a norm's `"at"`: what it normalises, in [`NormAt`]'s order.
+pub const NORM_AT_NAMES: [&str; 2] = ["input", "pre_activation"];
 
 /// The names of the `"skip"` field: where the shortcut joins, in [`Skip`]'s order.
 pub const SKIP_NAMES: [&str; 2] = ["pre_activation", "identity"];
@@ -330,7 +340,7 @@ impl ModelFile {
                     Activation::NAMES.join(", ")
                 ))
             })?;
-            norms.push(layer.norm.map(|norm| norm.validate(l, width_in)).transpose()?);
+            norms.push(layer.norm.map(|norm| norm.validate(l, width_in, layer.weight.len())).transpose()?);
             width_in = layer.weight.len();
             layers.push(DenseLayer { weight: layer.weight, bias: layer.bias, activation });
         }
@@ -373,9 +383,20 @@ impl ModelFile {
 }
 
 impl NormFile {
-    /// γ and β one per input of layer l (`width` of them) and finite, ε finite and positive.
-    fn validate(self, l: usize, width: usize) -> Result<LayerNorm, Error> {
-        let place = |what: &str| format!("layer {l} norm {what} (one per input of the layer)");
+    /// `"at"` a known name; γ and β finite, one per value normalised: per input of layer l
+    /// (`n_in` of them), or per unit (`n_out`); ε finite and positive.
+    fn validate(self, l: usize, n_in: usize, n_out: usize) -> Result<LayerNorm, Error> {
+        let (at, width, per) = match self.at.as_deref() {
+            None | Some("input") => (NormAt::Input, n_in, "one per input of the layer"),
+            Some("pre_activation") => (NormAt::PreActivation, n_out, "one per unit of the layer"),
+            Some(other) => {
+                return Err(Error::input(format!(
+                    "layer {l} norm at: unknown name {other:?} (expected {})",
+                    NORM_AT_NAMES.join(" or ")
+                )));
+            }
+        };
+        let place = |what: &str| format!("layer {l} norm {what} ({per})");
         for (what, values) in [("weight", &self.weight), ("bias", &self.bias)] {
             if let Some(values) = values {
                 check_len(&place(what), values, width)?;
@@ -386,7 +407,7 @@ impl NormFile {
         if !(eps.is_finite() && eps > 0.0) {
             return Err(Error::input(format!("layer {l} norm eps: {eps} must be a finite number > 0")));
         }
-        Ok(LayerNorm { weight: self.weight, bias: self.bias, eps })
+        Ok(LayerNorm { weight: self.weight, bias: self.bias, eps, at })
     }
 }
 

@@ -16,9 +16,11 @@
 //! the pre-activation, gradlab's first form): added to z, it reaches a_l through f′; added to a_l,
 //! ∂a_l/∂a_{l−s} = 1 whatever f′ is.
 //!
-//! A layer may normalise its input first ([`Dense::with_norms`], [`LayerNorm`]: a pre-norm block's
-//! normalisation, or a last one before the head): its product then reads LN(a_{l−1}) in place of
-//! a_{l−1}, while a shortcut still carries a_{l−s} itself.
+//! A layer may normalise ([`Dense::with_norms`], [`LayerNorm`]) its input ([`NormAt::Input`]: a
+//! pre-norm block's normalisation, or a last one before the head), and its product then reads
+//! LN(a_{l−1}) in place of a_{l−1}; or its Linear output ([`NormAt::PreActivation`]:
+//! `Linear → LayerNorm → activation`), and then z_l = LN(W_l·u + b_l) before the shortcut joins.
+//! A shortcut carries a_{l−s} itself either way.
 //!
 //! Losses over a batch of B samples with outputs y = a_L and targets t:
 //!
@@ -55,7 +57,7 @@ mod backprop;
 mod magnitudes;
 mod norm;
 pub use magnitudes::{LayerMagnitudes, SeedAt, Trace};
-pub use norm::{LayerNorm, NormGradients};
+pub use norm::{LayerNorm, NormAt, NormGradients};
 
 /// One dense layer: `weight[j][i]` from input i to output unit j.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,7 +79,7 @@ pub struct Dense {
     /// in increasing order; `None`: every s-th layer of equal width.
     joins: Option<Vec<usize>>,
     skip: Skip,
-    /// Each layer's normalisation of its input ([`Dense::with_norms`]), one per layer.
+    /// Each layer's normalisation ([`Dense::with_norms`]), one per layer.
     norms: Vec<Option<LayerNorm>>,
 }
 
@@ -195,24 +197,24 @@ impl Dense {
         Ok(Dense { joins: Some(layers), ..self })
     }
 
-    /// The same network with layer l's input normalised by `norms[l − 1]` where it is `Some`
-    /// ([`LayerNorm`]: a pre-norm block's normalisation, or a last one before the head). A
-    /// shortcut still carries a_{l−s} itself, not its normalisation.
+    /// The same network with layer l normalised by `norms[l − 1]` where it is `Some`
+    /// ([`LayerNorm`]: its input, or its Linear output, as the norm's [`NormAt`] says). A
+    /// shortcut still carries a_{l−s} itself, not a normalisation.
     ///
-    /// Refused: another number of entries than layers, γ or β of another length than the
-    /// layer's input width or not finite, ε not finite and positive.
+    /// Refused: another number of entries than layers, γ or β of another length than the values
+    /// normalised (the layer's input width, or its own) or not finite, ε not finite and positive.
     pub fn with_norms(self, norms: Vec<Option<LayerNorm>>) -> Result<Dense, Error> {
         Error::check_len(|| "norms (one per layer)".into(), self.layers.len(), norms.len())?;
         let widths = self.widths();
         for (idx, norm) in norms.iter().enumerate() {
             if let Some(norm) = norm {
-                norm.check(idx + 1, widths[idx])?;
+                norm.check(idx + 1, norm_width(norm, &widths, idx + 1))?;
             }
         }
         Ok(Dense { norms, ..self })
     }
 
-    /// Each layer's normalisation of its input, if any (one entry per layer).
+    /// Each layer's normalisation, if any (one entry per layer).
     pub fn norms(&self) -> &[Option<LayerNorm>] {
         &self.norms
     }
@@ -396,21 +398,30 @@ impl Dense {
                 Skip::PreActivation => (shortcut_from, None),
                 Skip::Identity => (None, shortcut_from),
             };
-            let normed = match (&self.norms[idx], &params.norm[idx]) {
-                (Some(norm), Some((gamma, beta))) => Some(LayerNorm::record(tape, gamma, beta, &a[l - 1], norm.eps)),
+            let norm = self.norms[idx].as_ref().zip(params.norm[idx].as_ref());
+            let normed = match norm {
+                Some((n, (gamma, beta))) if n.at == NormAt::Input => {
+                    Some(LayerNorm::record(tape, gamma, beta, &a[l - 1], n.eps))
+                }
                 _ => None,
             };
             let prev = normed.as_ref().unwrap_or(&a[l - 1]);
-            let z: Vec<Var<'t>> = (params.weight[idx].iter().zip(&params.bias[idx]))
-                .enumerate()
-                .map(|(j, (row, &bias))| {
-                    // Σ_i W[j][i]·a[i], summed left to right, then + b[j] (+ the shortcut).
-                    let mut terms = row.iter().zip(prev).map(|(&w, &u)| w * u);
-                    let first = terms.next().expect("a validated layer has at least one input");
-                    let acc = terms.fold(first, |acc, t| acc + t) + bias;
-                    into_z.map_or(acc, |from| acc + a[from][j])
-                })
-                .collect();
+            let linear = (params.weight[idx].iter().zip(&params.bias[idx])).map(|(row, &bias)| {
+                // Σ_i W[j][i]·a[i], summed left to right, then + b[j].
+                let mut terms = row.iter().zip(prev).map(|(&w, &u)| w * u);
+                let first = terms.next().expect("a validated layer has at least one input");
+                terms.fold(first, |acc, t| acc + t) + bias
+            });
+            // Then (+ the shortcut), unit by unit; or, with a normalisation of the Linear output,
+            // the whole normalisation first.
+            let z: Vec<Var<'t>> = match norm {
+                Some((n, (gamma, beta))) if n.at == NormAt::PreActivation => {
+                    let h: Vec<Var<'t>> = linear.collect();
+                    let y = LayerNorm::record(tape, gamma, beta, &h, n.eps);
+                    y.iter().enumerate().map(|(j, &v)| into_z.map_or(v, |from| v + a[from][j])).collect()
+                }
+                _ => linear.enumerate().map(|(j, acc)| into_z.map_or(acc, |from| acc + a[from][j])).collect(),
+            };
             // f(z[j]), then (identity skip) + a_{l−s}[j].
             let out = z.iter().enumerate().map(|(j, v)| {
                 let fz = v.activate(layer.activation);
@@ -433,6 +444,14 @@ impl Dense {
             }
         }
         Ok(())
+    }
+}
+
+/// The number of values layer l's `norm` normalises: its input's width, or its own.
+pub(crate) fn norm_width(norm: &LayerNorm, widths: &[usize], l: usize) -> usize {
+    match norm.at {
+        NormAt::Input => widths[l - 1],
+        NormAt::PreActivation => widths[l],
     }
 }
 
@@ -463,9 +482,10 @@ impl<'t> Params<'t> {
             norm: net
                 .norms
                 .iter()
-                .zip(net.widths())
-                .map(|(norm, width)| {
+                .enumerate()
+                .map(|(idx, norm)| {
                     norm.as_ref().map(|norm| {
+                        let width = norm_width(norm, &net.widths(), idx + 1);
                         let leaves = |values: &Option<Vec<f64>>, absent: f64| -> Vec<Var<'t>> {
                             (0..width).map(|i| tape.var(values.as_ref().map_or(absent, |v| v[i]))).collect()
                         };

@@ -377,7 +377,12 @@ fn check_shape(model: &Model, theirs: &ClaimedGradients) -> Result<Vec<bool>, Er
                         "layer {l} {what}: the model's layer {l} has no norm, so it has no such gradient"
                     )));
                 }
-                (Some(g), Some(_)) => crate::model::check_len(&format!("layer {l} {what}"), g, widths[l - 1])?,
+                (Some(g), Some(_)) => {
+                    let at = norm.as_ref().map(|n| n.at);
+                    let width =
+                        if at == Some(scalar::dense::NormAt::PreActivation) { widths[l] } else { widths[l - 1] };
+                    crate::model::check_len(&format!("layer {l} {what}"), g, width)?;
+                }
                 (None, Some(true)) => {
                     let param = if what == "norm_weight_grad" { "weight" } else { "bias" };
                     return Err(Error::input(format!(

@@ -549,3 +549,33 @@ fn a_normalised_layers_gamma_and_beta_gradients_are_checked() {
     short["layers"][1]["norm_weight_grad"] = json!([0.0, 0.0]);
     refused("norm-short", &short, "layer 2 norm_weight_grad: expected 3 values, got 2");
 }
+
+/// `Linear → LayerNorm → ReLU` (`"at": "pre_activation"`): γ and β are one per unit, and what
+/// docs/model-format.md says of the biases holds — a common shift of the Linear output is
+/// normalised away, so each layer's bias gradients add up to 0 across its units, to rounding.
+#[test]
+fn a_normalised_linear_outputs_gradients_are_one_per_unit_and_its_bias_gradients_sum_to_zero() {
+    let text = std::fs::read_to_string(repo_root().join("docs/examples/linear-norm-relu.json")).unwrap();
+    let model: Value = serde_json::from_str(&text).unwrap();
+    let grads = reference_grads("norm-pre", &model);
+    for l in [0, 1] {
+        let bias: Vec<f64> = serde_json::from_value(grads["layers"][l]["bias_grad"].clone()).unwrap();
+        let sum: f64 = bias.iter().sum();
+        let size: f64 = bias.iter().map(|b| b.abs()).sum();
+        assert!(sum.abs() <= 1e-15 * size, "layer {}: Σ bias_grad = {sum:e} of {size:e}", l + 1);
+        assert_eq!(grads["layers"][l]["norm_weight_grad"].as_array().unwrap().len(), 3);
+    }
+    // Without the norm the same biases do not cancel: the claim is the norm's, not the data's.
+    let mut plain = model.clone();
+    plain["layers"][0].as_object_mut().unwrap().remove("norm");
+    let bias: Vec<f64> =
+        serde_json::from_value(reference_grads("norm-pre-plain", &plain)["layers"][0]["bias_grad"].clone()).unwrap();
+    assert!(bias.iter().sum::<f64>().abs() > 1e-3, "{bias:?}");
+    assert_eq!(check("norm-pre-right", &model, &grads, &[]).code, 0);
+    let mut short = grads;
+    short["layers"][0]["norm_weight_grad"] = json!([0.0, 0.0]);
+    assert_bad_input(
+        &check("norm-pre-short", &model, &short, &[]),
+        &["layer 1 norm_weight_grad: expected 3 values, got 2"],
+    );
+}

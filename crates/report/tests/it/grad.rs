@@ -3,7 +3,7 @@
 
 use crate::cli_run::{assert_bad_input, report, temp_file};
 use proptest::prelude::*;
-use scalar::dense::{Dense, DenseLayer, LayerNorm, Loss};
+use scalar::dense::{Dense, DenseLayer, LayerNorm, Loss, NormAt};
 use scalar::{Activation, Skip};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,7 +23,8 @@ struct ModelCase {
     joins: Option<Vec<usize>>,
     /// The `"skip"` field, if written (only with a shortcut).
     skip: Option<Skip>,
-    /// Each layer's `"norm"`, if written (its `"eps"` written only when it is not the default).
+    /// Each layer's `"norm"`, if written (its `"eps"` and `"at"` written only when they are not
+    /// the defaults).
     norms: Vec<Option<LayerNorm>>,
     input: Vec<Vec<f64>>,
     target: Vec<Vec<f64>>,
@@ -51,6 +52,9 @@ impl ModelCase {
                     }
                     if norm.eps != LayerNorm::DEFAULT_EPS {
                         v["norm"]["eps"] = json!(norm.eps);
+                    }
+                    if norm.at == NormAt::PreActivation {
+                        v["norm"]["at"] = json!("pre_activation");
                     }
                 }
                 v
@@ -98,9 +102,13 @@ fn model_case_strategy() -> impl Strategy<Value = ModelCase> {
         let layers: Vec<_> = widths
             .windows(2)
             .map(|w| {
-                let vector = move || proptest::option::of(proptest::collection::vec(dyadic_strategy(), w[0]));
-                let eps = prop_oneof![Just(LayerNorm::DEFAULT_EPS), Just(0.25), Just(1.0)];
-                let norm = (vector(), vector(), eps).prop_map(|(weight, bias, eps)| LayerNorm { weight, bias, eps });
+                let (n_in, n_out) = (w[0], w[1]);
+                let norm = prop_oneof![Just(NormAt::Input), Just(NormAt::PreActivation)].prop_flat_map(move |at| {
+                    let width = if at == NormAt::Input { n_in } else { n_out };
+                    let vector = move || proptest::option::of(proptest::collection::vec(dyadic_strategy(), width));
+                    let eps = prop_oneof![Just(LayerNorm::DEFAULT_EPS), Just(0.25), Just(1.0)];
+                    (vector(), vector(), eps).prop_map(move |(weight, bias, eps)| LayerNorm { weight, bias, eps, at })
+                });
                 (
                     matrix_strategy(w[1], w[0]),
                     proptest::option::of(proptest::collection::vec(dyadic_strategy(), w[1])),
@@ -402,9 +410,19 @@ const BAD_MODELS: &[(&str, &str, &[&str])] = &[
         &["FILE: layer 2 norm eps: 0 must be a finite number > 0"],
     ),
     (
+        "norm-at-width",
+        r#"{"layers": [{"weight": [[1, 2]], "activation": "tanh", "norm": {"at": "pre_activation", "bias": [0, 0]}}], "input": [[1, 2]], "target": [[0]]}"#,
+        &["FILE: layer 1 norm bias (one per unit of the layer): expected 1 value, got 2"],
+    ),
+    (
+        "norm-at-unknown",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh", "norm": {"at": "output"}}], "input": [[1]], "target": [[0]]}"#,
+        &["FILE: layer 1 norm at: unknown name \"output\" (expected input or pre_activation)"],
+    ),
+    (
         "norm-unknown-field",
         r#"{"layers": [{"weight": [[1]], "activation": "tanh", "norm": {"gamma": [1]}}], "input": [[1]], "target": [[0]]}"#,
-        &["FILE: unknown field `gamma`, expected one of `weight`, `bias`, `eps`"],
+        &["FILE: unknown field `gamma`, expected one of `weight`, `bias`, `eps`, `at`"],
     ),
     (
         "top-level-array",

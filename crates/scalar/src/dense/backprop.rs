@@ -26,7 +26,7 @@
 //! the terms in the tape's order (samples first to last, outputs in order), divided once.
 //! A property test in `tests/it/dense_backprop.rs` compares every bit with the tape.
 
-use super::{Dense, DenseGradients, Loss, NormGradients};
+use super::{Dense, DenseGradients, Loss, NormAt, NormGradients};
 use crate::activation::Activation;
 use crate::error::Error;
 use crate::skip::Skip;
@@ -55,11 +55,18 @@ impl Dense {
         // ga[k]: the adjoint of a_k's nodes (k = 1…L; a_0's, the input's, are not needed).
         let mut ga: Vec<Vec<f64>> = widths.iter().map(|&n| vec![0.0; n]).collect();
         let mut gz: Vec<f64> = Vec::new();
-        let mut norm: Vec<Option<NormGradients>> = (self.norms.iter().zip(&widths))
-            .map(|(norm, &n)| norm.as_ref().map(|_| NormGradients { weight: vec![0.0; n], bias: vec![0.0; n] }))
+        let mut norm: Vec<Option<NormGradients>> = (self.norms.iter().enumerate())
+            .map(|(idx, norm)| {
+                norm.as_ref().map(|norm| {
+                    let n = super::norm_width(norm, &widths, idx + 1);
+                    NormGradients { weight: vec![0.0; n], bias: vec![0.0; n] }
+                })
+            })
             .collect();
-        // The adjoint of a normalised input y, which the layer's products read instead of a_{l−1}.
+        // The adjoint of a normalised input y, which the layer's products read instead of a_{l−1};
+        // and of a Linear output that a normalisation reads.
         let mut g_normed: Vec<f64> = Vec::new();
+        let mut g_linear: Vec<f64> = Vec::new();
         for b in (0..input.len()).rev() {
             let trace = self.trace(&input[b]);
             let y = &trace.a[n_layers];
@@ -91,15 +98,36 @@ impl Dense {
                     let seed = if l == n_layers { z_seed.as_ref().map_or(0.0, |s| s[j]) } else { 0.0 };
                     seed + g * layer.activation.derivative(z)
                 }));
-                let normed = self.norms[l - 1].as_ref().map(|n| n.forward(&trace.a[l - 1]));
+                let layer_norm = self.norms[l - 1].as_ref();
+                let normed = layer_norm.filter(|n| n.at == NormAt::Input).map(|n| n.forward(&trace.a[l - 1]));
                 let a_in = normed.as_ref().map_or(&trace.a[l - 1], |n| &n.y);
                 g_normed.clear();
                 g_normed.resize(a_in.len(), 0.0);
+                // A normalisation of the Linear output: its nodes were made after every unit's
+                // products and before the shortcut's sums, so the sums go first, then its sweep
+                // turns z's adjoint into the Linear output's.
+                let joined_first = match layer_norm.filter(|n| n.at == NormAt::PreActivation) {
+                    Some(n) => {
+                        if let (Some(k), Skip::PreActivation) = (from, self.skip) {
+                            for j in (0..gz.len()).rev() {
+                                lower[k][j] += gz[j];
+                            }
+                        }
+                        let linear = trace.linear[l - 1].as_ref().expect("traced where a normalisation reads it");
+                        let g = norm[l - 1].as_mut().expect("made for every normalised layer");
+                        g_linear.clear();
+                        g_linear.resize(gz.len(), 0.0);
+                        n.backward(&n.forward(linear), &gz, &mut g.weight, &mut g.bias, &mut g_linear);
+                        std::mem::swap(&mut gz, &mut g_linear);
+                        true
+                    }
+                    None => false,
+                };
                 for j in (0..gz.len()).rev() {
                     let delta = gz[j];
                     // The shortcut's sum is made after the unit's products (and its bias), so it
                     // is differentiated before them.
-                    if let (Some(k), Skip::PreActivation) = (from, self.skip) {
+                    if let (Some(k), Skip::PreActivation, false) = (from, self.skip, joined_first) {
                         lower[k][j] += delta;
                     }
                     bias[l - 1][j] += delta;
@@ -113,7 +141,7 @@ impl Dense {
                 }
                 // The normalisation's nodes were made before the layer's products: a_{l−1}
                 // receives its adjoint after theirs (and after every later shortcut's).
-                if let (Some(n), Some(normed), Some(g)) = (&self.norms[l - 1], &normed, &mut norm[l - 1]) {
+                if let (Some(n), Some(normed), Some(g)) = (layer_norm, &normed, &mut norm[l - 1]) {
                     n.backward(normed, &g_normed, &mut g.weight, &mut g.bias, &mut lower[l - 1]);
                 }
             }

@@ -11,7 +11,7 @@
 //! log10 ‖∂L/∂W_l‖ = ½·log10 Σ (∂S/∂W_l)² − log10 ν                       (and so for b and δ)
 //! ```
 
-use super::Dense;
+use super::{Dense, NormAt};
 use crate::error::Error;
 use crate::ext::Ext;
 use crate::skip::Skip;
@@ -47,9 +47,13 @@ pub struct Trace {
     pub z: Vec<Vec<f64>>,
     /// a_l at index l (a_0, the input, at index 0).
     pub a: Vec<Vec<f64>>,
-    /// Layer l's normalised input y (what its product reads) at index l − 1, where it has a
-    /// [`super::LayerNorm`].
+    /// The output y of layer l's [`super::LayerNorm`] at index l − 1, where it has one: its
+    /// normalised input (what its product reads), or its normalised Linear output (z before the
+    /// shortcut joins).
     pub normed: Vec<Option<Vec<f64>>>,
+    /// Layer l's Linear output W_l·u + b_l at index l − 1, where a normalisation of it follows
+    /// ([`super::NormAt::PreActivation`]).
+    pub linear: Vec<Option<Vec<f64>>>,
 }
 
 impl Dense {
@@ -161,30 +165,41 @@ impl Dense {
     }
 
     /// One sample's forward pass in `f64`, in the tape's order: the input's normalisation (where
-    /// the layer has one, [`super::LayerNorm`]), Σ_i W[j][i]·a[i] left to right,
+    /// the layer has one, [`super::LayerNorm`]), Σ_i W[j][i]·a[i] left to right, the Linear
+    /// output's normalisation (where the layer has that one),
     /// then + b[j] (+ 0 without biases), then the pre-activation shortcut; a = f(z) (+ the
     /// identity shortcut).
     pub(super) fn trace(&self, x: &[f64]) -> Trace {
-        let mut trace = Trace { z: Vec::new(), a: vec![x.to_vec()], normed: Vec::new() };
+        let mut trace = Trace { z: Vec::new(), a: vec![x.to_vec()], normed: Vec::new(), linear: Vec::new() };
         for (idx, layer) in self.layers.iter().enumerate() {
             let l = idx + 1;
             let from = self.shortcut_from(l);
-            trace.normed.push(self.norms[idx].as_ref().map(|norm| norm.forward(&trace.a[l - 1]).y));
-            let prev = trace.normed[idx].as_ref().unwrap_or(&trace.a[l - 1]);
-            let z: Vec<f64> = layer
+            let norm = self.norms[idx].as_ref();
+            let input_norm = norm.filter(|n| n.at == NormAt::Input).map(|n| n.forward(&trace.a[l - 1]).y);
+            let prev = input_norm.as_ref().unwrap_or(&trace.a[l - 1]);
+            let h: Vec<f64> = layer
                 .weight
                 .iter()
                 .enumerate()
                 .map(|(j, row)| {
                     let mut terms = row.iter().zip(prev).map(|(&w, &u)| w * u);
                     let first = terms.next().expect("a validated layer has at least one input");
-                    let acc = terms.fold(first, |acc, t| acc + t) + layer.bias.as_ref().map_or(0.0, |b| b[j]);
-                    match (from, self.skip) {
-                        (Some(k), Skip::PreActivation) => acc + trace.a[k][j],
-                        _ => acc,
-                    }
+                    terms.fold(first, |acc, t| acc + t) + layer.bias.as_ref().map_or(0.0, |b| b[j])
                 })
                 .collect();
+            let (z, normed, linear) = match norm {
+                Some(n) if n.at == NormAt::PreActivation => {
+                    let y = n.forward(&h).y;
+                    (y.clone(), Some(y), Some(h))
+                }
+                _ => (h, input_norm, None),
+            };
+            let z: Vec<f64> = match (from, self.skip) {
+                (Some(k), Skip::PreActivation) => z.iter().zip(&trace.a[k]).map(|(&v, &s)| v + s).collect(),
+                _ => z,
+            };
+            trace.normed.push(normed);
+            trace.linear.push(linear);
             let a = z
                 .iter()
                 .enumerate()

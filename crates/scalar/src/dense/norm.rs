@@ -1,13 +1,15 @@
-//! Layer normalisation of a layer's input (Ba, Kiros & Hinton 2016; PyTorch's `nn.LayerNorm`
-//! over a row), as a pre-norm residual block applies it before its first product:
+//! Layer normalisation (Ba, Kiros & Hinton 2016; PyTorch's `nn.LayerNorm` over a row) of n values
+//! x of one sample:
 //!
 //! ```text
 //! μ = (Σ_i x_i)·(1/n)        d_i = x_i + (−μ)        v = (Σ_i d_i²)·(1/n)
 //! r = 1/√(v + ε)             x̂_i = d_i·r             y_i = x̂_i·γ_i + β_i
 //! ```
 //!
-//! over the n values x of one sample's a_{l−1}; z_l is then Σ_i W_l[j][i]·y_i + b_l[j]. The
-//! variance is the biased one, as PyTorch's. Without an affine part γ is 1 and β is 0 (recorded
+//! in one of two places of layer l ([`NormAt`]): its input, as a pre-norm residual block applies
+//! it before its first product (x = a_{l−1}, and z_l = W_l·y + b_l), or its Linear output, as
+//! `Linear → LayerNorm → activation` MLPs do (x = W_l·u + b_l, and z_l = y before the shortcut
+//! joins and f applies). The variance is the biased one, as PyTorch's. Without an affine part γ is 1 and β is 0 (recorded
 //! as such, like a layer's missing bias), so a gradient for γ and β exists either way.
 //!
 //! [`Normed`] holds one sample's values in the tape's operations and order, and
@@ -17,15 +19,29 @@
 use crate::error::Error;
 use crate::tape::{Tape, Var};
 
-/// Layer normalisation of a layer's input: `weight` γ and `bias` β, one per input, and ε.
+/// Layer normalisation in a layer: `weight` γ and `bias` β, one per value it normalises, ε, and
+/// where it sits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerNorm {
-    /// γ, one per input of the layer; `None`: no elementwise scale (γ = 1).
+    /// γ, one per value normalised; `None`: no elementwise scale (γ = 1).
     pub weight: Option<Vec<f64>>,
-    /// β, one per input of the layer; `None`: no shift (β = 0).
+    /// β, one per value normalised; `None`: no shift (β = 0).
     pub bias: Option<Vec<f64>>,
     /// ε, added to the variance; finite and positive.
     pub eps: f64,
+    /// What it normalises.
+    pub at: NormAt,
+}
+
+/// Where a layer's [`LayerNorm`] sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NormAt {
+    /// The layer's input a_{l−1} (n_{l−1} values), before its product: pre-norm blocks.
+    #[default]
+    Input,
+    /// The layer's Linear output W_l·u + b_l (n_l values), before the shortcut joins and f
+    /// applies: `Linear → LayerNorm → activation`.
+    PreActivation,
 }
 
 /// ∂L/∂γ and ∂L/∂β of one layer's normalisation (computed whether or not it has them).
@@ -52,14 +68,18 @@ impl LayerNorm {
     /// PyTorch's default ε.
     pub const DEFAULT_EPS: f64 = 1e-5;
 
-    /// Plain normalisation: no γ or β, PyTorch's ε.
+    /// Plain normalisation of a layer's input: no γ or β, PyTorch's ε.
     pub fn plain() -> LayerNorm {
-        LayerNorm { weight: None, bias: None, eps: Self::DEFAULT_EPS }
+        LayerNorm { weight: None, bias: None, eps: Self::DEFAULT_EPS, at: NormAt::Input }
     }
 
-    /// Refuses γ or β of another length than the layer's input width, non-finite values, and ε
-    /// not finite and positive.
+    /// Refuses γ or β of another length than the values normalised (`width`), non-finite values,
+    /// and ε not finite and positive.
     pub(super) fn check(&self, l: usize, width: usize) -> Result<(), Error> {
+        let per = match self.at {
+            NormAt::Input => "one per input",
+            NormAt::PreActivation => "one per unit",
+        };
         if !(self.eps.is_finite() && self.eps > 0.0) {
             return Err(Error::invalid(
                 format!("layer {l} norm eps"),
@@ -68,7 +88,7 @@ impl LayerNorm {
         }
         for (what, values) in [("weight", &self.weight), ("bias", &self.bias)] {
             if let Some(values) = values {
-                Error::check_len(|| format!("layer {l} norm {what} (one per input)"), width, values.len())?;
+                Error::check_len(|| format!("layer {l} norm {what} ({per})"), width, values.len())?;
                 for (i, &v) in values.iter().enumerate() {
                     Error::check_finite(|| format!("layer {l} norm {what} {i}"), v)?;
                 }

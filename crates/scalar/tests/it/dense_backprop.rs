@@ -4,7 +4,7 @@
 //! of both signs where the order of additions decides a zero's sign.
 
 use proptest::prelude::*;
-use scalar::dense::{Dense, DenseGradients, DenseLayer, LayerNorm, Loss};
+use scalar::dense::{Dense, DenseGradients, DenseLayer, LayerNorm, Loss, NormAt};
 use scalar::{Activation, Skip};
 
 /// A value that is often an exact ±0 or 1, where the sign of a zero gradient depends on the order
@@ -26,11 +26,15 @@ fn activation() -> impl Strategy<Value = Activation> {
     ]
 }
 
-/// A layer normalisation of `width` inputs, with or without γ and β.
-fn norm(width: usize) -> impl Strategy<Value = LayerNorm> {
-    let values = move || prop::option::of(prop::collection::vec(value(), width));
-    (values(), values(), prop_oneof![Just(LayerNorm::DEFAULT_EPS), 0.01..2.0f64])
-        .prop_map(|(weight, bias, eps)| LayerNorm { weight, bias, eps })
+/// A layer normalisation of a layer of `n_in` inputs and `n_out` units, of either, with or
+/// without γ and β.
+fn norm(n_in: usize, n_out: usize) -> impl Strategy<Value = LayerNorm> {
+    prop_oneof![Just(NormAt::Input), Just(NormAt::PreActivation)].prop_flat_map(move |at| {
+        let width = if at == NormAt::Input { n_in } else { n_out };
+        let values = move || prop::option::of(prop::collection::vec(value(), width));
+        (values(), values(), prop_oneof![Just(LayerNorm::DEFAULT_EPS), 0.01..2.0f64])
+            .prop_map(move |(weight, bias, eps)| LayerNorm { weight, bias, eps, at })
+    })
 }
 
 fn loss() -> impl Strategy<Value = Loss> {
@@ -65,7 +69,7 @@ fn case() -> impl Strategy<Value = Case> {
                         prop::collection::vec(prop::collection::vec(value(), n_in), n_out),
                         prop::option::of(prop::collection::vec(value(), n_out)),
                         activation(),
-                        prop::option::weighted(0.3, norm(n_in)),
+                        prop::option::weighted(0.3, norm(n_in, n_out)),
                     )
                 })
                 .collect();
@@ -153,21 +157,28 @@ fn a_wide_network_has_the_tapes_bits_for_every_loss() {
         .collect();
     let input: Vec<Vec<f64>> = (0..6).map(|_| (0..7).map(|_| next() * 3.0).collect()).collect();
     let target: Vec<Vec<f64>> = (0..6).map(|_| (0..5).map(|_| next().abs()).collect()).collect();
-    // Pre-norm: every layer after the first normalises its input (with γ alone, neither, both).
-    let mut norms = vec![None];
-    norms.push(Some(LayerNorm { weight: Some((0..12).map(|_| next()).collect()), bias: None, eps: 1e-5 }));
-    norms.push(Some(LayerNorm::plain()));
-    norms.push(Some(LayerNorm {
-        weight: Some((0..12).map(|_| next()).collect()),
-        bias: Some((0..12).map(|_| next()).collect()),
-        eps: 0.1,
-    }));
+    // Every layer after the first normalises its input, or its Linear output (with γ alone,
+    // neither, both).
+    let mut norms_at = |at: NormAt| {
+        let last = if at == NormAt::Input { 12 } else { 5 };
+        let mut values = |n: usize| Some((0..n).map(|_| next()).collect());
+        vec![
+            None,
+            Some(LayerNorm { weight: values(12), bias: None, eps: 1e-5, at }),
+            Some(LayerNorm { at, ..LayerNorm::plain() }),
+            Some(LayerNorm { weight: values(last), bias: values(last), eps: 0.1, at }),
+        ]
+    };
+    let norms = [None, Some(norms_at(NormAt::Input)), Some(norms_at(NormAt::PreActivation))];
     let losses = [Loss::SquaredError, Loss::BinaryCrossEntropy, Loss::Linear, Loss::BceWithLogits, Loss::CrossEntropy];
     for skip in [Skip::PreActivation, Skip::Identity] {
         for span in [1, 2] {
-            for normed in [false, true] {
+            for normed in &norms {
                 let net = Dense::new(layers.clone(), Some(span)).unwrap().with_skip(skip);
-                let net = if normed { net.with_norms(norms.clone()).unwrap() } else { net };
+                let net = match normed {
+                    Some(norms) => net.with_norms(norms.clone()).unwrap(),
+                    None => net,
+                };
                 for loss in losses {
                     let (Ok(tape), Ok(direct)) =
                         (net.gradients_over(&input, &target, loss, 6.0), net.backprop_over(&input, &target, loss, 6.0))
@@ -180,7 +191,7 @@ fn a_wide_network_has_the_tapes_bits_for_every_loss() {
                         continue;
                     };
                     assert_same_bits(&tape, &direct)
-                        .unwrap_or_else(|e| panic!("{skip:?} span {span} {loss:?} normed {normed}: {e}"));
+                        .unwrap_or_else(|e| panic!("{skip:?} span {span} {loss:?} norms {normed:?}: {e}"));
                 }
             }
         }

@@ -1,33 +1,52 @@
-//! Layer normalisation of a layer's input: a forward worked by hand, the textbook backward
-//! formula, central differences through a pre-norm residual network, and refusals.
+//! Layer normalisation of a layer's input or of its Linear output: forwards worked by hand, the
+//! textbook backward formula, central differences through a pre-norm residual network and a
+//! `Linear → LayerNorm → activation` one, and refusals.
 
-use scalar::dense::{Dense, DenseLayer, LayerNorm, Loss, SeedAt};
+use scalar::dense::{Dense, DenseLayer, LayerNorm, Loss, NormAt, SeedAt};
 use scalar::{Activation, Skip};
 
 fn layer(weight: Vec<Vec<f64>>, bias: Option<Vec<f64>>, activation: Activation) -> DenseLayer {
     DenseLayer { weight, bias, activation }
 }
 
-/// One identity layer 2→2 (W = I) whose input is normalised with ε = 3, γ = (2, 4), β = (1, −1).
-fn hand_worked() -> Dense {
+/// One identity layer 2→2 (W = I) whose input (or Linear output, as `at` says) is normalised with
+/// ε = 3, γ = (2, 4), β = (1, −1).
+fn hand_worked(at: NormAt) -> Dense {
     let net = Dense::new(vec![layer(vec![vec![1.0, 0.0], vec![0.0, 1.0]], None, Activation::Identity)], None).unwrap();
-    net.with_norms(vec![Some(LayerNorm { weight: Some(vec![2.0, 4.0]), bias: Some(vec![1.0, -1.0]), eps: 3.0 })])
+    net.with_norms(vec![Some(LayerNorm { weight: Some(vec![2.0, 4.0]), bias: Some(vec![1.0, -1.0]), eps: 3.0, at })])
         .unwrap()
 }
 
 #[test]
 fn a_normalised_input_worked_by_hand_is_exact() {
     // x = (1, 3): μ = 2, d = (−1, 1), v = 1, √(v + ε) = 2, x̂ = (−1/2, 1/2), y = x̂·γ + β = (0, 1).
-    let trace = hand_worked().forward_trace(&[1.0, 3.0]).unwrap();
+    let trace = hand_worked(NormAt::Input).forward_trace(&[1.0, 3.0]).unwrap();
     assert_eq!(trace.normed, vec![Some(vec![0.0, 1.0])]);
-    assert_eq!(trace.z, vec![vec![0.0, 1.0]]);
+    assert_eq!((trace.z.clone(), trace.linear), (vec![vec![0.0, 1.0]], vec![None]));
     assert_eq!(trace.a[0], vec![1.0, 3.0], "a_0 is the input itself, not its normalisation");
     // Loss::Linear with t = (1, 0): L = y_1, so ∂L/∂β = (1, 0), ∂L/∂γ = (x̂_1, 0) = (−1/2, 0) and
     // ∂L/∂W[j][i] = t_j·y_i.
-    let g = hand_worked().gradients(&[vec![1.0, 3.0]], &[vec![1.0, 0.0]], Loss::Linear).unwrap();
+    let g = hand_worked(NormAt::Input).gradients(&[vec![1.0, 3.0]], &[vec![1.0, 0.0]], Loss::Linear).unwrap();
     let norm = g.norm[0].as_ref().unwrap();
     assert_eq!((norm.weight.clone(), norm.bias.clone()), (vec![-0.5, 0.0], vec![1.0, 0.0]));
     assert_eq!(g.weight[0], vec![vec![0.0, 1.0], vec![0.0, 0.0]]);
+}
+
+#[test]
+fn a_normalised_linear_output_worked_by_hand_is_exact() {
+    // W = I: the Linear output is x = (1, 3) itself, normalised as above to z = (0, 1).
+    let trace = hand_worked(NormAt::PreActivation).forward_trace(&[1.0, 3.0]).unwrap();
+    assert_eq!(trace.linear, vec![Some(vec![1.0, 3.0])]);
+    assert_eq!((trace.normed, trace.z), (vec![Some(vec![0.0, 1.0])], vec![vec![0.0, 1.0]]));
+    // L = z_1: ∂L/∂γ and ∂L/∂β as above; ∂L/∂W[j][i] = ∂L/∂h_j·x_i with ∂L/∂h = the textbook
+    // input gradient of γ·x̂ + β under g = (1, 0): ĝ = (2, 0), r = 1/2, x̂ = (−1/2, 1/2), so
+    // ∂L/∂h_i = (r/2)·(2ĝ_i − 2 − x̂_i·(−1)) = (1/4)·(2ĝ_i − 2 + x̂_i): (1/4)(4 − 2 − 1/2) = 3/8 and
+    // (1/4)(0 − 2 + 1/2) = −3/8.
+    let g = hand_worked(NormAt::PreActivation).gradients(&[vec![1.0, 3.0]], &[vec![1.0, 0.0]], Loss::Linear).unwrap();
+    let norm = g.norm[0].as_ref().unwrap();
+    assert_eq!((norm.weight.clone(), norm.bias.clone()), (vec![-0.5, 0.0], vec![1.0, 0.0]));
+    assert_eq!(g.weight[0], vec![vec![0.375, 1.125], vec![-0.375, -1.125]]);
+    assert_eq!(g.bias[0], vec![0.375, -0.375]);
 }
 
 /// The textbook backward of y = γ·x̂ + β (Ba et al. 2016): with ĝ_i = γ_i·∂L/∂y_i,
@@ -58,7 +77,10 @@ fn the_input_gradient_is_the_textbook_formula() {
             None,
         )
         .unwrap()
-        .with_norms(vec![None, Some(LayerNorm { weight: Some(gamma.clone()), bias: Some(vec![0.1; 4]), eps })])
+        .with_norms(vec![
+            None,
+            Some(LayerNorm { weight: Some(gamma.clone()), bias: Some(vec![0.1; 4]), eps, at: NormAt::Input }),
+        ])
         .unwrap();
         let t = [0.8, -1.1];
         let g = net.gradients(&[x.to_vec()], &[t.to_vec()], Loss::Linear).unwrap();
@@ -75,6 +97,34 @@ fn the_input_gradient_is_the_textbook_formula() {
 /// its input and receives the stem's output a_1 (span 2, layer 3 named), layer 4 normalises its
 /// input with γ alone, and the head reads a last normalisation without γ or β.
 fn pre_norm_net(skip: Skip) -> Dense {
+    let vector = |k: f64| -> Vec<f64> { (0..4).map(|i| (i as f64 * 0.9 + k).cos()).collect() };
+    let norms = vec![
+        None,
+        Some(LayerNorm { weight: Some(vector(0.3)), bias: Some(vector(1.1)), eps: 1e-5, at: NormAt::Input }),
+        None,
+        Some(LayerNorm { weight: Some(vector(2.0)), bias: None, eps: 0.01, at: NormAt::Input }),
+        Some(LayerNorm::plain()),
+    ];
+    five_layers(skip, norms)
+}
+
+/// The same layers as `Linear → LayerNorm → activation`: layers 1, 3, 4 and 5 normalise their
+/// Linear output (layer 3's before the stem's output joins it).
+fn norm_then_activation_net(skip: Skip) -> Dense {
+    let vector = |n: usize, k: f64| -> Vec<f64> { (0..n).map(|i| (i as f64 * 0.7 + k).cos()).collect() };
+    let at = NormAt::PreActivation;
+    let norms = vec![
+        Some(LayerNorm { weight: Some(vector(4, 0.2)), bias: Some(vector(4, 1.3)), eps: 1e-5, at }),
+        None,
+        Some(LayerNorm { weight: Some(vector(4, 2.1)), bias: None, eps: 0.01, at }),
+        Some(LayerNorm { at, ..LayerNorm::plain() }),
+        // Over two values x̂ = ±d/√(d² + ε): nearly a sign with a small ε, too steep for differences.
+        Some(LayerNorm { weight: None, bias: Some(vector(2, 0.4)), eps: 0.25, at }),
+    ];
+    five_layers(skip, norms)
+}
+
+fn five_layers(skip: Skip, norms: Vec<Option<LayerNorm>>) -> Dense {
     let w = |rows: usize, cols: usize, k: f64| -> Vec<Vec<f64>> {
         (0..rows).map(|j| (0..cols).map(|i| ((j * cols + i) as f64 * 0.37 + k).sin() * 0.8).collect()).collect()
     };
@@ -84,14 +134,6 @@ fn pre_norm_net(skip: Skip) -> Dense {
         layer(w(4, 4, 0.3), None, Activation::Identity),
         layer(w(4, 4, 0.4), Some(vec![0.2, 0.0, 0.1, -0.3]), Activation::Softplus),
         layer(w(2, 4, 0.5), Some(vec![0.05, -0.05]), Activation::Identity),
-    ];
-    let vector = |k: f64| -> Vec<f64> { (0..4).map(|i| (i as f64 * 0.9 + k).cos()).collect() };
-    let norms = vec![
-        None,
-        Some(LayerNorm { weight: Some(vector(0.3)), bias: Some(vector(1.1)), eps: 1e-5 }),
-        None,
-        Some(LayerNorm { weight: Some(vector(2.0)), bias: None, eps: 0.01 }),
-        Some(LayerNorm::plain()),
     ];
     Dense::new(layers, Some(2))
         .unwrap()
@@ -123,27 +165,31 @@ fn rebuilt(net: &Dense, layers: Vec<DenseLayer>, norms: Vec<Option<LayerNorm>>) 
 type Perturb<'a> = dyn Fn(&mut Vec<DenseLayer>, &mut Vec<Option<LayerNorm>>, f64) + 'a;
 
 #[test]
-fn every_gradient_of_a_pre_norm_network_matches_central_differences() {
+fn every_gradient_of_a_normalised_network_matches_central_differences() {
     let (x, t) = pre_norm_batch();
-    for skip in [Skip::PreActivation, Skip::Identity] {
-        let net = pre_norm_net(skip);
+    for net in
+        [Skip::PreActivation, Skip::Identity].into_iter().flat_map(|s| [pre_norm_net(s), norm_then_activation_net(s)])
+    {
+        let skip = net.skip();
         for loss in [Loss::SquaredError, Loss::CrossEntropy] {
             let g = net.gradients(&x, &t, loss).unwrap();
             let loss_at = |layers: Vec<DenseLayer>, norms: Vec<Option<LayerNorm>>| {
                 rebuilt(&net, layers, norms).gradients(&x, &t, loss).unwrap().loss
             };
+            // Central differences with Richardson's extrapolation: the truncation error is O(h⁴)
+            // (about 1e−16 at h = 1e−4), the round-off about ε/h ≈ 1e−12.
             let numeric = |perturb: &Perturb<'_>| {
-                let h = 1e-5;
                 let at = |step: f64| {
                     let (mut layers, mut norms) = (net.layers().to_vec(), net.norms().to_vec());
                     perturb(&mut layers, &mut norms, step);
                     loss_at(layers, norms)
                 };
-                (at(h) - at(-h)) / (2.0 * h)
+                let central = |h: f64| (at(h) - at(-h)) / (2.0 * h);
+                (4.0 * central(5e-5) - central(1e-4)) / 3.0
             };
             let close = |claimed: f64, numeric: f64, what: String| {
-                // O(h²) truncation and ε/h round-off are both below 1e−9 here.
-                assert!((claimed - numeric).abs() < 1e-8, "{skip:?} {loss:?} {what}: {claimed} vs {numeric}");
+                let scale = claimed.abs().max(1.0);
+                assert!((claimed - numeric).abs() < 1e-9 * scale, "{skip:?} {loss:?} {what}: {claimed} vs {numeric}");
             };
             for (l, lw) in g.weight.iter().enumerate() {
                 for (j, row) in lw.iter().enumerate() {
@@ -155,19 +201,20 @@ fn every_gradient_of_a_pre_norm_network_matches_central_differences() {
             }
             for (l, norm) in g.norm.iter().enumerate() {
                 let Some(norm) = norm else { continue };
+                let width = norm.weight.len();
                 for (i, &claimed) in norm.weight.iter().enumerate() {
                     let n = numeric(&|_, norms, h| {
                         let n = norms[l].as_mut().unwrap();
-                        n.weight.get_or_insert_with(|| vec![1.0; 4])[i] += h;
+                        n.weight.get_or_insert_with(|| vec![1.0; width])[i] += h;
                     });
-                    close(claimed, n, format!("layer {} γ[{i}]", l + 1));
+                    close(claimed, n, format!("layer {} {:?} γ[{i}]", l + 1, net.norms()[l].as_ref().unwrap().at));
                 }
                 for (i, &claimed) in norm.bias.iter().enumerate() {
                     let n = numeric(&|_, norms, h| {
                         let n = norms[l].as_mut().unwrap();
-                        n.bias.get_or_insert_with(|| vec![0.0; 4])[i] += h;
+                        n.bias.get_or_insert_with(|| vec![0.0; width])[i] += h;
                     });
-                    close(claimed, n, format!("layer {} β[{i}]", l + 1));
+                    close(claimed, n, format!("layer {} {:?} β[{i}]", l + 1, net.norms()[l].as_ref().unwrap().at));
                 }
             }
         }
