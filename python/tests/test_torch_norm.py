@@ -1,7 +1,8 @@
-"""LayerNorm read from PyTorch modules: pre-norm residual MLPs agree with autograd on every
+"""LayerNorm read from PyTorch modules: pre-norm residual MLPs and ``Linear → LayerNorm → ReLU``
+ones (plain, and residual with the norm before the shortcut joins) agree with autograd on every
 ``Linear`` and on each LayerNorm's γ and β, with and without γ and β; what the model format cannot
-say (post-norm shortcuts, batch normalisation, a LayerNorm not read by a ``Linear``, over another
-shape, or twice) is a ValueError naming the module."""
+say (post-norm shortcuts, batch normalisation, a LayerNorm of a layer's output that is activated
+or returned, over another shape, or twice) is a ValueError naming the module."""
 
 import copy
 
@@ -116,6 +117,54 @@ def test_a_wrong_layer_norm_gradient_is_found_and_named_as_the_modules_parameter
     assert names[1].startswith(("blocks.0.fc1.", "blocks.0.ln.")), names
 
 
+class NormThenActivation(nn.Module):
+    """``relu(ln(fc(h)))`` layers, and with ``residual`` blocks ``relu(ln2(fc2(relu(ln1(fc1(h))))) + h)``
+    whose shortcut joins after the second norm, as ResNets place theirs."""
+
+    def __init__(self, widths, residual=False, **norm):
+        super().__init__()
+        self.fcs = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+        self.lns = nn.ModuleList(_randomise(nn.LayerNorm(b, **norm)) for b in widths[1:-1])
+        self.residual = residual
+
+    def forward(self, x):
+        h = torch.relu(self.lns[0](self.fcs[0](x)))
+        if self.residual:
+            inner = torch.relu(self.lns[1](self.fcs[1](h)))
+            h = torch.relu(self.lns[2](self.fcs[2](inner)) + h)
+        else:
+            for fc, ln in zip(self.fcs[1:-1], self.lns[1:]):
+                h = torch.relu(ln(fc(h)))
+        return self.fcs[-1](h)
+
+
+@pytest.mark.parametrize("residual", [False, True], ids=["plain", "residual"])
+@pytest.mark.parametrize("norm", [{}, {"elementwise_affine": False}, {"bias": False}], ids=["affine", "no-affine", "no-bias"])
+def test_linear_layer_norm_relu_networks_agree_with_pytorch(residual, norm):
+    torch.manual_seed(13)
+    net = NormThenActivation([3, 5, 5, 5, 2], residual, **norm)
+    x, t = torch.randn(6, 3), torch.randn(6, 2)
+    d = go.from_torch(net, x, t)
+    assert [layer.get("norm", {}).get("at") for layer in d["layers"]] == ["pre_activation"] * 3 + [None]
+    if residual:
+        assert (d["shortcut"], d["shortcut_layers"], d["skip"]) == (2, [3], "pre_activation")
+    mse = lambda y, t: ((y - t) ** 2).sum() / y.shape[0]  # noqa: E731
+    ref = go.grad(d)
+    assert_agree_per_layer(ref, torch_grads(net, x, t, mse))
+    for l, (gamma, beta) in zip([1, 2, 3], _norm_grads(net, x, t, mse)):
+        layer = ref.layers[l - 1]
+        scale = max(np.abs(layer.weight_grad).max(), np.abs(layer.norm_weight_grad).max())
+        for theirs, ours in ((gamma, layer.norm_weight_grad), (beta, layer.norm_bias_grad)):
+            if theirs is not None:
+                assert np.abs(theirs - ours).max() <= AGREEMENT * scale, f"layer {l}"
+    assert go.check_torch(net, x, t).passed
+    # The same layers as an nn.Sequential read alike.
+    if not residual:
+        seq = nn.Sequential(*[m for fc, ln in zip(net.fcs, net.lns) for m in (fc, ln, nn.ReLU())], net.fcs[-1])
+        assert go.check_torch(seq, x, t).passed
+        assert [layer.get("norm", {}).get("at") for layer in go.from_torch(seq, x, t)["layers"]] == ["pre_activation"] * 3 + [None]
+
+
 class PostNorm(nn.Module):
     """The original transformer's blocks: ``ln(x + fc(x))``, whose next shortcut carries the
     normalised value."""
@@ -147,12 +196,14 @@ class Normed(nn.Module):
     [
         (PostNorm(2, 2), "adds the LayerNorm of layer 1's output (post-norm)"),
         (nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2), nn.Linear(2, 2)), "module 1 (BatchNorm1d): batch normalisation is not in the model format"),
-        (Normed(lambda m, x: m.fc[1](m.ln(m.ln(m.fc[0](x))))), "normalises the LayerNorm of layer 1's output a second time"),
-        (Normed(lambda m, x: m.fc[1](torch.relu(m.ln(m.fc[0](x))))), "applies to the LayerNorm of layer 1's output; the model format reads a LayerNorm only"),
-        (Normed(lambda m, x: m.ln(m.fc[0](x))), "module: forward: returns the LayerNorm of layer 1's output, which is not the layer's output"),
+        (Normed(lambda m, x: m.fc[1](m.ln(m.ln(m.fc[0](x))))), "normalises the LayerNorm of layer 1's Linear output a second time"),
+        (Normed(lambda m, x: m.fc[1](torch.relu(m.ln(torch.relu(m.fc[0](x)))))), "applies to the LayerNorm of layer 1's output; the model format reads"),
+        (Normed(lambda m, x: m.ln(torch.relu(m.fc[0](x)))), "module: forward: returns the LayerNorm of layer 1's output, which is not the layer's output"),
         (Normed(lambda m, x: m.fc[1](m.ln(m.fc[0](x))), nn.LayerNorm(3)), "module ln (LayerNorm): normalized_shape (3,), but module fc.1 (Linear) reads it"),
+        (Normed(lambda m, x: torch.relu(m.ln(m.fc[0](x))), nn.LayerNorm(3)), "module ln (LayerNorm): normalized_shape (3,), but layer 1's Linear has out_features = 2"),
+        (Normed(lambda m, x: torch.relu(m.ln(m.fc[0](x) + x))), "applies to the LayerNorm of layer 1's output; the model format reads"),
     ],
-    ids=["post-norm", "batch-norm", "twice", "activated", "returned", "shape"],
+    ids=["post-norm", "batch-norm", "twice", "activated", "returned", "shape", "shape-of-output", "after-shortcut"],
 )
 def test_what_the_format_cannot_say_of_normalisation_is_named(net, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):

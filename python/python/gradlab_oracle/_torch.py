@@ -93,8 +93,9 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
     """The model description of ``module`` on the batch ``x`` with targets ``t``.
 
     ``module``: an ``nn.Sequential``, or any ``nn.Module`` whose ``forward`` ``torch.fx`` can trace,
-    made of ``Linear`` layers (each called once, in a chain), each perhaps reading a ``LayerNorm``
-    of the layer before it (over a row: the layer's ``"norm"``), and the activations ``Tanh``,
+    made of ``Linear`` layers (each called once, in a chain), each perhaps with a ``LayerNorm`` over a
+    row (the layer's ``"norm"``) of its input (pre-norm blocks) or of its output before the
+    activation (``Linear → LayerNorm → ReLU``), and the activations ``Tanh``,
     ``Sigmoid``, ``ReLU``, ``LeakyReLU``, ``Softplus`` (β = 1), ``GELU``, ``SiLU`` as modules or as
     calls (``torch.relu(h)``, ``F.relu(h)``, ``h.relu()``); ``Identity``, flattening the input
     (``Flatten()``, ``torch.flatten(x, 1)``, ``x.view(x.size(0), -1)``), dropout in eval mode or
@@ -126,12 +127,13 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
             stacklevel=3,
         )
     description: Dict[str, Any] = {"layers": []}
-    for (lin, act), ln in zip(layers, net.norms):
+    for (lin, act), norm in zip(layers, net.norms):
         layer: Dict[str, Any] = {"weight": _array(lin.weight), "activation": act}
         if lin.bias is not None:
             layer["bias"] = _array(lin.bias)
-        if ln is not None:
-            layer["norm"] = {"eps": float(ln.eps)}
+        if norm is not None:
+            ln, at = norm
+            layer["norm"] = {"eps": float(ln.eps), "at": at}
             for key in ("weight", "bias"):
                 if getattr(ln, key, None) is not None:
                     layer["norm"][key] = _array(getattr(ln, key))
@@ -210,10 +212,11 @@ def check_torch(
         value.backward()
     net = read(twin, None if isinstance(loss, str) else type(loss).__name__)
     grads = {"loss": float(value.detach()), "layers": []}
-    for (lin, _), ln in zip(net.layers, net.norms):
+    for (lin, _), norm in zip(net.layers, net.norms):
         layer = {"weight_grad": lin.weight.grad.numpy()}
         params = [("bias_grad", lin.bias)]
-        if ln is not None:
+        if norm is not None:
+            ln = norm[0]
             params += [("norm_weight_grad", ln.weight), ("norm_bias_grad", getattr(ln, "bias", None))]
         for key, param in params:
             if param is not None:

@@ -17,9 +17,12 @@ refused: the check runs in float64 on the CPU), and shortcuts ``h + x`` that add
 earlier layer's output a_{l−s} to z_l (the format's ``pre_activation`` skip) or to a_l
 (``identity``), where the format can say it: one span s and one form for the network (the layers
 it joins are named when they are not every layer s divides: a stem layer before the blocks, a
-head after them). An ``nn.LayerNorm`` over a row, applied to a layer's output (or the input) and
-read by the next ``Linear``, is that layer's ``"norm"``: a pre-norm block
-``x + fc2(f(fc1(ln(x))))``, or a last normalisation before the head. Everything else is a ``ValueError`` naming the module by its path, or the call
+head after them). An ``nn.LayerNorm`` over a row is a layer's ``"norm"`` where the format can
+say it: applied to a layer's output (or the input) and read by the next ``Linear``, it normalises
+that layer's input (a pre-norm block ``x + fc2(f(fc1(ln(x))))``, a last normalisation before the
+head); applied to a ``Linear``'s output and then activated, or joined by a shortcut, or returned,
+it normalises that layer's Linear output (``Linear → LayerNorm → ReLU``, ``"at":
+"pre_activation"``). Everything else is a ``ValueError`` naming the module by its path, or the call
 by its line in the caller's source.
 """
 
@@ -45,11 +48,24 @@ ACTIVATIONS = {
 
 # A traced tensor's meaning: (kind, layer). "a": a_layer (the input for 0), "as" with its identity
 # shortcut; "z": layer's Linear output, not yet through an activation, "zs" with its pre-activation
-# shortcut; "n": layer's output a_layer through a LayerNorm, which only the next Linear may read;
+# shortcut; "n": a LayerNorm of layer's output a_layer or of its Linear output (a _Normed, which
+# carries the module), not yet read; "zn": layer's Linear output through its LayerNorm;
 # "log_softmax": the last layer's log-softmax; "squeezed": a one-unit last layer's output
 # as one value per sample; "shape": a size read off a tensor, which only a reshape may use.
 Value = Tuple[str, int]
 _SHAPE: Value = ("shape", -1)
+
+
+class _Normed(tuple):
+    """The value ("n", layer) of a LayerNorm's output, carrying (module, where, path, what it
+    normalised: "a" a layer's output, "z" its Linear output) until a call decides its place."""
+
+    norm: tuple
+
+    def __new__(cls, layer: int, norm: tuple) -> "_Normed":
+        value = super().__new__(cls, ("n", layer))
+        value.norm = norm
+        return value
 
 
 class Network:
@@ -57,8 +73,9 @@ class Network:
     caller's module (``fc.2``; ``""`` for a lone Linear), the leaky slope (one for the whole
     network), whether the input is flattened to rows, whether a log-softmax ends it, and the
     shortcut's span and form (``None`` without one) and the layers it joins when they are not
-    every layer the span divides (``None`` when they are); per layer, the ``LayerNorm`` that
-    normalises its input and that module's name (``None``, ``""`` without one)."""
+    every layer the span divides (``None`` when they are); per layer, its ``LayerNorm`` and where
+    it sits (``(module, "input" or "pre_activation")``) and that module's name (``None``, ``""``
+    without one)."""
 
     def __init__(
         self,
@@ -197,8 +214,9 @@ class _Walk:
 
     def __init__(self, root: Any, loss_name: Optional[str]):
         self.root, self.loss_name = root, loss_name
-        self.layers: List[list] = []  # [Linear, activation name or None, where, its module path, norm]
-        self.norm: Optional[tuple] = None  # (LayerNorm, where, path) waiting for the next Linear
+        # [Linear, activation name or None, where, its module path, norm of its input, norm of its
+        # Linear output]; a norm is (LayerNorm, where, path, what it normalised).
+        self.layers: List[list] = []
         self.skips: List[tuple] = []  # (layer, span, form, where)
         self.skip_into: Dict[int, str] = {}  # layer: the form of the shortcut added to it
         self.slope: Optional[float] = None
@@ -212,7 +230,8 @@ class _Walk:
     def describe(self, v: Value) -> str:
         kind, layer = v
         if kind == "n":
-            return "the LayerNorm of " + ("the input" if layer == 0 else f"layer {layer}'s output")
+            of = "the input" if layer == 0 else f"layer {layer}'s " + ("Linear output" if v.norm[3] == "z" else "output")
+            return "the LayerNorm of " + of
         if layer == 0:
             return "the input"
         return {
@@ -220,6 +239,7 @@ class _Walk:
             "as": f"layer {layer}'s output (with its shortcut)",
             "z": f"layer {layer}'s Linear output",
             "zs": f"layer {layer}'s Linear output plus its shortcut",
+            "zn": f"layer {layer}'s normalised Linear output",
             "log_softmax": "the log-softmax",
             "squeezed": "the squeezed output",
         }.get(kind, "a size")
@@ -230,8 +250,9 @@ class _Walk:
         kind, layer = v
         if layer == 0:
             return kind == "a"
-        form, act = self.skip_into.get(layer), self.layers[layer - 1][1]
-        return {"a": form != "identity", "as": True, "z": act is None and form is None, "zs": act is None}.get(kind, False)
+        form, act, normed = self.skip_into.get(layer), self.layers[layer - 1][1], self.layers[layer - 1][5]
+        bare = act is None and form is None
+        return {"a": form != "identity", "as": True, "z": bare and normed is None, "zn": bare, "zs": act is None}.get(kind, False)
 
     def tensor(self, node: Any, where: str, arg: Any) -> Value:
         """The value of a tensor argument, refusing constants and sizes."""
@@ -371,31 +392,50 @@ class _Walk:
             raise ValueError(f"{where}: called a second time; the model format has its own weights in each layer")
         self.linears.add(id(m))
         norm = None
-        if v[0] == "n":
+        if isinstance(v, _Normed):
             self.latest(where, v, "reads")
-            norm, self.norm = self.norm, None
-            if tuple(norm[0].normalized_shape) != (m.in_features,):
-                raise ValueError(
-                    f"{norm[1]}: normalized_shape {tuple(norm[0].normalized_shape)}, but {where} reads it with "
-                    f"in_features = {m.in_features}; the model format normalises over a row ({m.in_features},)"
-                )
+            norm = v.norm
+            self.check_norm_width(norm, m.in_features, f"{where} reads it with in_features = {m.in_features}")
         else:
             self.output(where, v, "reads")
-        self.layers.append([m, None, where, path, norm])
+        self.layers.append([m, None, where, path, norm, None])
         return ("z", len(self.layers))
 
     def layer_norm(self, where: str, m: Any, v: Value, path: str) -> Value:
-        """A LayerNorm of a layer's output (or the input), for the next Linear to read."""
-        if v[0] == "n":
+        """A LayerNorm of a layer's output (or the input), or of the newest Linear's output: which
+        of the two is decided by what reads it (:meth:`settle`)."""
+        if v[0] in ("n", "zn"):
             raise ValueError(f"{where}: normalises {self.describe(v)} a second time; the model format has one per layer")
+        if v[0] == "z" and self.layers[-1][1] is None and v[1] not in self.skip_into:
+            self.latest(where, v, "normalises")
+            return _Normed(v[1], (m, where, path, "z"))
         self.output(where, v, "normalises")
-        self.norm = (m, where, path)
-        return ("n", v[1])
+        return _Normed(v[1], (m, where, path, "a"))
+
+    def check_norm_width(self, norm: tuple, width: int, reader: str) -> None:
+        shape = tuple(norm[0].normalized_shape)
+        if shape != (width,):
+            raise ValueError(
+                f"{norm[1]}: normalized_shape {shape}, but {reader}; the model format normalises over a row ({width},)"
+            )
+
+    def settle(self, v: Value) -> Value:
+        """A LayerNorm of layer k's Linear output, read by anything but a Linear, is layer k's
+        normalisation of its Linear output: the value becomes that ("zn")."""
+        if not (isinstance(v, _Normed) and v.norm[3] == "z"):
+            return v
+        layer = self.layers[v[1] - 1]
+        if layer[1] is not None or layer[5] is not None or v[1] in self.skip_into:
+            raise ValueError(f"{v.norm[1]}: normalises layer {v[1]}'s Linear output, which was used before it")
+        self.check_norm_width(v.norm, layer[0].out_features, f"layer {v[1]}'s Linear has out_features = {layer[0].out_features}")
+        layer[5] = v.norm
+        return ("zn", v[1])
 
     def activation(self, where: str, v: Value, name: str, slope: Optional[float]) -> Value:
         if not self.layers:
             raise ValueError(f"{where}: an activation before the first Linear")
         self.latest(where, v, "applies to")
+        v = self.settle(v)
         if v[0] == "n":
             raise ValueError(
                 f"{where}: applies to {self.describe(v)}; the model format reads a LayerNorm only as the input of "
@@ -488,6 +528,7 @@ class _Walk:
         regression or a binary classifier returns it (the targets then have shape (B,))."""
         if dim not in (None, 1, -1):
             raise ValueError(f"{where}: dim={dim}; only the output's unit dimension (1) may be squeezed")
+        v = self.settle(v)
         self.output(where, v, "squeezes")
         if self.layers[-1][0].out_features != 1:
             raise ValueError(f"{where}: squeezes a layer of {self.layers[-1][0].out_features} units; only a one-unit output can be")
@@ -498,6 +539,7 @@ class _Walk:
             raise ValueError(f"{where}: dim={dim}; only dim=1 (over a row's outputs) is supported")
         if not self.layers:
             raise ValueError(f"{where}: before the first Linear")
+        v = self.settle(v)
         self.output(where, v, "applies to")
         self.log_softmax = True
         return ("log_softmax", v[1])
@@ -520,6 +562,8 @@ class _Walk:
             raise ValueError(f"{where}: alpha = {_arg(node, 2, 'alpha', 1)}; a shortcut adds a_(l-s) itself")
         w = self.tensor(node, where, node.args[1] if len(node.args) > 1 else node.kwargs.get("other"))
         late, early = (v, w) if v[1] >= w[1] else (w, v)
+        if late[1] == len(self.layers) and late[1] != early[1]:
+            late = self.settle(late)
         if late[1] == early[1]:
             raise ValueError(f"{where}: adds two values of layer {late[1]}; a shortcut adds an earlier layer's output")
         self.latest(where, late, "adds to")
@@ -534,7 +578,7 @@ class _Walk:
             raise ValueError(f"{where}: adds {self.describe(early)}, which is not its output a_{j}; a shortcut carries a layer's output")
         if k in self.skip_into:
             raise ValueError(f"{where}: a second shortcut into layer {k}; the model format has one per layer")
-        if late[0] == "z" and self.layers[-1][1] is None:
+        if late[0] in ("z", "zn") and self.layers[-1][1] is None and (late[0] == "zn" or self.layers[-1][5] is None):
             form, result = "pre_activation", ("zs", k)
         elif late[0] == "a":
             form, result = "identity", ("as", k)
@@ -550,7 +594,7 @@ class _Walk:
             raise ValueError("module: forward returns more than one tensor, or no tensor of the network")
         if not self.layers:
             raise ValueError("module: no Linear layer")
-        v = self.values[result]
+        v = self.settle(self.values[result])
         if v[0] not in ("log_softmax", "squeezed"):
             self.output("module: forward", v, "returns")
         elif v[1] != len(self.layers):
@@ -581,9 +625,10 @@ class _Walk:
                 shortcut_layers = joined
             shortcut, skip = span, form
         layers = [(lin, act or "identity") for lin, act, *_ in self.layers]
-        names = [path for _, _, _, path, _ in self.layers]
-        norms = [None if norm is None else norm[0] for *_, norm in self.layers]
-        norm_names = ["" if norm is None else norm[2] for *_, norm in self.layers]
+        names = [layer[3] for layer in self.layers]
+        placed = [(layer[4], "input") if layer[4] is not None else (layer[5], "pre_activation") for layer in self.layers]
+        norms = [None if norm is None else (norm[0], at) for norm, at in placed]
+        norm_names = ["" if norm is None else norm[2] for norm, _ in placed]
         return Network(
             layers, names, self.slope, self.flattens_input, self.log_softmax, shortcut, skip, shortcut_layers, norms, norm_names
         )
