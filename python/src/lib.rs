@@ -118,6 +118,14 @@ impl Model {
         self.inner.net().shortcut_layers()
     }
 
+    /// Per layer, where its layer normalisation sits (`"input"` or `"pre_activation"`, the
+    /// model file's `"at"`), or `None` without one.
+    #[getter]
+    fn norms(&self) -> Vec<Option<&'static str>> {
+        let norms = self.inner.net().norms().iter();
+        norms.map(|n| n.as_ref().map(|n| report::model::norm_at_name(n.at))).collect()
+    }
+
     /// B, the number of samples.
     #[getter]
     fn batch(&self) -> usize {

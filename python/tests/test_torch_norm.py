@@ -90,6 +90,8 @@ def test_a_pre_norm_residual_mlp_agrees_with_pytorch_on_every_linear_and_every_l
             if theirs is not None:
                 assert np.abs(theirs - ours).max() <= AGREEMENT * scale, f"layer {l} {what}"
     assert all(layer.norm_weight_grad is None for layer in ref.layers if layer.layer not in normed)
+    with pytest.raises(ValueError, match="diagnose does not cover layer normalisation yet"):
+        go.diagnose_torch(net, x, t)
     report = go.check_torch(net, x, t)
     assert report.passed
     # γ and β of autograd were compared where the module has them: 6 weights' worth more entries.
@@ -146,6 +148,7 @@ def test_linear_layer_norm_relu_networks_agree_with_pytorch(residual, norm):
     x, t = torch.randn(6, 3), torch.randn(6, 2)
     d = go.from_torch(net, x, t)
     assert [layer.get("norm", {}).get("at") for layer in d["layers"]] == ["pre_activation"] * 3 + [None]
+    assert go.load_model(d).norms == ["pre_activation"] * 3 + [None]
     if residual:
         assert (d["shortcut"], d["shortcut_layers"], d["skip"]) == (2, [3], "pre_activation")
     mse = lambda y, t: ((y - t) ** 2).sum() / y.shape[0]  # noqa: E731

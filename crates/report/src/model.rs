@@ -129,6 +129,14 @@ struct NormFile {
 /// The names of a norm's `"at"`: what it normalises, in [`NormAt`]'s order.
 pub const NORM_AT_NAMES: [&str; 2] = ["input", "pre_activation"];
 
+/// The `"at"` name of a norm's place (the inverse of the model file's parsing).
+pub fn norm_at_name(at: NormAt) -> &'static str {
+    match at {
+        NormAt::Input => NORM_AT_NAMES[0],
+        NormAt::PreActivation => NORM_AT_NAMES[1],
+    }
+}
+
 /// The names of the `"skip"` field: where the shortcut joins, in [`Skip`]'s order.
 pub const SKIP_NAMES: [&str; 2] = ["pre_activation", "identity"];
 
