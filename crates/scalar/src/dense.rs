@@ -219,11 +219,6 @@ impl Dense {
         &self.norms
     }
 
-    /// Whether any layer normalises its input.
-    pub fn has_norms(&self) -> bool {
-        self.norms.iter().any(Option::is_some)
-    }
-
     /// The same network with its shortcut joining as `skip` says ([`Skip::PreActivation`] unless
     /// set). Without a shortcut it changes nothing.
     pub fn with_skip(self, skip: Skip) -> Dense {
@@ -449,10 +444,7 @@ impl Dense {
 
 /// The number of values layer l's `norm` normalises: its input's width, or its own.
 pub(crate) fn norm_width(norm: &LayerNorm, widths: &[usize], l: usize) -> usize {
-    match norm.at {
-        NormAt::Input => widths[l - 1],
-        NormAt::PreActivation => widths[l],
-    }
+    norm.width(widths[l - 1], widths[l])
 }
 
 /// Every weight and bias (and each normalisation's γ and β) recorded once as a leaf, shared by
@@ -465,6 +457,7 @@ struct Params<'t> {
 
 impl<'t> Params<'t> {
     fn record(tape: &'t Tape, net: &Dense) -> Params<'t> {
+        let widths = net.widths();
         Params {
             weight: net
                 .layers
@@ -485,7 +478,7 @@ impl<'t> Params<'t> {
                 .enumerate()
                 .map(|(idx, norm)| {
                     norm.as_ref().map(|norm| {
-                        let width = norm_width(norm, &net.widths(), idx + 1);
+                        let width = norm_width(norm, &widths, idx + 1);
                         let leaves = |values: &Option<Vec<f64>>, absent: f64| -> Vec<Var<'t>> {
                             (0..width).map(|i| tape.var(values.as_ref().map_or(absent, |v| v[i]))).collect()
                         };

@@ -366,25 +366,21 @@ fn check_shape(model: &Model, theirs: &ClaimedGradients) -> Result<Vec<bool>, Er
             }
             (None, None) => {}
         }
-        let norm = &model.net().norms()[idx];
-        for (what, given, needed) in [
-            ("norm_weight_grad", &t.norm_weight_grad, norm.as_ref().map(|n| n.weight.is_some())),
-            ("norm_bias_grad", &t.norm_bias_grad, norm.as_ref().map(|n| n.bias.is_some())),
+        let norm = model.net().norms()[idx].as_ref();
+        for (what, param, given, has) in [
+            ("norm_weight_grad", "weight", &t.norm_weight_grad, norm.is_some_and(|n| n.weight.is_some())),
+            ("norm_bias_grad", "bias", &t.norm_bias_grad, norm.is_some_and(|n| n.bias.is_some())),
         ] {
-            match (given, needed) {
+            match (given, norm) {
                 (Some(_), None) => {
                     return Err(Error::input(format!(
                         "layer {l} {what}: the model's layer {l} has no norm, so it has no such gradient"
                     )));
                 }
-                (Some(g), Some(_)) => {
-                    let at = norm.as_ref().map(|n| n.at);
-                    let width =
-                        if at == Some(scalar::dense::NormAt::PreActivation) { widths[l] } else { widths[l - 1] };
-                    crate::model::check_len(&format!("layer {l} {what}"), g, width)?;
+                (Some(g), Some(n)) => {
+                    crate::model::check_len(&format!("layer {l} {what}"), g, n.width(widths[l - 1], widths[l]))?;
                 }
-                (None, Some(true)) => {
-                    let param = if what == "norm_weight_grad" { "weight" } else { "bias" };
+                (None, Some(_)) if has => {
                     return Err(Error::input(format!(
                         "layer {l}: {what} is missing, and the model's layer {l} norm has a {param}"
                     )));

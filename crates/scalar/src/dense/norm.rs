@@ -9,8 +9,9 @@
 //! in one of two places of layer l ([`NormAt`]): its input, as a pre-norm residual block applies
 //! it before its first product (x = a_{l−1}, and z_l = W_l·y + b_l), or its Linear output, as
 //! `Linear → LayerNorm → activation` MLPs do (x = W_l·u + b_l, and z_l = y before the shortcut
-//! joins and f applies). The variance is the biased one, as PyTorch's. Without an affine part γ is 1 and β is 0 (recorded
-//! as such, like a layer's missing bias), so a gradient for γ and β exists either way.
+//! joins and f applies). The variance is the biased one, as PyTorch's. Without an affine part γ
+//! is 1 and β is 0 (recorded as such, like a layer's missing bias), so a gradient for γ and β
+//! exists either way.
 //!
 //! [`Normed`] holds one sample's values in the tape's operations and order, and
 //! [`LayerNorm::backward`] differentiates them as the tape's sweep does, bit for bit (the tape's
@@ -60,7 +61,7 @@ pub(super) struct Normed {
     sd: f64,
     r: f64,
     x_hat: Vec<f64>,
-    /// y, what the layer's product reads.
+    /// y: what the layer's product reads, or its z before the shortcut joins.
     pub(super) y: Vec<f64>,
 }
 
@@ -71,6 +72,14 @@ impl LayerNorm {
     /// Plain normalisation of a layer's input: no γ or β, PyTorch's ε.
     pub fn plain() -> LayerNorm {
         LayerNorm { weight: None, bias: None, eps: Self::DEFAULT_EPS, at: NormAt::Input }
+    }
+
+    /// How many values it normalises in a layer of `n_in` inputs and `n_out` units.
+    pub fn width(&self, n_in: usize, n_out: usize) -> usize {
+        match self.at {
+            NormAt::Input => n_in,
+            NormAt::PreActivation => n_out,
+        }
     }
 
     /// Refuses γ or β of another length than the values normalised (`width`), non-finite values,
