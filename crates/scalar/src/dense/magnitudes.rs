@@ -10,6 +10,11 @@
 //! ∂S/∂W_l[j][i] = Σ_b δ_l[b][j]·a_{l−1}[b][i]      ∂S/∂b_l[j] = Σ_b δ_l[b][j]
 //! log10 ‖∂L/∂W_l‖ = ½·log10 Σ (∂S/∂W_l)² − log10 ν                       (and so for b and δ)
 //! ```
+//!
+//! A layer normalisation ([`super::LayerNorm`]) passes adjoints back by the textbook formula in
+//! `Ext` (`LayerNorm::input_adjoint_ext`): of the Linear output, between δ_l (whose norm is the
+//! layer's ‖∂L/∂z_l‖) and the layer's weights; of the input, between the product's Σ_j W·δ and
+//! g_{l−1}, the weights' gradients then reading the normalised input.
 
 use super::{Dense, NormAt};
 use crate::error::Error;
@@ -76,8 +81,7 @@ impl Dense {
     /// as wide as the output; ∂S/∂a_L or ∂S/∂z_L as `at` says), gradients divided by `nu`.
     ///
     /// Refused: the checks of [`Dense::gradients`] on the input, a seed of the wrong shape or not
-    /// finite, `nu` not positive and finite, and a network with layer normalisation (not covered
-    /// here yet).
+    /// finite, `nu` not positive and finite.
     pub fn magnitudes(
         &self,
         input: &[Vec<f64>],
@@ -90,12 +94,6 @@ impl Dense {
         Error::check_len(|| "seed rows (samples)".into(), input.len(), seed.len())?;
         if !(nu.is_finite() && nu > 0.0) {
             return Err(Error::invalid("nu", "must be positive and finite"));
-        }
-        if let Some(idx) = self.norms.iter().position(Option::is_some) {
-            return Err(Error::invalid(
-                format!("layer {} norm", idx + 1),
-                "the per-layer magnitudes do not cover layer normalisation yet",
-            ));
         }
         let widths = self.widths();
         let n_layers = self.layers.len();
@@ -134,19 +132,33 @@ impl Dense {
                         *gk = *gk + dj;
                     }
                 }
+                delta_sq[l - 1] = delta.iter().fold(delta_sq[l - 1], |acc, &dj| acc + dj * dj);
+                let norm = self.norms[l - 1].as_ref();
+                // Through a normalisation of the Linear output: δ becomes the Linear output's.
+                let delta = match (norm, &trace.linear[l - 1]) {
+                    (Some(n), Some(h)) if n.at == NormAt::PreActivation => n.input_adjoint_ext(&n.forward(h), &delta),
+                    _ => delta,
+                };
+                // What the weights read: the normalised input, where the layer normalises it.
+                let u = match norm {
+                    Some(n) if n.at == NormAt::Input => trace.normed[l - 1].as_ref().expect("traced with its norm"),
+                    _ => &trace.a[l - 1],
+                };
                 for (j, &dj) in delta.iter().enumerate() {
                     grad_b[l - 1][j] = grad_b[l - 1][j] + dj;
-                    delta_sq[l - 1] = delta_sq[l - 1] + dj * dj;
-                    for (i, &ai) in trace.a[l - 1].iter().enumerate() {
-                        grad_w[l - 1][j][i] = grad_w[l - 1][j][i] + dj * ai;
+                    for (i, &ui) in u.iter().enumerate() {
+                        grad_w[l - 1][j][i] = grad_w[l - 1][j][i] + dj * ui;
                     }
                 }
-                for (i, gi) in g[l - 1].iter_mut().enumerate() {
-                    let mut sum = Ext::ZERO;
-                    for (j, &dj) in delta.iter().enumerate() {
-                        sum = sum + dj * layer.weight[j][i];
-                    }
-                    *gi = *gi + sum;
+                let g_u: Vec<Ext> = (0..u.len())
+                    .map(|i| delta.iter().enumerate().fold(Ext::ZERO, |sum, (j, &dj)| sum + dj * layer.weight[j][i]))
+                    .collect();
+                let g_u = match norm {
+                    Some(n) if n.at == NormAt::Input => n.input_adjoint_ext(&n.forward(&trace.a[l - 1]), &g_u),
+                    _ => g_u,
+                };
+                for (gi, gu) in g[l - 1].iter_mut().zip(g_u) {
+                    *gi = *gi + gu;
                 }
             }
         }

@@ -18,6 +18,7 @@
 //! node order is written at [`LayerNorm::record`]).
 
 use crate::error::Error;
+use crate::ext::Ext;
 use crate::tape::{Tape, Var};
 
 /// Layer normalisation in a layer: `weight` γ and `bias` β, one per value it normalises, ε, and
@@ -148,6 +149,19 @@ impl LayerNorm {
         let q = squares[1..].iter().fold(squares[0], |acc, &v| acc + v);
         let r = ((q * inv_n) + eps).sqrt().recip();
         d.iter().zip(gamma).zip(beta).map(|((&v, &g), &b)| (v * r) * g + b).collect()
+    }
+
+    /// x's adjoint from y's, `g_y`, in [`Ext`] (no underflow or overflow), by the textbook
+    /// formula: with ĝ_i = γ_i·g_i, ∂S/∂x_i = (r/n)·(n·ĝ_i − Σ_k ĝ_k − x̂_i·Σ_k ĝ_k·x̂_k)
+    /// (`docs/derivation.md` §9). For [`Dense::magnitudes`](super::Dense::magnitudes), which keeps
+    /// no tape.
+    pub(super) fn input_adjoint_ext(&self, normed: &Normed, g_y: &[Ext]) -> Vec<Ext> {
+        let n = g_y.len() as f64;
+        let g_hat: Vec<Ext> = g_y.iter().enumerate().map(|(i, &g)| g * self.gamma(i)).collect();
+        let sum = g_hat.iter().fold(Ext::ZERO, |acc, &g| acc + g);
+        let dot = g_hat.iter().zip(&normed.x_hat).fold(Ext::ZERO, |acc, (&g, &x)| acc + g * x);
+        let scale = normed.r / n;
+        (g_hat.iter().zip(&normed.x_hat)).map(|(&g, &x)| (g * n - sum - dot * x) * scale).collect()
     }
 
     /// The tape's sweep over one sample's nodes of [`LayerNorm::record`], last node first: from

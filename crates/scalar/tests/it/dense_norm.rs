@@ -259,10 +259,37 @@ fn bad_norms_are_refused_with_where() {
             format!("layer 3 norm eps: {eps} is not a finite number > 0")
         );
     }
-    let (x, _) = pre_norm_batch();
-    let seed = vec![vec![1.0, 0.0]; 3];
-    assert_eq!(
-        net().magnitudes(&x, &seed, SeedAt::Output, 3.0).unwrap_err().to_string(),
-        "layer 2 norm: the per-layer magnitudes do not cover layer normalisation yet"
-    );
+}
+
+/// `magnitudes` (backward in `Ext`, through the textbook formula) against `backprop_over` (the
+/// tape's operations in `f64`): with the seed of `Loss::Linear`, ∂S/∂a_L = t, both are the
+/// gradients of the same S/ν, so their norms agree where `f64` holds them.
+#[test]
+fn magnitudes_of_normalised_networks_are_the_norms_of_their_gradients() {
+    let (x, t) = pre_norm_batch();
+    for net in
+        [Skip::PreActivation, Skip::Identity].into_iter().flat_map(|s| [pre_norm_net(s), norm_then_activation_net(s)])
+    {
+        let g = net.backprop_over(&x, &t, Loss::Linear, 3.0).unwrap();
+        let m = net.magnitudes(&x, &t, SeedAt::Output, 3.0).unwrap();
+        let log10_norm = |v: &mut dyn Iterator<Item = &f64>| 0.5 * v.map(|x| x * x).sum::<f64>().log10();
+        for (l, m) in m.iter().enumerate() {
+            let (w, b) = (log10_norm(&mut g.weight[l].iter().flatten()), log10_norm(&mut g.bias[l].iter()));
+            let at = net.norms()[l].as_ref().map(|n| n.at);
+            assert!(
+                (m.log10_weight_grad_norm - w).abs() < 1e-12,
+                "{:?} layer {} {at:?}: {} vs {w}",
+                net.skip(),
+                l + 1,
+                m.log10_weight_grad_norm
+            );
+            assert!(
+                (m.log10_bias_grad_norm - b).abs() < 1e-12,
+                "{:?} layer {} {at:?}: {} vs {b}",
+                net.skip(),
+                l + 1,
+                m.log10_bias_grad_norm
+            );
+        }
+    }
 }
