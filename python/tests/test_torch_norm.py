@@ -90,8 +90,7 @@ def test_a_pre_norm_residual_mlp_agrees_with_pytorch_on_every_linear_and_every_l
             if theirs is not None:
                 assert np.abs(theirs - ours).max() <= AGREEMENT * scale, f"layer {l} {what}"
     assert all(layer.norm_weight_grad is None for layer in ref.layers if layer.layer not in normed)
-    with pytest.raises(ValueError, match="diagnose does not cover layer normalisation yet"):
-        go.diagnose_torch(net, x, t)
+    assert go.diagnose_torch(net, x, t).to_json() == go.diagnose(d).to_json()
     report = go.check_torch(net, x, t)
     assert report.passed
     # γ and β of autograd were compared where the module has them: 6 weights' worth more entries.

@@ -1,7 +1,9 @@
 //! `diagnose`: the per-layer measurements of a model file's network and batch, and one verdict.
 //!
 //! The measurements are the fast engine's [`vectorised::Dense::diagnose`] (log10 norms exact
-//! beyond `f64`'s range, tested against the oracle in `crosscheck`). Per layer l (1-based):
+//! beyond `f64`'s range, tested against the oracle in `crosscheck`), or for a network with a
+//! layer normalisation, which the engine does not run, the same quantities on the oracle
+//! ([`oracle`]: slower). Per layer l (1-based):
 //!
 //! ```text
 //! gain_l           = ‖∂L/∂z_{l−1}‖ / ‖∂L/∂z_l‖                    (l ≥ 2)
@@ -13,10 +15,13 @@
 //! field's assumption) and which the gain depends on in any case: averaged over the directions of
 //! ∂L/∂z_l, ‖W_lᵀ·∂L/∂z_l‖² = ‖W_l‖_F²/n_l·‖∂L/∂z_l‖² = n_{l−1}·mean(W_l²)·‖∂L/∂z_l‖². For a
 //! layer of one unit with one input the prediction is then the measured gain |w·f′(z)| itself.
+//! Mean field has no layer normalisation in it: a layer with a `"norm"` has no prediction.
 //!
 //! The mean field ignores the seed: where the seed depends on the weights (squared error's
 //! 2(y − t)), the top layers' measured gains differ from it. The verdict's criteria and their
 //! precedence are the table in `docs/model-format.md` (the constants below).
+
+mod oracle;
 
 use crate::error::Error;
 use crate::model::Model;
@@ -145,21 +150,39 @@ pub struct DiagnosisReport {
     pub batch: usize,
     /// Where the network's shortcut joins, if any layer receives one (the remedy depends on it).
     pub shortcut: Option<scalar::Skip>,
+    /// Whether a layer normalises (then measured on the oracle, and those layers have no
+    /// predicted gain). Not in the JSON contract.
+    pub normalised: bool,
 }
 
-/// The diagnosis of a model's network and batch.
+/// The diagnosis of a model's network and batch: measured by the engine, or for a network with
+/// a layer normalisation by the oracle ([`diagnose_on_the_oracle`]).
 ///
 /// # Errors
-/// A network with a layer normalisation (the engine's diagnosis does not cover it yet; `grad`
-/// and `check` do), and what the engine refuses.
+/// What the engine refuses.
 pub fn diagnose(model: &Model) -> Result<DiagnosisReport, Error> {
+    let on_the_oracle = model.net().norms().iter().any(Option::is_some);
+    report_of(model, if on_the_oracle { Measure::Oracle } else { Measure::Engine })
+}
+
+/// [`diagnose`] with every measurement made on the oracle (what it does for normalised
+/// networks): slower, and the same diagnosis where both can run (a test holds them to it).
+///
+/// # Errors
+/// What the oracle refuses.
+pub fn diagnose_on_the_oracle(model: &Model) -> Result<DiagnosisReport, Error> {
+    report_of(model, Measure::Oracle)
+}
+
+/// Which code measures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Measure {
+    Engine,
+    Oracle,
+}
+
+fn report_of(model: &Model, measure: Measure) -> Result<DiagnosisReport, Error> {
     let net = model.net();
-    if let Some(idx) = net.norms().iter().position(Option::is_some) {
-        return Err(Error::input(format!(
-            "layer {} norm: diagnose does not cover layer normalisation yet (grad and check do)",
-            idx + 1
-        )));
-    }
     let layers: Vec<DenseLayer<f64>> = net
         .layers()
         .iter()
@@ -193,10 +216,18 @@ pub fn diagnose(model: &Model) -> Result<DiagnosisReport, Error> {
         }
     };
     let mut ws = Workspace::new();
-    ws.set_stats(Some(SATURATION_THRESHOLD)).map_err(|e| Error::input(e.to_string()))?;
-    let d = engine
-        .diagnose(Batch::new(&x, batch, n_in).map_err(|e| Error::input(e.to_string()))?, seed, at, nu, &mut ws)
-        .map_err(|e| Error::input(e.to_string()))?;
+    let measured;
+    let d = match measure {
+        Measure::Engine => {
+            ws.set_stats(Some(SATURATION_THRESHOLD)).map_err(|e| Error::input(e.to_string()))?;
+            let input = Batch::new(&x, batch, n_in).map_err(|e| Error::input(e.to_string()))?;
+            engine.diagnose(input, seed, at, nu, &mut ws).map_err(|e| Error::input(e.to_string()))?
+        }
+        Measure::Oracle => {
+            measured = oracle::measure(model, at, nu)?;
+            &measured
+        }
+    };
 
     let weights = net.layers();
     let rows: Vec<LayerRow> = d
@@ -209,8 +240,10 @@ pub fn diagnose(model: &Model) -> Result<DiagnosisReport, Error> {
                 (Some(lo), Some(hi)) if lo.is_finite() && hi.is_finite() => Some(lo - hi),
                 _ => None,
             });
-            let predicted_gain =
-                below.map(|b| (weight_second_moment_gain(&weights[idx].weight) * b.mean_square_derivative).sqrt());
+            let normalised = net.norms()[idx].is_some();
+            let predicted_gain = below
+                .filter(|_| !normalised)
+                .map(|b| (weight_second_moment_gain(&weights[idx].weight) * b.mean_square_derivative).sqrt());
             LayerRow {
                 layer: idx + 1,
                 activation: weights[idx].activation.name(),
@@ -247,6 +280,7 @@ pub fn diagnose(model: &Model) -> Result<DiagnosisReport, Error> {
         loss: loss_name,
         batch,
         shortcut: (!net.shortcut_layers().is_empty()).then(|| net.skip()),
+        normalised: net.norms().iter().any(Option::is_some),
     })
 }
 

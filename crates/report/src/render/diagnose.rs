@@ -47,10 +47,16 @@ pub fn markdown(r: &DiagnosisReport, figure_link: Option<&str>) -> String {
          √(σ²_w·E[f′_(l−1)(z)²]) with σ²_w = fan-in × mean(W_l²) (the variance of zero-mean weights), which ignores the seed — a seed that depends on \
          the weights, as squared error's 2(y − t) does, skews the top layers' measured gains. \
          A relu's f′ = 0 counts as saturated in the table; the `saturated` verdict judges relu layers by `dead` instead. \
-         A — is a layer below a non-finite value, the first layer, or a zero norm.\n",
+         A — is a layer below a non-finite value, the first layer, or a zero norm.{}\n",
         r.batch,
         r.loss,
         sig(SATURATION_THRESHOLD, 1),
+        if r.normalised {
+            " A layer with a `norm` has no predicted gain (mean field has no normalisation); a network with one is \
+             measured on the oracle (the engine has no normalisation yet), the same quantities, more slowly."
+        } else {
+            ""
+        },
     );
     if let Some(link) = figure_link.filter(|_| figure(r).has_data()) {
         let _ = writeln!(s, "![per-layer gradient norms]({link})");

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 /// A model of `depth` square layers of `width`, every weight `w` (alternating sign by column, so
 /// the layer is not rank one), bias `b`, activation `f`, last layer `last`, on `input`.
-fn model(depth: usize, width: usize, w: f64, b: f64, f: &str, last: &str, input: &[Vec<f64>]) -> Model {
+pub(crate) fn model(depth: usize, width: usize, w: f64, b: f64, f: &str, last: &str, input: &[Vec<f64>]) -> Model {
     let layer = |act: &str| {
         let rows: Vec<Vec<f64>> =
             (0..width).map(|j| (0..width).map(|i| if (i + j) % 2 == 0 { w } else { -w * 0.5 }).collect()).collect();
@@ -21,7 +21,7 @@ fn model(depth: usize, width: usize, w: f64, b: f64, f: &str, last: &str, input:
     Model::from_json(&text, "test.json").unwrap()
 }
 
-fn batch(width: usize) -> Vec<Vec<f64>> {
+pub(crate) fn batch(width: usize) -> Vec<Vec<f64>> {
     (0..4).map(|b| (0..width).map(|i| ((b * 7 + i * 3) % 5) as f64 / 4.0 - 0.5).collect()).collect()
 }
 

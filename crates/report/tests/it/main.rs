@@ -13,6 +13,7 @@ mod decay;
 mod decay_f16;
 mod dense_init;
 mod diagnose;
+mod diagnose_norm;
 mod exploding;
 mod figures;
 mod golden;

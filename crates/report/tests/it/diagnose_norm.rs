@@ -1,0 +1,117 @@
+//! `diagnose` of networks with a layer normalisation, which it measures on the oracle: the
+//! oracle's measurements are the engine's on every verdict's network both can run, and on a deep
+//! tanh network with large weights a normalisation of each Linear output turns `saturated` into
+//! `healthy`.
+
+use crate::diagnose::{batch, model};
+use report::diagnosis::{DiagnosisReport, Verdict, diagnose, diagnose_on_the_oracle};
+use report::model::Model;
+use serde_json::{Value, json};
+
+/// Two diagnoses of one model agree: the same verdict, layer and non-finite value, fractions
+/// counted alike, and the same norms, RMS and gains to rounding.
+fn assert_same(engine: &DiagnosisReport, oracle: &DiagnosisReport, what: &str) {
+    assert_eq!(
+        (engine.verdict, engine.from_layer, engine.non_finite),
+        (oracle.verdict, oracle.from_layer, oracle.non_finite),
+        "{what}"
+    );
+    assert_eq!(engine.evidence.map(|e| e.layer), oracle.evidence.map(|e| e.layer), "{what}");
+    let close = |a: Option<f64>, b: Option<f64>, tol: f64, field: &str| match (a, b) {
+        (Some(a), Some(b)) if a.is_finite() || b.is_finite() => {
+            assert!((a - b).abs() <= tol * a.abs().max(1.0), "{what} {field}: {a} against {b}")
+        }
+        (a, b) => assert_eq!(a.map(f64::is_finite), b.map(f64::is_finite), "{what} {field}"),
+    };
+    close(Some(engine.input_rms), Some(oracle.input_rms), 1e-13, "input RMS");
+    for (e, o) in engine.layers.iter().zip(&oracle.layers) {
+        let field = |name: &str| format!("layer {} {name}", e.layer);
+        close(e.log10_weight_grad_norm, o.log10_weight_grad_norm, 1e-10, &field("log10 ‖∂L/∂W‖"));
+        close(e.log10_bias_grad_norm, o.log10_bias_grad_norm, 1e-10, &field("log10 ‖∂L/∂b‖"));
+        close(e.log10_delta_norm, o.log10_delta_norm, 1e-10, &field("log10 ‖∂L/∂z‖"));
+        close(e.log10_gain, o.log10_gain, 1e-10, &field("log10 gain"));
+        close(e.predicted_gain, o.predicted_gain, 1e-10, &field("predicted gain"));
+        close(Some(e.activation_rms), Some(o.activation_rms), 1e-12, &field("RMS"));
+        assert_eq!(
+            (e.saturated_fraction, e.dead_fraction),
+            (o.saturated_fraction, o.dead_fraction),
+            "{what} {}",
+            field("fractions")
+        );
+    }
+}
+
+#[test]
+fn the_oracles_measurements_are_the_engines_on_every_verdicts_network() {
+    let cases = [
+        ("non_finite", model(6, 4, 1e100, 0.0, "identity", "identity", &batch(4))),
+        ("forward_collapse", model(4, 4, 0.5, 0.0, "tanh", "identity", &vec![vec![0.0; 4]; 3])),
+        ("dead", model(3, 4, 0.5, -10.0, "relu", "identity", &batch(4))),
+        ("saturated", model(3, 4, 0.5, 30.0, "sigmoid", "identity", &batch(4))),
+        ("exploding", model(12, 4, 3.0, 0.0, "identity", "identity", &batch(4))),
+        ("vanishing", model(12, 4, 0.1, 0.0, "tanh", "identity", &batch(4))),
+        ("healthy", model(4, 4, 0.7, 0.1, "gelu", "identity", &batch(4))),
+        ("vanishing past f64", model(400, 3, 0.05, 0.0, "sigmoid", "identity", &batch(3))),
+    ];
+    for (what, m) in &cases {
+        let (engine, oracle) = (diagnose(m).unwrap(), diagnose_on_the_oracle(m).unwrap());
+        assert_same(&engine, &oracle, what);
+    }
+    assert_eq!(diagnose(&cases[7].1).unwrap().verdict, Verdict::Vanishing);
+    // Shortcuts of both forms, an overflowing identity sum, and the losses whose seeds differ.
+    let examples = ["deep-sigmoid.json", "deep-relu-he.json", "stem-blocks.json", "xor.json"];
+    for name in examples {
+        let m = Model::from_file(&crate::cli_run::repo_root().join("docs/examples").join(name)).unwrap();
+        assert_same(&diagnose(&m).unwrap(), &diagnose_on_the_oracle(&m).unwrap(), name);
+    }
+    let sum = json!({"layers": [{"weight": [[1.0]], "activation": "identity"}, {"weight": [[1.0]], "activation": "identity"}],
+                     "shortcut": 1, "skip": "identity", "input": [[1e308]], "target": [[0.0]]});
+    let m = Model::from_json(&sum.to_string(), "sum.json").unwrap();
+    assert_same(&diagnose(&m).unwrap(), &diagnose_on_the_oracle(&m).unwrap(), "identity sum");
+    for loss in ["bce", "bce_with_logits", "cross_entropy"] {
+        let text = json!({"layers": [{"weight": [[0.5, -1.5], [1.25, 0.75]], "bias": [0.25, -0.5], "activation": "tanh"},
+                                     {"weight": [[1.5, -1.0], [-0.5, 0.25]], "activation": "sigmoid"}],
+                          "shortcut": 1, "input": [[0.0, 1.0], [1.0, -0.5]], "target": [[0.0, 1.0], [1.0, 0.0]],
+                          "loss": {"kind": loss, "reduction": "mean"}});
+        let m = Model::from_json(&text.to_string(), "loss.json").unwrap();
+        assert_same(&diagnose(&m).unwrap(), &diagnose_on_the_oracle(&m).unwrap(), loss);
+    }
+}
+
+/// 16 tanh layers of width 8 with weights of mean square 160/n (σ_w² = 160): |z| grows to tens and the units
+/// saturate. Normalising each Linear output (`"at": "pre_activation"`, γ = 1, β = 0) puts every
+/// z back at unit scale, so tanh passes gradients again.
+#[test]
+fn a_layer_norm_before_each_tanh_turns_saturated_into_healthy() {
+    let width = 8;
+    let weight = |l: usize| -> Vec<Vec<f64>> {
+        (0..width)
+            .map(|j| {
+                (0..width)
+                    .map(|i| 20.0 / (width as f64).sqrt() * (((l * 31 + j * 7 + i * 3) % 11) as f64 / 5.0 - 1.0))
+                    .collect()
+            })
+            .collect()
+    };
+    let layers = |norm: bool| -> Vec<Value> {
+        (0..16)
+            .map(|l| {
+                let mut layer = json!({"weight": weight(l), "activation": if l == 15 { "identity" } else { "tanh" }});
+                if norm && l < 15 {
+                    layer["norm"] = json!({"at": "pre_activation"});
+                }
+                layer
+            })
+            .collect()
+    };
+    let text =
+        |norm| json!({"layers": layers(norm), "input": batch(width), "target": vec![vec![0.1; width]; 4]}).to_string();
+    let plain = diagnose(&Model::from_json(&text(false), "plain.json").unwrap()).unwrap();
+    let normed = diagnose(&Model::from_json(&text(true), "normed.json").unwrap()).unwrap();
+    assert_eq!(plain.verdict, Verdict::Saturated, "{:?}", plain.evidence);
+    assert_eq!(normed.verdict, Verdict::Healthy, "{:?}", normed.evidence);
+    assert!(normed.layers.iter().all(|r| r.saturated_fraction < 0.05), "{:?}", normed.layers);
+    // Mean field has no normalisation in it: the normalised layers have no predicted gain.
+    assert!(normed.layers[..15].iter().all(|r| r.predicted_gain.is_none()));
+    assert!(normed.layers[15].predicted_gain.is_some());
+}
