@@ -199,7 +199,7 @@ class Normed(nn.Module):
         (PostNorm(2, 2), "adds the LayerNorm of layer 1's output (post-norm)"),
         (nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2), nn.Linear(2, 2)), "module 1 (BatchNorm1d): batch normalisation is not in the model format"),
         (Normed(lambda m, x: m.fc[1](m.ln(m.ln(m.fc[0](x))))), "normalises the LayerNorm of layer 1's Linear output a second time"),
-        (Normed(lambda m, x: m.fc[1](torch.relu(m.ln(torch.relu(m.fc[0](x)))))), "applies to the LayerNorm of layer 1's output; the model format reads"),
+        (Normed(lambda m, x: m.fc[1](torch.relu(m.ln(torch.relu(m.fc[0](x)))))), "applies to the LayerNorm of layer 1's output; the model format reads a LayerNorm of a layer's output only"),
         (Normed(lambda m, x: m.ln(torch.relu(m.fc[0](x)))), "module: forward: returns the LayerNorm of layer 1's output, which is not the layer's output"),
         (Normed(lambda m, x: m.fc[1](m.ln(m.fc[0](x))), nn.LayerNorm(3)), "module ln (LayerNorm): normalized_shape (3,), but module fc.1 (Linear) reads it"),
         (Normed(lambda m, x: torch.relu(m.ln(m.fc[0](x))), nn.LayerNorm(3)), "module ln (LayerNorm): normalized_shape (3,), but layer 1's Linear has out_features = 2"),

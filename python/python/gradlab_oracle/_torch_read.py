@@ -330,7 +330,8 @@ class _Walk:
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
             raise ValueError(
                 f"{where}: batch normalisation is not in the model format (in training mode it mixes the samples of "
-                "a batch; in eval mode it is an affine map of its running statistics); it reads LayerNorm before a Linear"
+                "a batch; in eval mode it is an affine map of its running statistics); it reads LayerNorm, before a Linear "
+                "or between a Linear and its activation"
             )
         if isinstance(m, nn.LogSoftmax):
             return self.log_softmax_of(where, v, m.dim)
@@ -438,8 +439,9 @@ class _Walk:
         v = self.settle(v)
         if v[0] == "n":
             raise ValueError(
-                f"{where}: applies to {self.describe(v)}; the model format reads a LayerNorm only as the input of "
-                "the next Linear (pre-norm: Linear(LayerNorm(x)))"
+                f"{where}: applies to {self.describe(v)}; the model format reads a LayerNorm of a layer's output "
+                "only as the next Linear's input, and one between a Linear and its activation as that Linear's "
+                "(Linear → LayerNorm → ReLU)"
             )
         if v[0] in ("a", "as") or self.layers[-1][1] is not None:
             raise ValueError(f"{where}: a second activation after one Linear")
@@ -570,9 +572,9 @@ class _Walk:
         k, j = late[1], early[1]
         if "n" in (early[0], late[0]):
             raise ValueError(
-                f"{where}: adds {self.describe(early if early[0] == 'n' else late)} (post-norm); the model format "
-                "normalises a layer's input, and its shortcuts add a layer's output itself (pre-norm: "
-                "x + f(Linear(LayerNorm(x))))"
+                f"{where}: adds {self.describe(early if early[0] == 'n' else late)} (post-norm); the model format's "
+                "shortcuts add a layer's output itself, not its LayerNorm (pre-norm: x + f(Linear(LayerNorm(x))), "
+                "or relu(LayerNorm(Linear(h)) + x))"
             )
         if not self.is_output(early):
             raise ValueError(f"{where}: adds {self.describe(early)}, which is not its output a_{j}; a shortcut carries a layer's output")
