@@ -43,6 +43,11 @@ def test_a_normalised_layers_gamma_and_beta_gradients_are_the_clis_and_are_check
             if ours is not None:
                 assert ours.tolist() == text[key]
     assert [l.layer for l in g.layers if l.norm_weight_grad is not None] == [2, 4]
+    table = g.to_markdown().splitlines()
+    assert table[2].endswith("max \\|∂L/∂γ\\| | max \\|∂L/∂β\\| |") and table[4].endswith("| — | — |"), table
+    gamma = float(np.abs(g.layers[1].norm_weight_grad).max())
+    assert table[5].endswith(f"| {gamma:.4e} | {float(np.abs(g.layers[1].norm_bias_grad).max()):.4e} |"), table
+    assert "γ" not in go.grad(SMALL).to_markdown()
     assert go.load_model(EXAMPLES / "pre-norm.json").norms == [None, "input", None, "input"]
     assert go.load_model(EXAMPLES / "linear-norm-relu.json").norms == ["pre_activation", "pre_activation", None]
     # diagnose measures a normalised network on the oracle; its layers with a norm have no

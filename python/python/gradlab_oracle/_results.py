@@ -92,17 +92,22 @@ class Gradients(_Rendered):
         return self._json
 
     def to_markdown(self) -> str:
-        """The loss, and per layer the shapes and largest entries of the gradients."""
+        """The loss, and per layer the shapes and largest entries of the gradients (and of a
+        layer normalisation's γ and β, where the model has one)."""
+        normed = any(l.norm_weight_grad is not None for l in self.layers)
+        extra = " max \\|∂L/∂γ\\| | max \\|∂L/∂β\\| |" if normed else ""
         rows = [
             f"loss L = {self.loss:.6g}",
             "",
-            "| layer | ∂L/∂W shape | max \\|∂L/∂W\\| | max \\|∂L/∂b\\| |",
-            "|---:|---:|---:|---:|",
+            "| layer | ∂L/∂W shape | max \\|∂L/∂W\\| | max \\|∂L/∂b\\| |" + extra,
+            "|---:|---:|---:|---:|" + ("---:|---:|" if normed else ""),
         ]
+        largest = lambda v: "—" if v is None else f"{float(np.abs(v).max()):.4e}"  # noqa: E731
         for l in self.layers:
-            w = float(np.abs(l.weight_grad).max())
-            b = float(np.abs(l.bias_grad).max())
-            rows.append(f"| {l.layer} | {l.weight_grad.shape[0]}×{l.weight_grad.shape[1]} | {w:.4e} | {b:.4e} |")
+            row = f"| {l.layer} | {l.weight_grad.shape[0]}×{l.weight_grad.shape[1]} | {largest(l.weight_grad)} | {largest(l.bias_grad)} |"
+            if normed:
+                row += f" {largest(l.norm_weight_grad)} | {largest(l.norm_bias_grad)} |"
+            rows.append(row)
         return "\n".join(rows) + "\n"
 
     def __repr__(self) -> str:
