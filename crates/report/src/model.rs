@@ -109,7 +109,7 @@ struct LayerFile {
     norm: Option<NormFile>,
 }
 
-/// A layer's `"norm"`: the normalisation of its input.
+/// A layer's `"norm"`: the normalisation of its input or of its Linear output.
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
@@ -270,8 +270,9 @@ impl Model {
     /// their gradients are reported; and γ and β of each normalisation, likewise).
     pub fn n_parameters(&self) -> u128 {
         let widths = self.net.widths();
-        let norms: u128 =
-            (self.net.norms().iter().zip(&widths)).filter(|(n, _)| n.is_some()).map(|(_, &w)| 2 * w as u128).sum();
+        let norms: u128 = (self.net.norms().iter().enumerate())
+            .filter_map(|(idx, n)| n.as_ref().map(|n| 2 * n.width(widths[idx], widths[idx + 1]) as u128))
+            .sum();
         widths.windows(2).map(|w| w[1] as u128 * (w[0] as u128 + 1)).sum::<u128>() + norms
     }
 

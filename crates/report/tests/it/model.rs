@@ -105,6 +105,16 @@ fn the_reference_estimate_counts_parameters_units_and_outputs() {
     // 8 parameters, 3 + 2 units, 2 outputs per sample.
     assert_eq!(one.reference_bytes_estimate(), 8 * BYTES_PER_PARAMETER + 5 * BYTES_PER_UNIT + 2 * BYTES_PER_OUTPUT);
     assert_eq!(two.reference_bytes_estimate() - one.reference_bytes_estimate(), 2 * BYTES_PER_OUTPUT);
+    // A layer normalisation adds its γ and β (reported whether or not the file has them): one
+    // per input at the input (3), one per unit at the pre-activation (2).
+    let normed = |at: &str| {
+        let text = serde_json::json!({
+            "layers": [{"weight": [[1, 1, 1], [1, 1, 1]], "activation": "tanh", "norm": {"at": at}}],
+            "input": [[1.0, 2.0, 3.0]], "target": [[0.0, 0.0]]
+        });
+        Model::from_json(&text.to_string(), "m.json").unwrap().n_parameters()
+    };
+    assert_eq!((normed("input"), normed("pre_activation")), (8 + 2 * 3, 8 + 2 * 2));
 }
 
 /// `"skip"` picks where the shortcut joins; a file without it means the pre-activation form (what
