@@ -3,7 +3,7 @@
 //! The measurements are the fast engine's [`vectorised::Dense::diagnose`] (log10 norms exact
 //! beyond `f64`'s range, tested against the oracle in `crosscheck`), or for a network with a
 //! layer normalisation, which the engine does not run, the same quantities on the oracle
-//! ([`oracle`]: slower). Per layer l (1-based):
+//! ([`diagnose_on_the_oracle`]: slower). Per layer l (1-based):
 //!
 //! ```text
 //! gain_l           = ‖∂L/∂z_{l−1}‖ / ‖∂L/∂z_l‖                    (l ≥ 2)
