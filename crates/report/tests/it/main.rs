@@ -18,6 +18,7 @@ mod exploding;
 mod figures;
 mod golden;
 mod grad;
+mod grad_refusals;
 mod html;
 mod isometry;
 mod meanfield;
