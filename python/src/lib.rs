@@ -66,9 +66,10 @@ struct Model {
 }
 
 impl Model {
-    /// Refuses the model, as `report grad` does, when its reference gradients would exceed the budget.
-    fn check_budget(&self) -> PyResult<()> {
-        budget::check_model(&self.inner, Path::new(&self.source), self.memory_budget_mib).map_err(to_py)
+    /// Refuses the model, as `report grad` and `report check` do, when the `work` on it would
+    /// exceed the budget.
+    fn check_budget(&self, work: budget::ModelWork) -> PyResult<()> {
+        budget::check_model(&self.inner, Path::new(&self.source), work, self.memory_budget_mib).map_err(to_py)
     }
 }
 
@@ -161,7 +162,7 @@ type LayerArrays<'py> = (
 #[pyfunction]
 fn grad<'py>(py: Python<'py>, model: &Model) -> PyResult<(String, f64, Vec<LayerArrays<'py>>)> {
     guard(|| {
-        model.check_budget()?;
+        model.check_budget(budget::ModelWork::Gradients)?;
         let g = reference::model_gradients(&model.inner).map_err(to_py)?;
         let mut layers = Vec::with_capacity(g.layers.len());
         for l in &g.layers {
@@ -207,7 +208,7 @@ fn check(
         .map_err(to_py)?;
         // As `report check` does: the shape errors name the gradients' source.
         let source = grads_path.as_ref().map_or_else(|| source.to_string(), |p| p.display().to_string());
-        model.check_budget()?;
+        model.check_budget(budget::ModelWork::Check)?;
         let reference = reference::model_gradients(&model.inner).map_err(to_py)?;
         let report = reference::check_gradients_against(&model.inner, &reference, &theirs, tolerance)
             .map_err(|e| PyValueError::new_err(format!("{source}: {e}")))?;

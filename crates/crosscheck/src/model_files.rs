@@ -8,9 +8,9 @@ use report::model::{ClaimedGradients, Model};
 use report::reference::{Tolerance, check_gradients_against, model_gradients};
 use scalar::Skip;
 
-/// The memory budget of [`check_model_files`] for the reference gradients (the binary's default
-/// is 4 GiB; a fuzzer's input cannot describe a model anywhere near this, but a bug in the
-/// estimate could, and the fuzzer must not be killed by the OS for it).
+/// The memory budget of [`check_model_files`] for the reference gradients and a check's scales
+/// (the binary's default is 4 GiB; a fuzzer's input cannot describe a model anywhere near this,
+/// but a bug in the estimate could, and the fuzzer must not be killed by the OS for it).
 pub const FUZZ_REFERENCE_BUDGET_BYTES: u128 = 64 << 20;
 
 /// Model and gradient files: the bytes before the first 0 byte are the model file, the rest the
@@ -45,8 +45,8 @@ pub fn check_model_files(data: &[u8]) {
             return;
         }
     };
-    if model.reference_bytes_estimate() > FUZZ_REFERENCE_BUDGET_BYTES {
-        return; // `report grad` refuses it with the estimate (tested in tests/it/robustness.rs)
+    if model.check_bytes_estimate() > FUZZ_REFERENCE_BUDGET_BYTES {
+        return; // `report check` refuses it with the estimate (tested in tests/it/robustness.rs)
     }
     let drawn = if data.last().is_some_and(|b| b & 1 == 1) { Skip::Identity } else { Skip::PreActivation };
     let other = (model.net().shortcut().is_some() && drawn != model.net().skip())

@@ -1,7 +1,8 @@
 //! What `grad` and `check` cost on a large model: a seeded MLP of the given widths (tanh hidden
 //! layers, a linear output under the cross-entropy, one-hot targets) on a batch, its reference
 //! gradients (`report::reference::model_gradients`) and a check of them against themselves
-//! (`check_gradients`, which adds each sample's gradients for the layers' scales), each timed.
+//! (`check_gradients`, which for the layers' scales adds each sample's gradients and records each
+//! sample on the oracle's tape for its error estimate), each timed.
 //! Run it under `/usr/bin/time` for the peak memory:
 //!
 //! ```text
@@ -45,9 +46,10 @@ fn main() {
     let target = (0..batch).map(|b| (0..n_out).map(|j| if j == b % n_out { 1.0 } else { 0.0 }).collect()).collect();
     let model = Model::new(net, input, target, Loss::CrossEntropy).expect("a valid model");
     println!(
-        "widths {widths:?}, batch {batch}: {} parameters, estimate {} MiB",
+        "widths {widths:?}, batch {batch}: {} parameters, estimates {} MiB (grad), {} MiB (check)",
         model.n_parameters(),
-        model.reference_bytes_estimate() >> 20
+        model.reference_bytes_estimate() >> 20,
+        model.check_bytes_estimate() >> 20
     );
     let start = Instant::now();
     let reference = model_gradients(&model).expect("finite gradients");

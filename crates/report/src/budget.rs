@@ -178,17 +178,32 @@ pub fn max_text_bytes(budget_mib: u64) -> u64 {
     u64::try_from((u128::from(budget_mib) << 20) / BYTES_PER_FILE_BYTE).unwrap_or(u64::MAX).saturating_add(1)
 }
 
-/// Refuses a model (read from `path`) whose reference gradients would exceed the memory budget.
-pub fn check_model(model: &Model, path: &Path, budget_mib: u64) -> Result<(), Error> {
+/// What is computed for a model: its reference gradients (`grad`), or those and a check's scales
+/// (`check`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelWork {
+    /// [`Model::reference_bytes_estimate`].
+    Gradients,
+    /// [`Model::check_bytes_estimate`].
+    Check,
+}
+
+/// Refuses a model (read from `path`) whose reference gradients (and, for a check, its scales)
+/// would exceed the memory budget.
+pub fn check_model(model: &Model, path: &Path, work: ModelWork, budget_mib: u64) -> Result<(), Error> {
+    let (what, estimate) = match work {
+        ModelWork::Gradients => ("the reference gradients", model.reference_bytes_estimate()),
+        ModelWork::Check => ("the reference gradients and the check's scales", model.check_bytes_estimate()),
+    };
     let what = || {
         format!(
-            "the reference gradients of {} ({} parameters, {})",
+            "{what} of {} ({} parameters, {})",
             path.display(),
             model.n_parameters(),
             crate::model::count(model.batch(), "sample")
         )
     };
-    check_memory(what, model.reference_bytes_estimate(), budget_mib)
+    check_memory(what, estimate, budget_mib)
 }
 
 // ---------------------------------------------------------------------------------------------

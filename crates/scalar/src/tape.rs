@@ -19,6 +19,22 @@
 //! so it needs no rule of its own. The sweep is a loop, not a recursion, so a chain of 10⁶ nodes
 //! cannot overflow the stack, and nodes are plain `Copy` data in one `Vec`: memory is proportional
 //! to the number of nodes, with no allocation per node.
+//!
+//! [`Tape::backward_error_scales`] makes the same sweep and estimates, beside each adjoint, the
+//! rounding error a backward pass in any precision makes in it, in units of that precision's
+//! unit roundoff u (`docs/derivation.md` §10a):
+//!
+//! * an adjoint is a sum of terms ḡ·(local factor); where it is formed with a rounding (two or
+//!   more non-zero terms, or one multiplied by a factor other than a power of two), its own error
+//!   is at most ≈ u·Σ|terms| (Higham, *Accuracy and Stability*, §3.1): the terms' size where the
+//!   sum cancels, not the sum's;
+//! * errors made earlier in the sweep reach it through the local factors, as independent errors
+//!   do: their variances add, each times its factor squared.
+//!
+//! So a node's estimate E is √(Σ_c ℓ_c²·E_c² + R²), with R = Σ|terms| where its sum rounds and 0
+//! where it is exact: at least |∂output/∂n| wherever the node's sum rounds, and far larger where a
+//! sum cancels. It is an estimate (a bound within each sum, a random walk across them), not a
+//! bound.
 
 use crate::activation::Activation;
 use std::cell::RefCell;
@@ -90,6 +106,12 @@ impl Tape {
         self.len() == 0
     }
 
+    /// Forgets every node and keeps the memory, to record again (no [`Var`] of it can be alive:
+    /// they borrow the tape).
+    pub fn clear(&mut self) {
+        self.nodes.get_mut().clear();
+    }
+
     fn push(&self, value: f64, op: Op) -> Var<'_> {
         let mut nodes = self.nodes.borrow_mut();
         nodes.push(Node { value, op });
@@ -115,29 +137,136 @@ impl Tape {
         adj[output.idx] = 1.0;
         for i in (0..=output.idx).rev() {
             let g = adj[i];
-            let node = nodes[i];
-            match node.op {
-                Op::Leaf => {}
-                Op::Add(a, b) => {
-                    adj[a] += g;
-                    adj[b] += g;
-                }
-                Op::Mul(a, b) => {
-                    adj[a] += g * nodes[b].value;
-                    adj[b] += g * nodes[a].value;
-                }
-                Op::Neg(a) => adj[a] -= g,
-                Op::Powi(a, n) => {
-                    let local = if n == 0 { 0.0 } else { f64::from(n) * nodes[a].value.powi(n - 1) };
-                    adj[a] += g * local;
-                }
-                Op::Exp(a) => adj[a] += g * node.value,
-                Op::Ln(a) => adj[a] += g / nodes[a].value,
-                Op::Sqrt(a) => adj[a] += g * (0.5 / node.value),
-                Op::Activate(a, f) => adj[a] += g * f.derivative(nodes[a].value),
-            }
+            nodes[i].edges(&nodes, |a, factor| adj[a] += factor.times(g));
         }
         Gradients { adjoints: adj }
+    }
+
+    /// For every node n recorded up to `output`, the module docs' estimate E of the rounding
+    /// error in ∂output/∂n, in units of the unit roundoff: a backward pass in precision u gets
+    /// ∂output/∂n to within about u·E (read with [`Gradients::wrt`]). The output's adjoint, 1, is
+    /// exact (E = 0).
+    ///
+    /// # Panics
+    /// If `output` belongs to another tape.
+    pub fn backward_error_scales(&self, output: Var<'_>) -> Gradients {
+        self.error_scales_in(output, &mut ErrorScratch::default())
+    }
+
+    /// [`Tape::backward_error_scales`] in `scratch`'s buffers (no allocation once they are large
+    /// enough; give the result back with [`ErrorScratch::recycle`]).
+    pub(crate) fn error_scales_in(&self, output: Var<'_>, scratch: &mut ErrorScratch) -> Gradients {
+        assert!(std::ptr::eq(self, output.tape), "backward_error_scales: the output belongs to another tape");
+        let nodes = self.nodes.borrow();
+        let n = output.idx + 1;
+        // Per node: its adjoint, Σ|terms| received, whether forming it rounds, and Σ ℓ²·E² of its
+        // consumers, which becomes its own E once it is reached.
+        let ErrorScratch { adj, terms, rounds, scales } = scratch;
+        for v in [&mut *adj, &mut *terms, &mut *scales] {
+            v.clear();
+            v.resize(n, 0.0);
+        }
+        rounds.clear();
+        rounds.resize(n, false);
+        adj[output.idx] = 1.0;
+        for i in (0..n).rev() {
+            let own = if rounds[i] { terms[i] } else { 0.0 };
+            let variance = scales[i] + own * own;
+            scales[i] = variance.sqrt();
+            let g = adj[i];
+            nodes[i].edges(&nodes, |a, factor| {
+                let term = factor.times(g);
+                // 0 + x and x + 0 are exact, and so is x times a power of two.
+                if term != 0.0 {
+                    rounds[a] |= terms[a] != 0.0 || !factor.is_exact();
+                }
+                adj[a] += term;
+                terms[a] += term.abs();
+                scales[a] += factor.squared() * variance;
+            });
+        }
+        Gradients { adjoints: std::mem::take(scales) }
+    }
+}
+
+/// The buffers of [`Tape::backward_error_scales`], kept between sweeps of one size.
+#[derive(Debug, Default)]
+pub(crate) struct ErrorScratch {
+    adj: Vec<f64>,
+    terms: Vec<f64>,
+    rounds: Vec<bool>,
+    scales: Vec<f64>,
+}
+
+impl ErrorScratch {
+    /// Takes back the buffer of a result of [`Tape::error_scales_in`].
+    pub(crate) fn recycle(&mut self, used: Gradients) {
+        self.scales = used.adjoints;
+    }
+}
+
+/// A local factor of the sweep: ā += ḡ·factor (or ḡ/x for `ln`, as the rule is written).
+#[derive(Clone, Copy)]
+enum Factor {
+    One,
+    MinusOne,
+    Times(f64),
+    Over(f64),
+}
+
+impl Factor {
+    /// ḡ·factor, in the operation the rule is written with (ḡ, −ḡ, ḡ·x, ḡ/x).
+    fn times(self, g: f64) -> f64 {
+        match self {
+            Factor::One => g,
+            Factor::MinusOne => -g,
+            Factor::Times(x) => g * x,
+            Factor::Over(x) => g / x,
+        }
+    }
+
+    /// ±1 or another power of two: ḡ·factor is exact (where it stays a normal number).
+    fn is_exact(self) -> bool {
+        let power_of_two = |x: f64| x.is_normal() && x.to_bits() & ((1 << 52) - 1) == 0;
+        match self {
+            Factor::One | Factor::MinusOne => true,
+            Factor::Times(x) | Factor::Over(x) => power_of_two(x),
+        }
+    }
+
+    fn squared(self) -> f64 {
+        match self {
+            Factor::One | Factor::MinusOne => 1.0,
+            Factor::Times(x) => x * x,
+            Factor::Over(x) => (1.0 / x) * (1.0 / x),
+        }
+    }
+}
+
+impl Node {
+    /// Calls `visit(a, factor)` for each input a of this node, with the local factor of the
+    /// module docs' table (ā −= ḡ is ā += −ḡ, the same bits).
+    fn edges(self, nodes: &[Node], mut visit: impl FnMut(usize, Factor)) {
+        match self.op {
+            Op::Leaf => {}
+            Op::Add(a, b) => {
+                visit(a, Factor::One);
+                visit(b, Factor::One);
+            }
+            Op::Mul(a, b) => {
+                visit(a, Factor::Times(nodes[b].value));
+                visit(b, Factor::Times(nodes[a].value));
+            }
+            Op::Neg(a) => visit(a, Factor::MinusOne),
+            Op::Powi(a, n) => {
+                let local = if n == 0 { 0.0 } else { f64::from(n) * nodes[a].value.powi(n - 1) };
+                visit(a, Factor::Times(local));
+            }
+            Op::Exp(a) => visit(a, Factor::Times(self.value)),
+            Op::Ln(a) => visit(a, Factor::Over(nodes[a].value)),
+            Op::Sqrt(a) => visit(a, Factor::Times(0.5 / self.value)),
+            Op::Activate(a, f) => visit(a, Factor::Times(f.derivative(nodes[a].value))),
+        }
     }
 }
 

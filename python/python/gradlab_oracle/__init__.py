@@ -232,8 +232,9 @@ def check(
     "bias_grad": …}]}``; ``loss`` and a bias-less layer's ``bias_grad`` may be left out), a path to
     one (or its text), a :class:`Gradients`, or a list of ``(weight_grad, bias_grad)`` pairs in the model file's
     layout (one row per output unit). An entry passes when |theirs − ref| ≤ atol·s + rtol·|ref|,
-    s its layer's scale (``result.layers[i].scale``: the largest entry of Σ_b |∂L_b/∂θ|, so the
-    tolerance shrinks with the gradients where they vanish).
+    s its layer's scale (``result.layers[i].scale``: the size of the rounding error a correct
+    backward pass makes in the layer, per unit roundoff, so the tolerance shrinks with the
+    gradients where they vanish and stays the terms' size where backprop's sums cancel).
 
     ``result.passed``, ``result.first_wrong_layer`` (the failing layer nearest the output, where
     backprop first went wrong), ``result.layers[i].worst.entry``; shows as the CLI's table.

@@ -135,9 +135,10 @@ class WorstEntry:
 class LayerCheck:
     """One layer of a check: entries compared and failed, the largest errors, the worst entry.
 
-    ``scale`` is what the absolute tolerance is relative to: the largest entry of Σ_b |∂L_b/∂θ|
-    (each sample's gradient in absolute value), so it shrinks with the gradients where they
-    vanish. ``non_finite`` counts their NaN and ±∞ entries; with one, both largest errors are ∞.
+    ``scale`` is what the absolute tolerance is relative to: the size of the rounding error a
+    correct backward pass makes in the layer, per unit roundoff (the larger of Σ_b |∂L_b/∂θ| and
+    the estimate of what backprop's own sums add; ``docs/derivation.md`` §10a), so it shrinks with
+    the gradients where they vanish. ``non_finite`` counts their NaN and ±∞ entries; with one, both largest errors are ∞.
     ``convention`` is ``None``, or ``{"factor": c, "transposed": bool, "ratio": "B" or …}`` when
     the layer is c times the reference (or its transpose); ``transposed``: their weight_grad had
     the transposed shape and was compared transposed back.

@@ -27,8 +27,9 @@ pub struct Args {
     /// derives them).
     #[arg(long, value_enum, default_value_t = Dtype::F64)]
     pub dtype: Dtype,
-    /// Absolute tolerance, relative to the layer's scale s (the largest entry of Σ_b |∂L_b/∂θ|): an
-    /// entry passes when |theirs − ref| ≤ atol·s + rtol·|ref| (default: the --dtype preset).
+    /// Absolute tolerance, relative to the layer's scale s (the size of a correct backward pass's
+    /// rounding error in the layer, per unit roundoff; docs/model-format.md): an entry passes when
+    /// |theirs − ref| ≤ atol·s + rtol·|ref| (default: the --dtype preset).
     #[arg(long, allow_negative_numbers = true)]
     pub atol: Option<f64>,
     /// Relative tolerance: an entry passes when |theirs − ref| ≤ atol·s + rtol·|ref| (default: the
@@ -69,7 +70,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
     if super::is_stdin(&args.model) && super::is_stdin(&args.grads) {
         return Err(Error::input("--model - and --grads -: only one of them can be read from standard input"));
     }
-    let model = super::grad::load_model(&args.model, args.memory_budget_mib)?;
+    let model = super::grad::load_model(&args.model, crate::budget::ModelWork::Check, args.memory_budget_mib)?;
     let theirs = if super::is_stdin(&args.grads) {
         ClaimedGradients::from_json(&super::read_stdin(args.memory_budget_mib)?, super::STDIN)?
     } else {

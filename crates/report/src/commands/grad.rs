@@ -3,6 +3,7 @@
 //! [`crate::reference::model_gradients`]).
 
 use super::emit;
+use crate::budget::ModelWork;
 use crate::error::Error;
 use crate::model::Model;
 use crate::reference::model_gradients;
@@ -28,17 +29,17 @@ pub struct Args {
 
 /// Runs `report grad`.
 pub fn run(args: &Args) -> Result<ExitCode, Error> {
-    let model = load_model(&args.model, args.memory_budget_mib)?;
+    let model = load_model(&args.model, ModelWork::Gradients, args.memory_budget_mib)?;
     let grads = model_gradients(&model).map_err(|e| crate::model::in_source(&super::source_name(&args.model), e))?;
     emit(&(grads.to_json() + "\n"), args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Reads and validates a model (from standard input for `-`), and refuses it if the file or the
-/// reference gradients would exceed the budget.
-pub(super) fn load_model(path: &std::path::Path, budget_mib: u64) -> Result<Model, Error> {
+/// `work` on it would exceed the budget.
+pub(super) fn load_model(path: &std::path::Path, work: ModelWork, budget_mib: u64) -> Result<Model, Error> {
     let model = read_model(path, budget_mib)?;
-    crate::budget::check_model(&model, path, budget_mib)?;
+    crate::budget::check_model(&model, path, work, budget_mib)?;
     Ok(model)
 }
 

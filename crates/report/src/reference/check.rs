@@ -10,17 +10,15 @@ use serde::Serialize;
 use std::fmt;
 
 /// The default absolute tolerance of [`Tolerance`], relative to the layer's scale s
-/// ([`LayerCheck::scale`]: the largest entry of Σ_b |∂L_b/∂θ|, every sample's gradient added in
-/// absolute value).
+/// ([`LayerCheck::scale`]: the size of the rounding error a correct backward pass makes in the
+/// layer, in units of the unit roundoff; `docs/derivation.md` §10a).
 ///
-/// Two correct `f64` backprops differ by rounding only. Each sample's gradient is a product
-/// δ_b·a_bᵀ whose factors carry a relative error of about ε ≈ 2.2e−16 per operation along the
-/// path from the loss (more where a layer's sums cancel), and the batch's sum adds them, so the
-/// difference is about ε·(path length)·s. 1e−8·s leaves a margin of ~10⁴ over paths of ~10⁴
-/// operations, and covers entries whose reference is near 0 because the samples cancel (where no
-/// relative tolerance can work). Being relative to s, it shrinks with the gradients through a
-/// vanishing network, where a fixed 1e−8 would pass any gradient of a layer whose entries are
-/// 1e−13.
+/// Two correct `f64` backprops differ by rounding only, about u·s each (u = 2⁻⁵³ ≈ 1.1e−16),
+/// where s carries what the pass's sums cancel and the samples' terms the batch's sum adds. 1e−8·s
+/// leaves a margin of ~10⁸ over that estimate for what it leaves out (the forward pass's rounding),
+/// and covers entries whose reference is near 0 because the samples cancel (where no relative
+/// tolerance can work). Being relative to s, it shrinks with the gradients through a vanishing
+/// network, where a fixed 1e−8 would pass any gradient of a layer whose entries are 1e−13.
 pub const DEFAULT_ATOL: f64 = 1e-8;
 
 /// The default relative tolerance of [`Tolerance`]: 1e−6, a margin of ~10⁹ over `f64` rounding
@@ -37,11 +35,11 @@ pub const DEFAULT_RTOL: f64 = 1e-6;
 /// K up to ~10⁸ in practice; a convention or backward bug is still an O(1) relative error.
 pub const F32_RTOL: f64 = 1e-3;
 
-/// The absolute tolerance of [`Tolerance::f32`], relative to the layer's scale s: 1e−4·s. Code in
-/// `f32` rounds its inputs and weights too (u = 2⁻²⁴ ≈ 6e−8 each), and where an entry is a small
-/// difference of the samples' terms that moves it by more than u·s: the engine's `f32` gradients,
-/// a correct `f32` backprop, needed up to 6e−5·s on random networks (crosscheck's
-/// `engine::check_passes`), and this keeps a margin over that.
+/// The absolute tolerance of [`Tolerance::f32`], relative to the layer's scale s: 1e−4·s, about
+/// 1,700 times u·s (u = 2⁻²⁴), the estimate of a correct `f32` backward pass's rounding error
+/// (`docs/derivation.md` §10a). The margin is for what the estimate leaves out: `f32` code rounds
+/// its inputs and weights too, and its forward pass. The engine's `f32` gradients, a correct `f32`
+/// backprop, pass it on random networks (crosscheck's `engine::check_passes`).
 pub const F32_ATOL: f64 = 1e-4;
 
 /// The floor of [`Tolerance::f32`]: `f32`'s smallest normal number, 2⁻¹²⁶ ≈ 1.2e−38. Below it an
@@ -160,11 +158,14 @@ pub struct LayerCheck {
     /// How many entries were compared (weights, and biases and a normalisation's γ and β unless
     /// they left them out).
     pub entries: usize,
-    /// s, the scale the absolute tolerance is relative to: the largest entry of Σ_b |∂L_b/∂θ| over
-    /// the layer's weights and biases, each sample's gradient (the oracle's, over the reduction's
-    /// denominator) added in absolute value. It is the size of the terms the batch's sum adds,
-    /// so it shrinks with the gradients through a vanishing network, and stays the terms' size
-    /// where the samples cancel.
+    /// s, the scale the absolute tolerance is relative to: the size of the rounding error a
+    /// correct backward pass makes in the layer, in units of the unit roundoff. Per parameter, the
+    /// larger of Σ_b |∂L_b/∂θ| (each sample's gradient in absolute value: the terms the batch's sum
+    /// adds) and the estimate of [`scalar::dense::Dense::error_scales_over`] (what the backward
+    /// pass's own sums add, which is far larger than the gradient where they cancel); s is the
+    /// largest over the layer's weights, biases and a normalisation's γ and β, over the reduction's
+    /// denominator (`docs/derivation.md` §10a). It shrinks with the gradients through a vanishing
+    /// network, and stays the terms' size where the samples or the backward pass cancel.
     pub scale: f64,
     /// How many of them fail.
     pub failed: usize,
@@ -272,32 +273,49 @@ struct Scales {
 }
 
 impl Scales {
-    /// From each sample's gradients on the oracle (over the model's denominator), added in
-    /// absolute value.
+    /// From each sample on the oracle (over the model's denominator): the loss's Σ_b |L_b|, and
+    /// each layer's [`LayerCheck::scale`]. Where the error estimates overflow `f64` (the backward
+    /// pass's terms do, while the gradients do not), the layer's scale is Σ_b |∂L_b/∂θ| alone.
     fn of(model: &Model) -> Result<Scales, Error> {
         let net = model.net();
-        let mut scales = Scales { loss: 0.0, layers: vec![0.0; net.layers().len()] };
-        let mut sums: Vec<Vec<f64>> = Vec::new();
+        let mut loss = 0.0;
+        let mut sample_sums = Sums::default();
         for (x, t) in model.input().iter().zip(model.target()) {
-            let g =
-                net.backprop_over(std::slice::from_ref(x), std::slice::from_ref(t), model.loss(), model.denominator())?;
-            scales.loss += g.loss.abs();
-            let per_layer = g.weight.iter().zip(&g.bias).zip(&g.norm).map(|((w, b), norm)| {
-                let norm = norm.iter().flat_map(|n| n.weight.iter().chain(&n.bias));
-                w.iter().flatten().chain(b).chain(norm)
-            });
-            if sums.is_empty() {
-                sums = per_layer.map(|values| values.map(|v| v.abs()).collect()).collect();
-            } else {
-                for (sum, values) in sums.iter_mut().zip(per_layer) {
-                    sum.iter_mut().zip(values).for_each(|(s, v)| *s += v.abs());
-                }
+            let (x, t) = (std::slice::from_ref(x), std::slice::from_ref(t));
+            let g = net.backprop_over(x, t, model.loss(), model.denominator())?;
+            loss += g.loss.abs();
+            sample_sums.add(&g);
+        }
+        let mut term_sums = Sums::default();
+        term_sums.add(&net.error_scales_over(model.input(), model.target(), model.loss(), model.denominator())?);
+        let layers = (term_sums.0.iter().zip(&sample_sums.0))
+            .map(|(terms, samples)| {
+                let largest = |sums: &[f64]| sums.iter().copied().fold(0.0, f64::max);
+                let samples = largest(samples);
+                if terms.iter().all(|v| v.is_finite()) { samples.max(largest(terms)) } else { samples }
+            })
+            .collect();
+        Ok(Scales { loss, layers })
+    }
+}
+
+/// Per layer, every parameter's gradient summed over samples in absolute value.
+#[derive(Default)]
+struct Sums(Vec<Vec<f64>>);
+
+impl Sums {
+    fn add(&mut self, g: &scalar::dense::DenseGradients) {
+        let per_layer = g.weight.iter().zip(&g.bias).zip(&g.norm).map(|((w, b), norm)| {
+            let norm = norm.iter().flat_map(|n| n.weight.iter().chain(&n.bias));
+            w.iter().flatten().chain(b).chain(norm)
+        });
+        if self.0.is_empty() {
+            self.0 = per_layer.map(|values| values.map(|v| v.abs()).collect()).collect();
+        } else {
+            for (sum, values) in self.0.iter_mut().zip(per_layer) {
+                sum.iter_mut().zip(values).for_each(|(s, v)| *s += v.abs());
             }
         }
-        for (scale, sum) in scales.layers.iter_mut().zip(&sums) {
-            *scale = sum.iter().copied().fold(0.0, f64::max);
-        }
-        Ok(scales)
     }
 }
 

@@ -82,8 +82,9 @@ impl fmt::Display for CheckTable<'_> {
         writeln!(
             f,
             "An entry passes when |theirs − ref| ≤ atol·s + rtol·|ref|{floor} with atol = {} and rtol = {}; s \
-             is its layer's scale, the largest entry of Σ_b |∂L_b/∂θ| (each sample's gradient in absolute \
-             value), so the tolerance shrinks with the gradients where they vanish.",
+             is its layer's scale, the size of the rounding error a correct backward pass makes in the layer \
+             (per unit roundoff: the terms its sums add, however much they cancel), so the tolerance shrinks \
+             with the gradients where they vanish.",
             numfmt::sci(self.0.atol, 2),
             numfmt::sci(self.0.rtol, 2)
         )?;

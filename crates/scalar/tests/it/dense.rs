@@ -458,3 +458,35 @@ fn named_shortcut_layers_are_checked() {
     let none = Dense::new(layers.clone(), Some(1)).unwrap().with_shortcut_layers(vec![]).unwrap();
     assert_eq!(none.shortcut_layers(), Vec::<usize>::new());
 }
+
+/// `error_scales_over` where backprop cancels: the second layer's two units reach each first-layer
+/// unit through weights ±0.3 and ±0.5 under equal adjoints (the last layer's weights are equal), so
+/// layer 1's gradients are exactly 0 while each of its δ's sums has terms of 0.3·|δ₂| and 0.5·|δ₂|;
+/// where nothing cancels (the last layer) the scale is at least the gradient.
+#[test]
+fn error_scales_keep_the_terms_where_backprop_cancels() {
+    let net = Dense::new(
+        vec![
+            layer(vec![vec![0.7], vec![-1.3]], None, Activation::Identity),
+            layer(vec![vec![0.3, 0.5], vec![-0.3, -0.5]], None, Activation::Identity),
+            layer(vec![vec![1.1, 1.1]], None, Activation::Identity),
+        ],
+        None,
+    )
+    .unwrap();
+    let (x, t) = (vec![vec![0.9]], vec![vec![0.25]]);
+    let g = net.gradients(&x, &t, Loss::SquaredError).unwrap();
+    let e = net.error_scales_over(&x, &t, Loss::SquaredError, 1.0).unwrap();
+    assert!(g.weight[0].iter().flatten().all(|&v| v == 0.0), "{:?}", g.weight[0]);
+    // δ₂ = 1.1·∂L/∂y for both units; layer 1's unit 0 has terms 0.3·δ₂ and −0.3·δ₂, times x = 0.9.
+    let delta2 = 1.1 * 2.0 * (g.output[0][0] - 0.25);
+    assert!(e.weight[0][0][0] >= 2.0 * 0.3 * delta2.abs() * 0.9, "{:?}", e.weight[0]);
+    assert!(e.weight[0][1][0] >= 2.0 * 0.5 * delta2.abs() * 0.9, "{:?}", e.weight[0]);
+    for (scale, grad) in e.weight[2][0].iter().zip(&g.weight[2][0]) {
+        assert!(scale >= &grad.abs() && grad.abs() > 0.0, "{scale} against {grad}");
+    }
+    // A batch is its samples' estimates added (one sample at a time).
+    let two = net.error_scales_over(&[x[0].clone(), vec![-0.4]], &[t[0].clone(), vec![1.0]], Loss::SquaredError, 1.0);
+    let second = net.error_scales_over(&[vec![-0.4]], &[vec![1.0]], Loss::SquaredError, 1.0).unwrap();
+    assert_eq!(two.unwrap().weight[1][0][1], e.weight[1][0][1] + second.weight[1][0][1]);
+}

@@ -173,3 +173,54 @@ fn wrt_all_returns_each_gradient_in_the_order_asked() {
 //   only; no value, gradient or `len` depends on it.
 // Two mutants time out instead of failing, which cargo-mutants counts apart from caught: `a − b`
 // as `a − (−b)` and `a / b` as `a / b⁻¹` call themselves without end.
+
+/// `backward_error_scales` on sums worked by hand: a sum that cancels keeps its terms' size, an
+/// exact operation adds nothing, and errors from earlier in the sweep add in quadrature.
+#[test]
+fn error_scales_follow_the_module_docs_rule() {
+    // ∂(a·b + a·c)/∂a = b + c = 0 with b = 3, c = −3: a's sum rounds (two terms), so its scale is
+    // Σ|terms| = 6; b's and c's adjoint is a = 2, one term times a power of two: exact, 0.
+    let tape = Tape::new();
+    let (a, b, c) = (tape.var(2.0), tape.var(3.0), tape.var(-3.0));
+    let f = a * b + a * c;
+    let (g, e) = (tape.backward(f), tape.backward_error_scales(f));
+    assert_eq!((g.wrt(a), e.wrt(a)), (0.0, 6.0));
+    assert_eq!((g.wrt(b), e.wrt(b), e.wrt(c)), (2.0, 0.0, 0.0));
+    assert_eq!(e.wrt(f), 0.0, "the output's adjoint, 1, is exact");
+    // y = (x·3)·5: x·3's adjoint is 1·5, one rounding of size 5; x's is 5·3, a rounding of size
+    // 15 beside the earlier one carried by its factor 3: √(15² + (3·5)²) = 15√2.
+    let tape = Tape::new();
+    let x = tape.var(0.7);
+    let m = x * 3.0;
+    let y = m * 5.0;
+    let e = tape.backward_error_scales(y);
+    assert_eq!(e.wrt(m), 5.0);
+    assert!((e.wrt(x) - 15.0 * 2f64.sqrt()).abs() < 1e-13, "{}", e.wrt(x));
+    // ln divides: ∂ln(x)/∂x = 1/x, one rounding; exp of the same node is not a power of two.
+    let tape = Tape::new();
+    let x = tape.var(3.0);
+    let y = x.ln();
+    assert_eq!(tape.backward_error_scales(y).wrt(x), 1.0 / 3.0);
+}
+
+/// Where no sum cancels, the scale is the gradient's size times the square root of the number
+/// of roundings along the way, so it is at least the gradient; where one cancels, it is the
+/// terms' size however small the gradient.
+#[test]
+fn error_scales_are_the_gradient_where_nothing_cancels_and_the_terms_where_it_does() {
+    let tape = Tape::new();
+    let x = tape.var(0.3);
+    let mut y = x;
+    for k in 0..20 {
+        y = (y * (1.1 + f64::from(k) * 0.01)).activate(Activation::Tanh);
+    }
+    let (g, e) = (tape.backward(y).wrt(x), tape.backward_error_scales(y).wrt(x));
+    // 20 products by a weight and 20 by tanh′ (the first, 1·tanh′, too): 40 roundings.
+    assert!((e / g.abs() - 40f64.sqrt()).abs() < 1e-9, "{e} against {g}");
+    let tape = Tape::new();
+    let x = tape.var(0.3);
+    let y = (x * 1.1).activate(Activation::Tanh) - (x * 1.1).activate(Activation::Tanh);
+    assert_eq!(tape.backward(y).wrt(x), 0.0);
+    let term = 1.1 * Activation::Tanh.derivative(0.33); // ≈ 0.988, each of the two terms
+    assert!(tape.backward_error_scales(y).wrt(x) >= 1.999 * term);
+}
