@@ -293,30 +293,23 @@ impl Model {
 
 impl Model {
     /// An upper estimate of the memory, in bytes, that `check` takes besides the model itself:
-    /// [`Model::reference_bytes_estimate`], and one sample's tape for the scales' error estimates
-    /// ([`scalar::dense::Dense::error_scales_over`]), [`TAPE_BYTES_PER_NODE`] per node, of which a
-    /// sample records at most 3 per weight or bias (a leaf, a product and a sum) and
-    /// [`TAPE_NODES_PER_VALUE`] per unit, normalised value and output.
+    /// [`Model::reference_bytes_estimate`], and for the scales' error estimates
+    /// ([`scalar::dense::Dense::backprop_error_scales_over`]) [`ERROR_SCALE_BYTES_PER_PARAMETER`]
+    /// per weight and bias and [`ERROR_SCALE_BYTES_PER_UNIT`] per unit of every layer.
     pub fn check_bytes_estimate(&self) -> u128 {
-        let widths = self.net.widths();
-        let units: u128 = widths.iter().map(|&n| n as u128).sum();
-        let normalised: u128 = (self.net.norms().iter().enumerate())
-            .filter_map(|(idx, n)| n.as_ref().map(|n| n.width(widths[idx], widths[idx + 1]) as u128))
-            .sum();
-        let values = units + normalised + *widths.last().expect("a network has layers") as u128;
-        let nodes = 3 * self.n_parameters() + TAPE_NODES_PER_VALUE * values;
-        self.reference_bytes_estimate() + nodes * TAPE_BYTES_PER_NODE
+        let units: u128 = self.net.widths().iter().map(|&n| n as u128).sum();
+        self.reference_bytes_estimate()
+            + self.n_parameters() * ERROR_SCALE_BYTES_PER_PARAMETER
+            + units * ERROR_SCALE_BYTES_PER_UNIT
     }
 }
 
-/// Bytes per node of the tape in [`Model::check_bytes_estimate`], generously: the node (32 bytes),
-/// twice for the slack a growing `Vec` leaves, and the sweep's adjoint, Σ|terms|, estimate and
-/// flag (25 bytes).
-pub const TAPE_BYTES_PER_NODE: u128 = 96;
-/// Tape nodes per unit, normalised value or output of one sample in
-/// [`Model::check_bytes_estimate`], generously: an activation, a shortcut's sum, a bias's leaf and
-/// sum; a normalisation's d, d², sums, x̂, x̂·γ, y and leaves; a loss term's few operations.
-pub const TAPE_NODES_PER_VALUE: u128 = 16;
+/// Bytes per weight or bias in [`Model::check_bytes_estimate`]: its adjoint with what its error
+/// estimate is made of (32 bytes) while the sweep runs, and the estimate it reports (8).
+pub const ERROR_SCALE_BYTES_PER_PARAMETER: u128 = 40;
+/// Bytes per unit in [`Model::check_bytes_estimate`]: the adjoints of one sample's a, z and a
+/// normalisation's values, 32 bytes each, generously.
+pub const ERROR_SCALE_BYTES_PER_UNIT: u128 = 128;
 
 /// Bytes per weight or bias in [`Model::reference_bytes_estimate`], generously: the oracle's
 /// gradient and the model-layout copy that is printed (8 bytes each), its JSON text (at most 25),

@@ -51,7 +51,7 @@
 use crate::activation::Activation;
 use crate::error::Error;
 use crate::skip::Skip;
-use crate::tape::{ErrorScratch, Gradients, Tape, Var};
+use crate::tape::{Gradients, Tape, Var};
 
 mod backprop;
 mod magnitudes;
@@ -111,22 +111,6 @@ pub struct DenseGradients {
     pub bias: Vec<Vec<f64>>,
     /// ∂L/∂γ and ∂L/∂β of each layer's normalisation, for the layers that have one.
     pub norm: Vec<Option<NormGradients>>,
-}
-
-impl DenseGradients {
-    /// Adds `other`'s loss and every gradient into these, and appends its outputs.
-    fn add(&mut self, other: DenseGradients) {
-        fn add<'a>(into: impl Iterator<Item = &'a mut f64>, values: impl Iterator<Item = &'a f64>) {
-            into.zip(values).for_each(|(a, &b)| *a += b);
-        }
-        self.loss += other.loss;
-        self.output.extend(other.output);
-        add(self.weight.iter_mut().flatten().flatten(), other.weight.iter().flatten().flatten());
-        add(self.bias.iter_mut().flatten(), other.bias.iter().flatten());
-        for (a, b) in self.norm.iter_mut().flatten().zip(other.norm.iter().flatten()) {
-            add(a.weight.iter_mut().chain(&mut a.bias), b.weight.iter().chain(&b.bias));
-        }
-    }
 }
 
 impl Dense {
@@ -307,19 +291,17 @@ impl Dense {
         denominator: f64,
     ) -> Result<DenseGradients, Error> {
         self.check_batch(input, target, loss, denominator)?;
-        Ok(self.tape_gradients(&Tape::new(), input, target, loss, denominator, Tape::backward).0)
+        Ok(self.tape_gradients(input, target, loss, denominator, Tape::backward))
     }
 
     /// For each parameter, [`Tape::backward_error_scales`]' estimate of the rounding error of its
     /// gradient, in units of the unit roundoff, divided by `denominator`: a correct backward pass
     /// in precision u gets ∂L/∂θ to within about u times it. Where the pass's sums cancel (Wᵀδ
     /// whose terms nearly cancel, a cross-entropy seed (Σt)·softmax − t with soft targets) it is
-    /// far larger than the gradient.
+    /// far larger than the gradient. `loss` and `output` are `gradients_over`'s.
     ///
-    /// Computed one sample at a time on one reused tape (memory: one sample's nodes) and added:
-    /// no smaller than the whole batch's estimate, since the estimates of a batch add in
-    /// quadrature and √(Σ v_b) ≤ Σ √v_b. `loss` is the sum of the samples' losses and `output`
-    /// the outputs, as in `gradients_over`.
+    /// Memory is a tape of the whole batch, as for `gradients_over`;
+    /// [`Dense::backprop_error_scales_over`] gives the same bits without it.
     pub fn error_scales_over(
         &self,
         input: &[Vec<f64>],
@@ -328,42 +310,25 @@ impl Dense {
         denominator: f64,
     ) -> Result<DenseGradients, Error> {
         self.check_batch(input, target, loss, denominator)?;
-        let mut tape = Tape::new();
-        let mut scratch = ErrorScratch::default();
-        let mut total: Option<DenseGradients> = None;
-        for (x, t) in input.iter().zip(target) {
-            tape.clear();
-            let (x, t) = (std::slice::from_ref(x), std::slice::from_ref(t));
-            let sweep = |tape: &Tape, out| tape.error_scales_in(out, &mut scratch);
-            let (sample, used) = self.tape_gradients(&tape, x, t, loss, denominator, sweep);
-            scratch.recycle(used);
-            total = Some(match total {
-                None => sample,
-                Some(mut total) => {
-                    total.add(sample);
-                    total
-                }
-            });
-        }
-        Ok(total.expect("a validated batch has at least one sample"))
+        Ok(self.tape_gradients(input, target, loss, denominator, Tape::backward_error_scales))
     }
 
-    /// Records the batch's loss on `tape` (empty) and reads every parameter's adjoint from `sweep`
-    /// (returned too, to reuse its memory). The batch is validated.
-    fn tape_gradients<'t>(
+    /// Records the batch's loss on a tape and reads every parameter's adjoint from `sweep`. The
+    /// batch is validated.
+    fn tape_gradients(
         &self,
-        tape: &'t Tape,
         input: &[Vec<f64>],
         target: &[Vec<f64>],
         loss: Loss,
         denominator: f64,
-        sweep: impl FnOnce(&'t Tape, Var<'t>) -> Gradients,
-    ) -> (DenseGradients, Gradients) {
-        let params = Params::record(tape, self);
+        sweep: for<'t> fn(&'t Tape, Var<'t>) -> Gradients,
+    ) -> DenseGradients {
+        let tape = Tape::new();
+        let params = Params::record(&tape, self);
         let mut sum: Option<Var<'_>> = None;
         let mut output = Vec::with_capacity(input.len());
         for (x, t) in input.iter().zip(target) {
-            let (y, z) = self.record_sample(tape, &params, x);
+            let (y, z) = self.record_sample(&tape, &params, x);
             // lse(y) for the cross-entropy, with m = max_j y_j a constant: lse(y) = m + ln Σ e^{y−m}
             // holds for any m, so its gradient (softmax(y)) is right while no e^{y−m} exceeds 1.
             let lse = (loss == Loss::CrossEntropy).then(|| {
@@ -385,9 +350,9 @@ impl Dense {
             output.push(y.iter().map(|v| v.value()).collect());
         }
         let sum = sum.expect("a validated batch has at least one sample and one output");
-        let grads = sweep(tape, sum);
+        let grads = sweep(&tape, sum);
         let batch = denominator;
-        let gradients = DenseGradients {
+        DenseGradients {
             loss: sum.value() / batch,
             output,
             weight: params
@@ -406,8 +371,7 @@ impl Dense {
                     })
                 })
                 .collect(),
-        };
-        (gradients, grads)
+        }
     }
 
     /// Refuses what [`Dense::gradients_over`] refuses: a batch of the wrong shape or not finite, a

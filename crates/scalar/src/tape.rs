@@ -36,7 +36,10 @@
 //! sum cancels. It is an estimate (a bound within each sum, a random walk across them), not a
 //! bound.
 
+mod adjoint;
+
 use crate::activation::Activation;
+pub(crate) use adjoint::{Adjoint, Factor, Tracked};
 use std::cell::RefCell;
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
@@ -106,12 +109,6 @@ impl Tape {
         self.len() == 0
     }
 
-    /// Forgets every node and keeps the memory, to record again (no [`Var`] of it can be alive:
-    /// they borrow the tape).
-    pub fn clear(&mut self) {
-        self.nodes.get_mut().clear();
-    }
-
     fn push(&self, value: f64, op: Op) -> Var<'_> {
         let mut nodes = self.nodes.borrow_mut();
         nodes.push(Node { value, op });
@@ -132,14 +129,7 @@ impl Tape {
     /// If `output` belongs to another tape.
     pub fn backward(&self, output: Var<'_>) -> Gradients {
         assert!(std::ptr::eq(self, output.tape), "backward: the output belongs to another tape");
-        let nodes = self.nodes.borrow();
-        let mut adj = vec![0.0; output.idx + 1];
-        adj[output.idx] = 1.0;
-        for i in (0..=output.idx).rev() {
-            let g = adj[i];
-            nodes[i].edges(&nodes, |a, factor| adj[a] += factor.times(g));
-        }
-        Gradients { adjoints: adj }
+        Gradients { adjoints: self.sweep::<f64>(output).collect() }
     }
 
     /// For every node n recorded up to `output`, the module docs' estimate E of the rounding
@@ -150,96 +140,20 @@ impl Tape {
     /// # Panics
     /// If `output` belongs to another tape.
     pub fn backward_error_scales(&self, output: Var<'_>) -> Gradients {
-        self.error_scales_in(output, &mut ErrorScratch::default())
-    }
-
-    /// [`Tape::backward_error_scales`] in `scratch`'s buffers (no allocation once they are large
-    /// enough; give the result back with [`ErrorScratch::recycle`]).
-    pub(crate) fn error_scales_in(&self, output: Var<'_>, scratch: &mut ErrorScratch) -> Gradients {
         assert!(std::ptr::eq(self, output.tape), "backward_error_scales: the output belongs to another tape");
+        Gradients { adjoints: self.sweep::<Tracked>(output).collect() }
+    }
+
+    /// The sweep: every node's [`Adjoint`] from `output` back, each reported.
+    fn sweep<A: Adjoint>(&self, output: Var<'_>) -> impl Iterator<Item = f64> {
         let nodes = self.nodes.borrow();
-        let n = output.idx + 1;
-        // Per node: its adjoint, Σ|terms| received, whether forming it rounds, and Σ ℓ²·E² of its
-        // consumers, which becomes its own E once it is reached.
-        let ErrorScratch { adj, terms, rounds, scales } = scratch;
-        for v in [&mut *adj, &mut *terms, &mut *scales] {
-            v.clear();
-            v.resize(n, 0.0);
+        let mut adj = vec![A::ZERO; output.idx + 1];
+        adj[output.idx] = A::ONE;
+        for i in (0..=output.idx).rev() {
+            let from = adj[i];
+            nodes[i].edges(&nodes, |a, factor| adj[a].receive(from, factor));
         }
-        rounds.clear();
-        rounds.resize(n, false);
-        adj[output.idx] = 1.0;
-        for i in (0..n).rev() {
-            let own = if rounds[i] { terms[i] } else { 0.0 };
-            let variance = scales[i] + own * own;
-            scales[i] = variance.sqrt();
-            let g = adj[i];
-            nodes[i].edges(&nodes, |a, factor| {
-                let term = factor.times(g);
-                // 0 + x and x + 0 are exact, and so is x times a power of two.
-                if term != 0.0 {
-                    rounds[a] |= terms[a] != 0.0 || !factor.is_exact();
-                }
-                adj[a] += term;
-                terms[a] += term.abs();
-                scales[a] += factor.squared() * variance;
-            });
-        }
-        Gradients { adjoints: std::mem::take(scales) }
-    }
-}
-
-/// The buffers of [`Tape::backward_error_scales`], kept between sweeps of one size.
-#[derive(Debug, Default)]
-pub(crate) struct ErrorScratch {
-    adj: Vec<f64>,
-    terms: Vec<f64>,
-    rounds: Vec<bool>,
-    scales: Vec<f64>,
-}
-
-impl ErrorScratch {
-    /// Takes back the buffer of a result of [`Tape::error_scales_in`].
-    pub(crate) fn recycle(&mut self, used: Gradients) {
-        self.scales = used.adjoints;
-    }
-}
-
-/// A local factor of the sweep: ā += ḡ·factor (or ḡ/x for `ln`, as the rule is written).
-#[derive(Clone, Copy)]
-enum Factor {
-    One,
-    MinusOne,
-    Times(f64),
-    Over(f64),
-}
-
-impl Factor {
-    /// ḡ·factor, in the operation the rule is written with (ḡ, −ḡ, ḡ·x, ḡ/x).
-    fn times(self, g: f64) -> f64 {
-        match self {
-            Factor::One => g,
-            Factor::MinusOne => -g,
-            Factor::Times(x) => g * x,
-            Factor::Over(x) => g / x,
-        }
-    }
-
-    /// ±1 or another power of two: ḡ·factor is exact (where it stays a normal number).
-    fn is_exact(self) -> bool {
-        let power_of_two = |x: f64| x.is_normal() && x.to_bits() & ((1 << 52) - 1) == 0;
-        match self {
-            Factor::One | Factor::MinusOne => true,
-            Factor::Times(x) | Factor::Over(x) => power_of_two(x),
-        }
-    }
-
-    fn squared(self) -> f64 {
-        match self {
-            Factor::One | Factor::MinusOne => 1.0,
-            Factor::Times(x) => x * x,
-            Factor::Over(x) => (1.0 / x) * (1.0 / x),
-        }
+        adj.into_iter().map(A::report)
     }
 }
 

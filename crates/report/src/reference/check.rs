@@ -161,7 +161,7 @@ pub struct LayerCheck {
     /// s, the scale the absolute tolerance is relative to: the size of the rounding error a
     /// correct backward pass makes in the layer, in units of the unit roundoff. Per parameter, the
     /// larger of Σ_b |∂L_b/∂θ| (each sample's gradient in absolute value: the terms the batch's sum
-    /// adds) and the estimate of [`scalar::dense::Dense::error_scales_over`] (what the backward
+    /// adds) and the estimate of [`scalar::dense::Dense::backprop_error_scales_over`] (what the backward
     /// pass's own sums add, which is far larger than the gradient where they cancel); s is the
     /// largest over the layer's weights, biases and a normalisation's γ and β, over the reduction's
     /// denominator (`docs/derivation.md` §10a). It shrinks with the gradients through a vanishing
@@ -287,7 +287,12 @@ impl Scales {
             sample_sums.add(&g);
         }
         let mut term_sums = Sums::default();
-        term_sums.add(&net.error_scales_over(model.input(), model.target(), model.loss(), model.denominator())?);
+        term_sums.add(&net.backprop_error_scales_over(
+            model.input(),
+            model.target(),
+            model.loss(),
+            model.denominator(),
+        )?);
         let layers = (term_sums.0.iter().zip(&sample_sums.0))
             .map(|(terms, samples)| {
                 let largest = |sums: &[f64]| sums.iter().copied().fold(0.0, f64::max);

@@ -245,12 +245,13 @@ fn a_model_over_the_memory_budget_is_refused_before_any_work() {
     // Before even reading it: a file whose parsed form could exceed the budget.
     let run = report(&["grad", "--model", path.to_str().unwrap(), "--memory-budget-mib", "0"]);
     assert_bad_input(&run, &["reading", "bytes", "memory budget of 0 MiB"]);
-    // `check` also records one sample's tape for its scales (3 nodes per parameter, ~20 MB here):
-    // 10 MiB holds the gradients and not the check, which is refused before reading theirs.
+    // `check` also keeps each parameter's error estimate as it forms it (40 bytes each, 2.6 MB
+    // here): 6 MiB holds the gradients (5.4 MB) and not the check, which is refused before its
+    // gradients file is read.
     let model_path = path.to_str().unwrap();
-    assert_eq!(report(&["grad", "--model", model_path, "--memory-budget-mib", "10"]).code, 0);
-    let run = report(&["check", "--model", model_path, "--grads", "no/such/grads.json", "--memory-budget-mib", "10"]);
-    assert_bad_input(&run, &["the reference gradients and the check's scales of", "memory budget of 10 MiB"]);
+    assert_eq!(report(&["grad", "--model", model_path, "--memory-budget-mib", "6"]).code, 0);
+    let run = report(&["check", "--model", model_path, "--grads", "no/such/grads.json", "--memory-budget-mib", "6"]);
+    assert_bad_input(&run, &["the reference gradients and the check's scales of", "memory budget of 6 MiB"]);
 }
 
 /// The reference gradients need memory for the parameters, not for parameters × samples: 16,641

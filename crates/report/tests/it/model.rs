@@ -105,10 +105,10 @@ fn the_reference_estimate_counts_parameters_units_and_outputs() {
     // 8 parameters, 3 + 2 units, 2 outputs per sample.
     assert_eq!(one.reference_bytes_estimate(), 8 * BYTES_PER_PARAMETER + 5 * BYTES_PER_UNIT + 2 * BYTES_PER_OUTPUT);
     assert_eq!(two.reference_bytes_estimate() - one.reference_bytes_estimate(), 2 * BYTES_PER_OUTPUT);
-    // `check` adds one sample's tape: 3 nodes per parameter and 16 per unit and output.
-    use report::model::{TAPE_BYTES_PER_NODE, TAPE_NODES_PER_VALUE};
-    let tape = (3 * 8 + TAPE_NODES_PER_VALUE * (5 + 2)) * TAPE_BYTES_PER_NODE;
-    assert_eq!(one.check_bytes_estimate(), one.reference_bytes_estimate() + tape);
+    // `check` adds the error estimates' accumulators, per parameter and per unit.
+    use report::model::{ERROR_SCALE_BYTES_PER_PARAMETER, ERROR_SCALE_BYTES_PER_UNIT};
+    let scales = 8 * ERROR_SCALE_BYTES_PER_PARAMETER + 5 * ERROR_SCALE_BYTES_PER_UNIT;
+    assert_eq!(one.check_bytes_estimate(), one.reference_bytes_estimate() + scales);
     // A layer normalisation adds its γ and β (reported whether or not the file has them): one
     // per input at the input (3), one per unit at the pre-activation (2).
     let normed = |at: &str| {

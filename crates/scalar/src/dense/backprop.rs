@@ -25,11 +25,18 @@
 //! The forward pass is [`Dense::forward_trace`]'s, which is the tape's. The loss is the sum of
 //! the terms in the tape's order (samples first to last, outputs in order), divided once.
 //! A property test in `tests/it/dense_backprop.rs` compares every bit with the tape.
+//!
+//! The sweep is written once over the tape's [`Adjoint`]: with `f64` it is the gradient; with
+//! [`Tracked`] each adjoint also carries the estimate of its rounding error
+//! ([`Dense::backprop_error_scales_over`], the bits of [`Dense::error_scales_over`]). Where the
+//! tape has a node that receives one term through a factor ±1 (a sum's operand, `0 + x`), the
+//! sweep passes its consumer's adjoint on unchanged, as the tape's rule does to the bit.
 
 use super::{Dense, DenseGradients, Loss, NormAt, NormGradients};
 use crate::activation::Activation;
 use crate::error::Error;
 use crate::skip::Skip;
+use crate::tape::{Adjoint, Factor, Tracked};
 
 impl Dense {
     /// [`Dense::gradients_over`]'s result, bit for bit (the same operations in the same order),
@@ -44,35 +51,60 @@ impl Dense {
         loss: Loss,
         denominator: f64,
     ) -> Result<DenseGradients, Error> {
+        self.sweep_over::<f64>(input, target, loss, denominator)
+    }
+
+    /// [`Dense::error_scales_over`]'s result, bit for bit, without recording a tape (memory for
+    /// the parameters, as [`Dense::backprop_over`]): what `report check`'s scales run on.
+    ///
+    /// Refused: what [`Dense::gradients_over`] refuses.
+    pub fn backprop_error_scales_over(
+        &self,
+        input: &[Vec<f64>],
+        target: &[Vec<f64>],
+        loss: Loss,
+        denominator: f64,
+    ) -> Result<DenseGradients, Error> {
+        self.sweep_over::<Tracked>(input, target, loss, denominator)
+    }
+
+    fn sweep_over<A: Adjoint>(
+        &self,
+        input: &[Vec<f64>],
+        target: &[Vec<f64>],
+        loss: Loss,
+        denominator: f64,
+    ) -> Result<DenseGradients, Error> {
         self.check_batch(input, target, loss, denominator)?;
         let widths = self.widths();
         let n_layers = self.layers.len();
-        let mut weight: Vec<Vec<Vec<f64>>> =
-            self.layers.iter().map(|l| vec![vec![0.0; l.weight[0].len()]; l.weight.len()]).collect();
-        let mut bias: Vec<Vec<f64>> = widths[1..].iter().map(|&n| vec![0.0; n]).collect();
+        let mut weight: Vec<Vec<Vec<A>>> =
+            self.layers.iter().map(|l| vec![vec![A::ZERO; l.weight[0].len()]; l.weight.len()]).collect();
+        let mut bias: Vec<Vec<A>> = widths[1..].iter().map(|&n| vec![A::ZERO; n]).collect();
         let mut output = vec![Vec::new(); input.len()];
         let mut terms = vec![Vec::new(); input.len()];
         // ga[k]: the adjoint of a_k's nodes (k = 1…L; a_0's, the input's, are not needed).
-        let mut ga: Vec<Vec<f64>> = widths.iter().map(|&n| vec![0.0; n]).collect();
-        let mut gz: Vec<f64> = Vec::new();
-        let mut norm: Vec<Option<NormGradients>> = (self.norms.iter().enumerate())
+        let mut ga: Vec<Vec<A>> = widths.iter().map(|&n| vec![A::ZERO; n]).collect();
+        let mut gz: Vec<A> = Vec::new();
+        // Each normalisation's (γ, β) adjoints.
+        let mut norm: Vec<Option<(Vec<A>, Vec<A>)>> = (self.norms.iter().enumerate())
             .map(|(idx, norm)| {
                 norm.as_ref().map(|norm| {
                     let n = super::norm_width(norm, &widths, idx + 1);
-                    NormGradients { weight: vec![0.0; n], bias: vec![0.0; n] }
+                    (vec![A::ZERO; n], vec![A::ZERO; n])
                 })
             })
             .collect();
         // The adjoint of a normalised input y, which the layer's products read instead of a_{l−1};
         // and of a Linear output that a normalisation reads.
-        let mut g_normed: Vec<f64> = Vec::new();
-        let mut g_linear: Vec<f64> = Vec::new();
+        let mut g_normed: Vec<A> = Vec::new();
+        let mut g_linear: Vec<A> = Vec::new();
         for b in (0..input.len()).rev() {
             let trace = self.trace(&input[b]);
             let y = &trace.a[n_layers];
             let z_last = &trace.z[n_layers - 1];
             for g in &mut ga {
-                g.fill(0.0);
+                g.fill(A::ZERO);
             }
             // The loss's nodes were made after the sample's forward pass: differentiated first.
             let (sample_terms, z_seed) = loss_adjoints(loss, y, z_last, &target[b], &mut ga[n_layers]);
@@ -84,25 +116,25 @@ impl Dense {
                 let (lower, upper) = ga.split_at_mut(l);
                 let g_a = &upper[0];
                 // The identity shortcut's sums, made after every z of the layer: a_{l−s} and f(z)
-                // receive ∂S/∂a_l (f(z)'s as 0 + ∂S/∂a_l, which is ∂S/∂a_l: an adjoint that starts
-                // at 0 and receives `+=` is never −0).
+                // receive ∂S/∂a_l (f(z)'s adjoint is then ∂S/∂a_l itself, read below as g_a).
                 if let (Some(k), Skip::Identity) = (from, self.skip) {
                     for (gk, &g) in lower[k].iter_mut().zip(g_a) {
-                        *gk += g;
+                        gk.receive(g, Factor::One);
                     }
                 }
-                // δ = the adjoint of z: 0 (or the loss's own terms at a logit: binary
-                // cross-entropy), + ∂S/∂f(z)·f′(z).
+                // δ = the adjoint of z: the loss's own terms at a logit (binary cross-entropy) or
+                // nothing, then ∂S/∂f(z)·f′(z).
                 gz.clear();
                 gz.extend(g_a.iter().zip(&trace.z[l - 1]).enumerate().map(|(j, (&g, &z))| {
-                    let seed = if l == n_layers { z_seed.as_ref().map_or(0.0, |s| s[j]) } else { 0.0 };
-                    seed + g * layer.activation.derivative(z)
+                    let mut delta = if l == n_layers { z_seed.as_ref().map_or(A::ZERO, |s| s[j]) } else { A::ZERO };
+                    delta.receive(g, Factor::Times(layer.activation.derivative(z)));
+                    delta
                 }));
                 let layer_norm = self.norms[l - 1].as_ref();
                 let normed = layer_norm.filter(|n| n.at == NormAt::Input).map(|n| n.forward(&trace.a[l - 1]));
                 let a_in = normed.as_ref().map_or(&trace.a[l - 1], |n| &n.y);
                 g_normed.clear();
-                g_normed.resize(a_in.len(), 0.0);
+                g_normed.resize(a_in.len(), A::ZERO);
                 // A normalisation of the Linear output: its nodes were made after every unit's
                 // products and before the shortcut's sums, so the sums go first, then its sweep
                 // turns z's adjoint into the Linear output's.
@@ -110,14 +142,14 @@ impl Dense {
                     Some(n) => {
                         if let (Some(k), Skip::PreActivation) = (from, self.skip) {
                             for j in (0..gz.len()).rev() {
-                                lower[k][j] += gz[j];
+                                lower[k][j].receive(gz[j], Factor::One);
                             }
                         }
                         let linear = trace.linear[l - 1].as_ref().expect("traced where a normalisation reads it");
-                        let g = norm[l - 1].as_mut().expect("made for every normalised layer");
+                        let (g_gamma, g_beta) = norm[l - 1].as_mut().expect("made for every normalised layer");
                         g_linear.clear();
-                        g_linear.resize(gz.len(), 0.0);
-                        n.backward(&n.forward(linear), &gz, &mut g.weight, &mut g.bias, &mut g_linear);
+                        g_linear.resize(gz.len(), A::ZERO);
+                        n.backward(&n.forward(linear), &gz, g_gamma, g_beta, &mut g_linear);
                         std::mem::swap(&mut gz, &mut g_linear);
                         true
                     }
@@ -128,21 +160,21 @@ impl Dense {
                     // The shortcut's sum is made after the unit's products (and its bias), so it
                     // is differentiated before them.
                     if let (Some(k), Skip::PreActivation, false) = (from, self.skip, joined_first) {
-                        lower[k][j] += delta;
+                        lower[k][j].receive(delta, Factor::One);
                     }
-                    bias[l - 1][j] += delta;
+                    bias[l - 1][j].receive(delta, Factor::One);
                     let row = &layer.weight[j];
                     let grad_row = &mut weight[l - 1][j];
                     let g_in = if normed.is_some() { &mut g_normed } else { &mut lower[l - 1] };
                     for i in (0..row.len()).rev() {
-                        grad_row[i] += delta * a_in[i];
-                        g_in[i] += delta * row[i];
+                        grad_row[i].receive(delta, Factor::Times(a_in[i]));
+                        g_in[i].receive(delta, Factor::Times(row[i]));
                     }
                 }
                 // The normalisation's nodes were made before the layer's products: a_{l−1}
                 // receives its adjoint after theirs (and after every later shortcut's).
-                if let (Some(n), Some(normed), Some(g)) = (layer_norm, &normed, &mut norm[l - 1]) {
-                    n.backward(normed, &g_normed, &mut g.weight, &mut g.bias, &mut lower[l - 1]);
+                if let (Some(n), Some(normed), Some((g_gamma, g_beta))) = (layer_norm, &normed, &mut norm[l - 1]) {
+                    n.backward(normed, &g_normed, g_gamma, g_beta, &mut lower[l - 1]);
                 }
             }
         }
@@ -151,50 +183,68 @@ impl Dense {
             sum = Some(sum.map_or(*term, |s| s + term));
         }
         let sum = sum.expect("a validated batch has at least one sample and one output");
-        let divide = |v: &mut f64| *v /= denominator;
-        weight.iter_mut().flatten().flatten().for_each(divide);
-        bias.iter_mut().flatten().for_each(divide);
-        norm.iter_mut().flatten().for_each(|g| g.weight.iter_mut().chain(&mut g.bias).for_each(divide));
-        Ok(DenseGradients { loss: sum / denominator, output, weight, bias, norm })
+        let report = |values: &[A]| values.iter().map(|&v| v.report() / denominator).collect::<Vec<f64>>();
+        Ok(DenseGradients {
+            loss: sum / denominator,
+            output,
+            weight: weight.iter().map(|w| w.iter().map(|row| report(row)).collect()).collect(),
+            bias: bias.iter().map(|b| report(b)).collect(),
+            norm: (norm.iter())
+                .map(|n| {
+                    n.as_ref().map(|(g_gamma, g_beta)| NormGradients { weight: report(g_gamma), bias: report(g_beta) })
+                })
+                .collect(),
+        })
     }
 }
 
 /// One sample's loss terms (their values, in the tape's order) and their adjoints, in the tape's
 /// operations: ∂S/∂y added into `g_y`, and for binary cross-entropy (whose terms read the logit z)
-/// the adjoint z receives from them.
-fn loss_adjoints(loss: Loss, y: &[f64], z: &[f64], t: &[f64], g_y: &mut [f64]) -> (Vec<f64>, Option<Vec<f64>>) {
-    // Each term's node has adjoint 1.0 (the sum passes its seed down unchanged); a negated
-    // product's factor has 0.0 − 1.0.
-    let minus_one = 0.0 - 1.0;
+/// the adjoint z receives from them. Each term's node has the sum's adjoint, 1 (exact).
+fn loss_adjoints<A: Adjoint>(loss: Loss, y: &[f64], z: &[f64], t: &[f64], g_y: &mut [A]) -> (Vec<f64>, Option<Vec<A>>) {
     let softplus = Activation::Softplus;
+    // A negated product's node: −(1) = −1, through the negation.
+    let negated = || {
+        let mut product = A::ZERO;
+        product.receive(A::ONE, Factor::MinusOne);
+        product
+    };
     match loss {
         Loss::SquaredError => {
             let terms = y.iter().zip(t).map(|(&y, &t)| (y + -t).powi(2)).collect();
             for ((g, &y), &t) in g_y.iter_mut().zip(y).zip(t) {
-                // (y − t)'s node: 0 + 1.0·(2·(y − t)); y receives it through the sum y + (−t).
-                let diff = 0.0 + 1.0 * (2.0 * (y + -t).powi(1));
-                *g += diff;
+                // (y − t)'s node receives 1·(2·(y − t)); y receives it through the sum y + (−t).
+                let mut diff = A::ZERO;
+                diff.receive(A::ONE, Factor::Times(2.0 * (y + -t).powi(1)));
+                g.receive(diff, Factor::One);
             }
             (terms, None)
         }
         Loss::Linear => {
             let terms = y.iter().zip(t).map(|(&y, &t)| t * y).collect();
             for (g, &t) in g_y.iter_mut().zip(t) {
-                *g += 1.0 * t;
+                g.receive(A::ONE, Factor::Times(t));
             }
             (terms, None)
         }
         Loss::BceWithLogits => {
             let terms = y.iter().zip(t).map(|(&y, &t)| softplus.value(y) + -(t * y)).collect();
             for ((g, &y), &t) in g_y.iter_mut().zip(y).zip(t) {
-                *g += minus_one * t;
-                *g += 1.0 * softplus.derivative(y);
+                g.receive(negated(), Factor::Times(t));
+                g.receive(A::ONE, Factor::Times(softplus.derivative(y)));
             }
             (terms, None)
         }
         Loss::BinaryCrossEntropy => {
             let terms = z.iter().zip(t).map(|(&z, &t)| softplus.value(z) + -(t * z)).collect();
-            let seed = z.iter().zip(t).map(|(&z, &t)| (0.0 + minus_one * t) + 1.0 * softplus.derivative(z)).collect();
+            let seed = (z.iter().zip(t))
+                .map(|(&z, &t)| {
+                    let mut seed = A::ZERO;
+                    seed.receive(negated(), Factor::Times(t));
+                    seed.receive(A::ONE, Factor::Times(softplus.derivative(z)));
+                    seed
+                })
+                .collect();
             (terms, Some(seed))
         }
         Loss::CrossEntropy => {
@@ -204,17 +254,21 @@ fn loss_adjoints(loss: Loss, y: &[f64], z: &[f64], t: &[f64], g_y: &mut [f64]) -
             let sum = exps[1..].iter().fold(exps[0], |acc, &e| acc + e);
             let lse = sum.ln() + m;
             let terms = y.iter().zip(t).map(|(&y, &t)| lse * t + -(t * y)).collect();
-            // The terms, last first: lse receives 1.0·t_j, y_j receives −1.0·t_j.
-            let mut g_lse = 0.0;
+            // The terms, last first: y_j receives −1·t_j, then lse 1·t_j.
+            let mut g_lse = A::ZERO;
             for (g, &t) in g_y.iter_mut().zip(t).rev() {
-                *g += minus_one * t;
-                g_lse += 1.0 * t;
+                g.receive(negated(), Factor::Times(t));
+                g_lse.receive(A::ONE, Factor::Times(t));
             }
-            // Then lse's nodes: ln's argument receives (0 + g_lse)/Σ, every exponential that,
-            // and each difference y_j − m its exponential's adjoint times e^{y_j − m}.
-            let g_sum = 0.0 + (0.0 + g_lse) / sum;
-            for ((g, &e), _) in g_y.iter_mut().zip(&exps).zip(t).rev() {
-                *g += 0.0 + g_sum * e;
+            // Then lse's nodes: ln's argument (the exponentials' sum, whose operands pass it on)
+            // receives lse's adjoint / Σ, and each difference y_j − m its exponential's adjoint
+            // times e^{y_j − m}, which y_j receives.
+            let mut g_sum = A::ZERO;
+            g_sum.receive(g_lse, Factor::Over(sum));
+            for (g, &e) in g_y.iter_mut().zip(&exps).rev() {
+                let mut difference = A::ZERO;
+                difference.receive(g_sum, Factor::Times(e));
+                g.receive(difference, Factor::One);
             }
             (terms, None)
         }

@@ -19,7 +19,7 @@
 
 use crate::error::Error;
 use crate::ext::Ext;
-use crate::tape::{Tape, Var};
+use crate::tape::{Adjoint, Factor, Tape, Var};
 
 /// Layer normalisation in a layer: `weight` γ and `bias` β, one per value it normalises, ε, and
 /// where it sits.
@@ -166,45 +166,53 @@ impl LayerNorm {
 
     /// The tape's sweep over one sample's nodes of [`LayerNorm::record`], last node first: from
     /// `g_y` (y's adjoints) it adds each parameter's adjoint into `g_gamma` and `g_beta` and x's
-    /// into `g_x`, in the tape's order. An adjoint starts at 0 and receives `+=`, as the tape's.
-    pub(super) fn backward(
+    /// into `g_x`, in the tape's order, as [`Adjoint`]s (the gradient, or with its error estimate).
+    pub(super) fn backward<A: Adjoint>(
         &self,
         normed: &Normed,
-        g_y: &[f64],
-        g_gamma: &mut [f64],
-        g_beta: &mut [f64],
-        g_x: &mut [f64],
+        g_y: &[A],
+        g_gamma: &mut [A],
+        g_beta: &mut [A],
+        g_x: &mut [A],
     ) {
         let n = g_y.len();
         let inv_n = 1.0 / n as f64;
-        let mut g_d = vec![0.0; n];
-        let mut g_r = 0.0;
+        let mut g_d = vec![A::ZERO; n];
+        let mut g_r = A::ZERO;
         // y_i = m_i + β_i, m_i = x̂_i·γ_i, x̂_i = d_i·r: made i by i, so swept from the last i.
+        // m_i's adjoint is y_i's (one term through the sum).
         for i in (0..n).rev() {
-            let g_m = 0.0 + g_y[i];
-            g_beta[i] += g_y[i];
-            let g_x_hat = 0.0 + g_m * self.gamma(i);
-            g_gamma[i] += g_m * normed.x_hat[i];
-            g_d[i] += g_x_hat * normed.r;
-            g_r += g_x_hat * normed.d[i];
+            g_beta[i].receive(g_y[i], Factor::One);
+            let mut g_x_hat = A::ZERO;
+            g_x_hat.receive(g_y[i], Factor::Times(self.gamma(i)));
+            g_gamma[i].receive(g_y[i], Factor::Times(normed.x_hat[i]));
+            g_d[i].receive(g_x_hat, Factor::Times(normed.r));
+            g_r.receive(g_x_hat, Factor::Times(normed.d[i]));
         }
-        // r = sd^(−1), sd = √(v + ε), v = q·(1/n); each square's adjoint is q's.
-        let g_sd = 0.0 + g_r * (f64::from(-1) * normed.sd.powi(-2));
-        let g_v = 0.0 + (0.0 + g_sd * (0.5 / normed.sd));
-        let g_q = 0.0 + g_v * inv_n;
+        // r = sd^(−1), sd = √(v + ε), v = q·(1/n) (v + ε's adjoint passes to v unchanged); each
+        // square's adjoint is q's.
+        let mut g_sd = A::ZERO;
+        g_sd.receive(g_r, Factor::Times(f64::from(-1) * normed.sd.powi(-2)));
+        let mut g_v = A::ZERO;
+        g_v.receive(g_sd, Factor::Times(0.5 / normed.sd));
+        let mut g_q = A::ZERO;
+        g_q.receive(g_v, Factor::Times(inv_n));
         for i in (0..n).rev() {
-            g_d[i] += g_q * (f64::from(2) * normed.d[i].powi(1));
+            g_d[i].receive(g_q, Factor::Times(f64::from(2) * normed.d[i].powi(1)));
         }
-        // d_i = x_i + (−μ), made i by i; −μ's adjoint, then μ's and the sum's.
-        let mut g_neg_mu = 0.0;
+        // d_i = x_i + (−μ), made i by i; −μ's adjoint, then μ's and the sum's, which each x_i
+        // receives through the sum's additions.
+        let mut g_neg_mu = A::ZERO;
         for i in (0..n).rev() {
-            g_x[i] += g_d[i];
-            g_neg_mu += g_d[i];
+            g_x[i].receive(g_d[i], Factor::One);
+            g_neg_mu.receive(g_d[i], Factor::One);
         }
-        let g_mu = 0.0 - g_neg_mu;
-        let g_sum = 0.0 + g_mu * inv_n;
+        let mut g_mu = A::ZERO;
+        g_mu.receive(g_neg_mu, Factor::MinusOne);
+        let mut g_sum = A::ZERO;
+        g_sum.receive(g_mu, Factor::Times(inv_n));
         for g in g_x.iter_mut() {
-            *g += g_sum;
+            g.receive(g_sum, Factor::One);
         }
     }
 }

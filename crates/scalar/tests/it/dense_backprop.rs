@@ -1,7 +1,8 @@
 //! `Dense::backprop_over` (no tape) against `Dense::gradients_over` (the tape): every bit of the
 //! loss, the outputs and every gradient, on random networks with every activation, loss, skip
 //! form, shortcut span and layer normalisation (with and without γ and β), and with exact zeros
-//! of both signs where the order of additions decides a zero's sign.
+//! of both signs where the order of additions decides a zero's sign. The same for the error
+//! estimates: `backprop_error_scales_over` against `error_scales_over` (the tape's).
 
 use proptest::prelude::*;
 use scalar::dense::{Dense, DenseGradients, DenseLayer, LayerNorm, Loss, NormAt};
@@ -122,19 +123,26 @@ proptest! {
     #[test]
     fn backprop_has_the_tapes_bits(case in case()) {
         let Case { net, input, target, loss, denominator } = case;
-        let tape = net.gradients_over(&input, &target, loss, denominator);
-        let direct = net.backprop_over(&input, &target, loss, denominator);
-        match (tape, direct) {
-            (Ok(tape), Ok(direct)) => assert_same_bits(&tape, &direct)?,
-            // Refused alike (binary cross-entropy under an identity shortcut into the output).
-            (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
-            (a, b) => prop_assert!(false, "tape {:?}, direct {:?}", a, b),
+        let pairs = [
+            (net.gradients_over(&input, &target, loss, denominator), net.backprop_over(&input, &target, loss, denominator)),
+            (
+                net.error_scales_over(&input, &target, loss, denominator),
+                net.backprop_error_scales_over(&input, &target, loss, denominator),
+            ),
+        ];
+        for (tape, direct) in pairs {
+            match (tape, direct) {
+                (Ok(tape), Ok(direct)) => assert_same_bits(&tape, &direct)?,
+                // Refused alike (binary cross-entropy under an identity shortcut into the output).
+                (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => prop_assert!(false, "tape {:?}, direct {:?}", a, b),
+            }
         }
     }
 }
 
 /// Wide layers, where a unit's products and the adjoint of each input are long sums: every
-/// order of addition shows in the last bits.
+/// order of addition shows in the last bits (of the gradients and of their error estimates).
 #[test]
 fn a_wide_network_has_the_tapes_bits_for_every_loss() {
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
@@ -192,6 +200,11 @@ fn a_wide_network_has_the_tapes_bits_for_every_loss() {
                     };
                     assert_same_bits(&tape, &direct)
                         .unwrap_or_else(|e| panic!("{skip:?} span {span} {loss:?} norms {normed:?}: {e}"));
+                    let tape = net.error_scales_over(&input, &target, loss, 6.0).unwrap();
+                    let direct = net.backprop_error_scales_over(&input, &target, loss, 6.0).unwrap();
+                    assert_same_bits(&tape, &direct).unwrap_or_else(|e| {
+                        panic!("error scales, {skip:?} span {span} {loss:?} norms {normed:?}: {e}")
+                    });
                 }
             }
         }

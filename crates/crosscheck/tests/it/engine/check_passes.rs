@@ -58,10 +58,42 @@ proptest! {
 
     #[test]
     fn the_engines_f32_gradients_pass_the_f32_check(case in super::dense::smooth_case_strategy()) {
+        // The scale leaves the forward pass's rounding out (as the docs say): where the output
+        // cancels against the target in the seed, f32's rounding of y alone moves every gradient.
+        prop_assume!(seed_cancellation(&case) < 1e3);
         if let Some(report) = check_engine::<f32>(&case, Tolerance::f32()) {
             prop_assert!(report.pass, "{report}");
         }
     }
+}
+
+/// How much the loss's seed cancels, over samples and outputs: (|a| + |b|)/|a − b| for the seed
+/// a − b (y − t; σ(z) − t; (Σt)·softmax(y) − t; none for the linear loss). An `f32` forward pass
+/// rounds y, so a seed that cancels κ-fold, and every gradient of its sample, is off by about κ·u
+/// relative: the forward pass's rounding, which the check's scale does not model
+/// (`docs/model-format.md`, `--dtype f32`).
+fn seed_cancellation(case: &NetCase) -> f64 {
+    let ratio = |a: f64, b: f64| {
+        if a == b { if a == 0.0 { 1.0 } else { f64::INFINITY } } else { (a.abs() + b.abs()) / (a - b).abs() }
+    };
+    let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
+    let outputs = case.oracle().output;
+    (outputs.iter().zip(&case.target))
+        .flat_map(|(y, t)| {
+            let seed: Vec<(f64, f64)> = match case.loss {
+                Loss::SquaredError | Loss::BinaryCrossEntropy => y.iter().copied().zip(t.iter().copied()).collect(),
+                Loss::BceWithLogits => y.iter().map(|&v| sigmoid(v)).zip(t.iter().copied()).collect(),
+                Loss::CrossEntropy => {
+                    let m = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let exps: Vec<f64> = y.iter().map(|&v| (v - m).exp()).collect();
+                    let (sum, total) = (exps.iter().sum::<f64>(), t.iter().sum::<f64>());
+                    exps.iter().map(|e| total * e / sum).zip(t.iter().copied()).collect()
+                }
+                Loss::Linear => Vec::new(),
+            };
+            seed.into_iter().map(|(a, b)| ratio(a, b))
+        })
+        .fold(1.0, f64::max)
 }
 
 /// One sigmoid unit feeding two logits of a cross-entropy with soft targets: the seed
