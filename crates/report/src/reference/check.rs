@@ -286,25 +286,26 @@ impl Scales {
             loss += g.loss.abs();
             sample_sums.add(&g);
         }
-        let mut term_sums = Sums::default();
-        term_sums.add(&net.backprop_error_scales_over(
+        let mut estimates = Sums::default();
+        estimates.add(&net.backprop_error_scales_over(
             model.input(),
             model.target(),
             model.loss(),
             model.denominator(),
         )?);
-        let layers = (term_sums.0.iter().zip(&sample_sums.0))
-            .map(|(terms, samples)| {
-                let largest = |sums: &[f64]| sums.iter().copied().fold(0.0, f64::max);
+        let layers = (estimates.0.iter().zip(&sample_sums.0))
+            .map(|(estimates, samples)| {
+                let largest = |values: &[f64]| values.iter().copied().fold(0.0, f64::max);
                 let samples = largest(samples);
-                if terms.iter().all(|v| v.is_finite()) { samples.max(largest(terms)) } else { samples }
+                if estimates.iter().all(|v| v.is_finite()) { samples.max(largest(estimates)) } else { samples }
             })
             .collect();
         Ok(Scales { loss, layers })
     }
 }
 
-/// Per layer, every parameter's gradient summed over samples in absolute value.
+/// Per layer, every parameter's values (each sample's gradient, or the error estimates) added in
+/// absolute value.
 #[derive(Default)]
 struct Sums(Vec<Vec<f64>>);
 

@@ -2,6 +2,7 @@
 
 mod chain;
 mod check;
+mod check_scale;
 mod claims;
 mod classic;
 mod cli_report;
