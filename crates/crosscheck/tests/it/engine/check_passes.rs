@@ -69,9 +69,11 @@ proptest! {
 
 /// How much the loss's seed cancels, over samples and outputs: (|a| + |b|)/|a − b| for the seed
 /// a − b (y − t; σ(z) − t; (Σt)·softmax(y) − t; none for the linear loss). An `f32` forward pass
-/// rounds y, so a seed that cancels κ-fold, and every gradient of its sample, is off by about κ·u
-/// relative: the forward pass's rounding, which the check's scale does not model
-/// (`docs/model-format.md`, `--dtype f32`).
+/// rounds y: where the squared error's y − t cancels κ-fold, its seed and every gradient of its
+/// sample are off by about κ·u relative, and where any loss is near its minimum the loss value
+/// is — the forward pass's rounding, which the check's scale does not model
+/// (`docs/model-format.md`, `--dtype f32`). The cross-entropies' seeds are left out with the
+/// rest for their loss values.
 fn seed_cancellation(case: &NetCase) -> f64 {
     let ratio = |a: f64, b: f64| {
         if a == b { if a == 0.0 { 1.0 } else { f64::INFINITY } } else { (a.abs() + b.abs()) / (a - b).abs() }
