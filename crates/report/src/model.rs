@@ -289,9 +289,7 @@ impl Model {
         let outputs = self.batch() as u128 * *widths.last().expect("a network has layers") as u128;
         self.n_parameters() * BYTES_PER_PARAMETER + units * BYTES_PER_UNIT + outputs * BYTES_PER_OUTPUT
     }
-}
 
-impl Model {
     /// An upper estimate of the memory, in bytes, that `check` takes besides the model itself:
     /// [`Model::reference_bytes_estimate`], and for the scales' error estimates
     /// ([`scalar::dense::Dense::backprop_error_scales_over`]) [`ERROR_SCALE_BYTES_PER_PARAMETER`]
