@@ -90,7 +90,15 @@ def test_a_pre_norm_residual_mlp_agrees_with_pytorch_on_every_linear_and_every_l
             if theirs is not None:
                 assert np.abs(theirs - ours).max() <= AGREEMENT * scale, f"layer {l} {what}"
     assert all(layer.norm_weight_grad is None for layer in ref.layers if layer.layer not in normed)
-    assert go.diagnose_torch(net, x, t).to_json() == go.diagnose(d).to_json()
+    diagnosis = go.diagnose_torch(net, x, t)
+    assert diagnosis.to_json() == go.diagnose(d).to_json()
+    # diagnose's log10 ‖∂L/∂γ‖ and ‖∂L/∂β‖ (backward in extended range) are autograd's norms.
+    for l, (gamma, beta) in zip(normed, _norm_grads(net, x, t, mse)):
+        row = diagnosis.layers[l - 1]
+        for theirs, ours in ((gamma, row.log10_norm_weight_grad_norm), (beta, row.log10_norm_bias_grad_norm)):
+            if theirs is not None:
+                assert abs(np.log10(np.linalg.norm(theirs)) - ours) < 1e-9, f"layer {l}"
+    assert all(row.log10_norm_weight_grad_norm is None for row in diagnosis.layers if row.layer not in normed)
     report = go.check_torch(net, x, t)
     assert report.passed
     # γ and β of autograd were compared where the module has them: 6 weights' worth more entries.

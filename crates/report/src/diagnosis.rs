@@ -89,6 +89,8 @@ pub struct LayerRow {
     pub log10_bias_grad_norm: Option<f64>,
     /// log10 ‖∂L/∂z_l‖.
     pub log10_delta_norm: Option<f64>,
+    /// The layer's normalisation's γ and β, where it has one.
+    pub norm: Option<NormRow>,
     /// RMS of a_l.
     pub activation_rms: f64,
     /// Saturated fraction.
@@ -99,6 +101,16 @@ pub struct LayerRow {
     pub log10_gain: Option<f64>,
     /// The mean-field gain (l ≥ 2).
     pub predicted_gain: Option<f64>,
+}
+
+/// The gradient norms of a layer normalisation's parameters, γ and β (those of γ = 1 and β = 0
+/// where the file leaves them out, as `grad` gives their gradients).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NormRow {
+    /// log10 ‖∂L/∂γ_l‖ (`None`: not computed; −∞: exactly 0).
+    pub log10_weight_grad_norm: Option<f64>,
+    /// log10 ‖∂L/∂β_l‖.
+    pub log10_bias_grad_norm: Option<f64>,
 }
 
 /// Where the first non-finite value is.
@@ -217,6 +229,8 @@ fn report_of(model: &Model, measure: Measure) -> Result<DiagnosisReport, Error> 
     };
     let mut ws = Workspace::new();
     let measured;
+    // The normalisations' γ and β, measured on the oracle only (the engine has none).
+    let mut norm_magnitudes = vec![None; net.layers().len()];
     let d = match measure {
         Measure::Engine => {
             ws.set_stats(Some(SATURATION_THRESHOLD)).map_err(|e| Error::input(e.to_string()))?;
@@ -224,7 +238,7 @@ fn report_of(model: &Model, measure: Measure) -> Result<DiagnosisReport, Error> 
             engine.diagnose(input, seed, at, nu, &mut ws).map_err(|e| Error::input(e.to_string()))?
         }
         Measure::Oracle => {
-            measured = oracle::measure(model, at, nu)?;
+            (measured, norm_magnitudes) = oracle::measure(model, at, nu)?;
             &measured
         }
     };
@@ -250,6 +264,10 @@ fn report_of(model: &Model, measure: Measure) -> Result<DiagnosisReport, Error> 
                 log10_weight_grad_norm: m.log10_weight_grad_norm,
                 log10_bias_grad_norm: m.log10_bias_grad_norm,
                 log10_delta_norm: m.log10_delta_norm,
+                norm: normalised.then(|| NormRow {
+                    log10_weight_grad_norm: norm_magnitudes[idx].map(|n| n.log10_weight_grad_norm),
+                    log10_bias_grad_norm: norm_magnitudes[idx].map(|n| n.log10_bias_grad_norm),
+                }),
                 activation_rms: m.activation_rms,
                 saturated_fraction: m.saturated_fraction,
                 dead_fraction: m.dead_fraction,

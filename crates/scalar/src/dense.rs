@@ -56,7 +56,7 @@ use crate::tape::{Gradients, Tape, Var};
 mod backprop;
 mod magnitudes;
 mod norm;
-pub use magnitudes::{LayerMagnitudes, SeedAt, Trace};
+pub use magnitudes::{LayerMagnitudes, NormMagnitudes, SeedAt, Trace};
 pub use norm::{LayerNorm, NormAt, NormGradients};
 
 /// One dense layer: `weight[j][i]` from input i to output unit j.
@@ -477,6 +477,20 @@ impl Dense {
 /// The number of values layer l's `norm` normalises: its input's width, or its own.
 pub(crate) fn norm_width(norm: &LayerNorm, widths: &[usize], l: usize) -> usize {
     norm.width(widths[l - 1], widths[l])
+}
+
+/// Per layer, a (γ, β) pair of `zero`s as wide as what its normalisation normalises, or `None`
+/// where it has none: where the sweeps sum those parameters' gradients.
+pub(crate) fn per_norm_parameter<T: Clone>(dense: &Dense, zero: T) -> Vec<Option<(Vec<T>, Vec<T>)>> {
+    let widths = dense.widths();
+    (dense.norms.iter().enumerate())
+        .map(|(idx, norm)| {
+            norm.as_ref().map(|norm| {
+                let n = norm_width(norm, &widths, idx + 1);
+                (vec![zero.clone(); n], vec![zero.clone(); n])
+            })
+        })
+        .collect()
 }
 
 /// Every weight and bias (and each normalisation's γ and β) recorded once as a leaf, shared by

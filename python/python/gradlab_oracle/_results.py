@@ -365,13 +365,17 @@ class DiagnosisLayer:
     ∂L/∂b_l and ∂L/∂z_l (exact beyond float64's range; ``None`` where not computed or exactly 0),
     the RMS of a_l (``None`` where it overflows), the saturated and dead fractions, and the
     measured gain ‖∂L/∂z_(l−1)‖/‖∂L/∂z_l‖ (and its log10) beside the mean-field prediction
-    (``None`` for layer 1)."""
+    (``None`` for layer 1). A layer with a layer normalisation has the log10 norms of ∂L/∂γ_l and
+    ∂L/∂β_l (``log10_norm_weight_grad_norm``, ``log10_norm_bias_grad_norm``; ``None`` for a layer
+    without one)."""
 
     layer: int
     activation: str
     log10_weight_grad_norm: Optional[float]
     log10_bias_grad_norm: Optional[float]
     log10_delta_norm: Optional[float]
+    log10_norm_weight_grad_norm: Optional[float]
+    log10_norm_bias_grad_norm: Optional[float]
     activation_rms: Optional[float]
     saturated_fraction: float
     dead_fraction: float

@@ -19,15 +19,25 @@ pub fn markdown(r: &DiagnosisReport, figure_link: Option<&str>) -> String {
     let _ = writeln!(s, "**Verdict: `{}`**{from}.\n", r.verdict.id());
     let _ = writeln!(s, "{}\n", evidence(r));
     let _ = writeln!(s, "Remedy: {}\n", remedy(r));
+    // A normalised network's table has its normalisations' γ and β beside the weights and biases.
+    let (norm_head, norm_rule) =
+        if r.normalised { (" log10 ‖∂L/∂γ‖ | log10 ‖∂L/∂β‖ |", "---:|---:|") } else { ("", "") };
     let _ = writeln!(
         s,
-        "| layer | f | log10 ‖∂L/∂W‖ | log10 ‖∂L/∂b‖ | log10 ‖∂L/∂z‖ | RMS a | saturated | dead | gain | predicted gain |"
+        "| layer | f | log10 ‖∂L/∂W‖ | log10 ‖∂L/∂b‖ |{norm_head} log10 ‖∂L/∂z‖ | RMS a | saturated | dead | gain | predicted gain |"
     );
-    let _ = writeln!(s, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "|---:|---|---:|---:|{norm_rule}---:|---:|---:|---:|---:|---:|");
     for row in &r.layers {
+        let norm_cells = match (r.normalised, row.norm) {
+            (false, _) => String::new(),
+            (true, None) => " — | — |".into(),
+            (true, Some(n)) => {
+                format!(" {} | {} |", log_cell(n.log10_weight_grad_norm), log_cell(n.log10_bias_grad_norm))
+            }
+        };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} |{norm_cells} {} | {} | {} | {} | {} | {} |",
             row.layer,
             row.activation,
             log_cell(row.log10_weight_grad_norm),
@@ -52,8 +62,10 @@ pub fn markdown(r: &DiagnosisReport, figure_link: Option<&str>) -> String {
         r.loss,
         sig(SATURATION_THRESHOLD, 1),
         if r.normalised {
-            " A layer with a `norm` has no predicted gain (mean field has no normalisation); a network with one is \
-             measured on the oracle (the engine has no normalisation yet), the same quantities, more slowly."
+            " γ and β are a layer normalisation's scale and shift (1 and 0 where the file leaves them out), \
+             — for a layer without one. A layer with a `norm` has no predicted gain (mean field has no \
+             normalisation); a network with one is measured on the oracle (the engine has no normalisation yet), \
+             the same quantities, more slowly."
         } else {
             ""
         },
@@ -171,6 +183,8 @@ pub fn json(r: &DiagnosisReport) -> String {
                 "log10_weight_grad_norm": num(row.log10_weight_grad_norm),
                 "log10_bias_grad_norm": num(row.log10_bias_grad_norm),
                 "log10_delta_norm": num(row.log10_delta_norm),
+                "log10_norm_weight_grad_norm": num(row.norm.and_then(|n| n.log10_weight_grad_norm)),
+                "log10_norm_bias_grad_norm": num(row.norm.and_then(|n| n.log10_bias_grad_norm)),
                 "activation_rms": num(Some(row.activation_rms)),
                 "saturated_fraction": row.saturated_fraction,
                 "dead_fraction": row.dead_fraction,

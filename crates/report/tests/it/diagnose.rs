@@ -130,6 +130,8 @@ fn the_json_contract_has_its_keys() {
         "log10_weight_grad_norm",
         "log10_bias_grad_norm",
         "log10_delta_norm",
+        "log10_norm_weight_grad_norm",
+        "log10_norm_bias_grad_norm",
         "activation_rms",
         "saturated_fraction",
         "dead_fraction",
@@ -140,6 +142,8 @@ fn the_json_contract_has_its_keys() {
         for key in keys {
             assert!(layer.get(key).is_some(), "layer missing {key}");
         }
+        // No layer of this network normalises: γ and β are null.
+        assert!(layer["log10_norm_weight_grad_norm"].is_null() && layer["log10_norm_bias_grad_norm"].is_null());
     }
 }
 

@@ -1,8 +1,10 @@
 //! `diagnose` of networks with a layer normalisation, which it measures on the oracle: the
 //! oracle's measurements are the engine's on every verdict's network both can run, and on a deep
 //! tanh network with large weights a normalisation of each Linear output turns `saturated` into
-//! `healthy`.
+//! `healthy`; the normalisations' γ and β norms are those of `grad`'s gradients, in the table and
+//! the JSON, and only for the layers that normalise.
 
+use crate::cli_run::report;
 use crate::diagnose::{batch, model};
 use report::diagnosis::{DiagnosisReport, Verdict, diagnose, diagnose_on_the_oracle};
 use report::model::Model;
@@ -114,4 +116,73 @@ fn a_layer_norm_before_each_tanh_turns_saturated_into_healthy() {
     // Mean field has no normalisation in it: the normalised layers have no predicted gain.
     assert!(normed.layers[..15].iter().all(|r| r.predicted_gain.is_none()));
     assert!(normed.layers[15].predicted_gain.is_some());
+}
+
+/// Per layer, log10 ‖∂L/∂γ‖ and ‖∂L/∂β‖ (backward in `Ext`, through the textbook formula) are the
+/// norms of the reference gradients' `norm_weight_grad` and `norm_bias_grad` (the tape's
+/// operations in `f64`): on the worked example (γ and β given in layer 1, left out in layer 2,
+/// no normalisation in layer 3) and on pre-norm blocks with a shortcut and a mean reduction.
+#[test]
+fn the_normalisations_gamma_and_beta_norms_are_their_gradients_norms() {
+    let pre_norm = json!({
+        "layers": [
+            {"weight": [[0.5, -1.5], [1.25, 0.75], [-0.5, 1.0]], "bias": [0.25, -0.5, 0.0], "activation": "tanh"},
+            {"weight": [[0.5, -0.25, 1.0], [1.5, 0.75, -0.5], [-1.0, 0.25, 0.5]], "activation": "gelu",
+             "norm": {"weight": [1.5, 0.5, -1.0], "bias": [0.1, 0.0, -0.2]}},
+            {"weight": [[1.0, -0.5, 0.25], [0.5, 1.0, -1.0], [0.25, 0.75, 0.5]], "activation": "relu",
+             "norm": {"eps": 0.01}},
+            {"weight": [[1.5, -1.0, 0.75]], "activation": "identity"}
+        ],
+        "shortcut": 2, "shortcut_layers": [3], "skip": "identity",
+        "input": [[0.0, 1.0], [1.0, -0.5], [0.25, 0.75]], "target": [[0.5], [-1.0], [0.25]],
+        "loss": {"kind": "mse", "reduction": "mean"}
+    });
+    let example = crate::cli_run::repo_root().join("docs/examples/linear-norm-relu.json");
+    let models = [Model::from_file(&example).unwrap(), Model::from_json(&pre_norm.to_string(), "pre.json").unwrap()];
+    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt().log10();
+    for m in &models {
+        let reference = report::reference::model_gradients(m).unwrap();
+        let d = diagnose(m).unwrap();
+        for (row, g) in d.layers.iter().zip(&reference.layers) {
+            match (row.norm, &g.norm_weight_grad, &g.norm_bias_grad) {
+                (Some(n), Some(gamma), Some(beta)) => {
+                    let (got_gamma, got_beta) = (n.log10_weight_grad_norm.unwrap(), n.log10_bias_grad_norm.unwrap());
+                    assert!((got_gamma - norm(gamma)).abs() < 1e-12, "layer {}: γ {got_gamma}", row.layer);
+                    assert!((got_beta - norm(beta)).abs() < 1e-12, "layer {}: β {got_beta}", row.layer);
+                }
+                (None, None, None) => {}
+                other => panic!("layer {}: a normalisation in one and not the other: {other:?}", row.layer),
+            }
+        }
+        assert_eq!(d.layers.iter().filter(|r| r.norm.is_some()).count(), 2);
+    }
+    // The table has the two columns, — where a layer does not normalise; the JSON has the values.
+    let run = report(&["diagnose", "--model", "docs/examples/linear-norm-relu.json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("| log10 ‖∂L/∂b‖ | log10 ‖∂L/∂γ‖ | log10 ‖∂L/∂β‖ | log10 ‖∂L/∂z‖ |"), "{}", run.stdout);
+    let last = run.stdout.lines().find(|l| l.starts_with("| 3 |")).unwrap();
+    assert_eq!(last.split('|').nth(5).map(str::trim), Some("—"), "{last}");
+    let json = report(&["diagnose", "--model", "docs/examples/linear-norm-relu.json", "--format", "json"]);
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    let gamma = v["layers"][0]["log10_norm_weight_grad_norm"].as_f64().unwrap();
+    assert_eq!(Some(gamma), diagnose(&models[0]).unwrap().layers[0].norm.and_then(|n| n.log10_weight_grad_norm));
+    assert!(v["layers"][2]["log10_norm_weight_grad_norm"].is_null());
+}
+
+/// Where the forward pass overflows, the backward pass is not run: a normalised layer's γ and β
+/// are not computed (and say so), not 0.
+#[test]
+fn gamma_and_beta_are_not_computed_below_a_non_finite_value() {
+    let text = json!({
+        "layers": [
+            {"weight": [[1e300, 1e300], [1e300, -1e300]], "activation": "identity"},
+            {"weight": [[1e300, 1e300]], "activation": "identity", "norm": {}}
+        ],
+        "input": [[1e10, 1e10]], "target": [[0.0]]
+    });
+    let d = diagnose(&Model::from_json(&text.to_string(), "overflow.json").unwrap()).unwrap();
+    assert_eq!(d.verdict, Verdict::NonFinite);
+    let norm = d.layers[1].norm.expect("layer 2 normalises");
+    assert_eq!((norm.log10_weight_grad_norm, norm.log10_bias_grad_norm), (None, None));
+    assert!(report::render::diagnose::markdown(&d, None).contains("| — (not computed) | — (not computed) |"));
 }

@@ -87,14 +87,7 @@ impl Dense {
         let mut ga: Vec<Vec<A>> = widths.iter().map(|&n| vec![A::ZERO; n]).collect();
         let mut gz: Vec<A> = Vec::new();
         // Each normalisation's (γ, β) adjoints.
-        let mut norm: Vec<Option<(Vec<A>, Vec<A>)>> = (self.norms.iter().enumerate())
-            .map(|(idx, norm)| {
-                norm.as_ref().map(|norm| {
-                    let n = super::norm_width(norm, &widths, idx + 1);
-                    (vec![A::ZERO; n], vec![A::ZERO; n])
-                })
-            })
-            .collect();
+        let mut norm = super::per_norm_parameter(self, A::ZERO);
         // The adjoint of a normalised input y, which the layer's products read instead of a_{l−1};
         // and of a Linear output that a normalisation reads.
         let mut g_normed: Vec<A> = Vec::new();

@@ -14,7 +14,9 @@
 //! A layer normalisation ([`super::LayerNorm`]) passes adjoints back by the textbook formula in
 //! `Ext` (`LayerNorm::input_adjoint_ext`): of the Linear output, between δ_l (whose norm is the
 //! layer's ‖∂L/∂z_l‖) and the layer's weights; of the input, between the product's Σ_j W·δ and
-//! g_{l−1}, the weights' gradients then reading the normalised input.
+//! g_{l−1}, the weights' gradients then reading the normalised input. Its parameters' gradients,
+//! ∂S/∂γ_i = Σ_b ḡ_i·x̂_i and ∂S/∂β_i = Σ_b ḡ_i with ḡ the adjoint of its output y, are summed in
+//! `Ext` too.
 
 use super::{Dense, NormAt};
 use crate::error::Error;
@@ -43,6 +45,18 @@ pub struct LayerMagnitudes {
     pub activation_rms: f64,
     /// mean f′_l(z_l)² over the batch and units.
     pub mean_square_derivative: f64,
+    /// The layer's normalisation's, where it has one.
+    pub norm: Option<NormMagnitudes>,
+}
+
+/// The log10 gradient norms of a layer normalisation's parameters (−∞ for an exact 0), whether or
+/// not the file gives them (γ = 1 and β = 0 then, as [`super::NormGradients`] has them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NormMagnitudes {
+    /// log10 ‖∂L/∂γ‖.
+    pub log10_weight_grad_norm: f64,
+    /// log10 ‖∂L/∂β‖.
+    pub log10_bias_grad_norm: f64,
 }
 
 /// One sample's forward pass ([`Dense::forward_trace`]).
@@ -101,6 +115,8 @@ impl Dense {
             self.layers.iter().map(|l| vec![vec![Ext::ZERO; l.weight[0].len()]; l.weight.len()]).collect();
         let mut grad_b: Vec<Vec<Ext>> = widths[1..].iter().map(|&n| vec![Ext::ZERO; n]).collect();
         let mut delta_sq = vec![Ext::ZERO; n_layers];
+        // Each normalisation's (∂S/∂γ, ∂S/∂β).
+        let mut grad_norm = super::per_norm_parameter(self, Ext::ZERO);
         let mut a_sq = vec![0.0; n_layers];
         let mut d_sq = vec![0.0; n_layers];
         for (x, s) in input.iter().zip(seed) {
@@ -135,8 +151,12 @@ impl Dense {
                 delta_sq[l - 1] = delta.iter().fold(delta_sq[l - 1], |acc, &dj| acc + dj * dj);
                 let norm = self.norms[l - 1].as_ref();
                 // Through a normalisation of the Linear output: δ becomes the Linear output's.
-                let delta = match (norm, &trace.linear[l - 1]) {
-                    (Some(n), Some(h)) if n.at == NormAt::PreActivation => n.input_adjoint_ext(&n.forward(h), &delta),
+                let delta = match (norm, &trace.linear[l - 1], &mut grad_norm[l - 1]) {
+                    (Some(n), Some(h), Some((g_gamma, g_beta))) if n.at == NormAt::PreActivation => {
+                        let normed = n.forward(h);
+                        n.parameter_adjoints_ext(&normed, &delta, g_gamma, g_beta);
+                        n.input_adjoint_ext(&normed, &delta)
+                    }
                     _ => delta,
                 };
                 // What the weights read: the normalised input, where the layer normalises it.
@@ -153,8 +173,12 @@ impl Dense {
                 let g_u: Vec<Ext> = (0..u.len())
                     .map(|i| delta.iter().enumerate().fold(Ext::ZERO, |sum, (j, &dj)| sum + dj * layer.weight[j][i]))
                     .collect();
-                let g_u = match norm {
-                    Some(n) if n.at == NormAt::Input => n.input_adjoint_ext(&n.forward(&trace.a[l - 1]), &g_u),
+                let g_u = match (norm, &mut grad_norm[l - 1]) {
+                    (Some(n), Some((g_gamma, g_beta))) if n.at == NormAt::Input => {
+                        let normed = n.forward(&trace.a[l - 1]);
+                        n.parameter_adjoints_ext(&normed, &g_u, g_gamma, g_beta);
+                        n.input_adjoint_ext(&normed, &g_u)
+                    }
                     _ => g_u,
                 };
                 for (gi, gu) in g[l - 1].iter_mut().zip(g_u) {
@@ -172,6 +196,10 @@ impl Dense {
                 log10_delta_norm: log10_norm(delta_sq[idx]),
                 activation_rms: (a_sq[idx] / (elements * widths[idx + 1] as f64)).sqrt(),
                 mean_square_derivative: d_sq[idx] / (elements * widths[idx + 1] as f64),
+                norm: grad_norm[idx].as_ref().map(|(g_gamma, g_beta)| NormMagnitudes {
+                    log10_weight_grad_norm: log10_norm(sum_sq(&mut g_gamma.iter())),
+                    log10_bias_grad_norm: log10_norm(sum_sq(&mut g_beta.iter())),
+                }),
             })
             .collect())
     }

@@ -164,6 +164,15 @@ impl LayerNorm {
         (g_hat.iter().zip(&normed.x_hat)).map(|(&g, &x)| (g * n - sum - dot * x) * scale).collect()
     }
 
+    /// Adds one sample's ∂S/∂γ_i = g_i·x̂_i and ∂S/∂β_i = g_i, from y's adjoints `g_y`, into
+    /// `g_gamma` and `g_beta`, in [`Ext`]. For [`Dense::magnitudes`](super::Dense::magnitudes).
+    pub(super) fn parameter_adjoints_ext(&self, normed: &Normed, g_y: &[Ext], g_gamma: &mut [Ext], g_beta: &mut [Ext]) {
+        for (((gamma, beta), &g), &x) in g_gamma.iter_mut().zip(g_beta.iter_mut()).zip(g_y).zip(&normed.x_hat) {
+            *gamma = *gamma + g * x;
+            *beta = *beta + g;
+        }
+    }
+
     /// The tape's sweep over one sample's nodes of [`LayerNorm::record`], last node first: from
     /// `g_y` (y's adjoints) it adds each parameter's adjoint into `g_gamma` and `g_beta` and x's
     /// into `g_x`, in the tape's order, as [`Adjoint`]s (the gradient, or with its error estimate).

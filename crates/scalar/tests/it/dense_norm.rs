@@ -263,7 +263,8 @@ fn bad_norms_are_refused_with_where() {
 
 /// `magnitudes` (backward in `Ext`, through the textbook formula) against `backprop_over` (the
 /// tape's operations in `f64`): with the seed of `Loss::Linear`, ∂S/∂a_L = t, both are the
-/// gradients of the same S/ν, so their norms agree where `f64` holds them.
+/// gradients of the same S/ν, so their norms agree where `f64` holds them: the weights', the
+/// biases' and the normalisations' γ's and β's.
 #[test]
 fn magnitudes_of_normalised_networks_are_the_norms_of_their_gradients() {
     let (x, t) = pre_norm_batch();
@@ -290,6 +291,19 @@ fn magnitudes_of_normalised_networks_are_the_norms_of_their_gradients() {
                 l + 1,
                 m.log10_bias_grad_norm
             );
+            // γ and β: where the layer normalises, and only there.
+            assert_eq!(m.norm.is_some(), g.norm[l].is_some(), "layer {}", l + 1);
+            if let (Some(mn), Some(gn)) = (m.norm, &g.norm[l]) {
+                let (gamma, beta) = (log10_norm(&mut gn.weight.iter()), log10_norm(&mut gn.bias.iter()));
+                assert!(gamma.is_finite() && beta.is_finite(), "layer {}: {gamma}, {beta}", l + 1);
+                assert!(
+                    (mn.log10_weight_grad_norm - gamma).abs() < 1e-12,
+                    "{:?} layer {} {at:?}: γ",
+                    net.skip(),
+                    l + 1
+                );
+                assert!((mn.log10_bias_grad_norm - beta).abs() < 1e-12, "{:?} layer {} {at:?}: β", net.skip(), l + 1);
+            }
         }
     }
 }
