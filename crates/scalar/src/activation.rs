@@ -118,6 +118,18 @@ impl Activation {
         }
     }
 
+    /// For an activation with a kink at 0 (relu, leaky relu), the one-sided derivative from the
+    /// side z is not on (the side z = 0 is not on, by [`Activation::derivative`]'s convention):
+    /// what code takes whose z rounded to the other sign, or whose f′(0) is the other side's.
+    /// `None` for the smooth activations.
+    pub fn other_side_derivative(self, z: f64) -> Option<f64> {
+        match self {
+            Activation::Relu => Some(step(z, 0.0, 1.0)),
+            Activation::LeakyRelu { slope } => Some(step(z, slope, 1.0)),
+            _ => None,
+        }
+    }
+
     /// f′(z), exact to rounding, finite for every finite z.
     pub fn derivative(self, z: f64) -> f64 {
         match self {

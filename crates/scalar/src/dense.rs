@@ -54,8 +54,10 @@ use crate::skip::Skip;
 use crate::tape::{Gradients, Tape, Var};
 
 mod backprop;
+mod forward_error;
 mod magnitudes;
 mod norm;
+pub use backprop::OtherBranch;
 pub use magnitudes::{LayerMagnitudes, NormMagnitudes, SeedAt, Trace};
 pub use norm::{LayerNorm, NormAt, NormGradients};
 

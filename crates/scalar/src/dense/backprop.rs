@@ -51,7 +51,60 @@ impl Dense {
         loss: Loss,
         denominator: f64,
     ) -> Result<DenseGradients, Error> {
-        self.sweep_over::<f64>(input, target, loss, denominator)
+        self.sweep_over::<f64>(input, target, loss, denominator, &[])
+    }
+
+    /// [`Dense::backprop_over`] with the activation's derivative taken from the other side of its
+    /// kink ([`Activation::other_side_derivative`]) at each of `branches`: the gradients code
+    /// computes whose z rounded to the other sign there (or whose f′(0) is the other side's).
+    /// The forward pass is unchanged (at a kink f is continuous). `report check` tries these
+    /// where z is within the rounding of 0.
+    ///
+    /// Refused: what [`Dense::gradients_over`] refuses, and a branch outside the batch or the
+    /// network, or at a layer whose activation has no kink.
+    pub fn backprop_with_branches(
+        &self,
+        input: &[Vec<f64>],
+        target: &[Vec<f64>],
+        loss: Loss,
+        denominator: f64,
+        branches: &[OtherBranch],
+    ) -> Result<DenseGradients, Error> {
+        self.check_branches(input.len(), branches)?;
+        self.sweep_over::<f64>(input, target, loss, denominator, branches)
+    }
+
+    /// [`Dense::backprop_error_scales_over`] with `branches` as [`Dense::backprop_with_branches`]
+    /// takes them: the rounding error a correct backward pass makes where it took those branches.
+    ///
+    /// Refused: what [`Dense::backprop_with_branches`] refuses.
+    pub fn backprop_error_scales_with_branches(
+        &self,
+        input: &[Vec<f64>],
+        target: &[Vec<f64>],
+        loss: Loss,
+        denominator: f64,
+        branches: &[OtherBranch],
+    ) -> Result<DenseGradients, Error> {
+        self.check_branches(input.len(), branches)?;
+        self.sweep_over::<Tracked>(input, target, loss, denominator, branches)
+    }
+
+    /// Refuses a branch outside a batch of `samples` or the network, or at a layer whose
+    /// activation has no kink.
+    fn check_branches(&self, samples: usize, branches: &[OtherBranch]) -> Result<(), Error> {
+        let widths = self.widths();
+        for o in branches {
+            let place = || format!("branch (sample {}, layer {}, unit {})", o.sample, o.layer, o.unit);
+            if o.sample >= samples || o.layer == 0 || o.layer > self.layers.len() || o.unit >= widths[o.layer] {
+                return Err(Error::invalid(place(), "outside the batch or the network"));
+            }
+            let f = self.layers[o.layer - 1].activation;
+            if f.other_side_derivative(0.0).is_none() {
+                return Err(Error::invalid(place(), format!("{} has no kink", f.name())));
+            }
+        }
+        Ok(())
     }
 
     /// [`Dense::error_scales_over`]'s result, bit for bit, without recording a tape (memory for
@@ -65,7 +118,7 @@ impl Dense {
         loss: Loss,
         denominator: f64,
     ) -> Result<DenseGradients, Error> {
-        self.sweep_over::<Tracked>(input, target, loss, denominator)
+        self.sweep_over::<Tracked>(input, target, loss, denominator, &[])
     }
 
     fn sweep_over<A: Adjoint>(
@@ -74,6 +127,7 @@ impl Dense {
         target: &[Vec<f64>],
         loss: Loss,
         denominator: f64,
+        branches: &[OtherBranch],
     ) -> Result<DenseGradients, Error> {
         self.check_batch(input, target, loss, denominator)?;
         let widths = self.widths();
@@ -118,9 +172,15 @@ impl Dense {
                 // δ = the adjoint of z: the loss's own terms at a logit (binary cross-entropy) or
                 // nothing, then ∂S/∂f(z)·f′(z).
                 gz.clear();
+                let f = layer.activation;
                 gz.extend(g_a.iter().zip(&trace.z[l - 1]).enumerate().map(|(j, (&g, &z))| {
                     let mut delta = if l == n_layers { z_seed.as_ref().map_or(A::ZERO, |s| s[j]) } else { A::ZERO };
-                    delta.receive(g, Factor::Times(layer.activation.derivative(z)));
+                    let other = |o: &OtherBranch| (o.sample, o.layer, o.unit) == (b, l, j);
+                    let derivative = match f.other_side_derivative(z) {
+                        Some(d) if branches.iter().any(other) => d,
+                        _ => f.derivative(z),
+                    };
+                    delta.receive(g, Factor::Times(derivative));
                     delta
                 }));
                 let layer_norm = self.norms[l - 1].as_ref();
@@ -189,6 +249,18 @@ impl Dense {
                 .collect(),
         })
     }
+}
+
+/// A place where [`Dense::backprop_with_branches`] takes the activation's derivative from the
+/// other side of its kink: sample (0-based), layer (1-based) and unit (0-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OtherBranch {
+    /// The sample, 0-based.
+    pub sample: usize,
+    /// The layer, 1-based.
+    pub layer: usize,
+    /// The unit, 0-based.
+    pub unit: usize,
 }
 
 /// One sample's loss terms (their values, in the tape's order) and their adjoints, in the tape's

@@ -130,6 +130,37 @@ impl LayerNorm {
         Normed { d, sd, r, x_hat, y }
     }
 
+    /// E(y_i), the estimated rounding error of each output in units of u, from its input's
+    /// errors `e_x` (the rule of [`Dense::forward_error_scales`](super::Dense::forward_error_scales)):
+    /// the mean's and each difference's roundings, the variance's relative error halved through
+    /// the square root (plus the root's and the reciprocal's roundings), then γ's product and β's
+    /// sum.
+    pub(super) fn forward_errors(&self, x: &[f64], e_x: &[f64]) -> Vec<f64> {
+        let normed = self.forward(x);
+        let n = x.len() as f64;
+        let mean_abs = x.iter().map(|v| v.abs()).sum::<f64>() / n;
+        let e_mu_sq = e_x.iter().map(|e| e * e).sum::<f64>() / (n * n) + mean_abs * mean_abs;
+        let e_d: Vec<f64> = (x.iter().zip(e_x).zip(&normed.d))
+            .map(|((&x, &e), &d)| (e * e + e_mu_sq + (x.abs() + (x - d).abs()).powi(2)).sqrt())
+            .collect();
+        let q: f64 = normed.d.iter().map(|d| d * d).sum();
+        let e_q = normed.d.iter().zip(&e_d).map(|(d, e)| (2.0 * d * e).powi(2)).sum::<f64>().sqrt() + q;
+        let var_eps = q / n + self.eps;
+        let rho = 0.5 * (e_q / n + var_eps) / var_eps + 2.0;
+        (normed.x_hat.iter().zip(&e_d).enumerate())
+            .map(|(i, (&x_hat, &e_d))| {
+                let (gamma, beta) = (self.gamma(i), self.beta(i));
+                let e_x_hat_sq = (normed.r * e_d).powi(2) + (x_hat * rho).powi(2) + x_hat * x_hat;
+                let product = gamma * x_hat;
+                (gamma * gamma * e_x_hat_sq
+                    + 2.0 * product * product
+                    + (product.abs() + beta.abs()).powi(2)
+                    + beta * beta)
+                    .sqrt()
+            })
+            .collect()
+    }
+
     /// Records one sample's normalisation of `x` with the parameters' leaves `gamma` and `beta`.
     /// The nodes, in order: the sum's additions, the constant 1/n, μ, −μ, every d_i, every d_i²,
     /// the squares' additions, v, the constant ε, v + ε, √, its reciprocal, then per i: x̂_i,

@@ -230,3 +230,52 @@ fn backprop_refuses_what_the_tape_refuses() {
         assert_eq!(tape.to_string(), direct.to_string());
     }
 }
+
+/// `backprop_with_branches` at a relu unit whose z is exactly 0 (f′ = 0 by convention): its other
+/// branch is f′ = 1, the derivative just right of the kink, so the gradients are those of the same
+/// network with the unit's bias raised by 1e−300 (z > 0; the forward pass differs by 1e−300 in
+/// a_1[0] alone).
+/// No branch gives `backprop_over`'s bits; a unit's flip touches only its own sample; places
+/// outside the network and smooth activations are refused.
+#[test]
+fn the_other_branch_of_a_kink_is_the_derivative_on_its_other_side() {
+    let layer = |weight: Vec<Vec<f64>>, bias: Vec<f64>, activation| DenseLayer { weight, bias: Some(bias), activation };
+    let net = |shift: f64| {
+        Dense::new(
+            vec![
+                layer(vec![vec![1.0, -1.0], vec![0.5, 0.25]], vec![shift, 0.1], Activation::Relu),
+                layer(vec![vec![0.75, -1.5]], vec![0.2], Activation::Tanh),
+            ],
+            None,
+        )
+        .unwrap()
+    };
+    // Sample 0 has z_1[0] = 0.5 − 0.5 + 0 = 0 exactly; sample 1 has z_1[0] = −1 (relu′ = 0 too).
+    let (x, t) = (vec![vec![0.5, 0.5], vec![-1.0, 0.0]], vec![vec![1.0], vec![-0.5]]);
+    let flip = [scalar::dense::OtherBranch { sample: 0, layer: 1, unit: 0 }];
+    let flipped = net(0.0).backprop_with_branches(&x, &t, Loss::SquaredError, 2.0, &flip).unwrap();
+    let right_of_the_kink = net(1e-300).backprop_over(&x, &t, Loss::SquaredError, 2.0).unwrap();
+    let plain = net(0.0).backprop_over(&x, &t, Loss::SquaredError, 2.0).unwrap();
+    // Everything but ∂L/∂W_2[0][0], which reads a_1[0] (0, against 1e−300 there).
+    assert_eq!(
+        (&flipped.weight[0], &flipped.bias, flipped.loss),
+        (&right_of_the_kink.weight[0], &right_of_the_kink.bias, right_of_the_kink.loss)
+    );
+    assert_eq!(flipped.weight[1][0][1], right_of_the_kink.weight[1][0][1]);
+    assert!(flipped.weight[1][0][0] == 0.0 && right_of_the_kink.weight[1][0][0].abs() < 1e-299);
+    assert_ne!(flipped.weight[0], plain.weight[0]);
+    assert_eq!(net(0.0).backprop_with_branches(&x, &t, Loss::SquaredError, 2.0, &[]).unwrap(), plain);
+    // Sample 1 alone: the flip at sample 0 changes nothing of it.
+    let one = |branches: &[scalar::dense::OtherBranch]| {
+        net(0.0).backprop_with_branches(&x[1..], &t[1..], Loss::SquaredError, 2.0, branches).unwrap()
+    };
+    assert_eq!(one(&[]), net(0.0).backprop_over(&x[1..], &t[1..], Loss::SquaredError, 2.0).unwrap());
+    let refused = |sample, layer, unit| {
+        let branch = [scalar::dense::OtherBranch { sample, layer, unit }];
+        net(0.0).backprop_with_branches(&x, &t, Loss::SquaredError, 2.0, &branch).unwrap_err().to_string()
+    };
+    assert_eq!(refused(2, 1, 0), "branch (sample 2, layer 1, unit 0): outside the batch or the network");
+    assert_eq!(refused(0, 1, 2), "branch (sample 0, layer 1, unit 2): outside the batch or the network");
+    assert_eq!(refused(0, 0, 0), "branch (sample 0, layer 0, unit 0): outside the batch or the network");
+    assert_eq!(refused(0, 2, 0), "branch (sample 0, layer 2, unit 0): tanh has no kink");
+}
