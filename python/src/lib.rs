@@ -182,23 +182,37 @@ fn grad<'py>(py: Python<'py>, model: &Model) -> PyResult<(String, f64, Vec<Layer
 
 /// Compares gradients with the reference (`report check`): their gradients as a gradients
 /// file's text (`grads_json`, with `arrays` written in place of their marks; `source` naming it
-/// in messages) or path (`grads_path`). Returns `(json, markdown, passed)`: the bytes `report
-/// check --format json` and `report check` print.
+/// in messages) or path (`grads_path`); `dtype` the precision they were computed in (`float64`
+/// or `float32`: `report check --dtype`), whose preset gives the tolerances left as `None`.
+/// Returns `(json, markdown, passed)`: the bytes `report check --format json` and `report check`
+/// print.
 #[pyfunction]
-#[pyo3(signature = (model, grads_json = None, grads_path = None, source = "grads", atol = reference::DEFAULT_ATOL, rtol = reference::DEFAULT_RTOL, memory_budget_mib = budget::DEFAULT_MEMORY_BUDGET_MIB, arrays = Vec::new()))]
+#[pyo3(signature = (model, grads_json = None, grads_path = None, source = "grads", atol = None, rtol = None, memory_budget_mib = budget::DEFAULT_MEMORY_BUDGET_MIB, arrays = Vec::new(), dtype = "float64"))]
 #[allow(clippy::too_many_arguments)] // the Python signature: keywords with defaults
 fn check(
     model: &Model,
     grads_json: Option<&str>,
     grads_path: Option<PathBuf>,
     source: &str,
-    atol: f64,
-    rtol: f64,
+    atol: Option<f64>,
+    rtol: Option<f64>,
     memory_budget_mib: u64,
     arrays: Vec<PyReadonlyArrayDyn<'_, f64>>,
+    dtype: &str,
 ) -> PyResult<(String, String, bool)> {
     guard(|| {
-        let tolerance = Tolerance::new(atol, rtol).map_err(to_py)?;
+        let preset = match dtype {
+            "float64" | "f64" => Tolerance::default(),
+            "float32" | "f32" => Tolerance::f32(),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "dtype {other:?}: expected \"float64\" or \"float32\" (the precision the gradients were computed in)"
+                )));
+            }
+        };
+        let tolerance = Tolerance::new(atol.unwrap_or(preset.atol), rtol.unwrap_or(preset.rtol))
+            .map_err(to_py)?
+            .in_precision_of(preset);
         let theirs = match (grads_json, &grads_path) {
             (Some(text), None) => ClaimedGradients::from_json(&arrays::expand(text, &arrays)?, source),
             (None, Some(path)) => budget::read_file(path, memory_budget_mib)

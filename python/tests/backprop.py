@@ -8,6 +8,7 @@ ACTIVATIONS = {
     "sigmoid": (lambda z: 1.0 / (1.0 + np.exp(-z)), lambda z: np.exp(-z) / (1.0 + np.exp(-z)) ** 2),
     "identity": (lambda z: z, lambda z: np.ones_like(z)),
     "softplus": (lambda z: np.logaddexp(0.0, z), lambda z: 1.0 / (1.0 + np.exp(-z))),
+    "relu": (lambda z: np.maximum(z, 0.0), lambda z: (z > 0.0).astype(z.dtype)),
 }
 
 #: Bugs that corrupt the backward step of one layer (1-based), and what a check must then find.

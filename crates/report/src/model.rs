@@ -293,14 +293,22 @@ impl Model {
     /// An upper estimate of the memory, in bytes, that `check` takes besides the model itself:
     /// [`Model::reference_bytes_estimate`], and for the scales' error estimates
     /// ([`scalar::dense::Dense::backprop_error_scales_over`]) [`ERROR_SCALE_BYTES_PER_PARAMETER`]
-    /// per weight and bias and [`ERROR_SCALE_BYTES_PER_UNIT`] per unit of every layer.
+    /// per weight and bias and [`ERROR_SCALE_BYTES_PER_UNIT`] per unit of every layer, and for
+    /// weighing the branches at kinks [`KINK_BYTES_PER_PARAMETER`] per weight and bias.
     pub fn check_bytes_estimate(&self) -> u128 {
         let units: u128 = self.net.widths().iter().map(|&n| n as u128).sum();
         self.reference_bytes_estimate()
-            + self.n_parameters() * ERROR_SCALE_BYTES_PER_PARAMETER
+            + self.n_parameters() * (ERROR_SCALE_BYTES_PER_PARAMETER + KINK_BYTES_PER_PARAMETER)
             + units * ERROR_SCALE_BYTES_PER_UNIT
     }
 }
+
+/// Bytes per weight or bias in [`Model::check_bytes_estimate`] for the branches at kinks
+/// (`reference/check/branches.rs`), at most: the reference with branches taken, one sample's
+/// gradients before and after a branch, both again weighed, the residual and one change (8 bytes
+/// each), and the changes of up to 12 candidates weighed at once (12 × 8, where a normalisation
+/// mixes a layer that holds every parameter).
+pub const KINK_BYTES_PER_PARAMETER: u128 = 152;
 
 /// Bytes per weight or bias in [`Model::check_bytes_estimate`]: its adjoint with what its error
 /// estimate is made of (32 bytes) while the sweep runs, and the estimate it reports (8).

@@ -307,22 +307,20 @@ pub fn model_gradients(model: &Model) -> Result<ModelGradients, Error> {
             }
         }
     }
-    Ok(ModelGradients {
-        loss: grads.loss,
-        layers: grads
-            .weight
-            .into_iter()
-            .zip(grads.bias)
-            .zip(grads.norm)
-            // weight_grad in the file's layout, the shape of its `weight`.
-            .map(|((weight_grad, bias_grad), norm)| LayerGradients {
-                weight_grad: model.weight_layout().to_out_in(weight_grad),
-                bias_grad,
-                norm_weight_grad: norm.as_ref().map(|n| n.weight.clone()),
-                norm_bias_grad: norm.map(|n| n.bias),
-            })
-            .collect(),
-    })
+    Ok(ModelGradients { loss: grads.loss, layers: layers_of(model, grads) })
+}
+
+/// The oracle's gradients as [`LayerGradients`], `weight_grad` in the file's layout (the shape of
+/// its `weight`).
+fn layers_of(model: &Model, grads: scalar::dense::DenseGradients) -> Vec<LayerGradients> {
+    (grads.weight.into_iter().zip(grads.bias).zip(grads.norm))
+        .map(|((weight_grad, bias_grad), norm)| LayerGradients {
+            weight_grad: model.weight_layout().to_out_in(weight_grad),
+            bias_grad,
+            norm_weight_grad: norm.as_ref().map(|n| n.weight.clone()),
+            norm_bias_grad: norm.map(|n| n.bias),
+        })
+        .collect()
 }
 
 /// Refuses a model whose `f64` forward pass leaves `f64` (a z_l, or an identity shortcut's sum

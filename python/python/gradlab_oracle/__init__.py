@@ -222,9 +222,10 @@ def check(
     model: ModelLike,
     grads: GradsLike,
     *,
-    rtol: float = DEFAULT_RTOL,
-    atol: float = DEFAULT_ATOL,
+    rtol: Optional[float] = None,
+    atol: Optional[float] = None,
     memory_budget_mib: int = DEFAULT_MEMORY_BUDGET_MIB,
+    dtype: str = "float64",
 ) -> CheckResult:
     """Compares gradients computed elsewhere with the reference, layer by layer (``report check``).
 
@@ -235,13 +236,20 @@ def check(
     s its layer's scale (``result.layers[i].scale``: the size of the rounding error a correct
     backward pass makes in the layer, per unit roundoff, so the tolerance shrinks with the
     gradients where they vanish and stays the terms' size where backprop's sums cancel).
+    ``dtype``: the precision the gradients were computed in, ``"float64"`` or ``"float32"``
+    (``report check --dtype``); its preset gives ``rtol`` and ``atol`` when they are ``None``
+    (``DEFAULT_RTOL``, ``DEFAULT_ATOL`` for float64). Where a relu's z is within that precision's
+    rounding of 0, their code may take either derivative: the check takes their branch there
+    and names it (``result.other_branches``).
 
     ``result.passed``, ``result.first_wrong_layer`` (the failing layer nearest the output, where
     backprop first went wrong), ``result.layers[i].worst.entry``; shows as the CLI's table.
     """
     m = _load(model, memory_budget_mib, stacklevel=3)
     text, arrays, path = _grads_to_json(grads)
-    out, markdown, _ = _core.check(m, grads_json=text, grads_path=path, atol=atol, rtol=rtol, arrays=arrays)
+    out, markdown, _ = _core.check(
+        m, grads_json=text, grads_path=path, atol=atol, rtol=rtol, arrays=arrays, dtype=dtype
+    )
     return CheckResult._from_cli(out, markdown)
 
 

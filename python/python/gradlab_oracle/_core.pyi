@@ -1,7 +1,7 @@
 """Type hints of the Rust extension (python/src/lib.rs)."""
 
 from os import PathLike
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -39,9 +39,11 @@ def check(
     grads_json: Optional[str] = None,
     grads_path: Optional[Union[str, PathLike[str]]] = None,
     source: str = "grads",
-    atol: float = ...,
-    rtol: float = ...,
+    atol: Optional[float] = None,
+    rtol: Optional[float] = None,
     memory_budget_mib: int = ...,
+    arrays: Sequence[Any] = ...,
+    dtype: str = "float64",
 ) -> Tuple[str, str, bool]: ...
 def diagnose(model: Model) -> Tuple[str, str, str, Optional[str]]:
     """(json, markdown, linked_markdown, svg): what ``report diagnose --format json`` and ``report

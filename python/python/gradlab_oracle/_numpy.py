@@ -204,6 +204,7 @@ def check_numpy(
     rtol: Optional[float] = None,
     atol: Optional[float] = None,
     memory_budget_mib: Optional[int] = None,
+    dtype: Optional[str] = None,
     **model_options: Any,
 ) -> CheckResult:
     """Checks hand-written backprop: ``grads`` holds ``(dW, db)`` per layer in the shapes of
@@ -213,9 +214,15 @@ def check_numpy(
     also named in the caller's arrays (``layer.worst.as_given``).
 
     A ``dW`` shaped like ``W``'s transpose (W not square) is refused with a message saying so:
-    the layout is the usual suspect.
+    the layout is the usual suspect. ``dtype`` (``"float64"`` or ``"float32"``, the precision of
+    the backprop; :func:`gradlab_oracle.check`'s presets) is, when ``None``, ``"float32"`` if any
+    gradient array is float32 (or float16), else ``"float64"``.
     """
-    from . import DEFAULT_ATOL, DEFAULT_MEMORY_BUDGET_MIB, DEFAULT_RTOL, check
+    from . import DEFAULT_MEMORY_BUDGET_MIB, check
+
+    if dtype is None:
+        narrow = any(getattr(g, "dtype", None) in (np.float32, np.float16) for pair in grads for g in pair)
+        dtype = "float32" if narrow else "float64"
 
     converted = _weights(layers, layout)
     if len(grads) != len(converted):
@@ -251,9 +258,10 @@ def check_numpy(
     result = check(
         model,
         payload,
-        rtol=DEFAULT_RTOL if rtol is None else rtol,
-        atol=DEFAULT_ATOL if atol is None else atol,
+        rtol=rtol,
+        atol=atol,
         memory_budget_mib=DEFAULT_MEMORY_BUDGET_MIB if memory_budget_mib is None else memory_budget_mib,
+        dtype=dtype,
     )
     for layer_check in result.layers:
         layer_check.worst.as_given = _as_given(layer_check.worst.entry, layout)

@@ -175,7 +175,9 @@ class CheckResult(_FromCli):
     ``first_wrong_layer`` is the failing layer nearest the output — the first one backprop
     reaches, where the bug is — or ``None`` when every layer passes. ``conventions_only``: every
     layer is the reference times the same factor (or its transpose) — a loss-reduction, sign or
-    layout convention rather than a backward bug.
+    layout convention rather than a backward bug. ``other_branches``: where a relu's z was within
+    the rounding of 0 and their code took the other derivative, which the check took too (dicts
+    of ``sample``, ``layer``, ``unit``, ``z`` and ``band``; empty when none).
     """
 
     passed: bool
@@ -185,6 +187,7 @@ class CheckResult(_FromCli):
     rtol: float
     loss: Optional[LossCheck]
     layers: List[LayerCheck]
+    other_branches: List[dict]
     raw: dict = field(repr=False)
     _json: str = field(default="", repr=False)
     _markdown: str = field(default="", repr=False)
@@ -221,6 +224,7 @@ class CheckResult(_FromCli):
             if loss is None
             else LossCheck(loss["theirs"], loss["reference"], loss["abs_error"], loss["scale"], loss["pass"]),
             layers=layers,
+            other_branches=raw.get("other_branches", []),
             raw=raw,
             _json=text,
             _markdown=markdown,

@@ -66,7 +66,7 @@ pub fn run(args: &Args) -> Result<ExitCode, Error> {
         Dtype::F32 => Tolerance::f32(),
     };
     let tolerance =
-        Tolerance::new(args.atol.unwrap_or(preset.atol), args.rtol.unwrap_or(preset.rtol))?.with_floor(preset.floor);
+        Tolerance::new(args.atol.unwrap_or(preset.atol), args.rtol.unwrap_or(preset.rtol))?.in_precision_of(preset);
     if super::is_stdin(&args.model) && super::is_stdin(&args.grads) {
         return Err(Error::input("--model - and --grads -: only one of them can be read from standard input"));
     }

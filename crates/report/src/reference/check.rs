@@ -1,11 +1,18 @@
 //! Checks: their gradients against the reference, entry by entry, and the verdict (see the
 //! [parent module](super) for which layer is "the first wrong" one).
 
+mod branches;
+mod scales;
+
+pub use branches::{KINK_BAND, MAX_KINK_CANDIDATES, OtherBranchTaken};
+
 use super::convention::{Convention, fitted_factor, ratio};
 use super::render;
 use super::{LayerGradients, ModelGradients, model_gradients};
 use crate::error::Error;
 use crate::model::{ClaimedGradients, ClaimedLayer, Model, count};
+use scalar::dense::OtherBranch;
+use scales::Scales;
 use serde::Serialize;
 use std::fmt;
 
@@ -56,34 +63,44 @@ pub struct Tolerance {
     pub rtol: f64,
     /// Below this every difference passes: where the precision of their gradients underflows.
     pub floor: f64,
+    /// The unit roundoff of the precision their gradients were computed in (2⁻⁵³ for `f64`, 2⁻²⁴
+    /// for [`Tolerance::f32`]): how near a relu's kink their forward pass may have put a z on the
+    /// other side of 0 ([`OtherBranchTaken`]).
+    pub roundoff: f64,
 }
+
+/// `f64`'s unit roundoff, 2⁻⁵³.
+pub const F64_ROUNDOFF: f64 = f64::EPSILON / 2.0;
+
+/// `f32`'s unit roundoff, 2⁻²⁴.
+pub const F32_ROUNDOFF: f64 = (f32::EPSILON / 2.0) as f64;
 
 impl Default for Tolerance {
     fn default() -> Self {
-        Tolerance { atol: DEFAULT_ATOL, rtol: DEFAULT_RTOL, floor: 0.0 }
+        Tolerance { atol: DEFAULT_ATOL, rtol: DEFAULT_RTOL, floor: 0.0, roundoff: F64_ROUNDOFF }
     }
 }
 
 impl Tolerance {
-    /// The preset for gradients computed in `f32` ([`F32_ATOL`], [`F32_RTOL`], [`F32_FLOOR`];
-    /// `--dtype f32`).
+    /// The preset for gradients computed in `f32` ([`F32_ATOL`], [`F32_RTOL`], [`F32_FLOOR`],
+    /// [`F32_ROUNDOFF`]; `--dtype f32`).
     pub fn f32() -> Tolerance {
-        Tolerance { atol: F32_ATOL, rtol: F32_RTOL, floor: F32_FLOOR }
+        Tolerance { atol: F32_ATOL, rtol: F32_RTOL, floor: F32_FLOOR, roundoff: F32_ROUNDOFF }
     }
 
-    /// The same tolerance with another floor.
-    pub fn with_floor(self, floor: f64) -> Tolerance {
-        Tolerance { floor, ..self }
+    /// The same tolerance for another precision: `preset`'s floor and unit roundoff.
+    pub fn in_precision_of(self, preset: Tolerance) -> Tolerance {
+        Tolerance { floor: preset.floor, roundoff: preset.roundoff, ..self }
     }
 
-    /// A tolerance; both parts must be finite and ≥ 0.
+    /// A tolerance for `f64` gradients; both parts must be finite and ≥ 0.
     pub fn new(atol: f64, rtol: f64) -> Result<Tolerance, Error> {
         for (name, v) in [("--atol", atol), ("--rtol", rtol)] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(Error::input(format!("{name} {v}: a tolerance must be a finite number ≥ 0")));
             }
         }
-        Ok(Tolerance { atol, rtol, floor: 0.0 })
+        Ok(Tolerance { atol, rtol, ..Tolerance::default() })
     }
 
     /// Whether `theirs` passes against `reference` at `scale`.
@@ -132,6 +149,10 @@ pub struct CheckReport {
     pub loss: Option<LossCheck>,
     /// Layer 1 first.
     pub layers: Vec<LayerCheck>,
+    /// Where the reference took the other branch of a kink, as their code did, to pass
+    /// ([`OtherBranchTaken`]; JSON: absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_branches: Vec<OtherBranchTaken>,
 }
 
 /// Their loss against the reference.
@@ -229,7 +250,41 @@ pub fn check_gradients_against(
     tolerance: Tolerance,
 ) -> Result<CheckReport, Error> {
     let transposed = check_shape(model, theirs)?;
-    let scales = Scales::of(model)?;
+    let scales = Scales::of(model, &[])?;
+    let report = compare(model, reference, theirs, &transposed, &scales, tolerance);
+    // A failure where their code may have taken the other branch of a kink: the check again,
+    // with the branches that explain theirs (`branches`), kept if everything then passes.
+    let all_finite = report.layers.iter().all(|l| l.non_finite == 0);
+    if report.pass || !all_finite || transposed.contains(&true) {
+        return Ok(report);
+    }
+    let allowed = |l: usize, r: f64| tolerance.atol * scales.layers[l - 1] + tolerance.rtol * r.abs() + tolerance.floor;
+    if let Some(taken) = branches::resolve(model, reference, theirs, tolerance.roundoff, &allowed)? {
+        // The reference and scales again, with those branches (the tape's bits, as the first).
+        let branches: Vec<OtherBranch> =
+            taken.iter().map(|o| OtherBranch { sample: o.sample, layer: o.layer, unit: o.unit }).collect();
+        let net = model.net();
+        let with =
+            net.backprop_with_branches(model.input(), model.target(), model.loss(), model.denominator(), &branches)?;
+        let adjusted = ModelGradients { loss: with.loss, layers: super::layers_of(model, with) };
+        let scales = Scales::of(model, &branches)?;
+        let again = compare(model, &adjusted, theirs, &transposed, &scales, tolerance);
+        if again.pass {
+            return Ok(CheckReport { other_branches: taken, ..again });
+        }
+    }
+    Ok(report)
+}
+
+/// The check of `theirs` against `reference`, layer by layer and the loss.
+fn compare(
+    model: &Model,
+    reference: &ModelGradients,
+    theirs: &ClaimedGradients,
+    transposed: &[bool],
+    scales: &Scales,
+    tolerance: Tolerance,
+) -> CheckReport {
     let layers: Vec<LayerCheck> = reference
         .layers
         .iter()
@@ -237,7 +292,7 @@ pub fn check_gradients_against(
         .zip(transposed)
         .zip(&scales.layers)
         .enumerate()
-        .map(|(idx, (((r, t), transposed), &scale))| {
+        .map(|(idx, (((r, t), &transposed), &scale))| {
             let mut check = check_layer(idx + 1, r, t, transposed, tolerance, scale);
             if let Some(c) = &mut check.convention {
                 c.ratio = ratio(c.factor, model.batch(), model.net().output_width());
@@ -254,7 +309,7 @@ pub fn check_gradients_against(
     });
     let first_wrong_layer = layers.iter().rev().find(|l| !l.pass).map(|l| l.layer);
     let conventions_only = one_convention(&layers);
-    Ok(CheckReport {
+    CheckReport {
         pass: first_wrong_layer.is_none() && loss.as_ref().is_none_or(|l| l.pass),
         first_wrong_layer,
         conventions_only,
@@ -263,65 +318,7 @@ pub fn check_gradients_against(
         floor: tolerance.floor,
         loss,
         layers,
-    })
-}
-
-/// What the absolute tolerance is relative to: the loss's and each layer's [`LayerCheck::scale`].
-struct Scales {
-    loss: f64,
-    layers: Vec<f64>,
-}
-
-impl Scales {
-    /// From each sample on the oracle (over the model's denominator): the loss's Σ_b |L_b|, and
-    /// each layer's [`LayerCheck::scale`]. Where the error estimates overflow `f64` (the backward
-    /// pass's terms do, while the gradients do not), the layer's scale is Σ_b |∂L_b/∂θ| alone.
-    fn of(model: &Model) -> Result<Scales, Error> {
-        let net = model.net();
-        let mut loss = 0.0;
-        let mut sample_sums = Sums::default();
-        for (x, t) in model.input().iter().zip(model.target()) {
-            let (x, t) = (std::slice::from_ref(x), std::slice::from_ref(t));
-            let g = net.backprop_over(x, t, model.loss(), model.denominator())?;
-            loss += g.loss.abs();
-            sample_sums.add(&g);
-        }
-        let mut estimates = Sums::default();
-        estimates.add(&net.backprop_error_scales_over(
-            model.input(),
-            model.target(),
-            model.loss(),
-            model.denominator(),
-        )?);
-        let layers = (estimates.0.iter().zip(&sample_sums.0))
-            .map(|(estimates, samples)| {
-                let largest = |values: &[f64]| values.iter().copied().fold(0.0, f64::max);
-                let samples = largest(samples);
-                if estimates.iter().all(|v| v.is_finite()) { samples.max(largest(estimates)) } else { samples }
-            })
-            .collect();
-        Ok(Scales { loss, layers })
-    }
-}
-
-/// Per layer, every parameter's values (each sample's gradient, or the error estimates) added in
-/// absolute value.
-#[derive(Default)]
-struct Sums(Vec<Vec<f64>>);
-
-impl Sums {
-    fn add(&mut self, g: &scalar::dense::DenseGradients) {
-        let per_layer = g.weight.iter().zip(&g.bias).zip(&g.norm).map(|((w, b), norm)| {
-            let norm = norm.iter().flat_map(|n| n.weight.iter().chain(&n.bias));
-            w.iter().flatten().chain(b).chain(norm)
-        });
-        if self.0.is_empty() {
-            self.0 = per_layer.map(|values| values.map(|v| v.abs()).collect()).collect();
-        } else {
-            for (sum, values) in self.0.iter_mut().zip(per_layer) {
-                sum.iter_mut().zip(values).for_each(|(s, v)| *s += v.abs());
-            }
-        }
+        other_branches: Vec::new(),
     }
 }
 

@@ -172,6 +172,34 @@ impl fmt::Display for CheckTable<'_> {
             )?;
             writeln!(f)?;
         }
+        if !self.0.other_branches.is_empty() {
+            const LISTED: usize = 8;
+            let places: Vec<String> = (self.0.other_branches.iter().take(LISTED))
+                .map(|o| {
+                    format!(
+                        "sample {}, layer {}, unit {} (z = {}, band {})",
+                        o.sample,
+                        o.layer,
+                        o.unit,
+                        numfmt::sci(o.z, 2),
+                        numfmt::sci(o.band, 2)
+                    )
+                })
+                .collect();
+            let more = self.0.other_branches.len().saturating_sub(LISTED);
+            let more = if more > 0 { format!("; and {more} more (JSON `other_branches`)") } else { String::new() };
+            writeln!(
+                f,
+                "Kinks: their code took the other branch of the activation's kink at {} whose z is within the \
+                 rounding of 0 (|z| ≤ {}·u·E(z), E the forward pass's estimated rounding error, u their \
+                 precision's unit roundoff), where a correct backward pass may take either derivative; the \
+                 reference takes it there too: {}{more}.",
+                crate::model::count(self.0.other_branches.len(), "unit"),
+                crate::reference::KINK_BAND,
+                places.join("; ")
+            )?;
+            writeln!(f)?;
+        }
         match self.0.first_wrong_layer {
             None if self.0.pass => write!(f, "PASS: every layer matches the reference."),
             None => write!(f, "FAIL: the loss differs; every layer's gradients pass."),

@@ -2,6 +2,7 @@
 
 mod chain;
 mod check;
+mod check_kinks;
 mod check_scale;
 mod claims;
 mod classic;

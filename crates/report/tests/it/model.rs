@@ -106,8 +106,8 @@ fn the_reference_estimate_counts_parameters_units_and_outputs() {
     assert_eq!(one.reference_bytes_estimate(), 8 * BYTES_PER_PARAMETER + 5 * BYTES_PER_UNIT + 2 * BYTES_PER_OUTPUT);
     assert_eq!(two.reference_bytes_estimate() - one.reference_bytes_estimate(), 2 * BYTES_PER_OUTPUT);
     // `check` adds the error estimates' accumulators, per parameter and per unit.
-    use report::model::{ERROR_SCALE_BYTES_PER_PARAMETER, ERROR_SCALE_BYTES_PER_UNIT};
-    let scales = 8 * ERROR_SCALE_BYTES_PER_PARAMETER + 5 * ERROR_SCALE_BYTES_PER_UNIT;
+    use report::model::{ERROR_SCALE_BYTES_PER_PARAMETER, ERROR_SCALE_BYTES_PER_UNIT, KINK_BYTES_PER_PARAMETER};
+    let scales = 8 * (ERROR_SCALE_BYTES_PER_PARAMETER + KINK_BYTES_PER_PARAMETER) + 5 * ERROR_SCALE_BYTES_PER_UNIT;
     assert_eq!(one.check_bytes_estimate(), one.reference_bytes_estimate() + scales);
     // A layer normalisation adds its γ and β (reported whether or not the file has them): one
     // per input at the input (3), one per unit at the pre-activation (2).
