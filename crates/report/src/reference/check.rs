@@ -258,8 +258,7 @@ pub fn check_gradients_against(
     if report.pass || !all_finite || transposed.contains(&true) {
         return Ok(report);
     }
-    let allowed = |l: usize, r: f64| tolerance.atol * scales.layers[l - 1] + tolerance.rtol * r.abs() + tolerance.floor;
-    if let Some(taken) = branches::resolve(model, reference, theirs, tolerance.roundoff, &allowed)? {
+    if let Some(taken) = branches::resolve(model, reference, theirs, tolerance, &scales)? {
         // The reference and scales again, with those branches (the tape's bits, as the first).
         let branches: Vec<OtherBranch> =
             taken.iter().map(|o| OtherBranch { sample: o.sample, layer: o.layer, unit: o.unit }).collect();

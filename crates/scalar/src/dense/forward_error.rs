@@ -15,12 +15,13 @@
 //! E(h_j)² = 2·(Σ_i |w_ji·u_i| + |b_j|)² + Σ_i w_ji²·E(u_i)²
 //!                                                 the sum's rounding and the weights' own
 //! E(z_j)² = E(h_j)² + E(a_k)² + (|h_j| + |a_k|)²  where a pre-activation shortcut adds a_k
-//! E(a_j)² = (sup|f′|·E(z_j))² + f(z_j)² [+ E(a_k)² + (|f(z_j)| + |a_k|)² for an identity shortcut]
+//! E(a_j)² = (f′·E(z_j))² + f(z_j)² [+ E(a_k)² + (|f(z_j)| + |a_k|)² for an identity shortcut]
 //! ```
 //!
 //! and a layer normalisation passes its input's errors through its own (`LayerNorm::forward_errors`).
-//! sup |f′| rather than f′(z), so a unit near a kink passes on the larger side's error. It is an
-//! estimate, not a bound.
+//! with f′ = |f′(z_j)|, and for relu and leaky relu, whose f′ jumps at 0, the larger side's
+//! (sup |f′|), so a unit near its kink passes on the error of either. It is an estimate, not a
+//! bound.
 
 use super::{Dense, NormAt};
 use crate::error::Error;
@@ -70,11 +71,13 @@ impl Dense {
                     .collect(),
                 _ => e_h,
             };
-            let sup = layer.activation.sup_derivative();
+            let f = layer.activation;
+            let kinked = f.other_side_derivative(0.0).is_some();
             let next: Vec<f64> = (e.iter().zip(z).enumerate())
                 .map(|(j, (&e, &z))| {
                     let fz = layer.activation.value(z);
-                    let own = (sup * e).powi(2) + fz * fz;
+                    let slope = if kinked { f.sup_derivative() } else { f.derivative(z).abs() };
+                    let own = (slope * e).powi(2) + fz * fz;
                     match (from, self.skip) {
                         (Some(k), Skip::Identity) => {
                             (own + e_a[k][j].powi(2) + (fz.abs() + trace.a[k][j].abs()).powi(2)).sqrt()

@@ -496,7 +496,8 @@ fn error_scales_keep_the_terms_where_backprop_cancels() {
 
 /// `forward_error_scales` by its rule, worked by hand on two layers: the input rounds (E = |x|),
 /// a sum contributes twice its terms' size, errors below reach z through the weights in
-/// quadrature, and a tanh unit passes on sup|f′|·E(z) (1·E) and its own rounding |f(z)|.
+/// quadrature, and a tanh unit passes on |f′(z)|·E(z) and its own rounding |f(z)| (a relu unit
+/// would pass on sup|f′|·E(z), its kink's larger side).
 #[test]
 fn forward_error_scales_follow_their_rule() {
     let net = Dense::new(
@@ -511,9 +512,9 @@ fn forward_error_scales_follow_their_rule() {
     // z_1 = 0.5 + 0.5 + 0.1: E² = 2·(0.5 + 0.5 + 0.1)² + 0.5²·1² + 0.25²·2².
     let e1 = (2.0 * 1.1f64.powi(2) + 0.25 + 0.25).sqrt();
     assert!((e[0][0] - e1).abs() <= 1e-15 * e1, "{} against {e1}", e[0][0]);
-    // a_1 = tanh(1.1): E² = e1² + tanh(1.1)²; z_2 = −2·a_1: E² = 2·(2·a_1)² + 4·E(a_1)².
-    let a1 = 1.1f64.tanh();
-    let e2 = (2.0 * (2.0 * a1).powi(2) + 4.0 * (e1 * e1 + a1 * a1)).sqrt();
+    // a_1 = tanh(1.1): E² = (tanh′(1.1)·e1)² + tanh(1.1)²; z_2 = −2·a_1: E² = 2·(2·a_1)² + 4·E(a_1)².
+    let (a1, d1) = (1.1f64.tanh(), Activation::Tanh.derivative(1.1));
+    let e2 = (2.0 * (2.0 * a1).powi(2) + 4.0 * ((d1 * e1).powi(2) + a1 * a1)).sqrt();
     assert!((e[1][0] - e2).abs() <= 1e-15 * e2, "{} against {e2}", e[1][0]);
     assert_eq!(net.forward_error_scales(&[1.0]).unwrap_err().to_string(), "input row 0: expected length 2, got 1");
 }

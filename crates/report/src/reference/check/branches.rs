@@ -16,7 +16,8 @@
 //! The caller checks again against the reference with those branches, and keeps that check only
 //! if everything then passes.
 
-use super::entries;
+use super::scales::Scales;
+use super::{Tolerance, entries};
 use crate::error::Error;
 use crate::model::{ClaimedGradients, Model};
 use crate::reference::{LayerGradients, ModelGradients, layers_of};
@@ -49,16 +50,16 @@ pub struct OtherBranchTaken {
 
 /// The places where the other branch explains theirs; `None` when no candidate's does (or there
 /// are more than [`MAX_KINK_CANDIDATES`]). The caller recomputes the reference with them.
-/// `allowed(l, reference)`: what the check allows an entry of layer l (1-based) whose reference
-/// is `reference`, the unit the changes are weighed in.
+/// Changes are weighed in units of what the check allows each entry (`tolerance`, with the scales
+/// `scales`).
 pub(super) fn resolve(
     model: &Model,
     reference: &ModelGradients,
     theirs: &ClaimedGradients,
-    roundoff: f64,
-    allowed: &dyn Fn(usize, f64) -> f64,
+    tolerance: Tolerance,
+    scales: &Scales,
 ) -> Result<Option<Vec<OtherBranchTaken>>, Error> {
-    let Some(candidates) = candidates(model, roundoff)? else { return Ok(None) };
+    let Some(candidates) = candidates(model, tolerance.roundoff)? else { return Ok(None) };
     let net = model.net();
     // One sample's gradients with the branches of `taken` that are its own, and `more`.
     let one_sample = |b: usize, taken: &[OtherBranchTaken], more: &[OtherBranchTaken]| {
@@ -73,14 +74,22 @@ pub(super) fn resolve(
     // Each entry of layers 1…l in units of what the check allows it (from the reference as it
     // was): a change that is below the noise of its own layer can still decide a layer below,
     // whose gradients (and tolerance) may be far smaller.
-    let weights: Vec<Vec<f64>> = (reference.layers.iter().zip(&theirs.layers).enumerate())
-        .map(|(idx, (r, their))| {
-            let all = entries(r, &their.weight_grad, their);
-            all.iter().map(|&(_, _, r)| 1.0 / allowed(idx + 1, r).max(f64::MIN_POSITIVE)).collect()
-        })
-        .collect();
+    let weights_of = |reference: &ModelGradients, scales: &Scales| -> Vec<Vec<f64>> {
+        (reference.layers.iter().zip(&theirs.layers).zip(&scales.layers))
+            .map(|((r, their), &s)| {
+                let all = entries(r, &their.weight_grad, their);
+                let allowed = |r: f64| tolerance.atol * s + tolerance.rtol * r.abs() + tolerance.floor;
+                all.iter().map(|&(_, _, r)| 1.0 / allowed(r).max(f64::MIN_POSITIVE)).collect()
+            })
+            .collect()
+    };
+    let weights = weights_of(reference, scales);
     // Layers `layers` (0-based range) of `g`, each entry f(theirs, g's) times its weight.
-    let weighed = |layers: std::ops::Range<usize>, g: &[LayerGradients], f: &dyn Fn(f64, f64) -> f64| -> Vec<f64> {
+    let weighed = |weights: &[Vec<f64>],
+                   layers: std::ops::Range<usize>,
+                   g: &[LayerGradients],
+                   f: &dyn Fn(f64, f64) -> f64|
+     -> Vec<f64> {
         (layers.clone().map(|idx| (&g[idx], &theirs.layers[idx], &weights[idx])))
             .flat_map(|(g, their, w)| {
                 let all = entries(g, &their.weight_grad, their);
@@ -99,7 +108,8 @@ pub(super) fn resolve(
         // that layer's δ alone), on the layers `on`.
         let change = |c: &OtherBranchTaken, on: std::ops::Range<usize>| -> Result<Vec<f64>, Error> {
             let (before, after) = (one_sample(c.sample, &taken, &[])?, one_sample(c.sample, &taken, &[*c])?);
-            let (before, after) = (weighed(on.clone(), &before, &|_, r| r), weighed(on, &after, &|_, r| r));
+            let (before, after) =
+                (weighed(&weights, on.clone(), &before, &|_, r| r), weighed(&weights, on, &after, &|_, r| r));
             Ok(after.iter().zip(&before).map(|(a, b)| a - b).collect())
         };
         // First on the layer's own entries, where nothing but its own branches moves theirs from
@@ -108,7 +118,7 @@ pub(super) fn resolve(
         // entries, and are weighed one by one, unless a normalisation of the Linear output mixes
         // their δ into every row.
         let own = l - 1..l;
-        let residual = weighed(own.clone(), &adjusted.layers, &|t, r| t - r);
+        let residual = weighed(&weights, own.clone(), &adjusted.layers, &|t, r| t - r);
         let mixes = net.norms()[l - 1].as_ref().is_some_and(|n| n.at == NormAt::PreActivation);
         let mut chosen = Vec::new();
         let mut units: Vec<usize> = in_layer.iter().map(|c| if mixes { 0 } else { c.unit }).collect();
@@ -134,17 +144,26 @@ pub(super) fn resolve(
     // or left where that brings the whole reference nearer theirs. A change within its own
     // layer's tolerance can decide a layer below, whose gradients (and tolerance) may be far
     // smaller; the first pass could not weigh it there while that layer's own branches were open.
+    // Weighed with the tolerances of the reference with the branches taken so far: a branch can
+    // wake the gradients below it (and their tolerance) from nothing.
+    let as_branches = |taken: &[OtherBranchTaken]| -> Vec<OtherBranch> {
+        taken.iter().map(|o| OtherBranch { sample: o.sample, layer: o.layer, unit: o.unit }).collect()
+    };
+    let weights = weights_of(&adjusted, &Scales::of(model, &as_branches(&taken))?);
     let all = 0..net.layers().len();
-    let mut r = weighed(all.clone(), &adjusted.layers, &|t, r| t - r);
+    let mut r = weighed(&weights, all.clone(), &adjusted.layers, &|t, r| t - r);
+    let mut top_down = candidates.clone();
+    top_down.sort_by_key(|c| (std::cmp::Reverse(c.layer), c.sample, c.unit));
     for _ in 0..PASSES {
         let mut moved = false;
-        for c in &candidates {
+        for c in &top_down {
             let mut toggled: Vec<OtherBranchTaken> = taken.iter().filter(|o| *o != c).copied().collect();
             if toggled.len() == taken.len() {
                 toggled.push(*c);
             }
             let (before, after) = (one_sample(c.sample, &taken, &[])?, one_sample(c.sample, &toggled, &[])?);
-            let (before, after) = (weighed(all.clone(), &before, &|_, r| r), weighed(all.clone(), &after, &|_, r| r));
+            let (before, after) =
+                (weighed(&weights, all.clone(), &before, &|_, r| r), weighed(&weights, all.clone(), &after, &|_, r| r));
             let d: Vec<f64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
             let (rd, dd) = (dot(&r, &d), dot(&d, &d));
             if dd > 0.0 && 2.0 * rd > dd {
