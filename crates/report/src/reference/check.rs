@@ -260,8 +260,7 @@ pub fn check_gradients_against(
     }
     if let Some(taken) = branches::resolve(model, reference, theirs, tolerance, &scales)? {
         // The reference and scales again, with those branches (the tape's bits, as the first).
-        let branches: Vec<OtherBranch> =
-            taken.iter().map(|o| OtherBranch { sample: o.sample, layer: o.layer, unit: o.unit }).collect();
+        let branches: Vec<OtherBranch> = taken.iter().map(OtherBranchTaken::branch).collect();
         let net = model.net();
         let with =
             net.backprop_with_branches(model.input(), model.target(), model.loss(), model.denominator(), &branches)?;

@@ -48,6 +48,13 @@ pub struct OtherBranchTaken {
     pub band: f64,
 }
 
+impl OtherBranchTaken {
+    /// The place, as the oracle's [`OtherBranch`].
+    pub(super) fn branch(&self) -> OtherBranch {
+        OtherBranch { sample: self.sample, layer: self.layer, unit: self.unit }
+    }
+}
+
 /// The places where the other branch explains theirs; `None` when no candidate's does (or there
 /// are more than [`MAX_KINK_CANDIDATES`]). The caller recomputes the reference with them.
 /// Changes are weighed in units of what the check allows each entry (`tolerance`, with the scales
@@ -65,7 +72,7 @@ pub(super) fn resolve(
     let one_sample = |b: usize, taken: &[OtherBranchTaken], more: &[OtherBranchTaken]| {
         let branches: Vec<OtherBranch> = (taken.iter().chain(more))
             .filter(|o| o.sample == b)
-            .map(|o| OtherBranch { sample: 0, layer: o.layer, unit: o.unit })
+            .map(|o| OtherBranch { sample: 0, ..o.branch() })
             .collect();
         let (x, t) = (&model.input()[b..=b], &model.target()[b..=b]);
         let g = net.backprop_with_branches(x, t, model.loss(), model.denominator(), &branches)?;
@@ -146,10 +153,8 @@ pub(super) fn resolve(
     // smaller; the first pass could not weigh it there while that layer's own branches were open.
     // Weighed with the tolerances of the reference with the branches taken so far: a branch can
     // wake the gradients below it (and their tolerance) from nothing.
-    let as_branches = |taken: &[OtherBranchTaken]| -> Vec<OtherBranch> {
-        taken.iter().map(|o| OtherBranch { sample: o.sample, layer: o.layer, unit: o.unit }).collect()
-    };
-    let weights = weights_of(&adjusted, &Scales::of(model, &as_branches(&taken))?);
+    let branches: Vec<OtherBranch> = taken.iter().map(OtherBranchTaken::branch).collect();
+    let weights = weights_of(&adjusted, &Scales::of(model, &branches)?);
     let all = 0..net.layers().len();
     let mut r = weighed(&weights, all.clone(), &adjusted.layers, &|t, r| t - r);
     let mut top_down = candidates.clone();
