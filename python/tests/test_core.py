@@ -50,7 +50,7 @@ def test_a_normalised_layers_gamma_and_beta_gradients_are_the_clis_and_are_check
     assert "γ" not in go.grad(SMALL).to_markdown()
     assert go.load_model(EXAMPLES / "pre-norm.json").norms == [None, "input", None, "input"]
     assert go.load_model(EXAMPLES / "linear-norm-relu.json").norms == ["pre_activation", "pre_activation", None]
-    # diagnose measures a normalised network on the oracle; its layers with a norm have no
+    # diagnose measures a normalised network on the engine; its layers with a norm have no
     # mean-field prediction.
     d = go.diagnose(EXAMPLES / "pre-norm.json")
     assert d.verdict == "healthy" and [l.predicted_gain is None for l in d.layers] == [True, True, False, True]

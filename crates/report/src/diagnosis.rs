@@ -1,9 +1,9 @@
 //! `diagnose`: the per-layer measurements of a model file's network and batch, and one verdict.
 //!
 //! The measurements are the fast engine's [`vectorised::Dense::diagnose`] (log10 norms exact
-//! beyond `f64`'s range, tested against the oracle in `crosscheck`), or for a network with a
-//! layer normalisation, which the engine does not run, the same quantities on the oracle
-//! ([`diagnose_on_the_oracle`]: slower). Per layer l (1-based):
+//! beyond `f64`'s range, tested against the oracle in `crosscheck`; the same quantities on the
+//! oracle are [`diagnose_on_the_oracle`], slower, which the tests hold the engine to). Per layer
+//! l (1-based):
 //!
 //! ```text
 //! gain_l           = ‖∂L/∂z_{l−1}‖ / ‖∂L/∂z_l‖                    (l ≥ 2)
@@ -27,7 +27,7 @@ use crate::error::Error;
 use crate::model::Model;
 use crate::sections::{engine_activation, engine_skip};
 use scalar::dense::Loss;
-use vectorised::dense::{Batch, DenseLayer, SeedAt, Workspace, flatten_rows};
+use vectorised::dense::{Batch, DenseLayer, LayerNorm, NormAt, SeedAt, Workspace, flatten_rows};
 use vectorised::stats::{DEFAULT_SATURATION_THRESHOLD, Stage};
 
 /// forward_collapse: a layer's input RMS at or below this fraction of the input batch's (or an
@@ -162,23 +162,21 @@ pub struct DiagnosisReport {
     pub batch: usize,
     /// Where the network's shortcut joins, if any layer receives one (the remedy depends on it).
     pub shortcut: Option<scalar::Skip>,
-    /// Whether a layer normalises (then measured on the oracle, and those layers have no
-    /// predicted gain). Not in the JSON contract.
+    /// Whether a layer normalises (those layers have no predicted gain). Not in the JSON
+    /// contract.
     pub normalised: bool,
 }
 
-/// The diagnosis of a model's network and batch: measured by the engine, or for a network with
-/// a layer normalisation by the oracle ([`diagnose_on_the_oracle`]).
+/// The diagnosis of a model's network and batch, measured by the engine.
 ///
 /// # Errors
 /// What the engine refuses.
 pub fn diagnose(model: &Model) -> Result<DiagnosisReport, Error> {
-    let on_the_oracle = model.net().norms().iter().any(Option::is_some);
-    report_of(model, if on_the_oracle { Measure::Oracle } else { Measure::Engine })
+    report_of(model, Measure::Engine)
 }
 
-/// [`diagnose`] with every measurement made on the oracle (what it does for normalised
-/// networks): slower, and the same diagnosis where both can run (a test holds them to it).
+/// [`diagnose`] with every measurement made on the oracle: slower, and the same diagnosis (the
+/// tests hold them to it).
 ///
 /// # Errors
 /// What the oracle refuses.
@@ -207,6 +205,9 @@ fn report_of(model: &Model, measure: Measure) -> Result<DiagnosisReport, Error> 
     if net.names_shortcut_layers() {
         engine = engine.with_shortcut_layers(&net.shortcut_layers()).map_err(|e| Error::input(e.to_string()))?;
     }
+    let norms = net.norms().iter().map(|n| n.as_ref().map(engine_norm).transpose()).collect::<Result<_, _>>();
+    let engine =
+        engine.with_norms(norms.map_err(|e| Error::input(e.to_string()))?).map_err(|e| Error::input(e.to_string()))?;
     let batch = model.batch();
     let (n_in, n_out) = (net.input_width(), net.output_width());
     let x = flatten_rows("input", model.input(), n_in).map_err(|e| Error::input(e.to_string()))?;
@@ -229,8 +230,6 @@ fn report_of(model: &Model, measure: Measure) -> Result<DiagnosisReport, Error> 
     };
     let mut ws = Workspace::new();
     let measured;
-    // The normalisations' γ and β, measured on the oracle only (the engine has none).
-    let mut norm_magnitudes = vec![None; net.layers().len()];
     let d = match measure {
         Measure::Engine => {
             ws.set_stats(Some(SATURATION_THRESHOLD)).map_err(|e| Error::input(e.to_string()))?;
@@ -238,7 +237,7 @@ fn report_of(model: &Model, measure: Measure) -> Result<DiagnosisReport, Error> 
             engine.diagnose(input, seed, at, nu, &mut ws).map_err(|e| Error::input(e.to_string()))?
         }
         Measure::Oracle => {
-            (measured, norm_magnitudes) = oracle::measure(model, at, nu)?;
+            measured = oracle::measure(model, at, nu)?;
             &measured
         }
     };
@@ -264,9 +263,9 @@ fn report_of(model: &Model, measure: Measure) -> Result<DiagnosisReport, Error> 
                 log10_weight_grad_norm: m.log10_weight_grad_norm,
                 log10_bias_grad_norm: m.log10_bias_grad_norm,
                 log10_delta_norm: m.log10_delta_norm,
-                norm: normalised.then(|| NormRow {
-                    log10_weight_grad_norm: norm_magnitudes[idx].map(|n| n.log10_weight_grad_norm),
-                    log10_bias_grad_norm: norm_magnitudes[idx].map(|n| n.log10_bias_grad_norm),
+                norm: normalised.then_some(NormRow {
+                    log10_weight_grad_norm: m.log10_norm_weight_grad_norm,
+                    log10_bias_grad_norm: m.log10_norm_bias_grad_norm,
                 }),
                 activation_rms: m.activation_rms,
                 saturated_fraction: m.saturated_fraction,
@@ -300,6 +299,15 @@ fn report_of(model: &Model, measure: Measure) -> Result<DiagnosisReport, Error> 
         shortcut: (!net.shortcut_layers().is_empty()).then(|| net.skip()),
         normalised: net.norms().iter().any(Option::is_some),
     })
+}
+
+/// The engine's copy of the oracle's normalisation.
+fn engine_norm(n: &scalar::dense::LayerNorm) -> Result<LayerNorm<f64>, vectorised::Error> {
+    let at = match n.at {
+        scalar::dense::NormAt::Input => NormAt::Input,
+        scalar::dense::NormAt::PreActivation => NormAt::PreActivation,
+    };
+    LayerNorm::new(n.weight.clone(), n.bias.clone(), n.eps, at)
 }
 
 /// σ²_w = fan-in × the mean square of the weights `rows[j][i]`.

@@ -65,6 +65,7 @@
 mod backward;
 mod diagnose;
 mod forward;
+mod norm;
 mod workspace;
 
 pub use crate::simd::SIMD_ENV;
@@ -79,6 +80,7 @@ pub use crate::skip::Skip;
 use crate::stats::{self, GradientStats, LayerStats, NonFinite, Stage, Summary};
 use backward::{column_sums, hadamard, packed_or_rows, scale, transpose_weights};
 pub use diagnose::{Diagnosis, LayerDiagnosis, SeedAt};
+pub use norm::{LayerNorm, NormAt};
 use rayon::prelude::*;
 pub use workspace::Workspace;
 
@@ -215,6 +217,9 @@ pub struct Dense<T> {
     skip: Skip,
     /// Per layer (0-based), the activation index (0 = input) its shortcut comes from.
     shortcut_from: Vec<Option<usize>>,
+    /// Per layer (0-based), its normalisation ([`Dense::with_norms`]); empty when no layer has
+    /// one (a network without costs nothing per layer).
+    norms: Vec<Option<LayerNorm<T>>>,
 }
 
 /// The loss (see the [module docs](self)).
@@ -321,7 +326,7 @@ impl<T: Real> Dense<T> {
         let shortcut_from = (1..=layers.len())
             .map(|l| shortcut.filter(|&s| l.is_multiple_of(s) && width(l - s) == width(l)).map(|s| l - s))
             .collect();
-        Ok(Dense { layers, shortcut, skip: Skip::default(), shortcut_from })
+        Ok(Dense { layers, shortcut, skip: Skip::default(), shortcut_from, norms: Vec::new() })
     }
 
     /// The same network with its shortcut joining as `skip` says ([`Skip::PreActivation`] unless
@@ -408,7 +413,8 @@ impl<T: Real> Dense<T> {
     ///
     /// Refused: an empty batch, a batch or target of the wrong width or a different number of
     /// rows, non-finite inputs or targets, binary cross-entropy without a sigmoid output layer or
-    /// with an identity shortcut into it (its output is then no probability).
+    /// with an identity shortcut into it (its output is then no probability), a network with a
+    /// layer normalisation ([`Dense::with_norms`]: only [`Dense::diagnose`] runs those).
     /// Overflow inside the network is not an error: the gradients then hold ±∞ or NaN and the
     /// statistics say where the first one arose.
     pub fn gradients<'w>(
@@ -439,6 +445,12 @@ impl<T: Real> Dense<T> {
             return Err(Error::invalid(
                 "loss",
                 "binary cross-entropy needs the sigmoid's output, and an identity shortcut adds to the last layer's",
+            ));
+        }
+        if self.normalises() {
+            return Err(Error::invalid(
+                "network",
+                "it normalises a layer, and gradients has no γ or β to return: its diagnosis runs it",
             ));
         }
         ws.fit(self, batch);

@@ -1,24 +1,23 @@
-//! The diagnosis's measurements on the oracle instead of the engine, for networks the engine
-//! cannot run: those with a layer normalisation (`"norm"`). The same quantities, defined as the
-//! engine's ([`vectorised::stats`]): the forward pass is the oracle's trace in `f64`, the log10
-//! norms come from [`scalar::dense::Dense::magnitudes`] (backward in `Ext`, exact beyond `f64`'s
-//! range; with them the normalisations' γ and β, which the engine has none of), and the saturated and dead fractions, the RMS and E[f′²] are counted from the trace.
-//! Slower than the engine (every sample's backward in `Ext`); `crates/report/tests/it/diagnose.rs`
-//! checks that on networks both can run, both give the same diagnosis.
+//! The diagnosis's measurements on the oracle instead of the engine
+//! ([`super::diagnose_on_the_oracle`]): the same quantities, defined as the engine's
+//! ([`vectorised::stats`]). The forward pass is the oracle's trace in `f64`, the log10 norms come
+//! from [`scalar::dense::Dense::magnitudes`] (backward in `Ext`, exact beyond `f64`'s range; with
+//! them the normalisations' γ and β), and the saturated and dead fractions, the RMS and E[f′²]
+//! are counted from the trace. Slower than the engine (every sample's backward in `Ext`);
+//! `crates/report/tests/it/diagnose.rs` and `diagnose_norm.rs` check that both give the same
+//! diagnosis.
 
 use super::{SATURATION_THRESHOLD, seed_row};
 use crate::error::Error;
 use crate::model::Model;
 use scalar::Activation;
 use scalar::Skip;
-use scalar::dense::{NormMagnitudes, SeedAt as OracleSeedAt, Trace};
+use scalar::dense::{SeedAt as OracleSeedAt, Trace};
 use vectorised::dense::{Diagnosis, LayerDiagnosis, SeedAt};
 use vectorised::stats::{NonFinite, Stage};
 
-/// What [`vectorised::Dense::diagnose`] measures, measured on the oracle, and each layer's
-/// normalisation's parameters' gradient norms (`None` for a layer without one, or where the
-/// backward pass was not run: a non-finite value stopped it).
-pub(super) fn measure(model: &Model, at: SeedAt, nu: f64) -> Result<(Diagnosis, Vec<Option<NormMagnitudes>>), Error> {
+/// What [`vectorised::Dense::diagnose`] measures, measured on the oracle.
+pub(super) fn measure(model: &Model, at: SeedAt, nu: f64) -> Result<Diagnosis, Error> {
     let net = model.net();
     let n_layers = net.layers().len();
     let widths = net.widths();
@@ -53,9 +52,8 @@ pub(super) fn measure(model: &Model, at: SeedAt, nu: f64) -> Result<(Diagnosis, 
         });
     }
     diagnosis.first_non_finite = first_forward_non_finite(model, &traces);
-    let not_measured = vec![None; n_layers];
     if diagnosis.first_non_finite.is_some() {
-        return Ok((diagnosis, not_measured));
+        return Ok(diagnosis);
     }
     let n_out = widths[n_layers];
     let mut seeds = vec![vec![0.0; n_out]; batch];
@@ -66,7 +64,7 @@ pub(super) fn measure(model: &Model, at: SeedAt, nu: f64) -> Result<(Diagnosis, 
     if let Some((sample, unit)) = bad_seed {
         let stage = Stage::ActivationGradient;
         diagnosis.first_non_finite = Some(NonFinite { layer: n_layers, unit, sample: Some(sample), stage });
-        return Ok((diagnosis, not_measured));
+        return Ok(diagnosis);
     }
     let at = match at {
         SeedAt::Output => OracleSeedAt::Output,
@@ -77,8 +75,10 @@ pub(super) fn measure(model: &Model, at: SeedAt, nu: f64) -> Result<(Diagnosis, 
         row.log10_weight_grad_norm = Some(m.log10_weight_grad_norm);
         row.log10_bias_grad_norm = Some(m.log10_bias_grad_norm);
         row.log10_delta_norm = Some(m.log10_delta_norm);
+        row.log10_norm_weight_grad_norm = m.norm.map(|n| n.log10_weight_grad_norm);
+        row.log10_norm_bias_grad_norm = m.norm.map(|n| n.log10_bias_grad_norm);
     }
-    Ok((diagnosis, magnitudes.iter().map(|m| m.norm).collect()))
+    Ok(diagnosis)
 }
 
 /// √(Σ v²/n) without overflow or underflow of the squares (the largest |v| factored out, as the

@@ -64,8 +64,7 @@ pub fn markdown(r: &DiagnosisReport, figure_link: Option<&str>) -> String {
         if r.normalised {
             " γ and β are a layer normalisation's scale and shift (1 and 0 where the file leaves them out), \
              — for a layer without one. A layer with a `norm` has no predicted gain (mean field has no \
-             normalisation); a network with one is measured on the oracle (the engine has no normalisation yet), \
-             the same quantities, more slowly."
+             normalisation)."
         } else {
             ""
         },

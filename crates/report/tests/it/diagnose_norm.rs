@@ -1,8 +1,8 @@
-//! `diagnose` of networks with a layer normalisation, which it measures on the oracle: the
-//! oracle's measurements are the engine's on every verdict's network both can run, and on a deep
-//! tanh network with large weights a normalisation of each Linear output turns `saturated` into
-//! `healthy`; the normalisations' γ and β norms are those of `grad`'s gradients, in the table and
-//! the JSON, and only for the layers that normalise.
+//! `diagnose` of networks with a layer normalisation, measured by the engine: the oracle's
+//! measurements ([`diagnose_on_the_oracle`]) are the engine's on every verdict's network and on
+//! normalised ones (γ and β included); on a deep tanh network with large weights a normalisation
+//! of each Linear output turns `saturated` into `healthy`; the normalisations' γ and β norms are
+//! those of `grad`'s gradients, in the table and the JSON, and only for the layers that normalise.
 
 use crate::cli_run::report;
 use crate::diagnose::{batch, model};
@@ -34,6 +34,11 @@ fn assert_same(engine: &DiagnosisReport, oracle: &DiagnosisReport, what: &str) {
         close(e.log10_gain, o.log10_gain, 1e-10, &field("log10 gain"));
         close(e.predicted_gain, o.predicted_gain, 1e-10, &field("predicted gain"));
         close(Some(e.activation_rms), Some(o.activation_rms), 1e-12, &field("RMS"));
+        assert_eq!(e.norm.is_some(), o.norm.is_some(), "{what} {}", field("norm"));
+        if let (Some(en), Some(on)) = (e.norm, o.norm) {
+            close(en.log10_weight_grad_norm, on.log10_weight_grad_norm, 1e-10, &field("log10 ‖∂L/∂γ‖"));
+            close(en.log10_bias_grad_norm, on.log10_bias_grad_norm, 1e-10, &field("log10 ‖∂L/∂β‖"));
+        }
         assert_eq!(
             (e.saturated_fraction, e.dead_fraction),
             (o.saturated_fraction, o.dead_fraction),
@@ -80,11 +85,40 @@ fn the_oracles_measurements_are_the_engines_on_every_verdicts_network() {
     }
 }
 
-/// 16 tanh layers of width 8 with weights of mean square 160/n (σ_w² = 160): |z| grows to tens and the units
-/// saturate. Normalising each Linear output (`"at": "pre_activation"`, γ = 1, β = 0) puts every
-/// z back at unit scale, so tanh passes gradients again.
+/// The pre-norm model below, the worked example, and the normalised deep tanh network of the
+/// next test.
 #[test]
-fn a_layer_norm_before_each_tanh_turns_saturated_into_healthy() {
+fn the_oracles_measurements_are_the_engines_on_normalised_networks() {
+    let example = crate::cli_run::repo_root().join("docs/examples/linear-norm-relu.json");
+    let models = [
+        ("worked example", Model::from_file(&example).unwrap()),
+        ("pre-norm blocks", Model::from_json(&pre_norm().to_string(), "pre.json").unwrap()),
+        ("normalised tanh", Model::from_json(&deep_tanh(true), "tanh.json").unwrap()),
+    ];
+    for (what, m) in &models {
+        assert_same(&diagnose(m).unwrap(), &diagnose_on_the_oracle(m).unwrap(), what);
+    }
+}
+
+/// Pre-norm blocks with a shortcut and a mean reduction: γ and β given in layer 2, ε in layer 3.
+fn pre_norm() -> Value {
+    json!({
+        "layers": [
+            {"weight": [[0.5, -1.5], [1.25, 0.75], [-0.5, 1.0]], "bias": [0.25, -0.5, 0.0], "activation": "tanh"},
+            {"weight": [[0.5, -0.25, 1.0], [1.5, 0.75, -0.5], [-1.0, 0.25, 0.5]], "activation": "gelu",
+             "norm": {"weight": [1.5, 0.5, -1.0], "bias": [0.1, 0.0, -0.2]}},
+            {"weight": [[1.0, -0.5, 0.25], [0.5, 1.0, -1.0], [0.25, 0.75, 0.5]], "activation": "relu",
+             "norm": {"eps": 0.01}},
+            {"weight": [[1.5, -1.0, 0.75]], "activation": "identity"}
+        ],
+        "shortcut": 2, "shortcut_layers": [3], "skip": "identity",
+        "input": [[0.0, 1.0], [1.0, -0.5], [0.25, 0.75]], "target": [[0.5], [-1.0], [0.25]],
+        "loss": {"kind": "mse", "reduction": "mean"}
+    })
+}
+
+/// The model file of 16 tanh layers of width 8 below, each Linear output normalised or not.
+fn deep_tanh(norm: bool) -> String {
     let width = 8;
     let weight = |l: usize| -> Vec<Vec<f64>> {
         (0..width)
@@ -95,21 +129,25 @@ fn a_layer_norm_before_each_tanh_turns_saturated_into_healthy() {
             })
             .collect()
     };
-    let layers = |norm: bool| -> Vec<Value> {
-        (0..16)
-            .map(|l| {
-                let mut layer = json!({"weight": weight(l), "activation": if l == 15 { "identity" } else { "tanh" }});
-                if norm && l < 15 {
-                    layer["norm"] = json!({"at": "pre_activation"});
-                }
-                layer
-            })
-            .collect()
-    };
-    let text =
-        |norm| json!({"layers": layers(norm), "input": batch(width), "target": vec![vec![0.1; width]; 4]}).to_string();
-    let plain = diagnose(&Model::from_json(&text(false), "plain.json").unwrap()).unwrap();
-    let normed = diagnose(&Model::from_json(&text(true), "normed.json").unwrap()).unwrap();
+    let layers: Vec<Value> = (0..16)
+        .map(|l| {
+            let mut layer = json!({"weight": weight(l), "activation": if l == 15 { "identity" } else { "tanh" }});
+            if norm && l < 15 {
+                layer["norm"] = json!({"at": "pre_activation"});
+            }
+            layer
+        })
+        .collect();
+    json!({"layers": layers, "input": batch(width), "target": vec![vec![0.1; width]; 4]}).to_string()
+}
+
+/// 16 tanh layers of width 8 with weights of mean square 160/n (σ_w² = 160): |z| grows to tens and the units
+/// saturate. Normalising each Linear output (`"at": "pre_activation"`, γ = 1, β = 0) puts every
+/// z back at unit scale, so tanh passes gradients again.
+#[test]
+fn a_layer_norm_before_each_tanh_turns_saturated_into_healthy() {
+    let plain = diagnose(&Model::from_json(&deep_tanh(false), "plain.json").unwrap()).unwrap();
+    let normed = diagnose(&Model::from_json(&deep_tanh(true), "normed.json").unwrap()).unwrap();
     assert_eq!(plain.verdict, Verdict::Saturated, "{:?}", plain.evidence);
     assert_eq!(normed.verdict, Verdict::Healthy, "{:?}", normed.evidence);
     assert!(normed.layers.iter().all(|r| r.saturated_fraction < 0.05), "{:?}", normed.layers);
@@ -124,21 +162,8 @@ fn a_layer_norm_before_each_tanh_turns_saturated_into_healthy() {
 /// no normalisation in layer 3) and on pre-norm blocks with a shortcut and a mean reduction.
 #[test]
 fn the_normalisations_gamma_and_beta_norms_are_their_gradients_norms() {
-    let pre_norm = json!({
-        "layers": [
-            {"weight": [[0.5, -1.5], [1.25, 0.75], [-0.5, 1.0]], "bias": [0.25, -0.5, 0.0], "activation": "tanh"},
-            {"weight": [[0.5, -0.25, 1.0], [1.5, 0.75, -0.5], [-1.0, 0.25, 0.5]], "activation": "gelu",
-             "norm": {"weight": [1.5, 0.5, -1.0], "bias": [0.1, 0.0, -0.2]}},
-            {"weight": [[1.0, -0.5, 0.25], [0.5, 1.0, -1.0], [0.25, 0.75, 0.5]], "activation": "relu",
-             "norm": {"eps": 0.01}},
-            {"weight": [[1.5, -1.0, 0.75]], "activation": "identity"}
-        ],
-        "shortcut": 2, "shortcut_layers": [3], "skip": "identity",
-        "input": [[0.0, 1.0], [1.0, -0.5], [0.25, 0.75]], "target": [[0.5], [-1.0], [0.25]],
-        "loss": {"kind": "mse", "reduction": "mean"}
-    });
     let example = crate::cli_run::repo_root().join("docs/examples/linear-norm-relu.json");
-    let models = [Model::from_file(&example).unwrap(), Model::from_json(&pre_norm.to_string(), "pre.json").unwrap()];
+    let models = [Model::from_file(&example).unwrap(), Model::from_json(&pre_norm().to_string(), "pre.json").unwrap()];
     let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt().log10();
     for m in &models {
         let reference = report::reference::model_gradients(m).unwrap();

@@ -53,6 +53,10 @@ pub struct LayerDiagnosis {
     pub saturated_fraction: f64,
     /// The fraction of relu units with f′ = 0 for the whole batch.
     pub dead_fraction: f64,
+    /// log10 ‖∂L/∂γ‖ of the layer's normalisation (`None` without one).
+    pub log10_norm_weight_grad_norm: Option<f64>,
+    /// log10 ‖∂L/∂β‖ of the layer's normalisation (whether or not it has β; `None` without one).
+    pub log10_norm_bias_grad_norm: Option<f64>,
 }
 
 /// A network's diagnosis for a batch.
@@ -68,7 +72,7 @@ pub struct Diagnosis {
 }
 
 /// The exponent carried by a row that is exactly 0: it loses every alignment.
-const ZERO_ROW: i64 = i64::MIN / 4;
+pub(super) const ZERO_ROW: i64 = i64::MIN / 4;
 
 impl Dense<f64> {
     /// The diagnosis of the network for `input` (per-layer log10 gradient norms exact beyond
@@ -143,6 +147,8 @@ impl Dense<f64> {
                 mean_square_derivative: mean_square,
                 saturated_fraction: st.saturated_fraction,
                 dead_fraction: st.dead_fraction,
+                log10_norm_weight_grad_norm: None,
+                log10_norm_bias_grad_norm: None,
             };
         }
     }
@@ -164,13 +170,36 @@ impl Dense<f64> {
                 hadamard(simd, &mut ws.diag_g[slot], &ws.d[idx]);
             }
             if let Some((sample, unit)) = normalise_rows(&mut ws.diag_g[slot], n_out, &mut ws.diag_exp[slot]) {
-                ws.diagnosis.first_non_finite =
-                    Some(NonFinite { layer: idx + 1, unit, sample: Some(sample), stage: Stage::ActivationGradient });
+                ws.diagnosis.first_non_finite = Some(backward_non_finite(idx, sample, unit));
                 return;
             }
             if let Some(from) = self.pre_activation_from(idx) {
                 ws.add_shortcut_scaled(self, idx, from, n_out);
             }
+            // A normalised Linear output: ‖Δ_l‖ and γ's and β's gradients are Δ_l's, at Z; the
+            // weights and the product below read the Linear output's adjoint, LN's backward of Δ_l.
+            let mut z_delta = None;
+            if let Some(ln) = self.norm_at(idx, NormAt::PreActivation) {
+                let rows = (
+                    &mut ws.diag_g[slot][..],
+                    &mut ws.diag_exp[slot][..],
+                    &ws.norm_x_hat[idx][..],
+                    &ws.norm_r[idx][..],
+                );
+                let buffers = (&mut ws.diag_aligned, &mut ws.diag_gb);
+                match ln.diagnose_rows(simd, rows, n_out, buffers) {
+                    Ok([delta, gamma, beta]) => {
+                        z_delta = Some(delta - log10_nu);
+                        ws.diagnosis.layers[idx].log10_norm_weight_grad_norm = Some(gamma - log10_nu);
+                        ws.diagnosis.layers[idx].log10_norm_bias_grad_norm = Some(beta - log10_nu);
+                    }
+                    Err((sample, unit)) => {
+                        ws.diagnosis.first_non_finite = Some(backward_non_finite(idx, sample, unit));
+                        return;
+                    }
+                }
+            }
+            let input_norm = self.norm_at(idx, NormAt::Input);
             // The batch sums need every row aligned to the largest exponent (into a copy: G_{l−1}
             // is made from Δ̂_l at its rows' own exponents). The two halves run side by side, as
             // in `backward`: Δ̃_l aligned and packed, ∂S/∂W_l (summarised block by block as it is
@@ -183,10 +212,16 @@ impl Dense<f64> {
                     let (here, there) = pair(&mut ws.diag_g, slot, b);
                     (&*here, Some(if fresh { there } else { &mut ws.diag_tmp }))
                 }
+                // The first layer's normalised input still needs its adjoint, for γ and β.
+                None if input_norm.is_some() => (&ws.diag_g[slot], Some(&mut ws.diag_tmp)),
                 None => (&ws.diag_g[slot], None),
             };
             let exps = &ws.diag_exp[slot];
-            let a_in: &[f64] = if idx == 0 { x } else { &ws.a[idx - 1] };
+            let a_in: &[f64] = match (input_norm, idx) {
+                (Some(_), _) => &ws.norm_y[idx],
+                (None, 0) => x,
+                (None, _) => &ws.a[idx - 1],
+            };
             let (aligned, delta_pack, gw, gb, wt) =
                 (&mut ws.diag_aligned, &mut ws.delta_pack, &mut ws.diag_gw, &mut ws.diag_gb, &mut ws.wt);
             let scratch = &ws.scratch;
@@ -284,13 +319,36 @@ impl Dense<f64> {
                 input_half();
                 norms
             };
-            // G_{l−1}'s exponents are Δ̂_l's (joined to a shortcut's part row by row).
+            // A normalised input: the product's rows are Y's adjoint, at Δ̂_l's exponents: γ's and
+            // β's gradients, then LN's backward, renormalised (their exponents in `diag_tmp_exp`).
+            if let Some(ln) = input_norm {
+                let out = match below {
+                    Some(b) if fresh => &mut ws.diag_g[b],
+                    _ => &mut ws.diag_tmp,
+                };
+                ws.diag_tmp_exp.clear();
+                ws.diag_tmp_exp.extend_from_slice(&ws.diag_exp[slot]);
+                let rows = (&mut out[..], &mut ws.diag_tmp_exp[..], &ws.norm_x_hat[idx][..], &ws.norm_r[idx][..]);
+                match ln.diagnose_rows(simd, rows, n_in, (&mut ws.diag_aligned, &mut ws.diag_gb)) {
+                    Ok([_, gamma, beta]) => {
+                        ws.diagnosis.layers[idx].log10_norm_weight_grad_norm = Some(gamma - log10_nu);
+                        ws.diagnosis.layers[idx].log10_norm_bias_grad_norm = Some(beta - log10_nu);
+                    }
+                    Err((sample, unit)) => {
+                        ws.diagnosis.first_non_finite = Some(backward_non_finite(idx, sample, unit));
+                        return;
+                    }
+                }
+            }
+            // G_{l−1}'s exponents are Δ̂_l's, or the normalisation's (joined to a shortcut's part
+            // row by row).
             if let Some(below) = below {
                 let (exp_here, exp_below) = pair(&mut ws.diag_exp, slot, below);
+                let exp_rows: &[i64] = if input_norm.is_some() { &ws.diag_tmp_exp } else { exp_here };
                 if fresh {
-                    exp_below.copy_from_slice(exp_here);
+                    exp_below.copy_from_slice(exp_rows);
                 } else {
-                    add_rows(&mut ws.diag_g[below], exp_below, &ws.diag_tmp, exp_here, n_in);
+                    add_rows(&mut ws.diag_g[below], exp_below, &ws.diag_tmp, exp_rows, n_in);
                 }
                 ws.pending[idx - 1] = false;
             }
@@ -298,12 +356,12 @@ impl Dense<f64> {
                 let zero = Some(f64::NEG_INFINITY);
                 ws.diagnosis.layers[idx].log10_weight_grad_norm = zero;
                 ws.diagnosis.layers[idx].log10_bias_grad_norm = zero;
-                ws.diagnosis.layers[idx].log10_delta_norm = zero;
+                ws.diagnosis.layers[idx].log10_delta_norm = z_delta.or(zero);
                 continue;
             };
             let log10 = |norm: f64| norm.log10() + top as f64 * std::f64::consts::LOG10_2 - log10_nu;
             let st = &mut ws.diagnosis.layers[idx];
-            st.log10_delta_norm = Some(log10(delta_norm));
+            st.log10_delta_norm = Some(z_delta.unwrap_or_else(|| log10(delta_norm)));
             st.log10_weight_grad_norm = Some(log10(weight_norm));
             st.log10_bias_grad_norm = Some(log10(bias_norm));
         }
@@ -363,6 +421,11 @@ fn net_slot(net: &Dense<f64>, idx: usize) -> usize {
     if net.shortcut.is_some() { idx } else { idx % 2 }
 }
 
+/// A NaN or ±∞ met in backward at layer `idx` + 1's (sample, unit).
+fn backward_non_finite(idx: usize, sample: usize, unit: usize) -> NonFinite {
+    NonFinite { layer: idx + 1, unit, sample: Some(sample), stage: Stage::ActivationGradient }
+}
+
 /// Two distinct elements of `v`, mutably.
 fn pair<T>(v: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
     debug_assert_ne!(a, b);
@@ -378,7 +441,7 @@ fn pair<T>(v: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
 /// Rescales each row of `rows` (width `n`) by a power of two so that its largest |value| is in
 /// [½, 1), adding the power to its exponent (rows of zeros get [`ZERO_ROW`]). Returns the first
 /// NaN or ±∞ (sample, unit), if any, leaving the rows as they are from there.
-fn normalise_rows(rows: &mut [f64], n: usize, exps: &mut [i64]) -> Option<(usize, usize)> {
+pub(super) fn normalise_rows(rows: &mut [f64], n: usize, exps: &mut [i64]) -> Option<(usize, usize)> {
     for (b, (row, e)) in rows.chunks_exact_mut(n).zip(exps).enumerate() {
         let (mut max, mut probe) = (0.0f64, 0.0f64);
         for &v in row.iter() {
@@ -409,7 +472,7 @@ fn binary_exponent(x: f64) -> i64 {
 
 /// v ← v·2^shift for every v, exactly unless the result leaves `f64`'s normal range; shifts
 /// below −2200 give 0 (they only meet rows far below the one they align to, or rows of 0).
-fn scale_pow2(row: &mut [f64], shift: i64) {
+pub(super) fn scale_pow2(row: &mut [f64], shift: i64) {
     let mut rest = shift.clamp(-2200, 2200);
     while rest != 0 {
         let step = rest.clamp(-1000, 1000);

@@ -3,6 +3,7 @@
 //! then the loss's seed G_L (or Δ_L) and the sum S.
 
 use super::*;
+use rayon::iter::Either;
 
 impl<T: Real> Dense<T> {
     pub(super) fn forward(&self, x: &[T], batch: usize, loss: Loss, ws: &mut Workspace<T>) {
@@ -20,6 +21,12 @@ impl<T: Real> Dense<T> {
             let (done, rest) = ws.a.split_at_mut(idx);
             let a_out = &mut rest[0];
             let a_in: &[T] = if idx == 0 { x } else { &done[idx - 1] };
+            // A normalised input: the product reads Y = LN(A_{l−1}).
+            let (norm_y, x_hat, norm_r) =
+                (rows_of(&mut ws.norm_y, idx), rows_of(&mut ws.norm_x_hat, idx), rows_of(&mut ws.norm_r, idx));
+            self.normalise_input(idx, a_in, norm_y, x_hat, norm_r);
+            let a_in: &[T] = if self.norm_at(idx, NormAt::Input).is_some() { norm_y } else { a_in };
+            let pre_norm = self.norm_at(idx, NormAt::PreActivation);
             let source = |from: usize| -> &[T] { if from == 0 { x } else { &done[from - 1][..] } };
             let shortcut: Option<&[T]> = self.pre_activation_from(idx).map(source);
             let identity: Option<&[T]> = self.identity_from(idx).map(source);
@@ -32,8 +39,9 @@ impl<T: Real> Dense<T> {
             let keep_z = idx + 1 == n_layers && loss == Loss::BinaryCrossEntropy;
             let w_op = packed_or_rows(should_pack::<T>(n_in, n_out), &ws.wp, &layer.weight, n_out);
             let scratch = &ws.scratch;
-            // Z for the rows from r0: the product, then the shortcut's A_{l−s} added.
-            let z_rows = |r0: usize, a_c: &mut [T]| {
+            // Z for the rows from r0: the product, normalised (x̂ and r into `norm`'s rows), then
+            // the shortcut's A_{l−s} added.
+            let z_rows = |r0: usize, a_c: &mut [T], norm: NormRows<'_, T>| {
                 let rows = a_c.len() / n_out;
                 scratch.with(|s| {
                     gemm_at(
@@ -52,6 +60,11 @@ impl<T: Real> Dense<T> {
                         s,
                     )
                 });
+                if let (Some(ln), Some((x_hat, r))) = (pre_norm, norm) {
+                    for ((z, x_hat), r) in a_c.chunks_exact_mut(n_out).zip(x_hat.chunks_exact_mut(n_out)).zip(r) {
+                        *r = ln.forward_row(None, x_hat, z);
+                    }
+                }
                 if let Some(src) = shortcut {
                     for (zv, &sv) in a_c.iter_mut().zip(&src[r0 * n_out..]) {
                         *zv += sv;
@@ -72,8 +85,8 @@ impl<T: Real> Dense<T> {
             // Each block: its product, the first non-finite z and the first non-finite identity sum
             // (flat indices), and its saturated count, when statistics are on. Each combines in
             // any order (the smallest index; a sum); the layer's is z's, else the sum's.
-            let job = |r0: usize, a_c: &mut [T], d_c: &mut [T]| -> Found {
-                z_rows(r0, a_c);
+            let job = |r0: usize, a_c: &mut [T], d_c: &mut [T], norm: NormRows<'_, T>| -> Found {
+                z_rows(r0, a_c, norm);
                 let bad = threshold.and_then(|_| stats::first_non_finite(simd, a_c));
                 activate(simd, layer.activation, a_c, d_c);
                 add_identity(r0, a_c);
@@ -83,12 +96,13 @@ impl<T: Real> Dense<T> {
             };
             let combine = |a: Found, b: Found| (first_of(a.0, b.0), first_of(a.1, b.1), a.2 + b.2);
             let mut packed_next = false;
+            let normed = pre_norm.is_some();
             let (bad, sum_bad, saturated): Found = if keep_z {
                 // Z_L is copied before the activation overwrites it (one layer, one thread).
                 let mut first = None;
                 for (c, a_c) in a_out.chunks_mut(ROW_CHUNK * n_out).enumerate() {
                     let r0 = c * ROW_CHUNK;
-                    z_rows(r0, a_c);
+                    z_rows(r0, a_c, norm_rows(normed, x_hat, norm_r, n_out, r0, a_c.len() / n_out));
                     if first.is_none() && threshold.is_some() {
                         first = stats::first_non_finite(simd, a_c).map(|i| r0 * n_out + i);
                     }
@@ -104,11 +118,24 @@ impl<T: Real> Dense<T> {
                 let (found, ()) = rayon::join(
                     || {
                         let chunk_len = PARALLEL_ROW_CHUNK * n_out;
+                        // Each block's rows of x̂ and r, or nothing (no normalised Linear output).
+                        let norms = match pre_norm {
+                            Some(_) => Either::Left(
+                                x_hat
+                                    .par_chunks_mut(chunk_len)
+                                    .zip(norm_r.par_chunks_mut(PARALLEL_ROW_CHUNK))
+                                    .map(Some),
+                            ),
+                            None => {
+                                Either::Right((0..batch.div_ceil(PARALLEL_ROW_CHUNK)).into_par_iter().map(|_| None))
+                            }
+                        };
                         a_out
                             .par_chunks_mut(chunk_len)
                             .zip(d_out.par_chunks_mut(chunk_len))
+                            .zip(norms)
                             .enumerate()
-                            .map(|(c, (a_c, d_c))| job(c * PARALLEL_ROW_CHUNK, a_c, d_c))
+                            .map(|(c, ((a_c, d_c), norm))| job(c * PARALLEL_ROW_CHUNK, a_c, d_c, norm))
                             .reduce(|| (None, None, 0), combine)
                     },
                     || {
@@ -123,7 +150,9 @@ impl<T: Real> Dense<T> {
                 let mut found = (None, None, 0);
                 let chunk_len = ROW_CHUNK * n_out;
                 for (c, (a_c, d_c)) in a_out.chunks_mut(chunk_len).zip(d_out.chunks_mut(chunk_len)).enumerate() {
-                    found = combine(found, job(c * ROW_CHUNK, a_c, d_c));
+                    let r0 = c * ROW_CHUNK;
+                    let norm = norm_rows(normed, x_hat, norm_r, n_out, r0, a_c.len() / n_out);
+                    found = combine(found, job(r0, a_c, d_c, norm));
                 }
                 found
             };
@@ -227,6 +256,20 @@ kernel! {
             }
         }
     }
+}
+
+/// A block's rows of x̂ and r, where the layer normalises its Linear output.
+type NormRows<'a, T> = Option<(&'a mut [T], &'a mut [T])>;
+
+/// Layer `idx`'s buffer of `buffers`, or none (a network without normalisations has none).
+fn rows_of<T>(buffers: &mut [Vec<T>], idx: usize) -> &mut [T] {
+    buffers.get_mut(idx).map_or(&mut [], |b| &mut b[..])
+}
+
+/// The rows of x̂ and r of a block of `rows` rows from r0 (width n), where the layer normalises its
+/// Linear output (`on`).
+fn norm_rows<'a, T>(on: bool, x_hat: &'a mut [T], r: &'a mut [T], n: usize, r0: usize, rows: usize) -> NormRows<'a, T> {
+    on.then(|| (&mut x_hat[r0 * n..(r0 + rows) * n], &mut r[r0..r0 + rows]))
 }
 
 /// What a block of a layer's forward rows found: the first non-finite z, the first non-finite

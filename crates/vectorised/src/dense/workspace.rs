@@ -52,7 +52,15 @@ pub struct Workspace<T> {
     pub(super) diag_gw: Vec<T>,
     /// ∂S/∂b_l (aligned).
     pub(super) diag_gb: Vec<T>,
+    /// The exponents of a product's rows in `diag_tmp` after a normalisation of the layer's
+    /// input has passed them back.
+    pub(super) diag_tmp_exp: Vec<i64>,
     pub(super) diagnosis: Diagnosis,
+    /// Per layer with a normalisation (`dense/norm.rs`; empty for the others): x̂ (B × its
+    /// width), r (B), and for a normalised input the product's operand Y.
+    pub(super) norm_x_hat: Vec<Vec<T>>,
+    pub(super) norm_r: Vec<Vec<T>>,
+    pub(super) norm_y: Vec<Vec<T>>,
 }
 
 impl<T: Real> Default for Workspace<T> {
@@ -88,7 +96,11 @@ impl<T: Real> Workspace<T> {
             diag_aligned: Vec::new(),
             diag_gw: Vec::new(),
             diag_gb: Vec::new(),
+            diag_tmp_exp: Vec::new(),
             diagnosis: Diagnosis::default(),
+            norm_x_hat: Vec::new(),
+            norm_r: Vec::new(),
+            norm_y: Vec::new(),
         }
     }
 
@@ -177,6 +189,13 @@ impl<T: Real> Workspace<T> {
         self.scratch.ensure_slots();
         self.stats.layers.resize_with(n_layers, LayerStats::default);
         self.stats.first_non_finite = None;
+        // The normalisations' rows: none for a network without (forward then reads empty ones).
+        let layers = if net.normalises() { n_layers } else { 0 };
+        let norm_width = |idx: usize| net.norm(idx).map_or(0, |n| n.width(net.layers[idx].n_in, net.layers[idx].n_out));
+        let input_norm = |idx: usize| net.norm_at(idx, NormAt::Input).is_some();
+        fit_layers(&mut self.norm_x_hat, (0..layers).map(|idx| batch * norm_width(idx)));
+        fit_layers(&mut self.norm_r, (0..layers).map(|idx| if norm_width(idx) > 0 { batch } else { 0 }));
+        fit_layers(&mut self.norm_y, (0..layers).map(|idx| if input_norm(idx) { batch * norm_width(idx) } else { 0 }));
     }
 }
 

@@ -16,7 +16,7 @@ use vectorised::{Activation, Skip};
 /// binary cross-entropy's σ(z) − t = y − t at a sigmoid layer's logits; the linear loss's t;
 /// BCE-with-logits' σ(y) − t; softmax cross-entropy's ∂/∂y_j Σ_k t_k·(lse(y) − y_k) =
 /// softmax(y)_j·Σ_k t_k − t_j (targets need not be one-hot).
-fn seed_of(loss: Loss, y: &[f64], t: &[f64], out: &mut [f64]) {
+pub(super) fn seed_of(loss: Loss, y: &[f64], t: &[f64], out: &mut [f64]) {
     let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
     match loss {
         Loss::SquaredError => out.iter_mut().zip(y.iter().zip(t)).for_each(|(o, (&y, &t))| *o = 2.0 * (y - t)),
@@ -36,11 +36,11 @@ fn seed_of(loss: Loss, y: &[f64], t: &[f64], out: &mut [f64]) {
 
 /// Where [`seed_of`]'s seed enters: binary cross-entropy's at the sigmoid layer's logits, the
 /// others' at the outputs.
-fn seed_at(loss: Loss) -> SeedAt {
+pub(super) fn seed_at(loss: Loss) -> SeedAt {
     if loss == Loss::BinaryCrossEntropy { SeedAt::Logit } else { SeedAt::Output }
 }
 
-fn engine_net(case: &NetCase) -> Dense<f64> {
+pub(super) fn engine_net(case: &NetCase) -> Dense<f64> {
     let layers = case.layers.iter().map(|(w, b, a)| DenseLayer::from_out_in(w, b.clone(), *a).unwrap()).collect();
     let net = Dense::new(layers, case.shortcut).unwrap().with_skip(case.skip);
     match &case.joins {
@@ -101,7 +101,7 @@ const SAME_NORM_LOG10_TOL: f64 = 1e-13;
 
 /// log10 norms of a network 600 layers deep, accumulated roundings of ~600 layers: far below
 /// this in log10 (a relative 2·10⁻⁹), far above what a wrong exponent or factor would be off by.
-const DEEP_LOG10_TOL: f64 = 1e-9;
+pub(super) const DEEP_LOG10_TOL: f64 = 1e-9;
 
 fn close_norm(got: Option<f64>, want: f64, count: usize, scale: f64) -> bool {
     let Some(got) = got else { return false };
@@ -148,7 +148,14 @@ proptest! {
 
 /// A deep sigmoid network (width `width`, weights uniform in ±1 from `seed`, optional shortcut)
 /// with squared error on a batch of `batch`.
-fn deep_sigmoid(depth: usize, width: usize, batch: usize, shortcut: Option<usize>, skip: Skip, seed: u64) -> NetCase {
+pub(super) fn deep_sigmoid(
+    depth: usize,
+    width: usize,
+    batch: usize,
+    shortcut: Option<usize>,
+    skip: Skip,
+    seed: u64,
+) -> NetCase {
     let layers = (0..depth)
         .map(|l| {
             let w = uniform(seed + l as u64, width * width);

@@ -11,6 +11,7 @@ mod dense_engine;
 mod dense_exact;
 mod dense_hand;
 mod diagnose;
+mod diagnose_norm;
 mod gelu_silu;
 mod robustness;
 mod simd_levels;
