@@ -28,12 +28,15 @@ def _randomise(ln):
     return ln
 
 
+RMS = getattr(nn, "RMSNorm", None)
+
+
 class PreNormBlock(nn.Module):
     """``x + fc2(gelu(fc1(ln(x))))``: the pre-norm residual block."""
 
-    def __init__(self, width, hidden, **norm):
+    def __init__(self, width, hidden, cls=nn.LayerNorm, **norm):
         super().__init__()
-        self.ln = _randomise(nn.LayerNorm(width, **norm))
+        self.ln = _randomise(cls(width, **norm))
         self.fc1, self.fc2 = nn.Linear(width, hidden), nn.Linear(hidden, width)
 
     def forward(self, x):
@@ -43,11 +46,11 @@ class PreNormBlock(nn.Module):
 class PreNormMLP(nn.Module):
     """A stem, pre-norm blocks, a last LayerNorm and a head."""
 
-    def __init__(self, n_in, width, hidden, blocks, n_out, **norm):
+    def __init__(self, n_in, width, hidden, blocks, n_out, cls=nn.LayerNorm, **norm):
         super().__init__()
         self.stem = nn.Linear(n_in, width)
-        self.blocks = nn.ModuleList(PreNormBlock(width, hidden, **norm) for _ in range(blocks))
-        self.norm = _randomise(nn.LayerNorm(width, **norm))
+        self.blocks = nn.ModuleList(PreNormBlock(width, hidden, cls, **norm) for _ in range(blocks))
+        self.norm = _randomise(cls(width, **norm))
         self.head = nn.Linear(width, n_out)
 
     def forward(self, x):
@@ -62,7 +65,8 @@ def _norm_grads(net, x, t, loss):
     twin = copy.deepcopy(net).double()
     loss(twin(x.double()), t.double()).backward()
     grad = lambda p: None if p is None else p.grad.numpy()  # noqa: E731
-    return [(grad(m.weight), grad(getattr(m, "bias", None))) for m in twin.modules() if isinstance(m, nn.LayerNorm)]
+    norms = (nn.LayerNorm,) + ((RMS,) if RMS is not None else ())
+    return [(grad(m.weight), grad(getattr(m, "bias", None))) for m in twin.modules() if isinstance(m, norms)]
 
 
 @pytest.mark.parametrize(
@@ -130,10 +134,10 @@ class NormThenActivation(nn.Module):
     """``relu(ln(fc(h)))`` layers, and with ``residual`` blocks ``relu(ln2(fc2(relu(ln1(fc1(h))))) + h)``
     whose shortcut joins after the second norm, as ResNets place theirs."""
 
-    def __init__(self, widths, residual=False, **norm):
+    def __init__(self, widths, residual=False, cls=nn.LayerNorm, **norm):
         super().__init__()
         self.fcs = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
-        self.lns = nn.ModuleList(_randomise(nn.LayerNorm(b, **norm)) for b in widths[1:-1])
+        self.lns = nn.ModuleList(_randomise(cls(b, **norm)) for b in widths[1:-1])
         self.residual = residual
 
     def forward(self, x):
@@ -173,6 +177,62 @@ def test_linear_layer_norm_relu_networks_agree_with_pytorch(residual, norm):
         seq = nn.Sequential(*[m for fc, ln in zip(net.fcs, net.lns) for m in (fc, ln, nn.ReLU())], net.fcs[-1])
         assert go.check_torch(seq, x, t).passed
         assert [layer.get("norm", {}).get("at") for layer in go.from_torch(seq, x, t)["layers"]] == ["pre_activation"] * 3 + [None]
+
+
+@pytest.mark.skipif(RMS is None, reason="nn.RMSNorm needs PyTorch 2.4 or later")
+@pytest.mark.parametrize("norm", [{"eps": 1e-3}, {"elementwise_affine": False, "eps": 1e-4}], ids=["affine", "no-affine"])
+def test_rms_normalised_networks_agree_with_pytorch(norm):
+    """RMSNorm pre-norm blocks and ``relu(rms(fc(h)))`` layers with a shortcut: every Linear, every
+    γ, the diagnosis's γ norms and check_torch against autograd."""
+    torch.manual_seed(21)
+    mse = lambda y, t: ((y - t) ** 2).sum() / y.shape[0]  # noqa: E731
+    for net in (PreNormMLP(3, 6, 10, 2, 2, RMS, **norm), NormThenActivation([3, 5, 5, 5, 2], True, RMS, **norm)):
+        x, t = torch.randn(7, 3) * 2.0, torch.randn(7, 2)
+        d = go.from_torch(net, x, t)
+        normed = [l for l, layer in enumerate(d["layers"], start=1) if "norm" in layer]
+        assert len(normed) == 3 and all(d["layers"][l - 1]["norm"]["kind"] == "rms" for l in normed)
+        assert all(d["layers"][l - 1]["norm"]["eps"] == norm["eps"] for l in normed)
+        ref = go.grad(d)
+        assert_agree_per_layer(ref, torch_grads(net, x, t, mse))
+        diagnosis = go.diagnose_torch(net, x, t)
+        for l, (gamma, beta) in zip(normed, _norm_grads(net, x, t, mse)):
+            assert beta is None
+            layer, row = ref.layers[l - 1], diagnosis.layers[l - 1]
+            if gamma is not None:
+                scale = max(np.abs(layer.weight_grad).max(), np.abs(layer.norm_weight_grad).max())
+                assert np.abs(gamma - layer.norm_weight_grad).max() <= AGREEMENT * scale, f"layer {l} γ"
+                assert abs(np.log10(np.linalg.norm(gamma)) - row.log10_norm_weight_grad_norm) < 1e-9, f"layer {l}"
+        assert go.check_torch(net, x, t).passed
+
+
+@pytest.mark.skipif(RMS is None, reason="nn.RMSNorm needs PyTorch 2.4 or later")
+def test_an_rms_norm_without_eps_adds_the_machine_epsilon_of_its_dtype():
+    """PyTorch's RMSNorm(eps=None) adds torch.finfo(dtype).eps: the description carries float32's
+    for a float32 module, and check_torch's float64 copy adds the same, so it passes; a wrong ε
+    (float64's) would be another function, which the check notices on a near-constant row."""
+    torch.manual_seed(22)
+    net = NormThenActivation([3, 4, 4, 4, 1], False, RMS)
+    x, t = torch.randn(5, 3) * 1e-3, torch.randn(5, 1)
+    d = go.from_torch(net, x, t)
+    assert [layer.get("norm", {}).get("eps") for layer in d["layers"]] == [torch.finfo(torch.float32).eps] * 3 + [None]
+    assert go.check_torch(net, x, t).passed
+    mse = lambda y, t: ((y - t) ** 2).sum() / y.shape[0]  # noqa: E731
+
+    def autograd(eps):
+        """Autograd's gradients in float64 with every RMSNorm's ε set to ``eps``."""
+        twin = copy.deepcopy(net).double()
+        for m in twin.lns:
+            m.eps = eps
+        value = mse(twin(x.double()), t.double())
+        value.backward()
+        layers = [{"weight_grad": m.weight.grad.numpy(), "bias_grad": m.bias.grad.numpy()} for m in twin.fcs]
+        for layer, m in zip(layers, twin.lns):
+            layer["norm_weight_grad"] = m.weight.grad.numpy()
+        return {"loss": float(value.detach()), "layers": layers}
+
+    assert go.check(d, autograd(torch.finfo(torch.float32).eps)).passed
+    # ε None in the float64 copy is float64's machine epsilon: another function, which fails.
+    assert not go.check(d, autograd(None)).passed
 
 
 class PostNorm(nn.Module):

@@ -27,7 +27,7 @@ use crate::error::Error;
 use crate::model::Model;
 use crate::sections::{engine_activation, engine_skip};
 use scalar::dense::Loss;
-use vectorised::dense::{Batch, DenseLayer, LayerNorm, NormAt, SeedAt, Workspace, flatten_rows};
+use vectorised::dense::{Batch, DenseLayer, LayerNorm, NormAt, NormKind, SeedAt, Workspace, flatten_rows};
 use vectorised::stats::{DEFAULT_SATURATION_THRESHOLD, Stage};
 
 /// forward_collapse: a layer's input RMS at or below this fraction of the input batch's (or an
@@ -307,7 +307,11 @@ fn engine_norm(n: &scalar::dense::LayerNorm) -> Result<LayerNorm<f64>, vectorise
         scalar::dense::NormAt::Input => NormAt::Input,
         scalar::dense::NormAt::PreActivation => NormAt::PreActivation,
     };
-    LayerNorm::new(n.weight.clone(), n.bias.clone(), n.eps, at)
+    let kind = match n.kind {
+        scalar::dense::NormKind::Layer => NormKind::Layer,
+        scalar::dense::NormKind::Rms => NormKind::Rms,
+    };
+    Ok(LayerNorm::new(n.weight.clone(), n.bias.clone(), n.eps, at)?.with_kind(kind))
 }
 
 /// σ²_w = fan-in × the mean square of the weights `rows[j][i]`.

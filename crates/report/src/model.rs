@@ -59,7 +59,7 @@ pub use loss::{LOSS_KINDS, LOSS_NAMES, REDUCTIONS, Reduction};
 
 use crate::error::Error;
 use scalar::activation::DEFAULT_LEAKY_SLOPE;
-use scalar::dense::{Dense, DenseLayer, LayerNorm, Loss, NormAt};
+use scalar::dense::{Dense, DenseLayer, LayerNorm, Loss, NormAt, NormKind};
 use scalar::{Activation, Skip};
 use serde::Deserialize;
 use std::path::Path;
@@ -113,7 +113,7 @@ struct LayerFile {
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a layer's norm: an object {\"weight\": […], \"bias\": […], \"eps\": …, \"at\": …}"
+    expecting = "a layer's norm: an object {\"weight\": […], \"bias\": […], \"eps\": …, \"at\": …, \"kind\": …}"
 )]
 struct NormFile {
     #[serde(default, deserialize_with = "number::optional_vector")]
@@ -124,7 +124,13 @@ struct NormFile {
     eps: Option<f64>,
     #[serde(default)]
     at: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
 }
+
+/// The names of a norm's `"kind"`, in [`NormKind`]'s order: layer normalisation (the default)
+/// or RMS normalisation.
+pub const NORM_KIND_NAMES: [&str; 2] = ["layer", "rms"];
 
 /// The names of a norm's `"at"`: what it normalises, in [`NormAt`]'s order.
 pub const NORM_AT_NAMES: [&str; 2] = ["input", "pre_activation"];
@@ -438,11 +444,21 @@ impl NormFile {
                 check_vector(&format!("layer {l} norm {what}"), values, width)?;
             }
         }
+        let kind = match self.kind.as_deref() {
+            None | Some("layer") => NormKind::Layer,
+            Some("rms") => NormKind::Rms,
+            Some(other) => {
+                return Err(Error::input(format!(
+                    "layer {l} norm kind: unknown name {other:?} (expected {})",
+                    NORM_KIND_NAMES.join(" or ")
+                )));
+            }
+        };
         let eps = self.eps.unwrap_or(LayerNorm::DEFAULT_EPS);
         if !(eps.is_finite() && eps > 0.0) {
             return Err(Error::input(format!("layer {l} norm eps: {eps} must be a finite number > 0")));
         }
-        Ok(LayerNorm { weight: self.weight, bias: self.bias, eps, at })
+        Ok(LayerNorm { weight: self.weight, bias: self.bias, eps, at, kind })
     }
 }
 

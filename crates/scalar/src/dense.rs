@@ -59,7 +59,7 @@ mod magnitudes;
 mod norm;
 pub use backprop::OtherBranch;
 pub use magnitudes::{LayerMagnitudes, NormMagnitudes, SeedAt, Trace};
-pub use norm::{LayerNorm, NormAt, NormGradients};
+pub use norm::{LayerNorm, NormAt, NormGradients, NormKind};
 
 /// One dense layer: `weight[j][i]` from input i to output unit j.
 #[derive(Debug, Clone, PartialEq)]
@@ -429,9 +429,7 @@ impl Dense {
             };
             let norm = self.norms[idx].as_ref().zip(params.norm[idx].as_ref());
             let normed = match norm {
-                Some((n, (gamma, beta))) if n.at == NormAt::Input => {
-                    Some(LayerNorm::record(tape, gamma, beta, &a[l - 1], n.eps))
-                }
+                Some((n, (gamma, beta))) if n.at == NormAt::Input => Some(n.record(tape, gamma, beta, &a[l - 1])),
                 _ => None,
             };
             let prev = normed.as_ref().unwrap_or(&a[l - 1]);
@@ -446,7 +444,7 @@ impl Dense {
             let z: Vec<Var<'t>> = match norm {
                 Some((n, (gamma, beta))) if n.at == NormAt::PreActivation => {
                     let h: Vec<Var<'t>> = linear.collect();
-                    let y = LayerNorm::record(tape, gamma, beta, &h, n.eps);
+                    let y = n.record(tape, gamma, beta, &h);
                     y.iter().enumerate().map(|(j, &v)| into_z.map_or(v, |from| v + a[from][j])).collect()
                 }
                 _ => linear.enumerate().map(|(j, acc)| into_z.map_or(acc, |from| acc + a[from][j])).collect(),

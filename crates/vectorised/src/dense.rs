@@ -80,7 +80,7 @@ pub use crate::skip::Skip;
 use crate::stats::{self, GradientStats, LayerStats, NonFinite, Stage, Summary};
 use backward::{column_sums, hadamard, packed_or_rows, scale, transpose_weights};
 pub use diagnose::{Diagnosis, LayerDiagnosis, SeedAt};
-pub use norm::{LayerNorm, NormAt};
+pub use norm::{LayerNorm, NormAt, NormKind};
 use rayon::prelude::*;
 pub use workspace::Workspace;
 

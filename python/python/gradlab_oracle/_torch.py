@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _array, _rows  # defined in __init__ before it imports this module
 from ._results import CheckResult, Diagnosis
-from ._torch_read import Network, _torch, read
+from ._torch_read import Network, _torch, is_norm, is_rms_norm, norm_eps, read
 
 _LOSSES = {
     "MSELoss": "mse",
@@ -133,7 +133,9 @@ def from_torch(module: Any, x: Any, t: Any, loss: LossLike = "squared_error") ->
             layer["bias"] = _array(lin.bias)
         if norm is not None:
             ln, at = norm
-            layer["norm"] = {"eps": float(ln.eps), "at": at}
+            layer["norm"] = {"eps": norm_eps(ln), "at": at}
+            if is_rms_norm(ln):
+                layer["norm"]["kind"] = "rms"
             for key in ("weight", "bias"):
                 if getattr(ln, key, None) is not None:
                     layer["norm"][key] = _array(getattr(ln, key))
@@ -198,6 +200,10 @@ def check_torch(
     budget = DEFAULT_MEMORY_BUDGET_MIB if memory_budget_mib is None else memory_budget_mib
     model = _load_quietly(description, budget)
     twin = copy.deepcopy(module).to(torch.float64)
+    # An RMSNorm without ε adds its dtype's machine epsilon: the caller's, not float64's.
+    for theirs, ours in zip(module.modules(), twin.modules()):
+        if is_norm(theirs):
+            ours.eps = norm_eps(theirs)
     twin.requires_grad_(True)
     twin.zero_grad(set_to_none=True)
     xs = torch.as_tensor(description["input"], dtype=torch.float64)

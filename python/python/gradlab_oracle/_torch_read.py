@@ -22,7 +22,7 @@ say it: applied to a layer's output (or the input) and read by the next ``Linear
 that layer's input (a pre-norm block ``x + fc2(f(fc1(ln(x))))``, a last normalisation before the
 head); applied to a ``Linear``'s output and then activated, or joined by a shortcut, or returned,
 it normalises that layer's Linear output (``Linear → LayerNorm → ReLU``, ``"at":
-"pre_activation"``). Everything else is a ``ValueError`` naming the module by its path, or the call
+"pre_activation"``). An ``nn.RMSNorm`` over a row is read alike (``"kind": "rms"``). Everything else is a ``ValueError`` naming the module by its path, or the call
 by its line in the caller's source.
 """
 
@@ -211,7 +211,7 @@ class _Walk:
             return self.dropout(where, v, m.p, m.training)
         if isinstance(m, nn.Identity):
             return v
-        if isinstance(m, nn.LayerNorm):
+        if is_norm(m):
             return self.layer_norm(where, m, v, node.target)
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
             raise ValueError(
@@ -225,7 +225,7 @@ class _Walk:
             return self.softmax(node, where)
         if name not in ACTIVATIONS:
             raise ValueError(
-                f"{where}: not supported (expected Linear, LayerNorm, Flatten, Dropout, a last LogSoftmax, "
+                f"{where}: not supported (expected Linear, LayerNorm, RMSNorm, Flatten, Dropout, a last LogSoftmax, "
                 f"or one of {', '.join(ACTIVATIONS)}, Identity)"
             )
         if name == "Softplus":
@@ -520,6 +520,27 @@ class _Walk:
         return Network(
             layers, names, self.slope, self.flattens_input, self.log_softmax, shortcut, skip, shortcut_layers, norms, norm_names
         )
+
+
+def is_rms_norm(m: Any) -> bool:
+    """Whether ``m`` is an ``nn.RMSNorm`` (PyTorch 2.4 and later)."""
+    rms = getattr(_torch().nn, "RMSNorm", None)
+    return rms is not None and isinstance(m, rms)
+
+
+def is_norm(m: Any) -> bool:
+    """Whether ``m`` is a normalisation the model format reads: ``nn.LayerNorm`` or ``nn.RMSNorm``."""
+    return isinstance(m, _torch().nn.LayerNorm) or is_rms_norm(m)
+
+
+def norm_eps(m: Any) -> float:
+    """A normalisation's ε: its own, or for an ``nn.RMSNorm`` without one what PyTorch then adds,
+    the machine epsilon of the dtype it runs in (its γ's, else the default dtype)."""
+    if m.eps is not None:
+        return float(m.eps)
+    torch = _torch()
+    dtype = m.weight.dtype if getattr(m, "weight", None) is not None else torch.get_default_dtype()
+    return float(torch.finfo(dtype).eps)
 
 
 def read(module: Any, loss_name: Optional[str]) -> Network:

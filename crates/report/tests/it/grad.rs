@@ -3,7 +3,7 @@
 
 use crate::cli_run::{assert_bad_input, report, temp_file};
 use proptest::prelude::*;
-use scalar::dense::{Dense, DenseLayer, LayerNorm, Loss, NormAt};
+use scalar::dense::{Dense, DenseLayer, LayerNorm, Loss, NormAt, NormKind};
 use scalar::{Activation, Skip};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -56,6 +56,9 @@ impl ModelCase {
                     if norm.at == NormAt::PreActivation {
                         v["norm"]["at"] = json!("pre_activation");
                     }
+                    if norm.kind == NormKind::Rms {
+                        v["norm"]["kind"] = json!("rms");
+                    }
                 }
                 v
             })
@@ -103,11 +106,19 @@ fn model_case_strategy() -> impl Strategy<Value = ModelCase> {
             .windows(2)
             .map(|w| {
                 let (n_in, n_out) = (w[0], w[1]);
-                let norm = prop_oneof![Just(NormAt::Input), Just(NormAt::PreActivation)].prop_flat_map(move |at| {
+                let at = prop_oneof![Just(NormAt::Input), Just(NormAt::PreActivation)];
+                let kind = prop_oneof![Just(NormKind::Layer), Just(NormKind::Rms)];
+                let norm = (at, kind).prop_flat_map(move |(at, kind)| {
                     let width = if at == NormAt::Input { n_in } else { n_out };
                     let vector = move || proptest::option::of(proptest::collection::vec(dyadic_strategy(), width));
                     let eps = prop_oneof![Just(LayerNorm::DEFAULT_EPS), Just(0.25), Just(1.0)];
-                    (vector(), vector(), eps).prop_map(move |(weight, bias, eps)| LayerNorm { weight, bias, eps, at })
+                    (vector(), vector(), eps).prop_map(move |(weight, bias, eps)| LayerNorm {
+                        weight,
+                        bias,
+                        eps,
+                        at,
+                        kind,
+                    })
                 });
                 (
                     matrix_strategy(w[1], w[0]),

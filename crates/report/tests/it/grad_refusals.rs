@@ -201,7 +201,12 @@ const BAD_MODELS: &[(&str, &str, &[&str])] = &[
     (
         "norm-unknown-field",
         r#"{"layers": [{"weight": [[1]], "activation": "tanh", "norm": {"gamma": [1]}}], "input": [[1]], "target": [[0]]}"#,
-        &["FILE: unknown field `gamma`, expected one of `weight`, `bias`, `eps`, `at`"],
+        &["FILE: unknown field `gamma`, expected one of `weight`, `bias`, `eps`, `at`, `kind`"],
+    ),
+    (
+        "norm-kind-unknown",
+        r#"{"layers": [{"weight": [[1]], "activation": "tanh", "norm": {"kind": "batch"}}], "input": [[1]], "target": [[0]]}"#,
+        &["FILE: layer 1 norm kind: unknown name \"batch\" (expected layer or rms)"],
     ),
     (
         "top-level-array",

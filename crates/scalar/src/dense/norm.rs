@@ -6,6 +6,9 @@
 //! r = 1/√(v + ε)             x̂_i = d_i·r             y_i = x̂_i·γ_i + β_i
 //! ```
 //!
+//! or its root-mean-square form ([`NormKind::Rms`]; Zhang & Sennrich 2019, PyTorch's
+//! `nn.RMSNorm`), which does not centre: d_i = x_i (no nodes for μ), the rest alike.
+//!
 //! in one of two places of layer l ([`NormAt`]): its input, as a pre-norm residual block applies
 //! it before its first product (x = a_{l−1}, and z_l = W_l·y + b_l), or its Linear output, as
 //! `Linear → LayerNorm → activation` MLPs do (x = W_l·u + b_l, and z_l = y before the shortcut
@@ -33,6 +36,18 @@ pub struct LayerNorm {
     pub eps: f64,
     /// What it normalises.
     pub at: NormAt,
+    /// Whether it centres first (layer normalisation) or not (RMS normalisation).
+    pub kind: NormKind,
+}
+
+/// Which normalisation a [`LayerNorm`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NormKind {
+    /// Centred: d = x − μ, v the biased variance (`nn.LayerNorm`).
+    #[default]
+    Layer,
+    /// Not centred: d = x, v the mean square (`nn.RMSNorm`).
+    Rms,
 }
 
 /// Where a layer's [`LayerNorm`] sits.
@@ -72,7 +87,7 @@ impl LayerNorm {
 
     /// Plain normalisation of a layer's input: no γ or β, PyTorch's ε.
     pub fn plain() -> LayerNorm {
-        LayerNorm { weight: None, bias: None, eps: Self::DEFAULT_EPS, at: NormAt::Input }
+        LayerNorm { weight: None, bias: None, eps: Self::DEFAULT_EPS, at: NormAt::Input, kind: NormKind::Layer }
     }
 
     /// How many values it normalises in a layer of `n_in` inputs and `n_out` units.
@@ -118,9 +133,14 @@ impl LayerNorm {
     /// One sample's values, the operations of [`LayerNorm::record`] in its order.
     pub(super) fn forward(&self, x: &[f64]) -> Normed {
         let inv_n = 1.0 / x.len() as f64;
-        let sum = x[1..].iter().fold(x[0], |acc, &v| acc + v);
-        let neg_mu = -(sum * inv_n);
-        let d: Vec<f64> = x.iter().map(|&v| v + neg_mu).collect();
+        let d: Vec<f64> = match self.kind {
+            NormKind::Layer => {
+                let sum = x[1..].iter().fold(x[0], |acc, &v| acc + v);
+                let neg_mu = -(sum * inv_n);
+                x.iter().map(|&v| v + neg_mu).collect()
+            }
+            NormKind::Rms => x.to_vec(),
+        };
         let squares: Vec<f64> = d.iter().map(|&v| v.powi(2)).collect();
         let q = squares[1..].iter().fold(squares[0], |acc, &v| acc + v);
         let sd = (q * inv_n + self.eps).sqrt();
@@ -140,9 +160,13 @@ impl LayerNorm {
         let n = x.len() as f64;
         let mean_abs = x.iter().map(|v| v.abs()).sum::<f64>() / n;
         let e_mu_sq = e_x.iter().map(|e| e * e).sum::<f64>() / (n * n) + mean_abs * mean_abs;
-        let e_d: Vec<f64> = (x.iter().zip(e_x).zip(&normed.d))
-            .map(|((&x, &e), &d)| (e * e + e_mu_sq + (x.abs() + (x - d).abs()).powi(2)).sqrt())
-            .collect();
+        let e_d: Vec<f64> = match self.kind {
+            NormKind::Layer => (x.iter().zip(e_x).zip(&normed.d))
+                .map(|((&x, &e), &d)| (e * e + e_mu_sq + (x.abs() + (x - d).abs()).powi(2)).sqrt())
+                .collect(),
+            // d is x itself: its error is x's.
+            NormKind::Rms => e_x.to_vec(),
+        };
         let q: f64 = normed.d.iter().map(|d| d * d).sum();
         let e_q = normed.d.iter().zip(&e_d).map(|(d, e)| (2.0 * d * e).powi(2)).sum::<f64>().sqrt() + q;
         let var_eps = q / n + self.eps;
@@ -162,34 +186,44 @@ impl LayerNorm {
     }
 
     /// Records one sample's normalisation of `x` with the parameters' leaves `gamma` and `beta`.
-    /// The nodes, in order: the sum's additions, the constant 1/n, μ, −μ, every d_i, every d_i²,
-    /// the squares' additions, v, the constant ε, v + ε, √, its reciprocal, then per i: x̂_i,
+    /// The nodes, in order: the sum's additions, the constant 1/n, μ, −μ, every d_i (only the
+    /// constant 1/n of these for [`NormKind::Rms`], whose d_i are the x_i), every d_i², the
+    /// squares' additions, v, the constant ε, v + ε, √, its reciprocal, then per i: x̂_i,
     /// x̂_i·γ_i, y_i.
     pub(super) fn record<'t>(
+        &self,
         tape: &'t Tape,
         gamma: &[Var<'t>],
         beta: &[Var<'t>],
         x: &[Var<'t>],
-        eps: f64,
     ) -> Vec<Var<'t>> {
-        let sum = x[1..].iter().fold(x[0], |acc, &v| acc + v);
-        let inv_n = tape.var(1.0 / x.len() as f64);
-        let neg_mu = -(sum * inv_n);
-        let d: Vec<Var<'t>> = x.iter().map(|&v| v + neg_mu).collect();
+        let (d, inv_n) = match self.kind {
+            NormKind::Layer => {
+                let sum = x[1..].iter().fold(x[0], |acc, &v| acc + v);
+                let inv_n = tape.var(1.0 / x.len() as f64);
+                let neg_mu = -(sum * inv_n);
+                (x.iter().map(|&v| v + neg_mu).collect(), inv_n)
+            }
+            NormKind::Rms => (x.to_vec(), tape.var(1.0 / x.len() as f64)),
+        };
+        let d: Vec<Var<'t>> = d;
         let squares: Vec<Var<'t>> = d.iter().map(|&v| v.powi(2)).collect();
         let q = squares[1..].iter().fold(squares[0], |acc, &v| acc + v);
-        let r = ((q * inv_n) + eps).sqrt().recip();
+        let r = ((q * inv_n) + self.eps).sqrt().recip();
         d.iter().zip(gamma).zip(beta).map(|((&v, &g), &b)| (v * r) * g + b).collect()
     }
 
     /// x's adjoint from y's, `g_y`, in [`Ext`] (no underflow or overflow), by the textbook
     /// formula: with ĝ_i = γ_i·g_i, ∂S/∂x_i = (r/n)·(n·ĝ_i − Σ_k ĝ_k − x̂_i·Σ_k ĝ_k·x̂_k)
-    /// (`docs/derivation.md` §9). For [`Dense::magnitudes`](super::Dense::magnitudes), which keeps
-    /// no tape.
+    /// (`docs/derivation.md` §9), without the Σ_k ĝ_k term for [`NormKind::Rms`] (no centring).
+    /// For [`Dense::magnitudes`](super::Dense::magnitudes), which keeps no tape.
     pub(super) fn input_adjoint_ext(&self, normed: &Normed, g_y: &[Ext]) -> Vec<Ext> {
         let n = g_y.len() as f64;
         let g_hat: Vec<Ext> = g_y.iter().enumerate().map(|(i, &g)| g * self.gamma(i)).collect();
-        let sum = g_hat.iter().fold(Ext::ZERO, |acc, &g| acc + g);
+        let sum = match self.kind {
+            NormKind::Layer => g_hat.iter().fold(Ext::ZERO, |acc, &g| acc + g),
+            NormKind::Rms => Ext::ZERO,
+        };
         let dot = g_hat.iter().zip(&normed.x_hat).fold(Ext::ZERO, |acc, (&g, &x)| acc + g * x);
         let scale = normed.r / n;
         (g_hat.iter().zip(&normed.x_hat)).map(|(&g, &x)| (g * n - sum - dot * x) * scale).collect()
@@ -217,7 +251,40 @@ impl LayerNorm {
     ) {
         let n = g_y.len();
         let inv_n = 1.0 / n as f64;
-        let mut g_d = vec![A::ZERO; n];
+        // RMS normalisation's d_i are the x_i themselves: their adjoints are x's, received in
+        // the same order, and there is no μ to pass through.
+        let mut g_d = match self.kind {
+            NormKind::Layer => vec![A::ZERO; n],
+            NormKind::Rms => return self.backward_to_d(normed, g_y, g_gamma, g_beta, g_x),
+        };
+        self.backward_to_d(normed, g_y, g_gamma, g_beta, &mut g_d);
+        // d_i = x_i + (−μ), made i by i; −μ's adjoint, then μ's and the sum's, which each x_i
+        // receives through the sum's additions.
+        let mut g_neg_mu = A::ZERO;
+        for i in (0..n).rev() {
+            g_x[i].receive(g_d[i], Factor::One);
+            g_neg_mu.receive(g_d[i], Factor::One);
+        }
+        let mut g_mu = A::ZERO;
+        g_mu.receive(g_neg_mu, Factor::MinusOne);
+        let mut g_sum = A::ZERO;
+        g_sum.receive(g_mu, Factor::Times(inv_n));
+        for g in g_x.iter_mut() {
+            g.receive(g_sum, Factor::One);
+        }
+    }
+
+    /// The sweep of [`LayerNorm::backward`] from y down to d: γ's, β's and every d_i's adjoints.
+    fn backward_to_d<A: Adjoint>(
+        &self,
+        normed: &Normed,
+        g_y: &[A],
+        g_gamma: &mut [A],
+        g_beta: &mut [A],
+        g_d: &mut [A],
+    ) {
+        let n = g_y.len();
+        let inv_n = 1.0 / n as f64;
         let mut g_r = A::ZERO;
         // y_i = m_i + β_i, m_i = x̂_i·γ_i, x̂_i = d_i·r: made i by i, so swept from the last i.
         // m_i's adjoint is y_i's (one term through the sum).
@@ -239,20 +306,6 @@ impl LayerNorm {
         g_q.receive(g_v, Factor::Times(inv_n));
         for i in (0..n).rev() {
             g_d[i].receive(g_q, Factor::Times(f64::from(2) * normed.d[i].powi(1)));
-        }
-        // d_i = x_i + (−μ), made i by i; −μ's adjoint, then μ's and the sum's, which each x_i
-        // receives through the sum's additions.
-        let mut g_neg_mu = A::ZERO;
-        for i in (0..n).rev() {
-            g_x[i].receive(g_d[i], Factor::One);
-            g_neg_mu.receive(g_d[i], Factor::One);
-        }
-        let mut g_mu = A::ZERO;
-        g_mu.receive(g_neg_mu, Factor::MinusOne);
-        let mut g_sum = A::ZERO;
-        g_sum.receive(g_mu, Factor::Times(inv_n));
-        for g in g_x.iter_mut() {
-            g.receive(g_sum, Factor::One);
         }
     }
 }

@@ -5,7 +5,7 @@
 //! estimates: `backprop_error_scales_over` against `error_scales_over` (the tape's).
 
 use proptest::prelude::*;
-use scalar::dense::{Dense, DenseGradients, DenseLayer, LayerNorm, Loss, NormAt};
+use scalar::dense::{Dense, DenseGradients, DenseLayer, LayerNorm, Loss, NormAt, NormKind};
 use scalar::{Activation, Skip};
 
 /// A value that is often an exact ±0 or 1, where the sign of a zero gradient depends on the order
@@ -27,14 +27,15 @@ fn activation() -> impl Strategy<Value = Activation> {
     ]
 }
 
-/// A layer normalisation of a layer of `n_in` inputs and `n_out` units, of either, with or
-/// without γ and β.
+/// A layer or RMS normalisation of a layer of `n_in` inputs and `n_out` units, of either, with
+/// or without γ and β.
 fn norm(n_in: usize, n_out: usize) -> impl Strategy<Value = LayerNorm> {
-    prop_oneof![Just(NormAt::Input), Just(NormAt::PreActivation)].prop_flat_map(move |at| {
+    let kind = prop_oneof![Just(NormKind::Layer), Just(NormKind::Rms)];
+    (prop_oneof![Just(NormAt::Input), Just(NormAt::PreActivation)], kind).prop_flat_map(move |(at, kind)| {
         let width = if at == NormAt::Input { n_in } else { n_out };
         let values = move || prop::option::of(prop::collection::vec(value(), width));
         (values(), values(), prop_oneof![Just(LayerNorm::DEFAULT_EPS), 0.01..2.0f64])
-            .prop_map(move |(weight, bias, eps)| LayerNorm { weight, bias, eps, at })
+            .prop_map(move |(weight, bias, eps)| LayerNorm { weight, bias, eps, at, kind })
     })
 }
 
@@ -165,16 +166,16 @@ fn a_wide_network_has_the_tapes_bits_for_every_loss() {
         .collect();
     let input: Vec<Vec<f64>> = (0..6).map(|_| (0..7).map(|_| next() * 3.0).collect()).collect();
     let target: Vec<Vec<f64>> = (0..6).map(|_| (0..5).map(|_| next().abs()).collect()).collect();
-    // Every layer after the first normalises its input, or its Linear output (with γ alone,
-    // neither, both).
+    // Every layer after the first normalises its input, or its Linear output (with γ alone and
+    // not centred, neither, both).
     let mut norms_at = |at: NormAt| {
         let last = if at == NormAt::Input { 12 } else { 5 };
         let mut values = |n: usize| Some((0..n).map(|_| next()).collect());
         vec![
             None,
-            Some(LayerNorm { weight: values(12), bias: None, eps: 1e-5, at }),
+            Some(LayerNorm { weight: values(12), bias: None, eps: 1e-5, at, kind: NormKind::Rms }),
             Some(LayerNorm { at, ..LayerNorm::plain() }),
-            Some(LayerNorm { weight: values(last), bias: values(last), eps: 0.1, at }),
+            Some(LayerNorm { weight: values(last), bias: values(last), eps: 0.1, at, kind: NormKind::Layer }),
         ]
     };
     let norms = [None, Some(norms_at(NormAt::Input)), Some(norms_at(NormAt::PreActivation))];

@@ -2,7 +2,7 @@
 //! textbook backward formula, central differences through a pre-norm residual network and a
 //! `Linear → LayerNorm → activation` one, and refusals.
 
-use scalar::dense::{Dense, DenseLayer, LayerNorm, Loss, NormAt, SeedAt};
+use scalar::dense::{Dense, DenseLayer, LayerNorm, Loss, NormAt, NormKind, SeedAt};
 use scalar::{Activation, Skip};
 
 fn layer(weight: Vec<Vec<f64>>, bias: Option<Vec<f64>>, activation: Activation) -> DenseLayer {
@@ -13,8 +13,14 @@ fn layer(weight: Vec<Vec<f64>>, bias: Option<Vec<f64>>, activation: Activation) 
 /// ε = 3, γ = (2, 4), β = (1, −1).
 fn hand_worked(at: NormAt) -> Dense {
     let net = Dense::new(vec![layer(vec![vec![1.0, 0.0], vec![0.0, 1.0]], None, Activation::Identity)], None).unwrap();
-    net.with_norms(vec![Some(LayerNorm { weight: Some(vec![2.0, 4.0]), bias: Some(vec![1.0, -1.0]), eps: 3.0, at })])
-        .unwrap()
+    net.with_norms(vec![Some(LayerNorm {
+        weight: Some(vec![2.0, 4.0]),
+        bias: Some(vec![1.0, -1.0]),
+        eps: 3.0,
+        at,
+        kind: NormKind::Layer,
+    })])
+    .unwrap()
 }
 
 #[test]
@@ -49,16 +55,41 @@ fn a_normalised_linear_output_worked_by_hand_is_exact() {
     assert_eq!(g.bias[0], vec![0.375, -0.375]);
 }
 
+/// One identity layer 2→2 (W = I) whose Linear output is RMS-normalised with ε = 3, γ = (2, 4),
+/// β = (1, −1).
+fn hand_worked_rms() -> Dense {
+    let at = NormAt::PreActivation;
+    let norm = LayerNorm { kind: NormKind::Rms, ..hand_worked(at).norms()[0].clone().unwrap() };
+    hand_worked(at).with_norms(vec![Some(norm)]).unwrap()
+}
+
+#[test]
+fn an_rms_normalised_linear_output_worked_by_hand_is_exact() {
+    // x = (1, 1), not centred: v = (1 + 1)/2 = 1, √(v + ε) = 2, x̂ = (1/2, 1/2), z = x̂·γ + β = (2, 1).
+    let net = hand_worked_rms();
+    let trace = net.forward_trace(&[1.0, 1.0]).unwrap();
+    assert_eq!((trace.normed, trace.z), (vec![Some(vec![2.0, 1.0])], vec![vec![2.0, 1.0]]));
+    // L = z_1 (Loss::Linear, t = (1, 0)): ∂L/∂β = (1, 0), ∂L/∂γ = (x̂_1, 0) = (1/2, 0). With no
+    // centring, ∂L/∂h_i = r·(ĝ_i − x̂_i·Σ_k ĝ_k·x̂_k/n): ĝ = (2, 0), Σ ĝ·x̂ = 1, r = 1/2, so
+    // ∂L/∂h = (1/2)·(2 − 1/4, 0 − 1/4) = (7/8, −1/8), and ∂L/∂W[j][i] = ∂L/∂h_j·x_i.
+    let g = net.gradients(&[vec![1.0, 1.0]], &[vec![1.0, 0.0]], Loss::Linear).unwrap();
+    let norm = g.norm[0].as_ref().unwrap();
+    assert_eq!((norm.weight.clone(), norm.bias.clone()), (vec![0.5, 0.0], vec![1.0, 0.0]));
+    assert_eq!(g.weight[0], vec![vec![0.875, 0.875], vec![-0.125, -0.125]]);
+    assert_eq!(g.bias[0], vec![0.875, -0.125]);
+}
+
 /// The textbook backward of y = γ·x̂ + β (Ba et al. 2016): with ĝ_i = γ_i·∂L/∂y_i,
-/// ∂L/∂x_i = (r/n)·(n·ĝ_i − Σ_k ĝ_k − x̂_i·Σ_k ĝ_k·x̂_k), a formula the tape never uses.
-fn textbook_input_gradient(x: &[f64], gamma: &[f64], eps: f64, g_y: &[f64]) -> Vec<f64> {
+/// ∂L/∂x_i = (r/n)·(n·ĝ_i − Σ_k ĝ_k − x̂_i·Σ_k ĝ_k·x̂_k), a formula the tape never uses; for RMS
+/// normalisation (`centred` false: μ = 0) without the Σ_k ĝ_k term.
+fn textbook_input_gradient(x: &[f64], gamma: &[f64], eps: f64, g_y: &[f64], centred: bool) -> Vec<f64> {
     let n = x.len() as f64;
-    let mu = x.iter().sum::<f64>() / n;
+    let mu = if centred { x.iter().sum::<f64>() / n } else { 0.0 };
     let var = x.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / n;
     let r = 1.0 / (var + eps).sqrt();
     let x_hat: Vec<f64> = x.iter().map(|v| (v - mu) * r).collect();
     let g_hat: Vec<f64> = g_y.iter().zip(gamma).map(|(g, c)| g * c).collect();
-    let sum_g: f64 = g_hat.iter().sum();
+    let sum_g: f64 = if centred { g_hat.iter().sum() } else { 0.0 };
     let sum_gx: f64 = g_hat.iter().zip(&x_hat).map(|(g, x)| g * x).sum();
     g_hat.iter().zip(&x_hat).map(|(g, xh)| r / n * (n * g - sum_g - xh * sum_gx)).collect()
 }
@@ -71,7 +102,7 @@ fn the_input_gradient_is_the_textbook_formula() {
     let gamma = vec![1.5, -0.5, 0.25, 2.0];
     let identity: Vec<Vec<f64>> = (0..4).map(|j| (0..4).map(|i| f64::from(u8::from(i == j))).collect()).collect();
     let w2 = vec![vec![0.3, -0.2, 0.5, 0.1], vec![-0.4, 0.6, 0.2, -0.3]];
-    for eps in [1e-5, 0.5] {
+    for (eps, kind) in [(1e-5, NormKind::Layer), (0.5, NormKind::Layer), (1e-5, NormKind::Rms), (0.5, NormKind::Rms)] {
         let net = Dense::new(
             vec![layer(identity.clone(), None, Activation::Identity), layer(w2.clone(), None, Activation::Identity)],
             None,
@@ -79,16 +110,16 @@ fn the_input_gradient_is_the_textbook_formula() {
         .unwrap()
         .with_norms(vec![
             None,
-            Some(LayerNorm { weight: Some(gamma.clone()), bias: Some(vec![0.1; 4]), eps, at: NormAt::Input }),
+            Some(LayerNorm { weight: Some(gamma.clone()), bias: Some(vec![0.1; 4]), eps, at: NormAt::Input, kind }),
         ])
         .unwrap();
         let t = [0.8, -1.1];
         let g = net.gradients(&[x.to_vec()], &[t.to_vec()], Loss::Linear).unwrap();
         let g_y: Vec<f64> = (0..4).map(|i| t[0] * w2[0][i] + t[1] * w2[1][i]).collect();
-        let expected = textbook_input_gradient(&x, &gamma, eps, &g_y);
+        let expected = textbook_input_gradient(&x, &gamma, eps, &g_y, kind == NormKind::Layer);
         for (j, e) in expected.iter().enumerate() {
             let got = g.weight[0][j][0] / x[0];
-            assert!((got - e).abs() <= 1e-13 * e.abs().max(1.0), "eps {eps} unit {j}: {got} vs {e}");
+            assert!((got - e).abs() <= 1e-13 * e.abs().max(1.0), "{kind:?} eps {eps} unit {j}: {got} vs {e}");
         }
     }
 }
@@ -100,9 +131,15 @@ fn pre_norm_net(skip: Skip) -> Dense {
     let vector = |k: f64| -> Vec<f64> { (0..4).map(|i| (i as f64 * 0.9 + k).cos()).collect() };
     let norms = vec![
         None,
-        Some(LayerNorm { weight: Some(vector(0.3)), bias: Some(vector(1.1)), eps: 1e-5, at: NormAt::Input }),
+        Some(LayerNorm {
+            weight: Some(vector(0.3)),
+            bias: Some(vector(1.1)),
+            eps: 1e-5,
+            at: NormAt::Input,
+            kind: NormKind::Layer,
+        }),
         None,
-        Some(LayerNorm { weight: Some(vector(2.0)), bias: None, eps: 0.01, at: NormAt::Input }),
+        Some(LayerNorm { weight: Some(vector(2.0)), bias: None, eps: 0.01, at: NormAt::Input, kind: NormKind::Layer }),
         Some(LayerNorm::plain()),
     ];
     five_layers(skip, norms)
@@ -114,12 +151,18 @@ fn norm_then_activation_net(skip: Skip) -> Dense {
     let vector = |n: usize, k: f64| -> Vec<f64> { (0..n).map(|i| (i as f64 * 0.7 + k).cos()).collect() };
     let at = NormAt::PreActivation;
     let norms = vec![
-        Some(LayerNorm { weight: Some(vector(4, 0.2)), bias: Some(vector(4, 1.3)), eps: 1e-5, at }),
+        Some(LayerNorm {
+            weight: Some(vector(4, 0.2)),
+            bias: Some(vector(4, 1.3)),
+            eps: 1e-5,
+            at,
+            kind: NormKind::Layer,
+        }),
         None,
-        Some(LayerNorm { weight: Some(vector(4, 2.1)), bias: None, eps: 0.01, at }),
+        Some(LayerNorm { weight: Some(vector(4, 2.1)), bias: None, eps: 0.01, at, kind: NormKind::Layer }),
         Some(LayerNorm { at, ..LayerNorm::plain() }),
         // Over two values x̂ = ±d/√(d² + ε): nearly a sign with a small ε, too steep for differences.
-        Some(LayerNorm { weight: None, bias: Some(vector(2, 0.4)), eps: 0.25, at }),
+        Some(LayerNorm { weight: None, bias: Some(vector(2, 0.4)), eps: 0.25, at, kind: NormKind::Layer }),
     ];
     five_layers(skip, norms)
 }
@@ -161,15 +204,25 @@ fn rebuilt(net: &Dense, layers: Vec<DenseLayer>, norms: Vec<Option<LayerNorm>>) 
         .unwrap()
 }
 
+/// The same network with every normalisation made an RMS normalisation.
+fn rms(net: Dense) -> Dense {
+    let norms = net.norms().iter().map(|n| n.clone().map(|n| LayerNorm { kind: NormKind::Rms, ..n })).collect();
+    rebuilt(&net, net.layers().to_vec(), norms)
+}
+
+/// The four networks of a skip: pre-norm and `Linear → norm → activation`, each with layer and
+/// with RMS normalisations.
+fn normalised_nets(skip: Skip) -> [Dense; 4] {
+    [pre_norm_net(skip), norm_then_activation_net(skip), rms(pre_norm_net(skip)), rms(norm_then_activation_net(skip))]
+}
+
 /// A change of one parameter by a step.
 type Perturb<'a> = dyn Fn(&mut Vec<DenseLayer>, &mut Vec<Option<LayerNorm>>, f64) + 'a;
 
 #[test]
 fn every_gradient_of_a_normalised_network_matches_central_differences() {
     let (x, t) = pre_norm_batch();
-    for net in
-        [Skip::PreActivation, Skip::Identity].into_iter().flat_map(|s| [pre_norm_net(s), norm_then_activation_net(s)])
-    {
+    for net in [Skip::PreActivation, Skip::Identity].into_iter().flat_map(normalised_nets) {
         let skip = net.skip();
         for loss in [Loss::SquaredError, Loss::CrossEntropy] {
             let g = net.gradients(&x, &t, loss).unwrap();
@@ -268,9 +321,7 @@ fn bad_norms_are_refused_with_where() {
 #[test]
 fn magnitudes_of_normalised_networks_are_the_norms_of_their_gradients() {
     let (x, t) = pre_norm_batch();
-    for net in
-        [Skip::PreActivation, Skip::Identity].into_iter().flat_map(|s| [pre_norm_net(s), norm_then_activation_net(s)])
-    {
+    for net in [Skip::PreActivation, Skip::Identity].into_iter().flat_map(normalised_nets) {
         let g = net.backprop_over(&x, &t, Loss::Linear, 3.0).unwrap();
         let m = net.magnitudes(&x, &t, SeedAt::Output, 3.0).unwrap();
         let log10_norm = |v: &mut dyn Iterator<Item = &f64>| 0.5 * v.map(|x| x * x).sum::<f64>().log10();

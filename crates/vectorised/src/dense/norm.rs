@@ -6,14 +6,15 @@
 //! r = 1/√(v + ε)             x̂_i = d_i·r             y_i = x̂_i·γ_i + β_i
 //! ```
 //!
-//! in one of two places of a layer ([`NormAt`]): its input (pre-norm blocks: the product reads y),
+//! or its root-mean-square form ([`NormKind::Rms`], PyTorch's `nn.RMSNorm`: d_i = x_i, no μ), in
+//! one of two places of a layer ([`NormAt`]): its input (pre-norm blocks: the product reads y),
 //! or its Linear output (`Linear → LayerNorm → activation`: y is Z before a pre-activation
 //! shortcut joins). Forward keeps x̂ and r per sample; backward passes an adjoint g of y to x
 //! by the textbook formula (`docs/derivation.md` §9), linear in g, so a diagnosis's rows rescaled
 //! by powers of two pass through it with their exponents:
 //!
 //! ```text
-//! ĝ_i = γ_i·g_i        ∂S/∂x_i = (ĝ_i·n − Σ_k ĝ_k − x̂_i·Σ_k ĝ_k·x̂_k)·(r/n)
+//! ĝ_i = γ_i·g_i        ∂S/∂x_i = (ĝ_i·n − Σ_k ĝ_k − x̂_i·Σ_k ĝ_k·x̂_k)·(r/n)     (no Σ_k ĝ_k for RMS)
 //! ∂S/∂γ_i = Σ_b g_i·x̂_i                ∂S/∂β_i = Σ_b g_i
 //! ```
 //!
@@ -33,14 +34,25 @@ pub enum NormAt {
     PreActivation,
 }
 
+/// Which normalisation a [`LayerNorm`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NormKind {
+    /// Centred: d = x − μ, v the biased variance (`nn.LayerNorm`).
+    #[default]
+    Layer,
+    /// Not centred: d = x, v the mean square (`nn.RMSNorm`).
+    Rms,
+}
+
 /// A layer's normalisation: γ (`weight`) and β (`bias`), one per value normalised (`None`: 1 and
-/// 0), ε, and where it sits.
+/// 0), ε, where it sits and which it is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerNorm<T> {
     weight: Option<Vec<T>>,
     bias: Option<Vec<T>>,
     eps: T,
     at: NormAt,
+    kind: NormKind,
 }
 
 impl<T: Real> LayerNorm<T> {
@@ -61,7 +73,17 @@ impl<T: Real> LayerNorm<T> {
         if let Some(b) = &bias {
             Error::check_finite("norm bias", b)?;
         }
-        Ok(LayerNorm { weight, bias, eps, at })
+        Ok(LayerNorm { weight, bias, eps, at, kind: NormKind::Layer })
+    }
+
+    /// The same normalisation as `kind` ([`NormKind::Layer`] unless set).
+    pub fn with_kind(self, kind: NormKind) -> Self {
+        LayerNorm { kind, ..self }
+    }
+
+    /// Which normalisation it is.
+    pub fn kind(&self) -> NormKind {
+        self.kind
     }
 
     /// Where it sits.
@@ -97,10 +119,15 @@ impl<T: Real> LayerNorm<T> {
     pub(super) fn forward_row(&self, x: Option<&[T]>, x_hat: &mut [T], y: &mut [T]) -> T {
         let x: &[T] = x.unwrap_or(y);
         let inv_n = T::ONE / T::from_f64(x.len() as f64);
-        let sum = x[1..].iter().fold(x[0], |acc, &v| acc + v);
-        let neg_mu = -(sum * inv_n);
-        for (d, &v) in x_hat.iter_mut().zip(x) {
-            *d = v + neg_mu;
+        match self.kind {
+            NormKind::Layer => {
+                let sum = x[1..].iter().fold(x[0], |acc, &v| acc + v);
+                let neg_mu = -(sum * inv_n);
+                for (d, &v) in x_hat.iter_mut().zip(x) {
+                    *d = v + neg_mu;
+                }
+            }
+            NormKind::Rms => x_hat.copy_from_slice(x),
         }
         let q = x_hat[1..].iter().fold(x_hat[0] * x_hat[0], |acc, &d| acc + d * d);
         let r = T::ONE / (q * inv_n + self.eps).sqrt();
@@ -124,7 +151,10 @@ impl<T: Real> LayerNorm<T> {
         if let Some(gamma) = &self.weight {
             g.iter_mut().zip(gamma).for_each(|(v, &c)| *v *= c);
         }
-        let sum = g.iter().fold(T::ZERO, |acc, &v| acc + v);
+        let sum = match self.kind {
+            NormKind::Layer => g.iter().fold(T::ZERO, |acc, &v| acc + v),
+            NormKind::Rms => T::ZERO,
+        };
         let dot = g.iter().zip(x_hat).fold(T::ZERO, |acc, (&v, &x)| acc + v * x);
         let scale = r / n;
         for (v, &x) in g.iter_mut().zip(x_hat) {

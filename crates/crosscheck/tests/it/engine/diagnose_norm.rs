@@ -1,5 +1,5 @@
-//! The dense engine's diagnosis of networks with a layer normalisation (`Dense::with_norms`: of a
-//! layer's input or of its Linear output, with or without γ and β) against the oracle's
+//! The dense engine's diagnosis of networks with a layer or RMS normalisation (`Dense::with_norms`:
+//! of a layer's input or of its Linear output, with or without γ and β) against the oracle's
 //! `Dense::magnitudes` (the textbook backward in `Ext`): every layer's weight, bias and ∂L/∂z
 //! norms and its normalisation's γ and β norms, in range and past `f64`'s; the same bits on one
 //! and two threads; and what the engine refuses.
@@ -10,14 +10,16 @@ use proptest::prelude::*;
 use scalar::dense as oracle;
 use vectorised::Skip;
 use vectorised::dense::{
-    Batch, Dense, Diagnosis, LayerNorm, Loss, NormAt, Normalisation, SeedAt, Workspace, flatten_rows,
+    Batch, Dense, Diagnosis, LayerNorm, Loss, NormAt, NormKind, Normalisation, SeedAt, Workspace, flatten_rows,
 };
 
-/// One layer's normalisation in plain terms: where, γ, β, ε.
-type NormCase = (NormAt, Option<Vec<f64>>, Option<Vec<f64>>, f64);
+/// One layer's normalisation in plain terms: where, γ, β, ε, and whether it centres (layer
+/// normalisation) or not (RMS).
+type NormCase = (NormAt, Option<Vec<f64>>, Option<Vec<f64>>, f64, NormKind);
 
 fn engine_norms(norms: &[Option<NormCase>]) -> Vec<Option<LayerNorm<f64>>> {
-    norms.iter().map(|n| n.clone().map(|(at, g, b, eps)| LayerNorm::new(g, b, eps, at).unwrap())).collect()
+    let norm = |(at, g, b, eps, kind): NormCase| LayerNorm::new(g, b, eps, at).unwrap().with_kind(kind);
+    norms.iter().map(|n| n.clone().map(norm)).collect()
 }
 
 fn oracle_norms(norms: &[Option<NormCase>]) -> Vec<Option<oracle::LayerNorm>> {
@@ -25,10 +27,12 @@ fn oracle_norms(norms: &[Option<NormCase>]) -> Vec<Option<oracle::LayerNorm>> {
         NormAt::Input => oracle::NormAt::Input,
         NormAt::PreActivation => oracle::NormAt::PreActivation,
     };
-    norms
-        .iter()
-        .map(|n| n.clone().map(|(a, weight, bias, eps)| oracle::LayerNorm { weight, bias, eps, at: at(a) }))
-        .collect()
+    let kind = |kind| match kind {
+        NormKind::Layer => oracle::NormKind::Layer,
+        NormKind::Rms => oracle::NormKind::Rms,
+    };
+    let norm = |(a, weight, bias, eps, k): NormCase| oracle::LayerNorm { weight, bias, eps, at: at(a), kind: kind(k) };
+    norms.iter().map(|n| n.clone().map(norm)).collect()
 }
 
 /// The engine's diagnosis of a case with `norms`, ν = B.
@@ -84,13 +88,15 @@ fn with_norms(case: NetCase) -> impl Strategy<Value = (NetCase, Vec<Option<NormC
         .into_iter()
         .map(|(n_in, n_out)| {
             let at = prop_oneof![Just(NormAt::Input), Just(NormAt::PreActivation)];
-            let norm = at.prop_flat_map(move |at| {
+            let kind = prop_oneof![Just(NormKind::Layer), Just(NormKind::Rms)];
+            let norm = (at, kind).prop_flat_map(move |(at, kind)| {
                 let width = if at == NormAt::Input { n_in } else { n_out };
                 (
                     Just(at),
                     proptest::option::of(proptest::collection::vec(-2.0f64..2.0, width)),
                     proptest::option::of(proptest::collection::vec(-1.0f64..1.0, width)),
                     (-3.0f64..0.0).prop_map(|e| 10f64.powf(e)),
+                    Just(kind),
                 )
             });
             proptest::option::weighted(0.6, norm)
@@ -186,8 +192,8 @@ proptest! {
     }
 }
 
-/// Every layer of [`deep_sigmoid`] normalised (alternately its input and its Linear output, with
-/// γ of ¼ and β of 0.1): the normalised z stay at unit scale, where σ′ ≤ ¼ and the weights are
+/// Every layer of [`deep_sigmoid`] normalised (alternately its input and its Linear output, every
+/// third one by RMS, with γ of ¼ and β of 0.1): the normalised z stay at unit scale, where σ′ ≤ ¼ and the weights are
 /// below 1, so the lowest layers' gradients are past `f64`'s range, and still the oracle's.
 #[test]
 fn deep_normalised_gradients_far_below_f64_are_the_oracles_in_log10() {
@@ -195,7 +201,8 @@ fn deep_normalised_gradients_far_below_f64_are_the_oracles_in_log10() {
     let norms: Vec<Option<NormCase>> = (0..700)
         .map(|l| {
             let at = if l % 2 == 0 { NormAt::Input } else { NormAt::PreActivation };
-            Some((at, Some(vec![0.25; 4]), Some(vec![0.1; 4]), 1e-5))
+            let kind = if l % 3 == 0 { NormKind::Rms } else { NormKind::Layer };
+            Some((at, Some(vec![0.25; 4]), Some(vec![0.1; 4]), 1e-5, kind))
         })
         .collect();
     let got = diagnose(&case, &norms, &mut Workspace::new());
@@ -222,8 +229,8 @@ fn normalised_diagnosis_is_the_same_on_one_and_two_threads() {
     let case = deep_sigmoid(12, 96, 70, Some(3), Skip::Identity, 3);
     let norms: Vec<Option<NormCase>> = (0..12)
         .map(|l| match l % 3 {
-            0 => Some((NormAt::PreActivation, Some(vec![1.5; 96]), None, 1e-5)),
-            1 => Some((NormAt::Input, None, Some(vec![0.2; 96]), 1e-5)),
+            0 => Some((NormAt::PreActivation, Some(vec![1.5; 96]), None, 1e-5, NormKind::Layer)),
+            1 => Some((NormAt::Input, None, Some(vec![0.2; 96]), 1e-5, NormKind::Rms)),
             _ => None,
         })
         .collect();
