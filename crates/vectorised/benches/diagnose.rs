@@ -3,8 +3,7 @@
 //! layers of width 1024, a batch of 64, on 2 threads — as nominal FLOP/s (6·B·N²·D per call, as
 //! in `benches/dense.rs`): the target is a diagnosis costing at most 1.2× the gradient. Beside
 //! them the diagnosis of the same network with every Linear output normalised (`LayerNorm` at
-//! `PreActivation`, which `gradients` does not run): what the normalisations' forward rows,
-//! backward rows and γ and β sums add.
+//! `PreActivation`): what the normalisations' forward rows, backward rows and γ and β sums add.
 //!
 //! `cargo bench -p vectorised --bench diagnose` (about 1.6 GB: the weights and the plain
 //! gradient's ∂L/∂W for every layer).

@@ -297,6 +297,11 @@ pub struct Gradients<T> {
     pub weight: Vec<Vec<T>>,
     /// ∂L/∂b_l, index l − 1 (computed whether or not the layer has biases: Σ_b Δ_l(b) / ν).
     pub bias: Vec<Vec<T>>,
+    /// ∂L/∂γ of layer l's normalisation at index l − 1 (computed whether or not it has γ; empty
+    /// for a layer without one, and no entries at all for a network without normalisations).
+    pub norm_weight: Vec<Vec<T>>,
+    /// ∂L/∂β, likewise.
+    pub norm_bias: Vec<Vec<T>>,
 }
 
 impl<T: Real> Dense<T> {
@@ -413,8 +418,7 @@ impl<T: Real> Dense<T> {
     ///
     /// Refused: an empty batch, a batch or target of the wrong width or a different number of
     /// rows, non-finite inputs or targets, binary cross-entropy without a sigmoid output layer or
-    /// with an identity shortcut into it (its output is then no probability), a network with a
-    /// layer normalisation ([`Dense::with_norms`]: only [`Dense::diagnose`] runs those).
+    /// with an identity shortcut into it (its output is then no probability).
     /// Overflow inside the network is not an error: the gradients then hold ±∞ or NaN and the
     /// statistics say where the first one arose.
     pub fn gradients<'w>(
@@ -445,12 +449,6 @@ impl<T: Real> Dense<T> {
             return Err(Error::invalid(
                 "loss",
                 "binary cross-entropy needs the sigmoid's output, and an identity shortcut adds to the last layer's",
-            ));
-        }
-        if self.normalises() {
-            return Err(Error::invalid(
-                "network",
-                "it normalises a layer, and gradients has no γ or β to return: its diagnosis runs it",
             ));
         }
         ws.fit(self, batch);
@@ -491,6 +489,9 @@ impl<T: Real> Dense<T> {
                 gw.iter_mut().for_each(|v| *v = *v / nu_t);
                 gb.iter_mut().for_each(|v| *v = *v / nu_t);
             }
+        }
+        for g in ws.grads.norm_weight.iter_mut().chain(&mut ws.grads.norm_bias) {
+            g.iter_mut().for_each(|v| *v = *v / nu_t);
         }
         if ws.stats_threshold.is_some() {
             self.finish_stats(ws, nu);

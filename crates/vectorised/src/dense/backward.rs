@@ -1,6 +1,11 @@
 //! Backward, layer L down to 1: Δ_l = G_l ⊙ D_l, ∂S/∂W_l = A_{l−1}ᵀ·Δ_l, ∂S/∂b_l = Σ_b Δ_l[b],
 //! G_{l−1} (+)= Δ_l·W_lᵀ (and through a shortcut G_{l−s} += Δ_l, pre-activation, or += G_l,
-//! identity); then the statistics finished.
+//! identity); then the statistics finished. A normalisation (`dense/norm.rs`) sits between: of
+//! the Linear output, Δ_l's rows pass through its backward row after the shortcut has taken
+//! them (γ's and β's gradients summed from them first), and the weights, the bias and the
+//! product read the result; of the input, the weights read Y = LN(A_{l−1}), and the product's
+//! rows, Y's adjoint, are summed into γ's and β's gradients and passed back before they join
+//! G_{l−1}.
 
 use super::*;
 
@@ -57,15 +62,26 @@ impl<T: Real> Dense<T> {
             if let Some(from) = self.pre_activation_from(idx) {
                 add_shortcut(ws, idx, from);
             }
+            if let Some(ln) = self.norm_at(idx, NormAt::PreActivation) {
+                let (x_hat, r) = (&ws.norm_x_hat[idx], &ws.norm_r[idx]);
+                let (gamma, beta) = (&mut ws.grads.norm_weight[idx], &mut ws.grads.norm_bias[idx]);
+                norm::parameter_sums(simd, &ws.g[idx], x_hat, gamma, beta, &mut ws.norm_tmp);
+                ln.backward_rows(&mut ws.g[idx], x_hat, r);
+            }
+            let input_norm = self.norm_at(idx, NormAt::Input);
             let (lower, upper) = ws.g.split_at_mut(idx);
             let delta: &[T] = &upper[0];
-            let a_in: &[T] = if idx == 0 { x } else { &ws.a[idx - 1] };
+            let a_in: &[T] = match (input_norm, idx) {
+                (Some(_), _) => &ws.norm_y[idx],
+                (None, 0) => x,
+                (None, _) => &ws.a[idx - 1],
+            };
             let gw = &mut ws.grads.weight[idx];
             let gb = &mut ws.grads.bias[idx];
             // W_lᵀ, just before its one use, into one buffer for all layers (so it stays in
             // cache; layer 1's is never needed: there is no ∂S/∂A_0).
             let prepare_wt = |wt: &mut Vec<T>| {
-                if idx > 0 {
+                if idx > 0 || input_norm.is_some() {
                     transpose_weights(layer, wt);
                 }
             };
@@ -96,19 +112,26 @@ impl<T: Real> Dense<T> {
                     )
                 })
             };
-            let below: Option<(&mut [T], bool)> = if idx > 0 {
-                let accumulate = ws.pending[idx - 1];
-                Some((&mut lower[idx - 1][..], accumulate))
-            } else {
-                None
+            // A normalised input's product, Y's adjoint, goes to a buffer of its own first (also
+            // for layer 1: γ and β need it).
+            let below: Option<(&mut [T], bool)> = match (input_norm, idx) {
+                (Some(_), _) => {
+                    ws.norm_g.resize(batch * n_in, T::ZERO);
+                    Some((&mut ws.norm_g[..], false))
+                }
+                (None, 0) => None,
+                (None, _) => Some((&mut lower[idx - 1][..], ws.pending[idx - 1])),
             };
             // G_{l−1} is complete once this product is stored (shortcuts only reach down), so
             // unless it also holds a shortcut's part, statistics need G itself, or layer l − 1's
             // identity shortcut must pass G_{l−1} down, the store writes Δ_{l−1} = G_{l−1} ⊙ D_{l−1}
             // at once.
-            let d_below: Option<&[T]> =
-                (idx > 0 && !ws.pending[idx - 1] && !gather && self.identity_from(idx - 1).is_none())
-                    .then(|| &ws.d[idx - 1][..]);
+            let d_below: Option<&[T]> = (idx > 0
+                && input_norm.is_none()
+                && !ws.pending[idx - 1]
+                && !gather
+                && self.identity_from(idx - 1).is_none())
+            .then(|| &ws.d[idx - 1][..]);
             if let Some(ready) = ws.delta_ready.get_mut(idx.wrapping_sub(1)) {
                 *ready = d_below.is_some();
             }
@@ -172,6 +195,20 @@ impl<T: Real> Dense<T> {
                     let op = packed_or_rows(pack_wt, wt, wt, n_in);
                     for (c, g_c) in g_below.chunks_mut(ROW_CHUNK * n_in).enumerate() {
                         input_job(c * ROW_CHUNK, g_c, acc, op);
+                    }
+                }
+            }
+            if let Some(ln) = input_norm {
+                let (x_hat, r) = (&ws.norm_x_hat[idx], &ws.norm_r[idx]);
+                let (gamma, beta) = (&mut ws.grads.norm_weight[idx], &mut ws.grads.norm_bias[idx]);
+                norm::parameter_sums(simd, &ws.norm_g, x_hat, gamma, beta, &mut ws.norm_tmp);
+                ln.backward_rows(&mut ws.norm_g, x_hat, r);
+                if idx > 0 {
+                    let target = &mut ws.g[idx - 1];
+                    if ws.pending[idx - 1] {
+                        target.iter_mut().zip(&ws.norm_g).for_each(|(t, &v)| *t += v);
+                    } else {
+                        target.copy_from_slice(&ws.norm_g);
                     }
                 }
             }

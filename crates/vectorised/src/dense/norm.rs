@@ -18,8 +18,10 @@
 //! ∂S/∂γ_i = Σ_b g_i·x̂_i                ∂S/∂β_i = Σ_b g_i
 //! ```
 //!
-//! Only [`Dense::diagnose`](super::Dense::diagnose) runs normalised networks:
-//! [`Dense::gradients`](super::Dense::gradients) refuses them (it has no γ and β to return).
+//! [`Dense::gradients`](super::Dense::gradients) returns γ's and β's gradients beside the
+//! weights' ([`Gradients::norm_weight`](super::Gradients::norm_weight)), and
+//! [`Dense::diagnose`](super::Dense::diagnose) their norms; the trainer refuses a normalised
+//! network (it would not update γ and β).
 
 use super::*;
 
@@ -145,6 +147,14 @@ impl<T: Real> LayerNorm<T> {
         r
     }
 
+    /// Every sample's adjoint of y in `g` (rows of the normalised width) replaced by x's.
+    pub(super) fn backward_rows(&self, g: &mut [T], x_hat: &[T], r: &[T]) {
+        let n = x_hat.len() / r.len().max(1);
+        for ((row, x_hat), &r) in g.chunks_exact_mut(n).zip(x_hat.chunks_exact(n)).zip(r) {
+            self.backward_row(row, x_hat, r);
+        }
+    }
+
     /// One sample's adjoint of y, `g`, replaced by x's (module docs), with that sample's x̂ and r.
     pub(super) fn backward_row(&self, g: &mut [T], x_hat: &[T], r: T) {
         let n = T::from_f64(g.len() as f64);
@@ -211,6 +221,22 @@ impl<T: Real> Dense<T> {
             *rv = norm.forward_row(Some(x), xh, y);
         }
     }
+}
+
+/// ∂S/∂γ = Σ_b g_b ⊙ x̂_b into `gamma` and ∂S/∂β = Σ_b g_b into `beta`, each summed over the
+/// samples in order (as the bias's), from y's adjoint rows `g`; `tmp` holds g ⊙ x̂.
+pub(super) fn parameter_sums<T: Real>(
+    simd: Simd,
+    g: &[T],
+    x_hat: &[T],
+    gamma: &mut [T],
+    beta: &mut [T],
+    tmp: &mut Vec<T>,
+) {
+    tmp.clear();
+    tmp.extend(g.iter().zip(x_hat).map(|(&v, &x)| v * x));
+    column_sums(simd, tmp, gamma);
+    column_sums(simd, g, beta);
 }
 
 /// A diagnosis's rows through a normalisation: y's adjoints `g` (rows of width n), their binary

@@ -61,6 +61,10 @@ pub struct Workspace<T> {
     pub(super) norm_x_hat: Vec<Vec<T>>,
     pub(super) norm_r: Vec<Vec<T>>,
     pub(super) norm_y: Vec<Vec<T>>,
+    /// `gradients`' product of a layer whose input is normalised (Y's adjoint), before it joins
+    /// G_{l−1}; and g ⊙ x̂ for γ's sum.
+    pub(super) norm_g: Vec<T>,
+    pub(super) norm_tmp: Vec<T>,
 }
 
 impl<T: Real> Default for Workspace<T> {
@@ -101,6 +105,8 @@ impl<T: Real> Workspace<T> {
             norm_x_hat: Vec::new(),
             norm_r: Vec::new(),
             norm_y: Vec::new(),
+            norm_g: Vec::new(),
+            norm_tmp: Vec::new(),
         }
     }
 
@@ -174,6 +180,10 @@ impl<T: Real> Workspace<T> {
         self.fit_g(net, batch);
         fit_layers(&mut self.grads.weight, net.layers.iter().map(|l| l.n_in * l.n_out));
         fit_layers(&mut self.grads.bias, net.layers.iter().map(|l| l.n_out));
+        let layers = if net.normalises() { net.layers.len() } else { 0 };
+        let norm_width = |idx: usize| net.norm(idx).map_or(0, |n| n.width(net.layers[idx].n_in, net.layers[idx].n_out));
+        fit_layers(&mut self.grads.norm_weight, (0..layers).map(norm_width));
+        fit_layers(&mut self.grads.norm_bias, (0..layers).map(norm_width));
     }
 
     /// Sizes what forward and its statistics need (A_l, D_l, scratch), and the shortcut flags:

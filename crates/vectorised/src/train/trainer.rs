@@ -105,9 +105,11 @@ pub struct Trainer<T> {
 impl<T: Real> Trainer<T> {
     /// A trainer for networks shaped like `net`, with fresh optimizer state (zeros).
     ///
-    /// Refused: any hyper-parameter out of range ([`TrainConfig::validate`]).
+    /// Refused: any hyper-parameter out of range ([`TrainConfig::validate`]), a network with a
+    /// normalisation (the trainer updates weights and biases, not γ and β).
     pub fn new(net: &Dense<T>, config: TrainConfig) -> Result<Self, Error> {
         config.validate::<T>()?;
+        refuse_norms(net)?;
         let shapes: Vec<Shape> = net.layers().iter().map(|l| (l.n_in(), l.n_out(), l.bias().is_some())).collect();
         let sized = |active: bool| -> Vec<(Vec<T>, Vec<T>)> {
             shapes
@@ -127,6 +129,8 @@ impl<T: Real> Trainer<T> {
             loss: T::ZERO,
             weight: shapes.iter().map(|&(i, o, _)| vec![T::ZERO; i * o]).collect(),
             bias: shapes.iter().map(|&(_, o, b)| vec![T::ZERO; if b { o } else { 0 }]).collect(),
+            norm_weight: Vec::new(),
+            norm_bias: Vec::new(),
         };
         Ok(Trainer {
             config,
@@ -245,6 +249,7 @@ impl<T: Real> Trainer<T> {
     }
 
     fn check_shape(&self, net: &Dense<T>) -> Result<(), Error> {
+        refuse_norms(net)?;
         Error::check_len("network layers", self.shapes.len(), net.layers().len())?;
         for (idx, (layer, &(n_in, n_out, has_bias))) in net.layers().iter().zip(&self.shapes).enumerate() {
             let in_layer = |error| Error::InLayer { layer: idx + 1, error: Box::new(error) };
@@ -344,4 +349,15 @@ impl<T: Real> Trainer<T> {
             None
         });
     }
+}
+
+/// A normalised network is refused: the trainer would leave its γ and β where they are.
+fn refuse_norms<T: Real>(net: &Dense<T>) -> Result<(), Error> {
+    if net.normalises() {
+        return Err(Error::invalid(
+            "network",
+            "it normalises a layer, and the trainer updates weights and biases, not γ and β",
+        ));
+    }
+    Ok(())
 }

@@ -269,7 +269,12 @@ fn cosine(a: &[f64], b: &[f64]) -> f64 {
 
 #[test]
 fn global_norm_is_exact_for_pythagorean_values_even_beyond_f64_squares() {
-    let g = |a: f64, b: f64| Gradients { loss: 0.0, weight: vec![vec![a], vec![]], bias: vec![vec![], vec![b]] };
+    let g = |a: f64, b: f64| Gradients {
+        loss: 0.0,
+        weight: vec![vec![a], vec![]],
+        bias: vec![vec![], vec![b]],
+        ..Gradients::default()
+    };
     assert_eq!(global_norm(&g(3.0, 4.0)), 5.0);
     // (3·2⁷⁰⁰)² overflows f64; the power-of-two scaling keeps the norm exact.
     let big = 2f64.powi(700);

@@ -1,5 +1,6 @@
-//! The dense engine's diagnosis of networks with a layer or RMS normalisation (`Dense::with_norms`:
-//! of a layer's input or of its Linear output, with or without γ and β) against the oracle's
+//! The dense engine on networks with a layer or RMS normalisation (`Dense::with_norms`: of a
+//! layer's input or of its Linear output, with or without γ and β): its gradients against the
+//! oracle's tape (every weight, bias, γ and β); its diagnosis against the oracle's
 //! `Dense::magnitudes` (the textbook backward in `Ext`): every layer's weight, bias and ∂L/∂z
 //! norms and its normalisation's γ and β norms, in range and past `f64`'s; the same bits on one
 //! and two threads; and what the engine refuses.
@@ -12,6 +13,7 @@ use vectorised::Skip;
 use vectorised::dense::{
     Batch, Dense, Diagnosis, LayerNorm, Loss, NormAt, NormKind, Normalisation, SeedAt, Workspace, flatten_rows,
 };
+use vectorised::train::{Optimizer, TrainConfig, Trainer};
 
 /// One layer's normalisation in plain terms: where, γ, β, ε, and whether it centres (layer
 /// normalisation) or not (RMS).
@@ -192,6 +194,58 @@ proptest! {
     }
 }
 
+/// The engine's gradients of a case with `norms` (ν = B).
+fn gradients(case: &NetCase, norms: &[Option<NormCase>], ws: &mut Workspace<f64>) -> vectorised::dense::Gradients<f64> {
+    let net = engine_net(case).with_norms(engine_norms(norms)).unwrap();
+    let b = case.input.len();
+    let x = flatten_rows("input", &case.input, case.n_input).unwrap();
+    let t = flatten_rows("target", &case.target, net.output_width()).unwrap();
+    let (input, target) = (Batch::new(&x, b, case.n_input).unwrap(), Batch::new(&t, b, net.output_width()).unwrap());
+    net.gradients(input, target, case.loss, Normalisation::PerSample, ws).unwrap().clone()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Every entry of ∂L/∂W, ∂L/∂b, ∂L/∂γ and ∂L/∂β within [`NORMALISED_TOL`] of
+    /// [`batch_term_scales`], with statistics on and off (off, a product stores Δ = G ⊙ f′ at once
+    /// where no normalisation of the input stands between).
+    #[test]
+    fn gradients_of_normalised_networks_agree_with_the_oracle(
+        (case, norms) in general_case_strategy().prop_flat_map(with_norms),
+        stats in any::<bool>(),
+    ) {
+        let mut ws = Workspace::new();
+        ws.set_stats(stats.then_some(0.01)).unwrap();
+        let got = gradients(&case, &norms, &mut ws);
+        let want = oracle_net(&case, &norms).gradients(&case.input, &case.target, super::to_oracle_loss(case.loss)).unwrap();
+        let scales = batch_term_scales(&case, &norms);
+        let close = |a: f64, b: f64, scale: f64| (a - b).abs() <= NORMALISED_TOL * scale + 1e-300;
+        prop_assert!(close(got.loss, want.loss, want.loss.abs().max(1.0)), "loss {} vs {}", got.loss, want.loss);
+        for (l, &scale) in scales.iter().enumerate() {
+            let w = super::dense::oracle_weight_in_out(&want, l);
+            for (i, (&g, &o)) in got.weight[l].iter().zip(&w).enumerate() {
+                prop_assert!(close(g, o, scale), "layer {} weight {}: {} vs {}", l + 1, i, g, o);
+            }
+            for (j, (&g, &o)) in got.bias[l].iter().zip(&want.bias[l]).enumerate() {
+                prop_assert!(close(g, o, scale), "layer {} bias {}: {} vs {}", l + 1, j, g, o);
+            }
+            match &want.norm[l] {
+                Some(n) => {
+                    prop_assert_eq!((got.norm_weight[l].len(), got.norm_bias[l].len()), (n.weight.len(), n.bias.len()));
+                    for (i, (&g, &o)) in got.norm_weight[l].iter().zip(&n.weight).enumerate() {
+                        prop_assert!(close(g, o, scale), "layer {} γ {}: {} vs {}", l + 1, i, g, o);
+                    }
+                    for (i, (&g, &o)) in got.norm_bias[l].iter().zip(&n.bias).enumerate() {
+                        prop_assert!(close(g, o, scale), "layer {} β {}: {} vs {}", l + 1, i, g, o);
+                    }
+                }
+                None => prop_assert!(got.norm_weight.get(l).is_none_or(Vec::is_empty)),
+            }
+        }
+    }
+}
+
 /// Every layer of [`deep_sigmoid`] normalised (alternately its input and its Linear output, every
 /// third one by RMS, with γ of ¼ and β of 0.1): the normalised z stay at unit scale, where σ′ ≤ ¼ and the weights are
 /// below 1, so the lowest layers' gradients are past `f64`'s range, and still the oracle's.
@@ -236,15 +290,18 @@ fn normalised_diagnosis_is_the_same_on_one_and_two_threads() {
         .collect();
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        pool.install(|| diagnose(&case, &norms, &mut Workspace::new()))
+        pool.install(|| {
+            (diagnose(&case, &norms, &mut Workspace::new()), gradients(&case, &norms, &mut Workspace::new()))
+        })
     };
     let (one, two) = (run(1), run(2));
-    assert!(one.layers.iter().all(|l| l.log10_weight_grad_norm.is_some_and(f64::is_finite)));
+    assert!(one.0.layers.iter().all(|l| l.log10_weight_grad_norm.is_some_and(f64::is_finite)));
     assert_eq!(one, two);
 }
 
-/// `gradients` has no γ or β to return and refuses a normalised network; `with_norms` refuses a
-/// count other than the layers', and γ or β of another width than what they normalise.
+/// The trainer, which would leave γ and β where they are, refuses a normalised network;
+/// `with_norms` refuses a count other than the layers', and γ or β of another width than what
+/// they normalise.
 #[test]
 fn what_the_engine_refuses_of_normalisations() {
     let case = deep_sigmoid(2, 3, 2, None, Skip::PreActivation, 1);
@@ -253,9 +310,14 @@ fn what_the_engine_refuses_of_normalisations() {
     let x = flatten_rows("input", &case.input, 3).unwrap();
     let t = flatten_rows("target", &case.target, 3).unwrap();
     let (input, target) = (Batch::new(&x, 2, 3).unwrap(), Batch::new(&t, 2, 3).unwrap());
-    let mut ws = Workspace::new();
-    let refused = net.gradients(input, target, Loss::SquaredError, Normalisation::PerSample, &mut ws);
-    assert!(refused.unwrap_err().to_string().contains("normalises a layer"));
+    let config = TrainConfig::new(0.1, Optimizer::Sgd { momentum: 0.0 }, Loss::SquaredError);
+    let Err(refused) = Trainer::new(&net, config) else { panic!("a normalised network is refused") };
+    assert!(refused.to_string().contains("normalises a layer"), "{refused}");
+    let mut plain = engine_net(&case);
+    let mut trainer = Trainer::new(&plain, config).unwrap();
+    assert!(trainer.step(&mut plain, input, target).is_ok());
+    let mut normed = net.clone();
+    assert!(trainer.step(&mut normed, input, target).unwrap_err().to_string().contains("normalises a layer"));
     assert!(engine_net(&case).with_norms(vec![None]).is_err());
     let wrong = engine_net(&case).with_norms(vec![norm(NormAt::PreActivation, 2), None]).unwrap_err();
     assert!(wrong.to_string().contains("layer 1"), "{wrong}");
