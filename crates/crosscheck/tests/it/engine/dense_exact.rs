@@ -7,7 +7,7 @@ use crosscheck::exactness::{DyadicLayer, DyadicNet, FractionBits, MAX_EXACT_BITS
 use proptest::prelude::*;
 use vectorised::Activation;
 use vectorised::Skip;
-use vectorised::dense::{Loss, Workspace};
+use vectorised::dense::{Gradients, Loss, Workspace};
 
 /// Values k/16 with |k| ≤ 16.
 fn sixteenths() -> impl Strategy<Value = f64> {
@@ -116,6 +116,18 @@ fn exact_cases() -> impl Strategy<Value = NetCase> {
         })
 }
 
+/// The engine's loss, weight and bias gradients have the oracle's bits, layer by layer.
+fn same_bits(got: &Gradients<f64>, want: &scalar::dense::DenseGradients) -> Result<(), TestCaseError> {
+    let bits = |v: &[f64]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    prop_assert_eq!(got.loss.to_bits(), want.loss.to_bits());
+    for l in 0..got.weight.len() {
+        let w = oracle_weight_in_out(want, l);
+        prop_assert_eq!(bits(&got.weight[l]), bits(&w), "weight gradient of layer {}", l + 1);
+        prop_assert_eq!(bits(&got.bias[l]), bits(&want.bias[l]), "bias gradient of layer {}", l + 1);
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -129,21 +141,7 @@ proptest! {
         let want = case.oracle();
         let mut ws = Workspace::new();
         ws.set_stats(stats.then_some(0.01)).unwrap();
-        let got = case.fast::<f64>(&mut ws);
-        prop_assert_eq!(got.loss.to_bits(), want.loss.to_bits());
-        for l in 0..case.layers.len() {
-            let w = oracle_weight_in_out(&want, l);
-            prop_assert_eq!(
-                got.weight[l].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                w.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                "weight gradient of layer {}", l + 1
-            );
-            prop_assert_eq!(
-                got.bias[l].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                want.bias[l].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                "bias gradient of layer {}", l + 1
-            );
-        }
+        same_bits(&case.fast::<f64>(&mut ws), &want)?;
     }
 }
 
@@ -158,21 +156,7 @@ proptest! {
         prop_assume!(exact_bits(&case) <= MAX_EXACT_BITS);
         let case = NetCase { loss: Loss::Linear, ..case };
         let want = case.oracle();
-        let got = case.fast::<f64>(&mut Workspace::new());
-        prop_assert_eq!(got.loss.to_bits(), want.loss.to_bits());
-        for l in 0..case.layers.len() {
-            let w = oracle_weight_in_out(&want, l);
-            prop_assert_eq!(
-                got.weight[l].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                w.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                "weight gradient of layer {}", l + 1
-            );
-            prop_assert_eq!(
-                got.bias[l].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                want.bias[l].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                "bias gradient of layer {}", l + 1
-            );
-        }
+        same_bits(&case.fast::<f64>(&mut Workspace::new()), &want)?;
     }
 }
 
