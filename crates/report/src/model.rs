@@ -26,7 +26,8 @@
 //! normalisation ([`scalar::dense::LayerNorm`], PyTorch's `nn.LayerNorm` over the row: γ
 //! `"weight"` and β `"bias"`, each optional; `"eps"` 1e-5 unless given) of its input (`"at":
 //! "input"`, the default: the product reads LN(a_{l−1})) or of its Linear output
-//! (`"pre_activation"`: z_l = LN(W·u + b) before the shortcut joins and f applies); a shortcut
+//! (`"pre_activation"`: z_l = LN(W·u + b) before the shortcut joins and f applies), or with
+//! `"kind": "rms"` an RMS normalisation (`nn.RMSNorm`: not centred; `model/norm.rs`); a shortcut
 //! still carries a_{l−s} itself. Layer l receives a_{l−s} when s | l,
 //! or, when the file names them in `"shortcut_layers"`, when it is one of those (a stem layer
 //! before the blocks: `"shortcut": 2, "shortcut_layers": [3, 5]`); every such pair of layers
@@ -50,16 +51,19 @@
 mod grads;
 pub mod layout;
 pub mod loss;
+mod norm;
 mod number;
 
 pub use grads::{ClaimedGradients, ClaimedLayer};
 
 pub use layout::{WEIGHT_LAYOUTS, WeightLayout};
 pub use loss::{LOSS_KINDS, LOSS_NAMES, REDUCTIONS, Reduction};
+use norm::NormFile;
+pub use norm::{NORM_AT_NAMES, NORM_KIND_NAMES, norm_at_name};
 
 use crate::error::Error;
 use scalar::activation::DEFAULT_LEAKY_SLOPE;
-use scalar::dense::{Dense, DenseLayer, LayerNorm, Loss, NormAt, NormKind};
+use scalar::dense::{Dense, DenseLayer, Loss};
 use scalar::{Activation, Skip};
 use serde::Deserialize;
 use std::path::Path;
@@ -107,40 +111,6 @@ struct LayerFile {
     activation: String,
     #[serde(default)]
     norm: Option<NormFile>,
-}
-
-/// A layer's `"norm"`: the normalisation of its input or of its Linear output.
-#[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a layer's norm: an object {\"weight\": […], \"bias\": […], \"eps\": …, \"at\": …, \"kind\": …}"
-)]
-struct NormFile {
-    #[serde(default, deserialize_with = "number::optional_vector")]
-    weight: Option<Vec<f64>>,
-    #[serde(default, deserialize_with = "number::optional_vector")]
-    bias: Option<Vec<f64>>,
-    #[serde(default, deserialize_with = "number::optional_number")]
-    eps: Option<f64>,
-    #[serde(default)]
-    at: Option<String>,
-    #[serde(default)]
-    kind: Option<String>,
-}
-
-/// The names of a norm's `"kind"`, in [`NormKind`]'s order: layer normalisation (the default)
-/// or RMS normalisation.
-pub const NORM_KIND_NAMES: [&str; 2] = ["layer", "rms"];
-
-/// The names of a norm's `"at"`: what it normalises, in [`NormAt`]'s order.
-pub const NORM_AT_NAMES: [&str; 2] = ["input", "pre_activation"];
-
-/// The `"at"` name of a norm's place (the inverse of the model file's parsing).
-pub fn norm_at_name(at: NormAt) -> &'static str {
-    match at {
-        NormAt::Input => NORM_AT_NAMES[0],
-        NormAt::PreActivation => NORM_AT_NAMES[1],
-    }
 }
 
 /// The names of the `"skip"` field: where the shortcut joins, in [`Skip`]'s order.
@@ -420,45 +390,6 @@ impl ModelFile {
         }
         let target = loss::target_rows(self.target, loss, net.output_width())?;
         Ok(Model::new(net, self.input, target, loss)?.with_conventions(reduction, layout))
-    }
-}
-
-impl NormFile {
-    /// `"at"` a known name; γ and β finite, one per value normalised: per input of layer l
-    /// (`n_in` of them), or per unit (`n_out`); ε finite and positive.
-    fn validate(self, l: usize, n_in: usize, n_out: usize) -> Result<LayerNorm, Error> {
-        let (at, width, per) = match self.at.as_deref() {
-            None | Some("input") => (NormAt::Input, n_in, "one per input of the layer"),
-            Some("pre_activation") => (NormAt::PreActivation, n_out, "one per unit of the layer"),
-            Some(other) => {
-                return Err(Error::input(format!(
-                    "layer {l} norm at: unknown name {other:?} (expected {})",
-                    NORM_AT_NAMES.join(" or ")
-                )));
-            }
-        };
-        let place = |what: &str| format!("layer {l} norm {what} ({per})");
-        for (what, values) in [("weight", &self.weight), ("bias", &self.bias)] {
-            if let Some(values) = values {
-                check_len(&place(what), values, width)?;
-                check_vector(&format!("layer {l} norm {what}"), values, width)?;
-            }
-        }
-        let kind = match self.kind.as_deref() {
-            None | Some("layer") => NormKind::Layer,
-            Some("rms") => NormKind::Rms,
-            Some(other) => {
-                return Err(Error::input(format!(
-                    "layer {l} norm kind: unknown name {other:?} (expected {})",
-                    NORM_KIND_NAMES.join(" or ")
-                )));
-            }
-        };
-        let eps = self.eps.unwrap_or(LayerNorm::DEFAULT_EPS);
-        if !(eps.is_finite() && eps > 0.0) {
-            return Err(Error::input(format!("layer {l} norm eps: {eps} must be a finite number > 0")));
-        }
-        Ok(LayerNorm { weight: self.weight, bias: self.bias, eps, at, kind })
     }
 }
 
