@@ -79,7 +79,8 @@ impl<T: Real> Dense<T> {
             let gw = &mut ws.grads.weight[idx];
             let gb = &mut ws.grads.bias[idx];
             // W_lᵀ, just before its one use, into one buffer for all layers (so it stays in
-            // cache; layer 1's is never needed: there is no ∂S/∂A_0).
+            // cache; layer 1's only for a normalised input, whose γ and β need Y's adjoint: there
+            // is no ∂S/∂A_0).
             let prepare_wt = |wt: &mut Vec<T>| {
                 if idx > 0 || input_norm.is_some() {
                     transpose_weights(layer, wt);
