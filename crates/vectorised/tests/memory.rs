@@ -14,6 +14,7 @@
 use std::sync::{Mutex, OnceLock};
 use vectorised::chain::chain_chunk;
 use vectorised::dense::SeedAt;
+use vectorised::dense::{LayerNorm, NormAt};
 use vectorised::parallel::n_chunks;
 use vectorised::workload::{chain_workload, normal, uniform};
 use vectorised::{
@@ -34,6 +35,8 @@ fn allocations_and_memory() {
     dense_memory_grows_with_what_backward_keeps::<f64>();
     dense_memory_grows_with_what_backward_keeps::<f32>();
     diagnosis_memory_grows_with_what_it_keeps();
+    normalised_dense_memory_grows_with_what_it_keeps::<f64>();
+    normalised_dense_memory_grows_with_what_it_keeps::<f32>();
     chain_memory_grows_with_what_backward_keeps::<f64>();
     chain_memory_grows_with_what_backward_keeps::<f32>();
 }
@@ -260,6 +263,53 @@ fn chain_calls_allocate_per_call_not_per_layer<T: Real>() {
 /// The peak heap of a first call (nothing allocated before it), on one thread.
 fn cold_peak(call: impl FnOnce() + Send) -> usize {
     pool(1).install(|| heap(call).peak)
+}
+
+/// With every layer normalised (its Linear output, or its input), a first `Dense::gradients`
+/// call's peak memory grows per layer by what backward keeps without (above) and what the
+/// normalisation keeps: x̂ (B × n) and r (B), for a normalised input also Y (B × n), the
+/// product's read of it, and ∂L/∂γ, ∂L/∂β (n each); plus at most 384 bytes of bookkeeping (the
+/// above's, the normalisation itself and its buffers' headers). A warm call allocates nothing.
+fn normalised_dense_memory_grows_with_what_it_keeps<T: Real>() {
+    let size = std::mem::size_of::<T>();
+    for (batch, width) in [(64, 256), (256, 64), (9, 5)] {
+        for at in [NormAt::PreActivation, NormAt::Input] {
+            let normalised = |n_layers: usize| {
+                let mut case = DenseCase::<T>::uniform(batch, width, n_layers, Loss::SquaredError, None);
+                let norm = LayerNorm::new(None, None, T::from_f64(1e-5), at).unwrap();
+                case.net = case.net.with_norms(vec![Some(norm); n_layers]).unwrap();
+                case
+            };
+            let peak = |n_layers| {
+                let case = normalised(n_layers);
+                cold_peak(|| case.call(&mut Workspace::new()))
+            };
+            let (shallow, deep) = (peak(8), peak(16));
+            let per_layer = (deep - shallow) / 8;
+            let backward = 2 * batch * width + width * width + width;
+            let norm = batch * width + batch + 2 * width + if at == NormAt::Input { batch * width } else { 0 };
+            let must_keep = (backward + norm) * size;
+            println!(
+                "normalised ({at:?}) dense {}, batch {batch}, width {width}: {per_layer} bytes per layer, {:.3}× the \
+                 {must_keep} it must keep",
+                std::any::type_name::<T>(),
+                per_layer as f64 / must_keep as f64
+            );
+            assert!(
+                must_keep <= per_layer && per_layer <= must_keep + 384,
+                "normalised ({at:?}), batch {batch}, width {width}: {per_layer} bytes per layer, it keeps {must_keep} \
+                 (peaks {shallow} at depth 8, {deep} at depth 16)"
+            );
+            let (case, pool) = (normalised(4), pool(1));
+            let mut ws = Workspace::new();
+            pool.install(|| case.call(&mut ws));
+            let warm = pool.install(|| heap(|| case.call(&mut ws)));
+            assert_eq!(
+                warm.blocks, 0,
+                "a warm normalised call allocated ({warm:?}): {at:?}, batch {batch}, width {width}"
+            );
+        }
+    }
 }
 
 /// A first `Dense::gradients` call's peak memory grows with the depth by what backward must
