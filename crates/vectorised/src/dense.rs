@@ -9,6 +9,10 @@
 //! D_l = f′_l(Z_l)                                          (elementwise; A, D kept for backward)
 //! ```
 //!
+//! A layer may also normalise its input or its Linear output, as the oracle's layer or RMS
+//! normalisation ([`Dense::with_norms`], `dense/norm.rs`); γ's and β's gradients are then
+//! returned beside the weights'.
+//!
 //! The shortcut is the oracle's: layer l receives A_{l−s} when s | l and n_{l−s} = n_l, or when
 //! it is one of the layers named by [`Dense::with_shortcut_layers`]; where it joins is the
 //! network's [`Skip`] ([`Dense::with_skip`]; pre-activation unless set).

@@ -186,18 +186,9 @@ impl Dense<f64> {
                     &ws.norm_x_hat[idx][..],
                     &ws.norm_r[idx][..],
                 );
-                let buffers = (&mut ws.diag_aligned, &mut ws.diag_gb);
-                match ln.diagnose_rows(simd, rows, n_out, buffers) {
-                    Ok([delta, gamma, beta]) => {
-                        z_delta = Some(delta - log10_nu);
-                        ws.diagnosis.layers[idx].log10_norm_weight_grad_norm = Some(gamma - log10_nu);
-                        ws.diagnosis.layers[idx].log10_norm_bias_grad_norm = Some(beta - log10_nu);
-                    }
-                    Err((sample, unit)) => {
-                        ws.diagnosis.first_non_finite = Some(backward_non_finite(idx, sample, unit));
-                        return;
-                    }
-                }
+                let passed = ln.diagnose_rows(simd, rows, n_out, (&mut ws.diag_aligned, &mut ws.diag_gb));
+                let Some(delta) = record_norm(&mut ws.diagnosis, idx, passed, log10_nu) else { return };
+                z_delta = Some(delta);
             }
             let input_norm = self.norm_at(idx, NormAt::Input);
             // The batch sums need every row aligned to the largest exponent (into a copy: G_{l−1}
@@ -230,11 +221,7 @@ impl Dense<f64> {
                 if top == ZERO_ROW {
                     return None;
                 }
-                aligned.clear();
-                aligned.extend_from_slice(g_slot);
-                for (row, &e) in aligned.chunks_exact_mut(n_out).zip(exps) {
-                    scale_pow2(row, e.saturating_sub(top));
-                }
+                align_rows(g_slot, exps, n_out, top, aligned);
                 let delta: &[f64] = aligned;
                 let pack_delta = should_pack::<f64>(batch, n_out);
                 if pack_delta {
@@ -329,15 +316,9 @@ impl Dense<f64> {
                 ws.diag_tmp_exp.clear();
                 ws.diag_tmp_exp.extend_from_slice(&ws.diag_exp[slot]);
                 let rows = (&mut out[..], &mut ws.diag_tmp_exp[..], &ws.norm_x_hat[idx][..], &ws.norm_r[idx][..]);
-                match ln.diagnose_rows(simd, rows, n_in, (&mut ws.diag_aligned, &mut ws.diag_gb)) {
-                    Ok([_, gamma, beta]) => {
-                        ws.diagnosis.layers[idx].log10_norm_weight_grad_norm = Some(gamma - log10_nu);
-                        ws.diagnosis.layers[idx].log10_norm_bias_grad_norm = Some(beta - log10_nu);
-                    }
-                    Err((sample, unit)) => {
-                        ws.diagnosis.first_non_finite = Some(backward_non_finite(idx, sample, unit));
-                        return;
-                    }
+                let passed = ln.diagnose_rows(simd, rows, n_in, (&mut ws.diag_aligned, &mut ws.diag_gb));
+                if record_norm(&mut ws.diagnosis, idx, passed, log10_nu).is_none() {
+                    return;
                 }
             }
             // G_{l−1}'s exponents are Δ̂_l's, or the normalisation's (joined to a shortcut's part
@@ -421,6 +402,23 @@ fn net_slot(net: &Dense<f64>, idx: usize) -> usize {
     if net.shortcut.is_some() { idx } else { idx % 2 }
 }
 
+/// Layer `idx` + 1's normalisation's γ and β norms from [`LayerNorm::diagnose_rows`]' log10 norms
+/// (before ν), returning its adjoint's; or, where it met a NaN or ±∞, that value, located, and
+/// `None` (backward stops).
+fn record_norm(d: &mut Diagnosis, idx: usize, passed: Result<[f64; 3], (usize, usize)>, log10_nu: f64) -> Option<f64> {
+    match passed {
+        Ok([delta, gamma, beta]) => {
+            d.layers[idx].log10_norm_weight_grad_norm = Some(gamma - log10_nu);
+            d.layers[idx].log10_norm_bias_grad_norm = Some(beta - log10_nu);
+            Some(delta - log10_nu)
+        }
+        Err((sample, unit)) => {
+            d.first_non_finite = Some(backward_non_finite(idx, sample, unit));
+            None
+        }
+    }
+}
+
 /// A NaN or ±∞ met in backward at layer `idx` + 1's (sample, unit).
 fn backward_non_finite(idx: usize, sample: usize, unit: usize) -> NonFinite {
     NonFinite { layer: idx + 1, unit, sample: Some(sample), stage: Stage::ActivationGradient }
@@ -470,9 +468,19 @@ fn binary_exponent(x: f64) -> i64 {
     if biased == 0 { binary_exponent(x * 2f64.powi(64)) - 64 } else { biased - 1022 }
 }
 
+/// `rows` (width `n`, row b at 2^{exps[b]}) copied into `aligned`, every row scaled to the common
+/// exponent `top` (rows far below it become 0: their share of a sum is below its rounding).
+pub(super) fn align_rows(rows: &[f64], exps: &[i64], n: usize, top: i64, aligned: &mut Vec<f64>) {
+    aligned.clear();
+    aligned.extend_from_slice(rows);
+    for (row, &e) in aligned.chunks_exact_mut(n).zip(exps) {
+        scale_pow2(row, e.saturating_sub(top));
+    }
+}
+
 /// v ← v·2^shift for every v, exactly unless the result leaves `f64`'s normal range; shifts
 /// below −2200 give 0 (they only meet rows far below the one they align to, or rows of 0).
-pub(super) fn scale_pow2(row: &mut [f64], shift: i64) {
+fn scale_pow2(row: &mut [f64], shift: i64) {
     let mut rest = shift.clamp(-2200, 2200);
     while rest != 0 {
         let step = rest.clamp(-1000, 1000);

@@ -284,11 +284,7 @@ fn adjoint_log10_norms(
     if top == diagnose::ZERO_ROW {
         return [f64::NEG_INFINITY; 3];
     }
-    aligned.clear();
-    aligned.extend_from_slice(g);
-    for (row, &e) in aligned.chunks_exact_mut(n).zip(exps) {
-        diagnose::scale_pow2(row, e.saturating_sub(top));
-    }
+    diagnose::align_rows(g, exps, n, top, aligned);
     let log10 = |v: &[f64]| Summary::of_at(simd, v).norm.log10() + top as f64 * std::f64::consts::LOG10_2;
     let all = log10(aligned);
     sums.clear();
