@@ -2,13 +2,11 @@
 //! each test here fails when the printed numbers contradict the sentence.
 
 use report::render;
-use report::sections::{self, Config, Report};
-use std::sync::OnceLock;
+use report::sections::Report;
 
-/// The quick report (seed 1), computed once.
+/// The quick report (seed 1).
 fn quick() -> &'static Report {
-    static R: OnceLock<Report> = OnceLock::new();
-    R.get_or_init(|| sections::compute(&Config::new(1, true)))
+    crate::reports::quick_report()
 }
 
 /// The paragraph of `md` that contains `needle`.

@@ -78,8 +78,8 @@ fn inputs_fed_as_zeros_settle_at_the_constant_predictors_loss() {
 
 #[test]
 fn the_bug_table_states_each_cases_network() {
-    let report = sections::compute(&Config::new(1, true));
-    let md = render::markdown(&report, None);
+    let report = crate::reports::quick_report();
+    let md = render::markdown(report, None);
     for b in &report.classic.bugs {
         let row = md.lines().find(|l| l.starts_with(&format!("| {} |", b.description))).unwrap();
         let network = render::prose::architecture(b.training.hidden_layers, b.hidden_width, b.training.bias);
@@ -94,7 +94,7 @@ fn the_bug_table_states_each_cases_network() {
 /// it ends below it. The curve starts at epoch 0 and steps by `curve_step`.
 #[test]
 fn loss_curves_end_where_the_table_says_the_runs_end() {
-    let c = classic::compute(&Config::new(1, false));
+    let c = &crate::reports::default_report().classic;
     let step = classic::curve_step(c.epochs);
     for r in &c.runs {
         let name = format!("{} {} hidden bias {}", r.task, r.hidden_layers, r.bias);
@@ -121,7 +121,7 @@ fn loss_curves_end_where_the_table_says_the_runs_end() {
 /// updates), and one run whose units parted would withdraw the sentence.
 #[test]
 fn symmetry_is_said_to_hold_only_when_it_holds_in_every_run() {
-    let c = classic::compute(&Config::new(1, true));
+    let c = &crate::reports::quick_report().classic;
     let case = c.bugs.iter().find(|b| b.bug == Bug::EqualInit).unwrap();
     assert_eq!(case.diagnosis, Diagnosis::SymmetryNeverBroken);
     assert_eq!(case.training.largest_hidden_spread, Some(0.0), "every run's units stayed identical");

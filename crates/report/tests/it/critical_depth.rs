@@ -3,15 +3,14 @@
 //! one and against ReLU's closed form, the critical-line solve against the fixed-point bisection,
 //! the exact ReLU length law against direct sampling, and the networks against mean field.
 
-use report::sections::Config;
 use report::sections::correlation::{self, relu_c_map};
 use report::sections::critical_depth::{self, CriticalDepth, Regime};
 use report::sections::meanfield;
 use scalar::Activation;
 
+/// The default report's criticality with depth (seed 1).
 fn section() -> &'static CriticalDepth {
-    static SECTION: std::sync::OnceLock<CriticalDepth> = std::sync::OnceLock::new();
-    SECTION.get_or_init(|| critical_depth::compute(&Config::new(1, false)))
+    &crate::reports::default_report().dense_init.critical_depth
 }
 
 #[test]

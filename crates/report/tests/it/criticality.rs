@@ -1,15 +1,13 @@
 //! The sigmoid's critical line: mean field's critical σ_w² against an independent quadrature, and
 //! the measured networks around it.
 
-use report::sections::Config;
 use report::sections::criticality::{self, MULTIPLES, SigmoidCritical};
 use report::sections::meanfield::{self, critical_sigma_w2};
 use scalar::Activation;
 
-/// The default report's sigmoid critical line (seed 1), computed once.
+/// The default report's sigmoid critical line (seed 1).
 fn section() -> &'static SigmoidCritical {
-    static SECTION: std::sync::OnceLock<SigmoidCritical> = std::sync::OnceLock::new();
-    SECTION.get_or_init(|| criticality::compute(&Config::new(1, false)))
+    &crate::reports::default_report().dense_init.sigmoid_critical
 }
 
 /// E_z[f(z)] by the trapezoid rule with step 1e−3 on [−10, 10]: a different rule and grid from

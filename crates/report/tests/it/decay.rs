@@ -6,6 +6,7 @@
 //! The claims about the default report are checked on the default section itself (seed 1, the
 //! seed of `docs/report.md`), computed once for the whole module.
 
+use crate::reports::{default_report, quick_report};
 use report::render;
 use report::sections::decay::{
     self, Basis, ChainSet, Collapse, Decay, DecayConfig, Fit, SkipForm, Underflow, survival,
@@ -13,12 +14,10 @@ use report::sections::decay::{
 use report::sections::{self, Config, Stream};
 use scalar::chain::Chain;
 use scalar::{Activation, Ext, Skip};
-use std::sync::OnceLock;
 
 /// The default report's section 2 (seed 1).
 pub(crate) fn default_decay() -> &'static Decay {
-    static DECAY: OnceLock<Decay> = OnceLock::new();
-    DECAY.get_or_init(|| decay::compute(&Config::new(1, false)))
+    &default_report().decay
 }
 
 /// Chain `i` of section 2's stream for activation `a` (index into `decay::ACTIVATIONS`), without
@@ -173,7 +172,7 @@ fn dead_relu_chains_say_all_exact_zero_instead_of_never_underflowing() {
     let relu = config(d, "relu", ChainSet::All);
     assert!(relu.all_exact_zero);
     assert!(relu.underflow.iter().all(|u| *u == Underflow::AllExactZero));
-    let md = render::markdown(&sections::Report { decay: d.clone(), ..sections::compute(&Config::new(1, true)) }, None);
+    let md = render::markdown(&sections::Report { decay: d.clone(), ..quick_report().clone() }, None);
     let row = md.lines().find(|l| l.starts_with("| relu | none | all | — (all exact 0) | — (all exact 0) |")).unwrap();
     assert!(!row.contains("> "), "{row}");
     // Live chains do underflow, and say where.
@@ -236,7 +235,7 @@ fn every_slope_is_decades_per_layer_negative_when_shrinking_towards_the_input() 
 #[test]
 fn section_2_states_its_own_sample_counts() {
     let d = default_decay();
-    let md = render::markdown(&sections::Report { decay: d.clone(), ..sections::compute(&Config::new(1, true)) }, None);
+    let md = render::markdown(&sections::Report { decay: d.clone(), ..quick_report().clone() }, None);
     let section = &md[md.find("## 2.").unwrap()..md.find("## 3.").unwrap()];
     assert!(
         section.contains(&format!("{} single-neuron chains of depth D = {} per configuration", d.samples, d.max_depth))
@@ -345,11 +344,11 @@ fn the_identity_skips_backward_factor_is_flat_as_predicted_while_the_pre_activat
         assert!(depths.iter().all(|&k| (identity.chain_depth + 1 - k).is_multiple_of(span)), "{depths:?}");
     }
     // The rendered section names both forms and says what the measurements say.
-    let md = render::markdown(&sections::Report { decay: d.clone(), ..sections::compute(&Config::new(1, true)) }, None);
+    let md = render::markdown(&sections::Report { decay: d.clone(), ..quick_report().clone() }, None);
     assert!(md.contains("| sigmoid | span 2, pre-activation (through f′) | all |"));
     assert!(md.contains("| sigmoid | span 2, identity (bypasses f′) | all |"));
     let full = render::markdown_with(
-        &sections::Report { decay: d.clone(), ..sections::compute(&Config::new(1, true)) },
+        &sections::Report { decay: d.clone(), ..quick_report().clone() },
         None,
         render::Detail::Full,
     );

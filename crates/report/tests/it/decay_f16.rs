@@ -100,9 +100,8 @@ fn redraw_config(config: &Config, c: &DecayConfig, i: usize) -> (Chain, f64, f64
 #[test]
 fn the_f16_sentence_lists_the_configurations_where_most_chains_spread_wider_than_f16() {
     use rayon::prelude::*;
-    let quick_config = Config::new(1, true);
-    let quick = sections::compute(&quick_config);
-    for (config, d) in [(Config::new(1, false), default_decay()), (quick_config, &quick.decay)] {
+    let quick = crate::reports::quick_report();
+    for (config, d) in [(Config::new(1, false), default_decay()), (Config::new(1, true), &quick.decay)] {
         let decades = d.f16.decades;
         // Per configuration: (chains whose spread exceeds f16's, chains whose layer 1 and layer D
         // are further apart than that).
@@ -183,8 +182,7 @@ fn when_no_configuration_is_wider_than_f16_the_sentence_says_it_of_half_the_chai
             d.samples
         );
     }
-    let quick = sections::compute(&Config::new(1, true));
-    let md = render::markdown(&sections::Report { decay: d, ..quick }, None);
+    let md = render::markdown(&sections::Report { decay: d, ..crate::reports::quick_report().clone() }, None);
     let text = md.split("\n\n").find(|p| p.starts_with("**The f16 loss scale.**")).expect("the paragraph");
     assert!(text.ends_with("In every configuration at least half of the chains spread within f16's span."), "{text}");
 }

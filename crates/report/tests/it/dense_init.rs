@@ -3,12 +3,11 @@
 //! written out again here (|measured − predicted| ≤ max(0.15 decades, 3 standard errors)).
 
 use report::sections::dense_init::{self, DenseInit, InitConfig, Phase, SchemeName};
-use report::sections::{Config, meanfield};
+use report::sections::meanfield;
 
-/// The default report's section 3 (seed 1), computed once for every test here.
+/// The default report's section 3 (seed 1).
 fn section() -> &'static DenseInit {
-    static SECTION: std::sync::OnceLock<DenseInit> = std::sync::OnceLock::new();
-    SECTION.get_or_init(|| dense_init::compute(&Config::new(1, false)))
+    &crate::reports::default_report().dense_init
 }
 
 fn row(activation: &str, init: SchemeName) -> &'static InitConfig {

@@ -7,13 +7,12 @@ use report::sections::exploding::largest::{APPROXIMATION, LargestLaw};
 use report::sections::exploding::spread::{self, Spread};
 use report::sections::exploding::walk::{ReluWalk, digamma_half, mean_log10_chi2, trigamma_half};
 use report::sections::exploding::{self, Exploding, NETWORKS};
-use report::sections::{Config, Stream, stream_rng};
-use std::sync::OnceLock;
+use report::sections::{Stream, stream_rng};
 
 /// The default report's section 4 (seed 1), computed once for the tests below.
+/// The default report's section 4 (seed 1).
 fn default_section() -> &'static Exploding {
-    static SECTION: OnceLock<Exploding> = OnceLock::new();
-    SECTION.get_or_init(|| exploding::compute(&Config::new(1, false)))
+    &crate::reports::default_report().exploding
 }
 
 fn default_spread() -> &'static Spread {
@@ -295,7 +294,7 @@ fn every_layer_holds_the_same_inner_product_of_its_weight_gradient_with_its_weig
 
 #[test]
 fn the_quick_spread_is_shown_not_compared_because_its_networks_die_or_stay_finite() {
-    let quick = exploding::compute(&Config::new(1, true));
+    let quick = &crate::reports::quick_report().exploding;
     let s = &quick.spread;
     assert!(!s.compared && default_spread().compared);
     // The sentence's two reasons: a network that died (signal exactly 0, log −∞) in every row,

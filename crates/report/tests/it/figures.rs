@@ -7,12 +7,10 @@ use report::sections::decay::survival::{Survival, SurvivalRow};
 use report::sections::remedies::{self, LossPoint};
 use report::sections::shortcuts::{Form, GradientRow, GrowthRow, LayerSpread, Shortcuts};
 use report::sections::symptoms::{Symptom, SymptomKind, Witness};
-use report::sections::{self, Config, Label, Report};
-use std::sync::OnceLock;
+use report::sections::{self, Label, Report};
 
 fn quick() -> &'static Report {
-    static R: OnceLock<Report> = OnceLock::new();
-    R.get_or_init(|| sections::compute(&Config::new(1, true)))
+    crate::reports::quick_report()
 }
 
 /// A row of section 5.1's gradient tables whose per-layer median falls by `rate` decades per

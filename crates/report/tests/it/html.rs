@@ -6,14 +6,13 @@
 use pulldown_cmark::{Event, Options, Parser, Tag};
 use report::render::figure::{Axis, Figure, Mark, Rule, Series};
 use report::render::{self, html};
-use report::sections::{self, Config};
 
 #[test]
 fn the_markdown_renders_as_written_with_no_stray_emphasis() {
     // The report writes italics only for the papers' titles in the references: elsewhere a pair
     // of `_` or `*` in a formula would make some.
-    let report = sections::compute(&Config::new(1, true));
-    let md = render::markdown(&report, Some("plots"));
+    let report = crate::reports::quick_report();
+    let md = render::markdown(report, Some("plots"));
     let references = md.find("\n## 8. References").expect("the references section");
     let emphasised: Vec<std::ops::Range<usize>> = Parser::new_ext(&md, Options::ENABLE_TABLES)
         .into_offset_iter()
@@ -30,9 +29,9 @@ fn the_markdown_renders_as_written_with_no_stray_emphasis() {
 
 #[test]
 fn the_page_holds_every_figure_and_fetches_nothing() {
-    let report = sections::compute(&Config::new(1, true));
-    let figures = render::svg::figures(&report);
-    let md = render::markdown_with(&report, Some("plots"), render::Detail::Full);
+    let report = crate::reports::quick_report();
+    let figures = render::svg::figures(report);
+    let md = render::markdown_with(report, Some("plots"), render::Detail::Full);
     let page = html::page(&md, &figures);
     let images = Parser::new(&md).filter(|e| matches!(e, Event::Start(Tag::Image { .. }))).count();
     assert!(images > 0);

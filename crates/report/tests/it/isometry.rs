@@ -8,11 +8,10 @@ use report::sections::{Config, Label};
 use scalar::Activation;
 use scalar::init::Init;
 use scalar::rng::Rng;
-use std::sync::OnceLock;
 
+/// The default report's dynamical isometry (seed 1).
 fn full() -> &'static Isometry {
-    static S: OnceLock<Isometry> = OnceLock::new();
-    S.get_or_init(|| isometry::compute(&Config::new(1, false)))
+    &crate::reports::default_report().isometry
 }
 
 fn layers(init: Init, n: usize, depth: usize, bias: f64, rng: &mut Rng) -> Vec<Layer> {

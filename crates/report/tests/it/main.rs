@@ -28,6 +28,7 @@ mod model;
 mod references;
 mod remedies;
 mod report;
+mod reports;
 mod robustness;
 mod shortcuts;
 mod symptoms;

@@ -3,13 +3,13 @@
 //! in Markdown and structured in JSON; and the header leaves sample counts to the sections.
 
 use report::render;
+use report::sections::Report;
 use report::sections::dense_init::SchemeName;
 use report::sections::references::{self, ClaimKind, Paper, References};
 use report::sections::remedies::Remedy;
-use report::sections::{self, Config, Report};
 
-fn quick() -> Report {
-    sections::compute(&Config::new(1, true))
+fn quick() -> &'static Report {
+    crate::reports::quick_report()
 }
 
 fn claims_of(r: &Report) -> References {
@@ -23,9 +23,9 @@ fn ours(r: &Report, kind: ClaimKind) -> Option<f64> {
 #[test]
 fn every_claims_ours_follows_the_report_data() {
     let report = quick();
-    assert_eq!(claims_of(&report), report.references);
+    assert_eq!(claims_of(report), report.references);
     for kind in ClaimKind::ALL {
-        let before = ours(&report, kind).unwrap_or_else(|| panic!("{kind:?}: no number of ours"));
+        let before = ours(report, kind).unwrap_or_else(|| panic!("{kind:?}: no number of ours"));
         let mut changed = report.clone();
         // Move the one number the claim reads, by a factor no computation would hit by chance.
         const F: f64 = 1.375;
@@ -120,7 +120,7 @@ fn the_paper_numbers_that_are_predictions_follow_our_setting() {
     assert_eq!(paper(&changed, ClaimKind::GradientRateIsChi), Some(-2.0));
     changed.remedies.steps *= 2;
     let (before, after) =
-        (paper(&report, ClaimKind::L2IsNotDecayUnderAdam), paper(&changed, ClaimKind::L2IsNotDecayUnderAdam));
+        (paper(report, ClaimKind::L2IsNotDecayUnderAdam), paper(&changed, ClaimKind::L2IsNotDecayUnderAdam));
     assert!((after.unwrap() - before.unwrap().powi(2)).abs() < 1e-12);
 }
 
@@ -141,10 +141,10 @@ fn every_claim_agrees_with_the_reports_data() {
 #[test]
 fn references_are_the_last_section_with_structured_entries() {
     let report = quick();
-    let md = render::markdown(&report, None);
+    let md = render::markdown(report, None);
     let last = md.lines().rfind(|l| l.starts_with("## ")).unwrap();
     assert_eq!(last, "## 8. References");
-    let json: serde_json::Value = serde_json::from_str(&render::json(&report)).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&render::json(report)).unwrap();
     let papers = json["references"]["papers"].as_array().unwrap();
     assert_eq!(papers.len(), Paper::ALL.len());
     for (k, p) in papers.iter().enumerate() {
@@ -164,7 +164,7 @@ fn references_are_the_last_section_with_structured_entries() {
 #[test]
 fn the_header_claims_no_global_sample_count_and_each_section_states_its_own() {
     let report = quick();
-    let md = render::markdown(&report, None);
+    let md = render::markdown(report, None);
     let header = md.split("\n## ").next().unwrap();
     assert!(!header.contains("samples"), "{header}");
     assert!(!header.contains(&report.config.samples.to_string()), "{header}");

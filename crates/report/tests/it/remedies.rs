@@ -9,20 +9,17 @@ use report::sections::remedies::{
     self, BLOWN_UP, LOWER_LOSS, Problem, Remedies, Remedy, RemedyRow, RunTrace, SUCCESS_ACCURACY, Variant, Verdict,
     initial_weights, label_entropy, task, variants,
 };
-use report::sections::{self, Config, Label, Report, classic};
-use std::sync::OnceLock;
+use report::sections::{Config, Label, Report, classic};
 use vectorised::train::{Optimizer, TrainConfig, Trainer};
 use vectorised::{Batch, Dense, DenseLayer, Loss};
 
 fn quick() -> &'static Report {
-    static REPORT: OnceLock<Report> = OnceLock::new();
-    REPORT.get_or_init(|| sections::compute(&Config::new(1, true)))
+    crate::reports::quick_report()
 }
 
-/// The default report's section 5 (its other sections are not needed here).
+/// The default report's section 5 (seed 1).
 fn default_remedies() -> &'static Remedies {
-    static REMEDIES: OnceLock<Remedies> = OnceLock::new();
-    REMEDIES.get_or_init(|| remedies::compute(&Config::new(1, false)))
+    &crate::reports::default_report().remedies
 }
 
 fn variant(name: Remedy) -> Variant {

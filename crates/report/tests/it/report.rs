@@ -48,13 +48,13 @@ const REGENERATE: &str = "cargo run -p report -- --out docs/report.md --plots do
 #[test]
 fn docs_report_md_and_its_plots_are_current() {
     let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs");
-    let report = sections::compute(&Config::new(1, false));
+    let report = crate::reports::default_report();
     let committed = std::fs::read_to_string(format!("{docs}/report.md")).expect("docs/report.md is committed");
     assert!(
-        committed == render::markdown(&report, Some("plots")),
+        committed == render::markdown(report, Some("plots")),
         "docs/report.md is stale: regenerate it with `{REGENERATE}`"
     );
-    for (name, svg) in render::svg::figures(&report) {
+    for (name, svg) in render::svg::figures(report) {
         let committed = std::fs::read_to_string(format!("{docs}/plots/{name}")).unwrap_or_default();
         assert!(committed == svg, "docs/plots/{name} is stale or missing: regenerate it with `{REGENERATE}`");
     }
@@ -62,9 +62,9 @@ fn docs_report_md_and_its_plots_are_current() {
 
 #[test]
 fn one_plot_per_activation_with_data_and_one_curve_per_shortcut() {
-    let report = sections::compute(&Config::new(1, true));
+    let report = crate::reports::quick_report();
     let plots = render::svg::decay_plots(&report.decay);
-    let md = render::markdown(&report, Some("plots"));
+    let md = render::markdown(report, Some("plots"));
     for activation in sections::decay::ACTIVATIONS {
         let name = activation.name();
         let figure = render::svg::decay_figure(&report.decay, name);

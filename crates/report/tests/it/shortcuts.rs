@@ -1,15 +1,13 @@
 //! Section 5's shortcuts: every explanatory sentence of the subsection, tested — each against the
 //! data of the default seed, with a control that fails for the wrong explanation.
 
+use report::sections::Stream;
 use report::sections::shortcuts::{self, Form, Shortcuts};
-use report::sections::{Config, Stream};
-use std::sync::OnceLock;
 use vectorised::{Activation, Batch, Dense, DenseLayer, Loss, Normalisation, Skip, Workspace};
 
 /// The subsection of the default report (seed 1; `--quick` computes the same).
 fn computed() -> &'static Shortcuts {
-    static S: OnceLock<Shortcuts> = OnceLock::new();
-    S.get_or_init(|| shortcuts::compute(&Config::new(1, false)))
+    &crate::reports::default_report().shortcuts
 }
 
 /// How far a measured mean may sit from its prediction: 4 standard errors (a normal deviate
@@ -165,12 +163,12 @@ fn with_identity_activations_the_two_forms_are_one_network() {
 
 #[test]
 fn the_subsection_follows_section_5s_table_in_markdown_and_json() {
-    let report = report::sections::compute(&Config::new(1, true));
-    let md = report::render::markdown(&report, None);
+    let report = crate::reports::quick_report();
+    let md = report::render::markdown(report, None);
     let (five, sub, six) =
         (md.find("## 5. ").unwrap(), md.find("### 5.1. Shortcuts").unwrap(), md.find("## 6. ").unwrap());
     assert!(five < sub && sub < six);
-    let json = report::render::json(&report);
+    let json = report::render::json(report);
     let (remedies, shortcuts, classic) =
         (json.find("\"remedies\"").unwrap(), json.find("\"shortcuts\"").unwrap(), json.find("\"classic\"").unwrap());
     assert!(remedies < shortcuts && shortcuts < classic);

@@ -125,7 +125,7 @@ fn every_run_flagged_stuck_failed_and_every_failed_run_on_the_plateau_is_flagged
 
 #[test]
 fn jumping_and_growing_are_shown_with_each_runs_outcome_and_the_healthy_run_caveat() {
-    let report = sections::compute(&Config::new(1, true));
+    let report = crate::reports::quick_report();
     let run_of = |variant: Label<Remedy>, seed: usize| -> &RunTrace {
         let row = report.remedies.rows.iter().find(|r| r.name == variant).unwrap();
         row.runs.iter().find(|r| r.seed == seed).unwrap()
@@ -152,7 +152,7 @@ fn jumping_and_growing_are_shown_with_each_runs_outcome_and_the_healthy_run_cave
 
 #[test]
 fn shrinking_weights_under_coupled_l2_and_adam_carry_the_artefact_caveat() {
-    let report = sections::compute(&Config::new(1, true));
+    let report = crate::reports::quick_report();
     let s = report.symptoms.iter().find(|s| s.kind == SymptomKind::WeightsShrinking).unwrap();
     assert!(!s.shown_by.is_empty(), "the quick report's L2 row no longer shrinks");
     let l2 = variants().into_iter().find(|v| v.name == Remedy::L2).unwrap();
@@ -235,7 +235,7 @@ fn coupled_l2_under_adam_moves_each_starved_weight_by_about_the_learning_rate() 
 fn gradients_above_one_lists_exactly_the_runs_whose_every_layer_started_above_one() {
     // Section 5's exploding network shows the symptom at initialisation (clipped or not: the
     // symptom is the network's, the remedy acts on the step); the vanishing networks do not.
-    let report = sections::compute(&Config::new(1, true));
+    let report = crate::reports::quick_report();
     let s = report.symptoms.iter().find(|s| s.kind == SymptomKind::GradientsAboveOne).unwrap();
     let mut listed = 0;
     for row in &report.remedies.rows {
