@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use scalar::dense as oracle;
 use vectorised::Activation;
-use vectorised::dense::{Batch, Dense, DenseLayer, Gradients, Loss, Normalisation, Workspace, flatten_rows};
+use vectorised::dense::{Batch, Dense, DenseLayer, Gradients, LayerNorm, Loss, Normalisation, Workspace, flatten_rows};
 use vectorised::{Real, Skip};
 
 /// One layer in the oracle's terms: `[out][in]` weights, optional bias, activation.
@@ -145,6 +145,15 @@ impl NetCase {
     }
 
     pub(super) fn fast<T: Real>(&self, ws: &mut Workspace<T>) -> Gradients<T> {
+        self.fast_normalised(Vec::new(), ws)
+    }
+
+    /// [`NetCase::fast`] with these normalisations (none if empty).
+    pub(super) fn fast_normalised<T: Real>(
+        &self,
+        norms: Vec<Option<LayerNorm<T>>>,
+        ws: &mut Workspace<T>,
+    ) -> Gradients<T> {
         let cast = |rows: &[Vec<f64>]| -> Vec<Vec<T>> {
             rows.iter().map(|r| r.iter().map(|&v| T::from_f64(v)).collect()).collect()
         };
@@ -159,6 +168,9 @@ impl NetCase {
         let mut net = Dense::new(layers, self.shortcut).unwrap().with_skip(self.skip);
         if let Some(joins) = &self.joins {
             net = net.with_shortcut_layers(joins).unwrap();
+        }
+        if !norms.is_empty() {
+            net = net.with_norms(norms).unwrap();
         }
         let n_out = net.output_width();
         let x = flatten_rows("input", &cast(&self.input), self.n_input).unwrap();
@@ -213,11 +225,11 @@ const F64_NORMWISE_TOL: f64 = 1e-11;
 /// entry is no scale for f32's error (per layer, 1e−4 failed on a shrunk 12-layer case).
 /// Network-wide with near-zero-loss cases set aside: 1e−4 still failed on random 12-layer
 /// cases (errors ~1.6e−4 of the largest entry); 1e−3 passed 4,000 cases and the regressions.
-const F32_NORMWISE_TOL: f64 = 1e-3;
+pub(super) const F32_NORMWISE_TOL: f64 = 1e-3;
 /// The f32 comparison needs L ≥ this·(1 + max y²) (see `f32_gradients_agree_with_scalar_normwise`).
-const F32_MIN_LOSS_RATIO: f64 = 1e-3;
+pub(super) const F32_MIN_LOSS_RATIO: f64 = 1e-3;
 /// Below this a gradient entry is compared absolutely (underflow of tiny products in f32).
-const TINY: f64 = 1e-30;
+pub(super) const TINY: f64 = 1e-30;
 
 /// Activations without a kink: at a relu's z ≈ 0, f32 and f64 may round z to opposite signs and
 /// take different branches, which changes a gradient by O(1) — no tolerance covers that.
