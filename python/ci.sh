@@ -22,7 +22,7 @@ wheels=../target/python-wheels
 mkdir -p "$wheels"
 pip_install() { # requirements file: download what is missing into $wheels, install from there
   "$py" -m pip download -q --disable-pip-version-check -d "$wheels" -r "$1"
-  # --no-compile: PyTorch's thousands of modules are not byte-compiled ahead (a third of the
+  # --no-compile: PyTorch's thousands of modules are not byte-compiled ahead (much of the
   # install's time); Python compiles what the tests import.
   "$py" -m pip install -q --disable-pip-version-check --no-compile --no-index --find-links "$wheels" -r "$1"
 }

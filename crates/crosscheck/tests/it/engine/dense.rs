@@ -225,7 +225,7 @@ const F64_NORMWISE_TOL: f64 = 1e-11;
 /// entry is no scale for f32's error (per layer, 1e−4 failed on a shrunk 12-layer case).
 /// Network-wide with near-zero-loss cases set aside: 1e−4 still failed on random 12-layer
 /// cases (errors ~1.6e−4 of the largest entry); 1e−3 passed 4,000 cases and the regressions.
-pub(super) const F32_NORMWISE_TOL: f64 = 1e-3;
+const F32_NORMWISE_TOL: f64 = 1e-3;
 /// The f32 comparison needs L ≥ this·(1 + max y²) (see `f32_gradients_agree_with_scalar_normwise`).
 pub(super) const F32_MIN_LOSS_RATIO: f64 = 1e-3;
 /// Below this a gradient entry is compared absolutely (underflow of tiny products in f32).
