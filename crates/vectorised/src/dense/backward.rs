@@ -63,10 +63,9 @@ impl<T: Real> Dense<T> {
                 add_shortcut(ws, idx, from);
             }
             if let Some(ln) = self.norm_at(idx, NormAt::PreActivation) {
-                let (x_hat, r) = (&ws.norm_x_hat[idx], &ws.norm_r[idx]);
+                let rows = (&mut ws.g[idx][..], &ws.norm_x_hat[idx][..], &ws.norm_r[idx][..]);
                 let (gamma, beta) = (&mut ws.grads.norm_weight[idx], &mut ws.grads.norm_bias[idx]);
-                norm::parameter_sums(simd, &ws.g[idx], x_hat, gamma, beta, &mut ws.norm_tmp);
-                ln.backward_rows(&mut ws.g[idx], x_hat, r);
+                ln.backward_batch(simd, rows, gamma, beta, &mut ws.norm_tmp);
             }
             let input_norm = self.norm_at(idx, NormAt::Input);
             let (lower, upper) = ws.g.split_at_mut(idx);
@@ -200,10 +199,9 @@ impl<T: Real> Dense<T> {
                 }
             }
             if let Some(ln) = input_norm {
-                let (x_hat, r) = (&ws.norm_x_hat[idx], &ws.norm_r[idx]);
+                let rows = (&mut ws.norm_g[..], &ws.norm_x_hat[idx][..], &ws.norm_r[idx][..]);
                 let (gamma, beta) = (&mut ws.grads.norm_weight[idx], &mut ws.grads.norm_bias[idx]);
-                norm::parameter_sums(simd, &ws.norm_g, x_hat, gamma, beta, &mut ws.norm_tmp);
-                ln.backward_rows(&mut ws.norm_g, x_hat, r);
+                ln.backward_batch(simd, rows, gamma, beta, &mut ws.norm_tmp);
                 if idx > 0 {
                     let target = &mut ws.g[idx - 1];
                     if ws.pending[idx - 1] {

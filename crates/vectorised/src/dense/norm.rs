@@ -206,6 +206,11 @@ impl<T: Real> Dense<T> {
         !self.norms.is_empty()
     }
 
+    /// How many values layer `idx` normalises per sample (0 without a normalisation).
+    pub(super) fn norm_width(&self, idx: usize) -> usize {
+        self.norm(idx).map_or(0, |n| n.width(self.layers[idx].n_in, self.layers[idx].n_out))
+    }
+
     /// Layer `idx`'s normalisation, if it sits at `at`.
     pub(super) fn norm_at(&self, idx: usize, at: NormAt) -> Option<&LayerNorm<T>> {
         self.norm(idx).filter(|n| n.at == at)
@@ -223,20 +228,24 @@ impl<T: Real> Dense<T> {
     }
 }
 
-/// ∂S/∂γ = Σ_b g_b ⊙ x̂_b into `gamma` and ∂S/∂β = Σ_b g_b into `beta`, each summed over the
-/// samples in order (as the bias's), from y's adjoint rows `g`; `tmp` holds g ⊙ x̂.
-pub(super) fn parameter_sums<T: Real>(
-    simd: Simd,
-    g: &[T],
-    x_hat: &[T],
-    gamma: &mut [T],
-    beta: &mut [T],
-    tmp: &mut Vec<T>,
-) {
-    tmp.clear();
-    tmp.extend(g.iter().zip(x_hat).map(|(&v, &x)| v * x));
-    column_sums(simd, tmp, gamma);
-    column_sums(simd, g, beta);
+impl<T: Real> LayerNorm<T> {
+    /// `gradients`' pass through the normalisation: from y's adjoint rows `g`, ∂S/∂γ = Σ_b g_b ⊙ x̂_b
+    /// into `gamma` and ∂S/∂β = Σ_b g_b into `beta` (each summed over the samples in order, as the
+    /// bias's; `tmp` holds g ⊙ x̂), then every row replaced by x's adjoint.
+    pub(super) fn backward_batch(
+        &self,
+        simd: Simd,
+        (g, x_hat, r): (&mut [T], &[T], &[T]),
+        gamma: &mut [T],
+        beta: &mut [T],
+        tmp: &mut Vec<T>,
+    ) {
+        tmp.clear();
+        tmp.extend(g.iter().zip(x_hat).map(|(&v, &x)| v * x));
+        column_sums(simd, tmp, gamma);
+        column_sums(simd, g, beta);
+        self.backward_rows(g, x_hat, r);
+    }
 }
 
 /// A diagnosis's rows through a normalisation: y's adjoints `g` (rows of width n), their binary
@@ -257,9 +266,7 @@ impl LayerNorm<f64> {
         (aligned, sums): (&mut Vec<f64>, &mut Vec<f64>),
     ) -> Result<[f64; 3], (usize, usize)> {
         let norms = adjoint_log10_norms(simd, g, exps, x_hat, n, aligned, sums);
-        for ((row, x_hat), &r) in g.chunks_exact_mut(n).zip(x_hat.chunks_exact(n)).zip(r) {
-            self.backward_row(row, x_hat, r);
-        }
+        self.backward_rows(g, x_hat, r);
         match diagnose::normalise_rows(g, n, exps) {
             Some(bad) => Err(bad),
             None => Ok(norms),

@@ -181,9 +181,8 @@ impl<T: Real> Workspace<T> {
         fit_layers(&mut self.grads.weight, net.layers.iter().map(|l| l.n_in * l.n_out));
         fit_layers(&mut self.grads.bias, net.layers.iter().map(|l| l.n_out));
         let layers = if net.normalises() { net.layers.len() } else { 0 };
-        let norm_width = |idx: usize| net.norm(idx).map_or(0, |n| n.width(net.layers[idx].n_in, net.layers[idx].n_out));
-        fit_layers(&mut self.grads.norm_weight, (0..layers).map(norm_width));
-        fit_layers(&mut self.grads.norm_bias, (0..layers).map(norm_width));
+        fit_layers(&mut self.grads.norm_weight, (0..layers).map(|idx| net.norm_width(idx)));
+        fit_layers(&mut self.grads.norm_bias, (0..layers).map(|idx| net.norm_width(idx)));
     }
 
     /// Sizes what forward and its statistics need (A_l, D_l, scratch), and the shortcut flags:
@@ -201,7 +200,7 @@ impl<T: Real> Workspace<T> {
         self.stats.first_non_finite = None;
         // The normalisations' rows: none for a network without (forward then reads empty ones).
         let layers = if net.normalises() { n_layers } else { 0 };
-        let norm_width = |idx: usize| net.norm(idx).map_or(0, |n| n.width(net.layers[idx].n_in, net.layers[idx].n_out));
+        let norm_width = |idx: usize| net.norm_width(idx);
         let input_norm = |idx: usize| net.norm_at(idx, NormAt::Input).is_some();
         fit_layers(&mut self.norm_x_hat, (0..layers).map(|idx| batch * norm_width(idx)));
         fit_layers(&mut self.norm_r, (0..layers).map(|idx| if norm_width(idx) > 0 { batch } else { 0 }));
